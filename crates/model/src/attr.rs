@@ -1,0 +1,185 @@
+//! Typed attribute values and their JSON encoding.
+//!
+//! Attributes keep their OTLP type (string, int, float, bool, bytes, array, map). Their JSON
+//! form is the natural one (`"text"`, `42`, `4.5`, `true`, `[…]`, `{…}`), except bytes, which
+//! are written as `{"$bytes": "<base64>"}` so that they survive a round trip. Integers and
+//! floats stay distinct in the text (`1` versus `1.0`).
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value as Json;
+
+/// The key under which bytes values are written in JSON.
+const BYTES_KEY: &str = "$bytes";
+
+/// A map of attribute key to typed value, ordered by key.
+pub type Attributes = BTreeMap<String, AttrValue>;
+
+/// One attribute value with its OTLP type preserved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttrValue {
+    /// A UTF-8 string.
+    Str(String),
+    /// A signed 64-bit integer.
+    Int(i64),
+    /// A 64-bit float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// Raw bytes.
+    Bytes(Vec<u8>),
+    /// A list of values.
+    Array(Vec<AttrValue>),
+    /// A nested key/value list.
+    Map(Vec<(String, AttrValue)>),
+}
+
+impl AttrValue {
+    /// Converts an OTLP `AnyValue`; an empty value becomes the empty string.
+    pub fn from_otlp(value: Option<&AnyValue>) -> Self {
+        match value.and_then(|v| v.value.as_ref()) {
+            // A string-table index only has meaning inside the profiles signal.
+            None | Some(any_value::Value::StringValueStrindex(_)) => AttrValue::Str(String::new()),
+            Some(any_value::Value::StringValue(s)) => AttrValue::Str(s.clone()),
+            Some(any_value::Value::IntValue(i)) => AttrValue::Int(*i),
+            Some(any_value::Value::DoubleValue(f)) => AttrValue::Float(*f),
+            Some(any_value::Value::BoolValue(b)) => AttrValue::Bool(*b),
+            Some(any_value::Value::BytesValue(b)) => AttrValue::Bytes(b.clone()),
+            Some(any_value::Value::ArrayValue(a)) => AttrValue::Array(
+                a.values
+                    .iter()
+                    .map(|v| AttrValue::from_otlp(Some(v)))
+                    .collect(),
+            ),
+            Some(any_value::Value::KvlistValue(kv)) => AttrValue::Map(
+                kv.values
+                    .iter()
+                    .map(|kv| (kv.key.clone(), AttrValue::from_otlp(kv.value.as_ref())))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The value as text: strings as they are, everything else in its JSON form.
+    pub fn as_text(&self) -> String {
+        match self {
+            AttrValue::Str(s) => s.clone(),
+            other => other.to_json().to_string(),
+        }
+    }
+
+    /// The value as a number when it is one (bools count as 0/1 for comparisons).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            AttrValue::Int(i) => Some(*i as f64),
+            AttrValue::Float(f) => Some(*f),
+            AttrValue::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The JSON form described in the module docs.
+    pub fn to_json(&self) -> Json {
+        match self {
+            AttrValue::Str(s) => Json::String(s.clone()),
+            AttrValue::Int(i) => Json::from(*i),
+            AttrValue::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Json::Number)
+                .unwrap_or_else(|| Json::String(f.to_string())),
+            AttrValue::Bool(b) => Json::Bool(*b),
+            AttrValue::Bytes(b) => {
+                let mut m = serde_json::Map::new();
+                m.insert(BYTES_KEY.to_string(), Json::String(BASE64.encode(b)));
+                Json::Object(m)
+            }
+            AttrValue::Array(values) => Json::Array(values.iter().map(|v| v.to_json()).collect()),
+            AttrValue::Map(entries) => Json::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Reads the JSON form back; `null` becomes the empty string.
+    pub fn from_json(json: &Json) -> Self {
+        match json {
+            Json::Null => AttrValue::Str(String::new()),
+            Json::Bool(b) => AttrValue::Bool(*b),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) if !n.is_f64() => AttrValue::Int(i),
+                _ => AttrValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Json::String(s) => AttrValue::Str(s.clone()),
+            Json::Array(values) => {
+                AttrValue::Array(values.iter().map(AttrValue::from_json).collect())
+            }
+            Json::Object(map) => {
+                if map.len() == 1
+                    && let Some(Json::String(b64)) = map.get(BYTES_KEY)
+                    && let Ok(bytes) = BASE64.decode(b64)
+                {
+                    return AttrValue::Bytes(bytes);
+                }
+                AttrValue::Map(
+                    map.iter()
+                        .map(|(k, v)| (k.clone(), AttrValue::from_json(v)))
+                        .collect(),
+                )
+            }
+        }
+    }
+}
+
+impl Serialize for AttrValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_json().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for AttrValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(AttrValue::from_json(&Json::deserialize(d)?))
+    }
+}
+
+/// Converts OTLP key/values into [`Attributes`]; a repeated key keeps its last value.
+pub fn attributes_from_otlp(kvs: &[KeyValue]) -> Attributes {
+    kvs.iter()
+        .map(|kv| (kv.key.clone(), AttrValue::from_otlp(kv.value.as_ref())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_keeps_types() {
+        let values = [
+            AttrValue::Str("GET".into()),
+            AttrValue::Int(42),
+            AttrValue::Float(1.0),
+            AttrValue::Bool(true),
+            AttrValue::Bytes(vec![0, 1, 2, 255]),
+            AttrValue::Array(vec![AttrValue::Int(1), AttrValue::Str("x".into())]),
+            AttrValue::Map(vec![("a".into(), AttrValue::Float(2.5))]),
+        ];
+        for v in values {
+            let text = v.to_json().to_string();
+            let back: AttrValue = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, v, "{text}");
+        }
+    }
+
+    #[test]
+    fn int_and_float_stay_distinct_in_text() {
+        assert_eq!(AttrValue::Int(1).to_json().to_string(), "1");
+        assert_eq!(AttrValue::Float(1.0).to_json().to_string(), "1.0");
+    }
+}

@@ -1,0 +1,400 @@
+//! OTLP → model normalisation: resource and scope fields, typed attributes, session ids,
+//! error detection, id validation and attribute limits.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
+use opentelemetry_proto::tonic::trace::v1::span::{Event as OtlpEvent, Link as OtlpLink};
+
+use crate::attr::{AttrValue, Attributes, attributes_from_otlp};
+use crate::ids::{IdError, SpanId, TraceId};
+use crate::span::{Event, Link, Span, SpanKind, StatusCode};
+
+/// Resource attributes that carry a project ingest key.
+pub const PROJECT_ATTRIBUTES: [&str; 2] = ["tracehouse.project", "highlight.project_id"];
+/// Attributes that carry a browser session id, in order of preference.
+pub const SESSION_ATTRIBUTES: [&str; 2] = ["highlight.session_id", "session.id"];
+/// How many rejection messages a response spells out before summarising.
+const MAX_MESSAGES: usize = 5;
+
+/// Limits applied while normalising.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Attributes kept per span (per scope); the rest are counted as dropped.
+    pub max_attributes_per_span: usize,
+    /// String attribute values are truncated to this many bytes (on a char boundary).
+    pub max_attribute_value_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_attributes_per_span: 256,
+            max_attribute_value_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// The outcome of normalising one export request.
+#[derive(Debug, Default)]
+pub struct Normalised {
+    /// The accepted spans.
+    pub spans: Vec<Span>,
+    /// How many spans were rejected.
+    pub rejected: u64,
+    /// Why: a summary suitable for OTLP `partial_success.error_message`.
+    pub rejection_message: String,
+}
+
+/// Normalises an OTLP trace export request.
+///
+/// `project_of` receives each resource's attributes and returns the project its spans belong
+/// to; its error aborts the whole request (an unknown key is not a per-span problem).
+pub fn normalise_traces<E>(
+    request: &ExportTraceServiceRequest,
+    limits: &Limits,
+    mut project_of: impl FnMut(&Attributes) -> Result<String, E>,
+) -> Result<Normalised, E> {
+    let mut out = Normalised::default();
+    let mut messages = Vec::new();
+    for (ri, rs) in request.resource_spans.iter().enumerate() {
+        let resource_kvs = rs
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.as_slice())
+            .unwrap_or(&[]);
+        let mut resource_attributes = attributes_from_otlp(resource_kvs);
+        let resource_dropped = limit_attributes(&mut resource_attributes, limits);
+        let project_id = project_of(&resource_attributes)?;
+        let resource = ResourceFields::new(&resource_attributes);
+        for ss in &rs.scope_spans {
+            let (scope_name, scope_version, mut scope_attributes) = match &ss.scope {
+                Some(s) => (
+                    s.name.clone(),
+                    s.version.clone(),
+                    attributes_from_otlp(&s.attributes),
+                ),
+                None => Default::default(),
+            };
+            limit_attributes(&mut scope_attributes, limits);
+            for (si, otlp) in ss.spans.iter().enumerate() {
+                match normalise_span(otlp, limits) {
+                    Ok(mut span) => {
+                        span.project_id.clone_from(&project_id);
+                        span.service_name.clone_from(&resource.service_name);
+                        span.service_version.clone_from(&resource.service_version);
+                        span.environment.clone_from(&resource.environment);
+                        span.scope_name.clone_from(&scope_name);
+                        span.scope_version.clone_from(&scope_version);
+                        span.scope_attributes.clone_from(&scope_attributes);
+                        if span.session_id.is_none() {
+                            span.session_id = session_of(&resource_attributes);
+                        }
+                        span.resource_attributes.clone_from(&resource_attributes);
+                        span.dropped_attributes_count += resource_dropped;
+                        out.spans.push(span);
+                    }
+                    Err(e) => {
+                        out.rejected += 1;
+                        if messages.len() < MAX_MESSAGES {
+                            messages.push(format!(
+                                "resource_spans[{ri}] span[{si}] ({:?}): {e}",
+                                otlp.name
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if out.rejected > 0 {
+        let more = out.rejected as usize - messages.len();
+        out.rejection_message = messages.join("; ");
+        if more > 0 {
+            out.rejection_message
+                .push_str(&format!("; and {more} more"));
+        }
+    }
+    Ok(out)
+}
+
+/// The service fields every span of a resource shares.
+struct ResourceFields {
+    service_name: String,
+    service_version: String,
+    environment: String,
+}
+
+impl ResourceFields {
+    fn new(attrs: &Attributes) -> Self {
+        let text = |keys: &[&str]| {
+            keys.iter()
+                .find_map(|k| attrs.get(*k))
+                .map(AttrValue::as_text)
+                .unwrap_or_default()
+        };
+        let mut service_name = text(&["service.name"]);
+        if service_name.is_empty() {
+            service_name = "unknown_service".to_string();
+        }
+        ResourceFields {
+            service_name,
+            service_version: text(&["service.version"]),
+            environment: text(&["deployment.environment.name", "deployment.environment"]),
+        }
+    }
+}
+
+/// The session id carried by a set of attributes, if any.
+fn session_of(attrs: &Attributes) -> Option<String> {
+    SESSION_ATTRIBUTES
+        .iter()
+        .filter_map(|k| attrs.get(*k))
+        .map(AttrValue::as_text)
+        .find(|s| !s.is_empty())
+}
+
+fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
+    let trace_id = TraceId::from_bytes(&otlp.trace_id)?;
+    let span_id = SpanId::from_bytes(&otlp.span_id)?;
+    let parent_span_id = if otlp.parent_span_id.is_empty() {
+        None
+    } else {
+        Some(SpanId::from_bytes(&otlp.parent_span_id)?)
+    };
+    let mut attributes = attributes_from_otlp(&otlp.attributes);
+    let dropped = limit_attributes(&mut attributes, limits);
+    let events: Vec<Event> = otlp
+        .events
+        .iter()
+        .map(|e| event_from_otlp(e, limits))
+        .collect();
+    let mut dropped_links = otlp.dropped_links_count;
+    let links: Vec<Link> = otlp
+        .links
+        .iter()
+        .filter_map(|l| {
+            let link = link_from_otlp(l, limits);
+            dropped_links += u32::from(link.is_none());
+            link
+        })
+        .collect();
+    let status = otlp.status.as_ref();
+    let status_code = StatusCode::from_otlp(status.map(|s| s.code).unwrap_or_default());
+    let start = clamp_time(otlp.start_time_unix_nano);
+    let end = clamp_time(otlp.end_time_unix_nano);
+    let has_error =
+        status_code == StatusCode::Error || events.iter().any(|e| e.name == "exception");
+    Ok(Span {
+        project_id: String::new(),
+        trace_id,
+        span_id,
+        parent_span_id,
+        trace_state: otlp.trace_state.clone(),
+        name: otlp.name.clone(),
+        kind: SpanKind::from_otlp(otlp.kind),
+        start_time_unix_nano: start,
+        end_time_unix_nano: end,
+        duration_nanos: end.saturating_sub(start).max(0),
+        status_code,
+        status_message: status.map(|s| s.message.clone()).unwrap_or_default(),
+        service_name: String::new(),
+        service_version: String::new(),
+        environment: String::new(),
+        scope_name: String::new(),
+        scope_version: String::new(),
+        scope_attributes: Attributes::new(),
+        session_id: session_of(&attributes),
+        attributes,
+        resource_attributes: Attributes::new(),
+        events,
+        links,
+        has_error,
+        dropped_attributes_count: otlp.dropped_attributes_count + dropped,
+        dropped_events_count: otlp.dropped_events_count,
+        dropped_links_count: dropped_links,
+    })
+}
+
+fn event_from_otlp(e: &OtlpEvent, limits: &Limits) -> Event {
+    let mut attributes = attributes_from_otlp(&e.attributes);
+    let dropped = limit_attributes(&mut attributes, limits);
+    Event {
+        time_unix_nano: clamp_time(e.time_unix_nano),
+        name: e.name.clone(),
+        attributes,
+        dropped_attributes_count: e.dropped_attributes_count + dropped,
+    }
+}
+
+/// A link with invalid ids is dropped (and counted) rather than rejecting its span.
+fn link_from_otlp(l: &OtlpLink, limits: &Limits) -> Option<Link> {
+    let mut attributes = attributes_from_otlp(&l.attributes);
+    let dropped = limit_attributes(&mut attributes, limits);
+    Some(Link {
+        trace_id: TraceId::from_bytes(&l.trace_id).ok()?,
+        span_id: SpanId::from_bytes(&l.span_id).ok()?,
+        trace_state: l.trace_state.clone(),
+        attributes,
+        dropped_attributes_count: l.dropped_attributes_count + dropped,
+    })
+}
+
+/// OTLP times are u64 ns; we store i64 ns (good until the year 2262).
+fn clamp_time(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
+}
+
+/// Applies the limits; returns how many attributes were dropped.
+fn limit_attributes(attrs: &mut Attributes, limits: &Limits) -> u32 {
+    let mut dropped = 0;
+    while attrs.len() > limits.max_attributes_per_span {
+        attrs.pop_last();
+        dropped += 1;
+    }
+    for value in attrs.values_mut() {
+        if let AttrValue::Str(s) = value
+            && s.len() > limits.max_attribute_value_bytes
+        {
+            let mut cut = limits.max_attribute_value_bytes;
+            while !s.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.truncate(cut);
+        }
+    }
+    dropped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
+
+    fn kv(k: &str, v: &str) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue {
+                value: Some(any_value::Value::StringValue(v.into())),
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn span(trace: &[u8], id: &[u8]) -> OtlpSpan {
+        OtlpSpan {
+            trace_id: trace.to_vec(),
+            span_id: id.to_vec(),
+            name: "GET /cart".into(),
+            kind: 2,
+            start_time_unix_nano: 1_000,
+            end_time_unix_nano: 5_000,
+            ..Default::default()
+        }
+    }
+
+    fn request(spans: Vec<OtlpSpan>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![
+                        kv("service.name", "cart"),
+                        kv("service.version", "1.2"),
+                        kv("deployment.environment", "prod"),
+                    ],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn run(req: &ExportTraceServiceRequest) -> Normalised {
+        normalise_traces(req, &Limits::default(), |_| Ok::<_, ()>("p".to_string())).unwrap()
+    }
+
+    #[test]
+    fn fills_resource_fields_session_and_errors() {
+        let mut s = span(&[1; 16], &[2; 8]);
+        s.attributes.push(kv("session.id", "sess-1"));
+        s.status = Some(Status {
+            code: 2,
+            message: "boom".into(),
+        });
+        let out = run(&request(vec![s]));
+        assert_eq!(out.rejected, 0);
+        let sp = &out.spans[0];
+        assert_eq!(sp.project_id, "p");
+        assert_eq!(sp.service_name, "cart");
+        assert_eq!(sp.service_version, "1.2");
+        assert_eq!(sp.environment, "prod");
+        assert_eq!(sp.session_id.as_deref(), Some("sess-1"));
+        assert_eq!(sp.kind, SpanKind::Server);
+        assert_eq!(sp.duration_nanos, 4_000);
+        assert!(sp.has_error);
+        assert_eq!(sp.status_message, "boom");
+    }
+
+    #[test]
+    fn exception_event_marks_error() {
+        let mut s = span(&[1; 16], &[2; 8]);
+        s.events.push(OtlpEvent {
+            name: "exception".into(),
+            ..Default::default()
+        });
+        assert!(run(&request(vec![s])).spans[0].has_error);
+    }
+
+    #[test]
+    fn invalid_ids_reject_only_that_span() {
+        let good = span(&[1; 16], &[2; 8]);
+        let zero = span(&[0; 16], &[2; 8]);
+        let short = span(&[1; 8], &[2; 8]);
+        let mut bad_parent = span(&[1; 16], &[3; 8]);
+        bad_parent.parent_span_id = vec![1, 2];
+        let out = run(&request(vec![good, zero, short, bad_parent]));
+        assert_eq!(out.spans.len(), 1);
+        assert_eq!(out.rejected, 3);
+        assert!(
+            out.rejection_message.contains("all zeros"),
+            "{}",
+            out.rejection_message
+        );
+        assert!(
+            out.rejection_message.contains("16 bytes"),
+            "{}",
+            out.rejection_message
+        );
+    }
+
+    #[test]
+    fn limits_drop_and_truncate() {
+        let mut s = span(&[1; 16], &[2; 8]);
+        s.attributes = (0..5).map(|i| kv(&format!("k{i}"), "ééé")).collect();
+        let limits = Limits {
+            max_attributes_per_span: 3,
+            max_attribute_value_bytes: 3,
+        };
+        let out =
+            normalise_traces(&request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
+        let sp = &out.spans[0];
+        assert_eq!(sp.attributes.len(), 3);
+        assert_eq!(sp.dropped_attributes_count, 2);
+        assert_eq!(sp.attributes["k0"], AttrValue::Str("é".into()));
+    }
+
+    #[test]
+    fn project_error_aborts() {
+        let r = normalise_traces(
+            &request(vec![span(&[1; 16], &[2; 8])]),
+            &Limits::default(),
+            |_| Err::<String, _>("unknown key"),
+        );
+        assert_eq!(r.err(), Some("unknown key"));
+    }
+}

@@ -1,0 +1,789 @@
+//! The backend-neutral plan IR and the planner that compiles a parsed [`Query`] to it.
+//!
+//! Both storage backends (the embedded DataFusion engine and the ClickHouse SQL
+//! generator) compile from these types, and [`crate::eval`] evaluates them in memory;
+//! the semantics documented here are the contract all three share.
+//!
+//! # Semantics every backend implements
+//!
+//! * Logic is two-valued. A leaf predicate ([`Filter::Cmp`], [`Filter::Match`]) on a
+//!   field the span does not have is **false**, so `Not(leaf)` is true for it
+//!   (`key!=v` matches spans without `key`, like Highlight).
+//! * An attribute with [`Scope::Any`] holds the predicate when the span-scope value or
+//!   the resource-scope value does; `Exists` likewise.
+//! * A field's value "as text" is: strings as they are, integers in decimal, floats in
+//!   Rust's shortest round-trip form, booleans `true`/`false`.
+//! * Intrinsic `status_code` is one of `unset ok error`, `span_kind` one of
+//!   `unspecified internal server client producer consumer` (lowercase); ids are
+//!   lowercase hex; `duration` is nanoseconds; `timestamp` is the start time in
+//!   nanoseconds since the Unix epoch; `has_errors` is a boolean.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ast::{self, AggFunc, CompareOp, Expr, Query, Stage, Term, TraceExpr, ValueExpr};
+use crate::lexer::{DurationLit, Number, parse_duration, parse_number};
+
+/// A built-in field of every span (or log record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Intrinsic {
+    /// `trace_id`: lowercase hex.
+    TraceId,
+    /// `span_id`: lowercase hex.
+    SpanId,
+    /// `parent_span_id`: lowercase hex, missing for a root span.
+    ParentSpanId,
+    /// `span_name` (alias `name`).
+    SpanName,
+    /// `service_name` (alias `service`).
+    ServiceName,
+    /// `service_version`.
+    ServiceVersion,
+    /// `environment`.
+    Environment,
+    /// `span_kind` (alias `kind`): a lowercase kind name.
+    SpanKind,
+    /// `duration`: nanoseconds.
+    Duration,
+    /// `status_code` (alias `status`): `unset`, `ok` or `error`.
+    StatusCode,
+    /// `status_message`.
+    StatusMessage,
+    /// `has_errors` (alias `has_error`): boolean.
+    HasErrors,
+    /// `secure_session_id` (alias `session_id`).
+    SessionId,
+    /// `level`/`severity` of a log record (severity text, compared case-insensitively).
+    Severity,
+    /// The body of a log record (`body`; for logs also `message`).
+    Body,
+    /// `timestamp`: start time, nanoseconds since the Unix epoch.
+    Timestamp,
+}
+
+/// What kind of values an intrinsic holds; decides how values are typed and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IntrinsicKind {
+    /// Free text, matched case-sensitively when exact.
+    Text,
+    /// Lowercase hex ids.
+    Id,
+    /// Nanoseconds, written as durations (`250ms`) or plain numbers (ns).
+    Duration,
+    /// Nanoseconds since the epoch, written as integers.
+    Timestamp,
+    /// `true`/`false`.
+    Bool,
+    /// Status code names.
+    Status,
+    /// Span kind names.
+    Kind,
+    /// Log severity text, matched case-insensitively.
+    Severity,
+}
+
+impl Intrinsic {
+    /// Every intrinsic, in a stable order.
+    pub const ALL: [Intrinsic; 16] = [
+        Intrinsic::TraceId,
+        Intrinsic::SpanId,
+        Intrinsic::ParentSpanId,
+        Intrinsic::SpanName,
+        Intrinsic::ServiceName,
+        Intrinsic::ServiceVersion,
+        Intrinsic::Environment,
+        Intrinsic::SpanKind,
+        Intrinsic::Duration,
+        Intrinsic::StatusCode,
+        Intrinsic::StatusMessage,
+        Intrinsic::HasErrors,
+        Intrinsic::SessionId,
+        Intrinsic::Severity,
+        Intrinsic::Body,
+        Intrinsic::Timestamp,
+    ];
+
+    /// The canonical key of the intrinsic.
+    pub fn name(self) -> &'static str {
+        match self {
+            Intrinsic::TraceId => "trace_id",
+            Intrinsic::SpanId => "span_id",
+            Intrinsic::ParentSpanId => "parent_span_id",
+            Intrinsic::SpanName => "span_name",
+            Intrinsic::ServiceName => "service_name",
+            Intrinsic::ServiceVersion => "service_version",
+            Intrinsic::Environment => "environment",
+            Intrinsic::SpanKind => "span_kind",
+            Intrinsic::Duration => "duration",
+            Intrinsic::StatusCode => "status_code",
+            Intrinsic::StatusMessage => "status_message",
+            Intrinsic::HasErrors => "has_errors",
+            Intrinsic::SessionId => "secure_session_id",
+            Intrinsic::Severity => "level",
+            Intrinsic::Body => "body",
+            Intrinsic::Timestamp => "timestamp",
+        }
+    }
+
+    /// The kind of values the intrinsic holds.
+    pub fn kind(self) -> IntrinsicKind {
+        match self {
+            Intrinsic::TraceId | Intrinsic::SpanId | Intrinsic::ParentSpanId => IntrinsicKind::Id,
+            Intrinsic::Duration => IntrinsicKind::Duration,
+            Intrinsic::Timestamp => IntrinsicKind::Timestamp,
+            Intrinsic::HasErrors => IntrinsicKind::Bool,
+            Intrinsic::StatusCode => IntrinsicKind::Status,
+            Intrinsic::SpanKind => IntrinsicKind::Kind,
+            Intrinsic::Severity => IntrinsicKind::Severity,
+            _ => IntrinsicKind::Text,
+        }
+    }
+}
+
+/// Which attribute map a key is looked up in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Scope {
+    /// Span attributes (`span.` prefix).
+    Span,
+    /// Resource attributes (`resource.` prefix).
+    Resource,
+    /// Either: the predicate holds if it holds in the span or in the resource scope.
+    Any,
+}
+
+/// A field a predicate reads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Field {
+    /// A built-in field.
+    Intrinsic(Intrinsic),
+    /// An attribute by key (case-sensitive) in a scope.
+    Attr {
+        /// Where to look.
+        scope: Scope,
+        /// The attribute key, without the scope prefix.
+        key: String,
+    },
+}
+
+/// What the query runs over; decides a few key meanings and the free-text field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum Target {
+    /// Spans: free text searches the span name; `level`, `severity`, `message` are attributes.
+    #[default]
+    Spans,
+    /// Log records: free text searches the body; `level`/`severity` is the severity,
+    /// `message` the body.
+    Logs,
+}
+
+/// Resolves a key as written to the field it names.
+///
+/// Intrinsic names and aliases are matched exactly (lowercase); `span.x` and
+/// `resource.x` are scoped attributes; anything else is an attribute in [`Scope::Any`].
+pub fn resolve_key(key: &str, target: Target) -> Field {
+    let intrinsic = match key {
+        "trace_id" => Some(Intrinsic::TraceId),
+        "span_id" => Some(Intrinsic::SpanId),
+        "parent_span_id" => Some(Intrinsic::ParentSpanId),
+        "span_name" | "name" => Some(Intrinsic::SpanName),
+        "service_name" | "service" => Some(Intrinsic::ServiceName),
+        "service_version" => Some(Intrinsic::ServiceVersion),
+        "environment" => Some(Intrinsic::Environment),
+        "span_kind" | "kind" => Some(Intrinsic::SpanKind),
+        "duration" => Some(Intrinsic::Duration),
+        "status_code" | "status" => Some(Intrinsic::StatusCode),
+        "status_message" => Some(Intrinsic::StatusMessage),
+        "has_errors" | "has_error" => Some(Intrinsic::HasErrors),
+        "secure_session_id" | "session_id" => Some(Intrinsic::SessionId),
+        "timestamp" => Some(Intrinsic::Timestamp),
+        "body" => Some(Intrinsic::Body),
+        "level" | "severity" if target == Target::Logs => Some(Intrinsic::Severity),
+        "message" if target == Target::Logs => Some(Intrinsic::Body),
+        _ => None,
+    };
+    if let Some(i) = intrinsic {
+        return Field::Intrinsic(i);
+    }
+    if let Some(rest) = key.strip_prefix("span.").filter(|r| !r.is_empty()) {
+        return Field::Attr {
+            scope: Scope::Span,
+            key: rest.to_string(),
+        };
+    }
+    if let Some(rest) = key.strip_prefix("resource.").filter(|r| !r.is_empty()) {
+        return Field::Attr {
+            scope: Scope::Resource,
+            key: rest.to_string(),
+        };
+    }
+    Field::Attr {
+        scope: Scope::Any,
+        key: key.to_string(),
+    }
+}
+
+/// The field bare words search: the span name, or the body of a log record.
+pub fn text_field(target: Target) -> Field {
+    match target {
+        Target::Spans => Field::Intrinsic(Intrinsic::SpanName),
+        Target::Logs => Field::Intrinsic(Intrinsic::Body),
+    }
+}
+
+/// The canonical status name for `text` (`error`, `ERROR`, `2`, `STATUS_CODE_ERROR` → `error`).
+pub fn status_name(text: &str) -> Option<&'static str> {
+    let t = text.to_ascii_lowercase();
+    let t = t.strip_prefix("status_code_").unwrap_or(&t);
+    Some(match t {
+        "unset" | "0" => "unset",
+        "ok" | "1" => "ok",
+        "error" | "2" => "error",
+        _ => return None,
+    })
+}
+
+/// The canonical span kind name for `text` (`Server`, `2`, `SPAN_KIND_SERVER` → `server`).
+pub fn kind_name(text: &str) -> Option<&'static str> {
+    let t = text.to_ascii_lowercase();
+    let t = t.strip_prefix("span_kind_").unwrap_or(&t);
+    Some(match t {
+        "unspecified" | "0" => "unspecified",
+        "internal" | "1" => "internal",
+        "server" | "2" => "server",
+        "client" | "3" => "client",
+        "producer" | "4" => "producer",
+        "consumer" | "5" => "consumer",
+        _ => return None,
+    })
+}
+
+/// The boolean a word stands for (`true`/`false` any case).
+pub fn bool_value(text: &str) -> Option<bool> {
+    if text.eq_ignore_ascii_case("true") {
+        Some(true)
+    } else if text.eq_ignore_ascii_case("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A typed value in a comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Value {
+    /// Text; `Eq` compares the field's value as text, case-sensitively.
+    Str(String),
+    /// An integer; compares numerically (text fields are parsed as numbers).
+    Int(i64),
+    /// A float; compares numerically.
+    Float(f64),
+    /// A duration in nanoseconds; compares numerically with nanosecond values.
+    Duration(i64),
+    /// A boolean; text fields `true`/`false` (any case) compare equal to it.
+    Bool(bool),
+}
+
+impl Value {
+    /// The numeric value, for `Int`, `Float` and `Duration`.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Int(i) | Value::Duration(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            Value::Str(_) | Value::Bool(_) => None,
+        }
+    }
+}
+
+/// A comparison operator in the IR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CmpOp {
+    /// Equal.
+    Eq,
+    /// Not equal: exactly `Not(Eq)` (true when the field is missing). The planner writes
+    /// `!=` as `Not(…)` in filters; `Ne` appears in pipeline aggregate comparisons.
+    Ne,
+    /// Greater than (numeric).
+    Gt,
+    /// Greater than or equal (numeric).
+    Ge,
+    /// Less than (numeric).
+    Lt,
+    /// Less than or equal (numeric).
+    Le,
+}
+
+impl CmpOp {
+    /// Applies the operator to two numbers.
+    pub fn apply(self, lhs: f64, rhs: f64) -> bool {
+        match self {
+            CmpOp::Eq => lhs == rhs,
+            CmpOp::Ne => lhs != rhs,
+            CmpOp::Gt => lhs > rhs,
+            CmpOp::Ge => lhs >= rhs,
+            CmpOp::Lt => lhs < rhs,
+            CmpOp::Le => lhs <= rhs,
+        }
+    }
+
+    fn from_ast(op: CompareOp) -> CmpOp {
+        match op {
+            CompareOp::Colon | CompareOp::Eq => CmpOp::Eq,
+            CompareOp::Ne => CmpOp::Ne,
+            CompareOp::Gt => CmpOp::Gt,
+            CompareOp::Ge => CmpOp::Ge,
+            CompareOp::Lt => CmpOp::Lt,
+            CompareOp::Le => CmpOp::Le,
+        }
+    }
+}
+
+/// A text pattern matched against a field's value as text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Pattern {
+    /// The whole value equals the text, case-sensitively.
+    Exact(String),
+    /// `*` matches any run of characters (possibly empty); anchored at both ends;
+    /// case-insensitive. No other character is special (backends must escape `%`, `_`).
+    Glob(String),
+    /// An unanchored regular expression (RE2 syntax, as in the `regex` crate).
+    Regex(String),
+    /// Some token of the value equals the text, case-insensitively. Tokens are maximal
+    /// runs of ASCII letters, ASCII digits and non-ASCII characters (the ClickHouse
+    /// `hasTokenCaseInsensitive` rule). The text is ASCII alphanumeric.
+    Token(String),
+    /// The value contains the text, case-insensitively.
+    Substring(String),
+}
+
+/// A per-span predicate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Filter {
+    /// Always true.
+    True,
+    /// Every operand holds (empty: true).
+    And(Vec<Filter>),
+    /// Some operand holds (empty: false).
+    Or(Vec<Filter>),
+    /// The operand does not hold.
+    Not(Box<Filter>),
+    /// The field compares with a typed value (see [`Value`] and [`CmpOp`]).
+    Cmp {
+        /// The field.
+        field: Field,
+        /// The operator.
+        op: CmpOp,
+        /// The value.
+        value: Value,
+    },
+    /// The field is present (for attributes: the key is set; for intrinsics: not empty).
+    Exists(Field),
+    /// The field's value as text matches the pattern.
+    Match {
+        /// The field.
+        field: Field,
+        /// The pattern.
+        pattern: Pattern,
+    },
+}
+
+impl Filter {
+    /// Always false (`Not(True)`).
+    pub fn never() -> Filter {
+        Filter::Not(Box::new(Filter::True))
+    }
+
+    /// Flattens nested `And`/`Or`, drops neutral operands, removes double negation.
+    pub fn simplify(self) -> Filter {
+        match self {
+            Filter::And(items) => {
+                let mut out = Vec::new();
+                for f in items.into_iter().map(Filter::simplify) {
+                    match f {
+                        Filter::True => {}
+                        Filter::And(inner) => out.extend(inner),
+                        other => out.push(other),
+                    }
+                }
+                match out.len() {
+                    0 => Filter::True,
+                    1 => out.pop().unwrap_or(Filter::True),
+                    _ => Filter::And(out),
+                }
+            }
+            Filter::Or(items) => {
+                let mut out: Vec<Filter> = Vec::new();
+                for f in items.into_iter().map(Filter::simplify) {
+                    match f {
+                        Filter::True => return Filter::True,
+                        Filter::Or(inner) => {
+                            for g in inner {
+                                if !out.contains(&g) {
+                                    out.push(g);
+                                }
+                            }
+                        }
+                        other => {
+                            if !out.contains(&other) {
+                                out.push(other);
+                            }
+                        }
+                    }
+                }
+                match out.len() {
+                    0 => Filter::never(),
+                    1 => out.pop().unwrap_or_else(Filter::never),
+                    _ => Filter::Or(out),
+                }
+            }
+            Filter::Not(inner) => match inner.simplify() {
+                Filter::Not(x) => *x,
+                other => Filter::Not(Box::new(other)),
+            },
+            leaf => leaf,
+        }
+    }
+}
+
+/// How a structural operator relates right-hand spans to left-hand spans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Relation {
+    /// `>`: the right span's parent is a left span.
+    Child,
+    /// `>>`: some ancestor of the right span is a left span.
+    Descendant,
+    /// `<`: the right span is the parent of a left span.
+    Parent,
+    /// `<<`: the right span is an ancestor of a left span.
+    Ancestor,
+    /// `~`: the right span shares its (non-empty) parent with a different left span.
+    Sibling,
+}
+
+/// A trace-structure expression, evaluated on all spans of one candidate trace. Each
+/// node yields a set of spans; the trace matches when the root's set is non-empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Structure {
+    /// The spans that match the filter.
+    Spanset(Filter),
+    /// Both sides non-empty: their union; otherwise empty.
+    And(Box<Structure>, Box<Structure>),
+    /// The union of both sides.
+    Or(Box<Structure>, Box<Structure>),
+    /// The right-hand spans related to some left-hand span.
+    Relation {
+        /// The relation.
+        rel: Relation,
+        /// Left operand.
+        lhs: Box<Structure>,
+        /// Right operand (its spans are the result).
+        rhs: Box<Structure>,
+    },
+    /// The input's spans as one group, transformed by the stages; the result is the
+    /// union of the groups that survive.
+    Pipeline {
+        /// The input.
+        input: Box<Structure>,
+        /// The stages, in order.
+        stages: Vec<PlanStage>,
+    },
+}
+
+/// A pipeline stage in the IR.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PlanStage {
+    /// Splits every group into sub-groups of spans with equal values (as text) of the
+    /// fields; spans missing a field group together.
+    GroupBy(Vec<Field>),
+    /// Keeps the groups whose aggregate compares true with `threshold`.
+    /// `count` counts spans; `avg`/`min`/`max`/`sum` read the field as a number
+    /// (durations in ns; text parsed as a number; spans without a number are skipped)
+    /// and a group with no numbers is dropped.
+    Aggregate {
+        /// The function.
+        func: AggFunc,
+        /// Its field (`None` for `count`).
+        field: Option<Field>,
+        /// The comparison.
+        op: CmpOp,
+        /// The number compared with (durations in ns).
+        threshold: f64,
+    },
+}
+
+/// A compiled query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// A per-span filter. For a plain filter query it is the query; for a structural
+    /// query it is conservative: every matching trace has at least one span that
+    /// satisfies it (the OR of the spansets' filters), so a store can use it to find
+    /// candidate traces.
+    pub pushdown: Filter,
+    /// The structure to evaluate on each candidate trace's spans, for structural queries.
+    pub structure: Option<Structure>,
+}
+
+/// Compiles a query over spans. Equivalent to `plan_for(q, Target::Spans)`.
+pub fn plan(q: &Query) -> Plan {
+    plan_for(q, Target::Spans)
+}
+
+/// Compiles a query for the given target.
+///
+/// Never fails: the parser has checked values; a hand-built AST with values of the
+/// wrong type still compiles (to predicates that match nothing sensible).
+pub fn plan_for(q: &Query, target: Target) -> Plan {
+    match q {
+        Query::Filter(None) => Plan {
+            pushdown: Filter::True,
+            structure: None,
+        },
+        Query::Filter(Some(e)) => Plan {
+            pushdown: compile_expr(e, target).simplify(),
+            structure: None,
+        },
+        Query::Trace(t) => {
+            let structure = compile_trace(t, target);
+            let mut leaves = Vec::new();
+            spanset_filters(&structure, &mut leaves);
+            Plan {
+                pushdown: Filter::Or(leaves).simplify(),
+                structure: Some(structure),
+            }
+        }
+    }
+}
+
+/// Compiles a filter expression.
+pub fn compile_expr(e: &Expr, target: Target) -> Filter {
+    match e {
+        Expr::And(items) => Filter::And(items.iter().map(|x| compile_expr(x, target)).collect()),
+        Expr::Or(items) => Filter::Or(items.iter().map(|x| compile_expr(x, target)).collect()),
+        Expr::Not(x) => Filter::Not(Box::new(compile_expr(x, target))),
+        Expr::Term(t) => compile_term(t, target),
+    }
+}
+
+fn compile_term(t: &Term, target: Target) -> Filter {
+    match t {
+        Term::Compare { key, op, value } => {
+            let field = resolve_key(key, target);
+            if *op == CompareOp::Ne {
+                Filter::Not(Box::new(compile_value_expr(&field, CmpOp::Eq, value)))
+            } else {
+                compile_value_expr(&field, CmpOp::from_ast(*op), value)
+            }
+        }
+        Term::Exists { key, negated } => {
+            let f = Filter::Exists(resolve_key(key, target));
+            if *negated {
+                Filter::Not(Box::new(f))
+            } else {
+                f
+            }
+        }
+        Term::Text(v) => compile_text(text_field(target), v),
+    }
+}
+
+fn compile_value_expr(field: &Field, op: CmpOp, v: &ValueExpr) -> Filter {
+    match v {
+        ValueExpr::Value(v) => compile_value(field, op, v),
+        ValueExpr::Not(x) => Filter::Not(Box::new(compile_value_expr(field, op, x))),
+        ValueExpr::And(items) => Filter::And(
+            items
+                .iter()
+                .map(|x| compile_value_expr(field, op, x))
+                .collect(),
+        ),
+        ValueExpr::Or(items) => Filter::Or(
+            items
+                .iter()
+                .map(|x| compile_value_expr(field, op, x))
+                .collect(),
+        ),
+    }
+}
+
+fn number_value(n: Number) -> Value {
+    match n {
+        Number::Int(i) => Value::Int(i),
+        Number::Float(f) => Value::Float(f),
+    }
+}
+
+/// A duration-or-number literal as a typed value; numbers on duration fields are ns.
+fn numeric_literal(text: &str, field: &Field) -> Option<Value> {
+    if let DurationLit::Nanos(ns) = parse_duration(text) {
+        return Some(Value::Duration(ns));
+    }
+    let n = parse_number(text)?;
+    if *field == Field::Intrinsic(Intrinsic::Duration) {
+        return Some(Value::Duration(match n {
+            Number::Int(i) => i,
+            Number::Float(f) => f as i64,
+        }));
+    }
+    Some(number_value(n))
+}
+
+fn compile_value(field: &Field, op: CmpOp, v: &ast::Value) -> Filter {
+    let text = match v {
+        ast::Value::Regex(re) => {
+            return Filter::Match {
+                field: field.clone(),
+                pattern: Pattern::Regex(re.clone()),
+            };
+        }
+        ast::Value::Word(t) | ast::Value::Quoted(t) => t,
+    };
+    let cmp = |value: Value| Filter::Cmp {
+        field: field.clone(),
+        op,
+        value,
+    };
+    let matching = |pattern: Pattern| Filter::Match {
+        field: field.clone(),
+        pattern,
+    };
+    if op != CmpOp::Eq {
+        return cmp(numeric_literal(text, field).unwrap_or_else(|| Value::Str(text.clone())));
+    }
+    if text.contains('*') {
+        return matching(Pattern::Glob(text.clone()));
+    }
+    let exact = || matching(Pattern::Exact(text.clone()));
+    match field {
+        Field::Intrinsic(i) => match i.kind() {
+            IntrinsicKind::Duration => numeric_literal(text, field).map_or_else(exact, cmp),
+            IntrinsicKind::Timestamp => match parse_number(text) {
+                Some(n) => cmp(number_value(n)),
+                None => exact(),
+            },
+            IntrinsicKind::Bool => match bool_value(text) {
+                Some(b) => cmp(Value::Bool(b)),
+                None => exact(),
+            },
+            IntrinsicKind::Status => match status_name(text) {
+                Some(n) => matching(Pattern::Exact(n.to_string())),
+                None => exact(),
+            },
+            IntrinsicKind::Kind => match kind_name(text) {
+                Some(n) => matching(Pattern::Exact(n.to_string())),
+                None => exact(),
+            },
+            IntrinsicKind::Severity => matching(Pattern::Glob(text.clone())),
+            IntrinsicKind::Id => matching(Pattern::Exact(text.to_ascii_lowercase())),
+            IntrinsicKind::Text => exact(),
+        },
+        Field::Attr { .. } => match v {
+            ast::Value::Word(w) => {
+                if let Some(n) = parse_number(w) {
+                    cmp(number_value(n))
+                } else if let Some(b) = bool_value(w) {
+                    cmp(Value::Bool(b))
+                } else {
+                    exact()
+                }
+            }
+            _ => exact(),
+        },
+    }
+}
+
+/// Whether bare text is a single search token (ASCII letters and digits only).
+pub fn is_token_word(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn compile_text(field: Field, v: &ast::Value) -> Filter {
+    let pattern = match v {
+        ast::Value::Regex(re) => Pattern::Regex(re.clone()),
+        ast::Value::Word(w) if is_token_word(w) => Pattern::Token(w.clone()),
+        ast::Value::Word(t) | ast::Value::Quoted(t) if t.contains('*') => {
+            let mut g = String::with_capacity(t.len() + 2);
+            if !t.starts_with('*') {
+                g.push('*');
+            }
+            g.push_str(t);
+            if !t.ends_with('*') {
+                g.push('*');
+            }
+            Pattern::Glob(g)
+        }
+        ast::Value::Word(t) | ast::Value::Quoted(t) => Pattern::Substring(t.clone()),
+    };
+    Filter::Match { field, pattern }
+}
+
+fn compile_trace(t: &TraceExpr, target: Target) -> Structure {
+    match t {
+        TraceExpr::Spanset(None) => Structure::Spanset(Filter::True),
+        TraceExpr::Spanset(Some(e)) => Structure::Spanset(compile_expr(e, target).simplify()),
+        TraceExpr::Binary { op, lhs, rhs } => {
+            let l = Box::new(compile_trace(lhs, target));
+            let r = Box::new(compile_trace(rhs, target));
+            let rel = match op {
+                ast::SpansetOp::And => return Structure::And(l, r),
+                ast::SpansetOp::Or => return Structure::Or(l, r),
+                ast::SpansetOp::Child => Relation::Child,
+                ast::SpansetOp::Descendant => Relation::Descendant,
+                ast::SpansetOp::Parent => Relation::Parent,
+                ast::SpansetOp::Ancestor => Relation::Ancestor,
+                ast::SpansetOp::Sibling => Relation::Sibling,
+            };
+            Structure::Relation {
+                rel,
+                lhs: l,
+                rhs: r,
+            }
+        }
+        TraceExpr::Pipeline { input, stages } => {
+            let mut out = Vec::new();
+            for s in stages {
+                compile_stage(s, target, &mut out);
+            }
+            Structure::Pipeline {
+                input: Box::new(compile_trace(input, target)),
+                stages: out,
+            }
+        }
+    }
+}
+
+fn compile_stage(s: &Stage, target: Target, out: &mut Vec<PlanStage>) {
+    let fields = |keys: &[String]| keys.iter().map(|k| resolve_key(k, target)).collect();
+    match s {
+        Stage::By(keys) => out.push(PlanStage::GroupBy(fields(keys))),
+        Stage::Aggregate {
+            func,
+            arg,
+            by,
+            op,
+            threshold,
+        } => {
+            if !by.is_empty() {
+                out.push(PlanStage::GroupBy(fields(by)));
+            }
+            let threshold = match parse_duration(threshold) {
+                DurationLit::Nanos(ns) => ns as f64,
+                _ => parse_number(threshold).map_or(f64::NAN, Number::as_f64),
+            };
+            out.push(PlanStage::Aggregate {
+                func: *func,
+                field: arg.as_deref().map(|k| resolve_key(k, target)),
+                op: CmpOp::from_ast(*op),
+                threshold,
+            });
+        }
+    }
+}
+
+fn spanset_filters(s: &Structure, out: &mut Vec<Filter>) {
+    match s {
+        Structure::Spanset(f) => out.push(f.clone()),
+        Structure::And(l, r) | Structure::Or(l, r) | Structure::Relation { lhs: l, rhs: r, .. } => {
+            spanset_filters(l, out);
+            spanset_filters(r, out);
+        }
+        Structure::Pipeline { input, .. } => spanset_filters(input, out),
+    }
+}

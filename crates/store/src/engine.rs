@@ -1,0 +1,620 @@
+//! The embedded engine: WAL with group commit → memtable → Parquet parts, with background
+//! flush, compaction and retention, queried through DataFusion.
+//!
+//! Invariants:
+//! - a write is acknowledged only after its WAL record is fsynced;
+//! - every acknowledged row is in exactly one of: the active memtable, the frozen memtable
+//!   (being flushed), or a live part — readers see one consistent snapshot of the three;
+//! - the manifest is the only commit point for parts; files it does not name are garbage
+//!   and are removed at open.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray, UInt32Array};
+use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use datafusion::prelude::{col, lit};
+use parking_lot::RwLock;
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tracehouse_model::{Span, TraceId};
+
+use crate::api::{SpanListQuery, SpanPage, Store, StoreStats};
+use crate::cursor::Cursor;
+use crate::error::StoreError;
+use crate::manifest::Manifest;
+use crate::part::{Part, list_part_files, write_part};
+use crate::query::{Snapshot, after_cursor, id_lit, newest_first, project_is};
+use crate::schema::{col as c, span_schema, spans_to_batch};
+use crate::wal::{Wal, encode_batch};
+
+/// One hour in ns: the time partition of parts.
+pub const HOUR_NS: i64 = 3_600_000_000_000;
+/// Parts with fewer rows than this are merged by compaction.
+const SMALL_PART_ROWS: u64 = 1_000_000;
+/// Compaction never builds a part larger than this many rows.
+const MAX_MERGED_ROWS: u64 = 4_000_000;
+/// An open hour partition is compacted once it has this many small parts.
+const OPEN_HOUR_MAX_PARTS: usize = 8;
+
+/// Tuning of the embedded engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Root directory of the store (WAL, parts, manifest).
+    pub data_dir: PathBuf,
+    /// Flush the memtable at least this often.
+    pub flush_interval: Duration,
+    /// Flush as soon as the memtable holds this many rows.
+    pub flush_rows: usize,
+    /// Refuse writes (retryable) while the memtable holds more rows than this.
+    pub max_memtable_rows: usize,
+    /// How often compaction and retention run.
+    pub maintenance_interval: Duration,
+    /// Drop partitions older than this; `None` keeps everything.
+    pub retention: Option<Duration>,
+}
+
+impl EngineConfig {
+    /// Defaults for a store rooted at `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        EngineConfig {
+            data_dir: data_dir.into(),
+            flush_interval: Duration::from_secs(30),
+            flush_rows: 500_000,
+            max_memtable_rows: 4_000_000,
+            maintenance_interval: Duration::from_secs(30),
+            retention: None,
+        }
+    }
+}
+
+/// Rows not yet in parts.
+#[derive(Default)]
+struct Memtable {
+    active: Vec<RecordBatch>,
+    active_rows: usize,
+    frozen: Vec<RecordBatch>,
+    frozen_rows: usize,
+}
+
+#[derive(Default)]
+struct State {
+    mem: Memtable,
+    parts: Vec<Arc<Part>>,
+}
+
+enum WalMsg {
+    Append {
+        payload: Vec<u8>,
+        batch: RecordBatch,
+        done: oneshot::Sender<Result<(), StoreError>>,
+    },
+    /// Seal the segment and freeze the memtable; answers the sealed segment number.
+    Rotate(oneshot::Sender<Result<u64, StoreError>>),
+    RemoveThrough(u64),
+}
+
+/// Durations of the last maintenance operations, for metrics.
+#[derive(Debug, Default)]
+pub struct MaintenanceTimes {
+    /// Flushes completed.
+    pub flushes: AtomicU64,
+    /// Total flush time, µs.
+    pub flush_micros: AtomicU64,
+    /// Compactions completed.
+    pub compactions: AtomicU64,
+    /// Total compaction time, µs.
+    pub compaction_micros: AtomicU64,
+}
+
+/// The embedded store.
+pub struct EmbeddedStore {
+    config: EngineConfig,
+    parts_dir: PathBuf,
+    tmp_dir: PathBuf,
+    state: Arc<RwLock<State>>,
+    wal_tx: mpsc::Sender<WalMsg>,
+    wal_bytes: Arc<AtomicU64>,
+    /// Serialises flush, compaction and retention; holds the committed manifest.
+    manifest: Mutex<Manifest>,
+    /// Flush and compaction counters.
+    pub times: MaintenanceTimes,
+    _lock: File,
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `config.data_dir`: removes uncommitted files, loads the
+    /// live parts, replays the WAL into the memtable and starts the background tasks.
+    pub async fn open(config: EngineConfig) -> Result<Arc<EmbeddedStore>, StoreError> {
+        let dir = config.data_dir.clone();
+        let parts_dir = dir.join("parts");
+        let tmp_dir = dir.join("tmp");
+        for d in [&dir, &parts_dir, &tmp_dir] {
+            fs::create_dir_all(d)?;
+        }
+        let lock = File::create(dir.join("LOCK"))?;
+        lock.try_lock().map_err(|_| {
+            StoreError::Io(std::io::Error::other(format!(
+                "data directory {} is in use by another tracehouse process",
+                dir.display()
+            )))
+        })?;
+        let mut manifest = Manifest::load(&dir)?;
+        for entry in fs::read_dir(&tmp_dir)? {
+            fs::remove_file(entry?.path())?;
+        }
+        let live: std::collections::HashSet<u64> = manifest.parts.iter().map(|p| p.id).collect();
+        for (id, path) in list_part_files(&parts_dir)? {
+            manifest.next_part_id = manifest.next_part_id.max(id + 1);
+            if !live.contains(&id) {
+                tracing::info!(path = %path.display(), "removing uncommitted part file");
+                fs::remove_file(path)?;
+            }
+        }
+        let parts = manifest
+            .parts
+            .iter()
+            .map(|m| Part::open(&parts_dir, m.clone()).map(Arc::new))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (wal, replayed) = Wal::open(&dir.join("wal"), manifest.wal_flushed_seq)?;
+        let replayed_rows: usize = replayed.batches.iter().map(|b| b.num_rows()).sum();
+        tracing::info!(
+            parts = parts.len(),
+            replayed_rows,
+            truncated_bytes = replayed.truncated_bytes,
+            "opened embedded store at {}",
+            dir.display()
+        );
+        let state = Arc::new(RwLock::new(State {
+            mem: Memtable {
+                active: replayed.batches,
+                active_rows: replayed_rows,
+                ..Default::default()
+            },
+            parts,
+        }));
+        let wal_bytes = Arc::new(AtomicU64::new(wal.bytes()));
+        let (wal_tx, wal_rx) = mpsc::channel(4096);
+        {
+            let state = state.clone();
+            let wal_bytes = wal_bytes.clone();
+            std::thread::Builder::new()
+                .name("tracehouse-wal".into())
+                .spawn(move || wal_loop(wal, wal_rx, &state, &wal_bytes))?;
+        }
+        let store = Arc::new(EmbeddedStore {
+            config,
+            parts_dir,
+            tmp_dir,
+            state,
+            wal_tx,
+            wal_bytes,
+            manifest: Mutex::new(manifest),
+            times: MaintenanceTimes::default(),
+            _lock: lock,
+        });
+        tokio::spawn(maintenance_loop(Arc::downgrade(&store)));
+        Ok(store)
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        let st = self.state.read();
+        let mut memtable = st.mem.frozen.clone();
+        memtable.extend(st.mem.active.iter().cloned());
+        Snapshot {
+            memtable,
+            parts: st.parts.clone(),
+        }
+    }
+
+    /// Moves the memtable into new parts and drops the WAL segments it came from.
+    pub async fn flush_now(&self) -> Result<(), StoreError> {
+        let mut manifest = self.manifest.lock().await;
+        let started = Instant::now();
+        let (tx, rx) = oneshot::channel();
+        self.wal_tx
+            .send(WalMsg::Rotate(tx))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        let sealed = rx.await.map_err(|_| StoreError::Closed)??;
+        let frozen = self.state.read().mem.frozen.clone();
+        if frozen.is_empty() {
+            let _ = self.wal_tx.send(WalMsg::RemoveThrough(sealed)).await;
+            return Ok(());
+        }
+        let mut next = manifest.clone();
+        let (tmp, parts_dir) = (self.tmp_dir.clone(), self.parts_dir.clone());
+        let first_id = next.next_part_id;
+        let new_parts =
+            tokio::task::spawn_blocking(move || -> Result<Vec<Arc<Part>>, StoreError> {
+                let all = concat_batches(&span_schema(), &frozen)?;
+                let mut id = first_id;
+                let mut out = Vec::new();
+                for ((project, hour), batch) in split_by_partition(&all)? {
+                    out.push(write_part(&tmp, &parts_dir, id, &project, hour, &batch)?);
+                    id += 1;
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        next.next_part_id = first_id + new_parts.len() as u64;
+        next.wal_flushed_seq = sealed;
+        next.parts.extend(new_parts.iter().map(|p| p.meta.clone()));
+        let dir = self.config.data_dir.clone();
+        let to_commit = next.clone();
+        tokio::task::spawn_blocking(move || to_commit.commit(&dir))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        {
+            let mut st = self.state.write();
+            st.parts.extend(new_parts);
+            st.mem.frozen.clear();
+            st.mem.frozen_rows = 0;
+        }
+        *manifest = next;
+        let _ = self.wal_tx.send(WalMsg::RemoveThrough(sealed)).await;
+        self.times.flushes.fetch_add(1, Ordering::Relaxed);
+        self.times
+            .flush_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        tracing::debug!(elapsed = ?started.elapsed(), "flushed memtable");
+        Ok(())
+    }
+
+    /// Drops every partition whose hour ended before the retention horizon.
+    pub async fn apply_retention(&self, now_ns: i64) -> Result<usize, StoreError> {
+        let Some(retention) = self.config.retention else {
+            return Ok(0);
+        };
+        let horizon = now_ns.saturating_sub(retention.as_nanos() as i64);
+        let expired = |hour: i64| (hour + 1).saturating_mul(HOUR_NS) <= horizon;
+        let mut manifest = self.manifest.lock().await;
+        if !manifest.parts.iter().any(|p| expired(p.hour)) {
+            return Ok(0);
+        }
+        let mut next = manifest.clone();
+        next.parts.retain(|p| !expired(p.hour));
+        self.commit_and_swap(&mut manifest, next, &[]).await
+    }
+
+    /// Merges the small parts of each partition; returns how many parts were replaced.
+    pub async fn compact(&self, now_ns: i64) -> Result<usize, StoreError> {
+        let mut manifest = self.manifest.lock().await;
+        let current_hour = now_ns.div_euclid(HOUR_NS);
+        let parts = self.state.read().parts.clone();
+        let mut groups: HashMap<(String, i64), Vec<Arc<Part>>> = HashMap::new();
+        for p in parts.into_iter().filter(|p| p.meta.rows < SMALL_PART_ROWS) {
+            groups
+                .entry((p.meta.project_id.clone(), p.meta.hour))
+                .or_default()
+                .push(p);
+        }
+        let mut replaced = 0;
+        for ((project, hour), mut group) in groups {
+            let closed = hour < current_hour;
+            if group.len() < 2 || (!closed && group.len() < OPEN_HOUR_MAX_PARTS) {
+                continue;
+            }
+            group.sort_by_key(|p| p.meta.id);
+            let mut total = 0;
+            group.retain(|p| {
+                total += p.meta.rows;
+                total <= MAX_MERGED_ROWS
+            });
+            if group.len() < 2 {
+                continue;
+            }
+            let started = Instant::now();
+            let id = manifest.next_part_id;
+            let (tmp, parts_dir) = (self.tmp_dir.clone(), self.parts_dir.clone());
+            let inputs = group.clone();
+            let merged = tokio::task::spawn_blocking(move || -> Result<Arc<Part>, StoreError> {
+                let batches = inputs
+                    .iter()
+                    .map(|p| p.read_all())
+                    .collect::<Result<Vec<_>, _>>()?;
+                let all = concat_batches(&span_schema(), &batches)?;
+                write_part(&tmp, &parts_dir, id, &project, hour, &all)
+            })
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+            let mut next = manifest.clone();
+            next.next_part_id = id + 1;
+            next.parts
+                .retain(|m| !group.iter().any(|g| g.meta.id == m.id));
+            next.parts.push(merged.meta.clone());
+            replaced += self.commit_and_swap(&mut manifest, next, &[merged]).await?;
+            self.times.compactions.fetch_add(1, Ordering::Relaxed);
+            self.times
+                .compaction_micros
+                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        }
+        Ok(replaced)
+    }
+
+    /// Commits `next`, then makes the in-memory part list match it: parts it no longer names
+    /// are retired, `added` become live. Returns how many parts were retired.
+    async fn commit_and_swap(
+        &self,
+        manifest: &mut Manifest,
+        next: Manifest,
+        added: &[Arc<Part>],
+    ) -> Result<usize, StoreError> {
+        let dir = self.config.data_dir.clone();
+        let to_commit = next.clone();
+        tokio::task::spawn_blocking(move || to_commit.commit(&dir))
+            .await
+            .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        let mut retired = 0;
+        {
+            let mut st = self.state.write();
+            st.parts.retain(|p| {
+                let keep = next.parts.iter().any(|m| m.id == p.meta.id);
+                if !keep {
+                    p.retire();
+                    retired += 1;
+                }
+                keep
+            });
+            st.parts.extend(added.iter().cloned());
+        }
+        *manifest = next;
+        Ok(retired)
+    }
+}
+
+/// Splits rows by (project, hour of start time).
+fn split_by_partition(
+    batch: &RecordBatch,
+) -> Result<Vec<((String, i64), RecordBatch)>, StoreError> {
+    let projects = batch
+        .column_by_name(c::PROJECT_ID)
+        .and_then(|a| a.as_any().downcast_ref::<StringArray>())
+        .ok_or_else(|| StoreError::Corrupt("project_id column".into()))?;
+    let starts = batch
+        .column_by_name(c::START_TIME)
+        .and_then(|a| a.as_any().downcast_ref::<Int64Array>())
+        .ok_or_else(|| StoreError::Corrupt("start_time column".into()))?;
+    let mut groups: HashMap<(&str, i64), Vec<u32>> = HashMap::new();
+    for i in 0..batch.num_rows() {
+        groups
+            .entry((projects.value(i), starts.value(i).div_euclid(HOUR_NS)))
+            .or_default()
+            .push(i as u32);
+    }
+    let mut out: Vec<_> = groups
+        .into_iter()
+        .map(|((p, h), rows)| {
+            let taken = take_record_batch(batch, &UInt32Array::from(rows))?;
+            Ok(((p.to_string(), h), taken))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+/// The WAL thread: writes queued records, fsyncs once per group, then publishes the group's
+/// rows to the memtable and acknowledges each writer.
+fn wal_loop(
+    mut wal: Wal,
+    mut rx: mpsc::Receiver<WalMsg>,
+    state: &RwLock<State>,
+    wal_bytes: &AtomicU64,
+) {
+    let mut failed: Option<String> = None;
+    let mut pending: Vec<(RecordBatch, oneshot::Sender<Result<(), StoreError>>)> = Vec::new();
+    while let Some(first) = rx.blocking_recv() {
+        let mut msg = Some(first);
+        while let Some(m) = msg.take() {
+            match m {
+                WalMsg::Append {
+                    payload,
+                    batch,
+                    done,
+                } => {
+                    if let Some(reason) = &failed {
+                        let _ =
+                            done.send(Err(StoreError::Io(std::io::Error::other(reason.clone()))));
+                    } else if let Err(e) = wal.append(&payload) {
+                        failed = Some(format!("WAL write failed: {e}"));
+                        let _ = done.send(Err(e.into()));
+                    } else {
+                        pending.push((batch, done));
+                    }
+                }
+                WalMsg::Rotate(done) => {
+                    commit_group(&mut wal, &mut pending, state, &mut failed);
+                    let result = wal.rotate().map_err(StoreError::from).map(|sealed| {
+                        let mut st = state.write();
+                        let mem = &mut st.mem;
+                        mem.frozen.append(&mut mem.active);
+                        mem.frozen_rows += std::mem::take(&mut mem.active_rows);
+                        sealed
+                    });
+                    let _ = done.send(result);
+                }
+                WalMsg::RemoveThrough(seq) => {
+                    if let Err(e) = wal.remove_through(seq) {
+                        tracing::warn!(error = %e, "could not remove flushed WAL segments");
+                    }
+                }
+            }
+            msg = rx.try_recv().ok();
+        }
+        commit_group(&mut wal, &mut pending, state, &mut failed);
+        wal_bytes.store(wal.bytes(), Ordering::Relaxed);
+    }
+    commit_group(&mut wal, &mut pending, state, &mut failed);
+}
+
+/// One fsync for every pending append, then publish and acknowledge them.
+fn commit_group(
+    wal: &mut Wal,
+    pending: &mut Vec<(RecordBatch, oneshot::Sender<Result<(), StoreError>>)>,
+    state: &RwLock<State>,
+    failed: &mut Option<String>,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    match wal.sync() {
+        Ok(()) => {
+            let mut st = state.write();
+            for (batch, _) in pending.iter() {
+                st.mem.active_rows += batch.num_rows();
+                st.mem.active.push(batch.clone());
+            }
+            drop(st);
+            for (_, done) in pending.drain(..) {
+                let _ = done.send(Ok(()));
+            }
+        }
+        Err(e) => {
+            // After a failed fsync the file's state is unknown: refuse all further writes.
+            let reason = format!("WAL fsync failed: {e}");
+            tracing::error!("{reason}; refusing further writes");
+            for (_, done) in pending.drain(..) {
+                let _ = done.send(Err(StoreError::Io(std::io::Error::other(reason.clone()))));
+            }
+            *failed = Some(reason);
+        }
+    }
+}
+
+async fn maintenance_loop(store: std::sync::Weak<EmbeddedStore>) {
+    let mut last_flush = Instant::now();
+    let mut last_maintenance = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let Some(store) = store.upgrade() else { return };
+        let rows = store.state.read().mem.active_rows;
+        if rows >= store.config.flush_rows
+            || (rows > 0 && last_flush.elapsed() >= store.config.flush_interval)
+        {
+            if let Err(e) = store.flush_now().await {
+                tracing::error!(error = %e, "memtable flush failed; will retry");
+            }
+            last_flush = Instant::now();
+        }
+        if last_maintenance.elapsed() >= store.config.maintenance_interval {
+            last_maintenance = Instant::now();
+            if let Err(e) = store.apply_retention(now_ns()).await {
+                tracing::error!(error = %e, "retention failed");
+            }
+            if let Err(e) = store.compact(now_ns()).await {
+                tracing::error!(error = %e, "compaction failed");
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        {
+            let st = self.state.read();
+            let rows = st.mem.active_rows + st.mem.frozen_rows;
+            if rows >= self.config.max_memtable_rows {
+                return Err(StoreError::Overloaded(format!(
+                    "{rows} rows waiting to be flushed"
+                )));
+            }
+        }
+        let batch = spans_to_batch(&spans)?;
+        let payload = encode_batch(&batch)?;
+        let (done, rx) = oneshot::channel();
+        self.wal_tx
+            .send(WalMsg::Append {
+                payload,
+                batch,
+                done,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError> {
+        let snap = self.snapshot();
+        let parts: Vec<&Arc<Part>> = snap
+            .parts
+            .iter()
+            .filter(|p| p.meta.project_id == project_id && p.may_contain(&trace_id.0))
+            .collect();
+        let filter = project_is(project_id).and(col(c::TRACE_ID).eq(id_lit(&trace_id.0)));
+        let sort = vec![
+            col(c::START_TIME).sort(true, false),
+            col(c::SPAN_ID).sort(true, false),
+        ];
+        snap.spans(&parts, filter, sort, None).await
+    }
+
+    async fn list_spans(&self, q: &SpanListQuery) -> Result<SpanPage, StoreError> {
+        let snap = self.snapshot();
+        let parts: Vec<&Arc<Part>> = snap
+            .parts
+            .iter()
+            .filter(|p| {
+                p.meta.project_id == q.project_id
+                    && p.meta.min_start < q.end_ns
+                    && p.meta.max_start >= q.start_ns
+            })
+            .collect();
+        let mut filter = project_is(&q.project_id)
+            .and(col(c::START_TIME).gt_eq(lit(q.start_ns)))
+            .and(col(c::START_TIME).lt(lit(q.end_ns)));
+        if let Some(service) = &q.service {
+            filter = filter.and(col(c::SERVICE_NAME).eq(lit(service.as_str())));
+        }
+        if let Some(name) = &q.name {
+            filter = filter.and(col(c::NAME).eq(lit(name.as_str())));
+        }
+        if let Some(cursor) = &q.cursor {
+            filter = filter.and(after_cursor(cursor));
+        }
+        let mut spans = snap
+            .spans(&parts, filter, newest_first(), Some(q.limit + 1))
+            .await?;
+        let next_cursor = if spans.len() > q.limit {
+            spans.truncate(q.limit);
+            spans.last().map(|s| Cursor {
+                start_ns: s.start_time_unix_nano,
+                trace_id: s.trace_id,
+                span_id: s.span_id,
+            })
+        } else {
+            None
+        };
+        Ok(SpanPage { spans, next_cursor })
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.flush_now().await
+    }
+
+    fn stats(&self) -> StoreStats {
+        let st = self.state.read();
+        StoreStats {
+            wal_bytes: self.wal_bytes.load(Ordering::Relaxed),
+            memtable_rows: (st.mem.active_rows + st.mem.frozen_rows) as u64,
+            parts: st.parts.len() as u64,
+            part_rows: st.parts.iter().map(|p| p.meta.rows).sum(),
+            part_bytes: st.parts.iter().map(|p| p.meta.bytes).sum(),
+        }
+    }
+}

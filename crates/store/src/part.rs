@@ -1,0 +1,233 @@
+//! Immutable Parquet parts: one project, one hour partition, rows sorted by service, name
+//! and time, with a Parquet bloom filter on `trace_id` and a sidecar trace index (the sorted
+//! distinct trace ids) that lets trace-by-id skip every part that cannot hold the trace.
+//!
+//! A part's files are written under `tmp/`, fsynced and renamed into `parts/`; the part
+//! becomes live only when a manifest naming it is committed. A part that is replaced
+//! (compaction, retention) deletes its files when the last reader lets go of it.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use datafusion::arrow::array::{Array, FixedSizeBinaryArray, Int64Array, RecordBatch};
+use datafusion::arrow::compute::{
+    SortColumn, concat_batches, lexsort_to_indices, take_record_batch,
+};
+use datafusion::parquet::arrow::ArrowWriter;
+use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
+use datafusion::parquet::schema::types::ColumnPath;
+
+use crate::error::StoreError;
+use crate::manifest::PartMeta;
+use crate::schema::{col, span_schema};
+use crate::wal::sync_dir;
+
+/// Rows per Parquet row group: small enough for bloom filters and statistics to prune well.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// A live part: its metadata, its files and its trace index.
+#[derive(Debug)]
+pub struct Part {
+    /// What the manifest records about it.
+    pub meta: PartMeta,
+    /// The Parquet file.
+    pub path: PathBuf,
+    /// Sorted distinct trace ids in the part.
+    trace_ids: Vec<[u8; 16]>,
+    /// Set when the part left the manifest; its files go when the last reference drops.
+    obsolete: AtomicBool,
+}
+
+impl Part {
+    /// Whether the part may hold spans of this trace.
+    pub fn may_contain(&self, trace_id: &[u8; 16]) -> bool {
+        self.trace_ids.binary_search(trace_id).is_ok()
+    }
+
+    /// Marks the part for deletion once no query holds it.
+    pub fn retire(&self) {
+        self.obsolete.store(true, Ordering::SeqCst);
+    }
+
+    /// Reads all rows of the part (for compaction).
+    pub fn read_all(&self) -> Result<RecordBatch, StoreError> {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&self.path)?)?.build()?;
+        let batches = reader.collect::<Result<Vec<_>, _>>()?;
+        Ok(concat_batches(&span_schema(), &batches)?)
+    }
+
+    /// Loads a committed part from `parts_dir`.
+    pub fn open(parts_dir: &Path, meta: PartMeta) -> Result<Part, StoreError> {
+        let path = parquet_path(parts_dir, meta.id);
+        let raw = fs::read(index_path(parts_dir, meta.id))?;
+        if raw.len() % 16 != 0 {
+            return Err(StoreError::Corrupt(format!(
+                "trace index of part {} is torn",
+                meta.id
+            )));
+        }
+        let trace_ids = raw
+            .chunks_exact(16)
+            .map(|c| {
+                c.try_into()
+                    .map_err(|_| StoreError::Corrupt("trace index".into()))
+            })
+            .collect::<Result<Vec<[u8; 16]>, _>>()?;
+        Ok(Part {
+            meta,
+            path,
+            trace_ids,
+            obsolete: AtomicBool::new(false),
+        })
+    }
+}
+
+impl Drop for Part {
+    fn drop(&mut self) {
+        if self.obsolete.load(Ordering::SeqCst) {
+            let index = self.path.with_extension("tidx");
+            for p in [&self.path, &index] {
+                if let Err(e) = fs::remove_file(p) {
+                    tracing::warn!(path = %p.display(), error = %e, "could not delete retired part file");
+                }
+            }
+        }
+    }
+}
+
+/// Path of a part's Parquet file.
+pub fn parquet_path(parts_dir: &Path, id: u64) -> PathBuf {
+    parts_dir.join(format!("{id:020}.parquet"))
+}
+
+fn index_path(parts_dir: &Path, id: u64) -> PathBuf {
+    parts_dir.join(format!("{id:020}.tidx"))
+}
+
+/// Part ids of the files in `parts_dir` (committed or not).
+pub fn list_part_files(parts_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
+    Ok(fs::read_dir(parts_dir)?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let path = e.path();
+            let id = path.file_stem()?.to_str()?.parse().ok()?;
+            Some((id, path))
+        })
+        .collect())
+}
+
+fn writer_properties(distinct_traces: usize) -> WriterProperties {
+    let trace_id = ColumnPath::from(col::TRACE_ID);
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_column_bloom_filter_enabled(trace_id.clone(), true)
+        .set_column_bloom_filter_max_ndv(
+            trace_id.clone(),
+            distinct_traces.clamp(1, ROW_GROUP_ROWS) as u64,
+        )
+        .set_column_bloom_filter_fpp(trace_id, 0.01)
+        .set_column_dictionary_enabled(ColumnPath::from(col::SPAN_ID), false)
+        .build()
+}
+
+/// Sorts rows into part order: service, name, start time.
+fn sort_for_part(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
+    let key = |name: &str| -> Result<SortColumn, StoreError> {
+        Ok(SortColumn {
+            values: batch
+                .column_by_name(name)
+                .ok_or_else(|| StoreError::Corrupt(format!("missing column {name}")))?
+                .clone(),
+            options: None,
+        })
+    };
+    let indices = lexsort_to_indices(
+        &[
+            key(col::SERVICE_NAME)?,
+            key(col::NAME)?,
+            key(col::START_TIME)?,
+        ],
+        None,
+    )?;
+    Ok(take_record_batch(batch, &indices)?)
+}
+
+fn sorted_trace_ids(batch: &RecordBatch) -> Result<Vec<[u8; 16]>, StoreError> {
+    let ids = batch
+        .column_by_name(col::TRACE_ID)
+        .and_then(|c| c.as_any().downcast_ref::<FixedSizeBinaryArray>())
+        .ok_or_else(|| StoreError::Corrupt("trace_id column".into()))?;
+    let mut out: Vec<[u8; 16]> = (0..ids.len())
+        .filter_map(|i| ids.value(i).try_into().ok())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+fn start_range(batch: &RecordBatch) -> Result<(i64, i64), StoreError> {
+    let starts = batch
+        .column_by_name(col::START_TIME)
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        .ok_or_else(|| StoreError::Corrupt("start_time column".into()))?;
+    let min = datafusion::arrow::compute::min(starts).unwrap_or(0);
+    let max = datafusion::arrow::compute::max(starts).unwrap_or(0);
+    Ok((min, max))
+}
+
+/// Writes one part (rows of a single project and hour) under `tmp_dir`, then moves its files
+/// into `parts_dir`. The part is not live until the caller commits a manifest naming it.
+pub fn write_part(
+    tmp_dir: &Path,
+    parts_dir: &Path,
+    id: u64,
+    project_id: &str,
+    hour: i64,
+    batch: &RecordBatch,
+) -> Result<Arc<Part>, StoreError> {
+    let sorted = sort_for_part(batch)?;
+    let trace_ids = sorted_trace_ids(&sorted)?;
+    let (min_start, max_start) = start_range(&sorted)?;
+
+    let tmp_parquet = tmp_dir.join(format!("{id:020}.parquet"));
+    let file = File::create(&tmp_parquet)?;
+    let mut writer = ArrowWriter::try_new(
+        file,
+        span_schema(),
+        Some(writer_properties(trace_ids.len())),
+    )?;
+    writer.write(&sorted)?;
+    let file = writer.into_inner()?;
+    file.sync_all()?;
+    let bytes = file.metadata()?.len();
+
+    let tmp_index = tmp_dir.join(format!("{id:020}.tidx"));
+    let mut index = File::create(&tmp_index)?;
+    index.write_all(&trace_ids.concat())?;
+    index.sync_all()?;
+
+    fs::rename(&tmp_index, index_path(parts_dir, id))?;
+    fs::rename(&tmp_parquet, parquet_path(parts_dir, id))?;
+    sync_dir(parts_dir)?;
+    Ok(Arc::new(Part {
+        meta: PartMeta {
+            id,
+            project_id: project_id.to_string(),
+            hour,
+            rows: sorted.num_rows() as u64,
+            bytes,
+            min_start,
+            max_start,
+        },
+        path: parquet_path(parts_dir, id),
+        trace_ids,
+        obsolete: AtomicBool::new(false),
+    }))
+}

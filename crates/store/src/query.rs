@@ -1,0 +1,114 @@
+//! Query execution over a snapshot of the embedded store with DataFusion: the memtable's
+//! record batches and the chosen Parquet parts form one table, filters are pushed into the
+//! Parquet scan (statistics, bloom filters, page index), and results become model spans.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::common::ScalarValue;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{
+    DataFrame, Expr, ParquetReadOptions, SessionConfig, SessionContext, col, lit,
+};
+use tracehouse_model::Span;
+
+use crate::cursor::Cursor;
+use crate::error::StoreError;
+use crate::part::Part;
+use crate::schema::{batch_to_spans, col as c, span_schema};
+
+/// A consistent view of the store: memtable batches plus live parts.
+pub struct Snapshot {
+    /// Rows not yet in parts.
+    pub memtable: Vec<RecordBatch>,
+    /// Live parts (kept alive, and so on disk, while the snapshot exists).
+    pub parts: Vec<Arc<Part>>,
+}
+
+fn session() -> SessionContext {
+    let mut config = SessionConfig::new()
+        .with_target_partitions(2)
+        .with_batch_size(8192);
+    let parquet = &mut config.options_mut().execution.parquet;
+    parquet.pushdown_filters = true;
+    parquet.reorder_filters = true;
+    parquet.bloom_filter_on_read = true;
+    SessionContext::new_with_config(config)
+}
+
+/// A literal for a fixed-size binary column (ids).
+pub fn id_lit(bytes: &[u8]) -> Expr {
+    lit(ScalarValue::FixedSizeBinary(
+        bytes.len() as i32,
+        Some(bytes.to_vec()),
+    ))
+}
+
+impl Snapshot {
+    /// One DataFrame over the memtable and the given parts.
+    async fn frame(&self, parts: &[&Arc<Part>]) -> Result<(SessionContext, DataFrame), StoreError> {
+        let ctx = session();
+        let schema = span_schema();
+        let mem = MemTable::try_new(schema.clone(), vec![self.memtable.clone()])?;
+        let mut df = ctx.read_table(Arc::new(mem))?;
+        if !parts.is_empty() {
+            let paths: Vec<String> = parts.iter().map(|p| p.path.display().to_string()).collect();
+            let files = ctx
+                .read_parquet(paths, ParquetReadOptions::default().schema(&schema))
+                .await?;
+            df = df.union(files)?;
+        }
+        Ok((ctx, df))
+    }
+
+    /// Runs `filter` over the memtable and `parts`, sorted and limited, into spans.
+    pub async fn spans(
+        &self,
+        parts: &[&Arc<Part>],
+        filter: Expr,
+        sort: Vec<datafusion::logical_expr::SortExpr>,
+        limit: Option<usize>,
+    ) -> Result<Vec<Span>, StoreError> {
+        let (_ctx, df) = self.frame(parts).await?;
+        let batches = df
+            .filter(filter)?
+            .sort(sort)?
+            .limit(0, limit)?
+            .collect()
+            .await?;
+        let mut out = Vec::new();
+        for b in &batches {
+            out.extend(batch_to_spans(b)?);
+        }
+        Ok(out)
+    }
+}
+
+/// `project_id = p`.
+pub fn project_is(project_id: &str) -> Expr {
+    col(c::PROJECT_ID).eq(lit(project_id))
+}
+
+/// Rows strictly after `cursor` in newest-first (start, trace_id, span_id) order.
+pub fn after_cursor(cursor: &Cursor) -> Expr {
+    let start = col(c::START_TIME);
+    let trace = col(c::TRACE_ID);
+    let span = col(c::SPAN_ID);
+    start
+        .clone()
+        .lt(lit(cursor.start_ns))
+        .or(start.eq(lit(cursor.start_ns)).and(
+            trace.clone().lt(id_lit(&cursor.trace_id.0)).or(trace
+                .eq(id_lit(&cursor.trace_id.0))
+                .and(span.lt(id_lit(&cursor.span_id.0)))),
+        ))
+}
+
+/// Newest-first sort order used by listings and cursors.
+pub fn newest_first() -> Vec<datafusion::logical_expr::SortExpr> {
+    vec![
+        col(c::START_TIME).sort(false, false),
+        col(c::TRACE_ID).sort(false, false),
+        col(c::SPAN_ID).sort(false, false),
+    ]
+}

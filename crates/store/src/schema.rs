@@ -1,0 +1,425 @@
+//! The Arrow schema of the spans table and the conversion between model spans and
+//! Arrow record batches (used by the WAL, the memtable, Parquet parts and query results).
+//!
+//! Attribute maps are Arrow `Map<Utf8, Utf8>` columns whose values are the JSON form of
+//! [`AttrValue`] (so `"GET"`, `200`, `1.5`, `true`): queryable per key, and lossless.
+//! Events, links and scope attributes are rarely filtered on and are kept as JSON text.
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanArray, BooleanBuilder, FixedSizeBinaryArray, FixedSizeBinaryBuilder,
+    Int64Array, Int64Builder, MapArray, MapBuilder, RecordBatch, StringArray, StringBuilder,
+    UInt8Array, UInt8Builder, UInt32Array, UInt32Builder,
+};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
+use tracehouse_model::{
+    AttrValue, Attributes, Event, Link, Span, SpanId, SpanKind, StatusCode, TraceId,
+};
+
+use crate::error::StoreError;
+
+/// Column names of the spans table, shared by every module that builds expressions.
+pub mod col {
+    /// Project the span belongs to.
+    pub const PROJECT_ID: &str = "project_id";
+    /// 16-byte trace id.
+    pub const TRACE_ID: &str = "trace_id";
+    /// 8-byte span id.
+    pub const SPAN_ID: &str = "span_id";
+    /// 8-byte parent span id, null for roots.
+    pub const PARENT_SPAN_ID: &str = "parent_span_id";
+    /// W3C trace state.
+    pub const TRACE_STATE: &str = "trace_state";
+    /// Span name.
+    pub const NAME: &str = "name";
+    /// OTLP span kind number.
+    pub const KIND: &str = "kind";
+    /// Start time, ns.
+    pub const START_TIME: &str = "start_time";
+    /// End time, ns.
+    pub const END_TIME: &str = "end_time";
+    /// Duration, ns.
+    pub const DURATION: &str = "duration";
+    /// OTLP status code number.
+    pub const STATUS_CODE: &str = "status_code";
+    /// Status message.
+    pub const STATUS_MESSAGE: &str = "status_message";
+    /// Service name.
+    pub const SERVICE_NAME: &str = "service_name";
+    /// Service version.
+    pub const SERVICE_VERSION: &str = "service_version";
+    /// Deployment environment.
+    pub const ENVIRONMENT: &str = "environment";
+    /// Instrumentation scope name.
+    pub const SCOPE_NAME: &str = "scope_name";
+    /// Instrumentation scope version.
+    pub const SCOPE_VERSION: &str = "scope_version";
+    /// Instrumentation scope attributes (JSON).
+    pub const SCOPE_ATTRIBUTES: &str = "scope_attributes";
+    /// Session id.
+    pub const SESSION_ID: &str = "session_id";
+    /// Span attributes (map).
+    pub const ATTRIBUTES: &str = "attributes";
+    /// Resource attributes (map).
+    pub const RESOURCE_ATTRIBUTES: &str = "resource_attributes";
+    /// Events (JSON).
+    pub const EVENTS: &str = "events";
+    /// Links (JSON).
+    pub const LINKS: &str = "links";
+    /// Error flag.
+    pub const HAS_ERROR: &str = "has_error";
+    /// Dropped attribute count.
+    pub const DROPPED_ATTRIBUTES: &str = "dropped_attributes_count";
+    /// Dropped event count.
+    pub const DROPPED_EVENTS: &str = "dropped_events_count";
+    /// Dropped link count.
+    pub const DROPPED_LINKS: &str = "dropped_links_count";
+}
+
+fn attr_map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
+    MapBuilder::new(None, StringBuilder::new(), StringBuilder::new())
+}
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let map_type = attr_map_builder().finish().data_type().clone();
+    let utf8 = |name: &str| Field::new(name, DataType::Utf8, false);
+    Arc::new(Schema::new(vec![
+        utf8(col::PROJECT_ID),
+        Field::new(col::TRACE_ID, DataType::FixedSizeBinary(16), false),
+        Field::new(col::SPAN_ID, DataType::FixedSizeBinary(8), false),
+        Field::new(col::PARENT_SPAN_ID, DataType::FixedSizeBinary(8), true),
+        utf8(col::TRACE_STATE),
+        utf8(col::NAME),
+        Field::new(col::KIND, DataType::UInt8, false),
+        Field::new(col::START_TIME, DataType::Int64, false),
+        Field::new(col::END_TIME, DataType::Int64, false),
+        Field::new(col::DURATION, DataType::Int64, false),
+        Field::new(col::STATUS_CODE, DataType::UInt8, false),
+        utf8(col::STATUS_MESSAGE),
+        utf8(col::SERVICE_NAME),
+        utf8(col::SERVICE_VERSION),
+        utf8(col::ENVIRONMENT),
+        utf8(col::SCOPE_NAME),
+        utf8(col::SCOPE_VERSION),
+        utf8(col::SCOPE_ATTRIBUTES),
+        Field::new(col::SESSION_ID, DataType::Utf8, true),
+        Field::new(col::ATTRIBUTES, map_type.clone(), false),
+        Field::new(col::RESOURCE_ATTRIBUTES, map_type, false),
+        utf8(col::EVENTS),
+        utf8(col::LINKS),
+        Field::new(col::HAS_ERROR, DataType::Boolean, false),
+        Field::new(col::DROPPED_ATTRIBUTES, DataType::UInt32, false),
+        Field::new(col::DROPPED_EVENTS, DataType::UInt32, false),
+        Field::new(col::DROPPED_LINKS, DataType::UInt32, false),
+    ]))
+});
+
+/// The schema of the spans table.
+pub fn span_schema() -> SchemaRef {
+    SCHEMA.clone()
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    // Serialising model types to JSON cannot fail: they hold only strings, numbers and maps.
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+fn append_attrs(
+    builder: &mut MapBuilder<StringBuilder, StringBuilder>,
+    attrs: &Attributes,
+) -> Result<(), ArrowError> {
+    for (k, v) in attrs {
+        builder.keys().append_value(k);
+        builder.values().append_value(v.to_json().to_string());
+    }
+    builder.append(true)
+}
+
+/// Converts spans into one record batch of [`span_schema`].
+pub fn spans_to_batch(spans: &[Span]) -> Result<RecordBatch, StoreError> {
+    let n = spans.len();
+    let mut project = StringBuilder::new();
+    let mut trace_id = FixedSizeBinaryBuilder::with_capacity(n, 16);
+    let mut span_id = FixedSizeBinaryBuilder::with_capacity(n, 8);
+    let mut parent = FixedSizeBinaryBuilder::with_capacity(n, 8);
+    let mut trace_state = StringBuilder::new();
+    let mut name = StringBuilder::new();
+    let mut kind = UInt8Builder::with_capacity(n);
+    let mut start = Int64Builder::with_capacity(n);
+    let mut end = Int64Builder::with_capacity(n);
+    let mut duration = Int64Builder::with_capacity(n);
+    let mut status_code = UInt8Builder::with_capacity(n);
+    let mut status_message = StringBuilder::new();
+    let mut service_name = StringBuilder::new();
+    let mut service_version = StringBuilder::new();
+    let mut environment = StringBuilder::new();
+    let mut scope_name = StringBuilder::new();
+    let mut scope_version = StringBuilder::new();
+    let mut scope_attrs = StringBuilder::new();
+    let mut session = StringBuilder::new();
+    let mut attrs = attr_map_builder();
+    let mut resource_attrs = attr_map_builder();
+    let mut events = StringBuilder::new();
+    let mut links = StringBuilder::new();
+    let mut has_error = BooleanBuilder::with_capacity(n);
+    let mut dropped_attrs = UInt32Builder::with_capacity(n);
+    let mut dropped_events = UInt32Builder::with_capacity(n);
+    let mut dropped_links = UInt32Builder::with_capacity(n);
+    for s in spans {
+        project.append_value(&s.project_id);
+        trace_id.append_value(s.trace_id.0)?;
+        span_id.append_value(s.span_id.0)?;
+        match &s.parent_span_id {
+            Some(p) => parent.append_value(p.0)?,
+            None => parent.append_null(),
+        }
+        trace_state.append_value(&s.trace_state);
+        name.append_value(&s.name);
+        kind.append_value(s.kind.code());
+        start.append_value(s.start_time_unix_nano);
+        end.append_value(s.end_time_unix_nano);
+        duration.append_value(s.duration_nanos);
+        status_code.append_value(s.status_code.code());
+        status_message.append_value(&s.status_message);
+        service_name.append_value(&s.service_name);
+        service_version.append_value(&s.service_version);
+        environment.append_value(&s.environment);
+        scope_name.append_value(&s.scope_name);
+        scope_version.append_value(&s.scope_version);
+        scope_attrs.append_value(to_json(&s.scope_attributes));
+        session.append_option(s.session_id.as_deref());
+        append_attrs(&mut attrs, &s.attributes)?;
+        append_attrs(&mut resource_attrs, &s.resource_attributes)?;
+        events.append_value(to_json(&s.events));
+        links.append_value(to_json(&s.links));
+        has_error.append_value(s.has_error);
+        dropped_attrs.append_value(s.dropped_attributes_count);
+        dropped_events.append_value(s.dropped_events_count);
+        dropped_links.append_value(s.dropped_links_count);
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(project.finish()),
+        Arc::new(trace_id.finish()),
+        Arc::new(span_id.finish()),
+        Arc::new(parent.finish()),
+        Arc::new(trace_state.finish()),
+        Arc::new(name.finish()),
+        Arc::new(kind.finish()),
+        Arc::new(start.finish()),
+        Arc::new(end.finish()),
+        Arc::new(duration.finish()),
+        Arc::new(status_code.finish()),
+        Arc::new(status_message.finish()),
+        Arc::new(service_name.finish()),
+        Arc::new(service_version.finish()),
+        Arc::new(environment.finish()),
+        Arc::new(scope_name.finish()),
+        Arc::new(scope_version.finish()),
+        Arc::new(scope_attrs.finish()),
+        Arc::new(session.finish()),
+        Arc::new(attrs.finish()),
+        Arc::new(resource_attrs.finish()),
+        Arc::new(events.finish()),
+        Arc::new(links.finish()),
+        Arc::new(has_error.finish()),
+        Arc::new(dropped_attrs.finish()),
+        Arc::new(dropped_events.finish()),
+        Arc::new(dropped_links.finish()),
+    ];
+    Ok(RecordBatch::try_new(span_schema(), columns)?)
+}
+
+/// Typed access to the columns of a spans batch, by name.
+struct Columns<'a>(&'a RecordBatch);
+
+impl<'a> Columns<'a> {
+    fn get<T: 'static>(&self, name: &str) -> Result<&'a T, StoreError> {
+        self.0
+            .column_by_name(name)
+            .and_then(|c| c.as_any().downcast_ref::<T>())
+            .ok_or_else(|| StoreError::Corrupt(format!("column {name} missing or mistyped")))
+    }
+    fn str(&self, name: &str) -> Result<&'a StringArray, StoreError> {
+        self.get(name)
+    }
+    fn fsb(&self, name: &str) -> Result<&'a FixedSizeBinaryArray, StoreError> {
+        self.get(name)
+    }
+    fn i64(&self, name: &str) -> Result<&'a Int64Array, StoreError> {
+        self.get(name)
+    }
+    fn u8(&self, name: &str) -> Result<&'a UInt8Array, StoreError> {
+        self.get(name)
+    }
+    fn u32(&self, name: &str) -> Result<&'a UInt32Array, StoreError> {
+        self.get(name)
+    }
+    fn map(&self, name: &str) -> Result<&'a MapArray, StoreError> {
+        self.get(name)
+    }
+}
+
+fn read_attrs(map: &MapArray, row: usize) -> Result<Attributes, StoreError> {
+    let entries = map.value(row);
+    let keys = entries
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| StoreError::Corrupt("attribute keys are not strings".into()))?;
+    let values = entries
+        .column(1)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| StoreError::Corrupt("attribute values are not strings".into()))?;
+    (0..keys.len())
+        .map(|i| {
+            let value: serde_json::Value = serde_json::from_str(values.value(i))?;
+            Ok((keys.value(i).to_string(), AttrValue::from_json(&value)))
+        })
+        .collect()
+}
+
+fn id<T>(
+    arr: &FixedSizeBinaryArray,
+    row: usize,
+    parse: fn(&[u8]) -> Result<T, tracehouse_model::IdError>,
+) -> Result<T, StoreError> {
+    parse(arr.value(row)).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Converts a batch of [`span_schema`] (or a projection containing every column) back into spans.
+pub fn batch_to_spans(batch: &RecordBatch) -> Result<Vec<Span>, StoreError> {
+    let c = Columns(batch);
+    let project = c.str(col::PROJECT_ID)?;
+    let trace_id = c.fsb(col::TRACE_ID)?;
+    let span_id = c.fsb(col::SPAN_ID)?;
+    let parent = c.fsb(col::PARENT_SPAN_ID)?;
+    let trace_state = c.str(col::TRACE_STATE)?;
+    let name = c.str(col::NAME)?;
+    let kind = c.u8(col::KIND)?;
+    let start = c.i64(col::START_TIME)?;
+    let end = c.i64(col::END_TIME)?;
+    let duration = c.i64(col::DURATION)?;
+    let status_code = c.u8(col::STATUS_CODE)?;
+    let status_message = c.str(col::STATUS_MESSAGE)?;
+    let service_name = c.str(col::SERVICE_NAME)?;
+    let service_version = c.str(col::SERVICE_VERSION)?;
+    let environment = c.str(col::ENVIRONMENT)?;
+    let scope_name = c.str(col::SCOPE_NAME)?;
+    let scope_version = c.str(col::SCOPE_VERSION)?;
+    let scope_attrs = c.str(col::SCOPE_ATTRIBUTES)?;
+    let session = c.str(col::SESSION_ID)?;
+    let attrs = c.map(col::ATTRIBUTES)?;
+    let resource_attrs = c.map(col::RESOURCE_ATTRIBUTES)?;
+    let events = c.str(col::EVENTS)?;
+    let links = c.str(col::LINKS)?;
+    let has_error: &BooleanArray = c.get(col::HAS_ERROR)?;
+    let dropped_attrs = c.u32(col::DROPPED_ATTRIBUTES)?;
+    let dropped_events = c.u32(col::DROPPED_EVENTS)?;
+    let dropped_links = c.u32(col::DROPPED_LINKS)?;
+    (0..batch.num_rows())
+        .map(|i| {
+            let events: Vec<Event> = serde_json::from_str(events.value(i))?;
+            let links: Vec<Link> = serde_json::from_str(links.value(i))?;
+            Ok(Span {
+                project_id: project.value(i).to_string(),
+                trace_id: id(trace_id, i, TraceId::from_bytes)?,
+                span_id: id(span_id, i, SpanId::from_bytes)?,
+                parent_span_id: if parent.is_null(i) {
+                    None
+                } else {
+                    Some(id(parent, i, SpanId::from_bytes)?)
+                },
+                trace_state: trace_state.value(i).to_string(),
+                name: name.value(i).to_string(),
+                kind: SpanKind::from_otlp(i32::from(kind.value(i))),
+                start_time_unix_nano: start.value(i),
+                end_time_unix_nano: end.value(i),
+                duration_nanos: duration.value(i),
+                status_code: StatusCode::from_otlp(i32::from(status_code.value(i))),
+                status_message: status_message.value(i).to_string(),
+                service_name: service_name.value(i).to_string(),
+                service_version: service_version.value(i).to_string(),
+                environment: environment.value(i).to_string(),
+                scope_name: scope_name.value(i).to_string(),
+                scope_version: scope_version.value(i).to_string(),
+                scope_attributes: serde_json::from_str(scope_attrs.value(i))?,
+                session_id: (!session.is_null(i)).then(|| session.value(i).to_string()),
+                attributes: read_attrs(attrs, i)?,
+                resource_attributes: read_attrs(resource_attrs, i)?,
+                events,
+                links,
+                has_error: has_error.value(i),
+                dropped_attributes_count: dropped_attrs.value(i),
+                dropped_events_count: dropped_events.value(i),
+                dropped_links_count: dropped_links.value(i),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A span with every field set, for round-trip tests across the crate.
+    pub(crate) fn sample_span(trace: u8, span: u8, start: i64) -> Span {
+        let mut attributes = Attributes::new();
+        attributes.insert("http.method".into(), AttrValue::Str("GET".into()));
+        attributes.insert("http.status_code".into(), AttrValue::Int(200));
+        attributes.insert("ratio".into(), AttrValue::Float(0.5));
+        attributes.insert("blob".into(), AttrValue::Bytes(vec![1, 2, 3]));
+        let mut resource = Attributes::new();
+        resource.insert("service.name".into(), AttrValue::Str("cart".into()));
+        Span {
+            project_id: "default".into(),
+            trace_id: TraceId([trace; 16]),
+            span_id: SpanId([span; 8]),
+            parent_span_id: (span > 1).then_some(SpanId([1; 8])),
+            trace_state: String::new(),
+            name: format!("op-{span}"),
+            kind: SpanKind::Server,
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + 1_000,
+            duration_nanos: 1_000,
+            status_code: StatusCode::Ok,
+            status_message: String::new(),
+            service_name: "cart".into(),
+            service_version: "1.0".into(),
+            environment: "prod".into(),
+            scope_name: "scope".into(),
+            scope_version: "0.1".into(),
+            scope_attributes: Attributes::new(),
+            session_id: Some("s1".into()),
+            attributes,
+            resource_attributes: resource,
+            events: vec![Event {
+                time_unix_nano: start + 10,
+                name: "exception".into(),
+                attributes: Attributes::new(),
+                dropped_attributes_count: 0,
+            }],
+            links: vec![Link {
+                trace_id: TraceId([9; 16]),
+                span_id: SpanId([9; 8]),
+                trace_state: "a=b".into(),
+                attributes: Attributes::new(),
+                dropped_attributes_count: 0,
+            }],
+            has_error: true,
+            dropped_attributes_count: 1,
+            dropped_events_count: 2,
+            dropped_links_count: 3,
+        }
+    }
+
+    #[test]
+    fn batch_round_trip_is_lossless() {
+        let spans = vec![sample_span(1, 1, 100), sample_span(1, 2, 200)];
+        let batch = spans_to_batch(&spans).unwrap();
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch_to_spans(&batch).unwrap(), spans);
+    }
+}

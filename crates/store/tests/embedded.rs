@@ -1,0 +1,240 @@
+//! Behaviour of the embedded store: durability across restarts, flush, compaction,
+//! retention, trace lookup and newest-first pagination.
+
+use std::time::Duration;
+
+use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_store::engine::HOUR_NS;
+use tracehouse_store::{EmbeddedStore, EngineConfig, SpanListQuery, Store};
+
+fn span(project: &str, trace: u8, id: u8, start: i64, service: &str) -> Span {
+    let mut attributes = Attributes::new();
+    attributes.insert("n".into(), AttrValue::Int(i64::from(id)));
+    Span {
+        project_id: project.into(),
+        trace_id: TraceId([trace; 16]),
+        span_id: SpanId([id; 8]),
+        parent_span_id: None,
+        trace_state: String::new(),
+        name: format!("op{id}"),
+        kind: SpanKind::Internal,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + 10,
+        duration_nanos: 10,
+        status_code: StatusCode::Unset,
+        status_message: String::new(),
+        service_name: service.into(),
+        service_version: String::new(),
+        environment: String::new(),
+        scope_name: String::new(),
+        scope_version: String::new(),
+        scope_attributes: Attributes::new(),
+        session_id: None,
+        attributes,
+        resource_attributes: Attributes::new(),
+        events: vec![],
+        links: vec![],
+        has_error: false,
+        dropped_attributes_count: 0,
+        dropped_events_count: 0,
+        dropped_links_count: 0,
+    }
+}
+
+fn config(dir: &std::path::Path) -> EngineConfig {
+    let mut c = EngineConfig::new(dir);
+    // Background work only when a test asks for it.
+    c.flush_interval = Duration::from_secs(3600);
+    c.maintenance_interval = Duration::from_secs(3600);
+    c
+}
+
+const T0: i64 = 1_700_000_000_000_000_000;
+
+#[tokio::test]
+async fn acknowledged_spans_survive_restart_from_wal_and_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+        store
+            .write_spans(vec![span("p", 1, 1, T0, "a")])
+            .await
+            .unwrap();
+        store.flush().await.unwrap();
+        store
+            .write_spans(vec![span("p", 1, 2, T0 + 5, "a")])
+            .await
+            .unwrap();
+        assert_eq!(store.stats().parts, 1);
+        assert_eq!(store.stats().memtable_rows, 1);
+    }
+    // Give the WAL thread a moment to exit and release its file.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    let trace = store.trace("p", TraceId([1; 16])).await.unwrap();
+    let ids: Vec<u8> = trace.iter().map(|s| s.span_id.0[0]).collect();
+    assert_eq!(
+        ids,
+        vec![1, 2],
+        "one span from a part, one replayed from the WAL"
+    );
+    assert_eq!(trace[0], span("p", 1, 1, T0, "a"));
+}
+
+#[tokio::test]
+async fn trace_lookup_is_project_scoped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    store
+        .write_spans(vec![span("p", 1, 1, T0, "a"), span("q", 1, 2, T0, "a")])
+        .await
+        .unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(store.trace("p", TraceId([1; 16])).await.unwrap().len(), 1);
+    assert_eq!(store.trace("q", TraceId([1; 16])).await.unwrap().len(), 1);
+    assert!(store.trace("p", TraceId([2; 16])).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn list_spans_pages_newest_first_across_memtable_and_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    let spans: Vec<Span> = (1..=10)
+        .map(|i| {
+            span(
+                "p",
+                i,
+                i,
+                T0 + i64::from(i),
+                if i % 2 == 0 { "even" } else { "odd" },
+            )
+        })
+        .collect();
+    store.write_spans(spans[..5].to_vec()).await.unwrap();
+    store.flush().await.unwrap();
+    store.write_spans(spans[5..].to_vec()).await.unwrap();
+    let mut q = SpanListQuery {
+        project_id: "p".into(),
+        service: None,
+        name: None,
+        start_ns: T0,
+        end_ns: T0 + 100,
+        limit: 4,
+        cursor: None,
+    };
+    let mut seen = Vec::new();
+    loop {
+        let page = store.list_spans(&q).await.unwrap();
+        seen.extend(page.spans.iter().map(|s| s.span_id.0[0]));
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=10).rev().collect::<Vec<u8>>());
+    q.cursor = None;
+    q.service = Some("even".into());
+    q.limit = 100;
+    let page = store.list_spans(&q).await.unwrap();
+    assert_eq!(
+        page.spans
+            .iter()
+            .map(|s| s.span_id.0[0])
+            .collect::<Vec<_>>(),
+        vec![10, 8, 6, 4, 2]
+    );
+    assert!(page.next_cursor.is_none());
+    q.service = None;
+    q.name = Some("op3".into());
+    assert_eq!(store.list_spans(&q).await.unwrap().spans.len(), 1);
+    q.name = None;
+    q.start_ns = T0 + 3;
+    q.end_ns = T0 + 6;
+    let page = store.list_spans(&q).await.unwrap();
+    assert_eq!(
+        page.spans
+            .iter()
+            .map(|s| s.span_id.0[0])
+            .collect::<Vec<_>>(),
+        vec![5, 4, 3]
+    );
+}
+
+#[tokio::test]
+async fn compaction_merges_closed_hour_parts_without_losing_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    for i in 0..3u8 {
+        store
+            .write_spans(vec![span("p", i + 1, i + 1, T0 + i64::from(i), "a")])
+            .await
+            .unwrap();
+        store.flush().await.unwrap();
+    }
+    assert_eq!(store.stats().parts, 3);
+    let replaced = store.compact(T0 + 10 * HOUR_NS).await.unwrap();
+    assert_eq!(replaced, 3);
+    assert_eq!(store.stats().parts, 1);
+    assert_eq!(store.stats().part_rows, 3);
+    for i in 1..=3u8 {
+        assert_eq!(store.trace("p", TraceId([i; 16])).await.unwrap().len(), 1);
+    }
+    // Retired files disappear once no snapshot holds them.
+    let files = std::fs::read_dir(dir.path().join("parts")).unwrap().count();
+    assert_eq!(files, 2, "one parquet file and its trace index");
+}
+
+#[tokio::test]
+async fn retention_drops_whole_old_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.retention = Some(Duration::from_secs(24 * 3600));
+    let store = EmbeddedStore::open(cfg).await.unwrap();
+    let old = T0;
+    let new = T0 + 30 * HOUR_NS;
+    store
+        .write_spans(vec![span("p", 1, 1, old, "a"), span("p", 2, 2, new, "a")])
+        .await
+        .unwrap();
+    store.flush().await.unwrap();
+    assert_eq!(store.stats().parts, 2);
+    assert_eq!(store.apply_retention(new + HOUR_NS).await.unwrap(), 1);
+    assert!(store.trace("p", TraceId([1; 16])).await.unwrap().is_empty());
+    assert_eq!(store.trace("p", TraceId([2; 16])).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn second_open_of_same_dir_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    let err = EmbeddedStore::open(config(dir.path())).await.err().unwrap();
+    assert!(err.to_string().contains("in use"), "{err}");
+}
+
+#[tokio::test]
+async fn uncommitted_part_files_are_removed_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+        store
+            .write_spans(vec![span("p", 1, 1, T0, "a")])
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    std::fs::write(
+        dir.path()
+            .join("parts")
+            .join("00000000000000000099.parquet"),
+        b"half",
+    )
+    .unwrap();
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    assert!(
+        !dir.path()
+            .join("parts")
+            .join("00000000000000000099.parquet")
+            .exists()
+    );
+    assert_eq!(store.trace("p", TraceId([1; 16])).await.unwrap().len(), 1);
+}
