@@ -209,8 +209,9 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 /// Whether some token of `text` equals `token`, case-insensitively. Tokens are maximal
 /// runs of ASCII alphanumerics and non-ASCII characters.
 pub fn has_token(text: &str, token: &str) -> bool {
+    let token = token.to_lowercase();
     text.split(|c: char| c.is_ascii() && !c.is_ascii_alphanumeric())
-        .any(|t| !t.is_empty() && t.to_lowercase() == token.to_lowercase())
+        .any(|t| !t.is_empty() && t.len() <= token.len() * 4 && t.to_lowercase() == token)
 }
 
 thread_local! {
@@ -457,4 +458,311 @@ fn aggregate<S: SpanView>(
         AggFunc::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
         AggFunc::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{parse, plan};
+
+    struct TestSpan {
+        id: u8,
+        parent: Option<u8>,
+        name: &'static str,
+        service: &'static str,
+        kind: &'static str,
+        status: &'static str,
+        start: i64,
+        dur_ms: i64,
+        span_attrs: Vec<(&'static str, AttrValue<'static>)>,
+        resource_attrs: Vec<(&'static str, AttrValue<'static>)>,
+    }
+
+    impl SpanView for TestSpan {
+        fn intrinsic(&self, which: Intrinsic) -> Option<AttrValue<'_>> {
+            Some(match which {
+                Intrinsic::TraceId => AttrValue::str("0af7651916cd43dd8448eb211c80319c"),
+                Intrinsic::SpanId => AttrValue::Str(Cow::Owned(format!("{:016x}", self.id))),
+                Intrinsic::ParentSpanId => {
+                    AttrValue::Str(Cow::Owned(format!("{:016x}", self.parent?)))
+                }
+                Intrinsic::SpanName => AttrValue::str(self.name),
+                Intrinsic::ServiceName => AttrValue::str(self.service),
+                Intrinsic::SpanKind => AttrValue::str(self.kind),
+                Intrinsic::StatusCode => AttrValue::str(self.status),
+                Intrinsic::HasErrors => AttrValue::Bool(self.status == "error"),
+                Intrinsic::Environment => AttrValue::str(""),
+                _ => return None,
+            })
+        }
+        fn attribute(&self, scope: Scope, key: &str) -> Option<AttrValue<'_>> {
+            let list = match scope {
+                Scope::Span => &self.span_attrs,
+                Scope::Resource => &self.resource_attrs,
+                Scope::Any => return None,
+            };
+            list.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
+        }
+        fn span_id(&self) -> &[u8] {
+            std::slice::from_ref(&self.id)
+        }
+        fn parent_span_id(&self) -> Option<&[u8]> {
+            self.parent.as_ref().map(std::slice::from_ref)
+        }
+        fn start_time_ns(&self) -> i64 {
+            self.start
+        }
+        fn end_time_ns(&self) -> i64 {
+            self.start + self.dur_ms * 1_000_000
+        }
+    }
+
+    fn span(
+        id: u8,
+        parent: Option<u8>,
+        name: &'static str,
+        service: &'static str,
+        dur_ms: i64,
+    ) -> TestSpan {
+        TestSpan {
+            id,
+            parent,
+            name,
+            service,
+            kind: "internal",
+            status: "unset",
+            start: 1_000,
+            dur_ms,
+            span_attrs: vec![],
+            resource_attrs: vec![],
+        }
+    }
+
+    /// 0 frontend "GET /api/orders" (server, 500ms)
+    /// ├─ 1 cart "orders.List" (300ms)
+    /// │  ├─ 2 cart "SELECT orders" (client, error, 200ms, postgresql)
+    /// │  └─ 3 cart "SELECT users" (client, 50ms, postgresql)
+    /// └─ 4 frontend "render" (20ms)
+    /// 5 cart "late" (orphan: parent 99 missing; error; 1s)
+    fn trace() -> Vec<TestSpan> {
+        let mut s0 = span(0, None, "GET /api/orders", "frontend", 500);
+        s0.kind = "server";
+        s0.status = "ok";
+        s0.span_attrs = vec![
+            ("http.method", AttrValue::str("GET")),
+            ("http.status_code", AttrValue::Int(200)),
+        ];
+        s0.resource_attrs = vec![("host.name", AttrValue::str("web-1"))];
+        let mut s1 = span(1, Some(0), "orders.List", "cart", 300);
+        s1.span_attrs = vec![("db.rows", AttrValue::Int(12))];
+        let mut s2 = span(2, Some(1), "SELECT orders", "cart", 200);
+        s2.kind = "client";
+        s2.status = "error";
+        s2.span_attrs = vec![
+            ("db.system", AttrValue::str("postgresql")),
+            ("latency", AttrValue::str("150")),
+            ("ratio", AttrValue::Float(0.25)),
+        ];
+        let mut s3 = span(3, Some(1), "SELECT users", "cart", 50);
+        s3.kind = "client";
+        s3.span_attrs = vec![("db.system", AttrValue::str("postgresql"))];
+        let mut s4 = span(4, Some(0), "render", "frontend", 20);
+        s4.span_attrs = vec![("flag", AttrValue::Bool(true))];
+        s4.resource_attrs = vec![("db.system", AttrValue::str("mysql"))];
+        let mut s5 = span(5, Some(99), "late", "cart", 1000);
+        s5.status = "error";
+        vec![s0, s1, s2, s3, s4, s5]
+    }
+
+    /// Indices of the spans of `trace()` that the query returns.
+    fn run(q: &str) -> Vec<usize> {
+        let parsed = parse(q).unwrap_or_else(|e| panic!("{q:?}: {e}"));
+        let p = plan(&parsed);
+        let spans = trace();
+        if p.structure.is_some() {
+            // the pushdown must keep every trace the structure accepts
+            let result = eval_plan(&p, &spans);
+            if !result.is_empty() {
+                assert!(
+                    spans.iter().any(|s| matches(&p.pushdown, s)),
+                    "{q}: pushdown too strict"
+                );
+            }
+            result
+        } else {
+            eval_plan(&p, &spans)
+        }
+    }
+
+    #[test]
+    fn exact_is_case_sensitive() {
+        assert_eq!(run("service:cart"), [1, 2, 3, 5]);
+        assert_eq!(run("service:Cart"), Vec::<usize>::new());
+        assert_eq!(run("http.method=GET"), [0]);
+        assert_eq!(run("http.method=get"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn globs_are_anchored_and_case_insensitive() {
+        assert_eq!(run("name:select*"), [2, 3]);
+        assert_eq!(run("name:*ORDERS"), [0, 2]);
+        assert_eq!(run("name:*orders*"), [0, 1, 2]);
+        assert_eq!(run("name:orders"), Vec::<usize>::new());
+        assert_eq!(run("name:*"), [0, 1, 2, 3, 4, 5]);
+        assert!(glob_match("a*b*c", "axxbyyc"));
+        assert!(glob_match("*", ""));
+        assert!(!glob_match("a*b", "ab_"));
+        assert!(glob_match("a**", "a"));
+    }
+
+    #[test]
+    fn regex_is_unanchored() {
+        assert_eq!(run("name:/orders/"), [0, 1, 2]);
+        assert_eq!(run("name:/^SELECT\\s(users|x)$/"), [3]);
+        assert_eq!(run("name:/^users/"), Vec::<usize>::new());
+        assert_eq!(run("name:\"/^SELECT (users|x)$/\""), [3]);
+        assert_eq!(run("/List$/"), [1]);
+    }
+
+    #[test]
+    fn bare_words_match_tokens_other_text_substrings() {
+        assert_eq!(run("select"), [2, 3]); // token, case-insensitive
+        assert_eq!(run("order"), Vec::<usize>::new()); // not a whole token
+        assert_eq!(run("\"order\""), [0, 1, 2]); // quoted: substring
+        assert_eq!(run("orders.li"), [1]); // not alphanumeric: substring
+        assert_eq!(run("api"), [0]);
+        assert_eq!(run("select users"), [3]); // implicit AND of tokens
+        assert_eq!(run("sel*ers"), [2, 3]); // glob inside the name
+        assert!(has_token("naïve-café", "café"));
+        assert!(has_token("GET /api/v1", "V1"));
+    }
+
+    #[test]
+    fn numeric_comparisons() {
+        assert_eq!(run("duration>250ms"), [0, 1, 5]);
+        assert_eq!(run("duration>=300ms duration<1s"), [0, 1]);
+        assert_eq!(run("duration:50ms"), [3]);
+        assert_eq!(run("http.status_code>=200"), [0]);
+        assert_eq!(run("http.status_code:200"), [0]);
+        assert_eq!(run("http.status_code:\"200\""), [0]);
+        assert_eq!(run("latency>100"), [2]); // text attribute compared as a number
+        assert_eq!(run("latency:150"), [2]);
+        assert_eq!(run("ratio<0.5"), [2]);
+        assert_eq!(run("db.rows>10 db.rows<=12"), [1]);
+        assert_eq!(run("db.system>1"), Vec::<usize>::new()); // not a number: no match
+        assert_eq!(run("flag:true"), [4]);
+        assert_eq!(run("flag:TRUE"), [4]);
+        assert_eq!(run("timestamp:1000"), [0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn intrinsic_names_are_case_insensitive() {
+        assert_eq!(run("status_code:ERROR"), [2, 5]);
+        assert_eq!(run("status:2"), [2, 5]);
+        assert_eq!(run("span_kind:Server"), [0]);
+        assert_eq!(run("kind:client"), [2, 3]);
+        assert_eq!(run("has_errors:true"), [2, 5]);
+        assert_eq!(run("has_error:false"), [0, 1, 3, 4]);
+        assert_eq!(run("span_id:0000000000000003"), [3]);
+        assert_eq!(run("parent_span_id:0000000000000001"), [2, 3]);
+    }
+
+    #[test]
+    fn scopes_negation_and_exists() {
+        assert_eq!(run("db.system:postgresql"), [2, 3]);
+        assert_eq!(run("db.system:mysql"), [4]); // unscoped looks in the resource too
+        assert_eq!(run("span.db.system:mysql"), Vec::<usize>::new());
+        assert_eq!(run("resource.db.system:mysql"), [4]);
+        assert_eq!(run("resource.host.name:web-1"), [0]);
+        assert_eq!(run("db.system EXISTS"), [2, 3, 4]);
+        assert_eq!(run("db.system NOT EXISTS"), [0, 1, 5]);
+        assert_eq!(run("db.system!=postgresql"), [0, 1, 4, 5]); // missing counts as "not equal"
+        assert_eq!(run("service:(frontend OR nope)"), [0, 4]);
+        assert_eq!(run("service!=(frontend OR cart)"), Vec::<usize>::new());
+        assert_eq!(run("NOT service:cart"), [0, 4]);
+        assert_eq!(run("parent_span_id NOT EXISTS"), [0]);
+        assert_eq!(run("environment EXISTS"), Vec::<usize>::new()); // empty intrinsic
+        assert_eq!(run("service:cart kind:client OR duration>900ms"), [2, 3, 5]);
+    }
+
+    #[test]
+    fn structural_operators() {
+        assert_eq!(run("{service:frontend} > {service:cart}"), [1]);
+        assert_eq!(run("{service:frontend} >> {db.system:postgresql}"), [2, 3]);
+        assert_eq!(run("{service:frontend} >> {status_code:error}"), [2]); // 5 is an orphan
+        assert_eq!(run("{kind:client} < {}"), [1]);
+        assert_eq!(run("{kind:client} << {}"), [0, 1]);
+        assert_eq!(run("{name:\"SELECT orders\"} ~ {}"), [3]);
+        assert_eq!(run("{kind:client} ~ {kind:client}"), [2, 3]);
+        assert_eq!(run("{render} ~ {}"), [1]);
+        assert_eq!(run("{late} ~ {}"), Vec::<usize>::new()); // no parent, no siblings
+        assert_eq!(run("{kind:server} && {status_code:error}"), [0, 2, 5]);
+        assert_eq!(run("{kind:server} && {nope}"), Vec::<usize>::new());
+        assert_eq!(run("{nope} || {render}"), [4]);
+        assert_eq!(run("{kind:server} > {kind:client}"), Vec::<usize>::new());
+        assert_eq!(run("{kind:server} > {} > {kind:client}"), [2, 3]);
+        assert_eq!(run("{}"), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(run("{service:cart kind:server}"), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn pipelines() {
+        assert_eq!(run("{status_code:error} | count() > 1"), [2, 5]);
+        assert_eq!(
+            run("{status_code:error} | count() > 3"),
+            Vec::<usize>::new()
+        );
+        assert_eq!(run("{} | count() = 6"), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(run("{nope} | count() < 1"), Vec::<usize>::new()); // empty never survives
+        assert_eq!(run("{service:frontend} | avg(duration) > 250ms"), [0, 4]); // avg 260ms
+        assert_eq!(
+            run("{service:frontend} | avg(duration) > 300ms"),
+            Vec::<usize>::new()
+        );
+        assert_eq!(run("{} | max(duration) >= 1s"), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(run("{} | min(duration) = 20ms"), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(run("{} | sum(db.rows) = 12"), [0, 1, 2, 3, 4, 5]);
+        assert_eq!(run("{} | sum(no.such.attr) > 0"), Vec::<usize>::new());
+        // grouped: only cart's spans have an average over 300ms (1550/4 = 387.5ms)
+        assert_eq!(run("{} | avg(duration) by (service) > 300ms"), [1, 2, 3, 5]);
+        assert_eq!(run("{} | by(service) | count() > 2"), [1, 2, 3, 5]);
+        assert_eq!(run("{} | by(service, kind) | count() = 2"), [1, 2, 3, 5]);
+        assert_eq!(
+            run("{status_code:error} | by(service) | count() > 1"),
+            [2, 5]
+        );
+        assert_eq!(
+            run("({kind:client} | count() > 1) && {kind:server}"),
+            [0, 2, 3]
+        );
+        assert_eq!(run("{kind:server} > ({} | count() > 1)"), [1, 4]);
+    }
+
+    #[test]
+    fn broken_trees_are_safe() {
+        // a cycle and a self-parent must not loop
+        let mut a = span(1, Some(2), "a", "x", 1);
+        a.kind = "server";
+        let b = span(2, Some(1), "b", "x", 1);
+        let c = span(3, Some(3), "c", "x", 1);
+        let spans = vec![a, b, c];
+        for q in ["{} >> {}", "{} << {}", "{} ~ {}", "{} > {}", "{} < {}"] {
+            let p = plan(&parse(q).unwrap_or(crate::Query::Filter(None)));
+            let _ = eval_plan(&p, &spans);
+        }
+        let p = plan(&parse("{kind:server} >> {b}").unwrap_or(crate::Query::Filter(None)));
+        assert_eq!(eval_plan(&p, &spans), [1]);
+        let empty: Vec<TestSpan> = Vec::new();
+        assert!(eval_plan(&p, &empty).is_empty());
+    }
+
+    #[test]
+    fn attr_value_text_and_numbers() {
+        assert_eq!(AttrValue::Int(-3).as_text(), "-3");
+        assert_eq!(AttrValue::Float(1.5).as_text(), "1.5");
+        assert_eq!(AttrValue::Bool(true).as_text(), "true");
+        assert_eq!(AttrValue::str(" 42 ").as_f64(), Some(42.0));
+        assert_eq!(AttrValue::str("x").as_f64(), None);
+        assert_eq!(AttrValue::str("FALSE").as_bool(), Some(false));
+    }
 }

@@ -168,10 +168,6 @@ pub fn keyword(word: &str) -> Option<TokenKind> {
     }
 }
 
-fn is_quote(c: char) -> bool {
-    matches!(c, '"' | '\'' | '`')
-}
-
 /// Whether `c` at `rest` (the text starting with `c`) ends a bare word in `mode`.
 fn ends_word(rest: &str, c: char, mode: Mode) -> bool {
     if c.is_whitespace() || matches!(c, '(' | ')' | '{' | '}' | '|') || rest.starts_with("&&") {

@@ -114,10 +114,6 @@ impl<'a> Parser<'a> {
         self.depth = self.depth.saturating_sub(1);
     }
 
-    fn end(&self) -> usize {
-        self.src.len()
-    }
-
     fn query(&mut self) -> PResult<Query> {
         // A query is structural when its first token after any `(` is `{`.
         let mut pos = self.pos;
@@ -298,12 +294,7 @@ impl<'a> Parser<'a> {
                     .expecting(["a search term"])
                 })
             }
-            TokenKind::Word(_) | TokenKind::Str(_) => self.keyed_or_text(t),
-            TokenKind::Regex(re) => {
-                self.check_regex(re, &t)?;
-                self.bump(&t);
-                Ok(Expr::Term(Term::Text(Value::Regex(re.clone()))))
-            }
+            TokenKind::Word(_) | TokenKind::Str(_) | TokenKind::Regex(_) => self.keyed_or_text(t),
             TokenKind::And | TokenKind::Or | TokenKind::AndAnd | TokenKind::OrOr => Err(err(
                 format!(
                     "expected a search term before `{}`; to search for the word, quote it",
@@ -325,6 +316,11 @@ impl<'a> Parser<'a> {
                 t.end,
             )
             .expecting(["a key"])),
+            TokenKind::LBrace => Err(err(
+                "a spanset `{…}` can't be mixed with a plain filter: put the filter inside braces, e.g. `{ service:cart } >> { … }`",
+                t.start,
+                t.end,
+            )),
             TokenKind::GtGt | TokenKind::LtLt | TokenKind::Tilde => Err(err(
                 format!(
                     "`{}` relates spansets: write it between braces, e.g. `{{ service:a }} {} {{ service:b }}`",
@@ -359,9 +355,11 @@ impl<'a> Parser<'a> {
 
     /// A word or string: a key if an operator or EXISTS follows, else a text search.
     fn keyed_or_text(&mut self, t: Token) -> PResult<Expr> {
-        let (text, quoted) = match &t.kind {
-            TokenKind::Word(w) => (w.clone(), false),
-            TokenKind::Str(s) => (s.clone(), true),
+        // A regex-shaped word followed by an operator is a key spelled `/…/`.
+        let (text, kind) = match &t.kind {
+            TokenKind::Word(w) => (w.clone(), Some(false)),
+            TokenKind::Str(s) => (s.clone(), Some(true)),
+            TokenKind::Regex(re) => (format!("/{re}/"), None),
             _ => return Err(err("expected a key or search term", t.start, t.end)),
         };
         let next = self.peek_after(&t, Mode::Normal)?;
@@ -401,12 +399,17 @@ impl<'a> Parser<'a> {
                 }));
             }
         }
+        let value = match (kind, &t.kind) {
+            (Some(true), _) => Value::Quoted(text),
+            (Some(false), _) => Value::Word(text),
+            (None, TokenKind::Regex(re)) => {
+                self.check_regex(re, &t)?;
+                Value::Regex(re.clone())
+            }
+            (None, _) => Value::Word(text),
+        };
         self.bump(&t);
-        Ok(Expr::Term(Term::Text(if quoted {
-            Value::Quoted(text)
-        } else {
-            Value::Word(text)
-        })))
+        Ok(Expr::Term(Term::Text(value)))
     }
 
     fn value_expr(&mut self, ctx: &KeyCtx<'_>) -> PResult<ValueExpr> {
@@ -550,7 +553,10 @@ impl<'a> Parser<'a> {
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("");
             err(
-                format!("invalid regular expression `/{re}/`: {}", last.trim()),
+                format!(
+                    "invalid regular expression `/{re}/`: {}",
+                    last.trim().trim_start_matches("error:").trim()
+                ),
                 t.start,
                 t.end,
             )
@@ -688,7 +694,7 @@ impl<'a> Parser<'a> {
                 break;
             }
             self.bump(&t);
-            stages.push(self.stage(&t)?);
+            stages.push(self.stage()?);
         }
         if stages.is_empty() {
             return Ok((input, h));
@@ -792,7 +798,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn stage(&mut self, pipe: &Token) -> PResult<Stage> {
+    fn stage(&mut self) -> PResult<Stage> {
         const FUNCS: [&str; 6] = ["count()", "avg()", "min()", "max()", "sum()", "by()"];
         let t = self.peek(Mode::Normal)?;
         let name = match &t.kind {
@@ -815,10 +821,9 @@ impl<'a> Parser<'a> {
                 .expecting(FUNCS));
             }
         };
-        let _ = pipe;
         if name.eq_ignore_ascii_case("by") {
             self.bump(&t);
-            let keys = self.args(&t, "by")?;
+            let keys = self.args("by")?;
             if keys.is_empty() {
                 return Err(err(
                     "by() needs at least one key, e.g. by(service)",
@@ -838,7 +843,7 @@ impl<'a> Parser<'a> {
             .expecting(FUNCS));
         };
         self.bump(&t);
-        let args = self.args(&t, func.name())?;
+        let args = self.args(func.name())?;
         let arg = match (func, args.len()) {
             (AggFunc::Count, 0) => None,
             (AggFunc::Count, _) => {
@@ -863,7 +868,7 @@ impl<'a> Parser<'a> {
         let next = self.peek(Mode::Normal)?;
         if matches!(&next.kind, TokenKind::Word(w) if w.eq_ignore_ascii_case("by")) {
             self.bump(&next);
-            by = self.args(&next, "by")?;
+            by = self.args("by")?;
             if by.is_empty() {
                 return Err(err(
                     "by() needs at least one key, e.g. by(service)",
@@ -936,7 +941,7 @@ impl<'a> Parser<'a> {
     }
 
     /// `( key, key … )` after a function name.
-    fn args(&mut self, func: &Token, name: &str) -> PResult<Vec<String>> {
+    fn args(&mut self, name: &str) -> PResult<Vec<String>> {
         let open = self.peek(Mode::Args)?;
         if open.kind != TokenKind::LParen {
             return Err(err(
@@ -950,7 +955,6 @@ impl<'a> Parser<'a> {
             )
             .expecting(["`(`"]));
         }
-        let _ = func;
         self.bump(&open);
         let mut keys = Vec::new();
         loop {
@@ -1000,5 +1004,682 @@ fn compare_op(k: &TokenKind) -> CompareOp {
         TokenKind::Lt => CompareOp::Lt,
         TokenKind::Le => CompareOp::Le,
         _ => CompareOp::Colon,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::AggFunc;
+
+    fn p(q: &str) -> Query {
+        match parse(q) {
+            Ok(x) => x,
+            Err(e) => panic!("{q:?} failed: {e}"),
+        }
+    }
+    fn f(q: &str) -> Expr {
+        match p(q) {
+            Query::Filter(Some(e)) => e,
+            other => panic!("{q:?} is not a filter: {other:?}"),
+        }
+    }
+    fn t(q: &str) -> TraceExpr {
+        match p(q) {
+            Query::Trace(t) => t,
+            other => panic!("{q:?} is not structural: {other:?}"),
+        }
+    }
+    fn cmp(key: &str, op: CompareOp, v: Value) -> Expr {
+        Expr::Term(Term::Compare {
+            key: key.into(),
+            op,
+            value: ValueExpr::Value(v),
+        })
+    }
+    fn kv(key: &str, v: &str) -> Expr {
+        cmp(key, CompareOp::Colon, word(v))
+    }
+    fn word(s: &str) -> Value {
+        Value::Word(s.into())
+    }
+    fn text(s: &str) -> Expr {
+        Expr::Term(Term::Text(word(s)))
+    }
+    fn vw(s: &str) -> ValueExpr {
+        ValueExpr::Value(word(s))
+    }
+    fn err_of(q: &str) -> ParseError {
+        match parse(q) {
+            Err(e) => e,
+            Ok(x) => panic!("{q:?} parsed: {x:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_query_matches_everything() {
+        assert_eq!(p(""), Query::Filter(None));
+        assert_eq!(p("   \t\n"), Query::Filter(None));
+    }
+
+    #[test]
+    fn every_operator() {
+        for (sym, op) in [
+            (":", CompareOp::Colon),
+            ("=", CompareOp::Eq),
+            ("!=", CompareOp::Ne),
+            (">", CompareOp::Gt),
+            (">=", CompareOp::Ge),
+            ("<", CompareOp::Lt),
+            ("<=", CompareOp::Le),
+        ] {
+            assert_eq!(
+                f(&format!("http.status{sym}500")),
+                cmp("http.status", op, word("500"))
+            );
+            // whitespace around the operator is allowed
+            assert_eq!(
+                f(&format!("http.status {sym} 500")),
+                cmp("http.status", op, word("500"))
+            );
+        }
+    }
+
+    #[test]
+    fn quoting_styles() {
+        for q in [r#"name:"a b""#, "name:'a b'", "name:`a b`"] {
+            assert_eq!(
+                f(q),
+                cmp("name", CompareOp::Colon, Value::Quoted("a b".into())),
+                "{q}"
+            );
+        }
+        assert_eq!(
+            f(r#"msg:"say \"hi\"""#),
+            cmp("msg", CompareOp::Colon, Value::Quoted("say \"hi\"".into()))
+        );
+        assert_eq!(
+            f(r"msg:`a\`b`"),
+            cmp("msg", CompareOp::Colon, Value::Quoted("a`b".into()))
+        );
+        assert_eq!(
+            f(r"msg:'it\'s'"),
+            cmp("msg", CompareOp::Colon, Value::Quoted("it's".into()))
+        );
+        assert_eq!(
+            f(r#""quoted key":v"#),
+            cmp("quoted key", CompareOp::Colon, word("v"))
+        );
+        assert_eq!(
+            f(r#""just text""#),
+            Expr::Term(Term::Text(Value::Quoted("just text".into())))
+        );
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive() {
+        let expect = Expr::Or(vec![
+            Expr::And(vec![text("a"), text("b")]),
+            Expr::Not(Box::new(text("c"))),
+        ]);
+        for q in [
+            "a AND b OR NOT c",
+            "a and b or not c",
+            "a And b oR nOt c",
+            "a && b || NOT c",
+        ] {
+            assert_eq!(f(q), expect, "{q}");
+        }
+        assert_eq!(
+            f("k exists"),
+            Expr::Term(Term::Exists {
+                key: "k".into(),
+                negated: false
+            })
+        );
+        assert_eq!(
+            f("k not Exists"),
+            Expr::Term(Term::Exists {
+                key: "k".into(),
+                negated: true
+            })
+        );
+    }
+
+    #[test]
+    fn implicit_and_binds_loosest() {
+        // DESIGN §6: cart AND (GET OR POST)
+        assert_eq!(
+            f("service:cart method:GET OR method:POST"),
+            Expr::And(vec![
+                kv("service", "cart"),
+                Expr::Or(vec![kv("method", "GET"), kv("method", "POST")]),
+            ])
+        );
+        // a AND b OR c = (a AND b) OR c
+        assert_eq!(
+            f("a AND b OR c"),
+            Expr::Or(vec![Expr::And(vec![text("a"), text("b")]), text("c")])
+        );
+        // a b OR c = a AND (b OR c)
+        assert_eq!(
+            f("a b OR c"),
+            Expr::And(vec![text("a"), Expr::Or(vec![text("b"), text("c")])])
+        );
+        // explicit AND chains merge into the implicit AND
+        assert_eq!(
+            f("a AND b c"),
+            Expr::And(vec![text("a"), text("b"), text("c")])
+        );
+        assert_eq!(
+            f("fs statSync"),
+            Expr::And(vec![text("fs"), text("statSync")])
+        );
+    }
+
+    #[test]
+    fn not_binds_tighter_than_and() {
+        assert_eq!(
+            f("NOT a AND b"),
+            Expr::And(vec![Expr::Not(Box::new(text("a"))), text("b")])
+        );
+        assert_eq!(
+            f("NOT (a AND b)"),
+            Expr::Not(Box::new(Expr::And(vec![text("a"), text("b")])))
+        );
+        assert_eq!(
+            f("NOT NOT a"),
+            Expr::Not(Box::new(Expr::Not(Box::new(text("a")))))
+        );
+        assert_eq!(
+            f("NOT k EXISTS"),
+            Expr::Not(Box::new(Expr::Term(Term::Exists {
+                key: "k".into(),
+                negated: false
+            })))
+        );
+    }
+
+    #[test]
+    fn parentheses_keep_their_grouping() {
+        assert_eq!(
+            f("(a AND b) AND c"),
+            Expr::And(vec![Expr::And(vec![text("a"), text("b")]), text("c")])
+        );
+        assert_eq!(
+            f("(a OR b) (c OR d)"),
+            Expr::And(vec![
+                Expr::Or(vec![text("a"), text("b")]),
+                Expr::Or(vec![text("c"), text("d")])
+            ])
+        );
+        assert_eq!(f("((a))"), text("a"));
+    }
+
+    #[test]
+    fn value_groups() {
+        let g = |value| {
+            Expr::Term(Term::Compare {
+                key: "k".into(),
+                op: CompareOp::Colon,
+                value,
+            })
+        };
+        assert_eq!(f("k:(a OR b)"), g(ValueExpr::Or(vec![vw("a"), vw("b")])));
+        assert_eq!(
+            f("k:(a OR b AND NOT c)"),
+            g(ValueExpr::Or(vec![
+                vw("a"),
+                ValueExpr::And(vec![vw("b"), ValueExpr::Not(Box::new(vw("c")))])
+            ]))
+        );
+        assert_eq!(f("k:NOT a"), g(ValueExpr::Not(Box::new(vw("a")))));
+        assert_eq!(f("k:(a)"), g(vw("a")));
+        assert_eq!(
+            f("k:((a OR b) AND c)"),
+            g(ValueExpr::And(vec![
+                ValueExpr::Or(vec![vw("a"), vw("b")]),
+                vw("c")
+            ]))
+        );
+        // values inside a group may contain `:`
+        assert_eq!(
+            f("k:(a:b OR c)"),
+            g(ValueExpr::Or(vec![vw("a:b"), vw("c")]))
+        );
+        assert_eq!(
+            f("k:(\"x y\" or /z+/)"),
+            g(ValueExpr::Or(vec![
+                ValueExpr::Value(Value::Quoted("x y".into())),
+                ValueExpr::Value(Value::Regex("z+".into()))
+            ]))
+        );
+    }
+
+    #[test]
+    fn values_split_at_first_colon() {
+        assert_eq!(
+            f("http.url:https://x.io/a?b=1"),
+            kv("http.url", "https://x.io/a?b=1")
+        );
+        assert_eq!(f("a:b:c"), kv("a", "b:c"));
+        assert_eq!(f("a=b=c"), cmp("a", CompareOp::Eq, word("b=c")));
+    }
+
+    #[test]
+    fn wildcards_and_regexes() {
+        assert_eq!(f("method:GET*"), kv("method", "GET*"));
+        assert_eq!(f("name:*orders*"), kv("name", "*orders*"));
+        assert_eq!(f("gorm.*"), text("gorm.*"));
+        assert_eq!(
+            f("name:/^GET\\s\\/api/"),
+            cmp(
+                "name",
+                CompareOp::Colon,
+                Value::Regex("^GET\\s\\/api".into())
+            )
+        );
+        // a bare regex can't hold unescaped whitespace (quote it instead)
+        assert_eq!(f("/a b/"), Expr::And(vec![text("/a"), text("b/")]));
+        assert_eq!(
+            f("name:/(GET|POST)/"),
+            cmp("name", CompareOp::Colon, Value::Regex("(GET|POST)".into()))
+        );
+        assert_eq!(
+            f("/timeout|deadline/"),
+            Expr::Term(Term::Text(Value::Regex("timeout|deadline".into())))
+        );
+        // a path is not a regex unless it ends with a slash
+        assert_eq!(
+            f("http.target:/api/orders"),
+            kv("http.target", "/api/orders")
+        );
+        assert_eq!(
+            f("http.target:/api/orders/"),
+            cmp(
+                "http.target",
+                CompareOp::Colon,
+                Value::Regex("api/orders".into())
+            )
+        );
+        // quoted /…/ is a regex too (Highlight), and may contain spaces
+        assert_eq!(
+            f("k:\"/a b/\""),
+            cmp("k", CompareOp::Colon, Value::Regex("a b".into()))
+        );
+    }
+
+    #[test]
+    fn bare_text_forms() {
+        assert_eq!(f("checkout"), text("checkout"));
+        assert_eq!(f("5ms"), text("5ms"));
+        assert_eq!(
+            f("POST /api/orders"),
+            Expr::And(vec![text("POST"), text("/api/orders")])
+        );
+        assert_eq!(f("it's"), text("it's"));
+        // a key that looks like a regex (found by fuzzing the printer)
+        assert_eq!(f("//:x"), kv("//", "x"));
+        assert_eq!(
+            f("\"/a/\" EXISTS"),
+            Expr::Term(Term::Exists {
+                key: "/a/".into(),
+                negated: false
+            })
+        );
+    }
+
+    #[test]
+    fn intrinsic_values_are_checked() {
+        assert!(parse("status_code:ERROR").is_ok());
+        assert!(parse("status_code:2").is_ok());
+        assert!(parse("span_kind:Server kind:client").is_ok());
+        assert!(parse("has_errors:TRUE").is_ok());
+        assert!(parse("duration:250ms duration>1.5s duration<=300us duration>=1h30m").is_ok());
+        assert!(parse("duration>1000").is_ok());
+        assert!(parse("status_code:err*").is_ok());
+        assert!(parse("timestamp>1700000000000000000").is_ok());
+        let e = err_of("status_code:eror");
+        assert_eq!(e.message, "unknown status `eror`");
+        assert_eq!(e.expected, ["unset", "ok", "error"]);
+        assert_eq!((e.start, e.end), (12, 16));
+        assert!(
+            err_of("span_kind:serv")
+                .message
+                .contains("unknown span kind")
+        );
+        assert!(err_of("has_errors:maybe").message.contains("true or false"));
+        assert!(err_of("duration:fast").message.contains("duration"));
+        assert!(
+            err_of("duration:/1/")
+                .message
+                .contains("regular expressions")
+        );
+        let e = err_of("service_name>3");
+        assert!(e.message.contains("not a number"), "{}", e.message);
+        assert_eq!((e.start, e.end), (0, 13));
+        assert!(
+            err_of("http.size>big")
+                .message
+                .contains("needs a number or a duration")
+        );
+        assert!(
+            err_of("http.size>/x/")
+                .message
+                .contains("not regular expressions")
+        );
+    }
+
+    #[test]
+    fn structural_queries() {
+        let ss = |q: &str| TraceExpr::Spanset(Some(f(q)));
+        let bin = |op, l, r| TraceExpr::Binary {
+            op,
+            lhs: Box::new(l),
+            rhs: Box::new(r),
+        };
+        for (sym, op) in [
+            ("&&", SpansetOp::And),
+            ("||", SpansetOp::Or),
+            (">", SpansetOp::Child),
+            (">>", SpansetOp::Descendant),
+            ("<", SpansetOp::Parent),
+            ("<<", SpansetOp::Ancestor),
+            ("~", SpansetOp::Sibling),
+        ] {
+            assert_eq!(
+                t(&format!("{{a:1}} {sym} {{b:2}}")),
+                bin(op, ss("a:1"), ss("b:2")),
+                "{sym}"
+            );
+            assert_eq!(
+                t(&format!("{{a:1}}{sym}{{b:2}}")),
+                bin(op, ss("a:1"), ss("b:2")),
+                "{sym}"
+            );
+        }
+        assert_eq!(t("{}"), TraceExpr::Spanset(None));
+        assert_eq!(t("{ }"), TraceExpr::Spanset(None));
+        // structural binds tighter than &&, which binds tighter than ||; left-assoc
+        assert_eq!(
+            t("{a} || {b} && {c} > {d}"),
+            bin(
+                SpansetOp::Or,
+                ss("a"),
+                bin(
+                    SpansetOp::And,
+                    ss("b"),
+                    bin(SpansetOp::Child, ss("c"), ss("d"))
+                )
+            )
+        );
+        assert_eq!(
+            t("{a} > {b} >> {c}"),
+            bin(
+                SpansetOp::Descendant,
+                bin(SpansetOp::Child, ss("a"), ss("b")),
+                ss("c")
+            )
+        );
+        assert_eq!(
+            t("{a} > ({b} >> {c})"),
+            bin(
+                SpansetOp::Child,
+                ss("a"),
+                bin(SpansetOp::Descendant, ss("b"), ss("c"))
+            )
+        );
+        // && and || inside braces are filter AND/OR
+        assert_eq!(
+            t("{ a:1 && b:2 || c:3 }"),
+            TraceExpr::Spanset(Some(Expr::Or(vec![
+                Expr::And(vec![kv("a", "1"), kv("b", "2")]),
+                kv("c", "3")
+            ])))
+        );
+        // a comparison `>` inside braces is not the child operator
+        assert_eq!(
+            t("{duration>100ms} > {x}"),
+            bin(SpansetOp::Child, ss("duration>100ms"), ss("x"))
+        );
+    }
+
+    #[test]
+    fn pipelines() {
+        assert_eq!(
+            t("{status_code:error} | count() > 3"),
+            TraceExpr::Pipeline {
+                input: Box::new(TraceExpr::Spanset(Some(kv("status_code", "error")))),
+                stages: vec![Stage::Aggregate {
+                    func: AggFunc::Count,
+                    arg: None,
+                    by: vec![],
+                    op: CompareOp::Gt,
+                    threshold: "3".into()
+                }]
+            }
+        );
+        assert_eq!(
+            t("{} | avg(duration) by (service) > 1s"),
+            TraceExpr::Pipeline {
+                input: Box::new(TraceExpr::Spanset(None)),
+                stages: vec![Stage::Aggregate {
+                    func: AggFunc::Avg,
+                    arg: Some("duration".into()),
+                    by: vec!["service".into()],
+                    op: CompareOp::Gt,
+                    threshold: "1s".into()
+                }]
+            }
+        );
+        assert_eq!(
+            t("{} | by(service, http.route) | MAX(duration) <= 20ms | sum(bytes)!=0"),
+            TraceExpr::Pipeline {
+                input: Box::new(TraceExpr::Spanset(None)),
+                stages: vec![
+                    Stage::By(vec!["service".into(), "http.route".into()]),
+                    Stage::Aggregate {
+                        func: AggFunc::Max,
+                        arg: Some("duration".into()),
+                        by: vec![],
+                        op: CompareOp::Le,
+                        threshold: "20ms".into()
+                    },
+                    Stage::Aggregate {
+                        func: AggFunc::Sum,
+                        arg: Some("bytes".into()),
+                        by: vec![],
+                        op: CompareOp::Ne,
+                        threshold: "0".into()
+                    },
+                ]
+            }
+        );
+        assert!(parse("({a} | count() > 1) && {b}").is_ok());
+        assert!(parse("{a} && {b} | min(duration) = 5ms").is_ok());
+    }
+
+    /// (query, message fragment, start, end)
+    const BROKEN: &[(&str, &str, usize, usize)] = &[
+        ("service:", "expected a value after `service:`", 8, 8),
+        ("service: ", "expected a value after `service:`", 9, 9),
+        (
+            "service:)",
+            "expected a value after `service:`, found `)`",
+            8,
+            9,
+        ),
+        ("k:or", "quote it", 2, 4),
+        ("(a OR b", "this `(` is never closed", 0, 1),
+        ("a OR b)", "no `(` for it to close", 6, 7),
+        ("{a:1", "this `{` is never closed", 0, 1),
+        ("{a:1} > {b", "this `{` is never closed", 8, 9),
+        ("a}", "no `{` for it to close", 1, 2),
+        ("k:(a b)", "join values with AND or OR", 5, 6),
+        ("k:(a OR b", "this `(` is never closed", 2, 3),
+        ("name:/[a-/", "invalid regular expression", 5, 10),
+        ("/(/", "invalid regular expression", 0, 3),
+        ("{} | foo()", "unknown pipeline function `foo`", 5, 8),
+        ("{} | ", "expected a pipeline function after `|`", 5, 5),
+        ("{} | count(x) > 1", "count() takes no argument", 5, 13),
+        ("{} | avg() > 1", "avg() takes one field", 5, 10),
+        ("{} | count() 3", "expected a comparison", 13, 14),
+        (
+            "{} | count() >",
+            "expected a number or duration after `>`",
+            14,
+            14,
+        ),
+        (
+            "{} | count() > 1s",
+            "count() is compared with a number",
+            15,
+            17,
+        ),
+        (
+            "{} | avg(duration) > 5xs",
+            "unknown duration unit `xs`",
+            21,
+            24,
+        ),
+        ("{} | by()", "by() needs at least one key", 5, 9),
+        ("{} | by(a", "this `(` is never closed", 7, 8),
+        ("duration>5xs", "unknown duration unit `xs` in `5xs`", 9, 12),
+        ("duration>10sec", "unknown duration unit `sec`", 9, 14),
+        ("a AND", "expected a search term after `AND`", 5, 5),
+        ("a OR )", "expected a search term after `OR`", 5, 5),
+        ("NOT", "expected a search term after `NOT`", 3, 3),
+        ("AND a", "expected a search term before `AND`", 0, 3),
+        ("EXISTS", "EXISTS needs a key", 0, 6),
+        (":x", "expected a key before `:`", 0, 1),
+        ("a ! b", "unexpected `!`", 2, 3),
+        ("name:\"abc", "unterminated string", 5, 9),
+        ("()", "empty parentheses", 0, 2),
+        ("a:b {c}", "can't be mixed with a plain filter", 4, 5),
+        ("(a:b) && {c}", "can't be mixed with a plain filter", 9, 10),
+        ("a:b | count() > 1", "a pipeline needs a spanset", 4, 5),
+        ("{a} b", "expected an operator between spansets", 4, 5),
+        ("{a} >", "expected a spanset", 5, 5),
+        ("{a} > b", "expected a spanset `{ … }`, found `b`", 6, 7),
+        ("a >> b", "relates spansets", 2, 4),
+        ("\"\":x", "the key is empty", 0, 2),
+    ];
+
+    #[test]
+    fn errors_point_at_the_problem() {
+        for (q, msg, start, end) in BROKEN {
+            let e = err_of(q);
+            assert!(
+                e.message.contains(msg),
+                "{q:?}: got {:?}, want {msg:?}",
+                e.message
+            );
+            assert_eq!((e.start, e.end), (*start, *end), "{q:?}: {}", e.message);
+            assert!(e.end <= q.len() && q.is_char_boundary(e.start) && q.is_char_boundary(e.end));
+        }
+    }
+
+    #[test]
+    fn errors_say_what_was_expected() {
+        assert_eq!(err_of("(a").expected, ["`)`"]);
+        assert_eq!(err_of("{a").expected, ["`}`"]);
+        assert_eq!(err_of("service:").expected, ["a value"]);
+        assert!(
+            err_of("{} | nope()")
+                .expected
+                .contains(&"count()".to_string())
+        );
+        assert!(err_of("duration>5xs").expected.contains(&"ms".to_string()));
+    }
+
+    #[test]
+    fn errors_serialise_to_json() {
+        let e = err_of("service:");
+        let json = serde_json::to_value(&e).unwrap_or_default();
+        assert_eq!(json["start"], 8);
+        assert_eq!(json["end"], 8);
+        assert_eq!(json["message"], "expected a value after `service:`");
+        assert_eq!(json["expected"][0], "a value");
+    }
+
+    #[test]
+    fn ast_serialises_to_json() {
+        let q = p("{a:1} >> {b} | count() > 2");
+        let json = serde_json::to_string(&q).unwrap_or_default();
+        let back: Query = serde_json::from_str(&json).unwrap_or(Query::Filter(None));
+        assert_eq!(back, q);
+    }
+
+    #[test]
+    fn nesting_is_limited() {
+        let deep = |n: usize| format!("{}a{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&deep(MAX_DEPTH - 1)).is_ok());
+        let e = err_of(&deep(MAX_DEPTH + 1));
+        assert!(e.message.contains("nests too deeply"));
+        // very deep input fails cleanly instead of overflowing the stack
+        assert!(parse(&"(".repeat(100_000)).is_err());
+        assert!(parse(&"NOT ".repeat(100_000)).is_err());
+        assert!(parse(&"{".repeat(100_000)).is_err());
+        assert!(parse(&format!("k:{}", "(".repeat(100_000))).is_err());
+        assert!(parse(&format!("k:{}a", "NOT ".repeat(100_000))).is_err());
+        let chain = vec!["{}"; 10_000].join(" > ");
+        assert!(err_of(&chain).message.contains("nests too deeply"));
+        let ok_chain = vec!["{}"; 50].join(" > ");
+        assert!(parse(&ok_chain).is_ok());
+    }
+
+    #[test]
+    fn odd_inputs_never_panic() {
+        for q in [
+            "\"",
+            "'",
+            "`",
+            "/",
+            "//",
+            "\\",
+            "{",
+            "}",
+            "(",
+            ")",
+            "|",
+            "||",
+            "&&",
+            "&",
+            "~",
+            "!",
+            "!=",
+            ":",
+            "::",
+            "a:",
+            "a:(",
+            "a:()",
+            "a:(b",
+            "a:(b OR",
+            "a:NOT",
+            "{}|",
+            "{}|by",
+            "{}|by(",
+            "{}|count",
+            "{}|count(",
+            "{}|count()",
+            "{}|count()>",
+            "{} > ",
+            "µ",
+            "é:ü",
+            "a:\"\\",
+            "a:'\\'",
+            "{a:}",
+            "{a:(b}",
+            "({})",
+            "(({}",
+            "({a}",
+            "{} | avg(duration) by",
+            "{} | avg(duration) by(",
+            "k:/a\\/",
+            "\u{0}",
+            "a\u{200b}b:c",
+        ] {
+            let _ = parse(q);
+        }
     }
 }

@@ -787,3 +787,338 @@ fn spanset_filters(s: &Structure, out: &mut Vec<Filter>) {
         Structure::Pipeline { input, .. } => spanset_filters(input, out),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse;
+
+    fn pd(q: &str) -> Filter {
+        plan(&parse(q).unwrap_or_else(|e| panic!("{q:?}: {e}"))).pushdown
+    }
+    fn attr(key: &str) -> Field {
+        Field::Attr {
+            scope: Scope::Any,
+            key: key.into(),
+        }
+    }
+    fn intr(i: Intrinsic) -> Field {
+        Field::Intrinsic(i)
+    }
+    fn m(field: Field, pattern: Pattern) -> Filter {
+        Filter::Match { field, pattern }
+    }
+    fn c(field: Field, op: CmpOp, value: Value) -> Filter {
+        Filter::Cmp { field, op, value }
+    }
+
+    #[test]
+    fn keys_resolve_to_intrinsics_aliases_and_scopes() {
+        for (k, i) in [
+            ("trace_id", Intrinsic::TraceId),
+            ("span_id", Intrinsic::SpanId),
+            ("parent_span_id", Intrinsic::ParentSpanId),
+            ("span_name", Intrinsic::SpanName),
+            ("name", Intrinsic::SpanName),
+            ("service_name", Intrinsic::ServiceName),
+            ("service", Intrinsic::ServiceName),
+            ("service_version", Intrinsic::ServiceVersion),
+            ("environment", Intrinsic::Environment),
+            ("span_kind", Intrinsic::SpanKind),
+            ("kind", Intrinsic::SpanKind),
+            ("duration", Intrinsic::Duration),
+            ("status_code", Intrinsic::StatusCode),
+            ("status_message", Intrinsic::StatusMessage),
+            ("has_errors", Intrinsic::HasErrors),
+            ("has_error", Intrinsic::HasErrors),
+            ("secure_session_id", Intrinsic::SessionId),
+            ("session_id", Intrinsic::SessionId),
+            ("timestamp", Intrinsic::Timestamp),
+        ] {
+            assert_eq!(resolve_key(k, Target::Spans), intr(i), "{k}");
+        }
+        assert_eq!(
+            resolve_key("level", Target::Logs),
+            intr(Intrinsic::Severity)
+        );
+        assert_eq!(
+            resolve_key("severity", Target::Logs),
+            intr(Intrinsic::Severity)
+        );
+        assert_eq!(resolve_key("message", Target::Logs), intr(Intrinsic::Body));
+        assert_eq!(resolve_key("level", Target::Spans), attr("level"));
+        assert_eq!(
+            resolve_key("span.http.method", Target::Spans),
+            Field::Attr {
+                scope: Scope::Span,
+                key: "http.method".into()
+            }
+        );
+        assert_eq!(
+            resolve_key("resource.host.name", Target::Spans),
+            Field::Attr {
+                scope: Scope::Resource,
+                key: "host.name".into()
+            }
+        );
+        assert_eq!(
+            resolve_key("http.method", Target::Spans),
+            attr("http.method")
+        );
+        assert_eq!(resolve_key("span.", Target::Spans), attr("span."));
+        assert_eq!(resolve_key("Service", Target::Spans), attr("Service"));
+        for i in Intrinsic::ALL {
+            if i != Intrinsic::Severity {
+                assert_eq!(resolve_key(i.name(), Target::Logs), intr(i));
+            }
+        }
+    }
+
+    #[test]
+    fn values_are_typed() {
+        assert_eq!(
+            pd("duration>250ms"),
+            c(
+                intr(Intrinsic::Duration),
+                CmpOp::Gt,
+                Value::Duration(250_000_000)
+            )
+        );
+        assert_eq!(
+            pd("duration:1.5s"),
+            c(
+                intr(Intrinsic::Duration),
+                CmpOp::Eq,
+                Value::Duration(1_500_000_000)
+            )
+        );
+        assert_eq!(
+            pd("duration<=300"),
+            c(intr(Intrinsic::Duration), CmpOp::Le, Value::Duration(300))
+        );
+        assert_eq!(
+            pd("http.status_code>=500"),
+            c(attr("http.status_code"), CmpOp::Ge, Value::Int(500))
+        );
+        assert_eq!(
+            pd("ratio<0.5"),
+            c(attr("ratio"), CmpOp::Lt, Value::Float(0.5))
+        );
+        assert_eq!(
+            pd("latency>5ms"),
+            c(attr("latency"), CmpOp::Gt, Value::Duration(5_000_000))
+        );
+        assert_eq!(
+            pd("http.status_code:200"),
+            c(attr("http.status_code"), CmpOp::Eq, Value::Int(200))
+        );
+        assert_eq!(
+            pd("cached=TRUE"),
+            c(attr("cached"), CmpOp::Eq, Value::Bool(true))
+        );
+        assert_eq!(
+            pd("code:\"200\""),
+            m(attr("code"), Pattern::Exact("200".into()))
+        );
+        assert_eq!(
+            pd("has_errors:true"),
+            c(intr(Intrinsic::HasErrors), CmpOp::Eq, Value::Bool(true))
+        );
+        assert_eq!(
+            pd("status_code:ERROR"),
+            m(intr(Intrinsic::StatusCode), Pattern::Exact("error".into()))
+        );
+        assert_eq!(
+            pd("status_code:2"),
+            m(intr(Intrinsic::StatusCode), Pattern::Exact("error".into()))
+        );
+        assert_eq!(
+            pd("span_kind:Server"),
+            m(intr(Intrinsic::SpanKind), Pattern::Exact("server".into()))
+        );
+        assert_eq!(
+            pd("kind:SPAN_KIND_CLIENT"),
+            m(intr(Intrinsic::SpanKind), Pattern::Exact("client".into()))
+        );
+        assert_eq!(
+            pd("trace_id:ABCdef"),
+            m(intr(Intrinsic::TraceId), Pattern::Exact("abcdef".into()))
+        );
+        assert_eq!(
+            pd("service:Cart"),
+            m(intr(Intrinsic::ServiceName), Pattern::Exact("Cart".into()))
+        );
+        assert_eq!(
+            pd("timestamp>=17"),
+            c(intr(Intrinsic::Timestamp), CmpOp::Ge, Value::Int(17))
+        );
+    }
+
+    #[test]
+    fn patterns() {
+        assert_eq!(
+            pd("method:GET*"),
+            m(attr("method"), Pattern::Glob("GET*".into()))
+        );
+        assert_eq!(
+            pd("method:\"*ET\""),
+            m(attr("method"), Pattern::Glob("*ET".into()))
+        );
+        assert_eq!(
+            pd("name:/^GET/"),
+            m(intr(Intrinsic::SpanName), Pattern::Regex("^GET".into()))
+        );
+        assert_eq!(
+            pd("checkout"),
+            m(intr(Intrinsic::SpanName), Pattern::Token("checkout".into()))
+        );
+        assert_eq!(
+            pd("gorm.Query"),
+            m(
+                intr(Intrinsic::SpanName),
+                Pattern::Substring("gorm.Query".into())
+            )
+        );
+        assert_eq!(
+            pd("\"GET /api\""),
+            m(
+                intr(Intrinsic::SpanName),
+                Pattern::Substring("GET /api".into())
+            )
+        );
+        assert_eq!(
+            pd("\"abc\""),
+            m(intr(Intrinsic::SpanName), Pattern::Substring("abc".into()))
+        );
+        assert_eq!(
+            pd("gorm.*"),
+            m(intr(Intrinsic::SpanName), Pattern::Glob("*gorm.*".into()))
+        );
+        assert_eq!(
+            pd("*gorm*"),
+            m(intr(Intrinsic::SpanName), Pattern::Glob("*gorm*".into()))
+        );
+        assert_eq!(
+            pd("/time(out)?/"),
+            m(
+                intr(Intrinsic::SpanName),
+                Pattern::Regex("time(out)?".into())
+            )
+        );
+        let logs = plan_for(
+            &parse("timeout level:warn").unwrap_or(Query::Filter(None)),
+            Target::Logs,
+        );
+        assert_eq!(
+            logs.pushdown,
+            Filter::And(vec![
+                m(intr(Intrinsic::Body), Pattern::Token("timeout".into())),
+                m(intr(Intrinsic::Severity), Pattern::Glob("warn".into())),
+            ])
+        );
+    }
+
+    #[test]
+    fn negation_groups_and_exists() {
+        assert_eq!(
+            pd("k!=v"),
+            Filter::Not(Box::new(m(attr("k"), Pattern::Exact("v".into()))))
+        );
+        assert_eq!(
+            pd("k!=(a OR b)"),
+            Filter::Not(Box::new(Filter::Or(vec![
+                m(attr("k"), Pattern::Exact("a".into())),
+                m(attr("k"), Pattern::Exact("b".into())),
+            ])))
+        );
+        assert_eq!(
+            pd("k:(a AND NOT b*)"),
+            Filter::And(vec![
+                m(attr("k"), Pattern::Exact("a".into())),
+                Filter::Not(Box::new(m(attr("k"), Pattern::Glob("b*".into())))),
+            ])
+        );
+        assert_eq!(pd("k EXISTS"), Filter::Exists(attr("k")));
+        assert_eq!(
+            pd("k NOT EXISTS"),
+            Filter::Not(Box::new(Filter::Exists(attr("k"))))
+        );
+        assert_eq!(pd("NOT NOT k EXISTS"), Filter::Exists(attr("k")));
+        assert_eq!(pd(""), Filter::True);
+    }
+
+    #[test]
+    fn structural_pushdown_is_the_or_of_spansets() {
+        let p = plan(
+            &parse("{service:frontend} >> {db.system:postgresql}").unwrap_or(Query::Filter(None)),
+        );
+        assert_eq!(
+            p.pushdown,
+            Filter::Or(vec![
+                m(
+                    intr(Intrinsic::ServiceName),
+                    Pattern::Exact("frontend".into())
+                ),
+                m(attr("db.system"), Pattern::Exact("postgresql".into())),
+            ])
+        );
+        assert!(matches!(
+            p.structure,
+            Some(Structure::Relation {
+                rel: Relation::Descendant,
+                ..
+            })
+        ));
+        // any `{}` makes every trace a candidate
+        assert_eq!(pd("{a} && {}"), Filter::True);
+        // duplicates collapse
+        assert_eq!(
+            pd("{a} > {a}"),
+            m(intr(Intrinsic::SpanName), Pattern::Token("a".into()))
+        );
+        let p = plan(&parse("{} | avg(duration) by (service) > 1s").unwrap_or(Query::Filter(None)));
+        assert_eq!(
+            p.structure,
+            Some(Structure::Pipeline {
+                input: Box::new(Structure::Spanset(Filter::True)),
+                stages: vec![
+                    PlanStage::GroupBy(vec![intr(Intrinsic::ServiceName)]),
+                    PlanStage::Aggregate {
+                        func: AggFunc::Avg,
+                        field: Some(intr(Intrinsic::Duration)),
+                        op: CmpOp::Gt,
+                        threshold: 1e9
+                    }
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn plans_serialise_to_json() {
+        let p =
+            plan(&parse("{a:1 b:/x/} > {c EXISTS} | count() > 1").unwrap_or(Query::Filter(None)));
+        let json = serde_json::to_string(&p).unwrap_or_default();
+        let back: Plan = serde_json::from_str(&json).unwrap_or(Plan {
+            pushdown: Filter::True,
+            structure: None,
+        });
+        assert_eq!(back, p);
+    }
+
+    #[test]
+    fn simplify() {
+        let a = m(attr("a"), Pattern::Exact("1".into()));
+        assert_eq!(Filter::And(vec![Filter::True, a.clone()]).simplify(), a);
+        assert_eq!(Filter::And(vec![]).simplify(), Filter::True);
+        assert_eq!(
+            Filter::Or(vec![a.clone(), Filter::True]).simplify(),
+            Filter::True
+        );
+        assert_eq!(Filter::Or(vec![]).simplify(), Filter::never());
+        assert_eq!(
+            Filter::Or(vec![a.clone(), Filter::Or(vec![a.clone()])]).simplify(),
+            a
+        );
+    }
+}

@@ -1,1 +1,15 @@
-//! placeholder
+//! The tracehouse server: OTLP receivers (gRPC and HTTP), the JSON query API, project
+//! authentication, Prometheus metrics and graceful shutdown, over any [`tracehouse_store::Store`].
+
+pub mod api;
+pub mod config;
+pub mod ingest;
+pub mod metrics;
+pub mod otlp_grpc;
+pub mod otlp_http;
+pub mod projects;
+pub mod serve;
+pub mod time;
+
+pub use config::{ProjectConfig, ServerConfig};
+pub use serve::{BoundAddrs, Server};

@@ -48,6 +48,14 @@ pub struct StoreStats {
     pub part_rows: u64,
     /// Bytes of live parts on disk.
     pub part_bytes: u64,
+    /// Memtable flushes completed since start.
+    pub flushes: u64,
+    /// Time spent flushing since start, seconds.
+    pub flush_seconds: f64,
+    /// Compactions completed since start.
+    pub compactions: u64,
+    /// Time spent compacting since start, seconds.
+    pub compaction_seconds: f64,
 }
 
 /// A storage engine for spans.

@@ -98,17 +98,13 @@ enum WalMsg {
     RemoveThrough(u64),
 }
 
-/// Durations of the last maintenance operations, for metrics.
+/// Counts and total durations of maintenance operations, for metrics.
 #[derive(Debug, Default)]
-pub struct MaintenanceTimes {
-    /// Flushes completed.
-    pub flushes: AtomicU64,
-    /// Total flush time, µs.
-    pub flush_micros: AtomicU64,
-    /// Compactions completed.
-    pub compactions: AtomicU64,
-    /// Total compaction time, µs.
-    pub compaction_micros: AtomicU64,
+struct MaintenanceTimes {
+    flushes: AtomicU64,
+    flush_micros: AtomicU64,
+    compactions: AtomicU64,
+    compaction_micros: AtomicU64,
 }
 
 /// The embedded store.
@@ -121,8 +117,7 @@ pub struct EmbeddedStore {
     wal_bytes: Arc<AtomicU64>,
     /// Serialises flush, compaction and retention; holds the committed manifest.
     manifest: Mutex<Manifest>,
-    /// Flush and compaction counters.
-    pub times: MaintenanceTimes,
+    times: MaintenanceTimes,
     _lock: File,
 }
 
@@ -615,6 +610,10 @@ impl Store for EmbeddedStore {
             parts: st.parts.len() as u64,
             part_rows: st.parts.iter().map(|p| p.meta.rows).sum(),
             part_bytes: st.parts.iter().map(|p| p.meta.bytes).sum(),
+            flushes: self.times.flushes.load(Ordering::Relaxed),
+            flush_seconds: self.times.flush_micros.load(Ordering::Relaxed) as f64 / 1e6,
+            compactions: self.times.compactions.load(Ordering::Relaxed),
+            compaction_seconds: self.times.compaction_micros.load(Ordering::Relaxed) as f64 / 1e6,
         }
     }
 }

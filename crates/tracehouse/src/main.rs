@@ -1,1 +1,17 @@
-fn main() {}
+//! The `tracehouse` command line: `serve` (the default) runs the server with the embedded store.
+
+mod cli;
+mod serve;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tracehouse")
+        .build()?;
+    match cli.command.unwrap_or_default() {
+        cli::Command::Serve(args) => runtime.block_on(serve::run(args)),
+    }
+}

@@ -1,0 +1,210 @@
+//! The JSON query API under `/api/v1`, plus `/healthz`, `/readyz` and `/metrics`.
+//!
+//! Every API route is scoped to one project, chosen by the `x-tracehouse-key` (or
+//! `authorization: Bearer`) header, or the open project when none are configured.
+//! Errors are `{"error": {"message": …}}` with a 4xx/5xx status.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use tracehouse_model::{Span, TraceId};
+use tracehouse_store::{Cursor, SpanListQuery, Store, StoreError};
+
+use crate::metrics::Metrics;
+use crate::projects::{AuthError, Projects, key_from_headers};
+use crate::time::{now_ns, parse_time};
+
+/// Default and maximum page sizes of span listings.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 1000;
+/// Default listing window: the last hour.
+const DEFAULT_WINDOW_NS: i64 = 3_600_000_000_000;
+
+/// State of the API routes.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Where spans are read from.
+    pub store: Arc<dyn Store>,
+    /// Key → project table.
+    pub projects: Arc<Projects>,
+    /// Server metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+/// An API failure rendered as a JSON error body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let status = match &e {
+            StoreError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+            e if e.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %e, "query failed");
+        }
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({"error": {"message": self.message}})),
+        )
+            .into_response()
+    }
+}
+
+/// The API, health and metrics router.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/traces/{trace_id}", get(get_trace))
+        .route("/api/v1/spans", get(list_spans))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "no such route: see /api/v1/traces/{trace_id} and /api/v1/spans",
+            )
+        })
+        .with_state(state)
+}
+
+fn project_of(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let key = key_from_headers(
+        headers
+            .get("x-tracehouse-key")
+            .and_then(|v| v.to_str().ok()),
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    Ok(state.projects.for_key(key)?)
+}
+
+async fn get_trace(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(trace_id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project = project_of(&state, &headers)?;
+    let id: TraceId = trace_id.parse().map_err(|e| {
+        ApiError::bad_request(format!(
+            "invalid trace id {trace_id:?}: {e}; expected 32 hex characters"
+        ))
+    })?;
+    let spans = state.store.trace(&project, id).await?;
+    if spans.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("trace {id} not found"),
+        ));
+    }
+    Ok(Json(json!({"trace_id": id, "spans": spans})))
+}
+
+/// Query parameters of `GET /api/v1/spans`.
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    service: Option<String>,
+    name: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+async fn list_spans(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<ListParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project = project_of(&state, &headers)?;
+    let end_ns = match &p.end {
+        Some(t) => parse_time(t).map_err(ApiError::bad_request)?,
+        None => now_ns(),
+    };
+    let start_ns = match &p.start {
+        Some(t) => parse_time(t).map_err(ApiError::bad_request)?,
+        None => end_ns.saturating_sub(DEFAULT_WINDOW_NS),
+    };
+    if start_ns >= end_ns {
+        return Err(ApiError::bad_request("start must be before end"));
+    }
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let cursor = p.cursor.as_deref().map(str::parse::<Cursor>).transpose()?;
+    let page = state
+        .store
+        .list_spans(&SpanListQuery {
+            project_id: project,
+            service: p.service.filter(|s| !s.is_empty()),
+            name: p.name.filter(|s| !s.is_empty()),
+            start_ns,
+            end_ns,
+            limit,
+            cursor,
+        })
+        .await?;
+    let spans: &[Span] = &page.spans;
+    Ok(Json(json!({
+        "spans": spans,
+        "next_cursor": page.next_cursor.map(|c| c.to_string()),
+    })))
+}
+
+async fn readyz(State(state): State<ApiState>) -> Response {
+    // The store answers stats only while it is open and its writer is alive.
+    let stats = state.store.stats();
+    Json(json!({"status": "ready", "memtable_rows": stats.memtable_rows, "parts": stats.parts}))
+        .into_response()
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+        .into_response()
+}

@@ -1,0 +1,269 @@
+//! OTLP/HTTP receiver: `POST /v1/traces` with protobuf or JSON bodies, optionally gzipped.
+//!
+//! Responses follow the OTLP/HTTP specification: the body has the request's encoding,
+//! failures carry a `google.rpc.Status`, 400 means "do not retry", 503 with `Retry-After`
+//! means "retry later", and rejected spans come back in `partial_success`.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use flate2::read::GzDecoder;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use serde::Serialize;
+
+use crate::ingest::{Ingest, IngestError};
+use crate::projects::key_from_headers;
+
+/// gRPC status codes used in OTLP/HTTP error bodies.
+mod code {
+    pub const INVALID_ARGUMENT: i32 = 3;
+    pub const RESOURCE_EXHAUSTED: i32 = 8;
+    pub const INTERNAL: i32 = 13;
+    pub const UNAVAILABLE: i32 = 14;
+    pub const UNAUTHENTICATED: i32 = 16;
+}
+
+/// `google.rpc.Status`, the error body of OTLP/HTTP.
+#[derive(Clone, PartialEq, prost::Message, Serialize)]
+pub struct RpcStatus {
+    /// A gRPC status code.
+    #[prost(int32, tag = "1")]
+    pub code: i32,
+    /// What went wrong and what to do.
+    #[prost(string, tag = "2")]
+    pub message: String,
+}
+
+/// Request body encodings OTLP/HTTP defines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+
+    fn of(headers: &HeaderMap) -> Option<Encoding> {
+        let ct = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+        let mime = ct.split(';').next()?.trim().to_ascii_lowercase();
+        match mime.as_str() {
+            "application/x-protobuf" | "application/protobuf" => Some(Encoding::Protobuf),
+            "application/json" => Some(Encoding::Json),
+            _ => None,
+        }
+    }
+
+    fn encode<T: Message + Serialize>(self, msg: &T) -> Vec<u8> {
+        match self {
+            Encoding::Protobuf => msg.encode_to_vec(),
+            Encoding::Json => serde_json::to_vec(msg).unwrap_or_default(),
+        }
+    }
+}
+
+/// A failed request: HTTP status plus the `google.rpc.Status` body.
+struct Failure {
+    http: StatusCode,
+    status: RpcStatus,
+    retry_after: Option<u64>,
+}
+
+impl Failure {
+    fn new(http: StatusCode, code: i32, message: impl Into<String>) -> Failure {
+        Failure {
+            http,
+            status: RpcStatus {
+                code,
+                message: message.into(),
+            },
+            retry_after: None,
+        }
+    }
+
+    fn into_response(self, encoding: Encoding) -> Response {
+        let mut resp = (
+            self.http,
+            [(header::CONTENT_TYPE, encoding.content_type())],
+            encoding.encode(&self.status),
+        )
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
+    }
+}
+
+/// State of the OTLP/HTTP routes.
+#[derive(Clone)]
+pub struct HttpState {
+    /// Shared ingest path.
+    pub ingest: Arc<Ingest>,
+    /// Largest body accepted, compressed or not.
+    pub max_request_bytes: usize,
+    /// Seconds to put in `Retry-After` when overloaded.
+    pub retry_after_secs: u64,
+}
+
+/// The OTLP/HTTP router.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .route("/v1/traces", post(export_traces))
+        .with_state(state)
+}
+
+/// Reads the body, refusing anything larger than `limit`.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Failure> {
+    axum::body::to_bytes(body, limit).await.map_err(|_| {
+        Failure::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            code::RESOURCE_EXHAUSTED,
+            format!("request body is larger than the {limit}-byte limit: send smaller batches"),
+        )
+    })
+}
+
+/// Undoes `Content-Encoding: gzip`, bounding the decompressed size too.
+fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Failure> {
+    let enc = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase());
+    match enc.as_deref() {
+        None | Some("") | Some("identity") => Ok(body),
+        Some("gzip") => {
+            let mut out = Vec::new();
+            GzDecoder::new(body.as_ref())
+                .take(limit as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(|e| {
+                    Failure::new(
+                        StatusCode::BAD_REQUEST,
+                        code::INVALID_ARGUMENT,
+                        format!("invalid gzip body: {e}"),
+                    )
+                })?;
+            if out.len() > limit {
+                return Err(Failure::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    code::RESOURCE_EXHAUSTED,
+                    format!(
+                        "decompressed body is larger than the {limit}-byte limit: send smaller batches"
+                    ),
+                ));
+            }
+            Ok(out.into())
+        }
+        Some(other) => Err(Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::INVALID_ARGUMENT,
+            format!("unsupported Content-Encoding {other:?}: use gzip or none"),
+        )),
+    }
+}
+
+fn decode(encoding: Encoding, body: &[u8]) -> Result<ExportTraceServiceRequest, Failure> {
+    let bad = |what: &str, e: &dyn std::fmt::Display| {
+        Failure::new(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_ARGUMENT,
+            format!("invalid {what} ExportTraceServiceRequest: {e}"),
+        )
+    };
+    match encoding {
+        Encoding::Protobuf => {
+            ExportTraceServiceRequest::decode(body).map_err(|e| bad("protobuf", &e))
+        }
+        Encoding::Json => serde_json::from_slice(body).map_err(|e| bad("JSON", &e)),
+    }
+}
+
+fn ingest_failure(e: &IngestError, retry_after_secs: u64) -> Failure {
+    match e {
+        IngestError::Unauthenticated(a) => Failure::new(
+            StatusCode::UNAUTHORIZED,
+            code::UNAUTHENTICATED,
+            a.to_string(),
+        ),
+        e if e.is_retryable() => Failure {
+            retry_after: Some(retry_after_secs),
+            ..Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                code::UNAVAILABLE,
+                e.to_string(),
+            )
+        },
+        e => Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            e.to_string(),
+        ),
+    }
+}
+
+async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(encoding) = Encoding::of(&headers) else {
+        state
+            .ingest
+            .metrics
+            .request_rejected("unsupported_media_type");
+        return Failure::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            code::INVALID_ARGUMENT,
+            "Content-Type must be application/x-protobuf or application/json",
+        )
+        .into_response(Encoding::Json);
+    };
+    let result = async {
+        let raw = read_body(body, state.max_request_bytes).await?;
+        let plain = decompress(&headers, raw, state.max_request_bytes)?;
+        let request = decode(encoding, &plain)?;
+        let key = key_from_headers(
+            headers
+                .get("x-tracehouse-key")
+                .and_then(|v| v.to_str().ok()),
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+        );
+        state
+            .ingest
+            .export_traces(request, key, "http")
+            .await
+            .map_err(|e| ingest_failure(&e, state.retry_after_secs))
+    }
+    .await;
+    match result {
+        Ok(resp) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, encoding.content_type())],
+            encoding.encode(&resp),
+        )
+            .into_response(),
+        Err(f) => {
+            let reason = match f.http {
+                StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+                StatusCode::BAD_REQUEST => "malformed",
+                StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                StatusCode::UNAUTHORIZED => "unauthenticated",
+                _ => "unavailable",
+            };
+            state.ingest.metrics.request_rejected(reason);
+            f.into_response(encoding)
+        }
+    }
+}

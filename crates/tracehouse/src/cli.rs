@@ -1,0 +1,110 @@
+//! Command-line arguments. Every `serve` flag can also be set by a `TRACEHOUSE_*`
+//! environment variable or in a TOML file given with `--config`; flags win over the
+//! environment, which wins over the file, which wins over the defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// tracehouse: an OpenTelemetry tracing backend with an embedded columnar store.
+///
+/// Send traces over OTLP (gRPC :4317, HTTP :4318), then search them through the JSON API
+/// and UI on :8080. With no subcommand, `tracehouse` runs `serve` with its defaults.
+#[derive(Debug, Parser)]
+#[command(name = "tracehouse", version, propagate_version = true)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server: OTLP receivers, JSON API and UI, embedded store.
+    ///
+    /// Examples:
+    ///   tracehouse serve --data-dir /var/lib/tracehouse --retention 14d
+    ///   tracehouse serve --project shop=KEY1,KEY2 --project blog=KEY3
+    ///   TRACEHOUSE_OTLP_GRPC=0.0.0.0:4317 tracehouse serve
+    Serve(ServeArgs),
+}
+
+impl Default for Command {
+    fn default() -> Self {
+        Command::Serve(ServeArgs::default())
+    }
+}
+
+/// Options of `tracehouse serve`; unset options fall back to the config file, then defaults.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (same keys as the long flags, with `_` for `-`; projects as
+    /// `[[projects]] id = "shop" keys = ["…"]`).
+    #[arg(long, env = "TRACEHOUSE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory of the embedded store (created if missing) [default: ./data]
+    #[arg(long, env = "TRACEHOUSE_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Address of the JSON API and the UI [default: 127.0.0.1:8080]
+    #[arg(long, env = "TRACEHOUSE_LISTEN", value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Address of the OTLP/gRPC receiver; use 0.0.0.0:4317 to accept other hosts
+    /// [default: 127.0.0.1:4317]
+    #[arg(long, env = "TRACEHOUSE_OTLP_GRPC", value_name = "ADDR")]
+    pub otlp_grpc: Option<SocketAddr>,
+
+    /// Address of the OTLP/HTTP receiver (POST /v1/traces) [default: 127.0.0.1:4318]
+    #[arg(long, env = "TRACEHOUSE_OTLP_HTTP", value_name = "ADDR")]
+    pub otlp_http: Option<SocketAddr>,
+
+    /// A project and its ingest keys, as ID=KEY[,KEY…]; repeat for more projects (in the
+    /// environment, separate projects with `;`). With no projects, tracehouse runs in open
+    /// single-project mode and accepts data without a key.
+    #[arg(
+        long = "project",
+        env = "TRACEHOUSE_PROJECTS",
+        value_name = "ID=KEYS",
+        value_delimiter = ';'
+    )]
+    pub projects: Vec<String>,
+
+    /// Drop data older than this (e.g. 36h, 7d, 4w; "forever" keeps everything) [default: 7d]
+    #[arg(long, env = "TRACEHOUSE_RETENTION", value_name = "AGE")]
+    pub retention: Option<String>,
+
+    /// Largest OTLP request accepted, in bytes, before and after decompression
+    /// [default: 16777216]
+    #[arg(long, env = "TRACEHOUSE_MAX_REQUEST_BYTES", value_name = "BYTES")]
+    pub max_request_bytes: Option<usize>,
+
+    /// How often the memtable is written to Parquet parts (e.g. 30s) [default: 30s]
+    #[arg(long, env = "TRACEHOUSE_FLUSH_INTERVAL", value_name = "DURATION")]
+    pub flush_interval: Option<String>,
+
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "TRACEHOUSE_LOG_FORMAT", value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How logs are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Parses a duration such as `30s`, `36h`, `7d` or `4w`.
+pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    humantime::parse_duration(text).map_err(|e| {
+        anyhow::anyhow!("invalid duration {text:?} ({e}): write it like 30s, 36h or 7d")
+    })
+}

@@ -1,0 +1,251 @@
+//! `tracehouse serve`: resolve the configuration layers, open the store, run the server.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+use tracehouse_server::{ProjectConfig, Server, ServerConfig};
+use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
+
+use crate::cli::{LogFormat, ServeArgs, parse_duration};
+
+/// The `--config` TOML file: every key optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<std::net::SocketAddr>,
+    otlp_grpc: Option<std::net::SocketAddr>,
+    otlp_http: Option<std::net::SocketAddr>,
+    #[serde(default)]
+    projects: Vec<ProjectConfig>,
+    retention: Option<String>,
+    max_request_bytes: Option<usize>,
+    flush_interval: Option<String>,
+    log_format: Option<LogFormat>,
+}
+
+/// The resolved settings of one run.
+#[derive(Debug)]
+pub struct Settings {
+    /// Server settings.
+    pub server: ServerConfig,
+    /// Store settings.
+    pub engine: EngineConfig,
+    /// Log format.
+    pub log_format: LogFormat,
+}
+
+/// Parses `shop=k1,k2` into a project.
+fn parse_project(spec: &str) -> anyhow::Result<ProjectConfig> {
+    let (id, keys) = spec.split_once('=').with_context(|| {
+        format!("invalid project {spec:?}: write it as ID=KEY[,KEY…], e.g. shop=secret1")
+    })?;
+    Ok(ProjectConfig {
+        id: id.trim().to_string(),
+        keys: keys
+            .split(',')
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect(),
+    })
+}
+
+/// Merges flags/environment over the config file over the defaults.
+pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
+    let file: FileConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str(&text)
+                .with_context(|| format!("invalid config file {}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    let defaults = ServerConfig::default();
+    let projects = if args.projects.is_empty() {
+        file.projects
+    } else {
+        args.projects
+            .iter()
+            .map(|p| parse_project(p))
+            .collect::<anyhow::Result<_>>()?
+    };
+    let server = ServerConfig {
+        listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
+        otlp_grpc: args
+            .otlp_grpc
+            .or(file.otlp_grpc)
+            .unwrap_or(defaults.otlp_grpc),
+        otlp_http: args
+            .otlp_http
+            .or(file.otlp_http)
+            .unwrap_or(defaults.otlp_http),
+        projects,
+        max_request_bytes: args
+            .max_request_bytes
+            .or(file.max_request_bytes)
+            .unwrap_or(defaults.max_request_bytes),
+        ..defaults
+    };
+    let data_dir = args
+        .data_dir
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from("data"));
+    let mut engine = EngineConfig::new(data_dir);
+    let retention = args
+        .retention
+        .or(file.retention)
+        .unwrap_or_else(|| "7d".to_string());
+    engine.retention = match retention.as_str() {
+        "forever" | "none" => None,
+        text => Some(parse_duration(text).context("--retention")?),
+    };
+    if let Some(text) = args.flush_interval.or(file.flush_interval) {
+        engine.flush_interval = parse_duration(&text).context("--flush-interval")?;
+    }
+    Ok(Settings {
+        server,
+        engine,
+        log_format: args
+            .log_format
+            .or(file.log_format)
+            .unwrap_or(LogFormat::Text),
+    })
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let settings = resolve(args)?;
+    init_logging(settings.log_format);
+    let data_dir = settings.engine.data_dir.clone();
+    let store: Arc<dyn Store> = EmbeddedStore::open(settings.engine)
+        .await
+        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+    let mode = if settings.server.projects.is_empty() {
+        "open single-project mode: no key needed".to_string()
+    } else {
+        format!(
+            "{} project(s), ingest keys required",
+            settings.server.projects.len()
+        )
+    };
+    let server = Server::bind(settings.server, store).await?;
+    let addrs = server.addrs()?;
+    println!(
+        "tracehouse {} serving ({mode}; data in {})\n  api        http://{}\n  otlp-grpc  http://{}\n  otlp-http  http://{}/v1/traces",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.display(),
+        addrs.api,
+        addrs.otlp_grpc,
+        addrs.otlp_http
+    );
+    server.run(shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    // Give the WAL thread a moment to close its files before the process exits.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(argv: &[&str]) -> ServeArgs {
+        match crate::cli::Cli::parse_from(argv)
+            .command
+            .unwrap_or_default()
+        {
+            crate::cli::Command::Serve(a) => a,
+        }
+    }
+
+    #[test]
+    fn flags_win_over_file_and_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\notlp_grpc = \"127.0.0.1:9001\"\nretention = \"2d\"\n[[projects]]\nid = \"shop\"\nkeys = [\"k1\"]\n",
+        )
+        .unwrap();
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:9999",
+        ]))
+        .unwrap();
+        assert_eq!(s.server.listen.port(), 9999);
+        assert_eq!(s.server.otlp_grpc.port(), 9001);
+        assert_eq!(s.server.otlp_http.port(), 4318);
+        assert_eq!(
+            s.server.projects,
+            vec![ProjectConfig {
+                id: "shop".into(),
+                keys: vec!["k1".into()]
+            }]
+        );
+        assert_eq!(s.engine.retention, Some(Duration::from_secs(2 * 86400)));
+        assert_eq!(s.engine.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn project_flags_and_bad_values() {
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--project",
+            "a=k1,k2",
+            "--project",
+            "b=k3",
+            "--retention",
+            "forever",
+        ]))
+        .unwrap();
+        assert_eq!(s.server.projects.len(), 2);
+        assert_eq!(s.server.projects[0].keys, vec!["k1", "k2"]);
+        assert_eq!(s.engine.retention, None);
+        assert!(resolve(args(&["tracehouse", "serve", "--project", "nokeys"])).is_err());
+        let err = resolve(args(&["tracehouse", "serve", "--retention", "soon"])).unwrap_err();
+        assert!(format!("{err:#}").contains("30s, 36h or 7d"), "{err:#}");
+    }
+}
