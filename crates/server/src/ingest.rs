@@ -87,7 +87,7 @@ impl Ingest {
         }
         self.metrics.accepted(transport, accepted);
         self.metrics.rejected("invalid", normalised.rejected);
-        let partial_success = (normalised.rejected > 0).then(|| ExportTracePartialSuccess {
+        let partial_success = (normalised.rejected > 0).then_some(ExportTracePartialSuccess {
             rejected_spans: normalised.rejected as i64,
             error_message: normalised.rejection_message,
         });

@@ -234,13 +234,12 @@ impl EmbeddedStore {
         let new_parts =
             tokio::task::spawn_blocking(move || -> Result<Vec<Arc<Part>>, StoreError> {
                 let all = concat_batches(&span_schema(), &frozen)?;
-                let mut id = first_id;
-                let mut out = Vec::new();
-                for ((project, hour), batch) in split_by_partition(&all)? {
-                    out.push(write_part(&tmp, &parts_dir, id, &project, hour, &batch)?);
-                    id += 1;
-                }
-                Ok(out)
+                (first_id..)
+                    .zip(split_by_partition(&all)?)
+                    .map(|(id, (key, batch))| {
+                        write_part(&tmp, &parts_dir, id, &key.project_id, key.hour, &batch)
+                    })
+                    .collect()
             })
             .await
             .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
@@ -370,10 +369,15 @@ impl EmbeddedStore {
     }
 }
 
+/// The partition a row belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct PartitionKey {
+    project_id: String,
+    hour: i64,
+}
+
 /// Splits rows by (project, hour of start time).
-fn split_by_partition(
-    batch: &RecordBatch,
-) -> Result<Vec<((String, i64), RecordBatch)>, StoreError> {
+fn split_by_partition(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, StoreError> {
     let projects = batch
         .column_by_name(c::PROJECT_ID)
         .and_then(|a| a.as_any().downcast_ref::<StringArray>())
@@ -393,7 +397,13 @@ fn split_by_partition(
         .into_iter()
         .map(|((p, h), rows)| {
             let taken = take_record_batch(batch, &UInt32Array::from(rows))?;
-            Ok(((p.to_string(), h), taken))
+            Ok((
+                PartitionKey {
+                    project_id: p.to_string(),
+                    hour: h,
+                },
+                taken,
+            ))
         })
         .collect::<Result<_, StoreError>>()?;
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -431,12 +441,11 @@ fn wal_loop(
                 }
                 WalMsg::Rotate(done) => {
                     commit_group(&mut wal, &mut pending, state, &mut failed);
-                    let result = wal.rotate().map_err(StoreError::from).map(|sealed| {
+                    let result = wal.rotate().map_err(StoreError::from).inspect(|_| {
                         let mut st = state.write();
                         let mem = &mut st.mem;
                         mem.frozen.append(&mut mem.active);
                         mem.frozen_rows += std::mem::take(&mut mem.active_rows);
-                        sealed
                     });
                     let _ = done.send(result);
                 }

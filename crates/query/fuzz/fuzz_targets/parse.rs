@@ -11,7 +11,10 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(ast) = tracehouse_query::parse(text) {
         let printed = ast.to_string();
         match tracehouse_query::parse(&printed) {
-            Ok(again) => assert_eq!(again, ast, "round trip changed {text:?} (printed {printed:?})"),
+            Ok(again) => assert_eq!(
+                again, ast,
+                "round trip changed {text:?} (printed {printed:?})"
+            ),
             Err(e) => panic!("printed form of {text:?} does not parse: {printed:?}: {e}"),
         }
         let _ = tracehouse_query::plan(&ast);

@@ -1,0 +1,175 @@
+//! Test harness: runs the real `tracehouse` binary on ephemeral ports and a temporary data
+//! directory, and talks to it over HTTP and gRPC.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running `tracehouse serve` process.
+pub struct TestServer {
+    child: Child,
+    /// `http://host:port` of the JSON API.
+    pub api: String,
+    /// `http://host:port` of the OTLP/gRPC receiver.
+    pub grpc: String,
+    /// `http://host:port` of the OTLP/HTTP receiver.
+    pub http: String,
+    /// The data directory.
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh temporary data directory.
+    pub fn start(extra: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut s = TestServer::start_in(tmp.path(), extra);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts a server on `data_dir` (which may hold data of an earlier run).
+    pub fn start_in(data_dir: &Path, extra: &[&str]) -> TestServer {
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(data_dir.join("server.log"))
+            .expect("log file");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tracehouse"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--otlp-grpc",
+                "127.0.0.1:0",
+                "--otlp-http",
+                "127.0.0.1:0",
+            ])
+            .args(extra)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn tracehouse");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (mut api, mut grpc, mut http) = (None, None, None);
+        while api.is_none() || grpc.is_none() || http.is_none() {
+            let line = match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(l) => l,
+                Err(_) => {
+                    let _ = child.kill();
+                    let log =
+                        std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
+                    panic!("tracehouse did not print its addresses; log:\n{log}");
+                }
+            };
+            let mut words = line.split_whitespace();
+            let (Some(label), Some(url)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let url = url.trim_end_matches("/v1/traces").to_string();
+            match label {
+                "api" => api = Some(url),
+                "otlp-grpc" => grpc = Some(url),
+                "otlp-http" => http = Some(url),
+                _ => {}
+            }
+        }
+        TestServer {
+            child,
+            api: api.unwrap_or_default(),
+            grpc: grpc.unwrap_or_default(),
+            http: http.unwrap_or_default(),
+            data_dir: data_dir.to_path_buf(),
+            _tmp: None,
+        }
+    }
+
+    /// Kills the process with SIGKILL (no chance to flush) and waits for it.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// GET an API path, returning status and JSON body.
+    pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
+        self.get_with_key(path, None).await
+    }
+
+    /// GET an API path with an optional project key.
+    pub async fn get_with_key(&self, path: &str, key: Option<&str>) -> (u16, serde_json::Value) {
+        let mut req = reqwest::Client::new().get(format!("{}{path}", self.api));
+        if let Some(k) = key {
+            req = req.header("x-tracehouse-key", k);
+        }
+        let resp = req.send().await.expect("GET");
+        let status = resp.status().as_u16();
+        let body = resp.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
+    /// The spans of a trace as JSON (panics unless 200).
+    pub async fn trace(&self, trace_id: &str) -> Vec<serde_json::Value> {
+        let (status, body) = self.get(&format!("/api/v1/traces/{trace_id}")).await;
+        assert_eq!(status, 200, "trace {trace_id}: {body}");
+        body["spans"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// POST a raw body to the OTLP/HTTP traces endpoint.
+    pub async fn post_traces(
+        &self,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}/v1/traces", self.http))
+            .header("content-type", content_type)
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send().await.expect("POST /v1/traces")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The shared folder beside the checkout (fixtures, reference).
+pub fn shared_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
