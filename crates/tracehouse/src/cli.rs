@@ -30,6 +30,12 @@ pub enum Command {
     ///   tracehouse serve --project shop=KEY1,KEY2 --project blog=KEY3
     ///   TRACEHOUSE_OTLP_GRPC=0.0.0.0:4317 tracehouse serve
     Serve(ServeArgs),
+    /// Measure ingest throughput, bytes per span and query latency on generated traffic.
+    ///
+    /// Runs an in-process server on ephemeral ports with a temporary store, sends generated
+    /// shop traces over OTLP/gRPC, compacts, and prints a table. Build with --release:
+    ///   cargo run --release -- bench --spans 1000000
+    Bench(crate::bench::BenchArgs),
 }
 
 impl Default for Command {

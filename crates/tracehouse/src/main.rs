@@ -1,7 +1,10 @@
-//! The `tracehouse` command line: `serve` (the default) runs the server with the embedded store.
+//! The `tracehouse` command line: `serve` (the default) runs the server with the embedded store;
+//! `bench` measures it.
 
+mod bench;
 mod cli;
 mod serve;
+mod shop;
 
 use clap::Parser;
 
@@ -13,5 +16,6 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command.unwrap_or_default() {
         cli::Command::Serve(args) => runtime.block_on(serve::run(args)),
+        cli::Command::Bench(args) => runtime.block_on(bench::run(args)),
     }
 }
