@@ -14,7 +14,12 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use tracehouse_model::{Span, TraceId};
-use tracehouse_store::{Cursor, SpanListQuery, Store, StoreError};
+use tracehouse_query::ParseError;
+use tracehouse_query::plan::resolve_key;
+use tracehouse_store::{
+    Cursor, HistogramQuery, KeysQuery, MAX_SEARCH_LIMIT, SearchCursor, SearchQuery, SearchSort,
+    SpanListQuery, Store, StoreError, ValuesQuery,
+};
 
 use crate::metrics::Metrics;
 use crate::projects::{AuthError, Projects, key_from_headers};
@@ -42,6 +47,8 @@ pub struct ApiState {
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Set for a query that does not parse: where and what was expected.
+    parse: Option<ParseError>,
 }
 
 impl ApiError {
@@ -49,11 +56,22 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            parse: None,
         }
     }
 
     fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+}
+
+impl From<ParseError> for ApiError {
+    fn from(e: ParseError) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: e.message.clone(),
+            parse: Some(e),
+        }
     }
 }
 
@@ -79,11 +97,16 @@ impl From<StoreError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"error": {"message": self.message}})),
-        )
-            .into_response()
+        let body = match self.parse {
+            Some(p) => json!({"error": {
+                "message": p.message,
+                "start": p.start,
+                "end": p.end,
+                "expected": p.expected,
+            }}),
+            None => json!({"error": {"message": self.message}}),
+        };
+        (self.status, Json(body)).into_response()
     }
 }
 
@@ -92,13 +115,20 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/api/v1/traces/{trace_id}", get(get_trace))
         .route("/api/v1/spans", get(list_spans))
+        .route("/api/v1/spans/search", get(search_spans))
+        .route("/api/v1/spans/histogram", get(histogram))
+        .route("/api/v1/traces/search", get(search_traces))
+        .route("/api/v1/keys", get(keys))
+        .route("/api/v1/keys/{key}/values", get(values))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "no such route: see /api/v1/traces/{trace_id} and /api/v1/spans",
+                "no such route: see /api/v1/traces/{trace_id}, /api/v1/spans, \
+                 /api/v1/spans/search, /api/v1/traces/search, /api/v1/spans/histogram, \
+                 /api/v1/keys and /api/v1/keys/{key}/values",
             )
         })
         .with_state(state)
@@ -189,6 +219,207 @@ async fn list_spans(
         "spans": spans,
         "next_cursor": page.next_cursor.map(|c| c.to_string()),
     })))
+}
+
+/// The `start`/`end` window of a request: RFC 3339 or ns, by default the last hour.
+fn time_window(start: Option<&str>, end: Option<&str>) -> Result<(i64, i64), ApiError> {
+    let end_ns = match end {
+        Some(t) => parse_time(t).map_err(ApiError::bad_request)?,
+        None => now_ns(),
+    };
+    let start_ns = match start {
+        Some(t) => parse_time(t).map_err(ApiError::bad_request)?,
+        None => end_ns.saturating_sub(DEFAULT_WINDOW_NS),
+    };
+    if start_ns >= end_ns {
+        return Err(ApiError::bad_request("start must be before end"));
+    }
+    Ok((start_ns, end_ns))
+}
+
+/// Parses and plans the `query` parameter (empty: every span).
+fn plan_query(query: Option<&str>) -> Result<tracehouse_query::Plan, ApiError> {
+    let q = tracehouse_query::parse(query.unwrap_or(""))?;
+    Ok(tracehouse_query::plan(&q))
+}
+
+/// Query parameters of the search endpoints.
+#[derive(Debug, Deserialize)]
+struct SearchParams {
+    query: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    sort: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+fn search_query(project_id: String, p: &SearchParams) -> Result<SearchQuery, ApiError> {
+    let plan = plan_query(p.query.as_deref())?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
+    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_SEARCH_LIMIT {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_SEARCH_LIMIT}"
+        )));
+    }
+    let sort: SearchSort = p.sort.as_deref().unwrap_or("").parse()?;
+    let cursor = p
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(str::parse::<SearchCursor>)
+        .transpose()?;
+    Ok(SearchQuery {
+        project_id,
+        plan,
+        start_ns,
+        end_ns,
+        sort,
+        limit,
+        cursor,
+    })
+}
+
+async fn search_spans(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project = project_of(&state, &headers)?;
+    let q = search_query(project, &p)?;
+    let page = state.store.search_spans(&q).await?;
+    Ok(Json(json!({
+        "spans": page.spans,
+        "next_cursor": page.next_cursor.map(|c| c.to_string()),
+        "candidates_truncated": page.candidates_truncated,
+        "max_candidate_traces": tracehouse_store::MAX_CANDIDATE_TRACES,
+    })))
+}
+
+async fn search_traces(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project = project_of(&state, &headers)?;
+    let q = search_query(project, &p)?;
+    let page = state.store.search_traces(&q).await?;
+    Ok(Json(json!({
+        "traces": page.traces,
+        "next_cursor": page.next_cursor.map(|c| c.to_string()),
+        "candidates_truncated": page.candidates_truncated,
+        "max_candidate_traces": tracehouse_store::MAX_CANDIDATE_TRACES,
+    })))
+}
+
+/// Query parameters of `GET /api/v1/spans/histogram`.
+#[derive(Debug, Deserialize)]
+struct HistogramParams {
+    query: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    buckets: Option<usize>,
+}
+
+/// Default and maximum histogram buckets.
+const DEFAULT_BUCKETS: usize = 60;
+const MAX_BUCKETS: usize = 1000;
+
+async fn histogram(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<HistogramParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let plan = plan_query(p.query.as_deref())?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
+    let buckets = p.buckets.unwrap_or(DEFAULT_BUCKETS);
+    if buckets == 0 || buckets > MAX_BUCKETS {
+        return Err(ApiError::bad_request(format!(
+            "buckets must be between 1 and {MAX_BUCKETS}"
+        )));
+    }
+    let h = state
+        .store
+        .histogram(&HistogramQuery {
+            project_id,
+            plan,
+            start_ns,
+            end_ns,
+            buckets,
+        })
+        .await?;
+    Ok(Json(json!({
+        "width_ns": h.width_ns,
+        "buckets": h.buckets,
+        "candidates_truncated": h.candidates_truncated,
+    })))
+}
+
+/// Query parameters of the autocomplete endpoints.
+#[derive(Debug, Deserialize)]
+struct KeyParams {
+    prefix: Option<String>,
+    start: Option<String>,
+    end: Option<String>,
+    limit: Option<usize>,
+}
+
+/// Default and maximum number of keys or values returned.
+const DEFAULT_KEYS: usize = 100;
+const MAX_KEYS: usize = 1000;
+
+fn key_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(DEFAULT_KEYS);
+    if limit == 0 || limit > MAX_KEYS {
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_KEYS}"
+        )));
+    }
+    Ok(limit)
+}
+
+async fn keys(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<KeyParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
+    let keys = state
+        .store
+        .keys(&KeysQuery {
+            project_id,
+            start_ns,
+            end_ns,
+            prefix: p.prefix.unwrap_or_default(),
+            limit: key_limit(p.limit)?,
+        })
+        .await?;
+    Ok(Json(json!({ "keys": keys })))
+}
+
+async fn values(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    Query(p): Query<KeyParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
+    let values = state
+        .store
+        .values(&ValuesQuery {
+            project_id,
+            field: resolve_key(&key, tracehouse_query::plan::Target::Spans),
+            start_ns,
+            end_ns,
+            prefix: p.prefix.unwrap_or_default(),
+            limit: key_limit(p.limit)?,
+        })
+        .await?;
+    Ok(Json(json!({ "key": key, "values": values })))
 }
 
 async fn readyz(State(state): State<ApiState>) -> Response {

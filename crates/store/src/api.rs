@@ -2,9 +2,11 @@
 //! The embedded engine implements it now; the ClickHouse backend will implement it too.
 
 use async_trait::async_trait;
-use tracehouse_model::{Span, TraceId};
+use serde::Serialize;
+use tracehouse_model::{Span, SpanId, TraceId};
+use tracehouse_query::{Field, Plan};
 
-use crate::cursor::Cursor;
+use crate::cursor::{Cursor, SearchCursor, SearchSort};
 use crate::error::StoreError;
 
 /// A request to list spans newest first.
@@ -58,6 +60,186 @@ pub struct StoreStats {
     pub compaction_seconds: f64,
 }
 
+/// Most candidate traces a structural query (or a trace search) evaluates in memory.
+pub const MAX_CANDIDATE_TRACES: usize = 10_000;
+/// Largest page of a search.
+pub const MAX_SEARCH_LIMIT: usize = 1000;
+
+/// A search over spans or traces: a compiled query in a time window of one project.
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// Only spans of this project.
+    pub project_id: String,
+    /// The compiled query (`tracehouse_query::plan`).
+    pub plan: Plan,
+    /// Inclusive lower bound of the span start, ns.
+    pub start_ns: i64,
+    /// Exclusive upper bound of the span start, ns.
+    pub end_ns: i64,
+    /// Result order.
+    pub sort: SearchSort,
+    /// Page size, 1..=[`MAX_SEARCH_LIMIT`].
+    pub limit: usize,
+    /// Continue after this position (from a previous page with the same query and sort).
+    pub cursor: Option<SearchCursor>,
+}
+
+/// One page of a span search.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    /// Matching spans in the requested order.
+    pub spans: Vec<Span>,
+    /// Where the next page starts, when there may be one.
+    pub next_cursor: Option<SearchCursor>,
+    /// Set when a structural query had more candidate traces than
+    /// [`MAX_CANDIDATE_TRACES`]: only the newest candidates were evaluated.
+    pub candidates_truncated: bool,
+}
+
+/// One trace in a trace search.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceSummary {
+    /// The trace.
+    pub trace_id: TraceId,
+    /// Service of the root span (the earliest span without a parent in the trace; the
+    /// earliest span when none is a root).
+    pub root_service: String,
+    /// Name of that span.
+    pub root_name: String,
+    /// Earliest span start, ns.
+    pub start_ns: i64,
+    /// Latest span end minus earliest start, ns.
+    pub duration_ns: i64,
+    /// Spans stored for the trace.
+    pub span_count: u64,
+    /// Spans with `has_error`.
+    pub error_count: u64,
+    /// Distinct services, sorted.
+    pub services: Vec<String>,
+    /// The spans that matched the query (inside the time window), in start order.
+    pub matched_span_ids: Vec<SpanId>,
+}
+
+/// One page of a trace search.
+#[derive(Debug, Clone)]
+pub struct TracePage {
+    /// Matching traces. Ordered by the start of their earliest matching span (time sorts)
+    /// or by their longest matching span (duration sorts).
+    pub traces: Vec<TraceSummary>,
+    /// Where the next page starts, when there may be one.
+    pub next_cursor: Option<SearchCursor>,
+    /// See [`SearchPage::candidates_truncated`].
+    pub candidates_truncated: bool,
+}
+
+/// A request for span counts over time.
+#[derive(Debug, Clone)]
+pub struct HistogramQuery {
+    /// Only spans of this project.
+    pub project_id: String,
+    /// The compiled query.
+    pub plan: Plan,
+    /// Inclusive lower bound, ns.
+    pub start_ns: i64,
+    /// Exclusive upper bound, ns.
+    pub end_ns: i64,
+    /// Wanted number of buckets (the width is rounded up to a nice value, so there may be
+    /// slightly fewer).
+    pub buckets: usize,
+}
+
+/// One histogram bucket: spans starting in `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Bucket {
+    /// Bucket start, ns (a multiple of the width).
+    pub start: i64,
+    /// Bucket end, ns.
+    pub end: i64,
+    /// Matching spans.
+    pub count: u64,
+    /// Matching spans with `has_error`.
+    pub error_count: u64,
+}
+
+/// Span counts over time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Histogram {
+    /// Bucket width, ns.
+    pub width_ns: i64,
+    /// Consecutive buckets covering the requested range.
+    pub buckets: Vec<Bucket>,
+    /// See [`SearchPage::candidates_truncated`].
+    pub candidates_truncated: bool,
+}
+
+/// Where a key lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyScope {
+    /// A built-in field.
+    Intrinsic,
+    /// A span attribute.
+    Span,
+    /// A resource attribute.
+    Resource,
+}
+
+/// A key seen in a time range, for autocomplete.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KeyInfo {
+    /// The key as typed in queries (attributes without scope prefix).
+    pub key: String,
+    /// Where it lives.
+    pub scope: KeyScope,
+    /// The most frequent value type: `string`, `int`, `float`, `bool`, `bytes`, `array`,
+    /// `map`, `duration`, `id`, `timestamp`.
+    #[serde(rename = "type")]
+    pub value_type: String,
+    /// Spans that have it.
+    pub count: u64,
+}
+
+/// A request for the keys seen in a time range.
+#[derive(Debug, Clone)]
+pub struct KeysQuery {
+    /// The project.
+    pub project_id: String,
+    /// Inclusive lower bound, ns (statistics are per hour: whole hours are counted).
+    pub start_ns: i64,
+    /// Exclusive upper bound, ns.
+    pub end_ns: i64,
+    /// Only keys starting with this.
+    pub prefix: String,
+    /// At most this many keys (most frequent first).
+    pub limit: usize,
+}
+
+/// A request for the top values of one key.
+#[derive(Debug, Clone)]
+pub struct ValuesQuery {
+    /// The project.
+    pub project_id: String,
+    /// The key, resolved (`tracehouse_query::plan::resolve_key`).
+    pub field: Field,
+    /// Inclusive lower bound, ns (whole hours are counted).
+    pub start_ns: i64,
+    /// Exclusive upper bound, ns.
+    pub end_ns: i64,
+    /// Only values starting with this (case-insensitive).
+    pub prefix: String,
+    /// At most this many values (most frequent first).
+    pub limit: usize,
+}
+
+/// A value with how many spans have it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ValueCount {
+    /// The value as text.
+    pub value: String,
+    /// Spans with it (approximate for keys with very many distinct values).
+    pub count: u64,
+}
+
 /// A storage engine for spans.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -67,6 +249,18 @@ pub trait Store: Send + Sync {
     async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError>;
     /// Spans matching simple filters, newest first, one page at a time.
     async fn list_spans(&self, query: &SpanListQuery) -> Result<SpanPage, StoreError>;
+    /// Spans matching a query in a time window, in the requested order, one page at a time.
+    /// Structural queries evaluate at most [`MAX_CANDIDATE_TRACES`] candidate traces.
+    async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError>;
+    /// Traces with at least one span matching the query in the window (for structural
+    /// queries: traces whose structure matches), one row per trace.
+    async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError>;
+    /// Counts of matching spans over time, split by error.
+    async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError>;
+    /// Intrinsic and attribute keys seen in the range, from statistics kept at ingest.
+    async fn keys(&self, query: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError>;
+    /// Most frequent values of a key in the range, from statistics kept at ingest.
+    async fn values(&self, query: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError>;
     /// Makes everything written so far part of the long-term storage (used at shutdown).
     async fn flush(&self) -> Result<(), StoreError>;
     /// Current numbers for the metrics endpoint.

@@ -23,13 +23,17 @@ use parking_lot::RwLock;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tracehouse_model::{Span, TraceId};
 
-use crate::api::{SpanListQuery, SpanPage, Store, StoreStats};
+use crate::api::{
+    Histogram, HistogramQuery, KeyInfo, KeysQuery, SearchPage, SearchQuery, SpanListQuery,
+    SpanPage, Store, StoreStats, TracePage, ValueCount, ValuesQuery,
+};
 use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::manifest::Manifest;
 use crate::part::{Part, list_part_files, write_part};
 use crate::query::{Snapshot, after_cursor, id_lit, newest_first, project_is};
 use crate::schema::{col as c, span_schema, spans_to_batch};
+use crate::stats::{KeyStats, batch_stats, merge_into};
 use crate::wal::{Wal, encode_batch};
 
 /// One hour in ns: the time partition of parts.
@@ -72,13 +76,20 @@ impl EngineConfig {
     }
 }
 
+/// Key/value statistics per (project, hour).
+type PartitionStats = HashMap<(String, i64), KeyStats>;
+
 /// Rows not yet in parts.
 #[derive(Default)]
 struct Memtable {
     active: Vec<RecordBatch>,
     active_rows: usize,
+    /// Statistics of `active`, kept up to date as writes are acknowledged.
+    active_stats: PartitionStats,
     frozen: Vec<RecordBatch>,
     frozen_rows: usize,
+    /// Statistics of `frozen`.
+    frozen_stats: PartitionStats,
 }
 
 #[derive(Default)]
@@ -91,6 +102,7 @@ enum WalMsg {
     Append {
         payload: Vec<u8>,
         batch: RecordBatch,
+        stats: PartitionStats,
         done: oneshot::Sender<Result<(), StoreError>>,
     },
     /// Seal the segment and freeze the memtable; answers the sealed segment number.
@@ -164,6 +176,10 @@ impl EmbeddedStore {
             .collect::<Result<Vec<_>, _>>()?;
         let (wal, replayed) = Wal::open(&dir.join("wal"), manifest.wal_flushed_seq)?;
         let replayed_rows: usize = replayed.batches.iter().map(|b| b.num_rows()).sum();
+        let mut replayed_stats = PartitionStats::new();
+        for b in &replayed.batches {
+            merge_into(&mut replayed_stats, &batch_stats(b, HOUR_NS)?);
+        }
         tracing::info!(
             parts = parts.len(),
             replayed_rows,
@@ -175,6 +191,7 @@ impl EmbeddedStore {
             mem: Memtable {
                 active: replayed.batches,
                 active_rows: replayed_rows,
+                active_stats: replayed_stats,
                 ..Default::default()
             },
             parts,
@@ -211,6 +228,30 @@ impl EmbeddedStore {
             memtable,
             parts: st.parts.clone(),
         }
+    }
+
+    /// Key/value statistics of a project over the hours overlapping `[start_ns, end_ns)`,
+    /// merged from the parts' sidecars and the memtable's running statistics.
+    fn stats_in(&self, project_id: &str, start_ns: i64, end_ns: i64) -> KeyStats {
+        let overlaps = |hour: i64| {
+            hour.saturating_mul(HOUR_NS) < end_ns
+                && hour.saturating_add(1).saturating_mul(HOUR_NS) > start_ns
+        };
+        let mut out = KeyStats::default();
+        let st = self.state.read();
+        for p in &st.parts {
+            if p.meta.project_id == project_id && overlaps(p.meta.hour) {
+                out.merge(&p.stats);
+            }
+        }
+        for stats in [&st.mem.active_stats, &st.mem.frozen_stats] {
+            for ((project, hour), s) in stats {
+                if project == project_id && overlaps(*hour) {
+                    out.merge(s);
+                }
+            }
+        }
+        out
     }
 
     /// Moves the memtable into new parts and drops the WAL segments it came from.
@@ -256,6 +297,7 @@ impl EmbeddedStore {
             st.parts.extend(new_parts);
             st.mem.frozen.clear();
             st.mem.frozen_rows = 0;
+            st.mem.frozen_stats.clear();
         }
         *manifest = next;
         let _ = self.wal_tx.send(WalMsg::RemoveThrough(sealed)).await;
@@ -419,7 +461,7 @@ fn wal_loop(
     wal_bytes: &AtomicU64,
 ) {
     let mut failed: Option<String> = None;
-    let mut pending: Vec<(RecordBatch, oneshot::Sender<Result<(), StoreError>>)> = Vec::new();
+    let mut pending: Vec<Pending> = Vec::new();
     while let Some(first) = rx.blocking_recv() {
         let mut msg = Some(first);
         while let Some(m) = msg.take() {
@@ -427,6 +469,7 @@ fn wal_loop(
                 WalMsg::Append {
                     payload,
                     batch,
+                    stats,
                     done,
                 } => {
                     if let Some(reason) = &failed {
@@ -436,7 +479,7 @@ fn wal_loop(
                         failed = Some(format!("WAL write failed: {e}"));
                         let _ = done.send(Err(e.into()));
                     } else {
-                        pending.push((batch, done));
+                        pending.push((batch, stats, done));
                     }
                 }
                 WalMsg::Rotate(done) => {
@@ -446,6 +489,8 @@ fn wal_loop(
                         let mem = &mut st.mem;
                         mem.frozen.append(&mut mem.active);
                         mem.frozen_rows += std::mem::take(&mut mem.active_rows);
+                        let active = std::mem::take(&mut mem.active_stats);
+                        merge_into(&mut mem.frozen_stats, &active);
                     });
                     let _ = done.send(result);
                 }
@@ -463,10 +508,17 @@ fn wal_loop(
     commit_group(&mut wal, &mut pending, state, &mut failed);
 }
 
+/// An appended batch waiting for its group's fsync.
+type Pending = (
+    RecordBatch,
+    PartitionStats,
+    oneshot::Sender<Result<(), StoreError>>,
+);
+
 /// One fsync for every pending append, then publish and acknowledge them.
 fn commit_group(
     wal: &mut Wal,
-    pending: &mut Vec<(RecordBatch, oneshot::Sender<Result<(), StoreError>>)>,
+    pending: &mut Vec<Pending>,
     state: &RwLock<State>,
     failed: &mut Option<String>,
 ) {
@@ -476,12 +528,13 @@ fn commit_group(
     match wal.sync() {
         Ok(()) => {
             let mut st = state.write();
-            for (batch, _) in pending.iter() {
+            for (batch, stats, _) in pending.iter() {
                 st.mem.active_rows += batch.num_rows();
                 st.mem.active.push(batch.clone());
+                merge_into(&mut st.mem.active_stats, stats);
             }
             drop(st);
-            for (_, done) in pending.drain(..) {
+            for (_, _, done) in pending.drain(..) {
                 let _ = done.send(Ok(()));
             }
         }
@@ -489,7 +542,7 @@ fn commit_group(
             // After a failed fsync the file's state is unknown: refuse all further writes.
             let reason = format!("WAL fsync failed: {e}");
             tracing::error!("{reason}; refusing further writes");
-            for (_, done) in pending.drain(..) {
+            for (_, _, done) in pending.drain(..) {
                 let _ = done.send(Err(StoreError::Io(std::io::Error::other(reason.clone()))));
             }
             *failed = Some(reason);
@@ -541,11 +594,13 @@ impl Store for EmbeddedStore {
         }
         let batch = spans_to_batch(&spans)?;
         let payload = encode_batch(&batch)?;
+        let stats = batch_stats(&batch, HOUR_NS)?;
         let (done, rx) = oneshot::channel();
         self.wal_tx
             .send(WalMsg::Append {
                 payload,
                 batch,
+                stats,
                 done,
             })
             .await
@@ -605,6 +660,30 @@ impl Store for EmbeddedStore {
             None
         };
         Ok(SpanPage { spans, next_cursor })
+    }
+
+    async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        crate::search::search_spans(&self.snapshot(), query).await
+    }
+
+    async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError> {
+        crate::search::search_traces(&self.snapshot(), query).await
+    }
+
+    async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError> {
+        crate::search::histogram(&self.snapshot(), query).await
+    }
+
+    async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
+        Ok(self
+            .stats_in(&q.project_id, q.start_ns, q.end_ns)
+            .key_infos(&q.prefix, q.limit))
+    }
+
+    async fn values(&self, q: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError> {
+        Ok(self
+            .stats_in(&q.project_id, q.start_ns, q.end_ns)
+            .values(&q.field, &q.prefix, q.limit))
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

@@ -5,13 +5,20 @@ pub mod api;
 pub mod cursor;
 pub mod engine;
 pub mod error;
+pub mod filter;
 pub mod manifest;
 pub mod part;
 pub mod query;
 pub mod schema;
+pub mod search;
+pub mod stats;
 pub mod wal;
 
-pub use api::{SpanListQuery, SpanPage, Store, StoreStats};
-pub use cursor::Cursor;
+pub use api::{
+    Bucket, Histogram, HistogramQuery, KeyInfo, KeyScope, KeysQuery, MAX_CANDIDATE_TRACES,
+    MAX_SEARCH_LIMIT, SearchPage, SearchQuery, SpanListQuery, SpanPage, Store, StoreStats,
+    TracePage, TraceSummary, ValueCount, ValuesQuery,
+};
+pub use cursor::{Cursor, SearchCursor, SearchSort};
 pub use engine::{EmbeddedStore, EngineConfig};
 pub use error::StoreError;

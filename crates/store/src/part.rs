@@ -25,6 +25,7 @@ use datafusion::parquet::schema::types::ColumnPath;
 use crate::error::StoreError;
 use crate::manifest::PartMeta;
 use crate::schema::{col, span_schema};
+use crate::stats::{KeyStats, batch_stats};
 use crate::wal::sync_dir;
 
 /// Rows per Parquet row group: small enough for bloom filters and statistics to prune well.
@@ -39,6 +40,8 @@ pub struct Part {
     pub path: PathBuf,
     /// Sorted distinct trace ids in the part.
     trace_ids: Vec<[u8; 16]>,
+    /// Key/value statistics of the part's rows, for autocomplete.
+    pub stats: KeyStats,
     /// Set when the part left the manifest; its files go when the last reference drops.
     obsolete: AtomicBool,
 }
@@ -78,12 +81,20 @@ impl Part {
                     .map_err(|_| StoreError::Corrupt("trace index".into()))
             })
             .collect::<Result<Vec<[u8; 16]>, _>>()?;
-        Ok(Part {
+        let mut part = Part {
             meta,
             path,
             trace_ids,
+            stats: KeyStats::default(),
             obsolete: AtomicBool::new(false),
-        })
+        };
+        part.stats = match fs::read(stats_path(parts_dir, part.meta.id)) {
+            Ok(raw) => serde_json::from_slice(&raw)?,
+            // Parts written before statistics existed: compute them once from the rows.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => merged_stats(&part.read_all()?)?,
+            Err(e) => return Err(e.into()),
+        };
+        Ok(part)
     }
 }
 
@@ -91,7 +102,8 @@ impl Drop for Part {
     fn drop(&mut self) {
         if self.obsolete.load(Ordering::SeqCst) {
             let index = self.path.with_extension("tidx");
-            for p in [&self.path, &index] {
+            let stats = self.path.with_extension("stats");
+            for p in [&self.path, &index, &stats] {
                 if let Err(e) = fs::remove_file(p) {
                     tracing::warn!(path = %p.display(), error = %e, "could not delete retired part file");
                 }
@@ -107,6 +119,19 @@ pub fn parquet_path(parts_dir: &Path, id: u64) -> PathBuf {
 
 fn index_path(parts_dir: &Path, id: u64) -> PathBuf {
     parts_dir.join(format!("{id:020}.tidx"))
+}
+
+fn stats_path(parts_dir: &Path, id: u64) -> PathBuf {
+    parts_dir.join(format!("{id:020}.stats"))
+}
+
+/// Statistics of all rows of a batch, as one set (a part holds one project and hour).
+fn merged_stats(batch: &RecordBatch) -> Result<KeyStats, StoreError> {
+    let mut out = KeyStats::default();
+    for s in batch_stats(batch, crate::engine::HOUR_NS)?.values() {
+        out.merge(s);
+    }
+    Ok(out)
 }
 
 /// Part ids of the files in `parts_dir` (committed or not).
@@ -195,6 +220,7 @@ pub fn write_part(
     let sorted = sort_for_part(batch)?;
     let trace_ids = sorted_trace_ids(&sorted)?;
     let (min_start, max_start) = start_range(&sorted)?;
+    let stats = merged_stats(&sorted)?;
 
     let tmp_parquet = tmp_dir.join(format!("{id:020}.parquet"));
     let file = File::create(&tmp_parquet)?;
@@ -213,6 +239,12 @@ pub fn write_part(
     index.write_all(&trace_ids.concat())?;
     index.sync_all()?;
 
+    let tmp_stats = tmp_dir.join(format!("{id:020}.stats"));
+    let mut stats_file = File::create(&tmp_stats)?;
+    stats_file.write_all(&serde_json::to_vec(&stats)?)?;
+    stats_file.sync_all()?;
+
+    fs::rename(&tmp_stats, stats_path(parts_dir, id))?;
     fs::rename(&tmp_index, index_path(parts_dir, id))?;
     fs::rename(&tmp_parquet, parquet_path(parts_dir, id))?;
     sync_dir(parts_dir)?;
@@ -228,6 +260,7 @@ pub fn write_part(
         },
         path: parquet_path(parts_dir, id),
         trace_ids,
+        stats,
         obsolete: AtomicBool::new(false),
     }))
 }

@@ -45,8 +45,23 @@ pub fn id_lit(bytes: &[u8]) -> Expr {
 }
 
 impl Snapshot {
+    /// The live parts of `project_id` that may hold spans starting in `[start_ns, end_ns)`.
+    pub fn parts_in(&self, project_id: &str, start_ns: i64, end_ns: i64) -> Vec<&Arc<Part>> {
+        self.parts
+            .iter()
+            .filter(|p| {
+                p.meta.project_id == project_id
+                    && p.meta.min_start < end_ns
+                    && p.meta.max_start >= start_ns
+            })
+            .collect()
+    }
+
     /// One DataFrame over the memtable and the given parts.
-    async fn frame(&self, parts: &[&Arc<Part>]) -> Result<(SessionContext, DataFrame), StoreError> {
+    pub(crate) async fn frame(
+        &self,
+        parts: &[&Arc<Part>],
+    ) -> Result<(SessionContext, DataFrame), StoreError> {
         let ctx = session();
         let schema = span_schema();
         let mem = MemTable::try_new(schema.clone(), vec![self.memtable.clone()])?;

@@ -181,7 +181,10 @@ async fn compaction_merges_closed_hour_parts_without_losing_rows() {
     }
     // Retired files disappear once no snapshot holds them.
     let files = std::fs::read_dir(dir.path().join("parts")).unwrap().count();
-    assert_eq!(files, 2, "one parquet file and its trace index");
+    assert_eq!(
+        files, 3,
+        "one parquet file, its trace index and its statistics"
+    );
 }
 
 #[tokio::test]

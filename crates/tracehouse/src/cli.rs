@@ -30,6 +30,12 @@ pub enum Command {
     ///   tracehouse serve --project shop=KEY1,KEY2 --project blog=KEY3
     ///   TRACEHOUSE_OTLP_GRPC=0.0.0.0:4317 tracehouse serve
     Serve(ServeArgs),
+    /// Search spans on a running server and print them as a table or JSON lines.
+    ///
+    /// Examples:
+    ///   tracehouse query 'service:checkout duration>250ms' --since 6h
+    ///   tracehouse query '{service:frontend} >> {status_code:error}' --json
+    Query(crate::query::QueryArgs),
     /// Measure ingest throughput, bytes per span and query latency on generated traffic.
     ///
     /// Runs an in-process server on ephemeral ports with a temporary store, sends generated

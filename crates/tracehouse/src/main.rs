@@ -1,8 +1,9 @@
 //! The `tracehouse` command line: `serve` (the default) runs the server with the embedded store;
-//! `bench` measures it.
+//! `query` searches a running server; `bench` measures it.
 
 mod bench;
 mod cli;
+mod query;
 mod serve;
 mod shop;
 
@@ -17,5 +18,6 @@ fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or_default() {
         cli::Command::Serve(args) => runtime.block_on(serve::run(args)),
         cli::Command::Bench(args) => runtime.block_on(bench::run(args)),
+        cli::Command::Query(args) => runtime.block_on(query::run(args)),
     }
 }

@@ -193,6 +193,7 @@ mod tests {
             .unwrap_or_default()
         {
             crate::cli::Command::Serve(a) => a,
+            other => panic!("expected serve, got {other:?}"),
         }
     }
 

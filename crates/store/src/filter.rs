@@ -1,0 +1,675 @@
+//! Compiles the backend-neutral [`Filter`] IR of `tracehouse-query` into a DataFusion
+//! [`Expr`] over the spans table (see [`crate::schema`]), for pushdown into the scan.
+//!
+//! The compiled expression holds exactly when [`tracehouse_query::matches`] holds on the
+//! same span read back from the store (the differential tests below check this):
+//!
+//! * every leaf is two-valued: a predicate on a missing field is `false`, never SQL `NULL`,
+//!   so `NOT leaf` is true for spans without the field;
+//! * intrinsic columns are compared natively where that is exact (equality on text
+//!   columns, numeric comparisons on `duration`/`start_time`, kind and status codes, ids as
+//!   binary literals), so Parquet statistics, page indexes and bloom filters apply;
+//! * attribute maps store each value as the JSON text of its typed value; the small UDFs of
+//!   this module look a key up and turn the JSON into the value's text, number or boolean
+//!   with the very functions the in-memory evaluator uses, so the two cannot drift apart.
+//!   Equality with a plain string compares the stored JSON text directly (no decoding);
+//! * globs become `LIKE` over lowercased text (`%`, `_` and `\` escaped), substrings a
+//!   `LIKE '%…%'` over lowercased text, regexes `regexp_like` after validation with the
+//!   query crate's size-limited compiler (an invalid regex matches nothing), tokens a UDF
+//!   using the evaluator's tokenizer.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, BooleanBuilder, FixedSizeBinaryArray, Float64Builder, MapArray, StringArray,
+    StringBuilder,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{DataFusionError, Result as DfResult, ScalarValue};
+use datafusion::logical_expr::expr::Like;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, when,
+};
+use datafusion::prelude::{Expr, col, is_true, lit};
+use tracehouse_model::AttrValue as ModelValue;
+use tracehouse_query::eval::has_token;
+use tracehouse_query::lexer::parse_number;
+use tracehouse_query::parser::compile_regex;
+use tracehouse_query::{AttrValue, CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
+
+use crate::query::id_lit;
+use crate::schema::col as c;
+
+/// Compiles a filter into a DataFusion predicate over the spans table.
+pub fn compile(filter: &Filter) -> Expr {
+    match filter {
+        Filter::True => lit(true),
+        Filter::And(items) => items
+            .iter()
+            .map(compile)
+            .reduce(Expr::and)
+            .unwrap_or(lit(true)),
+        Filter::Or(items) => items
+            .iter()
+            .map(compile)
+            .reduce(Expr::or)
+            .unwrap_or(lit(false)),
+        Filter::Not(inner) => !compile(inner),
+        Filter::Exists(field) => any_source(field, exists),
+        Filter::Cmp {
+            field,
+            op: CmpOp::Ne,
+            value,
+        } => !any_source(field, |s| compare(s, CmpOp::Eq, value)),
+        Filter::Cmp { field, op, value } => any_source(field, |s| compare(s, *op, value)),
+        Filter::Match { field, pattern } => any_source(field, |s| match_pattern(s, pattern)),
+    }
+}
+
+/// Where one value of a field comes from.
+#[derive(Debug, Clone)]
+enum Source {
+    /// A non-null text column, used as is.
+    Text(&'static str),
+    /// The nullable session id column.
+    Session,
+    /// A fixed-size binary id column (text: lowercase hex); `nullable` for the parent.
+    Id(&'static str, bool),
+    /// The kind column (text: lowercase kind name).
+    Kind,
+    /// The status column (text: lowercase status name).
+    Status,
+    /// The error flag (a boolean).
+    HasError,
+    /// A non-null Int64 column (`duration`, `start_time`).
+    Int(&'static str),
+    /// An attribute in one map column.
+    Attr(&'static str, String),
+    /// A field spans never have (log-only intrinsics).
+    Missing,
+}
+
+/// The leaf predicate ORed over the field's sources (two for an unscoped attribute).
+fn any_source(field: &Field, leaf: impl Fn(&Source) -> Expr) -> Expr {
+    let sources: Vec<Source> = match field {
+        Field::Intrinsic(i) => vec![intrinsic_source(*i)],
+        Field::Attr { scope, key } => match scope {
+            Scope::Span => vec![Source::Attr(c::ATTRIBUTES, key.clone())],
+            Scope::Resource => vec![Source::Attr(c::RESOURCE_ATTRIBUTES, key.clone())],
+            Scope::Any => vec![
+                Source::Attr(c::ATTRIBUTES, key.clone()),
+                Source::Attr(c::RESOURCE_ATTRIBUTES, key.clone()),
+            ],
+        },
+    };
+    sources
+        .iter()
+        .map(leaf)
+        .reduce(Expr::or)
+        .unwrap_or(lit(false))
+}
+
+fn intrinsic_source(i: Intrinsic) -> Source {
+    match i {
+        Intrinsic::TraceId => Source::Id(c::TRACE_ID, false),
+        Intrinsic::SpanId => Source::Id(c::SPAN_ID, false),
+        Intrinsic::ParentSpanId => Source::Id(c::PARENT_SPAN_ID, true),
+        Intrinsic::SpanName => Source::Text(c::NAME),
+        Intrinsic::ServiceName => Source::Text(c::SERVICE_NAME),
+        Intrinsic::ServiceVersion => Source::Text(c::SERVICE_VERSION),
+        Intrinsic::Environment => Source::Text(c::ENVIRONMENT),
+        Intrinsic::StatusMessage => Source::Text(c::STATUS_MESSAGE),
+        Intrinsic::SpanKind => Source::Kind,
+        Intrinsic::StatusCode => Source::Status,
+        Intrinsic::HasErrors => Source::HasError,
+        Intrinsic::Duration => Source::Int(c::DURATION),
+        Intrinsic::Timestamp => Source::Int(c::START_TIME),
+        Intrinsic::SessionId => Source::Session,
+        Intrinsic::Severity | Intrinsic::Body => Source::Missing,
+    }
+}
+
+const KIND_NAMES: [&str; 6] = [
+    "unspecified",
+    "internal",
+    "server",
+    "client",
+    "producer",
+    "consumer",
+];
+const STATUS_NAMES: [&str; 3] = ["unset", "ok", "error"];
+
+/// `CASE column WHEN code THEN name … END` (null for unknown codes).
+fn code_names(column: &str, names: &[&str]) -> Expr {
+    let mut builder = when(col(column).eq(lit(0u8)), lit(names[0]));
+    for (code, name) in names.iter().enumerate().skip(1) {
+        builder = builder.when(col(column).eq(lit(code as u8)), lit(*name));
+    }
+    builder
+        .otherwise(lit(ScalarValue::Utf8(None)))
+        .unwrap_or(lit(ScalarValue::Utf8(None)))
+}
+
+/// The source's value as text (null when missing), and whether it can be null.
+fn text(s: &Source) -> (Expr, bool) {
+    match s {
+        Source::Text(name) => (col(*name), false),
+        Source::Session => (col(c::SESSION_ID), true),
+        Source::Id(name, nullable) => (udf(Udf::Hex).call(vec![col(*name)]), *nullable),
+        Source::Kind => (code_names(c::KIND, &KIND_NAMES), true),
+        Source::Status => (code_names(c::STATUS_CODE, &STATUS_NAMES), true),
+        Source::HasError => (
+            when(col(c::HAS_ERROR), lit("true"))
+                .otherwise(lit("false"))
+                .unwrap_or(lit("false")),
+            false,
+        ),
+        Source::Int(name) => (datafusion::prelude::cast(col(*name), DataType::Utf8), false),
+        Source::Attr(map, key) => (attr(Udf::AttrText, map, key), true),
+        Source::Missing => (lit(ScalarValue::Utf8(None)), true),
+    }
+}
+
+fn attr(kind: Udf, map: &str, key: &str) -> Expr {
+    udf(kind).call(vec![col(map), lit(key)])
+}
+
+/// Makes a possibly-null predicate two-valued.
+fn definite(e: Expr, nullable: bool) -> Expr {
+    if nullable { is_true(e) } else { e }
+}
+
+fn exists(s: &Source) -> Expr {
+    match s {
+        Source::Text(name) => col(*name).not_eq(lit("")),
+        Source::Session => is_true(col(c::SESSION_ID).not_eq(lit(""))),
+        Source::Id(name, true) => col(*name).is_not_null(),
+        Source::Id(_, false)
+        | Source::Kind
+        | Source::Status
+        | Source::HasError
+        | Source::Int(_) => lit(true),
+        Source::Attr(map, key) => attr(Udf::AttrRaw, map, key).is_not_null(),
+        Source::Missing => lit(false),
+    }
+}
+
+/// The source's value as a number (null when missing or not numeric).
+fn number(s: &Source) -> Expr {
+    match s {
+        Source::Int(name) => datafusion::prelude::cast(col(*name), DataType::Float64),
+        Source::Attr(map, key) => attr(Udf::AttrNum, map, key),
+        Source::HasError | Source::Missing => lit(ScalarValue::Float64(None)),
+        other => udf(Udf::TextNum).call(vec![text(other).0]),
+    }
+}
+
+fn cmp_expr(lhs: Expr, op: CmpOp, rhs: Expr) -> Expr {
+    match op {
+        CmpOp::Eq => lhs.eq(rhs),
+        CmpOp::Ne => lhs.not_eq(rhs),
+        CmpOp::Gt => lhs.gt(rhs),
+        CmpOp::Ge => lhs.gt_eq(rhs),
+        CmpOp::Lt => lhs.lt(rhs),
+        CmpOp::Le => lhs.lt_eq(rhs),
+    }
+}
+
+fn compare(s: &Source, op: CmpOp, value: &Value) -> Expr {
+    match value {
+        Value::Str(v) => match op {
+            CmpOp::Eq => match_pattern(s, &Pattern::Exact(v.clone())),
+            CmpOp::Ne => {
+                let (t, nullable) = text(s);
+                definite(t.not_eq(lit(v.as_str())), nullable)
+            }
+            _ => match parse_number(v) {
+                Some(n) => is_true(cmp_expr(number(s), op, lit(n.as_f64()))),
+                None => lit(false),
+            },
+        },
+        Value::Bool(b) => {
+            let as_bool = match s {
+                Source::HasError => col(c::HAS_ERROR),
+                Source::Attr(map, key) => attr(Udf::AttrBool, map, key),
+                Source::Int(_) | Source::Missing => return lit(false),
+                other => udf(Udf::TextBool).call(vec![text(other).0]),
+            };
+            match op {
+                CmpOp::Eq => is_true(as_bool.eq(lit(*b))),
+                CmpOp::Ne => is_true(as_bool.not_eq(lit(*b))),
+                _ => lit(false),
+            }
+        }
+        Value::Int(i) | Value::Duration(i) => match s {
+            // Exact for |i| < 2^53, like the evaluator's f64 comparison.
+            Source::Int(name) => cmp_expr(col(*name), op, lit(*i)),
+            other => is_true(cmp_expr(number(other), op, lit(*i as f64))),
+        },
+        Value::Float(f) => is_true(cmp_expr(number(s), op, lit(*f))),
+    }
+}
+
+/// Whether `s` could be the text of a non-string attribute value (number, bool, JSON).
+fn may_be_non_string_text(s: &str) -> bool {
+    s == "true"
+        || s == "false"
+        || s.starts_with(['[', '{'])
+        || s.parse::<f64>().is_ok()
+        || s.eq_ignore_ascii_case("nan")
+        || s.contains("inf")
+}
+
+/// Escapes LIKE metacharacters (`%`, `_`, `\`) of literal text.
+fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn like(expr: Expr, pattern: String) -> Expr {
+    Expr::Like(Like::new(
+        false,
+        Box::new(expr),
+        Box::new(lit(pattern)),
+        Some('\\'),
+        false,
+    ))
+}
+
+fn lower(e: Expr) -> Expr {
+    datafusion::functions::string::expr_fn::lower(e)
+}
+
+fn match_pattern(s: &Source, pattern: &Pattern) -> Expr {
+    // Fast, pushdown-friendly forms of exact matches.
+    if let Pattern::Exact(v) = pattern {
+        match s {
+            Source::Text(name) => return col(*name).eq(lit(v.as_str())),
+            Source::Session => return is_true(col(c::SESSION_ID).eq(lit(v.as_str()))),
+            Source::Id(name, _) => {
+                let lowercase_hex = v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                let expected = if *name == c::TRACE_ID { 16 } else { 8 };
+                return match hex::decode(v) {
+                    Ok(bytes) if lowercase_hex && bytes.len() == expected => {
+                        is_true(col(*name).eq(id_lit(&bytes)))
+                    }
+                    _ => lit(false),
+                };
+            }
+            Source::Kind => {
+                return match KIND_NAMES.iter().position(|n| n == v) {
+                    Some(code) => col(c::KIND).eq(lit(code as u8)),
+                    None => lit(false),
+                };
+            }
+            Source::Status => {
+                return match STATUS_NAMES.iter().position(|n| n == v) {
+                    Some(code) => col(c::STATUS_CODE).eq(lit(code as u8)),
+                    None => lit(false),
+                };
+            }
+            Source::Attr(map, key) => {
+                let quoted = serde_json::to_string(v).unwrap_or_default();
+                let as_string = is_true(attr(Udf::AttrRaw, map, key).eq(lit(quoted)));
+                if !may_be_non_string_text(v) {
+                    return as_string;
+                }
+                return as_string.or(is_true(attr(Udf::AttrText, map, key).eq(lit(v.as_str()))));
+            }
+            _ => {}
+        }
+    }
+    let (t, nullable) = text(s);
+    if matches!(s, Source::Missing) {
+        return lit(false);
+    }
+    let e = match pattern {
+        Pattern::Exact(v) => t.eq(lit(v.as_str())),
+        Pattern::Glob(g) => {
+            let p: String = like_escape(&g.to_lowercase()).replace('*', "%");
+            like(lower(t), p)
+        }
+        Pattern::Substring(v) => like(lower(t), format!("%{}%", like_escape(&v.to_lowercase()))),
+        Pattern::Regex(re) => {
+            if compile_regex(re).is_err() {
+                return lit(false);
+            }
+            datafusion::functions::regex::expr_fn::regexp_like(t, lit(re.as_str()), None)
+        }
+        Pattern::Token(tok) => udf(Udf::Token).call(vec![t, lit(tok.as_str())]),
+    };
+    definite(e, nullable)
+}
+
+/// The UDFs this module uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Udf {
+    /// `(map, key)` → the stored JSON text of the value, or null.
+    AttrRaw,
+    /// `(map, key)` → the value as text (strings unquoted), or null.
+    AttrText,
+    /// `(map, key)` → the value as a number, or null.
+    AttrNum,
+    /// `(map, key)` → the value as a boolean, or null.
+    AttrBool,
+    /// `(text)` → the text as a number (the evaluator's rule), or null.
+    TextNum,
+    /// `(text)` → the text as a boolean (`true`/`false` any case), or null.
+    TextBool,
+    /// `(fixed-size binary)` → lowercase hex.
+    Hex,
+    /// `(text, token)` → whether some token of the text equals the token.
+    Token,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ThUdf {
+    kind: Udf,
+    signature: Signature,
+}
+
+fn udf(kind: Udf) -> ScalarUDF {
+    let arity = match kind {
+        Udf::TextNum | Udf::TextBool | Udf::Hex => 1,
+        _ => 2,
+    };
+    ScalarUDF::new_from_impl(ThUdf {
+        kind,
+        signature: Signature::any(arity, Volatility::Immutable),
+    })
+}
+
+/// Converts a model attribute value to the evaluator's view (non-scalars as JSON text).
+pub fn eval_value(v: &ModelValue) -> AttrValue<'_> {
+    match v {
+        ModelValue::Str(s) => AttrValue::str(s),
+        ModelValue::Int(i) => AttrValue::Int(*i),
+        ModelValue::Float(f) => AttrValue::Float(*f),
+        ModelValue::Bool(b) => AttrValue::Bool(*b),
+        other => AttrValue::Str(other.to_json().to_string().into()),
+    }
+}
+
+/// Decodes a stored attribute value (JSON text) the way spans are read back.
+pub(crate) fn decode_stored(raw: &str) -> Option<ModelValue> {
+    if let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
+        && !inner.contains(['\\', '"'])
+    {
+        return Some(ModelValue::Str(inner.to_string()));
+    }
+    // Fast paths with the same result as the JSON decoding below.
+    match raw {
+        "true" => return Some(ModelValue::Bool(true)),
+        "false" => return Some(ModelValue::Bool(false)),
+        _ => {}
+    }
+    if raw.bytes().all(|b| b.is_ascii_digit() || b == b'-')
+        && let Ok(i) = raw.parse::<i64>()
+    {
+        return Some(ModelValue::Int(i));
+    }
+    let json: serde_json::Value = serde_json::from_str(raw).ok()?;
+    Some(ModelValue::from_json(&json))
+}
+
+fn string_array(a: &ArrayRef) -> DfResult<Arc<dyn Array>> {
+    Ok(if a.data_type() == &DataType::Utf8 {
+        a.clone()
+    } else {
+        cast(a, &DataType::Utf8)?
+    })
+}
+
+fn as_strings(a: &ArrayRef) -> DfResult<&StringArray> {
+    a.as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| DataFusionError::Internal("expected a Utf8 array".into()))
+}
+
+fn scalar_str(v: &ColumnarValue) -> DfResult<String> {
+    match v {
+        ColumnarValue::Scalar(
+            ScalarValue::Utf8(Some(s))
+            | ScalarValue::Utf8View(Some(s))
+            | ScalarValue::LargeUtf8(Some(s)),
+        ) => Ok(s.clone()),
+        _ => Err(DataFusionError::Internal(
+            "expected a string literal argument".into(),
+        )),
+    }
+}
+
+/// Per-row output of the attribute UDFs.
+enum Out {
+    Str(StringBuilder),
+    Num(Float64Builder),
+    Bool(BooleanBuilder),
+}
+
+impl Out {
+    fn null(&mut self) {
+        match self {
+            Out::Str(b) => b.append_null(),
+            Out::Num(b) => b.append_null(),
+            Out::Bool(b) => b.append_null(),
+        }
+    }
+    fn finish(self) -> ArrayRef {
+        match self {
+            Out::Str(mut b) => Arc::new(b.finish()),
+            Out::Num(mut b) => Arc::new(b.finish()),
+            Out::Bool(mut b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+impl ThUdf {
+    fn out(&self, n: usize) -> Out {
+        match self.kind {
+            Udf::AttrNum | Udf::TextNum => Out::Num(Float64Builder::with_capacity(n)),
+            Udf::AttrBool | Udf::TextBool | Udf::Token => {
+                Out::Bool(BooleanBuilder::with_capacity(n))
+            }
+            _ => Out::Str(StringBuilder::with_capacity(n, n * 8)),
+        }
+    }
+
+    /// Appends the conversion of an evaluator value.
+    fn push_value(&self, out: &mut Out, raw: &str, v: &AttrValue<'_>) {
+        match (out, self.kind) {
+            (Out::Str(b), Udf::AttrRaw) => b.append_value(raw),
+            (Out::Str(b), _) => b.append_value(v.as_text()),
+            (Out::Num(b), _) => b.append_option(v.as_f64()),
+            (Out::Bool(b), _) => b.append_option(v.as_bool()),
+        }
+    }
+
+    fn attr(&self, map: &ArrayRef, key: &str) -> DfResult<ArrayRef> {
+        let map = map
+            .as_any()
+            .downcast_ref::<MapArray>()
+            .ok_or_else(|| DataFusionError::Internal("expected a map column".into()))?;
+        let keys = string_array(map.keys())?;
+        let keys = as_strings(&keys)?;
+        let values = string_array(map.values())?;
+        let values = as_strings(&values)?;
+        let offsets = map.value_offsets();
+        let mut out = self.out(map.len());
+        for row in 0..map.len() {
+            let (from, to) = (offsets[row] as usize, offsets[row + 1] as usize);
+            let hit = if map.is_null(row) {
+                None
+            } else {
+                (from..to).find(|&i| keys.value(i) == key)
+            };
+            let Some(i) = hit.filter(|&i| !values.is_null(i)) else {
+                out.null();
+                continue;
+            };
+            let raw = values.value(i);
+            if self.kind == Udf::AttrRaw {
+                self.push_value(&mut out, raw, &AttrValue::Bool(false));
+                continue;
+            }
+            match decode_stored(raw) {
+                Some(v) => self.push_value(&mut out, raw, &eval_value(&v)),
+                None => out.null(),
+            }
+        }
+        Ok(out.finish())
+    }
+
+    fn text_fn(&self, text: &ArrayRef, extra: Option<&str>) -> DfResult<ArrayRef> {
+        let arr = string_array(text)?;
+        let arr = as_strings(&arr)?;
+        let mut out = self.out(arr.len());
+        for i in 0..arr.len() {
+            if arr.is_null(i) {
+                out.null();
+                continue;
+            }
+            let s = arr.value(i);
+            match (&mut out, self.kind) {
+                (Out::Bool(b), Udf::Token) => b.append_value(has_token(s, extra.unwrap_or(""))),
+                _ => self.push_value(&mut out, s, &AttrValue::str(s)),
+            }
+        }
+        Ok(out.finish())
+    }
+
+    fn hex(&self, ids: &ArrayRef) -> DfResult<ArrayRef> {
+        let ids = ids
+            .as_any()
+            .downcast_ref::<FixedSizeBinaryArray>()
+            .ok_or_else(|| DataFusionError::Internal("expected an id column".into()))?;
+        let mut b = StringBuilder::with_capacity(ids.len(), ids.len() * 32);
+        for i in 0..ids.len() {
+            if ids.is_null(i) {
+                b.append_null();
+            } else {
+                b.append_value(hex::encode(ids.value(i)));
+            }
+        }
+        Ok(Arc::new(b.finish()))
+    }
+}
+
+impl ScalarUDFImpl for ThUdf {
+    fn name(&self) -> &str {
+        match self.kind {
+            Udf::AttrRaw => "th_attr_raw",
+            Udf::AttrText => "th_attr_text",
+            Udf::AttrNum => "th_attr_num",
+            Udf::AttrBool => "th_attr_bool",
+            Udf::TextNum => "th_text_num",
+            Udf::TextBool => "th_text_bool",
+            Udf::Hex => "th_hex",
+            Udf::Token => "th_has_token",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
+        Ok(match self.kind {
+            Udf::AttrNum | Udf::TextNum => DataType::Float64,
+            Udf::AttrBool | Udf::TextBool | Udf::Token => DataType::Boolean,
+            _ => DataType::Utf8,
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> DfResult<ColumnarValue> {
+        let rows = args.number_rows;
+        let first = args
+            .args
+            .first()
+            .ok_or_else(|| DataFusionError::Internal("missing argument".into()))?
+            .to_array(rows)?;
+        let result = match self.kind {
+            Udf::AttrRaw | Udf::AttrText | Udf::AttrNum | Udf::AttrBool => {
+                let key = scalar_str(&args.args[1])?;
+                self.attr(&first, &key)?
+            }
+            Udf::Token => {
+                let token = scalar_str(&args.args[1])?;
+                self.text_fn(&first, Some(&token))?
+            }
+            Udf::TextNum | Udf::TextBool => self.text_fn(&first, None)?,
+            Udf::Hex => self.hex(&first)?,
+        };
+        Ok(ColumnarValue::Array(result))
+    }
+}
+
+/// A [`tracehouse_query::SpanView`] over a model span, for structure evaluation and as the
+/// oracle of the compiled filters.
+pub struct SpanRef<'a>(pub &'a tracehouse_model::Span);
+
+impl tracehouse_query::SpanView for SpanRef<'_> {
+    fn intrinsic(&self, which: Intrinsic) -> Option<AttrValue<'_>> {
+        let s = self.0;
+        Some(match which {
+            Intrinsic::TraceId => AttrValue::Str(s.trace_id.to_string().into()),
+            Intrinsic::SpanId => AttrValue::Str(s.span_id.to_string().into()),
+            Intrinsic::ParentSpanId => AttrValue::Str(s.parent_span_id?.to_string().into()),
+            Intrinsic::SpanName => AttrValue::str(&s.name),
+            Intrinsic::ServiceName => AttrValue::str(&s.service_name),
+            Intrinsic::ServiceVersion => AttrValue::str(&s.service_version),
+            Intrinsic::Environment => AttrValue::str(&s.environment),
+            Intrinsic::StatusMessage => AttrValue::str(&s.status_message),
+            Intrinsic::SpanKind => AttrValue::str(s.kind.as_str()),
+            Intrinsic::StatusCode => AttrValue::str(match s.status_code.code() {
+                1 => "ok",
+                2 => "error",
+                _ => "unset",
+            }),
+            Intrinsic::HasErrors => AttrValue::Bool(s.has_error),
+            Intrinsic::SessionId => AttrValue::str(s.session_id.as_deref()?),
+            Intrinsic::Duration => AttrValue::Int(s.duration_nanos),
+            Intrinsic::Timestamp => AttrValue::Int(s.start_time_unix_nano),
+            Intrinsic::Severity | Intrinsic::Body => return None,
+        })
+    }
+
+    fn attribute(&self, scope: Scope, key: &str) -> Option<AttrValue<'_>> {
+        let map = match scope {
+            Scope::Span => &self.0.attributes,
+            Scope::Resource => &self.0.resource_attributes,
+            Scope::Any => return None,
+        };
+        map.get(key).map(eval_value)
+    }
+
+    fn span_id(&self) -> &[u8] {
+        &self.0.span_id.0
+    }
+
+    fn parent_span_id(&self) -> Option<&[u8]> {
+        self.0.parent_span_id.as_ref().map(|p| &p.0[..])
+    }
+
+    fn start_time_ns(&self) -> i64 {
+        self.0.start_time_unix_nano
+    }
+
+    fn end_time_ns(&self) -> i64 {
+        self.0.end_time_unix_nano
+    }
+
+    fn duration_ns(&self) -> i64 {
+        self.0.duration_nanos
+    }
+}
+
+#[cfg(test)]
+#[path = "filter_tests.rs"]
+mod tests;

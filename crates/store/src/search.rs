@@ -1,0 +1,623 @@
+//! Search, trace search and histograms over a [`Snapshot`] of the embedded store.
+//!
+//! Plain filter queries run entirely in DataFusion: the plan's pushdown filter (compiled by
+//! [`crate::filter`]) plus project and time bounds, with sorting, cursors and limits done
+//! by the engine (a top-k sort for the common "newest first" page).
+//!
+//! Structural queries (and pipelines) run in two steps: the pushdown filter finds the
+//! newest [`MAX_CANDIDATE_TRACES`] traces with a span in the window that can take part in
+//! a match, all spans of those traces are fetched (through the trace index of the parts),
+//! and the structure is evaluated per trace with [`tracehouse_query::eval_plan`]. The
+//! structure is evaluated on the whole trace; the spans it selects are then limited to
+//! the time window.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, FixedSizeBinaryArray, Int64Array, RecordBatch};
+use datafusion::functions_aggregate::expr_fn::{count, max, min, sum};
+use datafusion::logical_expr::SortExpr;
+use datafusion::prelude::{Expr, cast, col, lit};
+use tracehouse_model::{Span, SpanId, TraceId};
+use tracehouse_query::{Plan, eval_plan, matches};
+
+use crate::api::{
+    Bucket, Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchPage, SearchQuery, TracePage,
+    TraceSummary,
+};
+use crate::cursor::{SearchCursor, SearchSort};
+use crate::error::StoreError;
+use crate::filter::{SpanRef, compile};
+use crate::part::Part;
+use crate::query::{Snapshot, id_lit, project_is};
+use crate::schema::{batch_to_spans, col as c};
+
+/// Project and time-window bounds.
+fn window(project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
+    project_is(project_id)
+        .and(col(c::START_TIME).gt_eq(lit(start_ns)))
+        .and(col(c::START_TIME).lt(lit(end_ns)))
+}
+
+fn sort_key_column(sort: SearchSort) -> &'static str {
+    if sort.by_duration() {
+        c::DURATION
+    } else {
+        c::START_TIME
+    }
+}
+
+/// Rows strictly after `cursor` in its order, over (key column, trace id[, span id]).
+fn after(cursor: &SearchCursor, key: Expr, with_span: bool) -> Expr {
+    let desc = cursor.sort.descending();
+    let beyond = |a: Expr, b: Expr| if desc { a.lt(b) } else { a.gt(b) };
+    let trace = col(c::TRACE_ID);
+    let t = id_lit(&cursor.trace_id.0);
+    let tail = if with_span {
+        beyond(trace.clone(), t.clone()).or(trace
+            .eq(t)
+            .and(beyond(col(c::SPAN_ID), id_lit(&cursor.span_id.0))))
+    } else {
+        beyond(trace, t)
+    };
+    beyond(key.clone(), lit(cursor.key)).or(key.eq(lit(cursor.key)).and(tail))
+}
+
+fn check_cursor(q: &SearchQuery) -> Result<(), StoreError> {
+    match &q.cursor {
+        Some(cur) if cur.sort != q.sort => Err(StoreError::InvalidArgument(format!(
+            "the cursor belongs to sort {}, not {}",
+            cur.sort.as_str(),
+            q.sort.as_str()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn span_key(sort: SearchSort, s: &Span) -> i64 {
+    if sort.by_duration() {
+        s.duration_nanos
+    } else {
+        s.start_time_unix_nano
+    }
+}
+
+fn cursor_of(sort: SearchSort, s: &Span) -> SearchCursor {
+    SearchCursor {
+        sort,
+        key: span_key(sort, s),
+        trace_id: s.trace_id,
+        span_id: s.span_id,
+    }
+}
+
+/// Orders rows by (key, trace id, span id) in the sort's direction.
+fn order(
+    sort: SearchSort,
+    a: (i64, TraceId, SpanId),
+    b: (i64, TraceId, SpanId),
+) -> std::cmp::Ordering {
+    let o = (a.0, a.1.0, a.2.0).cmp(&(b.0, b.1.0, b.2.0));
+    if sort.descending() { o.reverse() } else { o }
+}
+
+fn downcast<T: 'static>(batch: &RecordBatch, i: usize) -> Result<&T, StoreError> {
+    batch
+        .column(i)
+        .as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| StoreError::Corrupt(format!("unexpected type of result column {i}")))
+}
+
+fn trace_id_at(ids: &FixedSizeBinaryArray, row: usize) -> Result<TraceId, StoreError> {
+    TraceId::from_bytes(ids.value(row)).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A page of spans for a plain filter query.
+pub(crate) async fn search_spans(
+    snap: &Snapshot,
+    q: &SearchQuery,
+) -> Result<SearchPage, StoreError> {
+    check_cursor(q)?;
+    if q.plan.structure.is_some() {
+        return structural_spans(snap, q).await;
+    }
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let mut filter = window(&q.project_id, q.start_ns, q.end_ns).and(compile(&q.plan.pushdown));
+    if let Some(cur) = &q.cursor {
+        filter = filter.and(after(cur, col(sort_key_column(q.sort)), true));
+    }
+    let desc = q.sort.descending();
+    let sort: Vec<SortExpr> = vec![
+        col(sort_key_column(q.sort)).sort(!desc, false),
+        col(c::TRACE_ID).sort(!desc, false),
+        col(c::SPAN_ID).sort(!desc, false),
+    ];
+    let mut spans = snap.spans(&parts, filter, sort, Some(q.limit + 1)).await?;
+    let next_cursor = if spans.len() > q.limit {
+        spans.truncate(q.limit);
+        spans.last().map(|s| cursor_of(q.sort, s))
+    } else {
+        None
+    };
+    Ok(SearchPage {
+        spans,
+        next_cursor,
+        candidates_truncated: false,
+    })
+}
+
+/// The traces (newest activity first) with a span in the window that matches `filter`,
+/// at most `cap`; and whether there were more.
+async fn candidate_traces(
+    snap: &Snapshot,
+    project_id: &str,
+    start_ns: i64,
+    end_ns: i64,
+    pushdown: Expr,
+    cap: usize,
+) -> Result<(Vec<TraceId>, bool), StoreError> {
+    let parts = snap.parts_in(project_id, start_ns, end_ns);
+    let (_ctx, df) = snap.frame(&parts).await?;
+    let batches = df
+        .filter(window(project_id, start_ns, end_ns).and(pushdown))?
+        .aggregate(
+            vec![col(c::TRACE_ID)],
+            vec![max(col(c::START_TIME)).alias("t")],
+        )?
+        .sort(vec![
+            col("t").sort(false, false),
+            col(c::TRACE_ID).sort(false, false),
+        ])?
+        .limit(0, Some(cap + 1))?
+        .collect()
+        .await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let ids: &FixedSizeBinaryArray = downcast(b, 0)?;
+        for row in 0..b.num_rows() {
+            out.push(trace_id_at(ids, row)?);
+        }
+    }
+    let truncated = out.len() > cap;
+    out.truncate(cap);
+    Ok((out, truncated))
+}
+
+/// All spans of the given traces, grouped per trace (each in start order).
+pub(crate) async fn fetch_traces(
+    snap: &Snapshot,
+    project_id: &str,
+    ids: &[TraceId],
+) -> Result<HashMap<TraceId, Vec<Span>>, StoreError> {
+    let mut out: HashMap<TraceId, Vec<Span>> = HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let parts: Vec<&Arc<Part>> = snap
+        .parts
+        .iter()
+        .filter(|p| p.meta.project_id == project_id && ids.iter().any(|t| p.may_contain(&t.0)))
+        .collect();
+    let list: Vec<Expr> = ids.iter().map(|t| id_lit(&t.0)).collect();
+    let filter = project_is(project_id).and(col(c::TRACE_ID).in_list(list, false));
+    let (_ctx, df) = snap.frame(&parts).await?;
+    let batches = df.filter(filter)?.collect().await?;
+    for b in &batches {
+        for s in batch_to_spans(b)? {
+            out.entry(s.trace_id).or_default().push(s);
+        }
+    }
+    for spans in out.values_mut() {
+        spans.sort_by(|a, b| {
+            (a.start_time_unix_nano, a.span_id.0).cmp(&(b.start_time_unix_nano, b.span_id.0))
+        });
+    }
+    Ok(out)
+}
+
+/// A trace that matched a structural query, with the indices of its matched spans.
+struct Evaluated {
+    spans: Vec<Span>,
+    matched: Vec<usize>,
+}
+
+/// Evaluates a structural plan on the candidate traces; only matched spans whose start is
+/// in the window are kept, and traces left without any are dropped.
+async fn evaluate_structural(
+    snap: &Snapshot,
+    project_id: &str,
+    plan: &Plan,
+    start_ns: i64,
+    end_ns: i64,
+) -> Result<(Vec<Evaluated>, bool), StoreError> {
+    let (ids, truncated) = candidate_traces(
+        snap,
+        project_id,
+        start_ns,
+        end_ns,
+        compile(&plan.pushdown),
+        MAX_CANDIDATE_TRACES,
+    )
+    .await?;
+    let traces = fetch_traces(snap, project_id, &ids).await?;
+    let mut out = Vec::new();
+    for (_, spans) in traces {
+        let views: Vec<SpanRef<'_>> = spans.iter().map(SpanRef).collect();
+        let matched: Vec<usize> = eval_plan(plan, &views)
+            .into_iter()
+            .filter(|&i| {
+                let t = spans[i].start_time_unix_nano;
+                t >= start_ns && t < end_ns
+            })
+            .collect();
+        drop(views);
+        if !matched.is_empty() {
+            out.push(Evaluated { spans, matched });
+        }
+    }
+    Ok((out, truncated))
+}
+
+async fn structural_spans(snap: &Snapshot, q: &SearchQuery) -> Result<SearchPage, StoreError> {
+    let (evaluated, truncated) =
+        evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+    let mut spans: Vec<Span> = evaluated
+        .into_iter()
+        .flat_map(|e| {
+            let Evaluated { spans, matched } = e;
+            let mut keep = vec![false; spans.len()];
+            for i in matched {
+                keep[i] = true;
+            }
+            spans
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(s, k)| k.then_some(s))
+        })
+        .filter(|s| {
+            q.cursor
+                .as_ref()
+                .is_none_or(|cur| cur.is_before(span_key(q.sort, s), &s.trace_id, &s.span_id))
+        })
+        .collect();
+    spans.sort_by(|a, b| {
+        order(
+            q.sort,
+            (span_key(q.sort, a), a.trace_id, a.span_id),
+            (span_key(q.sort, b), b.trace_id, b.span_id),
+        )
+    });
+    let next_cursor = if spans.len() > q.limit {
+        spans.truncate(q.limit);
+        spans.last().map(|s| cursor_of(q.sort, s))
+    } else {
+        None
+    };
+    Ok(SearchPage {
+        spans,
+        next_cursor,
+        candidates_truncated: truncated,
+    })
+}
+
+/// Summarises one trace given the indices of its matched spans.
+fn summarise(spans: &[Span], matched: &[usize]) -> Option<TraceSummary> {
+    let first = spans.first()?;
+    let ids: BTreeSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
+    let root = spans
+        .iter()
+        .filter(|s| s.parent_span_id.is_none_or(|p| !ids.contains(&p)))
+        .min_by_key(|s| (s.parent_span_id.is_some(), s.start_time_unix_nano))
+        .unwrap_or(first);
+    let start = spans.iter().map(|s| s.start_time_unix_nano).min()?;
+    let end = spans.iter().map(|s| s.end_time_unix_nano).max()?;
+    let services: BTreeSet<&str> = spans.iter().map(|s| s.service_name.as_str()).collect();
+    Some(TraceSummary {
+        trace_id: first.trace_id,
+        root_service: root.service_name.clone(),
+        root_name: root.name.clone(),
+        start_ns: start,
+        duration_ns: end.saturating_sub(start).max(0),
+        span_count: spans.len() as u64,
+        error_count: spans.iter().filter(|s| s.has_error).count() as u64,
+        services: services.into_iter().map(str::to_string).collect(),
+        matched_span_ids: matched.iter().map(|&i| spans[i].span_id).collect(),
+    })
+}
+
+/// A trace's sort key from its matched spans: earliest start, or longest duration.
+fn trace_key(sort: SearchSort, spans: &[Span], matched: &[usize]) -> i64 {
+    let it = matched.iter().map(|&i| &spans[i]);
+    if sort.by_duration() {
+        it.map(|s| s.duration_nanos).max().unwrap_or(0)
+    } else {
+        it.map(|s| s.start_time_unix_nano).min().unwrap_or(0)
+    }
+}
+
+/// A page of traces.
+pub(crate) async fn search_traces(
+    snap: &Snapshot,
+    q: &SearchQuery,
+) -> Result<TracePage, StoreError> {
+    check_cursor(q)?;
+    let zero = SpanId([0; 8]);
+    if q.plan.structure.is_some() {
+        let (evaluated, truncated) =
+            evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+        let mut rows: Vec<(i64, Evaluated)> = evaluated
+            .into_iter()
+            .map(|e| (trace_key(q.sort, &e.spans, &e.matched), e))
+            .filter(|(k, e)| {
+                q.cursor
+                    .as_ref()
+                    .is_none_or(|cur| cur.is_before(*k, &e.spans[0].trace_id, &zero))
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            order(
+                q.sort,
+                (a.0, a.1.spans[0].trace_id, zero),
+                (b.0, b.1.spans[0].trace_id, zero),
+            )
+        });
+        let more = rows.len() > q.limit;
+        rows.truncate(q.limit);
+        let next_cursor = more
+            .then(|| rows.last())
+            .flatten()
+            .map(|(k, e)| SearchCursor {
+                sort: q.sort,
+                key: *k,
+                trace_id: e.spans[0].trace_id,
+                span_id: zero,
+            });
+        let traces = rows
+            .iter()
+            .filter_map(|(_, e)| summarise(&e.spans, &e.matched))
+            .collect();
+        return Ok(TracePage {
+            traces,
+            next_cursor,
+            candidates_truncated: truncated,
+        });
+    }
+
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let (_ctx, df) = snap.frame(&parts).await?;
+    let key = if q.sort.by_duration() {
+        max(col(c::DURATION))
+    } else {
+        min(col(c::START_TIME))
+    };
+    let mut df = df
+        .filter(window(&q.project_id, q.start_ns, q.end_ns).and(compile(&q.plan.pushdown)))?
+        .aggregate(vec![col(c::TRACE_ID)], vec![key.alias("k")])?;
+    if let Some(cur) = &q.cursor {
+        df = df.filter(after(cur, col("k"), false))?;
+    }
+    let desc = q.sort.descending();
+    let batches = df
+        .sort(vec![
+            col("k").sort(!desc, false),
+            col(c::TRACE_ID).sort(!desc, false),
+        ])?
+        .limit(0, Some(q.limit + 1))?
+        .collect()
+        .await?;
+    let mut page: Vec<(TraceId, i64)> = Vec::new();
+    for b in &batches {
+        let ids: &FixedSizeBinaryArray = downcast(b, 0)?;
+        let keys: &Int64Array = downcast(b, 1)?;
+        for row in 0..b.num_rows() {
+            page.push((trace_id_at(ids, row)?, keys.value(row)));
+        }
+    }
+    let more = page.len() > q.limit;
+    page.truncate(q.limit);
+    let next_cursor = more
+        .then(|| page.last())
+        .flatten()
+        .map(|(t, k)| SearchCursor {
+            sort: q.sort,
+            key: *k,
+            trace_id: *t,
+            span_id: zero,
+        });
+    let ids: Vec<TraceId> = page.iter().map(|(t, _)| *t).collect();
+    let traces = fetch_traces(snap, &q.project_id, &ids).await?;
+    let summaries = page
+        .iter()
+        .filter_map(|(t, _)| {
+            let spans = traces.get(t)?;
+            let matched: Vec<usize> = (0..spans.len())
+                .filter(|&i| {
+                    let s = &spans[i];
+                    s.start_time_unix_nano >= q.start_ns
+                        && s.start_time_unix_nano < q.end_ns
+                        && matches(&q.plan.pushdown, &SpanRef(s))
+                })
+                .collect();
+            summarise(spans, &matched)
+        })
+        .collect();
+    Ok(TracePage {
+        traces: summaries,
+        next_cursor,
+        candidates_truncated: false,
+    })
+}
+
+/// "Nice" bucket widths, ns.
+const NICE_WIDTHS: &[i64] = &{
+    const MS: i64 = 1_000_000;
+    const S: i64 = 1_000 * MS;
+    const M: i64 = 60 * S;
+    const H: i64 = 60 * M;
+    const D: i64 = 24 * H;
+    [
+        1,
+        2,
+        5,
+        10,
+        20,
+        50,
+        100,
+        200,
+        500,
+        1_000,
+        2_000,
+        5_000,
+        10_000,
+        20_000,
+        50_000,
+        100_000,
+        200_000,
+        500_000,
+        MS,
+        2 * MS,
+        5 * MS,
+        10 * MS,
+        20 * MS,
+        50 * MS,
+        100 * MS,
+        200 * MS,
+        500 * MS,
+        S,
+        2 * S,
+        5 * S,
+        10 * S,
+        15 * S,
+        30 * S,
+        M,
+        2 * M,
+        5 * M,
+        10 * M,
+        15 * M,
+        30 * M,
+        H,
+        2 * H,
+        3 * H,
+        6 * H,
+        12 * H,
+        D,
+        2 * D,
+        7 * D,
+    ]
+};
+
+/// The smallest nice width that covers `[start, end)` in at most `buckets` buckets once
+/// aligned to a multiple of the width.
+pub fn bucket_width(start_ns: i64, end_ns: i64, buckets: usize) -> i64 {
+    let buckets = buckets.max(1) as i128;
+    let fits = |w: i64| {
+        let aligned = start_ns.div_euclid(w) as i128 * w as i128;
+        let n = (end_ns as i128 - aligned + w as i128 - 1) / w as i128;
+        n <= buckets
+    };
+    if let Some(w) = NICE_WIDTHS.iter().copied().find(|&w| fits(w)) {
+        return w;
+    }
+    const WEEK: i64 = 7 * 24 * 3_600_000_000_000;
+    let mut w = WEEK;
+    while !fits(w) {
+        w = w.saturating_mul(2);
+    }
+    w
+}
+
+/// Span counts over time.
+pub(crate) async fn histogram(
+    snap: &Snapshot,
+    q: &HistogramQuery,
+) -> Result<Histogram, StoreError> {
+    let width = bucket_width(q.start_ns, q.end_ns, q.buckets);
+    let aligned = q.start_ns.div_euclid(width) * width;
+    let n = ((q.end_ns as i128 - aligned as i128 + width as i128 - 1) / width as i128) as usize;
+    let mut buckets: Vec<Bucket> = (0..n)
+        .map(|i| {
+            let start = aligned + i as i64 * width;
+            Bucket {
+                start,
+                end: start.saturating_add(width),
+                count: 0,
+                error_count: 0,
+            }
+        })
+        .collect();
+    let mut truncated = false;
+    if q.plan.structure.is_some() {
+        let (evaluated, t) =
+            evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+        truncated = t;
+        for e in &evaluated {
+            for &i in &e.matched {
+                let s = &e.spans[i];
+                let b = ((s.start_time_unix_nano - aligned) / width) as usize;
+                if let Some(bucket) = buckets.get_mut(b) {
+                    bucket.count += 1;
+                    bucket.error_count += u64::from(s.has_error);
+                }
+            }
+        }
+    } else {
+        let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+        let (_ctx, df) = snap.frame(&parts).await?;
+        let bucket = ((col(c::START_TIME) - lit(aligned)) / lit(width)).alias("b");
+        let batches = df
+            .filter(window(&q.project_id, q.start_ns, q.end_ns).and(compile(&q.plan.pushdown)))?
+            .aggregate(
+                vec![bucket],
+                vec![
+                    count(lit(1i64)).alias("n"),
+                    sum(cast(
+                        col(c::HAS_ERROR),
+                        datafusion::arrow::datatypes::DataType::Int64,
+                    ))
+                    .alias("e"),
+                ],
+            )?
+            .collect()
+            .await?;
+        for b in &batches {
+            let idx: &Int64Array = downcast(b, 0)?;
+            let counts: &Int64Array = downcast(b, 1)?;
+            let errors: &Int64Array = downcast(b, 2)?;
+            for row in 0..b.num_rows() {
+                if let Some(bucket) = usize::try_from(idx.value(row))
+                    .ok()
+                    .and_then(|i| buckets.get_mut(i))
+                {
+                    bucket.count += counts.value(row).max(0) as u64;
+                    bucket.error_count += if errors.is_null(row) {
+                        0
+                    } else {
+                        errors.value(row).max(0) as u64
+                    };
+                }
+            }
+        }
+    }
+    Ok(Histogram {
+        width_ns: width,
+        buckets,
+        candidates_truncated: truncated,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn widths_are_nice_and_cover_the_range() {
+        const S: i64 = 1_000_000_000;
+        assert_eq!(bucket_width(0, 3600 * S, 60), 60 * S);
+        assert_eq!(bucket_width(0, 3600 * S, 100), 60 * S);
+        assert_eq!(bucket_width(0, 10 * S, 10), S);
+        assert_eq!(bucket_width(5, 15 * S, 10), 2 * S);
+        let w = bucket_width(123_456_789, 123_456_789 + 86_400 * S, 50);
+        assert!(w >= 86_400 * S / 50);
+    }
+}
