@@ -10,6 +10,7 @@ pub mod otlp_http;
 pub mod projects;
 pub mod serve;
 pub mod time;
+pub mod ui;
 
 pub use config::{ProjectConfig, ServerConfig};
 pub use serve::{BoundAddrs, Server};

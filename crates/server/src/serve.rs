@@ -96,8 +96,11 @@ impl Server {
                 let _ = rx.wait_for(|stop| *stop).await;
             }
         };
-        let api =
-            axum::serve(self.api, api::router(self.api_state)).with_graceful_shutdown(signal());
+        let api = axum::serve(
+            self.api,
+            api::router(self.api_state).merge(crate::ui::router()),
+        )
+        .with_graceful_shutdown(signal());
         let http = axum::serve(self.http, otlp_http::router(self.http_state))
             .with_graceful_shutdown(signal());
         let grpc = tonic::transport::Server::builder()

@@ -1,0 +1,108 @@
+// Generated OTLP/JSON traces for the browser tests: nested spans over several services,
+// errors with exception events, plain events, a cross-trace link, and one large trace.
+import { randomBytes } from 'node:crypto';
+
+export const hex = (n) => randomBytes(n).toString('hex');
+const str = (v) => ({ stringValue: String(v) });
+const attrs = (o) =>
+  Object.entries(o).map(([key, v]) => ({
+    key,
+    value: typeof v === 'number' ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : typeof v === 'boolean' ? { boolValue: v } : str(v),
+  }));
+
+/** Builds one OTLP request body from a flat list of span descriptions. */
+export function otlp(spans) {
+  const byService = new Map();
+  for (const s of spans) {
+    if (!byService.has(s.service)) byService.set(s.service, []);
+    byService.get(s.service).push(s);
+  }
+  return {
+    resourceSpans: [...byService.entries()].map(([service, list]) => ({
+      resource: { attributes: attrs({ 'service.name': service, 'deployment.environment': 'e2e', 'host.name': `${service}-host-1` }) },
+      scopeSpans: [
+        {
+          scope: { name: 'e2e-generator', version: '1.0.0' },
+          spans: list.map((s) => ({
+            traceId: s.traceId,
+            spanId: s.spanId,
+            parentSpanId: s.parentSpanId ?? '',
+            name: s.name,
+            kind: s.kind ?? 1,
+            startTimeUnixNano: String(s.start),
+            endTimeUnixNano: String(s.end),
+            attributes: attrs(s.attributes ?? {}),
+            events: (s.events ?? []).map((e) => ({ timeUnixNano: String(e.time), name: e.name, attributes: attrs(e.attributes ?? {}) })),
+            links: (s.links ?? []).map((l) => ({ traceId: l.traceId, spanId: l.spanId, attributes: attrs(l.attributes ?? {}) })),
+            status: s.error ? { code: 2, message: s.error } : { code: 0 },
+          })),
+        },
+      ],
+    })),
+  };
+}
+
+const MS = 1_000_000;
+
+/**
+ * The checkout trace: 12 spans, depth up to 3, services frontend/checkout/payments/db.
+ * Returns { traceId, spans, ids } where ids maps a short name to its span id.
+ */
+export function checkoutTrace(t0, linkTo) {
+  const traceId = hex(16);
+  const ids = {};
+  const spans = [];
+  const add = (key, parent, service, name, startMs, durMs, extra = {}) => {
+    ids[key] = hex(8);
+    spans.push({ traceId, spanId: ids[key], parentSpanId: parent ? ids[parent] : undefined, service, name, start: t0 + startMs * MS, end: t0 + (startMs + durMs) * MS, ...extra });
+  };
+  add('root', null, 'frontend', 'POST /checkout', 0, 420, { kind: 2, attributes: { 'http.method': 'POST', 'http.route': '/checkout', 'http.status_code': 500 }, error: 'checkout failed' });
+  add('auth', 'root', 'frontend', 'authenticate', 5, 20, { attributes: { 'user.id': 'u-42' } });
+  add('cart', 'root', 'checkout', 'GET /cart', 30, 60, { kind: 3, attributes: { 'http.method': 'GET', 'cart.items': 3 } });
+  add('cartdb', 'cart', 'db', 'SELECT cart_items', 35, 40, { kind: 3, attributes: { 'db.system': 'postgresql', 'db.statement': 'SELECT * FROM cart_items WHERE user_id = $1' } });
+  add('price', 'root', 'checkout', 'compute price', 95, 50, { attributes: { 'price.currency': 'EUR' }, events: [{ time: t0 + 100 * MS, name: 'cache miss', attributes: { 'cache.key': 'price:u-42' } }] });
+  add('tax', 'price', 'checkout', 'compute tax', 100, 30, {});
+  add('pay', 'root', 'payments', 'POST /charge', 150, 250, {
+    kind: 2,
+    attributes: { 'http.method': 'POST', 'payment.provider': 'acme' },
+    error: 'card declined',
+    events: [{ time: t0 + 390 * MS, name: 'exception', attributes: { 'exception.type': 'CardDeclined', 'exception.message': 'card 4242 declined', 'exception.stacktrace': 'CardDeclined: card 4242 declined\n    at charge (payments/charge.py:42)\n    at handle (payments/server.py:17)' } }],
+    links: linkTo ? [{ traceId: linkTo.traceId, spanId: linkTo.spanId, attributes: { 'link.kind': 'retry-of' } }] : [],
+  });
+  add('fraud', 'pay', 'payments', 'fraud check', 160, 80, { attributes: { 'fraud.score': 0.12 } });
+  add('paydb', 'pay', 'db', 'INSERT payments', 250, 30, { kind: 3, attributes: { 'db.system': 'postgresql' } });
+  add('ledger', 'paydb', 'db', 'ledger append', 255, 20, { attributes: { 'db.system': 'postgresql' } });
+  add('notify', 'root', 'checkout', 'publish order event', 400, 15, { kind: 4, attributes: { 'messaging.system': 'kafka' } });
+  add('render', 'root', 'frontend', 'render error page', 405, 10, {});
+  return { traceId, spans, ids };
+}
+
+/** A small earlier trace, the target of the checkout trace's link. */
+export function retryTrace(t0) {
+  const traceId = hex(16);
+  const root = hex(8);
+  const child = hex(8);
+  return {
+    traceId,
+    rootId: root,
+    spans: [
+      { traceId, spanId: root, service: 'frontend', name: 'POST /checkout (first attempt)', kind: 2, start: t0, end: t0 + 80 * MS, attributes: { 'http.method': 'POST' } },
+      { traceId, spanId: child, parentSpanId: root, service: 'payments', name: 'POST /charge', kind: 2, start: t0 + 10 * MS, end: t0 + 70 * MS, error: 'timeout' },
+    ],
+  };
+}
+
+/** A wide and deep trace with `n` spans (for the virtualisation check). */
+export function largeTrace(t0, n) {
+  const traceId = hex(16);
+  const spans = [];
+  const ids = [];
+  for (let i = 0; i < n; i++) {
+    const id = hex(8);
+    ids.push(id);
+    const parent = i === 0 ? undefined : ids[Math.floor((i - 1) / 4)];
+    const start = t0 + i * 50_000;
+    spans.push({ traceId, spanId: id, parentSpanId: parent, service: `svc-${i % 7}`, name: `op-${i}`, start, end: start + 1_000_000 + (n - i) * 10_000, error: i % 500 === 7 ? 'boom' : undefined });
+  }
+  return { traceId, spans };
+}

@@ -1,0 +1,192 @@
+import type { Bucket, QueryErrorInfo, Span, TraceRow } from './types';
+
+/** An API failure: HTTP status plus the server's `{"error": {...}}` body when present. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly info: QueryErrorInfo,
+    readonly path: string,
+  ) {
+    super(info.message);
+  }
+  /** True when the route does not exist on this server (an endpoint that has not landed yet). */
+  get missingRoute(): boolean {
+    return this.status === 404 && /no such route/i.test(this.info.message);
+  }
+}
+
+const KEY_STORAGE = 'tracehouse.projectKey';
+
+export function projectKey(): string {
+  try {
+    return localStorage.getItem(KEY_STORAGE) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+export function setProjectKey(key: string): void {
+  try {
+    if (key) localStorage.setItem(KEY_STORAGE, key);
+    else localStorage.removeItem(KEY_STORAGE);
+  } catch {
+    /* storage unavailable: the key lives for this page only */
+  }
+}
+
+type Params = Record<string, string | number | undefined | null>;
+
+function qs(params: Params): string {
+  const u = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+  }
+  const s = u.toString();
+  return s ? `?${s}` : '';
+}
+
+export async function getJson<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  const key = projectKey();
+  if (key) headers['x-tracehouse-key'] = key;
+  const url = path + qs(params);
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, signal });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(0, { message: `cannot reach the server (${(e as Error).message}); is tracehouse running?` }, path);
+  }
+  let body: unknown = null;
+  const text = await res.text();
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!res.ok) {
+    const err = (body as { error?: QueryErrorInfo } | null)?.error;
+    const info: QueryErrorInfo = err && typeof err.message === 'string' ? err : { message: text || res.statusText };
+    throw new ApiError(res.status, info, path);
+  }
+  return body as T;
+}
+
+export interface SearchParams {
+  query: string;
+  start: string;
+  end: string;
+  sort?: string;
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface SpanPage {
+  spans: Span[];
+  next_cursor: string | null;
+  /** Set when the server has no search endpoint and an unfiltered listing was used instead. */
+  degraded?: string;
+}
+
+export async function searchSpans(p: SearchParams, signal?: AbortSignal): Promise<SpanPage> {
+  try {
+    return await getJson<SpanPage>('/api/v1/spans/search', { ...p }, signal);
+  } catch (e) {
+    if (e instanceof ApiError && e.missingRoute) {
+      if (p.query.trim() !== '') {
+        throw new ApiError(404, { message: 'This server has no search endpoint yet (/api/v1/spans/search), so queries cannot be run. Clear the query to list recent spans.' }, e.path);
+      }
+      const page = await getJson<SpanPage>('/api/v1/spans', { start: p.start, end: p.end, limit: p.limit, cursor: p.cursor }, signal);
+      return { ...page, degraded: 'This server has no search endpoint yet: showing all spans in the range without filtering.' };
+    }
+    throw e;
+  }
+}
+
+interface RawTraceRow {
+  trace_id: string;
+  root_service?: string;
+  root_service_name?: string;
+  root_name?: string;
+  root_span_name?: string;
+  start?: number;
+  start_ns?: number;
+  start_time_unix_nano?: number;
+  duration?: number;
+  duration_ns?: number;
+  duration_nanos?: number;
+  span_count?: number;
+  error_count?: number;
+  services?: string[];
+  matched_span_ids?: string[];
+  matched?: string[];
+}
+
+export function normaliseTraceRow(r: RawTraceRow): TraceRow {
+  return {
+    trace_id: r.trace_id,
+    root_service: r.root_service ?? r.root_service_name ?? '',
+    root_name: r.root_name ?? r.root_span_name ?? '',
+    start: r.start_ns ?? r.start ?? r.start_time_unix_nano ?? 0,
+    duration: r.duration_ns ?? r.duration ?? r.duration_nanos ?? 0,
+    span_count: r.span_count ?? 0,
+    error_count: r.error_count ?? 0,
+    services: r.services ?? [],
+    matched_span_ids: r.matched_span_ids ?? r.matched ?? [],
+  };
+}
+
+export async function searchTraces(p: SearchParams, signal?: AbortSignal): Promise<{ traces: TraceRow[]; next_cursor: string | null }> {
+  const body = await getJson<{ traces?: RawTraceRow[]; rows?: RawTraceRow[]; next_cursor?: string | null }>(
+    '/api/v1/traces/search',
+    { query: p.query, start: p.start, end: p.end, limit: p.limit, cursor: p.cursor },
+    signal,
+  );
+  return { traces: (body.traces ?? body.rows ?? []).map(normaliseTraceRow), next_cursor: body.next_cursor ?? null };
+}
+
+export async function histogram(p: { query: string; start: string; end: string; buckets: number }, signal?: AbortSignal): Promise<Bucket[]> {
+  const body = await getJson<{ buckets: Bucket[] }>('/api/v1/spans/histogram', p, signal);
+  return body.buckets ?? [];
+}
+
+export async function getTrace(id: string, signal?: AbortSignal): Promise<Span[]> {
+  const body = await getJson<{ spans: Span[] }>(`/api/v1/traces/${encodeURIComponent(id)}`, {}, signal);
+  return body.spans ?? [];
+}
+
+export interface Suggestion {
+  value: string;
+  detail?: string;
+}
+
+function toSuggestions(list: unknown, field: string): Suggestion[] {
+  if (!Array.isArray(list)) return [];
+  return list
+    .map((item): Suggestion | null => {
+      if (typeof item === 'string') return { value: item };
+      if (item && typeof item === 'object') {
+        const o = item as Record<string, unknown>;
+        const v = o[field] ?? o.name ?? o.value ?? o.key;
+        if (v === undefined || v === null) return null;
+        const detail = o.type ?? o.count;
+        return { value: String(v), detail: detail === undefined ? undefined : String(detail) };
+      }
+      return null;
+    })
+    .filter((s): s is Suggestion => s !== null);
+}
+
+type Window = { start?: string; end?: string };
+
+export async function keys(prefix: string, w: Window = {}, signal?: AbortSignal): Promise<Suggestion[]> {
+  const body = await getJson<unknown>('/api/v1/keys', { prefix, ...w }, signal);
+  const list = Array.isArray(body) ? body : (body as { keys?: unknown })?.keys;
+  return toSuggestions(list, 'key');
+}
+
+export async function values(key: string, prefix: string, w: Window = {}, signal?: AbortSignal): Promise<Suggestion[]> {
+  const body = await getJson<unknown>(`/api/v1/keys/${encodeURIComponent(key)}/values`, { prefix, ...w }, signal);
+  const list = Array.isArray(body) ? body : (body as { values?: unknown })?.values;
+  return toSuggestions(list, 'value');
+}

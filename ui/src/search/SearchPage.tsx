@@ -1,0 +1,465 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ApiError, histogram, searchSpans, searchTraces } from '../lib/api';
+import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
+import { linkClick, setParams } from '../lib/router';
+import type { Bucket, QueryErrorInfo, Span, TraceRow } from '../lib/types';
+import { Histogram, localBuckets } from './Histogram';
+import { QueryBar } from './QueryBar';
+import { iso, PRESETS, rangeFromParams } from './timerange';
+
+const PAGE = 100;
+const BUCKETS = 60;
+const LAST_SEARCH = 'tracehouse.lastSearch';
+
+type Col = { id: string; label: string; attr?: boolean };
+const BASE_COLS: Col[] = [
+  { id: 'time', label: 'Time' },
+  { id: 'service', label: 'Service' },
+  { id: 'name', label: 'Span name' },
+  { id: 'duration', label: 'Duration' },
+  { id: 'status', label: 'Status' },
+  { id: 'trace', label: 'Trace ID' },
+  { id: 'kind', label: 'Kind' },
+  { id: 'environment', label: 'Environment' },
+  { id: 'span', label: 'Span ID' },
+];
+const DEFAULT_COLS = ['time', 'service', 'name', 'duration', 'status', 'trace'];
+const COLS_KEY = 'tracehouse.columns';
+
+function loadCols(): string[] {
+  try {
+    const c = JSON.parse(localStorage.getItem(COLS_KEY) ?? 'null') as string[] | null;
+    return Array.isArray(c) && c.length ? c : DEFAULT_COLS;
+  } catch {
+    return DEFAULT_COLS;
+  }
+}
+
+/** The search URL for the last search (so the trace view can add filters to it). */
+export function lastSearch(): URLSearchParams | null {
+  try {
+    const s = sessionStorage.getItem(LAST_SEARCH);
+    return s === null ? null : new URLSearchParams(s);
+  } catch {
+    return null;
+  }
+}
+
+function spanSortValue(s: Span, col: string): number | string {
+  return col === 'duration' ? s.duration_nanos : s.start_time_unix_nano;
+}
+
+export function SearchPage({ params }: { params: URLSearchParams }) {
+  const query = params.get('query') ?? '';
+  const view = params.get('view') === 'traces' ? 'traces' : 'spans';
+  const sort = params.get('sort') ?? 'time_desc';
+  const refresh = Number(params.get('refresh') ?? 0);
+  const [tick, setTick] = useState(0);
+  // The range is recomputed on each search (presets slide with "now").
+  const range = useMemo(() => rangeFromParams(params), [params.toString(), tick]);
+  const [spans, setSpans] = useState<Span[]>([]);
+  const [traces, setTraces] = useState<TraceRow[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [degraded, setDegraded] = useState('');
+  const [buckets, setBuckets] = useState<Bucket[] | null>(null);
+  const [histNote, setHistNote] = useState('');
+  const [cols, setCols] = useState<string[]>(loadCols);
+  const [attrCol, setAttrCol] = useState('');
+  const sentinel = useRef<HTMLDivElement>(null);
+  const gen = useRef(0);
+
+  useEffect(() => {
+    try {
+      sessionStorage.setItem(LAST_SEARCH, params.toString());
+    } catch {
+      /* ignore */
+    }
+  }, [params.toString()]);
+
+  useEffect(() => {
+    try {
+      localStorage.setItem(COLS_KEY, JSON.stringify(cols));
+    } catch {
+      /* ignore */
+    }
+  }, [cols]);
+
+  const startS = iso(range.start);
+  const endS = iso(range.end);
+
+  const load = useCallback(
+    async (next: string | null) => {
+      const my = ++gen.current;
+      setLoading(true);
+      try {
+        const p = { query, start: startS, end: endS, sort: view === 'traces' ? undefined : sort, limit: PAGE, cursor: next };
+        if (view === 'traces') {
+          const r = await searchTraces(p);
+          if (my !== gen.current) return;
+          setTraces((old) => (next ? [...old, ...r.traces] : r.traces));
+          setCursor(r.next_cursor);
+        } else {
+          const r = await searchSpans(p);
+          if (my !== gen.current) return;
+          setSpans((old) => (next ? [...old, ...r.spans] : r.spans));
+          setCursor(r.next_cursor);
+          setDegraded(r.degraded ?? '');
+        }
+        setError(null);
+      } catch (e) {
+        if (my !== gen.current) return;
+        setError(e as ApiError);
+        if (!next) {
+          setSpans([]);
+          setTraces([]);
+          setCursor(null);
+        }
+      } finally {
+        if (my === gen.current) setLoading(false);
+      }
+    },
+    [query, startS, endS, sort, view],
+  );
+
+  useEffect(() => {
+    setSpans([]);
+    setTraces([]);
+    setCursor(null);
+    load(null);
+  }, [load]);
+
+  // Histogram.
+  useEffect(() => {
+    const ctl = new AbortController();
+    histogram({ query, start: startS, end: endS, buckets: BUCKETS }, ctl.signal)
+      .then((b) => {
+        setBuckets(b);
+        setHistNote('');
+      })
+      .catch((e) => {
+        if ((e as Error).name === 'AbortError') return;
+        setBuckets(null);
+        setHistNote(e instanceof ApiError && e.status === 400 ? '' : e instanceof ApiError && e.missingRoute ? 'No histogram endpoint on this server: counts cover loaded rows only.' : (e as Error).message);
+      });
+    return () => ctl.abort();
+  }, [query, startS, endS]);
+
+  // Auto-refresh (only for sliding presets).
+  useEffect(() => {
+    if (!refresh || !range.preset) return;
+    const t = setInterval(() => setTick((x) => x + 1), refresh * 1000);
+    return () => clearInterval(t);
+  }, [refresh, range.preset]);
+
+  // Infinite scroll.
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!el || !cursor) return;
+    const io = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting) && !loading && cursor) load(cursor);
+    }, { rootMargin: '200px' });
+    io.observe(el);
+    return () => io.disconnect();
+  }, [cursor, loading, load]);
+
+  const shownBuckets = useMemo(
+    () =>
+      buckets ??
+      localBuckets(
+        view === 'traces' ? traces.map((t) => ({ t: t.start, err: t.error_count > 0 })) : spans.map((s) => ({ t: s.start_time_unix_nano, err: s.status_code === 'error' })),
+        range.start,
+        range.end,
+        BUCKETS,
+      ),
+    [buckets, spans, traces, range.start, range.end, view],
+  );
+
+  const [sortCol, sortDir] = sort.split('_');
+  const sortedSpans = useMemo(() => {
+    const dir = sortDir === 'asc' ? 1 : -1;
+    return [...spans].sort((a, b) => {
+      const x = spanSortValue(a, sortCol);
+      const y = spanSortValue(b, sortCol);
+      return x < y ? -dir : x > y ? dir : 0;
+    });
+  }, [spans, sortCol, sortDir]);
+  const maxDur = Math.max(1, ...spans.map((s) => s.duration_nanos), ...traces.map((t) => t.duration));
+
+  const queryError: QueryErrorInfo | null = error && error.status === 400 && error.info.start !== undefined ? error.info : null;
+
+  const setSort = (col: string) => {
+    // DESC → ASC → default.
+    let next: string | null;
+    if (sortCol !== col) next = `${col}_desc`;
+    else if (sortDir === 'desc') next = `${col}_asc`;
+    else next = null;
+    setParams({ sort: next }, false);
+  };
+  const sortMark = (col: string) => (sortCol === col ? (sortDir === 'asc' ? ' ▲' : ' ▼') : '');
+  const ariaSort = (col: string) => (sortCol === col ? (sortDir === 'asc' ? 'ascending' : 'descending') : 'none');
+
+  const traceHref = (traceId: string, spanId?: string) => `/traces/${traceId}${spanId ? `?span=${spanId}` : ''}`;
+  const activeCols = BASE_COLS.filter((c) => cols.includes(c.id)).concat(cols.filter((c) => c.startsWith('attr:')).map((c) => ({ id: c, label: c.slice(5), attr: true })));
+
+  const cell = (s: Span, c: Col) => {
+    switch (c.id) {
+      case 'time':
+        return <td class="mono nowrap">{fmtTime(s.start_time_unix_nano)}</td>;
+      case 'service':
+        return (
+          <td class="nowrap">
+            <i class="dot" style={{ background: serviceColor(s.service_name) }} />
+            {s.service_name}
+          </td>
+        );
+      case 'name':
+        return <td class="name-cell">{s.name}</td>;
+      case 'duration':
+        return (
+          <td class="dur-cell">
+            <span class="dur-bar" style={{ width: `${Math.max(1, (s.duration_nanos / maxDur) * 100)}%` }} />
+            <span class="mono">{fmtDuration(s.duration_nanos)}</span>
+          </td>
+        );
+      case 'status':
+        return <td>{s.status_code === 'error' ? <span class="pill err">error</span> : <span class={`pill ${s.status_code}`}>{s.status_code}</span>}</td>;
+      case 'trace':
+        return <td class="mono">{s.trace_id.slice(0, 16)}…</td>;
+      case 'kind':
+        return <td>{s.kind}</td>;
+      case 'environment':
+        return <td>{s.environment ?? ''}</td>;
+      case 'span':
+        return <td class="mono">{s.span_id}</td>;
+      default: {
+        const k = c.id.slice(5);
+        const v = s.attributes?.[k] ?? s.resource_attributes?.[k];
+        return <td>{v === undefined ? '' : fmtValue(v)}</td>;
+      }
+    }
+  };
+
+  const rows = view === 'traces' ? traces.length : spans.length;
+  return (
+    <main class="page search-page">
+      <h1 class="visually-hidden">Traces search</h1>
+      <div class="search-controls">
+        <QueryBar value={query} error={queryError} start={startS} end={endS} onSubmit={(q) => setParams({ query: q }, false)} />
+        <div class="range-picker" role="group" aria-label="Time range">
+          {PRESETS.map((p) => (
+            <button
+              key={p.id}
+              type="button"
+              class={`btn seg${range.preset === p.id ? ' on' : ''}`}
+              aria-pressed={range.preset === p.id}
+              title={p.label}
+              onClick={() => setParams({ range: p.id, start: null, end: null }, false)}
+            >
+              {p.id}
+            </button>
+          ))}
+          <details class="custom-range">
+            <summary class={`btn seg${range.preset ? '' : ' on'}`}>{range.preset ? 'Custom' : `${fmtTime(range.start)} → ${fmtTime(range.end)}`}</summary>
+            <form
+              class="popover"
+              onSubmit={(e) => {
+                e.preventDefault();
+                const f = new FormData(e.target as HTMLFormElement);
+                const s = Date.parse(String(f.get('from')));
+                const t = Date.parse(String(f.get('to')));
+                if (!Number.isNaN(s) && !Number.isNaN(t) && s < t) {
+                  setParams({ range: null, start: iso(s * 1e6), end: iso(t * 1e6) }, false);
+                  (e.target as HTMLElement).closest('details')?.removeAttribute('open');
+                }
+              }}
+            >
+              <label>
+                From <input name="from" type="datetime-local" step="1" defaultValue={localInput(range.start)} />
+              </label>
+              <label>
+                To <input name="to" type="datetime-local" step="1" defaultValue={localInput(range.end)} />
+              </label>
+              <button type="submit" class="btn primary">Apply</button>
+            </form>
+          </details>
+          <label class="refresh">
+            <span class="visually-hidden">Auto-refresh</span>
+            <select
+              aria-label="Auto-refresh"
+              value={String(refresh)}
+              disabled={!range.preset}
+              onChange={(e) => setParams({ refresh: (e.target as HTMLSelectElement).value === '0' ? null : (e.target as HTMLSelectElement).value })}
+            >
+              <option value="0">Auto-refresh off</option>
+              <option value="5">Every 5s</option>
+              <option value="30">Every 30s</option>
+              <option value="60">Every 1m</option>
+            </select>
+          </label>
+        </div>
+      </div>
+
+      <Histogram buckets={shownBuckets} start={range.start} end={range.end} note={histNote} onZoom={(s, e) => setParams({ range: null, start: iso(s), end: iso(e) }, false)} />
+
+      <div class="results-head">
+        <div class="seg-group" role="group" aria-label="Show rows as">
+          <button type="button" class={`btn seg${view === 'spans' ? ' on' : ''}`} aria-pressed={view === 'spans'} onClick={() => setParams({ view: null, sort: null }, false)}>
+            Spans
+          </button>
+          <button type="button" class={`btn seg${view === 'traces' ? ' on' : ''}`} aria-pressed={view === 'traces'} onClick={() => setParams({ view: 'traces', sort: null }, false)}>
+            Traces
+          </button>
+        </div>
+        <span class="count" aria-live="polite">
+          {loading ? 'Loading…' : `${rows.toLocaleString()}${cursor ? '+' : ''} ${view}`}
+        </span>
+        <div class="spacer" />
+        {view === 'spans' && (
+          <details class="columns">
+            <summary class="btn">Columns</summary>
+            <div class="popover">
+              {BASE_COLS.map((c) => (
+                <label key={c.id} class="check">
+                  <input type="checkbox" checked={cols.includes(c.id)} onChange={() => setCols(cols.includes(c.id) ? cols.filter((x) => x !== c.id) : [...cols, c.id])} /> {c.label}
+                </label>
+              ))}
+              {cols.filter((c) => c.startsWith('attr:')).map((c) => (
+                <label key={c} class="check">
+                  <input type="checkbox" checked onChange={() => setCols(cols.filter((x) => x !== c))} /> {c.slice(5)}
+                </label>
+              ))}
+              <form
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  if (attrCol.trim()) setCols([...cols, `attr:${attrCol.trim()}`]);
+                  setAttrCol('');
+                }}
+              >
+                <input aria-label="Add attribute column" placeholder="attribute key, e.g. http.method" value={attrCol} onInput={(e) => setAttrCol((e.target as HTMLInputElement).value)} />
+              </form>
+            </div>
+          </details>
+        )}
+      </div>
+
+      {degraded && <p class="banner warn">{degraded}</p>}
+      {error && !queryError && (
+        <div class="banner err" role="alert">
+          <strong>{error.status === 401 ? 'This project needs a key.' : error.missingRoute || error.status === 404 ? 'Not available on this server.' : 'The search failed.'}</strong> {error.message}
+          {error.status === 401 && ' Set it with the Project button at the top right.'}
+        </div>
+      )}
+
+      {view === 'spans' ? (
+        <table class="results" aria-label="Matching spans">
+          <thead>
+            <tr>
+              {activeCols.map((c) =>
+                c.id === 'time' || c.id === 'duration' ? (
+                  <th key={c.id} aria-sort={ariaSort(c.id) as 'none'}>
+                    <button type="button" class="th-btn" onClick={() => setSort(c.id)}>
+                      {c.label}
+                      {sortMark(c.id)}
+                    </button>
+                  </th>
+                ) : (
+                  <th key={c.id}>{c.label}</th>
+                ),
+              )}
+            </tr>
+          </thead>
+          <tbody>
+            {sortedSpans.map((s) => (
+              <tr key={`${s.trace_id}-${s.span_id}`} class={s.status_code === 'error' ? 'row-err' : ''} data-trace-id={s.trace_id} data-span-id={s.span_id}>
+                {activeCols.map((c) =>
+                  c.id === 'name' ? (
+                    <td key={c.id} class="name-cell">
+                      <a href={traceHref(s.trace_id, s.span_id)} onClick={(e) => linkClick(e as MouseEvent, traceHref(s.trace_id, s.span_id))}>
+                        {s.name}
+                      </a>
+                    </td>
+                  ) : (
+                    <Fragmentless key={c.id}>{cell(s, c)}</Fragmentless>
+                  ),
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <table class="results" aria-label="Matching traces">
+          <thead>
+            <tr>
+              <th>Start</th>
+              <th>Root service</th>
+              <th>Root span</th>
+              <th>Duration</th>
+              <th>Spans</th>
+              <th>Errors</th>
+              <th>Services</th>
+              <th>Trace ID</th>
+            </tr>
+          </thead>
+          <tbody>
+            {traces.map((t) => (
+              <tr key={t.trace_id} class={t.error_count ? 'row-err' : ''} data-trace-id={t.trace_id}>
+                <td class="mono nowrap">{fmtTime(t.start)}</td>
+                <td class="nowrap">
+                  <i class="dot" style={{ background: serviceColor(t.root_service) }} />
+                  {t.root_service}
+                </td>
+                <td class="name-cell">
+                  <a href={traceHref(t.trace_id, t.matched_span_ids[0])} onClick={(e) => linkClick(e as MouseEvent, traceHref(t.trace_id, t.matched_span_ids[0]))}>
+                    {t.root_name || '(missing root)'}
+                  </a>
+                </td>
+                <td class="dur-cell">
+                  <span class="dur-bar" style={{ width: `${Math.max(1, (t.duration / maxDur) * 100)}%` }} />
+                  <span class="mono">{fmtDuration(t.duration)}</span>
+                </td>
+                <td>{t.span_count}</td>
+                <td>{t.error_count ? <span class="pill err">{t.error_count}</span> : 0}</td>
+                <td>{t.services.join(', ')}</td>
+                <td class="mono">{t.trace_id.slice(0, 16)}…</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {!loading && !error && rows === 0 && (
+        <div class="empty-state">
+          <h2>No {view} found</h2>
+          <p>
+            Nothing matched {query ? <code>{query}</code> : 'in this range'} between {fmtTime(range.start)} and {fmtTime(range.end)}. Try a wider time range (
+            <a href="#" onClick={(e) => { e.preventDefault(); setParams({ range: '7d', start: null, end: null }, false); }}>last 7 days</a>)
+            {query && (
+              <>
+                {' '}or{' '}
+                <a href="#" onClick={(e) => { e.preventDefault(); setParams({ query: null }, false); }}>clear the query</a>
+              </>
+            )}
+            . No data at all? Send OTLP to <code>:4318/v1/traces</code> (HTTP) or <code>:4317</code> (gRPC).
+          </p>
+        </div>
+      )}
+      <div ref={sentinel} class="sentinel" />
+      {cursor && !loading && (
+        <button type="button" class="btn more" onClick={() => load(cursor)}>
+          Load more
+        </button>
+      )}
+    </main>
+  );
+}
+
+function Fragmentless({ children }: { children: preact.ComponentChildren }) {
+  return <>{children}</>;
+}
+
+function localInput(ns: number): string {
+  const d = new Date(ns / 1e6);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}

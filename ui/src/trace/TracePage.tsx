@@ -1,0 +1,282 @@
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ApiError, getTrace } from '../lib/api';
+import { fmtDuration, fmtTime, queryValue, serviceColor } from '../lib/format';
+import { linkClick, navigate, setParams } from '../lib/router';
+import type { Span } from '../lib/types';
+import { lastSearch } from '../search/SearchPage';
+import { iso } from '../search/timerange';
+import { Flame } from './Flame';
+import { buildTree, criticalPath, spanMatches, visibleRows } from './model';
+import { SpanPanel } from './SpanPanel';
+import { Waterfall } from './Waterfall';
+
+export function TracePage({ traceId, params }: { traceId: string; params: URLSearchParams }) {
+  const [spans, setSpans] = useState<Span[] | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const [find, setFind] = useState(params.get('find') ?? '');
+  const [onlyMatches, setOnlyMatches] = useState(false);
+  const [showCritical, setShowCritical] = useState(true);
+  const findBox = useRef<HTMLInputElement>(null);
+  const tab = params.get('tab') === 'flame' ? 'flame' : 'waterfall';
+  const zoom = params.get('zoom');
+
+  useEffect(() => {
+    const ctl = new AbortController();
+    getTrace(traceId, ctl.signal)
+      .then(setSpans)
+      .catch((e) => {
+        if ((e as Error).name !== 'AbortError') setError(e as ApiError);
+      });
+    return () => ctl.abort();
+  }, [traceId]);
+
+  const tree = useMemo(() => buildTree(spans ?? []), [spans]);
+  const critical = useMemo(() => (showCritical ? criticalPath(tree) : null), [tree, showCritical]);
+  const matches = useMemo(() => {
+    if (!find.trim()) return null;
+    return new Set(tree.ordered.filter((n) => spanMatches(n.span, find.trim())).map((n) => n.span.span_id));
+  }, [tree, find]);
+  const rows = useMemo(
+    () => visibleRows(tree, collapsed, onlyMatches && matches ? (s) => matches.has(s.span_id) : undefined),
+    [tree, collapsed, onlyMatches, matches],
+  );
+  const selectedId = params.get('span') && tree.byId.has(params.get('span')!) ? params.get('span')! : tree.root?.span_id ?? null;
+  const selected = selectedId ? tree.byId.get(selectedId)?.span ?? null : null;
+
+  // The latest selection, updated as soon as it changes, so that keys pressed before the next
+  // render move from where the user actually is.
+  const current = useRef<string | null>(selectedId);
+  current.current = selectedId;
+  const select = (id: string) => {
+    current.current = id;
+    setParams({ span: id });
+  };
+  const toggle = (id: string) => {
+    const next = new Set(collapsed);
+    if (next.has(id)) next.delete(id);
+    else next.add(id);
+    setCollapsed(next);
+  };
+
+  // Expand the ancestors of a deep-linked or found span so it is visible.
+  useEffect(() => {
+    if (!selectedId) return;
+    const n = tree.byId.get(selectedId);
+    if (!n) return;
+    let changed = false;
+    const next = new Set(collapsed);
+    for (let p = n.parent; p; p = p.parent) if (next.delete(p.span.span_id)) changed = true;
+    if (changed) setCollapsed(next);
+  }, [selectedId, tree]);
+
+  useEffect(() => {
+    const t = setTimeout(() => setParams({ find: find || null }), 300);
+    return () => clearTimeout(t);
+  }, [find]);
+
+  // Keyboard navigation.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+      if (e.metaKey || e.ctrlKey || e.altKey) return;
+      const idx = rows.findIndex((r) => r.span.span_id === current.current);
+      const cur = idx >= 0 ? rows[idx] : null;
+      switch (e.key) {
+        case 'j':
+        case 'ArrowDown':
+          if (rows.length) select(rows[Math.min(rows.length - 1, idx + 1)].span.span_id);
+          break;
+        case 'k':
+        case 'ArrowUp':
+          if (rows.length) select(rows[Math.max(0, idx - 1)].span.span_id);
+          break;
+        case 'ArrowLeft':
+        case 'h':
+          if (cur && cur.children.length && !collapsed.has(cur.span.span_id)) toggle(cur.span.span_id);
+          else if (cur?.parent) select(cur.parent.span.span_id);
+          break;
+        case 'ArrowRight':
+        case 'l':
+          if (cur && collapsed.has(cur.span.span_id)) toggle(cur.span.span_id);
+          else if (cur?.children.length) select(cur.children[0].span.span_id);
+          break;
+        case 'Enter':
+          if (cur && cur.children.length) toggle(cur.span.span_id);
+          break;
+        case '/':
+          findBox.current?.focus();
+          break;
+        case 'f':
+          setParams({ tab: tab === 'flame' ? null : 'flame' });
+          break;
+        default:
+          return;
+      }
+      e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [rows, selectedId, collapsed, tab]);
+
+  const addFilter = (key: string, value: unknown) => {
+    const prev = lastSearch() ?? new URLSearchParams();
+    const term = `${key}:${queryValue(value)}`;
+    const q = (prev.get('query') ?? '').trim();
+    prev.set('query', q ? `${q} ${term}` : term);
+    if (!prev.get('range') && !prev.get('start')) {
+      // No earlier search: look around this trace.
+      prev.set('start', iso(tree.start - 3600e9));
+      prev.set('end', iso(tree.end + 3600e9));
+    }
+    prev.delete('sort');
+    navigate(`/?${prev.toString()}`);
+  };
+
+  const backHref = (() => {
+    const p = lastSearch();
+    return p ? `/?${p.toString()}` : '/';
+  })();
+
+  if (error) {
+    return (
+      <main class="page empty-state">
+        <h1>{error.status === 404 ? 'Trace not found' : 'Could not load the trace'}</h1>
+        <p>
+          {error.message}.{' '}
+          {error.status === 404 && 'It may be outside the retention period, or its spans have not arrived yet: wait a few seconds and reload. '}
+          {error.status === 401 && 'Set the project key with the Project button at the top right. '}
+          <a href={backHref} onClick={(e) => linkClick(e as MouseEvent, backHref)}>
+            Back to search
+          </a>
+        </p>
+      </main>
+    );
+  }
+  if (!spans) {
+    return (
+      <main class="page">
+        <p class="hint" aria-live="polite">
+          Loading trace {traceId}…
+        </p>
+      </main>
+    );
+  }
+
+  const root = tree.root;
+  const matchList = matches ? rows.filter((r) => matches.has(r.span.span_id)) : [];
+  const matchPos = matchList.findIndex((r) => r.span.span_id === selectedId);
+  const jump = (dir: 1 | -1) => {
+    if (!matchList.length) return;
+    const i = matchPos < 0 ? (dir === 1 ? 0 : matchList.length - 1) : (matchPos + dir + matchList.length) % matchList.length;
+    select(matchList[i].span.span_id);
+  };
+
+  return (
+    <main class="page trace-page">
+      <div class="trace-head">
+        <a class="back" href={backHref} onClick={(e) => linkClick(e as MouseEvent, backHref)}>
+          ← Search
+        </a>
+        <h1>
+          {root ? (
+            <>
+              <i class="dot" style={{ background: serviceColor(root.service_name) }} /> {root.service_name}: {root.name}
+            </>
+          ) : (
+            'Trace'
+          )}
+        </h1>
+        <dl class="facts inline" aria-label="Trace summary">
+          <dt>Trace</dt>
+          <dd class="mono">{traceId}</dd>
+          <dt>Start</dt>
+          <dd class="mono">{fmtTime(tree.start)}</dd>
+          <dt>Duration</dt>
+          <dd data-testid="trace-duration">{fmtDuration(tree.end - tree.start)}</dd>
+          <dt>Spans</dt>
+          <dd data-testid="span-count">{tree.ordered.length}</dd>
+          <dt>Errors</dt>
+          <dd data-testid="error-count" class={tree.errorCount ? 'err-text' : ''}>
+            {tree.errorCount}
+          </dd>
+          <dt>Services</dt>
+          <dd>
+            {tree.services.map((s) => (
+              <span key={s} class="svc-chip">
+                <i class="dot" style={{ background: serviceColor(s) }} />
+                {s}
+              </span>
+            ))}
+          </dd>
+        </dl>
+      </div>
+      <div class="trace-toolbar">
+        <div class="seg-group" role="tablist" aria-label="Trace view">
+          <button type="button" role="tab" aria-selected={tab === 'waterfall'} class={`btn seg${tab === 'waterfall' ? ' on' : ''}`} onClick={() => setParams({ tab: null })}>
+            Waterfall
+          </button>
+          <button type="button" role="tab" aria-selected={tab === 'flame'} class={`btn seg${tab === 'flame' ? ' on' : ''}`} onClick={() => setParams({ tab: 'flame' })}>
+            Flame graph
+          </button>
+        </div>
+        <div class="find">
+          <label for="find" class="visually-hidden">
+            Find in trace
+          </label>
+          <input
+            ref={findBox}
+            id="find"
+            type="search"
+            placeholder="Find in trace (name, service, attribute)… /"
+            value={find}
+            onInput={(e) => setFind((e.target as HTMLInputElement).value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') {
+                e.preventDefault();
+                jump(e.shiftKey ? -1 : 1);
+              } else if (e.key === 'Escape') {
+                setFind('');
+                (e.target as HTMLInputElement).blur();
+              }
+            }}
+          />
+          {matches && (
+            <span class="hint" aria-live="polite">
+              {matchPos >= 0 ? `${matchPos + 1} of ` : ''}
+              {matches.size} match{matches.size === 1 ? '' : 'es'}
+            </span>
+          )}
+          <label class="check">
+            <input type="checkbox" checked={onlyMatches} onChange={() => setOnlyMatches(!onlyMatches)} /> only matches
+          </label>
+        </div>
+        <label class="check">
+          <input type="checkbox" checked={showCritical} onChange={() => setShowCritical(!showCritical)} /> critical path
+        </label>
+        {tab === 'waterfall' && (
+          <>
+            <button type="button" class="btn" onClick={() => setCollapsed(new Set())}>
+              Expand all
+            </button>
+            <button type="button" class="btn" onClick={() => setCollapsed(new Set(tree.ordered.filter((n) => n.children.length && n.depth > 0).map((n) => n.span.span_id)))}>
+              Collapse all
+            </button>
+          </>
+        )}
+        <span class="hint kbd-hint">j/k move · ←/→ collapse/expand · Enter toggle · / find · f flame</span>
+      </div>
+      <div class="trace-body">
+        <div class="trace-main">
+          {tab === 'waterfall' ? (
+            <Waterfall tree={tree} rows={rows} selected={selectedId} collapsed={collapsed} critical={critical} matches={matches} onSelect={select} onToggle={toggle} />
+          ) : (
+            <Flame tree={tree} zoom={zoom} selected={selectedId} matches={matches} onZoom={(id) => setParams({ zoom: id })} onSelect={select} />
+          )}
+        </div>
+        {selected && <SpanPanel key={selected.span_id} span={selected} onFilter={addFilter} />}
+      </div>
+    </main>
+  );
+}
