@@ -1,0 +1,360 @@
+//! # tracehouse-sdk
+//!
+//! Instrument a Rust service for [tracehouse](https://github.com/tracehouse/tracehouse) (or
+//! any OTLP backend) in two lines. The SDK does not reinvent anything: it composes
+//! [`opentelemetry`], [`opentelemetry_sdk`], [`opentelemetry_otlp`] and
+//! [`tracing_opentelemetry`] with the right defaults, so every `tracing` span becomes an
+//! OpenTelemetry span and every `#[tracing::instrument]` function records its arguments.
+//!
+//! ```no_run
+//! #[tracing::instrument]
+//! fn checkout(cart_id: u64, coupon: Option<&str>) {
+//!     tracing::info!("charging card"); // a span event (OTLP logs once tracehouse accepts them)
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), tracehouse_sdk::Error> {
+//!     let _guard = tracehouse_sdk::init(tracehouse_sdk::Config::new().service_name("shop"))?;
+//!     checkout(42, None); // span "checkout" with attributes cart_id=42, coupon="None"
+//!     Ok(())
+//! } // the guard flushes and shuts the exporter down here
+//! ```
+//!
+//! Configuration comes from [`Config`], then `TRACEHOUSE_*`, then the standard `OTEL_*`
+//! environment variables ([`config`] has the table); [`init_from_env`] uses the
+//! environment only.
+//!
+//! ## What `init` sets up
+//! * a batch span exporter over OTLP/HTTP-protobuf or OTLP/gRPC, with the resource
+//!   `service.name`, `service.version`, `deployment.environment.name`, `telemetry.sdk.*`
+//!   and `telemetry.distro.*`, and the ingest key as the `x-tracehouse-key` header;
+//! * parent-based ratio sampling;
+//! * the W3C `traceparent`/`tracestate` and `baggage` propagators as the global propagator;
+//! * a global `tracing` subscriber: an `EnvFilter`, the OpenTelemetry layer and (by default)
+//!   a console layer on stderr. `log` records are bridged into `tracing`.
+//!
+//! `tracing` events inside a span are exported as span events; an event with an `error`
+//! field holding a `dyn Error` becomes an `exception` event. [`record_error`] records any
+//! error explicitly; [`install_panic_hook`] records panics.
+//!
+//! ## Integrations (cargo features)
+//! | Feature | What |
+//! |---|---|
+//! | `grpc` (default) | OTLP/gRPC exporter |
+//! | `http-proto` (default) | OTLP/HTTP-protobuf exporter |
+//! | `axum` | [`axum::TraceLayer`]: a server span per request for axum or any tower HTTP service |
+//! | `reqwest` | [`reqwest::TracingMiddleware`]: a client span per request and context injection |
+//! | `sqlx` | [`sqlx::TracedPool`]: a client span per query |
+//!
+//! ## Browser sessions
+//! The server middleware copies Highlight's `x-highlight-request: <session>/<request>`
+//! header into `highlight.session_id` and `highlight.trace_id` (see [`highlight`]), so a
+//! browser session links to the backend trace it caused.
+
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[cfg(not(any(feature = "grpc", feature = "http-proto")))]
+compile_error!("tracehouse-sdk needs an OTLP transport: enable the `grpc` or `http-proto` feature");
+
+pub mod config;
+mod exception;
+pub mod highlight;
+
+#[cfg(feature = "axum")]
+pub mod axum;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
+
+use opentelemetry::KeyValue;
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+pub use config::{Config, Protocol, Settings};
+pub use exception::{exception_attributes, install_panic_hook, record_error, record_error_on};
+
+/// Re-exported so users can name span extension methods (`set_parent`, `context`, …).
+pub use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The instrumentation scope name of spans created through the SDK.
+pub const SCOPE_NAME: &str = "tracehouse-sdk";
+
+/// Errors of setting up or shutting down the SDK.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An environment variable holds a value the SDK cannot use.
+    #[error("{name}={value:?} is invalid: expected {expected}")]
+    InvalidSetting {
+        /// The variable.
+        name: String,
+        /// Its value.
+        value: String,
+        /// What would have been valid.
+        expected: &'static str,
+    },
+    /// The protocol's cargo feature is not enabled.
+    #[error("OTLP protocol {0} needs the tracehouse-sdk cargo feature {1:?}")]
+    ProtocolDisabled(Protocol, &'static str),
+    /// The gRPC exporter was set up outside a Tokio runtime.
+    #[error("the OTLP/gRPC exporter needs a Tokio runtime: call init from within one")]
+    NoRuntime,
+    /// An export header name or value is not valid in HTTP.
+    #[error("invalid export header {0:?}")]
+    InvalidHeader(String),
+    /// The OTLP exporter could not be built.
+    #[error("building the OTLP exporter: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    /// The log filter directives do not parse.
+    #[error("invalid log filter: {0}")]
+    Filter(#[from] tracing_subscriber::filter::ParseError),
+    /// A global `tracing` subscriber was already installed.
+    #[error("a global tracing subscriber is already set: {0}")]
+    SubscriberAlreadySet(#[from] tracing_subscriber::util::TryInitError),
+    /// Flushing or shutting down the exporter failed.
+    #[error("flushing spans: {0}")]
+    Flush(#[from] opentelemetry_sdk::error::OTelSdkError),
+}
+
+/// Sets up tracing for the process as `config` says (see the [crate docs](crate)) and
+/// returns the guard that flushes on drop.
+///
+/// Call it once, early in `main`, and keep the guard alive until the end of `main`. With the
+/// gRPC protocol, call it from within a Tokio runtime.
+///
+/// ```no_run
+/// use tracehouse_sdk::{Config, Protocol};
+///
+/// # async fn run() -> Result<(), tracehouse_sdk::Error> {
+/// let _guard = tracehouse_sdk::init(
+///     Config::new()
+///         .service_name("inventory")
+///         .service_version(env!("CARGO_PKG_VERSION"))
+///         .endpoint("http://localhost:4317")
+///         .protocol(Protocol::Grpc),
+/// )?;
+/// # Ok(()) }
+/// ```
+pub fn init(config: Config) -> Result<Guard, Error> {
+    let settings = config.resolve()?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.filter)?;
+    if settings.disabled {
+        tracing_subscriber::registry()
+            .with(filter)
+            .with(console_layer(settings.console))
+            .try_init()?;
+        return Ok(Guard { provider: None });
+    }
+    let provider = tracer_provider(&settings)?;
+    let tracer = provider.tracer_with_scope(
+        opentelemetry::InstrumentationScope::builder(SCOPE_NAME)
+            .with_version(env!("CARGO_PKG_VERSION"))
+            .build(),
+    );
+    let otel = tracing_opentelemetry::layer().with_tracer(tracer);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(otel)
+        .with(console_layer(settings.console))
+        .try_init()?;
+    install_globals(&provider);
+    Ok(Guard {
+        provider: Some(provider),
+    })
+}
+
+/// [`init`] with everything taken from the environment (`TRACEHOUSE_*`, then `OTEL_*`).
+///
+/// ```no_run
+/// # async fn run() -> Result<(), tracehouse_sdk::Error> {
+/// // TRACEHOUSE_SERVICE_NAME=shop TRACEHOUSE_ENDPOINT=http://localhost:4318 ./shop
+/// let _guard = tracehouse_sdk::init_from_env()?;
+/// # Ok(()) }
+/// ```
+pub fn init_from_env() -> Result<Guard, Error> {
+    init(Config::new())
+}
+
+/// Builds the OpenTelemetry tracer provider for `settings` without installing anything
+/// global: for callers that compose their own `tracing` subscriber (add
+/// `tracing_opentelemetry::layer().with_tracer(provider.tracer("…"))` to it) and want the
+/// SDK's exporter, resource and sampler. Pass the provider to [`Guard::new`] to flush it on
+/// drop, and to [`install_globals`] to set the propagator and global provider.
+pub fn tracer_provider(settings: &Settings) -> Result<SdkTracerProvider, Error> {
+    let exporter = exporter(settings)?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            settings.sample_ratio,
+        ))))
+        .with_resource(resource(settings))
+        .build())
+}
+
+/// Installs `provider` as the global OpenTelemetry tracer provider, the W3C trace-context +
+/// baggage propagator as the global propagator, and the provider for the panic hook's
+/// flush. [`init`] calls it.
+pub fn install_globals(provider: &SdkTracerProvider) {
+    opentelemetry::global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let _ = exception::PROVIDER.set(provider.clone());
+}
+
+fn console_layer<S>(enabled: bool) -> Option<impl tracing_subscriber::Layer<S>>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    enabled.then(|| tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+}
+
+fn resource(settings: &Settings) -> Resource {
+    let mut attributes = vec![
+        KeyValue::new("telemetry.distro.name", SCOPE_NAME),
+        KeyValue::new("telemetry.distro.version", env!("CARGO_PKG_VERSION")),
+    ];
+    if let Some(version) = &settings.service_version {
+        attributes.push(KeyValue::new("service.version", version.clone()));
+    }
+    if let Some(env) = &settings.environment {
+        attributes.push(KeyValue::new("deployment.environment.name", env.clone()));
+    }
+    attributes.extend(
+        settings
+            .resource_attributes
+            .iter()
+            .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
+    );
+    Resource::builder_empty()
+        .with_detector(Box::new(
+            opentelemetry_sdk::resource::TelemetryResourceDetector,
+        ))
+        .with_attributes(attributes)
+        .with_service_name(settings.service_name.clone())
+        .build()
+}
+
+fn header_map(settings: &Settings) -> Result<http::HeaderMap, Error> {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in &settings.headers {
+        let name = http::HeaderName::from_bytes(k.to_ascii_lowercase().as_bytes())
+            .map_err(|_| Error::InvalidHeader(k.clone()))?;
+        let value = http::HeaderValue::from_str(v).map_err(|_| Error::InvalidHeader(k.clone()))?;
+        map.insert(name, value);
+    }
+    Ok(map)
+}
+
+fn exporter(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, Error> {
+    #[allow(unused_imports)]
+    use opentelemetry_otlp::WithExportConfig as _;
+    let headers = header_map(settings)?;
+    match settings.protocol {
+        #[cfg(feature = "grpc")]
+        Protocol::Grpc => {
+            use opentelemetry_otlp::WithTonicConfig as _;
+            if tokio_runtime_missing() {
+                return Err(Error::NoRuntime);
+            }
+            Ok(opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(settings.endpoint.clone())
+                .with_metadata(
+                    opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers),
+                )
+                .build()?)
+        }
+        #[cfg(not(feature = "grpc"))]
+        Protocol::Grpc => {
+            let _ = headers;
+            Err(Error::ProtocolDisabled(Protocol::Grpc, "grpc"))
+        }
+        #[cfg(feature = "http-proto")]
+        Protocol::HttpProtobuf => {
+            use opentelemetry_otlp::WithHttpConfig as _;
+            let headers = headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect();
+            Ok(opentelemetry_otlp::SpanExporter::builder()
+                .with_http()
+                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                .with_endpoint(settings.endpoint.clone())
+                .with_headers(headers)
+                .build()?)
+        }
+        #[cfg(not(feature = "http-proto"))]
+        Protocol::HttpProtobuf => {
+            let _ = headers;
+            Err(Error::ProtocolDisabled(
+                Protocol::HttpProtobuf,
+                "http-proto",
+            ))
+        }
+    }
+}
+
+#[cfg(feature = "grpc")]
+fn tokio_runtime_missing() -> bool {
+    // tonic (through opentelemetry-otlp's grpc-tonic feature) depends on tokio.
+    tokio::runtime::Handle::try_current().is_err()
+}
+
+/// Keeps the exporter alive; dropping it flushes pending spans and shuts the exporter down.
+///
+/// Keep it in a variable named other than `_` (`let _guard = …`) until the end of `main`.
+/// Dropping it blocks until the export finishes (bounded by the exporter timeout); with
+/// gRPC, drop it where the Tokio runtime can still make progress (e.g. at the end of
+/// `#[tokio::main] async fn main`, not inside a single-threaded runtime's task).
+#[must_use = "dropping the guard shuts tracing down at once"]
+#[derive(Debug)]
+pub struct Guard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Guard {
+    /// A guard for a provider built with [`tracer_provider`].
+    pub fn new(provider: SdkTracerProvider) -> Guard {
+        Guard {
+            provider: Some(provider),
+        }
+    }
+
+    /// The tracer provider (e.g. to create raw OpenTelemetry tracers).
+    pub fn provider(&self) -> Option<&SdkTracerProvider> {
+        self.provider.as_ref()
+    }
+
+    /// Exports every finished span now.
+    pub fn flush(&self) -> Result<(), Error> {
+        match &self.provider {
+            Some(p) => Ok(p.force_flush()?),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes and shuts the exporter down, reporting failures that dropping would ignore.
+    pub fn shutdown(mut self) -> Result<(), Error> {
+        match self.provider.take() {
+            Some(p) => Ok(p.shutdown()?),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(p) = self.provider.take() {
+            let _ = p.shutdown();
+        }
+    }
+}
