@@ -13,21 +13,21 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use tracehouse_model::{Span, TraceId};
+use tracehouse_model::TraceId;
 use tracehouse_query::ParseError;
 use tracehouse_query::plan::resolve_key;
+use tracehouse_query::plan::{CmpOp, Field, Filter, Intrinsic, Value};
 use tracehouse_store::{
-    Cursor, HistogramQuery, KeysQuery, MAX_SEARCH_LIMIT, SearchCursor, SearchQuery, SearchSort,
-    SpanListQuery, Store, StoreError, ValuesQuery,
+    HistogramQuery, KeysQuery, MAX_SEARCH_LIMIT, SearchCursor, SearchPage, SearchQuery, SearchSort,
+    Store, StoreError, ValuesQuery,
 };
 
 use crate::metrics::Metrics;
 use crate::projects::{AuthError, Projects, key_from_headers};
 use crate::time::{now_ns, parse_time};
 
-/// Default and maximum page sizes of span listings.
+/// Default page size of span listings and searches.
 const DEFAULT_LIMIT: usize = 100;
-const MAX_LIMIT: usize = 1000;
 /// Default listing window: the last hour.
 const DEFAULT_WINDOW_NS: i64 = 3_600_000_000_000;
 
@@ -178,47 +178,43 @@ struct ListParams {
     cursor: Option<String>,
 }
 
+/// The span listing is a search whose filter is built from its parameters.
 async fn list_spans(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(p): Query<ListParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let project = project_of(&state, &headers)?;
-    let end_ns = match &p.end {
-        Some(t) => parse_time(t).map_err(ApiError::bad_request)?,
-        None => now_ns(),
-    };
-    let start_ns = match &p.start {
-        Some(t) => parse_time(t).map_err(ApiError::bad_request)?,
-        None => end_ns.saturating_sub(DEFAULT_WINDOW_NS),
-    };
-    if start_ns >= end_ns {
-        return Err(ApiError::bad_request("start must be before end"));
-    }
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
-    }
-    let cursor = p.cursor.as_deref().map(str::parse::<Cursor>).transpose()?;
-    let page = state
-        .store
-        .list_spans(&SpanListQuery {
-            project_id: project,
-            service: p.service.filter(|s| !s.is_empty()),
-            name: p.name.filter(|s| !s.is_empty()),
-            start_ns,
-            end_ns,
-            limit,
-            cursor,
+    let exact = |intrinsic: Intrinsic, value: Option<String>| {
+        value.filter(|v| !v.is_empty()).map(|v| Filter::Cmp {
+            field: Field::Intrinsic(intrinsic),
+            op: CmpOp::Eq,
+            value: Value::Str(v),
         })
-        .await?;
-    let spans: &[Span] = &page.spans;
-    Ok(Json(json!({
-        "spans": spans,
-        "next_cursor": page.next_cursor.map(|c| c.to_string()),
-    })))
+    };
+    let filters: Vec<Filter> = [
+        exact(Intrinsic::ServiceName, p.service),
+        exact(Intrinsic::SpanName, p.name),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let params = SearchParams {
+        query: None,
+        start: p.start,
+        end: p.end,
+        sort: None,
+        limit: p.limit,
+        cursor: p.cursor,
+    };
+    let mut q = search_query(project, &params)?;
+    q.plan.pushdown = if filters.is_empty() {
+        Filter::True
+    } else {
+        Filter::And(filters)
+    };
+    let page = state.store.search_spans(&q).await?;
+    Ok(Json(spans_page(page)))
 }
 
 /// The `start`/`end` window of a request: RFC 3339 or ns, by default the last hour.
@@ -289,12 +285,17 @@ async fn search_spans(
     let project = project_of(&state, &headers)?;
     let q = search_query(project, &p)?;
     let page = state.store.search_spans(&q).await?;
-    Ok(Json(json!({
+    Ok(Json(spans_page(page)))
+}
+
+/// The JSON body of a page of spans.
+fn spans_page(page: SearchPage) -> serde_json::Value {
+    json!({
         "spans": page.spans,
         "next_cursor": page.next_cursor.map(|c| c.to_string()),
         "candidates_truncated": page.candidates_truncated,
         "max_candidate_traces": tracehouse_store::MAX_CANDIDATE_TRACES,
-    })))
+    })
 }
 
 async fn search_traces(

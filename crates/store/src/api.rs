@@ -6,36 +6,8 @@ use serde::Serialize;
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::{Field, Plan};
 
-use crate::cursor::{Cursor, SearchCursor, SearchSort};
+use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
-
-/// A request to list spans newest first.
-#[derive(Debug, Clone)]
-pub struct SpanListQuery {
-    /// Only spans of this project.
-    pub project_id: String,
-    /// Only spans of this service, when set.
-    pub service: Option<String>,
-    /// Only spans with this exact name, when set.
-    pub name: Option<String>,
-    /// Inclusive lower bound of the span start, ns.
-    pub start_ns: i64,
-    /// Exclusive upper bound of the span start, ns.
-    pub end_ns: i64,
-    /// Maximum spans to return.
-    pub limit: usize,
-    /// Continue after this position (from a previous page's `next_cursor`).
-    pub cursor: Option<Cursor>,
-}
-
-/// One page of spans.
-#[derive(Debug, Clone)]
-pub struct SpanPage {
-    /// Spans, newest first.
-    pub spans: Vec<Span>,
-    /// Where the next page starts, when there may be one.
-    pub next_cursor: Option<Cursor>,
-}
 
 /// Point-in-time numbers about a store, exported as metrics.
 #[derive(Debug, Clone, Default)]
@@ -247,8 +219,6 @@ pub trait Store: Send + Sync {
     async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError>;
     /// All spans of one trace in a project, ordered by start time; empty when unknown.
     async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError>;
-    /// Spans matching simple filters, newest first, one page at a time.
-    async fn list_spans(&self, query: &SpanListQuery) -> Result<SpanPage, StoreError>;
     /// Spans matching a query in a time window, in the requested order, one page at a time.
     /// Structural queries evaluate at most [`MAX_CANDIDATE_TRACES`] candidate traces.
     async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError>;

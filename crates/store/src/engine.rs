@@ -18,20 +18,19 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray, UInt32Array};
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
-use datafusion::prelude::{col, lit};
+use datafusion::prelude::col;
 use parking_lot::RwLock;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tracehouse_model::{Span, TraceId};
 
 use crate::api::{
-    Histogram, HistogramQuery, KeyInfo, KeysQuery, SearchPage, SearchQuery, SpanListQuery,
-    SpanPage, Store, StoreStats, TracePage, ValueCount, ValuesQuery,
+    Histogram, HistogramQuery, KeyInfo, KeysQuery, SearchPage, SearchQuery, Store, StoreStats,
+    TracePage, ValueCount, ValuesQuery,
 };
-use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::manifest::Manifest;
 use crate::part::{Part, list_part_files, write_part};
-use crate::query::{Snapshot, after_cursor, id_lit, newest_first, project_is};
+use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::{col as c, span_schema, spans_to_batch};
 use crate::stats::{KeyStats, batch_stats, merge_into};
 use crate::wal::{Wal, encode_batch};
@@ -621,45 +620,6 @@ impl Store for EmbeddedStore {
             col(c::SPAN_ID).sort(true, false),
         ];
         snap.spans(&parts, filter, sort, None).await
-    }
-
-    async fn list_spans(&self, q: &SpanListQuery) -> Result<SpanPage, StoreError> {
-        let snap = self.snapshot();
-        let parts: Vec<&Arc<Part>> = snap
-            .parts
-            .iter()
-            .filter(|p| {
-                p.meta.project_id == q.project_id
-                    && p.meta.min_start < q.end_ns
-                    && p.meta.max_start >= q.start_ns
-            })
-            .collect();
-        let mut filter = project_is(&q.project_id)
-            .and(col(c::START_TIME).gt_eq(lit(q.start_ns)))
-            .and(col(c::START_TIME).lt(lit(q.end_ns)));
-        if let Some(service) = &q.service {
-            filter = filter.and(col(c::SERVICE_NAME).eq(lit(service.as_str())));
-        }
-        if let Some(name) = &q.name {
-            filter = filter.and(col(c::NAME).eq(lit(name.as_str())));
-        }
-        if let Some(cursor) = &q.cursor {
-            filter = filter.and(after_cursor(cursor));
-        }
-        let mut spans = snap
-            .spans(&parts, filter, newest_first(), Some(q.limit + 1))
-            .await?;
-        let next_cursor = if spans.len() > q.limit {
-            spans.truncate(q.limit);
-            spans.last().map(|s| Cursor {
-                start_ns: s.start_time_unix_nano,
-                trace_id: s.trace_id,
-                span_id: s.span_id,
-            })
-        } else {
-            None
-        };
-        Ok(SpanPage { spans, next_cursor })
     }
 
     async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {

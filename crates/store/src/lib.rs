@@ -16,9 +16,9 @@ pub mod wal;
 
 pub use api::{
     Bucket, Histogram, HistogramQuery, KeyInfo, KeyScope, KeysQuery, MAX_CANDIDATE_TRACES,
-    MAX_SEARCH_LIMIT, SearchPage, SearchQuery, SpanListQuery, SpanPage, Store, StoreStats,
-    TracePage, TraceSummary, ValueCount, ValuesQuery,
+    MAX_SEARCH_LIMIT, SearchPage, SearchQuery, Store, StoreStats, TracePage, TraceSummary,
+    ValueCount, ValuesQuery,
 };
-pub use cursor::{Cursor, SearchCursor, SearchSort};
+pub use cursor::{SearchCursor, SearchSort};
 pub use engine::{EmbeddedStore, EngineConfig};
 pub use error::StoreError;

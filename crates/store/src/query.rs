@@ -12,7 +12,6 @@ use datafusion::prelude::{
 };
 use tracehouse_model::Span;
 
-use crate::cursor::Cursor;
 use crate::error::StoreError;
 use crate::part::Part;
 use crate::schema::{batch_to_spans, col as c, span_schema};
@@ -102,28 +101,4 @@ impl Snapshot {
 /// `project_id = p`.
 pub fn project_is(project_id: &str) -> Expr {
     col(c::PROJECT_ID).eq(lit(project_id))
-}
-
-/// Rows strictly after `cursor` in newest-first (start, trace_id, span_id) order.
-pub fn after_cursor(cursor: &Cursor) -> Expr {
-    let start = col(c::START_TIME);
-    let trace = col(c::TRACE_ID);
-    let span = col(c::SPAN_ID);
-    start
-        .clone()
-        .lt(lit(cursor.start_ns))
-        .or(start.eq(lit(cursor.start_ns)).and(
-            trace.clone().lt(id_lit(&cursor.trace_id.0)).or(trace
-                .eq(id_lit(&cursor.trace_id.0))
-                .and(span.lt(id_lit(&cursor.span_id.0)))),
-        ))
-}
-
-/// Newest-first sort order used by listings and cursors.
-pub fn newest_first() -> Vec<datafusion::logical_expr::SortExpr> {
-    vec![
-        col(c::START_TIME).sort(false, false),
-        col(c::TRACE_ID).sort(false, false),
-        col(c::SPAN_ID).sort(false, false),
-    ]
 }

@@ -1,11 +1,11 @@
 //! Behaviour of the embedded store: durability across restarts, flush, compaction,
-//! retention, trace lookup and newest-first pagination.
+//! retention and trace lookup (search and pagination: tests/search.rs).
 
 use std::time::Duration;
 
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
 use tracehouse_store::engine::HOUR_NS;
-use tracehouse_store::{EmbeddedStore, EngineConfig, SpanListQuery, Store};
+use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
 
 fn span(project: &str, trace: u8, id: u8, start: i64, service: &str) -> Span {
     let mut attributes = Attributes::new();
@@ -93,71 +93,6 @@ async fn trace_lookup_is_project_scoped() {
     assert_eq!(store.trace("p", TraceId([1; 16])).await.unwrap().len(), 1);
     assert_eq!(store.trace("q", TraceId([1; 16])).await.unwrap().len(), 1);
     assert!(store.trace("p", TraceId([2; 16])).await.unwrap().is_empty());
-}
-
-#[tokio::test]
-async fn list_spans_pages_newest_first_across_memtable_and_parts() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
-    let spans: Vec<Span> = (1..=10)
-        .map(|i| {
-            span(
-                "p",
-                i,
-                i,
-                T0 + i64::from(i),
-                if i % 2 == 0 { "even" } else { "odd" },
-            )
-        })
-        .collect();
-    store.write_spans(spans[..5].to_vec()).await.unwrap();
-    store.flush().await.unwrap();
-    store.write_spans(spans[5..].to_vec()).await.unwrap();
-    let mut q = SpanListQuery {
-        project_id: "p".into(),
-        service: None,
-        name: None,
-        start_ns: T0,
-        end_ns: T0 + 100,
-        limit: 4,
-        cursor: None,
-    };
-    let mut seen = Vec::new();
-    loop {
-        let page = store.list_spans(&q).await.unwrap();
-        seen.extend(page.spans.iter().map(|s| s.span_id.0[0]));
-        match page.next_cursor {
-            Some(c) => q.cursor = Some(c),
-            None => break,
-        }
-    }
-    assert_eq!(seen, (1..=10).rev().collect::<Vec<u8>>());
-    q.cursor = None;
-    q.service = Some("even".into());
-    q.limit = 100;
-    let page = store.list_spans(&q).await.unwrap();
-    assert_eq!(
-        page.spans
-            .iter()
-            .map(|s| s.span_id.0[0])
-            .collect::<Vec<_>>(),
-        vec![10, 8, 6, 4, 2]
-    );
-    assert!(page.next_cursor.is_none());
-    q.service = None;
-    q.name = Some("op3".into());
-    assert_eq!(store.list_spans(&q).await.unwrap().spans.len(), 1);
-    q.name = None;
-    q.start_ns = T0 + 3;
-    q.end_ns = T0 + 6;
-    let page = store.list_spans(&q).await.unwrap();
-    assert_eq!(
-        page.spans
-            .iter()
-            .map(|s| s.span_id.0[0])
-            .collect::<Vec<_>>(),
-        vec![5, 4, 3]
-    );
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::Trac
 use rand::RngExt;
 use tracehouse_model::TraceId;
 use tracehouse_server::{Server, ServerConfig};
-use tracehouse_store::{EmbeddedStore, EngineConfig, SpanListQuery, Store};
+use tracehouse_store::{EmbeddedStore, EngineConfig, SearchQuery, SearchSort, Store};
 
 use crate::shop::ShopGenerator;
 
@@ -181,24 +181,40 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
     })
     .await?;
-    let newest = time_runs(20, |_| {
-        let store = store.clone();
-        async move {
-            store
-                .list_spans(&SpanListQuery {
-                    project_id: "default".into(),
-                    service: Some("checkout".into()),
-                    name: None,
-                    start_ns: window_start,
-                    end_ns: now,
-                    limit: 50,
-                    cursor: None,
-                })
-                .await?;
-            Ok(())
-        }
-    })
-    .await?;
+    let mut queries = Vec::new();
+    for (label, text) in [
+        (
+            "service:checkout duration>10ms, newest 50",
+            "service:checkout duration>10ms",
+        ),
+        ("user.id=4242 (high cardinality)", "user.id=4242"),
+        ("span name contains \"cart\"", "span_name:*cart*"),
+        (
+            "{frontend} >> {postgres duration>5ms}",
+            "{service:frontend} >> {service:postgres duration>5ms}",
+        ),
+    ] {
+        let plan = tracehouse_query::plan(&tracehouse_query::parse(text)?);
+        let query = SearchQuery {
+            project_id: "default".into(),
+            plan,
+            start_ns: window_start,
+            end_ns: now,
+            sort: SearchSort::TimeDesc,
+            limit: 50,
+            cursor: None,
+        };
+        let runs = time_runs(7, |_| {
+            let store = store.clone();
+            let query = query.clone();
+            async move {
+                store.search_spans(&query).await?;
+                Ok(())
+            }
+        })
+        .await?;
+        queries.push((label, runs));
+    }
 
     let _ = stop_tx.send(());
     serving.await??;
@@ -233,11 +249,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         ms(percentile(&lookups, 0.5)),
         ms(percentile(&lookups, 0.95))
     );
-    println!(
-        "| service=checkout newest 50, median / p95 | {} / {} |",
-        ms(percentile(&newest, 0.5)),
-        ms(percentile(&newest, 0.95))
-    );
+    for (label, runs) in &queries {
+        println!(
+            "| {label}, median / p95 | {} / {} |",
+            ms(percentile(runs, 0.5)),
+            ms(percentile(runs, 0.95))
+        );
+    }
     if args.data_dir.is_none() {
         drop(store);
         let _ = std::fs::remove_dir_all(&data_dir);
