@@ -25,6 +25,16 @@ pub enum SpanKind {
 }
 
 impl SpanKind {
+    /// Every kind, indexed by its OTLP enum number.
+    pub const ALL: [SpanKind; 6] = [
+        SpanKind::Unspecified,
+        SpanKind::Internal,
+        SpanKind::Server,
+        SpanKind::Client,
+        SpanKind::Producer,
+        SpanKind::Consumer,
+    ];
+
     /// Maps the OTLP enum number; unknown numbers become `Unspecified`.
     pub fn from_otlp(kind: i32) -> Self {
         match kind {
@@ -69,6 +79,9 @@ pub enum StatusCode {
 }
 
 impl StatusCode {
+    /// Every status code, indexed by its OTLP enum number.
+    pub const ALL: [StatusCode; 3] = [StatusCode::Unset, StatusCode::Ok, StatusCode::Error];
+
     /// Maps the OTLP enum number; unknown numbers become `Unset`.
     pub fn from_otlp(code: i32) -> Self {
         match code {

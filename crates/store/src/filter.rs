@@ -39,7 +39,7 @@ use tracehouse_query::parser::compile_regex;
 use tracehouse_query::{AttrValue, CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
 
 use crate::query::id_lit;
-use crate::schema::col as c;
+use crate::schema::{col as c, kind_names, status_names};
 
 /// Compiles a filter into a DataFusion predicate over the spans table.
 pub fn compile(filter: &Filter) -> Expr {
@@ -130,16 +130,6 @@ fn intrinsic_source(i: Intrinsic) -> Source {
     }
 }
 
-const KIND_NAMES: [&str; 6] = [
-    "unspecified",
-    "internal",
-    "server",
-    "client",
-    "producer",
-    "consumer",
-];
-const STATUS_NAMES: [&str; 3] = ["unset", "ok", "error"];
-
 /// `CASE column WHEN code THEN name … END` (null for unknown codes).
 fn code_names(column: &str, names: &[&str]) -> Expr {
     let mut builder = when(col(column).eq(lit(0u8)), lit(names[0]));
@@ -157,8 +147,8 @@ fn text(s: &Source) -> (Expr, bool) {
         Source::Text(name) => (col(*name), false),
         Source::Session => (col(c::SESSION_ID), true),
         Source::Id(name, nullable) => (udf(Udf::Hex).call(vec![col(*name)]), *nullable),
-        Source::Kind => (code_names(c::KIND, &KIND_NAMES), true),
-        Source::Status => (code_names(c::STATUS_CODE, &STATUS_NAMES), true),
+        Source::Kind => (code_names(c::KIND, &kind_names()), true),
+        Source::Status => (code_names(c::STATUS_CODE, &status_names()), true),
         Source::HasError => (
             when(col(c::HAS_ERROR), lit("true"))
                 .otherwise(lit("false"))
@@ -304,13 +294,13 @@ fn match_pattern(s: &Source, pattern: &Pattern) -> Expr {
                 };
             }
             Source::Kind => {
-                return match KIND_NAMES.iter().position(|n| n == v) {
+                return match kind_names().iter().position(|n| n == v) {
                     Some(code) => col(c::KIND).eq(lit(code as u8)),
                     None => lit(false),
                 };
             }
             Source::Status => {
-                return match STATUS_NAMES.iter().position(|n| n == v) {
+                return match status_names().iter().position(|n| n == v) {
                     Some(code) => col(c::STATUS_CODE).eq(lit(code as u8)),
                     None => lit(false),
                 };

@@ -116,6 +116,16 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     ]))
 });
 
+/// Lowercase span kind names, indexed by the stored `kind` code.
+pub fn kind_names() -> [&'static str; 6] {
+    SpanKind::ALL.map(SpanKind::as_str)
+}
+
+/// Lowercase status names, indexed by the stored `status_code` code.
+pub fn status_names() -> [&'static str; 3] {
+    StatusCode::ALL.map(StatusCode::as_str)
+}
+
 /// The schema of the spans table.
 pub fn span_schema() -> SchemaRef {
     SCHEMA.clone()

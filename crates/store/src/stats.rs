@@ -24,6 +24,7 @@ use crate::api::{KeyInfo, KeyScope, ValueCount};
 use crate::error::StoreError;
 use crate::filter::{decode_stored, eval_value};
 use crate::schema::col as c;
+use tracehouse_model::{SpanKind, StatusCode};
 
 /// Distinct values kept per key (pruned to this many once twice as many accumulate).
 pub const MAX_VALUES: usize = 256;
@@ -208,16 +209,6 @@ fn json_type(raw: &str) -> &'static str {
     }
 }
 
-const KIND_NAMES: [&str; 6] = [
-    "unspecified",
-    "internal",
-    "server",
-    "client",
-    "producer",
-    "consumer",
-];
-const STATUS_NAMES: [&str; 3] = ["unset", "ok", "error"];
-
 fn get<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, StoreError> {
     batch
         .column_by_name(name)
@@ -308,13 +299,9 @@ pub fn batch_stats(
         if !session.is_null(row) {
             text(stats, Intrinsic::SessionId, session.value(row));
         }
-        let k = KIND_NAMES
-            .get(usize::from(kind.value(row)))
-            .unwrap_or(&"unspecified");
+        let k = SpanKind::from_otlp(i32::from(kind.value(row))).as_str();
         stats.add(&scoped("i:", Intrinsic::SpanKind.name()), "string", Some(k));
-        let st = STATUS_NAMES
-            .get(usize::from(status.value(row)))
-            .unwrap_or(&"unset");
+        let st = StatusCode::from_otlp(i32::from(status.value(row))).as_str();
         stats.add(
             &scoped("i:", Intrinsic::StatusCode.name()),
             "string",
