@@ -31,7 +31,7 @@ use crate::error::StoreError;
 use crate::manifest::Manifest;
 use crate::part::{Part, list_part_files, write_part};
 use crate::query::{Snapshot, id_lit, project_is};
-use crate::schema::{col as c, span_schema, spans_to_batch};
+use crate::schema::{batch_to_spans, col as c, span_schema, spans_to_batch};
 use crate::stats::{KeyStats, batch_stats, merge_into};
 use crate::wal::{Wal, encode_batch};
 
@@ -609,17 +609,29 @@ impl Store for EmbeddedStore {
 
     async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError> {
         let snap = self.snapshot();
-        let parts: Vec<&Arc<Part>> = snap
+        let parts: Vec<Arc<Part>> = snap
             .parts
             .iter()
             .filter(|p| p.meta.project_id == project_id && p.may_contain(&trace_id.0))
+            .cloned()
             .collect();
         let filter = project_is(project_id).and(col(c::TRACE_ID).eq(id_lit(&trace_id.0)));
-        let sort = vec![
-            col(c::START_TIME).sort(true, false),
-            col(c::SPAN_ID).sort(true, false),
-        ];
-        snap.spans(&parts, filter, sort, None).await
+        let by_start = vec![col(c::START_TIME).sort(true, false)];
+        let mut spans = snap.spans(&[], filter, by_start, None).await?;
+        let from_parts = tokio::task::spawn_blocking(move || -> Result<Vec<Span>, StoreError> {
+            let mut out = Vec::new();
+            for part in &parts {
+                for batch in part.read_trace(&trace_id.0)? {
+                    out.extend(batch_to_spans(&batch)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        spans.extend(from_parts);
+        spans.sort_by_key(|s| (s.start_time_unix_nano, s.span_id));
+        Ok(spans)
     }
 
     async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {

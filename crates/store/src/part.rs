@@ -9,16 +9,23 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
+use datafusion::arrow::array::Scalar;
 use datafusion::arrow::array::{Array, FixedSizeBinaryArray, Int64Array, RecordBatch};
+use datafusion::arrow::compute::kernels::cmp::eq;
 use datafusion::arrow::compute::{
     SortColumn, concat_batches, lexsort_to_indices, take_record_batch,
 };
 use datafusion::parquet::arrow::ArrowWriter;
-use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use datafusion::parquet::arrow::ProjectionMask;
+use datafusion::parquet::arrow::arrow_reader::{
+    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    RowFilter,
+};
 use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::file::metadata::PageIndexPolicy;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
@@ -44,9 +51,61 @@ pub struct Part {
     pub stats: KeyStats,
     /// Set when the part left the manifest; its files go when the last reference drops.
     obsolete: AtomicBool,
+    /// The Parquet footer and page index, parsed on first use.
+    reader_metadata: OnceLock<ArrowReaderMetadata>,
 }
 
 impl Part {
+    fn reader_metadata(&self) -> Result<&ArrowReaderMetadata, StoreError> {
+        if let Some(m) = self.reader_metadata.get() {
+            return Ok(m);
+        }
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        let loaded = ArrowReaderMetadata::load(&File::open(&self.path)?, options)?;
+        Ok(self.reader_metadata.get_or_init(|| loaded))
+    }
+
+    /// The rows of one trace: only row groups whose bloom filter may hold the id are read,
+    /// and `trace_id` is filtered while decoding so other columns decode only matching rows.
+    ///
+    /// A point lookup reads Parquet directly: planning a DataFusion query would cost more
+    /// than the read itself.
+    pub fn read_trace(&self, trace_id: &[u8; 16]) -> Result<Vec<RecordBatch>, StoreError> {
+        let metadata = self.reader_metadata()?.clone();
+        let schema = metadata.metadata().file_metadata().schema_descr_ptr();
+        let column = schema
+            .columns()
+            .iter()
+            .position(|c| c.path().string() == col::TRACE_ID)
+            .ok_or_else(|| StoreError::Corrupt(format!("part {} has no trace_id", self.meta.id)))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            File::open(&self.path)?,
+            metadata.clone(),
+        );
+        let mut row_groups = Vec::new();
+        for rg in 0..metadata.metadata().num_row_groups() {
+            match builder.get_row_group_column_bloom_filter(rg, column)? {
+                Some(bloom) if !bloom.check(&trace_id[..]) => {}
+                _ => row_groups.push(rg),
+            }
+        }
+        if row_groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = Scalar::new(FixedSizeBinaryArray::try_from_iter(std::iter::once(
+            trace_id,
+        ))?);
+        let predicate =
+            ArrowPredicateFn::new(ProjectionMask::leaves(&schema, [column]), move |batch| {
+                eq(batch.column(0), &wanted)
+            });
+        let reader = builder
+            .with_row_groups(row_groups)
+            .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+            .build()?;
+        Ok(reader.collect::<Result<Vec<_>, _>>()?)
+    }
+
     /// Whether the part may hold spans of this trace.
     pub fn may_contain(&self, trace_id: &[u8; 16]) -> bool {
         self.trace_ids.binary_search(trace_id).is_ok()
@@ -87,6 +146,7 @@ impl Part {
             trace_ids,
             stats: KeyStats::default(),
             obsolete: AtomicBool::new(false),
+            reader_metadata: OnceLock::new(),
         };
         part.stats = match fs::read(stats_path(parts_dir, part.meta.id)) {
             Ok(raw) => serde_json::from_slice(&raw)?,
@@ -262,5 +322,6 @@ pub fn write_part(
         trace_ids,
         stats,
         obsolete: AtomicBool::new(false),
+        reader_metadata: OnceLock::new(),
     }))
 }

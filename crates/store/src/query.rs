@@ -2,11 +2,12 @@
 //! record batches and the chosen Parquet parts form one table, filters are pushed into the
 //! Parquet scan (statistics, bloom filters, page index), and results become model spans.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::datasource::MemTable;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion::prelude::{
     DataFrame, Expr, ParquetReadOptions, SessionConfig, SessionContext, col, lit,
 };
@@ -24,6 +25,18 @@ pub struct Snapshot {
     pub parts: Vec<Arc<Part>>,
 }
 
+/// One runtime for every query, so that Parquet footers and page indexes (parts are
+/// immutable and never reuse a path) are parsed once and then served from its metadata cache.
+static RUNTIME: LazyLock<Option<Arc<RuntimeEnv>>> = LazyLock::new(|| {
+    RuntimeEnvBuilder::new()
+        .with_metadata_cache_limit(METADATA_CACHE_BYTES)
+        .build_arc()
+        .ok()
+});
+
+/// Memory for cached Parquet metadata.
+const METADATA_CACHE_BYTES: usize = 256 * 1024 * 1024;
+
 fn session() -> SessionContext {
     let mut config = SessionConfig::new()
         .with_target_partitions(2)
@@ -32,7 +45,10 @@ fn session() -> SessionContext {
     parquet.pushdown_filters = true;
     parquet.reorder_filters = true;
     parquet.bloom_filter_on_read = true;
-    SessionContext::new_with_config(config)
+    match RUNTIME.as_ref() {
+        Some(runtime) => SessionContext::new_with_config_rt(config, runtime.clone()),
+        None => SessionContext::new_with_config(config),
+    }
 }
 
 /// A literal for a fixed-size binary column (ids).
