@@ -31,6 +31,12 @@ pub enum StoreError {
     /// A request argument was invalid (for example a malformed cursor).
     #[error("{0}")]
     InvalidArgument(String),
+    /// A remote storage backend cannot be reached right now; the client should retry.
+    #[error("store unavailable ({0}); retry later")]
+    Unavailable(String),
+    /// A remote storage backend refused or failed an operation.
+    #[error("storage backend error: {0}")]
+    Backend(String),
 }
 
 impl From<serde_json::Error> for StoreError {
@@ -44,7 +50,10 @@ impl StoreError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            StoreError::Overloaded(_) | StoreError::Closed | StoreError::Io(_)
+            StoreError::Overloaded(_)
+                | StoreError::Closed
+                | StoreError::Io(_)
+                | StoreError::Unavailable(_)
         )
     }
 }

@@ -301,8 +301,9 @@ async fn structural_spans(snap: &Snapshot, q: &SearchQuery) -> Result<SearchPage
     })
 }
 
-/// Summarises one trace given the indices of its matched spans.
-fn summarise(spans: &[Span], matched: &[usize]) -> Option<TraceSummary> {
+/// Summarises one trace (its spans in start order) given the indices of its matched
+/// spans. Shared with other backends so that summaries agree exactly.
+pub fn summarise(spans: &[Span], matched: &[usize]) -> Option<TraceSummary> {
     let first = spans.first()?;
     let ids: BTreeSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
     let root = spans
@@ -327,7 +328,7 @@ fn summarise(spans: &[Span], matched: &[usize]) -> Option<TraceSummary> {
 }
 
 /// A trace's sort key from its matched spans: earliest start, or longest duration.
-fn trace_key(sort: SearchSort, spans: &[Span], matched: &[usize]) -> i64 {
+pub fn trace_key(sort: SearchSort, spans: &[Span], matched: &[usize]) -> i64 {
     let it = matched.iter().map(|&i| &spans[i]);
     if sort.by_duration() {
         it.map(|s| s.duration_nanos).max().unwrap_or(0)

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::Deserialize;
+use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_server::{ProjectConfig, Server, ServerConfig};
 use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
 
-use crate::cli::{LogFormat, ServeArgs, parse_duration};
+use crate::cli::{LogFormat, ServeArgs, StoreKind, parse_duration};
 
 /// The `--config` TOML file: every key optional.
 #[derive(Debug, Default, Deserialize)]
@@ -25,6 +26,11 @@ struct FileConfig {
     max_request_bytes: Option<usize>,
     flush_interval: Option<String>,
     log_format: Option<LogFormat>,
+    store: Option<StoreKind>,
+    clickhouse_url: Option<String>,
+    clickhouse_user: Option<String>,
+    clickhouse_password: Option<String>,
+    clickhouse_database: Option<String>,
 }
 
 /// The resolved settings of one run.
@@ -34,6 +40,8 @@ pub struct Settings {
     pub server: ServerConfig,
     /// Store settings.
     pub engine: EngineConfig,
+    /// Set with `--store clickhouse`: the ClickHouse store instead of the embedded one.
+    pub clickhouse: Option<ClickHouseConfig>,
     /// Log format.
     pub log_format: LogFormat,
 }
@@ -106,9 +114,26 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
     if let Some(text) = args.flush_interval.or(file.flush_interval) {
         engine.flush_interval = parse_duration(&text).context("--flush-interval")?;
     }
+    let clickhouse = match args.store.or(file.store).unwrap_or_default() {
+        StoreKind::Embedded => None,
+        StoreKind::Clickhouse => {
+            let url = args.clickhouse_url.or(file.clickhouse_url).context(
+                "--store clickhouse needs --clickhouse-url (or TRACEHOUSE_CLICKHOUSE_URL), e.g. http://localhost:8123",
+            )?;
+            let mut c = ClickHouseConfig::new(url);
+            c.user = args.clickhouse_user.or(file.clickhouse_user);
+            c.password = args.clickhouse_password.or(file.clickhouse_password);
+            if let Some(db) = args.clickhouse_database.or(file.clickhouse_database) {
+                c.database = db;
+            }
+            c.retention = engine.retention;
+            Some(c)
+        }
+    };
     Ok(Settings {
         server,
         engine,
+        clickhouse,
         log_format: args
             .log_format
             .or(file.log_format)
@@ -154,9 +179,21 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let settings = resolve(args)?;
     init_logging(settings.log_format);
     let data_dir = settings.engine.data_dir.clone();
-    let store: Arc<dyn Store> = EmbeddedStore::open(settings.engine)
-        .await
-        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+    let (store, location): (Arc<dyn Store>, String) = match settings.clickhouse {
+        None => (
+            EmbeddedStore::open(settings.engine)
+                .await
+                .with_context(|| format!("cannot open the store in {}", data_dir.display()))?,
+            format!("data in {}", data_dir.display()),
+        ),
+        Some(c) => {
+            let location = format!("ClickHouse {} database {}", c.url, c.database);
+            let store = ClickHouseStore::open(c)
+                .await
+                .with_context(|| format!("cannot open the store: {location}"))?;
+            (store, location)
+        }
+    };
     let mode = if settings.server.projects.is_empty() {
         "open single-project mode: no key needed".to_string()
     } else {
@@ -168,9 +205,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = Server::bind(settings.server, store).await?;
     let addrs = server.addrs()?;
     println!(
-        "tracehouse {} serving ({mode}; data in {})\n  api        http://{}\n  otlp-grpc  http://{}\n  otlp-http  http://{}/v1/traces",
+        "tracehouse {} serving ({mode}; {})\n  api        http://{}\n  otlp-grpc  http://{}\n  otlp-http  http://{}/v1/traces",
         env!("CARGO_PKG_VERSION"),
-        data_dir.display(),
+        location,
         addrs.api,
         addrs.otlp_grpc,
         addrs.otlp_http
@@ -227,6 +264,34 @@ mod tests {
         );
         assert_eq!(s.engine.retention, Some(Duration::from_secs(2 * 86400)));
         assert_eq!(s.engine.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn clickhouse_store_flags() {
+        let s = resolve(args(&["tracehouse", "serve"])).unwrap();
+        assert!(s.clickhouse.is_none());
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--store",
+            "clickhouse",
+            "--clickhouse-url",
+            "http://ch:8123",
+            "--clickhouse-database",
+            "traces",
+            "--clickhouse-user",
+            "u",
+            "--retention",
+            "2d",
+        ]))
+        .unwrap();
+        let c = s.clickhouse.unwrap();
+        assert_eq!(c.url, "http://ch:8123");
+        assert_eq!(c.database, "traces");
+        assert_eq!(c.user.as_deref(), Some("u"));
+        assert_eq!(c.retention, Some(Duration::from_secs(2 * 86400)));
+        let err = resolve(args(&["tracehouse", "serve", "--store", "clickhouse"])).unwrap_err();
+        assert!(format!("{err:#}").contains("--clickhouse-url"), "{err:#}");
     }
 
     #[test]

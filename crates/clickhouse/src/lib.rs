@@ -1,0 +1,460 @@
+//! tracehouse storage on ClickHouse: the scale-out backend of the [`Store`] trait.
+//!
+//! * [`schema`] — tables, materialized views and versioned, idempotent migrations;
+//! * [`row`] — the RowBinary row and its conversion from and to model spans;
+//! * [`sql`] — the plan's filter compiled to parameterised SQL;
+//! * the writer (this module) — group commit: concurrent `write_spans` calls are
+//!   coalesced into one RowBinary `INSERT`, and each call returns only after ClickHouse
+//!   accepted the insert that holds its rows. Inserts are retried with backoff under a
+//!   deduplication token (so a retry after an ambiguous failure cannot store rows
+//!   twice); when ClickHouse stays unreachable the call fails with the retryable
+//!   [`StoreError::Unavailable`], which the receivers turn into 503 / `UNAVAILABLE`.
+//!   Nothing is acknowledged before ClickHouse has it, so nothing acknowledged is lost;
+//! * the reader ([`read`]) — every `Store` query as SQL over the same plan, with
+//!   structural queries evaluated on candidate traces exactly as the embedded engine
+//!   does.
+
+pub mod error;
+mod read;
+pub mod row;
+pub mod schema;
+pub mod sql;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use clickhouse::Client;
+use tokio::sync::{mpsc, oneshot};
+use tracehouse_model::{Span, TraceId};
+use tracehouse_store::{
+    Histogram, HistogramQuery, KeyInfo, KeysQuery, SearchPage, SearchQuery, Store, StoreError,
+    StoreStats, TracePage, ValueCount, ValuesQuery,
+};
+
+pub use error::ClickHouseError;
+use row::SpanRow;
+
+/// How to reach ClickHouse and how to write to it.
+#[derive(Debug, Clone)]
+pub struct ClickHouseConfig {
+    /// HTTP(S) endpoint, e.g. `http://localhost:8123`.
+    pub url: String,
+    /// User (ClickHouse's default user when unset).
+    pub user: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Database, created if missing.
+    pub database: String,
+    /// Drop data older than this (a TTL on every table); `None` keeps everything.
+    pub retention: Option<Duration>,
+    /// Most rows in one insert; more queued rows wait for the next one.
+    pub max_batch_rows: usize,
+    /// Attempts of one insert while ClickHouse is unreachable (at least 1).
+    pub insert_attempts: u32,
+    /// First retry delay (doubled for each further attempt).
+    pub retry_backoff: Duration,
+    /// Timeout of one insert request.
+    pub insert_timeout: Duration,
+}
+
+impl ClickHouseConfig {
+    /// Defaults for a server at `url`, database `tracehouse`, 7 days retention.
+    pub fn new(url: impl Into<String>) -> Self {
+        ClickHouseConfig {
+            url: url.into(),
+            user: None,
+            password: None,
+            database: "tracehouse".to_string(),
+            retention: Some(Duration::from_secs(7 * 86_400)),
+            max_batch_rows: 100_000,
+            insert_attempts: 4,
+            retry_backoff: Duration::from_millis(100),
+            insert_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// A client for the server, bound to [`ClickHouseConfig::database`].
+    pub fn client(&self) -> Client {
+        self.server_client().with_database(&self.database)
+    }
+
+    /// A client for the server, without a database.
+    fn server_client(&self) -> Client {
+        let mut c = Client::default()
+            .with_url(&self.url)
+            .with_compression(clickhouse::Compression::Lz4);
+        if let Some(u) = &self.user {
+            c = c.with_user(u);
+        }
+        if let Some(p) = &self.password {
+            c = c.with_password(p);
+        }
+        c
+    }
+}
+
+/// Whether `name` may be used as a database name (it is written into DDL).
+fn valid_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit()
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let mut it = text.trim().split('.');
+    let major = it.next()?.parse().ok()?;
+    let minor = it.next()?.parse().ok()?;
+    Some((major, minor))
+}
+
+/// Creates the configured database if needed (for tools and tests that migrate by hand).
+pub async fn create_database(config: &ClickHouseConfig) -> Result<(), ClickHouseError> {
+    if !valid_identifier(&config.database) {
+        return Err(ClickHouseError::Config(format!(
+            "database name {:?}: use letters, digits and _",
+            config.database
+        )));
+    }
+    config
+        .server_client()
+        .query(&format!(
+            "CREATE DATABASE IF NOT EXISTS `{}`",
+            config.database
+        ))
+        .execute()
+        .await?;
+    Ok(())
+}
+
+/// Checks that the server is reachable and recent enough; returns its version.
+pub async fn check_version(client: &Client) -> Result<String, ClickHouseError> {
+    let version: String = client.query("SELECT version()").fetch_one().await?;
+    match parse_version(&version) {
+        Some(v) if v >= schema::MIN_VERSION => Ok(version),
+        _ => Err(ClickHouseError::TooOld { found: version }),
+    }
+}
+
+/// The schema version recorded in the client's database (0 when none).
+pub async fn schema_version(client: &Client) -> Result<u32, ClickHouseError> {
+    client.query(schema::MIGRATIONS_TABLE).execute().await?;
+    let v: u32 = client
+        .query("SELECT toUInt32(max(version)) FROM tracehouse_migrations")
+        .fetch_one()
+        .await?;
+    Ok(v)
+}
+
+/// Applies the migrations after the recorded version up to `target`, in order, and
+/// records each. Safe to run again (no-op) and from several servers at once (every
+/// statement is idempotent). Returns the schema version afterwards.
+pub async fn migrate(client: &Client, target: u32) -> Result<u32, ClickHouseError> {
+    let current = schema_version(client).await?;
+    let known = schema::latest_version();
+    if current > known {
+        return Err(ClickHouseError::SchemaTooNew {
+            found: current,
+            known,
+        });
+    }
+    let mut version = current;
+    for m in schema::MIGRATIONS
+        .iter()
+        .filter(|m| m.version > current && m.version <= target)
+    {
+        tracing::info!(
+            version = m.version,
+            name = m.name,
+            "applying ClickHouse migration"
+        );
+        for statement in m.statements {
+            client.query(statement).execute().await?;
+        }
+        client
+            .query(
+                "INSERT INTO tracehouse_migrations (version, name) VALUES ({v:UInt32}, {n:String})",
+            )
+            .param("v", m.version)
+            .param("n", m.name)
+            .execute()
+            .await?;
+        version = m.version;
+    }
+    Ok(version)
+}
+
+/// Sets (or removes) the retention TTL of every table. Metadata only: existing parts
+/// are not rewritten; whole expired partitions are dropped as they age out.
+async fn apply_retention(
+    client: &Client,
+    retention: Option<Duration>,
+) -> Result<(), ClickHouseError> {
+    for (table, time) in schema::TTL_TABLES {
+        let sql = match retention {
+            Some(r) => format!(
+                "ALTER TABLE {table} MODIFY TTL {time} + toIntervalSecond({})",
+                r.as_secs().max(1)
+            ),
+            None => format!("ALTER TABLE {table} REMOVE TTL"),
+        };
+        let res = client
+            .query(&sql)
+            .with_setting("materialize_ttl_after_modify", "0")
+            .execute()
+            .await;
+        match res {
+            Ok(()) => {}
+            // Removing a TTL that was never set is not an error worth stopping for.
+            Err(e) if retention.is_none() => {
+                tracing::debug!(table, error = %e, "no TTL to remove");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// One queued write: rows and where to report the insert's outcome.
+struct WriteRequest {
+    rows: Vec<SpanRow>,
+    done: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// Counters shared with the writer.
+#[derive(Default)]
+struct Counters {
+    queued_rows: AtomicU64,
+    inserts: AtomicU64,
+    insert_nanos: AtomicU64,
+}
+
+/// The ClickHouse store.
+pub struct ClickHouseStore {
+    client: Client,
+    writer: mpsc::Sender<WriteRequest>,
+    counters: Arc<Counters>,
+}
+
+impl std::fmt::Debug for ClickHouseStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseStore").finish_non_exhaustive()
+    }
+}
+
+/// Queued write requests before `write_spans` sheds load.
+const QUEUE_REQUESTS: usize = 4096;
+
+impl ClickHouseStore {
+    /// Connects, checks the server version, creates the database, applies migrations and
+    /// the retention TTL, and starts the writer.
+    pub async fn open(config: ClickHouseConfig) -> Result<Arc<ClickHouseStore>, ClickHouseError> {
+        check_version(&config.server_client()).await?;
+        create_database(&config).await?;
+        let client = config.client();
+        migrate(&client, schema::latest_version()).await?;
+        apply_retention(&client, config.retention).await?;
+        let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
+        let counters = Arc::new(Counters::default());
+        tokio::spawn(writer_loop(client.clone(), config, rx, counters.clone()));
+        Ok(Arc::new(ClickHouseStore {
+            client,
+            writer: tx,
+            counters,
+        }))
+    }
+
+    /// The client, bound to the store's database.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+async fn writer_loop(
+    client: Client,
+    config: ClickHouseConfig,
+    mut rx: mpsc::Receiver<WriteRequest>,
+    counters: Arc<Counters>,
+) {
+    let prefix = format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    let mut batch_no: u64 = 0;
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let mut rows: usize = batch[0].rows.len();
+        while rows < config.max_batch_rows {
+            match rx.try_recv() {
+                Ok(req) => {
+                    rows += req.rows.len();
+                    batch.push(req);
+                }
+                Err(_) => break,
+            }
+        }
+        let all: Vec<&SpanRow> = batch.iter().flat_map(|r| r.rows.iter()).collect();
+        let result = if all.is_empty() {
+            Ok(())
+        } else {
+            batch_no += 1;
+            let token = format!("{prefix}-{batch_no}");
+            let started = std::time::Instant::now();
+            let r = insert_with_retry(&client, &config, &all, &token).await;
+            counters.inserts.fetch_add(1, Ordering::Relaxed);
+            counters
+                .insert_nanos
+                .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            r
+        };
+        counters
+            .queued_rows
+            .fetch_sub(rows as u64, Ordering::Relaxed);
+        for req in batch {
+            let reply = match &result {
+                Ok(()) => Ok(()),
+                Err(e) => Err(match e {
+                    ClickHouseError::Unreachable(m) => StoreError::Unavailable(m.clone()),
+                    other => StoreError::Backend(other.to_string()),
+                }),
+            };
+            let _ = req.done.send(reply);
+        }
+    }
+}
+
+async fn insert_once(
+    client: &Client,
+    config: &ClickHouseConfig,
+    rows: &[&SpanRow],
+    token: &str,
+) -> Result<(), ClickHouseError> {
+    let mut insert = client
+        .insert::<SpanRow>("spans")
+        .await?
+        .with_timeouts(Some(config.insert_timeout), Some(config.insert_timeout))
+        .with_setting("insert_deduplication_token", token);
+    for r in rows {
+        insert.write(r).await?;
+    }
+    insert.end().await?;
+    Ok(())
+}
+
+async fn insert_with_retry(
+    client: &Client,
+    config: &ClickHouseConfig,
+    rows: &[&SpanRow],
+    token: &str,
+) -> Result<(), ClickHouseError> {
+    let mut delay = config.retry_backoff;
+    let attempts = config.insert_attempts.max(1);
+    let mut attempt = 1;
+    loop {
+        match insert_once(client, config, rows, token).await {
+            Ok(()) => return Ok(()),
+            Err(ClickHouseError::Unreachable(m)) if attempt < attempts => {
+                tracing::warn!(attempt, error = %m, "ClickHouse insert failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = delay.saturating_mul(2);
+                attempt += 1;
+            }
+            Err(e) => {
+                tracing::error!(rows = rows.len(), error = %e, "ClickHouse insert failed");
+                return Err(e);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for ClickHouseStore {
+    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<SpanRow> = spans.iter().map(SpanRow::from_span).collect();
+        let n = rows.len() as u64;
+        let (done, wait) = oneshot::channel();
+        self.counters.queued_rows.fetch_add(n, Ordering::Relaxed);
+        if let Err(e) = self.writer.try_send(WriteRequest { rows, done }) {
+            self.counters.queued_rows.fetch_sub(n, Ordering::Relaxed);
+            return Err(match e {
+                mpsc::error::TrySendError::Full(_) => {
+                    StoreError::Overloaded("ClickHouse insert queue is full".into())
+                }
+                mpsc::error::TrySendError::Closed(_) => StoreError::Closed,
+            });
+        }
+        wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError> {
+        let mut traces = read::fetch_traces(&self.client, project_id, &[trace_id]).await?;
+        Ok(traces.remove(&trace_id).unwrap_or_default())
+    }
+
+    async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        read::search_spans(&self.client, query).await
+    }
+
+    async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError> {
+        read::search_traces(&self.client, query).await
+    }
+
+    async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError> {
+        read::histogram(&self.client, query).await
+    }
+
+    async fn keys(&self, query: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
+        read::keys(&self.client, query).await
+    }
+
+    async fn values(&self, query: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError> {
+        read::values(&self.client, query).await
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        // A barrier: returns once every write queued before it was inserted.
+        let (done, wait) = oneshot::channel();
+        self.writer
+            .send(WriteRequest {
+                rows: Vec::new(),
+                done,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    fn stats(&self) -> StoreStats {
+        StoreStats {
+            memtable_rows: self.counters.queued_rows.load(Ordering::Relaxed),
+            flushes: self.counters.inserts.load(Ordering::Relaxed),
+            flush_seconds: self.counters.insert_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+            ..StoreStats::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_names() {
+        assert_eq!(parse_version("24.3.1.2672"), Some((24, 3)));
+        assert_eq!(parse_version("26.9.2.1"), Some((26, 9)));
+        assert_eq!(parse_version("junk"), None);
+        assert!(valid_identifier("tracehouse_1"));
+        assert!(!valid_identifier("a-b"));
+        assert!(!valid_identifier("x`; DROP"));
+        assert!(!valid_identifier("1abc"));
+    }
+}

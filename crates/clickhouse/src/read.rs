@@ -1,0 +1,553 @@
+//! The read side: every `Store` query as parameterised SQL over the shared plan.
+//!
+//! Plain filter queries run entirely in ClickHouse (filter, sort, cursor, limit,
+//! aggregation). Structural queries follow the embedded engine step by step: the
+//! pushdown filter finds the newest [`MAX_CANDIDATE_TRACES`] traces with a span in the
+//! window, all their spans are fetched (through `trace_index`), and the structure is
+//! evaluated per trace with [`eval_plan`]; only selected spans inside the window count.
+
+use std::collections::HashMap;
+
+use clickhouse::{Client, Row};
+use serde::Deserialize;
+use tracehouse_model::{Span, SpanId, TraceId};
+use tracehouse_query::{Plan, eval_plan, matches};
+use tracehouse_store::filter::SpanRef;
+use tracehouse_store::search::{bucket_width, summarise, trace_key};
+use tracehouse_store::stats::{KeyEntry, KeyStats};
+use tracehouse_store::{
+    Bucket, Histogram, HistogramQuery, KeyInfo, KeysQuery, MAX_CANDIDATE_TRACES, SearchCursor,
+    SearchPage, SearchQuery, SearchSort, StoreError, TracePage, ValueCount, ValuesQuery,
+};
+
+use crate::error::ClickHouseError;
+use crate::row::{READ_COLUMNS, ReadRow};
+use crate::sql::{Params, compile};
+
+const HOUR_NS: i64 = 3_600_000_000_000;
+
+fn ch(e: clickhouse::error::Error) -> StoreError {
+    ClickHouseError::from(e).into()
+}
+
+/// Project and time-window bounds.
+fn window(p: &mut Params, project_id: &str, start_ns: i64, end_ns: i64) -> String {
+    let project = p.str(project_id);
+    let s = p.i64(start_ns);
+    let e = p.i64(end_ns);
+    format!(
+        "project_id = {project} AND timestamp >= fromUnixTimestamp64Nano({s}) \
+         AND timestamp < fromUnixTimestamp64Nano({e})"
+    )
+}
+
+fn check_cursor(q: &SearchQuery) -> Result<(), StoreError> {
+    match &q.cursor {
+        Some(cur) if cur.sort != q.sort => Err(StoreError::InvalidArgument(format!(
+            "the cursor belongs to sort {}, not {}",
+            cur.sort.as_str(),
+            q.sort.as_str()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn dir(sort: SearchSort) -> &'static str {
+    if sort.descending() { "DESC" } else { "ASC" }
+}
+
+fn beyond(sort: SearchSort) -> &'static str {
+    if sort.descending() { "<" } else { ">" }
+}
+
+fn span_key(sort: SearchSort, s: &Span) -> i64 {
+    if sort.by_duration() {
+        s.duration_nanos
+    } else {
+        s.start_time_unix_nano
+    }
+}
+
+fn cursor_of(sort: SearchSort, s: &Span) -> SearchCursor {
+    SearchCursor {
+        sort,
+        key: span_key(sort, s),
+        trace_id: s.trace_id,
+        span_id: s.span_id,
+    }
+}
+
+fn order(
+    sort: SearchSort,
+    a: (i64, TraceId, SpanId),
+    b: (i64, TraceId, SpanId),
+) -> std::cmp::Ordering {
+    let o = (a.0, a.1.0, a.2.0).cmp(&(b.0, b.1.0, b.2.0));
+    if sort.descending() { o.reverse() } else { o }
+}
+
+async fn fetch_spans(client: &Client, sql: &str, p: &Params) -> Result<Vec<Span>, StoreError> {
+    let rows: Vec<ReadRow> = p.bind(client.query(sql)).fetch_all().await.map_err(ch)?;
+    rows.into_iter()
+        .map(|r| r.into_span().map_err(StoreError::from))
+        .collect()
+}
+
+/// A page of spans.
+pub(crate) async fn search_spans(
+    client: &Client,
+    q: &SearchQuery,
+) -> Result<SearchPage, StoreError> {
+    check_cursor(q)?;
+    if q.plan.structure.is_some() {
+        return structural_spans(client, q).await;
+    }
+    let mut p = Params::default();
+    let mut filter = format!(
+        "{} AND {}",
+        window(&mut p, &q.project_id, q.start_ns, q.end_ns),
+        compile(&q.plan.pushdown, &mut p)
+    );
+    let key = if q.sort.by_duration() {
+        "duration"
+    } else {
+        "toUnixTimestamp64Nano(timestamp)"
+    };
+    if let Some(cur) = &q.cursor {
+        let k = p.i64(cur.key);
+        let t = p.str(cur.trace_id.to_string());
+        let s = p.str(cur.span_id.to_string());
+        filter.push_str(&format!(
+            " AND ({key}, trace_id, span_id) {} ({k}, toFixedString(unhex({t}), 16), toFixedString(unhex({s}), 8))",
+            beyond(q.sort)
+        ));
+    }
+    let d = dir(q.sort);
+    let sort_col = if q.sort.by_duration() {
+        "duration"
+    } else {
+        "timestamp"
+    };
+    let sql = format!(
+        "SELECT {READ_COLUMNS} FROM spans WHERE {filter} \
+         ORDER BY {sort_col} {d}, trace_id {d}, span_id {d} LIMIT {}",
+        q.limit + 1
+    );
+    let mut spans = fetch_spans(client, &sql, &p).await?;
+    let next_cursor = if spans.len() > q.limit {
+        spans.truncate(q.limit);
+        spans.last().map(|s| cursor_of(q.sort, s))
+    } else {
+        None
+    };
+    Ok(SearchPage {
+        spans,
+        next_cursor,
+        candidates_truncated: false,
+    })
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct KeyedTrace {
+    trace_id: [u8; 16],
+    k: i64,
+}
+
+/// All spans of the given traces, grouped per trace (each in start order). The trace
+/// index narrows the scan to the traces' time slice.
+pub(crate) async fn fetch_traces(
+    client: &Client,
+    project_id: &str,
+    ids: &[TraceId],
+) -> Result<HashMap<TraceId, Vec<Span>>, StoreError> {
+    let mut out: HashMap<TraceId, Vec<Span>> = HashMap::with_capacity(ids.len());
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut p = Params::default();
+    let project = p.str(project_id);
+    let list = p.str_array(ids.iter().map(|t| t.to_string()).collect());
+    let set = format!("(SELECT toFixedString(unhex(arrayJoin({list})), 16))");
+    let sql = format!(
+        "SELECT {READ_COLUMNS} FROM spans \
+         WHERE project_id = {project} AND trace_id IN {set} \
+         AND timestamp >= (SELECT min(start_min) FROM trace_index WHERE project_id = {project} AND trace_id IN {set}) \
+         AND timestamp <= (SELECT max(start_max) FROM trace_index WHERE project_id = {project} AND trace_id IN {set})"
+    );
+    for s in fetch_spans(client, &sql, &p).await? {
+        out.entry(s.trace_id).or_default().push(s);
+    }
+    for spans in out.values_mut() {
+        spans.sort_by(|a, b| {
+            (a.start_time_unix_nano, a.span_id.0).cmp(&(b.start_time_unix_nano, b.span_id.0))
+        });
+        // A client retry after an ambiguous insert failure can store a span twice.
+        spans.dedup_by(|a, b| {
+            a.span_id == b.span_id && a.start_time_unix_nano == b.start_time_unix_nano
+        });
+    }
+    Ok(out)
+}
+
+/// The traces (newest activity first) with a span in the window matching the pushdown
+/// filter, at most `cap`; and whether there were more.
+async fn candidate_traces(
+    client: &Client,
+    project_id: &str,
+    plan: &Plan,
+    start_ns: i64,
+    end_ns: i64,
+    cap: usize,
+) -> Result<(Vec<TraceId>, bool), StoreError> {
+    let mut p = Params::default();
+    let sql = format!(
+        "SELECT trace_id, max(toUnixTimestamp64Nano(timestamp)) AS k FROM spans \
+         WHERE {} AND {} GROUP BY trace_id ORDER BY k DESC, trace_id DESC LIMIT {}",
+        window(&mut p, project_id, start_ns, end_ns),
+        compile(&plan.pushdown, &mut p),
+        cap + 1
+    );
+    let rows: Vec<KeyedTrace> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+    let mut out: Vec<TraceId> = rows.into_iter().map(|r| TraceId(r.trace_id)).collect();
+    let truncated = out.len() > cap;
+    out.truncate(cap);
+    Ok((out, truncated))
+}
+
+struct Evaluated {
+    spans: Vec<Span>,
+    matched: Vec<usize>,
+}
+
+async fn evaluate_structural(
+    client: &Client,
+    project_id: &str,
+    plan: &Plan,
+    start_ns: i64,
+    end_ns: i64,
+) -> Result<(Vec<Evaluated>, bool), StoreError> {
+    let (ids, truncated) = candidate_traces(
+        client,
+        project_id,
+        plan,
+        start_ns,
+        end_ns,
+        MAX_CANDIDATE_TRACES,
+    )
+    .await?;
+    let traces = fetch_traces(client, project_id, &ids).await?;
+    let mut out = Vec::new();
+    for (_, spans) in traces {
+        let views: Vec<SpanRef<'_>> = spans.iter().map(SpanRef).collect();
+        let matched: Vec<usize> = eval_plan(plan, &views)
+            .into_iter()
+            .filter(|&i| {
+                let t = spans[i].start_time_unix_nano;
+                t >= start_ns && t < end_ns
+            })
+            .collect();
+        drop(views);
+        if !matched.is_empty() {
+            out.push(Evaluated { spans, matched });
+        }
+    }
+    Ok((out, truncated))
+}
+
+async fn structural_spans(client: &Client, q: &SearchQuery) -> Result<SearchPage, StoreError> {
+    let (evaluated, truncated) =
+        evaluate_structural(client, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+    let mut spans: Vec<Span> = evaluated
+        .into_iter()
+        .flat_map(|e| {
+            let Evaluated { spans, matched } = e;
+            let mut keep = vec![false; spans.len()];
+            for i in matched {
+                keep[i] = true;
+            }
+            spans
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(s, k)| k.then_some(s))
+        })
+        .filter(|s| {
+            q.cursor
+                .as_ref()
+                .is_none_or(|cur| cur.is_before(span_key(q.sort, s), &s.trace_id, &s.span_id))
+        })
+        .collect();
+    spans.sort_by(|a, b| {
+        order(
+            q.sort,
+            (span_key(q.sort, a), a.trace_id, a.span_id),
+            (span_key(q.sort, b), b.trace_id, b.span_id),
+        )
+    });
+    let next_cursor = if spans.len() > q.limit {
+        spans.truncate(q.limit);
+        spans.last().map(|s| cursor_of(q.sort, s))
+    } else {
+        None
+    };
+    Ok(SearchPage {
+        spans,
+        next_cursor,
+        candidates_truncated: truncated,
+    })
+}
+
+/// A page of traces.
+pub(crate) async fn search_traces(
+    client: &Client,
+    q: &SearchQuery,
+) -> Result<TracePage, StoreError> {
+    check_cursor(q)?;
+    let zero = SpanId([0; 8]);
+    if q.plan.structure.is_some() {
+        let (evaluated, truncated) =
+            evaluate_structural(client, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+        let mut rows: Vec<(i64, Evaluated)> = evaluated
+            .into_iter()
+            .map(|e| (trace_key(q.sort, &e.spans, &e.matched), e))
+            .filter(|(k, e)| {
+                q.cursor
+                    .as_ref()
+                    .is_none_or(|cur| cur.is_before(*k, &e.spans[0].trace_id, &zero))
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            order(
+                q.sort,
+                (a.0, a.1.spans[0].trace_id, zero),
+                (b.0, b.1.spans[0].trace_id, zero),
+            )
+        });
+        let more = rows.len() > q.limit;
+        rows.truncate(q.limit);
+        let next_cursor = more
+            .then(|| rows.last())
+            .flatten()
+            .map(|(k, e)| SearchCursor {
+                sort: q.sort,
+                key: *k,
+                trace_id: e.spans[0].trace_id,
+                span_id: zero,
+            });
+        let traces = rows
+            .iter()
+            .filter_map(|(_, e)| summarise(&e.spans, &e.matched))
+            .collect();
+        return Ok(TracePage {
+            traces,
+            next_cursor,
+            candidates_truncated: truncated,
+        });
+    }
+
+    let mut p = Params::default();
+    let agg = if q.sort.by_duration() {
+        "max(duration)"
+    } else {
+        "min(toUnixTimestamp64Nano(timestamp))"
+    };
+    let filter = format!(
+        "{} AND {}",
+        window(&mut p, &q.project_id, q.start_ns, q.end_ns),
+        compile(&q.plan.pushdown, &mut p)
+    );
+    let having = match &q.cursor {
+        Some(cur) => {
+            let k = p.i64(cur.key);
+            let t = p.str(cur.trace_id.to_string());
+            format!(
+                " HAVING (k, trace_id) {} ({k}, toFixedString(unhex({t}), 16))",
+                beyond(q.sort)
+            )
+        }
+        None => String::new(),
+    };
+    let d = dir(q.sort);
+    let sql = format!(
+        "SELECT trace_id, {agg} AS k FROM spans WHERE {filter} GROUP BY trace_id{having} \
+         ORDER BY k {d}, trace_id {d} LIMIT {}",
+        q.limit + 1
+    );
+    let mut page: Vec<KeyedTrace> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+    let more = page.len() > q.limit;
+    page.truncate(q.limit);
+    let next_cursor = more.then(|| page.last()).flatten().map(|r| SearchCursor {
+        sort: q.sort,
+        key: r.k,
+        trace_id: TraceId(r.trace_id),
+        span_id: zero,
+    });
+    let ids: Vec<TraceId> = page.iter().map(|r| TraceId(r.trace_id)).collect();
+    let traces = fetch_traces(client, &q.project_id, &ids).await?;
+    let summaries = ids
+        .iter()
+        .filter_map(|t| {
+            let spans = traces.get(t)?;
+            let matched: Vec<usize> = (0..spans.len())
+                .filter(|&i| {
+                    let s = &spans[i];
+                    s.start_time_unix_nano >= q.start_ns
+                        && s.start_time_unix_nano < q.end_ns
+                        && matches(&q.plan.pushdown, &SpanRef(s))
+                })
+                .collect();
+            summarise(spans, &matched)
+        })
+        .collect();
+    Ok(TracePage {
+        traces: summaries,
+        next_cursor,
+        candidates_truncated: false,
+    })
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct BucketRow {
+    b: i64,
+    n: u64,
+    e: u64,
+}
+
+/// Span counts over time.
+pub(crate) async fn histogram(
+    client: &Client,
+    q: &HistogramQuery,
+) -> Result<Histogram, StoreError> {
+    let width = bucket_width(q.start_ns, q.end_ns, q.buckets);
+    let aligned = q.start_ns.div_euclid(width) * width;
+    let n = ((q.end_ns as i128 - aligned as i128 + width as i128 - 1) / width as i128) as usize;
+    let mut buckets: Vec<Bucket> = (0..n)
+        .map(|i| {
+            let start = aligned + i as i64 * width;
+            Bucket {
+                start,
+                end: start.saturating_add(width),
+                count: 0,
+                error_count: 0,
+            }
+        })
+        .collect();
+    let mut truncated = false;
+    if q.plan.structure.is_some() {
+        let (evaluated, t) =
+            evaluate_structural(client, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+        truncated = t;
+        for e in &evaluated {
+            for &i in &e.matched {
+                let s = &e.spans[i];
+                let b = ((s.start_time_unix_nano - aligned) / width) as usize;
+                if let Some(bucket) = buckets.get_mut(b) {
+                    bucket.count += 1;
+                    bucket.error_count += u64::from(s.has_error);
+                }
+            }
+        }
+    } else {
+        let mut p = Params::default();
+        let a = p.i64(aligned);
+        let w = p.i64(width);
+        let sql = format!(
+            "SELECT intDiv(toUnixTimestamp64Nano(timestamp) - {a}, {w}) AS b, count() AS n, \
+             countIf(has_error) AS e FROM spans WHERE {} AND {} GROUP BY b",
+            window(&mut p, &q.project_id, q.start_ns, q.end_ns),
+            compile(&q.plan.pushdown, &mut p)
+        );
+        let rows: Vec<BucketRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+        for r in rows {
+            if let Some(bucket) = usize::try_from(r.b).ok().and_then(|i| buckets.get_mut(i)) {
+                bucket.count += r.n;
+                bucket.error_count += r.e;
+            }
+        }
+    }
+    Ok(Histogram {
+        width_ns: width,
+        buckets,
+        candidates_truncated: truncated,
+    })
+}
+
+/// The hours overlapping `[start, end)` as Unix-second bounds `[from, to)`.
+fn hour_bounds(p: &mut Params, start_ns: i64, end_ns: i64) -> (String, String) {
+    let from = start_ns.div_euclid(HOUR_NS) * 3600;
+    let to = end_ns.div_euclid(1_000_000_000) + i64::from(end_ns.rem_euclid(1_000_000_000) != 0);
+    (p.i64(from), p.i64(to))
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct KeyRow {
+    field: String,
+    #[serde(rename = "type")]
+    value_type: String,
+    n: u64,
+}
+
+/// Keys seen in the range, from the `span_keys` statistics.
+pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
+    let mut p = Params::default();
+    let project = p.str(q.project_id.as_str());
+    let (from, to) = hour_bounds(&mut p, q.start_ns, q.end_ns);
+    let prefix = p.str(q.prefix.to_lowercase());
+    let sql = format!(
+        "SELECT toString(field) AS field, toString(type) AS type, toUInt64(sum(count)) AS n \
+         FROM span_keys WHERE project_id = {project} \
+         AND hour >= toDateTime({from}, 'UTC') AND hour < toDateTime({to}, 'UTC') \
+         AND startsWith(lowerUTF8(substring(field, 3)), {prefix}) \
+         GROUP BY field, type"
+    );
+    let rows: Vec<KeyRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+    let mut stats = KeyStats::default();
+    for r in rows {
+        let e: &mut KeyEntry = stats.keys.entry(r.field).or_default();
+        e.count += r.n;
+        *e.types.entry(r.value_type).or_default() += r.n;
+    }
+    Ok(stats.key_infos(&q.prefix, q.limit))
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct ValueRow {
+    value: String,
+    n: u64,
+}
+
+/// Top values of a field in the range, from the `span_values` statistics.
+pub(crate) async fn values(
+    client: &Client,
+    q: &ValuesQuery,
+) -> Result<Vec<ValueCount>, StoreError> {
+    use tracehouse_query::{Field, Scope};
+    let fields: Vec<String> = match &q.field {
+        Field::Intrinsic(i) => vec![format!("i:{}", i.name())],
+        Field::Attr { scope, key } => match scope {
+            Scope::Span => vec![format!("s:{key}")],
+            Scope::Resource => vec![format!("r:{key}")],
+            Scope::Any => vec![format!("s:{key}"), format!("r:{key}")],
+        },
+    };
+    let mut p = Params::default();
+    let project = p.str(q.project_id.as_str());
+    let (from, to) = hour_bounds(&mut p, q.start_ns, q.end_ns);
+    let fields = p.str_array(fields);
+    let prefix = p.str(q.prefix.to_lowercase());
+    let sql = format!(
+        "SELECT value, toUInt64(sum(count)) AS n FROM span_values \
+         WHERE project_id = {project} \
+         AND hour >= toDateTime({from}, 'UTC') AND hour < toDateTime({to}, 'UTC') \
+         AND has({fields}, toString(field)) AND startsWith(lowerUTF8(value), {prefix}) \
+         GROUP BY value ORDER BY n DESC, value ASC LIMIT {}",
+        q.limit
+    );
+    let rows: Vec<ValueRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ValueCount {
+            value: r.value,
+            count: r.n,
+        })
+        .collect())
+}

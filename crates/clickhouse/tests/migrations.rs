@@ -1,0 +1,180 @@
+//! Schema migrations: fresh database, re-run (no-op), concurrent starters, upgrade from
+//! the previous version with data in it, and a schema newer than the build.
+
+mod common;
+
+use clickhouse::Row;
+use serde::Deserialize;
+use tracehouse_clickhouse::row::SpanRow;
+use tracehouse_clickhouse::schema::{MIGRATIONS, latest_version};
+use tracehouse_clickhouse::{
+    ClickHouseError, ClickHouseStore, create_database, migrate, schema_version,
+};
+use tracehouse_model::{AttrValue, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_query::plan::{Target, resolve_key};
+use tracehouse_store::{Store, ValuesQuery};
+
+const T0: i64 = 1_700_000_000_000_000_000;
+
+fn span(id: u8, service: &str) -> Span {
+    Span {
+        project_id: "p".into(),
+        trace_id: TraceId([id; 16]),
+        span_id: SpanId([id; 8]),
+        parent_span_id: None,
+        trace_state: String::new(),
+        name: "op".into(),
+        kind: SpanKind::Server,
+        start_time_unix_nano: T0 + i64::from(id),
+        end_time_unix_nano: T0 + i64::from(id) + 10,
+        duration_nanos: 10,
+        status_code: StatusCode::Ok,
+        status_message: String::new(),
+        service_name: service.into(),
+        service_version: String::new(),
+        environment: String::new(),
+        scope_name: String::new(),
+        scope_version: String::new(),
+        scope_attributes: Default::default(),
+        session_id: None,
+        attributes: [("k".to_string(), AttrValue::Str("v".into()))].into(),
+        resource_attributes: Default::default(),
+        events: vec![],
+        links: vec![],
+        has_error: false,
+        dropped_attributes_count: 0,
+        dropped_events_count: 0,
+        dropped_links_count: 0,
+    }
+}
+
+#[derive(Row, Deserialize)]
+struct Count {
+    n: u64,
+}
+
+async fn migration_rows(client: &clickhouse::Client) -> u64 {
+    client
+        .query("SELECT count() AS n FROM tracehouse_migrations FINAL")
+        .fetch_one::<Count>()
+        .await
+        .unwrap()
+        .n
+}
+
+async fn tables(client: &clickhouse::Client) -> Vec<String> {
+    client
+        .query("SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name")
+        .fetch_all::<String>()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn fresh_database_then_rerun_is_a_no_op() {
+    let Some(url) = common::url() else { return };
+    let config = common::config(&url, "fresh");
+    let client = config.client();
+    let store = ClickHouseStore::open(config.clone()).await.unwrap();
+    assert_eq!(schema_version(&client).await.unwrap(), latest_version());
+    assert_eq!(migration_rows(&client).await, MIGRATIONS.len() as u64);
+    let names = tables(&client).await;
+    for t in [
+        "spans",
+        "trace_index",
+        "trace_index_mv",
+        "span_keys",
+        "span_keys_mv",
+        "span_values",
+        "span_values_mv",
+        "tracehouse_migrations",
+    ] {
+        assert!(names.iter().any(|n| n == t), "{t} missing from {names:?}");
+    }
+    drop(store);
+    // Re-running applies nothing and records nothing.
+    assert_eq!(
+        migrate(&client, latest_version()).await.unwrap(),
+        latest_version()
+    );
+    let again = ClickHouseStore::open(config).await.unwrap();
+    assert_eq!(migration_rows(&client).await, MIGRATIONS.len() as u64);
+    again.write_spans(vec![span(1, "a")]).await.unwrap();
+    assert_eq!(again.trace("p", TraceId([1; 16])).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_starters_converge() {
+    let Some(url) = common::url() else { return };
+    let config = common::config(&url, "concurrent");
+    create_database(&config).await.unwrap();
+    let client = config.client();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { migrate(&c, latest_version()).await })
+        })
+        .collect();
+    for r in runs {
+        assert_eq!(r.await.unwrap().unwrap(), latest_version());
+    }
+    assert_eq!(schema_version(&client).await.unwrap(), latest_version());
+    assert_eq!(migration_rows(&client).await, MIGRATIONS.len() as u64);
+}
+
+#[tokio::test]
+async fn upgrade_from_the_previous_version_keeps_data() {
+    let Some(url) = common::url() else { return };
+    let config = common::config(&url, "upgrade");
+    create_database(&config).await.unwrap();
+    let client = config.client();
+    let previous = latest_version() - 1;
+    assert_eq!(migrate(&client, previous).await.unwrap(), previous);
+    assert!(!tables(&client).await.iter().any(|t| t == "span_values"));
+    // Data written by a server of the previous version.
+    let mut insert = client.insert::<SpanRow>("spans").await.unwrap();
+    insert
+        .write(&SpanRow::from_span(&span(7, "old")))
+        .await
+        .unwrap();
+    insert.end().await.unwrap();
+    // A new server upgrades the schema at start and reads the old data.
+    let store = ClickHouseStore::open(config).await.unwrap();
+    assert_eq!(schema_version(&client).await.unwrap(), latest_version());
+    let got = store.trace("p", TraceId([7; 16])).await.unwrap();
+    assert_eq!(got, vec![span(7, "old")]);
+    // New writes feed the statistics added by the new version.
+    store.write_spans(vec![span(8, "new")]).await.unwrap();
+    let values = store
+        .values(&ValuesQuery {
+            project_id: "p".into(),
+            field: resolve_key("service", Target::Spans),
+            start_ns: T0,
+            end_ns: T0 + 1_000_000_000,
+            prefix: String::new(),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert_eq!(values.len(), 1, "{values:?}");
+    assert_eq!(values[0].value, "new");
+}
+
+#[tokio::test]
+async fn a_newer_schema_is_refused() {
+    let Some(url) = common::url() else { return };
+    let config = common::config(&url, "newer");
+    create_database(&config).await.unwrap();
+    let client = config.client();
+    migrate(&client, latest_version()).await.unwrap();
+    client
+        .query("INSERT INTO tracehouse_migrations (version, name) VALUES (999, 'future')")
+        .execute()
+        .await
+        .unwrap();
+    let err = ClickHouseStore::open(config).await.unwrap_err();
+    assert!(
+        matches!(err, ClickHouseError::SchemaTooNew { found: 999, .. }),
+        "{err}"
+    );
+}
