@@ -1,61 +1,452 @@
-//! `tracehouse bench`: ingest throughput over OTLP/gRPC with fsync'd acknowledgements, bytes
-//! per span on disk after compaction, and query latencies, on generated shop traffic, printed
-//! as a table.
+//! `tracehouse bench`: tracehouse against the ClickHouse engine on the same generated data.
+//!
+//! 1. The shop generator writes the data set once, as length-prefixed OTLP export requests
+//!    (what tracehouse ingests) and, with `--compare clickhouse`, as JSONCompactEachRow rows
+//!    in Highlight's ClickHouse `traces` layout (what ClickHouse loads).
+//! 2. tracehouse: an in-process server on ephemeral ports with a fresh store; clients stream
+//!    the requests from the file over OTLP/gRPC (fsync'd acknowledgements) — that is the
+//!    ingest rate; then flush and compaction, bytes per span on disk, and every query
+//!    `--runs` times through the `Store` trait (p50/p99 by service with DataFusion over the
+//!    store's Parquet parts, since the store has no percentile aggregation).
+//! 3. ClickHouse: `bench/chdb_bench.py` (embedded in the binary) loads the rows into chDB
+//!    with `INSERT … SELECT FROM file()`, runs `OPTIMIZE FINAL`, reads bytes on disk from
+//!    `system.parts` and runs the equivalent SQL the same number of times.
+//! 4. One table, tracehouse/ClickHouse ratios, printed as Markdown and written as Markdown
+//!    and JSON with `--out`.
 
-use std::path::PathBuf;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::Context;
-use clap::Args;
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use rand::RngExt;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
+use prost::Message;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Value, json};
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tracehouse_model::TraceId;
 use tracehouse_server::{Server, ServerConfig};
-use tracehouse_store::{EmbeddedStore, EngineConfig, SearchQuery, SearchSort, Store};
+use tracehouse_store::{
+    EmbeddedStore, EngineConfig, HistogramQuery, SearchQuery, SearchSort, Store,
+};
 
 use crate::shop::ShopGenerator;
 
 const HOUR_NS: i64 = 3_600_000_000_000;
+/// The full-size data set: results of runs at least this large are also written as
+/// `latest.json`/`latest.md`.
+const FULL_SIZE: usize = 2_000_000;
+/// The Python side, embedded so that the binary works from any directory.
+const CHDB_SCRIPT: &str = include_str!("../../../bench/chdb_bench.py");
+
+/// The engine to compare with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compare {
+    /// ClickHouse's engine in-process (chDB from PyPI), with Highlight's traces schema.
+    Clickhouse,
+}
 
 /// Options of `tracehouse bench`.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
-    /// Approximate number of spans to ingest.
-    #[arg(long, default_value_t = 1_000_000)]
+    /// Approximate number of spans in the data set (whole traces).
+    #[arg(long, default_value_t = FULL_SIZE)]
     pub spans: usize,
+    /// Also measure this engine on the same data.
+    #[arg(long, value_enum)]
+    pub compare: Option<Compare>,
+    /// Runs of each query (median and p95 are reported; at least 5).
+    #[arg(long, default_value_t = 11)]
+    pub runs: usize,
     /// Concurrent OTLP/gRPC clients.
     #[arg(long, default_value_t = 4)]
     pub clients: usize,
-    /// Traces per export request (a trace has 3 to 17 spans).
+    /// Traces per export request (a trace has 3 to 49 spans, 12 on average).
     #[arg(long, default_value_t = 100)]
     pub traces_per_request: usize,
-    /// Trace-by-id lookups to time.
-    #[arg(long, default_value_t = 200)]
-    pub lookups: usize,
     /// Generator seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Store directory (default: a temporary directory, removed afterwards).
+    /// Write the results as Markdown and JSON into this directory (e.g. bench/results).
     #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    /// Working directory for the data files and both stores (default: a temporary
+    /// directory, removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    pub work_dir: Option<PathBuf>,
+    /// Python interpreter for the ClickHouse side.
+    #[arg(long, default_value = "python3", value_name = "PATH")]
+    pub python: String,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+// ---------------------------------------------------------------------------------------
+// Raw gRPC: the requests are sent exactly as they were encoded into the load file.
+
+/// A tonic codec that sends pre-encoded protobuf bytes and decodes the OTLP response.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+struct RawEncoder;
+struct ResponseDecoder;
+
+impl Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for ResponseDecoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut DecodeBuf<'_>,
+    ) -> Result<Option<ExportTraceServiceResponse>, tonic::Status> {
+        ExportTraceServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = RawEncoder;
+    type Decoder = ResponseDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> ResponseDecoder {
+        ResponseDecoder
+    }
+}
+
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+// ---------------------------------------------------------------------------------------
+// The data set.
+
+/// What the generation pass learned about the data set.
+struct DataSet {
+    spans: usize,
+    traces: usize,
+    requests: usize,
+    /// Trace ids to look up, in order (the same on both sides).
+    lookup_ids: Vec<[u8; 16]>,
+    /// A user id that occurs in the data (high-cardinality attribute equality).
+    user_id: String,
+    /// Inclusive start and exclusive end of the queried window, ns.
+    start_ns: i64,
+    end_ns: i64,
+    otlp_bytes: u64,
+    rows_bytes: u64,
+}
+
+fn any_to_string(v: &Option<AnyValue>) -> Option<String> {
+    match v.as_ref()?.value.as_ref()? {
+        any_value::Value::StringValue(s) if s.is_empty() => None,
+        any_value::Value::StringValue(s) => Some(s.clone()),
+        any_value::Value::IntValue(i) => Some(i.to_string()),
+        any_value::Value::DoubleValue(d) => Some(d.to_string()),
+        // Highlight drops booleans, bytes, arrays and maps are flattened: the generator has none.
+        _ => None,
+    }
+}
+
+fn ts(ns: u64) -> String {
+    format!("{}.{:09}", ns / 1_000_000_000, ns % 1_000_000_000)
+}
+
+/// Column groups of Highlight's write-time split (§2.2), in the order of the map columns.
+const MAP_PREFIXES: [&str; 7] = [
+    "http.",
+    "process.",
+    "os.",
+    "telemetry.",
+    "ws.",
+    "event.",
+    "db.",
+];
+
+/// One span as a JSONCompactEachRow row of Highlight's `traces` table, in the column order
+/// of `INPUT_COLUMNS` in bench/chdb_bench.py.
+fn highlight_row(resource: &[KeyValue], span: &OtlpSpan, uuid: [u8; 16]) -> Value {
+    use serde_json::Map;
+    let mut merged: Vec<(String, String)> = Vec::new();
+    for kv in resource.iter().chain(&span.attributes) {
+        if let Some(v) = any_to_string(&kv.value) {
+            merged.retain(|(k, _)| k != &kv.key);
+            merged.push((kv.key.clone(), v));
+        }
+    }
+    let mut service_name = String::new();
+    let mut service_version = String::new();
+    let mut environment = String::new();
+    let mut session = String::new();
+    let mut dedicated: [String; 5] = Default::default(); // response body, request body, url, key, type
+    let mut maps: [Map<String, Value>; 8] = Default::default(); // TraceAttributes + MAP_PREFIXES
+    for (k, v) in merged {
+        match k.as_str() {
+            "service.name" => service_name = v,
+            "service.version" => service_version = v,
+            "deployment.environment" | "deployment.environment.name" | "environment" => {
+                environment = v
+            }
+            "highlight.session_id" | "highlight_session_id" => session = v,
+            "http.response.body" => dedicated[0] = v,
+            "http.request.body" => dedicated[1] = v,
+            "http.url" => dedicated[2] = v,
+            "highlight.key" => dedicated[3] = v,
+            "highlight.type" => dedicated[4] = v,
+            _ => {
+                let slot = MAP_PREFIXES
+                    .iter()
+                    .position(|p| k.starts_with(p))
+                    .map_or(0, |i| i + 1);
+                maps[slot].insert(k, Value::String(v));
+            }
+        }
+    }
+    let kind = match span.kind {
+        1 => "Internal",
+        2 => "Server",
+        3 => "Client",
+        4 => "Producer",
+        5 => "Consumer",
+        _ => "Unspecified",
+    };
+    let (status, message) = match &span.status {
+        Some(s) if s.code == 2 => ("Error", s.message.as_str()),
+        Some(s) if s.code == 1 => ("Ok", s.message.as_str()),
+        Some(s) => ("Unset", s.message.as_str()),
+        None => ("Unset", ""),
+    };
+    let has_errors = span.events.iter().any(|e| e.name == "exception");
+    let event_attrs: Vec<Value> = span
+        .events
+        .iter()
+        .map(|e| {
+            Value::Object(
+                e.attributes
+                    .iter()
+                    .filter_map(|kv| any_to_string(&kv.value).map(|v| (kv.key.clone(), json!(v))))
+                    .collect(),
+            )
+        })
+        .collect();
+    let [trace_attrs, http, process, os, telemetry, ws, event, db] = maps;
+    json!([
+        ts(span.start_time_unix_nano),
+        format!(
+            "{}-{}-{}-{}-{}",
+            hex::encode(&uuid[0..4]),
+            hex::encode(&uuid[4..6]),
+            hex::encode(&uuid[6..8]),
+            hex::encode(&uuid[8..10]),
+            hex::encode(&uuid[10..16])
+        ),
+        hex::encode(&span.trace_id),
+        hex::encode(&span.span_id),
+        hex::encode(&span.parent_span_id),
+        1,
+        session,
+        span.trace_state,
+        span.name,
+        kind,
+        span.end_time_unix_nano
+            .saturating_sub(span.start_time_unix_nano),
+        service_name,
+        service_version,
+        trace_attrs,
+        status,
+        message,
+        span.events
+            .iter()
+            .map(|e| ts(e.time_unix_nano))
+            .collect::<Vec<_>>(),
+        span.events
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
+        event_attrs,
+        span.links
+            .iter()
+            .map(|l| hex::encode(&l.trace_id))
+            .collect::<Vec<_>>(),
+        span.links
+            .iter()
+            .map(|l| hex::encode(&l.span_id))
+            .collect::<Vec<_>>(),
+        span.links
+            .iter()
+            .map(|l| l.trace_state.as_str())
+            .collect::<Vec<_>>(),
+        span.links.iter().map(|_| json!({})).collect::<Vec<_>>(),
+        environment,
+        has_errors,
+        dedicated[4],
+        dedicated[0],
+        dedicated[1],
+        dedicated[2],
+        dedicated[3],
+        http,
+        process,
+        os,
+        telemetry,
+        ws,
+        event,
+        db,
+    ])
+}
+
+/// Generates the data set into `otlp_path` (u32 little-endian length + encoded request,
+/// repeated) and, when `rows_path` is given, into JSONCompactEachRow rows.
+fn generate(
+    args: &BenchArgs,
+    otlp_path: &Path,
+    rows_path: Option<&Path>,
+) -> anyhow::Result<DataSet> {
+    let now = tracehouse_server::time::now_ns();
+    // Two hours of traffic ending an hour ago: every part is in a closed hour.
+    let start_ns = now - 3 * HOUR_NS;
+    let end_ns = now - HOUR_NS;
+    let mut generator = ShopGenerator::new(args.seed);
+    let mut uuids = rand::rngs::StdRng::seed_from_u64(args.seed ^ 0x7575_6964);
+    let mut otlp = BufWriter::with_capacity(1 << 20, File::create(otlp_path)?);
+    let mut rows = match rows_path {
+        Some(p) => Some(BufWriter::with_capacity(1 << 20, File::create(p)?)),
+        None => None,
+    };
+    let mut set = DataSet {
+        spans: 0,
+        traces: 0,
+        requests: 0,
+        lookup_ids: Vec::new(),
+        user_id: String::new(),
+        start_ns,
+        end_ns,
+        otlp_bytes: 0,
+        rows_bytes: 0,
+    };
+    let mut all_ids: Vec<Vec<u8>> = Vec::new();
+    let bar = ProgressBar::new(args.spans as u64).with_message("generating");
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {bar:30} {human_pos}/{human_len} spans  {per_sec}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    while set.spans < args.spans {
+        let (req, ids, n) = generator.request(args.traces_per_request, |rng| {
+            start_ns + rng.random_range(0..end_ns - start_ns - 60_000_000_000)
+        });
+        if set.user_id.is_empty() {
+            set.user_id = user_of(&req, &ids[ids.len() / 2]).unwrap_or_default();
+        }
+        set.spans += n;
+        set.traces += ids.len();
+        set.requests += 1;
+        all_ids.extend(ids);
+        let bytes = req.encode_to_vec();
+        otlp.write_all(&(bytes.len() as u32).to_le_bytes())?;
+        otlp.write_all(&bytes)?;
+        set.otlp_bytes += 4 + bytes.len() as u64;
+        if let Some(out) = rows.as_mut() {
+            for rs in &req.resource_spans {
+                let resource = rs
+                    .resource
+                    .as_ref()
+                    .map(|r| r.attributes.as_slice())
+                    .unwrap_or(&[]);
+                for span in rs.scope_spans.iter().flat_map(|s| &s.spans) {
+                    let row = highlight_row(resource, span, uuids.random());
+                    serde_json::to_writer(&mut *out, &row)?;
+                    out.write_all(b"\n")?;
+                }
+            }
+        }
+        bar.inc(n as u64);
+    }
+    bar.finish_and_clear();
+    otlp.flush()?;
+    if let Some(mut out) = rows {
+        out.flush()?;
+        set.rows_bytes = out.get_ref().metadata()?.len();
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(args.seed ^ 0x6c6f_6f6b);
+    for _ in 0..args.runs {
+        let id = &all_ids[rng.random_range(0..all_ids.len())];
+        let mut fixed = [0u8; 16];
+        fixed.copy_from_slice(id);
+        set.lookup_ids.push(fixed);
+    }
+    Ok(set)
+}
+
+/// The `user.id` of the root span of `trace_id` in `req`.
+fn user_of(req: &ExportTraceServiceRequest, trace_id: &[u8]) -> Option<String> {
+    req.resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .filter(|s| s.trace_id == trace_id && s.parent_span_id.is_empty())
+        .flat_map(|s| &s.attributes)
+        .find(|kv| kv.key == "user.id")
+        .and_then(|kv| any_to_string(&kv.value))
+}
+
+// ---------------------------------------------------------------------------------------
+// Measurements.
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
-        return Duration::ZERO;
+        return 0.0;
     }
     let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
     sorted[idx]
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+/// Median and p95 of `runs` timings, in ms.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    median: f64,
+    p95: f64,
 }
 
-fn dir_size(path: &std::path::Path) -> u64 {
+fn timing(mut ms: Vec<f64>) -> Timing {
+    ms.sort_by(f64::total_cmp);
+    Timing {
+        median: percentile(&ms, 0.5),
+        p95: percentile(&ms, 0.95),
+    }
+}
+
+/// Times `f` `runs` times, in ms.
+async fn time_runs<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<Timing>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut out = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let t = Instant::now();
+        f(i).await?;
+        out.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(timing(out))
+}
+
+fn dir_size(path: &Path) -> u64 {
     std::fs::read_dir(path)
         .map(|entries| {
             entries
@@ -70,34 +461,175 @@ fn dir_size(path: &std::path::Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Times `f` `runs` times; returns the sorted durations.
-async fn time_runs<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<Vec<Duration>>
-where
-    F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
-{
-    let mut out = Vec::with_capacity(runs);
-    for i in 0..runs {
-        let t = Instant::now();
-        f(i).await?;
-        out.push(t.elapsed());
-    }
-    out.sort();
-    Ok(out)
+/// A field of /proc/self/status in MB (Linux), e.g. `VmHWM`.
+fn proc_status_mb(field: &str) -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }
 
-/// Runs the benchmark and prints the results.
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let tmp;
-    let data_dir = match &args.data_dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile_dir()?;
-            tmp.clone()
-        }
+/// Resets the peak RSS (`VmHWM`) of this process, so that it measures the server from now on.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// What tracehouse measured.
+struct Measured {
+    ingest_secs: f64,
+    compact_secs: f64,
+    parts: u64,
+    bytes_on_disk: u64,
+    part_bytes: u64,
+    peak_rss_mb: Option<f64>,
+    trace_by_id: Timing,
+    service_duration: Timing,
+    attribute: Timing,
+    substring: Timing,
+    histogram: Timing,
+    percentiles: Timing,
+    structural: Timing,
+}
+
+/// Streams the load file to the server over OTLP/gRPC with `clients` concurrent clients.
+async fn ingest(
+    grpc: &str,
+    otlp_path: &Path,
+    set: &DataSet,
+    clients: usize,
+) -> anyhow::Result<f64> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(clients * 2);
+    let reader = {
+        let path = otlp_path.to_path_buf();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut file = BufReader::with_capacity(1 << 20, File::open(&path)?);
+            let mut len = [0u8; 4];
+            loop {
+                match file.read_exact(&mut len) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+                let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+                file.read_exact(&mut buf)?;
+                if tx.blocking_send(buf).is_err() {
+                    return Ok(());
+                }
+            }
+        })
     };
-    let mut engine = EngineConfig::new(&data_dir);
+    let bar = ProgressBar::new(set.requests as u64).with_message("tracehouse ingest");
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} {bar:30} {human_pos}/{human_len} requests  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let channel = tonic::transport::Endpoint::from_shared(grpc.to_string())?
+        .connect()
+        .await?;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (rx, bar) = (rx.clone(), bar.clone());
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        tasks.spawn(async move {
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some(body) = next else {
+                    return anyhow::Ok(());
+                };
+                grpc.ready().await?;
+                let resp = grpc
+                    .unary(
+                        tonic::Request::new(body),
+                        tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH),
+                        RawCodec,
+                    )
+                    .await?
+                    .into_inner();
+                if let Some(p) = resp.partial_success
+                    && p.rejected_spans > 0
+                {
+                    bail!(
+                        "the server rejected {} spans: {}",
+                        p.rejected_spans,
+                        p.error_message
+                    );
+                }
+                bar.inc(1);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    reader.await??;
+    bar.finish_and_clear();
+    Ok(secs)
+}
+
+/// p50 and p99 of span duration per service, with DataFusion over the store's live parts.
+async fn percentiles_by_service(
+    data_dir: &Path,
+    start_ns: i64,
+    end_ns: i64,
+) -> anyhow::Result<usize> {
+    use datafusion::functions_aggregate::expr_fn::approx_percentile_cont;
+    use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col, lit};
+    let manifest = tracehouse_store::manifest::Manifest::load(data_dir)?;
+    let parts_dir = data_dir.join("parts");
+    let paths: Vec<String> = manifest
+        .parts
+        .iter()
+        .filter(|p| p.project_id == "default" && p.min_start < end_ns && p.max_start >= start_ns)
+        .map(|p| {
+            tracehouse_store::part::parquet_path(&parts_dir, p.id)
+                .display()
+                .to_string()
+        })
+        .collect();
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new()
+            .with_target_partitions(2)
+            .with_batch_size(8192),
+    );
+    let schema = tracehouse_store::schema::span_schema();
+    let duration = || col("duration").sort(true, false);
+    let rows = ctx
+        .read_parquet(paths, ParquetReadOptions::default().schema(&schema))
+        .await?
+        .filter(
+            col("project_id")
+                .eq(lit("default"))
+                .and(col("start_time").gt_eq(lit(start_ns)))
+                .and(col("start_time").lt(lit(end_ns))),
+        )?
+        .aggregate(
+            vec![col("service_name")],
+            vec![
+                approx_percentile_cont(duration(), lit(0.5), None).alias("p50"),
+                approx_percentile_cont(duration(), lit(0.99), None).alias("p99"),
+            ],
+        )?
+        .sort(vec![col("service_name").sort(true, false)])?
+        .collect()
+        .await?;
+    Ok(rows.iter().map(|b| b.num_rows()).sum())
+}
+
+/// Runs tracehouse: ingest, compaction and queries.
+async fn measure_tracehouse(
+    args: &BenchArgs,
+    set: &DataSet,
+    otlp_path: &Path,
+    data_dir: &Path,
+) -> anyhow::Result<Measured> {
+    let mut engine = EngineConfig::new(data_dir);
     engine.retention = None;
+    reset_peak_rss();
     let store = EmbeddedStore::open(engine)
         .await
         .context("opening the store")?;
@@ -115,156 +647,506 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let _ = stop_rx.await;
     }));
 
-    // Generate every request first so that generation is not measured.
-    eprintln!("generating about {} spans…", args.spans);
-    let now = tracehouse_server::time::now_ns();
-    let window_start = now - 3 * HOUR_NS;
-    let mut generator = ShopGenerator::new(args.seed);
-    let mut requests: Vec<(ExportTraceServiceRequest, usize)> = Vec::new();
-    let mut trace_ids: Vec<Vec<u8>> = Vec::new();
-    let mut total_spans = 0;
-    while total_spans < args.spans {
-        let (req, ids, n) = generator.request(args.traces_per_request, |rng| {
-            window_start + rng.random_range(0..2 * HOUR_NS)
-        });
-        total_spans += n;
-        trace_ids.extend(ids);
-        requests.push((req, n));
-    }
+    let ingest_secs = ingest(&grpc, otlp_path, set, args.clients.max(1)).await?;
 
-    let bar = ProgressBar::new(total_spans as u64);
-    bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} spans  {per_sec}  eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let queue = Arc::new(tokio::sync::Mutex::new(requests));
-    let started = Instant::now();
-    let mut clients = Vec::new();
-    for _ in 0..args.clients {
-        let queue = queue.clone();
-        let bar = bar.clone();
-        let grpc = grpc.clone();
-        clients.push(tokio::spawn(async move {
-            let mut client = TraceServiceClient::connect(grpc).await?;
-            loop {
-                let Some((req, n)) = queue.lock().await.pop() else {
-                    break;
-                };
-                client.export(req).await?;
-                bar.inc(n as u64);
-            }
-            anyhow::Ok(())
-        }));
-    }
-    for c in clients {
-        c.await??;
-    }
-    let ingest_secs = started.elapsed().as_secs_f64();
-    bar.finish_and_clear();
-
-    // Make everything part of the long-term storage, compacted as it would be after an hour.
+    // Make everything part of the long-term storage, compacted as it is after the hour.
+    eprintln!("tracehouse: flush and compaction…");
     let flush_started = Instant::now();
     store.flush_now().await?;
+    let now = tracehouse_server::time::now_ns();
     while store.compact(now + HOUR_NS).await? > 0 {}
     let compact_secs = flush_started.elapsed().as_secs_f64();
     let stats = store.stats();
+    let bytes_on_disk = dir_size(data_dir);
 
-    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(args.seed);
-    let lookups = time_runs(args.lookups, |_| {
-        let id = &trace_ids[rng.random_range(0..trace_ids.len())];
+    eprintln!("tracehouse: queries, {} runs each…", args.runs);
+    let (start_ns, end_ns) = (set.start_ns, set.end_ns);
+    let trace_by_id = time_runs(args.runs, |i| {
         let store = store.clone();
-        let id = TraceId::from_bytes(id);
+        let id = TraceId(set.lookup_ids[i]);
         async move {
-            let spans = store.trace("default", id?).await?;
+            let spans = store.trace("default", id).await?;
             anyhow::ensure!(!spans.is_empty(), "a generated trace was not found");
             Ok(())
         }
     })
     .await?;
-    let mut queries = Vec::new();
-    for (label, text) in [
-        (
-            "service:checkout duration>10ms, newest 50",
-            "service:checkout duration>10ms",
-        ),
-        ("user.id=4242 (high cardinality)", "user.id=4242"),
-        ("span name contains \"cart\"", "span_name:*cart*"),
-        (
-            "{frontend} >> {postgres duration>5ms}",
-            "{service:frontend} >> {service:postgres duration>5ms}",
-        ),
-    ] {
-        let plan = tracehouse_query::plan(&tracehouse_query::parse(text)?);
-        let query = SearchQuery {
+    let search = |text: String, expect_some: bool| {
+        let store = store.clone();
+        async move {
+            let plan = tracehouse_query::plan(&tracehouse_query::parse(&text)?);
+            let query = SearchQuery {
+                project_id: "default".into(),
+                plan,
+                start_ns,
+                end_ns,
+                sort: SearchSort::TimeDesc,
+                limit: 50,
+                cursor: None,
+            };
+            time_runs(args.runs, |_| {
+                let store = store.clone();
+                let query = query.clone();
+                let text = text.clone();
+                async move {
+                    let page = store.search_spans(&query).await?;
+                    anyhow::ensure!(
+                        !expect_some || !page.spans.is_empty(),
+                        "{text:?} found nothing"
+                    );
+                    Ok(())
+                }
+            })
+            .await
+        }
+    };
+    let service_duration = search("service:checkout duration>10ms".into(), true).await?;
+    let attribute = search(format!("user.id={}", set.user_id), true).await?;
+    let substring = search("span_name:*cart*".into(), true).await?;
+    let structural = search(
+        "{service:frontend} >> {service:postgres duration>5ms}".into(),
+        true,
+    )
+    .await?;
+    let histogram = {
+        let query = HistogramQuery {
             project_id: "default".into(),
-            plan,
-            start_ns: window_start,
-            end_ns: now,
-            sort: SearchSort::TimeDesc,
-            limit: 50,
-            cursor: None,
+            plan: tracehouse_query::plan(&tracehouse_query::parse("")?),
+            start_ns,
+            end_ns,
+            buckets: 60,
         };
-        let runs = time_runs(7, |_| {
+        time_runs(args.runs, |_| {
             let store = store.clone();
             let query = query.clone();
             async move {
-                store.search_spans(&query).await?;
+                let h = store.histogram(&query).await?;
+                let total: u64 = h.buckets.iter().map(|b| b.count).sum();
+                anyhow::ensure!(
+                    total as usize == set.spans,
+                    "histogram counted {total} spans"
+                );
                 Ok(())
             }
         })
-        .await?;
-        queries.push((label, runs));
-    }
-
+        .await?
+    };
+    let percentiles = time_runs(args.runs, |_| async {
+        let services = percentiles_by_service(data_dir, start_ns, end_ns).await?;
+        anyhow::ensure!(
+            services == crate::shop::SERVICES.len(),
+            "{services} services"
+        );
+        Ok(())
+    })
+    .await?;
+    let peak_rss_mb = proc_status_mb("VmHWM:");
     let _ = stop_tx.send(());
     serving.await??;
-
-    println!(
-        "tracehouse bench: {total_spans} spans in {} traces, {} clients, {} traces/request",
-        trace_ids.len(),
-        args.clients,
-        args.traces_per_request
-    );
-    println!("| measure | value |");
-    println!("|---|---|");
-    println!(
-        "| ingest (OTLP/gRPC, fsync'd acks) | {:.0} spans/s ({ingest_secs:.1} s) |",
-        total_spans as f64 / ingest_secs
-    );
-    println!(
-        "| flush + compaction | {compact_secs:.1} s → {} parts |",
-        stats.parts
-    );
-    println!(
-        "| bytes/span in parts (Parquet) | {:.1} |",
-        stats.part_bytes as f64 / stats.part_rows.max(1) as f64
-    );
-    println!(
-        "| bytes/span on disk (data dir) | {:.1} |",
-        dir_size(&data_dir) as f64 / total_spans.max(1) as f64
-    );
-    println!(
-        "| trace by id, median / p95 ({} lookups) | {} / {} |",
-        lookups.len(),
-        ms(percentile(&lookups, 0.5)),
-        ms(percentile(&lookups, 0.95))
-    );
-    for (label, runs) in &queries {
-        println!(
-            "| {label}, median / p95 | {} / {} |",
-            ms(percentile(runs, 0.5)),
-            ms(percentile(runs, 0.95))
-        );
-    }
-    if args.data_dir.is_none() {
-        drop(store);
-        let _ = std::fs::remove_dir_all(&data_dir);
-    }
-    Ok(())
+    drop(store);
+    Ok(Measured {
+        ingest_secs,
+        compact_secs,
+        parts: stats.parts,
+        bytes_on_disk,
+        part_bytes: stats.part_bytes,
+        peak_rss_mb,
+        trace_by_id,
+        service_duration,
+        attribute,
+        substring,
+        histogram,
+        percentiles,
+        structural,
+    })
 }
 
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("tracehouse-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+/// Runs the ClickHouse side; returns its JSON report.
+fn measure_clickhouse(
+    args: &BenchArgs,
+    set: &DataSet,
+    work: &Path,
+    rows_path: &Path,
+) -> anyhow::Result<Value> {
+    let script = work.join("chdb_bench.py");
+    std::fs::write(&script, CHDB_SCRIPT)?;
+    let params = json!({
+        "rows": rows_path,
+        "db": work.join("chdb"),
+        "runs": args.runs,
+        "start_ns": set.start_ns,
+        "end_ns": set.end_ns,
+        "trace_ids": set.lookup_ids.iter().map(hex::encode).collect::<Vec<_>>(),
+        "service": "checkout",
+        "min_duration_ns": 10_000_000,
+        "user_id": set.user_id,
+        "name_substring": "cart",
+        "buckets": 60,
+        "expected_rows": set.spans,
+    });
+    let params_path = work.join("chdb_params.json");
+    std::fs::write(&params_path, serde_json::to_vec_pretty(&params)?)?;
+    eprintln!("ClickHouse (chDB): load, OPTIMIZE FINAL, queries…");
+    let output = std::process::Command::new(&args.python)
+        .arg(&script)
+        .arg(&params_path)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| {
+            format!(
+                "cannot run {:?} for the ClickHouse side: install Python 3 or pass --python",
+                args.python
+            )
+        })?;
+    if !output.status.success() {
+        bail!(
+            "the ClickHouse side failed ({}); see its messages above",
+            output.status
+        );
+    }
+    let text = String::from_utf8_lossy(&output.stdout);
+    let last = text
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or("");
+    serde_json::from_str(last).with_context(|| format!("unreadable ClickHouse report: {text}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// Report.
+
+/// One figure of the report.
+struct Figure {
+    name: &'static str,
+    label: &'static str,
+    unit: &'static str,
+    higher_is_better: bool,
+    tracehouse: f64,
+    tracehouse_p95: Option<f64>,
+    clickhouse: Option<f64>,
+    clickhouse_p95: Option<f64>,
+}
+
+impl Figure {
+    fn ratio(&self) -> Option<f64> {
+        self.clickhouse
+            .filter(|c| *c > 0.0)
+            .map(|c| self.tracehouse / c)
+    }
+
+    fn meets(&self) -> Option<bool> {
+        self.ratio().map(|r| {
+            if self.higher_is_better {
+                r >= 1.0
+            } else {
+                r <= 1.0
+            }
+        })
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn fmt_cell(v: Option<f64>, p95: Option<f64>) -> String {
+    match (v, p95) {
+        (Some(v), Some(p)) => format!("{} (p95 {})", fmt_num(v), fmt_num(p)),
+        (Some(v), None) => fmt_num(v),
+        (None, _) => "–".into(),
+    }
+}
+
+fn figures(set: &DataSet, m: &Measured, ch: Option<&Value>) -> Vec<Figure> {
+    let chq = |key: &str, what: &str| ch.and_then(|c| c["queries"][key][what].as_f64());
+    let chf = |key: &str| ch.and_then(|c| c[key].as_f64());
+    let q = |name: &'static str, label: &'static str, t: Timing, ch_key: Option<&str>| Figure {
+        name,
+        label,
+        unit: "ms",
+        higher_is_better: false,
+        tracehouse: t.median,
+        tracehouse_p95: Some(t.p95),
+        clickhouse: ch_key.and_then(|k| chq(k, "median")),
+        clickhouse_p95: ch_key.and_then(|k| chq(k, "p95")),
+    };
+    vec![
+        Figure {
+            name: "ingest_spans_per_s",
+            label: "ingest (tracehouse: OTLP/gRPC, fsync'd acks; ClickHouse: INSERT from file)",
+            unit: "spans/s",
+            higher_is_better: true,
+            tracehouse: set.spans as f64 / m.ingest_secs,
+            tracehouse_p95: None,
+            clickhouse: chf("ingest_spans_per_s"),
+            clickhouse_p95: None,
+        },
+        Figure {
+            name: "bytes_per_span",
+            label: "bytes per span on disk after compaction / OPTIMIZE FINAL",
+            unit: "B",
+            higher_is_better: false,
+            tracehouse: m.bytes_on_disk as f64 / set.spans as f64,
+            tracehouse_p95: None,
+            clickhouse: chf("bytes_per_span"),
+            clickhouse_p95: None,
+        },
+        q(
+            "trace_by_id_ms",
+            "trace by id",
+            m.trace_by_id,
+            Some("trace_by_id_ms"),
+        ),
+        q(
+            "search_service_duration_ms",
+            "`service:checkout duration>10ms`, newest 50",
+            m.service_duration,
+            Some("search_service_duration_ms"),
+        ),
+        q(
+            "search_attribute_ms",
+            "`user.id=<one user>` (high cardinality), newest 50",
+            m.attribute,
+            Some("search_attribute_ms"),
+        ),
+        q(
+            "search_substring_ms",
+            "span name contains `cart`, newest 50",
+            m.substring,
+            Some("search_substring_ms"),
+        ),
+        q(
+            "histogram_ms",
+            "histogram of all spans over the range, 60 buckets",
+            m.histogram,
+            Some("histogram_ms"),
+        ),
+        q(
+            "p99_by_service_ms",
+            "p50 and p99 duration by service (tracehouse: DataFusion over the parts)",
+            m.percentiles,
+            Some("p99_by_service_ms"),
+        ),
+        q(
+            "structural_ms",
+            "`{service:frontend} >> {service:postgres duration>5ms}` (tracehouse only)",
+            m.structural,
+            None,
+        ),
+        Figure {
+            name: "peak_rss_mb",
+            label: "peak RSS of the tracehouse server (in-process, VmHWM)",
+            unit: "MB",
+            higher_is_better: false,
+            tracehouse: m.peak_rss_mb.unwrap_or(f64::NAN),
+            tracehouse_p95: None,
+            clickhouse: None,
+            clickhouse_p95: None,
+        },
+    ]
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| format!(", {:.0} GB RAM", kb / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!("{cpu}, {cores} cores{mem}, {}", std::env::consts::OS)
+}
+
+fn markdown(
+    args: &BenchArgs,
+    set: &DataSet,
+    m: &Measured,
+    ch: Option<&Value>,
+    figs: &[Figure],
+    date: &str,
+) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "tracehouse bench, {date}: {} spans in {} traces (seed {}), {} runs per query, {}\n\n",
+        set.spans,
+        set.traces,
+        args.seed,
+        args.runs,
+        machine()
+    ));
+    s.push_str(
+        "| figure | unit | tracehouse | ClickHouse (chDB) | tracehouse/ClickHouse | target |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for f in figs {
+        let th = if f.tracehouse.is_nan() {
+            None
+        } else {
+            Some(f.tracehouse)
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            f.label,
+            f.unit,
+            fmt_cell(th, f.tracehouse_p95),
+            fmt_cell(f.clickhouse, f.clickhouse_p95),
+            f.ratio().map_or("–".into(), |r| format!("{r:.2}")),
+            match f.meets() {
+                Some(true) => "met",
+                Some(false) => "**missed**",
+                None => "–",
+            }
+        ));
+    }
+    s.push_str(&format!(
+        "\nQuery figures are medians over {} runs (p95 in brackets). tracehouse: {} clients × {} traces per request; flush + compaction {:.1} s into {} parts ({:.1} B/span of Parquet, {:.1} B/span with indexes and statistics).",
+        args.runs,
+        args.clients,
+        args.traces_per_request,
+        m.compact_secs,
+        m.parts,
+        m.part_bytes as f64 / set.spans as f64,
+        m.bytes_on_disk as f64 / set.spans as f64,
+    ));
+    if let Some(c) = ch {
+        s.push_str(&format!(
+            " ClickHouse {} (chDB {}): load {:.1} s from a {:.0} MB JSONCompactEachRow file, OPTIMIZE FINAL {:.1} s, {} parts; its Python process peaked at {:.0} MB RSS.",
+            c["clickhouse_version"].as_str().unwrap_or("?"),
+            c["chdb_version"].as_str().unwrap_or("?"),
+            c["load_seconds"].as_f64().unwrap_or(f64::NAN),
+            set.rows_bytes as f64 / 1e6,
+            c["optimize_seconds"].as_f64().unwrap_or(f64::NAN),
+            c["parts"].as_u64().unwrap_or(0),
+            c["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+        ));
+    }
+    s.push('\n');
+    s
+}
+
+fn json_report(set: &DataSet, figs: &[Figure], ch: Option<&Value>, date: &str) -> Value {
+    let num = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+    json!({
+        "spans": set.spans,
+        "traces": set.traces,
+        "date": date,
+        "machine": machine(),
+        "clickhouse_version": ch.and_then(|c| c.get("clickhouse_version")).cloned(),
+        "figures": figs.iter().map(|f| json!({
+            "name": f.name,
+            "label": f.label,
+            "unit": f.unit,
+            "better": if f.higher_is_better { "higher" } else { "lower" },
+            "tracehouse": num(f.tracehouse),
+            "clickhouse": f.clickhouse.map(num),
+            "ratio": f.ratio().map(num),
+            "p95": {
+                "tracehouse": f.tracehouse_p95.map(num),
+                "clickhouse": f.clickhouse_p95.map(num),
+            },
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Runs the benchmark and prints (and with `--out`, writes) the results.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.runs < 5 {
+        bail!("--runs must be at least 5 (median and p95 of too few runs mean little)");
+    }
+    if args.spans == 0 || args.clients == 0 || args.traces_per_request == 0 {
+        bail!("--spans, --clients and --traces-per-request must be at least 1");
+    }
+    let (work, temporary) = match &args.work_dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("tracehouse-bench-{}", std::process::id())),
+            true,
+        ),
+    };
+    let data_dir = work.join("tracehouse");
+    if data_dir.exists() {
+        std::fs::remove_dir_all(&data_dir)
+            .with_context(|| format!("cannot clear {}", data_dir.display()))?;
+    }
+    std::fs::create_dir_all(&work)?;
+    let result = run_in(&args, &work, &data_dir).await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    result
+}
+
+async fn run_in(args: &BenchArgs, work: &Path, data_dir: &Path) -> anyhow::Result<()> {
+    let otlp_path = work.join("load.otlp");
+    let rows_path = work.join("spans.jsonl");
+    let compare = args.compare.is_some();
+    eprintln!("generating about {} spans…", args.spans);
+    let started = Instant::now();
+    let set = {
+        let args = args.clone();
+        let (otlp_path, rows_path) = (otlp_path.clone(), rows_path.clone());
+        tokio::task::spawn_blocking(move || {
+            generate(&args, &otlp_path, compare.then_some(rows_path.as_path()))
+        })
+        .await??
+    };
+    eprintln!(
+        "generated {} spans in {} traces in {:.1} s ({:.0} MB of OTLP{})",
+        set.spans,
+        set.traces,
+        started.elapsed().as_secs_f64(),
+        set.otlp_bytes as f64 / 1e6,
+        if compare {
+            format!(", {:.0} MB of rows", set.rows_bytes as f64 / 1e6)
+        } else {
+            String::new()
+        }
+    );
+    let measured = measure_tracehouse(args, &set, &otlp_path, data_dir).await?;
+    let _ = std::fs::remove_dir_all(data_dir);
+    let ch = match args.compare {
+        Some(Compare::Clickhouse) => Some(measure_clickhouse(args, &set, work, &rows_path)?),
+        None => None,
+    };
+    let date = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let figs = figures(&set, &measured, ch.as_ref());
+    let md = markdown(args, &set, &measured, ch.as_ref(), &figs, &date);
+    println!("{md}");
+    if let Some(out) = &args.out {
+        std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let json = serde_json::to_string_pretty(&json_report(&set, &figs, ch.as_ref(), &date))?;
+        let mut names = vec![format!("{}-spans", args.spans)];
+        if args.spans >= FULL_SIZE && compare {
+            names.push("latest".into());
+        }
+        for name in names {
+            std::fs::write(out.join(format!("{name}.md")), &md)?;
+            std::fs::write(out.join(format!("{name}.json")), format!("{json}\n"))?;
+            eprintln!(
+                "wrote {}",
+                out.join(format!("{name}.{{md,json}}")).display()
+            );
+        }
+    }
+    Ok(())
 }

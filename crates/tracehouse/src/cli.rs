@@ -29,19 +29,42 @@ pub enum Command {
     ///   tracehouse serve --data-dir /var/lib/tracehouse --retention 14d
     ///   tracehouse serve --project shop=KEY1,KEY2 --project blog=KEY3
     ///   TRACEHOUSE_OTLP_GRPC=0.0.0.0:4317 tracehouse serve
+    #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     /// Search spans on a running server and print them as a table or JSON lines.
     ///
     /// Examples:
     ///   tracehouse query 'service:checkout duration>250ms' --since 6h
     ///   tracehouse query '{service:frontend} >> {status_code:error}' --json
+    #[command(verbatim_doc_comment)]
     Query(crate::query::QueryArgs),
-    /// Measure ingest throughput, bytes per span and query latency on generated traffic.
+    /// Measure ingest throughput, bytes per span and query latency on generated traffic,
+    /// optionally side by side with the ClickHouse engine (chDB) on the same data.
     ///
     /// Runs an in-process server on ephemeral ports with a temporary store, sends generated
-    /// shop traces over OTLP/gRPC, compacts, and prints a table. Build with --release:
-    ///   cargo run --release -- bench --spans 1000000
+    /// shop traces over OTLP/gRPC, compacts, queries, and prints a table (see bench/README.md).
+    /// Build with --release:
+    ///   cargo run --release -- bench --compare clickhouse --out bench/results
+    ///   cargo run --release -- bench --spans 50000
+    #[command(verbatim_doc_comment)]
     Bench(crate::bench::BenchArgs),
+    /// Send generated shop traffic (8 services, 3 to 49 spans per trace, ~2% errors) to an
+    /// OTLP endpoint, with a progress bar.
+    ///
+    /// Examples:
+    ///   tracehouse loadgen --rate 2000 --duration 1m
+    ///   tracehouse loadgen --count 100000 --protocol http --endpoint http://127.0.0.1:4318
+    ///   tracehouse loadgen --key KEY1 --concurrency 8        (flat-out until Ctrl-C)
+    #[command(verbatim_doc_comment)]
+    Loadgen(crate::loadgen::LoadgenArgs),
+    /// Run the server with a store in a temporary (or named) directory and feed it shop
+    /// traffic at a gentle rate: open the printed URL to see live traces, errors and sessions.
+    ///
+    /// Examples:
+    ///   tracehouse demo
+    ///   tracehouse demo --data-dir ./demo-data --rate 100
+    #[command(verbatim_doc_comment)]
+    Demo(crate::demo::DemoArgs),
 }
 
 impl Default for Command {
@@ -102,6 +125,42 @@ pub struct ServeArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "TRACEHOUSE_LOG_FORMAT", value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+
+    /// Storage backend: embedded (this machine's disk) or clickhouse [default: embedded]
+    #[arg(long, env = "TRACEHOUSE_STORE", value_name = "BACKEND")]
+    pub store: Option<StoreKind>,
+
+    /// ClickHouse HTTP endpoint for --store clickhouse, e.g. http://localhost:8123
+    #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_URL", value_name = "URL")]
+    pub clickhouse_url: Option<String>,
+
+    /// ClickHouse user [default: the server's default user]
+    #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_USER", value_name = "USER")]
+    pub clickhouse_user: Option<String>,
+
+    /// ClickHouse password
+    #[arg(
+        long,
+        env = "TRACEHOUSE_CLICKHOUSE_PASSWORD",
+        value_name = "PASSWORD",
+        hide_env_values = true
+    )]
+    pub clickhouse_password: Option<String>,
+
+    /// ClickHouse database, created if missing [default: tracehouse]
+    #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_DATABASE", value_name = "NAME")]
+    pub clickhouse_database: Option<String>,
+}
+
+/// Where spans are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    /// The embedded store (WAL + Parquet parts in --data-dir).
+    #[default]
+    Embedded,
+    /// A ClickHouse server or cluster (stateless tracehouse servers).
+    Clickhouse,
 }
 
 /// How logs are written to stderr.

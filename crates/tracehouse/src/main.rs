@@ -3,6 +3,8 @@
 
 mod bench;
 mod cli;
+mod demo;
+mod loadgen;
 mod query;
 mod serve;
 mod shop;
@@ -19,5 +21,7 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Serve(args) => runtime.block_on(serve::run(args)),
         cli::Command::Bench(args) => runtime.block_on(bench::run(args)),
         cli::Command::Query(args) => runtime.block_on(query::run(args)),
+        cli::Command::Loadgen(args) => runtime.block_on(loadgen::run(args)),
+        cli::Command::Demo(args) => runtime.block_on(demo::run(args)),
     }
 }

@@ -1,10 +1,12 @@
 //! A deterministic generator of realistic traces from a small microservice shop (frontend,
 //! cart, checkout, payment, shipping, email, PostgreSQL and Redis tiers), as OTLP requests.
 //!
-//! Traces are client/server span pairs across services with database calls, lognormal
-//! durations, about 2% failed payments with `exception` events and stack traces, span events,
-//! a producer/consumer hop linked to its trace, session ids on frontend spans, and
-//! high-cardinality user ids. The same seed gives the same data.
+//! Traces have 3 to 49 spans: client/server span pairs across services with database calls
+//! (fan-outs for cart contents, inventory and product search), lognormal durations, about 2%
+//! failed traces (declined payments, database timeouts) with `exception` events and stack
+//! traces, other span events, a producer/consumer hop linked to its trace, session ids on
+//! frontend spans, high-cardinality user ids and the usual semantic-convention attributes
+//! (`http.*`, `url.*`, `rpc.*`, `db.*`, `messaging.*`). The same seed gives the same data.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
@@ -50,6 +52,8 @@ struct TraceBuilder<'a> {
     next_span: u64,
     spans: Vec<Emitted>,
     failed: bool,
+    /// The next database call times out (and fails its trace).
+    fail_next_db: bool,
 }
 
 impl TraceBuilder<'_> {
@@ -104,6 +108,7 @@ impl TraceBuilder<'_> {
     }
 
     /// A database call: a client span in `caller` plus a server span in the database service.
+    /// The first call of a trace chosen to fail times out with an `exception` event.
     fn db(
         &mut self,
         caller: usize,
@@ -113,25 +118,35 @@ impl TraceBuilder<'_> {
         table: &str,
         start: i64,
     ) -> i64 {
-        let (system, statement, median) = if db == 7 {
+        let (system, statement, median, port) = if db == 7 {
             (
                 "redis",
                 format!("{op} {table}:{}", self.rng.random_range(0..100_000)),
                 0.4,
+                6379,
             )
         } else {
-            (
-                "postgresql",
-                format!("{op} FROM {table} WHERE id = $1"),
-                3.0,
-            )
+            let statement = match op {
+                "SELECT" => format!("SELECT * FROM {table} WHERE id = $1"),
+                "UPDATE" => format!("UPDATE {table} SET reserved = reserved + $2 WHERE id = $1"),
+                _ => format!("INSERT INTO {table} VALUES ($1, $2, $3)"),
+            };
+            ("postgresql", statement, 3.0, 5432)
         };
-        let d = self.millis(median);
+        let timeout = std::mem::take(&mut self.fail_next_db);
+        let d = if timeout {
+            self.millis(250.0)
+        } else {
+            self.millis(median)
+        };
         let attrs = vec![
             s("db.system", system),
+            s("db.name", if db == 7 { "0" } else { "shop" }),
             s("db.statement", statement),
             s("db.operation", op),
+            s("db.sql.table", table),
             s("server.address", SERVICES[db]),
+            i("server.port", port),
         ];
         let client = self.push(
             caller,
@@ -142,6 +157,35 @@ impl TraceBuilder<'_> {
             d + 200_000,
             attrs.clone(),
         );
+        if timeout {
+            self.failed = true;
+            let at = start + d + 200_000;
+            let span = self.last();
+            span.status = Some(Status {
+                code: StatusCode::Error as i32,
+                message: format!("{system} query timed out"),
+            });
+            span.events.push(Event {
+                time_unix_nano: at as u64,
+                name: "exception".into(),
+                attributes: vec![
+                    s("exception.type", "TimeoutError"),
+                    s(
+                        "exception.message",
+                        format!("{system} did not answer {op} {table} within 250ms"),
+                    ),
+                    s(
+                        "exception.stacktrace",
+                        format!(
+                            "TimeoutError: {system} did not answer within 250ms\n  at query (db/src/pool.rs:212)\n  at {op_lower}_{table} ({service}/src/store.rs:57)\n  at handle ({service}/src/server.rs:33)",
+                            op_lower = op.to_ascii_lowercase(),
+                            service = SERVICES[caller],
+                        ),
+                    ),
+                ],
+                ..Default::default()
+            });
+        }
         self.push(db, &client, op, SpanKind::Server, start + 100_000, d, attrs);
         start + d + 200_000
     }
@@ -213,11 +257,107 @@ impl TraceBuilder<'_> {
     }
 }
 
+/// The body of `checkout/PlaceOrder`: read the cart, reserve each item, charge, ship, and
+/// queue the confirmation email (a producer span here, a consumer span in `email` linked
+/// back to it). Payments are declined now and then.
+fn checkout(b: &mut TraceBuilder<'_>, p: &[u8], t: i64) -> i64 {
+    let t = b.rpc(2, p, 1, "GetCart", t, |b, p, t| {
+        b.db(1, p, 7, "HGETALL", "cart", t)
+    });
+    let items = b.rng.random_range(1..=5u32);
+    let mut t = t;
+    for _ in 0..items {
+        t = b.db(2, p, 6, "UPDATE", "inventory", t);
+    }
+    let event = Event {
+        time_unix_nano: t as u64,
+        name: "order.validated".into(),
+        attributes: vec![i("order.items", items as i64)],
+        ..Default::default()
+    };
+    if let Some(e) = b.spans.iter_mut().find(|e| e.span.span_id == p) {
+        e.span.events.push(event);
+    }
+    let declined = b.rng.random_bool(DECLINE_RATE);
+    let t = b.rpc(2, p, 3, "Charge", t, |b, p, t| {
+        let end = b.db(3, p, 6, "INSERT", "payments", t);
+        if declined {
+            b.fail_payment(end);
+        }
+        end
+    });
+    if declined {
+        return t;
+    }
+    let t = b.rpc(2, p, 4, "ShipOrder", t, |b, p, t| {
+        b.db(4, p, 6, "INSERT", "shipments", t)
+    });
+    let d = b.millis(0.3);
+    let producer = b.push(
+        2,
+        p,
+        "orders publish",
+        SpanKind::Producer,
+        t,
+        d,
+        vec![
+            s("messaging.system", "kafka"),
+            s("messaging.destination.name", "orders"),
+            s("messaging.operation", "publish"),
+        ],
+    );
+    let consume_at = t + d + b.millis(5.0);
+    let work = b.millis(20.0);
+    let trace = b.trace_id.clone();
+    let consumer = b.push(
+        5,
+        &producer,
+        "orders process",
+        SpanKind::Consumer,
+        consume_at,
+        work,
+        vec![
+            s("messaging.system", "kafka"),
+            s("messaging.destination.name", "orders"),
+            s("messaging.operation", "process"),
+            s("email.template", "order-confirmation"),
+        ],
+    );
+    b.last().links.push(Link {
+        trace_id: trace,
+        span_id: producer.clone(),
+        ..Default::default()
+    });
+    b.db(
+        5,
+        &consumer,
+        6,
+        "SELECT",
+        "customers",
+        consume_at + work / 4,
+    );
+    t + d
+}
+
 /// Deterministic generator of shop traces.
 pub struct ShopGenerator {
     rng: StdRng,
     traces: u64,
 }
+
+/// Browsers seen at the frontend (a small, low-cardinality set).
+const USER_AGENTS: [&str; 4] = [
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:127.0) Gecko/20100101 Firefox/127.0",
+];
+
+/// Share of checkouts whose payment is declined (checkouts are 15% of traces: about 1.2%
+/// of all traces).
+const DECLINE_RATE: f64 = 0.08;
+/// Share of traces whose first database call times out (about 0.8% of all traces).
+const DB_TIMEOUT_RATE: f64 = 0.008;
 
 impl ShopGenerator {
     /// A generator whose output depends only on `seed`.
@@ -236,27 +376,33 @@ impl ShopGenerator {
         let user = self.rng.random_range(1..1_000_000i64);
         let session = format!("sess-{:08x}", self.rng.random_range(0..200_000u32));
         let route = self.rng.random_range(0..100u32);
+        let agent = USER_AGENTS[self.rng.random_range(0..USER_AGENTS.len())];
+        let db_timeout = self.rng.random_bool(DB_TIMEOUT_RATE);
         let mut b = TraceBuilder {
             rng: &mut self.rng,
             trace_id: trace_id.clone(),
             next_span: 0,
             spans: Vec::new(),
             failed: false,
+            fail_next_db: db_timeout,
         };
+        let product = b.rng.random_range(1..5000u32);
         let (method, path, route_name) = match route {
-            0..=34 => ("GET", "/cart".to_string(), "/cart"),
-            35..=59 => ("POST", "/cart/items".to_string(), "/cart/items"),
-            60..=79 => ("POST", "/checkout".to_string(), "/checkout"),
-            _ => (
-                "GET",
-                format!("/products/{}", user % 5000),
-                "/products/{id}",
-            ),
+            0..=29 => ("GET", "/cart".to_string(), "/cart"),
+            30..=49 => ("POST", "/cart/items".to_string(), "/cart/items"),
+            50..=64 => ("POST", "/checkout".to_string(), "/checkout"),
+            65..=84 => ("GET", format!("/products/{product}"), "/products/{id}"),
+            _ => ("GET", "/products".to_string(), "/products"),
         };
         let root_attrs = vec![
             s("http.request.method", method),
             s("http.route", route_name),
-            s("url.path", path),
+            s("url.path", path.clone()),
+            s("url.scheme", "https"),
+            s("http.url", format!("https://shop.example.com{path}")),
+            s("server.address", "shop.example.com"),
+            i("server.port", 443),
+            s("user_agent.original", agent),
             i("user.id", user),
             s("highlight.session_id", session.clone()),
             s(
@@ -275,87 +421,72 @@ impl ShopGenerator {
         );
         let mut t = start + b.millis(0.5);
         t = match route {
-            0..=34 => b.rpc(0, &root, 1, "GetCart", t, |b, p, t| {
-                b.db(1, p, 7, "HGETALL", "cart", t)
+            0..=29 => b.rpc(0, &root, 1, "GetCart", t, |b, p, t| {
+                let items = b.rng.random_range(0..=6u32);
+                let mut t = b.db(1, p, 7, "HGETALL", "cart", t);
+                for _ in 0..items {
+                    t = b.db(1, p, 6, "SELECT", "products", t);
+                }
+                t
             }),
-            35..=59 => b.rpc(0, &root, 1, "AddItem", t, |b, p, t| {
+            30..=49 => b.rpc(0, &root, 1, "AddItem", t, |b, p, t| {
                 let t = b.db(1, p, 6, "SELECT", "products", t);
                 b.db(1, p, 7, "HSET", "cart", t)
             }),
-            60..=79 => b.rpc(0, &root, 2, "PlaceOrder", t, |b, p, t| {
-                let t = b.rpc(2, p, 1, "GetCart", t, |b, p, t| {
-                    b.db(1, p, 7, "HGETALL", "cart", t)
-                });
-                let declined = b.rng.random_bool(0.1);
-                let t = b.rpc(2, p, 3, "Charge", t, |b, p, t| {
-                    let end = b.db(3, p, 6, "INSERT", "payments", t);
-                    if declined {
-                        b.fail_payment(end);
+            50..=64 => b.rpc(0, &root, 2, "PlaceOrder", t, |b, p, t| checkout(b, p, t)),
+            65..=84 => {
+                let t = if b.rng.random_bool(0.5) {
+                    b.db(0, &root, 7, "GET", "product", t)
+                } else {
+                    t
+                };
+                b.db(0, &root, 6, "SELECT", "products", t)
+            }
+            _ => {
+                let t = b.db(0, &root, 6, "SELECT", "products_search", t);
+                let results = b.rng.random_range(1..=23u32);
+                let mut t = t;
+                let mut misses = 0;
+                for _ in 0..results {
+                    t = b.db(0, &root, 7, "GET", "product", t);
+                    if b.rng.random_bool(0.1) {
+                        misses += 1;
                     }
-                    end
-                });
-                if declined {
-                    return t;
                 }
-                let t = b.rpc(2, p, 4, "ShipOrder", t, |b, p, t| {
-                    b.db(4, p, 6, "INSERT", "shipments", t)
-                });
-                // The confirmation email is queued: a producer span here, a consumer span in email
-                // linked back to it.
-                let d = b.millis(0.3);
-                let producer = b.push(
-                    2,
-                    p,
-                    "orders publish",
-                    SpanKind::Producer,
-                    t,
-                    d,
-                    vec![
-                        s("messaging.system", "kafka"),
-                        s("messaging.destination.name", "orders"),
-                    ],
-                );
-                let consume_at = t + d + b.millis(5.0);
-                let work = b.millis(20.0);
-                let trace = b.trace_id.clone();
-                b.push(
-                    5,
-                    &producer,
-                    "orders process",
-                    SpanKind::Consumer,
-                    consume_at,
-                    work,
-                    vec![
-                        s("messaging.system", "kafka"),
-                        s("email.template", "order-confirmation"),
-                    ],
-                );
-                b.last().links.push(Link {
-                    trace_id: trace,
-                    span_id: producer.clone(),
-                    ..Default::default()
-                });
-                t + d
-            }),
-            _ => b.db(0, &root, 6, "SELECT", "products", t),
+                let n = b.spans.len() - 1;
+                b.spans[0]
+                    .span
+                    .attributes
+                    .push(i("search.results", results as i64));
+                if misses > 0 {
+                    b.spans[n].span.events.push(Event {
+                        time_unix_nano: t as u64,
+                        name: "cache.miss".into(),
+                        attributes: vec![i("cache.misses", misses)],
+                        ..Default::default()
+                    });
+                }
+                t
+            }
         };
         let end = t + b.millis(0.3);
         let failed = b.failed;
         let root_span = &mut b.spans[0].span;
         root_span.end_time_unix_nano = end as u64;
-        let status = if failed { 502 } else { 200 };
+        let status = if failed { 500 } else { 200 };
         root_span
             .attributes
             .push(i("http.response.status_code", status));
         root_span.events.push(Event {
             time_unix_nano: (start + 1000) as u64,
             name: "request.received".into(),
+            attributes: vec![s("user_agent.original", agent)],
             ..Default::default()
         });
         if failed {
             root_span.status = Some(Status {
                 code: StatusCode::Error as i32,
-                message: "checkout failed".into(),
+                message: "request failed".into(),
             });
         }
         (trace_id, b.spans)
@@ -387,9 +518,14 @@ impl ShopGenerator {
                 resource: Some(Resource {
                     attributes: vec![
                         s("service.name", SERVICES[svc]),
-                        s("service.version", format!("1.{}.0", svc)),
+                        s("service.version", format!("1.{svc}.0")),
                         s("deployment.environment.name", "production"),
                         s("host.name", format!("{}-{}", SERVICES[svc], svc % 3)),
+                        i("process.pid", 1000 + svc as i64),
+                        s("os.type", "linux"),
+                        s("telemetry.sdk.name", "opentelemetry"),
+                        s("telemetry.sdk.language", "rust"),
+                        s("telemetry.sdk.version", "0.31.0"),
                     ],
                     ..Default::default()
                 }),
@@ -412,6 +548,15 @@ impl ShopGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::{HashMap, HashSet};
+
+    fn spans_of(req: &ExportTraceServiceRequest) -> Vec<&Span> {
+        req.resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .collect()
+    }
 
     #[test]
     fn same_seed_same_data_and_sane_trees() {
@@ -419,16 +564,13 @@ mod tests {
         let (b, ids_b, _) = ShopGenerator::new(7).request(200, |_| 1_000_000_000);
         assert_eq!(a, b);
         assert_eq!(ids_a, ids_b);
-        assert!(n >= 200 * 3, "at least 3 spans per trace, got {n}");
-        let spans: Vec<&Span> = a
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .flat_map(|s| &s.spans)
-            .collect();
+        let (c, _, _) = ShopGenerator::new(8).request(200, |_| 1_000_000_000);
+        assert_ne!(a, c, "another seed gives other data");
+        let spans = spans_of(&a);
+        assert_eq!(spans.len(), n);
         let roots = spans.iter().filter(|s| s.parent_span_id.is_empty()).count();
         assert_eq!(roots, 200);
-        let ids: std::collections::HashSet<(&[u8], &[u8])> = spans
+        let ids: HashSet<(&[u8], &[u8])> = spans
             .iter()
             .map(|s| (s.trace_id.as_slice(), s.span_id.as_slice()))
             .collect();
@@ -446,13 +588,85 @@ mod tests {
                 );
             }
         }
-        let errors = spans
-            .iter()
-            .filter(|s| s.events.iter().any(|e| e.name == "exception"))
-            .count();
-        assert!(
-            errors > 0 && errors < 20,
-            "about 2% of traces fail: {errors}"
+    }
+
+    #[test]
+    fn shape_span_counts_error_rate_and_attributes() {
+        let mut g = ShopGenerator::new(42);
+        let mut per_trace: HashMap<Vec<u8>, usize> = HashMap::new();
+        let mut failed: HashSet<Vec<u8>> = HashSet::new();
+        let mut keys: HashSet<String> = HashSet::new();
+        let (mut links, mut events, mut sessions, mut users) = (0, 0, 0, HashSet::new());
+        let traces = 10_000;
+        for _ in 0..traces / 100 {
+            let (req, _, _) = g.request(100, |_| 1_000_000_000);
+            for r in &req.resource_spans {
+                for kv in r.resource.iter().flat_map(|r| &r.attributes) {
+                    keys.insert(kv.key.clone());
+                }
+            }
+            for s in spans_of(&req) {
+                *per_trace.entry(s.trace_id.clone()).or_default() += 1;
+                if s.events.iter().any(|e| e.name == "exception") {
+                    failed.insert(s.trace_id.clone());
+                    assert_eq!(
+                        s.status.as_ref().map(|st| st.code),
+                        Some(StatusCode::Error as i32)
+                    );
+                }
+                events += s.events.iter().filter(|e| e.name != "exception").count();
+                links += s.links.len();
+                for kv in &s.attributes {
+                    keys.insert(kv.key.clone());
+                    match kv.key.as_str() {
+                        "highlight.session_id" => sessions += 1,
+                        "user.id" => {
+                            users.insert(format!("{:?}", kv.value));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        assert_eq!(g.traces, traces as u64);
+        assert_eq!(per_trace.len(), traces);
+        let (min, max) = (
+            per_trace.values().min().copied().unwrap_or(0),
+            per_trace.values().max().copied().unwrap_or(0),
         );
+        assert!(
+            min >= 3 && max <= 50,
+            "3 to 50 spans per trace: {min}..{max}"
+        );
+        assert!(max >= 30, "some traces are large: {max}");
+        let rate = failed.len() as f64 / traces as f64;
+        assert!((0.012..=0.03).contains(&rate), "about 2% errors: {rate}");
+        assert_eq!(sessions, traces, "every frontend trace has a session");
+        assert!(
+            users.len() > traces * 9 / 10,
+            "user ids are high-cardinality"
+        );
+        assert!(
+            links > 0 && events > traces,
+            "links {links}, events {events}"
+        );
+        for key in [
+            "http.request.method",
+            "http.route",
+            "http.response.status_code",
+            "url.path",
+            "user_agent.original",
+            "rpc.system",
+            "rpc.method",
+            "db.system",
+            "db.statement",
+            "db.sql.table",
+            "messaging.system",
+            "server.address",
+            "service.name",
+            "telemetry.sdk.language",
+        ] {
+            assert!(keys.contains(key), "{key} is generated");
+        }
     }
 }

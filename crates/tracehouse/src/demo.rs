@@ -1,0 +1,184 @@
+//! `tracehouse demo`: the server with an embedded store in a temporary (or named) directory,
+//! fed with generated shop traffic: first the last few minutes of history at once, then a
+//! gentle live stream, so that the UI shows traces, errors and sessions within seconds.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::ProgressBar;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use rand::RngExt;
+use tracehouse_server::{Server, ServerConfig};
+use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
+
+use crate::loadgen::{LoadConfig, Protocol, drive};
+use crate::shop::ShopGenerator;
+
+/// Options of `tracehouse demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Keep the data in this directory (created if missing; reused if it holds a store);
+    /// by default a temporary directory is used and removed at exit.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the JSON API and the UI.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// Address of the OTLP/gRPC receiver (your own services may send here too).
+    #[arg(long, default_value = "127.0.0.1:4317", value_name = "ADDR")]
+    pub otlp_grpc: SocketAddr,
+    /// Address of the OTLP/HTTP receiver.
+    #[arg(long, default_value = "127.0.0.1:4318", value_name = "ADDR")]
+    pub otlp_http: SocketAddr,
+    /// Live traffic, in spans per second.
+    #[arg(long, default_value_t = 50.0, value_name = "SPANS_PER_S")]
+    pub rate: f64,
+    /// History generated at start, spread over this much of the recent past (0s for none).
+    #[arg(long, default_value = "15m", value_name = "DURATION")]
+    pub backfill: String,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Traces of backfill per minute of history.
+const BACKFILL_TRACES_PER_MINUTE: u64 = 100;
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Sends `window` worth of history ending now, over gRPC.
+async fn backfill(grpc: &str, seed: u64, window: std::time::Duration) -> anyhow::Result<u64> {
+    let minutes = (window.as_secs() / 60).max(1);
+    let window_ns = window.as_nanos() as i64;
+    let mut client = TraceServiceClient::connect(grpc.to_string()).await?;
+    // Another seed than the live stream's, so that trace ids never repeat.
+    let mut generator = ShopGenerator::new(seed ^ 0x6261_636b_6669_6c6c);
+    let now = tracehouse_server::time::now_ns();
+    let mut spans = 0;
+    for _ in 0..minutes {
+        let (request, _, n) = generator.request(BACKFILL_TRACES_PER_MINUTE as usize, |rng| {
+            now - rng.random_range(1_000_000_000..window_ns.max(2_000_000_000))
+        });
+        client.export(request).await?;
+        spans += n as u64;
+    }
+    Ok(spans)
+}
+
+/// Runs `tracehouse demo` until Ctrl-C.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        anyhow::bail!("--rate must be a positive number of spans per second");
+    }
+    let window = crate::cli::parse_duration(&args.backfill).context("--backfill")?;
+    let (data_dir, temporary) = match &args.data_dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("tracehouse-demo-{}", std::process::id())),
+            true,
+        ),
+    };
+    let mut engine = EngineConfig::new(&data_dir);
+    engine.retention = Some(std::time::Duration::from_secs(7 * 86_400));
+    let store: Arc<dyn Store> = EmbeddedStore::open(engine)
+        .await
+        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+    let config = ServerConfig {
+        listen: args.listen,
+        otlp_grpc: args.otlp_grpc,
+        otlp_http: args.otlp_http,
+        ..ServerConfig::default()
+    };
+    let server = Server::bind(config, store).await.context(
+        "cannot start the server: is another tracehouse running? Pick free addresses with \
+         --listen, --otlp-grpc and --otlp-http (port 0 picks any)",
+    )?;
+    let addrs = server.addrs()?;
+    let grpc = format!("http://{}", addrs.otlp_grpc);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let serving = {
+        let mut stop_rx = stop_rx.clone();
+        tokio::spawn(server.run(async move {
+            let _ = stop_rx.changed().await;
+        }))
+    };
+
+    let history = if window.is_zero() {
+        0
+    } else {
+        backfill(&grpc, args.seed, window)
+            .await
+            .context("sending the demo history")?
+    };
+    println!(
+        "tracehouse demo {}: {history} spans of history, then {} spans/s of live shop traffic \
+         (data in {}{})\n\n  open  http://{}/\n\n  otlp-grpc  http://{}\n  otlp-http  http://{}/v1/traces\n\nTry the queries  service:checkout status_code:error  or  \
+         {{service:frontend}} >> {{service:payment status_code:error}}\nCtrl-C stops.",
+        env!("CARGO_PKG_VERSION"),
+        args.rate,
+        data_dir.display(),
+        if temporary { ", removed at exit" } else { "" },
+        addrs.api,
+        addrs.otlp_grpc,
+        addrs.otlp_http,
+    );
+    let load = LoadConfig {
+        endpoint: grpc,
+        protocol: Protocol::Grpc,
+        seed: args.seed,
+        rate: Some(args.rate),
+        count: None,
+        duration: None,
+        key: None,
+        concurrency: 1,
+        traces_per_request: 10,
+    };
+    let mut stop_load = stop_rx.clone();
+    let feeding = tokio::spawn(drive(load, ProgressBar::hidden(), async move {
+        let _ = stop_load.changed().await;
+    }));
+    shutdown_signal().await;
+    eprintln!("stopping…");
+    let _ = stop_tx.send(true);
+    match feeding.await {
+        Ok(Ok(report)) => eprintln!("demo traffic: {report}"),
+        Ok(Err(e)) => eprintln!("demo traffic stopped early: {e:#}"),
+        Err(e) => eprintln!("demo traffic task failed: {e}"),
+    }
+    serving.await??;
+    if temporary {
+        // Let the WAL thread close its files first.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! `tracehouse loadgen` against a real `tracehouse serve`: the spans it reports arrive, over
+//! gRPC and HTTP; an unreachable server and a refused key give clear errors. Also a tiny
+//! smoke run of `tracehouse bench` (tracehouse only) so that the harness cannot rot.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::TestServer;
+use serde_json::Value;
+
+fn tracehouse(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tracehouse"))
+        .args(args)
+        .output()
+        .expect("run tracehouse")
+}
+
+/// The span count of loadgen's summary line (`sent N spans in …`).
+fn sent_spans(out: &Output) -> u64 {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "loadgen failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .split_whitespace()
+        .skip_while(|w| *w != "sent")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no summary in {stdout:?}"))
+}
+
+/// Spans stored in the last ten minutes (from the histogram), and those with errors.
+async fn stored(server: &TestServer, key: Option<&str>) -> (u64, u64) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_nanos() as i64;
+    let path = format!(
+        "/api/v1/spans/histogram?start={}&end={}",
+        now - 600_000_000_000,
+        now + 60_000_000_000
+    );
+    let (status, body) = server.get_with_key(&path, key).await;
+    assert_eq!(status, 200, "{body}");
+    let buckets = body["buckets"].as_array().cloned().unwrap_or_default();
+    let sum = |field: &str| buckets.iter().filter_map(|b| b[field].as_u64()).sum();
+    (sum("count"), sum("error_count"))
+}
+
+#[tokio::test]
+async fn loadgen_spans_arrive_over_grpc_and_http() {
+    let server = TestServer::start(&["--retention", "forever"]);
+    let grpc = tracehouse(&[
+        "loadgen",
+        "--endpoint",
+        &server.grpc,
+        "--count",
+        "3000",
+        "--seed",
+        "7",
+        "--quiet",
+    ]);
+    let sent_grpc = sent_spans(&grpc);
+    assert!(sent_grpc >= 3000, "at least --count spans: {sent_grpc}");
+    let (count, errors) = stored(&server, None).await;
+    assert_eq!(count, sent_grpc);
+    assert!(errors > 0, "some generated spans are errors");
+
+    let http = tracehouse(&[
+        "loadgen",
+        "--protocol",
+        "http",
+        "--endpoint",
+        &server.http,
+        "--count",
+        "500",
+        "--rate",
+        "5000",
+        "--seed",
+        "8",
+        "--quiet",
+    ]);
+    let sent_http = sent_spans(&http);
+    let (count, _) = stored(&server, None).await;
+    assert_eq!(count, sent_grpc + sent_http);
+
+    // Sessions and services of the shop are searchable.
+    let (status, body) = server
+        .get("/api/v1/spans/search?query=service:checkout")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["spans"].as_array().is_some_and(|s| !s.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn loadgen_explains_unreachable_servers_and_refused_keys() {
+    // Nothing listens on port 1.
+    let out = tracehouse(&[
+        "loadgen",
+        "--endpoint",
+        "http://127.0.0.1:1",
+        "--count",
+        "10",
+        "--quiet",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot reach"), "{err}");
+    assert!(err.contains("--endpoint"), "{err}");
+
+    let server = TestServer::start(&["--project", "shop=shop-key"]);
+    for protocol in ["grpc", "http"] {
+        let endpoint = if protocol == "grpc" {
+            &server.grpc
+        } else {
+            &server.http
+        };
+        let out = tracehouse(&[
+            "loadgen",
+            "--protocol",
+            protocol,
+            "--endpoint",
+            endpoint,
+            "--count",
+            "10",
+            "--quiet",
+        ]);
+        assert!(
+            !out.status.success(),
+            "{protocol}: a missing key is refused"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--key"), "{protocol}: {err}");
+    }
+    let out = tracehouse(&[
+        "loadgen",
+        "--endpoint",
+        &server.grpc,
+        "--key",
+        "shop-key",
+        "--count",
+        "100",
+        "--quiet",
+    ]);
+    let sent = sent_spans(&out);
+    let (count, _) = stored(&server, Some("shop-key")).await;
+    assert_eq!(count, sent);
+}
+
+#[test]
+fn bench_smoke_run_without_clickhouse() {
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let out = tracehouse(&[
+        "bench",
+        "--spans",
+        "2000",
+        "--runs",
+        "5",
+        "--out",
+        out_dir.path().to_str().expect("utf-8 path"),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "bench failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("| trace by id |"), "{stdout}");
+    let json: Value = serde_json::from_slice(
+        &std::fs::read(out_dir.path().join("2000-spans.json")).expect("JSON results"),
+    )
+    .expect("valid JSON");
+    let names: Vec<&str> = json["figures"]
+        .as_array()
+        .expect("figures")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    for name in [
+        "ingest_spans_per_s",
+        "bytes_per_span",
+        "trace_by_id_ms",
+        "search_service_duration_ms",
+        "search_attribute_ms",
+        "search_substring_ms",
+        "histogram_ms",
+        "p99_by_service_ms",
+        "structural_ms",
+        "peak_rss_mb",
+    ] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    assert!(json["spans"].as_u64().is_some_and(|n| n >= 2000));
+    assert!(
+        json["figures"][0]["tracehouse"]
+            .as_f64()
+            .is_some_and(|v| v > 0.0)
+    );
+    assert!(json["figures"][0]["clickhouse"].is_null());
+}
