@@ -247,6 +247,21 @@ test('trace rows toggle', async () => {
   await shot('04-search-traces');
 }, { needs: 'search' });
 
+test('clicking a result row opens the trace in a side drawer; Esc closes it', async () => {
+  await page.goto(`${base}/?range=1h`);
+  await page.waitForSelector('table.results tbody tr');
+  await page.click(`table.results tr[data-span-id="${checkout.ids.pay}"] td:not(.name-cell)`);
+  await waitUrl((u) => u.pathname === '/' && u.searchParams.get('peek') === checkout.traceId, 'peeked at the trace');
+  await page.waitForSelector('.drawer .wf-row');
+  eq((await page.$$('.drawer .wf-row')).length, 12, 'waterfall rows in the drawer');
+  eq(await page.getAttribute('.drawer .wf-row.selected', 'data-span-id'), checkout.ids.pay, 'the clicked span is selected');
+  assert((await page.$$('table.results tbody tr')).length > 0, 'the results stay behind the drawer');
+  await shot('04b-search-drawer');
+  await page.keyboard.press('Escape');
+  await waitUrl((u) => !u.searchParams.get('peek') && !u.searchParams.get('span'), 'closed the drawer');
+  eq((await page.$$('.drawer')).length, 0, 'drawer gone');
+});
+
 test('opening a trace shows the waterfall with every span, nested', async () => {
   await page.goto(`${base}/?range=1h`);
   await page.waitForSelector('table.results tbody tr');

@@ -4,6 +4,7 @@ import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { linkClick, setParams } from '../lib/router';
 import type { Bucket, QueryErrorInfo, Span, TraceRow } from '../lib/types';
 import { Histogram, localBuckets } from './Histogram';
+import { TracePage } from '../trace/TracePage';
 import { QueryBar } from './QueryBar';
 import { iso, PRESETS, rangeFromParams } from './timerange';
 
@@ -201,6 +202,23 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const ariaSort = (col: string) => (sortCol === col ? (sortDir === 'asc' ? 'ascending' : 'descending') : 'none');
 
   const traceHref = (traceId: string, spanId?: string) => `/traces/${traceId}${spanId ? `?span=${spanId}` : ''}`;
+  // A click on a result row (not on its link) opens the trace in a side drawer; the drawer's
+  // state (`peek`, and the trace view's own `span`, `tab`, …) lives in the URL like the rest.
+  const peek = params.get('peek');
+  const peekFrom = (e: MouseEvent, traceId: string, spanId?: string) => {
+    if ((e.target as HTMLElement).closest('a, button, input')) return;
+    setParams({ peek: traceId, span: spanId ?? null, tab: null, zoom: null, find: null }, false);
+  };
+  const closePeek = () => setParams({ peek: null, span: null, tab: null, zoom: null, find: null }, false);
+  useEffect(() => {
+    if (!peek) return;
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement;
+      if (e.key === 'Escape' && !(t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA'))) closePeek();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [peek]);
   const activeCols = BASE_COLS.filter((c) => cols.includes(c.id)).concat(cols.filter((c) => c.startsWith('attr:')).map((c) => ({ id: c, label: c.slice(5), attr: true })));
 
   const cell = (s: Span, c: Col) => {
@@ -372,7 +390,13 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           </thead>
           <tbody>
             {sortedSpans.map((s) => (
-              <tr key={`${s.trace_id}-${s.span_id}`} class={s.status_code === 'error' ? 'row-err' : ''} data-trace-id={s.trace_id} data-span-id={s.span_id}>
+              <tr
+                key={`${s.trace_id}-${s.span_id}`}
+                class={`peekable${s.status_code === 'error' ? ' row-err' : ''}`}
+                data-trace-id={s.trace_id}
+                data-span-id={s.span_id}
+                onClick={(e) => peekFrom(e as MouseEvent, s.trace_id, s.span_id)}
+              >
                 {activeCols.map((c) =>
                   c.id === 'name' ? (
                     <td key={c.id} class="name-cell">
@@ -404,7 +428,12 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           </thead>
           <tbody>
             {traces.map((t) => (
-              <tr key={t.trace_id} class={t.error_count ? 'row-err' : ''} data-trace-id={t.trace_id}>
+              <tr
+                key={t.trace_id}
+                class={`peekable${t.error_count ? ' row-err' : ''}`}
+                data-trace-id={t.trace_id}
+                onClick={(e) => peekFrom(e as MouseEvent, t.trace_id, t.matched_span_ids[0])}
+              >
                 <td class="mono nowrap">{fmtTime(t.start)}</td>
                 <td class="nowrap">
                   <i class="dot" style={{ background: serviceColor(t.root_service) }} />
@@ -449,6 +478,19 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         <button type="button" class="btn more" onClick={() => load(cursor)}>
           Load more
         </button>
+      )}
+      {peek && (
+        <aside class="drawer" role="complementary" aria-label="Trace">
+          <div class="drawer-bar">
+            <a href={traceHref(peek, params.get('span') ?? undefined)} onClick={(e) => linkClick(e as MouseEvent, traceHref(peek, params.get('span') ?? undefined))}>
+              Open full page
+            </a>
+            <button type="button" class="btn drawer-close" aria-label="Close the trace (Esc)" onClick={closePeek}>
+              ✕
+            </button>
+          </div>
+          <TracePage key={peek} traceId={peek} params={params} />
+        </aside>
       )}
     </main>
   );

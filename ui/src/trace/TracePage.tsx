@@ -52,12 +52,14 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
     current.current = id;
     setParams({ span: id });
   };
-  const toggle = (id: string) => {
-    const next = new Set(collapsed);
-    if (next.has(id)) next.delete(id);
-    else next.add(id);
-    setCollapsed(next);
-  };
+  // Functional update: two quick toggles (keyboard) must not both start from the same state.
+  const toggle = (id: string) =>
+    setCollapsed((prev) => {
+      const next = new Set(prev);
+      if (next.has(id)) next.delete(id);
+      else next.add(id);
+      return next;
+    });
 
   // Expand the ancestors of a deep-linked or found span so it is visible.
   useEffect(() => {
