@@ -11,10 +11,11 @@ use std::collections::HashMap;
 use clickhouse::{Client, Row};
 use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
-use tracehouse_query::{Plan, eval_plan, matches};
+use tracehouse_query::{Plan, matches};
 use tracehouse_store::filter::SpanRef;
 use tracehouse_store::search::{bucket_width, summarise, trace_key};
 use tracehouse_store::stats::{KeyEntry, KeyStats};
+use tracehouse_store::structure::{Evaluated, check_cursor, cursor_of, evaluate, order, span_page};
 use tracehouse_store::{
     Bucket, Histogram, HistogramQuery, KeyInfo, KeysQuery, MAX_CANDIDATE_TRACES, SearchCursor,
     SearchPage, SearchQuery, SearchSort, StoreError, TracePage, ValueCount, ValuesQuery,
@@ -41,49 +42,12 @@ fn window(p: &mut Params, project_id: &str, start_ns: i64, end_ns: i64) -> Strin
     )
 }
 
-fn check_cursor(q: &SearchQuery) -> Result<(), StoreError> {
-    match &q.cursor {
-        Some(cur) if cur.sort != q.sort => Err(StoreError::InvalidArgument(format!(
-            "the cursor belongs to sort {}, not {}",
-            cur.sort.as_str(),
-            q.sort.as_str()
-        ))),
-        _ => Ok(()),
-    }
-}
-
 fn dir(sort: SearchSort) -> &'static str {
     if sort.descending() { "DESC" } else { "ASC" }
 }
 
 fn beyond(sort: SearchSort) -> &'static str {
     if sort.descending() { "<" } else { ">" }
-}
-
-fn span_key(sort: SearchSort, s: &Span) -> i64 {
-    if sort.by_duration() {
-        s.duration_nanos
-    } else {
-        s.start_time_unix_nano
-    }
-}
-
-fn cursor_of(sort: SearchSort, s: &Span) -> SearchCursor {
-    SearchCursor {
-        sort,
-        key: span_key(sort, s),
-        trace_id: s.trace_id,
-        span_id: s.span_id,
-    }
-}
-
-fn order(
-    sort: SearchSort,
-    a: (i64, TraceId, SpanId),
-    b: (i64, TraceId, SpanId),
-) -> std::cmp::Ordering {
-    let o = (a.0, a.1.0, a.2.0).cmp(&(b.0, b.1.0, b.2.0));
-    if sort.descending() { o.reverse() } else { o }
 }
 
 async fn fetch_spans(client: &Client, sql: &str, p: &Params) -> Result<Vec<Span>, StoreError> {
@@ -214,11 +178,6 @@ async fn candidate_traces(
     Ok((out, truncated))
 }
 
-struct Evaluated {
-    spans: Vec<Span>,
-    matched: Vec<usize>,
-}
-
 async fn evaluate_structural(
     client: &Client,
     project_id: &str,
@@ -236,64 +195,14 @@ async fn evaluate_structural(
     )
     .await?;
     let traces = fetch_traces(client, project_id, &ids).await?;
-    let mut out = Vec::new();
-    for (_, spans) in traces {
-        let views: Vec<SpanRef<'_>> = spans.iter().map(SpanRef).collect();
-        let matched: Vec<usize> = eval_plan(plan, &views)
-            .into_iter()
-            .filter(|&i| {
-                let t = spans[i].start_time_unix_nano;
-                t >= start_ns && t < end_ns
-            })
-            .collect();
-        drop(views);
-        if !matched.is_empty() {
-            out.push(Evaluated { spans, matched });
-        }
-    }
-    Ok((out, truncated))
+    let traces = traces.into_values();
+    Ok((evaluate(plan, traces, start_ns, end_ns), truncated))
 }
 
 async fn structural_spans(client: &Client, q: &SearchQuery) -> Result<SearchPage, StoreError> {
     let (evaluated, truncated) =
         evaluate_structural(client, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
-    let mut spans: Vec<Span> = evaluated
-        .into_iter()
-        .flat_map(|e| {
-            let Evaluated { spans, matched } = e;
-            let mut keep = vec![false; spans.len()];
-            for i in matched {
-                keep[i] = true;
-            }
-            spans
-                .into_iter()
-                .zip(keep)
-                .filter_map(|(s, k)| k.then_some(s))
-        })
-        .filter(|s| {
-            q.cursor
-                .as_ref()
-                .is_none_or(|cur| cur.is_before(span_key(q.sort, s), &s.trace_id, &s.span_id))
-        })
-        .collect();
-    spans.sort_by(|a, b| {
-        order(
-            q.sort,
-            (span_key(q.sort, a), a.trace_id, a.span_id),
-            (span_key(q.sort, b), b.trace_id, b.span_id),
-        )
-    });
-    let next_cursor = if spans.len() > q.limit {
-        spans.truncate(q.limit);
-        spans.last().map(|s| cursor_of(q.sort, s))
-    } else {
-        None
-    };
-    Ok(SearchPage {
-        spans,
-        next_cursor,
-        candidates_truncated: truncated,
-    })
+    Ok(span_page(evaluated, q, truncated))
 }
 
 /// A page of traces.

@@ -12,6 +12,7 @@ pub mod query;
 pub mod schema;
 pub mod search;
 pub mod stats;
+pub mod structure;
 pub mod wal;
 
 pub use api::{

@@ -19,7 +19,7 @@ use datafusion::functions_aggregate::expr_fn::{count, max, min, sum};
 use datafusion::logical_expr::SortExpr;
 use datafusion::prelude::{Expr, cast, col, lit};
 use tracehouse_model::{Span, SpanId, TraceId};
-use tracehouse_query::{Plan, eval_plan, matches};
+use tracehouse_query::{Plan, matches};
 
 use crate::api::{
     Bucket, Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchPage, SearchQuery, TracePage,
@@ -31,6 +31,7 @@ use crate::filter::{SpanRef, compile};
 use crate::part::Part;
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::{batch_to_spans, col as c};
+use crate::structure::{Evaluated, check_cursor, cursor_of, evaluate, order, span_page};
 
 /// Project and time-window bounds.
 fn window(project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
@@ -61,44 +62,6 @@ fn after(cursor: &SearchCursor, key: Expr, with_span: bool) -> Expr {
         beyond(trace, t)
     };
     beyond(key.clone(), lit(cursor.key)).or(key.eq(lit(cursor.key)).and(tail))
-}
-
-fn check_cursor(q: &SearchQuery) -> Result<(), StoreError> {
-    match &q.cursor {
-        Some(cur) if cur.sort != q.sort => Err(StoreError::InvalidArgument(format!(
-            "the cursor belongs to sort {}, not {}",
-            cur.sort.as_str(),
-            q.sort.as_str()
-        ))),
-        _ => Ok(()),
-    }
-}
-
-fn span_key(sort: SearchSort, s: &Span) -> i64 {
-    if sort.by_duration() {
-        s.duration_nanos
-    } else {
-        s.start_time_unix_nano
-    }
-}
-
-fn cursor_of(sort: SearchSort, s: &Span) -> SearchCursor {
-    SearchCursor {
-        sort,
-        key: span_key(sort, s),
-        trace_id: s.trace_id,
-        span_id: s.span_id,
-    }
-}
-
-/// Orders rows by (key, trace id, span id) in the sort's direction.
-fn order(
-    sort: SearchSort,
-    a: (i64, TraceId, SpanId),
-    b: (i64, TraceId, SpanId),
-) -> std::cmp::Ordering {
-    let o = (a.0, a.1.0, a.2.0).cmp(&(b.0, b.1.0, b.2.0));
-    if sort.descending() { o.reverse() } else { o }
 }
 
 fn downcast<T: 'static>(batch: &RecordBatch, i: usize) -> Result<&T, StoreError> {
@@ -216,12 +179,6 @@ pub(crate) async fn fetch_traces(
     Ok(out)
 }
 
-/// A trace that matched a structural query, with the indices of its matched spans.
-struct Evaluated {
-    spans: Vec<Span>,
-    matched: Vec<usize>,
-}
-
 /// Evaluates a structural plan on the candidate traces; only matched spans whose start is
 /// in the window are kept, and traces left without any are dropped.
 async fn evaluate_structural(
@@ -241,64 +198,14 @@ async fn evaluate_structural(
     )
     .await?;
     let traces = fetch_traces(snap, project_id, &ids).await?;
-    let mut out = Vec::new();
-    for (_, spans) in traces {
-        let views: Vec<SpanRef<'_>> = spans.iter().map(SpanRef).collect();
-        let matched: Vec<usize> = eval_plan(plan, &views)
-            .into_iter()
-            .filter(|&i| {
-                let t = spans[i].start_time_unix_nano;
-                t >= start_ns && t < end_ns
-            })
-            .collect();
-        drop(views);
-        if !matched.is_empty() {
-            out.push(Evaluated { spans, matched });
-        }
-    }
-    Ok((out, truncated))
+    let traces = traces.into_values();
+    Ok((evaluate(plan, traces, start_ns, end_ns), truncated))
 }
 
 async fn structural_spans(snap: &Snapshot, q: &SearchQuery) -> Result<SearchPage, StoreError> {
     let (evaluated, truncated) =
         evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
-    let mut spans: Vec<Span> = evaluated
-        .into_iter()
-        .flat_map(|e| {
-            let Evaluated { spans, matched } = e;
-            let mut keep = vec![false; spans.len()];
-            for i in matched {
-                keep[i] = true;
-            }
-            spans
-                .into_iter()
-                .zip(keep)
-                .filter_map(|(s, k)| k.then_some(s))
-        })
-        .filter(|s| {
-            q.cursor
-                .as_ref()
-                .is_none_or(|cur| cur.is_before(span_key(q.sort, s), &s.trace_id, &s.span_id))
-        })
-        .collect();
-    spans.sort_by(|a, b| {
-        order(
-            q.sort,
-            (span_key(q.sort, a), a.trace_id, a.span_id),
-            (span_key(q.sort, b), b.trace_id, b.span_id),
-        )
-    });
-    let next_cursor = if spans.len() > q.limit {
-        spans.truncate(q.limit);
-        spans.last().map(|s| cursor_of(q.sort, s))
-    } else {
-        None
-    };
-    Ok(SearchPage {
-        spans,
-        next_cursor,
-        candidates_truncated: truncated,
-    })
+    Ok(span_page(evaluated, q, truncated))
 }
 
 /// Summarises one trace (its spans in start order) given the indices of its matched

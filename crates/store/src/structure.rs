@@ -1,0 +1,127 @@
+//! The backend-neutral half of search: cursor checks, orderings, and the evaluation of
+//! structural plans on candidate traces. Every backend finds candidates and fetches traces
+//! its own way, then calls these so that their answers agree exactly.
+
+use tracehouse_model::{Span, SpanId, TraceId};
+use tracehouse_query::{Plan, eval_plan};
+
+use crate::api::{SearchPage, SearchQuery};
+use crate::cursor::{SearchCursor, SearchSort};
+use crate::error::StoreError;
+use crate::filter::SpanRef;
+
+/// Refuses a cursor that was made for another sort order.
+pub fn check_cursor(q: &SearchQuery) -> Result<(), StoreError> {
+    match &q.cursor {
+        Some(cur) if cur.sort != q.sort => Err(StoreError::InvalidArgument(format!(
+            "the cursor belongs to sort {}, not {}",
+            cur.sort.as_str(),
+            q.sort.as_str()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The value a span is ordered by under `sort`.
+pub fn span_key(sort: SearchSort, s: &Span) -> i64 {
+    if sort.by_duration() {
+        s.duration_nanos
+    } else {
+        s.start_time_unix_nano
+    }
+}
+
+/// The cursor that continues after `s`.
+pub fn cursor_of(sort: SearchSort, s: &Span) -> SearchCursor {
+    SearchCursor {
+        sort,
+        key: span_key(sort, s),
+        trace_id: s.trace_id,
+        span_id: s.span_id,
+    }
+}
+
+/// Orders rows by (key, trace id, span id) in the sort's direction.
+pub fn order(
+    sort: SearchSort,
+    a: (i64, TraceId, SpanId),
+    b: (i64, TraceId, SpanId),
+) -> std::cmp::Ordering {
+    let o = (a.0, a.1.0, a.2.0).cmp(&(b.0, b.1.0, b.2.0));
+    if sort.descending() { o.reverse() } else { o }
+}
+
+/// A trace that matched a structural query, with the indices of its matched spans.
+pub struct Evaluated {
+    /// All spans of the trace.
+    pub spans: Vec<Span>,
+    /// Indices into `spans` of the matched spans.
+    pub matched: Vec<usize>,
+}
+
+/// Evaluates a structural plan on each candidate trace; only matched spans whose start is
+/// in the window are kept, and traces left without any are dropped.
+pub fn evaluate(
+    plan: &Plan,
+    traces: impl IntoIterator<Item = Vec<Span>>,
+    start_ns: i64,
+    end_ns: i64,
+) -> Vec<Evaluated> {
+    let mut out = Vec::new();
+    for spans in traces {
+        let views: Vec<SpanRef<'_>> = spans.iter().map(SpanRef).collect();
+        let matched: Vec<usize> = eval_plan(plan, &views)
+            .into_iter()
+            .filter(|&i| {
+                let t = spans[i].start_time_unix_nano;
+                t >= start_ns && t < end_ns
+            })
+            .collect();
+        drop(views);
+        if !matched.is_empty() {
+            out.push(Evaluated { spans, matched });
+        }
+    }
+    out
+}
+
+/// One page of the matched spans of evaluated traces, in the query's order after its cursor.
+pub fn span_page(evaluated: Vec<Evaluated>, q: &SearchQuery, truncated: bool) -> SearchPage {
+    let mut spans: Vec<Span> = evaluated
+        .into_iter()
+        .flat_map(|e| {
+            let Evaluated { spans, matched } = e;
+            let mut keep = vec![false; spans.len()];
+            for i in matched {
+                keep[i] = true;
+            }
+            spans
+                .into_iter()
+                .zip(keep)
+                .filter_map(|(s, k)| k.then_some(s))
+        })
+        .filter(|s| {
+            q.cursor
+                .as_ref()
+                .is_none_or(|cur| cur.is_before(span_key(q.sort, s), &s.trace_id, &s.span_id))
+        })
+        .collect();
+    spans.sort_by(|a, b| {
+        order(
+            q.sort,
+            (span_key(q.sort, a), a.trace_id, a.span_id),
+            (span_key(q.sort, b), b.trace_id, b.span_id),
+        )
+    });
+    let next_cursor = if spans.len() > q.limit {
+        spans.truncate(q.limit);
+        spans.last().map(|s| cursor_of(q.sort, s))
+    } else {
+        None
+    };
+    SearchPage {
+        spans,
+        next_cursor,
+        candidates_truncated: truncated,
+    }
+}
