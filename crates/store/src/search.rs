@@ -31,7 +31,7 @@ use crate::filter::{SpanRef, compile};
 use crate::part::Part;
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::{batch_to_spans, col as c};
-use crate::structure::{Evaluated, check_cursor, cursor_of, evaluate, order, span_page};
+use crate::structure::{Evaluated, check_cursor, cursor_of, evaluate, span_page, trace_page};
 
 /// Project and time-window bounds.
 fn window(project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
@@ -254,42 +254,7 @@ pub(crate) async fn search_traces(
     if q.plan.structure.is_some() {
         let (evaluated, truncated) =
             evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
-        let mut rows: Vec<(i64, Evaluated)> = evaluated
-            .into_iter()
-            .map(|e| (trace_key(q.sort, &e.spans, &e.matched), e))
-            .filter(|(k, e)| {
-                q.cursor
-                    .as_ref()
-                    .is_none_or(|cur| cur.is_before(*k, &e.spans[0].trace_id, &zero))
-            })
-            .collect();
-        rows.sort_by(|a, b| {
-            order(
-                q.sort,
-                (a.0, a.1.spans[0].trace_id, zero),
-                (b.0, b.1.spans[0].trace_id, zero),
-            )
-        });
-        let more = rows.len() > q.limit;
-        rows.truncate(q.limit);
-        let next_cursor = more
-            .then(|| rows.last())
-            .flatten()
-            .map(|(k, e)| SearchCursor {
-                sort: q.sort,
-                key: *k,
-                trace_id: e.spans[0].trace_id,
-                span_id: zero,
-            });
-        let traces = rows
-            .iter()
-            .filter_map(|(_, e)| summarise(&e.spans, &e.matched))
-            .collect();
-        return Ok(TracePage {
-            traces,
-            next_cursor,
-            candidates_truncated: truncated,
-        });
+        return Ok(trace_page(evaluated, q, truncated));
     }
 
     let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);

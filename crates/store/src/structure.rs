@@ -5,10 +5,11 @@
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::{Plan, eval_plan};
 
-use crate::api::{SearchPage, SearchQuery};
+use crate::api::{SearchPage, SearchQuery, TracePage};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
 use crate::filter::SpanRef;
+use crate::search::{summarise, trace_key};
 
 /// Refuses a cursor that was made for another sort order.
 pub fn check_cursor(q: &SearchQuery) -> Result<(), StoreError> {
@@ -121,6 +122,47 @@ pub fn span_page(evaluated: Vec<Evaluated>, q: &SearchQuery, truncated: bool) ->
     };
     SearchPage {
         spans,
+        next_cursor,
+        candidates_truncated: truncated,
+    }
+}
+
+/// One page of evaluated traces (one row each), in the query's order after its cursor.
+pub fn trace_page(evaluated: Vec<Evaluated>, q: &SearchQuery, truncated: bool) -> TracePage {
+    let zero = SpanId([0; 8]);
+    let mut rows: Vec<(i64, Evaluated)> = evaluated
+        .into_iter()
+        .map(|e| (trace_key(q.sort, &e.spans, &e.matched), e))
+        .filter(|(k, e)| {
+            q.cursor
+                .as_ref()
+                .is_none_or(|cur| cur.is_before(*k, &e.spans[0].trace_id, &zero))
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        order(
+            q.sort,
+            (a.0, a.1.spans[0].trace_id, zero),
+            (b.0, b.1.spans[0].trace_id, zero),
+        )
+    });
+    let more = rows.len() > q.limit;
+    rows.truncate(q.limit);
+    let next_cursor = more
+        .then(|| rows.last())
+        .flatten()
+        .map(|(k, e)| SearchCursor {
+            sort: q.sort,
+            key: *k,
+            trace_id: e.spans[0].trace_id,
+            span_id: zero,
+        });
+    let traces = rows
+        .iter()
+        .filter_map(|(_, e)| summarise(&e.spans, &e.matched))
+        .collect();
+    TracePage {
+        traces,
         next_cursor,
         candidates_truncated: truncated,
     }
