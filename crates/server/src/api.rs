@@ -253,12 +253,7 @@ struct SearchParams {
 fn search_query(project_id: String, p: &SearchParams) -> Result<SearchQuery, ApiError> {
     let plan = plan_query(p.query.as_deref())?;
     let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
-    let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
-    if limit == 0 || limit > MAX_SEARCH_LIMIT {
-        return Err(ApiError::bad_request(format!(
-            "limit must be between 1 and {MAX_SEARCH_LIMIT}"
-        )));
-    }
+    let limit = bounded("limit", p.limit, DEFAULT_LIMIT, MAX_SEARCH_LIMIT)?;
     let sort: SearchSort = p.sort.as_deref().unwrap_or("").parse()?;
     let cursor = p
         .cursor
@@ -335,12 +330,7 @@ async fn histogram(
     let project_id = project_of(&state, &headers)?;
     let plan = plan_query(p.query.as_deref())?;
     let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
-    let buckets = p.buckets.unwrap_or(DEFAULT_BUCKETS);
-    if buckets == 0 || buckets > MAX_BUCKETS {
-        return Err(ApiError::bad_request(format!(
-            "buckets must be between 1 and {MAX_BUCKETS}"
-        )));
-    }
+    let buckets = bounded("buckets", p.buckets, DEFAULT_BUCKETS, MAX_BUCKETS)?;
     let h = state
         .store
         .histogram(&HistogramQuery {
@@ -371,14 +361,19 @@ struct KeyParams {
 const DEFAULT_KEYS: usize = 100;
 const MAX_KEYS: usize = 1000;
 
-fn key_limit(limit: Option<usize>) -> Result<usize, ApiError> {
-    let limit = limit.unwrap_or(DEFAULT_KEYS);
-    if limit == 0 || limit > MAX_KEYS {
-        return Err(ApiError::bad_request(format!(
-            "limit must be between 1 and {MAX_KEYS}"
-        )));
+/// A count parameter: `default` when absent, refused outside `1..=max`.
+fn bounded(
+    name: &str,
+    value: Option<usize>,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match value.unwrap_or(default) {
+        n if (1..=max).contains(&n) => Ok(n),
+        _ => Err(ApiError::bad_request(format!(
+            "{name} must be between 1 and {max}"
+        ))),
     }
-    Ok(limit)
 }
 
 async fn keys(
@@ -395,7 +390,7 @@ async fn keys(
             start_ns,
             end_ns,
             prefix: p.prefix.unwrap_or_default(),
-            limit: key_limit(p.limit)?,
+            limit: bounded("limit", p.limit, DEFAULT_KEYS, MAX_KEYS)?,
         })
         .await?;
     Ok(Json(json!({ "keys": keys })))
@@ -417,7 +412,7 @@ async fn values(
             start_ns,
             end_ns,
             prefix: p.prefix.unwrap_or_default(),
-            limit: key_limit(p.limit)?,
+            limit: bounded("limit", p.limit, DEFAULT_KEYS, MAX_KEYS)?,
         })
         .await?;
     Ok(Json(json!({ "key": key, "values": values })))
