@@ -13,14 +13,15 @@ use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::{Plan, matches};
 use tracehouse_store::filter::SpanRef;
-use tracehouse_store::search::{bucket_width, summarise};
+use tracehouse_store::search::summarise;
 use tracehouse_store::stats::{KeyEntry, KeyStats};
 use tracehouse_store::structure::{
-    Evaluated, check_cursor, cursor_of, evaluate, span_page, trace_page,
+    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, span_page,
+    trace_page,
 };
 use tracehouse_store::{
-    Bucket, Histogram, HistogramQuery, KeyInfo, KeysQuery, MAX_CANDIDATE_TRACES, SearchCursor,
-    SearchPage, SearchQuery, SearchSort, StoreError, TracePage, ValueCount, ValuesQuery,
+    Histogram, HistogramQuery, KeyInfo, KeysQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchPage,
+    SearchQuery, SearchSort, StoreError, TracePage, ValueCount, ValuesQuery,
 };
 
 use crate::error::ClickHouseError;
@@ -293,35 +294,13 @@ pub(crate) async fn histogram(
     client: &Client,
     q: &HistogramQuery,
 ) -> Result<Histogram, StoreError> {
-    let width = bucket_width(q.start_ns, q.end_ns, q.buckets);
-    let aligned = q.start_ns.div_euclid(width) * width;
-    let n = ((q.end_ns as i128 - aligned as i128 + width as i128 - 1) / width as i128) as usize;
-    let mut buckets: Vec<Bucket> = (0..n)
-        .map(|i| {
-            let start = aligned + i as i64 * width;
-            Bucket {
-                start,
-                end: start.saturating_add(width),
-                count: 0,
-                error_count: 0,
-            }
-        })
-        .collect();
+    let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
     let mut truncated = false;
     if q.plan.structure.is_some() {
         let (evaluated, t) =
             evaluate_structural(client, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
         truncated = t;
-        for e in &evaluated {
-            for &i in &e.matched {
-                let s = &e.spans[i];
-                let b = ((s.start_time_unix_nano - aligned) / width) as usize;
-                if let Some(bucket) = buckets.get_mut(b) {
-                    bucket.count += 1;
-                    bucket.error_count += u64::from(s.has_error);
-                }
-            }
-        }
+        count_matched(&mut buckets, aligned, width, &evaluated);
     } else {
         let mut p = Params::default();
         let a = p.i64(aligned);

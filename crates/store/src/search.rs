@@ -22,7 +22,7 @@ use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::{Plan, matches};
 
 use crate::api::{
-    Bucket, Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchPage, SearchQuery, TracePage,
+    Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchPage, SearchQuery, TracePage,
     TraceSummary,
 };
 use crate::cursor::{SearchCursor, SearchSort};
@@ -31,7 +31,10 @@ use crate::filter::{SpanRef, compile};
 use crate::part::Part;
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::{batch_to_spans, col as c};
-use crate::structure::{Evaluated, check_cursor, cursor_of, evaluate, span_page, trace_page};
+use crate::structure::{
+    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, span_page,
+    trace_page,
+};
 
 /// Project and time-window bounds.
 fn window(project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
@@ -405,35 +408,13 @@ pub(crate) async fn histogram(
     snap: &Snapshot,
     q: &HistogramQuery,
 ) -> Result<Histogram, StoreError> {
-    let width = bucket_width(q.start_ns, q.end_ns, q.buckets);
-    let aligned = q.start_ns.div_euclid(width) * width;
-    let n = ((q.end_ns as i128 - aligned as i128 + width as i128 - 1) / width as i128) as usize;
-    let mut buckets: Vec<Bucket> = (0..n)
-        .map(|i| {
-            let start = aligned + i as i64 * width;
-            Bucket {
-                start,
-                end: start.saturating_add(width),
-                count: 0,
-                error_count: 0,
-            }
-        })
-        .collect();
+    let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
     let mut truncated = false;
     if q.plan.structure.is_some() {
         let (evaluated, t) =
             evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
         truncated = t;
-        for e in &evaluated {
-            for &i in &e.matched {
-                let s = &e.spans[i];
-                let b = ((s.start_time_unix_nano - aligned) / width) as usize;
-                if let Some(bucket) = buckets.get_mut(b) {
-                    bucket.count += 1;
-                    bucket.error_count += u64::from(s.has_error);
-                }
-            }
-        }
+        count_matched(&mut buckets, aligned, width, &evaluated);
     } else {
         let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
         let (_ctx, df) = snap.frame(&parts).await?;

@@ -5,11 +5,11 @@
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::{Plan, eval_plan};
 
-use crate::api::{SearchPage, SearchQuery, TracePage};
+use crate::api::{Bucket, SearchPage, SearchQuery, TracePage};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
 use crate::filter::SpanRef;
-use crate::search::{summarise, trace_key};
+use crate::search::{bucket_width, summarise, trace_key};
 
 /// Refuses a cursor that was made for another sort order.
 pub fn check_cursor(q: &SearchQuery) -> Result<(), StoreError> {
@@ -165,5 +165,39 @@ pub fn trace_page(evaluated: Vec<Evaluated>, q: &SearchQuery, truncated: bool) -
         traces,
         next_cursor,
         candidates_truncated: truncated,
+    }
+}
+
+/// The empty buckets of a histogram: `(aligned start, width, buckets)`, with the width
+/// chosen by [`bucket_width`] and the first bucket aligned to a multiple of it.
+pub fn empty_buckets(start_ns: i64, end_ns: i64, requested: usize) -> (i64, i64, Vec<Bucket>) {
+    let width = bucket_width(start_ns, end_ns, requested);
+    let aligned = start_ns.div_euclid(width) * width;
+    let n = ((end_ns as i128 - aligned as i128 + width as i128 - 1) / width as i128) as usize;
+    let buckets = (0..n)
+        .map(|i| {
+            let start = aligned + i as i64 * width;
+            Bucket {
+                start,
+                end: start.saturating_add(width),
+                count: 0,
+                error_count: 0,
+            }
+        })
+        .collect();
+    (aligned, width, buckets)
+}
+
+/// Counts the matched spans of evaluated traces into their buckets.
+pub fn count_matched(buckets: &mut [Bucket], aligned: i64, width: i64, evaluated: &[Evaluated]) {
+    for e in evaluated {
+        for &i in &e.matched {
+            let s = &e.spans[i];
+            let b = ((s.start_time_unix_nano - aligned) / width) as usize;
+            if let Some(bucket) = buckets.get_mut(b) {
+                bucket.count += 1;
+                bucket.error_count += u64::from(s.has_error);
+            }
+        }
     }
 }
