@@ -106,3 +106,80 @@ export function largeTrace(t0, n) {
   }
   return { traceId, spans };
 }
+
+/**
+ * A browser request of a session: `GET /cart` (web) → `load cart` (cart, throws the same
+ * E2eInventoryError every time) → `SELECT stock` (db). Every span carries the session id as
+ * `highlight.session_id`, as backend SDKs copy it from the `x-highlight-request` header.
+ */
+export function sessionTrace(t0, sessionId) {
+  const traceId = hex(16);
+  const ids = { root: hex(8), load: hex(8), db: hex(8) };
+  const session = { 'highlight.session_id': sessionId };
+  const spans = [
+    { traceId, spanId: ids.root, service: 'web', name: 'GET /cart', kind: 2, start: t0, end: t0 + 300 * MS, attributes: { ...session, 'http.method': 'GET' }, error: 'internal error' },
+    {
+      traceId,
+      spanId: ids.load,
+      parentSpanId: ids.root,
+      service: 'cart',
+      name: 'load cart',
+      start: t0 + 20 * MS,
+      end: t0 + 250 * MS,
+      attributes: { ...session, 'cart.sku': 'sku-1' },
+      error: 'out of stock',
+      events: [
+        {
+          time: t0 + 240 * MS,
+          name: 'exception',
+          attributes: {
+            'exception.type': 'E2eInventoryError',
+            'exception.message': 'item sku-1 is out of stock',
+            'exception.stacktrace': 'E2eInventoryError: item sku-1 is out of stock\n    at reserve (cart/inventory.py:88)\n    at load (cart/handlers.py:31)',
+          },
+        },
+      ],
+    },
+    { traceId, spanId: ids.db, parentSpanId: ids.load, service: 'db', name: 'SELECT stock', kind: 3, start: t0 + 30 * MS, end: t0 + 200 * MS, attributes: { ...session, 'db.system': 'postgresql' } },
+  ];
+  // The logs emitted inside this request, tied to its spans and session.
+  const logs = [
+    { time: t0 + 25 * MS, service: 'cart', level: 'INFO', number: 9, body: `loading cart for session ${sessionId}`, traceId, spanId: ids.load, attributes: { ...session, 'cart.sku': 'sku-1' } },
+    { time: t0 + 210 * MS, service: 'db', level: 'WARN', number: 13, body: 'slow stock query took 170ms', traceId, spanId: ids.db, attributes: { ...session, 'db.rows': 1 } },
+    { time: t0 + 245 * MS, service: 'cart', level: 'ERROR', number: 17, body: 'inventory lookup failed for sku-1', traceId, spanId: ids.load, attributes: { ...session, 'cart.sku': 'sku-1', 'retry.count': 2 } },
+  ];
+  return { traceId, ids, spans, logs };
+}
+
+/** `n` unrelated debug log lines from `svc`, spread evenly over `[t0, t1)` (no trace, no session). */
+export function noiseLogs(t0, t1, n, svc = 'worker') {
+  return Array.from({ length: n }, (_, i) => ({ time: Math.round(t0 + ((t1 - t0) * i) / n), service: svc, level: 'DEBUG', number: 5, body: `tick ${i} processed`, attributes: { 'tick.n': i } }));
+}
+
+/** Builds one OTLP logs request body (JSON) from a flat list of log descriptions. */
+export function otlpLogs(logs) {
+  const byService = new Map();
+  for (const l of logs) {
+    if (!byService.has(l.service)) byService.set(l.service, []);
+    byService.get(l.service).push(l);
+  }
+  return {
+    resourceLogs: [...byService.entries()].map(([service, list]) => ({
+      resource: { attributes: attrs({ 'service.name': service, 'deployment.environment': 'e2e', 'host.name': `${service}-host-1` }) },
+      scopeLogs: [
+        {
+          scope: { name: 'e2e-logger', version: '1.0.0' },
+          logRecords: list.map((l) => ({
+            timeUnixNano: String(l.time),
+            observedTimeUnixNano: String(l.time),
+            severityNumber: l.number,
+            severityText: l.level,
+            body: str(l.body),
+            attributes: attrs(l.attributes ?? {}),
+            ...(l.traceId ? { traceId: l.traceId, spanId: l.spanId } : {}),
+          })),
+        },
+      ],
+    })),
+  };
+}

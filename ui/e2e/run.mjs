@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
-import { checkoutTrace, largeTrace, otlp, retryTrace } from './fixtures.mjs';
+import { checkoutTrace, hex, largeTrace, noiseLogs, otlp, otlpLogs, retryTrace, sessionTrace } from './fixtures.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../..');
@@ -58,6 +58,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-e2e-'));
 const [apiPort, grpcPort, httpPort] = [await freePort(), await freePort(), await freePort()];
 const base = `http://127.0.0.1:${apiPort}`;
 const otlpUrl = `http://127.0.0.1:${httpPort}/v1/traces`;
+const otlpLogsUrl = `http://127.0.0.1:${httpPort}/v1/logs`;
 const server = spawn(BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--otlp-grpc', `127.0.0.1:${grpcPort}`, '--otlp-http', `127.0.0.1:${httpPort}`, '--retention', 'forever'], {
   stdio: ['ignore', 'pipe', 'pipe'],
   env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
@@ -95,9 +96,9 @@ async function waitHealthy() {
   fail(`server did not become healthy:\n${serverLog}`);
 }
 
-async function post(body) {
-  const r = await fetch(otlpUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  if (!r.ok) fail(`OTLP POST failed: ${r.status} ${await r.text()}`);
+async function post(body, to = otlpUrl) {
+  const r = await fetch(to, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  if (!r.ok) fail(`OTLP POST to ${to} failed: ${r.status} ${await r.text()}`);
 }
 
 async function waitTrace(id, n) {
@@ -124,10 +125,28 @@ await post(otlp(retry.spans));
 await post(otlp(checkout.spans));
 for (const t of others) await post(otlp(t.spans));
 await post(otlp(large.spans));
+// A browser session: two requests that throw the same exception, with logs inside their spans,
+// plus thousands of unrelated log lines (for the virtualised list and infinite scroll).
+const SESSION = `sess-e2e-${hex(4)}`;
+const sessA = sessionTrace(now - 30 * 60e9, SESSION);
+const sessB = sessionTrace(now - 25 * 60e9, SESSION);
+const NOISE = 3000;
+await post(otlp(sessA.spans));
+await post(otlp(sessB.spans));
 const FIXTURE_TRACE = '5b8efff798038103d269b633813fc60c';
 await waitTrace(FIXTURE_TRACE, 1);
 await waitTrace(checkout.traceId, 12);
 await waitTrace(large.traceId, 3000);
+await waitTrace(sessB.traceId, 3);
+
+async function waitLogs(query, n) {
+  for (let i = 0; i < 100; i++) {
+    const r = await fetch(`${base}/api/v1/logs/search?query=${encodeURIComponent(query)}&limit=1000`);
+    if (r.ok && (await r.json()).logs.length >= n) return;
+    await sleep(100);
+  }
+  fail(`logs matching ${query} did not appear (${n} expected)`);
+}
 
 // Which of the search endpoints exist on this server?
 const hasRoute = async (path) => {
@@ -138,7 +157,14 @@ const hasRoute = async (path) => {
 };
 const hasSearch = await hasRoute('/api/v1/spans/search?query=');
 const hasHistogram = await hasRoute('/api/v1/spans/histogram?query=');
-console.log(`server ${base} (search API: ${hasSearch ? 'yes' : 'no'}, histogram API: ${hasHistogram ? 'yes' : 'no'})`);
+const hasLogs = await hasRoute('/api/v1/logs/search?query=');
+console.log(`server ${base} (search API: ${hasSearch ? 'yes' : 'no'}, histogram API: ${hasHistogram ? 'yes' : 'no'}, logs/errors/sessions API: ${hasLogs ? 'yes' : 'no'})`);
+if (hasLogs) {
+  await post(otlpLogs([...sessA.logs, ...sessB.logs]), otlpLogsUrl);
+  await post(otlpLogs(noiseLogs(now - 50 * 60e9, now - 40 * 60e9, NOISE)), otlpLogsUrl);
+  await waitLogs(`trace_id:${sessB.traceId}`, 3);
+  await waitLogs('', 1000);
+}
 
 // ---- browser --------------------------------------------------------------------------------
 browser = await chromium.launch({
@@ -430,6 +456,203 @@ test('dark theme', async () => {
   await page.waitForFunction(() => document.documentElement.dataset.theme === 'light', null, { timeout: 3000 });
 });
 
+// ---- logs, errors, sessions ------------------------------------------------------------------
+const mainNav = (label) => page.click(`nav[aria-label="Main"] a:has-text("${label}")`);
+const logRows = () => page.$$eval('.log-row', (rs) => rs.map((r) => ({ level: r.querySelector('.lvl')?.textContent, body: r.querySelector('.log-body')?.textContent })));
+const logCount = async () => Number(((await page.textContent('.results-head .count')) ?? '').replace(/[^0-9]/g, ''));
+async function logQuery(q) {
+  await page.click('#query');
+  await page.fill('#query', '');
+  await page.type('#query', q);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Enter');
+  await waitUrl((u) => u.searchParams.get('query') === q, `carried the query ${q}`);
+}
+
+test('the main navigation opens the logs page, which lists seeded lines virtualised', async () => {
+  await page.goto(`${base}/`);
+  await mainNav('Logs');
+  await waitUrl((u) => u.pathname === '/logs', 'went to /logs');
+  eq(await page.getAttribute('nav[aria-label="Main"] a[aria-current="page"]', 'href'), '/logs', 'active nav entry');
+  await page.waitForSelector('.log-row');
+  const rows = await logRows();
+  assert(rows.some((r) => r.body === 'inventory lookup failed for sku-1'), `seeded error line among the first rows: ${JSON.stringify(rows.slice(0, 8))}`);
+  assert(rows.length < 120, `only visible rows are in the DOM, got ${rows.length}`);
+  await page.waitForSelector('.hist-svg rect.lvl-fill-debug');
+  assert((await page.$$('.hist-svg rect.lvl-fill-error')).length > 0, 'error level stacked in the histogram');
+  assert((await page.$$('.histogram .legend .sw.lvl-fill-warn')).length === 1, 'warn level in the legend');
+  const first = await logCount();
+  assert(first >= 200 && first < NOISE, `first page only, got ${first}`);
+  for (let i = 0; i < 30 && (await logCount()) <= first; i++) {
+    await page.$eval('.log-scroll', (el) => (el.scrollTop = el.scrollHeight));
+    await sleep(100);
+  }
+  assert((await logCount()) > first, 'scrolling to the end loads the next page');
+  assert((await page.$$('.log-row')).length < 120, 'still virtualised after loading more');
+  await shot('11-logs');
+}, { needs: 'logs' });
+
+test('level:error narrows the log lines; keyboard moves and expands', async () => {
+  await logQuery('level:error');
+  await page.waitForFunction(() => {
+    const rows = [...document.querySelectorAll('.log-row')];
+    return rows.length > 0 && rows.every((r) => r.querySelector('.lvl').textContent === 'error');
+  }, null, { timeout: 5000 });
+  const rows = await logRows();
+  eq(rows.length, 2, 'error lines (one per seeded request)');
+  assert(rows.every((r) => r.body === 'inventory lookup failed for sku-1'), `bodies ${JSON.stringify(rows)}`);
+  await page.focus('.log-line[data-index="0"]');
+  await page.keyboard.press('ArrowDown');
+  await page.waitForFunction(() => document.activeElement?.getAttribute('data-index') === '1', null, { timeout: 3000 }).catch(() => {
+    throw new AssertionError('ArrowDown should focus the next line');
+  });
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.log-line[data-index="1"][aria-expanded="true"]');
+  assert(url().searchParams.get('log'), 'the expanded line is in the URL');
+  await page.keyboard.press('Escape');
+  await waitUrl((u) => !u.searchParams.get('log'), 'collapsed by Escape');
+}, { needs: 'logs' });
+
+test('a query syntax error on the logs page is marked inline', async () => {
+  await logQuery('level:(error OR');
+  await page.waitForSelector('.querybar [data-error]', { timeout: 5000 });
+  eq(await page.getAttribute('#query', 'aria-invalid'), 'true', 'aria-invalid on the query input');
+  await logQuery('level:error');
+  await page.waitForSelector('.log-row');
+}, { needs: 'logs' });
+
+test('expanding a log line shows its attributes, and "open trace" lands on its span', async () => {
+  await page.click('.log-line[data-index="0"]');
+  await page.waitForSelector('.log-detail tr[data-attr-key="cart.sku"]');
+  eq(await page.textContent('.log-detail tr[data-attr-key="cart.sku"] td.val'), 'sku-1', 'record attribute');
+  eq(await page.textContent('.log-detail tr[data-attr-key="retry.count"] td.val'), '2', 'numeric attribute');
+  eq(await page.textContent('.log-detail tr[data-attr-key="host.name"] td.val'), 'cart-host-1', 'resource attribute');
+  eq(await page.textContent('.log-detail tr[data-attr-key="trace_id"] td.val'), sessB.traceId, 'trace id (newest first: the second request)');
+  eq(await page.textContent('.log-detail tr[data-attr-key="session_id"] td.val'), SESSION, 'session id');
+  // The expanded row pushes the next one down instead of overlapping it.
+  const [a, b] = await page.$$eval('.log-row', (rs) => rs.slice(0, 2).map((r) => r.getBoundingClientRect()));
+  assert(b.top >= a.bottom - 1, `rows overlap: ${JSON.stringify([a, b])}`);
+  await shot('12-logs-expanded');
+  await axe('logs page');
+  await page.click('.log-detail a.open-trace');
+  await waitUrl((u) => u.pathname === `/traces/${sessB.traceId}`, 'opened the trace');
+  await page.waitForSelector('.wf-row.selected');
+  eq(await selectedRow(), sessB.ids.load, 'the log line\'s span is selected');
+}, { needs: 'logs' });
+
+test('the span panel shows the span\'s logs and errors, and the header links its errors and session', async () => {
+  await page.goto(`${base}/traces/${sessA.traceId}?span=${sessA.ids.load}`);
+  await page.waitForSelector('.span-panel section[aria-label="Logs"] li');
+  const logs = await page.$$eval('.span-panel section[aria-label="Logs"] li', (ls) => ls.map((l) => l.textContent));
+  eq(logs.length, 2, 'logs of the selected span');
+  assert(logs[0].includes('loading cart') && logs[1].includes('inventory lookup failed'), `log lines ${JSON.stringify(logs)}`);
+  assert((await page.$$eval('.span-panel section[aria-label="Logs"] .lvl-error', (x) => x.length)) === 1, 'level badge');
+  const exc = await page.textContent('.span-panel .exception');
+  assert(exc.includes('E2eInventoryError') && exc.includes('cart/inventory.py:88'), `exception ${exc}`);
+  assert(await page.$('.span-panel .exception a.group-link'), 'link to the error group');
+  assert((await page.textContent('[data-testid=trace-errors]')).includes('E2eInventoryError'), 'error group in the header');
+  eq(await page.textContent('.trace-head a.session-link'), SESSION, 'session link in the header');
+  await page.click(`.wf-row[data-span-id="${sessA.ids.db}"]`);
+  await page.waitForFunction(() => document.querySelector('.span-panel section[aria-label="Logs"]')?.textContent.includes('slow stock query'));
+  assert(!(await page.$('.span-panel .exception')), 'the db span has no errors');
+  await shot('13-trace-logs');
+  await page.click('.span-panel a:has-text("all logs of this trace")');
+  await waitUrl((u) => u.pathname === '/logs' && u.searchParams.get('query') === `trace_id:${sessA.traceId}`, 'went to the logs of the trace');
+  await page.waitForFunction(() => document.querySelectorAll('.log-row').length === 3, null, { timeout: 5000 });
+}, { needs: 'logs' });
+
+test('the errors page groups the same exception from two traces', async () => {
+  await mainNav('Errors');
+  await waitUrl((u) => u.pathname === '/errors', 'went to /errors');
+  await page.waitForSelector('table.error-groups tbody tr');
+  const groups = await page.$$eval('table.error-groups tbody tr', (rs) => rs.map((r) => ({ fp: r.getAttribute('data-fingerprint'), text: r.textContent, count: r.querySelector('[data-testid=group-count]').textContent })));
+  const ours = groups.filter((g) => g.text.includes('E2eInventoryError'));
+  eq(ours.length, 1, 'one group for the exception thrown in two traces');
+  eq(ours[0].count, '2', 'its count');
+  assert(groups.some((g) => g.text.includes('CardDeclined')), 'the checkout errors form their own group');
+  assert(await page.$(`tr[data-fingerprint="${ours[0].fp}"] svg.sparkline path.spark-line`), 'trend sparkline');
+  await shot('14-errors');
+  await axe('errors page');
+  await page.fill('#error-filter', 'inventoryerr');
+  await waitUrl((u) => u.searchParams.get('text') === 'inventoryerr', 'filter in the URL');
+  await page.waitForFunction(() => document.querySelectorAll('table.error-groups tbody tr').length === 1, null, { timeout: 5000 });
+  await page.click('table.error-groups tbody tr a.error-type');
+  await waitUrl((u) => u.pathname === `/errors/${ours[0].fp}`, 'opened the group');
+  await page.waitForSelector('pre.group-stack');
+  eq(await page.textContent('[data-testid=group-count]'), '2', 'occurrences in the header');
+  eq(await page.textContent('[data-testid=group-traces]'), '2', 'traces in the header');
+  const stack = await page.textContent('pre.group-stack');
+  assert(stack.includes('\n    at reserve (cart/inventory.py:88)\n'), `stack keeps its lines: ${JSON.stringify(stack)}`);
+  const occ = await page.$$eval('table.occurrences tbody tr', (rs) => rs.map((r) => r.getAttribute('data-trace-id')));
+  eq(occ.length, 2, 'occurrence rows');
+  eq(occ[0], sessB.traceId, 'newest occurrence first');
+  assert(await page.$(`table.occurrences a.session-link:has-text("${SESSION}")`), 'occurrence links to its session');
+  await shot('15-error-group');
+  await axe('error group page');
+  await page.click('table.occurrences tbody tr:last-child a.trace-link');
+  await waitUrl((u) => u.pathname === `/traces/${sessA.traceId}` && u.searchParams.get('span') === sessA.ids.load, 'opened the trace at the throwing span');
+  await page.waitForSelector('.wf-row.selected');
+}, { needs: 'logs' });
+
+test('the sessions page lists the session; its page shows traces, errors and logs on one timeline', async () => {
+  await mainNav('Sessions');
+  await waitUrl((u) => u.pathname === '/sessions', 'went to /sessions');
+  await page.waitForSelector(`table.sessions tr[data-session-id="${SESSION}"]`);
+  const row = await page.textContent(`table.sessions tr[data-session-id="${SESSION}"]`);
+  assert(row.includes('web') && row.includes('cart'), `services in the row: ${row}`);
+  await axe('sessions page');
+  await page.click(`table.sessions tr[data-session-id="${SESSION}"] a`);
+  await waitUrl((u) => u.pathname === `/sessions/${SESSION}`, 'opened the session');
+  await page.waitForSelector('.timeline .tl-bar');
+  eq(await page.textContent('[data-testid=session-traces]'), '2', 'trace count');
+  eq((await page.$$('.timeline .tl-bar')).length, 2, 'trace bars');
+  assert((await page.$$('.timeline .tl-err')).length >= 1, 'error markers');
+  const levels = await page.$$eval('.timeline .tl-row .tl-label .lvl', (ls) => ls.map((l) => l.textContent));
+  eq(JSON.stringify(levels), JSON.stringify(['error', 'warn', 'info']), 'one log row per level, most severe first');
+  eq((await page.$$('table.session-traces tbody tr')).length, 2, 'traces list');
+  eq((await page.$$('table.occurrences tbody tr')).length, 2, 'errors list');
+  eq((await page.$$('.session-page .log-row')).length, 6, 'logs list');
+  await shot('16-session');
+  await axe('session page');
+  await page.click(`.timeline .tl-bar[data-trace-id="${sessA.traceId}"]`);
+  await waitUrl((u) => u.pathname === `/traces/${sessA.traceId}`, 'opened the trace from the timeline');
+  await page.waitForSelector('.wf-row');
+  eq((await rowIds()).length, 3, 'trace rows');
+}, { needs: 'logs' });
+
+test('deep links open the logs, errors and sessions pages', async () => {
+  for (const path of ['/logs', '/errors', '/errors/0123456789abcdef', '/sessions', `/sessions/${SESSION}`]) {
+    const r = await fetch(base + path);
+    assert(r.ok && (r.headers.get('content-type') ?? '').startsWith('text/html'), `GET ${path} should serve the app (a client route in crates/server/src/ui.rs), got ${r.status}`);
+  }
+  await page.goto(`${base}/logs?query=${encodeURIComponent('level:warn')}`);
+  await page.waitForSelector('.log-row');
+  eq((await logRows()).every((r) => r.level === 'warn'), true, 'the query from the URL applies');
+  await page.goto(`${base}/errors?text=E2eInventory&range=24h`);
+  await page.waitForSelector('table.error-groups tbody tr');
+  await page.goto(`${base}/sessions/${SESSION}`);
+  await page.waitForSelector('.timeline .tl-bar');
+}, { needs: 'logs' });
+
+test('logs and session pages in the dark theme', async () => {
+  await page.goto(`${base}/`);
+  await mainNav('Sessions');
+  await page.click(`table.sessions tr[data-session-id="${SESSION}"] a`);
+  await page.waitForSelector('.timeline .tl-bar');
+  if ((await page.getAttribute('html', 'data-theme')) !== 'dark') await page.click('button:has-text("Dark")');
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'dark', null, { timeout: 3000 });
+  await shot('17-session-dark');
+  await axe('session page (dark)');
+  await mainNav('Logs');
+  await page.waitForSelector('.log-row');
+  await page.click('.log-line[data-index="0"]');
+  await page.waitForSelector('.log-detail');
+  await shot('18-logs-dark');
+  await axe('logs page (dark)');
+  await page.click('button:has-text("Light")');
+  await page.waitForFunction(() => document.documentElement.dataset.theme === 'light', null, { timeout: 3000 });
+}, { needs: 'logs' });
+
 test('no script errors in the console', async () => {
   assert(consoleErrors.length === 0, `console errors:\n${consoleErrors.join('\n')}`);
 });
@@ -443,6 +666,11 @@ for (const t of tests) {
   if (only && !t.name.includes(only)) continue;
   if (t.needs === 'search' && !hasSearch) {
     console.log(`SKIP ${t.name} (server has no /api/v1/spans/search yet)`);
+    skipped++;
+    continue;
+  }
+  if (t.needs === 'logs' && !hasLogs) {
+    console.log(`SKIP ${t.name} (server has no logs, errors and sessions API yet)`);
     skipped++;
     continue;
   }

@@ -2,7 +2,12 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { projectKey, setProjectKey } from './lib/api';
 import { linkClick, useLocation } from './lib/router';
+import { ErrorGroupPage } from './errors/ErrorGroupPage';
+import { ErrorsPage } from './errors/ErrorsPage';
+import { LogsPage } from './logs/LogsPage';
 import { SearchPage } from './search/SearchPage';
+import { SessionPage } from './sessions/SessionPage';
+import { SessionsPage } from './sessions/SessionsPage';
 import { TracePage } from './trace/TracePage';
 import './styles.css';
 
@@ -50,6 +55,41 @@ function ProjectSwitcher({ onChange }: { onChange: () => void }) {
   );
 }
 
+/** The top-level sections in the navigation bar. */
+const SECTIONS = [
+  { id: 'traces', label: 'Traces', href: '/' },
+  { id: 'logs', label: 'Logs', href: '/logs' },
+  { id: 'errors', label: 'Errors', href: '/errors' },
+  { id: 'sessions', label: 'Sessions', href: '/sessions' },
+] as const;
+
+/** The navigation section a path belongs to. */
+function sectionOf(path: string): string {
+  const first = path.split('/')[1] ?? '';
+  return first === '' || first === 'traces' ? 'traces' : first;
+}
+
+/** The page for a path: `/`, `/traces/<id>`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
+function route(path: string, params: URLSearchParams, epoch: number) {
+  const [, first = '', id, ...rest] = path.replace(/\/+$/, '').split('/');
+  const one = id !== undefined && rest.length === 0 ? decodeURIComponent(id) : null;
+  if (first === '' || (first === 'traces' && id === undefined)) return <SearchPage key={epoch} params={params} />;
+  if (first === 'traces' && one) return <TracePage key={`${one}-${epoch}`} traceId={one} params={params} />;
+  if (first === 'logs' && id === undefined) return <LogsPage key={epoch} params={params} />;
+  if (first === 'errors' && id === undefined) return <ErrorsPage key={epoch} params={params} />;
+  if (first === 'errors' && one) return <ErrorGroupPage key={`${one}-${epoch}`} fingerprint={one} params={params} />;
+  if (first === 'sessions' && id === undefined) return <SessionsPage key={epoch} params={params} />;
+  if (first === 'sessions' && one) return <SessionPage key={`${one}-${epoch}`} sessionId={one} params={params} />;
+  return (
+    <main class="page empty-state">
+      <h1>Page not found</h1>
+      <p>
+        Nothing lives at <code>{path}</code>. <a href="/" onClick={(e) => linkClick(e as MouseEvent, '/')}>Go to traces search</a>.
+      </p>
+    </main>
+  );
+}
+
 function App() {
   const loc = useLocation();
   const [theme, setTheme] = useState<Theme>(initialTheme);
@@ -62,19 +102,8 @@ function App() {
       /* ignore */
     }
   }, [theme]);
-  const traceMatch = /^\/traces\/([^/]+)\/?$/.exec(loc.path);
-  const page = traceMatch ? (
-    <TracePage key={`${traceMatch[1]}-${epoch}`} traceId={decodeURIComponent(traceMatch[1])} params={loc.params} />
-  ) : loc.path === '/' || loc.path === '/traces' || loc.path === '/traces/' ? (
-    <SearchPage key={epoch} params={loc.params} />
-  ) : (
-    <main class="page empty-state">
-      <h1>Page not found</h1>
-      <p>
-        Nothing lives at <code>{loc.path}</code>. <a href="/" onClick={(e) => linkClick(e as MouseEvent, '/')}>Go to traces search</a>.
-      </p>
-    </main>
-  );
+  const section = sectionOf(loc.path);
+  const page = route(loc.path, loc.params, epoch);
   return (
     <div class="shell">
       <header class="topbar">
@@ -82,9 +111,11 @@ function App() {
           <img src="/favicon.svg" alt="" width="18" height="18" /> tracehouse
         </a>
         <nav aria-label="Main">
-          <a href="/" class="active" aria-current="page" onClick={(e) => linkClick(e as MouseEvent, '/')}>
-            Traces
-          </a>
+          {SECTIONS.map((s) => (
+            <a key={s.id} href={s.href} class={section === s.id ? 'active' : undefined} aria-current={section === s.id ? 'page' : undefined} onClick={(e) => linkClick(e as MouseEvent, s.href)}>
+              {s.label}
+            </a>
+          ))}
         </nav>
         <div class="spacer" />
         <ProjectSwitcher onChange={() => setEpoch((x) => x + 1)} />

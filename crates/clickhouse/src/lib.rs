@@ -1,19 +1,22 @@
 //! tracehouse storage on ClickHouse: the scale-out backend of the [`Store`] trait.
 //!
 //! * [`schema`] — tables, materialized views and versioned, idempotent migrations;
-//! * [`row`] — the RowBinary row and its conversion from and to model spans;
+//! * [`row`] — the RowBinary rows and their conversion from and to model spans, log
+//!   records and error occurrences;
 //! * [`sql`] — the plan's filter compiled to parameterised SQL;
-//! * the writer (this module) — group commit: concurrent `write_spans` calls are
-//!   coalesced into one RowBinary `INSERT`, and each call returns only after ClickHouse
-//!   accepted the insert that holds its rows. Inserts are retried with backoff under a
+//! * the writer (this module) — group commit: concurrent `write_spans` / `write_logs`
+//!   calls are coalesced into one RowBinary `INSERT` per table (spans, logs, and the
+//!   error occurrences derived from both), and each call returns only after ClickHouse
+//!   accepted every insert that holds its rows. Inserts are retried with backoff under a
 //!   deduplication token (so a retry after an ambiguous failure cannot store rows
 //!   twice); when ClickHouse stays unreachable the call fails with the retryable
 //!   [`StoreError::Unavailable`], which the receivers turn into 503 / `UNAVAILABLE`.
 //!   Nothing is acknowledged before ClickHouse has it, so nothing acknowledged is lost;
-//! * the reader ([`read`]) — every `Store` query as SQL over the same plan, with
-//!   structural queries evaluated on candidate traces exactly as the embedded engine
-//!   does.
+//! * the reader ([`read`], and [`correlate`] for logs, errors and sessions) — every
+//!   `Store` query as SQL over the same plan, with structural queries evaluated on
+//!   candidate traces exactly as the embedded engine does.
 
+mod correlate;
 pub mod error;
 mod read;
 pub mod row;
@@ -25,16 +28,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use clickhouse::Client;
+use clickhouse::{Client, RowOwned, RowWrite};
 use tokio::sync::{mpsc, oneshot};
-use tracehouse_model::{Span, TraceId};
+use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_store::{
-    Histogram, HistogramQuery, KeyInfo, KeysQuery, SearchPage, SearchQuery, Store, StoreError,
-    StoreStats, TracePage, ValueCount, ValuesQuery,
+    ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
+    LogHistogram, LogPage, LogSearchQuery, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
+    Store, StoreError, StoreStats, TracePage, ValueCount, ValuesQuery,
 };
 
 pub use error::ClickHouseError;
-use row::SpanRow;
+use row::{ErrorRow, LogRow, SpanRow};
 
 /// How to reach ClickHouse and how to write to it.
 #[derive(Debug, Clone)]
@@ -217,9 +221,45 @@ async fn apply_retention(
     Ok(())
 }
 
-/// One queued write: rows and where to report the insert's outcome.
+/// The rows of one write, per table.
+#[derive(Default)]
+struct Rows {
+    spans: Vec<SpanRow>,
+    logs: Vec<LogRow>,
+    errors: Vec<ErrorRow>,
+}
+
+impl Rows {
+    /// The rows of spans and of the error occurrences of their `exception` events.
+    fn of_spans(spans: &[Span]) -> Rows {
+        Rows {
+            spans: spans.iter().map(SpanRow::from_span).collect(),
+            logs: Vec::new(),
+            errors: error_rows(&tracehouse_model::errors_from_spans(spans)),
+        }
+    }
+
+    /// The rows of log records and of the error occurrences of error logs.
+    fn of_logs(logs: &[LogRecord]) -> Rows {
+        Rows {
+            spans: Vec::new(),
+            logs: logs.iter().map(LogRow::from_log).collect(),
+            errors: error_rows(&tracehouse_model::errors_from_logs(logs)),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.spans.len() + self.logs.len() + self.errors.len()
+    }
+}
+
+fn error_rows(errors: &[ErrorOccurrence]) -> Vec<ErrorRow> {
+    errors.iter().map(ErrorRow::from_error).collect()
+}
+
+/// One queued write: rows and where to report the inserts' outcome.
 struct WriteRequest {
-    rows: Vec<SpanRow>,
+    rows: Rows,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -299,14 +339,13 @@ async fn writer_loop(
                 Err(_) => break,
             }
         }
-        let all: Vec<&SpanRow> = batch.iter().flat_map(|r| r.rows.iter()).collect();
-        let result = if all.is_empty() {
+        let result = if rows == 0 {
             Ok(())
         } else {
             batch_no += 1;
             let token = format!("{prefix}-{batch_no}");
             let started = std::time::Instant::now();
-            let r = insert_with_retry(&client, &config, &all, &token).await;
+            let r = insert_batch(&client, &config, &batch, &token).await;
             counters.inserts.fetch_add(1, Ordering::Relaxed);
             counters
                 .insert_nanos
@@ -329,14 +368,32 @@ async fn writer_loop(
     }
 }
 
-async fn insert_once(
+/// Inserts the rows of a batch of requests, one insert per table: spans and log records
+/// first, then the error occurrences derived from them. The deduplication token is
+/// per table in ClickHouse, so the batch's one token serves all three inserts.
+async fn insert_batch(
     client: &Client,
     config: &ClickHouseConfig,
-    rows: &[&SpanRow],
+    batch: &[WriteRequest],
+    token: &str,
+) -> Result<(), ClickHouseError> {
+    let spans: Vec<&SpanRow> = batch.iter().flat_map(|r| &r.rows.spans).collect();
+    insert_with_retry(client, config, "spans", &spans, token).await?;
+    let logs: Vec<&LogRow> = batch.iter().flat_map(|r| &r.rows.logs).collect();
+    insert_with_retry(client, config, "logs", &logs, token).await?;
+    let errors: Vec<&ErrorRow> = batch.iter().flat_map(|r| &r.rows.errors).collect();
+    insert_with_retry(client, config, "errors", &errors, token).await
+}
+
+async fn insert_once<T: RowOwned + RowWrite>(
+    client: &Client,
+    config: &ClickHouseConfig,
+    table: &str,
+    rows: &[&T],
     token: &str,
 ) -> Result<(), ClickHouseError> {
     let mut insert = client
-        .insert::<SpanRow>("spans")
+        .insert::<T>(table)
         .await?
         .with_timeouts(Some(config.insert_timeout), Some(config.insert_timeout))
         .with_setting("insert_deduplication_token", token);
@@ -347,39 +404,41 @@ async fn insert_once(
     Ok(())
 }
 
-async fn insert_with_retry(
+/// Inserts `rows` into `table` (nothing when empty), retrying with backoff while
+/// ClickHouse is unreachable.
+async fn insert_with_retry<T: RowOwned + RowWrite>(
     client: &Client,
     config: &ClickHouseConfig,
-    rows: &[&SpanRow],
+    table: &str,
+    rows: &[&T],
     token: &str,
 ) -> Result<(), ClickHouseError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let mut delay = config.retry_backoff;
     let attempts = config.insert_attempts.max(1);
     let mut attempt = 1;
     loop {
-        match insert_once(client, config, rows, token).await {
+        match insert_once(client, config, table, rows, token).await {
             Ok(()) => return Ok(()),
             Err(ClickHouseError::Unreachable(m)) if attempt < attempts => {
-                tracing::warn!(attempt, error = %m, "ClickHouse insert failed; retrying");
+                tracing::warn!(attempt, table, error = %m, "ClickHouse insert failed; retrying");
                 tokio::time::sleep(delay).await;
                 delay = delay.saturating_mul(2);
                 attempt += 1;
             }
             Err(e) => {
-                tracing::error!(rows = rows.len(), error = %e, "ClickHouse insert failed");
+                tracing::error!(table, rows = rows.len(), error = %e, "ClickHouse insert failed");
                 return Err(e);
             }
         }
     }
 }
 
-#[async_trait]
-impl Store for ClickHouseStore {
-    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
-        if spans.is_empty() {
-            return Ok(());
-        }
-        let rows: Vec<SpanRow> = spans.iter().map(SpanRow::from_span).collect();
+impl ClickHouseStore {
+    /// Queues rows for the writer and waits until ClickHouse accepted them.
+    async fn write(&self, rows: Rows) -> Result<(), StoreError> {
         let n = rows.len() as u64;
         let (done, wait) = oneshot::channel();
         self.counters.queued_rows.fetch_add(n, Ordering::Relaxed);
@@ -393,6 +452,16 @@ impl Store for ClickHouseStore {
             });
         }
         wait.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+#[async_trait]
+impl Store for ClickHouseStore {
+    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
+        if spans.is_empty() {
+            return Ok(());
+        }
+        self.write(Rows::of_spans(&spans)).await
     }
 
     async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError> {
@@ -420,12 +489,39 @@ impl Store for ClickHouseStore {
         read::values(&self.client, query).await
     }
 
+    async fn write_logs(&self, logs: Vec<LogRecord>) -> Result<(), StoreError> {
+        if logs.is_empty() {
+            return Ok(());
+        }
+        self.write(Rows::of_logs(&logs)).await
+    }
+
+    async fn search_logs(&self, query: &LogSearchQuery) -> Result<LogPage, StoreError> {
+        correlate::search_logs(&self.client, query).await
+    }
+
+    async fn log_histogram(&self, query: &HistogramQuery) -> Result<LogHistogram, StoreError> {
+        correlate::log_histogram(&self.client, query).await
+    }
+
+    async fn errors(&self, query: &ErrorQuery) -> Result<Vec<ErrorOccurrence>, StoreError> {
+        correlate::errors(&self.client, query).await
+    }
+
+    async fn error_groups(&self, query: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError> {
+        correlate::error_groups(&self.client, query).await
+    }
+
+    async fn sessions(&self, query: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError> {
+        correlate::sessions(&self.client, query).await
+    }
+
     async fn flush(&self) -> Result<(), StoreError> {
         // A barrier: returns once every write queued before it was inserted.
         let (done, wait) = oneshot::channel();
         self.writer
             .send(WriteRequest {
-                rows: Vec::new(),
+                rows: Rows::default(),
                 done,
             })
             .await

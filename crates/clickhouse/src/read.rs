@@ -26,30 +26,41 @@ use tracehouse_store::{
 
 use crate::error::ClickHouseError;
 use crate::row::{READ_COLUMNS, ReadRow};
-use crate::sql::{Params, compile};
+use crate::sql::{Params, Table, compile};
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 
-fn ch(e: clickhouse::error::Error) -> StoreError {
+pub(crate) fn ch(e: clickhouse::error::Error) -> StoreError {
     ClickHouseError::from(e).into()
 }
 
-/// Project and time-window bounds.
+/// Project and time-window bounds on the spans table.
 fn window(p: &mut Params, project_id: &str, start_ns: i64, end_ns: i64) -> String {
+    window_on(p, "timestamp", project_id, start_ns, end_ns)
+}
+
+/// Project and time-window bounds on the time column `time`.
+pub(crate) fn window_on(
+    p: &mut Params,
+    time: &str,
+    project_id: &str,
+    start_ns: i64,
+    end_ns: i64,
+) -> String {
     let project = p.str(project_id);
     let s = p.i64(start_ns);
     let e = p.i64(end_ns);
     format!(
-        "project_id = {project} AND timestamp >= fromUnixTimestamp64Nano({s}) \
-         AND timestamp < fromUnixTimestamp64Nano({e})"
+        "project_id = {project} AND {time} >= fromUnixTimestamp64Nano({s}) \
+         AND {time} < fromUnixTimestamp64Nano({e})"
     )
 }
 
-fn dir(sort: SearchSort) -> &'static str {
+pub(crate) fn dir(sort: SearchSort) -> &'static str {
     if sort.descending() { "DESC" } else { "ASC" }
 }
 
-fn beyond(sort: SearchSort) -> &'static str {
+pub(crate) fn beyond(sort: SearchSort) -> &'static str {
     if sort.descending() { "<" } else { ">" }
 }
 
@@ -73,7 +84,7 @@ pub(crate) async fn search_spans(
     let mut filter = format!(
         "{} AND {}",
         window(&mut p, &q.project_id, q.start_ns, q.end_ns),
-        compile(&q.plan.pushdown, &mut p)
+        compile(&q.plan.pushdown, Table::Spans, &mut p)
     );
     let key = if q.sort.by_duration() {
         "duration"
@@ -171,7 +182,7 @@ async fn candidate_traces(
         "SELECT trace_id, max(toUnixTimestamp64Nano(timestamp)) AS k FROM spans \
          WHERE {} AND {} GROUP BY trace_id ORDER BY k DESC, trace_id DESC LIMIT {}",
         window(&mut p, project_id, start_ns, end_ns),
-        compile(&plan.pushdown, &mut p),
+        compile(&plan.pushdown, Table::Spans, &mut p),
         cap + 1
     );
     let rows: Vec<KeyedTrace> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
@@ -230,7 +241,7 @@ pub(crate) async fn search_traces(
     let filter = format!(
         "{} AND {}",
         window(&mut p, &q.project_id, q.start_ns, q.end_ns),
-        compile(&q.plan.pushdown, &mut p)
+        compile(&q.plan.pushdown, Table::Spans, &mut p)
     );
     let having = match &q.cursor {
         Some(cur) => {
@@ -309,7 +320,7 @@ pub(crate) async fn histogram(
             "SELECT intDiv(toUnixTimestamp64Nano(timestamp) - {a}, {w}) AS b, count() AS n, \
              countIf(has_error) AS e FROM spans WHERE {} AND {} GROUP BY b",
             window(&mut p, &q.project_id, q.start_ns, q.end_ns),
-            compile(&q.plan.pushdown, &mut p)
+            compile(&q.plan.pushdown, Table::Spans, &mut p)
         );
         let rows: Vec<BucketRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
         for r in rows {

@@ -1,9 +1,13 @@
-//! The `spans` row as sent and read in RowBinary, and its conversion from and to the
-//! model [`Span`].
+//! The rows of the `spans`, `logs` and `errors` tables as sent and read in RowBinary, and
+//! their conversion from and to the model's [`Span`], [`LogRecord`] and
+//! [`ErrorOccurrence`].
 
 use clickhouse::Row;
 use serde::{Deserialize, Serialize};
-use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{
+    AttrValue, Attributes, ErrorOccurrence, ErrorSource, Level, LogId, LogRecord, Span, SpanId,
+    SpanKind, StatusCode, TraceId,
+};
 use tracehouse_store::filter::eval_value;
 
 use crate::error::ClickHouseError;
@@ -252,6 +256,213 @@ impl ReadRow {
             dropped_events_count: self.dropped_events_count,
             dropped_links_count: self.dropped_links_count,
         })
+    }
+}
+
+/// One row of the `logs` table (field names are the column names).
+#[derive(Debug, Clone, Row, Serialize, Deserialize)]
+pub struct LogRow {
+    pub(crate) project_id: String,
+    pub(crate) time: i64,
+    pub(crate) observed_time: i64,
+    pub(crate) log_id: [u8; 16],
+    pub(crate) trace_id: Option<[u8; 16]>,
+    pub(crate) span_id: Option<[u8; 8]>,
+    pub(crate) severity_number: u8,
+    pub(crate) severity_text: String,
+    pub(crate) level: String,
+    pub(crate) body: String,
+    pub(crate) service_name: String,
+    pub(crate) service_version: String,
+    pub(crate) environment: String,
+    pub(crate) scope_name: String,
+    pub(crate) session_id: Option<String>,
+    pub(crate) flags: u32,
+    pub(crate) dropped_attributes_count: u32,
+    pub(crate) attributes: Vec<(String, String)>,
+    pub(crate) attributes_num: Vec<(String, f64)>,
+    pub(crate) attributes_bool: Vec<(String, bool)>,
+    pub(crate) attributes_typed: Vec<(String, String)>,
+    pub(crate) resource_attributes: Vec<(String, String)>,
+    pub(crate) resource_attributes_num: Vec<(String, f64)>,
+    pub(crate) resource_attributes_bool: Vec<(String, bool)>,
+    pub(crate) resource_attributes_typed: Vec<(String, String)>,
+}
+
+/// The columns read back into a [`LogReadRow`].
+pub const LOG_READ_COLUMNS: &str = "project_id, time, observed_time, log_id, trace_id, span_id, \
+    severity_number, severity_text, level, body, service_name, service_version, environment, \
+    scope_name, session_id, flags, dropped_attributes_count, attributes, attributes_typed, \
+    resource_attributes, resource_attributes_typed";
+
+/// A log row as read: [`LogRow`] without the filter-only views.
+#[derive(Debug, Clone, Row, Deserialize)]
+pub struct LogReadRow {
+    project_id: String,
+    time: i64,
+    observed_time: i64,
+    log_id: [u8; 16],
+    trace_id: Option<[u8; 16]>,
+    span_id: Option<[u8; 8]>,
+    severity_number: u8,
+    severity_text: String,
+    level: String,
+    body: String,
+    service_name: String,
+    service_version: String,
+    environment: String,
+    scope_name: String,
+    session_id: Option<String>,
+    flags: u32,
+    dropped_attributes_count: u32,
+    attributes: Vec<(String, String)>,
+    attributes_typed: Vec<(String, String)>,
+    resource_attributes: Vec<(String, String)>,
+    resource_attributes_typed: Vec<(String, String)>,
+}
+
+impl LogRow {
+    /// The row of a log record.
+    pub fn from_log(l: &LogRecord) -> LogRow {
+        let a = encode_attrs(&l.attributes);
+        let r = encode_attrs(&l.resource_attributes);
+        LogRow {
+            project_id: l.project_id.clone(),
+            time: l.time_unix_nano,
+            observed_time: l.observed_time_unix_nano,
+            log_id: l.log_id.0,
+            trace_id: l.trace_id.map(|t| t.0),
+            span_id: l.span_id.map(|s| s.0),
+            severity_number: l.severity_number,
+            severity_text: l.severity_text.clone(),
+            level: l.level.as_str().to_string(),
+            body: l.body.clone(),
+            service_name: l.service_name.clone(),
+            service_version: l.service_version.clone(),
+            environment: l.environment.clone(),
+            scope_name: l.scope_name.clone(),
+            session_id: l.session_id.clone(),
+            flags: l.flags,
+            dropped_attributes_count: l.dropped_attributes_count,
+            attributes: a.text,
+            attributes_num: a.num,
+            attributes_bool: a.bools,
+            attributes_typed: a.typed,
+            resource_attributes: r.text,
+            resource_attributes_num: r.num,
+            resource_attributes_bool: r.bools,
+            resource_attributes_typed: r.typed,
+        }
+    }
+}
+
+/// The level of a stored level name (`unknown` for names this build does not know).
+pub fn level_of(name: &str) -> Level {
+    Level::from_text(name).unwrap_or(Level::Unknown)
+}
+
+impl LogReadRow {
+    /// The log record of a row.
+    pub fn into_log(self) -> LogRecord {
+        LogRecord {
+            log_id: LogId(self.log_id),
+            project_id: self.project_id,
+            time_unix_nano: self.time,
+            observed_time_unix_nano: self.observed_time,
+            severity_number: self.severity_number,
+            severity_text: self.severity_text,
+            level: level_of(&self.level),
+            body: self.body,
+            trace_id: self.trace_id.map(TraceId),
+            span_id: self.span_id.map(SpanId),
+            service_name: self.service_name,
+            service_version: self.service_version,
+            environment: self.environment,
+            scope_name: self.scope_name,
+            session_id: self.session_id,
+            attributes: decode_attrs(self.attributes, self.attributes_typed),
+            resource_attributes: decode_attrs(
+                self.resource_attributes,
+                self.resource_attributes_typed,
+            ),
+            flags: self.flags,
+            dropped_attributes_count: self.dropped_attributes_count,
+        }
+    }
+}
+
+/// One row of the `errors` table, written and read alike.
+#[derive(Debug, Clone, Row, Serialize, Deserialize)]
+pub struct ErrorRow {
+    pub(crate) project_id: String,
+    pub(crate) time: i64,
+    pub(crate) fingerprint: String,
+    #[serde(rename = "type")]
+    pub(crate) error_type: String,
+    pub(crate) message: String,
+    pub(crate) stacktrace: String,
+    pub(crate) service_name: String,
+    pub(crate) service_version: String,
+    pub(crate) environment: String,
+    pub(crate) trace_id: Option<[u8; 16]>,
+    pub(crate) span_id: Option<[u8; 8]>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) source: String,
+}
+
+/// The columns of an [`ErrorRow`].
+pub const ERROR_COLUMNS: &str = "project_id, time, fingerprint, type, message, stacktrace, \
+    service_name, service_version, environment, trace_id, span_id, session_id, source";
+
+/// The stored name of an error source.
+fn source_name(s: ErrorSource) -> &'static str {
+    match s {
+        ErrorSource::SpanEvent => "span_event",
+        ErrorSource::Log => "log",
+    }
+}
+
+impl ErrorRow {
+    /// The row of an error occurrence.
+    pub fn from_error(e: &ErrorOccurrence) -> ErrorRow {
+        ErrorRow {
+            project_id: e.project_id.clone(),
+            time: e.time_unix_nano,
+            fingerprint: e.fingerprint.clone(),
+            error_type: e.error_type.clone(),
+            message: e.message.clone(),
+            stacktrace: e.stacktrace.clone(),
+            service_name: e.service_name.clone(),
+            service_version: e.service_version.clone(),
+            environment: e.environment.clone(),
+            trace_id: e.trace_id.map(|t| t.0),
+            span_id: e.span_id.map(|s| s.0),
+            session_id: e.session_id.clone(),
+            source: source_name(e.source).to_string(),
+        }
+    }
+
+    /// The error occurrence of a row.
+    pub fn into_error(self) -> ErrorOccurrence {
+        ErrorOccurrence {
+            project_id: self.project_id,
+            time_unix_nano: self.time,
+            fingerprint: self.fingerprint,
+            error_type: self.error_type,
+            message: self.message,
+            stacktrace: self.stacktrace,
+            service_name: self.service_name,
+            service_version: self.service_version,
+            environment: self.environment,
+            trace_id: self.trace_id.map(TraceId),
+            span_id: self.span_id.map(SpanId),
+            session_id: self.session_id,
+            source: if self.source == source_name(ErrorSource::Log) {
+                ErrorSource::Log
+            } else {
+                ErrorSource::SpanEvent
+            },
+        }
     }
 }
 

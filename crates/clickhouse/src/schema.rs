@@ -29,6 +29,19 @@
 //! * `span_keys` / `span_values` — per project and hour, how many spans have each key
 //!   (by value type) and each value; fed by `span_keys_mv` / `span_values_mv`, read by
 //!   autocomplete.
+//! * `logs` — one row per log record. `PARTITION BY toDate(time)` (retention drops whole
+//!   days), `ORDER BY (project_id, time)`: log reads are one project's newest (or oldest)
+//!   records in a window, so the key order is the read order and `ORDER BY time DESC
+//!   LIMIT n` reads only the granules it returns. `log_id` (a content hash) breaks ties.
+//!   Attribute maps are stored in the same four views as for spans. Skip indexes: a token
+//!   bloom filter (`tokenbf_v1`) on the lowercased body, which bare-word searches
+//!   (`hasToken`) use; bloom filters on `trace_id`, `session_id` and the attribute keys
+//!   and values; a set index on `level`.
+//! * `errors` — one row per error occurrence, derived at write time from the `exception`
+//!   events of spans and from error logs with `exception.*` attributes (see
+//!   `tracehouse_model::errors`). Same partitioning and `ORDER BY (project_id, time)`;
+//!   bloom filters on `fingerprint`, `trace_id` and `session_id` serve a group's page, a
+//!   trace's errors and a session's errors.
 
 /// Oldest ClickHouse release the schema and queries are tested for (Map, DateTime64,
 /// skip indexes, TTL, server-side parameters and `SET … = DEFAULT` are all older).
@@ -198,6 +211,67 @@ ARRAY JOIN arrayFilter(p -> length(p.2) <= 200, arrayConcat(
 )) AS v
 GROUP BY project_id, hour, field, value";
 
+const V3_LOGS: &str = "CREATE TABLE IF NOT EXISTS logs (
+    project_id LowCardinality(String),
+    time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    observed_time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    log_id FixedString(16) CODEC(ZSTD(1)),
+    trace_id Nullable(FixedString(16)) CODEC(ZSTD(1)),
+    span_id Nullable(FixedString(8)) CODEC(ZSTD(1)),
+    severity_number UInt8,
+    severity_text LowCardinality(String),
+    level LowCardinality(String),
+    body String CODEC(ZSTD(1)),
+    service_name LowCardinality(String),
+    service_version LowCardinality(String),
+    environment LowCardinality(String),
+    scope_name LowCardinality(String),
+    session_id Nullable(String) CODEC(ZSTD(1)),
+    flags UInt32,
+    dropped_attributes_count UInt32,
+    attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    attributes_num Map(LowCardinality(String), Float64) CODEC(ZSTD(1)),
+    attributes_bool Map(LowCardinality(String), Bool) CODEC(ZSTD(1)),
+    attributes_typed Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    resource_attributes Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    resource_attributes_num Map(LowCardinality(String), Float64) CODEC(ZSTD(1)),
+    resource_attributes_bool Map(LowCardinality(String), Bool) CODEC(ZSTD(1)),
+    resource_attributes_typed Map(LowCardinality(String), String) CODEC(ZSTD(1)),
+    INDEX idx_body lowerUTF8(body) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1,
+    INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_session_id session_id TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_level level TYPE set(16) GRANULARITY 1,
+    INDEX idx_attr_keys mapKeys(attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_attr_values mapValues(attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_keys mapKeys(resource_attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_res_values mapValues(resource_attributes) TYPE bloom_filter(0.01) GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(time)
+ORDER BY (project_id, time)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
+
+const V3_ERRORS: &str = "CREATE TABLE IF NOT EXISTS errors (
+    project_id LowCardinality(String),
+    time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    fingerprint LowCardinality(String),
+    type LowCardinality(String),
+    message String CODEC(ZSTD(1)),
+    stacktrace String CODEC(ZSTD(1)),
+    service_name LowCardinality(String),
+    service_version LowCardinality(String),
+    environment LowCardinality(String),
+    trace_id Nullable(FixedString(16)) CODEC(ZSTD(1)),
+    span_id Nullable(FixedString(8)) CODEC(ZSTD(1)),
+    session_id Nullable(String) CODEC(ZSTD(1)),
+    source LowCardinality(String),
+    INDEX idx_fingerprint fingerprint TYPE bloom_filter(0.01) GRANULARITY 1,
+    INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+    INDEX idx_session_id session_id TYPE bloom_filter(0.01) GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(time)
+ORDER BY (project_id, time)
+SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -209,6 +283,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 2,
         name: "key and value statistics for autocomplete",
         statements: &[V2_KEYS, V2_KEYS_MV, V2_VALUES, V2_VALUES_MV],
+    },
+    Migration {
+        version: 3,
+        name: "log records and error occurrences",
+        statements: &[V3_LOGS, V3_ERRORS],
     },
 ];
 
@@ -223,6 +302,8 @@ pub const TTL_TABLES: &[(&str, &str)] = &[
     ("trace_index", "toDateTime(day)"),
     ("span_keys", "hour"),
     ("span_values", "hour"),
+    ("logs", "toDateTime(time)"),
+    ("errors", "toDateTime(time)"),
 ];
 
 #[cfg(test)]

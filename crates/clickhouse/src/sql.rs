@@ -1,6 +1,6 @@
 //! Compiles the backend-neutral [`Filter`] IR of `tracehouse-query` into a ClickHouse SQL
-//! predicate over the `spans` table, with every user-supplied value bound as a
-//! server-side parameter (`{p0:String}`): no value is ever spliced into the SQL text.
+//! predicate over the `spans` or the `logs` table, with every user-supplied value bound as
+//! a server-side parameter (`{p0:String}`): no value is ever spliced into the SQL text.
 //!
 //! The predicate holds exactly when [`tracehouse_query::matches`] holds on the span (the
 //! semantic suite checks both backends against the same expected answers):
@@ -12,10 +12,21 @@
 //! * globs are `LIKE` over lowercased text (`%`, `_`, `\` escaped), substrings
 //!   `position` over lowercased text, regexes `match()` (RE2) after validation with the
 //!   query crate's size-limited compiler (an invalid regex matches nothing), tokens the
-//!   evaluator's tokenizer rule (runs of ASCII alphanumerics and non-ASCII characters).
+//!   `hasToken` over lowercased text (ClickHouse's tokens are the evaluator's: runs of
+//!   ASCII alphanumerics and non-ASCII characters), which the token bloom filter on the
+//!   log body serves.
+//!
+//! On log records ([`Table::Logs`]) `body` is the body, `level` the level name
+//! (`tracehouse_model::Level::as_str`; `level:warning` or `level:WARN` is the level any
+//! spelling of its name parses to), `timestamp` the record time; trace, span and
+//! session ids are nullable. Span-only intrinsics (`duration`, `span_kind`,
+//! `status_code`, `status_message`, `has_errors`, `span_name`, `parent_span_id`) are
+//! fields log records never have: every leaf on them is false (so `NOT` of it is true),
+//! exactly like a missing attribute.
 
 use std::fmt::Write as _;
 
+use tracehouse_model::Level;
 use tracehouse_query::lexer::parse_number;
 use tracehouse_query::parser::compile_regex;
 use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
@@ -86,6 +97,15 @@ impl Params {
     }
 }
 
+/// The table a filter is compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// `spans`.
+    Spans,
+    /// `logs`.
+    Logs,
+}
+
 /// Where one value of a field comes from.
 #[derive(Debug, Clone)]
 enum Source {
@@ -93,21 +113,51 @@ enum Source {
     Text(&'static str),
     /// The nullable session column.
     Session,
+    /// The log level column (a level name, `tracehouse_model::Level::as_str`).
+    Level,
     /// An id column (text: lowercase hex), its byte length, and whether it is nullable.
     Id(&'static str, usize, bool),
     /// The error flag.
     HasError,
     /// The duration, ns.
     Duration,
-    /// The start, ns.
-    Timestamp,
+    /// The time column (span start, log record time), ns.
+    Timestamp(&'static str),
     /// An attribute: the map column prefix (`attributes` / `resource_attributes`) and key.
     Attr(&'static str, String),
-    /// A field spans never have.
+    /// A field the table's rows never have.
     Missing,
 }
 
-fn intrinsic_source(i: Intrinsic) -> Source {
+fn intrinsic_source(table: Table, i: Intrinsic) -> Source {
+    match table {
+        Table::Spans => span_source(i),
+        Table::Logs => log_source(i),
+    }
+}
+
+fn log_source(i: Intrinsic) -> Source {
+    match i {
+        Intrinsic::TraceId => Source::Id("trace_id", 16, true),
+        Intrinsic::SpanId => Source::Id("span_id", 8, true),
+        Intrinsic::ServiceName => Source::Text("service_name"),
+        Intrinsic::ServiceVersion => Source::Text("service_version"),
+        Intrinsic::Environment => Source::Text("environment"),
+        Intrinsic::SessionId => Source::Session,
+        Intrinsic::Severity => Source::Level,
+        Intrinsic::Body => Source::Text("body"),
+        Intrinsic::Timestamp => Source::Timestamp("time"),
+        Intrinsic::ParentSpanId
+        | Intrinsic::SpanName
+        | Intrinsic::StatusMessage
+        | Intrinsic::SpanKind
+        | Intrinsic::StatusCode
+        | Intrinsic::HasErrors
+        | Intrinsic::Duration => Source::Missing,
+    }
+}
+
+fn span_source(i: Intrinsic) -> Source {
     match i {
         Intrinsic::TraceId => Source::Id("trace_id", 16, false),
         Intrinsic::SpanId => Source::Id("span_id", 8, false),
@@ -121,15 +171,15 @@ fn intrinsic_source(i: Intrinsic) -> Source {
         Intrinsic::StatusCode => Source::Text("status_code"),
         Intrinsic::HasErrors => Source::HasError,
         Intrinsic::Duration => Source::Duration,
-        Intrinsic::Timestamp => Source::Timestamp,
+        Intrinsic::Timestamp => Source::Timestamp("timestamp"),
         Intrinsic::SessionId => Source::Session,
         Intrinsic::Severity | Intrinsic::Body => Source::Missing,
     }
 }
 
-fn sources(field: &Field) -> Vec<Source> {
+fn sources(table: Table, field: &Field) -> Vec<Source> {
     match field {
-        Field::Intrinsic(i) => vec![intrinsic_source(*i)],
+        Field::Intrinsic(i) => vec![intrinsic_source(table, *i)],
         Field::Attr { scope, key } => match scope {
             Scope::Span => vec![Source::Attr("attributes", key.clone())],
             Scope::Resource => vec![Source::Attr("resource_attributes", key.clone())],
@@ -168,15 +218,16 @@ impl Valued {
 const FALSE: &str = "0";
 const TRUE: &str = "1";
 
-/// The compiler state: the parameters bound so far.
+/// The compiler state: the table and the parameters bound so far.
 pub struct Compiler<'a> {
+    table: Table,
     params: &'a mut Params,
 }
 
 impl<'a> Compiler<'a> {
-    /// A compiler binding into `params`.
-    pub fn new(params: &'a mut Params) -> Self {
-        Compiler { params }
+    /// A compiler for `table`, binding into `params`.
+    pub fn new(table: Table, params: &'a mut Params) -> Self {
+        Compiler { table, params }
     }
 
     /// Compiles a filter into a predicate.
@@ -209,7 +260,10 @@ impl<'a> Compiler<'a> {
 
     /// The leaf ORed over the field's sources.
     fn any(&mut self, field: &Field, mut leaf: impl FnMut(&mut Self, &Source) -> String) -> String {
-        let parts: Vec<String> = sources(field).iter().map(|s| leaf(self, s)).collect();
+        let parts: Vec<String> = sources(self.table, field)
+            .iter()
+            .map(|s| leaf(self, s))
+            .collect();
         match parts.len() {
             0 => FALSE.to_string(),
             1 => parts
@@ -224,6 +278,7 @@ impl<'a> Compiler<'a> {
     fn text(&mut self, s: &Source) -> Option<Valued> {
         Some(match s {
             Source::Text(c) => Valued::plain(*c),
+            Source::Level => Valued::plain("level"),
             Source::Session => Valued {
                 expr: "assumeNotNull(session_id)".into(),
                 guard: Some("session_id IS NOT NULL".into()),
@@ -235,7 +290,7 @@ impl<'a> Compiler<'a> {
             },
             Source::HasError => Valued::plain("if(has_error, 'true', 'false')"),
             Source::Duration => Valued::plain("toString(duration)"),
-            Source::Timestamp => Valued::plain("toString(toUnixTimestamp64Nano(timestamp))"),
+            Source::Timestamp(c) => Valued::plain(format!("toString(toUnixTimestamp64Nano({c}))")),
             Source::Attr(map, key) => {
                 let k = self.params.str(key.as_str());
                 Valued {
@@ -254,7 +309,11 @@ impl<'a> Compiler<'a> {
                 "(session_id IS NOT NULL AND assumeNotNull(session_id) != '')".into()
             }
             Source::Id(c, _, true) => format!("({c} IS NOT NULL)"),
-            Source::Id(..) | Source::HasError | Source::Duration | Source::Timestamp => TRUE.into(),
+            Source::Id(..)
+            | Source::Level
+            | Source::HasError
+            | Source::Duration
+            | Source::Timestamp(_) => TRUE.into(),
             Source::Attr(map, key) => {
                 let k = self.params.str(key.as_str());
                 format!("mapContains({map}, {k})")
@@ -267,7 +326,7 @@ impl<'a> Compiler<'a> {
     fn number(&mut self, s: &Source) -> Option<Valued> {
         Some(match s {
             Source::Duration => Valued::plain("toFloat64(duration)"),
-            Source::Timestamp => Valued::plain("toFloat64(toUnixTimestamp64Nano(timestamp))"),
+            Source::Timestamp(c) => Valued::plain(format!("toFloat64(toUnixTimestamp64Nano({c}))")),
             Source::Attr(map, key) => {
                 let k = self.params.str(key.as_str());
                 Valued {
@@ -303,7 +362,7 @@ impl<'a> Compiler<'a> {
                     guard: Some(format!("mapContains({map}_bool, {k})")),
                 }
             }
-            Source::Duration | Source::Timestamp | Source::Missing => return None,
+            Source::Duration | Source::Timestamp(_) | Source::Missing => return None,
             other => {
                 let t = self.text(other)?;
                 let shape = format!("lower({}) IN ('true', 'false')", t.expr);
@@ -359,6 +418,19 @@ impl<'a> Compiler<'a> {
     }
 
     fn match_pattern(&mut self, s: &Source, pattern: &Pattern) -> String {
+        // A level name matches its level whatever the spelling (`level:warning` is
+        // `warn`, `level:ERR` is `error`); other words match no level.
+        if let (Source::Level, Pattern::Exact(v) | Pattern::Glob(v)) = (s, pattern)
+            && !v.contains('*')
+        {
+            return match Level::from_text(v) {
+                Some(level) => {
+                    let p = self.params.str(level.as_str());
+                    format!("(level = {p})")
+                }
+                None => FALSE.into(),
+            };
+        }
         // Ids compare as bytes, so the bloom filter on trace_id applies.
         if let (Pattern::Exact(v), Source::Id(c, len, nullable)) = (pattern, s) {
             let lowercase_hex = v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
@@ -402,6 +474,11 @@ impl<'a> Compiler<'a> {
                     return FALSE.into();
                 }
                 let p = self.params.str(tok.to_lowercase());
+                if tok.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    // The planner's tokens: `hasToken` is exact for them and uses the
+                    // token bloom filter of the log body.
+                    return t.test(|e| format!("hasToken(lowerUTF8({e}), {p})"));
+                }
                 t.test(|e| {
                     let mut out = String::new();
                     let _ = write!(
@@ -438,9 +515,9 @@ fn like_escape(text: &str) -> String {
     out
 }
 
-/// Compiles a filter into a predicate, binding its values into `params`.
-pub fn compile(filter: &Filter, params: &mut Params) -> String {
-    Compiler::new(params).filter(filter)
+/// Compiles a filter into a predicate over `table`, binding its values into `params`.
+pub fn compile(filter: &Filter, table: Table, params: &mut Params) -> String {
+    Compiler::new(table, params).filter(filter)
 }
 
 #[cfg(test)]
@@ -450,7 +527,46 @@ mod tests {
     fn sql(q: &str) -> (String, Params) {
         let plan = tracehouse_query::plan(&tracehouse_query::parse(q).unwrap());
         let mut p = Params::default();
-        (compile(&plan.pushdown, &mut p), p)
+        (compile(&plan.pushdown, Table::Spans, &mut p), p)
+    }
+
+    fn log_sql(q: &str) -> (String, Params) {
+        let plan = tracehouse_query::plan_for(
+            &tracehouse_query::parse(q).unwrap(),
+            tracehouse_query::plan::Target::Logs,
+        );
+        let mut p = Params::default();
+        (compile(&plan.pushdown, Table::Logs, &mut p), p)
+    }
+
+    #[test]
+    fn log_fields_map_to_log_columns() {
+        let (text, params) = log_sql("timeout level:error");
+        assert!(text.contains("hasToken(lowerUTF8(body)"), "{text}");
+        assert!(text.contains("(level = {p1:String})"), "{text}");
+        assert_eq!(
+            params.values()[0].1,
+            Param::Str("timeout".into()),
+            "the token is a parameter"
+        );
+        assert_eq!(params.values()[1].1, Param::Str("error".into()));
+        // Any spelling of a level name is its level; globs match level names.
+        let (_, params) = log_sql("level:WARNING");
+        assert_eq!(params.values()[0].1, Param::Str("warn".into()));
+        assert_eq!(log_sql("level:nonsense").0, FALSE);
+        assert!(log_sql("level:w*").0.contains("lowerUTF8(level) LIKE"));
+        let (text, _) = log_sql("timestamp>5");
+        assert!(text.contains("toUnixTimestamp64Nano(time)"), "{text}");
+        // Span-only intrinsics are fields logs never have: false, and NOT false.
+        for q in [
+            "duration>1ms",
+            "kind:server",
+            "status:error",
+            "has_error:true",
+        ] {
+            assert_eq!(log_sql(q).0, FALSE, "{q}");
+        }
+        assert_eq!(log_sql("NOT kind:server").0, format!("(NOT {FALSE})"));
     }
 
     #[test]
@@ -463,6 +579,11 @@ mod tests {
             r#"weird'key:1"#,
         ] {
             let (text, params) = sql(q);
+            let (log_text, _) = log_sql(q);
+            assert!(
+                !log_text.contains("1=1") && !log_text.contains("DROP"),
+                "{q}"
+            );
             assert!(!text.contains("1=1"), "{q}: {text}");
             assert!(!text.contains("DROP"), "{q}: {text}");
             assert!(!text.contains("weird"), "{q}: {text}");

@@ -168,3 +168,189 @@ async fn hostile_values_are_compared_literally() {
         HOSTILE.len()
     );
 }
+
+fn hostile_log(project: &str, i: usize, value: &str) -> tracehouse_model::LogRecord {
+    let mut l = tracehouse_model::LogRecord {
+        log_id: Default::default(),
+        project_id: project.into(),
+        time_unix_nano: T0 + i as i64,
+        observed_time_unix_nano: T0 + i as i64,
+        severity_number: 17,
+        severity_text: value.into(),
+        level: tracehouse_model::Level::Error,
+        body: value.into(),
+        trace_id: Some(TraceId([i as u8 + 1; 16])),
+        span_id: None,
+        service_name: value.into(),
+        service_version: String::new(),
+        environment: String::new(),
+        scope_name: String::new(),
+        session_id: Some(value.into()),
+        attributes: [
+            (value.to_string(), AttrValue::Str(value.into())),
+            ("exception.type".to_string(), AttrValue::Str(value.into())),
+        ]
+        .into(),
+        resource_attributes: Default::default(),
+        flags: 0,
+        dropped_attributes_count: 0,
+    };
+    l.log_id = l.content_id();
+    l
+}
+
+#[tokio::test]
+async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
+    use tracehouse_store::{ErrorGroupsQuery, ErrorQuery, LogSearchQuery, SessionsQuery};
+    let Some(store) = common::store("injection_logs").await else {
+        return;
+    };
+    let project = "p' OR 1=1 --";
+    let logs: Vec<_> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, v)| hostile_log(project, i, v))
+        .collect();
+    store.write_logs(logs.clone()).await.unwrap();
+    store
+        .write_logs(vec![hostile_log("innocent", 50, "secret")])
+        .await
+        .unwrap();
+    // Spans whose session id and exception are hostile too.
+    let spans: Vec<Span> = HOSTILE
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let mut s = span(project, i as u8 + 1, v);
+            s.session_id = Some(v.to_string());
+            s.events.push(tracehouse_model::Event {
+                time_unix_nano: T0 + 100 + i as i64,
+                name: "exception".into(),
+                attributes: [
+                    ("exception.type".to_string(), AttrValue::Str(v.to_string())),
+                    (
+                        "exception.message".to_string(),
+                        AttrValue::Str(v.to_string()),
+                    ),
+                ]
+                .into(),
+                dropped_attributes_count: 0,
+            });
+            s
+        })
+        .collect();
+    store.write_spans(spans).await.unwrap();
+
+    let window = (T0, T0 + 1_000_000_000);
+    let search = |q: &str| {
+        let parsed = tracehouse_query::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        LogSearchQuery {
+            project_id: project.into(),
+            plan: tracehouse_query::plan_for(&parsed, Target::Logs),
+            start_ns: window.0,
+            end_ns: window.1,
+            sort: SearchSort::TimeDesc,
+            limit: 100,
+            cursor: None,
+        }
+    };
+    for (i, v) in HOSTILE.iter().enumerate() {
+        let want = vec![logs[i].clone()];
+        for q in [
+            format!("body:{}", quoted(v)),
+            format!("service:{}", quoted(v)),
+            format!("session_id:{}", quoted(v)),
+            format!("{}:{}", quoted(v), quoted(v)),
+        ] {
+            if tracehouse_query::parse(&q).is_err() {
+                continue;
+            }
+            let page = store.search_logs(&search(&q)).await.unwrap();
+            assert_eq!(page.logs, want, "{q}");
+        }
+        // Occurrences by hostile session id: the log's and the span's.
+        let errors = store
+            .errors(&ErrorQuery {
+                project_id: project.into(),
+                start_ns: window.0,
+                end_ns: window.1,
+                session_id: Some(v.to_string()),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(errors.len(), 2, "{v}");
+        assert!(errors.iter().all(|e| e.error_type == *v), "{v}");
+        // Groups by hostile text count exactly the occurrences whose type or message
+        // contains it (each hostile value is the type and message of two occurrences).
+        let groups = store
+            .error_groups(&ErrorGroupsQuery {
+                project_id: project.into(),
+                start_ns: window.0,
+                end_ns: window.1,
+                text: Some(v.to_string()),
+                fingerprint: None,
+                limit: 100,
+                buckets: 4,
+            })
+            .await
+            .unwrap();
+        let counted: u64 = groups.groups.iter().map(|g| g.count).sum();
+        let containing = HOSTILE
+            .iter()
+            .filter(|h| h.to_lowercase().contains(&v.to_lowercase()))
+            .count() as u64;
+        assert_eq!(counted, 2 * containing, "{v}");
+        // A session by hostile id.
+        let sessions = store
+            .sessions(&SessionsQuery {
+                project_id: project.into(),
+                start_ns: window.0,
+                end_ns: window.1,
+                session_id: Some(v.to_string()),
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        assert_eq!(sessions.len(), 1, "{v}");
+        assert_eq!(sessions[0].session_id, *v);
+        assert_eq!(sessions[0].error_count, 2);
+    }
+    // Hostile fingerprints match nothing and break nothing.
+    for f in HOSTILE {
+        let q = ErrorQuery {
+            project_id: project.into(),
+            start_ns: window.0,
+            end_ns: window.1,
+            fingerprint: Some(f.to_string()),
+            limit: 100,
+            ..Default::default()
+        };
+        assert!(store.errors(&q).await.unwrap().is_empty(), "{f}");
+        let g = ErrorGroupsQuery {
+            project_id: project.into(),
+            start_ns: window.0,
+            end_ns: window.1,
+            text: None,
+            fingerprint: Some(f.to_string()),
+            limit: 100,
+            buckets: 4,
+        };
+        assert!(
+            store.error_groups(&g).await.unwrap().groups.is_empty(),
+            "{f}"
+        );
+    }
+    // Another project's records stay invisible to hostile project ids.
+    for p in ["' OR ''='", "innocent' --", "x\\"] {
+        let mut q = search("");
+        q.project_id = p.into();
+        assert!(store.search_logs(&q).await.unwrap().logs.is_empty(), "{p}");
+    }
+    // The tables are still there.
+    assert_eq!(
+        store.search_logs(&search("")).await.unwrap().logs.len(),
+        HOSTILE.len()
+    );
+}

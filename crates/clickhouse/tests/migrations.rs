@@ -10,9 +10,9 @@ use tracehouse_clickhouse::schema::{MIGRATIONS, latest_version};
 use tracehouse_clickhouse::{
     ClickHouseError, ClickHouseStore, create_database, migrate, schema_version,
 };
-use tracehouse_model::{AttrValue, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{AttrValue, Event, Span, SpanId, SpanKind, StatusCode, TraceId};
 use tracehouse_query::plan::{Target, resolve_key};
-use tracehouse_store::{Store, ValuesQuery};
+use tracehouse_store::{ErrorQuery, Store, ValuesQuery};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
@@ -87,6 +87,8 @@ async fn fresh_database_then_rerun_is_a_no_op() {
         "span_keys_mv",
         "span_values",
         "span_values_mv",
+        "logs",
+        "errors",
         "tracehouse_migrations",
     ] {
         assert!(names.iter().any(|n| n == t), "{t} missing from {names:?}");
@@ -122,42 +124,89 @@ async fn concurrent_starters_converge() {
     assert_eq!(migration_rows(&client).await, MIGRATIONS.len() as u64);
 }
 
+/// The table each migration adds last (absent before it is applied).
+const ADDED_BY: &[(u32, &str)] = &[(1, "trace_index_mv"), (2, "span_values"), (3, "errors")];
+
 #[tokio::test]
-async fn upgrade_from_the_previous_version_keeps_data() {
+async fn upgrade_from_every_previous_version_keeps_data() {
     let Some(url) = common::url() else { return };
-    let config = common::config(&url, "upgrade");
-    create_database(&config).await.unwrap();
-    let client = config.client();
-    let previous = latest_version() - 1;
-    assert_eq!(migrate(&client, previous).await.unwrap(), previous);
-    assert!(!tables(&client).await.iter().any(|t| t == "span_values"));
-    // Data written by a server of the previous version.
-    let mut insert = client.insert::<SpanRow>("spans").await.unwrap();
-    insert
-        .write(&SpanRow::from_span(&span(7, "old")))
-        .await
-        .unwrap();
-    insert.end().await.unwrap();
-    // A new server upgrades the schema at start and reads the old data.
-    let store = ClickHouseStore::open(config).await.unwrap();
-    assert_eq!(schema_version(&client).await.unwrap(), latest_version());
-    let got = store.trace("p", TraceId([7; 16])).await.unwrap();
-    assert_eq!(got, vec![span(7, "old")]);
-    // New writes feed the statistics added by the new version.
-    store.write_spans(vec![span(8, "new")]).await.unwrap();
-    let values = store
-        .values(&ValuesQuery {
-            project_id: "p".into(),
-            field: resolve_key("service", Target::Spans),
-            start_ns: T0,
-            end_ns: T0 + 1_000_000_000,
-            prefix: String::new(),
-            limit: 10,
-        })
-        .await
-        .unwrap();
-    assert_eq!(values.len(), 1, "{values:?}");
-    assert_eq!(values[0].value, "new");
+    assert_eq!(
+        ADDED_BY.len(),
+        MIGRATIONS.len(),
+        "list what the new migration adds"
+    );
+    for previous in 1..latest_version() {
+        let config = common::config(&url, &format!("upgrade{previous}"));
+        create_database(&config).await.unwrap();
+        let client = config.client();
+        assert_eq!(migrate(&client, previous).await.unwrap(), previous);
+        let names = tables(&client).await;
+        for (version, table) in ADDED_BY {
+            let present = names.iter().any(|t| t == table);
+            assert_eq!(
+                present,
+                *version <= previous,
+                "{table} at version {previous}"
+            );
+        }
+        // Data written by a server of the previous version.
+        let mut insert = client.insert::<SpanRow>("spans").await.unwrap();
+        insert
+            .write(&SpanRow::from_span(&span(7, "old")))
+            .await
+            .unwrap();
+        insert.end().await.unwrap();
+        // A new server upgrades the schema at start and reads the old data.
+        let store = ClickHouseStore::open(config).await.unwrap();
+        assert_eq!(schema_version(&client).await.unwrap(), latest_version());
+        let got = store.trace("p", TraceId([7; 16])).await.unwrap();
+        assert_eq!(got, vec![span(7, "old")]);
+        // New writes feed the statistics, logs and errors added by later versions.
+        let mut new = span(8, "new");
+        new.events.push(Event {
+            time_unix_nano: T0 + 9,
+            name: "exception".into(),
+            attributes: [(
+                "exception.type".to_string(),
+                AttrValue::Str("ValueError".into()),
+            )]
+            .into(),
+            dropped_attributes_count: 0,
+        });
+        store.write_spans(vec![new]).await.unwrap();
+        let values = store
+            .values(&ValuesQuery {
+                project_id: "p".into(),
+                field: resolve_key("service", Target::Spans),
+                start_ns: T0,
+                end_ns: T0 + 1_000_000_000,
+                prefix: String::new(),
+                limit: 10,
+            })
+            .await
+            .unwrap();
+        // Old rows count only where the statistics (version 2) already fed on them.
+        let mut got: Vec<&str> = values.iter().map(|v| v.value.as_str()).collect();
+        got.sort();
+        let want: &[&str] = if previous >= 2 {
+            &["new", "old"]
+        } else {
+            &["new"]
+        };
+        assert_eq!(got, want, "from version {previous}");
+        let errors = store
+            .errors(&ErrorQuery {
+                project_id: "p".into(),
+                start_ns: T0,
+                end_ns: T0 + 1_000_000_000,
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].trace_id, Some(TraceId([8; 16])));
+    }
 }
 
 #[tokio::test]

@@ -105,6 +105,12 @@ macro_rules! define_id {
 
 define_id!(TraceId, 16, "trace_id", "A 16-byte trace id.");
 define_id!(SpanId, 8, "span_id", "An 8-byte span id.");
+define_id!(
+    LogId,
+    16,
+    "log_id",
+    "A 16-byte log record id: a hash of the record's content, so a retried export gives the same ids."
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,12 +1,15 @@
 //! OTLP → model normalisation: resource and scope fields, typed attributes, session ids,
 //! error detection, id validation and attribute limits.
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::logs::v1::LogRecord as OtlpLogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use opentelemetry_proto::tonic::trace::v1::span::{Event as OtlpEvent, Link as OtlpLink};
 
 use crate::attr::{AttrValue, Attributes, attributes_from_otlp};
-use crate::ids::{IdError, SpanId, TraceId};
+use crate::ids::{IdError, LogId, SpanId, TraceId};
+use crate::log::{Level, LogRecord};
 use crate::span::{Event, Link, Span, SpanKind, StatusCode};
 
 /// Resource attributes that carry a project ingest key.
@@ -34,15 +37,49 @@ impl Default for Limits {
     }
 }
 
-/// The outcome of normalising one export request.
-#[derive(Debug, Default)]
-pub struct Normalised {
-    /// The accepted spans.
-    pub spans: Vec<Span>,
-    /// How many spans were rejected.
+/// The outcome of normalising one export request: the accepted rows (spans or log records)
+/// and a summary of the rejected ones.
+#[derive(Debug)]
+pub struct Normalised<T = Span> {
+    /// The accepted rows.
+    pub rows: Vec<T>,
+    /// How many rows were rejected.
     pub rejected: u64,
     /// Why: a summary suitable for OTLP `partial_success.error_message`.
     pub rejection_message: String,
+}
+
+impl<T> Default for Normalised<T> {
+    fn default() -> Self {
+        Normalised {
+            rows: Vec::new(),
+            rejected: 0,
+            rejection_message: String::new(),
+        }
+    }
+}
+
+impl<T> Normalised<T> {
+    /// Counts a rejected row, keeping the first few reasons.
+    fn reject(&mut self, messages: &mut Vec<String>, why: impl FnOnce() -> String) {
+        self.rejected += 1;
+        if messages.len() < MAX_MESSAGES {
+            messages.push(why());
+        }
+    }
+
+    /// Writes the rejection summary once all rows are seen.
+    fn finish(mut self, messages: Vec<String>) -> Self {
+        if self.rejected > 0 {
+            let more = self.rejected as usize - messages.len();
+            self.rejection_message = messages.join("; ");
+            if more > 0 {
+                self.rejection_message
+                    .push_str(&format!("; and {more} more"));
+            }
+        }
+        self
+    }
 }
 
 /// Normalises an OTLP trace export request.
@@ -91,30 +128,116 @@ pub fn normalise_traces<E>(
                         }
                         span.resource_attributes.clone_from(&resource_attributes);
                         span.dropped_attributes_count += resource_dropped;
-                        out.spans.push(span);
+                        out.rows.push(span);
                     }
-                    Err(e) => {
-                        out.rejected += 1;
-                        if messages.len() < MAX_MESSAGES {
-                            messages.push(format!(
-                                "resource_spans[{ri}] span[{si}] ({:?}): {e}",
-                                otlp.name
-                            ));
-                        }
-                    }
+                    Err(e) => out.reject(&mut messages, || {
+                        format!("resource_spans[{ri}] span[{si}] ({:?}): {e}", otlp.name)
+                    }),
                 }
             }
         }
     }
-    if out.rejected > 0 {
-        let more = out.rejected as usize - messages.len();
-        out.rejection_message = messages.join("; ");
-        if more > 0 {
-            out.rejection_message
-                .push_str(&format!("; and {more} more"));
+    Ok(out.finish(messages))
+}
+
+/// Normalises an OTLP logs export request, like [`normalise_traces`]. A record's trace and
+/// span ids are optional, but when present they must be valid (else the record is rejected
+/// and counted). The event time falls back to the observed time.
+pub fn normalise_logs<E>(
+    request: &ExportLogsServiceRequest,
+    limits: &Limits,
+    mut project_of: impl FnMut(&Attributes) -> Result<String, E>,
+) -> Result<Normalised<LogRecord>, E> {
+    let mut out = Normalised::default();
+    let mut messages = Vec::new();
+    for (ri, rl) in request.resource_logs.iter().enumerate() {
+        let resource_kvs = rl
+            .resource
+            .as_ref()
+            .map(|r| r.attributes.as_slice())
+            .unwrap_or(&[]);
+        let mut resource_attributes = attributes_from_otlp(resource_kvs);
+        let resource_dropped = limit_attributes(&mut resource_attributes, limits);
+        let project_id = project_of(&resource_attributes)?;
+        let resource = ResourceFields::new(&resource_attributes);
+        for sl in &rl.scope_logs {
+            let scope_name = sl
+                .scope
+                .as_ref()
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            for (li, otlp) in sl.log_records.iter().enumerate() {
+                match normalise_log(otlp, limits) {
+                    Ok(mut log) => {
+                        log.project_id.clone_from(&project_id);
+                        log.service_name.clone_from(&resource.service_name);
+                        log.service_version.clone_from(&resource.service_version);
+                        log.environment.clone_from(&resource.environment);
+                        log.scope_name.clone_from(&scope_name);
+                        if log.session_id.is_none() {
+                            log.session_id = session_of(&resource_attributes);
+                        }
+                        log.resource_attributes.clone_from(&resource_attributes);
+                        log.dropped_attributes_count += resource_dropped;
+                        log.log_id = log.content_id();
+                        out.rows.push(log);
+                    }
+                    Err(e) => out.reject(&mut messages, || {
+                        format!("resource_logs[{ri}] log_record[{li}]: {e}")
+                    }),
+                }
+            }
         }
     }
-    Ok(out)
+    Ok(out.finish(messages))
+}
+
+fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits) -> Result<LogRecord, IdError> {
+    let optional = |bytes: &[u8]| !bytes.is_empty() && bytes.iter().any(|b| *b != 0);
+    let trace_id = if optional(&otlp.trace_id) {
+        Some(TraceId::from_bytes(&otlp.trace_id)?)
+    } else {
+        None
+    };
+    let span_id = if optional(&otlp.span_id) {
+        Some(SpanId::from_bytes(&otlp.span_id)?)
+    } else {
+        None
+    };
+    let mut attributes = attributes_from_otlp(&otlp.attributes);
+    let dropped = limit_attributes(&mut attributes, limits);
+    let observed = clamp_time(otlp.observed_time_unix_nano);
+    let time = match clamp_time(otlp.time_unix_nano) {
+        0 => observed,
+        t => t,
+    };
+    let mut body = match AttrValue::from_otlp(otlp.body.as_ref()) {
+        AttrValue::Str(s) => s,
+        other => other.to_json().to_string(),
+    };
+    truncate_on_char(&mut body, limits.max_attribute_value_bytes);
+    let severity_number = u8::try_from(otlp.severity_number.clamp(0, 24)).unwrap_or(0);
+    Ok(LogRecord {
+        log_id: LogId::default(),
+        project_id: String::new(),
+        time_unix_nano: time,
+        observed_time_unix_nano: observed,
+        severity_number,
+        severity_text: otlp.severity_text.clone(),
+        level: Level::of(otlp.severity_number, &otlp.severity_text),
+        body,
+        trace_id,
+        span_id,
+        service_name: String::new(),
+        service_version: String::new(),
+        environment: String::new(),
+        scope_name: String::new(),
+        session_id: session_of(&attributes),
+        attributes,
+        resource_attributes: Attributes::new(),
+        flags: otlp.flags,
+        dropped_attributes_count: otlp.dropped_attributes_count + dropped,
+    })
 }
 
 /// The service fields every span of a resource shares.
@@ -252,17 +375,22 @@ fn limit_attributes(attrs: &mut Attributes, limits: &Limits) -> u32 {
         dropped += 1;
     }
     for value in attrs.values_mut() {
-        if let AttrValue::Str(s) = value
-            && s.len() > limits.max_attribute_value_bytes
-        {
-            let mut cut = limits.max_attribute_value_bytes;
-            while !s.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            s.truncate(cut);
+        if let AttrValue::Str(s) = value {
+            truncate_on_char(s, limits.max_attribute_value_bytes);
         }
     }
     dropped
+}
+
+/// Cuts `s` to at most `max` bytes, on a char boundary.
+fn truncate_on_char(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
 }
 
 #[cfg(test)]
@@ -328,7 +456,7 @@ mod tests {
         });
         let out = run(&request(vec![s]));
         assert_eq!(out.rejected, 0);
-        let sp = &out.spans[0];
+        let sp = &out.rows[0];
         assert_eq!(sp.project_id, "p");
         assert_eq!(sp.service_name, "cart");
         assert_eq!(sp.service_version, "1.2");
@@ -347,7 +475,7 @@ mod tests {
             name: "exception".into(),
             ..Default::default()
         });
-        assert!(run(&request(vec![s])).spans[0].has_error);
+        assert!(run(&request(vec![s])).rows[0].has_error);
     }
 
     #[test]
@@ -358,7 +486,7 @@ mod tests {
         let mut bad_parent = span(&[1; 16], &[3; 8]);
         bad_parent.parent_span_id = vec![1, 2];
         let out = run(&request(vec![good, zero, short, bad_parent]));
-        assert_eq!(out.spans.len(), 1);
+        assert_eq!(out.rows.len(), 1);
         assert_eq!(out.rejected, 3);
         assert!(
             out.rejection_message.contains("all zeros"),
@@ -382,7 +510,7 @@ mod tests {
         };
         let out =
             normalise_traces(&request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
-        let sp = &out.spans[0];
+        let sp = &out.rows[0];
         assert_eq!(sp.attributes.len(), 3);
         assert_eq!(sp.dropped_attributes_count, 2);
         assert_eq!(sp.attributes["k0"], AttrValue::Str("é".into()));
@@ -396,5 +524,60 @@ mod tests {
             |_| Err::<String, _>("unknown key"),
         );
         assert_eq!(r.err(), Some("unknown key"));
+    }
+
+    #[test]
+    fn logs_get_resource_fields_levels_ids_and_rejections() {
+        use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
+        let record = |trace: Vec<u8>, number: i32, text: &str| OtlpLogRecord {
+            time_unix_nano: 0,
+            observed_time_unix_nano: 7_000,
+            severity_number: number,
+            severity_text: text.into(),
+            body: Some(AnyValue {
+                value: Some(any_value::Value::StringValue("payment failed".into())),
+            }),
+            trace_id: trace,
+            span_id: vec![2; 8],
+            attributes: vec![kv("highlight.session_id", "s-9")],
+            ..Default::default()
+        };
+        let req = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", "pay")],
+                    ..Default::default()
+                }),
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![
+                        record(vec![1; 16], 17, "ERROR"),
+                        record(vec![], 0, "warning"),
+                        record(vec![1; 5], 9, "INFO"),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let out =
+            normalise_logs(&req, &Limits::default(), |_| Ok::<_, ()>("p".to_string())).unwrap();
+        assert_eq!(out.rows.len(), 2);
+        assert_eq!(out.rejected, 1);
+        assert!(
+            out.rejection_message.contains("log_record[2]"),
+            "{}",
+            out.rejection_message
+        );
+        let (a, b) = (&out.rows[0], &out.rows[1]);
+        assert_eq!(a.service_name, "pay");
+        assert_eq!(a.project_id, "p");
+        assert_eq!(a.time_unix_nano, 7_000, "observed time stands in");
+        assert_eq!(a.level, Level::Error);
+        assert_eq!(a.trace_id, Some(TraceId([1; 16])));
+        assert_eq!(a.session_id.as_deref(), Some("s-9"));
+        assert_eq!(b.level, Level::Warn);
+        assert_eq!(b.trace_id, None, "an empty trace id means no trace");
+        assert_ne!(a.log_id, b.log_id);
+        assert_eq!(a.log_id, a.content_id(), "the id is the content hash");
     }
 }

@@ -9,7 +9,7 @@
 //! | service name | [`Config::service_name`] | `TRACEHOUSE_SERVICE_NAME` | `OTEL_SERVICE_NAME`, then `service.name` in `OTEL_RESOURCE_ATTRIBUTES` | `unknown_service:<executable>` |
 //! | service version | [`Config::service_version`] | `TRACEHOUSE_SERVICE_VERSION` | `service.version` in `OTEL_RESOURCE_ATTRIBUTES` | none |
 //! | environment | [`Config::environment`] | `TRACEHOUSE_ENVIRONMENT` | `deployment.environment.name` (or `deployment.environment`) in `OTEL_RESOURCE_ATTRIBUTES` | none |
-//! | endpoint | [`Config::endpoint`] | `TRACEHOUSE_ENDPOINT` | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, then `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://localhost:4318` (HTTP) or `http://localhost:4317` (gRPC) |
+//! | endpoint | [`Config::endpoint`] | `TRACEHOUSE_ENDPOINT` | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (logs: `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`), then `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://localhost:4318` (HTTP) or `http://localhost:4317` (gRPC) |
 //! | protocol | [`Config::protocol`] | `TRACEHOUSE_PROTOCOL` | `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, then `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` (or `grpc` without the `http-proto` feature) |
 //! | ingest key | [`Config::ingest_key`] | `TRACEHOUSE_KEY` | — | none |
 //! | extra headers | [`Config::header`] | — | `OTEL_EXPORTER_OTLP_HEADERS` | none |
@@ -17,12 +17,16 @@
 //! | log filter | [`Config::filter`] | `TRACEHOUSE_LOG` | `RUST_LOG` | `info` |
 //! | console output | [`Config::console`] | `TRACEHOUSE_CONSOLE` | — | `true` |
 //! | export disabled | [`Config::disabled`] | `TRACEHOUSE_DISABLED` | `OTEL_SDK_DISABLED` | `false` |
+//! | log export | [`Config::logs`] | `TRACEHOUSE_LOGS` | `OTEL_LOGS_EXPORTER` (`otlp` or `none`) | `true` |
 //!
 //! Resource attributes from `OTEL_RESOURCE_ATTRIBUTES` are all kept; explicit
 //! [`Config::resource_attribute`]s override them key by key.
 //!
-//! For HTTP/protobuf, a base endpoint (`http://host:4318`) gets `/v1/traces` appended; a
-//! signal-specific `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as it is.
+//! Logs go to the same place as traces, with the same protocol and headers. For
+//! HTTP/protobuf, a base endpoint (`http://host:4318`) gets `/v1/traces` (and `/v1/logs`)
+//! appended, and an endpoint ending in `/v1/traces` sends logs to the `/v1/logs` beside it;
+//! a signal-specific `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+//! `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` is used as it is.
 
 use std::fmt;
 
@@ -107,6 +111,7 @@ pub struct Config {
     filter: Option<String>,
     console: Option<bool>,
     disabled: Option<bool>,
+    logs: Option<bool>,
     resource_attributes: Vec<(String, String)>,
 }
 
@@ -186,6 +191,13 @@ impl Config {
         self
     }
 
+    /// Whether `tracing` events are also exported as OTLP log records (on by default), to the
+    /// same endpoint as the spans; events inside a span carry its trace and span ids.
+    pub fn logs(mut self, enabled: bool) -> Config {
+        self.logs = Some(enabled);
+        self
+    }
+
     /// An extra resource attribute (e.g. `highlight.project_id`); overrides the same key
     /// from `OTEL_RESOURCE_ATTRIBUTES`.
     pub fn resource_attribute(
@@ -261,28 +273,8 @@ impl Config {
             }
         };
 
-        // A signal-specific endpoint is used verbatim; a base endpoint gets the signal path.
-        let (endpoint, verbatim) = match self.endpoint.clone() {
-            Some(e) => (e, false),
-            None => match var("TRACEHOUSE_ENDPOINT") {
-                Some(e) => (e, false),
-                None => match var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
-                    Some(e) => (e, true),
-                    None => (
-                        var("OTEL_EXPORTER_OTLP_ENDPOINT")
-                            .unwrap_or_else(|| protocol.default_endpoint().to_string()),
-                        false,
-                    ),
-                },
-            },
-        };
-        let endpoint = endpoint.trim().to_string();
-        let endpoint = match protocol {
-            Protocol::HttpProtobuf if !verbatim && !endpoint.ends_with("/v1/traces") => {
-                format!("{}/v1/traces", endpoint.trim_end_matches('/'))
-            }
-            _ => endpoint,
-        };
+        let endpoint = self.signal_endpoint(&var, protocol, Signal::Traces);
+        let logs_endpoint = self.signal_endpoint(&var, protocol, Signal::Logs);
 
         let ingest_key = self.ingest_key.clone().or_else(|| var("TRACEHOUSE_KEY"));
         let mut headers = match var("OTEL_EXPORTER_OTLP_HEADERS") {
@@ -336,6 +328,27 @@ impl Config {
             },
         };
 
+        let logs = match self.logs {
+            Some(l) => l,
+            None => match var("TRACEHOUSE_LOGS") {
+                Some(v) => parse_bool("TRACEHOUSE_LOGS", &v)?,
+                None => match var("OTEL_LOGS_EXPORTER") {
+                    Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                        "otlp" => true,
+                        "none" => false,
+                        _ => {
+                            return Err(Error::InvalidSetting {
+                                name: "OTEL_LOGS_EXPORTER".to_string(),
+                                value: v,
+                                expected: "otlp or none",
+                            });
+                        }
+                    },
+                    None => true,
+                },
+            },
+        };
+
         let mut resource_attributes: Vec<(String, String)> = otel_resource
             .into_iter()
             .filter(|(k, _)| {
@@ -358,14 +371,71 @@ impl Config {
             service_version,
             environment,
             endpoint,
+            logs_endpoint,
             protocol,
             headers,
             sample_ratio,
             filter,
             console,
             disabled,
+            logs,
             resource_attributes,
         })
+    }
+
+    /// The exporter URL of `signal`: a signal-specific `OTEL_*` endpoint verbatim; otherwise
+    /// the explicit, `TRACEHOUSE_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT` base with, for
+    /// HTTP, the signal's path (replacing a `/v1/traces` the base already ends with).
+    fn signal_endpoint(
+        &self,
+        var: &impl Fn(&str) -> Option<String>,
+        protocol: Protocol,
+        signal: Signal,
+    ) -> String {
+        let base = match self.endpoint.clone().or_else(|| var("TRACEHOUSE_ENDPOINT")) {
+            Some(e) => e,
+            None => match var(signal.endpoint_variable()) {
+                Some(verbatim) => return verbatim.trim().to_string(),
+                None => var("OTEL_EXPORTER_OTLP_ENDPOINT")
+                    .unwrap_or_else(|| protocol.default_endpoint().to_string()),
+            },
+        };
+        let base = base.trim();
+        match protocol {
+            Protocol::HttpProtobuf => {
+                let root = base
+                    .trim_end_matches('/')
+                    .trim_end_matches(Signal::Traces.path())
+                    .trim_end_matches(Signal::Logs.path());
+                format!("{root}{}", signal.path())
+            }
+            Protocol::Grpc => base.to_string(),
+        }
+    }
+}
+
+/// An OTLP signal the SDK exports.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    Traces,
+    Logs,
+}
+
+impl Signal {
+    /// The OTLP/HTTP path.
+    fn path(self) -> &'static str {
+        match self {
+            Signal::Traces => "/v1/traces",
+            Signal::Logs => "/v1/logs",
+        }
+    }
+
+    /// The standard variable naming this signal's full endpoint.
+    fn endpoint_variable(self) -> &'static str {
+        match self {
+            Signal::Traces => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            Signal::Logs => "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        }
     }
 }
 
@@ -379,8 +449,10 @@ pub struct Settings {
     pub service_version: Option<String>,
     /// `deployment.environment.name`, if any.
     pub environment: Option<String>,
-    /// The exporter URL (for HTTP, including `/v1/traces`).
+    /// The span exporter URL (for HTTP, including `/v1/traces`).
     pub endpoint: String,
+    /// The log exporter URL (for HTTP, including `/v1/logs`; for gRPC the same as `endpoint`).
+    pub logs_endpoint: String,
     /// The OTLP transport.
     pub protocol: Protocol,
     /// Headers sent with each export, including `x-tracehouse-key` when an ingest key is set.
@@ -393,6 +465,8 @@ pub struct Settings {
     pub console: bool,
     /// Whether export is turned off.
     pub disabled: bool,
+    /// Whether `tracing` events are exported as OTLP log records.
+    pub logs: bool,
     /// Extra resource attributes.
     pub resource_attributes: Vec<(String, String)>,
 }
@@ -545,6 +619,12 @@ mod tests {
         ("TRACEHOUSE_CONSOLE", "false"),
         ("TRACEHOUSE_DISABLED", "false"),
         ("OTEL_SDK_DISABLED", "true"),
+        ("TRACEHOUSE_LOGS", "true"),
+        ("OTEL_LOGS_EXPORTER", "none"),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            "http://otel-logs:4318/custom-logs",
+        ),
     ];
 
     #[test]
@@ -560,6 +640,7 @@ mod tests {
             .filter("trace")
             .console(true)
             .disabled(true)
+            .logs(false)
             .resource_attribute("team", "explicit-team")
             .resolve_with(env(ALL))
             .unwrap();
@@ -567,6 +648,8 @@ mod tests {
         assert_eq!(s.service_version.as_deref(), Some("1.0"));
         assert_eq!(s.environment.as_deref(), Some("prod"));
         assert_eq!(s.endpoint, "http://explicit:4317");
+        assert_eq!(s.logs_endpoint, "http://explicit:4317");
+        assert!(!s.logs);
         assert_eq!(s.protocol, Protocol::Grpc);
         assert_eq!(s.ingest_key(), Some("explicit-key"));
         assert_eq!(s.sample_ratio, 0.75);
@@ -588,6 +671,8 @@ mod tests {
         assert_eq!(s.protocol, Protocol::Grpc);
         // gRPC endpoints are used as given.
         assert_eq!(s.endpoint, "http://th:4318");
+        assert_eq!(s.logs_endpoint, "http://th:4318");
+        assert!(s.logs);
         assert_eq!(s.ingest_key(), Some("th-key"));
         assert!(
             s.headers
@@ -624,6 +709,9 @@ mod tests {
         assert_eq!(s.environment.as_deref(), Some("res-env"));
         assert_eq!(s.protocol, Protocol::HttpProtobuf);
         assert_eq!(s.endpoint, "http://otel:4318/v1/traces");
+        // The signal-specific logs endpoint is used as it is.
+        assert_eq!(s.logs_endpoint, "http://otel-logs:4318/custom-logs");
+        assert!(!s.logs, "OTEL_LOGS_EXPORTER=none turns log export off");
         assert_eq!(s.ingest_key(), Some("otel-key"));
         assert_eq!(s.sample_ratio, 0.1);
         assert_eq!(s.filter, "warn");
@@ -648,9 +736,13 @@ mod tests {
         assert_eq!(s.environment, None);
         assert_eq!(s.protocol, Protocol::default());
         match s.protocol {
-            Protocol::HttpProtobuf => assert_eq!(s.endpoint, "http://localhost:4318/v1/traces"),
+            Protocol::HttpProtobuf => {
+                assert_eq!(s.endpoint, "http://localhost:4318/v1/traces");
+                assert_eq!(s.logs_endpoint, "http://localhost:4318/v1/logs");
+            }
             Protocol::Grpc => assert_eq!(s.endpoint, "http://localhost:4317"),
         }
+        assert!(s.logs);
         assert_eq!(s.ingest_key(), None);
         assert!(s.headers.is_empty());
         assert_eq!(s.sample_ratio, 1.0);
@@ -693,6 +785,35 @@ mod tests {
             ]),
             "http://o:2/v1/traces"
         );
+
+        let logs = |vars: &[(&str, &str)]| {
+            Config::new()
+                .protocol(Protocol::HttpProtobuf)
+                .resolve_with(env(vars))
+                .unwrap()
+                .logs_endpoint
+        };
+        assert_eq!(
+            logs(&[("TRACEHOUSE_ENDPOINT", "http://h:1/")]),
+            "http://h:1/v1/logs"
+        );
+        // A traces URL sends logs to the /v1/logs beside it.
+        assert_eq!(
+            logs(&[("TRACEHOUSE_ENDPOINT", "http://h:1/v1/traces")]),
+            "http://h:1/v1/logs"
+        );
+        // The traces-specific variable does not move the logs.
+        assert_eq!(
+            logs(&[
+                ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://h:1/custom"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://o:2/")
+            ]),
+            "http://o:2/v1/logs"
+        );
+        assert_eq!(
+            logs(&[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://l:3/in")]),
+            "http://l:3/in"
+        );
     }
 
     #[test]
@@ -730,6 +851,17 @@ mod tests {
             Config::new()
                 .resolve_with(env(&[("TRACEHOUSE_CONSOLE", "maybe")]))
                 .is_err()
+        );
+        assert!(
+            Config::new()
+                .resolve_with(env(&[("OTEL_LOGS_EXPORTER", "console")]))
+                .is_err()
+        );
+        assert!(
+            Config::new()
+                .resolve_with(env(&[("OTEL_LOGS_EXPORTER", "OTLP")]))
+                .unwrap()
+                .logs
         );
     }
 

@@ -9,7 +9,7 @@
 //! ```no_run
 //! #[tracing::instrument]
 //! fn checkout(cart_id: u64, coupon: Option<&str>) {
-//!     tracing::info!("charging card"); // a span event (OTLP logs once tracehouse accepts them)
+//!     tracing::info!("charging card"); // a log record in the trace (and a span event)
 //! }
 //!
 //! #[tokio::main]
@@ -28,14 +28,19 @@
 //! * a batch span exporter over OTLP/HTTP-protobuf or OTLP/gRPC, with the resource
 //!   `service.name`, `service.version`, `deployment.environment.name`, `telemetry.sdk.*`
 //!   and `telemetry.distro.*`, and the ingest key as the `x-tracehouse-key` header;
+//! * a batch log exporter with the same endpoint, protocol, headers and resource (unless
+//!   [`Config::logs`] turns it off);
 //! * parent-based ratio sampling;
 //! * the W3C `traceparent`/`tracestate` and `baggage` propagators as the global propagator;
-//! * a global `tracing` subscriber: an `EnvFilter`, the OpenTelemetry layer and (by default)
-//!   a console layer on stderr. `log` records are bridged into `tracing`.
+//! * a global `tracing` subscriber: an `EnvFilter`, the OpenTelemetry layer, the log bridge
+//!   and (by default) a console layer on stderr. `log` records are bridged into `tracing`.
 //!
-//! `tracing` events inside a span are exported as span events; an event with an `error`
-//! field holding a `dyn Error` becomes an `exception` event. [`record_error`] records any
-//! error explicitly; [`install_panic_hook`] records panics.
+//! Every `tracing` event (and `log` record) is exported as an OTLP log record with its level,
+//! message, fields and `code.*` location; inside a span it carries the span's trace and span
+//! ids, so tracehouse shows it in the trace. Events inside a span are also kept as span
+//! events, for backends without logs; an event with an `error` field holding a `dyn Error`
+//! becomes an `exception` event. [`record_error`] records any error explicitly as an
+//! `exception` event; [`install_panic_hook`] records panics.
 //!
 //! ## Integrations (cargo features)
 //! | Feature | What |
@@ -71,9 +76,12 @@ pub mod sqlx;
 use opentelemetry::KeyValue;
 use opentelemetry::propagation::TextMapCompositePropagator;
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::logs::SdkLoggerProvider;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use tracing_subscriber::Layer as _;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -118,8 +126,8 @@ pub enum Error {
     /// A global `tracing` subscriber was already installed.
     #[error("a global tracing subscriber is already set: {0}")]
     SubscriberAlreadySet(#[from] tracing_subscriber::util::TryInitError),
-    /// Flushing or shutting down the exporter failed.
-    #[error("flushing spans: {0}")]
+    /// Flushing or shutting down an exporter failed.
+    #[error("flushing telemetry: {0}")]
     Flush(#[from] opentelemetry_sdk::error::OTelSdkError),
 }
 
@@ -150,9 +158,13 @@ pub fn init(config: Config) -> Result<Guard, Error> {
             .with(filter)
             .with(console_layer(settings.console))
             .try_init()?;
-        return Ok(Guard { provider: None });
+        return Ok(Guard::default());
     }
     let provider = tracer_provider(&settings)?;
+    let logger = settings
+        .logs
+        .then(|| logger_provider(&settings))
+        .transpose()?;
     let tracer = provider.tracer_with_scope(
         opentelemetry::InstrumentationScope::builder(SCOPE_NAME)
             .with_version(env!("CARGO_PKG_VERSION"))
@@ -162,12 +174,45 @@ pub fn init(config: Config) -> Result<Guard, Error> {
     tracing_subscriber::registry()
         .with(filter)
         .with(otel)
+        .with(logger.as_ref().map(log_layer))
         .with(console_layer(settings.console))
         .try_init()?;
     install_globals(&provider);
     Ok(Guard {
         provider: Some(provider),
+        logger,
     })
+}
+
+/// The `tracing` layer that turns events into log records of `provider`.
+///
+/// It leaves out the events of the crates that carry the export itself (HTTP and gRPC
+/// clients, the OpenTelemetry SDK): exporting them would produce more of them, without end.
+/// Add it to your own subscriber when you compose one (see [`tracer_provider`]).
+pub fn log_layer<S>(provider: &SdkLoggerProvider) -> impl tracing_subscriber::Layer<S> + use<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    OpenTelemetryTracingBridge::new(provider).with_filter(tracing_subscriber::filter::filter_fn(
+        |meta| !is_export_machinery(meta.target()),
+    ))
+}
+
+/// Whether `target` belongs to a crate that the exporters run on.
+fn is_export_machinery(target: &str) -> bool {
+    const CRATES: [&str; 8] = [
+        "tonic",
+        "h2",
+        "hyper",
+        "hyper_util",
+        "tower",
+        "reqwest",
+        "rustls",
+        "tracing_opentelemetry",
+    ];
+    let krate = target.split("::").next().unwrap_or(target);
+    // opentelemetry, opentelemetry_sdk, opentelemetry_otlp, opentelemetry_http …
+    CRATES.contains(&krate) || krate.starts_with("opentelemetry")
 }
 
 /// [`init`] with everything taken from the environment (`TRACEHOUSE_*`, then `OTEL_*`).
@@ -194,6 +239,18 @@ pub fn tracer_provider(settings: &Settings) -> Result<SdkTracerProvider, Error> 
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             settings.sample_ratio,
         ))))
+        .with_resource(resource(settings))
+        .build())
+}
+
+/// Builds the OpenTelemetry logger provider for `settings` (the spans' endpoint, protocol,
+/// headers and resource; the logs path) without installing anything global: for callers
+/// that compose their own subscriber with [`log_layer`]. Pass it to
+/// [`Guard::with_logger_provider`] to flush it on drop.
+pub fn logger_provider(settings: &Settings) -> Result<SdkLoggerProvider, Error> {
+    let exporter = log_exporter(settings)?;
+    Ok(SdkLoggerProvider::builder()
+        .with_batch_exporter(exporter)
         .with_resource(resource(settings))
         .build())
 }
@@ -254,53 +311,73 @@ fn header_map(settings: &Settings) -> Result<http::HeaderMap, Error> {
     Ok(map)
 }
 
-fn exporter(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, Error> {
-    #[allow(unused_imports)]
-    use opentelemetry_otlp::WithExportConfig as _;
-    let headers = header_map(settings)?;
-    match settings.protocol {
-        #[cfg(feature = "grpc")]
-        Protocol::Grpc => {
-            use opentelemetry_otlp::WithTonicConfig as _;
-            if tokio_runtime_missing() {
-                return Err(Error::NoRuntime);
+/// Builds the OTLP exporter of type `$exporter` (`SpanExporter`, `LogExporter`: their
+/// builders have the same methods but no common trait) for `$settings`, sending to
+/// `$endpoint`.
+macro_rules! otlp_exporter {
+    ($exporter:ident, $settings:expr, $endpoint:expr) => {{
+        #[allow(unused_imports)]
+        use opentelemetry_otlp::WithExportConfig as _;
+        let settings: &Settings = $settings;
+        let endpoint: &str = $endpoint;
+        let headers = header_map(settings)?;
+        let built: Result<opentelemetry_otlp::$exporter, Error> = match settings.protocol {
+            #[cfg(feature = "grpc")]
+            Protocol::Grpc => {
+                use opentelemetry_otlp::WithTonicConfig as _;
+                if tokio_runtime_missing() {
+                    return Err(Error::NoRuntime);
+                }
+                Ok(opentelemetry_otlp::$exporter::builder()
+                    .with_tonic()
+                    .with_endpoint(endpoint)
+                    .with_metadata(
+                        opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(
+                            headers,
+                        ),
+                    )
+                    .build()?)
             }
-            Ok(opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(settings.endpoint.clone())
-                .with_metadata(
-                    opentelemetry_otlp::tonic_types::metadata::MetadataMap::from_headers(headers),
-                )
-                .build()?)
-        }
-        #[cfg(not(feature = "grpc"))]
-        Protocol::Grpc => {
-            let _ = headers;
-            Err(Error::ProtocolDisabled(Protocol::Grpc, "grpc"))
-        }
-        #[cfg(feature = "http-proto")]
-        Protocol::HttpProtobuf => {
-            use opentelemetry_otlp::WithHttpConfig as _;
-            let headers = headers
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
-                .collect();
-            Ok(opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_endpoint(settings.endpoint.clone())
-                .with_headers(headers)
-                .build()?)
-        }
-        #[cfg(not(feature = "http-proto"))]
-        Protocol::HttpProtobuf => {
-            let _ = headers;
-            Err(Error::ProtocolDisabled(
-                Protocol::HttpProtobuf,
-                "http-proto",
-            ))
-        }
-    }
+            #[cfg(not(feature = "grpc"))]
+            Protocol::Grpc => {
+                let _ = (headers, endpoint);
+                Err(Error::ProtocolDisabled(Protocol::Grpc, "grpc"))
+            }
+            #[cfg(feature = "http-proto")]
+            Protocol::HttpProtobuf => {
+                use opentelemetry_otlp::WithHttpConfig as _;
+                let headers = headers
+                    .iter()
+                    .filter_map(|(k, v)| {
+                        Some((k.as_str().to_string(), v.to_str().ok()?.to_string()))
+                    })
+                    .collect();
+                Ok(opentelemetry_otlp::$exporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_endpoint(endpoint)
+                    .with_headers(headers)
+                    .build()?)
+            }
+            #[cfg(not(feature = "http-proto"))]
+            Protocol::HttpProtobuf => {
+                let _ = (headers, endpoint);
+                Err(Error::ProtocolDisabled(
+                    Protocol::HttpProtobuf,
+                    "http-proto",
+                ))
+            }
+        };
+        built
+    }};
+}
+
+fn exporter(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, Error> {
+    otlp_exporter!(SpanExporter, settings, &settings.endpoint)
+}
+
+fn log_exporter(settings: &Settings) -> Result<opentelemetry_otlp::LogExporter, Error> {
+    otlp_exporter!(LogExporter, settings, &settings.logs_endpoint)
 }
 
 #[cfg(feature = "grpc")]
@@ -309,16 +386,18 @@ fn tokio_runtime_missing() -> bool {
     tokio::runtime::Handle::try_current().is_err()
 }
 
-/// Keeps the exporter alive; dropping it flushes pending spans and shuts the exporter down.
+/// Keeps the exporters alive; dropping it flushes pending spans and log records and shuts
+/// the exporters down.
 ///
 /// Keep it in a variable named other than `_` (`let _guard = …`) until the end of `main`.
 /// Dropping it blocks until the export finishes (bounded by the exporter timeout); with
 /// gRPC, drop it where the Tokio runtime can still make progress (e.g. at the end of
 /// `#[tokio::main] async fn main`, not inside a single-threaded runtime's task).
 #[must_use = "dropping the guard shuts tracing down at once"]
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Guard {
     provider: Option<SdkTracerProvider>,
+    logger: Option<SdkLoggerProvider>,
 }
 
 impl Guard {
@@ -326,7 +405,14 @@ impl Guard {
     pub fn new(provider: SdkTracerProvider) -> Guard {
         Guard {
             provider: Some(provider),
+            logger: None,
         }
+    }
+
+    /// Also flushes and shuts down `logger` (built with [`logger_provider`]).
+    pub fn with_logger_provider(mut self, logger: SdkLoggerProvider) -> Guard {
+        self.logger = Some(logger);
+        self
     }
 
     /// The tracer provider (e.g. to create raw OpenTelemetry tracers).
@@ -334,27 +420,57 @@ impl Guard {
         self.provider.as_ref()
     }
 
-    /// Exports every finished span now.
-    pub fn flush(&self) -> Result<(), Error> {
-        match &self.provider {
-            Some(p) => Ok(p.force_flush()?),
-            None => Ok(()),
-        }
+    /// The logger provider, when log export is on.
+    pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
+        self.logger.as_ref()
     }
 
-    /// Flushes and shuts the exporter down, reporting failures that dropping would ignore.
+    /// Exports every finished span and every log record now.
+    pub fn flush(&self) -> Result<(), Error> {
+        // Both are flushed even when the first fails; the first failure is reported.
+        let spans = self.provider.as_ref().map(|p| p.force_flush());
+        let logs = self.logger.as_ref().map(|p| p.force_flush());
+        spans.unwrap_or(Ok(()))?;
+        Ok(logs.unwrap_or(Ok(()))?)
+    }
+
+    /// Flushes and shuts the exporters down, reporting failures that dropping would ignore.
     pub fn shutdown(mut self) -> Result<(), Error> {
-        match self.provider.take() {
-            Some(p) => Ok(p.shutdown()?),
-            None => Ok(()),
-        }
+        self.shutdown_all()
+    }
+
+    fn shutdown_all(&mut self) -> Result<(), Error> {
+        let spans = self.provider.take().map(|p| p.shutdown());
+        let logs = self.logger.take().map(|p| p.shutdown());
+        spans.unwrap_or(Ok(()))?;
+        Ok(logs.unwrap_or(Ok(()))?)
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if let Some(p) = self.provider.take() {
-            let _ = p.shutdown();
+        let _ = self.shutdown_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_export_machinery;
+
+    #[test]
+    fn export_machinery_is_not_logged() {
+        for target in [
+            "h2::codec",
+            "hyper_util::client::legacy",
+            "tonic::transport",
+            "opentelemetry_sdk",
+            "opentelemetry_otlp::exporter",
+            "reqwest::connect",
+        ] {
+            assert!(is_export_machinery(target), "{target}");
+        }
+        for target in ["shop", "my_app::orders", "log", "hyperion::db", "towers"] {
+            assert!(!is_export_machinery(target), "{target}");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! End to end: the real `tracehouse` server and the two `shop` example services (storefront
-//! exporting over OTLP/gRPC, inventory over OTLP/HTTP), checked through the query API.
+//! exporting spans and logs over OTLP/gRPC, inventory over OTLP/HTTP), checked through the
+//! query API.
 //!
 //! The binaries are not targets of this package, so the test builds them first with
 //! `cargo build -p tracehouse --bin tracehouse -p tracehouse-sdk --example shop` (a no-op
@@ -115,21 +116,39 @@ async fn get_json(url: &str) -> Value {
     resp.json().await.unwrap_or(Value::Null)
 }
 
-/// Polls the trace until `done` holds for its spans (or panics after 30 s).
-async fn wait_trace(api: &str, trace_id: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+/// Polls the trace until `done` holds for its list `field` (`spans`, `logs`), which it
+/// returns (or panics after 30 s).
+async fn wait_trace_list(
+    api: &str,
+    trace_id: &str,
+    field: &str,
+    done: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let body = get_json(&format!("{api}/api/v1/traces/{trace_id}")).await;
-        let spans = body["spans"].as_array().cloned().unwrap_or_default();
-        if done(&spans) {
-            return spans;
+        let list = body[field].as_array().cloned().unwrap_or_default();
+        if done(&list) {
+            return list;
         }
         assert!(
             Instant::now() < deadline,
-            "trace {trace_id} incomplete: {spans:#?}"
+            "trace {trace_id}: {field} incomplete: {body:#}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+/// Polls the trace until `done` holds for its spans (or panics after 30 s).
+async fn wait_trace(api: &str, trace_id: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    wait_trace_list(api, trace_id, "spans", done).await
+}
+
+/// The log record whose body is `body`.
+fn log_with_body<'a>(logs: &'a [Value], body: &str) -> &'a Value {
+    logs.iter()
+        .find(|l| l["body"] == body)
+        .unwrap_or_else(|| panic!("no log {body:?} in {logs:#?}"))
 }
 
 fn find<'a>(spans: &'a [Value], what: &str, pred: impl Fn(&Value) -> bool) -> &'a Value {
@@ -183,6 +202,7 @@ async fn shop_traces_cross_services_with_sessions_errors_and_arguments() {
             .env("TRACEHOUSE_ENDPOINT", endpoint)
             .env("TRACEHOUSE_PROTOCOL", protocol)
             .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+            .env("OTEL_BLRP_SCHEDULE_DELAY", "100")
             .env("RUST_LOG", "info");
         cmd
     };
@@ -271,6 +291,42 @@ async fn shop_traces_cross_services_with_sessions_errors_and_arguments() {
         "SELECT name, stock FROM items WHERE sku = ?"
     );
     assert!(spans.iter().all(|s| s["has_error"] == false), "{spans:#?}");
+
+    // The request's `log` record and `tracing` event as OTLP log records in the trace (the
+    // storefront's over gRPC, the inventory's over HTTP), each on the span it happened in.
+    let logs = wait_trace_list(&api, trace_id, "logs", |l| {
+        l.iter().any(|l| l["body"] == "checking out 2 x tea")
+            && l.iter().any(|l| l["body"] == "stock looked up")
+    })
+    .await;
+    let checking = log_with_body(&logs, "checking out 2 x tea");
+    assert_eq!(checking["trace_id"], trace_id, "{checking:#}");
+    assert_eq!(checking["span_id"], checkout["span_id"], "{checking:#}");
+    assert_eq!(checking["service_name"], "shop-storefront", "{checking:#}");
+    assert_eq!(checking["level"], "info", "{checking:#}");
+    assert_eq!(checking["severity_text"], "INFO", "{checking:#}");
+    // The log crate's record keeps its real location, not the bridge's.
+    assert_eq!(
+        checking["attributes"]["code.filename"], "shop.rs",
+        "{checking:#}"
+    );
+    assert_eq!(
+        checking["resource_attributes"]["telemetry.distro.name"], "tracehouse-sdk",
+        "{checking:#}"
+    );
+    let looked_up = log_with_body(&logs, "stock looked up");
+    assert_eq!(looked_up["trace_id"], trace_id, "{looked_up:#}");
+    assert_eq!(looked_up["span_id"], lookup["span_id"], "{looked_up:#}");
+    assert_eq!(looked_up["service_name"], "shop-inventory", "{looked_up:#}");
+    assert_eq!(looked_up["attributes"]["found"], true, "{looked_up:#}");
+    assert_eq!(
+        looked_up["attributes"]["code.filename"], "shop.rs",
+        "{looked_up:#}"
+    );
+    assert!(
+        logs.iter().all(|l| l["trace_id"] == trace_id),
+        "only the trace's own logs: {logs:#?}"
+    );
 
     // 2. A browser request with x-highlight-request: the session id lands on the trace.
     let resp = client

@@ -14,12 +14,13 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 use tracehouse_model::TraceId;
-use tracehouse_query::ParseError;
 use tracehouse_query::plan::resolve_key;
 use tracehouse_query::plan::{CmpOp, Field, Filter, Intrinsic, Value};
+use tracehouse_query::{ParseError, Plan, Target, plan_for};
 use tracehouse_store::{
-    HistogramQuery, KeysQuery, MAX_SEARCH_LIMIT, SearchCursor, SearchPage, SearchQuery, SearchSort,
-    Store, StoreError, ValuesQuery,
+    ErrorGroupsQuery, ErrorQuery, HistogramQuery, KeysQuery, LogSearchQuery, MAX_SEARCH_LIMIT,
+    SearchCursor, SearchPage, SearchQuery, SearchSort, SessionsQuery, Store, StoreError,
+    ValuesQuery,
 };
 
 use crate::metrics::Metrics;
@@ -30,6 +31,12 @@ use crate::time::{now_ns, parse_time};
 const DEFAULT_LIMIT: usize = 100;
 /// Default listing window: the last hour.
 const DEFAULT_WINDOW_NS: i64 = 3_600_000_000_000;
+/// Default window of a session's page: the last day (sessions outlive the hour).
+const SESSION_WINDOW_NS: i64 = 24 * DEFAULT_WINDOW_NS;
+/// Default number of error groups listed.
+const DEFAULT_GROUPS: usize = 50;
+/// Default number of trend buckets of an error group.
+const DEFAULT_TREND_BUCKETS: usize = 24;
 
 /// State of the API routes.
 #[derive(Clone)]
@@ -62,6 +69,10 @@ impl ApiError {
 
     fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
     }
 }
 
@@ -120,15 +131,23 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/traces/search", get(search_traces))
         .route("/api/v1/keys", get(keys))
         .route("/api/v1/keys/{key}/values", get(values))
+        .route("/api/v1/logs/search", get(search_logs))
+        .route("/api/v1/logs/histogram", get(log_histogram))
+        .route("/api/v1/errors/groups", get(error_groups))
+        .route("/api/v1/errors/groups/{fingerprint}", get(error_group))
+        .route("/api/v1/sessions", get(sessions))
+        .route("/api/v1/sessions/{session_id}", get(session))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
+            ApiError::not_found(
                 "no such route: see /api/v1/traces/{trace_id}, /api/v1/spans, \
                  /api/v1/spans/search, /api/v1/traces/search, /api/v1/spans/histogram, \
-                 /api/v1/keys and /api/v1/keys/{key}/values",
+                 /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
+                 /api/v1/logs/histogram, /api/v1/errors/groups, \
+                 /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \
+                 /api/v1/sessions/{session_id}",
             )
         })
         .with_state(state)
@@ -157,14 +176,27 @@ async fn get_trace(
             "invalid trace id {trace_id:?}: {e}; expected 32 hex characters"
         ))
     })?;
-    let spans = state.store.trace(&project, id).await?;
+    let errors = ErrorQuery {
+        project_id: project.clone(),
+        start_ns: i64::MIN,
+        end_ns: i64::MAX,
+        trace_id: Some(id),
+        limit: MAX_SEARCH_LIMIT,
+        ..Default::default()
+    };
+    let (spans, logs, mut errors) = futures::try_join!(
+        state.store.trace(&project, id),
+        state.store.trace_logs(&project, id),
+        state.store.errors(&errors),
+    )?;
     if spans.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("trace {id} not found"),
-        ));
+        return Err(ApiError::not_found(format!("trace {id} not found")));
     }
-    Ok(Json(json!({"trace_id": id, "spans": spans})))
+    // The store lists occurrences newest first; a trace reads oldest first.
+    errors.reverse();
+    Ok(Json(
+        json!({"trace_id": id, "spans": spans, "logs": logs, "errors": errors}),
+    ))
 }
 
 /// Query parameters of `GET /api/v1/spans`.
@@ -217,15 +249,20 @@ async fn list_spans(
     Ok(Json(spans_page(page)))
 }
 
-/// The `start`/`end` window of a request: RFC 3339 or ns, by default the last hour.
-fn time_window(start: Option<&str>, end: Option<&str>) -> Result<(i64, i64), ApiError> {
+/// The `start`/`end` window of a request: RFC 3339 or ns; `end` defaults to now and `start`
+/// to `default_ns` before `end`.
+fn time_window(
+    start: Option<&str>,
+    end: Option<&str>,
+    default_ns: i64,
+) -> Result<(i64, i64), ApiError> {
     let end_ns = match end {
         Some(t) => parse_time(t).map_err(ApiError::bad_request)?,
         None => now_ns(),
     };
     let start_ns = match start {
         Some(t) => parse_time(t).map_err(ApiError::bad_request)?,
-        None => end_ns.saturating_sub(DEFAULT_WINDOW_NS),
+        None => end_ns.saturating_sub(default_ns),
     };
     if start_ns >= end_ns {
         return Err(ApiError::bad_request("start must be before end"));
@@ -233,10 +270,11 @@ fn time_window(start: Option<&str>, end: Option<&str>) -> Result<(i64, i64), Api
     Ok((start_ns, end_ns))
 }
 
-/// Parses and plans the `query` parameter (empty: every span).
-fn plan_query(query: Option<&str>) -> Result<tracehouse_query::Plan, ApiError> {
+/// Parses and plans the `query` parameter (empty: everything) for spans or logs. What a
+/// plan cannot do on its target (structure on logs) the store refuses as a bad request.
+fn plan_query(query: Option<&str>, target: Target) -> Result<Plan, ApiError> {
     let q = tracehouse_query::parse(query.unwrap_or(""))?;
-    Ok(tracehouse_query::plan(&q))
+    Ok(plan_for(&q, target))
 }
 
 /// Query parameters of the search endpoints.
@@ -250,9 +288,19 @@ struct SearchParams {
     cursor: Option<String>,
 }
 
-fn search_query(project_id: String, p: &SearchParams) -> Result<SearchQuery, ApiError> {
-    let plan = plan_query(p.query.as_deref())?;
-    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
+/// [`SearchParams`] checked and planned for a target: what span, trace and log search share.
+struct SearchArgs {
+    plan: Plan,
+    start_ns: i64,
+    end_ns: i64,
+    sort: SearchSort,
+    limit: usize,
+    cursor: Option<SearchCursor>,
+}
+
+fn search_args(p: &SearchParams, target: Target) -> Result<SearchArgs, ApiError> {
+    let plan = plan_query(p.query.as_deref(), target)?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
     let limit = bounded("limit", p.limit, DEFAULT_LIMIT, MAX_SEARCH_LIMIT)?;
     let sort: SearchSort = p.sort.as_deref().unwrap_or("").parse()?;
     let cursor = p
@@ -261,14 +309,39 @@ fn search_query(project_id: String, p: &SearchParams) -> Result<SearchQuery, Api
         .filter(|c| !c.is_empty())
         .map(str::parse::<SearchCursor>)
         .transpose()?;
-    Ok(SearchQuery {
-        project_id,
+    Ok(SearchArgs {
         plan,
         start_ns,
         end_ns,
         sort,
         limit,
         cursor,
+    })
+}
+
+fn search_query(project_id: String, p: &SearchParams) -> Result<SearchQuery, ApiError> {
+    let a = search_args(p, Target::Spans)?;
+    Ok(SearchQuery {
+        project_id,
+        plan: a.plan,
+        start_ns: a.start_ns,
+        end_ns: a.end_ns,
+        sort: a.sort,
+        limit: a.limit,
+        cursor: a.cursor,
+    })
+}
+
+fn log_search_query(project_id: String, p: &SearchParams) -> Result<LogSearchQuery, ApiError> {
+    let a = search_args(p, Target::Logs)?;
+    Ok(LogSearchQuery {
+        project_id,
+        plan: a.plan,
+        start_ns: a.start_ns,
+        end_ns: a.end_ns,
+        sort: a.sort,
+        limit: a.limit,
+        cursor: a.cursor,
     })
 }
 
@@ -322,25 +395,31 @@ struct HistogramParams {
 const DEFAULT_BUCKETS: usize = 60;
 const MAX_BUCKETS: usize = 1000;
 
+/// The histogram request of spans or logs.
+fn histogram_query(
+    project_id: String,
+    p: &HistogramParams,
+    target: Target,
+) -> Result<HistogramQuery, ApiError> {
+    let plan = plan_query(p.query.as_deref(), target)?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
+    Ok(HistogramQuery {
+        project_id,
+        plan,
+        start_ns,
+        end_ns,
+        buckets: bounded("buckets", p.buckets, DEFAULT_BUCKETS, MAX_BUCKETS)?,
+    })
+}
+
 async fn histogram(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(p): Query<HistogramParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let project_id = project_of(&state, &headers)?;
-    let plan = plan_query(p.query.as_deref())?;
-    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
-    let buckets = bounded("buckets", p.buckets, DEFAULT_BUCKETS, MAX_BUCKETS)?;
-    let h = state
-        .store
-        .histogram(&HistogramQuery {
-            project_id,
-            plan,
-            start_ns,
-            end_ns,
-            buckets,
-        })
-        .await?;
+    let q = histogram_query(project_id, &p, Target::Spans)?;
+    let h = state.store.histogram(&q).await?;
     Ok(Json(json!({
         "width_ns": h.width_ns,
         "buckets": h.buckets,
@@ -382,7 +461,7 @@ async fn keys(
     Query(p): Query<KeyParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let project_id = project_of(&state, &headers)?;
-    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
     let keys = state
         .store
         .keys(&KeysQuery {
@@ -403,7 +482,7 @@ async fn values(
     Query(p): Query<KeyParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let project_id = project_of(&state, &headers)?;
-    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref())?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
     let values = state
         .store
         .values(&ValuesQuery {
@@ -416,6 +495,169 @@ async fn values(
         })
         .await?;
     Ok(Json(json!({ "key": key, "values": values })))
+}
+
+async fn search_logs(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project = project_of(&state, &headers)?;
+    let q = log_search_query(project, &p)?;
+    let page = state.store.search_logs(&q).await?;
+    Ok(Json(json!({
+        "logs": page.logs,
+        "next_cursor": page.next_cursor.map(|c| c.to_string()),
+    })))
+}
+
+async fn log_histogram(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<HistogramParams>,
+) -> Result<Json<tracehouse_store::LogHistogram>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let q = histogram_query(project_id, &p, Target::Logs)?;
+    Ok(Json(state.store.log_histogram(&q).await?))
+}
+
+/// Query parameters of the error group routes (`text` only filters the listing).
+#[derive(Debug, Deserialize)]
+struct ErrorParams {
+    start: Option<String>,
+    end: Option<String>,
+    text: Option<String>,
+    limit: Option<usize>,
+    buckets: Option<usize>,
+}
+
+/// The error groups request of a listing (all groups) or of one group's page.
+fn groups_query(
+    project_id: String,
+    p: &ErrorParams,
+    fingerprint: Option<String>,
+) -> Result<ErrorGroupsQuery, ApiError> {
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
+    let (text, limit) = match fingerprint {
+        Some(_) => (None, 1),
+        None => (
+            p.text.clone().filter(|t| !t.trim().is_empty()),
+            bounded("limit", p.limit, DEFAULT_GROUPS, MAX_SEARCH_LIMIT)?,
+        ),
+    };
+    Ok(ErrorGroupsQuery {
+        project_id,
+        start_ns,
+        end_ns,
+        text,
+        fingerprint,
+        limit,
+        buckets: bounded("buckets", p.buckets, DEFAULT_TREND_BUCKETS, MAX_BUCKETS)?,
+    })
+}
+
+async fn error_groups(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<ErrorParams>,
+) -> Result<Json<tracehouse_store::ErrorGroups>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let q = groups_query(project_id, &p, None)?;
+    Ok(Json(state.store.error_groups(&q).await?))
+}
+
+/// A fingerprint from a path: 16 hex digits, answered in lowercase.
+fn parse_fingerprint(text: &str) -> Result<String, ApiError> {
+    if text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(text.to_ascii_lowercase())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "invalid error group fingerprint {text:?}: expected 16 hex characters as listed by \
+             /api/v1/errors/groups"
+        )))
+    }
+}
+
+async fn error_group(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(fingerprint): Path<String>,
+    Query(p): Query<ErrorParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let fingerprint = parse_fingerprint(&fingerprint)?;
+    let q = groups_query(project_id, &p, Some(fingerprint.clone()))?;
+    let occurrences = ErrorQuery {
+        project_id: q.project_id.clone(),
+        start_ns: q.start_ns,
+        end_ns: q.end_ns,
+        fingerprint: Some(fingerprint.clone()),
+        limit: bounded("limit", p.limit, DEFAULT_LIMIT, MAX_SEARCH_LIMIT)?,
+        ..Default::default()
+    };
+    let (groups, occurrences) = futures::try_join!(
+        state.store.error_groups(&q),
+        state.store.errors(&occurrences),
+    )?;
+    let Some(group) = groups.groups.into_iter().next() else {
+        return Err(ApiError::not_found(format!(
+            "error group {fingerprint} has no occurrence between {} and {}: widen start/end",
+            q.start_ns, q.end_ns
+        )));
+    };
+    Ok(Json(json!({
+        "group": group,
+        "occurrences": occurrences,
+        "start_ns": groups.start_ns,
+        "width_ns": groups.width_ns,
+    })))
+}
+
+/// Query parameters of the session routes (`limit` only applies to the listing).
+#[derive(Debug, Deserialize)]
+struct SessionParams {
+    start: Option<String>,
+    end: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn sessions(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<SessionParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
+    let sessions = state
+        .store
+        .sessions(&SessionsQuery {
+            project_id,
+            start_ns,
+            end_ns,
+            session_id: None,
+            limit: bounded("limit", p.limit, DEFAULT_LIMIT, MAX_SEARCH_LIMIT)?,
+        })
+        .await?;
+    Ok(Json(json!({ "sessions": sessions })))
+}
+
+async fn session(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(session_id): Path<String>,
+    Query(p): Query<SessionParams>,
+) -> Result<Json<tracehouse_store::SessionDetail>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), SESSION_WINDOW_NS)?;
+    let detail = state
+        .store
+        .session(&project_id, &session_id, start_ns, end_ns)
+        .await?;
+    detail.map(Json).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "session {session_id:?} has no spans between {start_ns} and {end_ns}: widen start/end"
+        ))
+    })
 }
 
 async fn readyz(State(state): State<ApiState>) -> Response {

@@ -1,12 +1,21 @@
 //! The transport-independent ingest path: authenticate, normalise, store durably, and
-//! build the OTLP response (with `partial_success` for rejected spans).
+//! build the OTLP response (with `partial_success` for rejected rows). One generic path
+//! ([`Ingest::export`]) serves every signal; [`OtlpExport`] says what differs.
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use tracehouse_model::{Limits, normalise_traces};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracehouse_model::{
+    Attributes, Limits, LogRecord, Normalised, Span, normalise_logs, normalise_traces,
+};
 use tracehouse_store::{Store, StoreError};
 
 use crate::metrics::Metrics;
@@ -33,9 +42,111 @@ impl IngestError {
     }
 }
 
+/// An OTLP export request of one signal (traces, logs): how to count, normalise and store its
+/// rows and how to answer it, so both receivers and [`Ingest::export`] stay signal-agnostic.
+pub trait OtlpExport: prost::Message + Default + DeserializeOwned + Send + 'static {
+    /// The matching `Export…ServiceResponse`.
+    type Response: prost::Message + Serialize + Send + 'static;
+    /// The normalised row stored for each item.
+    type Row: Send + 'static;
+    /// The message name, for error messages (`ExportTraceServiceRequest`).
+    const MESSAGE: &'static str;
+    /// The metrics label of the signal (`traces`, `logs`).
+    const SIGNAL: &'static str;
+    /// What the rows are called in logs (`spans`, `log records`).
+    const ROWS: &'static str;
+
+    /// Items in the request, accepted or not.
+    fn item_count(&self) -> u64;
+    /// Normalises the request; `project_of` maps a resource to its project.
+    fn normalise(
+        &self,
+        limits: &Limits,
+        project_of: impl FnMut(&Attributes) -> Result<String, AuthError>,
+    ) -> Result<Normalised<Self::Row>, AuthError>;
+    /// Stores rows durably.
+    fn write(store: &dyn Store, rows: Vec<Self::Row>) -> BoxFuture<'_, Result<(), StoreError>>;
+    /// The response, with `partial_success` set when rows were rejected.
+    fn response(rejected: u64, message: String) -> Self::Response;
+}
+
+impl OtlpExport for ExportTraceServiceRequest {
+    type Response = ExportTraceServiceResponse;
+    type Row = Span;
+    const MESSAGE: &'static str = "ExportTraceServiceRequest";
+    const SIGNAL: &'static str = "traces";
+    const ROWS: &'static str = "spans";
+
+    fn item_count(&self) -> u64 {
+        self.resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len() as u64)
+            .sum()
+    }
+
+    fn normalise(
+        &self,
+        limits: &Limits,
+        project_of: impl FnMut(&Attributes) -> Result<String, AuthError>,
+    ) -> Result<Normalised<Span>, AuthError> {
+        normalise_traces(self, limits, project_of)
+    }
+
+    fn write(store: &dyn Store, rows: Vec<Span>) -> BoxFuture<'_, Result<(), StoreError>> {
+        store.write_spans(rows)
+    }
+
+    fn response(rejected: u64, message: String) -> ExportTraceServiceResponse {
+        ExportTraceServiceResponse {
+            partial_success: (rejected > 0).then_some(ExportTracePartialSuccess {
+                rejected_spans: rejected as i64,
+                error_message: message,
+            }),
+        }
+    }
+}
+
+impl OtlpExport for ExportLogsServiceRequest {
+    type Response = ExportLogsServiceResponse;
+    type Row = LogRecord;
+    const MESSAGE: &'static str = "ExportLogsServiceRequest";
+    const SIGNAL: &'static str = "logs";
+    const ROWS: &'static str = "log records";
+
+    fn item_count(&self) -> u64 {
+        self.resource_logs
+            .iter()
+            .flat_map(|r| &r.scope_logs)
+            .map(|s| s.log_records.len() as u64)
+            .sum()
+    }
+
+    fn normalise(
+        &self,
+        limits: &Limits,
+        project_of: impl FnMut(&Attributes) -> Result<String, AuthError>,
+    ) -> Result<Normalised<LogRecord>, AuthError> {
+        normalise_logs(self, limits, project_of)
+    }
+
+    fn write(store: &dyn Store, rows: Vec<LogRecord>) -> BoxFuture<'_, Result<(), StoreError>> {
+        store.write_logs(rows)
+    }
+
+    fn response(rejected: u64, message: String) -> ExportLogsServiceResponse {
+        ExportLogsServiceResponse {
+            partial_success: (rejected > 0).then_some(ExportLogsPartialSuccess {
+                rejected_log_records: rejected as i64,
+                error_message: message,
+            }),
+        }
+    }
+}
+
 /// Shared ingest state used by both OTLP receivers.
 pub struct Ingest {
-    /// Where spans go.
+    /// Where spans and log records go.
     pub store: Arc<dyn Store>,
     /// Key → project table.
     pub projects: Projects,
@@ -45,52 +156,63 @@ pub struct Ingest {
     pub metrics: Arc<Metrics>,
 }
 
-fn span_count(req: &ExportTraceServiceRequest) -> u64 {
-    req.resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len() as u64)
-        .sum()
-}
-
 impl Ingest {
-    /// Stores the spans of one export request; returns once they are durable.
+    /// Stores the rows of one export request of any signal; returns once they are durable.
+    pub async fn export<R: OtlpExport>(
+        &self,
+        req: R,
+        header_key: Option<&str>,
+        transport: &'static str,
+    ) -> Result<R::Response, IngestError> {
+        let signal = R::SIGNAL;
+        let total = req.item_count();
+        let normalised = match req.normalise(&self.limits, |res| {
+            self.projects.for_resource(header_key, res)
+        }) {
+            Ok(n) => n,
+            Err(e) => {
+                self.metrics.rejected(signal, "unauthenticated", total);
+                return Err(e.into());
+            }
+        };
+        drop(req);
+        let accepted = normalised.rows.len() as u64;
+        if let Err(e) = R::write(self.store.as_ref(), normalised.rows).await {
+            let reason = if e.is_retryable() {
+                "unavailable"
+            } else {
+                "store_error"
+            };
+            self.metrics.rejected(signal, reason, accepted);
+            tracing::warn!(error = %e, rows = accepted, "could not store {}", R::ROWS);
+            return Err(e.into());
+        }
+        self.metrics.accepted(signal, transport, accepted);
+        self.metrics
+            .rejected(signal, "invalid", normalised.rejected);
+        Ok(R::response(
+            normalised.rejected,
+            normalised.rejection_message,
+        ))
+    }
+
+    /// Stores the spans of one trace export request; returns once they are durable.
     pub async fn export_traces(
         &self,
         req: ExportTraceServiceRequest,
         header_key: Option<&str>,
         transport: &'static str,
     ) -> Result<ExportTraceServiceResponse, IngestError> {
-        let total = span_count(&req);
-        let normalised = match normalise_traces(&req, &self.limits, |res| {
-            self.projects.for_resource(header_key, res)
-        }) {
-            Ok(n) => n,
-            Err(e) => {
-                self.metrics.rejected("unauthenticated", total);
-                return Err(e.into());
-            }
-        };
-        drop(req);
-        let accepted = normalised.spans.len() as u64;
-        if let Err(e) = self.store.write_spans(normalised.spans).await {
-            self.metrics.rejected(
-                if e.is_retryable() {
-                    "unavailable"
-                } else {
-                    "store_error"
-                },
-                accepted,
-            );
-            tracing::warn!(error = %e, spans = accepted, "could not store spans");
-            return Err(e.into());
-        }
-        self.metrics.accepted(transport, accepted);
-        self.metrics.rejected("invalid", normalised.rejected);
-        let partial_success = (normalised.rejected > 0).then_some(ExportTracePartialSuccess {
-            rejected_spans: normalised.rejected as i64,
-            error_message: normalised.rejection_message,
-        });
-        Ok(ExportTraceServiceResponse { partial_success })
+        self.export(req, header_key, transport).await
+    }
+
+    /// Stores the records of one logs export request; returns once they are durable.
+    pub async fn export_logs(
+        &self,
+        req: ExportLogsServiceRequest,
+        header_key: Option<&str>,
+        transport: &'static str,
+    ) -> Result<ExportLogsServiceResponse, IngestError> {
+        self.export(req, header_key, transport).await
     }
 }

@@ -24,65 +24,109 @@ pub struct ReasonLabel {
     pub reason: &'static str,
 }
 
+/// Labels: the signal and the transport of accepted records.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SignalTransportLabel {
+    /// `traces` or `logs`.
+    pub signal: &'static str,
+    /// `grpc` or `http`.
+    pub transport: &'static str,
+}
+
+/// Labels: the signal of refused records or requests and why they were refused.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SignalReasonLabel {
+    /// `traces` or `logs`.
+    pub signal: &'static str,
+    /// A short reason such as `invalid` or `unauthenticated`.
+    pub reason: &'static str,
+}
+
+/// The signal whose counts are also kept under the original `spans_*` names.
+const TRACES: &str = "traces";
+
 /// The server's counters plus a collector reading the store's numbers at scrape time.
 pub struct Metrics {
     registry: Registry,
     spans_accepted: Family<TransportLabel, Counter>,
     spans_rejected: Family<ReasonLabel, Counter>,
-    requests_rejected: Family<ReasonLabel, Counter>,
+    records_accepted: Family<SignalTransportLabel, Counter>,
+    records_rejected: Family<SignalReasonLabel, Counter>,
+    requests_rejected: Family<SignalReasonLabel, Counter>,
 }
 
 impl Metrics {
     /// Registers every metric; `store` is read on each scrape.
     pub fn new(store: Arc<dyn Store>) -> Metrics {
-        let mut registry = Registry::with_prefix("tracehouse");
-        let spans_accepted = Family::<TransportLabel, Counter>::default();
-        let spans_rejected = Family::<ReasonLabel, Counter>::default();
-        let requests_rejected = Family::<ReasonLabel, Counter>::default();
-        registry.register(
+        let mut m = Metrics {
+            registry: Registry::with_prefix("tracehouse"),
+            spans_accepted: Family::default(),
+            spans_rejected: Family::default(),
+            records_accepted: Family::default(),
+            records_rejected: Family::default(),
+            requests_rejected: Family::default(),
+        };
+        let r = &mut m.registry;
+        r.register(
             "spans_accepted",
             "Spans durably stored",
-            spans_accepted.clone(),
+            m.spans_accepted.clone(),
         );
-        registry.register(
+        r.register(
             "spans_rejected",
             "Spans refused, by reason",
-            spans_rejected.clone(),
+            m.spans_rejected.clone(),
         );
-        registry.register(
+        r.register(
+            "records_accepted",
+            "Records (spans, log records) durably stored, by signal",
+            m.records_accepted.clone(),
+        );
+        r.register(
+            "records_rejected",
+            "Records (spans, log records) refused, by signal and reason",
+            m.records_rejected.clone(),
+        );
+        r.register(
             "requests_rejected",
-            "Export requests refused before their spans could be counted, by reason",
-            requests_rejected.clone(),
+            "Export requests refused before their records could be counted, by signal and reason",
+            m.requests_rejected.clone(),
         );
-        registry.register_collector(Box::new(StoreCollector(store)));
-        Metrics {
-            registry,
-            spans_accepted,
-            spans_rejected,
-            requests_rejected,
+        r.register_collector(Box::new(StoreCollector(store)));
+        m
+    }
+
+    /// Counts records of a signal (`traces`, `logs`) stored from one request.
+    pub fn accepted(&self, signal: &'static str, transport: &'static str, records: u64) {
+        self.records_accepted
+            .get_or_create(&SignalTransportLabel { signal, transport })
+            .inc_by(records);
+        if signal == TRACES {
+            self.spans_accepted
+                .get_or_create(&TransportLabel { transport })
+                .inc_by(records);
         }
     }
 
-    /// Counts spans stored from one request.
-    pub fn accepted(&self, transport: &'static str, spans: u64) {
-        self.spans_accepted
-            .get_or_create(&TransportLabel { transport })
-            .inc_by(spans);
-    }
-
-    /// Counts spans refused for a reason.
-    pub fn rejected(&self, reason: &'static str, spans: u64) {
-        if spans > 0 {
+    /// Counts records of a signal refused for a reason.
+    pub fn rejected(&self, signal: &'static str, reason: &'static str, records: u64) {
+        if records == 0 {
+            return;
+        }
+        self.records_rejected
+            .get_or_create(&SignalReasonLabel { signal, reason })
+            .inc_by(records);
+        if signal == TRACES {
             self.spans_rejected
                 .get_or_create(&ReasonLabel { reason })
-                .inc_by(spans);
+                .inc_by(records);
         }
     }
 
-    /// Counts a whole request refused (malformed, too large, …).
-    pub fn request_rejected(&self, reason: &'static str) {
+    /// Counts a whole request of a signal refused (malformed, too large, …).
+    pub fn request_rejected(&self, signal: &'static str, reason: &'static str) {
         self.requests_rejected
-            .get_or_create(&ReasonLabel { reason })
+            .get_or_create(&SignalReasonLabel { signal, reason })
             .inc();
     }
 

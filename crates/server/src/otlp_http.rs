@@ -1,8 +1,9 @@
-//! OTLP/HTTP receiver: `POST /v1/traces` with protobuf or JSON bodies, optionally gzipped.
+//! OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` with protobuf or JSON bodies,
+//! optionally gzipped, both served by one handler generic over the signal.
 //!
 //! Responses follow the OTLP/HTTP specification: the body has the request's encoding,
 //! failures carry a `google.rpc.Status`, 400 means "do not retry", 503 with `Retry-After`
-//! means "retry later", and rejected spans come back in `partial_success`.
+//! means "retry later", and rejected rows come back in `partial_success`.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -14,11 +15,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use flate2::read::GzDecoder;
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde::Serialize;
 
-use crate::ingest::{Ingest, IngestError};
+use crate::ingest::{Ingest, IngestError, OtlpExport};
 use crate::projects::key_from_headers;
 
 /// gRPC status codes used in OTLP/HTTP error bodies.
@@ -122,7 +124,8 @@ pub struct HttpState {
 /// The OTLP/HTTP router.
 pub fn router(state: HttpState) -> Router {
     Router::new()
-        .route("/v1/traces", post(export_traces))
+        .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
+        .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
         .with_state(state)
 }
 
@@ -176,18 +179,17 @@ fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, F
     }
 }
 
-fn decode(encoding: Encoding, body: &[u8]) -> Result<ExportTraceServiceRequest, Failure> {
+/// Decodes an export request of any signal from the body's encoding.
+fn decode<R: OtlpExport>(encoding: Encoding, body: &[u8]) -> Result<R, Failure> {
     let bad = |what: &str, e: &dyn std::fmt::Display| {
         Failure::new(
             StatusCode::BAD_REQUEST,
             code::INVALID_ARGUMENT,
-            format!("invalid {what} ExportTraceServiceRequest: {e}"),
+            format!("invalid {what} {}: {e}", R::MESSAGE),
         )
     };
     match encoding {
-        Encoding::Protobuf => {
-            ExportTraceServiceRequest::decode(body).map_err(|e| bad("protobuf", &e))
-        }
+        Encoding::Protobuf => R::decode(body).map_err(|e| bad("protobuf", &e)),
         Encoding::Json => serde_json::from_slice(body).map_err(|e| bad("JSON", &e)),
     }
 }
@@ -215,12 +217,18 @@ fn ingest_failure(e: &IngestError, retry_after_secs: u64) -> Failure {
     }
 }
 
-async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+/// `POST /v1/traces` and `POST /v1/logs`: read, inflate and decode the body within the size
+/// limit, then run it through the ingest path and answer in the request's encoding.
+async fn export<R: OtlpExport>(
+    State(state): State<HttpState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let Some(encoding) = Encoding::of(&headers) else {
         state
             .ingest
             .metrics
-            .request_rejected("unsupported_media_type");
+            .request_rejected(R::SIGNAL, "unsupported_media_type");
         return Failure::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             code::INVALID_ARGUMENT,
@@ -231,7 +239,7 @@ async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body:
     let result = async {
         let raw = read_body(body, state.max_request_bytes).await?;
         let plain = decompress(&headers, raw, state.max_request_bytes)?;
-        let request = decode(encoding, &plain)?;
+        let request = decode::<R>(encoding, &plain)?;
         let key = key_from_headers(
             headers
                 .get("x-tracehouse-key")
@@ -242,7 +250,7 @@ async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body:
         );
         state
             .ingest
-            .export_traces(request, key, "http")
+            .export(request, key, "http")
             .await
             .map_err(|e| ingest_failure(&e, state.retry_after_secs))
     }
@@ -262,7 +270,7 @@ async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body:
                 StatusCode::UNAUTHORIZED => "unauthenticated",
                 _ => "unavailable",
             };
-            state.ingest.metrics.request_rejected(reason);
+            state.ingest.metrics.request_rejected(R::SIGNAL, reason);
             f.into_response(encoding)
         }
     }

@@ -11,7 +11,7 @@ use crate::api::{self, ApiState};
 use crate::config::ServerConfig;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
-use crate::otlp_grpc::GrpcTraces;
+use crate::otlp_grpc::GrpcIngest;
 use crate::otlp_http::{self, HttpState};
 use crate::projects::Projects;
 
@@ -103,8 +103,10 @@ impl Server {
         .with_graceful_shutdown(signal());
         let http = axum::serve(self.http, otlp_http::router(self.http_state))
             .with_graceful_shutdown(signal());
+        let receiver = GrpcIngest::new(self.ingest);
         let grpc = tonic::transport::Server::builder()
-            .add_service(GrpcTraces::service(self.ingest, self.max_request_bytes))
+            .add_service(receiver.traces(self.max_request_bytes))
+            .add_service(receiver.logs(self.max_request_bytes))
             .serve_with_incoming_shutdown(tokio_stream_listener(self.grpc), signal());
         tokio::spawn(async move {
             shutdown.await;

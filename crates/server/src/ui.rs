@@ -17,7 +17,17 @@ use axum::routing::get;
 struct Assets;
 
 /// Paths the single-page app routes itself; each answers with `index.html`.
-pub const CLIENT_ROUTES: &[&str] = &["/", "/traces", "/traces/", "/traces/{*rest}"];
+pub const CLIENT_ROUTES: &[&str] = &[
+    "/",
+    "/traces",
+    "/traces/",
+    "/traces/{*rest}",
+    "/logs",
+    "/errors",
+    "/errors/{*rest}",
+    "/sessions",
+    "/sessions/{*rest}",
+];
 
 /// Routes for the embedded UI, to merge into the API router.
 pub fn router() -> Router {

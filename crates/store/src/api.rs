@@ -1,9 +1,12 @@
 //! The backend-neutral `Store` trait: what the server needs from any storage engine.
-//! The embedded engine implements it now; the ClickHouse backend will implement it too.
+//! The embedded engine and the ClickHouse backend implement it and pass the same suites.
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::Serialize;
-use tracehouse_model::{Span, SpanId, TraceId};
+use tracehouse_model::{ErrorOccurrence, Level, LogRecord, Span, SpanId, TraceId};
+use tracehouse_query::plan::{CmpOp, Filter, Intrinsic, Value};
 use tracehouse_query::{Field, Plan};
 
 use crate::cursor::{SearchCursor, SearchSort};
@@ -212,10 +215,216 @@ pub struct ValueCount {
     pub count: u64,
 }
 
-/// A storage engine for spans.
+/// A search over log records: a query compiled for logs
+/// (`tracehouse_query::plan_for(q, Target::Logs)`) in a time window of one project.
+#[derive(Debug, Clone)]
+pub struct LogSearchQuery {
+    /// Only records of this project.
+    pub project_id: String,
+    /// The compiled query; structure is not supported for logs (only the pushdown is used).
+    pub plan: Plan,
+    /// Inclusive lower bound of the record time, ns.
+    pub start_ns: i64,
+    /// Exclusive upper bound of the record time, ns.
+    pub end_ns: i64,
+    /// `TimeDesc` (default) or `TimeAsc`; duration sorts are refused.
+    pub sort: SearchSort,
+    /// Page size, 1..=[`MAX_SEARCH_LIMIT`].
+    pub limit: usize,
+    /// Continue after this position: `key` is the time, `trace_id` holds the log id.
+    pub cursor: Option<SearchCursor>,
+}
+
+/// One page of a log search.
+#[derive(Debug, Clone)]
+pub struct LogPage {
+    /// Matching records in the requested order (ties broken by log id).
+    pub logs: Vec<LogRecord>,
+    /// Where the next page starts, when there may be one.
+    pub next_cursor: Option<SearchCursor>,
+}
+
+/// Log record counts over time, per level.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogHistogram {
+    /// Bucket width, ns.
+    pub width_ns: i64,
+    /// Consecutive buckets covering the requested range.
+    pub buckets: Vec<LogBucket>,
+}
+
+/// One bucket of a [`LogHistogram`]: records with a time in `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LogBucket {
+    /// Bucket start, ns.
+    pub start: i64,
+    /// Bucket end, ns.
+    pub end: i64,
+    /// Matching records.
+    pub count: u64,
+    /// Matching records per level (levels without records are left out).
+    pub levels: BTreeMap<Level, u64>,
+}
+
+/// Which error occurrences to read.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorQuery {
+    /// The project.
+    pub project_id: String,
+    /// Inclusive lower bound of the occurrence time, ns.
+    pub start_ns: i64,
+    /// Exclusive upper bound, ns.
+    pub end_ns: i64,
+    /// Only this group.
+    pub fingerprint: Option<String>,
+    /// Only this trace.
+    pub trace_id: Option<TraceId>,
+    /// Only this session.
+    pub session_id: Option<String>,
+    /// At most this many, newest first.
+    pub limit: usize,
+}
+
+/// A request for error groups.
+#[derive(Debug, Clone)]
+pub struct ErrorGroupsQuery {
+    /// The project.
+    pub project_id: String,
+    /// Inclusive lower bound, ns.
+    pub start_ns: i64,
+    /// Exclusive upper bound, ns.
+    pub end_ns: i64,
+    /// Only groups whose type or message contains this text (case-insensitive).
+    pub text: Option<String>,
+    /// Only this group (for a group's own page).
+    pub fingerprint: Option<String>,
+    /// At most this many groups, most occurrences first.
+    pub limit: usize,
+    /// Buckets of each group's trend over the range.
+    pub buckets: usize,
+}
+
+/// Occurrences of one error fingerprint in a time range.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorGroup {
+    /// The group key.
+    pub fingerprint: String,
+    /// Error type of the newest occurrence.
+    #[serde(rename = "type")]
+    pub error_type: String,
+    /// Message of the newest occurrence.
+    pub message: String,
+    /// Stack trace of the newest occurrence.
+    pub stacktrace: String,
+    /// Services it happened in, sorted.
+    pub services: Vec<String>,
+    /// Occurrences in the range.
+    pub count: u64,
+    /// Earliest occurrence in the range, ns.
+    pub first_seen_ns: i64,
+    /// Latest occurrence in the range, ns.
+    pub last_seen_ns: i64,
+    /// Distinct traces affected.
+    pub trace_count: u64,
+    /// Distinct sessions affected.
+    pub session_count: u64,
+    /// Occurrences per bucket of [`ErrorGroups::width_ns`] from [`ErrorGroups::start_ns`].
+    pub trend: Vec<u64>,
+    /// Up to five traces of the newest occurrences, newest first.
+    pub example_trace_ids: Vec<TraceId>,
+}
+
+/// Error groups with trends on one bucket grid.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorGroups {
+    /// Start of the first trend bucket, ns.
+    pub start_ns: i64,
+    /// Trend bucket width, ns.
+    pub width_ns: i64,
+    /// Groups, most occurrences first.
+    pub groups: Vec<ErrorGroup>,
+}
+
+/// A request for recent sessions.
+#[derive(Debug, Clone)]
+pub struct SessionsQuery {
+    /// The project.
+    pub project_id: String,
+    /// Sessions with a span starting in `[start_ns, end_ns)`.
+    pub start_ns: i64,
+    /// Exclusive upper bound, ns.
+    pub end_ns: i64,
+    /// Only this session (for a session's own page).
+    pub session_id: Option<String>,
+    /// At most this many, most recently active first.
+    pub limit: usize,
+}
+
+/// A browser (or client) session seen through its spans.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionSummary {
+    /// The session id.
+    pub session_id: String,
+    /// Earliest span start, ns.
+    pub start_ns: i64,
+    /// Latest span end, ns.
+    pub end_ns: i64,
+    /// `end_ns - start_ns`.
+    pub duration_ns: i64,
+    /// Distinct traces.
+    pub trace_count: u64,
+    /// Spans.
+    pub span_count: u64,
+    /// Error occurrences tied to the session.
+    pub error_count: u64,
+    /// Services involved, sorted.
+    pub services: Vec<String>,
+}
+
+/// Everything of one session on one timeline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SessionDetail {
+    /// The session's numbers.
+    pub session: SessionSummary,
+    /// Its traces (network requests and what they triggered), oldest first.
+    pub traces: Vec<TraceSummary>,
+    /// Its errors, oldest first.
+    pub errors: Vec<ErrorOccurrence>,
+    /// Its log records, oldest first.
+    pub logs: Vec<LogRecord>,
+}
+
+/// The filter `session_id = id`.
+fn session_filter(session_id: &str) -> Filter {
+    Filter::Cmp {
+        field: Field::Intrinsic(Intrinsic::SessionId),
+        op: CmpOp::Eq,
+        value: Value::Str(session_id.to_string()),
+    }
+}
+
+/// The filter `trace_id = id`.
+pub fn trace_filter(trace_id: TraceId) -> Filter {
+    Filter::Cmp {
+        field: Field::Intrinsic(Intrinsic::TraceId),
+        op: CmpOp::Eq,
+        value: Value::Str(trace_id.to_string()),
+    }
+}
+
+/// A plan with only a pushdown filter.
+fn filter_plan(filter: Filter) -> Plan {
+    Plan {
+        pushdown: filter,
+        structure: None,
+    }
+}
+
+/// A storage engine for spans, log records and the error occurrences derived from them.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Stores spans durably; returns only once they survive a crash.
+    /// Stores spans (and the error occurrences of their `exception` events) durably; returns
+    /// only once they survive a crash.
     async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError>;
     /// All spans of one trace in a project, ordered by start time; empty when unknown.
     async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError>;
@@ -231,8 +440,105 @@ pub trait Store: Send + Sync {
     async fn keys(&self, query: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError>;
     /// Most frequent values of a key in the range, from statistics kept at ingest.
     async fn values(&self, query: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError>;
+    /// Stores log records (and the error occurrences of error logs with `exception.*`
+    /// attributes) durably; returns only once they survive a crash.
+    async fn write_logs(&self, logs: Vec<LogRecord>) -> Result<(), StoreError>;
+    /// Log records matching a query in a time window, one page at a time.
+    async fn search_logs(&self, query: &LogSearchQuery) -> Result<LogPage, StoreError>;
+    /// Counts of matching log records over time, per level (the plan is a logs plan).
+    async fn log_histogram(&self, query: &HistogramQuery) -> Result<LogHistogram, StoreError>;
+    /// Error occurrences matching the query, newest first.
+    async fn errors(&self, query: &ErrorQuery) -> Result<Vec<ErrorOccurrence>, StoreError>;
+    /// Error occurrences grouped by fingerprint, most frequent first, with trends.
+    async fn error_groups(&self, query: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError>;
+    /// Sessions with spans in the window, most recently active first.
+    async fn sessions(&self, query: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError>;
     /// Makes everything written so far part of the long-term storage (used at shutdown).
     async fn flush(&self) -> Result<(), StoreError>;
     /// Current numbers for the metrics endpoint.
     fn stats(&self) -> StoreStats;
+
+    /// The log records of one trace, oldest first (at most [`MAX_SEARCH_LIMIT`]).
+    async fn trace_logs(
+        &self,
+        project_id: &str,
+        trace_id: TraceId,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        let page = self
+            .search_logs(&LogSearchQuery {
+                project_id: project_id.to_string(),
+                plan: filter_plan(trace_filter(trace_id)),
+                start_ns: i64::MIN,
+                end_ns: i64::MAX,
+                sort: SearchSort::TimeAsc,
+                limit: MAX_SEARCH_LIMIT,
+                cursor: None,
+            })
+            .await?;
+        Ok(page.logs)
+    }
+
+    /// One session's traces, errors and logs in `[start_ns, end_ns)`; `None` when the
+    /// session has no spans there.
+    async fn session(
+        &self,
+        project_id: &str,
+        session_id: &str,
+        start_ns: i64,
+        end_ns: i64,
+    ) -> Result<Option<SessionDetail>, StoreError> {
+        let found = self
+            .sessions(&SessionsQuery {
+                project_id: project_id.to_string(),
+                start_ns,
+                end_ns,
+                session_id: Some(session_id.to_string()),
+                limit: 1,
+            })
+            .await?;
+        let Some(session) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        let traces = self
+            .search_traces(&SearchQuery {
+                project_id: project_id.to_string(),
+                plan: filter_plan(session_filter(session_id)),
+                start_ns,
+                end_ns,
+                sort: SearchSort::TimeAsc,
+                limit: MAX_SEARCH_LIMIT,
+                cursor: None,
+            })
+            .await?
+            .traces;
+        let mut errors = self
+            .errors(&ErrorQuery {
+                project_id: project_id.to_string(),
+                start_ns,
+                end_ns,
+                session_id: Some(session_id.to_string()),
+                limit: MAX_SEARCH_LIMIT,
+                ..Default::default()
+            })
+            .await?;
+        errors.reverse();
+        let logs = self
+            .search_logs(&LogSearchQuery {
+                project_id: project_id.to_string(),
+                plan: filter_plan(session_filter(session_id)),
+                start_ns,
+                end_ns,
+                sort: SearchSort::TimeAsc,
+                limit: MAX_SEARCH_LIMIT,
+                cursor: None,
+            })
+            .await?
+            .logs;
+        Ok(Some(SessionDetail {
+            session,
+            traces,
+            errors,
+            logs,
+        }))
+    }
 }

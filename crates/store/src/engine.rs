@@ -1,7 +1,8 @@
 //! The embedded engine: WAL with group commit → memtable → Parquet parts, with background
-//! flush, compaction and retention, queried through DataFusion.
+//! flush, compaction and retention, queried through DataFusion. One [`TableEngine`] per
+//! [`Table`] (spans, logs, errors); [`EmbeddedStore`] holds the three behind one lock file.
 //!
-//! Invariants:
+//! Invariants (per table):
 //! - a write is acknowledged only after its WAL record is fsynced;
 //! - every acknowledged row is in exactly one of: the active memtable, the frozen memtable
 //!   (being flushed), or a live part — readers see one consistent snapshot of the three;
@@ -21,18 +22,21 @@ use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::prelude::col;
 use parking_lot::RwLock;
 use tokio::sync::{Mutex, mpsc, oneshot};
-use tracehouse_model::{Span, TraceId};
+use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_spans};
 
 use crate::api::{
-    Histogram, HistogramQuery, KeyInfo, KeysQuery, SearchPage, SearchQuery, Store, StoreStats,
-    TracePage, ValueCount, ValuesQuery,
+    ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
+    LogHistogram, LogPage, LogSearchQuery, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
+    Store, StoreStats, TracePage, ValueCount, ValuesQuery,
 };
 use crate::error::StoreError;
+use crate::log_rows::{errors_to_batch, logs_to_batch};
 use crate::manifest::Manifest;
 use crate::part::{Part, list_part_files, write_part};
 use crate::query::{Snapshot, id_lit, project_is};
-use crate::schema::{batch_to_spans, col as c, span_schema, spans_to_batch};
-use crate::stats::{KeyStats, batch_stats, merge_into};
+use crate::schema::{batch_to_spans, col as c, spans_to_batch};
+use crate::stats::{KeyStats, merge_into};
+use crate::table::Table;
 use crate::wal::{Wal, encode_batch};
 
 /// One hour in ns: the time partition of parts.
@@ -118,8 +122,11 @@ struct MaintenanceTimes {
     compaction_micros: AtomicU64,
 }
 
-/// The embedded store.
-pub struct EmbeddedStore {
+/// One table of the embedded store: its WAL, memtable, parts and manifest.
+pub struct TableEngine {
+    table: Table,
+    /// The table's directory (manifest, WAL, parts).
+    dir: PathBuf,
     config: EngineConfig,
     parts_dir: PathBuf,
     tmp_dir: PathBuf,
@@ -129,6 +136,13 @@ pub struct EmbeddedStore {
     /// Serialises flush, compaction and retention; holds the committed manifest.
     manifest: Mutex<Manifest>,
     times: MaintenanceTimes,
+}
+
+/// The embedded store: the spans, logs and errors tables under one data directory.
+pub struct EmbeddedStore {
+    spans: Arc<TableEngine>,
+    logs: Arc<TableEngine>,
+    errors: Arc<TableEngine>,
     _lock: File,
 }
 
@@ -140,15 +154,12 @@ fn now_ns() -> i64 {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store in `config.data_dir`: removes uncommitted files, loads the
-    /// live parts, replays the WAL into the memtable and starts the background tasks.
+    /// Opens (or creates) the store in `config.data_dir`: takes the directory lock, then opens
+    /// each table (removing uncommitted files, loading live parts, replaying its WAL) and
+    /// starts the background tasks.
     pub async fn open(config: EngineConfig) -> Result<Arc<EmbeddedStore>, StoreError> {
         let dir = config.data_dir.clone();
-        let parts_dir = dir.join("parts");
-        let tmp_dir = dir.join("tmp");
-        for d in [&dir, &parts_dir, &tmp_dir] {
-            fs::create_dir_all(d)?;
-        }
+        fs::create_dir_all(&dir)?;
         let lock = File::create(dir.join("LOCK"))?;
         lock.try_lock().map_err(|_| {
             StoreError::Io(std::io::Error::other(format!(
@@ -156,6 +167,55 @@ impl EmbeddedStore {
                 dir.display()
             )))
         })?;
+        Ok(Arc::new(EmbeddedStore {
+            spans: TableEngine::open(Table::Spans, &config).await?,
+            logs: TableEngine::open(Table::Logs, &config).await?,
+            errors: TableEngine::open(Table::Errors, &config).await?,
+            _lock: lock,
+        }))
+    }
+
+    fn tables(&self) -> [&Arc<TableEngine>; 3] {
+        [&self.spans, &self.logs, &self.errors]
+    }
+
+    /// Moves every table's memtable into new parts.
+    pub async fn flush_now(&self) -> Result<(), StoreError> {
+        for t in self.tables() {
+            t.flush_now().await?;
+        }
+        Ok(())
+    }
+
+    /// Drops every partition whose hour ended before the retention horizon; returns how many
+    /// parts were dropped.
+    pub async fn apply_retention(&self, now_ns: i64) -> Result<usize, StoreError> {
+        let mut dropped = 0;
+        for t in self.tables() {
+            dropped += t.apply_retention(now_ns).await?;
+        }
+        Ok(dropped)
+    }
+
+    /// Merges the small parts of each partition; returns how many parts were replaced.
+    pub async fn compact(&self, now_ns: i64) -> Result<usize, StoreError> {
+        let mut replaced = 0;
+        for t in self.tables() {
+            replaced += t.compact(now_ns).await?;
+        }
+        Ok(replaced)
+    }
+}
+
+impl TableEngine {
+    /// Opens (or creates) one table under `config.data_dir`.
+    async fn open(table: Table, config: &EngineConfig) -> Result<Arc<TableEngine>, StoreError> {
+        let dir = table.dir(&config.data_dir);
+        let parts_dir = dir.join("parts");
+        let tmp_dir = dir.join("tmp");
+        for d in [&dir, &parts_dir, &tmp_dir] {
+            fs::create_dir_all(d)?;
+        }
         let mut manifest = Manifest::load(&dir)?;
         for entry in fs::read_dir(&tmp_dir)? {
             fs::remove_file(entry?.path())?;
@@ -171,15 +231,16 @@ impl EmbeddedStore {
         let parts = manifest
             .parts
             .iter()
-            .map(|m| Part::open(&parts_dir, m.clone()).map(Arc::new))
+            .map(|m| Part::open(table, &parts_dir, m.clone()).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
         let (wal, replayed) = Wal::open(&dir.join("wal"), manifest.wal_flushed_seq)?;
         let replayed_rows: usize = replayed.batches.iter().map(|b| b.num_rows()).sum();
         let mut replayed_stats = PartitionStats::new();
         for b in &replayed.batches {
-            merge_into(&mut replayed_stats, &batch_stats(b, HOUR_NS)?);
+            merge_into(&mut replayed_stats, &table.stats(b, HOUR_NS)?);
         }
         tracing::info!(
+            ?table,
             parts = parts.len(),
             replayed_rows,
             truncated_bytes = replayed.truncated_bytes,
@@ -204,8 +265,10 @@ impl EmbeddedStore {
                 .name("tracehouse-wal".into())
                 .spawn(move || wal_loop(wal, wal_rx, &state, &wal_bytes))?;
         }
-        let store = Arc::new(EmbeddedStore {
-            config,
+        let store = Arc::new(TableEngine {
+            table,
+            dir: dir.clone(),
+            config: config.clone(),
             parts_dir,
             tmp_dir,
             state,
@@ -213,7 +276,6 @@ impl EmbeddedStore {
             wal_bytes,
             manifest: Mutex::new(manifest),
             times: MaintenanceTimes::default(),
-            _lock: lock,
         });
         tokio::spawn(maintenance_loop(Arc::downgrade(&store)));
         Ok(store)
@@ -224,6 +286,7 @@ impl EmbeddedStore {
         let mut memtable = st.mem.frozen.clone();
         memtable.extend(st.mem.active.iter().cloned());
         Snapshot {
+            table: self.table,
             memtable,
             parts: st.parts.clone(),
         }
@@ -254,7 +317,7 @@ impl EmbeddedStore {
     }
 
     /// Moves the memtable into new parts and drops the WAL segments it came from.
-    pub async fn flush_now(&self) -> Result<(), StoreError> {
+    async fn flush_now(&self) -> Result<(), StoreError> {
         let mut manifest = self.manifest.lock().await;
         let started = Instant::now();
         let (tx, rx) = oneshot::channel();
@@ -271,13 +334,22 @@ impl EmbeddedStore {
         let mut next = manifest.clone();
         let (tmp, parts_dir) = (self.tmp_dir.clone(), self.parts_dir.clone());
         let first_id = next.next_part_id;
+        let table = self.table;
         let new_parts =
             tokio::task::spawn_blocking(move || -> Result<Vec<Arc<Part>>, StoreError> {
-                let all = concat_batches(&span_schema(), &frozen)?;
+                let all = concat_batches(&table.schema(), &frozen)?;
                 (first_id..)
-                    .zip(split_by_partition(&all)?)
+                    .zip(split_by_partition(table, &all)?)
                     .map(|(id, (key, batch))| {
-                        write_part(&tmp, &parts_dir, id, &key.project_id, key.hour, &batch)
+                        write_part(
+                            table,
+                            &tmp,
+                            &parts_dir,
+                            id,
+                            &key.project_id,
+                            key.hour,
+                            &batch,
+                        )
                     })
                     .collect()
             })
@@ -286,7 +358,7 @@ impl EmbeddedStore {
         next.next_part_id = first_id + new_parts.len() as u64;
         next.wal_flushed_seq = sealed;
         next.parts.extend(new_parts.iter().map(|p| p.meta.clone()));
-        let dir = self.config.data_dir.clone();
+        let dir = self.dir.clone();
         let to_commit = next.clone();
         tokio::task::spawn_blocking(move || to_commit.commit(&dir))
             .await
@@ -309,7 +381,7 @@ impl EmbeddedStore {
     }
 
     /// Drops every partition whose hour ended before the retention horizon.
-    pub async fn apply_retention(&self, now_ns: i64) -> Result<usize, StoreError> {
+    async fn apply_retention(&self, now_ns: i64) -> Result<usize, StoreError> {
         let Some(retention) = self.config.retention else {
             return Ok(0);
         };
@@ -325,7 +397,7 @@ impl EmbeddedStore {
     }
 
     /// Merges the small parts of each partition; returns how many parts were replaced.
-    pub async fn compact(&self, now_ns: i64) -> Result<usize, StoreError> {
+    async fn compact(&self, now_ns: i64) -> Result<usize, StoreError> {
         let mut manifest = self.manifest.lock().await;
         let current_hour = now_ns.div_euclid(HOUR_NS);
         let parts = self.state.read().parts.clone();
@@ -355,13 +427,14 @@ impl EmbeddedStore {
             let id = manifest.next_part_id;
             let (tmp, parts_dir) = (self.tmp_dir.clone(), self.parts_dir.clone());
             let inputs = group.clone();
+            let table = self.table;
             let merged = tokio::task::spawn_blocking(move || -> Result<Arc<Part>, StoreError> {
                 let batches = inputs
                     .iter()
-                    .map(|p| p.read_all())
+                    .map(|p| p.read_all(table))
                     .collect::<Result<Vec<_>, _>>()?;
-                let all = concat_batches(&span_schema(), &batches)?;
-                write_part(&tmp, &parts_dir, id, &project, hour, &all)
+                let all = concat_batches(&table.schema(), &batches)?;
+                write_part(table, &tmp, &parts_dir, id, &project, hour, &all)
             })
             .await
             .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
@@ -387,7 +460,7 @@ impl EmbeddedStore {
         next: Manifest,
         added: &[Arc<Part>],
     ) -> Result<usize, StoreError> {
-        let dir = self.config.data_dir.clone();
+        let dir = self.dir.clone();
         let to_commit = next.clone();
         tokio::task::spawn_blocking(move || to_commit.commit(&dir))
             .await
@@ -417,16 +490,19 @@ struct PartitionKey {
     hour: i64,
 }
 
-/// Splits rows by (project, hour of start time).
-fn split_by_partition(batch: &RecordBatch) -> Result<Vec<(PartitionKey, RecordBatch)>, StoreError> {
+/// Splits rows by (project, hour of the table's time column).
+fn split_by_partition(
+    table: Table,
+    batch: &RecordBatch,
+) -> Result<Vec<(PartitionKey, RecordBatch)>, StoreError> {
     let projects = batch
         .column_by_name(c::PROJECT_ID)
         .and_then(|a| a.as_any().downcast_ref::<StringArray>())
         .ok_or_else(|| StoreError::Corrupt("project_id column".into()))?;
     let starts = batch
-        .column_by_name(c::START_TIME)
+        .column_by_name(table.time_column())
         .and_then(|a| a.as_any().downcast_ref::<Int64Array>())
-        .ok_or_else(|| StoreError::Corrupt("start_time column".into()))?;
+        .ok_or_else(|| StoreError::Corrupt("time column".into()))?;
     let mut groups: HashMap<(&str, i64), Vec<u32>> = HashMap::new();
     for i in 0..batch.num_rows() {
         groups
@@ -549,7 +625,7 @@ fn commit_group(
     }
 }
 
-async fn maintenance_loop(store: std::sync::Weak<EmbeddedStore>) {
+async fn maintenance_loop(store: std::sync::Weak<TableEngine>) {
     let mut last_flush = Instant::now();
     let mut last_maintenance = Instant::now();
     loop {
@@ -576,10 +652,11 @@ async fn maintenance_loop(store: std::sync::Weak<EmbeddedStore>) {
     }
 }
 
-#[async_trait]
-impl Store for EmbeddedStore {
-    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
-        if spans.is_empty() {
+impl TableEngine {
+    /// Appends rows durably: returns once their WAL record is fsynced and they are in the
+    /// memtable. Refused (retryable) while too many rows wait for a flush.
+    async fn append(&self, batch: RecordBatch) -> Result<(), StoreError> {
+        if batch.num_rows() == 0 {
             return Ok(());
         }
         {
@@ -591,9 +668,8 @@ impl Store for EmbeddedStore {
                 )));
             }
         }
-        let batch = spans_to_batch(&spans)?;
         let payload = encode_batch(&batch)?;
-        let stats = batch_stats(&batch, HOUR_NS)?;
+        let stats = self.table.stats(&batch, HOUR_NS)?;
         let (done, rx) = oneshot::channel();
         self.wal_tx
             .send(WalMsg::Append {
@@ -607,8 +683,51 @@ impl Store for EmbeddedStore {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Numbers of this table, added into `out`.
+    fn add_stats(&self, out: &mut StoreStats) {
+        let st = self.state.read();
+        out.wal_bytes += self.wal_bytes.load(Ordering::Relaxed);
+        out.memtable_rows += (st.mem.active_rows + st.mem.frozen_rows) as u64;
+        out.parts += st.parts.len() as u64;
+        out.part_rows += st.parts.iter().map(|p| p.meta.rows).sum::<u64>();
+        out.part_bytes += st.parts.iter().map(|p| p.meta.bytes).sum::<u64>();
+        out.flushes += self.times.flushes.load(Ordering::Relaxed);
+        out.flush_seconds += self.times.flush_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        out.compactions += self.times.compactions.load(Ordering::Relaxed);
+        out.compaction_seconds += self.times.compaction_micros.load(Ordering::Relaxed) as f64 / 1e6;
+    }
+}
+
+impl EmbeddedStore {
+    /// Appends rows and the error occurrences derived from them, both durably, concurrently
+    /// (each table group-commits on its own WAL thread).
+    async fn append_with_errors(
+        &self,
+        rows: (&TableEngine, RecordBatch),
+        errors: RecordBatch,
+    ) -> Result<(), StoreError> {
+        let (table, batch) = rows;
+        tokio::try_join!(table.append(batch), self.errors.append(errors))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
+        let errors = errors_to_batch(&errors_from_spans(&spans))?;
+        let batch = spans_to_batch(&spans)?;
+        self.append_with_errors((&self.spans, batch), errors).await
+    }
+
+    async fn write_logs(&self, logs: Vec<LogRecord>) -> Result<(), StoreError> {
+        let errors = errors_to_batch(&errors_from_logs(&logs))?;
+        let batch = logs_to_batch(&logs)?;
+        self.append_with_errors((&self.logs, batch), errors).await
+    }
+
     async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError> {
-        let snap = self.snapshot();
+        let snap = self.spans.snapshot();
         let parts: Vec<Arc<Part>> = snap
             .parts
             .iter()
@@ -635,27 +754,52 @@ impl Store for EmbeddedStore {
     }
 
     async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
-        crate::search::search_spans(&self.snapshot(), query).await
+        crate::search::search_spans(&self.spans.snapshot(), query).await
     }
 
     async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError> {
-        crate::search::search_traces(&self.snapshot(), query).await
+        crate::search::search_traces(&self.spans.snapshot(), query).await
     }
 
     async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError> {
-        crate::search::histogram(&self.snapshot(), query).await
+        crate::search::histogram(&self.spans.snapshot(), query).await
     }
 
     async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
         Ok(self
+            .spans
             .stats_in(&q.project_id, q.start_ns, q.end_ns)
             .key_infos(&q.prefix, q.limit))
     }
 
     async fn values(&self, q: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError> {
         Ok(self
+            .spans
             .stats_in(&q.project_id, q.start_ns, q.end_ns)
             .values(&q.field, &q.prefix, q.limit))
+    }
+
+    async fn search_logs(&self, q: &LogSearchQuery) -> Result<LogPage, StoreError> {
+        crate::correlate::search_logs(&self.logs.snapshot(), q).await
+    }
+
+    async fn log_histogram(&self, q: &HistogramQuery) -> Result<LogHistogram, StoreError> {
+        crate::correlate::log_histogram(&self.logs.snapshot(), q).await
+    }
+
+    async fn errors(
+        &self,
+        q: &ErrorQuery,
+    ) -> Result<Vec<tracehouse_model::ErrorOccurrence>, StoreError> {
+        crate::correlate::errors(&self.errors.snapshot(), q).await
+    }
+
+    async fn error_groups(&self, q: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError> {
+        crate::correlate::error_groups(&self.errors.snapshot(), q).await
+    }
+
+    async fn sessions(&self, q: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError> {
+        crate::correlate::sessions(&self.spans.snapshot(), &self.errors.snapshot(), q).await
     }
 
     async fn flush(&self) -> Result<(), StoreError> {
@@ -663,17 +807,10 @@ impl Store for EmbeddedStore {
     }
 
     fn stats(&self) -> StoreStats {
-        let st = self.state.read();
-        StoreStats {
-            wal_bytes: self.wal_bytes.load(Ordering::Relaxed),
-            memtable_rows: (st.mem.active_rows + st.mem.frozen_rows) as u64,
-            parts: st.parts.len() as u64,
-            part_rows: st.parts.iter().map(|p| p.meta.rows).sum(),
-            part_bytes: st.parts.iter().map(|p| p.meta.bytes).sum(),
-            flushes: self.times.flushes.load(Ordering::Relaxed),
-            flush_seconds: self.times.flush_micros.load(Ordering::Relaxed) as f64 / 1e6,
-            compactions: self.times.compactions.load(Ordering::Relaxed),
-            compaction_seconds: self.times.compaction_micros.load(Ordering::Relaxed) as f64 / 1e6,
+        let mut out = StoreStats::default();
+        for t in self.tables() {
+            t.add_stats(&mut out);
         }
+        out
     }
 }

@@ -33,9 +33,11 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::{Expr, col, is_true, lit};
 use tracehouse_model::AttrValue as ModelValue;
+use tracehouse_model::Level;
 use tracehouse_query::eval::has_token;
 use tracehouse_query::lexer::parse_number;
 use tracehouse_query::parser::compile_regex;
+use tracehouse_query::plan::Target;
 use tracehouse_query::{AttrValue, CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
 
 use crate::query::id_lit;
@@ -43,6 +45,14 @@ use crate::schema::{col as c, kind_names, status_names};
 
 /// Compiles a filter into a DataFusion predicate over the spans table.
 pub fn compile(filter: &Filter) -> Expr {
+    compile_for(filter, Target::Spans)
+}
+
+/// Compiles a filter into a DataFusion predicate over the spans or the logs table. Fields the
+/// table does not have (span kind on a log record, a log level on a span) exist nowhere: a
+/// predicate on them is false.
+pub fn compile_for(filter: &Filter, target: Target) -> Expr {
+    let compile = |f: &Filter| compile_for(f, target);
     match filter {
         Filter::True => lit(true),
         Filter::And(items) => items
@@ -56,14 +66,16 @@ pub fn compile(filter: &Filter) -> Expr {
             .reduce(Expr::or)
             .unwrap_or(lit(false)),
         Filter::Not(inner) => !compile(inner),
-        Filter::Exists(field) => any_source(field, exists),
+        Filter::Exists(field) => any_source(field, target, exists),
         Filter::Cmp {
             field,
             op: CmpOp::Ne,
             value,
-        } => !any_source(field, |s| compare(s, CmpOp::Eq, value)),
-        Filter::Cmp { field, op, value } => any_source(field, |s| compare(s, *op, value)),
-        Filter::Match { field, pattern } => any_source(field, |s| match_pattern(s, pattern)),
+        } => !any_source(field, target, |s| compare(s, CmpOp::Eq, value)),
+        Filter::Cmp { field, op, value } => any_source(field, target, |s| compare(s, *op, value)),
+        Filter::Match { field, pattern } => {
+            any_source(field, target, |s| match_pattern(s, pattern))
+        }
     }
 }
 
@@ -80,20 +92,22 @@ enum Source {
     Kind,
     /// The status column (text: lowercase status name).
     Status,
+    /// The log level column (text: lowercase level name).
+    Level,
     /// The error flag (a boolean).
     HasError,
     /// A non-null Int64 column (`duration`, `start_time`).
     Int(&'static str),
     /// An attribute in one map column.
     Attr(&'static str, String),
-    /// A field spans never have (log-only intrinsics).
+    /// A field the table never has (log-only intrinsics on spans and the reverse).
     Missing,
 }
 
 /// The leaf predicate ORed over the field's sources (two for an unscoped attribute).
-fn any_source(field: &Field, leaf: impl Fn(&Source) -> Expr) -> Expr {
+fn any_source(field: &Field, target: Target, leaf: impl Fn(&Source) -> Expr) -> Expr {
     let sources: Vec<Source> = match field {
-        Field::Intrinsic(i) => vec![intrinsic_source(*i)],
+        Field::Intrinsic(i) => vec![intrinsic_source(*i, target)],
         Field::Attr { scope, key } => match scope {
             Scope::Span => vec![Source::Attr(c::ATTRIBUTES, key.clone())],
             Scope::Resource => vec![Source::Attr(c::RESOURCE_ATTRIBUTES, key.clone())],
@@ -110,7 +124,27 @@ fn any_source(field: &Field, leaf: impl Fn(&Source) -> Expr) -> Expr {
         .unwrap_or(lit(false))
 }
 
-fn intrinsic_source(i: Intrinsic) -> Source {
+fn intrinsic_source(i: Intrinsic, target: Target) -> Source {
+    if target == Target::Logs {
+        return match i {
+            Intrinsic::TraceId => Source::Id(c::TRACE_ID, true),
+            Intrinsic::SpanId => Source::Id(c::SPAN_ID, true),
+            Intrinsic::ServiceName => Source::Text(c::SERVICE_NAME),
+            Intrinsic::ServiceVersion => Source::Text(c::SERVICE_VERSION),
+            Intrinsic::Environment => Source::Text(c::ENVIRONMENT),
+            Intrinsic::SessionId => Source::Session,
+            Intrinsic::Severity => Source::Level,
+            Intrinsic::Body => Source::Text(c::BODY),
+            Intrinsic::Timestamp => Source::Int(c::TIME),
+            Intrinsic::ParentSpanId
+            | Intrinsic::SpanName
+            | Intrinsic::StatusMessage
+            | Intrinsic::SpanKind
+            | Intrinsic::StatusCode
+            | Intrinsic::HasErrors
+            | Intrinsic::Duration => Source::Missing,
+        };
+    }
     match i {
         Intrinsic::TraceId => Source::Id(c::TRACE_ID, false),
         Intrinsic::SpanId => Source::Id(c::SPAN_ID, false),
@@ -149,6 +183,7 @@ fn text(s: &Source) -> (Expr, bool) {
         Source::Id(name, nullable) => (udf(Udf::Hex).call(vec![col(*name)]), *nullable),
         Source::Kind => (code_names(c::KIND, &kind_names()), true),
         Source::Status => (code_names(c::STATUS_CODE, &status_names()), true),
+        Source::Level => (code_names(c::LEVEL, &Level::ALL.map(Level::as_str)), true),
         Source::HasError => (
             when(col(c::HAS_ERROR), lit("true"))
                 .otherwise(lit("false"))
@@ -178,6 +213,7 @@ fn exists(s: &Source) -> Expr {
         Source::Id(_, false)
         | Source::Kind
         | Source::Status
+        | Source::Level
         | Source::HasError
         | Source::Int(_) => lit(true),
         Source::Attr(map, key) => attr(Udf::AttrRaw, map, key).is_not_null(),
@@ -277,7 +313,21 @@ fn lower(e: Expr) -> Expr {
     datafusion::functions::string::expr_fn::lower(e)
 }
 
+/// `level = <code>` for a level name (`error`, `WARNING`, `err` …); false for other text.
+fn level_is(name: &str) -> Expr {
+    match Level::from_text(name) {
+        Some(level) => col(c::LEVEL).eq(lit(level.code())),
+        None => lit(false),
+    }
+}
+
 fn match_pattern(s: &Source, pattern: &Pattern) -> Expr {
+    // A level name matches its level whatever the spelling (`level:warning` is `warn`).
+    if let (Source::Level, Pattern::Exact(v) | Pattern::Glob(v)) = (s, pattern)
+        && !v.contains('*')
+    {
+        return level_is(v);
+    }
     // Fast, pushdown-friendly forms of exact matches.
     if let Pattern::Exact(v) = pattern {
         match s {

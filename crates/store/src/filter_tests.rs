@@ -123,6 +123,7 @@ fn fixture() -> Fixture {
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::create_dir_all(&parts).unwrap();
     let part = write_part(
+        crate::table::Table::Spans,
         &tmp,
         &parts,
         1,
@@ -133,6 +134,7 @@ fn fixture() -> Fixture {
     .unwrap();
     Fixture {
         snap: Snapshot {
+            table: crate::table::Table::Spans,
             memtable: vec![spans_to_batch(&all[..30]).unwrap()],
             parts: vec![part],
         },

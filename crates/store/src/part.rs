@@ -1,5 +1,5 @@
-//! Immutable Parquet parts: one project, one hour partition, rows sorted by service, name
-//! and time, with a Parquet bloom filter on `trace_id` and a sidecar trace index (the sorted
+//! Immutable Parquet parts: one table, one project, one hour partition, rows sorted in the
+//! table's order (spans: service, name, time), with a Parquet bloom filter on `trace_id` and a sidecar trace index (the sorted
 //! distinct trace ids) that lets trace-by-id skip every part that cannot hold the trace.
 //!
 //! A part's files are written under `tmp/`, fsynced and renamed into `parts/`; the part
@@ -31,8 +31,9 @@ use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::error::StoreError;
 use crate::manifest::PartMeta;
-use crate::schema::{col, span_schema};
-use crate::stats::{KeyStats, batch_stats};
+use crate::schema::col;
+use crate::stats::KeyStats;
+use crate::table::Table;
 use crate::wal::sync_dir;
 
 /// Rows per Parquet row group: small enough for bloom filters and statistics to prune well.
@@ -117,14 +118,14 @@ impl Part {
     }
 
     /// Reads all rows of the part (for compaction).
-    pub fn read_all(&self) -> Result<RecordBatch, StoreError> {
+    pub fn read_all(&self, table: Table) -> Result<RecordBatch, StoreError> {
         let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&self.path)?)?.build()?;
         let batches = reader.collect::<Result<Vec<_>, _>>()?;
-        Ok(concat_batches(&span_schema(), &batches)?)
+        Ok(concat_batches(&table.schema(), &batches)?)
     }
 
-    /// Loads a committed part from `parts_dir`.
-    pub fn open(parts_dir: &Path, meta: PartMeta) -> Result<Part, StoreError> {
+    /// Loads a committed part of `table` from `parts_dir`.
+    pub fn open(table: Table, parts_dir: &Path, meta: PartMeta) -> Result<Part, StoreError> {
         let path = parquet_path(parts_dir, meta.id);
         let raw = fs::read(index_path(parts_dir, meta.id))?;
         if raw.len() % 16 != 0 {
@@ -151,7 +152,9 @@ impl Part {
         part.stats = match fs::read(stats_path(parts_dir, part.meta.id)) {
             Ok(raw) => serde_json::from_slice(&raw)?,
             // Parts written before statistics existed: compute them once from the rows.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => merged_stats(&part.read_all()?)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                merged_stats(table, &part.read_all(table)?)?
+            }
             Err(e) => return Err(e.into()),
         };
         Ok(part)
@@ -186,9 +189,9 @@ fn stats_path(parts_dir: &Path, id: u64) -> PathBuf {
 }
 
 /// Statistics of all rows of a batch, as one set (a part holds one project and hour).
-fn merged_stats(batch: &RecordBatch) -> Result<KeyStats, StoreError> {
+fn merged_stats(table: Table, batch: &RecordBatch) -> Result<KeyStats, StoreError> {
     let mut out = KeyStats::default();
-    for s in batch_stats(batch, crate::engine::HOUR_NS)?.values() {
+    for s in table.stats(batch, crate::engine::HOUR_NS)?.values() {
         out.merge(s);
     }
     Ok(out)
@@ -206,8 +209,12 @@ pub fn list_part_files(parts_dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreErr
         .collect())
 }
 
-fn writer_properties(distinct_traces: usize) -> WriterProperties {
+fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
     let trace_id = ColumnPath::from(col::TRACE_ID);
+    let unique_id = match table {
+        Table::Logs => col::LOG_ID,
+        Table::Spans | Table::Errors => col::SPAN_ID,
+    };
     WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -218,12 +225,12 @@ fn writer_properties(distinct_traces: usize) -> WriterProperties {
             distinct_traces.clamp(1, ROW_GROUP_ROWS) as u64,
         )
         .set_column_bloom_filter_fpp(trace_id, 0.01)
-        .set_column_dictionary_enabled(ColumnPath::from(col::SPAN_ID), false)
+        .set_column_dictionary_enabled(ColumnPath::from(unique_id), false)
         .build()
 }
 
-/// Sorts rows into part order: service, name, start time.
-fn sort_for_part(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
+/// Sorts rows into the table's part order.
+fn sort_for_part(table: Table, batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
     let key = |name: &str| -> Result<SortColumn, StoreError> {
         Ok(SortColumn {
             values: batch
@@ -233,14 +240,12 @@ fn sort_for_part(batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
             options: None,
         })
     };
-    let indices = lexsort_to_indices(
-        &[
-            key(col::SERVICE_NAME)?,
-            key(col::NAME)?,
-            key(col::START_TIME)?,
-        ],
-        None,
-    )?;
+    let keys = table
+        .sort_columns()
+        .iter()
+        .map(|name| key(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let indices = lexsort_to_indices(&keys, None)?;
     Ok(take_record_batch(batch, &indices)?)
 }
 
@@ -250,6 +255,7 @@ fn sorted_trace_ids(batch: &RecordBatch) -> Result<Vec<[u8; 16]>, StoreError> {
         .and_then(|c| c.as_any().downcast_ref::<FixedSizeBinaryArray>())
         .ok_or_else(|| StoreError::Corrupt("trace_id column".into()))?;
     let mut out: Vec<[u8; 16]> = (0..ids.len())
+        .filter(|i| ids.is_valid(*i))
         .filter_map(|i| ids.value(i).try_into().ok())
         .collect();
     out.sort_unstable();
@@ -257,19 +263,21 @@ fn sorted_trace_ids(batch: &RecordBatch) -> Result<Vec<[u8; 16]>, StoreError> {
     Ok(out)
 }
 
-fn start_range(batch: &RecordBatch) -> Result<(i64, i64), StoreError> {
+fn time_range(table: Table, batch: &RecordBatch) -> Result<(i64, i64), StoreError> {
     let starts = batch
-        .column_by_name(col::START_TIME)
+        .column_by_name(table.time_column())
         .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
-        .ok_or_else(|| StoreError::Corrupt("start_time column".into()))?;
+        .ok_or_else(|| StoreError::Corrupt("time column".into()))?;
     let min = datafusion::arrow::compute::min(starts).unwrap_or(0);
     let max = datafusion::arrow::compute::max(starts).unwrap_or(0);
     Ok((min, max))
 }
 
-/// Writes one part (rows of a single project and hour) under `tmp_dir`, then moves its files
-/// into `parts_dir`. The part is not live until the caller commits a manifest naming it.
+/// Writes one part of `table` (rows of a single project and hour) under `tmp_dir`, then
+/// moves its files into `parts_dir`. The part is not live until the caller commits a
+/// manifest naming it.
 pub fn write_part(
+    table: Table,
     tmp_dir: &Path,
     parts_dir: &Path,
     id: u64,
@@ -277,17 +285,17 @@ pub fn write_part(
     hour: i64,
     batch: &RecordBatch,
 ) -> Result<Arc<Part>, StoreError> {
-    let sorted = sort_for_part(batch)?;
+    let sorted = sort_for_part(table, batch)?;
     let trace_ids = sorted_trace_ids(&sorted)?;
-    let (min_start, max_start) = start_range(&sorted)?;
-    let stats = merged_stats(&sorted)?;
+    let (min_start, max_start) = time_range(table, &sorted)?;
+    let stats = merged_stats(table, &sorted)?;
 
     let tmp_parquet = tmp_dir.join(format!("{id:020}.parquet"));
     let file = File::create(&tmp_parquet)?;
     let mut writer = ArrowWriter::try_new(
         file,
-        span_schema(),
-        Some(writer_properties(trace_ids.len())),
+        table.schema(),
+        Some(writer_properties(table, trace_ids.len())),
     )?;
     writer.write(&sorted)?;
     let file = writer.into_inner()?;

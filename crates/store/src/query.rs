@@ -15,10 +15,13 @@ use tracehouse_model::Span;
 
 use crate::error::StoreError;
 use crate::part::Part;
-use crate::schema::{batch_to_spans, col as c, span_schema};
+use crate::schema::{batch_to_spans, col as c};
+use crate::table::Table;
 
-/// A consistent view of the store: memtable batches plus live parts.
+/// A consistent view of one table: memtable batches plus live parts.
 pub struct Snapshot {
+    /// The table viewed.
+    pub table: Table,
     /// Rows not yet in parts.
     pub memtable: Vec<RecordBatch>,
     /// Live parts (kept alive, and so on disk, while the snapshot exists).
@@ -78,7 +81,7 @@ impl Snapshot {
         parts: &[&Arc<Part>],
     ) -> Result<(SessionContext, DataFrame), StoreError> {
         let ctx = session();
-        let schema = span_schema();
+        let schema = self.table.schema();
         let mem = MemTable::try_new(schema.clone(), vec![self.memtable.clone()])?;
         let mut df = ctx.read_table(Arc::new(mem))?;
         if !parts.is_empty() {
@@ -91,7 +94,24 @@ impl Snapshot {
         Ok((ctx, df))
     }
 
-    /// Runs `filter` over the memtable and `parts`, sorted and limited, into spans.
+    /// Runs `filter` over the memtable and `parts`, sorted and limited.
+    pub async fn rows(
+        &self,
+        parts: &[&Arc<Part>],
+        filter: Expr,
+        sort: Vec<datafusion::logical_expr::SortExpr>,
+        limit: Option<usize>,
+    ) -> Result<Vec<RecordBatch>, StoreError> {
+        let (_ctx, df) = self.frame(parts).await?;
+        Ok(df
+            .filter(filter)?
+            .sort(sort)?
+            .limit(0, limit)?
+            .collect()
+            .await?)
+    }
+
+    /// Like [`Snapshot::rows`], as spans (a spans snapshot).
     pub async fn spans(
         &self,
         parts: &[&Arc<Part>],
@@ -99,13 +119,7 @@ impl Snapshot {
         sort: Vec<datafusion::logical_expr::SortExpr>,
         limit: Option<usize>,
     ) -> Result<Vec<Span>, StoreError> {
-        let (_ctx, df) = self.frame(parts).await?;
-        let batches = df
-            .filter(filter)?
-            .sort(sort)?
-            .limit(0, limit)?
-            .collect()
-            .await?;
+        let batches = self.rows(parts, filter, sort, limit).await?;
         let mut out = Vec::new();
         for b in &batches {
             out.extend(batch_to_spans(b)?);

@@ -76,9 +76,35 @@ pub mod col {
     pub const DROPPED_EVENTS: &str = "dropped_events_count";
     /// Dropped link count.
     pub const DROPPED_LINKS: &str = "dropped_links_count";
+    /// Log and error tables: the event time, ns.
+    pub const TIME: &str = "time";
+    /// Logs: when the record was observed, ns.
+    pub const OBSERVED_TIME: &str = "observed_time";
+    /// Logs: 16-byte content id.
+    pub const LOG_ID: &str = "log_id";
+    /// Logs: OTLP severity number.
+    pub const SEVERITY_NUMBER: &str = "severity_number";
+    /// Logs: severity text as sent.
+    pub const SEVERITY_TEXT: &str = "severity_text";
+    /// Logs: coarse level code (`tracehouse_model::Level`).
+    pub const LEVEL: &str = "level";
+    /// Logs: the message.
+    pub const BODY: &str = "body";
+    /// Logs: W3C trace flags.
+    pub const FLAGS: &str = "flags";
+    /// Errors: group key.
+    pub const FINGERPRINT: &str = "fingerprint";
+    /// Errors: exception type.
+    pub const ERROR_TYPE: &str = "error_type";
+    /// Errors: exception message.
+    pub const MESSAGE: &str = "message";
+    /// Errors: stack trace.
+    pub const STACKTRACE: &str = "stacktrace";
+    /// Errors: span event or log record (`tracehouse_model::ErrorSource` code).
+    pub const SOURCE: &str = "source";
 }
 
-fn attr_map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
+pub(crate) fn attr_map_builder() -> MapBuilder<StringBuilder, StringBuilder> {
     MapBuilder::new(None, StringBuilder::new(), StringBuilder::new())
 }
 
@@ -131,12 +157,12 @@ pub fn span_schema() -> SchemaRef {
     SCHEMA.clone()
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     // Serialising model types to JSON cannot fail: they hold only strings, numbers and maps.
     serde_json::to_string(value).unwrap_or_default()
 }
 
-fn append_attrs(
+pub(crate) fn append_attrs(
     builder: &mut MapBuilder<StringBuilder, StringBuilder>,
     attrs: &Attributes,
 ) -> Result<(), ArrowError> {
@@ -241,37 +267,37 @@ pub fn spans_to_batch(spans: &[Span]) -> Result<RecordBatch, StoreError> {
     Ok(RecordBatch::try_new(span_schema(), columns)?)
 }
 
-/// Typed access to the columns of a spans batch, by name.
-struct Columns<'a>(&'a RecordBatch);
+/// Typed access to the columns of a batch, by name.
+pub(crate) struct Columns<'a>(pub(crate) &'a RecordBatch);
 
 impl<'a> Columns<'a> {
-    fn get<T: 'static>(&self, name: &str) -> Result<&'a T, StoreError> {
+    pub(crate) fn get<T: 'static>(&self, name: &str) -> Result<&'a T, StoreError> {
         self.0
             .column_by_name(name)
             .and_then(|c| c.as_any().downcast_ref::<T>())
             .ok_or_else(|| StoreError::Corrupt(format!("column {name} missing or mistyped")))
     }
-    fn str(&self, name: &str) -> Result<&'a StringArray, StoreError> {
+    pub(crate) fn str(&self, name: &str) -> Result<&'a StringArray, StoreError> {
         self.get(name)
     }
-    fn fsb(&self, name: &str) -> Result<&'a FixedSizeBinaryArray, StoreError> {
+    pub(crate) fn fsb(&self, name: &str) -> Result<&'a FixedSizeBinaryArray, StoreError> {
         self.get(name)
     }
-    fn i64(&self, name: &str) -> Result<&'a Int64Array, StoreError> {
+    pub(crate) fn i64(&self, name: &str) -> Result<&'a Int64Array, StoreError> {
         self.get(name)
     }
-    fn u8(&self, name: &str) -> Result<&'a UInt8Array, StoreError> {
+    pub(crate) fn u8(&self, name: &str) -> Result<&'a UInt8Array, StoreError> {
         self.get(name)
     }
-    fn u32(&self, name: &str) -> Result<&'a UInt32Array, StoreError> {
+    pub(crate) fn u32(&self, name: &str) -> Result<&'a UInt32Array, StoreError> {
         self.get(name)
     }
-    fn map(&self, name: &str) -> Result<&'a MapArray, StoreError> {
+    pub(crate) fn map(&self, name: &str) -> Result<&'a MapArray, StoreError> {
         self.get(name)
     }
 }
 
-fn read_attrs(map: &MapArray, row: usize) -> Result<Attributes, StoreError> {
+pub(crate) fn read_attrs(map: &MapArray, row: usize) -> Result<Attributes, StoreError> {
     let entries = map.value(row);
     let keys = entries
         .column(0)
@@ -291,7 +317,7 @@ fn read_attrs(map: &MapArray, row: usize) -> Result<Attributes, StoreError> {
         .collect()
 }
 
-fn id<T>(
+pub(crate) fn id<T>(
     arr: &FixedSizeBinaryArray,
     row: usize,
     parse: fn(&[u8]) -> Result<T, tracehouse_model::IdError>,

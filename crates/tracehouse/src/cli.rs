@@ -31,11 +31,13 @@ pub enum Command {
     ///   TRACEHOUSE_OTLP_GRPC=0.0.0.0:4317 tracehouse serve
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
-    /// Search spans on a running server and print them as a table or JSON lines.
+    /// Search spans (or log records) on a running server and print them as a table or JSON
+    /// lines.
     ///
     /// Examples:
     ///   tracehouse query 'service:checkout duration>250ms' --since 6h
     ///   tracehouse query '{service:frontend} >> {status_code:error}' --json
+    ///   tracehouse query --logs 'level:error timeout' --since 1d
     #[command(verbatim_doc_comment)]
     Query(crate::query::QueryArgs),
     /// Measure ingest throughput, bytes per span and query latency on generated traffic,

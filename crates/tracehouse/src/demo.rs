@@ -9,13 +9,14 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use indicatif::ProgressBar;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use rand::RngExt;
 use tracehouse_server::{Server, ServerConfig};
 use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
 
 use crate::loadgen::{LoadConfig, Protocol, drive};
-use crate::shop::ShopGenerator;
+use crate::shop::{ShopGenerator, logs_of};
 
 /// Options of `tracehouse demo`.
 #[derive(Debug, Clone, Args)]
@@ -69,11 +70,12 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-/// Sends `window` worth of history ending now, over gRPC.
+/// Sends `window` worth of history ending now (spans and their logs), over gRPC.
 async fn backfill(grpc: &str, seed: u64, window: std::time::Duration) -> anyhow::Result<u64> {
     let minutes = (window.as_secs() / 60).max(1);
     let window_ns = window.as_nanos() as i64;
     let mut client = TraceServiceClient::connect(grpc.to_string()).await?;
+    let mut logs = LogsServiceClient::connect(grpc.to_string()).await?;
     // Another seed than the live stream's, so that trace ids never repeat.
     let mut generator = ShopGenerator::new(seed ^ 0x6261_636b_6669_6c6c);
     let now = tracehouse_server::time::now_ns();
@@ -82,6 +84,7 @@ async fn backfill(grpc: &str, seed: u64, window: std::time::Duration) -> anyhow:
         let (request, _, n) = generator.request(BACKFILL_TRACES_PER_MINUTE as usize, |rng| {
             now - rng.random_range(1_000_000_000..window_ns.max(2_000_000_000))
         });
+        logs.export(logs_of(&request)).await?;
         client.export(request).await?;
         spans += n as u64;
     }
@@ -161,6 +164,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         key: None,
         concurrency: 1,
         traces_per_request: 10,
+        logs: true,
     };
     let mut stop_load = stop_rx.clone();
     let feeding = tokio::spawn(drive(load, ProgressBar::hidden(), async move {

@@ -1,6 +1,7 @@
 //! `tracehouse loadgen`: plays the generated microservice shop ([`crate::shop`]) against an
 //! OTLP endpoint over gRPC or HTTP/protobuf, rate-limited or flat-out, for a number of spans,
-//! a duration or until Ctrl-C, with a progress bar showing the live rate.
+//! a duration or until Ctrl-C, with a progress bar showing the live rate; optionally with the
+//! log records the shop's services write ([`crate::shop::logs_of`]).
 //!
 //! Overload answers (gRPC `UNAVAILABLE`/`RESOURCE_EXHAUSTED`, HTTP 429/502/503/504) are retried
 //! with exponential backoff, honouring `Retry-After`; authentication failures and malformed
@@ -13,6 +14,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -21,7 +26,7 @@ use prost::Message;
 use rand::RngExt;
 use tonic::transport::{Channel, Endpoint};
 
-use crate::shop::ShopGenerator;
+use crate::shop::{ShopGenerator, logs_of};
 
 /// How many times one request is retried before the run gives up.
 const MAX_RETRIES: u32 = 8;
@@ -67,6 +72,10 @@ pub struct LoadgenArgs {
     /// Traces per export request (a trace has 3 to 49 spans, 12 on average).
     #[arg(long, default_value_t = 20)]
     pub traces_per_request: usize,
+    /// Also send the log records the shop's services write while serving each request
+    /// (OTLP logs: LogsService over gRPC, POST /v1/logs over HTTP).
+    #[arg(long)]
+    pub logs: bool,
     /// No progress bar (the summary is still printed).
     #[arg(long)]
     pub quiet: bool,
@@ -93,6 +102,8 @@ pub struct LoadConfig {
     pub concurrency: usize,
     /// Traces per request.
     pub traces_per_request: usize,
+    /// Send log records too.
+    pub logs: bool,
 }
 
 impl LoadConfig {
@@ -129,6 +140,7 @@ impl LoadConfig {
             key: args.key.clone().filter(|k| !k.is_empty()),
             concurrency: args.concurrency,
             traces_per_request: args.traces_per_request,
+            logs: args.logs,
         })
     }
 }
@@ -140,6 +152,8 @@ pub struct LoadReport {
     pub spans: u64,
     /// Spans the server acknowledged but rejected (`partial_success`).
     pub rejected: u64,
+    /// Log records acknowledged by the server.
+    pub logs: u64,
     /// Export requests acknowledged.
     pub requests: u64,
     /// Tries that were answered "retry later".
@@ -159,18 +173,78 @@ impl std::fmt::Display for LoadReport {
             self.spans as f64 / secs.max(1e-9),
             self.rejected,
             self.retries
-        )
+        )?;
+        if self.logs > 0 {
+            write!(f, "; and {} log records", self.logs)?;
+        }
+        Ok(())
     }
 }
 
 /// One connection to the receiver.
 #[derive(Clone)]
 enum Client {
-    Grpc(TraceServiceClient<Channel>),
+    Grpc(Channel),
     Http {
         client: reqwest::Client,
-        url: String,
+        /// The endpoint without a signal path.
+        base: String,
     },
+}
+
+/// An OTLP export request the load generator sends: traces or logs.
+trait Export: Message + Clone + Default + Send + Sync + 'static {
+    /// The answer to it.
+    type Response: Message + Default + Send;
+    /// Its OTLP/HTTP path.
+    const PATH: &'static str;
+    /// Sends it over gRPC.
+    fn grpc(
+        channel: Channel,
+        request: tonic::Request<Self>,
+    ) -> impl std::future::Future<Output = Result<Self::Response, tonic::Status>> + Send;
+    /// Items the server refused (`partial_success`).
+    fn rejected(response: &Self::Response) -> u64;
+}
+
+impl Export for ExportTraceServiceRequest {
+    type Response = ExportTraceServiceResponse;
+    const PATH: &'static str = "/v1/traces";
+
+    async fn grpc(
+        channel: Channel,
+        request: tonic::Request<Self>,
+    ) -> Result<Self::Response, tonic::Status> {
+        let mut client = TraceServiceClient::new(channel).max_decoding_message_size(16 << 20);
+        Ok(client.export(request).await?.into_inner())
+    }
+
+    fn rejected(response: &Self::Response) -> u64 {
+        response
+            .partial_success
+            .as_ref()
+            .map_or(0, |p| p.rejected_spans.max(0) as u64)
+    }
+}
+
+impl Export for ExportLogsServiceRequest {
+    type Response = ExportLogsServiceResponse;
+    const PATH: &'static str = "/v1/logs";
+
+    async fn grpc(
+        channel: Channel,
+        request: tonic::Request<Self>,
+    ) -> Result<Self::Response, tonic::Status> {
+        let mut client = LogsServiceClient::new(channel).max_decoding_message_size(16 << 20);
+        Ok(client.export(request).await?.into_inner())
+    }
+
+    fn rejected(response: &Self::Response) -> u64 {
+        response
+            .partial_success
+            .as_ref()
+            .map_or(0, |p| p.rejected_log_records.max(0) as u64)
+    }
 }
 
 /// How one try ended, when it did not succeed.
@@ -210,37 +284,34 @@ impl Client {
                     .connect()
                     .await
                     .map_err(|e| unreachable(&config.endpoint, config.protocol, e))?;
-                Ok(Client::Grpc(
-                    TraceServiceClient::new(channel).max_decoding_message_size(16 << 20),
-                ))
+                Ok(Client::Grpc(channel))
             }
             Protocol::Http => {
-                let base = config.endpoint.trim_end_matches('/');
-                let url = if base.ends_with("/v1/traces") {
-                    base.to_string()
-                } else {
-                    format!("{base}/v1/traces")
-                };
-                reqwest::Url::parse(&url)
+                let trimmed = config.endpoint.trim_end_matches('/');
+                let base = trimmed.strip_suffix("/v1/traces").unwrap_or(trimmed);
+                reqwest::Url::parse(base)
                     .with_context(|| format!("invalid --endpoint {:?}", config.endpoint))?;
                 let client = reqwest::Client::builder()
                     .connect_timeout(Duration::from_secs(5))
                     .timeout(Duration::from_secs(60))
                     .build()?;
-                Ok(Client::Http { client, url })
+                Ok(Client::Http {
+                    client,
+                    base: base.to_string(),
+                })
             }
         }
     }
 
     /// Sends one request once.
-    async fn try_export(
+    async fn try_export<E: Export>(
         &mut self,
-        request: &ExportTraceServiceRequest,
+        request: &E,
         key: Option<&str>,
         endpoint: &str,
-    ) -> Result<ExportTraceServiceResponse, TryError> {
+    ) -> Result<E::Response, TryError> {
         match self {
-            Client::Grpc(client) => {
+            Client::Grpc(channel) => {
                 let mut req = tonic::Request::new(request.clone());
                 if let Some(k) = key {
                     let value = k.parse().map_err(|_| {
@@ -250,8 +321,8 @@ impl Client {
                     })?;
                     req.metadata_mut().insert("x-tracehouse-key", value);
                 }
-                match client.export(req).await {
-                    Ok(resp) => Ok(resp.into_inner()),
+                match E::grpc(channel.clone(), req).await {
+                    Ok(resp) => Ok(resp),
                     Err(status) => {
                         use tonic::Code;
                         match status.code() {
@@ -272,7 +343,8 @@ impl Client {
                     }
                 }
             }
-            Client::Http { client, url } => {
+            Client::Http { client, base } => {
+                let url = format!("{base}{}", E::PATH);
                 let mut req = client
                     .post(url.as_str())
                     .header("content-type", "application/x-protobuf")
@@ -299,7 +371,7 @@ impl Client {
                     .await
                     .map_err(|e| TryError::Retry(None, e.to_string()))?;
                 match status {
-                    200 => ExportTraceServiceResponse::decode(body.as_ref()).map_err(|e| {
+                    200 => E::Response::decode(body.as_ref()).map_err(|e| {
                         TryError::Fatal(anyhow::anyhow!(
                             "the server's answer is not an OTLP response ({e}): is {endpoint} an \
                              OTLP/HTTP receiver?"
@@ -350,19 +422,20 @@ fn status_message(body: &[u8]) -> String {
 #[derive(Default)]
 struct Counters {
     spans: AtomicU64,
+    logs: AtomicU64,
     rejected: AtomicU64,
     requests: AtomicU64,
     retries: AtomicU64,
 }
 
 /// Sends one request, retrying overload answers with backoff.
-async fn export_with_retry(
+async fn export_with_retry<E: Export>(
     client: &mut Client,
-    request: &ExportTraceServiceRequest,
+    request: &E,
     config: &LoadConfig,
     counters: &Counters,
     bar: &ProgressBar,
-) -> anyhow::Result<ExportTraceServiceResponse> {
+) -> anyhow::Result<E::Response> {
     let mut backoff = Duration::from_millis(100);
     let mut attempt = 0;
     loop {
@@ -405,6 +478,7 @@ pub async fn drive(
     let (tx, rx) = tokio::sync::mpsc::channel::<(ExportTraceServiceRequest, usize)>(
         config.concurrency.max(1) * 2,
     );
+    let with_logs = config.logs;
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let mut workers = tokio::task::JoinSet::new();
     for _ in 0..config.concurrency.max(1) {
@@ -419,10 +493,23 @@ pub async fn drive(
                 };
                 let resp =
                     export_with_retry(&mut client, &request, &config, &counters, &bar).await?;
-                let rejected = resp
-                    .partial_success
-                    .map(|p| p.rejected_spans.max(0) as u64)
-                    .unwrap_or(0);
+                let rejected = ExportTraceServiceRequest::rejected(&resp);
+                if with_logs {
+                    let logs = logs_of(&request);
+                    let records: usize = logs
+                        .resource_logs
+                        .iter()
+                        .flat_map(|r| &r.scope_logs)
+                        .map(|s| s.log_records.len())
+                        .sum();
+                    let resp =
+                        export_with_retry(&mut client, &logs, &config, &counters, &bar).await?;
+                    let refused = ExportLogsServiceRequest::rejected(&resp);
+                    counters.logs.fetch_add(
+                        records as u64 - refused.min(records as u64),
+                        Ordering::Relaxed,
+                    );
+                }
                 counters.spans.fetch_add(n as u64, Ordering::Relaxed);
                 counters.rejected.fetch_add(rejected, Ordering::Relaxed);
                 counters.requests.fetch_add(1, Ordering::Relaxed);
@@ -504,6 +591,7 @@ pub async fn drive(
     bar.finish_and_clear();
     let report = LoadReport {
         spans: counters.spans.load(Ordering::Relaxed),
+        logs: counters.logs.load(Ordering::Relaxed),
         rejected: counters.rejected.load(Ordering::Relaxed),
         requests: counters.requests.load(Ordering::Relaxed),
         retries: counters.retries.load(Ordering::Relaxed),

@@ -1,5 +1,5 @@
 //! `tracehouse query`: run a search against a running server's API and print the matching
-//! spans as a table or as JSON lines.
+//! spans (or, with `--logs`, log records) as a table or as JSON lines.
 
 use anyhow::Context;
 use clap::Args;
@@ -15,13 +15,16 @@ pub struct QueryArgs {
     /// How far back to search (e.g. 15m, 1h, 7d).
     #[arg(long, default_value = "1h", value_name = "DURATION")]
     pub since: String,
-    /// Maximum spans to print (1 to 1000).
+    /// Search log records instead of spans (a bare word matches the body; level:error).
+    #[arg(long)]
+    pub logs: bool,
+    /// Maximum rows to print (1 to 1000).
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
-    /// Order: newest (default), time_asc, duration_desc or duration_asc.
+    /// Order: newest (default), time_asc, duration_desc or duration_asc (logs: the first two).
     #[arg(long, value_name = "ORDER")]
     pub sort: Option<String>,
-    /// Print one JSON object per span instead of a table.
+    /// Print one JSON object per row instead of a table.
     #[arg(long)]
     pub json: bool,
     /// The server's API address.
@@ -91,7 +94,12 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     if let Some(sort) = &args.sort {
         params.push(("sort", sort.clone()));
     }
-    let url = format!("{}/api/v1/spans/search", args.api.trim_end_matches('/'));
+    let (what, path) = if args.logs {
+        ("log records", "logs")
+    } else {
+        ("spans", "spans")
+    };
+    let url = format!("{}/api/v1/{path}/search", args.api.trim_end_matches('/'));
     let mut request = reqwest::Client::new().get(&url).query(&params);
     if let Some(key) = &args.key {
         request = request.header("x-tracehouse-key", key);
@@ -110,25 +118,38 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     if !status.is_success() {
         anyhow::bail!("{}", explain_error(&args.query, &body));
     }
-    let spans = body["spans"].as_array().cloned().unwrap_or_default();
+    let rows = body[path].as_array().cloned().unwrap_or_default();
     if args.json {
-        for span in &spans {
-            println!("{span}");
+        for row in &rows {
+            println!("{row}");
         }
         return Ok(());
     }
-    if spans.is_empty() {
+    if rows.is_empty() {
         println!(
-            "no spans match in the last {} (try a wider --since)",
+            "no {what} match in the last {} (try a wider --since)",
             args.since
         );
         return Ok(());
     }
+    if args.logs {
+        print_logs(&rows);
+    } else {
+        print_spans(&rows);
+    }
+    if body["next_cursor"].is_string() {
+        println!("… more {what} match: raise --limit or narrow the query");
+    }
+    Ok(())
+}
+
+/// The span table.
+fn print_spans(spans: &[Value]) {
     println!(
         "{:<23}  {:<16}  {:<32}  {:>10}  {:<6}  TRACE",
         "TIME", "SERVICE", "SPAN", "DURATION", "STATUS"
     );
-    for s in &spans {
+    for s in spans {
         let name: String = s["name"].as_str().unwrap_or("").chars().take(32).collect();
         println!(
             "{:<23}  {:<16}  {:<32}  {:>10}  {:<6}  {}",
@@ -140,10 +161,25 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
             s["trace_id"].as_str().unwrap_or(""),
         );
     }
-    if body["next_cursor"].is_string() {
-        println!("… more spans match: raise --limit or narrow the query");
+}
+
+/// The log table: time, level, service, trace and the body's first line.
+fn print_logs(logs: &[Value]) {
+    println!(
+        "{:<23}  {:<7}  {:<16}  {:<32}  BODY",
+        "TIME", "LEVEL", "SERVICE", "TRACE"
+    );
+    for l in logs {
+        let body = l["body"].as_str().unwrap_or("");
+        println!(
+            "{:<23}  {:<7}  {:<16}  {:<32}  {}",
+            format_time(l["time_unix_nano"].as_i64().unwrap_or(0)),
+            l["level"].as_str().unwrap_or(""),
+            l["service_name"].as_str().unwrap_or(""),
+            l["trace_id"].as_str().unwrap_or("-"),
+            body.lines().next().unwrap_or(""),
+        );
     }
-    Ok(())
 }
 
 #[cfg(test)]

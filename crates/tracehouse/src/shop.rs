@@ -7,9 +7,12 @@
 //! traces, other span events, a producer/consumer hop linked to its trace, session ids on
 //! frontend spans, high-cardinality user ids and the usual semantic-convention attributes
 //! (`http.*`, `url.*`, `rpc.*`, `db.*`, `messaging.*`). The same seed gives the same data.
+//! [`logs_of`] derives the log records the services write while serving those traces.
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, Link, SpanKind};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
@@ -545,6 +548,116 @@ impl ShopGenerator {
     }
 }
 
+/// The value of a string attribute.
+fn text_attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a str> {
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(v) => Some(v.as_str()),
+            _ => None,
+        }
+    })
+}
+
+/// The log records the shop's services write while serving the traces of `request`, as the
+/// logging libraries of instrumented services would export them: an access log line per
+/// frontend request (carrying the session id), an error line per exception and a debug line
+/// per cache miss, each inside its span. A pure function of the spans: the generator's
+/// random sequence (and so every benchmark data set) does not change.
+pub fn logs_of(request: &ExportTraceServiceRequest) -> ExportLogsServiceRequest {
+    let record = |span: &Span, at: u64, severity: SeverityNumber, body: String, attrs| LogRecord {
+        time_unix_nano: at,
+        observed_time_unix_nano: at,
+        severity_number: severity as i32,
+        severity_text: match severity {
+            SeverityNumber::Error => "ERROR",
+            SeverityNumber::Debug => "DEBUG",
+            _ => "INFO",
+        }
+        .into(),
+        body: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(body)),
+        }),
+        attributes: attrs,
+        trace_id: span.trace_id.clone(),
+        span_id: span.span_id.clone(),
+        flags: 1,
+        ..Default::default()
+    };
+    let resource_logs = request
+        .resource_spans
+        .iter()
+        .filter_map(|rs| {
+            let mut records = Vec::new();
+            for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
+                if let Some(session) = text_attr(&span.attributes, "highlight.session_id") {
+                    let ms = span
+                        .end_time_unix_nano
+                        .saturating_sub(span.start_time_unix_nano)
+                        as f64
+                        / 1e6;
+                    let status = span
+                        .attributes
+                        .iter()
+                        .find(|kv| kv.key == "http.response.status_code")
+                        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+                            any_value::Value::IntValue(v) => Some(*v),
+                            _ => None,
+                        })
+                        .unwrap_or(200);
+                    records.push(record(
+                        span,
+                        span.end_time_unix_nano,
+                        SeverityNumber::Info,
+                        format!("{} -> {status} in {ms:.1} ms", span.name),
+                        vec![
+                            s("highlight.session_id", session),
+                            i("http.response.status_code", status),
+                            s("logger.name", "access"),
+                        ],
+                    ));
+                }
+                for event in &span.events {
+                    let body = match event.name.as_str() {
+                        "exception" => format!(
+                            "{} failed: {}",
+                            span.name,
+                            text_attr(&event.attributes, "exception.message").unwrap_or("error")
+                        ),
+                        "cache.miss" => format!("cache miss while serving {}", span.name),
+                        _ => continue,
+                    };
+                    let severity = if event.name == "exception" {
+                        SeverityNumber::Error
+                    } else {
+                        SeverityNumber::Debug
+                    };
+                    records.push(record(
+                        span,
+                        event.time_unix_nano,
+                        severity,
+                        body,
+                        vec![s("logger.name", "app")],
+                    ));
+                }
+            }
+            (!records.is_empty()).then(|| ResourceLogs {
+                resource: rs.resource.clone(),
+                scope_logs: vec![ScopeLogs {
+                    scope: Some(InstrumentationScope {
+                        name: "tracehouse-shop".into(),
+                        version: "1.0".into(),
+                        ..Default::default()
+                    }),
+                    log_records: records,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+        })
+        .collect();
+    ExportLogsServiceRequest { resource_logs }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -668,5 +781,46 @@ mod tests {
         ] {
             assert!(keys.contains(key), "{key} is generated");
         }
+    }
+
+    #[test]
+    fn logs_follow_their_spans() {
+        let (req, _, _) = ShopGenerator::new(3).request(400, |_| 1_700_000_000_000_000_000);
+        let logs = logs_of(&req);
+        let records: Vec<&LogRecord> = logs
+            .resource_logs
+            .iter()
+            .flat_map(|r| &r.scope_logs)
+            .flat_map(|s| &s.log_records)
+            .collect();
+        let spans: HashMap<&[u8], &Span> = spans_of(&req)
+            .into_iter()
+            .map(|s| (s.span_id.as_slice(), s))
+            .collect();
+        let access = records
+            .iter()
+            .filter(|r| r.severity_number == SeverityNumber::Info as i32)
+            .count();
+        assert_eq!(access, 400, "one access line per request");
+        let errors = records
+            .iter()
+            .filter(|r| r.severity_number == SeverityNumber::Error as i32)
+            .count();
+        let exceptions = spans_of(&req)
+            .iter()
+            .flat_map(|s| &s.events)
+            .filter(|e| e.name == "exception")
+            .count();
+        assert_eq!(errors, exceptions);
+        assert!(errors > 0);
+        for r in &records {
+            let span = spans[r.span_id.as_slice()];
+            assert_eq!(
+                r.trace_id, span.trace_id,
+                "a record is inside its span's trace"
+            );
+            assert!(r.time_unix_nano >= span.start_time_unix_nano);
+        }
+        assert_eq!(logs_of(&req), logs, "deterministic");
     }
 }

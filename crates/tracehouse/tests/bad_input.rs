@@ -1,17 +1,23 @@
 //! Bad input gets a precise status and never stops the server from taking the next good
 //! request: truncated protobuf, invalid JSON, wrong content type, oversized and gzip-bomb
-//! bodies, bad ids, unknown keys; plus project scoping of the query API.
+//! bodies, bad ids, unknown keys — for spans and log records alike; plus project scoping of
+//! the query API.
 
 mod common;
 
 use std::io::Write;
 
 use common::TestServer;
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -416,5 +422,198 @@ async fn span_listing_pages_through_everything_newest_first() {
     assert!(
         seen.windows(2).all(|w| w[0] > w[1]),
         "newest first: {seen:?}"
+    );
+}
+
+/// A logs export of one `worker` record per `(body, trace_id)`; an empty trace id leaves the
+/// record outside any trace.
+fn logs_request(records: &[(&str, &[u8])]) -> ExportLogsServiceRequest {
+    ExportLogsServiceRequest {
+        resource_logs: vec![ResourceLogs {
+            resource: Some(Resource {
+                attributes: vec![KeyValue {
+                    key: "service.name".into(),
+                    value: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("worker".into())),
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }),
+            scope_logs: vec![ScopeLogs {
+                log_records: records
+                    .iter()
+                    .map(|(body, trace_id)| LogRecord {
+                        time_unix_nano: NOW,
+                        severity_number: 9,
+                        body: Some(AnyValue {
+                            value: Some(any_value::Value::StringValue((*body).into())),
+                        }),
+                        trace_id: trace_id.to_vec(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+/// Bodies of the log records the key's project holds around [`NOW`].
+async fn stored_log_bodies(s: &TestServer, key: &str) -> Vec<String> {
+    let path = format!(
+        "/api/v1/logs/search?start={}&end={}&sort=time_asc",
+        NOW - 1_000_000_000,
+        NOW + 1_000_000_000
+    );
+    let (status, body) = s.get_with_key(&path, Some(key)).await;
+    assert_eq!(status, 200, "{body}");
+    let mut bodies: Vec<String> = body["logs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["body"].as_str().map(str::to_string))
+        .collect();
+    bodies.sort();
+    bodies
+}
+
+#[tokio::test]
+async fn bad_log_exports_are_refused_like_span_exports() {
+    let s = TestServer::start(&["--max-request-bytes", "65536", "--project", "shop=shop-key"]);
+    let key = [("x-tracehouse-key", "shop-key")];
+    let good = logs_request(&[("first", &[])]).encode_to_vec();
+
+    let truncated = good[..good.len() - 3].to_vec();
+    let (status, body) =
+        status_and_message(s.post_logs("application/x-protobuf", &key, truncated).await).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("invalid protobuf ExportLogsServiceRequest"),
+        "{body}"
+    );
+
+    let (status, body) = status_and_message(
+        s.post_logs("application/json", &key, b"{\"resourceLogs\": [".to_vec())
+            .await,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let json: serde_json::Value =
+        serde_json::from_str(&body).expect("JSON error body for a JSON request");
+    assert_eq!(
+        json["code"], 3,
+        "google.rpc.Status INVALID_ARGUMENT: {body}"
+    );
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("invalid JSON ExportLogsServiceRequest"),
+        "{body}"
+    );
+
+    let (status, _) = status_and_message(s.post_logs("text/plain", &key, good.clone()).await).await;
+    assert_eq!(status, 415);
+
+    let (status, _) = status_and_message(
+        s.post_logs("application/x-protobuf", &key, vec![0u8; 70_000])
+            .await,
+    )
+    .await;
+    assert_eq!(status, 413);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&vec![0u8; 10_000_000]).unwrap();
+    let (status, body) = status_and_message(
+        s.post_logs(
+            "application/x-protobuf",
+            &[
+                ("x-tracehouse-key", "shop-key"),
+                ("content-encoding", "gzip"),
+            ],
+            gz.finish().unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 413, "gzip bomb: {body}");
+
+    // Unknown or missing keys: 401 over HTTP, UNAUTHENTICATED over gRPC.
+    let (status, body) = status_and_message(
+        s.post_logs("application/x-protobuf", &[], good.clone())
+            .await,
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body.contains("x-tracehouse-key"), "{body}");
+    let (status, _) = status_and_message(
+        s.post_logs(
+            "application/x-protobuf",
+            &[("x-tracehouse-key", "wrong")],
+            good.clone(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 401);
+    let mut client = LogsServiceClient::connect(s.grpc.clone()).await.unwrap();
+    let err = client
+        .export(logs_request(&[("no key", &[])]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+
+    // Bad trace ids reject their record only, via partial_success.
+    let req = logs_request(&[
+        ("first", &[]),
+        ("short trace id", &[1, 2, 3]),
+        ("zero trace id", &[0u8; 16]),
+        ("in a trace", &[7u8; 16]),
+    ]);
+    let resp = s
+        .post_logs("application/x-protobuf", &key, req.encode_to_vec())
+        .await;
+    assert_eq!(resp.status(), 200);
+    let body = ExportLogsServiceResponse::decode(resp.bytes().await.unwrap()).unwrap();
+    let partial = body.partial_success.expect("partial_success");
+    assert_eq!(partial.rejected_log_records, 1, "{}", partial.error_message);
+    assert!(
+        partial.error_message.contains("16 bytes"),
+        "{}",
+        partial.error_message
+    );
+    let mut req = tonic::Request::new(logs_request(&[("by grpc", &[]), ("bad", &[9u8; 5])]));
+    req.metadata_mut()
+        .insert("x-tracehouse-key", "shop-key".parse().unwrap());
+    let resp = client.export(req).await.unwrap().into_inner();
+    assert_eq!(
+        resp.partial_success.map(|p| p.rejected_log_records),
+        Some(1)
+    );
+
+    // The server kept serving, and only the good records were stored.
+    assert_eq!(
+        stored_log_bodies(&s, "shop-key").await,
+        vec!["by grpc", "first", "in a trace", "zero trace id"]
+    );
+    let metrics = reqwest::get(format!("{}/metrics", s.api))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for line in [
+        "tracehouse_records_rejected_total{signal=\"logs\",reason=\"invalid\"} 2",
+        "tracehouse_records_rejected_total{signal=\"logs\",reason=\"unauthenticated\"} 3",
+        "tracehouse_requests_rejected_total{signal=\"logs\",reason=\"malformed\"} 2",
+        "tracehouse_requests_rejected_total{signal=\"logs\",reason=\"too_large\"} 2",
+        "tracehouse_records_accepted_total{signal=\"logs\",transport=\"http\"} 3",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+    assert!(
+        !metrics.contains("tracehouse_spans_rejected_total"),
+        "log records are not counted as spans:\n{metrics}"
     );
 }

@@ -2,7 +2,8 @@
 //!
 //! * `otlp-examples/` — the OTLP/JSON examples of the OTLP specification repository: the example
 //!   trace over OTLP/HTTP JSON and over OTLP/gRPC must store the same thing, upper-case ids must
-//!   resolve, and the unsupported logs/metrics endpoints must answer 4xx without harm.
+//!   resolve, the example logs and events are stored and join their trace, and the unsupported
+//!   metrics endpoint must answer 4xx without harm.
 //! * `jaeger-storage-integration/traces/*.json` — Jaeger's storage integration fixtures
 //!   (OTLP/JSON `TracesData`): every span must round-trip losslessly through trace-by-id.
 //!
@@ -584,47 +585,99 @@ async fn otlp_example_trace_json_and_grpc_store_the_same_span() {
     );
 }
 
-/// logs.json and metrics.json: tracehouse does not store those signals yet, so their OTLP/HTTP
-/// endpoints must answer a client error, and the server must keep serving traces afterwards.
+/// logs.json and events.json over `POST /v1/logs` are stored (the log record joins the trace
+/// of trace.json, whose ids it carries in upper case); metrics.json is a signal tracehouse does
+/// not store, so its endpoint answers a client error and the server keeps serving.
 #[tokio::test]
-async fn otlp_example_logs_and_metrics_are_refused_without_harm() {
-    let server = TestServer::start(&[]);
-    let client = reqwest::Client::new();
-    for (file, endpoint) in [
-        ("logs.json", "/v1/logs"),
-        ("metrics.json", "/v1/metrics"),
-        ("events.json", "/v1/logs"),
-    ] {
-        let resp = client
-            .post(format!("{}{endpoint}", server.http))
-            .header("content-type", "application/json")
-            .body(read_bytes(&otlp_examples().join(file)))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("POST {file} to {endpoint}: {e}"));
+async fn otlp_example_logs_are_stored_and_metrics_refused_without_harm() {
+    let server = TestServer::start(&["--retention", "forever"]);
+    let resp = reqwest::Client::new()
+        .post(format!("{}/v1/metrics", server.http))
+        .header("content-type", "application/json")
+        .body(read_bytes(&otlp_examples().join("metrics.json")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST metrics.json to /v1/metrics: {e}"));
+    let status = resp.status();
+    assert!(
+        status.is_client_error(),
+        "POST otlp-examples/metrics.json to /v1/metrics: an unsupported signal must get a 4xx (404), got {status}"
+    );
+    assert!(
+        server_is_running(&server).await,
+        "server stopped after POST metrics.json"
+    );
+    for file in ["logs.json", "events.json"] {
+        let resp = server
+            .post_logs(
+                "application/json",
+                &[],
+                read_bytes(&otlp_examples().join(file)),
+            )
+            .await;
         let status = resp.status();
-        assert!(
-            status.is_client_error(),
-            "POST otlp-examples/{file} to {endpoint}: an unsupported signal must get a 4xx (404), got {status}"
-        );
-        assert!(
-            server_is_running(&server).await,
-            "server stopped after POST {file}"
-        );
+        let text = resp.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "POST otlp-examples/{file} to /v1/logs: {text}");
     }
-    // Still takes and serves traces.
     post_json_ok(
         &server,
         "otlp-examples/trace.json",
         read_bytes(&otlp_examples().join("trace.json")),
     )
     .await;
-    let spans = server.trace(EXAMPLE_TRACE_ID).await;
+
+    let (status, trace) = server
+        .get(&format!("/api/v1/traces/{EXAMPLE_TRACE_ID}"))
+        .await;
+    assert_eq!(status, 200, "{trace}");
+    assert_eq!(trace["spans"].as_array().map(Vec::len), Some(1), "{trace}");
+    let logs = trace["logs"].as_array().expect("the trace's logs");
+    assert_eq!(logs.len(), 1, "logs.json's record is in the trace: {trace}");
+    let log = &logs[0];
+    assert_eq!(log["body"], "Example log record", "{log}");
+    assert_eq!(log["time_unix_nano"], 1_544_712_660_300_000_000i64, "{log}");
+    assert_eq!(log["severity_number"], 10, "{log}");
+    assert_eq!(log["severity_text"], "Information", "{log}");
+    assert_eq!(log["level"], "info", "{log}");
+    assert_eq!(log["span_id"], "eee19b7ec3c1b174", "lower-case hex: {log}");
+    assert_eq!(log["service_name"], "my.service", "{log}");
+    assert_eq!(log["scope_name"], "my.library", "{log}");
     assert_eq!(
-        spans.len(),
-        1,
-        "trace after logs/metrics requests: {spans:?}"
+        log["attributes"],
+        json!({
+            "string.attribute": "some string",
+            "boolean.attribute": true,
+            "int.attribute": 10,
+            "double.attribute": 637.704,
+            "array.attribute": ["many", "values"],
+            "map.attribute": {"some.map.key": "some value"},
+        }),
+        "every AnyValue type keeps its type"
     );
+
+    // events.json: a structured body is kept as JSON text, searchable by its attributes.
+    let url = reqwest::Url::parse_with_params(
+        &format!("{}/api/v1/logs/search", server.api),
+        &[
+            ("start", "1544712600000000000"),
+            ("end", "1544712720000000000"),
+            ("query", "event.attribute:\"some event attribute\""),
+        ],
+    )
+    .expect("URL");
+    let body: Value = reqwest::get(url)
+        .await
+        .expect("log search")
+        .json()
+        .await
+        .expect("JSON");
+    let found = body["logs"].as_array().expect("logs");
+    assert_eq!(found.len(), 1, "{body}");
+    let event_body: Value = serde_json::from_str(found[0]["body"].as_str().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("events.json body is JSON text ({e}): {body}"));
+    assert_eq!(event_body["title"], "Free Online GUID Generator", "{body}");
+    assert_eq!(event_body["type"], 0, "{body}");
+    assert!(found[0]["trace_id"].is_null(), "{body}");
 }
 
 async fn server_is_running(server: &TestServer) -> bool {

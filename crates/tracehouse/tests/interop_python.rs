@@ -1,10 +1,19 @@
-//! Interop with the official OpenTelemetry Python SDK: `tests/python/send_spans.py` sends a
-//! trace of known shape over OTLP/gRPC and over OTLP/HTTP protobuf, and the API must return it
-//! field by field (structure, kinds, typed attributes, event, link, exception + error status,
-//! session id, service fields).
+//! Interop with Python SDKs, through the real server and its API:
 //!
-//! Needs `python3` with `opentelemetry-sdk` and `opentelemetry-exporter-otlp` installed (the
-//! README's test command installs them). Without them the tests fail; they never skip.
+//! * the official OpenTelemetry Python SDK: `tests/python/send_spans.py` sends a trace of
+//!   known shape over OTLP/gRPC and over OTLP/HTTP protobuf, and the API must return it field
+//!   by field (structure, kinds, typed attributes, event, link, exception + error status,
+//!   session id, service fields); `tests/python/send_logs.py` adds the SDK's `logging`
+//!   handler and OTLP log exporter, and the trace must come back with its logs (on their
+//!   spans) and its errors, findable by log search and in the error groups;
+//! * Highlight's own Python SDK (`highlight-io`): `tests/python/highlight_flask.py` runs a
+//!   Flask app that logs and fails inside a request and a job traced with `H.trace`, and
+//!   both must show up as traces with their errors, logs and browser session.
+//!
+//! Needs `python3` with `opentelemetry-sdk` and `opentelemetry-exporter-otlp`, and the
+//! virtual environment `target/highlight-venv` with `highlight-io` (or its interpreter in
+//! `TRACEHOUSE_HIGHLIGHT_PYTHON`); `scripts/test` installs both. Without them the tests
+//! fail; they never skip.
 
 mod common;
 
@@ -16,28 +25,51 @@ use common::TestServer;
 use serde_json::{Value, json};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/send_spans.py");
-const INSTALL_HINT: &str = "run the README's test command, which installs them \
-     (pip install opentelemetry-sdk opentelemetry-exporter-otlp), then re-run \
-     `cargo test -p tracehouse --test interop_python`";
+const LOGS_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/send_logs.py");
+const HIGHLIGHT_SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/python/highlight_flask.py"
+);
+const INSTALL_HINT: &str = "run ./scripts/test, which installs them \
+     (pip install opentelemetry-sdk opentelemetry-exporter-otlp; highlight-io into \
+     target/highlight-venv), then re-run `cargo test -p tracehouse --test interop_python`";
 
-/// Fails with an actionable message when python3 or the OpenTelemetry packages are missing.
-fn require_python_sdk() {
-    let check = Command::new("python3")
-        .args([
-            "-c",
-            "import opentelemetry.sdk.trace, \
-             opentelemetry.exporter.otlp.proto.grpc.trace_exporter, \
-             opentelemetry.exporter.otlp.proto.http.trace_exporter",
-        ])
+/// The modules the OpenTelemetry SDK scripts import.
+const OTEL_MODULES: &str = "opentelemetry.sdk.trace, opentelemetry.sdk._logs, \
+     opentelemetry.exporter.otlp.proto.grpc.trace_exporter, \
+     opentelemetry.exporter.otlp.proto.grpc._log_exporter, \
+     opentelemetry.exporter.otlp.proto.http.trace_exporter, \
+     opentelemetry.exporter.otlp.proto.http._log_exporter";
+
+/// Fails with an actionable message when `python` cannot import `modules`.
+fn require_modules(python: &str, modules: &str) {
+    let check = Command::new(python)
+        .args(["-c", &format!("import {modules}")])
         .output();
     match check {
-        Err(e) => panic!("cannot run python3 ({e}): install Python 3 and {INSTALL_HINT}"),
+        Err(e) => panic!("cannot run {python} ({e}): install Python 3 and {INSTALL_HINT}"),
         Ok(out) if !out.status.success() => panic!(
-            "the OpenTelemetry Python packages are not importable:\n{}\n{INSTALL_HINT}",
+            "{python} cannot import the packages the test needs:\n{}\n{INSTALL_HINT}",
             String::from_utf8_lossy(&out.stderr)
         ),
         Ok(_) => {}
     }
+}
+
+/// Fails with an actionable message when python3 or the OpenTelemetry packages are missing.
+fn require_python_sdk() {
+    require_modules("python3", OTEL_MODULES);
+}
+
+/// The interpreter of the virtual environment that holds highlight-io.
+fn highlight_python() -> String {
+    std::env::var("TRACEHOUSE_HIGHLIGHT_PYTHON").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/highlight-venv/bin/python"
+        )
+        .to_string()
+    })
 }
 
 /// What the script reports on stdout.
@@ -56,14 +88,17 @@ impl Sent {
     }
 }
 
-/// Runs the script against `endpoint` with `protocol`, bounded in time.
-fn run_script(endpoint: &str, protocol: &str, run_id: &str) -> Sent {
-    let mut child = Command::new("python3")
-        .arg(SCRIPT)
-        .args([endpoint, protocol, run_id])
+/// Runs `script` with `python` and `args`, bounded in time, and returns the JSON object it
+/// prints.
+fn run_python(python: &str, script: &str, args: &[&str]) -> Value {
+    let name = script.rsplit('/').next().unwrap_or(script);
+    let mut child = Command::new(python)
+        .arg(script)
+        .args(args)
         // Exporter settings come from the arguments only, not from the environment.
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        .env_remove("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
         .env_remove("OTEL_EXPORTER_OTLP_HEADERS")
         .env_remove("OTEL_RESOURCE_ATTRIBUTES")
         .env_remove("OTEL_SERVICE_NAME")
@@ -71,7 +106,7 @@ fn run_script(endpoint: &str, protocol: &str, run_id: &str) -> Sent {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run python3 {SCRIPT}: {e}; {INSTALL_HINT}"));
+        .unwrap_or_else(|e| panic!("cannot run {python} {script}: {e}; {INSTALL_HINT}"));
     let deadline = Instant::now() + Duration::from_secs(120);
     let status = loop {
         if let Some(status) = child.try_wait().expect("wait for python3") {
@@ -80,7 +115,7 @@ fn run_script(endpoint: &str, protocol: &str, run_id: &str) -> Sent {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("send_spans.py ({protocol}) did not finish within 120 s");
+            panic!("{name} {args:?} did not finish within 120 s");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -94,11 +129,16 @@ fn run_script(endpoint: &str, protocol: &str, run_id: &str) -> Sent {
     }
     assert!(
         status.success(),
-        "send_spans.py {endpoint} {protocol} failed ({status}):\nstdout: {stdout}\nstderr: {stderr}"
+        "{name} {args:?} failed ({status}):\nstdout: {stdout}\nstderr: {stderr}"
     );
-    let out: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!("send_spans.py printed no JSON ({e}):\nstdout: {stdout}\nstderr: {stderr}")
-    });
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!("{name} printed no JSON ({e}):\nstdout: {stdout}\nstderr: {stderr}")
+    })
+}
+
+/// Runs send_spans.py against `endpoint` with `protocol`.
+fn run_script(endpoint: &str, protocol: &str, run_id: &str) -> Sent {
+    let out = run_python("python3", SCRIPT, &[endpoint, protocol, run_id]);
     let text = |k: &str| {
         out[k]
             .as_str()
@@ -461,4 +501,393 @@ async fn python_sdk_over_otlp_grpc() {
 #[tokio::test]
 async fn python_sdk_over_otlp_http_protobuf() {
     send_and_check("http/protobuf").await;
+}
+
+/// The JSON array `field` of `body` (empty when absent).
+fn list(body: &Value, field: &str) -> Vec<Value> {
+    body[field].as_array().cloned().unwrap_or_default()
+}
+
+/// The text of `v[key]`, panicking with `v` when it is not a string.
+fn text<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key:?} is not a string in {v}"))
+}
+
+/// GET `path`, asserting 200.
+async fn get_ok(server: &TestServer, path: &str) -> Value {
+    let (status, body) = server.get(path).await;
+    assert_eq!(status, 200, "GET {path}: {body}");
+    body
+}
+
+/// Percent-encodes a query-string value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The bodies of the logs `/api/v1/logs/search` finds for `query`.
+async fn search_logs(server: &TestServer, query: &str) -> Vec<Value> {
+    let body = get_ok(
+        server,
+        &format!("/api/v1/logs/search?query={}&limit=1000", encode(query)),
+    )
+    .await;
+    list(&body, "logs")
+}
+
+/// The one element of `items` for which `pred` holds.
+fn only<'a>(items: &'a [Value], what: &str, pred: impl Fn(&Value) -> bool) -> &'a Value {
+    let found: Vec<&Value> = items.iter().filter(|v| pred(v)).collect();
+    assert_eq!(found.len(), 1, "expected exactly one {what} in {items:#?}");
+    found[0]
+}
+
+/// Sends send_logs.py's trace, logs and error with `protocol` into a fresh server and checks
+/// them through the trace, log search, error group and session APIs.
+async fn logs_and_errors(protocol: &str) {
+    require_python_sdk();
+    let server = TestServer::start(&[]);
+    let endpoint = match protocol {
+        "grpc" => server.grpc.clone(),
+        _ => server.http.clone(),
+    };
+    let run_id = format!("logs-{}-{}", protocol.replace('/', "-"), std::process::id());
+    let out = run_python("python3", LOGS_SCRIPT, &[&endpoint, protocol, &run_id]);
+    let trace_id = text(&out, "trace_id");
+    let session_id = text(&out, "session_id");
+    let root_id = text(&out["spans"], "POST /orders");
+    let child_id = text(&out["spans"], "reserve stock");
+    let p = protocol;
+
+    // The trace: its spans, its logs oldest first, each on the span it was written in.
+    let body = get_ok(&server, &format!("/api/v1/traces/{trace_id}")).await;
+    let spans = list(&body, "spans");
+    assert_eq!(spans.len(), 2, "[{p}] spans: {spans:#?}");
+    let root = by_name(&spans, "POST /orders");
+    let logs = list(&body, "logs");
+    let bodies: Vec<&str> = logs.iter().map(|l| text(l, "body")).collect();
+    assert_eq!(
+        bodies,
+        [
+            "order received for cart-42",
+            "reservation failed for sku-7",
+            "order rejected"
+        ],
+        "[{p}] the trace's logs, oldest first: {logs:#?}"
+    );
+    let (start, end) = (
+        root["start_time_unix_nano"].as_i64().expect("start"),
+        root["end_time_unix_nano"].as_i64().expect("end"),
+    );
+    for l in &logs {
+        assert_eq!(l["trace_id"], trace_id, "[{p}] {l:#}");
+        assert_eq!(l["project_id"], "default", "[{p}] {l:#}");
+        assert_eq!(l["service_name"], "py-logs", "[{p}] {l:#}");
+        assert_eq!(l["service_version"], "3.1.0", "[{p}] {l:#}");
+        assert_eq!(l["environment"], "interop-test", "[{p}] {l:#}");
+        assert_eq!(l["scope_name"], "tracehouse.interop.orders", "[{p}] {l:#}");
+        assert_eq!(
+            l["resource_attributes"]["telemetry.sdk.language"], "python",
+            "[{p}] {l:#}"
+        );
+        let t = l["time_unix_nano"].as_i64().expect("log time");
+        assert!(
+            (start..=end).contains(&t),
+            "[{p}] log time {t} within the root span {start}..{end}: {l:#}"
+        );
+    }
+    let received = &logs[0];
+    assert_eq!(received["span_id"], root_id, "[{p}] {received:#}");
+    assert_eq!(received["level"], "info", "[{p}] {received:#}");
+    assert_int(&received["severity_number"], 9, &format!("[{p}] INFO"));
+    assert_eq!(received["severity_text"], "INFO", "[{p}] {received:#}");
+    assert_eq!(
+        received["session_id"],
+        json!(session_id),
+        "[{p}] session from the log attribute highlight.session_id: {received:#}"
+    );
+    assert_int(
+        &received["attributes"]["order.items"],
+        3,
+        &format!("[{p}] log attribute order.items"),
+    );
+    let failed = &logs[1];
+    assert_eq!(failed["span_id"], child_id, "[{p}] {failed:#}");
+    assert_eq!(failed["level"], "error", "[{p}] {failed:#}");
+    assert_int(&failed["severity_number"], 17, &format!("[{p}] ERROR"));
+    let fa = &failed["attributes"];
+    assert_eq!(fa["exception.type"], "OutOfStockError", "[{p}] {failed:#}");
+    assert_eq!(
+        fa["exception.message"], "sku-7 is out of stock",
+        "[{p}] {fa}"
+    );
+    let stack = text(fa, "exception.stacktrace");
+    assert!(
+        stack.contains("in check_stock")
+            && stack.contains("OutOfStockError: sku-7 is out of stock"),
+        "[{p}] the log's stacktrace: {stack}"
+    );
+    let rejected = &logs[2];
+    assert_eq!(rejected["span_id"], root_id, "[{p}] {rejected:#}");
+    assert_eq!(rejected["level"], "warn", "[{p}] {rejected:#}");
+    assert_int(&rejected["severity_number"], 13, &format!("[{p}] WARNING"));
+
+    // Its errors: the span's exception event and the error log, both on the child span.
+    let errors = list(&body, "errors");
+    assert_eq!(errors.len(), 2, "[{p}] errors: {errors:#?}");
+    for source in ["span_event", "log"] {
+        let e = only(&errors, source, |e| e["source"] == source);
+        assert!(
+            text(e, "type").ends_with("OutOfStockError"),
+            "[{p}] error type: {e:#}"
+        );
+        assert_eq!(e["message"], "sku-7 is out of stock", "[{p}] {e:#}");
+        assert_eq!(e["trace_id"], trace_id, "[{p}] {e:#}");
+        assert_eq!(e["span_id"], child_id, "[{p}] {e:#}");
+        assert_eq!(e["service_name"], "py-logs", "[{p}] {e:#}");
+        assert!(
+            text(e, "stacktrace").contains("in check_stock"),
+            "[{p}] error stacktrace: {e:#}"
+        );
+        assert_eq!(text(e, "fingerprint").len(), 16, "[{p}] {e:#}");
+    }
+
+    // Log search: by level, by body text, by trace id, and a log outside any trace.
+    let found = search_logs(&server, "level:error").await;
+    assert_eq!(found.len(), 1, "[{p}] level:error: {found:#?}");
+    assert_eq!(found[0]["body"], "reservation failed for sku-7", "[{p}]");
+    let found = search_logs(&server, "\"order received\"").await;
+    assert_eq!(found.len(), 1, "[{p}] \"order received\": {found:#?}");
+    assert_eq!(found[0]["span_id"], root_id, "[{p}]");
+    let found = search_logs(&server, &format!("trace_id:{trace_id}")).await;
+    assert_eq!(found.len(), 3, "[{p}] trace_id:…: {found:#?}");
+    let found = search_logs(&server, "nightly").await;
+    assert_eq!(found.len(), 1, "[{p}] nightly: {found:#?}");
+    assert_eq!(found[0]["body"], "nightly cleanup done", "[{p}]");
+    assert_eq!(
+        found[0]["trace_id"],
+        Value::Null,
+        "[{p}] a log outside any span has no trace: {found:#?}"
+    );
+    let found = search_logs(&server, "service:py-logs").await;
+    assert_eq!(found.len(), 4, "[{p}] service:py-logs: {found:#?}");
+
+    // Error groups: the exception type shows up, with both occurrences and this trace.
+    let groups = list(&get_ok(&server, "/api/v1/errors/groups").await, "groups");
+    let matching: Vec<&Value> = groups
+        .iter()
+        .filter(|g| {
+            g["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("OutOfStockError"))
+        })
+        .collect();
+    assert!(
+        !matching.is_empty(),
+        "[{p}] no OutOfStockError group: {groups:#?}"
+    );
+    let total: i64 = matching.iter().filter_map(|g| g["count"].as_i64()).sum();
+    assert_eq!(total, 2, "[{p}] occurrences over the groups: {matching:#?}");
+    for g in &matching {
+        assert_eq!(g["message"], "sku-7 is out of stock", "[{p}] {g:#}");
+        assert_eq!(g["services"], json!(["py-logs"]), "[{p}] {g:#}");
+        assert_eq!(g["trace_count"], 1, "[{p}] {g:#}");
+        assert_eq!(g["example_trace_ids"], json!([trace_id]), "[{p}] {g:#}");
+        let detail = get_ok(
+            &server,
+            &format!("/api/v1/errors/groups/{}", text(g, "fingerprint")),
+        )
+        .await;
+        let occurrences = list(&detail, "occurrences");
+        assert!(
+            !occurrences.is_empty() && occurrences.iter().all(|o| o["trace_id"] == trace_id),
+            "[{p}] the group's occurrences link to the trace: {detail:#}"
+        );
+    }
+
+    // The session of the root span lists the trace and the log that carries the session.
+    let session = get_ok(&server, &format!("/api/v1/sessions/{session_id}")).await;
+    assert!(
+        list(&session, "traces")
+            .iter()
+            .any(|t| t["trace_id"] == trace_id),
+        "[{p}] the session lists the trace: {session:#}"
+    );
+    assert!(
+        list(&session, "logs")
+            .iter()
+            .any(|l| l["body"] == "order received for cart-42"),
+        "[{p}] the session lists the log: {session:#}"
+    );
+}
+
+#[tokio::test]
+async fn python_logging_handler_over_otlp_grpc() {
+    logs_and_errors("grpc").await;
+}
+
+#[tokio::test]
+async fn python_logging_handler_over_otlp_http_protobuf() {
+    logs_and_errors("http/protobuf").await;
+}
+
+/// Highlight's Python SDK, configured with a project id and tracehouse's OTLP endpoint: a
+/// Flask request that logs and fails, and a job traced with `H.trace`, arrive as traces with
+/// their errors (type, message, stack), logs and browser session.
+#[tokio::test]
+async fn highlight_python_sdk_flask_app() {
+    let python = highlight_python();
+    require_modules(
+        &python,
+        "highlight_io, highlight_io.integrations.flask, flask",
+    );
+    let server = TestServer::start(&[]);
+    let run_id = format!("highlight-{}", std::process::id());
+    // highlight-io exports every signal over OTLP/gRPC.
+    let out = run_python(&python, HIGHLIGHT_SCRIPT, &[&server.grpc, &run_id]);
+    let session_id = text(&out, "session_id");
+    let request_id = text(&out, "request_id");
+    let project_id = text(&out, "project_id");
+    let request_trace = text(&out["request"], "trace_id");
+    let request_span = text(&out["request"], "span_id");
+    let job_trace = text(&out["job"], "trace_id");
+    let job_span = text(&out["job"], "span_id");
+
+    // The request: Highlight's Flask span, carrying the session from X-Highlight-Request.
+    let body = get_ok(&server, &format!("/api/v1/traces/{request_trace}")).await;
+    let spans = list(&body, "spans");
+    let span = only(&spans, "request span", |s| s["span_id"] == request_span);
+    assert_eq!(span["name"], "GET /orders/sku-7", "{span:#}");
+    assert_eq!(span["service_name"], "py-highlight", "{span:#}");
+    assert_eq!(span["service_version"], "2.0.1", "{span:#}");
+    assert_eq!(span["environment"], "interop-test", "{span:#}");
+    assert_eq!(span["session_id"], json!(session_id), "{span:#}");
+    assert_eq!(span["has_error"], true, "{span:#}");
+    let a = &span["attributes"];
+    assert_eq!(a["highlight.session_id"], json!(session_id), "{a}");
+    assert_eq!(a["highlight.trace_id"], json!(request_id), "{a}");
+    assert_eq!(a["highlight.project_id"], json!(project_id), "{a}");
+    let res = &span["resource_attributes"];
+    assert_eq!(
+        res["highlight.project_id"],
+        json!(project_id),
+        "the project id resource attribute is kept: {res}"
+    );
+    assert_eq!(res["telemetry.distro.name"], "highlight_io", "{res}");
+    // Open mode: the project id is accepted and the data lands in the open project.
+    assert_eq!(span["project_id"], "default", "{span:#}");
+    let exceptions: Vec<&Value> = span["events"]
+        .as_array()
+        .map(|e| e.iter().filter(|e| e["name"] == "exception").collect())
+        .unwrap_or_default();
+    assert!(!exceptions.is_empty(), "no exception event: {span:#}");
+
+    let logs = list(&body, "logs");
+    let placed = only(&logs, "request log", |l| {
+        l["body"] == "placing order for sku-7"
+    });
+    assert_eq!(placed["span_id"], request_span, "{placed:#}");
+    assert_eq!(placed["level"], "info", "{placed:#}");
+    assert_eq!(placed["session_id"], json!(session_id), "{placed:#}");
+    assert_eq!(placed["service_name"], "py-highlight", "{placed:#}");
+    assert_eq!(placed["project_id"], "default", "{placed:#}");
+    assert_eq!(
+        placed["attributes"]["highlight.project_id"],
+        json!(project_id),
+        "{placed:#}"
+    );
+
+    let errors = list(&body, "errors");
+    assert!(!errors.is_empty(), "the request's error: {body:#}");
+    for e in &errors {
+        assert!(
+            text(e, "type").ends_with("InventoryError"),
+            "error type: {e:#}"
+        );
+        assert_eq!(e["message"], "sku-7 is out of stock", "{e:#}");
+        assert!(
+            text(e, "stacktrace").contains("InventoryError: sku-7 is out of stock")
+                && text(e, "stacktrace").contains("in check_stock"),
+            "error stack: {e:#}"
+        );
+        assert_eq!(e["span_id"], request_span, "{e:#}");
+        assert_eq!(e["session_id"], json!(session_id), "{e:#}");
+    }
+
+    // The job: H.trace records the exception it re-raises; its log is on its span.
+    let body = get_ok(&server, &format!("/api/v1/traces/{job_trace}")).await;
+    let spans = list(&body, "spans");
+    let span = only(&spans, "job span", |s| s["span_id"] == job_span);
+    assert_eq!(span["name"], "nightly reindex", "{span:#}");
+    assert_eq!(span["has_error"], true, "{span:#}");
+    assert_eq!(
+        span["session_id"],
+        Value::Null,
+        "an empty highlight.session_id is no session: {span:#}"
+    );
+    let logs = list(&body, "logs");
+    let reindexing = only(&logs, "job log", |l| l["body"] == "reindexing 3 shards");
+    assert_eq!(reindexing["span_id"], job_span, "{reindexing:#}");
+    assert_eq!(reindexing["level"], "warn", "{reindexing:#}");
+    let errors = list(&body, "errors");
+    let e = only(&errors, "job error", |e| {
+        e["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("ReindexError"))
+    });
+    assert_eq!(e["message"], "shard 2 is corrupt", "{e:#}");
+    assert!(
+        text(e, "stacktrace").contains("ReindexError: shard 2 is corrupt"),
+        "{e:#}"
+    );
+
+    // Error groups and the session view.
+    let groups = list(&get_ok(&server, "/api/v1/errors/groups").await, "groups");
+    let group = |suffix: &str| {
+        groups
+            .iter()
+            .find(|g| g["type"].as_str().is_some_and(|t| t.ends_with(suffix)))
+            .unwrap_or_else(|| panic!("no {suffix} group: {groups:#?}"))
+    };
+    let inventory = group("InventoryError");
+    assert_eq!(inventory["session_count"], 1, "{inventory:#}");
+    assert_eq!(
+        inventory["example_trace_ids"],
+        json!([request_trace]),
+        "{inventory:#}"
+    );
+    assert_eq!(
+        group("ReindexError")["example_trace_ids"],
+        json!([job_trace]),
+        "{groups:#?}"
+    );
+    let session = get_ok(&server, &format!("/api/v1/sessions/{session_id}")).await;
+    assert!(
+        list(&session, "traces")
+            .iter()
+            .any(|t| t["trace_id"] == request_trace),
+        "the session lists the request's trace: {session:#}"
+    );
+    assert!(
+        list(&session, "errors")
+            .iter()
+            .any(|e| e["span_id"] == request_span),
+        "the session lists the request's error: {session:#}"
+    );
+    assert!(
+        list(&session, "logs")
+            .iter()
+            .any(|l| l["body"] == "placing order for sku-7"),
+        "the session lists the request's log: {session:#}"
+    );
 }

@@ -1,4 +1,4 @@
-import type { Bucket, QueryErrorInfo, Span, TraceRow } from './types';
+import type { Bucket, ErrorGroup, ErrorOccurrence, LogBucket, LogRecord, QueryErrorInfo, SessionSummary, Span, TraceData, TraceRow } from './types';
 
 /** An API failure: HTTP status plus the server's `{"error": {...}}` body when present. */
 export class ApiError extends Error {
@@ -150,9 +150,77 @@ export async function histogram(p: { query: string; start: string; end: string; 
   return body.buckets ?? [];
 }
 
-export async function getTrace(id: string, signal?: AbortSignal): Promise<Span[]> {
-  const body = await getJson<{ spans: Span[] }>(`/api/v1/traces/${encodeURIComponent(id)}`, {}, signal);
-  return body.spans ?? [];
+/** A whole trace; `logs` and `errors` are empty when the server predates them. */
+export async function getTrace(id: string, signal?: AbortSignal): Promise<TraceData> {
+  const body = await getJson<Partial<TraceData>>(`/api/v1/traces/${encodeURIComponent(id)}`, {}, signal);
+  return { spans: body.spans ?? [], logs: body.logs ?? [], errors: body.errors ?? [] };
+}
+
+/** A time window as the API takes it: RFC 3339 strings, or omitted for the route's default. */
+export interface TimeWindow {
+  start?: string;
+  end?: string;
+}
+
+/** One page of log search results. */
+export interface LogPage {
+  logs: LogRecord[];
+  next_cursor: string | null;
+}
+
+/** Searches logs with the span query language compiled for logs (bare words match the body). */
+export async function searchLogs(p: SearchParams, signal?: AbortSignal): Promise<LogPage> {
+  const body = await getJson<Partial<LogPage>>('/api/v1/logs/search', { ...p }, signal);
+  return { logs: body.logs ?? [], next_cursor: body.next_cursor ?? null };
+}
+
+/** Log counts over time, split by level. */
+export async function logHistogram(p: { query: string; start: string; end: string; buckets: number }, signal?: AbortSignal): Promise<LogBucket[]> {
+  const body = await getJson<{ buckets?: LogBucket[] }>('/api/v1/logs/histogram', p, signal);
+  return body.buckets ?? [];
+}
+
+/** Error groups in a window, with `buckets` trend points each; `text` filters on type or message. */
+export async function errorGroups(
+  p: TimeWindow & { text?: string; limit?: number; buckets?: number },
+  signal?: AbortSignal,
+): Promise<{ start_ns: number; width_ns: number; groups: ErrorGroup[] }> {
+  const body = await getJson<{ start_ns?: number; width_ns?: number; groups?: ErrorGroup[] }>('/api/v1/errors/groups', { ...p }, signal);
+  return { start_ns: body.start_ns ?? 0, width_ns: body.width_ns ?? 0, groups: body.groups ?? [] };
+}
+
+/** One error group and its newest occurrences. */
+export async function errorGroup(
+  fingerprint: string,
+  p: TimeWindow & { limit?: number; buckets?: number },
+  signal?: AbortSignal,
+): Promise<{ group: ErrorGroup; occurrences: ErrorOccurrence[] }> {
+  const body = await getJson<{ group: ErrorGroup; occurrences?: ErrorOccurrence[] }>(`/api/v1/errors/groups/${encodeURIComponent(fingerprint)}`, { ...p }, signal);
+  return { group: body.group, occurrences: body.occurrences ?? [] };
+}
+
+/** Recent sessions, most recently active first. */
+export async function listSessions(p: TimeWindow & { limit?: number }, signal?: AbortSignal): Promise<SessionSummary[]> {
+  const body = await getJson<{ sessions?: SessionSummary[] }>('/api/v1/sessions', { ...p }, signal);
+  return body.sessions ?? [];
+}
+
+/** Everything tied to one session, oldest first. */
+export interface SessionDetail {
+  session: SessionSummary;
+  traces: TraceRow[];
+  errors: ErrorOccurrence[];
+  logs: LogRecord[];
+}
+
+/** One session with its traces, errors and logs. */
+export async function getSession(id: string, p: TimeWindow, signal?: AbortSignal): Promise<SessionDetail> {
+  const body = await getJson<{ session: SessionSummary; traces?: RawTraceRow[]; errors?: ErrorOccurrence[]; logs?: LogRecord[] }>(
+    `/api/v1/sessions/${encodeURIComponent(id)}`,
+    { ...p },
+    signal,
+  );
+  return { session: body.session, traces: (body.traces ?? []).map(normaliseTraceRow), errors: body.errors ?? [], logs: body.logs ?? [] };
 }
 
 export interface Suggestion {

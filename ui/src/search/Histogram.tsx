@@ -1,9 +1,14 @@
 import { useRef, useState } from 'preact/hooks';
 import { fmtAxisTime, fmtTime } from '../lib/format';
-import type { Bucket } from '../lib/types';
+import { stackSegments, type Series, type StackedBucket } from './stack';
 
 interface Props {
-  buckets: Bucket[];
+  buckets: StackedBucket[];
+  series: Series[];
+  /** What is counted, plural ("spans", "logs"). */
+  noun: string;
+  /** A series worth calling out in the header (errors), with the words for it. */
+  emphasis?: { series: number; label: string };
   start: number;
   end: number;
   note?: string;
@@ -11,16 +16,24 @@ interface Props {
 }
 
 const H = 110;
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-export function Histogram({ buckets, start, end, note, onZoom }: Props) {
+/** A stacked count-over-time chart; dragging across it zooms the page's range. */
+export function Histogram({ buckets, series, noun, emphasis, start, end, note, onZoom }: Props) {
   const ref = useRef<SVGSVGElement>(null);
   const [brush, setBrush] = useState<{ a: number; b: number } | null>(null);
-  const [hover, setHover] = useState<Bucket | null>(null);
-  const max = Math.max(1, ...buckets.map((b) => b.count));
-  const total = buckets.reduce((a, b) => a + b.count, 0);
-  const errors = buckets.reduce((a, b) => a + b.error_count, 0);
+  const [hover, setHover] = useState<StackedBucket | null>(null);
+  const max = Math.max(1, ...buckets.map((b) => sum(b.parts)));
+  const totals = series.map((_, i) => buckets.reduce((a, b) => a + (b.parts[i] ?? 0), 0));
+  const total = sum(totals);
   const span = Math.max(1, end - start);
   const frac = (t: number) => Math.min(1, Math.max(0, (t - start) / span));
+  const breakdown = (parts: number[]) =>
+    series
+      .map((s, i) => ({ s, n: parts[i] ?? 0 }))
+      .filter((x) => x.n > 0)
+      .map((x) => `${x.n.toLocaleString()} ${x.s.label}`)
+      .join(', ');
 
   const xOf = (e: MouseEvent) => {
     const r = ref.current!.getBoundingClientRect();
@@ -28,27 +41,34 @@ export function Histogram({ buckets, start, end, note, onZoom }: Props) {
   };
 
   const ticks = 6;
+  const emphasised = emphasis === undefined ? 0 : (totals[emphasis.series] ?? 0);
   return (
     <section class="histogram" aria-label="Matches over time">
       <div class="hist-head">
-        <strong>{total.toLocaleString()}</strong> spans
-        {errors > 0 && (
+        <strong>{total.toLocaleString()}</strong> {noun}
+        {emphasis !== undefined && emphasised > 0 && (
           <>
             {' · '}
-            <span class="err-text">{errors.toLocaleString()} errors</span>
+            <span class="err-text">
+              {emphasised.toLocaleString()} {emphasis.label}
+            </span>
           </>
         )}
         <span class="legend">
-          <i class="sw ok" /> spans <i class="sw err" /> errors
+          {series.map((s) => (
+            <span key={s.cls} class="legend-item">
+              <i class={`sw ${s.cls}`} /> {s.label}
+            </span>
+          ))}
         </span>
-        <span class="hint">{hover ? `${fmtTime(hover.start)} — ${hover.count} spans, ${hover.error_count} errors` : 'Drag across the chart to zoom into a range'}</span>
+        <span class="hint">{hover ? `${fmtTime(hover.start)} — ${breakdown(hover.parts) || `0 ${noun}`}` : 'Drag across the chart to zoom into a range'}</span>
         {note && <span class="hint warn">{note}</span>}
       </div>
       <svg
         ref={ref}
         class="hist-svg"
         role="img"
-        aria-label={`Histogram of ${total} matching spans, ${errors} errors`}
+        aria-label={`Histogram of ${total} matching ${noun}${total ? `: ${breakdown(totals)}` : ''}`}
         viewBox={`0 0 1000 ${H}`}
         preserveAspectRatio="none"
         onMouseDown={(e) => {
@@ -74,12 +94,11 @@ export function Histogram({ buckets, start, end, note, onZoom }: Props) {
         {buckets.map((b, i) => {
           const x = frac(b.start) * 1000;
           const w = Math.max(1, (frac(b.end) - frac(b.start)) * 1000 - 1.5);
-          const hTotal = (b.count / max) * H;
-          const hErr = (b.error_count / max) * H;
           return (
             <g key={i} class="bar">
-              {b.count - b.error_count > 0 && <rect class="bar-ok" x={x} y={H - hTotal} width={w} height={hTotal - hErr} />}
-              {b.error_count > 0 && <rect class="bar-err" x={x} y={H - hErr} width={w} height={hErr} />}
+              {stackSegments(b.parts, max, H).map((seg) => (
+                <rect key={seg.series} class={series[seg.series].cls} x={x} y={seg.y} width={w} height={seg.h} />
+              ))}
             </g>
           );
         })}
@@ -98,17 +117,4 @@ export function Histogram({ buckets, start, end, note, onZoom }: Props) {
       </div>
     </section>
   );
-}
-
-/** Client-side buckets from loaded spans, used when the server has no histogram endpoint. */
-export function localBuckets(times: Array<{ t: number; err: boolean }>, start: number, end: number, n: number): Bucket[] {
-  const w = Math.max(1, (end - start) / n);
-  const out: Bucket[] = Array.from({ length: n }, (_, i) => ({ start: start + i * w, end: start + (i + 1) * w, count: 0, error_count: 0 }));
-  for (const { t, err } of times) {
-    const i = Math.floor((t - start) / w);
-    if (i < 0 || i >= n) continue;
-    out[i].count++;
-    if (err) out[i].error_count++;
-  }
-  return out;
 }

@@ -3,7 +3,8 @@ import { keys, values, type Suggestion } from '../lib/api';
 import type { QueryErrorInfo } from '../lib/types';
 import { byteToIndex, contextAt, tokenize, type Context } from './highlight';
 
-const INTRINSICS = [
+/** Span fields every span has (suggested before attribute keys). */
+export const SPAN_INTRINSICS = [
   'service_name', 'span_name', 'duration', 'status_code', 'status_message', 'span_kind', 'trace_id', 'span_id',
   'parent_span_id', 'service_version', 'environment', 'has_errors', 'session_id',
 ];
@@ -38,9 +39,23 @@ interface Props {
   /** The search range, so suggestions come from the same data. */
   start?: string;
   end?: string;
+  /** Built-in keys of what is searched, suggested first (default: the span fields). */
+  intrinsics?: readonly string[];
+  /** Values known without asking the server, by key (e.g. log levels). */
+  localValues?: Record<string, readonly string[]>;
+  placeholder?: string;
 }
 
-export function QueryBar({ value, error, onSubmit, start, end }: Props) {
+export function QueryBar({
+  value,
+  error,
+  onSubmit,
+  start,
+  end,
+  intrinsics = SPAN_INTRINSICS,
+  localValues,
+  placeholder = 'Search spans, e.g. service:checkout duration>250ms status_code:error',
+}: Props) {
   const [text, setText] = useState(value);
   const [cursor, setCursor] = useState(value.length);
   const [scroll, setScroll] = useState(0);
@@ -77,7 +92,7 @@ export function QueryBar({ value, error, onSubmit, start, end }: Props) {
     const t = setTimeout(async () => {
       try {
         if (c.kind === 'key') {
-          const local = INTRINSICS.filter((k) => k.startsWith(c.prefix.toLowerCase())).map((k) => ({ value: k, detail: 'intrinsic' }));
+          const local = intrinsics.filter((k) => k.startsWith(c.prefix.toLowerCase())).map((k) => ({ value: k, detail: 'intrinsic' }));
           let remote: Suggestion[] = [];
           try {
             remote = await keys(c.prefix, { start, end }, ctl.signal);
@@ -88,6 +103,9 @@ export function QueryBar({ value, error, onSubmit, start, end }: Props) {
           }
           const seen = new Set(local.map((x) => x.value));
           setItems([...local, ...remote.filter((r) => !seen.has(r.value) && r.value.startsWith(c.prefix))].slice(0, 25));
+        } else if (localValues?.[c.key]) {
+          setItems(localValues[c.key].filter((v) => v.startsWith(c.prefix.toLowerCase())).map((v) => ({ value: v })));
+          setSuggestNote('');
         } else {
           try {
             const vs = await values(c.key, c.prefix, { start, end }, ctl.signal);
@@ -108,7 +126,7 @@ export function QueryBar({ value, error, onSubmit, start, end }: Props) {
       clearTimeout(t);
       ctl.abort();
     };
-  }, [text, cursor, open, start, end]);
+  }, [text, cursor, open, start, end, intrinsics, localValues]);
 
   const submit = (raw: string) => {
     const q = raw.trim();
@@ -233,7 +251,7 @@ export function QueryBar({ value, error, onSubmit, start, end }: Props) {
           role="combobox"
           spellcheck={false}
           autoComplete="off"
-          placeholder='Search spans, e.g. service:checkout duration>250ms status_code:error'
+          placeholder={placeholder}
           value={text}
           onInput={(e) => {
             setText((e.target as HTMLInputElement).value);

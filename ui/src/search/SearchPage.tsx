@@ -3,14 +3,18 @@ import { ApiError, histogram, searchSpans, searchTraces } from '../lib/api';
 import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { linkClick, setParams } from '../lib/router';
 import type { Bucket, QueryErrorInfo, Span, TraceRow } from '../lib/types';
-import { Histogram, localBuckets } from './Histogram';
+import { Histogram } from './Histogram';
+import { localBuckets, SPAN_SERIES, spanStacks } from './stack';
 import { TracePage } from '../trace/TracePage';
 import { QueryBar } from './QueryBar';
-import { iso, PRESETS, rangeFromParams } from './timerange';
+import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
+import { iso } from './timerange';
 
 const PAGE = 100;
 const BUCKETS = 60;
 const LAST_SEARCH = 'tracehouse.lastSearch';
+/** URL params of the side drawer: changing them must not re-run the search. */
+const VIEW_KEYS = ['peek', 'span', 'tab', 'zoom', 'find'];
 
 type Col = { id: string; label: string; attr?: boolean };
 const BASE_COLS: Col[] = [
@@ -54,10 +58,8 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const query = params.get('query') ?? '';
   const view = params.get('view') === 'traces' ? 'traces' : 'spans';
   const sort = params.get('sort') ?? 'time_desc';
-  const refresh = Number(params.get('refresh') ?? 0);
-  const [tick, setTick] = useState(0);
-  // The range is recomputed on each search (presets slide with "now").
-  const range = useMemo(() => rangeFromParams(params), [params.toString(), tick]);
+  // The range is recomputed on each search and auto-refresh tick (presets slide with "now").
+  const { range, startS, endS, refresh } = useRange(params, { viewKeys: VIEW_KEYS });
   const [spans, setSpans] = useState<Span[]>([]);
   const [traces, setTraces] = useState<TraceRow[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -86,9 +88,6 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
       /* ignore */
     }
   }, [cols]);
-
-  const startS = iso(range.start);
-  const endS = iso(range.end);
 
   const load = useCallback(
     async (next: string | null) => {
@@ -147,13 +146,6 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     return () => ctl.abort();
   }, [query, startS, endS]);
 
-  // Auto-refresh (only for sliding presets).
-  useEffect(() => {
-    if (!refresh || !range.preset) return;
-    const t = setInterval(() => setTick((x) => x + 1), refresh * 1000);
-    return () => clearInterval(t);
-  }, [refresh, range.preset]);
-
   // Infinite scroll.
   useEffect(() => {
     const el = sentinel.current;
@@ -165,15 +157,20 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     return () => io.disconnect();
   }, [cursor, loading, load]);
 
+  // Series 0 is errors, 1 the rest (SPAN_SERIES).
   const shownBuckets = useMemo(
     () =>
-      buckets ??
-      localBuckets(
-        view === 'traces' ? traces.map((t) => ({ t: t.start, err: t.error_count > 0 })) : spans.map((s) => ({ t: s.start_time_unix_nano, err: s.status_code === 'error' })),
-        range.start,
-        range.end,
-        BUCKETS,
-      ),
+      buckets
+        ? spanStacks(buckets)
+        : localBuckets(
+            view === 'traces'
+              ? traces.map((t) => ({ t: t.start, series: t.error_count > 0 ? 0 : 1 }))
+              : spans.map((s) => ({ t: s.start_time_unix_nano, series: s.status_code === 'error' ? 0 : 1 })),
+            SPAN_SERIES.length,
+            range.start,
+            range.end,
+            BUCKETS,
+          ),
     [buckets, spans, traces, range.start, range.end, view],
   );
 
@@ -265,61 +262,10 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
       <h1 class="visually-hidden">Traces search</h1>
       <div class="search-controls">
         <QueryBar value={query} error={queryError} start={startS} end={endS} onSubmit={(q) => setParams({ query: q }, false)} />
-        <div class="range-picker" role="group" aria-label="Time range">
-          {PRESETS.map((p) => (
-            <button
-              key={p.id}
-              type="button"
-              class={`btn seg${range.preset === p.id ? ' on' : ''}`}
-              aria-pressed={range.preset === p.id}
-              title={p.label}
-              onClick={() => setParams({ range: p.id, start: null, end: null }, false)}
-            >
-              {p.id}
-            </button>
-          ))}
-          <details class="custom-range">
-            <summary class={`btn seg${range.preset ? '' : ' on'}`}>{range.preset ? 'Custom' : `${fmtTime(range.start)} → ${fmtTime(range.end)}`}</summary>
-            <form
-              class="popover"
-              onSubmit={(e) => {
-                e.preventDefault();
-                const f = new FormData(e.target as HTMLFormElement);
-                const s = Date.parse(String(f.get('from')));
-                const t = Date.parse(String(f.get('to')));
-                if (!Number.isNaN(s) && !Number.isNaN(t) && s < t) {
-                  setParams({ range: null, start: iso(s * 1e6), end: iso(t * 1e6) }, false);
-                  (e.target as HTMLElement).closest('details')?.removeAttribute('open');
-                }
-              }}
-            >
-              <label>
-                From <input name="from" type="datetime-local" step="1" defaultValue={localInput(range.start)} />
-              </label>
-              <label>
-                To <input name="to" type="datetime-local" step="1" defaultValue={localInput(range.end)} />
-              </label>
-              <button type="submit" class="btn primary">Apply</button>
-            </form>
-          </details>
-          <label class="refresh">
-            <span class="visually-hidden">Auto-refresh</span>
-            <select
-              aria-label="Auto-refresh"
-              value={String(refresh)}
-              disabled={!range.preset}
-              onChange={(e) => setParams({ refresh: (e.target as HTMLSelectElement).value === '0' ? null : (e.target as HTMLSelectElement).value })}
-            >
-              <option value="0">Auto-refresh off</option>
-              <option value="5">Every 5s</option>
-              <option value="30">Every 30s</option>
-              <option value="60">Every 1m</option>
-            </select>
-          </label>
-        </div>
+        <RangePicker range={range} refresh={refresh} />
       </div>
 
-      <Histogram buckets={shownBuckets} start={range.start} end={range.end} note={histNote} onZoom={(s, e) => setParams({ range: null, start: iso(s), end: iso(e) }, false)} />
+      <Histogram buckets={shownBuckets} series={SPAN_SERIES} noun="spans" emphasis={{ series: 0, label: 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={(s, e) => setParams({ range: null, start: iso(s), end: iso(e) }, false)} />
 
       <div class="results-head">
         <div class="seg-group" role="group" aria-label="Show rows as">
@@ -462,7 +408,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           <h2>No {view} found</h2>
           <p>
             Nothing matched {query ? <code>{query}</code> : 'in this range'} between {fmtTime(range.start)} and {fmtTime(range.end)}. Try a wider time range (
-            <a href="#" onClick={(e) => { e.preventDefault(); setParams({ range: '7d', start: null, end: null }, false); }}>last 7 days</a>)
+            <WiderRangeLink>last 7 days</WiderRangeLink>)
             {query && (
               <>
                 {' '}or{' '}
@@ -498,10 +444,4 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
 
 function Fragmentless({ children }: { children: preact.ComponentChildren }) {
   return <>{children}</>;
-}
-
-function localInput(ns: number): string {
-  const d = new Date(ns / 1e6);
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }

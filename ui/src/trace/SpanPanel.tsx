@@ -1,84 +1,42 @@
 import { useState } from 'preact/hooks';
 import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
+import { groupHref, Link, logsHref } from '../lib/links';
 import { linkClick } from '../lib/router';
-import type { Attrs, Span } from '../lib/types';
+import type { Attrs, ErrorOccurrence, LogRecord, Span } from '../lib/types';
+import { LevelBadge } from '../logs/LogList';
+import { AttrTable, CopyBtn } from './AttrTable';
 
 interface Props {
   span: Span;
   onFilter: (key: string, value: unknown) => void;
+  /** Logs emitted in this span, oldest first. */
+  logs: LogRecord[];
+  /** Error occurrences of this span, oldest first (empty on servers that do not group errors). */
+  errors: ErrorOccurrence[];
+  /** Range URL params that cover the trace, for links to the logs and errors pages. */
+  range: Record<string, string>;
 }
 
-async function copy(text: string) {
-  try {
-    await navigator.clipboard.writeText(text);
-  } catch {
-    const ta = document.createElement('textarea');
-    ta.value = text;
-    document.body.appendChild(ta);
-    ta.select();
-    document.execCommand('copy');
-    ta.remove();
-  }
+/** One error shown in the panel: from a grouped occurrence, or from a raw exception event. */
+interface ShownError {
+  type: string;
+  message: string;
+  stacktrace: string;
+  fingerprint?: string;
 }
 
-function CopyBtn({ text, label }: { text: string; label: string }) {
-  const [done, setDone] = useState(false);
-  return (
-    <button
-      type="button"
-      class="icon-btn"
-      aria-label={`Copy ${label}`}
-      title={`Copy ${label}`}
-      onClick={async () => {
-        await copy(text);
-        setDone(true);
-        setTimeout(() => setDone(false), 1200);
-      }}
-    >
-      {done ? 'copied' : 'copy'}
-    </button>
-  );
-}
-
-function AttrTable({ title, attrs, filter, onFilter }: { title: string; attrs: Attrs; filter: string; onFilter: Props['onFilter'] }) {
-  const f = filter.toLowerCase();
-  const entries = Object.entries(attrs ?? {})
-    .filter(([k, v]) => v !== null && v !== '' && (!f || k.toLowerCase().includes(f) || fmtValue(v).toLowerCase().includes(f)))
-    .sort(([a], [b]) => a.localeCompare(b));
-  return (
-    <section class="attrs" aria-label={title}>
-      <h3>
-        {title} <span class="badge">{entries.length}</span>
-      </h3>
-      {entries.length === 0 ? (
-        <p class="hint">{filter ? 'No attribute matches the filter.' : 'None.'}</p>
-      ) : (
-        <table class="kv">
-          <tbody>
-            {entries.map(([k, v]) => (
-              <tr key={k} data-attr-key={k}>
-                <th scope="row" class="mono">
-                  {k}
-                </th>
-                <td class="mono val">{fmtValue(v)}</td>
-                <td class="actions">
-                  <CopyBtn text={fmtValue(v)} label={`value of ${k}`} />
-                  <button type="button" class="icon-btn add-filter" aria-label={`Add ${k} as filter`} title="Add as filter to the search" onClick={() => onFilter(k, v)}>
-                    + filter
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-    </section>
-  );
-}
-
-export function SpanPanel({ span: s, onFilter }: Props) {
+export function SpanPanel({ span: s, onFilter, logs, errors, range }: Props) {
   const [filter, setFilter] = useState('');
-  const exceptions = s.events.filter((e) => e.name === 'exception');
+  // Grouped occurrences when the server has them (they also cover error logs); else the events.
+  const shownErrors: ShownError[] = errors.length
+    ? errors
+    : s.events
+        .filter((e) => e.name === 'exception')
+        .map((e) => ({
+          type: String(e.attributes['exception.type'] ?? 'exception'),
+          message: String(e.attributes['exception.message'] ?? ''),
+          stacktrace: e.attributes['exception.stacktrace'] === undefined ? '' : String(e.attributes['exception.stacktrace']),
+        }));
   const intrinsics: Attrs = {
     span_kind: s.kind,
     service_version: s.service_version ?? null,
@@ -119,13 +77,23 @@ export function SpanPanel({ span: s, onFilter }: Props) {
         </dl>
       </header>
 
-      {exceptions.length > 0 && (
+      {shownErrors.length > 0 && (
         <section class="exceptions" aria-label="Errors">
-          <h3>Errors</h3>
-          {exceptions.map((e, i) => (
+          <h3>
+            Errors <span class="badge">{shownErrors.length}</span>
+          </h3>
+          {shownErrors.map((e, i) => (
             <div key={i} class="exception">
-              <strong>{String(e.attributes['exception.type'] ?? 'exception')}</strong>: {String(e.attributes['exception.message'] ?? '')}
-              {e.attributes['exception.stacktrace'] !== undefined && <pre class="stack">{String(e.attributes['exception.stacktrace'])}</pre>}
+              <strong>{e.type}</strong>: {e.message}
+              {e.fingerprint && (
+                <>
+                  {' '}
+                  <Link class="group-link" href={groupHref(e.fingerprint, range)} title="All occurrences of this error">
+                    error group →
+                  </Link>
+                </>
+              )}
+              {e.stacktrace && <pre class="stack">{e.stacktrace}</pre>}
             </div>
           ))}
         </section>
@@ -140,6 +108,26 @@ export function SpanPanel({ span: s, onFilter }: Props) {
       <AttrTable title="Span attributes" attrs={s.attributes} filter={filter} onFilter={onFilter} />
       <AttrTable title="Resource attributes" attrs={s.resource_attributes} filter={filter} onFilter={onFilter} />
       <AttrTable title="Span fields" attrs={intrinsics} filter={filter} onFilter={onFilter} />
+
+      <section aria-label="Logs" class="span-logs">
+        <h3>
+          Logs <span class="badge">{logs.length}</span>
+          <Link class="more-link" href={logsHref(`trace_id:${s.trace_id}`, range)}>
+            all logs of this trace →
+          </Link>
+        </h3>
+        {logs.length === 0 ? (
+          <p class="hint">No logs were emitted in this span.</p>
+        ) : (
+          <ul class="span-log-list">
+            {logs.map((l) => (
+              <li key={l.log_id} data-log-id={l.log_id}>
+                <span class="mono">+{fmtDuration(l.time_unix_nano - s.start_time_unix_nano)}</span> <LevelBadge level={l.level} /> <span class="log-text">{l.body}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
 
       <section aria-label="Events">
         <h3>
@@ -195,10 +183,6 @@ export function SpanPanel({ span: s, onFilter }: Props) {
             );
           })}
         </ul>
-      </section>
-      <section aria-label="Logs">
-        <h3>Logs</h3>
-        <p class="hint">Logs emitted inside this span appear here once tracehouse stores logs.</p>
       </section>
     </aside>
   );

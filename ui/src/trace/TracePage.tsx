@@ -2,16 +2,18 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, getTrace } from '../lib/api';
 import { fmtDuration, fmtTime, queryValue, serviceColor } from '../lib/format';
 import { linkClick, navigate, setParams } from '../lib/router';
-import type { Span } from '../lib/types';
+import { groupHref, Link, sessionHref } from '../lib/links';
+import type { ErrorOccurrence, LogRecord, TraceData } from '../lib/types';
 import { lastSearch } from '../search/SearchPage';
-import { iso } from '../search/timerange';
+import { iso, rangeAround } from '../search/timerange';
 import { Flame } from './Flame';
 import { buildTree, criticalPath, spanMatches, visibleRows } from './model';
 import { SpanPanel } from './SpanPanel';
 import { Waterfall } from './Waterfall';
 
 export function TracePage({ traceId, params }: { traceId: string; params: URLSearchParams }) {
-  const [spans, setSpans] = useState<Span[] | null>(null);
+  const [data, setData] = useState<TraceData | null>(null);
+  const spans = data?.spans ?? null;
   const [error, setError] = useState<ApiError | null>(null);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const [find, setFind] = useState(params.get('find') ?? '');
@@ -24,7 +26,7 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
   useEffect(() => {
     const ctl = new AbortController();
     getTrace(traceId, ctl.signal)
-      .then(setSpans)
+      .then(setData)
       .catch((e) => {
         if ((e as Error).name !== 'AbortError') setError(e as ApiError);
       });
@@ -32,6 +34,20 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
   }, [traceId]);
 
   const tree = useMemo(() => buildTree(spans ?? []), [spans]);
+  const logsBySpan = useMemo(() => groupBySpan(data?.logs ?? []), [data]);
+  const errorsBySpan = useMemo(() => groupBySpan(data?.errors ?? []), [data]);
+  // Distinct error groups of the trace (first occurrence of each) and the sessions its spans belong to.
+  const groups = useMemo(() => {
+    const byFp = new Map<string, { first: ErrorOccurrence; count: number }>();
+    for (const e of data?.errors ?? []) {
+      const g = byFp.get(e.fingerprint);
+      if (g) g.count++;
+      else byFp.set(e.fingerprint, { first: e, count: 1 });
+    }
+    return [...byFp.values()];
+  }, [data]);
+  const sessions = useMemo(() => [...new Set(tree.ordered.map((n) => n.span.session_id).filter((x): x is string => !!x))], [tree]);
+  const around = useMemo(() => rangeAround(tree.start, tree.end), [tree]);
   const critical = useMemo(() => (showCritical ? criticalPath(tree) : null), [tree, showCritical]);
   const matches = useMemo(() => {
     if (!find.trim()) return null;
@@ -203,6 +219,30 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
           <dd data-testid="error-count" class={tree.errorCount ? 'err-text' : ''}>
             {tree.errorCount}
           </dd>
+          {groups.length > 0 && (
+            <>
+              <dt>Error groups</dt>
+              <dd data-testid="trace-errors">
+                {groups.map(({ first, count }) => (
+                  <Link key={first.fingerprint} class="trace-error-link" href={groupHref(first.fingerprint, around)} title={first.message}>
+                    {first.type} ×{count}
+                  </Link>
+                ))}
+              </dd>
+            </>
+          )}
+          {sessions.length > 0 && (
+            <>
+              <dt>Session</dt>
+              <dd>
+                {sessions.map((id) => (
+                  <Link key={id} class="mono session-link" href={sessionHref(id, around)}>
+                    {id}
+                  </Link>
+                ))}
+              </dd>
+            </>
+          )}
           <dt>Services</dt>
           <dd>
             {tree.services.map((s) => (
@@ -277,8 +317,27 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
             <Flame tree={tree} zoom={zoom} selected={selectedId} matches={matches} onZoom={(id) => setParams({ zoom: id })} onSelect={select} />
           )}
         </div>
-        {selected && <SpanPanel key={selected.span_id} span={selected} onFilter={addFilter} />}
+        {selected && <SpanPanel
+            key={selected.span_id}
+            span={selected}
+            onFilter={addFilter}
+            logs={logsBySpan.get(selected.span_id) ?? []}
+            errors={errorsBySpan.get(selected.span_id) ?? []}
+            range={around}
+          />}
       </div>
     </main>
   );
+}
+
+/** Logs or errors of a trace by the span they were emitted in (those without a span are left out). */
+function groupBySpan<T extends LogRecord | ErrorOccurrence>(items: T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const x of items) {
+    if (!x.span_id) continue;
+    const list = out.get(x.span_id);
+    if (list) list.push(x);
+    else out.set(x.span_id, [x]);
+  }
+  return out;
 }

@@ -144,6 +144,40 @@ impl TestServer {
         body["spans"].as_array().cloned().unwrap_or_default()
     }
 
+    /// GET an API path with query parameters (URL-encoded here), returning status and JSON.
+    pub async fn get_params(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.api), params)
+            .expect("API URL");
+        let resp = reqwest::get(url).await.expect("GET");
+        let status = resp.status().as_u16();
+        let body = resp.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
+    /// POST a raw body to an OTLP/HTTP endpoint (`/v1/traces`, `/v1/logs`).
+    pub async fn post_otlp(
+        &self,
+        path: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        let mut req = reqwest::Client::new()
+            .post(format!("{}{path}", self.http))
+            .header("content-type", content_type)
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
     /// POST a raw body to the OTLP/HTTP traces endpoint.
     pub async fn post_traces(
         &self,
@@ -151,14 +185,19 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> reqwest::Response {
-        let mut req = reqwest::Client::new()
-            .post(format!("{}/v1/traces", self.http))
-            .header("content-type", content_type)
-            .body(body);
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        req.send().await.expect("POST /v1/traces")
+        self.post_otlp("/v1/traces", content_type, headers, body)
+            .await
+    }
+
+    /// POST a raw body to the OTLP/HTTP logs endpoint.
+    pub async fn post_logs(
+        &self,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> reqwest::Response {
+        self.post_otlp("/v1/logs", content_type, headers, body)
+            .await
     }
 }
 

@@ -1,0 +1,429 @@
+//! Log search, log histograms, error occurrences and groups, and sessions over snapshots of
+//! the embedded store's tables, run with DataFusion. The backend-neutral rules (checks,
+//! cursors, grids, group assembly) are in [`crate::signals`].
+
+use std::collections::HashMap;
+
+use datafusion::arrow::array::{
+    Array, ArrayRef, FixedSizeBinaryArray, Int64Array, ListArray, RecordBatch, StringArray,
+    UInt8Array,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::functions_aggregate::expr_fn::{
+    array_agg, count, count_distinct, last_value, max, min,
+};
+use datafusion::logical_expr::{ExprFunctionExt, SortExpr};
+use datafusion::prelude::{Expr, col, lit};
+use tracehouse_model::{ErrorOccurrence, Level, TraceId};
+use tracehouse_query::plan::Target;
+
+use crate::api::{
+    ErrorGroups, ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogHistogram, LogPage,
+    LogSearchQuery, SessionSummary, SessionsQuery,
+};
+use crate::error::StoreError;
+use crate::filter::compile_for;
+use crate::log_rows::{batch_to_errors, batch_to_logs};
+use crate::query::{Snapshot, id_lit, project_is};
+use crate::schema::col as c;
+use crate::signals::{
+    GroupCounts, assemble_groups, bucket_of, check_log_plan, check_log_query, empty_log_buckets,
+    log_cursor, rank_groups,
+};
+use crate::structure::empty_buckets;
+
+/// Project and `[start, end)` bounds on the snapshot's time column.
+fn window(snap: &Snapshot, project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
+    let time = col(snap.table.time_column());
+    project_is(project_id)
+        .and(time.clone().gt_eq(lit(start_ns)))
+        .and(time.lt(lit(end_ns)))
+}
+
+/// A result column as `T`, cast first when the engine chose another representation.
+fn column<T: Array + Clone + 'static>(
+    batch: &RecordBatch,
+    i: usize,
+    as_type: &DataType,
+) -> Result<T, StoreError> {
+    let raw: &ArrayRef = batch.column(i);
+    let arr = if raw.data_type() == as_type {
+        raw.clone()
+    } else {
+        cast(raw, as_type)?
+    };
+    arr.as_any()
+        .downcast_ref::<T>()
+        .cloned()
+        .ok_or_else(|| StoreError::Corrupt(format!("unexpected type of result column {i}")))
+}
+
+fn ints(batch: &RecordBatch, i: usize) -> Result<Int64Array, StoreError> {
+    column(batch, i, &DataType::Int64)
+}
+
+fn texts(batch: &RecordBatch, i: usize) -> Result<StringArray, StoreError> {
+    column(batch, i, &DataType::Utf8)
+}
+
+fn count_at(a: &Int64Array, row: usize) -> u64 {
+    if a.is_null(row) {
+        0
+    } else {
+        a.value(row).max(0) as u64
+    }
+}
+
+/// The distinct strings of an `array_agg` cell, sorted.
+fn string_list(list: &ListArray, row: usize) -> Result<Vec<String>, StoreError> {
+    let values = cast(&list.value(row), &DataType::Utf8)?;
+    let values = values
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| StoreError::Corrupt("list of strings".into()))?;
+    let mut out: Vec<String> = values.iter().flatten().map(str::to_string).collect();
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// A page of log records.
+pub(crate) async fn search_logs(
+    snap: &Snapshot,
+    q: &LogSearchQuery,
+) -> Result<LogPage, StoreError> {
+    check_log_query(q)?;
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let mut filter = window(snap, &q.project_id, q.start_ns, q.end_ns)
+        .and(compile_for(&q.plan.pushdown, Target::Logs));
+    let desc = q.sort.descending();
+    if let Some(cur) = &q.cursor {
+        let beyond = |a: Expr, b: Expr| if desc { a.lt(b) } else { a.gt(b) };
+        let time = col(c::TIME);
+        filter = filter.and(
+            beyond(time.clone(), lit(cur.key)).or(time
+                .eq(lit(cur.key))
+                .and(beyond(col(c::LOG_ID), id_lit(&cur.trace_id.0)))),
+        );
+    }
+    let sort: Vec<SortExpr> = vec![
+        col(c::TIME).sort(!desc, false),
+        col(c::LOG_ID).sort(!desc, false),
+    ];
+    let mut logs = Vec::new();
+    for b in snap.rows(&parts, filter, sort, Some(q.limit + 1)).await? {
+        logs.extend(batch_to_logs(&b)?);
+    }
+    let next_cursor = if logs.len() > q.limit {
+        logs.truncate(q.limit);
+        logs.last().map(|l| log_cursor(q.sort, l))
+    } else {
+        None
+    };
+    Ok(LogPage { logs, next_cursor })
+}
+
+/// Log record counts over time, per level.
+pub(crate) async fn log_histogram(
+    snap: &Snapshot,
+    q: &HistogramQuery,
+) -> Result<LogHistogram, StoreError> {
+    check_log_plan(&q.plan)?;
+    let (aligned, width, mut buckets) = empty_log_buckets(q.start_ns, q.end_ns, q.buckets);
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let (_ctx, df) = snap.frame(&parts).await?;
+    let bucket = ((col(c::TIME) - lit(aligned)) / lit(width)).alias("b");
+    let batches = df
+        .filter(
+            window(snap, &q.project_id, q.start_ns, q.end_ns)
+                .and(compile_for(&q.plan.pushdown, Target::Logs)),
+        )?
+        .aggregate(
+            vec![bucket, col(c::LEVEL)],
+            vec![count(lit(1i64)).alias("n")],
+        )?
+        .collect()
+        .await?;
+    for b in &batches {
+        let idx = ints(b, 0)?;
+        let level: UInt8Array = column(b, 1, &DataType::UInt8)?;
+        let n = ints(b, 2)?;
+        for row in 0..b.num_rows() {
+            let Some(bucket) = usize::try_from(idx.value(row))
+                .ok()
+                .and_then(|i| buckets.get_mut(i))
+            else {
+                continue;
+            };
+            let k = count_at(&n, row);
+            bucket.count += k;
+            *bucket
+                .levels
+                .entry(Level::from_code(level.value(row)))
+                .or_default() += k;
+        }
+    }
+    Ok(LogHistogram {
+        width_ns: width,
+        buckets,
+    })
+}
+
+/// The occurrence filter of an [`ErrorQuery`].
+fn error_filter(snap: &Snapshot, q: &ErrorQuery) -> Expr {
+    let mut f = window(snap, &q.project_id, q.start_ns, q.end_ns);
+    if let Some(fp) = &q.fingerprint {
+        f = f.and(col(c::FINGERPRINT).eq(lit(fp.as_str())));
+    }
+    if let Some(t) = &q.trace_id {
+        f = f.and(col(c::TRACE_ID).eq(id_lit(&t.0)));
+    }
+    if let Some(s) = &q.session_id {
+        f = f.and(col(c::SESSION_ID).eq(lit(s.as_str())));
+    }
+    f
+}
+
+/// Error occurrences, newest first.
+pub(crate) async fn errors(
+    snap: &Snapshot,
+    q: &ErrorQuery,
+) -> Result<Vec<ErrorOccurrence>, StoreError> {
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let sort = vec![
+        col(c::TIME).sort(false, false),
+        col(c::TRACE_ID).sort(false, false),
+        col(c::SPAN_ID).sort(false, false),
+        col(c::FINGERPRINT).sort(true, false),
+    ];
+    let mut out = Vec::new();
+    for b in snap
+        .rows(&parts, error_filter(snap, q), sort, Some(q.limit))
+        .await?
+    {
+        out.extend(batch_to_errors(&b)?);
+    }
+    Ok(out)
+}
+
+/// `lower(column) LIKE '%text%'`, with LIKE metacharacters of `text` escaped.
+fn contains_ci(column: &str, text: &str) -> Expr {
+    let mut pattern = String::from("%");
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(ch);
+    }
+    pattern.push('%');
+    Expr::Like(datafusion::logical_expr::expr::Like::new(
+        false,
+        Box::new(datafusion::functions::string::expr_fn::lower(col(column))),
+        Box::new(lit(pattern)),
+        Some('\\'),
+        false,
+    ))
+}
+
+/// `column IN (values)` for fingerprints or session ids.
+fn one_of(column: &str, values: &[String]) -> Expr {
+    col(column).in_list(values.iter().map(|v| lit(v.as_str())).collect(), false)
+}
+
+/// Error groups with trends and example traces.
+pub(crate) async fn error_groups(
+    snap: &Snapshot,
+    q: &ErrorGroupsQuery,
+) -> Result<ErrorGroups, StoreError> {
+    let (aligned, width, grid) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let mut filter = error_filter(
+        snap,
+        &ErrorQuery {
+            project_id: q.project_id.clone(),
+            start_ns: q.start_ns,
+            end_ns: q.end_ns,
+            fingerprint: q.fingerprint.clone(),
+            ..Default::default()
+        },
+    );
+    if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
+        filter = filter.and(contains_ci(c::ERROR_TYPE, text).or(contains_ci(c::MESSAGE, text)));
+    }
+    let newest = |column: &str| last_value(col(column), vec![col(c::TIME).sort(true, false)]);
+    let (_ctx, df) = snap.frame(&parts).await?;
+    let batches = df
+        .filter(filter.clone())?
+        .aggregate(
+            vec![col(c::FINGERPRINT)],
+            vec![
+                count(lit(1i64)).alias("n"),
+                min(col(c::TIME)).alias("first"),
+                max(col(c::TIME)).alias("last"),
+                count_distinct(col(c::TRACE_ID)).alias("traces"),
+                count_distinct(col(c::SESSION_ID)).alias("sessions"),
+                array_agg(col(c::SERVICE_NAME))
+                    .distinct()
+                    .build()?
+                    .alias("services"),
+                newest(c::ERROR_TYPE).alias("type"),
+                newest(c::MESSAGE).alias("message"),
+                newest(c::STACKTRACE).alias("stack"),
+            ],
+        )?
+        .collect()
+        .await?;
+    let mut ranked = Vec::new();
+    for b in &batches {
+        let fp = texts(b, 0)?;
+        let (n, first, last) = (ints(b, 1)?, ints(b, 2)?, ints(b, 3)?);
+        let (traces, sessions) = (ints(b, 4)?, ints(b, 5)?);
+        let services: ListArray = column(b, 6, b.column(6).data_type())?;
+        let (ty, msg, stack) = (texts(b, 7)?, texts(b, 8)?, texts(b, 9)?);
+        for row in 0..b.num_rows() {
+            ranked.push((
+                fp.value(row).to_string(),
+                GroupCounts {
+                    count: count_at(&n, row),
+                    first_seen_ns: first.value(row),
+                    last_seen_ns: last.value(row),
+                    trace_count: count_at(&traces, row),
+                    session_count: count_at(&sessions, row),
+                    services: string_list(&services, row)?.into_iter().collect(),
+                    newest: (
+                        ty.value(row).to_string(),
+                        msg.value(row).to_string(),
+                        stack.value(row).to_string(),
+                    ),
+                },
+            ));
+        }
+    }
+    rank_groups(&mut ranked, q.limit);
+    let top: Vec<String> = ranked.iter().map(|(f, _)| f.clone()).collect();
+    let mut trends: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut examples: HashMap<String, Vec<(TraceId, i64)>> = HashMap::new();
+    if !top.is_empty() {
+        let (_ctx, df) = snap.frame(&parts).await?;
+        let per_trace = df
+            .filter(filter.and(one_of(c::FINGERPRINT, &top)))?
+            .aggregate(
+                vec![col(c::FINGERPRINT), col(c::TRACE_ID), col(c::TIME)],
+                vec![count(lit(1i64)).alias("n")],
+            )?
+            .collect()
+            .await?;
+        for b in &per_trace {
+            let fp = texts(b, 0)?;
+            let ids: FixedSizeBinaryArray =
+                column(b, 1, &DataType::FixedSizeBinary(TraceId::LEN as i32))?;
+            let time = ints(b, 2)?;
+            let n = ints(b, 3)?;
+            for row in 0..b.num_rows() {
+                let fingerprint = fp.value(row);
+                let t = time.value(row);
+                if let Some(i) = bucket_of(t, aligned, width, grid.len()) {
+                    trends
+                        .entry(fingerprint.to_string())
+                        .or_insert_with(|| vec![0; grid.len()])[i] += count_at(&n, row);
+                }
+                if ids.is_valid(row)
+                    && let Ok(id) = TraceId::from_bytes(ids.value(row))
+                {
+                    let ex = examples.entry(fingerprint.to_string()).or_default();
+                    match ex.iter_mut().find(|(t2, _)| *t2 == id) {
+                        Some(entry) => entry.1 = entry.1.max(t),
+                        None => ex.push((id, t)),
+                    }
+                }
+            }
+        }
+    }
+    Ok(ErrorGroups {
+        start_ns: aligned,
+        width_ns: width,
+        groups: assemble_groups(ranked, grid.len(), trends, examples),
+    })
+}
+
+/// Sessions with spans in the window, most recently active first.
+pub(crate) async fn sessions(
+    spans: &Snapshot,
+    errors: &Snapshot,
+    q: &SessionsQuery,
+) -> Result<Vec<SessionSummary>, StoreError> {
+    let parts = spans.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let mut filter = window(spans, &q.project_id, q.start_ns, q.end_ns)
+        .and(col(c::SESSION_ID).is_not_null())
+        .and(col(c::SESSION_ID).not_eq(lit("")));
+    if let Some(id) = &q.session_id {
+        filter = filter.and(col(c::SESSION_ID).eq(lit(id.as_str())));
+    }
+    let (_ctx, df) = spans.frame(&parts).await?;
+    let batches = df
+        .filter(filter)?
+        .aggregate(
+            vec![col(c::SESSION_ID)],
+            vec![
+                min(col(c::START_TIME)).alias("start"),
+                max(col(c::END_TIME)).alias("end"),
+                count_distinct(col(c::TRACE_ID)).alias("traces"),
+                count(lit(1i64)).alias("spans"),
+                array_agg(col(c::SERVICE_NAME))
+                    .distinct()
+                    .build()?
+                    .alias("services"),
+            ],
+        )?
+        .sort(vec![
+            col("end").sort(false, false),
+            col(c::SESSION_ID).sort(true, false),
+        ])?
+        .limit(0, Some(q.limit))?
+        .collect()
+        .await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        let id = texts(b, 0)?;
+        let (start, end, traces, n) = (ints(b, 1)?, ints(b, 2)?, ints(b, 3)?, ints(b, 4)?);
+        let services: ListArray = column(b, 5, b.column(5).data_type())?;
+        for row in 0..b.num_rows() {
+            out.push(SessionSummary {
+                session_id: id.value(row).to_string(),
+                start_ns: start.value(row),
+                end_ns: end.value(row),
+                duration_ns: end.value(row).saturating_sub(start.value(row)).max(0),
+                trace_count: count_at(&traces, row),
+                span_count: count_at(&n, row),
+                error_count: 0,
+                services: string_list(&services, row)?,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<String> = out.iter().map(|s| s.session_id.clone()).collect();
+    let error_parts = errors.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let (_ctx, df) = errors.frame(&error_parts).await?;
+    let counts = df
+        .filter(
+            window(errors, &q.project_id, q.start_ns, q.end_ns).and(one_of(c::SESSION_ID, &ids)),
+        )?
+        .aggregate(vec![col(c::SESSION_ID)], vec![count(lit(1i64)).alias("n")])?
+        .collect()
+        .await?;
+    let mut by_session = HashMap::new();
+    for b in &counts {
+        let id = texts(b, 0)?;
+        let n = ints(b, 1)?;
+        for row in 0..b.num_rows() {
+            by_session.insert(id.value(row).to_string(), count_at(&n, row));
+        }
+    }
+    for s in &mut out {
+        s.error_count = by_session.get(&s.session_id).copied().unwrap_or(0);
+    }
+    Ok(out)
+}

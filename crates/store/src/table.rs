@@ -1,0 +1,78 @@
+//! The tables of the embedded store. Each table is one instance of the storage engine (its
+//! own WAL, memtable, parts and manifest); this says what differs between them: the schema,
+//! the time column that partitions rows, the part sort order and the directory.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use datafusion::arrow::array::RecordBatch;
+use datafusion::arrow::datatypes::SchemaRef;
+
+use crate::error::StoreError;
+use crate::log_rows::{error_schema, log_schema};
+use crate::schema::{col, span_schema};
+use crate::stats::{KeyStats, batch_stats};
+
+/// Which rows an engine instance holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Table {
+    /// Spans (at the root of the data directory, where they always were).
+    Spans,
+    /// OTLP log records (`logs/`).
+    Logs,
+    /// Error occurrences derived at ingest from spans and logs (`errors/`).
+    Errors,
+}
+
+impl Table {
+    /// Every table.
+    pub const ALL: [Table; 3] = [Table::Spans, Table::Logs, Table::Errors];
+
+    /// The table's Arrow schema.
+    pub fn schema(self) -> SchemaRef {
+        match self {
+            Table::Spans => span_schema(),
+            Table::Logs => log_schema(),
+            Table::Errors => error_schema(),
+        }
+    }
+
+    /// The ns timestamp that places a row in its hour partition and time ranges.
+    pub fn time_column(self) -> &'static str {
+        match self {
+            Table::Spans => col::START_TIME,
+            Table::Logs | Table::Errors => col::TIME,
+        }
+    }
+
+    /// Row order inside a part: groups what searches filter on, then time.
+    pub fn sort_columns(self) -> &'static [&'static str] {
+        match self {
+            Table::Spans => &[col::SERVICE_NAME, col::NAME, col::START_TIME],
+            Table::Logs => &[col::SERVICE_NAME, col::TIME],
+            Table::Errors => &[col::FINGERPRINT, col::TIME],
+        }
+    }
+
+    /// The table's directory under the store's root.
+    pub fn dir(self, root: &Path) -> PathBuf {
+        match self {
+            Table::Spans => root.to_path_buf(),
+            Table::Logs => root.join("logs"),
+            Table::Errors => root.join("errors"),
+        }
+    }
+
+    /// Key/value statistics for autocomplete, per (project, hour). Only spans keep them:
+    /// the keys API describes span keys.
+    pub fn stats(
+        self,
+        batch: &RecordBatch,
+        hour_ns: i64,
+    ) -> Result<HashMap<(String, i64), KeyStats>, StoreError> {
+        match self {
+            Table::Spans => batch_stats(batch, hour_ns),
+            Table::Logs | Table::Errors => Ok(HashMap::new()),
+        }
+    }
+}

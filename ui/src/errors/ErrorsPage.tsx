@@ -1,0 +1,132 @@
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, errorGroups } from '../lib/api';
+import { fmtTime, serviceColor } from '../lib/format';
+import { groupHref, Link } from '../lib/links';
+import { setParams } from '../lib/router';
+import type { ErrorGroup } from '../lib/types';
+import { RangePicker, useRange } from '../search/RangePicker';
+import { rangeParams } from '../search/timerange';
+import { Sparkline } from './Sparkline';
+
+const TREND_BUCKETS = 24;
+
+/** The errors page: error groups in the range with their counts and trend, filtered by text. */
+export function ErrorsPage({ params }: { params: URLSearchParams }) {
+  const text = params.get('text') ?? '';
+  const { range, startS, endS, refresh } = useRange(params, { fallback: '24h' });
+  const [draft, setDraft] = useState(text);
+  const [groups, setGroups] = useState<ErrorGroup[] | null>(null);
+  const [error, setError] = useState<ApiError | null>(null);
+
+  useEffect(() => setDraft((d) => (d.trim() === text ? d : text)), [text]);
+  // The filter box writes `text` to the URL as one types, debounced.
+  useEffect(() => {
+    if (draft.trim() === text) return;
+    const t = setTimeout(() => setParams({ text: draft.trim() || null }), 250);
+    return () => clearTimeout(t);
+  }, [draft]);
+
+  useEffect(() => {
+    const ctl = new AbortController();
+    errorGroups({ start: startS, end: endS, text: text || undefined, buckets: TREND_BUCKETS }, ctl.signal)
+      .then((r) => {
+        setGroups(r.groups);
+        setError(null);
+      })
+      .catch((e) => {
+        if ((e as Error).name === 'AbortError') return;
+        setError(e as ApiError);
+        setGroups([]);
+      });
+    return () => ctl.abort();
+  }, [startS, endS, text]);
+
+  const carry = rangeParams(range);
+  return (
+    <main class="page errors-page">
+      <h1 class="page-title">Errors</h1>
+      <div class="search-controls">
+        <div class="text-filter">
+          <label for="error-filter" class="visually-hidden">
+            Filter errors by type or message
+          </label>
+          <input id="error-filter" type="search" placeholder="Filter by type or message…" value={draft} onInput={(e) => setDraft((e.target as HTMLInputElement).value)} />
+        </div>
+        <RangePicker range={range} refresh={refresh} />
+      </div>
+      {error && (
+        <div class="banner err" role="alert">
+          <strong>{error.status === 401 ? 'This project needs a key.' : error.missingRoute ? 'This server does not group errors yet.' : 'Could not load the errors.'}</strong> {error.message}
+        </div>
+      )}
+      {groups === null ? (
+        <p class="hint" aria-live="polite">
+          Loading errors…
+        </p>
+      ) : groups.length === 0 ? (
+        !error && (
+          <div class="empty-state">
+            <h2>No errors</h2>
+            <p>
+              {text ? (
+                <>
+                  No error type or message contains <code>{text}</code> between {fmtTime(range.start)} and {fmtTime(range.end)}.
+                </>
+              ) : (
+                <>
+                  No exception was recorded between {fmtTime(range.start)} and {fmtTime(range.end)}.
+                </>
+              )}{' '}
+              Errors come from <code>exception</code> span events and from error logs with <code>exception.*</code> attributes.
+            </p>
+          </div>
+        )
+      ) : (
+        <table class="results error-groups" aria-label="Error groups">
+          <thead>
+            <tr>
+              <th>Error</th>
+              <th>Services</th>
+              <th>Count</th>
+              <th>Traces</th>
+              <th>Sessions</th>
+              <th>First seen</th>
+              <th>Last seen</th>
+              <th>Trend</th>
+            </tr>
+          </thead>
+          <tbody>
+            {groups.map((g) => (
+              <tr key={g.fingerprint} data-fingerprint={g.fingerprint}>
+                <td class="error-cell">
+                  <Link href={groupHref(g.fingerprint, carry)} class="error-type">
+                    {g.type || '(no type)'}
+                  </Link>
+                  <div class="error-msg">{g.message}</div>
+                </td>
+                <td>
+                  {g.services.map((s) => (
+                    <span key={s} class="svc-chip">
+                      <i class="dot" style={{ background: serviceColor(s) }} />
+                      {s}
+                    </span>
+                  ))}
+                </td>
+                <td class="num" data-testid="group-count">
+                  {g.count.toLocaleString()}
+                </td>
+                <td class="num">{g.trace_count.toLocaleString()}</td>
+                <td class="num">{g.session_count.toLocaleString()}</td>
+                <td class="mono nowrap">{fmtTime(g.first_seen_ns)}</td>
+                <td class="mono nowrap">{fmtTime(g.last_seen_ns)}</td>
+                <td>
+                  <Sparkline values={g.trend} label={`Trend of ${g.type}`} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,81 @@
+import { fmtDuration, serviceTint } from '../lib/format';
+import { levelColor } from '../lib/levels';
+import { groupHref, Link, traceHref } from '../lib/links';
+import { LevelBadge } from '../logs/LogList';
+import type { Timeline as Layout } from './timeline';
+
+const LANE_H = 26;
+const TICKS = 6;
+const pct = (f: number) => `${(f * 100).toFixed(3)}%`;
+
+/** A session on one time axis: trace bars, error markers, and a row of log marks per level. */
+export function Timeline({ layout: t, range }: { layout: Layout; range: Record<string, string> }) {
+  const span = t.end - t.start;
+  return (
+    <section class="panel timeline" aria-label="Session timeline">
+      <div class="tl-row tl-axis" aria-hidden="true">
+        <span class="tl-label" />
+        <div class="tl-track">
+          {Array.from({ length: TICKS }, (_, i) => (
+            <span key={i} style={{ left: pct(i / (TICKS - 1)) }}>
+              +{fmtDuration((span * i) / (TICKS - 1))}
+            </span>
+          ))}
+        </div>
+      </div>
+      <div class="tl-row">
+        <span class="tl-label">Traces</span>
+        <div class="tl-track" style={{ height: `${Math.max(1, t.lanes) * LANE_H}px` }}>
+          {t.bars.map((b) => {
+            const tr = b.trace;
+            const desc = `${tr.root_name || '(missing root)'}, ${fmtDuration(tr.duration)}, ${tr.services.join(', ')}${tr.error_count ? `, ${tr.error_count} errors` : ''}`;
+            return (
+              <Link
+                key={tr.trace_id}
+                class={`tl-bar${tr.error_count ? ' error' : ''}`}
+                href={traceHref(tr.trace_id)}
+                title={desc}
+                aria-label={`Trace ${desc}`}
+                data-trace-id={tr.trace_id}
+                style={{ left: pct(b.left), width: pct(b.width), top: `${b.lane * LANE_H}px`, background: serviceTint(tr.root_service) }}
+              >
+                {tr.root_name} <small>{fmtDuration(tr.duration)} · {tr.services.join(', ')}</small>
+              </Link>
+            );
+          })}
+        </div>
+      </div>
+      {t.errors.length > 0 && (
+        <div class="tl-row">
+          <span class="tl-label">Errors</span>
+          <div class="tl-track tl-errors">
+            {t.errors.map((b) => (
+              <Link
+                key={b.left}
+                class="tl-err"
+                href={groupHref(b.first.fingerprint, range)}
+                title={`${b.first.type}: ${b.first.message}${b.count > 1 ? ` (+${b.count - 1} more here)` : ''}`}
+                aria-label={`Error ${b.first.type}: ${b.first.message}${b.count > 1 ? `, and ${b.count - 1} more at this time` : ''}`}
+                style={{ left: pct(b.left) }}
+              >
+                {b.count > 1 ? b.count : '!'}
+              </Link>
+            ))}
+          </div>
+        </div>
+      )}
+      {t.logRows.map((row) => (
+        <div class="tl-row" key={row.level}>
+          <span class="tl-label">
+            <LevelBadge level={row.level} />
+          </span>
+          <div class="tl-track tl-logs" aria-hidden="true">
+            {row.bins.map((b) => (
+              <i key={b.left} style={{ left: pct(b.left), background: levelColor(row.level) }} title={`${b.count} ${row.level} log${b.count > 1 ? 's' : ''}: ${b.first.body}`} />
+            ))}
+          </div>
+        </div>
+      ))}
+    </section>
+  );
+}
