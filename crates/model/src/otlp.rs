@@ -7,6 +7,8 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord as OtlpLogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use opentelemetry_proto::tonic::trace::v1::span::{Event as OtlpEvent, Link as OtlpLink};
 
+use opentelemetry_proto::tonic::resource::v1::Resource;
+
 use crate::attr::{AttrValue, Attributes, attributes_from_otlp};
 use crate::ids::{IdError, LogId, SpanId, TraceId};
 use crate::log::{Level, LogRecord};
@@ -94,15 +96,8 @@ pub fn normalise_traces<E>(
     let mut out = Normalised::default();
     let mut messages = Vec::new();
     for (ri, rs) in request.resource_spans.iter().enumerate() {
-        let resource_kvs = rs
-            .resource
-            .as_ref()
-            .map(|r| r.attributes.as_slice())
-            .unwrap_or(&[]);
-        let mut resource_attributes = attributes_from_otlp(resource_kvs);
-        let resource_dropped = limit_attributes(&mut resource_attributes, limits);
-        let project_id = project_of(&resource_attributes)?;
-        let resource = ResourceFields::new(&resource_attributes);
+        let resource = ResourceFields::new(rs.resource.as_ref(), limits);
+        let project_id = project_of(&resource.attributes)?;
         for ss in &rs.scope_spans {
             let (scope_name, scope_version, mut scope_attributes) = match &ss.scope {
                 Some(s) => (
@@ -124,10 +119,10 @@ pub fn normalise_traces<E>(
                         span.scope_version.clone_from(&scope_version);
                         span.scope_attributes.clone_from(&scope_attributes);
                         if span.session_id.is_none() {
-                            span.session_id = session_of(&resource_attributes);
+                            span.session_id = session_of(&resource.attributes);
                         }
-                        span.resource_attributes.clone_from(&resource_attributes);
-                        span.dropped_attributes_count += resource_dropped;
+                        span.resource_attributes.clone_from(&resource.attributes);
+                        span.dropped_attributes_count += resource.dropped;
                         out.rows.push(span);
                     }
                     Err(e) => out.reject(&mut messages, || {
@@ -151,15 +146,8 @@ pub fn normalise_logs<E>(
     let mut out = Normalised::default();
     let mut messages = Vec::new();
     for (ri, rl) in request.resource_logs.iter().enumerate() {
-        let resource_kvs = rl
-            .resource
-            .as_ref()
-            .map(|r| r.attributes.as_slice())
-            .unwrap_or(&[]);
-        let mut resource_attributes = attributes_from_otlp(resource_kvs);
-        let resource_dropped = limit_attributes(&mut resource_attributes, limits);
-        let project_id = project_of(&resource_attributes)?;
-        let resource = ResourceFields::new(&resource_attributes);
+        let resource = ResourceFields::new(rl.resource.as_ref(), limits);
+        let project_id = project_of(&resource.attributes)?;
         for sl in &rl.scope_logs {
             let scope_name = sl
                 .scope
@@ -175,10 +163,10 @@ pub fn normalise_logs<E>(
                         log.environment.clone_from(&resource.environment);
                         log.scope_name.clone_from(&scope_name);
                         if log.session_id.is_none() {
-                            log.session_id = session_of(&resource_attributes);
+                            log.session_id = session_of(&resource.attributes);
                         }
-                        log.resource_attributes.clone_from(&resource_attributes);
-                        log.dropped_attributes_count += resource_dropped;
+                        log.resource_attributes.clone_from(&resource.attributes);
+                        log.dropped_attributes_count += resource.dropped;
                         log.log_id = log.content_id();
                         out.rows.push(log);
                     }
@@ -240,15 +228,21 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits) -> Result<LogRecord, IdE
     })
 }
 
-/// The service fields every span of a resource shares.
+/// What every row of a resource shares: its attributes (limited), how many of them were
+/// dropped, and the service fields they give.
 struct ResourceFields {
+    attributes: Attributes,
+    dropped: u32,
     service_name: String,
     service_version: String,
     environment: String,
 }
 
 impl ResourceFields {
-    fn new(attrs: &Attributes) -> Self {
+    fn new(resource: Option<&Resource>, limits: &Limits) -> Self {
+        let kvs = resource.map(|r| r.attributes.as_slice()).unwrap_or(&[]);
+        let mut attrs = attributes_from_otlp(kvs);
+        let dropped = limit_attributes(&mut attrs, limits);
         let text = |keys: &[&str]| {
             keys.iter()
                 .find_map(|k| attrs.get(*k))
@@ -259,10 +253,14 @@ impl ResourceFields {
         if service_name.is_empty() {
             service_name = "unknown_service".to_string();
         }
+        let service_version = text(&["service.version"]);
+        let environment = text(&["deployment.environment.name", "deployment.environment"]);
         ResourceFields {
+            attributes: attrs,
+            dropped,
             service_name,
-            service_version: text(&["service.version"]),
-            environment: text(&["deployment.environment.name", "deployment.environment"]),
+            service_version,
+            environment,
         }
     }
 }

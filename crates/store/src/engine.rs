@@ -23,6 +23,7 @@ use datafusion::prelude::col;
 use parking_lot::RwLock;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_spans};
+use tracehouse_query::Filter;
 
 use crate::api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
@@ -35,7 +36,9 @@ use crate::manifest::Manifest;
 use crate::part::{Part, list_part_files, write_part};
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::{batch_to_spans, col as c, spans_to_batch};
-use crate::stats::{KeyStats, merge_into};
+use crate::search::count_into;
+use crate::stats::{KeyStats, MINUTE_NS, merge_into};
+use crate::structure::empty_buckets;
 use crate::table::Table;
 use crate::wal::{Wal, encode_batch};
 
@@ -282,7 +285,10 @@ impl TableEngine {
     }
 
     fn snapshot(&self) -> Snapshot {
-        let st = self.state.read();
+        self.snapshot_of(&self.state.read())
+    }
+
+    fn snapshot_of(&self, st: &State) -> Snapshot {
         let mut memtable = st.mem.frozen.clone();
         memtable.extend(st.mem.active.iter().cloned());
         Snapshot {
@@ -290,6 +296,86 @@ impl TableEngine {
             memtable,
             parts: st.parts.clone(),
         }
+    }
+
+    /// A histogram of every span of a project from the per-minute counts of the statistics:
+    /// whole minutes come from the counts, the partial minutes at the range's edges from a
+    /// scan. `None` when the counts cannot answer: a filter or structure, buckets narrower
+    /// than a minute, a range inside one minute, or statistics written before minutes were
+    /// counted.
+    async fn histogram_from_minutes(
+        &self,
+        q: &HistogramQuery,
+    ) -> Result<Option<Histogram>, StoreError> {
+        if q.plan.structure.is_some() || q.plan.pushdown != Filter::True {
+            return Ok(None);
+        }
+        let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
+        let first_minute =
+            q.start_ns.div_euclid(MINUTE_NS) + i64::from(q.start_ns.rem_euclid(MINUTE_NS) != 0);
+        let end_minute = q.end_ns.div_euclid(MINUTE_NS);
+        if width % MINUTE_NS != 0 || first_minute >= end_minute {
+            return Ok(None);
+        }
+        let overlaps = |hour: i64| {
+            hour.saturating_mul(HOUR_NS) < q.end_ns
+                && hour.saturating_add(1).saturating_mul(HOUR_NS) > q.start_ns
+        };
+        let mut minutes = KeyStats::default();
+        let snap = {
+            let st = self.state.read();
+            for p in &st.parts {
+                if p.meta.project_id == q.project_id && overlaps(p.meta.hour) {
+                    if p.stats.minute_total() != p.meta.rows {
+                        return Ok(None);
+                    }
+                    minutes.merge(&p.stats);
+                }
+            }
+            let mem = [&st.mem.active_stats, &st.mem.frozen_stats];
+            let counted: u64 = mem
+                .iter()
+                .flat_map(|m| m.values())
+                .map(KeyStats::minute_total)
+                .sum();
+            if counted != (st.mem.active_rows + st.mem.frozen_rows) as u64 {
+                return Ok(None);
+            }
+            for ((project, hour), stats) in mem.iter().flat_map(|m| m.iter()) {
+                if *project == q.project_id && overlaps(*hour) {
+                    minutes.merge(stats);
+                }
+            }
+            self.snapshot_of(&st)
+        };
+        for (minute, c) in minutes.minutes.range(first_minute..end_minute) {
+            let i = (minute * MINUTE_NS - aligned) / width;
+            if let Some(b) = usize::try_from(i).ok().and_then(|i| buckets.get_mut(i)) {
+                b.count += c.spans;
+                b.error_count += c.errors;
+            }
+        }
+        let edges = [
+            (q.start_ns, first_minute * MINUTE_NS),
+            (end_minute * MINUTE_NS, q.end_ns),
+        ];
+        for range in edges.into_iter().filter(|(a, b)| a < b) {
+            let grid = (aligned, width);
+            count_into(
+                &snap,
+                &q.project_id,
+                &Filter::True,
+                range,
+                grid,
+                &mut buckets,
+            )
+            .await?;
+        }
+        Ok(Some(Histogram {
+            width_ns: width,
+            buckets,
+            candidates_truncated: false,
+        }))
     }
 
     /// Key/value statistics of a project over the hours overlapping `[start_ns, end_ns)`,
@@ -762,6 +848,9 @@ impl Store for EmbeddedStore {
     }
 
     async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError> {
+        if let Some(h) = self.spans.histogram_from_minutes(query).await? {
+            return Ok(h);
+        }
         crate::search::histogram(&self.spans.snapshot(), query).await
     }
 
@@ -812,5 +901,64 @@ impl Store for EmbeddedStore {
             t.add_stats(&mut out);
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::tests::sample_span;
+
+    fn query(text: &str, start_ns: i64, end_ns: i64) -> HistogramQuery {
+        HistogramQuery {
+            project_id: "default".into(),
+            plan: tracehouse_query::plan(&tracehouse_query::parse(text).unwrap()),
+            start_ns,
+            end_ns,
+            buckets: 60,
+        }
+    }
+
+    #[tokio::test]
+    async fn minute_counts_answer_only_unfiltered_histograms() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = EngineConfig::new(dir.path());
+        config.flush_interval = Duration::from_secs(3600);
+        let store = EmbeddedStore::open(config).await.unwrap();
+        let t0 = 1_700_000_000_000_000_000;
+        let spans: Vec<Span> = (1..=50)
+            .map(|i| sample_span(i, 1, t0 + i64::from(i) * 1_000_000_000))
+            .collect();
+        store.write_spans(spans).await.unwrap();
+        let hour = query("", t0, t0 + HOUR_NS);
+        for when in ["memtable", "parts"] {
+            let h = store.spans.histogram_from_minutes(&hour).await.unwrap();
+            let h = h.unwrap_or_else(|| panic!("[{when}] counts answer an unfiltered histogram"));
+            assert_eq!(
+                h.buckets.iter().map(|b| b.count).sum::<u64>(),
+                50,
+                "[{when}]"
+            );
+            store.flush_now().await.unwrap();
+        }
+        let filtered = query("service:cart", t0, t0 + HOUR_NS);
+        assert!(
+            store
+                .spans
+                .histogram_from_minutes(&filtered)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let narrow = query("", t0, t0 + 30_000_000_000);
+        assert!(
+            store
+                .spans
+                .histogram_from_minutes(&narrow)
+                .await
+                .unwrap()
+                .is_none(),
+            "buckets under a minute need a scan"
+        );
     }
 }

@@ -416,11 +416,40 @@ pub(crate) async fn histogram(
         truncated = t;
         count_matched(&mut buckets, aligned, width, &evaluated);
     } else {
-        let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+        count_into(
+            snap,
+            &q.project_id,
+            &q.plan.pushdown,
+            (q.start_ns, q.end_ns),
+            (aligned, width),
+            &mut buckets,
+        )
+        .await?;
+    }
+    Ok(Histogram {
+        width_ns: width,
+        buckets,
+        candidates_truncated: truncated,
+    })
+}
+
+/// Adds the spans matching `filter` that start in `[range.0, range.1)` to their buckets of
+/// the grid `(aligned start, width)`.
+pub(crate) async fn count_into(
+    snap: &Snapshot,
+    project_id: &str,
+    filter: &tracehouse_query::Filter,
+    range: (i64, i64),
+    grid: (i64, i64),
+    buckets: &mut [crate::api::Bucket],
+) -> Result<(), StoreError> {
+    let (aligned, width) = grid;
+    {
+        let parts = snap.parts_in(project_id, range.0, range.1);
         let (_ctx, df) = snap.frame(&parts).await?;
         let bucket = ((col(c::START_TIME) - lit(aligned)) / lit(width)).alias("b");
         let batches = df
-            .filter(window(&q.project_id, q.start_ns, q.end_ns).and(compile(&q.plan.pushdown)))?
+            .filter(window(project_id, range.0, range.1).and(compile(filter)))?
             .aggregate(
                 vec![bucket],
                 vec![
@@ -453,11 +482,7 @@ pub(crate) async fn histogram(
             }
         }
     }
-    Ok(Histogram {
-        width_ns: width,
-        buckets,
-        candidates_truncated: truncated,
-    })
+    Ok(())
 }
 
 #[cfg(test)]
