@@ -393,6 +393,8 @@ pub(crate) async fn values(
             Scope::Span => vec![format!("s:{key}")],
             Scope::Resource => vec![format!("r:{key}")],
             Scope::Any => vec![format!("s:{key}"), format!("r:{key}")],
+            // Event, link and scope attributes are not counted in the statistics.
+            Scope::Event | Scope::Link | Scope::Instrumentation => Vec::new(),
         },
     };
     let mut p = Params::default();

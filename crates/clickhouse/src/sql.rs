@@ -16,6 +16,19 @@
 //!   ASCII alphanumerics and non-ASCII characters), which the token bloom filter on the
 //!   log body serves.
 //!
+//! Event, link and instrumentation-scope attributes (`event.x`, `link.x`,
+//! `instrumentation.x`) live in the JSON `String` columns `events`, `links` and
+//! `scope_attributes`, written by the model's serde form. A leaf on an instrumentation
+//! attribute reads `scope_attributes` with the `JSON*` functions; a leaf on an event or
+//! link attribute is `arrayExists(_item -> leaf, JSONExtractArrayRaw(events))`, so it
+//! holds when it holds for some event / link, and `NOT` of it when none does (the rule of
+//! `tracehouse_query::plan::Scope`). The value is read by its JSON type the way the
+//! evaluator reads it: strings as they are (numbers parsed from trimmed text, booleans
+//! from `true`/`false` in any case), numbers and booleans natively, arrays and maps as
+//! their JSON text. ClickHouse writes a float's text in the shortest round-trip form
+//! without exponent like Rust does, except for magnitudes below 1e-5 or so, where it
+//! uses an exponent (`1e-7`); text matches on such floats can differ from the evaluator.
+//!
 //! On log records ([`Table::Logs`]) `body` is the body, `level` the level name
 //! (`tracehouse_model::Level::as_str`; `level:warning` or `level:WARN` is the level any
 //! spelling of its name parses to), `timestamp` the record time; trace, span and
@@ -125,6 +138,12 @@ enum Source {
     Timestamp(&'static str),
     /// An attribute: the map column prefix (`attributes` / `resource_attributes`) and key.
     Attr(&'static str, String),
+    /// An attribute in a JSON object: the SQL arguments that locate the object (the
+    /// `scope_attributes` column, or [`ITEM_ATTRIBUTES`] inside `arrayExists`) and the key.
+    Json(&'static str, String),
+    /// An attribute of every element of a JSON array column (`events`, `links`); a leaf on
+    /// it holds when it holds on some element (see [`Compiler::any`]).
+    JsonEach(&'static str, String),
     /// A field the table's rows never have.
     Missing,
 }
@@ -187,9 +206,20 @@ fn sources(table: Table, field: &Field) -> Vec<Source> {
                 Source::Attr("attributes", key.clone()),
                 Source::Attr("resource_attributes", key.clone()),
             ],
+            Scope::Event | Scope::Link | Scope::Instrumentation if table == Table::Logs => {
+                vec![Source::Missing]
+            }
+            Scope::Event => vec![Source::JsonEach("events", key.clone())],
+            Scope::Link => vec![Source::JsonEach("links", key.clone())],
+            Scope::Instrumentation => vec![Source::Json("scope_attributes", key.clone())],
         },
     }
 }
+
+/// The lambda variable bound to one event or link (its JSON text).
+const ITEM: &str = "_item";
+/// The JSON arguments that locate the attributes of the current event or link.
+const ITEM_ATTRIBUTES: &str = "_item, 'attributes'";
 
 /// A non-null SQL expression, valid only where `guard` holds (no guard: always).
 struct Valued {
@@ -214,6 +244,10 @@ impl Valued {
         }
     }
 }
+
+/// The text `parse_number` accepts, `-?[0-9]+(\.[0-9]+)?`, written without `?` (the
+/// client reads `?` in SQL text as a placeholder for a client-side argument).
+const NUMBER_SHAPE: &str = "'^(-|)[0-9]+([.][0-9]+|)$'";
 
 const FALSE: &str = "0";
 const TRUE: &str = "1";
@@ -262,7 +296,13 @@ impl<'a> Compiler<'a> {
     fn any(&mut self, field: &Field, mut leaf: impl FnMut(&mut Self, &Source) -> String) -> String {
         let parts: Vec<String> = sources(self.table, field)
             .iter()
-            .map(|s| leaf(self, s))
+            .map(|s| match s {
+                Source::JsonEach(column, key) => {
+                    let inner = leaf(self, &Source::Json(ITEM_ATTRIBUTES, key.clone()));
+                    format!("arrayExists({ITEM} -> {inner}, JSONExtractArrayRaw({column}))")
+                }
+                s => leaf(self, s),
+            })
             .collect();
         match parts.len() {
             0 => FALSE.to_string(),
@@ -298,8 +338,24 @@ impl<'a> Compiler<'a> {
                     guard: Some(format!("mapContains({map}, {k})")),
                 }
             }
-            Source::Missing => return None,
+            Source::Json(doc, key) => {
+                let p = self.json_path(doc, key);
+                Valued {
+                    expr: format!(
+                        "multiIf(JSONType({p}) = 'String', JSONExtractString({p}), \
+                         JSONType({p}) = 'Null', '', JSONExtractRaw({p}))"
+                    ),
+                    guard: Some(format!("JSONHas({p})")),
+                }
+            }
+            Source::Missing | Source::JsonEach(..) => return None,
         })
+    }
+
+    /// `doc, {key}`: the arguments of the `JSON*` functions that reach the attribute.
+    fn json_path(&mut self, doc: &str, key: &str) -> String {
+        let k = self.params.str(key);
+        format!("{doc}, {k}")
     }
 
     fn exists(&mut self, s: &Source) -> String {
@@ -318,7 +374,11 @@ impl<'a> Compiler<'a> {
                 let k = self.params.str(key.as_str());
                 format!("mapContains({map}, {k})")
             }
-            Source::Missing => FALSE.into(),
+            Source::Json(doc, key) => {
+                let p = self.json_path(doc, key);
+                format!("JSONHas({p})")
+            }
+            Source::Missing | Source::JsonEach(..) => FALSE.into(),
         }
     }
 
@@ -334,12 +394,25 @@ impl<'a> Compiler<'a> {
                     guard: Some(format!("mapContains({map}_num, {k})")),
                 }
             }
-            Source::HasError | Source::Missing => return None,
+            Source::Json(doc, key) => {
+                let p = self.json_path(doc, key);
+                let trimmed =
+                    format!(r"replaceRegexpAll(JSONExtractString({p}), '^\\s+|\\s+$', '')");
+                Valued {
+                    expr: format!(
+                        "if(JSONType({p}) = 'String', toFloat64OrZero({trimmed}), JSONExtractFloat({p}))"
+                    ),
+                    guard: Some(format!(
+                        r"JSONHas({p}) AND (JSONType({p}) IN ('Int64', 'UInt64', 'Double') OR (JSONType({p}) = 'String' AND match({trimmed}, {NUMBER_SHAPE})))"
+                    )),
+                }
+            }
+            Source::HasError | Source::Missing | Source::JsonEach(..) => return None,
             other => {
                 // Text read as `-?digits[.digits]` after trimming, like `parse_number`.
                 let t = self.text(other)?;
                 let trimmed = format!(r"replaceRegexpAll({}, '^\\s+|\\s+$', '')", t.expr);
-                let shape = format!(r"match({trimmed}, '^-?[0-9]+(\\.[0-9]+)?$')");
+                let shape = format!("match({trimmed}, {NUMBER_SHAPE})");
                 Valued {
                     expr: format!("toFloat64OrZero({trimmed})"),
                     guard: Some(match t.guard {
@@ -362,7 +435,21 @@ impl<'a> Compiler<'a> {
                     guard: Some(format!("mapContains({map}_bool, {k})")),
                 }
             }
-            Source::Duration | Source::Timestamp(_) | Source::Missing => return None,
+            Source::Json(doc, key) => {
+                let p = self.json_path(doc, key);
+                let text = format!("lower(JSONExtractString({p}))");
+                Valued {
+                    expr: format!(
+                        "if(JSONType({p}) = 'Bool', JSONExtractBool({p}) = 1, {text} = 'true')"
+                    ),
+                    guard: Some(format!(
+                        "JSONHas({p}) AND (JSONType({p}) = 'Bool' OR (JSONType({p}) = 'String' AND {text} IN ('true', 'false')))"
+                    )),
+                }
+            }
+            Source::Duration | Source::Timestamp(_) | Source::Missing | Source::JsonEach(..) => {
+                return None;
+            }
             other => {
                 let t = self.text(other)?;
                 let shape = format!("lower({}) IN ('true', 'false')", t.expr);
@@ -570,8 +657,62 @@ mod tests {
     }
 
     #[test]
+    fn event_link_and_scope_attributes_read_the_json_columns() {
+        let (text, params) = sql("event.exception.type:Timeout");
+        assert!(
+            text.starts_with("arrayExists(_item -> ")
+                && text.ends_with(", JSONExtractArrayRaw(events))"),
+            "{text}"
+        );
+        assert!(
+            text.contains("JSONHas(_item, 'attributes', {p0:String})"),
+            "{text}"
+        );
+        assert_eq!(params.values()[0].1, Param::Str("exception.type".into()));
+        assert!(
+            params
+                .values()
+                .contains(&("p1".into(), Param::Str("Timeout".into())))
+        );
+        let (text, _) = sql("link.hops>2");
+        assert!(text.contains("JSONExtractArrayRaw(links)"), "{text}");
+        assert!(
+            text.contains("JSONExtractFloat(_item, 'attributes', {p0:String})"),
+            "{text}"
+        );
+        // The client reads `?` as an argument placeholder: numeric reads of text never use it.
+        for q in ["link.hops>2", "instrumentation.x<1", "event.k:/a?/"] {
+            let (text, _) = sql(q);
+            assert!(!text.contains('?'), "{q}: {text}");
+        }
+        // `!=` is the negation of "some link has it"
+        let (text, _) = sql("link.hops!=2");
+        assert!(text.starts_with("(NOT arrayExists("), "{text}");
+        let (text, _) = sql("instrumentation.tier EXISTS");
+        assert_eq!(text, "JSONHas(scope_attributes, {p0:String})");
+        let (text, _) = sql("instrumentation.sampled:true");
+        assert!(
+            text.contains("JSONExtractBool(scope_attributes, {p0:String})"),
+            "{text}"
+        );
+        assert!(!text.contains("arrayExists"), "{text}");
+        // log records have none of these (a hand-built plan): false, and NOT false
+        let leaf = Filter::Exists(Field::Attr {
+            scope: Scope::Event,
+            key: "k".into(),
+        });
+        let mut p = Params::default();
+        assert_eq!(compile(&leaf, Table::Logs, &mut p), FALSE);
+        let not = Filter::Not(Box::new(leaf));
+        assert_eq!(compile(&not, Table::Logs, &mut p), format!("(NOT {FALSE})"));
+    }
+
+    #[test]
     fn user_values_never_reach_the_sql_text() {
         for q in [
+            r#"event.weird'key:"x' OR 1=1 --""#,
+            r#"link.weird'key>1"#,
+            r#"instrumentation.weird'key:/x' OR 1=1; DROP TABLE spans/"#,
             r#"http.method:"x' OR 1=1 --""#,
             r#"service:"a\\'b""#,
             r#"span_name:/x' OR 1=1; DROP TABLE spans/"#,

@@ -75,8 +75,13 @@ pub trait SpanView {
     /// Ids are lowercase hex; `StatusCode` and `SpanKind` are lowercase names (see
     /// [`crate::plan`]); `HasErrors` is a `Bool`.
     fn intrinsic(&self, which: Intrinsic) -> Option<AttrValue<'_>>;
-    /// The attribute `key` in `scope`, which is [`Scope::Span`] or [`Scope::Resource`].
+    /// The attribute `key` in a single-valued `scope`: [`Scope::Span`],
+    /// [`Scope::Resource`] or [`Scope::Instrumentation`].
     fn attribute(&self, scope: Scope, key: &str) -> Option<AttrValue<'_>>;
+    /// The values of attribute `key` in a multi-valued `scope` ([`Scope::Event`] or
+    /// [`Scope::Link`]): one per event / link that sets the key, in the span's order;
+    /// empty when none does.
+    fn attribute_values(&self, scope: Scope, key: &str) -> Vec<AttrValue<'_>>;
     /// The span id (raw bytes); used for parent/child links.
     fn span_id(&self) -> &[u8];
     /// The parent span id (raw bytes); `None` or empty for a root span.
@@ -93,22 +98,43 @@ pub trait SpanView {
     }
 }
 
-/// Up to two values a field has on a span (span and resource scope for [`Scope::Any`]).
-fn field_values<'s, S: SpanView>(field: &Field, span: &'s S) -> [Option<AttrValue<'s>>; 2] {
+/// The values a field has on one span: up to two single values (span and resource scope
+/// for [`Scope::Any`]) or the values of a multi-valued scope. Allocates only for the latter.
+struct FieldValues<'s> {
+    fixed: [Option<AttrValue<'s>>; 2],
+    many: Vec<AttrValue<'s>>,
+}
+
+impl<'s> FieldValues<'s> {
+    fn iter(&self) -> impl Iterator<Item = &AttrValue<'s>> {
+        self.fixed.iter().flatten().chain(self.many.iter())
+    }
+}
+
+fn field_values<'s, S: SpanView>(field: &Field, span: &'s S) -> FieldValues<'s> {
+    let one = |v| FieldValues {
+        fixed: [v, None],
+        many: Vec::new(),
+    };
     match field {
-        Field::Intrinsic(Intrinsic::Duration) => [Some(AttrValue::Int(span.duration_ns())), None],
-        Field::Intrinsic(Intrinsic::Timestamp) => {
-            [Some(AttrValue::Int(span.start_time_ns())), None]
-        }
-        Field::Intrinsic(i) => [span.intrinsic(*i), None],
+        Field::Intrinsic(Intrinsic::Duration) => one(Some(AttrValue::Int(span.duration_ns()))),
+        Field::Intrinsic(Intrinsic::Timestamp) => one(Some(AttrValue::Int(span.start_time_ns()))),
+        Field::Intrinsic(i) => one(span.intrinsic(*i)),
         Field::Attr {
             scope: Scope::Any,
             key,
-        } => [
-            span.attribute(Scope::Span, key),
-            span.attribute(Scope::Resource, key),
-        ],
-        Field::Attr { scope, key } => [span.attribute(*scope, key), None],
+        } => FieldValues {
+            fixed: [
+                span.attribute(Scope::Span, key),
+                span.attribute(Scope::Resource, key),
+            ],
+            many: Vec::new(),
+        },
+        Field::Attr { scope, key } if scope.is_multi_valued() => FieldValues {
+            fixed: [None, None],
+            many: span.attribute_values(*scope, key),
+        },
+        Field::Attr { scope, key } => one(span.attribute(*scope, key)),
     }
 }
 
@@ -119,30 +145,22 @@ pub fn matches<S: SpanView>(filter: &Filter, span: &S) -> bool {
         Filter::And(items) => items.iter().all(|f| matches(f, span)),
         Filter::Or(items) => items.iter().any(|f| matches(f, span)),
         Filter::Not(inner) => !matches(inner, span),
-        Filter::Exists(field) => {
-            field_values(field, span)
-                .iter()
-                .flatten()
-                .any(|v| match (field, v) {
-                    (Field::Intrinsic(_), AttrValue::Str(s)) => !s.is_empty(),
-                    _ => true,
-                })
-        }
+        Filter::Exists(field) => field_values(field, span).iter().any(|v| match (field, v) {
+            (Field::Intrinsic(_), AttrValue::Str(s)) => !s.is_empty(),
+            _ => true,
+        }),
         Filter::Cmp { field, op, value } => {
             if *op == CmpOp::Ne {
                 return !field_values(field, span)
                     .iter()
-                    .flatten()
                     .any(|v| compare(v, CmpOp::Eq, value));
             }
             field_values(field, span)
                 .iter()
-                .flatten()
                 .any(|v| compare(v, *op, value))
         }
         Filter::Match { field, pattern } => field_values(field, span)
             .iter()
-            .flatten()
             .any(|v| match_pattern(&v.as_text(), pattern)),
     }
 }
@@ -398,8 +416,7 @@ fn apply_stage<S: SpanView>(
                         .iter()
                         .map(|f| {
                             field_values(f, &spans[i])
-                                .into_iter()
-                                .flatten()
+                                .iter()
                                 .next()
                                 .map(|v| v.as_text().into_owned())
                         })
@@ -443,7 +460,6 @@ fn aggregate<S: SpanView>(
         .filter_map(|&i| {
             field_values(field, &spans[i])
                 .iter()
-                .flatten()
                 .find_map(AttrValue::as_f64)
         })
         .collect();
@@ -476,6 +492,9 @@ mod tests {
         dur_ms: i64,
         span_attrs: Vec<(&'static str, AttrValue<'static>)>,
         resource_attrs: Vec<(&'static str, AttrValue<'static>)>,
+        scope_attrs: Vec<(&'static str, AttrValue<'static>)>,
+        events: Vec<Vec<(&'static str, AttrValue<'static>)>>,
+        links: Vec<Vec<(&'static str, AttrValue<'static>)>>,
     }
 
     impl SpanView for TestSpan {
@@ -499,9 +518,22 @@ mod tests {
             let list = match scope {
                 Scope::Span => &self.span_attrs,
                 Scope::Resource => &self.resource_attrs,
-                Scope::Any => return None,
+                Scope::Instrumentation => &self.scope_attrs,
+                Scope::Any | Scope::Event | Scope::Link => return None,
             };
             list.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone())
+        }
+        fn attribute_values(&self, scope: Scope, key: &str) -> Vec<AttrValue<'_>> {
+            let items = match scope {
+                Scope::Event => &self.events,
+                Scope::Link => &self.links,
+                _ => return Vec::new(),
+            };
+            items
+                .iter()
+                .filter_map(|attrs| attrs.iter().find(|(k, _)| *k == key))
+                .map(|(_, v)| v.clone())
+                .collect()
         }
         fn span_id(&self) -> &[u8] {
             std::slice::from_ref(&self.id)
@@ -535,6 +567,9 @@ mod tests {
             dur_ms,
             span_attrs: vec![],
             resource_attrs: vec![],
+            scope_attrs: vec![],
+            events: vec![],
+            links: vec![],
         }
     }
 
@@ -571,6 +606,30 @@ mod tests {
         s4.resource_attrs = vec![("db.system", AttrValue::str("mysql"))];
         let mut s5 = span(5, Some(99), "late", "cart", 1000);
         s5.status = "error";
+        // events, links and instrumentation scopes
+        s0.events = vec![
+            vec![
+                ("retry.count", AttrValue::Int(1)),
+                ("cache", AttrValue::str("miss")),
+            ],
+            vec![("retry.count", AttrValue::Int(3))],
+        ];
+        s0.scope_attrs = vec![("lib.tier", AttrValue::str("web"))];
+        s1.events = vec![vec![]];
+        s2.events = vec![vec![
+            ("exception.type", AttrValue::str("TimeoutError")),
+            ("retry.count", AttrValue::str("2")),
+        ]];
+        s2.links = vec![vec![
+            ("link.kind", AttrValue::str("follows")),
+            ("hops", AttrValue::Int(2)),
+        ]];
+        s3.links = vec![
+            vec![("hops", AttrValue::Int(5))],
+            vec![("hops", AttrValue::Int(1))],
+        ];
+        s4.events = vec![vec![("cache", AttrValue::str("hit"))]];
+        s4.scope_attrs = vec![("lib.tier", AttrValue::str("render"))];
         vec![s0, s1, s2, s3, s4, s5]
     }
 
@@ -683,6 +742,53 @@ mod tests {
         assert_eq!(run("parent_span_id NOT EXISTS"), [0]);
         assert_eq!(run("environment EXISTS"), Vec::<usize>::new()); // empty intrinsic
         assert_eq!(run("service:cart kind:client OR duration>900ms"), [2, 3, 5]);
+    }
+
+    #[test]
+    fn event_link_and_instrumentation_scopes() {
+        let none = Vec::<usize>::new();
+        for (q, want) in [
+            // any event may satisfy the predicate
+            ("event.retry.count=3", vec![0]),
+            ("event.retry.count:1", vec![0]),
+            ("event.retry.count>1", vec![0, 2]), // text "2" compares as a number
+            ("event.retry.count>=5", none.clone()),
+            // each predicate picks its own event
+            ("event.retry.count=1 event.retry.count=3", vec![0]),
+            // `!=` and NOT: no event has the value (spans without events included)
+            ("event.retry.count!=1", vec![1, 2, 3, 4, 5]),
+            ("NOT event.retry.count:3", vec![1, 2, 3, 4, 5]),
+            ("event.retry.count!=3 event.retry.count EXISTS", vec![2]),
+            ("event.retry.count EXISTS", vec![0, 2]),
+            ("event.retry.count NOT EXISTS", vec![1, 3, 4, 5]),
+            ("event.cache:miss", vec![0]),
+            ("event.cache:*I*", vec![0, 4]),
+            ("event.cache:(hit OR miss)", vec![0, 4]),
+            ("event.exception.type:TimeoutError", vec![2]),
+            ("event.exception.type:/out/", vec![2]),
+            ("link.hops>4", vec![3]),
+            ("link.hops<2", vec![3]),
+            ("link.hops=2", vec![2]),
+            ("link.hops!=2", vec![0, 1, 3, 4, 5]),
+            ("link.hops EXISTS", vec![2, 3]),
+            ("link.link.kind:follows", vec![2]),
+            ("link.kind:follows", none.clone()),
+            ("instrumentation.lib.tier:web", vec![0]),
+            ("instrumentation.lib.tier:/^r/", vec![4]),
+            ("instrumentation.lib.tier!=web", vec![1, 2, 3, 4, 5]),
+            ("instrumentation.lib.tier EXISTS", vec![0, 4]),
+            // unscoped keys and the other scopes never look into events, links or scopes
+            ("retry.count EXISTS", none.clone()),
+            ("cache:miss", none.clone()),
+            ("span.hops EXISTS", none.clone()),
+            ("lib.tier:web", none.clone()),
+            // structure and pipelines read them too
+            ("{event.cache:miss} >> {link.hops EXISTS}", vec![2, 3]),
+            ("{} | by(event.cache) | count() = 1", vec![0, 4]),
+            ("{} | sum(link.hops) = 7", vec![0, 1, 2, 3, 4, 5]), // first link of 3 counts
+        ] {
+            assert_eq!(run(q), want, "{q}");
+        }
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //!   field the span does not have is **false**, so `Not(leaf)` is true for it
 //!   (`key!=v` matches spans without `key`, like Highlight).
 //! * An attribute with [`Scope::Any`] holds the predicate when the span-scope value or
-//!   the resource-scope value does; `Exists` likewise.
+//!   the resource-scope value does; `Exists` likewise. [`Scope::Event`] and
+//!   [`Scope::Link`] hold it when the attribute of at least one event / link does (so the
+//!   negation holds when none does, and for spans without events or links);
+//!   [`Scope::Instrumentation`] reads the one instrumentation scope of the span.
 //! * A field's value "as text" is: strings as they are, integers in decimal, floats in
 //!   Rust's shortest round-trip form, booleans `true`/`false`.
 //! * Intrinsic `status_code` is one of `unset ok error`, `span_kind` one of
@@ -140,6 +143,14 @@ impl Intrinsic {
 }
 
 /// Which attribute map a key is looked up in.
+///
+/// `Span`, `Resource` and `Instrumentation` hold at most one value per span; `Any` has up
+/// to two (span and resource); `Event` and `Link` have one per event / link that sets the
+/// key. Every leaf predicate treats a field with several values alike: it holds when it
+/// holds for **at least one** value, and is false when there is none. `key!=v` and
+/// `NOT …` negate that, so `event.k!=v` holds when **no** event has `k` equal to `v`
+/// (including spans without events), exactly as `k!=v` holds when neither the span nor
+/// the resource attribute equals `v`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Scope {
     /// Span attributes (`span.` prefix).
@@ -148,6 +159,31 @@ pub enum Scope {
     Resource,
     /// Either: the predicate holds if it holds in the span or in the resource scope.
     Any,
+    /// Attributes of the span's events (`event.` prefix): one value per event with the key.
+    Event,
+    /// Attributes of the span's links (`link.` prefix): one value per link with the key.
+    Link,
+    /// Attributes of the span's instrumentation scope (`instrumentation.` prefix).
+    Instrumentation,
+}
+
+impl Scope {
+    /// The key prefix that selects the scope (`None` for [`Scope::Any`], which has none).
+    pub fn prefix(self) -> Option<&'static str> {
+        match self {
+            Scope::Span => Some("span."),
+            Scope::Resource => Some("resource."),
+            Scope::Any => None,
+            Scope::Event => Some("event."),
+            Scope::Link => Some("link."),
+            Scope::Instrumentation => Some("instrumentation."),
+        }
+    }
+
+    /// Whether a span can hold several values of one key in this scope (events, links).
+    pub fn is_multi_valued(self) -> bool {
+        matches!(self, Scope::Event | Scope::Link)
+    }
 }
 
 /// A field a predicate reads.
@@ -178,7 +214,11 @@ pub enum Target {
 /// Resolves a key as written to the field it names.
 ///
 /// Intrinsic names and aliases are matched exactly (lowercase); `span.x` and
-/// `resource.x` are scoped attributes; anything else is an attribute in [`Scope::Any`].
+/// `resource.x` are scoped attributes; over spans `event.x`, `link.x` and
+/// `instrumentation.x` are attributes of the span's events, links and instrumentation
+/// scope (log records have none of these, so over logs those prefixes are part of an
+/// ordinary key such as `event.name`); anything else is an attribute in [`Scope::Any`].
+/// A prefix alone (`span.`) is an ordinary key.
 pub fn resolve_key(key: &str, target: Target) -> Field {
     let intrinsic = match key {
         "trace_id" => Some(Intrinsic::TraceId),
@@ -203,17 +243,27 @@ pub fn resolve_key(key: &str, target: Target) -> Field {
     if let Some(i) = intrinsic {
         return Field::Intrinsic(i);
     }
-    if let Some(rest) = key.strip_prefix("span.").filter(|r| !r.is_empty()) {
-        return Field::Attr {
-            scope: Scope::Span,
-            key: rest.to_string(),
-        };
-    }
-    if let Some(rest) = key.strip_prefix("resource.").filter(|r| !r.is_empty()) {
-        return Field::Attr {
-            scope: Scope::Resource,
-            key: rest.to_string(),
-        };
+    let scopes: &[Scope] = match target {
+        Target::Spans => &[
+            Scope::Span,
+            Scope::Resource,
+            Scope::Event,
+            Scope::Link,
+            Scope::Instrumentation,
+        ],
+        Target::Logs => &[Scope::Span, Scope::Resource],
+    };
+    for &scope in scopes {
+        if let Some(rest) = scope
+            .prefix()
+            .and_then(|p| key.strip_prefix(p))
+            .filter(|r| !r.is_empty())
+        {
+            return Field::Attr {
+                scope,
+                key: rest.to_string(),
+            };
+        }
     }
     Field::Attr {
         scope: Scope::Any,
@@ -491,12 +541,15 @@ pub enum Structure {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PlanStage {
     /// Splits every group into sub-groups of spans with equal values (as text) of the
-    /// fields; spans missing a field group together.
+    /// fields; spans missing a field group together. A field with several values (an
+    /// unscoped key set on span and resource, an event or link attribute) groups by its
+    /// first: the span scope before the resource, the first event / link in span order.
     GroupBy(Vec<Field>),
     /// Keeps the groups whose aggregate compares true with `threshold`.
     /// `count` counts spans; `avg`/`min`/`max`/`sum` read the field as a number
-    /// (durations in ns; text parsed as a number; spans without a number are skipped)
-    /// and a group with no numbers is dropped.
+    /// (durations in ns; text parsed as a number; spans without a number are skipped;
+    /// a field with several values contributes its first number) and a group with no
+    /// numbers is dropped.
     Aggregate {
         /// The function.
         func: AggFunc,
@@ -866,6 +919,58 @@ mod tests {
             attr("http.method")
         );
         assert_eq!(resolve_key("span.", Target::Spans), attr("span."));
+        // The scope prefixes, over spans and over logs.
+        let scoped = |scope, key: &str| Field::Attr {
+            scope,
+            key: key.into(),
+        };
+        for (key, spans, logs) in [
+            ("span.a", scoped(Scope::Span, "a"), scoped(Scope::Span, "a")),
+            (
+                "resource.a.b",
+                scoped(Scope::Resource, "a.b"),
+                scoped(Scope::Resource, "a.b"),
+            ),
+            (
+                "event.exception.type",
+                scoped(Scope::Event, "exception.type"),
+                attr("event.exception.type"),
+            ),
+            (
+                "event.name",
+                scoped(Scope::Event, "name"),
+                attr("event.name"),
+            ),
+            (
+                "event.event.x",
+                scoped(Scope::Event, "event.x"),
+                attr("event.event.x"),
+            ),
+            (
+                "span.event.x",
+                scoped(Scope::Span, "event.x"),
+                scoped(Scope::Span, "event.x"),
+            ),
+            ("link.hops", scoped(Scope::Link, "hops"), attr("link.hops")),
+            (
+                "instrumentation.lib.tier",
+                scoped(Scope::Instrumentation, "lib.tier"),
+                attr("instrumentation.lib.tier"),
+            ),
+            ("event.", attr("event."), attr("event.")),
+            ("link.", attr("link."), attr("link.")),
+            (
+                "instrumentation.",
+                attr("instrumentation."),
+                attr("instrumentation."),
+            ),
+            ("events.x", attr("events.x"), attr("events.x")),
+            ("Event.x", attr("Event.x"), attr("Event.x")),
+            ("scope.x", attr("scope.x"), attr("scope.x")),
+        ] {
+            assert_eq!(resolve_key(key, Target::Spans), spans, "{key} over spans");
+            assert_eq!(resolve_key(key, Target::Logs), logs, "{key} over logs");
+        }
         assert_eq!(resolve_key("Service", Target::Spans), attr("Service"));
         for i in Intrinsic::ALL {
             if i != Intrinsic::Severity {
@@ -1045,6 +1150,109 @@ mod tests {
         );
         assert_eq!(pd("NOT NOT k EXISTS"), Filter::Exists(attr("k")));
         assert_eq!(pd(""), Filter::True);
+    }
+
+    #[test]
+    fn scoped_keys_compile_to_their_scope() {
+        let f = |scope, key: &str| Field::Attr {
+            scope,
+            key: key.into(),
+        };
+        let not = |x: Filter| Filter::Not(Box::new(x));
+        for (q, want) in [
+            (
+                "event.exception.type:TimeoutError",
+                m(
+                    f(Scope::Event, "exception.type"),
+                    Pattern::Exact("TimeoutError".into()),
+                ),
+            ),
+            (
+                "event.exception.type=\"x y\"",
+                m(
+                    f(Scope::Event, "exception.type"),
+                    Pattern::Exact("x y".into()),
+                ),
+            ),
+            (
+                "event.retry!=3",
+                not(c(f(Scope::Event, "retry"), CmpOp::Eq, Value::Int(3))),
+            ),
+            (
+                "event.k:(a OR b*)",
+                Filter::Or(vec![
+                    m(f(Scope::Event, "k"), Pattern::Exact("a".into())),
+                    m(f(Scope::Event, "k"), Pattern::Glob("b*".into())),
+                ]),
+            ),
+            (
+                "event.latency>=1.5ms",
+                c(
+                    f(Scope::Event, "latency"),
+                    CmpOp::Ge,
+                    Value::Duration(1_500_000),
+                ),
+            ),
+            (
+                "link.hops>2",
+                c(f(Scope::Link, "hops"), CmpOp::Gt, Value::Int(2)),
+            ),
+            (
+                "link.sampled:false",
+                c(f(Scope::Link, "sampled"), CmpOp::Eq, Value::Bool(false)),
+            ),
+            (
+                "link.peer:/^svc-\\d+$/",
+                m(f(Scope::Link, "peer"), Pattern::Regex("^svc-\\d+$".into())),
+            ),
+            ("link.x EXISTS", Filter::Exists(f(Scope::Link, "x"))),
+            (
+                "instrumentation.tier NOT EXISTS",
+                not(Filter::Exists(f(Scope::Instrumentation, "tier"))),
+            ),
+            (
+                "instrumentation.otel.scope.ratio<0.5",
+                c(
+                    f(Scope::Instrumentation, "otel.scope.ratio"),
+                    CmpOp::Lt,
+                    Value::Float(0.5),
+                ),
+            ),
+            (
+                "\"event.a b\":c",
+                m(f(Scope::Event, "a b"), Pattern::Exact("c".into())),
+            ),
+            (
+                "NOT link.kind:follows",
+                not(m(f(Scope::Link, "kind"), Pattern::Exact("follows".into()))),
+            ),
+            (
+                "{event.k:a} > {link.x NOT EXISTS}",
+                Filter::Or(vec![
+                    m(f(Scope::Event, "k"), Pattern::Exact("a".into())),
+                    not(Filter::Exists(f(Scope::Link, "x"))),
+                ]),
+            ),
+        ] {
+            assert_eq!(pd(q), want, "{q}");
+        }
+        // Group-by and aggregate fields resolve the same way.
+        let p = plan(&parse("{} | sum(link.hops) by (event.k) > 1").unwrap_or(Query::Filter(None)));
+        assert_eq!(
+            p.structure,
+            Some(Structure::Pipeline {
+                input: Box::new(Structure::Spanset(Filter::True)),
+                stages: vec![
+                    PlanStage::GroupBy(vec![f(Scope::Event, "k")]),
+                    PlanStage::Aggregate {
+                        func: AggFunc::Sum,
+                        field: Some(f(Scope::Link, "hops")),
+                        op: CmpOp::Gt,
+                        threshold: 1.0
+                    }
+                ]
+            })
+        );
     }
 
     #[test]

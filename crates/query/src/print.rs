@@ -293,6 +293,11 @@ mod tests {
             ("t:/api/v1/", "t:/api/v1/"),
             ("//:x", "\"//\":x"),
             ("\"and\":x \"a b\" EXISTS", "\"and\":x AND \"a b\" EXISTS"),
+            (
+                "event.exception.type:Timeout link.hops>2 instrumentation.tier!=web",
+                "event.exception.type:Timeout AND link.hops>2 AND instrumentation.tier!=web",
+            ),
+            ("\"event.a b\" exists", "\"event.a b\" EXISTS"),
             ("{a}>{b}", "{ a } > { b }"),
             ("{}", "{}"),
             ("{a} > ({b} > {c})", "{ a } > ({ b } > { c })"),
@@ -328,7 +333,7 @@ mod tests {
     fn attr_key() -> impl Strategy<Value = String> {
         prop_oneof![
             "[a-z][a-z0-9_]{0,4}(\\.[a-z][a-z0-9_]{0,4}){0,2}",
-            "(span|resource)\\.[a-z]{1,5}",
+            "(span|resource|event|link|instrumentation)\\.[a-z]{1,5}(\\.[a-z]{1,3})?",
             "[a-z]{1,3} [a-z]{1,3}",
         ]
         .prop_filter("attribute key", |k| {

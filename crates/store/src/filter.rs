@@ -16,7 +16,15 @@
 //! * globs become `LIKE` over lowercased text (`%`, `_` and `\` escaped), substrings a
 //!   `LIKE '%…%'` over lowercased text, regexes `regexp_like` after validation with the
 //!   query crate's size-limited compiler (an invalid regex matches nothing), tokens a UDF
-//!   using the evaluator's tokenizer.
+//!   using the evaluator's tokenizer;
+//! * event, link and instrumentation-scope attributes (`event.x`, `link.x`,
+//!   `instrumentation.x`) live in JSON text columns. A leaf on them becomes one generic
+//!   UDF, `th_json_leaf(column, leaf)`, whose second argument is the leaf itself
+//!   serialised as JSON: it is decoded once per batch, each row's JSON is decoded into a
+//!   small [`SpanView`] of that one attribute, and the leaf is evaluated by
+//!   [`tracehouse_query::matches`] itself, so the "any event / any link" rule and every
+//!   comparison are the evaluator's by construction. Rows whose JSON does not contain the
+//!   key at all are not decoded.
 
 use std::sync::Arc;
 
@@ -33,12 +41,14 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::{Expr, col, is_true, lit};
 use tracehouse_model::AttrValue as ModelValue;
-use tracehouse_model::Level;
+use tracehouse_model::{Attributes, Level};
 use tracehouse_query::eval::has_token;
 use tracehouse_query::lexer::parse_number;
 use tracehouse_query::parser::compile_regex;
 use tracehouse_query::plan::Target;
-use tracehouse_query::{AttrValue, CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
+use tracehouse_query::{
+    AttrValue, CmpOp, Field, Filter, Intrinsic, Pattern, Scope, SpanView, Value,
+};
 
 use crate::query::id_lit;
 use crate::schema::{col as c, kind_names, status_names};
@@ -52,6 +62,9 @@ pub fn compile(filter: &Filter) -> Expr {
 /// table does not have (span kind on a log record, a log level on a span) exist nowhere: a
 /// predicate on them is false.
 pub fn compile_for(filter: &Filter, target: Target) -> Expr {
+    if let Some(column) = leaf_field(filter).and_then(|f| json_column(f, target)) {
+        return json_leaf(filter, column);
+    }
     let compile = |f: &Filter| compile_for(f, target);
     match filter {
         Filter::True => lit(true),
@@ -77,6 +90,37 @@ pub fn compile_for(filter: &Filter, target: Target) -> Expr {
             any_source(field, target, |s| match_pattern(s, pattern))
         }
     }
+}
+
+/// The field a leaf predicate reads (`None` for `True`, `And`, `Or`, `Not`).
+fn leaf_field(filter: &Filter) -> Option<&Field> {
+    match filter {
+        Filter::Exists(field) | Filter::Cmp { field, .. } | Filter::Match { field, .. } => {
+            Some(field)
+        }
+        Filter::True | Filter::And(_) | Filter::Or(_) | Filter::Not(_) => None,
+    }
+}
+
+/// The JSON text column holding the field, for event, link and instrumentation-scope
+/// attributes of spans.
+fn json_column(field: &Field, target: Target) -> Option<&'static str> {
+    match (field, target) {
+        (Field::Attr { scope, .. }, Target::Spans) => match scope {
+            Scope::Event => Some(c::EVENTS),
+            Scope::Link => Some(c::LINKS),
+            Scope::Instrumentation => Some(c::SCOPE_ATTRIBUTES),
+            Scope::Span | Scope::Resource | Scope::Any => None,
+        },
+        _ => None,
+    }
+}
+
+/// `th_json_leaf(column, '<leaf as JSON>')`: the evaluator's verdict on the leaf, per row.
+fn json_leaf(leaf: &Filter, column: &'static str) -> Expr {
+    // Serialising the IR cannot fail (plain enums, strings and numbers).
+    let encoded = serde_json::to_string(leaf).unwrap_or_default();
+    udf(Udf::JsonLeaf).call(vec![col(column), lit(encoded)])
 }
 
 /// Where one value of a field comes from.
@@ -115,6 +159,8 @@ fn any_source(field: &Field, target: Target, leaf: impl Fn(&Source) -> Expr) -> 
                 Source::Attr(c::ATTRIBUTES, key.clone()),
                 Source::Attr(c::RESOURCE_ATTRIBUTES, key.clone()),
             ],
+            // Spans compile these to `json_leaf`; log records have none of them.
+            Scope::Event | Scope::Link | Scope::Instrumentation => vec![Source::Missing],
         },
     };
     sources
@@ -407,6 +453,9 @@ enum Udf {
     Hex,
     /// `(text, token)` → whether some token of the text equals the token.
     Token,
+    /// `(JSON text column, leaf as JSON)` → whether the leaf holds (never null); the
+    /// column is `events`, `links` or `scope_attributes`, as the leaf's scope says.
+    JsonLeaf,
 }
 
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -514,7 +563,7 @@ impl ThUdf {
     fn out(&self, n: usize) -> Out {
         match self.kind {
             Udf::AttrNum | Udf::TextNum => Out::Num(Float64Builder::with_capacity(n)),
-            Udf::AttrBool | Udf::TextBool | Udf::Token => {
+            Udf::AttrBool | Udf::TextBool | Udf::Token | Udf::JsonLeaf => {
                 Out::Bool(BooleanBuilder::with_capacity(n))
             }
             _ => Out::Str(StringBuilder::with_capacity(n, n * 8)),
@@ -584,6 +633,39 @@ impl ThUdf {
         Ok(out.finish())
     }
 
+    /// Evaluates a leaf on an event, link or scope attribute against each row's JSON.
+    fn json_leaf(&self, column: &ArrayRef, leaf: &str) -> DfResult<ArrayRef> {
+        let leaf: Filter = serde_json::from_str(leaf)
+            .map_err(|e| DataFusionError::Internal(format!("bad json leaf: {e}")))?;
+        let Some(Field::Attr { scope, key }) = leaf_field(&leaf) else {
+            return Err(DataFusionError::Internal(
+                "json leaf without an attribute".into(),
+            ));
+        };
+        let (scope, key) = (*scope, key.as_str());
+        let quoted_key = serde_json::to_string(key).unwrap_or_default();
+        let arr = string_array(column)?;
+        let arr = as_strings(&arr)?;
+        let mut out = BooleanBuilder::with_capacity(arr.len());
+        for i in 0..arr.len() {
+            let text = if arr.is_null(i) { "" } else { arr.value(i) };
+            // The stored JSON names every key exactly as `quoted_key` (both are
+            // serde_json's escaping), so a row without that text has no value.
+            let values = if text.contains(&quoted_key) {
+                json_values(scope, key, text)
+            } else {
+                Vec::new()
+            };
+            let view = JsonAttrView {
+                scope,
+                key,
+                values: &values,
+            };
+            out.append_value(tracehouse_query::matches(&leaf, &view));
+        }
+        Ok(Arc::new(out.finish()))
+    }
+
     fn hex(&self, ids: &ArrayRef) -> DfResult<ArrayRef> {
         let ids = ids
             .as_any()
@@ -612,6 +694,7 @@ impl ScalarUDFImpl for ThUdf {
             Udf::TextBool => "th_text_bool",
             Udf::Hex => "th_hex",
             Udf::Token => "th_has_token",
+            Udf::JsonLeaf => "th_json_leaf",
         }
     }
 
@@ -622,7 +705,7 @@ impl ScalarUDFImpl for ThUdf {
     fn return_type(&self, _args: &[DataType]) -> DfResult<DataType> {
         Ok(match self.kind {
             Udf::AttrNum | Udf::TextNum => DataType::Float64,
-            Udf::AttrBool | Udf::TextBool | Udf::Token => DataType::Boolean,
+            Udf::AttrBool | Udf::TextBool | Udf::Token | Udf::JsonLeaf => DataType::Boolean,
             _ => DataType::Utf8,
         })
     }
@@ -643,10 +726,87 @@ impl ScalarUDFImpl for ThUdf {
                 let token = scalar_str(&args.args[1])?;
                 self.text_fn(&first, Some(&token))?
             }
+            Udf::JsonLeaf => {
+                let leaf = scalar_str(&args.args[1])?;
+                self.json_leaf(&first, &leaf)?
+            }
             Udf::TextNum | Udf::TextBool => self.text_fn(&first, None)?,
             Udf::Hex => self.hex(&first)?,
         };
         Ok(ColumnarValue::Array(result))
+    }
+}
+
+/// One event or link as stored in the JSON columns; only its attributes are read.
+#[derive(serde::Deserialize)]
+struct AttributedItem {
+    #[serde(default)]
+    attributes: Attributes,
+}
+
+/// The values of `key` in one row's JSON: the scope attribute map (`Instrumentation`) or
+/// the list of events / links (one value per item that sets the key). Undecodable JSON
+/// has no values.
+fn json_values(scope: Scope, key: &str, text: &str) -> Vec<ModelValue> {
+    if scope.is_multi_valued() {
+        serde_json::from_str::<Vec<AttributedItem>>(text)
+            .map(|items| {
+                items
+                    .into_iter()
+                    .filter_map(|mut item| item.attributes.remove(key))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        serde_json::from_str::<Attributes>(text)
+            .ok()
+            .and_then(|mut attrs| attrs.remove(key))
+            .into_iter()
+            .collect()
+    }
+}
+
+/// The evaluator's view of one attribute of one row, for `th_json_leaf`: it has only that
+/// attribute (in that scope) and no intrinsics, which is all a leaf on it reads.
+struct JsonAttrView<'a> {
+    scope: Scope,
+    key: &'a str,
+    values: &'a [ModelValue],
+}
+
+impl SpanView for JsonAttrView<'_> {
+    fn intrinsic(&self, _which: Intrinsic) -> Option<AttrValue<'_>> {
+        None
+    }
+
+    fn attribute(&self, scope: Scope, key: &str) -> Option<AttrValue<'_>> {
+        if scope != self.scope || key != self.key || scope.is_multi_valued() {
+            return None;
+        }
+        self.values.first().map(eval_value)
+    }
+
+    fn attribute_values(&self, scope: Scope, key: &str) -> Vec<AttrValue<'_>> {
+        if scope != self.scope || key != self.key || !scope.is_multi_valued() {
+            return Vec::new();
+        }
+        self.values.iter().map(eval_value).collect()
+    }
+
+    fn span_id(&self) -> &[u8] {
+        &[]
+    }
+
+    fn parent_span_id(&self) -> Option<&[u8]> {
+        None
+    }
+
+    fn start_time_ns(&self) -> i64 {
+        0
+    }
+
+    fn end_time_ns(&self) -> i64 {
+        0
     }
 }
 
@@ -684,9 +844,29 @@ impl tracehouse_query::SpanView for SpanRef<'_> {
         let map = match scope {
             Scope::Span => &self.0.attributes,
             Scope::Resource => &self.0.resource_attributes,
-            Scope::Any => return None,
+            Scope::Instrumentation => &self.0.scope_attributes,
+            Scope::Any | Scope::Event | Scope::Link => return None,
         };
         map.get(key).map(eval_value)
+    }
+
+    fn attribute_values(&self, scope: Scope, key: &str) -> Vec<AttrValue<'_>> {
+        let s = self.0;
+        match scope {
+            Scope::Event => s
+                .events
+                .iter()
+                .filter_map(|e| e.attributes.get(key))
+                .map(eval_value)
+                .collect(),
+            Scope::Link => s
+                .links
+                .iter()
+                .filter_map(|l| l.attributes.get(key))
+                .map(eval_value)
+                .collect(),
+            Scope::Span | Scope::Resource | Scope::Any | Scope::Instrumentation => Vec::new(),
+        }
     }
 
     fn span_id(&self) -> &[u8] {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use datafusion::prelude::col;
 use proptest::prelude::*;
-use tracehouse_model::{AttrValue as M, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{
+    AttrValue as M, Attributes, Event, Link, Span, SpanId, SpanKind, StatusCode, TraceId,
+};
 use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value, matches};
 
 use super::{SpanRef, compile};
@@ -51,6 +53,56 @@ fn value(i: usize) -> M {
 
 const KEYS: [&str; 4] = ["http.method", "code", "flag", "note"];
 
+/// Attributes of the `j`-th event or link of span `n`: some of [`KEYS`], so the same key
+/// is often set on the span, on several events and on links with different values.
+fn item_attributes(n: usize, j: usize, salt: usize) -> Attributes {
+    let mut attrs = Attributes::new();
+    for (k, key) in KEYS.iter().enumerate() {
+        if (n + j + k + salt).is_multiple_of(2) {
+            attrs.insert((*key).into(), value(n * 7 + j * 3 + k + salt));
+        }
+    }
+    attrs
+}
+
+fn events(n: usize) -> Vec<Event> {
+    if n % 4 == 3 {
+        return Vec::new();
+    }
+    (0..n % 3 + 1)
+        .map(|j| Event {
+            time_unix_nano: 1_000_000_000_000 + j as i64,
+            name: format!("e{j}"),
+            attributes: item_attributes(n, j, 0),
+            dropped_attributes_count: 0,
+        })
+        .collect()
+}
+
+fn links(n: usize) -> Vec<Link> {
+    if !matches!(n % 5, 1 | 2) {
+        return Vec::new();
+    }
+    (0..n % 3 + 1)
+        .map(|j| Link {
+            trace_id: TraceId([9; 16]),
+            span_id: SpanId([9; 8]),
+            trace_state: String::new(),
+            attributes: item_attributes(n, j, 1),
+            dropped_attributes_count: 0,
+        })
+        .collect()
+}
+
+fn scope_attributes(n: usize) -> Attributes {
+    let mut attrs = Attributes::new();
+    if n.is_multiple_of(3) {
+        attrs.insert("code".into(), value(n + 2));
+        attrs.insert("note".into(), value(n * 11));
+    }
+    attrs
+}
+
 fn spans() -> Vec<Span> {
     (0..60u8)
         .map(|i| {
@@ -93,12 +145,12 @@ fn spans() -> Vec<Span> {
                 environment: ["prod", "staging", ""][n % 3].into(),
                 scope_name: "s".into(),
                 scope_version: String::new(),
-                scope_attributes: Attributes::new(),
+                scope_attributes: scope_attributes(n),
                 session_id: (i % 4 == 0).then(|| format!("sess{}", i % 8)),
                 attributes,
                 resource_attributes: resource,
-                events: Vec::new(),
-                links: Vec::new(),
+                events: events(n),
+                links: links(n),
                 has_error: i % 3 == 2,
                 dropped_attributes_count: 0,
                 dropped_events_count: 0,
@@ -293,6 +345,45 @@ const QUERIES: &[&str] = &[
     "NOT (service:cart OR duration>100ms)",
     "service:cart method:GET OR method:POST",
     "code:(200 OR 1.5) AND NOT flag:true",
+    "event.code:200",
+    "event.code=200",
+    "event.code:\"200\"",
+    "event.code!=200",
+    "event.code>100",
+    "event.code<0",
+    "event.code:1.5",
+    "event.code:true",
+    "event.code EXISTS",
+    "event.code NOT EXISTS",
+    "event.http.method:GET",
+    "event.http.method:g*",
+    "event.http.method!=GET",
+    "event.flag:true",
+    "event.flag!=true",
+    "event.note:*two*",
+    "event.note:/Über/",
+    "event.note:\"\"",
+    "event.note:[1,\"two\"]",
+    "event.code:GET event.code:true",
+    "NOT event.code:(200 OR 1.5)",
+    "event.nope EXISTS",
+    "event.nope!=1",
+    "link.code:200",
+    "link.code>=1.5",
+    "link.code!=200",
+    "link.flag:TRUE",
+    "link.note:a_b*",
+    "link.http.method EXISTS",
+    "link.http.method NOT EXISTS",
+    "link.http.method:/^g/",
+    "instrumentation.code:200",
+    "instrumentation.code>1",
+    "instrumentation.code!=200",
+    "instrumentation.note EXISTS",
+    "instrumentation.note:*straße",
+    "instrumentation.note:\"x\\\"y\\\\z\"",
+    "instrumentation.flag EXISTS",
+    "event.code:200 OR link.code:200 OR instrumentation.code:200 OR code:200",
     "level:error",
     "body:x",
     "message:x",
@@ -318,6 +409,44 @@ fn compiled_queries_agree_with_the_evaluator() {
     }
 }
 
+#[test]
+fn event_link_and_scope_leaves_select_some_spans_but_not_all() {
+    let fx = fixture();
+    let rt = runtime();
+    for q in [
+        "event.code EXISTS",
+        "event.code!=200",
+        "link.code EXISTS",
+        "link.http.method NOT EXISTS",
+        "instrumentation.code EXISTS",
+        // two different events of one span (span 41) satisfy one predicate each
+        "event.code:GET event.code:true",
+    ] {
+        let plan = tracehouse_query::plan(&tracehouse_query::parse(q).unwrap());
+        let n = fx
+            .spans
+            .iter()
+            .filter(|s| matches(&plan.pushdown, &SpanRef(s)))
+            .count();
+        assert!(
+            0 < n && n < fx.spans.len(),
+            "{q}: {n} spans, the data set is too uniform"
+        );
+        // The leaf compiles to the generic JSON UDF, not to a map lookup.
+        let text = format!("{}", compile(&plan.pushdown));
+        assert!(text.contains("th_json_leaf"), "{q}: {text}");
+        check(&rt, &fx, &plan.pushdown, q);
+    }
+    // Over log records these scopes do not exist: a leaf is false, its negation true.
+    let event = Field::Attr {
+        scope: Scope::Event,
+        key: "code".into(),
+    };
+    let exists = Filter::Exists(event);
+    let logs = super::compile_for(&exists, tracehouse_query::plan::Target::Logs);
+    assert_eq!(format!("{logs}"), "Boolean(false)");
+}
+
 fn field_strategy() -> impl Strategy<Value = Field> {
     let intrinsics = prop::sample::select(vec![
         Intrinsic::TraceId,
@@ -338,7 +467,14 @@ fn field_strategy() -> impl Strategy<Value = Field> {
     ])
     .prop_map(Field::Intrinsic);
     let attrs = (
-        prop::sample::select(vec![Scope::Span, Scope::Resource, Scope::Any]),
+        prop::sample::select(vec![
+            Scope::Span,
+            Scope::Resource,
+            Scope::Any,
+            Scope::Event,
+            Scope::Link,
+            Scope::Instrumentation,
+        ]),
         prop::sample::select(vec!["http.method", "code", "flag", "note", "nope"]),
     )
         .prop_map(|(scope, key)| Field::Attr {

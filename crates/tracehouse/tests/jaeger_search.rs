@@ -4,21 +4,17 @@
 //! counts) must equal `expected_trace_ids.json` exactly.
 //!
 //! Translation: `ServiceName` → `service_name:"…"`, `OperationName` → `span_name:"…"`,
-//! each tag → an unscoped attribute equality `key=value` (span or resource attributes of
-//! the same span) with the value typed as in the JSON (string quoted, int, float, bool),
 //! `DurationMin`/`DurationMax` → `duration>=N duration<=N` in ns (0 = unbounded),
 //! `StartTimeMin`/`StartTimeMax` → the `start`/`end` window (end made inclusive),
-//! `NumTraces` → `limit`.
-//!
-//! What the language cannot express: tags that live on span **events**, on the
-//! instrumentation **scope** or on **links** — the language addresses span and resource
-//! attributes only (`span.`, `resource.`, unscoped = either). The test finds, from the
-//! fixture files, where every tag of a case lives; the cases with a tag outside span and
-//! resource attributes are listed in [`NOT_EXPRESSIBLE`] (asserted, so the list cannot go
-//! stale). For them the test still runs the query without the inexpressible tags and
-//! checks that the expected traces are among the results (an approximation, reported as
-//! such), so no case is skipped silently. `queries_es.json` (regex tag values, an
-//! Elasticsearch-only dialect) is not part of the default suite.
+//! `NumTraces` → `limit`. Each tag is an equality with the value typed as in the JSON
+//! (string quoted, int, float, bool), addressed where the tag lives in the fixture traces:
+//! span or resource attributes → the unscoped `key=value` (either of the two), span
+//! **events** → `event.key=value`, **links** → `link.key=value`, the instrumentation
+//! **scope** → `instrumentation.key=value`. A key found in several of these places
+//! becomes an OR group of the scoped forms, which is what Jaeger's "the tag anywhere on
+//! the span" means. Every default case is then exact; each is also run with its tags
+//! unscoped, and exactly the ten cases of [`NEED_SCOPES`] are wrong that way. `queries_es.json` (regex tag
+//! values, an Elasticsearch-only dialect) is not part of the default suite.
 
 mod common;
 
@@ -28,45 +24,19 @@ use std::path::PathBuf;
 use common::{TestServer, shared_dir};
 use serde_json::Value;
 
-/// Cases with at least one tag outside span/resource attributes, and where those tags are.
-const NOT_EXPRESSIBLE: &[(&str, &str)] = &[
-    (
-        "Tags in one spot - Logs",
-        "all tags are event (log) attributes",
-    ),
-    (
-        "Tags + Operation name + Duration range",
-        "all tags are event (log) attributes of the matching span",
-    ),
-    (
-        "Tags in different spots",
-        "tags are spread over span, resource and event attributes",
-    ),
-    (
-        "Multi-spot Tags + Operation name",
-        "tags are spread over span, resource and event attributes",
-    ),
-    (
-        "Multi-spot Tags + Operation name + max Duration",
-        "tags are spread over span, resource and event attributes",
-    ),
-    (
-        "Multi-spot Tags + Operation name + Duration range",
-        "tags are spread over span, resource and event attributes",
-    ),
-    (
-        "Multi-spot Tags + Duration range",
-        "tags are spread over span, resource and event attributes",
-    ),
-    (
-        "Multi-spot Tags + max Duration",
-        "tags are spread over span, resource and event attributes",
-    ),
-    (
-        "Scope Attributes",
-        "all tags are instrumentation-scope attributes",
-    ),
-    ("Link Attributes", "all tags are link attributes"),
+/// The cases whose tags live on span events, links or the instrumentation scope of the
+/// matching spans: with span and resource attributes alone they return the wrong traces.
+const NEED_SCOPES: &[&str] = &[
+    "Tags in one spot - Logs",
+    "Tags + Operation name + Duration range",
+    "Tags in different spots",
+    "Multi-spot Tags + Operation name",
+    "Multi-spot Tags + Operation name + max Duration",
+    "Multi-spot Tags + Operation name + Duration range",
+    "Multi-spot Tags + Duration range",
+    "Multi-spot Tags + max Duration",
+    "Scope Attributes",
+    "Link Attributes",
 ];
 
 fn fixtures() -> PathBuf {
@@ -128,14 +98,38 @@ fn quote(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-fn tag_term(key: &str, value: &Value) -> String {
+/// The tag as a term: `key=value` in every place the key lives (`locations`, as found by
+/// [`key_locations`]), ORed when there are several.
+fn tag_term(key: &str, value: &Value, locations: &BTreeSet<&'static str>) -> String {
     let v = match value {
         Value::String(s) => quote(s),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         other => panic!("unsupported tag value {other}"),
     };
-    format!("{}={v}", quote_key(key))
+    let mut prefixes = Vec::new();
+    if locations.contains("span") || locations.contains("resource") {
+        prefixes.push("");
+    }
+    for (location, prefix) in [
+        ("event", "event."),
+        ("link", "link."),
+        ("scope", "instrumentation."),
+    ] {
+        if locations.contains(location) {
+            prefixes.push(prefix);
+        }
+    }
+    assert!(!prefixes.is_empty(), "tag {key} is in no fixture trace");
+    let forms: Vec<String> = prefixes
+        .iter()
+        .map(|p| format!("{}={v}", quote_key(&format!("{p}{key}"))))
+        .collect();
+    if forms.len() == 1 {
+        forms.join("")
+    } else {
+        format!("({})", forms.join(" OR "))
+    }
 }
 
 fn quote_key(key: &str) -> String {
@@ -191,6 +185,14 @@ async fn jaeger_search_cases_return_exactly_the_expected_traces() {
         assert_eq!(resp.status().as_u16(), 200, "{}", path.display());
     }
 
+    // Where every attribute key lives, over all fixture traces.
+    let mut locations: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
+    for path in &files {
+        for (k, l) in key_locations(&read_json(path)) {
+            locations.entry(k).or_default().extend(l);
+        }
+    }
+
     let cases = read_json(&dir.join("queries.json"));
     let expected = read_json(&dir.join("expected_trace_ids.json"));
     let expected: BTreeMap<String, (BTreeSet<String>, u64)> = expected["cases"]
@@ -213,23 +215,14 @@ async fn jaeger_search_cases_return_exactly_the_expected_traces() {
         .collect();
 
     let mut failures = Vec::new();
-    let mut exact = 0;
-    let mut approximated = Vec::new();
+    let mut ran = 0;
+    let mut needs_scopes: BTreeSet<&str> = BTreeSet::new();
     for case in cases.as_array().expect("queries") {
         let caption = case["Caption"].as_str().expect("caption");
         let q = &case["Query"];
         let (want_ids, want_spans) = expected
             .get(caption)
             .unwrap_or_else(|| panic!("no expected ids for {caption}"));
-        let mut locations: BTreeMap<String, BTreeSet<&'static str>> = BTreeMap::new();
-        for f in case["ExpectedFixtures"].as_array().expect("fixtures") {
-            let name = f.as_str().expect("fixture name");
-            for (k, l) in
-                key_locations(&read_json(&dir.join("traces").join(format!("{name}.json"))))
-            {
-                locations.entry(k).or_default().extend(l);
-            }
-        }
 
         let mut terms = vec![format!(
             "service_name:{}",
@@ -238,17 +231,14 @@ async fn jaeger_search_cases_return_exactly_the_expected_traces() {
         if let Some(op) = q["OperationName"].as_str().filter(|s| !s.is_empty()) {
             terms.push(format!("span_name:{}", quote(op)));
         }
-        let mut inexpressible = Vec::new();
+        // The same query with every tag unscoped (span or resource attributes only), run
+        // too, to show which cases need the event, link and scope terms.
+        let mut unscoped_terms = terms.clone();
+        let span_or_resource = BTreeSet::from(["span"]);
         for (k, v) in q["Tags"].as_object().into_iter().flatten() {
             let locs = locations.get(k).cloned().unwrap_or_default();
-            if locs.iter().any(|l| *l == "span" || *l == "resource") {
-                terms.push(tag_term(k, v));
-            } else {
-                inexpressible.push(format!(
-                    "{k} ({})",
-                    locs.into_iter().collect::<Vec<_>>().join("/")
-                ));
-            }
+            terms.push(tag_term(k, v, &locs));
+            unscoped_terms.push(tag_term(k, v, &span_or_resource));
         }
         let min = q["DurationMin"].as_i64().unwrap_or(0);
         let max = q["DurationMax"].as_i64().unwrap_or(0);
@@ -258,50 +248,40 @@ async fn jaeger_search_cases_return_exactly_the_expected_traces() {
         if max > 0 {
             terms.push(format!("duration<={max}"));
         }
-        let query = terms.join(" ");
         let start = rfc3339_ns(q["StartTimeMin"].as_str().expect("start"));
         let end = rfc3339_ns(q["StartTimeMax"].as_str().expect("end")) + 1;
         let limit = q["NumTraces"].as_u64().unwrap_or(1000);
-        let body = search(&server, &query, start, end, limit).await;
-        let traces = body["traces"].as_array().cloned().unwrap_or_default();
-        let got: BTreeSet<String> = traces
-            .iter()
-            .filter_map(|t| t["trace_id"].as_str().map(String::from))
-            .collect();
-        let spans: u64 = traces.iter().filter_map(|t| t["span_count"].as_u64()).sum();
-
-        let listed = NOT_EXPRESSIBLE.iter().any(|(c, _)| *c == caption);
-        if inexpressible.is_empty() {
-            if listed {
-                failures.push(format!("{caption}: listed as not expressible, but it is"));
+        let run = |terms: &[String]| {
+            let query = terms.join(" ");
+            let server = &server;
+            async move {
+                let body = search(server, &query, start, end, limit).await;
+                let traces = body["traces"].as_array().cloned().unwrap_or_default();
+                let got: BTreeSet<String> = traces
+                    .iter()
+                    .filter_map(|t| t["trace_id"].as_str().map(String::from))
+                    .collect();
+                let spans: u64 = traces.iter().filter_map(|t| t["span_count"].as_u64()).sum();
+                (query, got, spans)
             }
-            if &got != want_ids || spans != *want_spans {
-                failures.push(format!(
-                    "{caption}: `{query}` returned {got:?} ({spans} spans), want {want_ids:?} ({want_spans} spans)"
-                ));
-            }
-            exact += 1;
-        } else {
-            if !listed {
-                failures.push(format!(
-                    "{caption}: tags {inexpressible:?} cannot be expressed; add the case to NOT_EXPRESSIBLE"
-                ));
-            }
-            // The approximation (without the inexpressible tags) must still find the traces.
-            if !want_ids.is_subset(&got) {
-                failures.push(format!(
-                    "{caption} (approximated as `{query}`): returned {got:?}, which misses some of {want_ids:?}"
-                ));
-            }
-            approximated.push(format!("{caption}: without {inexpressible:?}"));
+        };
+        let (query, got, spans) = run(&terms).await;
+        if &got != want_ids || spans != *want_spans {
+            failures.push(format!(
+                "{caption}: `{query}` returned {got:?} ({spans} spans), want {want_ids:?} ({want_spans} spans)"
+            ));
         }
+        let (_, unscoped_got, unscoped_spans) = run(&unscoped_terms).await;
+        if &unscoped_got != want_ids || unscoped_spans != *want_spans {
+            needs_scopes.insert(caption);
+        }
+        ran += 1;
     }
-    eprintln!(
-        "jaeger search: {exact} cases exact, {} approximated (not expressible):\n  {}",
-        approximated.len(),
-        approximated.join("\n  ")
-    );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(exact + approximated.len(), 25, "all 25 default cases ran");
-    assert_eq!(approximated.len(), NOT_EXPRESSIBLE.len());
+    assert_eq!(ran, 25, "all 25 default cases ran");
+    assert_eq!(
+        needs_scopes,
+        NEED_SCOPES.iter().copied().collect::<BTreeSet<_>>(),
+        "the cases that only event, link and scope terms make exact"
+    );
 }

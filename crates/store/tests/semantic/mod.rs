@@ -8,7 +8,9 @@
 
 use std::collections::BTreeSet;
 
-use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{
+    AttrValue, Attributes, Event, Link, Span, SpanId, SpanKind, StatusCode, TraceId,
+};
 use tracehouse_query::plan::{Target, resolve_key};
 use tracehouse_store::{
     HistogramQuery, KeyScope, KeysQuery, SearchCursor, SearchQuery, SearchSort, Store, ValuesQuery,
@@ -31,6 +33,12 @@ pub struct Def {
     error: bool,
     attrs: Vec<(&'static str, AttrValue)>,
     resource: Vec<(&'static str, AttrValue)>,
+    /// The attributes of each event.
+    events: Vec<Vec<(&'static str, AttrValue)>>,
+    /// The attributes of each link.
+    links: Vec<Vec<(&'static str, AttrValue)>>,
+    /// Instrumentation scope attributes.
+    scope: Vec<(&'static str, AttrValue)>,
 }
 
 fn d(
@@ -53,6 +61,9 @@ fn d(
         error: false,
         attrs: Vec::new(),
         resource: Vec::new(),
+        events: Vec::new(),
+        links: Vec::new(),
+        scope: Vec::new(),
     }
 }
 
@@ -69,6 +80,22 @@ impl Def {
         self.resource.push((k, v));
         self
     }
+    fn event(mut self, attrs: Vec<(&'static str, AttrValue)>) -> Self {
+        self.events.push(attrs);
+        self
+    }
+    fn link(mut self, attrs: Vec<(&'static str, AttrValue)>) -> Self {
+        self.links.push(attrs);
+        self
+    }
+    fn scope(mut self, k: &'static str, v: AttrValue) -> Self {
+        self.scope.push((k, v));
+        self
+    }
+}
+
+fn attrs_of(list: &[(&'static str, AttrValue)]) -> Attributes {
+    list.iter().map(|(k, v)| ((*k).into(), v.clone())).collect()
 }
 
 fn s(v: &str) -> AttrValue {
@@ -105,7 +132,14 @@ pub fn data() -> Vec<Def> {
         d("a1", None, "frontend", "GET /checkout", Server, 0, 300)
             .attr("http.method", s("GET"))
             .attr("http.status_code", AttrValue::Int(200))
-            .res("host.name", s("web-1")),
+            .res("host.name", s("web-1"))
+            .event(vec![
+                ("cache", s("miss")),
+                ("retry.count", AttrValue::Int(1)),
+            ])
+            .event(vec![("retry.count", AttrValue::Int(3))])
+            .scope("otel.lib", s("http"))
+            .scope("tier", s("web")),
         d(
             "a2",
             Some("a1"),
@@ -120,7 +154,8 @@ pub fn data() -> Vec<Def> {
         .res("host.name", s("cart-1")),
         d("a3", Some("a2"), "postgres", "SELECT cart", Client, 20, 80)
             .attr("db.system", s("postgresql"))
-            .attr("db.rows", AttrValue::Float(1.5)),
+            .attr("db.rows", AttrValue::Float(1.5))
+            .event(vec![("sql.retry", AttrValue::Bool(true))]),
         // b: a failing checkout with a slow database.
         d("b1", None, "frontend", "GET /checkout", Server, 0, 900)
             .error()
@@ -130,9 +165,16 @@ pub fn data() -> Vec<Def> {
         d("b2", Some("b1"), "cart", "POST /cart/items", Server, 5, 850)
             .error()
             .attr("http.method", s("POST"))
-            .attr("user.id", s("4242")),
+            .attr("user.id", s("4242"))
+            .event(vec![("retry.count", s("2")), ("error.kind", s("timeout"))])
+            .link(vec![
+                ("link.kind", s("follows")),
+                ("hops", AttrValue::Int(2)),
+            ]),
         d("b3", Some("b2"), "postgres", "SELECT cart", Client, 10, 600)
-            .attr("db.system", s("postgresql")),
+            .attr("db.system", s("postgresql"))
+            .link(vec![("hops", AttrValue::Int(5))])
+            .link(vec![("hops", AttrValue::Int(1))]),
         d(
             "b4",
             Some("b2"),
@@ -151,12 +193,21 @@ pub fn data() -> Vec<Def> {
         d("d1", None, "frontend", "POST /pay", Server, 0, 50).attr("http.method", s("POST")),
         d("d2", Some("d1"), "payments", "kafka.send", Producer, 1, 2)
             .attr("messaging.system", s("kafka"))
-            .attr("retry", AttrValue::Bool(true)),
+            .attr("retry", AttrValue::Bool(true))
+            .link(vec![
+                ("hops", AttrValue::Int(1)),
+                ("messaging.batch", AttrValue::Bool(true)),
+            ])
+            .scope("tier", s("queue")),
         d("d3", Some("d1"), "payments", "charge card", Internal, 5, 40)
             .error()
             .attr("retry", AttrValue::Bool(false)),
         // e: a trace with many database calls.
-        d("e1", None, "frontend", "GET /orders", Server, 0, 200).attr("http.method", s("GET")),
+        d("e1", None, "frontend", "GET /orders", Server, 0, 200)
+            .attr("http.method", s("GET"))
+            .event(vec![])
+            .scope("tier", s("web"))
+            .scope("ratio", AttrValue::Float(0.5)),
         d(
             "e2",
             Some("e1"),
@@ -223,12 +274,32 @@ pub fn to_span(def: &Def, project: &str) -> Span {
         environment: "prod".into(),
         scope_name: String::new(),
         scope_version: String::new(),
-        scope_attributes: Attributes::new(),
+        scope_attributes: attrs_of(&def.scope),
         session_id: None,
         attributes,
         resource_attributes: resource,
-        events: vec![],
-        links: vec![],
+        events: def
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, attrs)| Event {
+                time_unix_nano: start + i as i64 * MS,
+                name: format!("step {i}"),
+                attributes: attrs_of(attrs),
+                dropped_attributes_count: 0,
+            })
+            .collect(),
+        links: def
+            .links
+            .iter()
+            .map(|attrs| Link {
+                trace_id: TraceId([0xee; 16]),
+                span_id: SpanId([0xee; 8]),
+                trace_state: String::new(),
+                attributes: attrs_of(attrs),
+                dropped_attributes_count: 0,
+            })
+            .collect(),
         has_error: def.error,
         dropped_attributes_count: 0,
         dropped_events_count: 0,
@@ -366,6 +437,56 @@ const SPAN_CASES: &[(&str, &str)] = &[
         "a2 b2 c1 d2 d3",
     ),
     ("late", ""),
+    // Event, link and instrumentation-scope attributes: "some event / link has it";
+    // `!=` and NOT hold when none has it.
+    ("event.retry.count=3", "a1"),
+    ("event.retry.count>1", "a1 b2"),
+    ("event.retry.count:2", "b2"),
+    ("event.retry.count:\"2\"", "b2"),
+    (
+        "event.retry.count!=1",
+        "a2 a3 b1 b2 b3 b4 c1 d1 d2 d3 e1 e2 e3 e4",
+    ),
+    ("event.retry.count:1 event.retry.count:3", "a1"),
+    ("event.retry.count EXISTS", "a1 b2"),
+    (
+        "event.retry.count NOT EXISTS",
+        "a2 a3 b1 b3 b4 c1 d1 d2 d3 e1 e2 e3 e4",
+    ),
+    ("event.cache:miss", "a1"),
+    ("event.cache:M*", "a1"),
+    ("event.error.kind:/time/", "b2"),
+    ("event.error.kind:timeout", "b2"),
+    ("event.sql.retry:true", "a3"),
+    ("event.sql.retry:\"true\"", "a3"),
+    ("retry.count EXISTS", ""),
+    ("span.retry.count EXISTS", ""),
+    ("link.hops>4", "b3"),
+    ("link.hops<2", "b3 d2"),
+    ("link.hops=2", "b2"),
+    ("link.hops!=1", "a1 a2 a3 b1 b2 b4 c1 d1 d3 e1 e2 e3 e4"),
+    ("link.hops EXISTS", "b2 b3 d2"),
+    ("link.link.kind:follows", "b2"),
+    ("link.kind:follows", ""),
+    ("link.messaging.batch:true", "d2"),
+    ("instrumentation.tier:web", "a1 e1"),
+    (
+        "instrumentation.tier!=web",
+        "a2 a3 b1 b2 b3 b4 c1 d1 d2 d3 e2 e3 e4",
+    ),
+    ("instrumentation.tier EXISTS", "a1 d2 e1"),
+    ("instrumentation.ratio<1", "e1"),
+    ("instrumentation.otel.lib:h*", "a1"),
+    ("tier:web", ""),
+    (
+        "event.cache:miss OR link.hops>4 OR instrumentation.tier:queue",
+        "a1 b3 d2",
+    ),
+    ("{link.hops EXISTS} < {}", "b1 b2 d1"),
+    (
+        "{event.retry.count EXISTS} >> {service:postgres}",
+        "a3 b3 b4",
+    ),
     // Structural queries: the spans of the right-hand side that stand in the relation.
     ("{service:frontend} > {service:cart}", "a2 b2"),
     (
@@ -415,6 +536,9 @@ const TRACE_CASES: &[(&str, &str)] = &[
     ("{service:postgres} | count() > 2", "e"),
     ("{status:error} && {kind:producer}", "d"),
     ("nothing-matches-this", ""),
+    ("link.hops EXISTS", "b d"),
+    ("instrumentation.tier:web", "a e"),
+    ("event.retry.count>2", "a"),
 ];
 
 async fn check_traces(store: &dyn Store, when: &str) {
