@@ -6,8 +6,9 @@
 //! * [`sql`] — the plan's filter compiled to parameterised SQL;
 //! * the writer (this module) — group commit: concurrent `write_spans` / `write_logs`
 //!   calls are coalesced into one RowBinary `INSERT` per table (spans, logs, and the
-//!   error occurrences derived from both), and each call returns only after ClickHouse
-//!   accepted every insert that holds its rows. Inserts are retried with backoff under a
+//!   error occurrences derived from both), held open for `batch_wait` after the first
+//!   write so that writes arriving close together share it, and each call returns only
+//!   after ClickHouse accepted every insert that holds its rows. Inserts are retried with backoff under a
 //!   deduplication token (so a retry after an ambiguous failure cannot store rows
 //!   twice); when ClickHouse stays unreachable the call fails with the retryable
 //!   [`StoreError::Unavailable`], which the receivers turn into 503 / `UNAVAILABLE`.
@@ -55,12 +56,20 @@ pub struct ClickHouseConfig {
     pub retention: Option<Duration>,
     /// Most rows in one insert; more queued rows wait for the next one.
     pub max_batch_rows: usize,
+    /// How long the writer holds a batch open for more writes after the first one was
+    /// queued (zero: insert at once). Writes arriving within the wait share one insert;
+    /// no write waits longer than this before its insert starts (a full batch goes at
+    /// once).
+    pub batch_wait: Duration,
     /// Attempts of one insert while ClickHouse is unreachable (at least 1).
     pub insert_attempts: u32,
     /// First retry delay (doubled for each further attempt).
     pub retry_backoff: Duration,
     /// Timeout of one insert request.
     pub insert_timeout: Duration,
+    /// Create the schema on this cluster (`ON CLUSTER`, `Replicated*` local tables
+    /// behind `Distributed` tables); `None`: a single server.
+    pub cluster: Option<schema::Cluster>,
 }
 
 impl ClickHouseConfig {
@@ -73,10 +82,17 @@ impl ClickHouseConfig {
             database: "tracehouse".to_string(),
             retention: Some(Duration::from_secs(7 * 86_400)),
             max_batch_rows: 100_000,
+            batch_wait: Duration::from_millis(5),
             insert_attempts: 4,
             retry_backoff: Duration::from_millis(100),
             insert_timeout: Duration::from_secs(30),
+            cluster: None,
         }
+    }
+
+    /// The schema's statements for this database and layout.
+    pub fn ddl(&self) -> schema::Ddl {
+        schema::Ddl::new(&self.database, self.cluster.clone())
     }
 
     /// A client for the server, bound to [`ClickHouseConfig::database`].
@@ -114,7 +130,8 @@ fn parse_version(text: &str) -> Option<(u32, u32)> {
     Some((major, minor))
 }
 
-/// Creates the configured database if needed (for tools and tests that migrate by hand).
+/// Creates the configured database if needed (for tools and tests that migrate by hand);
+/// on a cluster, on every node.
 pub async fn create_database(config: &ClickHouseConfig) -> Result<(), ClickHouseError> {
     if !valid_identifier(&config.database) {
         return Err(ClickHouseError::Config(format!(
@@ -122,12 +139,17 @@ pub async fn create_database(config: &ClickHouseConfig) -> Result<(), ClickHouse
             config.database
         )));
     }
+    if let Some(c) = &config.cluster
+        && !schema::valid_cluster_name(&c.name)
+    {
+        return Err(ClickHouseError::Config(format!(
+            "cluster name {:?}: use letters, digits, _, - and .",
+            c.name
+        )));
+    }
     config
         .server_client()
-        .query(&format!(
-            "CREATE DATABASE IF NOT EXISTS `{}`",
-            config.database
-        ))
+        .query(&config.ddl().create_database())
         .execute()
         .await?;
     Ok(())
@@ -142,9 +164,10 @@ pub async fn check_version(client: &Client) -> Result<String, ClickHouseError> {
     }
 }
 
-/// The schema version recorded in the client's database (0 when none).
-pub async fn schema_version(client: &Client) -> Result<u32, ClickHouseError> {
-    client.query(schema::MIGRATIONS_TABLE).execute().await?;
+/// The schema version recorded in the client's database (0 when none); creates the
+/// record table (as `ddl` says) if needed.
+pub async fn schema_version(client: &Client, ddl: &schema::Ddl) -> Result<u32, ClickHouseError> {
+    client.query(&ddl.migrations_table()).execute().await?;
     let v: u32 = client
         .query("SELECT toUInt32(max(version)) FROM tracehouse_migrations")
         .fetch_one()
@@ -153,10 +176,15 @@ pub async fn schema_version(client: &Client) -> Result<u32, ClickHouseError> {
 }
 
 /// Applies the migrations after the recorded version up to `target`, in order, and
-/// records each. Safe to run again (no-op) and from several servers at once (every
-/// statement is idempotent). Returns the schema version afterwards.
-pub async fn migrate(client: &Client, target: u32) -> Result<u32, ClickHouseError> {
-    let current = schema_version(client).await?;
+/// records each, with the statements `ddl` renders (single server or cluster). Safe to
+/// run again (no-op) and from several servers at once (every statement is idempotent).
+/// Returns the schema version afterwards.
+pub async fn migrate(
+    client: &Client,
+    ddl: &schema::Ddl,
+    target: u32,
+) -> Result<u32, ClickHouseError> {
+    let current = schema_version(client, ddl).await?;
     let known = schema::latest_version();
     if current > known {
         return Err(ClickHouseError::SchemaTooNew {
@@ -174,8 +202,8 @@ pub async fn migrate(client: &Client, target: u32) -> Result<u32, ClickHouseErro
             name = m.name,
             "applying ClickHouse migration"
         );
-        for statement in m.statements {
-            client.query(statement).execute().await?;
+        for statement in ddl.migration(m) {
+            client.query(&statement).execute().await?;
         }
         client
             .query(
@@ -194,16 +222,11 @@ pub async fn migrate(client: &Client, target: u32) -> Result<u32, ClickHouseErro
 /// are not rewritten; whole expired partitions are dropped as they age out.
 async fn apply_retention(
     client: &Client,
+    ddl: &schema::Ddl,
     retention: Option<Duration>,
 ) -> Result<(), ClickHouseError> {
     for (table, time) in schema::TTL_TABLES {
-        let sql = match retention {
-            Some(r) => format!(
-                "ALTER TABLE {table} MODIFY TTL {time} + toIntervalSecond({})",
-                r.as_secs().max(1)
-            ),
-            None => format!("ALTER TABLE {table} REMOVE TTL"),
-        };
+        let sql = ddl.ttl(table, time, retention);
         let res = client
             .query(&sql)
             .with_setting("materialize_ttl_after_modify", "0")
@@ -260,6 +283,8 @@ fn error_rows(errors: &[ErrorOccurrence]) -> Vec<ErrorRow> {
 /// One queued write: rows and where to report the inserts' outcome.
 struct WriteRequest {
     rows: Rows,
+    /// When it was queued: the batch it opens closes at most `batch_wait` later.
+    queued: tokio::time::Instant,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
@@ -294,8 +319,9 @@ impl ClickHouseStore {
         check_version(&config.server_client()).await?;
         create_database(&config).await?;
         let client = config.client();
-        migrate(&client, schema::latest_version()).await?;
-        apply_retention(&client, config.retention).await?;
+        let ddl = config.ddl();
+        migrate(&client, &ddl, schema::latest_version()).await?;
+        apply_retention(&client, &ddl, config.retention).await?;
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
         let counters = Arc::new(Counters::default());
         tokio::spawn(writer_loop(client.clone(), config, rx, counters.clone()));
@@ -328,16 +354,29 @@ async fn writer_loop(
     );
     let mut batch_no: u64 = 0;
     while let Some(first) = rx.recv().await {
+        // The batch closes when it is full, when a flush barrier (a request without
+        // rows) joins it, or `batch_wait` after its first request was queued, whichever
+        // comes first. Requests that queued during the previous insert have waited
+        // already, so they do not wait again.
+        let deadline = first.queued + config.batch_wait;
+        let mut barrier = first.rows.len() == 0;
+        let mut rows: usize = first.rows.len();
         let mut batch = vec![first];
-        let mut rows: usize = batch[0].rows.len();
-        while rows < config.max_batch_rows {
-            match rx.try_recv() {
-                Ok(req) => {
-                    rows += req.rows.len();
-                    batch.push(req);
+        while rows < config.max_batch_rows && !barrier {
+            let next = match rx.try_recv() {
+                Ok(req) => Some(req),
+                Err(mpsc::error::TryRecvError::Disconnected) => None,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    // `None` when the wait is over (or the channel closed).
+                    tokio::time::timeout_at(deadline, rx.recv())
+                        .await
+                        .unwrap_or_default()
                 }
-                Err(_) => break,
-            }
+            };
+            let Some(req) = next else { break };
+            barrier = req.rows.len() == 0;
+            rows += req.rows.len();
+            batch.push(req);
         }
         let result = if rows == 0 {
             Ok(())
@@ -396,7 +435,17 @@ async fn insert_once<T: RowOwned + RowWrite>(
         .insert::<T>(table)
         .await?
         .with_timeouts(Some(config.insert_timeout), Some(config.insert_timeout))
-        .with_setting("insert_deduplication_token", token);
+        .with_setting("insert_deduplication_token", token)
+        // The rows the materialized views derive are deduplicated with the source rows
+        // (the default only from ClickHouse 24.x on).
+        .with_setting("deduplicate_blocks_in_dependent_materialized_views", "1");
+    if config.cluster.is_some() {
+        // Into a `Distributed` table: return only once every shard has its rows
+        // (`insert_distributed_sync`, called `distributed_foreground_insert` since
+        // 23.10, which keeps the old name as an alias), so an acknowledged write is
+        // stored, not queued on this node.
+        insert = insert.with_setting("insert_distributed_sync", "1");
+    }
     for r in rows {
         insert.write(r).await?;
     }
@@ -442,7 +491,12 @@ impl ClickHouseStore {
         let n = rows.len() as u64;
         let (done, wait) = oneshot::channel();
         self.counters.queued_rows.fetch_add(n, Ordering::Relaxed);
-        if let Err(e) = self.writer.try_send(WriteRequest { rows, done }) {
+        let request = WriteRequest {
+            rows,
+            queued: tokio::time::Instant::now(),
+            done,
+        };
+        if let Err(e) = self.writer.try_send(request) {
             self.counters.queued_rows.fetch_sub(n, Ordering::Relaxed);
             return Err(match e {
                 mpsc::error::TrySendError::Full(_) => {
@@ -522,6 +576,7 @@ impl Store for ClickHouseStore {
         self.writer
             .send(WriteRequest {
                 rows: Rows::default(),
+                queued: tokio::time::Instant::now(),
                 done,
             })
             .await

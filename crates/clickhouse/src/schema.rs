@@ -7,7 +7,14 @@
 //! succeed and leave the same schema, and the record table is a `ReplacingMergeTree`
 //! keyed by version so a migration recorded twice is still one row.
 //!
-//! Never edit a released migration: add a new one.
+//! Never edit a released migration: add a new one (`released_migrations_render_unchanged`
+//! holds a hash of each released statement).
+//!
+//! Each statement is a template rendered by [`Ddl`] for a single server or a cluster
+//! (`ON CLUSTER`, `Replicated*` local tables `T_local` behind `Distributed` tables `T`),
+//! so one text serves both layouts. Migration 4 gives the materialized views' tables the
+//! deduplication window the source tables already have, so a retried insert is not
+//! counted twice in them.
 //!
 //! Tables (all per database):
 //!
@@ -54,19 +61,47 @@ pub struct Migration {
     pub version: u32,
     /// Short description, recorded with the version.
     pub name: &'static str,
-    /// Idempotent statements, run in order.
-    pub statements: &'static [&'static str],
+    /// Idempotent statements, run in order (rendered for the layout by [`Ddl`]).
+    pub statements: &'static [Statement],
 }
 
-/// The table that records applied migrations.
-pub const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS tracehouse_migrations (
+/// One statement of a migration: SQL text with placeholders, rendered by [`Ddl`] for a
+/// single server or for a cluster, so one text serves both.
+///
+/// Placeholders: `${ON_CLUSTER}` (nothing, or ` ON CLUSTER 'name'`), `${table:NAME}`
+/// (a storage table: `NAME`, or on a cluster its local table `db.NAME_local`),
+/// `${name:NAME}` (any other object: `NAME`, on a cluster `db.NAME`) and
+/// `${ENGINE:E}` / `${ENGINE:E(args)}` (`E`, or on a replicated cluster
+/// `ReplicatedE('/clickhouse/tables/{shard}/{database}/NAME', '{replica}', args)`).
+#[derive(Debug, Clone, Copy)]
+pub enum Statement {
+    /// `CREATE TABLE` of a table that stores rows. On a cluster it becomes a local table
+    /// on every node plus a `Distributed` table with the table's own name over them,
+    /// which is what tracehouse reads and writes.
+    Table {
+        /// The table's name (what readers and the writer use).
+        name: &'static str,
+        /// The `CREATE TABLE IF NOT EXISTS ${table:NAME}${ON_CLUSTER} …` template.
+        sql: &'static str,
+        /// The `Distributed` sharding key: rows with the same key live on one shard.
+        /// `None` for tables only fed by materialized views on the same node (inserts
+        /// through their `Distributed` table are refused on a multi-shard cluster).
+        shard_key: Option<&'static str>,
+    },
+    /// Any other statement (materialized views, settings), rendered as is.
+    Other(&'static str),
+}
+
+/// The table that records applied migrations (a template, like the migrations).
+const MIGRATIONS_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS ${name:tracehouse_migrations}${ON_CLUSTER} (
     version UInt32,
     name String,
     applied_at DateTime DEFAULT now()
-) ENGINE = ReplacingMergeTree
+) ENGINE = ${ENGINE:ReplacingMergeTree}
 ORDER BY version";
 
-const V1_SPANS: &str = "CREATE TABLE IF NOT EXISTS spans (
+const V1_SPANS: &str = "CREATE TABLE IF NOT EXISTS ${table:spans}${ON_CLUSTER} (
     project_id LowCardinality(String),
     timestamp DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
     end_time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
@@ -106,12 +141,12 @@ const V1_SPANS: &str = "CREATE TABLE IF NOT EXISTS spans (
     INDEX idx_res_keys mapKeys(resource_attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_values mapValues(resource_attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_duration duration TYPE minmax GRANULARITY 1
-) ENGINE = MergeTree
+) ENGINE = ${ENGINE:MergeTree}
 PARTITION BY toDate(timestamp)
 ORDER BY (project_id, toStartOfHour(timestamp), service_name, name, timestamp)
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
 
-const V1_TRACE_INDEX: &str = "CREATE TABLE IF NOT EXISTS trace_index (
+const V1_TRACE_INDEX: &str = "CREATE TABLE IF NOT EXISTS ${table:trace_index}${ON_CLUSTER} (
     project_id LowCardinality(String),
     trace_id FixedString(16),
     day Date,
@@ -119,13 +154,13 @@ const V1_TRACE_INDEX: &str = "CREATE TABLE IF NOT EXISTS trace_index (
     start_max SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
     end_max SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
     span_count SimpleAggregateFunction(sum, UInt64)
-) ENGINE = AggregatingMergeTree
+) ENGINE = ${ENGINE:AggregatingMergeTree}
 PARTITION BY day
 ORDER BY (project_id, trace_id)
 SETTINGS ttl_only_drop_parts = 1";
 
 const V1_TRACE_INDEX_MV: &str =
-    "CREATE MATERIALIZED VIEW IF NOT EXISTS trace_index_mv TO trace_index AS
+    "CREATE MATERIALIZED VIEW IF NOT EXISTS ${name:trace_index_mv}${ON_CLUSTER} TO ${table:trace_index} AS
 SELECT
     project_id,
     trace_id,
@@ -134,16 +169,16 @@ SELECT
     max(timestamp) AS start_max,
     max(end_time) AS end_max,
     count() AS span_count
-FROM spans
+FROM ${table:spans}
 GROUP BY project_id, trace_id, day";
 
-const V2_KEYS: &str = "CREATE TABLE IF NOT EXISTS span_keys (
+const V2_KEYS: &str = "CREATE TABLE IF NOT EXISTS ${table:span_keys}${ON_CLUSTER} (
     project_id LowCardinality(String),
     hour DateTime('UTC'),
     field LowCardinality(String),
     type LowCardinality(String),
     count UInt64
-) ENGINE = SummingMergeTree(count)
+) ENGINE = ${ENGINE:SummingMergeTree(count)}
 PARTITION BY toDate(hour)
 ORDER BY (project_id, hour, field, type)
 SETTINGS ttl_only_drop_parts = 1";
@@ -151,9 +186,9 @@ SETTINGS ttl_only_drop_parts = 1";
 // The field of a key is `i:<intrinsic>`, `s:<span attribute>` or `r:<resource
 // attribute>`; the type of an attribute follows its typed JSON (strings are not in the
 // typed map). The intrinsic names are those of `tracehouse_query::Intrinsic::name`.
-const V2_KEYS_MV: &str = "CREATE MATERIALIZED VIEW IF NOT EXISTS span_keys_mv TO span_keys AS
+const V2_KEYS_MV: &str = "CREATE MATERIALIZED VIEW IF NOT EXISTS ${name:span_keys_mv}${ON_CLUSTER} TO ${table:span_keys} AS
 SELECT project_id, toStartOfHour(timestamp) AS hour, k.1 AS field, k.2 AS type, count() AS count
-FROM spans
+FROM ${table:spans}
 ARRAY JOIN arrayConcat(
     [('i:trace_id', 'id'), ('i:span_id', 'id'), ('i:duration', 'duration'),
      ('i:timestamp', 'timestamp'), ('i:span_kind', 'string'), ('i:status_code', 'string'),
@@ -182,21 +217,21 @@ ARRAY JOIN arrayConcat(
 ) AS k
 GROUP BY project_id, hour, field, type";
 
-const V2_VALUES: &str = "CREATE TABLE IF NOT EXISTS span_values (
+const V2_VALUES: &str = "CREATE TABLE IF NOT EXISTS ${table:span_values}${ON_CLUSTER} (
     project_id LowCardinality(String),
     hour DateTime('UTC'),
     field LowCardinality(String),
     value String,
     count UInt64
-) ENGINE = SummingMergeTree(count)
+) ENGINE = ${ENGINE:SummingMergeTree(count)}
 PARTITION BY toDate(hour)
 ORDER BY (project_id, hour, field, value)
 SETTINGS ttl_only_drop_parts = 1";
 
 // Values longer than 200 bytes are counted for their key but not kept as values.
-const V2_VALUES_MV: &str = "CREATE MATERIALIZED VIEW IF NOT EXISTS span_values_mv TO span_values AS
+const V2_VALUES_MV: &str = "CREATE MATERIALIZED VIEW IF NOT EXISTS ${name:span_values_mv}${ON_CLUSTER} TO ${table:span_values} AS
 SELECT project_id, toStartOfHour(timestamp) AS hour, v.1 AS field, v.2 AS value, count() AS count
-FROM spans
+FROM ${table:spans}
 ARRAY JOIN arrayFilter(p -> length(p.2) <= 200, arrayConcat(
     [('i:span_kind', toString(kind)), ('i:status_code', toString(status_code)),
      ('i:has_errors', if(has_error, 'true', 'false'))],
@@ -211,7 +246,7 @@ ARRAY JOIN arrayFilter(p -> length(p.2) <= 200, arrayConcat(
 )) AS v
 GROUP BY project_id, hour, field, value";
 
-const V3_LOGS: &str = "CREATE TABLE IF NOT EXISTS logs (
+const V3_LOGS: &str = "CREATE TABLE IF NOT EXISTS ${table:logs}${ON_CLUSTER} (
     project_id LowCardinality(String),
     time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
     observed_time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
@@ -245,12 +280,12 @@ const V3_LOGS: &str = "CREATE TABLE IF NOT EXISTS logs (
     INDEX idx_attr_values mapValues(attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_keys mapKeys(resource_attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_res_values mapValues(resource_attributes) TYPE bloom_filter(0.01) GRANULARITY 1
-) ENGINE = MergeTree
+) ENGINE = ${ENGINE:MergeTree}
 PARTITION BY toDate(time)
 ORDER BY (project_id, time)
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
 
-const V3_ERRORS: &str = "CREATE TABLE IF NOT EXISTS errors (
+const V3_ERRORS: &str = "CREATE TABLE IF NOT EXISTS ${table:errors}${ON_CLUSTER} (
     project_id LowCardinality(String),
     time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
     fingerprint LowCardinality(String),
@@ -267,27 +302,79 @@ const V3_ERRORS: &str = "CREATE TABLE IF NOT EXISTS errors (
     INDEX idx_fingerprint fingerprint TYPE bloom_filter(0.01) GRANULARITY 1,
     INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
     INDEX idx_session_id session_id TYPE bloom_filter(0.01) GRANULARITY 1
-) ENGINE = MergeTree
+) ENGINE = ${ENGINE:MergeTree}
 PARTITION BY toDate(time)
 ORDER BY (project_id, time)
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
+
+// Retries of an insert carry the same deduplication token; for the rows the materialized
+// views derive from it to be deduplicated too (not only the source rows), their target
+// tables need a deduplication window as well.
+const V4_TRACE_INDEX_DEDUP: &str = "ALTER TABLE ${table:trace_index}${ON_CLUSTER} MODIFY SETTING non_replicated_deduplication_window = 1000";
+const V4_KEYS_DEDUP: &str = "ALTER TABLE ${table:span_keys}${ON_CLUSTER} MODIFY SETTING non_replicated_deduplication_window = 1000";
+const V4_VALUES_DEDUP: &str = "ALTER TABLE ${table:span_values}${ON_CLUSTER} MODIFY SETTING non_replicated_deduplication_window = 1000";
 
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "spans table, trace index and its materialized view",
-        statements: &[V1_SPANS, V1_TRACE_INDEX, V1_TRACE_INDEX_MV],
+        statements: &[
+            Statement::Table {
+                name: "spans",
+                sql: V1_SPANS,
+                shard_key: Some("cityHash64(trace_id)"),
+            },
+            Statement::Table {
+                name: "trace_index",
+                sql: V1_TRACE_INDEX,
+                shard_key: None,
+            },
+            Statement::Other(V1_TRACE_INDEX_MV),
+        ],
     },
     Migration {
         version: 2,
         name: "key and value statistics for autocomplete",
-        statements: &[V2_KEYS, V2_KEYS_MV, V2_VALUES, V2_VALUES_MV],
+        statements: &[
+            Statement::Table {
+                name: "span_keys",
+                sql: V2_KEYS,
+                shard_key: None,
+            },
+            Statement::Other(V2_KEYS_MV),
+            Statement::Table {
+                name: "span_values",
+                sql: V2_VALUES,
+                shard_key: None,
+            },
+            Statement::Other(V2_VALUES_MV),
+        ],
     },
     Migration {
         version: 3,
         name: "log records and error occurrences",
-        statements: &[V3_LOGS, V3_ERRORS],
+        statements: &[
+            Statement::Table {
+                name: "logs",
+                sql: V3_LOGS,
+                shard_key: Some("cityHash64(log_id)"),
+            },
+            Statement::Table {
+                name: "errors",
+                sql: V3_ERRORS,
+                shard_key: Some("cityHash64(fingerprint)"),
+            },
+        ],
+    },
+    Migration {
+        version: 4,
+        name: "deduplication window on the materialized views' tables",
+        statements: &[
+            Statement::Other(V4_TRACE_INDEX_DEDUP),
+            Statement::Other(V4_KEYS_DEDUP),
+            Statement::Other(V4_VALUES_DEDUP),
+        ],
     },
 ];
 
@@ -306,19 +393,443 @@ pub const TTL_TABLES: &[(&str, &str)] = &[
     ("errors", "toDateTime(time)"),
 ];
 
+/// A ClickHouse cluster to create the schema on (a `remote_servers` entry of the
+/// servers' configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cluster {
+    /// The cluster's name in `remote_servers`.
+    pub name: String,
+    /// `Replicated*` engines (ZooKeeper/Keeper paths from the `{shard}` and `{replica}`
+    /// macros). `false`: plain engines on every shard (sharding without replicas).
+    pub replicated: bool,
+    /// Run the DDL with `ON CLUSTER` (distributed DDL, needs Keeper). `false`: the DDL
+    /// creates the objects on the connected server only (a one-node cluster, or a
+    /// schema created on every node by running tracehouse against each).
+    pub on_cluster: bool,
+}
+
+impl Cluster {
+    /// A replicated cluster whose schema is created with `ON CLUSTER name`: what
+    /// `--clickhouse-cluster` selects.
+    pub fn new(name: impl Into<String>) -> Self {
+        Cluster {
+            name: name.into(),
+            replicated: true,
+            on_cluster: true,
+        }
+    }
+}
+
+/// Whether `name` may be used as a cluster name (it is written into DDL, quoted).
+pub fn valid_cluster_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+/// Renders the schema's statements for one database, on a single server or a cluster.
+///
+/// On a single server every table has its own name and plain engines. On a cluster each
+/// storage table `T` is a local table `T_local` on every node (a `Replicated*` engine
+/// at `/clickhouse/tables/{shard}/{database}/T`) plus a `Distributed` table `T` over
+/// them; materialized views read and feed the local tables of their node, and the
+/// readers and the writer use the `Distributed` names, so they are the same in both
+/// layouts. The migrations record is replicated to every node of the cluster (one
+/// Keeper path for all shards), so any node knows the schema version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ddl {
+    database: String,
+    cluster: Option<Cluster>,
+}
+
+impl Ddl {
+    /// The statements for `database` (a valid identifier, checked by the caller) on a
+    /// single server (`None`) or on `cluster`.
+    pub fn new(database: impl Into<String>, cluster: Option<Cluster>) -> Self {
+        Ddl {
+            database: database.into(),
+            cluster,
+        }
+    }
+
+    /// The cluster, if any.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        self.cluster.as_ref()
+    }
+
+    fn on_cluster(&self) -> String {
+        match &self.cluster {
+            Some(c) if c.on_cluster => format!(" ON CLUSTER '{}'", c.name),
+            _ => String::new(),
+        }
+    }
+
+    /// Where the rows of table `name` are stored: `name`, or on a cluster the
+    /// node's local table `` `db`.name_local ``.
+    pub fn storage_table(&self, name: &str) -> String {
+        match &self.cluster {
+            None => name.to_string(),
+            Some(_) => format!("`{}`.{name}_local", self.database),
+        }
+    }
+
+    /// `CREATE DATABASE IF NOT EXISTS`.
+    pub fn create_database(&self) -> String {
+        format!(
+            "CREATE DATABASE IF NOT EXISTS `{}`{}",
+            self.database,
+            self.on_cluster()
+        )
+    }
+
+    /// The `CREATE TABLE` of the migrations record.
+    pub fn migrations_table(&self) -> String {
+        // On a cluster, one Keeper path for every shard: all nodes are replicas of one
+        // record, so the replica name includes the shard.
+        self.render(
+            MIGRATIONS_TABLE,
+            "/clickhouse/tables/{database}/tracehouse_migrations",
+            "{shard}-{replica}",
+        )
+    }
+
+    /// The statements of one migration, in order.
+    pub fn migration(&self, m: &Migration) -> Vec<String> {
+        let mut out = Vec::new();
+        for st in m.statements {
+            match *st {
+                Statement::Other(sql) => out.push(self.render(sql, "", "")),
+                Statement::Table {
+                    name,
+                    sql,
+                    shard_key,
+                } => {
+                    let path = format!("/clickhouse/tables/{{shard}}/{{database}}/{name}");
+                    out.push(self.render(sql, &path, "{replica}"));
+                    if let Some(c) = &self.cluster {
+                        let key = shard_key.map(|k| format!(", {k}")).unwrap_or_default();
+                        out.push(format!(
+                            "CREATE TABLE IF NOT EXISTS `{db}`.{name}{on} AS {local}\nENGINE = Distributed('{cluster}', '{db}', '{name}_local'{key})",
+                            db = self.database,
+                            on = self.on_cluster(),
+                            local = self.storage_table(name),
+                            cluster = c.name,
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `ALTER TABLE … MODIFY TTL` (or `REMOVE TTL` for `None`) of the storage table
+    /// `table` with the time expression `time`.
+    pub fn ttl(&self, table: &str, time: &str, retention: Option<std::time::Duration>) -> String {
+        let head = format!(
+            "ALTER TABLE {}{}",
+            self.storage_table(table),
+            self.on_cluster()
+        );
+        match retention {
+            Some(r) => format!(
+                "{head} MODIFY TTL {time} + toIntervalSecond({})",
+                r.as_secs().max(1)
+            ),
+            None => format!("{head} REMOVE TTL"),
+        }
+    }
+
+    /// Substitutes the placeholders of `template`; `path` and `replica` are the Keeper
+    /// path and replica name of a replicated engine.
+    fn render(&self, template: &str, path: &str, replica: &str) -> String {
+        let mut out = String::with_capacity(template.len() + 128);
+        let mut rest = template;
+        while let Some(i) = rest.find("${") {
+            out.push_str(&rest[..i]);
+            let end = rest[i..]
+                .find('}')
+                .map(|e| i + e)
+                .unwrap_or_else(|| panic!("unclosed placeholder in {template}"));
+            let ph = &rest[i + 2..end];
+            if ph == "ON_CLUSTER" {
+                out.push_str(&self.on_cluster());
+            } else if let Some(t) = ph.strip_prefix("table:") {
+                out.push_str(&self.storage_table(t));
+            } else if let Some(n) = ph.strip_prefix("name:") {
+                match &self.cluster {
+                    None => out.push_str(n),
+                    Some(_) => out.push_str(&format!("`{}`.{n}", self.database)),
+                }
+            } else if let Some(e) = ph.strip_prefix("ENGINE:") {
+                out.push_str(&self.engine(e, path, replica));
+            } else {
+                panic!("unknown placeholder ${{{ph}}} in {template}");
+            }
+            rest = &rest[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn engine(&self, engine: &str, path: &str, replica: &str) -> String {
+        match &self.cluster {
+            Some(c) if c.replicated => {
+                let (name, args) = match engine.split_once('(') {
+                    Some((n, a)) => (n, format!(", {}", a.trim_end_matches(')'))),
+                    None => (engine, String::new()),
+                };
+                format!("Replicated{name}('{path}', '{replica}'{args})")
+            }
+            _ => engine.to_string(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tracehouse_query::Intrinsic;
 
+    fn single() -> Ddl {
+        Ddl::new("tracehouse", None)
+    }
+
+    fn cluster() -> Ddl {
+        Ddl::new("tracehouse", Some(Cluster::new("traces")))
+    }
+
     #[test]
-    fn versions_are_consecutive() {
+    fn versions_are_consecutive_and_idempotent() {
         for (i, m) in MIGRATIONS.iter().enumerate() {
             assert_eq!(m.version as usize, i + 1);
-            for s in m.statements {
-                assert!(s.contains("IF NOT EXISTS"), "not idempotent: {s}");
+            for ddl in [single(), cluster()] {
+                for s in ddl.migration(m) {
+                    assert!(
+                        s.contains("IF NOT EXISTS") || s.contains(" MODIFY SETTING "),
+                        "not idempotent: {s}"
+                    );
+                    assert!(!s.contains("${"), "placeholder left: {s}");
+                }
             }
         }
+    }
+
+    fn fnv1a(text: &str) -> u64 {
+        text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// Released migrations are never edited: their single-server text is exactly the
+    /// text servers ran when they were released (a hash of each statement).
+    #[test]
+    fn released_migrations_render_unchanged() {
+        let released: &[(u32, &[u64])] = &[
+            (
+                1,
+                &[
+                    0x2025_eff3_5107_593f,
+                    0x4c75_0a4d_586b_0582,
+                    0x037a_29b9_fc95_020f,
+                ],
+            ),
+            (
+                2,
+                &[
+                    0xc036_c587_a7ff_f2e7,
+                    0xd095_d5a2_cebe_863b,
+                    0x77e7_fbbd_33d5_dd18,
+                    0xeecb_7a89_e3d0_0cf4,
+                ],
+            ),
+            (3, &[0x4126_9f97_8cff_c4bf, 0xdc56_6da7_0804_82a4]),
+        ];
+        for (version, hashes) in released {
+            let m = &MIGRATIONS[*version as usize - 1];
+            let got: Vec<u64> = single().migration(m).iter().map(|s| fnv1a(s)).collect();
+            assert_eq!(&got, hashes, "migration {version} changed");
+        }
+        assert_eq!(fnv1a(&single().migrations_table()), 0x35dd_28d6_ca53_1b97);
+    }
+
+    #[test]
+    fn single_server_statements_name_the_tables_themselves() {
+        let all: Vec<String> = MIGRATIONS
+            .iter()
+            .flat_map(|m| single().migration(m))
+            .collect();
+        assert!(all[0].starts_with("CREATE TABLE IF NOT EXISTS spans (\n"));
+        assert!(all.iter().all(|s| !s.contains("_local")
+            && !s.contains("Replicated")
+            && !s.contains("ON CLUSTER")
+            && !s.contains("Distributed")));
+        assert_eq!(
+            single().ttl("spans", "toDateTime(timestamp)", None),
+            "ALTER TABLE spans REMOVE TTL"
+        );
+        assert_eq!(
+            single().create_database(),
+            "CREATE DATABASE IF NOT EXISTS `tracehouse`"
+        );
+    }
+
+    /// The `CREATE TABLE` statements of `name` on the cluster: local, then distributed.
+    fn cluster_tables(name: &str) -> (String, Option<String>) {
+        let all: Vec<String> = MIGRATIONS
+            .iter()
+            .flat_map(|m| cluster().migration(m))
+            .collect();
+        let local = all
+            .iter()
+            .find(|s| {
+                s.starts_with(&format!(
+                    "CREATE TABLE IF NOT EXISTS `tracehouse`.{name}_local ON CLUSTER 'traces' ("
+                ))
+            })
+            .unwrap_or_else(|| panic!("no local table {name}"))
+            .clone();
+        let dist = all
+            .iter()
+            .find(|s| {
+                s.starts_with(&format!(
+                    "CREATE TABLE IF NOT EXISTS `tracehouse`.{name} ON CLUSTER 'traces' AS"
+                ))
+            })
+            .cloned();
+        (local, dist)
+    }
+
+    #[test]
+    fn cluster_tables_are_replicated_local_tables_behind_distributed_ones() {
+        let cases = [
+            ("spans", "MergeTree", "", Some("cityHash64(trace_id)")),
+            ("trace_index", "AggregatingMergeTree", "", None),
+            ("span_keys", "SummingMergeTree", ", count", None),
+            ("span_values", "SummingMergeTree", ", count", None),
+            ("logs", "MergeTree", "", Some("cityHash64(log_id)")),
+            ("errors", "MergeTree", "", Some("cityHash64(fingerprint)")),
+        ];
+        for (name, engine, args, key) in cases {
+            let (local, dist) = cluster_tables(name);
+            assert!(
+                local.contains(&format!(
+                    ") ENGINE = Replicated{engine}('/clickhouse/tables/{{shard}}/{{database}}/{name}', '{{replica}}'{args})\n"
+                )),
+                "{local}"
+            );
+            let key = key.map(|k| format!(", {k}")).unwrap_or_default();
+            assert_eq!(
+                dist.as_deref(),
+                Some(
+                    format!(
+                        "CREATE TABLE IF NOT EXISTS `tracehouse`.{name} ON CLUSTER 'traces' AS `tracehouse`.{name}_local\nENGINE = Distributed('traces', 'tracehouse', '{name}_local'{key})"
+                    )
+                    .as_str()
+                ),
+                "{name}"
+            );
+            // The same columns, keys and settings as the single-server table.
+            let single_sql: Vec<String> = MIGRATIONS
+                .iter()
+                .flat_map(|m| single().migration(m))
+                .filter(|s| s.starts_with(&format!("CREATE TABLE IF NOT EXISTS {name} (")))
+                .collect();
+            assert_eq!(single_sql.len(), 1, "{name}");
+            let body = |s: &str| {
+                let start = s.find(" (\n").unwrap();
+                let end = s.find(") ENGINE = ").unwrap();
+                let after = s[end..].split_once('\n').unwrap().1.to_string();
+                (s[start..end].to_string(), after)
+            };
+            assert_eq!(body(&local), body(&single_sql[0]), "{name}");
+        }
+    }
+
+    #[test]
+    fn cluster_views_feed_local_tables_from_local_tables() {
+        let all: Vec<String> = MIGRATIONS
+            .iter()
+            .flat_map(|m| cluster().migration(m))
+            .collect();
+        for (view, to) in [
+            ("trace_index_mv", "trace_index"),
+            ("span_keys_mv", "span_keys"),
+            ("span_values_mv", "span_values"),
+        ] {
+            let sql = all
+                .iter()
+                .find(|s| s.contains(&format!("VIEW IF NOT EXISTS `tracehouse`.{view} ")))
+                .unwrap_or_else(|| panic!("no {view}"));
+            assert!(
+                sql.contains(&format!(
+                    "`tracehouse`.{view} ON CLUSTER 'traces' TO `tracehouse`.{to}_local AS"
+                )),
+                "{sql}"
+            );
+            assert!(sql.contains("\nFROM `tracehouse`.spans_local\n"), "{sql}");
+        }
+        // Every statement runs on the whole cluster.
+        for s in &all {
+            assert!(s.contains(" ON CLUSTER 'traces'"), "{s}");
+        }
+        // Version 4's settings go to the local tables.
+        let v4 = cluster().migration(&MIGRATIONS[3]);
+        assert_eq!(
+            v4[0],
+            "ALTER TABLE `tracehouse`.trace_index_local ON CLUSTER 'traces' MODIFY SETTING non_replicated_deduplication_window = 1000"
+        );
+    }
+
+    #[test]
+    fn cluster_database_migrations_record_and_ttl() {
+        let c = cluster();
+        assert_eq!(
+            c.create_database(),
+            "CREATE DATABASE IF NOT EXISTS `tracehouse` ON CLUSTER 'traces'"
+        );
+        let m = c.migrations_table();
+        assert!(
+            m.starts_with(
+                "CREATE TABLE IF NOT EXISTS `tracehouse`.tracehouse_migrations ON CLUSTER 'traces' ("
+            ),
+            "{m}"
+        );
+        assert!(
+            m.contains("ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{database}/tracehouse_migrations', '{shard}-{replica}')\n"),
+            "{m}"
+        );
+        for (table, time) in TTL_TABLES {
+            assert_eq!(
+                c.ttl(table, time, Some(std::time::Duration::from_secs(86_400))),
+                format!(
+                    "ALTER TABLE `tracehouse`.{table}_local ON CLUSTER 'traces' MODIFY TTL {time} + toIntervalSecond(86400)"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn unreplicated_cluster_without_distributed_ddl() {
+        let d = Ddl::new(
+            "db",
+            Some(Cluster {
+                name: "one".into(),
+                replicated: false,
+                on_cluster: false,
+            }),
+        );
+        let v1 = d.migration(&MIGRATIONS[0]);
+        assert!(v1[0].starts_with("CREATE TABLE IF NOT EXISTS `db`.spans_local (\n"));
+        assert!(v1[0].contains(") ENGINE = MergeTree\n"));
+        assert_eq!(
+            v1[1],
+            "CREATE TABLE IF NOT EXISTS `db`.spans AS `db`.spans_local\nENGINE = Distributed('one', 'db', 'spans_local', cityHash64(trace_id))"
+        );
+        assert!(valid_cluster_name("my-cluster.1"));
+        assert!(!valid_cluster_name("x'; DROP"));
+        assert!(!valid_cluster_name(""));
     }
 
     #[test]

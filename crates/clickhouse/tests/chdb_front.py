@@ -20,13 +20,22 @@ Served:
 
 Replies are never compressed (the client accepts uncompressed replies).
 
-Usage: chdb_front.py [--port N] [--path DIR] [--exit-with-stdin]. Prints `PORT <n>` on stdout once it
-listens. chDB allows one data path per process: run one front per test process.
+One test hook, not part of ClickHouse's interface: `POST /__fault/drop_insert_reply?
+database=DB&count=N` makes the next N INSERTs into database DB execute and then close
+the connection without a reply (a reply lost after the server stored the rows), so
+tests can provoke the writer's retry of an insert that did succeed; it answers how many
+drops were still pending.
+
+Usage: chdb_front.py [--port N] [--path DIR] [--config-file XML] [--exit-with-stdin].
+Prints `PORT <n>` on stdout once it listens. chDB allows one data path per process: run
+one front per test process. `--config-file` passes a ClickHouse server configuration
+(e.g. `remote_servers` and `macros`) to the engine.
 """
 
 import argparse
 import os
 import re
+import socket
 import struct
 import sys
 import tempfile
@@ -44,6 +53,8 @@ except ImportError as e:  # pragma: no cover - reported to the test harness
 LOCK = threading.Lock()
 SESSION = None
 TMP_DIR = None
+# database -> how many more INSERT replies to drop (the test hook above).
+DROP_INSERT_REPLIES = {}
 
 # Settings the client may send that are not ClickHouse settings or need no SET.
 NOT_SETTINGS = {"query", "database", "default_format", "decompress", "compress",
@@ -189,7 +200,11 @@ def execute(params, body, content_type):
                 lit = v.replace("\\", "\\\\").replace("'", "\\'")
                 SESSION.query(f"SET {k} = '{lit}'")
                 applied.append(k)
-            return run(query, data, is_insert, fmt, qparams)
+            out, fmt = run(query, data, is_insert, fmt, qparams)
+            drop = is_insert and DROP_INSERT_REPLIES.get(database, 0) > 0
+            if drop:
+                DROP_INSERT_REPLIES[database] -= 1
+            return out, fmt, drop
         finally:
             # Settings belong to one request: restore them for the next one.
             for k in applied:
@@ -258,8 +273,15 @@ class Handler(BaseHTTPRequestHandler):
         if url.path in ("/ping", "/") and not url.query and not body:
             return self.reply(200, b"Ok.\n", [("Content-Type", "text/html; charset=UTF-8")])
         params = dict(parse_qsl(url.query, keep_blank_values=True))
+        if url.path == "/__fault/drop_insert_reply":
+            with LOCK:
+                db = params.get("database", "")
+                before = DROP_INSERT_REPLIES.get(db, 0)
+                DROP_INSERT_REPLIES[db] = int(params.get("count", "1"))
+            # The reply is how many drops were still pending.
+            return self.reply(200, f"{before}\n".encode())
         try:
-            out, fmt = execute(params, body, self.headers.get("Content-Type", ""))
+            out, fmt, drop = execute(params, body, self.headers.get("Content-Type", ""))
         except FrontError as e:
             return self.error(e.code, str(e))
         except Exception as e:  # chDB errors carry ClickHouse's own text
@@ -268,6 +290,11 @@ class Handler(BaseHTTPRequestHandler):
             if not m:
                 traceback.print_exc()
             return self.error(int(m.group(1)) if m else 1001, text)
+        if drop:
+            # The rows are stored; the reply is lost.
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         self.reply(200, out, [
             ("Content-Type", CONTENT_TYPES.get(fmt, "application/octet-stream")),
             ("X-ClickHouse-Format", fmt),
@@ -292,12 +319,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--path", default=None)
+    ap.add_argument("--config-file", default=None,
+                    help="a ClickHouse server configuration file for the engine")
     ap.add_argument("--exit-with-stdin", action="store_true",
                     help="exit when stdin reaches EOF (the test process that started us ended)")
     args = ap.parse_args()
     path = args.path or tempfile.mkdtemp(prefix="chdb-front-")
     TMP_DIR = tempfile.mkdtemp(prefix="chdb-front-in-")
-    SESSION = chdb_session.Session(path)
+    SESSION = chdb_session.Session(
+        f"file:{path}?config-file={args.config_file}" if args.config_file else path)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     print(f"PORT {server.server_address[1]}", flush=True)

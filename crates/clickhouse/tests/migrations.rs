@@ -76,7 +76,11 @@ async fn fresh_database_then_rerun_is_a_no_op() {
     let config = common::config(&url, "fresh");
     let client = config.client();
     let store = ClickHouseStore::open(config.clone()).await.unwrap();
-    assert_eq!(schema_version(&client).await.unwrap(), latest_version());
+    let ddl = config.ddl();
+    assert_eq!(
+        schema_version(&client, &ddl).await.unwrap(),
+        latest_version()
+    );
     assert_eq!(migration_rows(&client).await, MIGRATIONS.len() as u64);
     let names = tables(&client).await;
     for t in [
@@ -96,7 +100,7 @@ async fn fresh_database_then_rerun_is_a_no_op() {
     drop(store);
     // Re-running applies nothing and records nothing.
     assert_eq!(
-        migrate(&client, latest_version()).await.unwrap(),
+        migrate(&client, &ddl, latest_version()).await.unwrap(),
         latest_version()
     );
     let again = ClickHouseStore::open(config).await.unwrap();
@@ -114,32 +118,68 @@ async fn concurrent_starters_converge() {
     let runs: Vec<_> = (0..4)
         .map(|_| {
             let c = client.clone();
-            tokio::spawn(async move { migrate(&c, latest_version()).await })
+            let ddl = config.ddl();
+            tokio::spawn(async move { migrate(&c, &ddl, latest_version()).await })
         })
         .collect();
     for r in runs {
         assert_eq!(r.await.unwrap().unwrap(), latest_version());
     }
-    assert_eq!(schema_version(&client).await.unwrap(), latest_version());
+    assert_eq!(
+        schema_version(&client, &config.ddl()).await.unwrap(),
+        latest_version()
+    );
     assert_eq!(migration_rows(&client).await, MIGRATIONS.len() as u64);
 }
 
 /// The table each migration adds last (absent before it is applied).
 const ADDED_BY: &[(u32, &str)] = &[(1, "trace_index_mv"), (2, "span_values"), (3, "errors")];
 
+/// The settings each later migration changes: (version, table, setting text).
+const SETTINGS_BY: &[(u32, &str, &str)] = &[
+    (
+        4,
+        "trace_index",
+        "non_replicated_deduplication_window = 1000",
+    ),
+    (4, "span_keys", "non_replicated_deduplication_window = 1000"),
+    (
+        4,
+        "span_values",
+        "non_replicated_deduplication_window = 1000",
+    ),
+];
+
+async fn engine_full(client: &clickhouse::Client, table: &str) -> String {
+    client
+        .query(
+            "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = ?",
+        )
+        .bind(table)
+        .fetch_one::<String>()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn upgrade_from_every_previous_version_keeps_data() {
     let Some(url) = common::url() else { return };
+    let listed: std::collections::BTreeSet<u32> = ADDED_BY
+        .iter()
+        .map(|(v, _)| *v)
+        .chain(SETTINGS_BY.iter().map(|(v, _, _)| *v))
+        .collect();
     assert_eq!(
-        ADDED_BY.len(),
+        listed.len(),
         MIGRATIONS.len(),
-        "list what the new migration adds"
+        "list what the new migration adds or changes"
     );
     for previous in 1..latest_version() {
         let config = common::config(&url, &format!("upgrade{previous}"));
         create_database(&config).await.unwrap();
         let client = config.client();
-        assert_eq!(migrate(&client, previous).await.unwrap(), previous);
+        let ddl = config.ddl();
+        assert_eq!(migrate(&client, &ddl, previous).await.unwrap(), previous);
         let names = tables(&client).await;
         for (version, table) in ADDED_BY {
             let present = names.iter().any(|t| t == table);
@@ -148,6 +188,16 @@ async fn upgrade_from_every_previous_version_keeps_data() {
                 *version <= previous,
                 "{table} at version {previous}"
             );
+        }
+        for (version, table, setting) in SETTINGS_BY {
+            if names.iter().any(|t| t == table) {
+                let engine = engine_full(&client, table).await;
+                assert_eq!(
+                    engine.contains(setting),
+                    *version <= previous,
+                    "{table} at version {previous}: {engine}"
+                );
+            }
         }
         // Data written by a server of the previous version.
         let mut insert = client.insert::<SpanRow>("spans").await.unwrap();
@@ -158,7 +208,14 @@ async fn upgrade_from_every_previous_version_keeps_data() {
         insert.end().await.unwrap();
         // A new server upgrades the schema at start and reads the old data.
         let store = ClickHouseStore::open(config).await.unwrap();
-        assert_eq!(schema_version(&client).await.unwrap(), latest_version());
+        assert_eq!(
+            schema_version(&client, &ddl).await.unwrap(),
+            latest_version()
+        );
+        for (_, table, setting) in SETTINGS_BY {
+            let engine = engine_full(&client, table).await;
+            assert!(engine.contains(setting), "{table}: {engine}");
+        }
         let got = store.trace("p", TraceId([7; 16])).await.unwrap();
         assert_eq!(got, vec![span(7, "old")]);
         // New writes feed the statistics, logs and errors added by later versions.
@@ -215,7 +272,9 @@ async fn a_newer_schema_is_refused() {
     let config = common::config(&url, "newer");
     create_database(&config).await.unwrap();
     let client = config.client();
-    migrate(&client, latest_version()).await.unwrap();
+    migrate(&client, &config.ddl(), latest_version())
+        .await
+        .unwrap();
     client
         .query("INSERT INTO tracehouse_migrations (version, name) VALUES (999, 'future')")
         .execute()

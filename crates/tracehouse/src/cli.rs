@@ -132,6 +132,14 @@ pub struct ServeArgs {
     #[arg(long, env = "TRACEHOUSE_STORE", value_name = "BACKEND")]
     pub store: Option<StoreKind>,
 
+    /// The ClickHouse flags (boxed: they are many and rarely set).
+    #[command(flatten)]
+    pub clickhouse: Box<ClickHouseArgs>,
+}
+
+/// The ClickHouse options of `serve` (for `--store clickhouse`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClickHouseArgs {
     /// ClickHouse HTTP endpoint for --store clickhouse, e.g. http://localhost:8123
     #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_URL", value_name = "URL")]
     pub clickhouse_url: Option<String>,
@@ -152,6 +160,21 @@ pub struct ServeArgs {
     /// ClickHouse database, created if missing [default: tracehouse]
     #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_DATABASE", value_name = "NAME")]
     pub clickhouse_database: Option<String>,
+
+    /// ClickHouse cluster (a `remote_servers` name) to create the schema on: `ON CLUSTER`
+    /// DDL, Replicated local tables (`spans_local`, …) behind Distributed tables
+    /// (`spans`, …) [default: a single server]
+    #[arg(long, env = "TRACEHOUSE_CLICKHOUSE_CLUSTER", value_name = "NAME")]
+    pub clickhouse_cluster: Option<String>,
+
+    /// How long the ClickHouse writer holds an insert open for more concurrent writes
+    /// (e.g. 5ms, 0s: insert at once) [default: 5ms]
+    #[arg(
+        long,
+        env = "TRACEHOUSE_CLICKHOUSE_BATCH_WAIT",
+        value_name = "DURATION"
+    )]
+    pub clickhouse_batch_wait: Option<String>,
 }
 
 /// Where spans are stored.

@@ -31,6 +31,8 @@ struct FileConfig {
     clickhouse_user: Option<String>,
     clickhouse_password: Option<String>,
     clickhouse_database: Option<String>,
+    clickhouse_cluster: Option<String>,
+    clickhouse_batch_wait: Option<String>,
 }
 
 /// The resolved settings of one run.
@@ -114,17 +116,25 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
     if let Some(text) = args.flush_interval.or(file.flush_interval) {
         engine.flush_interval = parse_duration(&text).context("--flush-interval")?;
     }
+    let ch = *args.clickhouse;
     let clickhouse = match args.store.or(file.store).unwrap_or_default() {
         StoreKind::Embedded => None,
         StoreKind::Clickhouse => {
-            let url = args.clickhouse_url.or(file.clickhouse_url).context(
+            let url = ch.clickhouse_url.or(file.clickhouse_url).context(
                 "--store clickhouse needs --clickhouse-url (or TRACEHOUSE_CLICKHOUSE_URL), e.g. http://localhost:8123",
             )?;
             let mut c = ClickHouseConfig::new(url);
-            c.user = args.clickhouse_user.or(file.clickhouse_user);
-            c.password = args.clickhouse_password.or(file.clickhouse_password);
-            if let Some(db) = args.clickhouse_database.or(file.clickhouse_database) {
+            c.user = ch.clickhouse_user.or(file.clickhouse_user);
+            c.password = ch.clickhouse_password.or(file.clickhouse_password);
+            if let Some(db) = ch.clickhouse_database.or(file.clickhouse_database) {
                 c.database = db;
+            }
+            c.cluster = ch
+                .clickhouse_cluster
+                .or(file.clickhouse_cluster)
+                .map(tracehouse_clickhouse::schema::Cluster::new);
+            if let Some(text) = ch.clickhouse_batch_wait.or(file.clickhouse_batch_wait) {
+                c.batch_wait = parse_duration(&text).context("--clickhouse-batch-wait")?;
             }
             c.retention = engine.retention;
             Some(c)
@@ -187,7 +197,10 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             format!("data in {}", data_dir.display()),
         ),
         Some(c) => {
-            let location = format!("ClickHouse {} database {}", c.url, c.database);
+            let mut location = format!("ClickHouse {} database {}", c.url, c.database);
+            if let Some(cluster) = &c.cluster {
+                location.push_str(&format!(" on cluster {}", cluster.name));
+            }
             let store = ClickHouseStore::open(c)
                 .await
                 .with_context(|| format!("cannot open the store: {location}"))?;
@@ -290,6 +303,45 @@ mod tests {
         assert_eq!(c.database, "traces");
         assert_eq!(c.user.as_deref(), Some("u"));
         assert_eq!(c.retention, Some(Duration::from_secs(2 * 86400)));
+        assert_eq!(c.cluster, None);
+        assert_eq!(c.batch_wait, Duration::from_millis(5));
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--store",
+            "clickhouse",
+            "--clickhouse-url",
+            "http://ch:8123",
+            "--clickhouse-cluster",
+            "traces",
+            "--clickhouse-batch-wait",
+            "20ms",
+        ]))
+        .unwrap();
+        let c = s.clickhouse.unwrap();
+        assert_eq!(
+            c.cluster,
+            Some(tracehouse_clickhouse::schema::Cluster::new("traces"))
+        );
+        assert_eq!(c.batch_wait, Duration::from_millis(20));
+        // The same keys in the config file.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ch.toml");
+        std::fs::write(
+            &path,
+            "store = \"clickhouse\"\nclickhouse_url = \"http://ch:8123\"\nclickhouse_cluster = \"main\"\nclickhouse_batch_wait = \"0s\"\n",
+        )
+        .unwrap();
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+        ]))
+        .unwrap();
+        let c = s.clickhouse.unwrap();
+        assert_eq!(c.cluster.map(|c| c.name).as_deref(), Some("main"));
+        assert_eq!(c.batch_wait, Duration::ZERO);
         let err = resolve(args(&["tracehouse", "serve", "--store", "clickhouse"])).unwrap_err();
         assert!(format!("{err:#}").contains("--clickhouse-url"), "{err:#}");
     }

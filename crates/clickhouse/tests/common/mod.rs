@@ -34,15 +34,25 @@ impl Front {
     /// Starts a front on `port` (0: any) over the chDB data in `data`; `None` when chDB
     /// is missing outside CI.
     pub fn start(port: u16, data: &Path) -> Option<Front> {
+        Front::start_with_config(port, data, None)
+    }
+
+    /// Like [`Front::start`], with a ClickHouse server configuration file for the
+    /// engine (e.g. `remote_servers` and `macros`).
+    pub fn start_with_config(port: u16, data: &Path, config: Option<&Path>) -> Option<Front> {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chdb_front.py");
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        let mut child = Command::new(&python)
-            .arg(&script)
+        let mut cmd = Command::new(&python);
+        cmd.arg(&script)
             .arg("--port")
             .arg(port.to_string())
             .arg("--path")
             .arg(data)
-            .arg("--exit-with-stdin")
+            .arg("--exit-with-stdin");
+        if let Some(c) = config {
+            cmd.arg("--config-file").arg(c);
+        }
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -194,6 +204,12 @@ pub fn config(url: &str, test: &str) -> ClickHouseConfig {
         c.password = t.password.clone();
     }
     c
+}
+
+/// Whether the tests run on the chDB front (which has the test hooks of
+/// `chdb_front.py`), not on a server given by `TRACEHOUSE_TEST_CLICKHOUSE_URL`.
+pub fn on_front() -> bool {
+    std::env::var("TRACEHOUSE_TEST_CLICKHOUSE_URL").is_err()
 }
 
 /// A store on a fresh database; `None` when tests must be skipped.
