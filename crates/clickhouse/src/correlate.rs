@@ -29,8 +29,8 @@ use tracehouse_store::signals::{
 };
 use tracehouse_store::structure::empty_buckets;
 use tracehouse_store::{
-    ErrorGroups, ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogHistogram, LogPage,
-    LogSearchQuery, SessionSummary, SessionsQuery, StoreError,
+    ErrorGroups, ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogHistogram, LogPage, SearchQuery,
+    SessionSummary, SessionsQuery, StoreError,
 };
 
 use crate::read::{beyond, ch, dir, window_on};
@@ -50,10 +50,7 @@ fn log_filter(p: &mut Params, project_id: &str, start: i64, end: i64, plan: &Pla
 }
 
 /// A page of log records.
-pub(crate) async fn search_logs(
-    client: &Client,
-    q: &LogSearchQuery,
-) -> Result<LogPage, StoreError> {
+pub(crate) async fn search_logs(client: &Client, q: &SearchQuery) -> Result<LogPage, StoreError> {
     check_log_query(q)?;
     let mut p = Params::default();
     let mut filter = log_filter(&mut p, &q.project_id, q.start_ns, q.end_ns, &q.plan);

@@ -34,8 +34,8 @@ use tokio::sync::{mpsc, oneshot};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_store::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, LogSearchQuery, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
-    Store, StoreError, StoreStats, TracePage, ValueCount, ValuesQuery,
+    LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
+    StoreError, StoreStats, TracePage, ValueCount, ValuesQuery,
 };
 
 pub use error::ClickHouseError;
@@ -550,7 +550,7 @@ impl Store for ClickHouseStore {
         self.write(Rows::of_logs(&logs)).await
     }
 
-    async fn search_logs(&self, query: &LogSearchQuery) -> Result<LogPage, StoreError> {
+    async fn search_logs(&self, query: &SearchQuery) -> Result<LogPage, StoreError> {
         correlate::search_logs(&self.client, query).await
     }
 

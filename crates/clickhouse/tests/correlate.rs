@@ -17,7 +17,7 @@ use tracehouse_model::{
 use tracehouse_query::plan::Target;
 use tracehouse_store::signals::empty_log_buckets;
 use tracehouse_store::{
-    ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogSearchQuery, SearchSort, SessionsQuery, Store,
+    ErrorGroupsQuery, ErrorQuery, HistogramQuery, SearchQuery, SearchSort, SessionsQuery, Store,
     StoreError,
 };
 
@@ -299,9 +299,9 @@ async fn loaded(test: &str) -> Option<std::sync::Arc<tracehouse_clickhouse::Clic
     Some(store)
 }
 
-fn log_query(q: &str, sort: SearchSort, limit: usize) -> LogSearchQuery {
+fn log_query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
     let parsed = tracehouse_query::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
-    LogSearchQuery {
+    SearchQuery {
         project_id: "p".into(),
         plan: tracehouse_query::plan_for(&parsed, Target::Logs),
         start_ns: T0,

@@ -201,7 +201,7 @@ fn hostile_log(project: &str, i: usize, value: &str) -> tracehouse_model::LogRec
 
 #[tokio::test]
 async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
-    use tracehouse_store::{ErrorGroupsQuery, ErrorQuery, LogSearchQuery, SessionsQuery};
+    use tracehouse_store::{ErrorGroupsQuery, ErrorQuery, SearchQuery, SessionsQuery};
     let Some(store) = common::store("injection_logs").await else {
         return;
     };
@@ -244,7 +244,7 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
     let window = (T0, T0 + 1_000_000_000);
     let search = |q: &str| {
         let parsed = tracehouse_query::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
-        LogSearchQuery {
+        SearchQuery {
             project_id: project.into(),
             plan: tracehouse_query::plan_for(&parsed, Target::Logs),
             start_ns: window.0,

@@ -18,9 +18,8 @@ use tracehouse_query::plan::resolve_key;
 use tracehouse_query::plan::{CmpOp, Field, Filter, Intrinsic, Value};
 use tracehouse_query::{ParseError, Plan, Target, plan_for};
 use tracehouse_store::{
-    ErrorGroupsQuery, ErrorQuery, HistogramQuery, KeysQuery, LogSearchQuery, MAX_SEARCH_LIMIT,
-    SearchCursor, SearchPage, SearchQuery, SearchSort, SessionsQuery, Store, StoreError,
-    ValuesQuery,
+    ErrorGroupsQuery, ErrorQuery, HistogramQuery, KeysQuery, MAX_SEARCH_LIMIT, SearchCursor,
+    SearchPage, SearchQuery, SearchSort, SessionsQuery, Store, StoreError, ValuesQuery,
 };
 
 use crate::metrics::Metrics;
@@ -239,7 +238,7 @@ async fn list_spans(
         limit: p.limit,
         cursor: p.cursor,
     };
-    let mut q = search_query(project, &params)?;
+    let mut q = search_query(project, &params, Target::Spans)?;
     q.plan.pushdown = if filters.is_empty() {
         Filter::True
     } else {
@@ -288,17 +287,12 @@ struct SearchParams {
     cursor: Option<String>,
 }
 
-/// [`SearchParams`] checked and planned for a target: what span, trace and log search share.
-struct SearchArgs {
-    plan: Plan,
-    start_ns: i64,
-    end_ns: i64,
-    sort: SearchSort,
-    limit: usize,
-    cursor: Option<SearchCursor>,
-}
-
-fn search_args(p: &SearchParams, target: Target) -> Result<SearchArgs, ApiError> {
+/// [`SearchParams`] checked and planned for spans (span and trace search) or logs.
+fn search_query(
+    project_id: String,
+    p: &SearchParams,
+    target: Target,
+) -> Result<SearchQuery, ApiError> {
     let plan = plan_query(p.query.as_deref(), target)?;
     let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
     let limit = bounded("limit", p.limit, DEFAULT_LIMIT, MAX_SEARCH_LIMIT)?;
@@ -309,7 +303,8 @@ fn search_args(p: &SearchParams, target: Target) -> Result<SearchArgs, ApiError>
         .filter(|c| !c.is_empty())
         .map(str::parse::<SearchCursor>)
         .transpose()?;
-    Ok(SearchArgs {
+    Ok(SearchQuery {
+        project_id,
         plan,
         start_ns,
         end_ns,
@@ -319,39 +314,13 @@ fn search_args(p: &SearchParams, target: Target) -> Result<SearchArgs, ApiError>
     })
 }
 
-fn search_query(project_id: String, p: &SearchParams) -> Result<SearchQuery, ApiError> {
-    let a = search_args(p, Target::Spans)?;
-    Ok(SearchQuery {
-        project_id,
-        plan: a.plan,
-        start_ns: a.start_ns,
-        end_ns: a.end_ns,
-        sort: a.sort,
-        limit: a.limit,
-        cursor: a.cursor,
-    })
-}
-
-fn log_search_query(project_id: String, p: &SearchParams) -> Result<LogSearchQuery, ApiError> {
-    let a = search_args(p, Target::Logs)?;
-    Ok(LogSearchQuery {
-        project_id,
-        plan: a.plan,
-        start_ns: a.start_ns,
-        end_ns: a.end_ns,
-        sort: a.sort,
-        limit: a.limit,
-        cursor: a.cursor,
-    })
-}
-
 async fn search_spans(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(p): Query<SearchParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let project = project_of(&state, &headers)?;
-    let q = search_query(project, &p)?;
+    let q = search_query(project, &p, Target::Spans)?;
     let page = state.store.search_spans(&q).await?;
     Ok(Json(spans_page(page)))
 }
@@ -372,7 +341,7 @@ async fn search_traces(
     Query(p): Query<SearchParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let project = project_of(&state, &headers)?;
-    let q = search_query(project, &p)?;
+    let q = search_query(project, &p, Target::Spans)?;
     let page = state.store.search_traces(&q).await?;
     Ok(Json(json!({
         "traces": page.traces,
@@ -503,7 +472,7 @@ async fn search_logs(
     Query(p): Query<SearchParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let project = project_of(&state, &headers)?;
-    let q = log_search_query(project, &p)?;
+    let q = search_query(project, &p, Target::Logs)?;
     let page = state.store.search_logs(&q).await?;
     Ok(Json(json!({
         "logs": page.logs,

@@ -40,16 +40,19 @@ pub const MAX_CANDIDATE_TRACES: usize = 10_000;
 /// Largest page of a search.
 pub const MAX_SEARCH_LIMIT: usize = 1000;
 
-/// A search over spans or traces: a compiled query in a time window of one project.
+/// A search over spans, traces or log records: a compiled query in a time window of one
+/// project. For logs the plan is compiled for logs (`plan_for(q, Target::Logs)`), has no
+/// structure, sorts only by time, and the cursor carries the log id where spans put the
+/// trace id.
 #[derive(Debug, Clone)]
 pub struct SearchQuery {
-    /// Only spans of this project.
+    /// Only rows of this project.
     pub project_id: String,
     /// The compiled query (`tracehouse_query::plan`).
     pub plan: Plan,
-    /// Inclusive lower bound of the span start, ns.
+    /// Inclusive lower bound of the span start (log record time), ns.
     pub start_ns: i64,
-    /// Exclusive upper bound of the span start, ns.
+    /// Exclusive upper bound of the span start (log record time), ns.
     pub end_ns: i64,
     /// Result order.
     pub sort: SearchSort,
@@ -213,26 +216,6 @@ pub struct ValueCount {
     pub value: String,
     /// Spans with it (approximate for keys with very many distinct values).
     pub count: u64,
-}
-
-/// A search over log records: a query compiled for logs
-/// (`tracehouse_query::plan_for(q, Target::Logs)`) in a time window of one project.
-#[derive(Debug, Clone)]
-pub struct LogSearchQuery {
-    /// Only records of this project.
-    pub project_id: String,
-    /// The compiled query; structure is not supported for logs (only the pushdown is used).
-    pub plan: Plan,
-    /// Inclusive lower bound of the record time, ns.
-    pub start_ns: i64,
-    /// Exclusive upper bound of the record time, ns.
-    pub end_ns: i64,
-    /// `TimeDesc` (default) or `TimeAsc`; duration sorts are refused.
-    pub sort: SearchSort,
-    /// Page size, 1..=[`MAX_SEARCH_LIMIT`].
-    pub limit: usize,
-    /// Continue after this position: `key` is the time, `trace_id` holds the log id.
-    pub cursor: Option<SearchCursor>,
 }
 
 /// One page of a log search.
@@ -444,7 +427,7 @@ pub trait Store: Send + Sync {
     /// attributes) durably; returns only once they survive a crash.
     async fn write_logs(&self, logs: Vec<LogRecord>) -> Result<(), StoreError>;
     /// Log records matching a query in a time window, one page at a time.
-    async fn search_logs(&self, query: &LogSearchQuery) -> Result<LogPage, StoreError>;
+    async fn search_logs(&self, query: &SearchQuery) -> Result<LogPage, StoreError>;
     /// Counts of matching log records over time, per level (the plan is a logs plan).
     async fn log_histogram(&self, query: &HistogramQuery) -> Result<LogHistogram, StoreError>;
     /// Error occurrences matching the query, newest first.
@@ -465,7 +448,7 @@ pub trait Store: Send + Sync {
         trace_id: TraceId,
     ) -> Result<Vec<LogRecord>, StoreError> {
         let page = self
-            .search_logs(&LogSearchQuery {
+            .search_logs(&SearchQuery {
                 project_id: project_id.to_string(),
                 plan: filter_plan(trace_filter(trace_id)),
                 start_ns: i64::MIN,
@@ -523,7 +506,7 @@ pub trait Store: Send + Sync {
             .await?;
         errors.reverse();
         let logs = self
-            .search_logs(&LogSearchQuery {
+            .search_logs(&SearchQuery {
                 project_id: project_id.to_string(),
                 plan: filter_plan(session_filter(session_id)),
                 start_ns,

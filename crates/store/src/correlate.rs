@@ -19,8 +19,8 @@ use tracehouse_model::{ErrorOccurrence, Level, TraceId};
 use tracehouse_query::plan::Target;
 
 use crate::api::{
-    ErrorGroups, ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogHistogram, LogPage,
-    LogSearchQuery, SessionSummary, SessionsQuery,
+    ErrorGroups, ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogHistogram, LogPage, SearchQuery,
+    SessionSummary, SessionsQuery,
 };
 use crate::error::StoreError;
 use crate::filter::compile_for;
@@ -89,10 +89,7 @@ fn string_list(list: &ListArray, row: usize) -> Result<Vec<String>, StoreError> 
 }
 
 /// A page of log records.
-pub(crate) async fn search_logs(
-    snap: &Snapshot,
-    q: &LogSearchQuery,
-) -> Result<LogPage, StoreError> {
+pub(crate) async fn search_logs(snap: &Snapshot, q: &SearchQuery) -> Result<LogPage, StoreError> {
     check_log_query(q)?;
     let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
     let mut filter = window(snap, &q.project_id, q.start_ns, q.end_ns)

@@ -27,8 +27,8 @@ use tracehouse_query::Filter;
 
 use crate::api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, LogSearchQuery, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
-    Store, StoreStats, TracePage, ValueCount, ValuesQuery,
+    LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
+    StoreStats, TracePage, ValueCount, ValuesQuery,
 };
 use crate::error::StoreError;
 use crate::log_rows::{errors_to_batch, logs_to_batch};
@@ -868,7 +868,7 @@ impl Store for EmbeddedStore {
             .values(&q.field, &q.prefix, q.limit))
     }
 
-    async fn search_logs(&self, q: &LogSearchQuery) -> Result<LogPage, StoreError> {
+    async fn search_logs(&self, q: &SearchQuery) -> Result<LogPage, StoreError> {
         crate::correlate::search_logs(&self.logs.snapshot(), q).await
     }
 

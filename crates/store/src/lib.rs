@@ -22,10 +22,9 @@ pub mod wal;
 
 pub use api::{
     Bucket, ErrorGroup, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery,
-    KeyInfo, KeyScope, KeysQuery, LogBucket, LogHistogram, LogPage, LogSearchQuery,
-    MAX_CANDIDATE_TRACES, MAX_SEARCH_LIMIT, SearchPage, SearchQuery, SessionDetail, SessionSummary,
-    SessionsQuery, Store, StoreStats, TracePage, TraceSummary, ValueCount, ValuesQuery,
-    trace_filter,
+    KeyInfo, KeyScope, KeysQuery, LogBucket, LogHistogram, LogPage, MAX_CANDIDATE_TRACES,
+    MAX_SEARCH_LIMIT, SearchPage, SearchQuery, SessionDetail, SessionSummary, SessionsQuery, Store,
+    StoreStats, TracePage, TraceSummary, ValueCount, ValuesQuery, trace_filter,
 };
 pub use cursor::{SearchCursor, SearchSort};
 pub use engine::{EmbeddedStore, EngineConfig};

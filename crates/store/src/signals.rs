@@ -7,10 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 use tracehouse_model::{LogRecord, SpanId, TraceId};
 use tracehouse_query::Plan;
 
-use crate::api::{ErrorGroup, LogBucket, LogSearchQuery};
+use crate::api::{ErrorGroup, LogBucket, SearchQuery};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
-use crate::structure::empty_buckets;
+use crate::structure::{check_cursor, empty_buckets};
 
 /// Refuses trace structure in a logs plan: log records have no spans to relate.
 pub fn check_log_plan(plan: &Plan) -> Result<(), StoreError> {
@@ -26,7 +26,7 @@ pub fn check_log_plan(plan: &Plan) -> Result<(), StoreError> {
 
 /// Refuses what a log search cannot do: trace structure, duration sorts, a cursor of
 /// another order.
-pub fn check_log_query(q: &LogSearchQuery) -> Result<(), StoreError> {
+pub fn check_log_query(q: &SearchQuery) -> Result<(), StoreError> {
     check_log_plan(&q.plan)?;
     if q.sort.by_duration() {
         return Err(StoreError::InvalidArgument(format!(
@@ -34,14 +34,7 @@ pub fn check_log_query(q: &LogSearchQuery) -> Result<(), StoreError> {
             q.sort.as_str()
         )));
     }
-    match &q.cursor {
-        Some(cur) if cur.sort != q.sort => Err(StoreError::InvalidArgument(format!(
-            "the cursor belongs to sort {}, not {}",
-            cur.sort.as_str(),
-            q.sort.as_str()
-        ))),
-        _ => Ok(()),
-    }
+    check_cursor(q)
 }
 
 /// The cursor that continues after `log`: its time, with the log id in the trace id slot.

@@ -3,16 +3,23 @@
 //! 1. The shop generator writes the data set once, as length-prefixed OTLP export requests
 //!    (what tracehouse ingests) and, with `--compare clickhouse`, as JSONCompactEachRow rows
 //!    in Highlight's ClickHouse `traces` layout (what ClickHouse loads).
-//! 2. tracehouse: an in-process server on ephemeral ports with a fresh store; clients stream
-//!    the requests from the file over OTLP/gRPC (fsync'd acknowledgements) — that is the
-//!    ingest rate; then flush and compaction, bytes per span on disk, and every query
-//!    `--runs` times through the `Store` trait (p50/p99 by service with DataFusion over the
-//!    store's Parquet parts, since the store has no percentile aggregation).
+//! 2. tracehouse, once per backend (the embedded store always; its ClickHouse backend with
+//!    `--compare clickhouse-backend`): an in-process server on ephemeral ports with a fresh
+//!    store; clients stream the requests from the file over OTLP/gRPC (acknowledged once
+//!    durable) — that is the ingest rate; then the backend's own step to long-term storage
+//!    (embedded: flush and compaction; ClickHouse: `OPTIMIZE … FINAL`), bytes per span on
+//!    disk, and every query `--runs` times through the `Store` trait. One function
+//!    ([`measure`]) does this for any `Arc<dyn Store>`; what differs is a [`Backend`] hook
+//!    (p50/p99 by service, which the `Store` trait has no aggregation for: DataFusion over
+//!    the embedded store's Parquet parts, SQL `quantile` over the backend's `spans` table).
+//!    The ClickHouse backend talks to chDB behind the HTTP front of the backend's tests
+//!    (`crates/clickhouse/tests/chdb_front.py`, embedded in the binary), which is part of
+//!    the measured path.
 //! 3. ClickHouse: `bench/chdb_bench.py` (embedded in the binary) loads the rows into chDB
 //!    with `INSERT … SELECT FROM file()`, runs `OPTIMIZE FINAL`, reads bytes on disk from
 //!    `system.parts` and runs the equivalent SQL the same number of times.
-//! 4. One table, tracehouse/ClickHouse ratios, printed as Markdown and written as Markdown
-//!    and JSON with `--out`.
+//! 4. One table, one column per engine and embedded/ClickHouse ratios, printed as Markdown
+//!    and written as Markdown and JSON with `--out`.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -32,6 +39,7 @@ use prost::Message;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_model::TraceId;
 use tracehouse_server::{Server, ServerConfig};
 use tracehouse_store::{
@@ -47,11 +55,16 @@ const FULL_SIZE: usize = 2_000_000;
 /// The Python side, embedded so that the binary works from any directory.
 const CHDB_SCRIPT: &str = include_str!("../../../bench/chdb_bench.py");
 
-/// The engine to compare with.
+/// An engine measured besides tracehouse's embedded store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Compare {
-    /// ClickHouse's engine in-process (chDB from PyPI), with Highlight's traces schema.
+    /// ClickHouse's engine in-process (chDB from PyPI), with Highlight's traces schema,
+    /// loaded from a file and queried with hand-written SQL.
     Clickhouse,
+    /// tracehouse on its ClickHouse backend, fed over OTLP and queried through the `Store`
+    /// trait like the embedded store; the ClickHouse engine is chDB behind the Python HTTP
+    /// front of the backend's tests, which bounds ingest.
+    ClickhouseBackend,
 }
 
 /// Options of `tracehouse bench`.
@@ -60,9 +73,12 @@ pub struct BenchArgs {
     /// Approximate number of spans in the data set (whole traces).
     #[arg(long, default_value_t = FULL_SIZE)]
     pub spans: usize,
-    /// Also measure this engine on the same data.
-    #[arg(long, value_enum)]
-    pub compare: Option<Compare>,
+    /// Also measure these engines on the same data, comma-separated: `clickhouse` (the
+    /// ClickHouse engine, chDB, with Highlight's schema and SQL) and `clickhouse-backend`
+    /// (tracehouse on its ClickHouse backend, chDB behind a Python HTTP front that is part
+    /// of the measured path).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "ENGINES")]
+    pub compare: Vec<Compare>,
     /// Runs of each query (median and p95 are reported; at least 5).
     #[arg(long, default_value_t = 11)]
     pub runs: usize,
@@ -461,9 +477,14 @@ fn dir_size(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// A field of /proc/self/status in MB (Linux), e.g. `VmHWM`.
-fn proc_status_mb(field: &str) -> Option<f64> {
-    let text = std::fs::read_to_string("/proc/self/status").ok()?;
+/// A field of `/proc/<pid>/status` in MB (Linux), e.g. `VmHWM`; this process when `pid` is
+/// `None`.
+fn proc_status_mb(pid: Option<u32>, field: &str) -> Option<f64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/status"),
+        None => "/proc/self/status".to_string(),
+    };
+    let text = std::fs::read_to_string(path).ok()?;
     let line = text.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
@@ -474,13 +495,12 @@ fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// What tracehouse measured.
+/// What one tracehouse backend measured.
 struct Measured {
     ingest_secs: f64,
-    compact_secs: f64,
-    parts: u64,
-    bytes_on_disk: u64,
-    part_bytes: u64,
+    /// Bytes on disk after that step; `None` when the backend cannot tell.
+    bytes_on_disk: Option<u64>,
+    /// Peak RSS of this process (the tracehouse server), MB.
     peak_rss_mb: Option<f64>,
     trace_by_id: Timing,
     service_duration: Timing,
@@ -489,6 +509,8 @@ struct Measured {
     histogram: Timing,
     percentiles: Timing,
     structural: Timing,
+    /// The backend's sentence for the notes under the table.
+    note: String,
 }
 
 /// Streams the load file to the server over OTLP/gRPC with `clients` concurrent clients.
@@ -620,46 +642,360 @@ async fn percentiles_by_service(
     Ok(rows.iter().map(|b| b.num_rows()).sum())
 }
 
-/// Runs tracehouse: ingest, compaction and queries.
-async fn measure_tracehouse(
+/// The HTTP front of the ClickHouse backend's tests, embedded so that the binary works from
+/// any directory (the tests run it from its path in the repository).
+const CHDB_FRONT: &str = include_str!("../../clickhouse/tests/chdb_front.py");
+/// The pinned chDB release the tests and `bench/chdb_bench.py` install.
+const CHDB_PACKAGES: [&str; 2] = ["chdb==4.4.0", "chdb-core==26.9.0"];
+/// The ClickHouse backend's database in the front's chDB data.
+const BACKEND_DATABASE: &str = "tracehouse_bench";
+
+/// A running `chdb_front.py`: the ClickHouse engine (chDB) behind the part of ClickHouse's
+/// HTTP interface the backend's client uses. Stopped by PID when dropped.
+struct ChdbFront {
+    child: std::process::Child,
+    /// Held open: the front exits when its stdin closes (`--exit-with-stdin`), so it never
+    /// outlives this process, however that ends.
+    _stdin: std::process::ChildStdin,
+    port: u16,
+}
+
+impl ChdbFront {
+    /// Starts a front on a free port over the chDB data in `data` (installing chDB with pip
+    /// once when the front reports it missing) and waits until it answers `/ping`.
+    async fn start(python: &str, work: &Path, data: &Path) -> anyhow::Result<ChdbFront> {
+        let script = work.join("chdb_front.py");
+        std::fs::write(&script, CHDB_FRONT)?;
+        let mut installed = false;
+        loop {
+            let spawn = {
+                let (python, script, data) =
+                    (python.to_string(), script.clone(), data.to_path_buf());
+                tokio::task::spawn_blocking(move || ChdbFront::spawn(&python, &script, &data))
+            };
+            match spawn.await?? {
+                Some(front) => {
+                    front.wait_ready().await?;
+                    return Ok(front);
+                }
+                None if !installed => {
+                    eprintln!("installing {} with pip…", CHDB_PACKAGES.join(" "));
+                    let status = std::process::Command::new(python)
+                        .args([
+                            "-m",
+                            "pip",
+                            "install",
+                            "--quiet",
+                            "--disable-pip-version-check",
+                        ])
+                        .arg("--no-deps")
+                        .args(CHDB_PACKAGES)
+                        .stdout(std::process::Stdio::null())
+                        .status()
+                        .with_context(|| format!("cannot run {python:?} -m pip"))?;
+                    if !status.success() {
+                        bail!(
+                            "pip could not install {} ({status})",
+                            CHDB_PACKAGES.join(" ")
+                        );
+                    }
+                    installed = true;
+                }
+                None => bail!("chDB is still missing after pip installed it"),
+            }
+        }
+    }
+
+    /// Spawns the front and reads the port it prints; `None` when chDB is missing.
+    fn spawn(python: &str, script: &Path, data: &Path) -> anyhow::Result<Option<ChdbFront>> {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(python)
+            .arg(script)
+            .args(["--port", "0", "--exit-with-stdin", "--path"])
+            .arg(data)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| {
+                format!("cannot run {python:?} for the ClickHouse front: install Python 3 or pass --python")
+            })?;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            std::io::BufReader::new(out).read_line(&mut line)?;
+        }
+        let port = line
+            .trim()
+            .strip_prefix("PORT ")
+            .and_then(|p| p.parse::<u16>().ok());
+        let Some(port) = port else {
+            let _ = child.kill();
+            let _ = child.wait();
+            if line.starts_with("CHDB_MISSING") {
+                return Ok(None);
+            }
+            bail!("the ClickHouse front did not start (it printed {line:?})");
+        };
+        let stdin = child.stdin.take().context("the front's stdin")?;
+        Ok(Some(ChdbFront {
+            child,
+            _stdin: stdin,
+            port,
+        }))
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        let http = reqwest::Client::new();
+        let ping = format!("{}/ping", self.url());
+        let deadline = Instant::now() + std::time::Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Ok(resp) = http.get(&ping).send().await
+                && resp.text().await.is_ok_and(|t| t.contains("Ok."))
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        bail!("the ClickHouse front did not answer /ping within a minute")
+    }
+
+    /// Peak RSS of the front's process (the ClickHouse engine), MB.
+    fn peak_rss_mb(&self) -> Option<f64> {
+        proc_status_mb(Some(self.child.id()), "VmHWM:")
+    }
+}
+
+impl Drop for ChdbFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tracehouse backend under measurement: the store every step goes through, and the hooks
+/// for what the `Store` trait does not cover.
+enum Backend {
+    /// The embedded engine over `data_dir`.
+    Embedded {
+        store: Arc<EmbeddedStore>,
+        data_dir: PathBuf,
+    },
+    /// The ClickHouse backend on chDB behind the front.
+    ClickHouse {
+        store: Arc<ClickHouseStore>,
+        front: ChdbFront,
+        version: String,
+    },
+}
+
+impl Backend {
+    /// Opens a fresh embedded store in `data_dir` (peak RSS counts from here).
+    async fn embedded(data_dir: &Path) -> anyhow::Result<Backend> {
+        let mut engine = EngineConfig::new(data_dir);
+        engine.retention = None;
+        reset_peak_rss();
+        let store = EmbeddedStore::open(engine)
+            .await
+            .context("opening the embedded store")?;
+        Ok(Backend::Embedded {
+            store,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    /// Starts the front over fresh chDB data in `data` and opens the ClickHouse backend on
+    /// it (migrations included; peak RSS counts from here).
+    async fn clickhouse(python: &str, work: &Path, data: &Path) -> anyhow::Result<Backend> {
+        let front = ChdbFront::start(python, work, data).await?;
+        let mut config = ClickHouseConfig::new(front.url());
+        config.database = BACKEND_DATABASE.into();
+        config.retention = None;
+        // The front decodes the client's LZ4 blocks in Python: a large insert takes longer
+        // than a server would need, and must not time out and be retried.
+        config.insert_timeout = std::time::Duration::from_secs(600);
+        reset_peak_rss();
+        let store = ClickHouseStore::open(config)
+            .await
+            .context("opening the ClickHouse backend")?;
+        let version = store
+            .client()
+            .query("SELECT version()")
+            .fetch_one::<String>()
+            .await?;
+        Ok(Backend::ClickHouse {
+            store,
+            front,
+            version,
+        })
+    }
+
+    /// The store, as the server and every query see it.
+    fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Backend::Embedded { store, .. } => store.clone(),
+            Backend::ClickHouse { store, .. } => store.clone(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Embedded { .. } => "tracehouse (embedded)",
+            Backend::ClickHouse { .. } => "tracehouse on the ClickHouse backend",
+        }
+    }
+
+    /// Makes everything long-term storage and measures it: the embedded store flushes its
+    /// memtable and compacts parts as it does once their hour has closed; ClickHouse merges
+    /// every table with `OPTIMIZE … FINAL`, like the chDB side. Returns the bytes on disk
+    /// and the backend's sentence (with the time taken) for the notes.
+    async fn settle(&self, spans: usize) -> anyhow::Result<(Option<u64>, String)> {
+        let started = Instant::now();
+        let per_span = |b: u64| b as f64 / spans as f64;
+        match self {
+            Backend::Embedded { store, data_dir } => {
+                store.flush_now().await?;
+                let now = tracehouse_server::time::now_ns();
+                while store.compact(now + HOUR_NS).await? > 0 {}
+                let secs = started.elapsed().as_secs_f64();
+                let stats = store.stats();
+                let bytes = dir_size(data_dir);
+                let note = format!(
+                    "flush + compaction {secs:.1} s into {} parts ({:.1} B/span of Parquet, {:.1} B/span with indexes and statistics)",
+                    stats.parts,
+                    per_span(stats.part_bytes),
+                    per_span(bytes),
+                );
+                Ok((Some(bytes), note))
+            }
+            Backend::ClickHouse { store, .. } => {
+                // A barrier: every acknowledged write is already inserted.
+                store.flush().await?;
+                let client = store.client();
+                let tables = client
+                    .query(
+                        "SELECT name FROM system.tables \
+                         WHERE database = currentDatabase() AND engine LIKE '%MergeTree' \
+                         ORDER BY name",
+                    )
+                    .fetch_all::<String>()
+                    .await?;
+                for table in &tables {
+                    // Names come from system.tables (the backend's own schema).
+                    client
+                        .query(&format!("OPTIMIZE TABLE `{table}` FINAL"))
+                        .execute()
+                        .await?;
+                }
+                let secs = started.elapsed().as_secs_f64();
+                let parts = client
+                    .query(
+                        "SELECT toUInt64(count()), toUInt64(sum(bytes_on_disk)) FROM system.parts \
+                         WHERE database = currentDatabase() AND active AND table = 'spans'",
+                    )
+                    .fetch_one::<(u64, u64)>()
+                    .await;
+                let total = client
+                    .query(
+                        "SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts \
+                         WHERE database = currentDatabase() AND active",
+                    )
+                    .fetch_one::<u64>()
+                    .await;
+                let note = match (&parts, &total) {
+                    (Ok((n, span_bytes)), Ok(all)) => format!(
+                        "OPTIMIZE FINAL of its {} tables {secs:.1} s, spans in {n} parts ({:.1} B/span; {:.1} B/span with the trace index, key/value statistics, logs and errors tables, from system.parts)",
+                        tables.len(),
+                        per_span(*span_bytes),
+                        per_span(*all),
+                    ),
+                    _ => format!(
+                        "OPTIMIZE FINAL of its {} tables {secs:.1} s; system.parts was not readable through the front, so no bytes on disk",
+                        tables.len()
+                    ),
+                };
+                Ok((total.ok(), note))
+            }
+        }
+    }
+
+    /// p50 and p99 of span duration per service over the window; returns the number of
+    /// services. The `Store` trait has no percentile aggregation, so each backend answers
+    /// natively: DataFusion over the embedded store's Parquet parts, SQL `quantile` over
+    /// the ClickHouse backend's `spans` table.
+    async fn percentiles(&self, start_ns: i64, end_ns: i64) -> anyhow::Result<usize> {
+        match self {
+            Backend::Embedded { data_dir, .. } => {
+                percentiles_by_service(data_dir, start_ns, end_ns).await
+            }
+            Backend::ClickHouse { store, .. } => {
+                let rows = store
+                    .client()
+                    .query(&format!(
+                        "SELECT toString(service_name), quantile(0.5)(duration), \
+                         quantile(0.99)(duration) FROM spans \
+                         WHERE project_id = 'default' \
+                         AND timestamp >= fromUnixTimestamp64Nano(toInt64({start_ns}), 'UTC') \
+                         AND timestamp < fromUnixTimestamp64Nano(toInt64({end_ns}), 'UTC') \
+                         GROUP BY service_name ORDER BY service_name"
+                    ))
+                    .fetch_all::<(String, f64, f64)>()
+                    .await?;
+                Ok(rows.len())
+            }
+        }
+    }
+
+    /// The backend's sentence for the notes, after its figures.
+    fn describe(&self, settled: &str) -> String {
+        match self {
+            Backend::Embedded { .. } => format!("{}: {settled}.", self.name()),
+            Backend::ClickHouse { front, version, .. } => format!(
+                "{}: ClickHouse {version} is chDB behind crates/clickhouse/tests/chdb_front.py, a Python HTTP front that decodes the client's LZ4 blocks in Python and runs one statement at a time — it is part of the measured path, so ingest and query times are bounded by it, not by the engine; {settled}; the front's process peaked at {:.0} MB RSS.",
+                self.name(),
+                front.peak_rss_mb().unwrap_or(f64::NAN),
+            ),
+        }
+    }
+}
+
+/// Measures one tracehouse backend: an in-process server on ephemeral ports over its store,
+/// OTLP/gRPC ingest of the load file, the backend's step to long-term storage, then every
+/// query through the `Store` trait.
+async fn measure(
     args: &BenchArgs,
     set: &DataSet,
     otlp_path: &Path,
-    data_dir: &Path,
+    backend: &Backend,
 ) -> anyhow::Result<Measured> {
-    let mut engine = EngineConfig::new(data_dir);
-    engine.retention = None;
-    reset_peak_rss();
-    let store = EmbeddedStore::open(engine)
-        .await
-        .context("opening the store")?;
-    let dyn_store: Arc<dyn Store> = store.clone();
+    let store = backend.store();
+    // What this process already holds (the allocator keeps memory of an earlier backend's
+    // run): the peak RSS of this backend cannot be lower.
+    let resident_mb = proc_status_mb(None, "VmRSS:");
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse()?,
         otlp_grpc: "127.0.0.1:0".parse()?,
         otlp_http: "127.0.0.1:0".parse()?,
         ..ServerConfig::default()
     };
-    let server = Server::bind(config, dyn_store).await?;
+    let server = Server::bind(config, store.clone()).await?;
     let grpc = format!("http://{}", server.addrs()?.otlp_grpc);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async {
         let _ = stop_rx.await;
     }));
 
+    eprintln!("{}: ingest over OTLP/gRPC…", backend.name());
     let ingest_secs = ingest(&grpc, otlp_path, set, args.clients.max(1)).await?;
 
-    // Make everything part of the long-term storage, compacted as it is after the hour.
-    eprintln!("tracehouse: flush and compaction…");
-    let flush_started = Instant::now();
-    store.flush_now().await?;
-    let now = tracehouse_server::time::now_ns();
-    while store.compact(now + HOUR_NS).await? > 0 {}
-    let compact_secs = flush_started.elapsed().as_secs_f64();
-    let stats = store.stats();
-    let bytes_on_disk = dir_size(data_dir);
+    eprintln!("{}: to long-term storage…", backend.name());
+    let (bytes_on_disk, settled) = backend.settle(set.spans).await?;
 
-    eprintln!("tracehouse: queries, {} runs each…", args.runs);
+    eprintln!("{}: queries, {} runs each…", backend.name(), args.runs);
     let (start_ns, end_ns) = (set.start_ns, set.end_ns);
     let trace_by_id = time_runs(args.runs, |i| {
         let store = store.clone();
@@ -671,7 +1007,7 @@ async fn measure_tracehouse(
         }
     })
     .await?;
-    let search = |text: String, expect_some: bool| {
+    let search = |text: String| {
         let store = store.clone();
         async move {
             let plan = tracehouse_query::plan(&tracehouse_query::parse(&text)?);
@@ -690,24 +1026,17 @@ async fn measure_tracehouse(
                 let text = text.clone();
                 async move {
                     let page = store.search_spans(&query).await?;
-                    anyhow::ensure!(
-                        !expect_some || !page.spans.is_empty(),
-                        "{text:?} found nothing"
-                    );
+                    anyhow::ensure!(!page.spans.is_empty(), "{text:?} found nothing");
                     Ok(())
                 }
             })
             .await
         }
     };
-    let service_duration = search("service:checkout duration>10ms".into(), true).await?;
-    let attribute = search(format!("user.id={}", set.user_id), true).await?;
-    let substring = search("span_name:*cart*".into(), true).await?;
-    let structural = search(
-        "{service:frontend} >> {service:postgres duration>5ms}".into(),
-        true,
-    )
-    .await?;
+    let service_duration = search("service:checkout duration>10ms".into()).await?;
+    let attribute = search(format!("user.id={}", set.user_id)).await?;
+    let substring = search("span_name:*cart*".into()).await?;
+    let structural = search("{service:frontend} >> {service:postgres duration>5ms}".into()).await?;
     let histogram = {
         let query = HistogramQuery {
             project_id: "default".into(),
@@ -732,7 +1061,7 @@ async fn measure_tracehouse(
         .await?
     };
     let percentiles = time_runs(args.runs, |_| async {
-        let services = percentiles_by_service(data_dir, start_ns, end_ns).await?;
+        let services = backend.percentiles(start_ns, end_ns).await?;
         anyhow::ensure!(
             services == crate::shop::SERVICES.len(),
             "{services} services"
@@ -740,16 +1069,12 @@ async fn measure_tracehouse(
         Ok(())
     })
     .await?;
-    let peak_rss_mb = proc_status_mb("VmHWM:");
+    let peak_rss_mb = proc_status_mb(None, "VmHWM:");
     let _ = stop_tx.send(());
     serving.await??;
-    drop(store);
     Ok(Measured {
         ingest_secs,
-        compact_secs,
-        parts: stats.parts,
         bytes_on_disk,
-        part_bytes: stats.part_bytes,
         peak_rss_mb,
         trace_by_id,
         service_duration,
@@ -758,6 +1083,13 @@ async fn measure_tracehouse(
         histogram,
         percentiles,
         structural,
+        note: match resident_mb {
+            Some(mb) => format!(
+                "{} Its peak RSS counts from {mb:.0} MB already resident when its store opened.",
+                backend.describe(&settled)
+            ),
+            None => backend.describe(&settled),
+        },
     })
 }
 
@@ -816,23 +1148,57 @@ fn measure_clickhouse(
 // ---------------------------------------------------------------------------------------
 // Report.
 
-/// One figure of the report.
+/// One engine's value of a figure: the median (or the single value) and the p95 of timed
+/// figures; `None` when the engine was not measured or has no such figure.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cell {
+    value: Option<f64>,
+    p95: Option<f64>,
+}
+
+impl Cell {
+    fn single(v: Option<f64>) -> Cell {
+        Cell {
+            value: v.filter(|v| v.is_finite()),
+            p95: None,
+        }
+    }
+
+    fn timed(t: Timing) -> Cell {
+        Cell {
+            value: Some(t.median),
+            p95: Some(t.p95),
+        }
+    }
+
+    fn text(&self) -> String {
+        match (self.value, self.p95) {
+            (Some(v), Some(p)) => format!("{} (p95 {})", fmt_num(v), fmt_num(p)),
+            (Some(v), None) => fmt_num(v),
+            (None, _) => "–".into(),
+        }
+    }
+}
+
+/// One figure of the report, one cell per engine.
 struct Figure {
     name: &'static str,
     label: &'static str,
     unit: &'static str,
     higher_is_better: bool,
-    tracehouse: f64,
-    tracehouse_p95: Option<f64>,
-    clickhouse: Option<f64>,
-    clickhouse_p95: Option<f64>,
+    /// tracehouse on its embedded store.
+    embedded: Cell,
+    /// tracehouse on its ClickHouse backend.
+    backend: Cell,
+    /// The ClickHouse engine (chDB) with Highlight's schema and SQL.
+    clickhouse: Cell,
 }
 
 impl Figure {
+    /// Embedded store / ClickHouse engine: the figure the targets are about.
     fn ratio(&self) -> Option<f64> {
-        self.clickhouse
-            .filter(|c| *c > 0.0)
-            .map(|c| self.tracehouse / c)
+        let c = self.clickhouse.value.filter(|c| *c > 0.0)?;
+        Some(self.embedded.value? / c)
     }
 
     fn meets(&self) -> Option<bool> {
@@ -856,88 +1222,99 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-fn fmt_cell(v: Option<f64>, p95: Option<f64>) -> String {
-    match (v, p95) {
-        (Some(v), Some(p)) => format!("{} (p95 {})", fmt_num(v), fmt_num(p)),
-        (Some(v), None) => fmt_num(v),
-        (None, _) => "–".into(),
-    }
-}
-
-fn figures(set: &DataSet, m: &Measured, ch: Option<&Value>) -> Vec<Figure> {
-    let chq = |key: &str, what: &str| ch.and_then(|c| c["queries"][key][what].as_f64());
-    let chf = |key: &str| ch.and_then(|c| c[key].as_f64());
-    let q = |name: &'static str, label: &'static str, t: Timing, ch_key: Option<&str>| Figure {
+fn figures(
+    set: &DataSet,
+    embedded: &Measured,
+    backend: Option<&Measured>,
+    ch: Option<&Value>,
+) -> Vec<Figure> {
+    let chq = |key: &str| Cell {
+        value: ch.and_then(|c| c["queries"][key]["median"].as_f64()),
+        p95: ch.and_then(|c| c["queries"][key]["p95"].as_f64()),
+    };
+    let chf = |key: &str| Cell::single(ch.and_then(|c| c[key].as_f64()));
+    let per_span = |m: &Measured| m.bytes_on_disk.map(|b| b as f64 / set.spans as f64);
+    let rate = |m: &Measured| Some(set.spans as f64 / m.ingest_secs);
+    let single = |f: &dyn Fn(&Measured) -> Option<f64>| {
+        (
+            Cell::single(f(embedded)),
+            backend.map_or_else(Cell::default, |b| Cell::single(f(b))),
+        )
+    };
+    let q = |name: &'static str,
+             label: &'static str,
+             pick: fn(&Measured) -> Timing,
+             ch_key: Option<&str>| Figure {
         name,
         label,
         unit: "ms",
         higher_is_better: false,
-        tracehouse: t.median,
-        tracehouse_p95: Some(t.p95),
-        clickhouse: ch_key.and_then(|k| chq(k, "median")),
-        clickhouse_p95: ch_key.and_then(|k| chq(k, "p95")),
+        embedded: Cell::timed(pick(embedded)),
+        backend: backend.map_or_else(Cell::default, |b| Cell::timed(pick(b))),
+        clickhouse: ch_key.map_or_else(Cell::default, chq),
     };
+    let (ingest_e, ingest_b) = single(&rate);
+    let (bytes_e, bytes_b) = single(&per_span);
+    let (rss_e, rss_b) = single(&|m| m.peak_rss_mb);
     vec![
         Figure {
             name: "ingest_spans_per_s",
-            label: "ingest (tracehouse: OTLP/gRPC, fsync'd acks; ClickHouse: INSERT from file)",
+            label: "ingest (tracehouse: OTLP/gRPC, acknowledged once durable; ClickHouse (chDB): INSERT from file)",
             unit: "spans/s",
             higher_is_better: true,
-            tracehouse: set.spans as f64 / m.ingest_secs,
-            tracehouse_p95: None,
+            embedded: ingest_e,
+            backend: ingest_b,
             clickhouse: chf("ingest_spans_per_s"),
-            clickhouse_p95: None,
         },
         Figure {
             name: "bytes_per_span",
             label: "bytes per span on disk after compaction / OPTIMIZE FINAL",
             unit: "B",
             higher_is_better: false,
-            tracehouse: m.bytes_on_disk as f64 / set.spans as f64,
-            tracehouse_p95: None,
+            embedded: bytes_e,
+            backend: bytes_b,
             clickhouse: chf("bytes_per_span"),
-            clickhouse_p95: None,
         },
         q(
             "trace_by_id_ms",
             "trace by id",
-            m.trace_by_id,
+            |m| m.trace_by_id,
             Some("trace_by_id_ms"),
         ),
         q(
             "search_service_duration_ms",
             "`service:checkout duration>10ms`, newest 50",
-            m.service_duration,
+            |m| m.service_duration,
             Some("search_service_duration_ms"),
         ),
         q(
             "search_attribute_ms",
             "`user.id=<one user>` (high cardinality), newest 50",
-            m.attribute,
+            |m| m.attribute,
             Some("search_attribute_ms"),
         ),
         q(
             "search_substring_ms",
             "span name contains `cart`, newest 50",
-            m.substring,
+            |m| m.substring,
             Some("search_substring_ms"),
         ),
         q(
             "histogram_ms",
             "histogram of all spans over the range, 60 buckets",
-            m.histogram,
+            |m| m.histogram,
             Some("histogram_ms"),
         ),
         q(
             "p99_by_service_ms",
-            "p50 and p99 duration by service (tracehouse: DataFusion over the parts)",
-            m.percentiles,
+            "p50 and p99 duration by service (not in the `Store` trait: embedded: DataFusion over the parts; backend: SQL `quantile`)",
+            |m| m.percentiles,
             Some("p99_by_service_ms"),
         ),
         q(
             "structural_ms",
             "`{service:frontend} >> {service:postgres duration>5ms}` (tracehouse only)",
-            m.structural,
+            |m| m.structural,
             None,
         ),
         Figure {
@@ -945,10 +1322,9 @@ fn figures(set: &DataSet, m: &Measured, ch: Option<&Value>) -> Vec<Figure> {
             label: "peak RSS of the tracehouse server (in-process, VmHWM)",
             unit: "MB",
             higher_is_better: false,
-            tracehouse: m.peak_rss_mb.unwrap_or(f64::NAN),
-            tracehouse_p95: None,
-            clickhouse: None,
-            clickhouse_p95: None,
+            embedded: rss_e,
+            backend: rss_b,
+            clickhouse: Cell::default(),
         },
     ]
 }
@@ -977,64 +1353,70 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores{mem}, {}", std::env::consts::OS)
 }
 
-fn markdown(
-    args: &BenchArgs,
-    set: &DataSet,
-    m: &Measured,
-    ch: Option<&Value>,
-    figs: &[Figure],
-    date: &str,
-) -> String {
-    let mut s = String::new();
-    s.push_str(&format!(
-        "tracehouse bench, {date}: {} spans in {} traces (seed {}), {} runs per query, {}\n\n",
-        set.spans,
-        set.traces,
-        args.seed,
-        args.runs,
-        machine()
-    ));
-    s.push_str(
-        "| figure | unit | tracehouse | ClickHouse (chDB) | tracehouse/ClickHouse | target |\n\
-         |---|---|---|---|---|---|\n",
-    );
-    for f in figs {
-        let th = if f.tracehouse.is_nan() {
-            None
-        } else {
-            Some(f.tracehouse)
-        };
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            f.label,
-            f.unit,
-            fmt_cell(th, f.tracehouse_p95),
-            fmt_cell(f.clickhouse, f.clickhouse_p95),
-            f.ratio().map_or("–".into(), |r| format!("{r:.2}")),
+/// Everything one run measured.
+struct Results<'a> {
+    set: &'a DataSet,
+    embedded: &'a Measured,
+    backend: Option<&'a Measured>,
+    ch: Option<&'a Value>,
+    figures: Vec<Figure>,
+    date: String,
+}
+
+fn markdown(args: &BenchArgs, r: &Results<'_>) -> String {
+    type Column = (&'static str, fn(&Figure) -> String);
+    let mut columns: Vec<Column> = vec![
+        ("figure", |f| f.label.to_string()),
+        ("unit", |f| f.unit.to_string()),
+        ("tracehouse (embedded)", |f| f.embedded.text()),
+    ];
+    if r.backend.is_some() {
+        columns.push(("tracehouse on ClickHouse backend", |f| f.backend.text()));
+    }
+    if r.ch.is_some() {
+        columns.push(("ClickHouse (chDB)", |f| f.clickhouse.text()));
+        columns.push(("embedded/ClickHouse", |f| {
+            f.ratio().map_or("–".into(), |r| format!("{r:.2}"))
+        }));
+        columns.push(("target", |f| {
             match f.meets() {
                 Some(true) => "met",
                 Some(false) => "**missed**",
                 None => "–",
             }
-        ));
+            .to_string()
+        }));
+    }
+    let row = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
+    let mut s = format!(
+        "tracehouse bench, {}: {} spans in {} traces (seed {}), {} runs per query, {}\n\n",
+        r.date,
+        r.set.spans,
+        r.set.traces,
+        args.seed,
+        args.runs,
+        machine()
+    );
+    s.push_str(&row(columns.iter().map(|c| c.0.to_string()).collect()));
+    s.push_str(&row(columns.iter().map(|_| "---".to_string()).collect()));
+    for f in &r.figures {
+        s.push_str(&row(columns.iter().map(|c| c.1(f)).collect()));
     }
     s.push_str(&format!(
-        "\nQuery figures are medians over {} runs (p95 in brackets). tracehouse: {} clients × {} traces per request; flush + compaction {:.1} s into {} parts ({:.1} B/span of Parquet, {:.1} B/span with indexes and statistics).",
-        args.runs,
-        args.clients,
-        args.traces_per_request,
-        m.compact_secs,
-        m.parts,
-        m.part_bytes as f64 / set.spans as f64,
-        m.bytes_on_disk as f64 / set.spans as f64,
+        "\nQuery figures are medians over {} runs (p95 in brackets); tracehouse's queries go through the `Store` trait, as the API does. tracehouse ingest: {} clients × {} traces per request over OTLP/gRPC. {}",
+        args.runs, args.clients, args.traces_per_request, r.embedded.note,
     ));
-    if let Some(c) = ch {
+    if let Some(b) = r.backend {
+        s.push(' ');
+        s.push_str(&b.note);
+    }
+    if let Some(c) = r.ch {
         s.push_str(&format!(
             " ClickHouse {} (chDB {}): load {:.1} s from a {:.0} MB JSONCompactEachRow file, OPTIMIZE FINAL {:.1} s, {} parts; its Python process peaked at {:.0} MB RSS.",
             c["clickhouse_version"].as_str().unwrap_or("?"),
             c["chdb_version"].as_str().unwrap_or("?"),
             c["load_seconds"].as_f64().unwrap_or(f64::NAN),
-            set.rows_bytes as f64 / 1e6,
+            r.set.rows_bytes as f64 / 1e6,
             c["optimize_seconds"].as_f64().unwrap_or(f64::NAN),
             c["parts"].as_u64().unwrap_or(0),
             c["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
@@ -1044,25 +1426,33 @@ fn markdown(
     s
 }
 
-fn json_report(set: &DataSet, figs: &[Figure], ch: Option<&Value>, date: &str) -> Value {
+fn json_report(r: &Results<'_>) -> Value {
     let num = |v: f64| if v.is_finite() { json!(v) } else { Value::Null };
+    let cell = |c: &Cell| c.value.map(num);
+    let p95 = |c: &Cell| c.p95.map(num);
     json!({
-        "spans": set.spans,
-        "traces": set.traces,
-        "date": date,
+        "spans": r.set.spans,
+        "traces": r.set.traces,
+        "date": r.date,
         "machine": machine(),
-        "clickhouse_version": ch.and_then(|c| c.get("clickhouse_version")).cloned(),
-        "figures": figs.iter().map(|f| json!({
+        "clickhouse_version": r.ch.and_then(|c| c.get("clickhouse_version")).cloned(),
+        "notes": {
+            "tracehouse": r.embedded.note,
+            "clickhouse_backend": r.backend.map(|b| b.note.clone()),
+        },
+        "figures": r.figures.iter().map(|f| json!({
             "name": f.name,
             "label": f.label,
             "unit": f.unit,
             "better": if f.higher_is_better { "higher" } else { "lower" },
-            "tracehouse": num(f.tracehouse),
-            "clickhouse": f.clickhouse.map(num),
+            "tracehouse": cell(&f.embedded),
+            "clickhouse_backend": cell(&f.backend),
+            "clickhouse": cell(&f.clickhouse),
             "ratio": f.ratio().map(num),
             "p95": {
-                "tracehouse": f.tracehouse_p95.map(num),
-                "clickhouse": f.clickhouse_p95.map(num),
+                "tracehouse": p95(&f.embedded),
+                "clickhouse_backend": p95(&f.backend),
+                "clickhouse": p95(&f.clickhouse),
             },
         })).collect::<Vec<_>>(),
     })
@@ -1083,30 +1473,37 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             true,
         ),
     };
-    let data_dir = work.join("tracehouse");
-    if data_dir.exists() {
-        std::fs::remove_dir_all(&data_dir)
-            .with_context(|| format!("cannot clear {}", data_dir.display()))?;
+    for stale in ["tracehouse", "chdb-backend"] {
+        let dir = work.join(stale);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
+        }
     }
     std::fs::create_dir_all(&work)?;
-    let result = run_in(&args, &work, &data_dir).await;
+    let result = run_in(&args, &work).await;
     if temporary {
         let _ = std::fs::remove_dir_all(&work);
     }
     result
 }
 
-async fn run_in(args: &BenchArgs, work: &Path, data_dir: &Path) -> anyhow::Result<()> {
+async fn run_in(args: &BenchArgs, work: &Path) -> anyhow::Result<()> {
     let otlp_path = work.join("load.otlp");
     let rows_path = work.join("spans.jsonl");
-    let compare = args.compare.is_some();
+    let with_clickhouse = args.compare.contains(&Compare::Clickhouse);
+    let with_backend = args.compare.contains(&Compare::ClickhouseBackend);
     eprintln!("generating about {} spans…", args.spans);
     let started = Instant::now();
     let set = {
         let args = args.clone();
         let (otlp_path, rows_path) = (otlp_path.clone(), rows_path.clone());
         tokio::task::spawn_blocking(move || {
-            generate(&args, &otlp_path, compare.then_some(rows_path.as_path()))
+            generate(
+                &args,
+                &otlp_path,
+                with_clickhouse.then_some(rows_path.as_path()),
+            )
         })
         .await??
     };
@@ -1116,27 +1513,50 @@ async fn run_in(args: &BenchArgs, work: &Path, data_dir: &Path) -> anyhow::Resul
         set.traces,
         started.elapsed().as_secs_f64(),
         set.otlp_bytes as f64 / 1e6,
-        if compare {
+        if with_clickhouse {
             format!(", {:.0} MB of rows", set.rows_bytes as f64 / 1e6)
         } else {
             String::new()
         }
     );
-    let measured = measure_tracehouse(args, &set, &otlp_path, data_dir).await?;
-    let _ = std::fs::remove_dir_all(data_dir);
-    let ch = match args.compare {
-        Some(Compare::Clickhouse) => Some(measure_clickhouse(args, &set, work, &rows_path)?),
-        None => None,
+    let data_dir = work.join("tracehouse");
+    let embedded = {
+        let backend = Backend::embedded(&data_dir).await?;
+        let measured = measure(args, &set, &otlp_path, &backend).await;
+        drop(backend);
+        let _ = std::fs::remove_dir_all(&data_dir);
+        measured?
     };
-    let date = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    let figs = figures(&set, &measured, ch.as_ref());
-    let md = markdown(args, &set, &measured, ch.as_ref(), &figs, &date);
+    let backend = if with_backend {
+        let chdb_dir = work.join("chdb-backend");
+        let backend = Backend::clickhouse(&args.python, work, &chdb_dir).await?;
+        let measured = measure(args, &set, &otlp_path, &backend).await;
+        drop(backend);
+        let _ = std::fs::remove_dir_all(&chdb_dir);
+        Some(measured?)
+    } else {
+        None
+    };
+    let ch = if with_clickhouse {
+        Some(measure_clickhouse(args, &set, work, &rows_path)?)
+    } else {
+        None
+    };
+    let results = Results {
+        set: &set,
+        embedded: &embedded,
+        backend: backend.as_ref(),
+        ch: ch.as_ref(),
+        figures: figures(&set, &embedded, backend.as_ref(), ch.as_ref()),
+        date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    };
+    let md = markdown(args, &results);
     println!("{md}");
     if let Some(out) = &args.out {
         std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-        let json = serde_json::to_string_pretty(&json_report(&set, &figs, ch.as_ref(), &date))?;
+        let json = serde_json::to_string_pretty(&json_report(&results))?;
         let mut names = vec![format!("{}-spans", args.spans)];
-        if args.spans >= FULL_SIZE && compare {
+        if args.spans >= FULL_SIZE && !args.compare.is_empty() {
             names.push("latest".into());
         }
         for name in names {

@@ -41,12 +41,13 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Query(crate::query::QueryArgs),
     /// Measure ingest throughput, bytes per span and query latency on generated traffic,
-    /// optionally side by side with the ClickHouse engine (chDB) on the same data.
+    /// optionally side by side with tracehouse on its ClickHouse backend and with the
+    /// ClickHouse engine itself (chDB) on the same data.
     ///
     /// Runs an in-process server on ephemeral ports with a temporary store, sends generated
     /// shop traces over OTLP/gRPC, compacts, queries, and prints a table (see bench/README.md).
     /// Build with --release:
-    ///   cargo run --release -- bench --compare clickhouse --out bench/results
+    ///   cargo run --release -- bench --compare clickhouse,clickhouse-backend --out bench/results
     ///   cargo run --release -- bench --spans 50000
     #[command(verbatim_doc_comment)]
     Bench(crate::bench::BenchArgs),

@@ -14,7 +14,7 @@ use tracehouse_model::{
 };
 use tracehouse_query::plan::{Target, plan_for};
 use tracehouse_store::{
-    ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogSearchQuery, SearchSort, SessionsQuery, Store,
+    ErrorGroupsQuery, ErrorQuery, HistogramQuery, SearchQuery, SearchSort, SessionsQuery, Store,
     StoreError,
 };
 
@@ -303,9 +303,9 @@ pub async fn load(store: &dyn Store) {
     store.write_logs(other_logs).await.unwrap();
 }
 
-pub fn log_query(q: &str, sort: SearchSort, limit: usize) -> LogSearchQuery {
+pub fn log_query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
     let parsed = tracehouse_query::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
-    LogSearchQuery {
+    SearchQuery {
         project_id: "p".into(),
         plan: plan_for(&parsed, Target::Logs),
         start_ns: START,
