@@ -436,6 +436,20 @@ pub enum Filter {
 }
 
 impl Filter {
+    /// Adds every field the filter reads to `out`.
+    pub fn collect_fields<'a>(&'a self, out: &mut Vec<&'a Field>) {
+        match self {
+            Filter::True => {}
+            Filter::And(items) | Filter::Or(items) => {
+                items.iter().for_each(|f| f.collect_fields(out));
+            }
+            Filter::Not(inner) => inner.collect_fields(out),
+            Filter::Exists(field) | Filter::Cmp { field, .. } | Filter::Match { field, .. } => {
+                out.push(field);
+            }
+        }
+    }
+
     /// Always false (`Not(True)`).
     pub fn never() -> Filter {
         Filter::Not(Box::new(Filter::True))
@@ -560,6 +574,39 @@ pub enum PlanStage {
         /// The number compared with (durations in ns).
         threshold: f64,
     },
+}
+
+impl Structure {
+    /// Every field the structure reads (its spansets' filters and its pipeline stages), so
+    /// that a store can read only those columns of candidate traces.
+    pub fn fields(&self) -> Vec<&Field> {
+        let mut out = Vec::new();
+        self.collect_fields(&mut out);
+        out
+    }
+
+    fn collect_fields<'a>(&'a self, out: &mut Vec<&'a Field>) {
+        match self {
+            Structure::Spanset(filter) => filter.collect_fields(out),
+            Structure::And(a, b) | Structure::Or(a, b) => {
+                a.collect_fields(out);
+                b.collect_fields(out);
+            }
+            Structure::Relation { lhs, rhs, .. } => {
+                lhs.collect_fields(out);
+                rhs.collect_fields(out);
+            }
+            Structure::Pipeline { input, stages } => {
+                input.collect_fields(out);
+                for stage in stages {
+                    match stage {
+                        PlanStage::GroupBy(fields) => out.extend(fields),
+                        PlanStage::Aggregate { field, .. } => out.extend(field.as_ref()),
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A compiled query.
@@ -1328,5 +1375,34 @@ mod tests {
             Filter::Or(vec![a.clone(), Filter::Or(vec![a.clone()])]).simplify(),
             a
         );
+    }
+
+    #[test]
+    fn structures_list_the_fields_they_read() {
+        let q = crate::parse(
+            "{service:a span.x=1} >> {event.e EXISTS} | by(resource.r) | avg(duration) > 1",
+        )
+        .unwrap();
+        let plan = plan(&q);
+        let structure = plan.structure.expect("a structure");
+        let fields = structure.fields();
+        for want in [
+            intr(Intrinsic::ServiceName),
+            intr(Intrinsic::Duration),
+            Field::Attr {
+                scope: Scope::Span,
+                key: "x".into(),
+            },
+            Field::Attr {
+                scope: Scope::Event,
+                key: "e".into(),
+            },
+            Field::Attr {
+                scope: Scope::Resource,
+                key: "r".into(),
+            },
+        ] {
+            assert!(fields.contains(&&want), "{want:?} in {fields:?}");
+        }
     }
 }

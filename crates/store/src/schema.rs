@@ -277,6 +277,13 @@ impl<'a> Columns<'a> {
             .and_then(|c| c.as_any().downcast_ref::<T>())
             .ok_or_else(|| StoreError::Corrupt(format!("column {name} missing or mistyped")))
     }
+    /// A column that a projection may leave out: `None` when absent.
+    pub(crate) fn optional<T: 'static>(&self, name: &str) -> Result<Option<&'a T>, StoreError> {
+        match self.0.column_by_name(name) {
+            None => Ok(None),
+            Some(_) => self.get(name).map(Some),
+        }
+    }
     pub(crate) fn str(&self, name: &str) -> Result<&'a StringArray, StoreError> {
         self.get(name)
     }
@@ -325,7 +332,20 @@ pub(crate) fn id<T>(
     parse(arr.value(row)).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Converts a batch of [`span_schema`] (or a projection containing every column) back into spans.
+/// The JSON value of a row of a text column, or the default when the column was left out.
+fn json_or_default<T: serde::de::DeserializeOwned + Default>(
+    column: Option<&StringArray>,
+    row: usize,
+) -> Result<T, StoreError> {
+    Ok(match column {
+        Some(c) => serde_json::from_str(c.value(row))?,
+        None => T::default(),
+    })
+}
+
+/// Converts a batch of [`span_schema`] back into spans. The heavy columns (attribute maps,
+/// events, links, scope attributes) may be left out of a projection: spans read without them
+/// have them empty.
 pub fn batch_to_spans(batch: &RecordBatch) -> Result<Vec<Span>, StoreError> {
     let c = Columns(batch);
     let project = c.str(col::PROJECT_ID)?;
@@ -345,20 +365,20 @@ pub fn batch_to_spans(batch: &RecordBatch) -> Result<Vec<Span>, StoreError> {
     let environment = c.str(col::ENVIRONMENT)?;
     let scope_name = c.str(col::SCOPE_NAME)?;
     let scope_version = c.str(col::SCOPE_VERSION)?;
-    let scope_attrs = c.str(col::SCOPE_ATTRIBUTES)?;
+    let scope_attrs: Option<&StringArray> = c.optional(col::SCOPE_ATTRIBUTES)?;
     let session = c.str(col::SESSION_ID)?;
-    let attrs = c.map(col::ATTRIBUTES)?;
-    let resource_attrs = c.map(col::RESOURCE_ATTRIBUTES)?;
-    let events = c.str(col::EVENTS)?;
-    let links = c.str(col::LINKS)?;
+    let attrs: Option<&MapArray> = c.optional(col::ATTRIBUTES)?;
+    let resource_attrs: Option<&MapArray> = c.optional(col::RESOURCE_ATTRIBUTES)?;
+    let events: Option<&StringArray> = c.optional(col::EVENTS)?;
+    let links: Option<&StringArray> = c.optional(col::LINKS)?;
     let has_error: &BooleanArray = c.get(col::HAS_ERROR)?;
     let dropped_attrs = c.u32(col::DROPPED_ATTRIBUTES)?;
     let dropped_events = c.u32(col::DROPPED_EVENTS)?;
     let dropped_links = c.u32(col::DROPPED_LINKS)?;
     (0..batch.num_rows())
         .map(|i| {
-            let events: Vec<Event> = serde_json::from_str(events.value(i))?;
-            let links: Vec<Link> = serde_json::from_str(links.value(i))?;
+            let events: Vec<Event> = json_or_default(events, i)?;
+            let links: Vec<Link> = json_or_default(links, i)?;
             Ok(Span {
                 project_id: project.value(i).to_string(),
                 trace_id: id(trace_id, i, TraceId::from_bytes)?,
@@ -381,10 +401,11 @@ pub fn batch_to_spans(batch: &RecordBatch) -> Result<Vec<Span>, StoreError> {
                 environment: environment.value(i).to_string(),
                 scope_name: scope_name.value(i).to_string(),
                 scope_version: scope_version.value(i).to_string(),
-                scope_attributes: serde_json::from_str(scope_attrs.value(i))?,
+                scope_attributes: json_or_default(scope_attrs, i)?,
                 session_id: (!session.is_null(i)).then(|| session.value(i).to_string()),
-                attributes: read_attrs(attrs, i)?,
-                resource_attributes: read_attrs(resource_attrs, i)?,
+                attributes: attrs.map_or(Ok(Attributes::new()), |m| read_attrs(m, i))?,
+                resource_attributes: resource_attrs
+                    .map_or(Ok(Attributes::new()), |m| read_attrs(m, i))?,
                 events,
                 links,
                 has_error: has_error.value(i),

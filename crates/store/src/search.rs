@@ -19,7 +19,7 @@ use datafusion::functions_aggregate::expr_fn::{count, max, min, sum};
 use datafusion::logical_expr::SortExpr;
 use datafusion::prelude::{Expr, cast, col, lit};
 use tracehouse_model::{Span, SpanId, TraceId};
-use tracehouse_query::{Plan, matches};
+use tracehouse_query::{Field, Plan, Scope, Structure, matches};
 
 use crate::api::{
     Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchPage, SearchQuery, TracePage,
@@ -150,11 +150,58 @@ async fn candidate_traces(
     Ok((out, truncated))
 }
 
-/// All spans of the given traces, grouped per trace (each in start order).
+/// The columns of the spans table that evaluating `structure` reads: every cheap column,
+/// and the heavy ones (attribute maps, events, links, scope attributes) only when the
+/// structure names an attribute in them.
+fn structure_columns(structure: &Structure) -> Vec<&'static str> {
+    let mut columns = vec![
+        c::PROJECT_ID,
+        c::TRACE_ID,
+        c::SPAN_ID,
+        c::PARENT_SPAN_ID,
+        c::TRACE_STATE,
+        c::NAME,
+        c::KIND,
+        c::START_TIME,
+        c::END_TIME,
+        c::DURATION,
+        c::STATUS_CODE,
+        c::STATUS_MESSAGE,
+        c::SERVICE_NAME,
+        c::SERVICE_VERSION,
+        c::ENVIRONMENT,
+        c::SCOPE_NAME,
+        c::SCOPE_VERSION,
+        c::SESSION_ID,
+        c::HAS_ERROR,
+        c::DROPPED_ATTRIBUTES,
+        c::DROPPED_EVENTS,
+        c::DROPPED_LINKS,
+    ];
+    for field in structure.fields() {
+        if let Field::Attr { scope, .. } = field {
+            columns.extend_from_slice(match scope {
+                Scope::Span => &[c::ATTRIBUTES][..],
+                Scope::Resource => &[c::RESOURCE_ATTRIBUTES],
+                Scope::Any => &[c::ATTRIBUTES, c::RESOURCE_ATTRIBUTES],
+                Scope::Event => &[c::EVENTS],
+                Scope::Link => &[c::LINKS],
+                Scope::Instrumentation => &[c::SCOPE_ATTRIBUTES],
+            });
+        }
+    }
+    columns.sort_unstable();
+    columns.dedup();
+    columns
+}
+
+/// All spans of the given traces, grouped per trace (each in start order); with `columns`,
+/// only those are read (see [`crate::schema::batch_to_spans`] for what may be left out).
 pub(crate) async fn fetch_traces(
     snap: &Snapshot,
     project_id: &str,
     ids: &[TraceId],
+    columns: Option<&[&str]>,
 ) -> Result<HashMap<TraceId, Vec<Span>>, StoreError> {
     let mut out: HashMap<TraceId, Vec<Span>> = HashMap::with_capacity(ids.len());
     if ids.is_empty() {
@@ -168,7 +215,11 @@ pub(crate) async fn fetch_traces(
     let list: Vec<Expr> = ids.iter().map(|t| id_lit(&t.0)).collect();
     let filter = project_is(project_id).and(col(c::TRACE_ID).in_list(list, false));
     let (_ctx, df) = snap.frame(&parts).await?;
-    let batches = df.filter(filter)?.collect().await?;
+    let mut df = df.filter(filter)?;
+    if let Some(columns) = columns {
+        df = df.select_columns(columns)?;
+    }
+    let batches = df.collect().await?;
     for b in &batches {
         for s in batch_to_spans(b)? {
             out.entry(s.trace_id).or_default().push(s);
@@ -183,7 +234,9 @@ pub(crate) async fn fetch_traces(
 }
 
 /// Evaluates a structural plan on the candidate traces; only matched spans whose start is
-/// in the window are kept, and traces left without any are dropped.
+/// in the window are kept, and traces left without any are dropped. Candidate traces are
+/// read with only the columns the structure needs: the spans come back without the heavy
+/// columns it does not name.
 async fn evaluate_structural(
     snap: &Snapshot,
     project_id: &str,
@@ -200,15 +253,34 @@ async fn evaluate_structural(
         MAX_CANDIDATE_TRACES,
     )
     .await?;
-    let traces = fetch_traces(snap, project_id, &ids).await?;
+    let columns = plan.structure.as_ref().map(structure_columns);
+    let traces = fetch_traces(snap, project_id, &ids, columns.as_deref()).await?;
     let traces = traces.into_values();
     Ok((evaluate(plan, traces, start_ns, end_ns), truncated))
 }
 
+/// A page of the spans matching a structural query; the page's spans are then read whole.
 async fn structural_spans(snap: &Snapshot, q: &SearchQuery) -> Result<SearchPage, StoreError> {
     let (evaluated, truncated) =
         evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
-    Ok(span_page(evaluated, q, truncated))
+    let mut page = span_page(evaluated, q, truncated);
+    let ids: Vec<TraceId> = page
+        .spans
+        .iter()
+        .map(|s| s.trace_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let whole = fetch_traces(snap, &q.project_id, &ids, None).await?;
+    for span in &mut page.spans {
+        if let Some(full) = whole
+            .get(&span.trace_id)
+            .and_then(|t| t.iter().find(|s| s.span_id == span.span_id))
+        {
+            span.clone_from(full);
+        }
+    }
+    Ok(page)
 }
 
 /// Summarises one trace (its spans in start order) given the indices of its matched
@@ -302,7 +374,7 @@ pub(crate) async fn search_traces(
             span_id: zero,
         });
     let ids: Vec<TraceId> = page.iter().map(|(t, _)| *t).collect();
-    let traces = fetch_traces(snap, &q.project_id, &ids).await?;
+    let traces = fetch_traces(snap, &q.project_id, &ids, None).await?;
     let summaries = page
         .iter()
         .filter_map(|(t, _)| {

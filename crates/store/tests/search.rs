@@ -54,3 +54,40 @@ async fn search_semantics_in_memtable_and_parts() {
         .collect();
     assert_eq!(got, set("a3 b3 e4"));
 }
+
+/// Structural queries evaluate candidate traces read with only the columns they need; the
+/// spans of the page they return must still be whole (attributes, events, links…).
+#[tokio::test]
+async fn structural_pages_return_whole_spans() {
+    let (_dir, store) = open().await;
+    for when in ["memtable", "parts"] {
+        for q in [
+            "{service:frontend} >> {service:postgres duration>50ms}",
+            "{} | count() > 2",
+        ] {
+            let page = store
+                .search_spans(&query(q, SearchSort::TimeDesc, 100))
+                .await
+                .unwrap();
+            assert!(!page.spans.is_empty(), "[{when}] {q}");
+            for span in &page.spans {
+                let trace = store.trace("p", span.trace_id).await.unwrap();
+                let stored = trace
+                    .iter()
+                    .find(|s| s.span_id == span.span_id)
+                    .expect("the span is stored");
+                assert_eq!(
+                    span,
+                    stored,
+                    "[{when}] {q}: span {}",
+                    label_of(span.span_id)
+                );
+            }
+            assert!(
+                page.spans.iter().any(|s| !s.resource_attributes.is_empty()),
+                "[{when}] {q}: heavy columns were read for the page"
+            );
+        }
+        store.flush_now().await.unwrap();
+    }
+}
