@@ -25,7 +25,7 @@ use serde::Deserialize;
 use tracehouse_model::{ErrorOccurrence, TraceId};
 use tracehouse_query::Plan;
 use tracehouse_store::signals::{
-    GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_cursor,
+    GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_page,
 };
 use tracehouse_store::structure::empty_buckets;
 use tracehouse_store::{
@@ -71,14 +71,8 @@ pub(crate) async fn search_logs(client: &Client, q: &SearchQuery) -> Result<LogP
         q.limit.saturating_add(1)
     );
     let rows: Vec<LogReadRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
-    let mut logs: Vec<_> = rows.into_iter().map(LogReadRow::into_log).collect();
-    let next_cursor = if logs.len() > q.limit {
-        logs.truncate(q.limit);
-        logs.last().map(|l| log_cursor(q.sort, l))
-    } else {
-        None
-    };
-    Ok(LogPage { logs, next_cursor })
+    let logs: Vec<_> = rows.into_iter().map(LogReadRow::into_log).collect();
+    Ok(log_page(logs, q))
 }
 
 #[derive(Debug, Row, Deserialize)]

@@ -29,7 +29,7 @@ use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::col as c;
 use crate::signals::{
     GroupCounts, assemble_groups, bucket_of, check_log_plan, check_log_query, empty_log_buckets,
-    log_cursor, rank_groups,
+    log_page, rank_groups,
 };
 use crate::structure::empty_buckets;
 
@@ -112,13 +112,7 @@ pub(crate) async fn search_logs(snap: &Snapshot, q: &SearchQuery) -> Result<LogP
     for b in snap.rows(&parts, filter, sort, Some(q.limit + 1)).await? {
         logs.extend(batch_to_logs(&b)?);
     }
-    let next_cursor = if logs.len() > q.limit {
-        logs.truncate(q.limit);
-        logs.last().map(|l| log_cursor(q.sort, l))
-    } else {
-        None
-    };
-    Ok(LogPage { logs, next_cursor })
+    Ok(log_page(logs, q))
 }
 
 /// Log record counts over time, per level.

@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use tracehouse_model::{LogRecord, SpanId, TraceId};
 use tracehouse_query::Plan;
 
-use crate::api::{ErrorGroup, LogBucket, SearchQuery};
+use crate::api::{ErrorGroup, LogBucket, LogPage, SearchQuery};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
 use crate::structure::{check_cursor, empty_buckets};
@@ -45,6 +45,18 @@ pub fn log_cursor(sort: SearchSort, log: &LogRecord) -> SearchCursor {
         trace_id: TraceId(log.log_id.0),
         span_id: SpanId::default(),
     }
+}
+
+/// The page of a log search from up to `limit + 1` records fetched in order: the extra
+/// record, when there is one, only says that a next page exists.
+pub fn log_page(mut logs: Vec<LogRecord>, q: &SearchQuery) -> LogPage {
+    let next_cursor = if logs.len() > q.limit {
+        logs.truncate(q.limit);
+        logs.last().map(|l| log_cursor(q.sort, l))
+    } else {
+        None
+    };
+    LogPage { logs, next_cursor }
 }
 
 /// The empty buckets of a log histogram: `(aligned start, width, buckets)` on the same grid
