@@ -1,4 +1,5 @@
-//! The JSON query API under `/api/v1`, plus `/healthz`, `/readyz` and `/metrics`.
+//! The JSON query API under `/api/v1` (described by `/api/v1/openapi.json`), plus
+//! `/healthz`, `/readyz` and `/metrics`.
 //!
 //! Every API route is scoped to one project, chosen by the `x-tracehouse-key` (or
 //! `authorization: Bearer`) header, or the open project when none are configured.
@@ -136,6 +137,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/errors/groups/{fingerprint}", get(error_group))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -146,10 +148,18 @@ pub fn router(state: ApiState) -> Router {
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
                  /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \
-                 /api/v1/sessions/{session_id}",
+                 /api/v1/sessions/{session_id}, all described by /api/v1/openapi.json",
             )
         })
         .with_state(state)
+}
+
+/// The OpenAPI 3.1 description of these routes (`crates/server/openapi.json`).
+pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
+
+/// Serves [`OPENAPI_JSON`]; needs no project key.
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
 fn project_of(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
