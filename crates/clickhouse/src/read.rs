@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use clickhouse::{Client, Row};
 use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
+use tracehouse_query::plan::Target;
 use tracehouse_query::{Plan, matches};
 use tracehouse_store::filter::SpanRef;
 use tracehouse_store::search::summarise;
@@ -352,15 +353,24 @@ struct KeyRow {
     n: u64,
 }
 
-/// Keys seen in the range, from the `span_keys` statistics.
+/// The key and value statistics tables of a target (fed by materialized views).
+fn stats_tables(target: Target) -> (&'static str, &'static str) {
+    match target {
+        Target::Spans => ("span_keys", "span_values"),
+        Target::Logs => ("log_keys", "log_values"),
+    }
+}
+
+/// Keys seen in the range, from the `span_keys` or `log_keys` statistics.
 pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
+    let (table, _) = stats_tables(q.target);
     let mut p = Params::default();
     let project = p.str(q.project_id.as_str());
     let (from, to) = hour_bounds(&mut p, q.start_ns, q.end_ns);
     let prefix = p.str(q.prefix.to_lowercase());
     let sql = format!(
         "SELECT toString(field) AS field, toString(type) AS type, toUInt64(sum(count)) AS n \
-         FROM span_keys WHERE project_id = {project} \
+         FROM {table} WHERE project_id = {project} \
          AND hour >= toDateTime({from}, 'UTC') AND hour < toDateTime({to}, 'UTC') \
          AND startsWith(lowerUTF8(substring(field, 3)), {prefix}) \
          GROUP BY field, type"
@@ -381,7 +391,7 @@ struct ValueRow {
     n: u64,
 }
 
-/// Top values of a field in the range, from the `span_values` statistics.
+/// Top values of a field in the range, from the `span_values` or `log_values` statistics.
 pub(crate) async fn values(
     client: &Client,
     q: &ValuesQuery,
@@ -397,13 +407,14 @@ pub(crate) async fn values(
             Scope::Event | Scope::Link | Scope::Instrumentation => Vec::new(),
         },
     };
+    let (_, table) = stats_tables(q.target);
     let mut p = Params::default();
     let project = p.str(q.project_id.as_str());
     let (from, to) = hour_bounds(&mut p, q.start_ns, q.end_ns);
     let fields = p.str_array(fields);
     let prefix = p.str(q.prefix.to_lowercase());
     let sql = format!(
-        "SELECT value, toUInt64(sum(count)) AS n FROM span_values \
+        "SELECT value, toUInt64(sum(count)) AS n FROM {table} \
          WHERE project_id = {project} \
          AND hour >= toDateTime({from}, 'UTC') AND hour < toDateTime({to}, 'UTC') \
          AND has({fields}, toString(field)) AND startsWith(lowerUTF8(value), {prefix}) \

@@ -36,6 +36,9 @@
 //! * `span_keys` / `span_values` — per project and hour, how many spans have each key
 //!   (by value type) and each value; fed by `span_keys_mv` / `span_values_mv`, read by
 //!   autocomplete.
+//! * `log_keys` / `log_values` — the same statistics for log records (migration 5), fed
+//!   by `log_keys_mv` / `log_values_mv` from `logs`: record attributes count as the span
+//!   scope (`s:`), resource attributes as `r:`, and the intrinsics are those of logs.
 //! * `logs` — one row per log record. `PARTITION BY toDate(time)` (retention drops whole
 //!   days), `ORDER BY (project_id, time)`: log reads are one project's newest (or oldest)
 //!   records in a window, so the key order is the read order and `ORDER BY time DESC
@@ -314,6 +317,76 @@ const V4_TRACE_INDEX_DEDUP: &str = "ALTER TABLE ${table:trace_index}${ON_CLUSTER
 const V4_KEYS_DEDUP: &str = "ALTER TABLE ${table:span_keys}${ON_CLUSTER} MODIFY SETTING non_replicated_deduplication_window = 1000";
 const V4_VALUES_DEDUP: &str = "ALTER TABLE ${table:span_values}${ON_CLUSTER} MODIFY SETTING non_replicated_deduplication_window = 1000";
 
+const V5_LOG_KEYS: &str = "CREATE TABLE IF NOT EXISTS ${table:log_keys}${ON_CLUSTER} (
+    project_id LowCardinality(String),
+    hour DateTime('UTC'),
+    field LowCardinality(String),
+    type LowCardinality(String),
+    count UInt64
+) ENGINE = ${ENGINE:SummingMergeTree(count)}
+PARTITION BY toDate(hour)
+ORDER BY (project_id, hour, field, type)
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
+
+// The keys of log records, named like those of spans: `i:<intrinsic>` (the names of
+// `tracehouse_query::Intrinsic::name`), `s:<record attribute>`, `r:<resource attribute>`.
+// Level, body and time count for every record, ids only where present, the other text
+// intrinsics only where set.
+const V5_LOG_KEYS_MV: &str = "CREATE MATERIALIZED VIEW IF NOT EXISTS ${name:log_keys_mv}${ON_CLUSTER} TO ${table:log_keys} AS
+SELECT project_id, toStartOfHour(time) AS hour, k.1 AS field, k.2 AS type, count() AS count
+FROM ${table:logs}
+ARRAY JOIN arrayConcat(
+    [('i:level', 'string'), ('i:body', 'string'), ('i:timestamp', 'timestamp')],
+    if(trace_id IS NULL, [], [('i:trace_id', 'id')]),
+    if(span_id IS NULL, [], [('i:span_id', 'id')]),
+    if(service_name = '', [], [('i:service_name', 'string')]),
+    if(service_version = '', [], [('i:service_version', 'string')]),
+    if(environment = '', [], [('i:environment', 'string')]),
+    if(ifNull(session_id, '') = '', [], [('i:secure_session_id', 'string')]),
+    arrayMap(x -> ('s:' || x, if(mapContains(attributes_typed, x), multiIf(
+        startsWith(attributes_typed[x], '['), 'array',
+        startsWith(attributes_typed[x], '{\"$bytes\"'), 'bytes',
+        startsWith(attributes_typed[x], '{'), 'map',
+        startsWith(attributes_typed[x], 't') OR startsWith(attributes_typed[x], 'f'), 'bool',
+        match(attributes_typed[x], '[.eE]'), 'float',
+        'int'), 'string')), mapKeys(attributes)),
+    arrayMap(x -> ('r:' || x, if(mapContains(resource_attributes_typed, x), multiIf(
+        startsWith(resource_attributes_typed[x], '['), 'array',
+        startsWith(resource_attributes_typed[x], '{\"$bytes\"'), 'bytes',
+        startsWith(resource_attributes_typed[x], '{'), 'map',
+        startsWith(resource_attributes_typed[x], 't') OR startsWith(resource_attributes_typed[x], 'f'), 'bool',
+        match(resource_attributes_typed[x], '[.eE]'), 'float',
+        'int'), 'string')), mapKeys(resource_attributes))
+) AS k
+GROUP BY project_id, hour, field, type";
+
+const V5_LOG_VALUES: &str = "CREATE TABLE IF NOT EXISTS ${table:log_values}${ON_CLUSTER} (
+    project_id LowCardinality(String),
+    hour DateTime('UTC'),
+    field LowCardinality(String),
+    value String,
+    count UInt64
+) ENGINE = ${ENGINE:SummingMergeTree(count)}
+PARTITION BY toDate(hour)
+ORDER BY (project_id, hour, field, value)
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
+
+// Ids, bodies and timestamps have no values; values longer than 200 bytes are counted for
+// their key but not kept.
+const V5_LOG_VALUES_MV: &str = "CREATE MATERIALIZED VIEW IF NOT EXISTS ${name:log_values_mv}${ON_CLUSTER} TO ${table:log_values} AS
+SELECT project_id, toStartOfHour(time) AS hour, v.1 AS field, v.2 AS value, count() AS count
+FROM ${table:logs}
+ARRAY JOIN arrayFilter(p -> length(p.2) <= 200, arrayConcat(
+    [('i:level', toString(level))],
+    if(service_name = '', [], [('i:service_name', toString(service_name))]),
+    if(service_version = '', [], [('i:service_version', toString(service_version))]),
+    if(environment = '', [], [('i:environment', toString(environment))]),
+    if(ifNull(session_id, '') = '', [], [('i:secure_session_id', ifNull(session_id, ''))]),
+    arrayMap((x, y) -> ('s:' || x, y), mapKeys(attributes), mapValues(attributes)),
+    arrayMap((x, y) -> ('r:' || x, y), mapKeys(resource_attributes), mapValues(resource_attributes))
+)) AS v
+GROUP BY project_id, hour, field, value";
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -376,6 +449,24 @@ pub const MIGRATIONS: &[Migration] = &[
             Statement::Other(V4_VALUES_DEDUP),
         ],
     },
+    Migration {
+        version: 5,
+        name: "key and value statistics of log records for autocomplete",
+        statements: &[
+            Statement::Table {
+                name: "log_keys",
+                sql: V5_LOG_KEYS,
+                shard_key: None,
+            },
+            Statement::Other(V5_LOG_KEYS_MV),
+            Statement::Table {
+                name: "log_values",
+                sql: V5_LOG_VALUES,
+                shard_key: None,
+            },
+            Statement::Other(V5_LOG_VALUES_MV),
+        ],
+    },
 ];
 
 /// The newest schema version.
@@ -391,6 +482,8 @@ pub const TTL_TABLES: &[(&str, &str)] = &[
     ("span_values", "hour"),
     ("logs", "toDateTime(time)"),
     ("errors", "toDateTime(time)"),
+    ("log_keys", "hour"),
+    ("log_values", "hour"),
 ];
 
 /// A ClickHouse cluster to create the schema on (a `remote_servers` entry of the
@@ -710,6 +803,8 @@ mod tests {
             ("span_values", "SummingMergeTree", ", count", None),
             ("logs", "MergeTree", "", Some("cityHash64(log_id)")),
             ("errors", "MergeTree", "", Some("cityHash64(fingerprint)")),
+            ("log_keys", "SummingMergeTree", ", count", None),
+            ("log_values", "SummingMergeTree", ", count", None),
         ];
         for (name, engine, args, key) in cases {
             let (local, dist) = cluster_tables(name);
@@ -753,10 +848,12 @@ mod tests {
             .iter()
             .flat_map(|m| cluster().migration(m))
             .collect();
-        for (view, to) in [
-            ("trace_index_mv", "trace_index"),
-            ("span_keys_mv", "span_keys"),
-            ("span_values_mv", "span_values"),
+        for (view, to, from) in [
+            ("trace_index_mv", "trace_index", "spans"),
+            ("span_keys_mv", "span_keys", "spans"),
+            ("span_values_mv", "span_values", "spans"),
+            ("log_keys_mv", "log_keys", "logs"),
+            ("log_values_mv", "log_values", "logs"),
         ] {
             let sql = all
                 .iter()
@@ -768,7 +865,10 @@ mod tests {
                 )),
                 "{sql}"
             );
-            assert!(sql.contains("\nFROM `tracehouse`.spans_local\n"), "{sql}");
+            assert!(
+                sql.contains(&format!("\nFROM `tracehouse`.{from}_local\n")),
+                "{sql}"
+            );
         }
         // Every statement runs on the whole cluster.
         for s in &all {
@@ -840,6 +940,41 @@ mod tests {
             }
             assert!(
                 V2_KEYS_MV.contains(&format!("'i:{}'", i.name())),
+                "{}",
+                i.name()
+            );
+        }
+    }
+
+    #[test]
+    fn log_statistics_use_the_query_language_names() {
+        use Intrinsic as I;
+        for i in [
+            I::Severity,
+            I::Body,
+            I::TraceId,
+            I::SpanId,
+            I::ServiceName,
+            I::ServiceVersion,
+            I::Environment,
+            I::SessionId,
+            I::Timestamp,
+        ] {
+            assert!(
+                V5_LOG_KEYS_MV.contains(&format!("('i:{}', '", i.name())),
+                "{}",
+                i.name()
+            );
+        }
+        for i in [
+            I::Severity,
+            I::ServiceName,
+            I::ServiceVersion,
+            I::Environment,
+            I::SessionId,
+        ] {
+            assert!(
+                V5_LOG_VALUES_MV.contains(&format!("('i:{}', ", i.name())),
                 "{}",
                 i.name()
             );

@@ -103,6 +103,8 @@ async fn the_suites_pass_through_distributed_tables() {
         ("span_values", "SummingMergeTree"),
         ("logs", "MergeTree"),
         ("errors", "MergeTree"),
+        ("log_keys", "SummingMergeTree"),
+        ("log_values", "SummingMergeTree"),
     ] {
         let dist = engine(table);
         assert_eq!(dist.engine, "Distributed", "{table}");
@@ -118,7 +120,13 @@ async fn the_suites_pass_through_distributed_tables() {
     }
     assert!(engine("spans").engine_full.contains("cityHash64(trace_id)"));
     assert_eq!(engine("tracehouse_migrations").engine, "ReplacingMergeTree");
-    for view in ["trace_index_mv", "span_keys_mv", "span_values_mv"] {
+    for view in [
+        "trace_index_mv",
+        "span_keys_mv",
+        "span_values_mv",
+        "log_keys_mv",
+        "log_values_mv",
+    ] {
         assert_eq!(engine(view).engine, "MaterializedView");
     }
 

@@ -811,3 +811,161 @@ async fn the_body_token_bloom_filter_serves_bare_words() {
         plan.join("\n")
     );
 }
+
+/// Log autocomplete reads its own statistics (`log_keys` / `log_values`): intrinsics only
+/// where set, record attributes as the span scope with their value types, values as the
+/// query language's text, per project and hour.
+#[tokio::test]
+async fn log_keys_and_values_come_from_the_log_statistics() {
+    use tracehouse_query::plan::resolve_key;
+    use tracehouse_store::{KeyScope, KeysQuery, ValuesQuery};
+    let Some(store) = loaded("log_keys").await else {
+        return;
+    };
+    let mut typed = log(
+        "k",
+        &L {
+            at: S,
+            severity: 13,
+            text: "WARN",
+            body: "",
+            service: "",
+            trace: None,
+            session: None,
+            attrs: &[],
+        },
+    );
+    typed
+        .attributes
+        .insert("ratio".into(), AttrValue::Float(1.5));
+    typed.attributes.insert("ok".into(), AttrValue::Bool(true));
+    typed.log_id = typed.content_id();
+    store.write_logs(vec![typed]).await.unwrap();
+    let keys = |project: &'static str, prefix: &'static str, start: i64| {
+        let store = store.clone();
+        async move {
+            let mut got: Vec<(String, KeyScope, String, u64)> = store
+                .keys(&KeysQuery {
+                    project_id: project.into(),
+                    target: Target::Logs,
+                    start_ns: start,
+                    end_ns: start + 60 * S,
+                    prefix: prefix.into(),
+                    limit: 100,
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|k| (k.key, k.scope, k.value_type, k.count))
+                .collect();
+            got.sort();
+            got
+        }
+    };
+    let row = |k: &str, scope: KeyScope, t: &str, n: u64| (k.to_string(), scope, t.to_string(), n);
+    use KeyScope::{Intrinsic as I, Resource as R, Span as Sp};
+    // The window is rounded out to its hour: all five records of project p count.
+    let mut want = vec![
+        row("body", I, "string", 5),
+        row("environment", I, "string", 5),
+        row("exception.message", Sp, "string", 1),
+        row("exception.type", Sp, "string", 1),
+        row("host", R, "string", 5),
+        row("http.route", Sp, "string", 1),
+        row("level", I, "string", 5),
+        row("retries", Sp, "int", 2),
+        row("secure_session_id", I, "string", 2),
+        row("service_name", I, "string", 5),
+        row("service_version", I, "string", 5),
+        row("span_id", I, "id", 3),
+        row("timestamp", I, "timestamp", 5),
+        row("trace_id", I, "id", 3),
+    ];
+    want.sort();
+    assert_eq!(keys("p", "", T0 + 30 * S).await, want);
+    assert_eq!(
+        keys("p", "SERV", T0).await,
+        vec![
+            row("service_name", I, "string", 5),
+            row("service_version", I, "string", 5)
+        ],
+        "case-insensitive key prefix"
+    );
+    assert!(keys("p", "", T0 + 3600 * S).await.is_empty(), "next hour");
+    // Empty text intrinsics other than the body are absent; typed attributes keep their
+    // types.
+    let mut want = vec![
+        row("body", I, "string", 1),
+        row("environment", I, "string", 1),
+        row("host", R, "string", 1),
+        row("level", I, "string", 1),
+        row("ok", Sp, "bool", 1),
+        row("ratio", Sp, "float", 1),
+        row("service_version", I, "string", 1),
+        row("timestamp", I, "timestamp", 1),
+    ];
+    want.sort();
+    assert_eq!(keys("k", "", T0).await, want);
+
+    let values = |project: &'static str, key: &'static str, prefix: &'static str| {
+        let store = store.clone();
+        async move {
+            store
+                .values(&ValuesQuery {
+                    project_id: project.into(),
+                    target: Target::Logs,
+                    field: resolve_key(key, Target::Logs),
+                    start_ns: T0,
+                    end_ns: T0 + S,
+                    prefix: prefix.into(),
+                    limit: 10,
+                })
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|v| (v.value, v.count))
+                .collect::<Vec<_>>()
+        }
+    };
+    let pairs = |v: &[(&str, u64)]| -> Vec<(String, u64)> {
+        v.iter().map(|(s, n)| (s.to_string(), *n)).collect()
+    };
+    assert_eq!(
+        values("p", "level", "").await,
+        pairs(&[("error", 2), ("debug", 1), ("info", 1), ("warn", 1)])
+    );
+    assert_eq!(
+        values("p", "service", "").await,
+        pairs(&[("pay", 2), ("web", 2), ("db", 1)])
+    );
+    assert_eq!(
+        values("p", "session_id", "S").await,
+        pairs(&[("s1", 1), ("s2", 1)])
+    );
+    assert_eq!(values("p", "retries", "").await, pairs(&[("3", 2)]));
+    assert_eq!(values("p", "resource.host", "").await, pairs(&[("h1", 5)]));
+    assert_eq!(
+        values("p", "exception.type", "time").await,
+        pairs(&[("TimeoutError", 1)])
+    );
+    for key in ["body", "trace_id", "span_id", "timestamp"] {
+        assert!(values("p", key, "").await.is_empty(), "{key} has no values");
+    }
+    assert_eq!(values("k", "ratio", "").await, pairs(&[("1.5", 1)]));
+    assert_eq!(values("k", "ok", "").await, pairs(&[("true", 1)]));
+    assert!(values("k", "service", "").await.is_empty());
+    // Span statistics are not log statistics, and the other way round.
+    assert!(values("p", "span_name", "").await.is_empty());
+    let span_keys = store
+        .keys(&KeysQuery {
+            project_id: "p".into(),
+            target: Target::Spans,
+            start_ns: T0,
+            end_ns: T0 + S,
+            prefix: "http.route".into(),
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    assert!(span_keys.is_empty(), "{span_keys:?}");
+}

@@ -135,6 +135,7 @@ async fn hostile_values_are_compared_literally() {
     // Autocomplete with hostile prefixes and keys.
     let keys = store
         .keys(&KeysQuery {
+            target: tracehouse_query::plan::Target::Spans,
             project_id: project.into(),
             start_ns: T0,
             end_ns: T0 + 1_000_000_000,
@@ -146,6 +147,7 @@ async fn hostile_values_are_compared_literally() {
     assert_eq!(keys.len(), 2, "{keys:?}");
     let values = store
         .values(&ValuesQuery {
+            target: tracehouse_query::plan::Target::Spans,
             project_id: project.into(),
             field: resolve_key(&format!("span.{}", HOSTILE[0]), Target::Spans),
             start_ns: T0,

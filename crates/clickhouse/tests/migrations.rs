@@ -93,6 +93,10 @@ async fn fresh_database_then_rerun_is_a_no_op() {
         "span_values_mv",
         "logs",
         "errors",
+        "log_keys",
+        "log_keys_mv",
+        "log_values",
+        "log_values_mv",
         "tracehouse_migrations",
     ] {
         assert!(names.iter().any(|n| n == t), "{t} missing from {names:?}");
@@ -133,7 +137,12 @@ async fn concurrent_starters_converge() {
 }
 
 /// The table each migration adds last (absent before it is applied).
-const ADDED_BY: &[(u32, &str)] = &[(1, "trace_index_mv"), (2, "span_values"), (3, "errors")];
+const ADDED_BY: &[(u32, &str)] = &[
+    (1, "trace_index_mv"),
+    (2, "span_values"),
+    (3, "errors"),
+    (5, "log_values_mv"),
+];
 
 /// The settings each later migration changes: (version, table, setting text).
 const SETTINGS_BY: &[(u32, &str, &str)] = &[
@@ -233,6 +242,7 @@ async fn upgrade_from_every_previous_version_keeps_data() {
         store.write_spans(vec![new]).await.unwrap();
         let values = store
             .values(&ValuesQuery {
+                target: tracehouse_query::plan::Target::Spans,
                 project_id: "p".into(),
                 field: resolve_key("service", Target::Spans),
                 start_ns: T0,

@@ -410,6 +410,7 @@ async fn histogram(
 #[derive(Debug, Deserialize)]
 struct KeyParams {
     prefix: Option<String>,
+    target: Option<String>,
     start: Option<String>,
     end: Option<String>,
     limit: Option<usize>,
@@ -434,6 +435,17 @@ fn bounded(
     }
 }
 
+/// The `target` parameter of the autocomplete routes: `spans` (default) or `logs`.
+fn target_of(text: Option<&str>) -> Result<Target, ApiError> {
+    match text.unwrap_or("spans") {
+        "" | "spans" => Ok(Target::Spans),
+        "logs" => Ok(Target::Logs),
+        other => Err(ApiError::bad_request(format!(
+            "unknown target {other:?}: use spans or logs"
+        ))),
+    }
+}
+
 async fn keys(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -445,6 +457,7 @@ async fn keys(
         .store
         .keys(&KeysQuery {
             project_id,
+            target: target_of(p.target.as_deref())?,
             start_ns,
             end_ns,
             prefix: p.prefix.unwrap_or_default(),
@@ -462,11 +475,13 @@ async fn values(
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let project_id = project_of(&state, &headers)?;
     let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
+    let target = target_of(p.target.as_deref())?;
     let values = state
         .store
         .values(&ValuesQuery {
             project_id,
-            field: resolve_key(&key, tracehouse_query::plan::Target::Spans),
+            target,
+            field: resolve_key(&key, target),
             start_ns,
             end_ns,
             prefix: p.prefix.unwrap_or_default(),

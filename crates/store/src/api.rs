@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 use serde::Serialize;
 use tracehouse_model::{ErrorOccurrence, Level, LogRecord, Span, SpanId, TraceId};
-use tracehouse_query::plan::{CmpOp, Filter, Intrinsic, Value};
+use tracehouse_query::plan::{CmpOp, Filter, Intrinsic, Target, Value};
 use tracehouse_query::{Field, Plan};
 
 use crate::cursor::{SearchCursor, SearchSort};
@@ -182,6 +182,8 @@ pub struct KeyInfo {
 pub struct KeysQuery {
     /// The project.
     pub project_id: String,
+    /// Keys of spans or of log records.
+    pub target: Target,
     /// Inclusive lower bound, ns (statistics are per hour: whole hours are counted).
     pub start_ns: i64,
     /// Exclusive upper bound, ns.
@@ -197,7 +199,9 @@ pub struct KeysQuery {
 pub struct ValuesQuery {
     /// The project.
     pub project_id: String,
-    /// The key, resolved (`tracehouse_query::plan::resolve_key`).
+    /// Values in spans or in log records.
+    pub target: Target,
+    /// The key, resolved for the target (`tracehouse_query::plan::resolve_key`).
     pub field: Field,
     /// Inclusive lower bound, ns (whole hours are counted).
     pub start_ns: i64,
@@ -419,7 +423,8 @@ pub trait Store: Send + Sync {
     async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError>;
     /// Counts of matching spans over time, split by error.
     async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError>;
-    /// Intrinsic and attribute keys seen in the range, from statistics kept at ingest.
+    /// Intrinsic and attribute keys of spans or log records seen in the range, from
+    /// statistics kept at ingest.
     async fn keys(&self, query: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError>;
     /// Most frequent values of a key in the range, from statistics kept at ingest.
     async fn values(&self, query: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError>;

@@ -24,6 +24,7 @@ use parking_lot::RwLock;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_spans};
 use tracehouse_query::Filter;
+use tracehouse_query::plan::Target;
 
 use crate::api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
@@ -176,6 +177,14 @@ impl EmbeddedStore {
             errors: TableEngine::open(Table::Errors, &config).await?,
             _lock: lock,
         }))
+    }
+
+    /// The table a query language target searches.
+    fn searched(&self, target: Target) -> &TableEngine {
+        match target {
+            Target::Spans => &self.spans,
+            Target::Logs => &self.logs,
+        }
     }
 
     fn tables(&self) -> [&Arc<TableEngine>; 3] {
@@ -856,14 +865,14 @@ impl Store for EmbeddedStore {
 
     async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
         Ok(self
-            .spans
+            .searched(q.target)
             .stats_in(&q.project_id, q.start_ns, q.end_ns)
             .key_infos(&q.prefix, q.limit))
     }
 
     async fn values(&self, q: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError> {
         Ok(self
-            .spans
+            .searched(q.target)
             .stats_in(&q.project_id, q.start_ns, q.end_ns)
             .values(&q.field, &q.prefix, q.limit))
     }

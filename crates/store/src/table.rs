@@ -11,7 +11,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 use crate::error::StoreError;
 use crate::log_rows::{error_schema, log_schema};
 use crate::schema::{col, span_schema};
-use crate::stats::{KeyStats, batch_stats};
+use crate::stats::{KeyStats, batch_stats, log_batch_stats};
 
 /// Which rows an engine instance holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,8 +63,8 @@ impl Table {
         }
     }
 
-    /// Key/value statistics for autocomplete, per (project, hour). Only spans keep them:
-    /// the keys API describes span keys.
+    /// Key/value statistics for autocomplete, per (project, hour), of spans and of log
+    /// records (errors are not searched with the query language).
     pub fn stats(
         self,
         batch: &RecordBatch,
@@ -72,7 +72,8 @@ impl Table {
     ) -> Result<HashMap<(String, i64), KeyStats>, StoreError> {
         match self {
             Table::Spans => batch_stats(batch, hour_ns),
-            Table::Logs | Table::Errors => Ok(HashMap::new()),
+            Table::Logs => log_batch_stats(batch, hour_ns),
+            Table::Errors => Ok(HashMap::new()),
         }
     }
 }

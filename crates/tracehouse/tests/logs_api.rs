@@ -537,6 +537,38 @@ async fn logs_errors_and_sessions_over_every_transport() {
     let (status, _) = get(&s, "/api/v1/logs/histogram", &[("query", "{} >> {}")]).await;
     assert_eq!(status, 400);
 
+    // --- Autocomplete of log keys and values ------------------------------------------
+    let (status, body) = get(&s, "/api/v1/keys", &[("target", "logs")]).await;
+    assert_eq!(status, 200, "{body}");
+    let keys: Vec<&str> = body["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["key"].as_str())
+        .collect();
+    assert!(
+        keys.contains(&"level") && keys.contains(&"body"),
+        "{keys:?}"
+    );
+    assert!(
+        !keys.contains(&"span_name"),
+        "span intrinsics are not log keys: {keys:?}"
+    );
+    let (status, body) = get(&s, "/api/v1/keys/level/values", &[("target", "logs")]).await;
+    assert_eq!(status, 200, "{body}");
+    let levels: Vec<&str> = body["values"]
+        .as_array()
+        .expect("values")
+        .iter()
+        .filter_map(|v| v["value"].as_str())
+        .collect();
+    assert!(
+        levels.contains(&"error") && levels.contains(&"info"),
+        "{levels:?}"
+    );
+    let (status, body) = get(&s, "/api/v1/keys", &[("target", "metrics")]).await;
+    assert_eq!(status, 400, "{body}");
+
     // --- A trace with its logs and errors ---------------------------------------------
     let (status, trace_a) = s
         .get(&format!("/api/v1/traces/{}", hex_id(TRACE_A, 16)))

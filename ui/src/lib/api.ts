@@ -245,7 +245,8 @@ function toSuggestions(list: unknown, field: string): Suggestion[] {
     .filter((s): s is Suggestion => s !== null);
 }
 
-type Window = { start?: string; end?: string };
+/** The searched range, and whether suggestions describe spans (default) or log records. */
+type Window = { start?: string; end?: string; target?: 'spans' | 'logs' };
 
 export async function keys(prefix: string, w: Window = {}, signal?: AbortSignal): Promise<Suggestion[]> {
   const body = await getJson<unknown>('/api/v1/keys', { prefix, ...w }, signal);

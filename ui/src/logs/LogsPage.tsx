@@ -120,6 +120,7 @@ export function LogsPage({ params }: { params: URLSearchParams }) {
           end={endS}
           intrinsics={LOG_INTRINSICS}
           localValues={LOG_VALUES}
+          target="logs"
           placeholder="Search logs, e.g. level:error service:checkout timeout"
           onSubmit={(q) => setParams({ query: q, log: null }, false)}
         />

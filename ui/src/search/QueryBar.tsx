@@ -43,6 +43,8 @@ interface Props {
   intrinsics?: readonly string[];
   /** Values known without asking the server, by key (e.g. log levels). */
   localValues?: Record<string, readonly string[]>;
+  /** Whose keys and values the server suggests: spans (default) or log records. */
+  target?: 'spans' | 'logs';
   placeholder?: string;
 }
 
@@ -54,6 +56,7 @@ export function QueryBar({
   end,
   intrinsics = SPAN_INTRINSICS,
   localValues,
+  target = 'spans',
   placeholder = 'Search spans, e.g. service:checkout duration>250ms status_code:error',
 }: Props) {
   const [text, setText] = useState(value);
@@ -95,7 +98,7 @@ export function QueryBar({
           const local = intrinsics.filter((k) => k.startsWith(c.prefix.toLowerCase())).map((k) => ({ value: k, detail: 'intrinsic' }));
           let remote: Suggestion[] = [];
           try {
-            remote = await keys(c.prefix, { start, end }, ctl.signal);
+            remote = await keys(c.prefix, { start, end, target }, ctl.signal);
             setSuggestNote('');
           } catch (e) {
             if ((e as Error).name === 'AbortError') return;
@@ -108,7 +111,7 @@ export function QueryBar({
           setSuggestNote('');
         } else {
           try {
-            const vs = await values(c.key, c.prefix, { start, end }, ctl.signal);
+            const vs = await values(c.key, c.prefix, { start, end, target }, ctl.signal);
             setItems(vs.slice(0, 25));
             setSuggestNote('');
           } catch (e) {
@@ -126,7 +129,7 @@ export function QueryBar({
       clearTimeout(t);
       ctl.abort();
     };
-  }, [text, cursor, open, start, end, intrinsics, localValues]);
+  }, [text, cursor, open, start, end, intrinsics, localValues, target]);
 
   const submit = (raw: string) => {
     const q = raw.trim();

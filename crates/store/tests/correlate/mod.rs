@@ -696,6 +696,87 @@ pub async fn check_sessions(store: &dyn Store, when: &str) {
     );
 }
 
+/// Autocomplete for log queries: the keys of log records (intrinsics, record and resource
+/// attributes) and the top values of a key, kept apart from the spans'.
+pub async fn check_log_keys(store: &dyn Store, when: &str) {
+    use tracehouse_query::plan::resolve_key;
+    use tracehouse_store::{KeyScope, KeysQuery, ValuesQuery};
+    let keys = store
+        .keys(&KeysQuery {
+            project_id: "p".into(),
+            target: Target::Logs,
+            start_ns: START,
+            end_ns: END,
+            prefix: String::new(),
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    let has = |key: &str, scope: KeyScope| keys.iter().find(|k| k.key == key && k.scope == scope);
+    let level = has("level", KeyScope::Intrinsic).unwrap_or_else(|| panic!("[{when}] {keys:?}"));
+    assert_eq!(level.count, 7, "[{when}] every record has a level");
+    assert_eq!(
+        has("user.id", KeyScope::Span).map(|k| (k.count, k.value_type.as_str())),
+        Some((1, "int")),
+        "[{when}] record attributes are the span scope of logs"
+    );
+    assert_eq!(
+        has("exception.type", KeyScope::Span).map(|k| k.count),
+        Some(1)
+    );
+    assert!(
+        has("trace_id", KeyScope::Intrinsic).is_some_and(|k| k.count == 3),
+        "[{when}]"
+    );
+    assert!(
+        has("span_name", KeyScope::Intrinsic).is_none()
+            && has("duration", KeyScope::Intrinsic).is_none(),
+        "[{when}] span intrinsics are not log keys: {keys:?}"
+    );
+    let values = |key: &str, prefix: &str| ValuesQuery {
+        project_id: "p".into(),
+        target: Target::Logs,
+        field: resolve_key(key, Target::Logs),
+        start_ns: START,
+        end_ns: END,
+        prefix: prefix.into(),
+        limit: 10,
+    };
+    let levels: Vec<(String, u64)> = store
+        .values(&values("level", ""))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.value, v.count))
+        .collect();
+    let want: Vec<(String, u64)> = [("info", 3), ("error", 2), ("debug", 1), ("warn", 1)]
+        .into_iter()
+        .map(|(v, n)| (v.to_string(), n))
+        .collect();
+    assert_eq!(levels, want, "[{when}] level values, most frequent first");
+    let services: Vec<String> = store
+        .values(&values("service", "c"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.value)
+        .collect();
+    assert_eq!(services, ["cart", "checkout"], "[{when}] prefix filter");
+    // Span keys stay span keys.
+    let span_keys = store
+        .keys(&KeysQuery {
+            project_id: "p".into(),
+            target: Target::Spans,
+            start_ns: START,
+            end_ns: END,
+            prefix: "lev".into(),
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    assert!(span_keys.is_empty(), "[{when}] {span_keys:?}");
+}
+
 /// Every check, labelled `when` (e.g. "memtable" or "parts").
 pub async fn check_all(store: &dyn Store, when: &str) {
     check_log_search(store, when).await;
@@ -703,4 +784,5 @@ pub async fn check_all(store: &dyn Store, when: &str) {
     check_errors(store, when).await;
     check_error_groups(store, when).await;
     check_sessions(store, when).await;
+    check_log_keys(store, when).await;
 }

@@ -751,6 +751,7 @@ async fn check_histogram(store: &dyn Store, when: &str) {
 async fn check_keys_values(store: &dyn Store, when: &str) {
     let keys = store
         .keys(&KeysQuery {
+            target: tracehouse_query::plan::Target::Spans,
             project_id: "p".into(),
             start_ns: START,
             end_ns: END,
@@ -774,6 +775,7 @@ async fn check_keys_values(store: &dyn Store, when: &str) {
     );
     let http = store
         .keys(&KeysQuery {
+            target: tracehouse_query::plan::Target::Spans,
             project_id: "p".into(),
             start_ns: START,
             end_ns: END,
@@ -790,6 +792,7 @@ async fn check_keys_values(store: &dyn Store, when: &str) {
     let values = |key: &'static str, prefix: &'static str| async move {
         store
             .values(&ValuesQuery {
+                target: tracehouse_query::plan::Target::Spans,
                 project_id: "p".into(),
                 field: resolve_key(key, Target::Spans),
                 start_ns: START,
