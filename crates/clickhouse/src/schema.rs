@@ -738,6 +738,23 @@ mod tests {
                 ],
             ),
             (3, &[0x4126_9f97_8cff_c4bf, 0xdc56_6da7_0804_82a4]),
+            (
+                4,
+                &[
+                    0xa950_4280_7c59_0583,
+                    0x38ba_e651_1c42_4878,
+                    0xb69c_5496_8e64_d9ca,
+                ],
+            ),
+            (
+                5,
+                &[
+                    0x8c18_e2a0_54b5_86cf,
+                    0x005e_5de4_3751_ee77,
+                    0x5fd7_2904_93fd_bc0c,
+                    0x7c9c_081c_c872_2116,
+                ],
+            ),
         ];
         for (version, hashes) in released {
             let m = &MIGRATIONS[*version as usize - 1];
