@@ -11,14 +11,12 @@ use std::collections::HashMap;
 use clickhouse::{Client, Row};
 use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
+use tracehouse_query::Plan;
 use tracehouse_query::plan::Target;
-use tracehouse_query::{Plan, matches};
-use tracehouse_store::filter::SpanRef;
-use tracehouse_store::search::summarise;
 use tracehouse_store::stats::{KeyEntry, KeyStats};
 use tracehouse_store::structure::{
-    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, span_page,
-    trace_page,
+    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, plain_summaries,
+    span_page, trace_page,
 };
 use tracehouse_store::{
     Histogram, HistogramQuery, KeyInfo, KeysQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchPage,
@@ -272,23 +270,8 @@ pub(crate) async fn search_traces(
     });
     let ids: Vec<TraceId> = page.iter().map(|r| TraceId(r.trace_id)).collect();
     let traces = fetch_traces(client, &q.project_id, &ids).await?;
-    let summaries = ids
-        .iter()
-        .filter_map(|t| {
-            let spans = traces.get(t)?;
-            let matched: Vec<usize> = (0..spans.len())
-                .filter(|&i| {
-                    let s = &spans[i];
-                    s.start_time_unix_nano >= q.start_ns
-                        && s.start_time_unix_nano < q.end_ns
-                        && matches(&q.plan.pushdown, &SpanRef(s))
-                })
-                .collect();
-            summarise(spans, &matched)
-        })
-        .collect();
     Ok(TracePage {
-        traces: summaries,
+        traces: plain_summaries(&ids, &traces, q),
         next_cursor,
         candidates_truncated: false,
     })

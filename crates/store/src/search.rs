@@ -19,7 +19,7 @@ use datafusion::functions_aggregate::expr_fn::{count, max, min, sum};
 use datafusion::logical_expr::SortExpr;
 use datafusion::prelude::{Expr, cast, col, lit};
 use tracehouse_model::{Span, SpanId, TraceId};
-use tracehouse_query::{Field, Plan, Scope, Structure, matches};
+use tracehouse_query::{Field, Plan, Scope, Structure};
 
 use crate::api::{
     Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchPage, SearchQuery, TracePage,
@@ -27,13 +27,13 @@ use crate::api::{
 };
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
-use crate::filter::{SpanRef, compile};
+use crate::filter::compile;
 use crate::part::Part;
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::{batch_to_spans, col as c};
 use crate::structure::{
-    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, span_page,
-    trace_page,
+    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, plain_summaries,
+    span_page, trace_page,
 };
 
 /// Project and time-window bounds.
@@ -375,23 +375,8 @@ pub(crate) async fn search_traces(
         });
     let ids: Vec<TraceId> = page.iter().map(|(t, _)| *t).collect();
     let traces = fetch_traces(snap, &q.project_id, &ids, None).await?;
-    let summaries = page
-        .iter()
-        .filter_map(|(t, _)| {
-            let spans = traces.get(t)?;
-            let matched: Vec<usize> = (0..spans.len())
-                .filter(|&i| {
-                    let s = &spans[i];
-                    s.start_time_unix_nano >= q.start_ns
-                        && s.start_time_unix_nano < q.end_ns
-                        && matches(&q.plan.pushdown, &SpanRef(s))
-                })
-                .collect();
-            summarise(spans, &matched)
-        })
-        .collect();
     Ok(TracePage {
-        traces: summaries,
+        traces: plain_summaries(&ids, &traces, q),
         next_cursor,
         candidates_truncated: false,
     })

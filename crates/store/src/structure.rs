@@ -2,10 +2,12 @@
 //! structural plans on candidate traces. Every backend finds candidates and fetches traces
 //! its own way, then calls these so that their answers agree exactly.
 
+use std::collections::HashMap;
 use tracehouse_model::{Span, SpanId, TraceId};
-use tracehouse_query::{Plan, eval_plan};
 
-use crate::api::{Bucket, SearchPage, SearchQuery, TracePage};
+use tracehouse_query::{Plan, eval_plan, matches};
+
+use crate::api::{Bucket, SearchPage, SearchQuery, TracePage, TraceSummary};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
 use crate::filter::SpanRef;
@@ -166,6 +168,30 @@ pub fn trace_page(evaluated: Vec<Evaluated>, q: &SearchQuery, truncated: bool) -
         next_cursor,
         candidates_truncated: truncated,
     }
+}
+
+/// The summaries of a plain (non-structural) trace page: each trace's spans that start in
+/// the window and match the pushdown filter are its matched spans. `traces` holds every span
+/// of the page's traces; pages keep the order of `ids`.
+pub fn plain_summaries(
+    ids: &[TraceId],
+    traces: &HashMap<TraceId, Vec<Span>>,
+    q: &SearchQuery,
+) -> Vec<TraceSummary> {
+    ids.iter()
+        .filter_map(|t| {
+            let spans = traces.get(t)?;
+            let matched: Vec<usize> = (0..spans.len())
+                .filter(|&i| {
+                    let s = &spans[i];
+                    s.start_time_unix_nano >= q.start_ns
+                        && s.start_time_unix_nano < q.end_ns
+                        && matches(&q.plan.pushdown, &SpanRef(s))
+                })
+                .collect();
+            summarise(spans, &matched)
+        })
+        .collect()
 }
 
 /// The empty buckets of a histogram: `(aligned start, width, buckets)`, with the width
