@@ -833,8 +833,10 @@ impl Store for EmbeddedStore {
         let by_start = vec![col(c::START_TIME).sort(true, false)];
         let mut spans = snap.spans(&[], filter, by_start, None).await?;
         let from_parts = tokio::task::spawn_blocking(move || -> Result<Vec<Span>, StoreError> {
-            let mut out = Vec::new();
-            for part in &parts {
+            let (indexed, older): (Vec<Arc<Part>>, Vec<Arc<Part>>) =
+                parts.into_iter().partition(|p| p.granules.is_some());
+            let mut out = crate::scan::trace_spans(&indexed, &[trace_id], None)?;
+            for part in &older {
                 for batch in part.read_trace(&trace_id.0)? {
                     out.extend(batch_to_spans(&batch)?);
                 }

@@ -16,28 +16,33 @@ use datafusion::arrow::array::Scalar;
 use datafusion::arrow::array::{Array, FixedSizeBinaryArray, Int64Array, RecordBatch};
 use datafusion::arrow::compute::kernels::cmp::eq;
 use datafusion::arrow::compute::{
-    SortColumn, concat_batches, lexsort_to_indices, take_record_batch,
+    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
 };
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-    RowFilter,
+    RowFilter, RowSelection,
 };
-use datafusion::parquet::basic::{Compression, ZstdLevel};
+use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::file::metadata::PageIndexPolicy;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::error::StoreError;
+use crate::granule::{GRANULE_ROWS, GranuleIndex};
 use crate::manifest::PartMeta;
 use crate::schema::col;
 use crate::stats::KeyStats;
 use crate::table::Table;
 use crate::wal::sync_dir;
 
-/// Rows per Parquet row group: small enough for bloom filters and statistics to prune well.
-const ROW_GROUP_ROWS: usize = 128 * 1024;
+/// Rows per Parquet row group: small enough for bloom filters and statistics to prune well
+/// (a multiple of [`GRANULE_ROWS`], so granules never straddle row groups).
+const ROW_GROUP_ROWS: usize = 16 * GRANULE_ROWS;
+
+/// Row limit of a Parquet data page in parts without a granule index.
+const DEFAULT_PAGE_ROWS: usize = 20_000;
 
 /// A live part: its metadata, its files and its trace index.
 #[derive(Debug)]
@@ -50,6 +55,10 @@ pub struct Part {
     trace_ids: Vec<[u8; 16]>,
     /// Key/value statistics of the part's rows, for autocomplete.
     pub stats: KeyStats,
+    /// The granule index of a spans part written in the current layout (service runs
+    /// newest first, pages cut at granules); `None` for other tables and older parts,
+    /// which are searched through DataFusion alone.
+    pub granules: Option<GranuleIndex>,
     /// Set when the part left the manifest; its files go when the last reference drops.
     obsolete: AtomicBool,
     /// The Parquet footer and page index, parsed on first use.
@@ -107,6 +116,60 @@ impl Part {
         Ok(reader.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// The rows in `ranges` (`(first, end)` row numbers in part order, sorted and
+    /// disjoint), in part order, with only the table columns at `projection` when given.
+    /// Only the pages holding those rows are read.
+    pub fn read_rows(
+        &self,
+        ranges: &[(u32, u32)],
+        projection: Option<&[usize]>,
+    ) -> Result<Vec<RecordBatch>, StoreError> {
+        let metadata = self.reader_metadata()?.clone();
+        let mut row_groups = Vec::new();
+        let mut selected = Vec::new();
+        let (mut group_start, mut offset) = (0usize, 0usize);
+        for (rg, meta) in metadata.metadata().row_groups().iter().enumerate() {
+            let group_end = group_start + meta.num_rows().max(0) as usize;
+            let inside: Vec<std::ops::Range<usize>> = ranges
+                .iter()
+                .map(|&(a, b)| (a as usize).max(group_start)..(b as usize).min(group_end))
+                .filter(|r| !r.is_empty())
+                .map(|r| r.start - group_start + offset..r.end - group_start + offset)
+                .collect();
+            if !inside.is_empty() {
+                row_groups.push(rg);
+                selected.extend(inside);
+                offset += group_end - group_start;
+            }
+            group_start = group_end;
+        }
+        if row_groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let selection = RowSelection::from_consecutive_ranges(selected.into_iter(), offset);
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            File::open(&self.path)?,
+            metadata.clone(),
+        )
+        .with_row_groups(row_groups)
+        .with_row_selection(selection)
+        .with_batch_size(GRANULE_ROWS);
+        if let Some(columns) = projection {
+            let schema = metadata.metadata().file_metadata().schema_descr();
+            builder =
+                builder.with_projection(ProjectionMask::roots(schema, columns.iter().copied()));
+        }
+        Ok(builder.build()?.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Start times (earliest, latest) of the trace's spans in the part, when the part has a
+    /// granule index and holds the trace.
+    pub fn trace_range(&self, trace_id: &[u8; 16]) -> Option<(i64, i64)> {
+        let index = self.granules.as_ref()?;
+        let i = self.trace_ids.binary_search(trace_id).ok()?;
+        index.trace_ranges.get(i).copied()
+    }
+
     /// Whether the part may hold spans of this trace.
     pub fn may_contain(&self, trace_id: &[u8; 16]) -> bool {
         self.trace_ids.binary_search(trace_id).is_ok()
@@ -146,8 +209,23 @@ impl Part {
             path,
             trace_ids,
             stats: KeyStats::default(),
+            granules: None,
             obsolete: AtomicBool::new(false),
             reader_metadata: OnceLock::new(),
+        };
+        part.granules = match fs::read(granules_path(parts_dir, part.meta.id)) {
+            Ok(raw) => {
+                let index = GranuleIndex::decode(&raw)?;
+                if index.trace_ranges.len() != part.trace_ids.len() {
+                    return Err(StoreError::Corrupt(format!(
+                        "granule index of part {} disagrees with its trace index",
+                        part.meta.id
+                    )));
+                }
+                Some(index)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e.into()),
         };
         part.stats = match fs::read(stats_path(parts_dir, part.meta.id)) {
             Ok(raw) => serde_json::from_slice(&raw)?,
@@ -166,7 +244,11 @@ impl Drop for Part {
         if self.obsolete.load(Ordering::SeqCst) {
             let index = self.path.with_extension("tidx");
             let stats = self.path.with_extension("stats");
-            for p in [&self.path, &index, &stats] {
+            let granules = self.path.with_extension("gidx");
+            for p in [&self.path, &index, &stats, &granules] {
+                if !p.exists() {
+                    continue;
+                }
                 if let Err(e) = fs::remove_file(p) {
                     tracing::warn!(path = %p.display(), error = %e, "could not delete retired part file");
                 }
@@ -186,6 +268,19 @@ fn index_path(parts_dir: &Path, id: u64) -> PathBuf {
 
 fn stats_path(parts_dir: &Path, id: u64) -> PathBuf {
     parts_dir.join(format!("{id:020}.stats"))
+}
+
+fn granules_path(parts_dir: &Path, id: u64) -> PathBuf {
+    parts_dir.join(format!("{id:020}.gidx"))
+}
+
+/// Writes `bytes` to `tmp_dir/name`, fsynced.
+fn write_synced(tmp_dir: &Path, name: String, bytes: &[u8]) -> Result<PathBuf, StoreError> {
+    let path = tmp_dir.join(name);
+    let mut file = File::create(&path)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(path)
 }
 
 /// Statistics of all rows of a batch, as one set (a part holds one project and hour).
@@ -215,9 +310,28 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
         Table::Logs => col::LOG_ID,
         Table::Spans | Table::Errors => col::SPAN_ID,
     };
-    WriterProperties::builder()
+    let page_rows = match table {
+        Table::Spans => GRANULE_ROWS,
+        Table::Logs | Table::Errors => DEFAULT_PAGE_ROWS,
+    };
+    // Times and durations are nearly unique: a dictionary would fill up and then have
+    // to be decoded whole to read a single row. Delta encoding suits times sorted newest
+    // first.
+    let times: &[&str] = match table {
+        Table::Spans => &[col::START_TIME, col::END_TIME, col::DURATION],
+        Table::Logs => &[col::TIME, col::OBSERVED_TIME],
+        Table::Errors => &[col::TIME],
+    };
+    let mut builder = WriterProperties::builder();
+    for name in times {
+        builder = builder
+            .set_column_dictionary_enabled(ColumnPath::from(*name), false)
+            .set_column_encoding(ColumnPath::from(*name), Encoding::DELTA_BINARY_PACKED);
+    }
+    builder
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_data_page_row_count_limit(page_rows)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_column_bloom_filter_enabled(trace_id.clone(), true)
         .set_column_bloom_filter_max_ndv(
@@ -231,19 +345,22 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
 
 /// Sorts rows into the table's part order.
 fn sort_for_part(table: Table, batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
-    let key = |name: &str| -> Result<SortColumn, StoreError> {
+    let key = |name: &str, descending: bool| -> Result<SortColumn, StoreError> {
         Ok(SortColumn {
             values: batch
                 .column_by_name(name)
                 .ok_or_else(|| StoreError::Corrupt(format!("missing column {name}")))?
                 .clone(),
-            options: None,
+            options: Some(SortOptions {
+                descending,
+                nulls_first: false,
+            }),
         })
     };
     let keys = table
         .sort_columns()
         .iter()
-        .map(|name| key(name))
+        .map(|(name, descending)| key(name, *descending))
         .collect::<Result<Vec<_>, _>>()?;
     let indices = lexsort_to_indices(&keys, None)?;
     Ok(take_record_batch(batch, &indices)?)
@@ -302,16 +419,20 @@ pub fn write_part(
     file.sync_all()?;
     let bytes = file.metadata()?.len();
 
-    let tmp_index = tmp_dir.join(format!("{id:020}.tidx"));
-    let mut index = File::create(&tmp_index)?;
-    index.write_all(&trace_ids.concat())?;
-    index.sync_all()?;
-
-    let tmp_stats = tmp_dir.join(format!("{id:020}.stats"));
-    let mut stats_file = File::create(&tmp_stats)?;
-    stats_file.write_all(&serde_json::to_vec(&stats)?)?;
-    stats_file.sync_all()?;
-
+    let granules = match table {
+        Table::Spans => Some(GranuleIndex::build(&sorted, &trace_ids)?),
+        Table::Logs | Table::Errors => None,
+    };
+    let tmp_index = write_synced(tmp_dir, format!("{id:020}.tidx"), &trace_ids.concat())?;
+    let tmp_stats = write_synced(
+        tmp_dir,
+        format!("{id:020}.stats"),
+        &serde_json::to_vec(&stats)?,
+    )?;
+    if let Some(g) = &granules {
+        let tmp = write_synced(tmp_dir, format!("{id:020}.gidx"), &g.encode()?)?;
+        fs::rename(&tmp, granules_path(parts_dir, id))?;
+    }
     fs::rename(&tmp_stats, stats_path(parts_dir, id))?;
     fs::rename(&tmp_index, index_path(parts_dir, id))?;
     fs::rename(&tmp_parquet, parquet_path(parts_dir, id))?;
@@ -329,6 +450,7 @@ pub fn write_part(
         path: parquet_path(parts_dir, id),
         trace_ids,
         stats,
+        granules,
         obsolete: AtomicBool::new(false),
         reader_metadata: OnceLock::new(),
     }))

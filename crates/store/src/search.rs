@@ -11,6 +11,7 @@
 //! structure is evaluated on the whole trace; the spans it selects are then limited to
 //! the time window.
 
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ use crate::error::StoreError;
 use crate::filter::compile;
 use crate::part::Part;
 use crate::query::{Snapshot, id_lit, project_is};
+use crate::scan::{OrderedSearch, newest_traces, ordered_spans, trace_spans};
 use crate::schema::{batch_to_spans, col as c};
 use crate::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, plain_summaries,
@@ -99,7 +101,35 @@ pub(crate) async fn search_spans(
         col(c::TRACE_ID).sort(!desc, false),
         col(c::SPAN_ID).sort(!desc, false),
     ];
-    let mut spans = snap.spans(&parts, filter, sort, Some(q.limit + 1)).await?;
+    let (indexed, others): (Vec<&Arc<Part>>, Vec<&Arc<Part>>) = if q.sort.by_duration() {
+        (Vec::new(), parts)
+    } else {
+        parts.into_iter().partition(|p| p.granules.is_some())
+    };
+    let mut spans = if indexed.is_empty() {
+        Vec::new()
+    } else {
+        ordered(indexed, filter.clone(), q).await?
+    };
+    if !others.is_empty() || has_rows(snap) {
+        spans.extend(snap.spans(&others, filter, sort, Some(q.limit + 1)).await?);
+        let key = |s: &Span| {
+            let k = if q.sort.by_duration() {
+                s.duration_nanos
+            } else {
+                s.start_time_unix_nano
+            };
+            (k, s.trace_id.0, s.span_id.0)
+        };
+        spans.sort_by(|a, b| {
+            if desc {
+                key(b).cmp(&key(a))
+            } else {
+                key(a).cmp(&key(b))
+            }
+        });
+        spans.truncate(q.limit + 1);
+    }
     let next_cursor = if spans.len() > q.limit {
         spans.truncate(q.limit);
         spans.last().map(|s| cursor_of(q.sort, s))
@@ -113,41 +143,116 @@ pub(crate) async fn search_spans(
     })
 }
 
+/// The page of a time-ordered search over parts with a granule index ([`crate::scan`]).
+async fn ordered(
+    parts: Vec<&Arc<Part>>,
+    filter: Expr,
+    q: &SearchQuery,
+) -> Result<Vec<Span>, StoreError> {
+    let desc = q.sort.descending();
+    let (mut lo, mut hi) = (q.start_ns, q.end_ns);
+    if let Some(cur) = &q.cursor {
+        // Rows on the cursor's key may still follow it (ties break on the ids).
+        if desc {
+            hi = hi.min(cur.key.saturating_add(1));
+        } else {
+            lo = lo.max(cur.key);
+        }
+    }
+    let search = OrderedSearch {
+        predicate: filter,
+        filter: q.plan.pushdown.clone(),
+        window: (lo, hi),
+        descending: desc,
+        limit: q.limit + 1,
+    };
+    let parts: Vec<Arc<Part>> = parts.into_iter().cloned().collect();
+    blocking(move || ordered_spans(&parts, &search)).await
+}
+
 /// The traces (newest activity first) with a span in the window that matches `filter`,
-/// at most `cap`; and whether there were more.
+/// at most `cap`; and whether there were more. Parts with a granule index are searched
+/// run by run ([`crate::scan::newest_traces`]), the memtable and older parts with
+/// DataFusion; the two answers are merged.
 async fn candidate_traces(
     snap: &Snapshot,
     project_id: &str,
-    start_ns: i64,
-    end_ns: i64,
-    pushdown: Expr,
+    (start_ns, end_ns): (i64, i64),
+    plan: &Plan,
     cap: usize,
 ) -> Result<(Vec<TraceId>, bool), StoreError> {
-    let parts = snap.parts_in(project_id, start_ns, end_ns);
-    let (_ctx, df) = snap.frame(&parts).await?;
-    let batches = df
-        .filter(window(project_id, start_ns, end_ns).and(pushdown))?
-        .aggregate(
-            vec![col(c::TRACE_ID)],
-            vec![max(col(c::START_TIME)).alias("t")],
-        )?
-        .sort(vec![
-            col("t").sort(false, false),
-            col(c::TRACE_ID).sort(false, false),
-        ])?
-        .limit(0, Some(cap + 1))?
-        .collect()
-        .await?;
-    let mut out = Vec::new();
-    for b in &batches {
-        let ids: &FixedSizeBinaryArray = downcast(b, 0)?;
-        for row in 0..b.num_rows() {
-            out.push(trace_id_at(ids, row)?);
+    let pushdown = compile(&plan.pushdown);
+    let filter = window(project_id, start_ns, end_ns).and(pushdown);
+    let (indexed, others) = split_indexed(snap.parts_in(project_id, start_ns, end_ns));
+    let mut found: Vec<(TraceId, i64)> = Vec::new();
+    let mut more = false;
+    if !indexed.is_empty() {
+        let search = OrderedSearch {
+            predicate: filter.clone(),
+            filter: plan.pushdown.clone(),
+            window: (start_ns, end_ns),
+            descending: true,
+            limit: cap,
+        };
+        let (traces, cut_short) = blocking(move || newest_traces(&indexed, &search)).await?;
+        found.extend(traces);
+        more |= cut_short;
+    }
+    if !others.is_empty() || has_rows(snap) {
+        let (_ctx, df) = snap.frame(&others).await?;
+        let batches = df
+            .filter(filter)?
+            .aggregate(
+                vec![col(c::TRACE_ID)],
+                vec![max(col(c::START_TIME)).alias("t")],
+            )?
+            .sort(vec![
+                col("t").sort(false, false),
+                col(c::TRACE_ID).sort(false, false),
+            ])?
+            .limit(0, Some(cap + 1))?
+            .collect()
+            .await?;
+        for b in &batches {
+            let ids: &FixedSizeBinaryArray = downcast(b, 0)?;
+            let newest: &Int64Array = downcast(b, 1)?;
+            for row in 0..b.num_rows() {
+                found.push((trace_id_at(ids, row)?, newest.value(row)));
+            }
         }
     }
-    let truncated = out.len() > cap;
-    out.truncate(cap);
-    Ok((out, truncated))
+    // A trace may have matching spans on both sides: keep its newest.
+    let mut newest: HashMap<TraceId, i64> = HashMap::with_capacity(found.len());
+    for (id, t) in found {
+        let e = newest.entry(id).or_insert(t);
+        *e = (*e).max(t);
+    }
+    let mut ranked: Vec<(i64, TraceId)> = newest.into_iter().map(|(id, t)| (t, id)).collect();
+    ranked.sort_unstable_by_key(|r| Reverse((r.0, r.1.0)));
+    more |= ranked.len() > cap;
+    ranked.truncate(cap);
+    Ok((ranked.into_iter().map(|(_, id)| id).collect(), more))
+}
+
+/// Splits parts into those with a granule index (owned, for a blocking task) and the rest.
+fn split_indexed(parts: Vec<&Arc<Part>>) -> (Vec<Arc<Part>>, Vec<&Arc<Part>>) {
+    let (indexed, others): (Vec<&Arc<Part>>, Vec<&Arc<Part>>) =
+        parts.into_iter().partition(|p| p.granules.is_some());
+    (indexed.into_iter().cloned().collect(), others)
+}
+
+/// Whether the snapshot's memtable holds any row.
+fn has_rows(snap: &Snapshot) -> bool {
+    snap.memtable.iter().any(|b| b.num_rows() > 0)
+}
+
+/// Runs Parquet reads off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }
 
 /// The columns of the spans table that evaluating `structure` reads: every cheap column,
@@ -197,6 +302,8 @@ fn structure_columns(structure: &Structure) -> Vec<&'static str> {
 
 /// All spans of the given traces, grouped per trace (each in start order); with `columns`,
 /// only those are read (see [`crate::schema::batch_to_spans`] for what may be left out).
+/// Parts with a granule index are read where each trace's time range says its rows are
+/// ([`crate::scan::trace_spans`]); the memtable and older parts through DataFusion.
 pub(crate) async fn fetch_traces(
     snap: &Snapshot,
     project_id: &str,
@@ -212,18 +319,30 @@ pub(crate) async fn fetch_traces(
         .iter()
         .filter(|p| p.meta.project_id == project_id && ids.iter().any(|t| p.may_contain(&t.0)))
         .collect();
-    let list: Vec<Expr> = ids.iter().map(|t| id_lit(&t.0)).collect();
-    let filter = project_is(project_id).and(col(c::TRACE_ID).in_list(list, false));
-    let (_ctx, df) = snap.frame(&parts).await?;
-    let mut df = df.filter(filter)?;
-    if let Some(columns) = columns {
-        df = df.select_columns(columns)?;
+    let (indexed, others) = split_indexed(parts);
+    let mut spans = Vec::new();
+    if !indexed.is_empty() {
+        let schema = crate::table::Table::Spans.schema();
+        let indices: Option<Vec<usize>> = columns
+            .map(|names| names.iter().map(|n| schema.index_of(n)).collect())
+            .transpose()?;
+        let wanted = ids.to_vec();
+        spans = blocking(move || trace_spans(&indexed, &wanted, indices.as_deref())).await?;
     }
-    let batches = df.collect().await?;
-    for b in &batches {
-        for s in batch_to_spans(b)? {
-            out.entry(s.trace_id).or_default().push(s);
+    if !others.is_empty() || has_rows(snap) {
+        let list: Vec<Expr> = ids.iter().map(|t| id_lit(&t.0)).collect();
+        let filter = project_is(project_id).and(col(c::TRACE_ID).in_list(list, false));
+        let (_ctx, df) = snap.frame(&others).await?;
+        let mut df = df.filter(filter)?;
+        if let Some(columns) = columns {
+            df = df.select_columns(columns)?;
         }
+        for b in &df.collect().await? {
+            spans.extend(batch_to_spans(b)?);
+        }
+    }
+    for s in spans {
+        out.entry(s.trace_id).or_default().push(s);
     }
     for spans in out.values_mut() {
         spans.sort_by(|a, b| {
@@ -247,9 +366,8 @@ async fn evaluate_structural(
     let (ids, truncated) = candidate_traces(
         snap,
         project_id,
-        start_ns,
-        end_ns,
-        compile(&plan.pushdown),
+        (start_ns, end_ns),
+        plan,
         MAX_CANDIDATE_TRACES,
     )
     .await?;

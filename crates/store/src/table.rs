@@ -45,12 +45,20 @@ impl Table {
         }
     }
 
-    /// Row order inside a part: groups what searches filter on, then time.
-    pub fn sort_columns(self) -> &'static [&'static str] {
+    /// Row order inside a part, as (column, descending): groups what searches filter on,
+    /// then time newest first, so that "newest N" searches find their rows at the start of
+    /// each group. Spans break ties like the default search order (see
+    /// [`crate::granule`]).
+    pub fn sort_columns(self) -> &'static [(&'static str, bool)] {
         match self {
-            Table::Spans => &[col::SERVICE_NAME, col::NAME, col::START_TIME],
-            Table::Logs => &[col::SERVICE_NAME, col::TIME],
-            Table::Errors => &[col::FINGERPRINT, col::TIME],
+            Table::Spans => &[
+                (col::SERVICE_NAME, false),
+                (col::START_TIME, true),
+                (col::TRACE_ID, true),
+                (col::SPAN_ID, true),
+            ],
+            Table::Logs => &[(col::SERVICE_NAME, false), (col::TIME, true)],
+            Table::Errors => &[(col::FINGERPRINT, false), (col::TIME, true)],
         }
     }
 

@@ -117,8 +117,8 @@ async fn compaction_merges_closed_hour_parts_without_losing_rows() {
     // Retired files disappear once no snapshot holds them.
     let files = std::fs::read_dir(dir.path().join("parts")).unwrap().count();
     assert_eq!(
-        files, 3,
-        "one parquet file, its trace index and its statistics"
+        files, 4,
+        "one parquet file, its trace index, its statistics and its granule index"
     );
 }
 

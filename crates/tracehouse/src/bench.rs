@@ -94,8 +94,9 @@ pub struct BenchArgs {
     /// Write the results as Markdown and JSON into this directory (e.g. bench/results).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Working directory for the data files and both stores (default: a temporary
-    /// directory, removed afterwards).
+    /// Working directory for the data files and the stores, kept afterwards so that the
+    /// embedded store can be reopened (`tracehouse serve --data-dir DIR/tracehouse`);
+    /// default: a temporary directory, removed afterwards.
     #[arg(long, value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
     /// Python interpreter for the ClickHouse side.
@@ -1481,14 +1482,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         }
     }
     std::fs::create_dir_all(&work)?;
-    let result = run_in(&args, &work).await;
+    let result = run_in(&args, &work, temporary).await;
     if temporary {
         let _ = std::fs::remove_dir_all(&work);
     }
     result
 }
 
-async fn run_in(args: &BenchArgs, work: &Path) -> anyhow::Result<()> {
+async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Result<()> {
     let otlp_path = work.join("load.otlp");
     let rows_path = work.join("spans.jsonl");
     let with_clickhouse = args.compare.contains(&Compare::Clickhouse);
@@ -1524,7 +1525,9 @@ async fn run_in(args: &BenchArgs, work: &Path) -> anyhow::Result<()> {
         let backend = Backend::embedded(&data_dir).await?;
         let measured = measure(args, &set, &otlp_path, &backend).await;
         drop(backend);
-        let _ = std::fs::remove_dir_all(&data_dir);
+        if temporary {
+            let _ = std::fs::remove_dir_all(&data_dir);
+        }
         measured?
     };
     let backend = if with_backend {
@@ -1532,7 +1535,9 @@ async fn run_in(args: &BenchArgs, work: &Path) -> anyhow::Result<()> {
         let backend = Backend::clickhouse(&args.python, work, &chdb_dir).await?;
         let measured = measure(args, &set, &otlp_path, &backend).await;
         drop(backend);
-        let _ = std::fs::remove_dir_all(&chdb_dir);
+        if temporary {
+            let _ = std::fs::remove_dir_all(&chdb_dir);
+        }
         Some(measured?)
     } else {
         None

@@ -1,0 +1,607 @@
+//! The granule index of a spans part: a small sidecar that lets searches read a few
+//! thousand rows instead of whole column chunks.
+//!
+//! A spans part is sorted by service, then start time newest first, so each service is one
+//! *run* of rows in time order. The part's rows are cut into *granules* of
+//! [`GRANULE_ROWS`] rows (Parquet pages are cut at the same boundaries), and the index
+//! keeps, per granule, the range of start times and a split-block bloom filter of the
+//! attribute values it holds. With it a search reads each run newest first and stops once
+//! older rows can no longer make the page ([`crate::scan`]), skips granules outside the time
+//! window, and skips granules that cannot hold an attribute value the query asks for
+//! (`user.id=4242`).
+//!
+//! Bloom entries are hashes of `(key, value)` in the forms the filter compiler compares
+//! ([`crate::filter`]): the value as text (strings unquoted, numbers as the evaluator
+//! prints them), and the value as a number when it has one (strings whose text parses as a
+//! number included), so an equality on either form finds every granule where it may hold.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::Hasher;
+
+use datafusion::arrow::array::{
+    Array, FixedSizeBinaryArray, Int64Array, MapArray, RecordBatch, StringArray,
+};
+use datafusion::parquet::bloom_filter::Sbbf;
+use serde::{Deserialize, Serialize};
+use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
+use twox_hash::XxHash64;
+
+use crate::error::StoreError;
+use crate::filter::{decode_stored, eval_value};
+use crate::schema::col;
+
+/// Rows per granule (and the row limit of a Parquet data page in spans parts).
+pub const GRANULE_ROWS: usize = 8192;
+
+/// False-positive rate of each granule's value filter.
+const BLOOM_FPP: f64 = 0.01;
+
+/// Format version written in the sidecar's header.
+const VERSION: u32 = 1;
+
+/// Magic bytes at the start of a granule index file.
+const MAGIC: &[u8; 4] = b"THGI";
+
+/// One service's rows: consecutive, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Run {
+    /// The service name all rows of the run share.
+    pub service: String,
+    /// First row (in part order).
+    pub first: u32,
+    /// Number of rows.
+    pub rows: u32,
+    /// Start time of the newest row (the first).
+    pub max_start: i64,
+    /// Start time of the oldest row (the last).
+    pub min_start: i64,
+}
+
+impl Run {
+    /// One past the last row.
+    pub fn end(&self) -> u32 {
+        self.first + self.rows
+    }
+}
+
+/// What the index says about one granule.
+#[derive(Debug, Clone)]
+pub struct Granule {
+    /// Smallest start time in the granule.
+    pub min_start: i64,
+    /// Largest start time in the granule.
+    pub max_start: i64,
+    /// The granule's attribute values (see the module docs).
+    values: Sbbf,
+}
+
+impl Granule {
+    /// Whether some row of the granule may hold one of `probes` (see [`probes`]).
+    pub fn may_hold_any(&self, probes: &[u64]) -> bool {
+        probes.iter().any(|p| self.values.check(p))
+    }
+}
+
+/// The serialised header of the sidecar (the filters follow it).
+#[derive(Serialize, Deserialize)]
+struct Header {
+    version: u32,
+    granule_rows: u32,
+    rows: u32,
+    runs: Vec<Run>,
+    /// Per granule: min start, max start, bytes of its filter.
+    granules: Vec<(i64, i64, u32)>,
+    /// Number of trace time ranges (after the filters, 16 bytes each).
+    traces: u32,
+}
+
+/// The granule index of one part.
+#[derive(Debug, Clone)]
+pub struct GranuleIndex {
+    /// Rows in the part.
+    pub rows: u32,
+    /// The service runs, in part order.
+    pub runs: Vec<Run>,
+    /// The granules, in part order.
+    pub granules: Vec<Granule>,
+    /// Start times (earliest, latest) of each trace's spans in the part, in the order of
+    /// the part's trace index (sorted trace ids): where a trace's rows can be in each run.
+    pub trace_ranges: Vec<(i64, i64)>,
+}
+
+fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, StoreError> {
+    batch
+        .column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| StoreError::Corrupt(format!("column {name} missing or mistyped")))
+}
+
+fn hash_parts(key: &str, tag: u8, value: &[u8]) -> u64 {
+    let mut h = XxHash64::with_seed(0x7472_6163_6568_6f75);
+    h.write(key.as_bytes());
+    h.write(&[0xff, tag]);
+    h.write(value);
+    h.finish()
+}
+
+/// The filter entry of an attribute whose value reads as `text`.
+pub fn text_probe(key: &str, text: &str) -> u64 {
+    hash_parts(key, b't', text.as_bytes())
+}
+
+/// The filter entry of an attribute whose value is the number `n`; none for NaN, which
+/// equals nothing.
+pub fn number_probe(key: &str, n: f64) -> Option<u64> {
+    if n.is_nan() {
+        return None;
+    }
+    // -0.0 == 0.0: one entry for both.
+    let n = if n == 0.0 { 0.0 } else { n };
+    Some(hash_parts(key, b'n', &n.to_bits().to_le_bytes()))
+}
+
+/// The filter entry saying that some row has the attribute `key`.
+fn key_probe(key: &str) -> u64 {
+    hash_parts(key, b'k', &[])
+}
+
+/// Calls `emit` with the filter entries of one stored attribute (its JSON text).
+fn value_entries(key: &str, raw: &str, emit: &mut impl FnMut(u64)) {
+    emit(key_probe(key));
+    let Some(value) = decode_stored(raw) else {
+        return;
+    };
+    let value = eval_value(&value);
+    emit(text_probe(key, &value.as_text()));
+    if let Some(n) = value.as_f64().and_then(|n| number_probe(key, n)) {
+        emit(n);
+    }
+}
+
+/// Entries some row holds when it matches `filter`: a granule that holds none of them
+/// has no matching row. `None` when the filter needs no attribute.
+pub fn probes(filter: &Filter) -> Option<Vec<u64>> {
+    ranked_probes(filter).map(|(_, p)| p)
+}
+
+/// How well probes narrow a search: a pinned value before a mere key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Narrows {
+    Value,
+    Key,
+}
+
+fn ranked_probes(filter: &Filter) -> Option<(Narrows, Vec<u64>)> {
+    match filter {
+        Filter::And(items) => items
+            .iter()
+            .filter_map(ranked_probes)
+            .min_by_key(|(rank, p)| (*rank, p.len())),
+        Filter::Or(items) => {
+            items
+                .iter()
+                .try_fold((Narrows::Value, Vec::new()), |(rank, mut all), f| {
+                    let (r, p) = ranked_probes(f)?;
+                    all.extend(p);
+                    Some((rank.max(r), all))
+                })
+        }
+        Filter::Cmp {
+            field: Field::Attr { scope, key },
+            op,
+            value,
+        } if in_maps(*scope) => match (op, value) {
+            (CmpOp::Eq, Value::Str(v)) => Some((Narrows::Value, vec![text_probe(key, v)])),
+            (CmpOp::Eq, Value::Int(i) | Value::Duration(i)) => Some((
+                Narrows::Value,
+                number_probe(key, *i as f64).into_iter().collect(),
+            )),
+            (CmpOp::Eq, Value::Float(f)) => {
+                Some((Narrows::Value, number_probe(key, *f).into_iter().collect()))
+            }
+            // `!=` also holds where the attribute is missing.
+            (CmpOp::Ne, _) => None,
+            _ => Some((Narrows::Key, vec![key_probe(key)])),
+        },
+        Filter::Match {
+            field: Field::Attr { scope, key },
+            pattern,
+        } if in_maps(*scope) => Some(match pattern {
+            Pattern::Exact(v) => (Narrows::Value, vec![text_probe(key, v)]),
+            _ => (Narrows::Key, vec![key_probe(key)]),
+        }),
+        Filter::Exists(Field::Attr { scope, key }) if in_maps(*scope) => {
+            Some((Narrows::Key, vec![key_probe(key)]))
+        }
+        _ => None,
+    }
+}
+
+/// Whether attributes of this scope live in the indexed attribute maps.
+fn in_maps(scope: Scope) -> bool {
+    matches!(scope, Scope::Span | Scope::Resource | Scope::Any)
+}
+
+/// The services a row can belong to when it matches `filter`; `None` when any.
+pub fn services(filter: &Filter) -> Option<Vec<String>> {
+    let service = Field::Intrinsic(Intrinsic::ServiceName);
+    match filter {
+        Filter::And(items) => items.iter().filter_map(services).min_by_key(Vec::len),
+        Filter::Or(items) => items.iter().try_fold(Vec::new(), |mut all, f| {
+            all.extend(services(f)?);
+            Some(all)
+        }),
+        Filter::Match {
+            field,
+            pattern: Pattern::Exact(v),
+        } if *field == service => Some(vec![v.clone()]),
+        Filter::Cmp {
+            field,
+            op: CmpOp::Eq,
+            value: Value::Str(v),
+        } if *field == service => Some(vec![v.clone()]),
+        _ => None,
+    }
+}
+
+impl GranuleIndex {
+    /// Builds the index of a batch already in part order whose distinct trace ids, sorted,
+    /// are `trace_ids`.
+    pub fn build(batch: &RecordBatch, trace_ids: &[[u8; 16]]) -> Result<GranuleIndex, StoreError> {
+        let services: &StringArray = column(batch, col::SERVICE_NAME)?;
+        let starts: &Int64Array = column(batch, col::START_TIME)?;
+        let maps = [
+            column::<MapArray>(batch, col::ATTRIBUTES)?,
+            column::<MapArray>(batch, col::RESOURCE_ATTRIBUTES)?,
+        ];
+        let rows = batch.num_rows();
+        let mut runs: Vec<Run> = Vec::new();
+        for row in 0..rows {
+            let service = services.value(row);
+            let start = starts.value(row);
+            match runs.last_mut() {
+                Some(run) if run.service == service => {
+                    run.rows += 1;
+                    run.max_start = run.max_start.max(start);
+                    run.min_start = run.min_start.min(start);
+                }
+                _ => runs.push(Run {
+                    service: service.to_string(),
+                    first: row as u32,
+                    rows: 1,
+                    max_start: start,
+                    min_start: start,
+                }),
+            }
+        }
+        let mut granules = Vec::with_capacity(rows.div_ceil(GRANULE_ROWS));
+        let mut entries: HashSet<u64> = HashSet::new();
+        for first in (0..rows).step_by(GRANULE_ROWS) {
+            let end = (first + GRANULE_ROWS).min(rows);
+            entries.clear();
+            let (mut min_start, mut max_start) = (i64::MAX, i64::MIN);
+            for row in first..end {
+                min_start = min_start.min(starts.value(row));
+                max_start = max_start.max(starts.value(row));
+            }
+            for map in maps {
+                map_entries(map, first..end, &mut |h| {
+                    entries.insert(h);
+                })?;
+            }
+            let mut values = Sbbf::new_with_ndv_fpp(entries.len().max(1) as u64, BLOOM_FPP)?;
+            for h in &entries {
+                values.insert(h);
+            }
+            granules.push(Granule {
+                min_start,
+                max_start,
+                values,
+            });
+        }
+        let traces: &FixedSizeBinaryArray = column(batch, col::TRACE_ID)?;
+        let mut ranges: HashMap<&[u8], (i64, i64)> = HashMap::with_capacity(trace_ids.len());
+        for row in 0..rows {
+            let start = starts.value(row);
+            let r = ranges.entry(traces.value(row)).or_insert((start, start));
+            *r = (r.0.min(start), r.1.max(start));
+        }
+        let trace_ranges = trace_ids
+            .iter()
+            .map(|id| {
+                ranges.get(&id[..]).copied().ok_or_else(|| {
+                    StoreError::Corrupt("trace index names a trace without rows".into())
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(GranuleIndex {
+            rows: rows as u32,
+            runs,
+            granules,
+            trace_ranges,
+        })
+    }
+
+    /// The sidecar's bytes.
+    pub fn encode(&self) -> Result<Vec<u8>, StoreError> {
+        let mut filters = Vec::new();
+        let mut granules = Vec::with_capacity(self.granules.len());
+        for g in &self.granules {
+            let before = filters.len();
+            g.values.write_bitset(&mut filters)?;
+            granules.push((g.min_start, g.max_start, (filters.len() - before) as u32));
+        }
+        for (min, max) in &self.trace_ranges {
+            filters.extend_from_slice(&min.to_le_bytes());
+            filters.extend_from_slice(&max.to_le_bytes());
+        }
+        let header = serde_json::to_vec(&Header {
+            version: VERSION,
+            granule_rows: GRANULE_ROWS as u32,
+            rows: self.rows,
+            runs: self.runs.clone(),
+            granules,
+            traces: self.trace_ranges.len() as u32,
+        })?;
+        let mut out = Vec::with_capacity(8 + header.len() + filters.len());
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&filters);
+        Ok(out)
+    }
+
+    /// Reads a sidecar written by [`GranuleIndex::encode`].
+    pub fn decode(raw: &[u8]) -> Result<GranuleIndex, StoreError> {
+        let corrupt = |what: &str| StoreError::Corrupt(format!("granule index: {what}"));
+        let rest = raw
+            .strip_prefix(MAGIC)
+            .ok_or_else(|| corrupt("bad magic"))?;
+        let (len, rest) = rest.split_at_checked(4).ok_or_else(|| corrupt("torn"))?;
+        let len = u32::from_le_bytes(len.try_into().map_err(|_| corrupt("torn"))?) as usize;
+        let (header, mut filters) = rest.split_at_checked(len).ok_or_else(|| corrupt("torn"))?;
+        let header: Header = serde_json::from_slice(header)?;
+        if header.version != VERSION || header.granule_rows as usize != GRANULE_ROWS {
+            return Err(corrupt("unknown version"));
+        }
+        let mut granules = Vec::with_capacity(header.granules.len());
+        for (min_start, max_start, bytes) in header.granules {
+            let (bits, rest) = filters
+                .split_at_checked(bytes as usize)
+                .ok_or_else(|| corrupt("torn filters"))?;
+            filters = rest;
+            granules.push(Granule {
+                min_start,
+                max_start,
+                values: Sbbf::new(bits),
+            });
+        }
+        if filters.len() != header.traces as usize * 16
+            || granules.len() != (header.rows as usize).div_ceil(GRANULE_ROWS)
+        {
+            return Err(corrupt("size mismatch"));
+        }
+        let trace_ranges = filters
+            .chunks_exact(16)
+            .map(|c| {
+                let (min, max) = c.split_at(8);
+                Ok((
+                    i64::from_le_bytes(min.try_into().map_err(|_| corrupt("torn"))?),
+                    i64::from_le_bytes(max.try_into().map_err(|_| corrupt("torn"))?),
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(GranuleIndex {
+            rows: header.rows,
+            runs: header.runs,
+            granules,
+            trace_ranges,
+        })
+    }
+
+    /// The chunks (see [`GranuleIndex::chunks`]) of every run whose granule's start times
+    /// overlap one of `intervals` (inclusive `(earliest, latest)` start times).
+    pub fn chunks_during(&self, intervals: &[(i64, i64)]) -> Vec<(u32, u32)> {
+        self.runs
+            .iter()
+            .flat_map(|run| self.chunks(run))
+            .filter(|(first, _)| {
+                let g = self.granule_of(*first);
+                intervals
+                    .iter()
+                    .any(|(lo, hi)| *lo <= g.max_start && *hi >= g.min_start)
+            })
+            .collect()
+    }
+
+    /// The granule holding `row`.
+    pub fn granule_of(&self, row: u32) -> &Granule {
+        &self.granules[row as usize / GRANULE_ROWS]
+    }
+
+    /// The rows of `run` cut at granule boundaries, in part order (newest first), as
+    /// `(first, end)` row ranges.
+    pub fn chunks(&self, run: &Run) -> Vec<(u32, u32)> {
+        let step = GRANULE_ROWS as u32;
+        let mut out = Vec::new();
+        let mut first = run.first;
+        while first < run.end() {
+            let end = ((first / step + 1) * step).min(run.end());
+            out.push((first, end));
+            first = end;
+        }
+        out
+    }
+}
+
+/// Calls `emit` with the filter entries of the rows `rows` of an attribute map column.
+fn map_entries(
+    map: &MapArray,
+    rows: std::ops::Range<usize>,
+    emit: &mut impl FnMut(u64),
+) -> Result<(), StoreError> {
+    let keys = map
+        .keys()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| StoreError::Corrupt("attribute keys are not text".into()))?;
+    let values = map
+        .values()
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .ok_or_else(|| StoreError::Corrupt("attribute values are not text".into()))?;
+    let offsets = map.value_offsets();
+    for row in rows {
+        if map.is_null(row) {
+            continue;
+        }
+        for i in offsets[row] as usize..offsets[row + 1] as usize {
+            if !values.is_null(i) {
+                value_entries(keys.value(i), values.value(i), emit);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracehouse_query::{parse, plan};
+
+    fn probes_of(q: &str) -> Option<Vec<u64>> {
+        probes(&plan(&parse(q).expect("query parses")).pushdown)
+    }
+
+    fn entries(key: &str, raw: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        value_entries(key, raw, &mut |h| out.push(h));
+        out
+    }
+
+    #[test]
+    fn equality_on_either_form_finds_the_value() {
+        let number = entries("user.id", "4242");
+        let text = entries("user.id", "\"4242.0\"");
+        let word = entries("user.id", "\"alice\"");
+        for q in ["user.id=4242", "user.id:4242", "span.user.id=4242.0"] {
+            let p = probes_of(q).expect("an equality has probes");
+            assert!(p.iter().any(|h| number.contains(h)), "{q} on 4242");
+            assert!(p.iter().any(|h| text.contains(h)), "{q} on \"4242.0\"");
+        }
+        let p = probes_of("user.id=\"4242\"").expect("probes");
+        assert!(
+            p.iter().any(|h| number.contains(h)),
+            "text 4242 on number 4242"
+        );
+        let p = probes_of("user.id=alice").expect("probes");
+        assert!(p.iter().any(|h| word.contains(h)));
+        assert!(!p.iter().any(|h| number.contains(h) || text.contains(h)));
+        let zero = number_probe("x", 0.0).expect("a number");
+        assert!(entries("x", "-0.0").contains(&zero) && entries("x", "\"0\"").contains(&zero));
+        assert_eq!(number_probe("x", f64::NAN), None);
+    }
+
+    #[test]
+    fn filters_that_need_an_attribute_have_probes() {
+        let present = entries("user.id", "4242");
+        for q in [
+            "user.id>4242",
+            "user.id EXISTS",
+            "user.id:42*",
+            "user.id=/4.*/",
+            "resource.user.id<1",
+        ] {
+            let p = probes_of(q).expect("a positive leaf needs the key");
+            assert!(p.iter().any(|h| present.contains(h)), "{q}");
+            assert!(
+                !p.iter().any(|h| entries("other", "4242").contains(h)),
+                "{q}"
+            );
+        }
+        for q in [
+            "user.id!=4242",
+            "NOT user.id=4242",
+            "user.id NOT EXISTS",
+            "user.id=4242 OR service:x",
+            "event.user.id=4242",
+            "service:x",
+            "",
+        ] {
+            assert_eq!(probes_of(q), None, "{q}");
+        }
+        // A pinned value narrows more than a key; among values, fewer entries win.
+        let value = probes_of("user.id=7").expect("probes");
+        assert_eq!(probes_of("a EXISTS user.id=7 b>1"), Some(value));
+        assert_eq!(
+            probes_of("service:x user.id=1 a=2").map(|p| p.len()),
+            Some(1)
+        );
+        assert_eq!(
+            probes_of("user.id=1 OR user.id=2").map(|p| p.len()),
+            Some(2)
+        );
+        assert_eq!(probes_of("user.id=1 OR a EXISTS").map(|p| p.len()), Some(2));
+    }
+
+    #[test]
+    fn the_sidecar_round_trips_and_refuses_damage() {
+        use tracehouse_model::{AttrValue, Span, SpanId};
+        let spans: Vec<Span> = (0..3 * GRANULE_ROWS as u64 / 2)
+            .map(|i| {
+                let mut s = crate::schema::tests::sample_span((i % 7) as u8, 0, 1_000 - i as i64);
+                s.span_id = SpanId(i.to_be_bytes());
+                s.service_name = if i < 100 { "a" } else { "b" }.into();
+                s.attributes
+                    .insert("user.id".into(), AttrValue::Int(i as i64));
+                s
+            })
+            .collect();
+        let batch = crate::schema::spans_to_batch(&spans).expect("batch");
+        let ids: Vec<[u8; 16]> = (0..7u8).map(|b| [b; 16]).collect();
+        let index = GranuleIndex::build(&batch, &ids).expect("index");
+        assert_eq!(index.runs.len(), 2);
+        assert_eq!(
+            (index.runs[1].first, index.runs[1].rows),
+            (100, spans.len() as u32 - 100)
+        );
+        assert_eq!(index.granules.len(), 2);
+        assert_eq!(index.chunks(&index.runs[1]).len(), 2);
+        let raw = index.encode().expect("encode");
+        let back = GranuleIndex::decode(&raw).expect("decode");
+        assert_eq!(back.runs, index.runs);
+        assert_eq!(back.trace_ranges, index.trace_ranges);
+        let last = spans.len() as i64 - 1;
+        assert_eq!(back.trace_ranges[0], (1_000 - last + last % 7, 1_000));
+        let probe = |n: i64| {
+            number_probe("user.id", n as f64)
+                .into_iter()
+                .collect::<Vec<_>>()
+        };
+        assert!(back.granules[0].may_hold_any(&probe(5)));
+        assert!(back.granules[1].may_hold_any(&probe(GRANULE_ROWS as i64 + 5)));
+        let misses = (0..1000)
+            .filter(|n| back.granules[1].may_hold_any(&probe(n + 100_000)))
+            .count();
+        assert!(misses < 50, "{misses} false positives in 1000");
+        for damaged in [&raw[..raw.len() - 1], &raw[1..], &raw[..10]] {
+            assert!(GranuleIndex::decode(damaged).is_err());
+        }
+    }
+
+    #[test]
+    fn service_constraints() {
+        let s = |q: &str| services(&plan(&parse(q).expect("parses")).pushdown);
+        assert_eq!(
+            s("service:checkout duration>10ms"),
+            Some(vec!["checkout".into()])
+        );
+        assert_eq!(
+            s("service:a OR service=b"),
+            Some(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(s("service:a OR duration>1ms"), None);
+        assert_eq!(s("service:a*"), None);
+        assert_eq!(s("NOT service:a"), None);
+    }
+}

@@ -1,0 +1,381 @@
+//! Time-ordered searches over spans parts that have a granule index ([`crate::granule`]),
+//! read with Parquet directly instead of through a DataFusion plan.
+//!
+//! A "newest N spans matching F" page is found in two steps:
+//!
+//! 1. **Find.** Each service run of each part is read granule by granule, newest first,
+//!    with only the columns the filter names plus the sort key. The filter (the very
+//!    DataFusion expression the other paths use, as a physical expression) is evaluated
+//!    on each granule, and the best N rows seen are kept. A run is abandoned as soon as
+//!    its next granule is older than the N-th best row; runs are visited newest first, so
+//!    most are never opened. Granules outside the time window, runs of services the
+//!    filter excludes and granules whose value filter rules out the attribute value the
+//!    filter pins are skipped without reading.
+//! 2. **Fetch.** The N rows are read whole by row number, touching only their pages.
+//!
+//! Oldest-first pages do the same from the other end of each run.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{Array, BooleanArray, FixedSizeBinaryArray, Int64Array};
+use datafusion::common::DFSchema;
+use datafusion::physical_plan::PhysicalExpr;
+use datafusion::prelude::{Expr, SessionContext};
+use tracehouse_model::{Span, TraceId};
+use tracehouse_query::Filter;
+
+use crate::error::StoreError;
+use crate::granule::{self, GranuleIndex, Run};
+use crate::part::Part;
+use crate::schema::{batch_to_spans, col as c};
+use crate::table::Table;
+
+/// Plans physical expressions (type coercion, function rewrites); built once.
+static PLANNER: LazyLock<SessionContext> = LazyLock::new(SessionContext::new);
+
+/// A time-ordered search: which rows, in which direction, how many.
+pub(crate) struct OrderedSearch {
+    /// The complete predicate (window, filter, cursor) over the spans table.
+    pub predicate: Expr,
+    /// The filter in the query IR, for skipping runs and granules.
+    pub filter: Filter,
+    /// Start times that can match: `[lo, hi)`.
+    pub window: (i64, i64),
+    /// Newest first.
+    pub descending: bool,
+    /// Rows wanted.
+    pub limit: usize,
+}
+
+/// A matching row: its sort key made "bigger is better" whatever the direction, and
+/// where it lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Hit {
+    rank: (i64, [u8; 16], [u8; 8]),
+    part: usize,
+    row: u32,
+}
+
+fn flip<const N: usize>(bytes: [u8; N]) -> [u8; N] {
+    bytes.map(|b| !b)
+}
+
+/// What a scan keeps of the matching rows it reads.
+trait Collector {
+    /// A matching row.
+    fn offer(&mut self, start: i64, trace: [u8; 16], span: [u8; 8], part: usize, row: u32);
+    /// Whether rows starting at best at `start` can no longer change the outcome.
+    fn beyond(&self, start: i64) -> bool;
+}
+
+/// The `limit` best rows seen so far.
+struct BestRows {
+    heap: BinaryHeap<Reverse<Hit>>,
+    limit: usize,
+    descending: bool,
+}
+
+impl BestRows {
+    /// Ranks a start time like [`Hit::rank`]'s first component.
+    fn rank_of(&self, start: i64) -> i64 {
+        if self.descending { start } else { !start }
+    }
+
+    fn into_sorted(self) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = self.heap.into_iter().map(|Reverse(h)| h).collect();
+        hits.sort_unstable_by(|a, b| b.cmp(a));
+        hits
+    }
+}
+
+impl Collector for BestRows {
+    fn offer(&mut self, start: i64, trace: [u8; 16], span: [u8; 8], part: usize, row: u32) {
+        let rank = if self.descending {
+            (start, trace, span)
+        } else {
+            (!start, flip(trace), flip(span))
+        };
+        let hit = Hit { rank, part, row };
+        if self.heap.len() < self.limit {
+            self.heap.push(Reverse(hit));
+        } else if self.heap.peek().is_some_and(|Reverse(worst)| hit > *worst) {
+            self.heap.pop();
+            self.heap.push(Reverse(hit));
+        }
+    }
+
+    fn beyond(&self, start: i64) -> bool {
+        self.heap.len() >= self.limit
+            && self
+                .heap
+                .peek()
+                .is_some_and(|Reverse(worst)| self.rank_of(start) < worst.rank.0)
+    }
+}
+
+/// The `limit` traces whose newest matching row is newest, seen so far.
+struct NewestTraces {
+    /// Every trace seen, with the start of its newest matching row.
+    seen: HashMap<[u8; 16], i64>,
+    /// The best `limit` of `seen`.
+    top: BTreeSet<(i64, [u8; 16])>,
+    limit: usize,
+}
+
+impl Collector for NewestTraces {
+    fn offer(&mut self, start: i64, trace: [u8; 16], _span: [u8; 8], _part: usize, _row: u32) {
+        match self.seen.insert(trace, start) {
+            Some(known) if known >= start => {
+                self.seen.insert(trace, known);
+                return;
+            }
+            Some(known) => {
+                self.top.remove(&(known, trace));
+            }
+            None => {}
+        }
+        self.top.insert((start, trace));
+        if self.top.len() > self.limit {
+            self.top.pop_first();
+        }
+    }
+
+    fn beyond(&self, start: i64) -> bool {
+        self.top.len() >= self.limit && self.top.first().is_some_and(|(t, _)| start < *t)
+    }
+}
+
+/// The physical predicate and the table columns it reads plus the sort key, in table order.
+fn prepare(predicate: &Expr) -> Result<(Arc<dyn PhysicalExpr>, Vec<usize>), StoreError> {
+    let schema = Table::Spans.schema();
+    let mut names: Vec<String> = predicate
+        .column_refs()
+        .into_iter()
+        .map(|c| c.name.clone())
+        .collect();
+    names.extend([c::START_TIME, c::TRACE_ID, c::SPAN_ID].map(String::from));
+    let mut indices = names
+        .iter()
+        .map(|n| schema.index_of(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    indices.sort_unstable();
+    indices.dedup();
+    let projected = schema.project(&indices)?;
+    let df_schema = DFSchema::try_from(projected)?;
+    let physical = PLANNER.create_physical_expr(predicate.clone(), &df_schema)?;
+    Ok((physical, indices))
+}
+
+fn downcast<'a, T: 'static>(
+    batch: &'a datafusion::arrow::array::RecordBatch,
+    name: &str,
+) -> Result<&'a T, StoreError> {
+    batch
+        .column_by_name(name)
+        .and_then(|a| a.as_any().downcast_ref::<T>())
+        .ok_or_else(|| StoreError::Corrupt(format!("column {name} missing or mistyped")))
+}
+
+/// The runs worth reading, best first.
+fn runs_to_read<'p>(
+    parts: &'p [Arc<Part>],
+    search: &OrderedSearch,
+) -> Vec<(usize, &'p GranuleIndex, &'p Run)> {
+    let services = granule::services(&search.filter);
+    let (lo, hi) = search.window;
+    let mut runs: Vec<(usize, &GranuleIndex, &Run)> = parts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| p.granules.as_ref().map(|g| (i, g)))
+        .flat_map(|(i, g)| g.runs.iter().map(move |r| (i, g, r)))
+        .filter(|(_, _, r)| r.min_start < hi && r.max_start >= lo)
+        .filter(|(_, _, r)| services.as_ref().is_none_or(|s| s.contains(&r.service)))
+        .collect();
+    if search.descending {
+        runs.sort_by_key(|(_, _, r)| Reverse(r.max_start));
+    } else {
+        runs.sort_by_key(|(_, _, r)| r.min_start);
+    }
+    runs
+}
+
+/// Reads the runs worth reading, best first, granule by granule, and offers every
+/// matching row to `into`; returns whether some granule was left unread because it could
+/// not change the outcome.
+fn scan(
+    parts: &[Arc<Part>],
+    search: &OrderedSearch,
+    into: &mut impl Collector,
+) -> Result<bool, StoreError> {
+    let (physical, columns) = prepare(&search.predicate)?;
+    let probes = granule::probes(&search.filter);
+    let (lo, hi) = search.window;
+    let best_of = |min: i64, max: i64| if search.descending { max } else { min };
+    let mut cut_short = false;
+    for (part, index, run) in runs_to_read(parts, search) {
+        if into.beyond(best_of(run.min_start, run.max_start)) {
+            // Runs come best first: no later run can do better.
+            return Ok(true);
+        }
+        let mut chunks = index.chunks(run);
+        if !search.descending {
+            chunks.reverse();
+        }
+        for (first, end) in chunks {
+            let g = index.granule_of(first);
+            if into.beyond(best_of(g.min_start, g.max_start)) {
+                cut_short = true;
+                break;
+            }
+            if g.min_start >= hi || g.max_start < lo {
+                continue;
+            }
+            if probes.as_ref().is_some_and(|p| !g.may_hold_any(p)) {
+                continue;
+            }
+            let mut row = first;
+            for batch in parts[part].read_rows(&[(first, end)], Some(&columns))? {
+                let matched = physical.evaluate(&batch)?.into_array(batch.num_rows())?;
+                let matched = matched
+                    .as_any()
+                    .downcast_ref::<BooleanArray>()
+                    .ok_or_else(|| StoreError::Corrupt("filter is not a predicate".into()))?;
+                let starts: &Int64Array = downcast(&batch, c::START_TIME)?;
+                let traces: &FixedSizeBinaryArray = downcast(&batch, c::TRACE_ID)?;
+                let spans: &FixedSizeBinaryArray = downcast(&batch, c::SPAN_ID)?;
+                for i in 0..batch.num_rows() {
+                    if matched.is_valid(i) && matched.value(i) {
+                        into.offer(
+                            starts.value(i),
+                            traces.value(i).try_into().unwrap_or_default(),
+                            spans.value(i).try_into().unwrap_or_default(),
+                            part,
+                            row + i as u32,
+                        );
+                    }
+                }
+                row += batch.num_rows() as u32;
+            }
+        }
+    }
+    Ok(cut_short)
+}
+
+/// The spans at `rows` (sorted, distinct row numbers) of a part, with only the columns
+/// at `columns` when given, in row order.
+fn spans_at(part: &Part, rows: &[u32], columns: Option<&[usize]>) -> Result<Vec<Span>, StoreError> {
+    let ranges: Vec<(u32, u32)> = rows.iter().map(|&r| (r, r + 1)).collect();
+    let mut spans = Vec::with_capacity(rows.len());
+    for batch in part.read_rows(&ranges, columns)? {
+        spans.extend(batch_to_spans(&batch)?);
+    }
+    if spans.len() != rows.len() {
+        return Err(StoreError::Corrupt(format!(
+            "part {} returned {} of {} rows",
+            part.meta.id,
+            spans.len(),
+            rows.len()
+        )));
+    }
+    Ok(spans)
+}
+
+/// Step 2: the rows of `hits`, whole, in the order of `hits`.
+fn fetch(parts: &[Arc<Part>], hits: &[Hit]) -> Result<Vec<Span>, StoreError> {
+    let mut by_part: BTreeMap<usize, Vec<u32>> = BTreeMap::new();
+    for h in hits {
+        by_part.entry(h.part).or_default().push(h.row);
+    }
+    let mut found: HashMap<(usize, u32), Span> = HashMap::with_capacity(hits.len());
+    for (part, mut rows) in by_part {
+        rows.sort_unstable();
+        let spans = spans_at(&parts[part], &rows, None)?;
+        found.extend(rows.into_iter().map(|r| (part, r)).zip(spans));
+    }
+    Ok(hits
+        .iter()
+        .filter_map(|h| found.remove(&(h.part, h.row)))
+        .collect())
+}
+
+/// The best `search.limit` spans of `parts` (all with a granule index), best first.
+pub(crate) fn ordered_spans(
+    parts: &[Arc<Part>],
+    search: &OrderedSearch,
+) -> Result<Vec<Span>, StoreError> {
+    let mut best = BestRows {
+        heap: BinaryHeap::with_capacity(search.limit + 1),
+        limit: search.limit,
+        descending: search.descending,
+    };
+    scan(parts, search, &mut best)?;
+    fetch(parts, &best.into_sorted())
+}
+
+/// The `search.limit` traces of `parts` (all with a granule index) whose newest span
+/// matching the search is newest, with that span's start, newest first; and whether
+/// other traces may match too. The search must be newest first.
+pub(crate) fn newest_traces(
+    parts: &[Arc<Part>],
+    search: &OrderedSearch,
+) -> Result<(Vec<(TraceId, i64)>, bool), StoreError> {
+    let mut newest = NewestTraces {
+        seen: HashMap::new(),
+        top: BTreeSet::new(),
+        limit: search.limit,
+    };
+    let cut_short = scan(parts, search, &mut newest)?;
+    let more = cut_short || newest.seen.len() > newest.top.len();
+    Ok((
+        newest
+            .top
+            .into_iter()
+            .rev()
+            .map(|(t, id)| (TraceId(id), t))
+            .collect(),
+        more,
+    ))
+}
+
+/// All spans of `traces` in `parts` (all with a granule index), with only the table
+/// columns at `columns` when given. Only the granules whose start times overlap a
+/// trace's (from the part's granule index) are searched for its rows.
+pub(crate) fn trace_spans(
+    parts: &[Arc<Part>],
+    traces: &[TraceId],
+    columns: Option<&[usize]>,
+) -> Result<Vec<Span>, StoreError> {
+    let trace_id = [Table::Spans.schema().index_of(c::TRACE_ID)?];
+    let mut out = Vec::new();
+    for part in parts {
+        let Some(index) = &part.granules else {
+            continue;
+        };
+        let ranges: Vec<(i64, i64)> = traces
+            .iter()
+            .filter_map(|t| part.trace_range(&t.0))
+            .collect();
+        if ranges.is_empty() {
+            continue;
+        }
+        let wanted: HashSet<&[u8]> = traces.iter().map(|t| &t.0[..]).collect();
+        let mut rows = Vec::new();
+        for (first, end) in index.chunks_during(&ranges) {
+            let mut row = first;
+            for batch in part.read_rows(&[(first, end)], Some(&trace_id))? {
+                let ids: &FixedSizeBinaryArray = downcast(&batch, c::TRACE_ID)?;
+                rows.extend(
+                    (0..batch.num_rows())
+                        .filter(|&i| wanted.contains(ids.value(i)))
+                        .map(|i| row + i as u32),
+                );
+                row += batch.num_rows() as u32;
+            }
+        }
+        rows.sort_unstable();
+        out.extend(spans_at(part, &rows, columns)?);
+    }
+    Ok(out)
+}
