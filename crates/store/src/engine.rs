@@ -835,7 +835,7 @@ impl Store for EmbeddedStore {
         let from_parts = tokio::task::spawn_blocking(move || -> Result<Vec<Span>, StoreError> {
             let (indexed, older): (Vec<Arc<Part>>, Vec<Arc<Part>>) =
                 parts.into_iter().partition(|p| p.granules.is_some());
-            let mut out = crate::scan::trace_spans(&indexed, &[trace_id], None)?;
+            let mut out = crate::scan::trace_spans(&indexed, &[trace_id], None, None)?;
             for part in &older {
                 for batch in part.read_trace(&trace_id.0)? {
                     out.extend(batch_to_spans(&batch)?);

@@ -148,9 +148,9 @@ enum Source {
     Missing,
 }
 
-/// The leaf predicate ORed over the field's sources (two for an unscoped attribute).
-fn any_source(field: &Field, target: Target, leaf: impl Fn(&Source) -> Expr) -> Expr {
-    let sources: Vec<Source> = match field {
+/// Where the values of a field come from (two places for an unscoped attribute).
+fn sources(field: &Field, target: Target) -> Vec<Source> {
+    match field {
         Field::Intrinsic(i) => vec![intrinsic_source(*i, target)],
         Field::Attr { scope, key } => match scope {
             Scope::Span => vec![Source::Attr(c::ATTRIBUTES, key.clone())],
@@ -162,12 +162,38 @@ fn any_source(field: &Field, target: Target, leaf: impl Fn(&Source) -> Expr) -> 
             // Spans compile these to `json_leaf`; log records have none of them.
             Scope::Event | Scope::Link | Scope::Instrumentation => vec![Source::Missing],
         },
-    };
-    sources
+    }
+}
+
+/// The leaf predicate ORed over the field's sources.
+fn any_source(field: &Field, target: Target, leaf: impl Fn(&Source) -> Expr) -> Expr {
+    sources(field, target)
         .iter()
         .map(leaf)
         .reduce(Expr::or)
         .unwrap_or(lit(false))
+}
+
+/// The columns of the spans or logs table that a predicate on `field` reads.
+pub fn field_columns(field: &Field, target: Target) -> Vec<&'static str> {
+    if let Some(column) = json_column(field, target) {
+        return vec![column];
+    }
+    sources(field, target)
+        .iter()
+        .filter_map(|s| match s {
+            Source::Text(name)
+            | Source::Id(name, _)
+            | Source::Int(name)
+            | Source::Attr(name, _) => Some(*name),
+            Source::Session => Some(c::SESSION_ID),
+            Source::Kind => Some(c::KIND),
+            Source::Status => Some(c::STATUS_CODE),
+            Source::Level => Some(c::LEVEL),
+            Source::HasError => Some(c::HAS_ERROR),
+            Source::Missing => None,
+        })
+        .collect()
 }
 
 fn intrinsic_source(i: Intrinsic, target: Target) -> Source {

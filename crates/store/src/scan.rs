@@ -23,7 +23,7 @@ use datafusion::arrow::array::{Array, BooleanArray, FixedSizeBinaryArray, Int64A
 use datafusion::common::DFSchema;
 use datafusion::physical_plan::PhysicalExpr;
 use datafusion::prelude::{Expr, SessionContext};
-use tracehouse_model::{Span, TraceId};
+use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::Filter;
 
 use crate::error::StoreError;
@@ -266,7 +266,13 @@ fn scan(
 /// The spans at `rows` (sorted, distinct row numbers) of a part, with only the columns
 /// at `columns` when given, in row order.
 fn spans_at(part: &Part, rows: &[u32], columns: Option<&[usize]>) -> Result<Vec<Span>, StoreError> {
-    let ranges: Vec<(u32, u32)> = rows.iter().map(|&r| (r, r + 1)).collect();
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for &r in rows {
+        match ranges.last_mut() {
+            Some((_, end)) if *end == r => *end += 1,
+            _ => ranges.push((r, r + 1)),
+        }
+    }
     let mut spans = Vec::with_capacity(rows.len());
     for batch in part.read_rows(&ranges, columns)? {
         spans.extend(batch_to_spans(&batch)?);
@@ -339,15 +345,23 @@ pub(crate) fn newest_traces(
     ))
 }
 
-/// All spans of `traces` in `parts` (all with a granule index), with only the table
-/// columns at `columns` when given. Only the granules whose start times overlap a
-/// trace's (from the part's granule index) are searched for its rows.
+/// All spans of `traces` in `parts` (all with a granule index), or only those whose id
+/// is in `only`, with only the table columns at `columns` when given. Only the granules
+/// whose start times overlap a trace's (from the part's granule index) are searched for
+/// its rows.
 pub(crate) fn trace_spans(
     parts: &[Arc<Part>],
     traces: &[TraceId],
+    only: Option<&[SpanId]>,
     columns: Option<&[usize]>,
 ) -> Result<Vec<Span>, StoreError> {
-    let trace_id = [Table::Spans.schema().index_of(c::TRACE_ID)?];
+    let schema = Table::Spans.schema();
+    let mut ids = vec![schema.index_of(c::TRACE_ID)?];
+    if only.is_some() {
+        ids.push(schema.index_of(c::SPAN_ID)?);
+    }
+    let wanted: HashSet<&[u8]> = traces.iter().map(|t| &t.0[..]).collect();
+    let only: Option<HashSet<&[u8]>> = only.map(|s| s.iter().map(|s| &s.0[..]).collect());
     let mut out = Vec::new();
     for part in parts {
         let Some(index) = &part.granules else {
@@ -360,21 +374,27 @@ pub(crate) fn trace_spans(
         if ranges.is_empty() {
             continue;
         }
-        let wanted: HashSet<&[u8]> = traces.iter().map(|t| &t.0[..]).collect();
         let mut rows = Vec::new();
         for (first, end) in index.chunks_during(&ranges) {
             let mut row = first;
-            for batch in part.read_rows(&[(first, end)], Some(&trace_id))? {
-                let ids: &FixedSizeBinaryArray = downcast(&batch, c::TRACE_ID)?;
+            for batch in part.read_rows(&[(first, end)], Some(&ids))? {
+                let trace_ids: &FixedSizeBinaryArray = downcast(&batch, c::TRACE_ID)?;
+                let span_ids: Option<&FixedSizeBinaryArray> = match &only {
+                    Some(_) => Some(downcast(&batch, c::SPAN_ID)?),
+                    None => None,
+                };
                 rows.extend(
                     (0..batch.num_rows())
-                        .filter(|&i| wanted.contains(ids.value(i)))
+                        .filter(|&i| wanted.contains(trace_ids.value(i)))
+                        .filter(|&i| match (&only, span_ids) {
+                            (Some(only), Some(s)) => only.contains(s.value(i)),
+                            _ => true,
+                        })
                         .map(|i| row + i as u32),
                 );
                 row += batch.num_rows() as u32;
             }
         }
-        rows.sort_unstable();
         out.extend(spans_at(part, &rows, columns)?);
     }
     Ok(out)

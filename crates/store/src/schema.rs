@@ -343,75 +343,98 @@ fn json_or_default<T: serde::de::DeserializeOwned + Default>(
     })
 }
 
-/// Converts a batch of [`span_schema`] back into spans. The heavy columns (attribute maps,
-/// events, links, scope attributes) may be left out of a projection: spans read without them
-/// have them empty.
+/// Text of a row of a column a projection may leave out (empty when left out or null).
+fn text_or_empty(column: Option<&StringArray>, row: usize) -> String {
+    column
+        .filter(|c| c.is_valid(row))
+        .map_or_else(String::new, |c| c.value(row).to_string())
+}
+
+/// Converts a batch of [`span_schema`] back into spans. Only the trace id, span id and
+/// start time must be there: a projection may leave any other column out, and spans read
+/// without it have that field empty (empty text and maps, zero, false, unset).
 pub fn batch_to_spans(batch: &RecordBatch) -> Result<Vec<Span>, StoreError> {
     let c = Columns(batch);
-    let project = c.str(col::PROJECT_ID)?;
     let trace_id = c.fsb(col::TRACE_ID)?;
     let span_id = c.fsb(col::SPAN_ID)?;
-    let parent = c.fsb(col::PARENT_SPAN_ID)?;
-    let trace_state = c.str(col::TRACE_STATE)?;
-    let name = c.str(col::NAME)?;
-    let kind = c.u8(col::KIND)?;
     let start = c.i64(col::START_TIME)?;
-    let end = c.i64(col::END_TIME)?;
-    let duration = c.i64(col::DURATION)?;
-    let status_code = c.u8(col::STATUS_CODE)?;
-    let status_message = c.str(col::STATUS_MESSAGE)?;
-    let service_name = c.str(col::SERVICE_NAME)?;
-    let service_version = c.str(col::SERVICE_VERSION)?;
-    let environment = c.str(col::ENVIRONMENT)?;
-    let scope_name = c.str(col::SCOPE_NAME)?;
-    let scope_version = c.str(col::SCOPE_VERSION)?;
-    let scope_attrs: Option<&StringArray> = c.optional(col::SCOPE_ATTRIBUTES)?;
-    let session = c.str(col::SESSION_ID)?;
+    let text = |name| c.optional::<StringArray>(name);
+    let (project, trace_state, name) = (
+        text(col::PROJECT_ID)?,
+        text(col::TRACE_STATE)?,
+        text(col::NAME)?,
+    );
+    let (status_message, service_name, service_version) = (
+        text(col::STATUS_MESSAGE)?,
+        text(col::SERVICE_NAME)?,
+        text(col::SERVICE_VERSION)?,
+    );
+    let (environment, scope_name, scope_version) = (
+        text(col::ENVIRONMENT)?,
+        text(col::SCOPE_NAME)?,
+        text(col::SCOPE_VERSION)?,
+    );
+    let (scope_attrs, session, events, links) = (
+        text(col::SCOPE_ATTRIBUTES)?,
+        text(col::SESSION_ID)?,
+        text(col::EVENTS)?,
+        text(col::LINKS)?,
+    );
+    let parent: Option<&FixedSizeBinaryArray> = c.optional(col::PARENT_SPAN_ID)?;
+    let small = |name| c.optional::<UInt8Array>(name);
+    let (kind, status_code) = (small(col::KIND)?, small(col::STATUS_CODE)?);
+    let int = |name| c.optional::<Int64Array>(name);
+    let (end, duration) = (int(col::END_TIME)?, int(col::DURATION)?);
+    let count = |name| c.optional::<UInt32Array>(name);
+    let (dropped_attrs, dropped_events, dropped_links) = (
+        count(col::DROPPED_ATTRIBUTES)?,
+        count(col::DROPPED_EVENTS)?,
+        count(col::DROPPED_LINKS)?,
+    );
     let attrs: Option<&MapArray> = c.optional(col::ATTRIBUTES)?;
     let resource_attrs: Option<&MapArray> = c.optional(col::RESOURCE_ATTRIBUTES)?;
-    let events: Option<&StringArray> = c.optional(col::EVENTS)?;
-    let links: Option<&StringArray> = c.optional(col::LINKS)?;
-    let has_error: &BooleanArray = c.get(col::HAS_ERROR)?;
-    let dropped_attrs = c.u32(col::DROPPED_ATTRIBUTES)?;
-    let dropped_events = c.u32(col::DROPPED_EVENTS)?;
-    let dropped_links = c.u32(col::DROPPED_LINKS)?;
+    let has_error: Option<&BooleanArray> = c.optional(col::HAS_ERROR)?;
     (0..batch.num_rows())
         .map(|i| {
             let events: Vec<Event> = json_or_default(events, i)?;
             let links: Vec<Link> = json_or_default(links, i)?;
+            let start = start.value(i);
             Ok(Span {
-                project_id: project.value(i).to_string(),
+                project_id: text_or_empty(project, i),
                 trace_id: id(trace_id, i, TraceId::from_bytes)?,
                 span_id: id(span_id, i, SpanId::from_bytes)?,
-                parent_span_id: if parent.is_null(i) {
-                    None
-                } else {
-                    Some(id(parent, i, SpanId::from_bytes)?)
+                parent_span_id: match parent.filter(|p| p.is_valid(i)) {
+                    Some(p) => Some(id(p, i, SpanId::from_bytes)?),
+                    None => None,
                 },
-                trace_state: trace_state.value(i).to_string(),
-                name: name.value(i).to_string(),
-                kind: SpanKind::from_otlp(i32::from(kind.value(i))),
-                start_time_unix_nano: start.value(i),
-                end_time_unix_nano: end.value(i),
-                duration_nanos: duration.value(i),
-                status_code: StatusCode::from_otlp(i32::from(status_code.value(i))),
-                status_message: status_message.value(i).to_string(),
-                service_name: service_name.value(i).to_string(),
-                service_version: service_version.value(i).to_string(),
-                environment: environment.value(i).to_string(),
-                scope_name: scope_name.value(i).to_string(),
-                scope_version: scope_version.value(i).to_string(),
+                trace_state: text_or_empty(trace_state, i),
+                name: text_or_empty(name, i),
+                kind: SpanKind::from_otlp(kind.map_or(0, |k| i32::from(k.value(i)))),
+                start_time_unix_nano: start,
+                end_time_unix_nano: end.map_or(start, |e| e.value(i)),
+                duration_nanos: duration.map_or(0, |d| d.value(i)),
+                status_code: StatusCode::from_otlp(
+                    status_code.map_or(0, |s| i32::from(s.value(i))),
+                ),
+                status_message: text_or_empty(status_message, i),
+                service_name: text_or_empty(service_name, i),
+                service_version: text_or_empty(service_version, i),
+                environment: text_or_empty(environment, i),
+                scope_name: text_or_empty(scope_name, i),
+                scope_version: text_or_empty(scope_version, i),
                 scope_attributes: json_or_default(scope_attrs, i)?,
-                session_id: (!session.is_null(i)).then(|| session.value(i).to_string()),
+                session_id: session
+                    .filter(|s| s.is_valid(i))
+                    .map(|s| s.value(i).to_string()),
                 attributes: attrs.map_or(Ok(Attributes::new()), |m| read_attrs(m, i))?,
                 resource_attributes: resource_attrs
                     .map_or(Ok(Attributes::new()), |m| read_attrs(m, i))?,
                 events,
                 links,
-                has_error: has_error.value(i),
-                dropped_attributes_count: dropped_attrs.value(i),
-                dropped_events_count: dropped_events.value(i),
-                dropped_links_count: dropped_links.value(i),
+                has_error: has_error.is_some_and(|h| h.value(i)),
+                dropped_attributes_count: dropped_attrs.map_or(0, |d| d.value(i)),
+                dropped_events_count: dropped_events.map_or(0, |d| d.value(i)),
+                dropped_links_count: dropped_links.map_or(0, |d| d.value(i)),
             })
         })
         .collect()

@@ -20,7 +20,8 @@ use datafusion::functions_aggregate::expr_fn::{count, max, min, sum};
 use datafusion::logical_expr::SortExpr;
 use datafusion::prelude::{Expr, cast, col, lit};
 use tracehouse_model::{Span, SpanId, TraceId};
-use tracehouse_query::{Field, Plan, Scope, Structure};
+use tracehouse_query::plan::Target;
+use tracehouse_query::{Plan, Structure};
 
 use crate::api::{
     Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchPage, SearchQuery, TracePage,
@@ -28,14 +29,14 @@ use crate::api::{
 };
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
-use crate::filter::compile;
+use crate::filter::{compile, field_columns};
 use crate::part::Part;
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::scan::{OrderedSearch, newest_traces, ordered_spans, trace_spans};
 use crate::schema::{batch_to_spans, col as c};
 use crate::structure::{
-    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, plain_summaries,
-    span_page, trace_page,
+    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, page_settled,
+    plain_summaries, span_page, trace_page,
 };
 
 /// Project and time-window bounds.
@@ -171,7 +172,7 @@ async fn ordered(
 }
 
 /// The traces (newest activity first) with a span in the window that matches `filter`,
-/// at most `cap`; and whether there were more. Parts with a granule index are searched
+/// at most `cap`, each with the start of its newest such span; and whether there were more. Parts with a granule index are searched
 /// run by run ([`crate::scan::newest_traces`]), the memtable and older parts with
 /// DataFusion; the two answers are merged.
 async fn candidate_traces(
@@ -180,7 +181,7 @@ async fn candidate_traces(
     (start_ns, end_ns): (i64, i64),
     plan: &Plan,
     cap: usize,
-) -> Result<(Vec<TraceId>, bool), StoreError> {
+) -> Result<(Vec<(TraceId, i64)>, bool), StoreError> {
     let pushdown = compile(&plan.pushdown);
     let filter = window(project_id, start_ns, end_ns).and(pushdown);
     let (indexed, others) = split_indexed(snap.parts_in(project_id, start_ns, end_ns));
@@ -231,7 +232,7 @@ async fn candidate_traces(
     ranked.sort_unstable_by_key(|r| Reverse((r.0, r.1.0)));
     more |= ranked.len() > cap;
     ranked.truncate(cap);
-    Ok((ranked.into_iter().map(|(_, id)| id).collect(), more))
+    Ok((ranked.into_iter().map(|(t, id)| (id, t)).collect(), more))
 }
 
 /// Splits parts into those with a granule index (owned, for a blocking task) and the rest.
@@ -255,59 +256,39 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }
 
-/// The columns of the spans table that evaluating `structure` reads: every cheap column,
-/// and the heavy ones (attribute maps, events, links, scope attributes) only when the
-/// structure names an attribute in them.
+/// The columns of the spans table that evaluating `structure` reads: those of the fields
+/// it names, plus what every evaluation and trace summary needs (ids and parent links,
+/// times, service and name, the error flag).
 fn structure_columns(structure: &Structure) -> Vec<&'static str> {
     let mut columns = vec![
-        c::PROJECT_ID,
         c::TRACE_ID,
         c::SPAN_ID,
         c::PARENT_SPAN_ID,
-        c::TRACE_STATE,
-        c::NAME,
-        c::KIND,
         c::START_TIME,
         c::END_TIME,
         c::DURATION,
-        c::STATUS_CODE,
-        c::STATUS_MESSAGE,
         c::SERVICE_NAME,
-        c::SERVICE_VERSION,
-        c::ENVIRONMENT,
-        c::SCOPE_NAME,
-        c::SCOPE_VERSION,
-        c::SESSION_ID,
+        c::NAME,
         c::HAS_ERROR,
-        c::DROPPED_ATTRIBUTES,
-        c::DROPPED_EVENTS,
-        c::DROPPED_LINKS,
     ];
     for field in structure.fields() {
-        if let Field::Attr { scope, .. } = field {
-            columns.extend_from_slice(match scope {
-                Scope::Span => &[c::ATTRIBUTES][..],
-                Scope::Resource => &[c::RESOURCE_ATTRIBUTES],
-                Scope::Any => &[c::ATTRIBUTES, c::RESOURCE_ATTRIBUTES],
-                Scope::Event => &[c::EVENTS],
-                Scope::Link => &[c::LINKS],
-                Scope::Instrumentation => &[c::SCOPE_ATTRIBUTES],
-            });
-        }
+        columns.extend(field_columns(field, Target::Spans));
     }
     columns.sort_unstable();
     columns.dedup();
     columns
 }
 
-/// All spans of the given traces, grouped per trace (each in start order); with `columns`,
-/// only those are read (see [`crate::schema::batch_to_spans`] for what may be left out).
+/// All spans of the given traces (with `only`, just those spans), grouped per trace (each
+/// in start order); with `columns`, only those are read (see
+/// [`crate::schema::batch_to_spans`] for what may be left out).
 /// Parts with a granule index are read where each trace's time range says its rows are
 /// ([`crate::scan::trace_spans`]); the memtable and older parts through DataFusion.
 pub(crate) async fn fetch_traces(
     snap: &Snapshot,
     project_id: &str,
     ids: &[TraceId],
+    only: Option<&[SpanId]>,
     columns: Option<&[&str]>,
 ) -> Result<HashMap<TraceId, Vec<Span>>, StoreError> {
     let mut out: HashMap<TraceId, Vec<Span>> = HashMap::with_capacity(ids.len());
@@ -327,11 +308,18 @@ pub(crate) async fn fetch_traces(
             .map(|names| names.iter().map(|n| schema.index_of(n)).collect())
             .transpose()?;
         let wanted = ids.to_vec();
-        spans = blocking(move || trace_spans(&indexed, &wanted, indices.as_deref())).await?;
+        let only = only.map(<[SpanId]>::to_vec);
+        spans =
+            blocking(move || trace_spans(&indexed, &wanted, only.as_deref(), indices.as_deref()))
+                .await?;
     }
     if !others.is_empty() || has_rows(snap) {
         let list: Vec<Expr> = ids.iter().map(|t| id_lit(&t.0)).collect();
-        let filter = project_is(project_id).and(col(c::TRACE_ID).in_list(list, false));
+        let mut filter = project_is(project_id).and(col(c::TRACE_ID).in_list(list, false));
+        if let Some(only) = only {
+            let list: Vec<Expr> = only.iter().map(|s| id_lit(&s.0)).collect();
+            filter = filter.and(col(c::SPAN_ID).in_list(list, false));
+        }
         let (_ctx, df) = snap.frame(&others).await?;
         let mut df = df.filter(filter)?;
         if let Some(columns) = columns {
@@ -352,18 +340,25 @@ pub(crate) async fn fetch_traces(
     Ok(out)
 }
 
+/// Candidate traces evaluated per round trip to the parts.
+const CANDIDATE_BATCH: usize = 1000;
+
 /// Evaluates a structural plan on the candidate traces; only matched spans whose start is
 /// in the window are kept, and traces left without any are dropped. Candidate traces are
 /// read with only the columns the structure needs: the spans come back without the heavy
 /// columns it does not name.
+///
+/// Candidates are evaluated in batches, newest first; `settled` is asked after each batch
+/// whether candidates whose newest matching span starts at most at the given time can
+/// still change the answer (see [`crate::structure::page_settled`]).
 async fn evaluate_structural(
     snap: &Snapshot,
     project_id: &str,
     plan: &Plan,
-    start_ns: i64,
-    end_ns: i64,
+    (start_ns, end_ns): (i64, i64),
+    settled: impl Fn(&[Evaluated], i64) -> bool,
 ) -> Result<(Vec<Evaluated>, bool), StoreError> {
-    let (ids, truncated) = candidate_traces(
+    let (candidates, truncated) = candidate_traces(
         snap,
         project_id,
         (start_ns, end_ns),
@@ -372,15 +367,28 @@ async fn evaluate_structural(
     )
     .await?;
     let columns = plan.structure.as_ref().map(structure_columns);
-    let traces = fetch_traces(snap, project_id, &ids, columns.as_deref()).await?;
-    let traces = traces.into_values();
-    Ok((evaluate(plan, traces, start_ns, end_ns), truncated))
+    let mut evaluated = Vec::new();
+    for (i, batch) in candidates.chunks(CANDIDATE_BATCH).enumerate() {
+        let ids: Vec<TraceId> = batch.iter().map(|(id, _)| *id).collect();
+        let traces = fetch_traces(snap, project_id, &ids, None, columns.as_deref()).await?;
+        evaluated.extend(evaluate(plan, traces.into_values(), start_ns, end_ns));
+        if let Some((_, next)) = candidates.get((i + 1) * CANDIDATE_BATCH)
+            && settled(&evaluated, *next)
+        {
+            break;
+        }
+    }
+    Ok((evaluated, truncated))
 }
 
 /// A page of the spans matching a structural query; the page's spans are then read whole.
 async fn structural_spans(snap: &Snapshot, q: &SearchQuery) -> Result<SearchPage, StoreError> {
+    let window = (q.start_ns, q.end_ns);
     let (evaluated, truncated) =
-        evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+        evaluate_structural(snap, &q.project_id, &q.plan, window, |e, next| {
+            page_settled(e, q, false, next)
+        })
+        .await?;
     let mut page = span_page(evaluated, q, truncated);
     let ids: Vec<TraceId> = page
         .spans
@@ -389,7 +397,8 @@ async fn structural_spans(snap: &Snapshot, q: &SearchQuery) -> Result<SearchPage
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let whole = fetch_traces(snap, &q.project_id, &ids, None).await?;
+    let page_spans: Vec<SpanId> = page.spans.iter().map(|s| s.span_id).collect();
+    let whole = fetch_traces(snap, &q.project_id, &ids, Some(&page_spans), None).await?;
     for span in &mut page.spans {
         if let Some(full) = whole
             .get(&span.trace_id)
@@ -445,8 +454,12 @@ pub(crate) async fn search_traces(
     check_cursor(q)?;
     let zero = SpanId([0; 8]);
     if q.plan.structure.is_some() {
+        let window = (q.start_ns, q.end_ns);
         let (evaluated, truncated) =
-            evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+            evaluate_structural(snap, &q.project_id, &q.plan, window, |e, next| {
+                page_settled(e, q, true, next)
+            })
+            .await?;
         return Ok(trace_page(evaluated, q, truncated));
     }
 
@@ -492,7 +505,7 @@ pub(crate) async fn search_traces(
             span_id: zero,
         });
     let ids: Vec<TraceId> = page.iter().map(|(t, _)| *t).collect();
-    let traces = fetch_traces(snap, &q.project_id, &ids, None).await?;
+    let traces = fetch_traces(snap, &q.project_id, &ids, None, None).await?;
     Ok(TracePage {
         traces: plain_summaries(&ids, &traces, q),
         next_cursor,
@@ -586,8 +599,9 @@ pub(crate) async fn histogram(
     let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
     let mut truncated = false;
     if q.plan.structure.is_some() {
+        let window = (q.start_ns, q.end_ns);
         let (evaluated, t) =
-            evaluate_structural(snap, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+            evaluate_structural(snap, &q.project_id, &q.plan, window, |_, _| false).await?;
         truncated = t;
         count_matched(&mut buckets, aligned, width, &evaluated);
     } else {

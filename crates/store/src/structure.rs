@@ -88,6 +88,43 @@ pub fn evaluate(
     out
 }
 
+/// Whether evaluating more candidate traces, whose newest spans matching the pushdown
+/// filter start at most at `next`, can no longer change the page of `q` (of traces with
+/// `traces`, else of spans). Only newest-first pages settle early: a candidate's matched
+/// spans start no later than its newest matching span, so once more than a page of rows
+/// after the cursor rank strictly above `next`, nothing later can displace them.
+pub fn page_settled(evaluated: &[Evaluated], q: &SearchQuery, traces: bool, next: i64) -> bool {
+    if q.sort != SearchSort::TimeDesc {
+        return false;
+    }
+    let zero = SpanId([0; 8]);
+    let after = |key: i64, trace: &TraceId, span: &SpanId| {
+        key > next
+            && q.cursor
+                .as_ref()
+                .is_none_or(|cur| cur.is_before(key, trace, span))
+    };
+    let ranked = if traces {
+        evaluated
+            .iter()
+            .filter(|e| {
+                after(
+                    trace_key(q.sort, &e.spans, &e.matched),
+                    &e.spans[0].trace_id,
+                    &zero,
+                )
+            })
+            .count()
+    } else {
+        evaluated
+            .iter()
+            .flat_map(|e| e.matched.iter().map(|&i| &e.spans[i]))
+            .filter(|s| after(s.start_time_unix_nano, &s.trace_id, &s.span_id))
+            .count()
+    };
+    ranked > q.limit
+}
+
 /// One page of the matched spans of evaluated traces, in the query's order after its cursor.
 pub fn span_page(evaluated: Vec<Evaluated>, q: &SearchQuery, truncated: bool) -> SearchPage {
     let mut spans: Vec<Span> = evaluated

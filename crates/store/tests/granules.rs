@@ -11,9 +11,11 @@
 use std::time::Duration;
 
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
-use tracehouse_query::{matches, parse, plan};
+use tracehouse_query::{eval_plan, matches, parse, plan};
 use tracehouse_store::filter::SpanRef;
-use tracehouse_store::{EmbeddedStore, EngineConfig, SearchCursor, SearchQuery, SearchSort, Store};
+use tracehouse_store::{
+    EmbeddedStore, EngineConfig, MAX_CANDIDATE_TRACES, SearchCursor, SearchQuery, SearchSort, Store,
+};
 
 const MS: i64 = 1_000_000;
 const HOUR: i64 = 3_600_000 * MS;
@@ -118,6 +120,47 @@ fn expected(all: &[Span], q: &SearchQuery) -> Vec<SpanId> {
                 && matches(&q.plan.pushdown, &SpanRef(s))
         })
         .collect();
+    let key = |s: &&Span| (s.start_time_unix_nano, s.trace_id.0, s.span_id.0);
+    hits.sort_by_key(key);
+    if q.sort.descending() {
+        hits.reverse();
+    }
+    hits.iter().map(|s| s.span_id).collect()
+}
+
+/// What the pages of a structural query must be, computed from scratch: the newest
+/// [`MAX_CANDIDATE_TRACES`] traces with a span in the window matching the pushdown filter,
+/// the structure evaluated on each, their matched spans in the window in sort order.
+fn expected_structural(all: &[Span], q: &SearchQuery) -> Vec<SpanId> {
+    let mut traces: std::collections::HashMap<TraceId, Vec<&Span>> = Default::default();
+    for s in all {
+        traces.entry(s.trace_id).or_default().push(s);
+    }
+    let in_window =
+        |s: &Span| s.start_time_unix_nano >= q.start_ns && s.start_time_unix_nano < q.end_ns;
+    let mut candidates: Vec<(i64, TraceId)> = traces
+        .iter()
+        .filter_map(|(id, spans)| {
+            spans
+                .iter()
+                .filter(|s| in_window(s) && matches(&q.plan.pushdown, &SpanRef(s)))
+                .map(|s| s.start_time_unix_nano)
+                .max()
+                .map(|t| (t, *id))
+        })
+        .collect();
+    candidates.sort_by_key(|(t, id)| std::cmp::Reverse((*t, id.0)));
+    candidates.truncate(MAX_CANDIDATE_TRACES);
+    let mut hits: Vec<&Span> = Vec::new();
+    for (_, id) in candidates {
+        let views: Vec<SpanRef<'_>> = traces[&id].iter().map(|s| SpanRef(s)).collect();
+        hits.extend(
+            eval_plan(&q.plan, &views)
+                .into_iter()
+                .map(|i| traces[&id][i])
+                .filter(|s| in_window(s)),
+        );
+    }
     let key = |s: &&Span| (s.start_time_unix_nano, s.trace_id.0, s.span_id.0);
     hits.sort_by_key(key);
     if q.sort.descending() {
@@ -275,6 +318,25 @@ async fn traces_read_through_granules_equal_the_memtable() {
             let want = memtable.search_traces(&q).await.expect("search");
             let got = parts.search_traces(&q).await.expect("search");
             assert_eq!(got.traces, want.traces, "{text}: traces");
+            for sort in [SearchSort::TimeDesc, SearchSort::TimeAsc] {
+                let q = SearchQuery {
+                    sort,
+                    limit: 150,
+                    ..q.clone()
+                };
+                let want = expected_structural(&all, &q);
+                let want = &want[..want.len().min(300)];
+                assert_eq!(
+                    paged(parts.as_ref(), q.clone(), 2).await,
+                    want,
+                    "{text} {sort:?}"
+                );
+                assert_eq!(
+                    paged(memtable.as_ref(), q, 2).await,
+                    want,
+                    "{text} {sort:?}"
+                );
+            }
         }
     }
 }
