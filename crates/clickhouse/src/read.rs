@@ -3,8 +3,9 @@
 //! Plain filter queries run entirely in ClickHouse (filter, sort, cursor, limit,
 //! aggregation). Structural queries follow the embedded engine step by step: the
 //! pushdown filter finds the newest [`MAX_CANDIDATE_TRACES`] traces with a span in the
-//! window, all their spans are fetched (through `trace_index`), and the structure is
-//! evaluated per trace with [`eval_plan`]; only selected spans inside the window count.
+//! window, their spans are fetched (through `trace_index`) a batch at a time, newest
+//! first, and the structure is evaluated per trace with [`eval_plan`] until the page is
+//! settled; only selected spans inside the window count.
 
 use std::collections::HashMap;
 
@@ -15,8 +16,8 @@ use tracehouse_query::Plan;
 use tracehouse_query::plan::Target;
 use tracehouse_store::stats::{KeyEntry, KeyStats};
 use tracehouse_store::structure::{
-    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, plain_summaries,
-    span_page, trace_page,
+    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
+    page_settled, plain_summaries, span_page, trace_page,
 };
 use tracehouse_store::{
     Histogram, HistogramQuery, KeyInfo, KeysQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchPage,
@@ -167,7 +168,8 @@ pub(crate) async fn fetch_traces(
 }
 
 /// The traces (newest activity first) with a span in the window matching the pushdown
-/// filter, at most `cap`; and whether there were more.
+/// filter, at most `cap`, each with the start of its newest such span; and whether there
+/// were more.
 async fn candidate_traces(
     client: &Client,
     project_id: &str,
@@ -175,7 +177,7 @@ async fn candidate_traces(
     start_ns: i64,
     end_ns: i64,
     cap: usize,
-) -> Result<(Vec<TraceId>, bool), StoreError> {
+) -> Result<(Vec<(TraceId, i64)>, bool), StoreError> {
     let mut p = Params::default();
     let sql = format!(
         "SELECT trace_id, max(toUnixTimestamp64Nano(timestamp)) AS k FROM spans \
@@ -185,7 +187,10 @@ async fn candidate_traces(
         cap + 1
     );
     let rows: Vec<KeyedTrace> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
-    let mut out: Vec<TraceId> = rows.into_iter().map(|r| TraceId(r.trace_id)).collect();
+    let mut out: Vec<(TraceId, i64)> = rows
+        .into_iter()
+        .map(|r| (TraceId(r.trace_id), r.k))
+        .collect();
     let truncated = out.len() > cap;
     out.truncate(cap);
     Ok((out, truncated))
@@ -195,10 +200,10 @@ async fn evaluate_structural(
     client: &Client,
     project_id: &str,
     plan: &Plan,
-    start_ns: i64,
-    end_ns: i64,
+    (start_ns, end_ns): (i64, i64),
+    settled: impl Fn(&[Evaluated], i64) -> bool,
 ) -> Result<(Vec<Evaluated>, bool), StoreError> {
-    let (ids, truncated) = candidate_traces(
+    let (candidates, truncated) = candidate_traces(
         client,
         project_id,
         plan,
@@ -207,14 +212,19 @@ async fn evaluate_structural(
         MAX_CANDIDATE_TRACES,
     )
     .await?;
-    let traces = fetch_traces(client, project_id, &ids).await?;
-    let traces = traces.into_values();
-    Ok((evaluate(plan, traces, start_ns, end_ns), truncated))
+    let fetch = |ids: Vec<TraceId>| async move { fetch_traces(client, project_id, &ids).await };
+    let evaluated =
+        evaluate_candidates(plan, &candidates, (start_ns, end_ns), fetch, settled).await?;
+    Ok((evaluated, truncated))
 }
 
 async fn structural_spans(client: &Client, q: &SearchQuery) -> Result<SearchPage, StoreError> {
+    let window = (q.start_ns, q.end_ns);
     let (evaluated, truncated) =
-        evaluate_structural(client, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+        evaluate_structural(client, &q.project_id, &q.plan, window, |e, next| {
+            page_settled(e, q, false, next)
+        })
+        .await?;
     Ok(span_page(evaluated, q, truncated))
 }
 
@@ -226,8 +236,12 @@ pub(crate) async fn search_traces(
     check_cursor(q)?;
     let zero = SpanId([0; 8]);
     if q.plan.structure.is_some() {
+        let window = (q.start_ns, q.end_ns);
         let (evaluated, truncated) =
-            evaluate_structural(client, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+            evaluate_structural(client, &q.project_id, &q.plan, window, |e, next| {
+                page_settled(e, q, true, next)
+            })
+            .await?;
         return Ok(trace_page(evaluated, q, truncated));
     }
 
@@ -292,8 +306,14 @@ pub(crate) async fn histogram(
     let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
     let mut truncated = false;
     if q.plan.structure.is_some() {
-        let (evaluated, t) =
-            evaluate_structural(client, &q.project_id, &q.plan, q.start_ns, q.end_ns).await?;
+        let (evaluated, t) = evaluate_structural(
+            client,
+            &q.project_id,
+            &q.plan,
+            (q.start_ns, q.end_ns),
+            |_, _| false,
+        )
+        .await?;
         truncated = t;
         count_matched(&mut buckets, aligned, width, &evaluated);
     } else {

@@ -35,8 +35,8 @@ use crate::query::{Snapshot, id_lit, project_is};
 use crate::scan::{OrderedSearch, newest_traces, ordered_spans, trace_spans};
 use crate::schema::{batch_to_spans, col as c};
 use crate::structure::{
-    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate, page_settled,
-    plain_summaries, span_page, trace_page,
+    Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
+    page_settled, plain_summaries, span_page, trace_page,
 };
 
 /// Project and time-window bounds.
@@ -340,44 +340,24 @@ pub(crate) async fn fetch_traces(
     Ok(out)
 }
 
-/// Candidate traces evaluated per round trip to the parts.
-const CANDIDATE_BATCH: usize = 1000;
-
-/// Evaluates a structural plan on the candidate traces; only matched spans whose start is
-/// in the window are kept, and traces left without any are dropped. Candidate traces are
-/// read with only the columns the structure needs: the spans come back without the heavy
-/// columns it does not name.
-///
-/// Candidates are evaluated in batches, newest first; `settled` is asked after each batch
-/// whether candidates whose newest matching span starts at most at the given time can
-/// still change the answer (see [`crate::structure::page_settled`]).
+/// Evaluates a structural plan on the candidate traces ([`evaluate_candidates`]): they are
+/// read with only the columns the structure needs, so the spans come back without the
+/// heavy columns it does not name.
 async fn evaluate_structural(
     snap: &Snapshot,
     project_id: &str,
     plan: &Plan,
-    (start_ns, end_ns): (i64, i64),
+    window: (i64, i64),
     settled: impl Fn(&[Evaluated], i64) -> bool,
 ) -> Result<(Vec<Evaluated>, bool), StoreError> {
-    let (candidates, truncated) = candidate_traces(
-        snap,
-        project_id,
-        (start_ns, end_ns),
-        plan,
-        MAX_CANDIDATE_TRACES,
-    )
-    .await?;
+    let (candidates, truncated) =
+        candidate_traces(snap, project_id, window, plan, MAX_CANDIDATE_TRACES).await?;
     let columns = plan.structure.as_ref().map(structure_columns);
-    let mut evaluated = Vec::new();
-    for (i, batch) in candidates.chunks(CANDIDATE_BATCH).enumerate() {
-        let ids: Vec<TraceId> = batch.iter().map(|(id, _)| *id).collect();
-        let traces = fetch_traces(snap, project_id, &ids, None, columns.as_deref()).await?;
-        evaluated.extend(evaluate(plan, traces.into_values(), start_ns, end_ns));
-        if let Some((_, next)) = candidates.get((i + 1) * CANDIDATE_BATCH)
-            && settled(&evaluated, *next)
-        {
-            break;
-        }
-    }
+    let columns = columns.as_deref();
+    let fetch = |ids: Vec<TraceId>| async move {
+        fetch_traces(snap, project_id, &ids, None, columns).await
+    };
+    let evaluated = evaluate_candidates(plan, &candidates, window, fetch, settled).await?;
     Ok((evaluated, truncated))
 }
 

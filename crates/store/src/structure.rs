@@ -88,6 +88,37 @@ pub fn evaluate(
     out
 }
 
+/// Candidate traces fetched and evaluated per round trip to the store.
+pub const CANDIDATE_BATCH: usize = 1000;
+
+/// Evaluates `plan` on candidate traces — newest first, each with the start of its newest
+/// span matching the pushdown filter — in batches read with `fetch`, until `settled` says
+/// that candidates starting at most at the next one's time can no longer change the answer
+/// (see [`page_settled`]). Only matched spans in `[start, end)` count (see [`evaluate`]).
+pub async fn evaluate_candidates<F, Fut>(
+    plan: &Plan,
+    candidates: &[(TraceId, i64)],
+    (start_ns, end_ns): (i64, i64),
+    mut fetch: F,
+    settled: impl Fn(&[Evaluated], i64) -> bool,
+) -> Result<Vec<Evaluated>, StoreError>
+where
+    F: FnMut(Vec<TraceId>) -> Fut,
+    Fut: Future<Output = Result<HashMap<TraceId, Vec<Span>>, StoreError>>,
+{
+    let mut evaluated = Vec::new();
+    for (i, batch) in candidates.chunks(CANDIDATE_BATCH).enumerate() {
+        let traces = fetch(batch.iter().map(|(id, _)| *id).collect()).await?;
+        evaluated.extend(evaluate(plan, traces.into_values(), start_ns, end_ns));
+        if let Some((_, next)) = candidates.get((i + 1) * CANDIDATE_BATCH)
+            && settled(&evaluated, *next)
+        {
+            break;
+        }
+    }
+    Ok(evaluated)
+}
+
 /// Whether evaluating more candidate traces, whose newest spans matching the pushdown
 /// filter start at most at `next`, can no longer change the page of `q` (of traces with
 /// `traces`, else of spans). Only newest-first pages settle early: a candidate's matched

@@ -276,7 +276,7 @@ async fn pages_merge_parts_and_memtable_in_order() {
 #[tokio::test]
 async fn traces_read_through_granules_equal_the_memtable() {
     // Enough rows that the largest service's runs are several granules long.
-    let all = spans(70_000);
+    let all = spans(50_000);
     let (_dir, parts) = store_with(&all, &[]).await;
     let memtable_dir = tempfile::tempdir().expect("tempdir");
     let mut config = EngineConfig::new(memtable_dir.path());
@@ -287,7 +287,7 @@ async fn traces_read_through_granules_equal_the_memtable() {
     assert_eq!(memtable.stats().parts, 0);
 
     let ids = |spans: &[Span]| spans.iter().map(|s| s.span_id).collect::<Vec<_>>();
-    for s in all.iter().step_by(331) {
+    for s in all.iter().step_by(1999) {
         let got = parts.trace("p", s.trace_id).await.expect("trace");
         assert_eq!(got.len(), 3, "every span of the trace");
         assert_eq!(got, memtable.trace("p", s.trace_id).await.expect("trace"));
@@ -296,8 +296,7 @@ async fn traces_read_through_granules_equal_the_memtable() {
     for text in [
         "{service:api} > {service:db}",
         "{service:web duration>30ms} >> {}",
-        "{user.id=42} ~ {}",
-        "{service:cache} | count() > 1",
+        "{service:cache} ~ {} | count() > 1",
         "service:db duration<1ms",
     ] {
         for (start_ns, end_ns) in [(T0 - HOUR, T0 + 3 * HOUR), window] {
@@ -318,25 +317,15 @@ async fn traces_read_through_granules_equal_the_memtable() {
             let want = memtable.search_traces(&q).await.expect("search");
             let got = parts.search_traces(&q).await.expect("search");
             assert_eq!(got.traces, want.traces, "{text}: traces");
-            for sort in [SearchSort::TimeDesc, SearchSort::TimeAsc] {
-                let q = SearchQuery {
-                    sort,
-                    limit: 150,
-                    ..q.clone()
-                };
-                let want = expected_structural(&all, &q);
-                let want = &want[..want.len().min(300)];
-                assert_eq!(
-                    paged(parts.as_ref(), q.clone(), 2).await,
-                    want,
-                    "{text} {sort:?}"
-                );
-                assert_eq!(
-                    paged(memtable.as_ref(), q, 2).await,
-                    want,
-                    "{text} {sort:?}"
-                );
-            }
+            // Newest-first pages stop evaluating candidates early: two pages must still
+            // be exactly what evaluating every candidate gives.
+            let q = SearchQuery {
+                limit: 150,
+                ..q.clone()
+            };
+            let want = expected_structural(&all, &q);
+            let want = &want[..want.len().min(300)];
+            assert_eq!(paged(parts.as_ref(), q, 2).await, want, "{text}: pages");
         }
     }
 }
