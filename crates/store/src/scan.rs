@@ -26,6 +26,7 @@ use datafusion::prelude::{Expr, SessionContext};
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::Filter;
 
+use crate::api::Bucket;
 use crate::error::StoreError;
 use crate::granule::{self, GranuleIndex, Run};
 use crate::part::Part;
@@ -62,10 +63,21 @@ fn flip<const N: usize>(bytes: [u8; N]) -> [u8; N] {
     bytes.map(|b| !b)
 }
 
+/// A matching row as a scan offers it.
+struct Matched {
+    start: i64,
+    duration: i64,
+    trace: [u8; 16],
+    span: [u8; 8],
+    error: bool,
+    part: usize,
+    row: u32,
+}
+
 /// What a scan keeps of the matching rows it reads.
 trait Collector {
     /// A matching row.
-    fn offer(&mut self, start: i64, trace: [u8; 16], span: [u8; 8], part: usize, row: u32);
+    fn offer(&mut self, m: Matched);
     /// Whether rows starting at best at `start` can no longer change the outcome.
     fn beyond(&self, start: i64) -> bool;
 }
@@ -91,13 +103,17 @@ impl BestRows {
 }
 
 impl Collector for BestRows {
-    fn offer(&mut self, start: i64, trace: [u8; 16], span: [u8; 8], part: usize, row: u32) {
+    fn offer(&mut self, m: Matched) {
         let rank = if self.descending {
-            (start, trace, span)
+            (m.start, m.trace, m.span)
         } else {
-            (!start, flip(trace), flip(span))
+            (!m.start, flip(m.trace), flip(m.span))
         };
-        let hit = Hit { rank, part, row };
+        let hit = Hit {
+            rank,
+            part: m.part,
+            row: m.row,
+        };
         if self.heap.len() < self.limit {
             self.heap.push(Reverse(hit));
         } else if self.heap.peek().is_some_and(|Reverse(worst)| hit > *worst) {
@@ -116,6 +132,10 @@ impl Collector for BestRows {
 }
 
 /// The `limit` traces whose newest matching row is newest, seen so far.
+///
+/// Stopping at rows older than the `limit`-th trace's newest row is exact: a trace whose
+/// newest matching row is at least that new has that row in a granule the scan still
+/// reads, so every trace of the answer is seen at its newest row.
 struct NewestTraces {
     /// Every trace seen, with the start of its newest matching row.
     seen: HashMap<[u8; 16], i64>,
@@ -125,7 +145,8 @@ struct NewestTraces {
 }
 
 impl Collector for NewestTraces {
-    fn offer(&mut self, start: i64, trace: [u8; 16], _span: [u8; 8], _part: usize, _row: u32) {
+    fn offer(&mut self, m: Matched) {
+        let (start, trace) = (m.start, m.trace);
         match self.seen.insert(trace, start) {
             Some(known) if known >= start => {
                 self.seen.insert(trace, known);
@@ -147,7 +168,64 @@ impl Collector for NewestTraces {
     }
 }
 
-/// The physical predicate and the table columns it reads plus the sort key, in table order.
+/// Span and error counts per bucket of a histogram grid.
+struct Counts {
+    /// Start of the first bucket.
+    aligned: i64,
+    width: i64,
+    buckets: Vec<Bucket>,
+}
+
+impl Collector for Counts {
+    fn offer(&mut self, m: Matched) {
+        let i = (m.start - self.aligned) / self.width;
+        if let Some(b) = usize::try_from(i)
+            .ok()
+            .and_then(|i| self.buckets.get_mut(i))
+        {
+            b.count += 1;
+            b.error_count += u64::from(m.error);
+        }
+    }
+
+    fn beyond(&self, _start: i64) -> bool {
+        false
+    }
+}
+
+/// Each trace's sort key over its matching rows: the earliest start, or the longest
+/// duration.
+struct TraceKeys {
+    by_duration: bool,
+    keys: HashMap<[u8; 16], i64>,
+}
+
+impl Collector for TraceKeys {
+    fn offer(&mut self, m: Matched) {
+        let (key, by_duration) = if self.by_duration {
+            (m.duration, true)
+        } else {
+            (m.start, false)
+        };
+        self.keys
+            .entry(m.trace)
+            .and_modify(|k| {
+                *k = if by_duration {
+                    key.max(*k)
+                } else {
+                    key.min(*k)
+                }
+            })
+            .or_insert(key);
+    }
+
+    fn beyond(&self, _start: i64) -> bool {
+        false
+    }
+}
+
+/// The physical predicate and the table columns it reads plus the sort keys and error flag,
+/// in table order.
 fn prepare(predicate: &Expr) -> Result<(Arc<dyn PhysicalExpr>, Vec<usize>), StoreError> {
     let schema = Table::Spans.schema();
     let mut names: Vec<String> = predicate
@@ -155,7 +233,16 @@ fn prepare(predicate: &Expr) -> Result<(Arc<dyn PhysicalExpr>, Vec<usize>), Stor
         .into_iter()
         .map(|c| c.name.clone())
         .collect();
-    names.extend([c::START_TIME, c::TRACE_ID, c::SPAN_ID].map(String::from));
+    names.extend(
+        [
+            c::START_TIME,
+            c::DURATION,
+            c::TRACE_ID,
+            c::SPAN_ID,
+            c::HAS_ERROR,
+        ]
+        .map(String::from),
+    );
     let mut indices = names
         .iter()
         .map(|n| schema.index_of(n))
@@ -245,15 +332,19 @@ fn scan(
                 let starts: &Int64Array = downcast(&batch, c::START_TIME)?;
                 let traces: &FixedSizeBinaryArray = downcast(&batch, c::TRACE_ID)?;
                 let spans: &FixedSizeBinaryArray = downcast(&batch, c::SPAN_ID)?;
+                let errors: &BooleanArray = downcast(&batch, c::HAS_ERROR)?;
+                let durations: &Int64Array = downcast(&batch, c::DURATION)?;
                 for i in 0..batch.num_rows() {
                     if matched.is_valid(i) && matched.value(i) {
-                        into.offer(
-                            starts.value(i),
-                            traces.value(i).try_into().unwrap_or_default(),
-                            spans.value(i).try_into().unwrap_or_default(),
+                        into.offer(Matched {
+                            start: starts.value(i),
+                            duration: durations.value(i),
+                            trace: traces.value(i).try_into().unwrap_or_default(),
+                            span: spans.value(i).try_into().unwrap_or_default(),
+                            error: errors.value(i),
                             part,
-                            row + i as u32,
-                        );
+                            row: row + i as u32,
+                        });
                     }
                 }
                 row += batch.num_rows() as u32;
@@ -343,6 +434,43 @@ pub(crate) fn newest_traces(
             .collect(),
         more,
     ))
+}
+
+/// The spans of `parts` (all with a granule index) matching the search, counted into
+/// `buckets` of the grid `(aligned start, width)`; every matching row counts, so only
+/// runs, granules and values the filter rules out are skipped.
+pub(crate) fn count_spans(
+    parts: &[Arc<Part>],
+    search: &OrderedSearch,
+    (aligned, width): (i64, i64),
+    buckets: Vec<Bucket>,
+) -> Result<Vec<Bucket>, StoreError> {
+    let mut counts = Counts {
+        aligned,
+        width,
+        buckets,
+    };
+    scan(parts, search, &mut counts)?;
+    Ok(counts.buckets)
+}
+
+/// Every trace of `parts` (all with a granule index) with a span matching the search, with
+/// its key over those spans: the earliest start, or with `by_duration` the longest duration.
+pub(crate) fn trace_keys(
+    parts: &[Arc<Part>],
+    search: &OrderedSearch,
+    by_duration: bool,
+) -> Result<HashMap<TraceId, i64>, StoreError> {
+    let mut keys = TraceKeys {
+        by_duration,
+        keys: HashMap::new(),
+    };
+    scan(parts, search, &mut keys)?;
+    Ok(keys
+        .keys
+        .into_iter()
+        .map(|(t, k)| (TraceId(t), k))
+        .collect())
 }
 
 /// All spans of `traces` in `parts` (all with a granule index), or only those whose id

@@ -30,9 +30,12 @@ use crate::api::{
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
 use crate::filter::{compile, field_columns};
+use crate::granule;
 use crate::part::Part;
 use crate::query::{Snapshot, id_lit, project_is};
-use crate::scan::{OrderedSearch, newest_traces, ordered_spans, trace_spans};
+use crate::scan::{
+    OrderedSearch, count_spans, newest_traces, ordered_spans, trace_keys, trace_spans,
+};
 use crate::schema::{batch_to_spans, col as c};
 use crate::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
@@ -443,36 +446,50 @@ pub(crate) async fn search_traces(
         return Ok(trace_page(evaluated, q, truncated));
     }
 
+    let filter = window(&q.project_id, q.start_ns, q.end_ns).and(compile(&q.plan.pushdown));
     let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
-    let (_ctx, df) = snap.frame(&parts).await?;
-    let key = if q.sort.by_duration() {
-        max(col(c::DURATION))
-    } else {
-        min(col(c::START_TIME))
-    };
-    let mut df = df
-        .filter(window(&q.project_id, q.start_ns, q.end_ns).and(compile(&q.plan.pushdown)))?
-        .aggregate(vec![col(c::TRACE_ID)], vec![key.alias("k")])?;
-    if let Some(cur) = &q.cursor {
-        df = df.filter(after(cur, col("k"), false))?;
-    }
-    let desc = q.sort.descending();
-    let batches = df
-        .sort(vec![
-            col("k").sort(!desc, false),
-            col(c::TRACE_ID).sort(!desc, false),
-        ])?
-        .limit(0, Some(q.limit + 1))?
-        .collect()
-        .await?;
-    let mut page: Vec<(TraceId, i64)> = Vec::new();
-    for b in &batches {
-        let ids: &FixedSizeBinaryArray = downcast(b, 0)?;
-        let keys: &Int64Array = downcast(b, 1)?;
-        for row in 0..b.num_rows() {
-            page.push((trace_id_at(ids, row)?, keys.value(row)));
+    // Granules pay when their value filters skip most rows (see `count_into`).
+    let all_indexed = !parts.is_empty()
+        && parts.iter().all(|p| p.granules.is_some())
+        && granule::probes(&q.plan.pushdown).is_some();
+    let mut page = if all_indexed {
+        // Every trace's key is needed before paging (a key is a minimum or maximum over
+        // the trace's rows, which can be anywhere): count them from the granules, merge the
+        // memtable's, then page.
+        let search = OrderedSearch {
+            predicate: filter.clone(),
+            filter: q.plan.pushdown.clone(),
+            window: (q.start_ns, q.end_ns),
+            descending: true,
+            limit: usize::MAX,
+        };
+        let (indexed, _) = split_indexed(parts);
+        let by_duration = q.sort.by_duration();
+        let mut keys = blocking(move || trace_keys(&indexed, &search, by_duration)).await?;
+        if has_rows(snap) {
+            for (id, k) in trace_keys_df(snap, &[], filter, q, false).await? {
+                keys.entry(id)
+                    .and_modify(|e| *e = if by_duration { k.max(*e) } else { k.min(*e) })
+                    .or_insert(k);
+            }
         }
-    }
+        let mut page: Vec<(TraceId, i64)> = keys
+            .into_iter()
+            .filter(|(id, k)| {
+                q.cursor
+                    .as_ref()
+                    .is_none_or(|cur| cur.is_before(*k, id, &zero))
+            })
+            .collect();
+        page.sort_unstable_by_key(|(id, k)| (*k, id.0));
+        if q.sort.descending() {
+            page.reverse();
+        }
+        page.truncate(q.limit + 1);
+        page
+    } else {
+        trace_keys_df(snap, &parts, filter, q, true).await?
+    };
     let more = page.len() > q.limit;
     page.truncate(q.limit);
     let next_cursor = more
@@ -491,6 +508,48 @@ pub(crate) async fn search_traces(
         next_cursor,
         candidates_truncated: false,
     })
+}
+
+/// Each trace with a span matching `filter` in `parts` and the memtable, with its key (the
+/// earliest start, or the longest duration); with `paged`, only the page after the cursor,
+/// in the query's order, one more than its limit.
+async fn trace_keys_df(
+    snap: &Snapshot,
+    parts: &[&Arc<Part>],
+    filter: Expr,
+    q: &SearchQuery,
+    paged: bool,
+) -> Result<Vec<(TraceId, i64)>, StoreError> {
+    let (_ctx, df) = snap.frame(parts).await?;
+    let key = if q.sort.by_duration() {
+        max(col(c::DURATION))
+    } else {
+        min(col(c::START_TIME))
+    };
+    let mut df = df
+        .filter(filter)?
+        .aggregate(vec![col(c::TRACE_ID)], vec![key.alias("k")])?;
+    if paged {
+        if let Some(cur) = &q.cursor {
+            df = df.filter(after(cur, col("k"), false))?;
+        }
+        let desc = q.sort.descending();
+        df = df
+            .sort(vec![
+                col("k").sort(!desc, false),
+                col(c::TRACE_ID).sort(!desc, false),
+            ])?
+            .limit(0, Some(q.limit + 1))?;
+    }
+    let mut out: Vec<(TraceId, i64)> = Vec::new();
+    for b in &df.collect().await? {
+        let ids: &FixedSizeBinaryArray = downcast(b, 0)?;
+        let keys: &Int64Array = downcast(b, 1)?;
+        for row in 0..b.num_rows() {
+            out.push((trace_id_at(ids, row)?, keys.value(row)));
+        }
+    }
+    Ok(out)
 }
 
 /// "Nice" bucket widths, ns.
@@ -603,7 +662,8 @@ pub(crate) async fn histogram(
 }
 
 /// Adds the spans matching `filter` that start in `[range.0, range.1)` to their buckets of
-/// the grid `(aligned start, width)`.
+/// the grid `(aligned start, width)`: parts with a granule index are counted granule by
+/// granule ([`crate::scan::count_spans`]), the memtable and older parts with DataFusion.
 pub(crate) async fn count_into(
     snap: &Snapshot,
     project_id: &str,
@@ -613,41 +673,72 @@ pub(crate) async fn count_into(
     buckets: &mut [crate::api::Bucket],
 ) -> Result<(), StoreError> {
     let (aligned, width) = grid;
-    {
-        let parts = snap.parts_in(project_id, range.0, range.1);
-        let (_ctx, df) = snap.frame(&parts).await?;
-        let bucket = ((col(c::START_TIME) - lit(aligned)) / lit(width)).alias("b");
-        let batches = df
-            .filter(window(project_id, range.0, range.1).and(compile(filter)))?
-            .aggregate(
-                vec![bucket],
-                vec![
-                    count(lit(1i64)).alias("n"),
-                    sum(cast(
-                        col(c::HAS_ERROR),
-                        datafusion::arrow::datatypes::DataType::Int64,
-                    ))
-                    .alias("e"),
-                ],
-            )?
-            .collect()
-            .await?;
-        for b in &batches {
-            let idx: &Int64Array = downcast(b, 0)?;
-            let counts: &Int64Array = downcast(b, 1)?;
-            let errors: &Int64Array = downcast(b, 2)?;
-            for row in 0..b.num_rows() {
-                if let Some(bucket) = usize::try_from(idx.value(row))
-                    .ok()
-                    .and_then(|i| buckets.get_mut(i))
-                {
-                    bucket.count += counts.value(row).max(0) as u64;
-                    bucket.error_count += if errors.is_null(row) {
-                        0
-                    } else {
-                        errors.value(row).max(0) as u64
-                    };
-                }
+    let predicate = window(project_id, range.0, range.1).and(compile(filter));
+    let parts = snap.parts_in(project_id, range.0, range.1);
+    // Every matching row counts: granules only pay when their value filters skip most of
+    // them; otherwise DataFusion's parallel, vectorised scan is faster.
+    let (indexed, others) = if granule::probes(filter).is_some() {
+        split_indexed(parts)
+    } else {
+        (Vec::new(), parts)
+    };
+    if !indexed.is_empty() {
+        let search = OrderedSearch {
+            predicate: predicate.clone(),
+            filter: filter.clone(),
+            window: range,
+            descending: true,
+            limit: usize::MAX,
+        };
+        let empty = buckets
+            .iter()
+            .map(|b| crate::api::Bucket {
+                count: 0,
+                error_count: 0,
+                ..*b
+            })
+            .collect();
+        let counted = blocking(move || count_spans(&indexed, &search, grid, empty)).await?;
+        for (b, c) in buckets.iter_mut().zip(counted) {
+            b.count += c.count;
+            b.error_count += c.error_count;
+        }
+    }
+    if others.is_empty() && !has_rows(snap) {
+        return Ok(());
+    }
+    let (_ctx, df) = snap.frame(&others).await?;
+    let bucket = ((col(c::START_TIME) - lit(aligned)) / lit(width)).alias("b");
+    let batches = df
+        .filter(predicate)?
+        .aggregate(
+            vec![bucket],
+            vec![
+                count(lit(1i64)).alias("n"),
+                sum(cast(
+                    col(c::HAS_ERROR),
+                    datafusion::arrow::datatypes::DataType::Int64,
+                ))
+                .alias("e"),
+            ],
+        )?
+        .collect()
+        .await?;
+    for b in &batches {
+        let idx: &Int64Array = downcast(b, 0)?;
+        let counts: &Int64Array = downcast(b, 1)?;
+        let errors: &Int64Array = downcast(b, 2)?;
+        for row in 0..b.num_rows() {
+            if let Some(bucket) = usize::try_from(idx.value(row))
+                .ok()
+                .and_then(|i| buckets.get_mut(i))
+            {
+                bucket.count += counts.value(row).max(0) as u64;
+                bucket.error_count += if errors.is_null(row) {
+                    0
+                } else {
+                    errors.value(row).max(0) as u64
+                };
             }
         }
     }

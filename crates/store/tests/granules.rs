@@ -14,7 +14,8 @@ use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode
 use tracehouse_query::{eval_plan, matches, parse, plan};
 use tracehouse_store::filter::SpanRef;
 use tracehouse_store::{
-    EmbeddedStore, EngineConfig, MAX_CANDIDATE_TRACES, SearchCursor, SearchQuery, SearchSort, Store,
+    EmbeddedStore, EngineConfig, HistogramQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchQuery,
+    SearchSort, Store,
 };
 
 const MS: i64 = 1_000_000;
@@ -184,6 +185,33 @@ async fn paged(store: &dyn Store, mut q: SearchQuery, max_pages: usize) -> Vec<S
     out
 }
 
+/// The histogram of a plain query must count exactly the spans the evaluator matches.
+async fn check_histogram(store: &dyn Store, all: &[Span], q: &SearchQuery, when: &str) {
+    let h = store
+        .histogram(&HistogramQuery {
+            project_id: q.project_id.clone(),
+            plan: q.plan.clone(),
+            start_ns: q.start_ns,
+            end_ns: q.end_ns,
+            buckets: 40,
+        })
+        .await
+        .expect("histogram");
+    let aligned = h.buckets.first().map_or(q.start_ns, |b| b.start);
+    let mut want = vec![(0u64, 0u64); h.buckets.len()];
+    for s in all.iter().filter(|s| {
+        s.start_time_unix_nano >= q.start_ns
+            && s.start_time_unix_nano < q.end_ns
+            && matches(&q.plan.pushdown, &SpanRef(s))
+    }) {
+        let i = ((s.start_time_unix_nano - aligned) / h.width_ns) as usize;
+        want[i].0 += 1;
+        want[i].1 += u64::from(s.has_error);
+    }
+    let got: Vec<(u64, u64)> = h.buckets.iter().map(|b| (b.count, b.error_count)).collect();
+    assert_eq!(got, want, "{when}: histogram of {:?}", q.plan.pushdown);
+}
+
 async fn check(store: &dyn Store, all: &[Span], when: &str) {
     let queries = [
         "",
@@ -217,6 +245,9 @@ async fn check(store: &dyn Store, all: &[Span], when: &str) {
                     limit: 1,
                     cursor: None,
                 };
+                if sort == SearchSort::TimeDesc {
+                    check_histogram(store, all, &q, when).await;
+                }
                 let want = expected(all, &q);
                 for (limit, pages) in [(1, 3), (400, 3)] {
                     q.limit = limit;
@@ -298,6 +329,7 @@ async fn traces_read_through_granules_equal_the_memtable() {
         "{service:web duration>30ms} >> {}",
         "{service:cache} ~ {} | count() > 1",
         "service:db duration<1ms",
+        "region:us duration>20ms",
     ] {
         for (start_ns, end_ns) in [(T0 - HOUR, T0 + 3 * HOUR), window] {
             let q = SearchQuery {
@@ -314,9 +346,21 @@ async fn traces_read_through_granules_equal_the_memtable() {
             assert!(!want.spans.is_empty(), "{text}: the data has matches");
             assert_eq!(ids(&got.spans), ids(&want.spans), "{text}: spans");
             assert_eq!(got.spans, want.spans, "{text}: whole spans");
-            let want = memtable.search_traces(&q).await.expect("search");
-            let got = parts.search_traces(&q).await.expect("search");
-            assert_eq!(got.traces, want.traces, "{text}: traces");
+            for sort in [
+                SearchSort::TimeDesc,
+                SearchSort::TimeAsc,
+                SearchSort::DurationDesc,
+            ] {
+                let q = SearchQuery {
+                    sort,
+                    limit: 20,
+                    ..q.clone()
+                };
+                let want = memtable.search_traces(&q).await.expect("search");
+                let got = parts.search_traces(&q).await.expect("search");
+                assert_eq!(got.traces, want.traces, "{text} {sort:?}: traces");
+                assert_eq!(got.next_cursor, want.next_cursor, "{text} {sort:?}: cursor");
+            }
             // Newest-first pages stop evaluating candidates early: two pages must still
             // be exactly what evaluating every candidate gives.
             let q = SearchQuery {
