@@ -376,8 +376,14 @@ impl GranuleIndex {
                 values: Sbbf::new(bits),
             });
         }
+        let runs_fit = header.runs.iter().all(|r| {
+            r.first
+                .checked_add(r.rows)
+                .is_some_and(|end| end <= header.rows)
+        });
         if filters.len() != header.traces as usize * 16
             || granules.len() != (header.rows as usize).div_ceil(GRANULE_ROWS)
+            || !runs_fit
         {
             return Err(corrupt("size mismatch"));
         }

@@ -216,9 +216,11 @@ impl Part {
         part.granules = match fs::read(granules_path(parts_dir, part.meta.id)) {
             Ok(raw) => {
                 let index = GranuleIndex::decode(&raw)?;
-                if index.trace_ranges.len() != part.trace_ids.len() {
+                if index.trace_ranges.len() != part.trace_ids.len()
+                    || u64::from(index.rows) != part.meta.rows
+                {
                     return Err(StoreError::Corrupt(format!(
-                        "granule index of part {} disagrees with its trace index",
+                        "granule index of part {} disagrees with its trace index or rows",
                         part.meta.id
                     )));
                 }

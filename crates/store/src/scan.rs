@@ -1,19 +1,20 @@
-//! Time-ordered searches over spans parts that have a granule index ([`crate::granule`]),
-//! read with Parquet directly instead of through a DataFusion plan.
+//! Reads of spans parts that have a granule index ([`crate::granule`]), with Parquet
+//! directly instead of through a DataFusion plan.
 //!
-//! A "newest N spans matching F" page is found in two steps:
+//! The core is one scan: each service run of each part is read granule by granule, best
+//! first (newest first, or oldest first), with only the columns the filter names plus the
+//! sort keys. The filter (the very DataFusion expression the other paths use, as a
+//! physical expression) is evaluated on each granule and every matching row is offered to
+//! a collector. Granules outside the time window, runs of services the filter excludes and
+//! granules whose value filter rules out an attribute the filter needs are skipped without
+//! reading; a collector that knows older rows can no longer change its answer stops a run
+//! early, and runs are visited best first, so most are never opened.
 //!
-//! 1. **Find.** Each service run of each part is read granule by granule, newest first,
-//!    with only the columns the filter names plus the sort key. The filter (the very
-//!    DataFusion expression the other paths use, as a physical expression) is evaluated
-//!    on each granule, and the best N rows seen are kept. A run is abandoned as soon as
-//!    its next granule is older than the N-th best row; runs are visited newest first, so
-//!    most are never opened. Granules outside the time window, runs of services the
-//!    filter excludes and granules whose value filter rules out the attribute value the
-//!    filter pins are skipped without reading.
-//! 2. **Fetch.** The N rows are read whole by row number, touching only their pages.
-//!
-//! Oldest-first pages do the same from the other end of each run.
+//! - A page of spans keeps the best N rows, then reads those N whole by row number,
+//!   touching only their pages.
+//! - Structural candidates keep the newest N distinct traces.
+//! - Histograms count every matching row; trace pages key every matching trace.
+//! - Trace reads use each trace's time range in the part instead of a filter.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
