@@ -491,13 +491,19 @@ impl TableEngine {
         self.commit_and_swap(&mut manifest, next, &[]).await
     }
 
-    /// Merges the small parts of each partition; returns how many parts were replaced.
+    /// Merges the small parts of each partition, and rewrites spans parts written before
+    /// granule indexes existed (alone if need be), so that old data gets the current layout;
+    /// returns how many parts were replaced.
     async fn compact(&self, now_ns: i64) -> Result<usize, StoreError> {
         let mut manifest = self.manifest.lock().await;
         let current_hour = now_ns.div_euclid(HOUR_NS);
         let parts = self.state.read().parts.clone();
+        let outdated = |p: &Part| self.table == Table::Spans && p.granules.is_none();
         let mut groups: HashMap<(String, i64), Vec<Arc<Part>>> = HashMap::new();
-        for p in parts.into_iter().filter(|p| p.meta.rows < SMALL_PART_ROWS) {
+        for p in parts
+            .into_iter()
+            .filter(|p| p.meta.rows < SMALL_PART_ROWS || outdated(p))
+        {
             groups
                 .entry((p.meta.project_id.clone(), p.meta.hour))
                 .or_default()
@@ -506,16 +512,21 @@ impl TableEngine {
         let mut replaced = 0;
         for ((project, hour), mut group) in groups {
             let closed = hour < current_hour;
-            if group.len() < 2 || (!closed && group.len() < OPEN_HOUR_MAX_PARTS) {
+            let upgrade = group.iter().any(|p| outdated(p));
+            if !upgrade && (group.len() < 2 || (!closed && group.len() < OPEN_HOUR_MAX_PARTS)) {
                 continue;
             }
-            group.sort_by_key(|p| p.meta.id);
+            // Outdated parts first, then oldest first; the first part is always taken.
+            group.sort_by_key(|p| (!outdated(p), p.meta.id));
             let mut total = 0;
+            let mut first = true;
             group.retain(|p| {
                 total += p.meta.rows;
-                total <= MAX_MERGED_ROWS
+                let keep = first || total <= MAX_MERGED_ROWS;
+                first = false;
+                keep
             });
-            if group.len() < 2 {
+            if group.len() < 2 && !group.iter().any(|p| outdated(p)) {
                 continue;
             }
             let started = Instant::now();

@@ -373,3 +373,69 @@ async fn traces_read_through_granules_equal_the_memtable() {
         }
     }
 }
+
+#[tokio::test]
+async fn parts_from_before_granule_indexes_are_searched_then_rewritten() {
+    let all = spans(20_000);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = || {
+        let mut c = EngineConfig::new(dir.path());
+        c.flush_interval = Duration::from_secs(3600);
+        c.maintenance_interval = Duration::from_secs(3600);
+        c
+    };
+    let store = EmbeddedStore::open(config()).await.expect("open");
+    store.write_spans(all.clone()).await.expect("write");
+    store.flush_now().await.expect("flush");
+    drop(store);
+    // What an older version wrote: the same parts without their granule index.
+    let sidecars = || {
+        std::fs::read_dir(dir.path().join("parts"))
+            .expect("parts")
+            .filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "gidx"))
+            })
+            .count()
+    };
+    for entry in std::fs::read_dir(dir.path().join("parts")).expect("parts") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "gidx") {
+            std::fs::remove_file(path).expect("remove");
+        }
+    }
+    assert_eq!(sidecars(), 0);
+    let store = EmbeddedStore::open(config()).await.expect("reopen");
+    let q = |text: &str| SearchQuery {
+        project_id: "p".into(),
+        plan: plan(&parse(text).expect("query parses")),
+        start_ns: T0 - HOUR,
+        end_ns: T0 + 3 * HOUR,
+        sort: SearchSort::TimeDesc,
+        limit: 100,
+        cursor: None,
+    };
+    let queries = ["service:db duration>30ms", "user.id=42", "region:us"];
+    for text in queries {
+        let want = expected(&all, &q(text));
+        assert_eq!(
+            paged(store.as_ref(), q(text), 2).await,
+            want[..want.len().min(200)]
+        );
+    }
+    let parts = store.stats().parts as usize;
+    assert_eq!(store.compact(T0 + 10 * HOUR).await.expect("compact"), parts);
+    assert_eq!(
+        sidecars(),
+        parts,
+        "every part rewritten with its granule index"
+    );
+    assert_eq!(store.compact(T0 + 10 * HOUR).await.expect("compact"), 0);
+    for text in queries {
+        let want = expected(&all, &q(text));
+        assert_eq!(
+            paged(store.as_ref(), q(text), 2).await,
+            want[..want.len().min(200)]
+        );
+    }
+}
