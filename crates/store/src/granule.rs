@@ -276,6 +276,7 @@ impl GranuleIndex {
         }
         let mut granules = Vec::with_capacity(rows.div_ceil(GRANULE_ROWS));
         let mut entries: HashSet<u64> = HashSet::new();
+        let mut seen: HashSet<(&str, &str)> = HashSet::new();
         for first in (0..rows).step_by(GRANULE_ROWS) {
             let end = (first + GRANULE_ROWS).min(rows);
             entries.clear();
@@ -284,8 +285,9 @@ impl GranuleIndex {
                 min_start = min_start.min(starts.value(row));
                 max_start = max_start.max(starts.value(row));
             }
+            seen.clear();
             for map in maps {
-                map_entries(map, first..end, &mut |h| {
+                map_entries(map, first..end, &mut seen, &mut |h| {
                     entries.insert(h);
                 })?;
             }
@@ -440,10 +442,13 @@ impl GranuleIndex {
     }
 }
 
-/// Calls `emit` with the filter entries of the rows `rows` of an attribute map column.
-fn map_entries(
-    map: &MapArray,
+/// Calls `emit` with the filter entries of the rows `rows` of an attribute map column,
+/// once per distinct `(key, stored value)` not yet in `seen` (values repeat a lot: resource
+/// attributes on every span of a service, methods, routes), which saves decoding them again.
+fn map_entries<'a>(
+    map: &'a MapArray,
     rows: std::ops::Range<usize>,
+    seen: &mut HashSet<(&'a str, &'a str)>,
     emit: &mut impl FnMut(u64),
 ) -> Result<(), StoreError> {
     let keys = map
@@ -462,7 +467,7 @@ fn map_entries(
             continue;
         }
         for i in offsets[row] as usize..offsets[row + 1] as usize {
-            if !values.is_null(i) {
+            if !values.is_null(i) && seen.insert((keys.value(i), values.value(i))) {
                 value_entries(keys.value(i), values.value(i), emit);
             }
         }
