@@ -13,7 +13,7 @@ use clickhouse::{Client, Row};
 use serde::Deserialize;
 use tracehouse_clickhouse::row::SpanRow;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
-use tracehouse_model::{AttrValue, Event, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{AttrValue, Event, Span, SpanId, TraceId};
 use tracehouse_store::Store;
 
 const T0: i64 = 1_700_000_000_000_000_000;
@@ -29,27 +29,7 @@ fn spans(n: u32) -> Vec<Span> {
             s[4..].copy_from_slice(&i.to_be_bytes());
             let start = T0 + i64::from(n) * 1000 + i64::from(i);
             Span {
-                project_id: "p".into(),
-                trace_id: TraceId(t),
-                span_id: SpanId(s),
-                parent_span_id: None,
-                trace_state: String::new(),
-                name: "op".into(),
-                kind: SpanKind::Server,
-                start_time_unix_nano: start,
-                end_time_unix_nano: start + 5,
-                duration_nanos: 5,
-                status_code: StatusCode::Ok,
-                status_message: String::new(),
-                service_name: "svc".into(),
-                service_version: String::new(),
-                environment: String::new(),
-                scope_name: String::new(),
-                scope_version: String::new(),
-                scope_attributes: Default::default(),
-                session_id: None,
                 attributes: [("k".to_string(), AttrValue::Str("v".into()))].into(),
-                resource_attributes: Default::default(),
                 events: if i == 0 {
                     vec![Event {
                         time_unix_nano: start + 1,
@@ -64,11 +44,8 @@ fn spans(n: u32) -> Vec<Span> {
                 } else {
                     vec![]
                 },
-                links: vec![],
                 has_error: i == 0,
-                dropped_attributes_count: 0,
-                dropped_events_count: 0,
-                dropped_links_count: 0,
+                ..common::span(TraceId(t), SpanId(s), start, 5)
             }
         })
         .collect()

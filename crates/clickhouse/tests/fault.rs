@@ -14,7 +14,7 @@ use std::time::Duration;
 use clickhouse::Row;
 use serde::Deserialize;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
-use tracehouse_model::{Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_store::Store;
 
 const T0: i64 = 1_700_000_000_000_000_000;
@@ -27,34 +27,10 @@ fn batch(n: u32) -> Vec<Span> {
             let mut s = [0u8; 8];
             s[..4].copy_from_slice(&n.to_be_bytes());
             s[4..].copy_from_slice(&i.to_be_bytes());
+            let start = T0 + i64::from(n) * 1000 + i64::from(i);
             Span {
-                project_id: "p".into(),
-                trace_id: TraceId(t),
-                span_id: SpanId(s),
-                parent_span_id: None,
-                trace_state: String::new(),
                 name: format!("op{i}"),
-                kind: SpanKind::Server,
-                start_time_unix_nano: T0 + i64::from(n) * 1000 + i64::from(i),
-                end_time_unix_nano: T0 + i64::from(n) * 1000 + i64::from(i) + 5,
-                duration_nanos: 5,
-                status_code: StatusCode::Ok,
-                status_message: String::new(),
-                service_name: "svc".into(),
-                service_version: String::new(),
-                environment: String::new(),
-                scope_name: String::new(),
-                scope_version: String::new(),
-                scope_attributes: Default::default(),
-                session_id: None,
-                attributes: Default::default(),
-                resource_attributes: Default::default(),
-                events: vec![],
-                links: vec![],
-                has_error: false,
-                dropped_attributes_count: 0,
-                dropped_events_count: 0,
-                dropped_links_count: 0,
+                ..common::span(TraceId(t), SpanId(s), start, 5)
             }
         })
         .collect()

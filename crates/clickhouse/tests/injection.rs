@@ -4,7 +4,7 @@
 
 mod common;
 
-use tracehouse_model::{AttrValue, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{AttrValue, Span, SpanId, TraceId};
 use tracehouse_query::plan::{Target, resolve_key};
 use tracehouse_store::{KeysQuery, SearchQuery, SearchSort, Store, ValuesQuery};
 
@@ -23,32 +23,9 @@ const HOSTILE: &[&str] = &[
 fn span(project: &str, id: u8, value: &str) -> Span {
     Span {
         project_id: project.into(),
-        trace_id: TraceId([id; 16]),
-        span_id: SpanId([id; 8]),
-        parent_span_id: None,
-        trace_state: String::new(),
         name: value.into(),
-        kind: SpanKind::Server,
-        start_time_unix_nano: T0 + i64::from(id),
-        end_time_unix_nano: T0 + i64::from(id) + 10,
-        duration_nanos: 10,
-        status_code: StatusCode::Ok,
-        status_message: String::new(),
-        service_name: "svc".into(),
-        service_version: String::new(),
-        environment: String::new(),
-        scope_name: String::new(),
-        scope_version: String::new(),
-        scope_attributes: Default::default(),
-        session_id: None,
         attributes: [(value.to_string(), AttrValue::Str(value.into()))].into(),
-        resource_attributes: Default::default(),
-        events: vec![],
-        links: vec![],
-        has_error: false,
-        dropped_attributes_count: 0,
-        dropped_events_count: 0,
-        dropped_links_count: 0,
+        ..common::span(TraceId([id; 16]), SpanId([id; 8]), T0 + i64::from(id), 10)
     }
 }
 

@@ -10,7 +10,7 @@ use tracehouse_clickhouse::schema::{MIGRATIONS, latest_version};
 use tracehouse_clickhouse::{
     ClickHouseError, ClickHouseStore, create_database, migrate, schema_version,
 };
-use tracehouse_model::{AttrValue, Event, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{AttrValue, Event, Span, SpanId, TraceId};
 use tracehouse_query::plan::{Target, resolve_key};
 use tracehouse_store::{ErrorQuery, Store, ValuesQuery};
 
@@ -18,33 +18,9 @@ const T0: i64 = 1_700_000_000_000_000_000;
 
 fn span(id: u8, service: &str) -> Span {
     Span {
-        project_id: "p".into(),
-        trace_id: TraceId([id; 16]),
-        span_id: SpanId([id; 8]),
-        parent_span_id: None,
-        trace_state: String::new(),
-        name: "op".into(),
-        kind: SpanKind::Server,
-        start_time_unix_nano: T0 + i64::from(id),
-        end_time_unix_nano: T0 + i64::from(id) + 10,
-        duration_nanos: 10,
-        status_code: StatusCode::Ok,
-        status_message: String::new(),
         service_name: service.into(),
-        service_version: String::new(),
-        environment: String::new(),
-        scope_name: String::new(),
-        scope_version: String::new(),
-        scope_attributes: Default::default(),
-        session_id: None,
         attributes: [("k".to_string(), AttrValue::Str("v".into()))].into(),
-        resource_attributes: Default::default(),
-        events: vec![],
-        links: vec![],
-        has_error: false,
-        dropped_attributes_count: 0,
-        dropped_events_count: 0,
-        dropped_links_count: 0,
+        ..common::span(TraceId([id; 16]), SpanId([id; 8]), T0 + i64::from(id), 10)
     }
 }
 
