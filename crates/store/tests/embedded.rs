@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
 use tracehouse_store::engine::HOUR_NS;
-use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
+use tracehouse_store::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
 
 fn span(project: &str, trace: u8, id: u8, start: i64, service: &str) -> Span {
     let mut attributes = Attributes::new();
@@ -50,6 +50,17 @@ fn config(dir: &std::path::Path) -> EngineConfig {
 }
 
 const T0: i64 = 1_700_000_000_000_000_000;
+
+/// A histogram of project `p`.
+fn histogram_query(text: &str, start_ns: i64, end_ns: i64, buckets: usize) -> HistogramQuery {
+    HistogramQuery {
+        project_id: "p".into(),
+        plan: tracehouse_query::plan(&tracehouse_query::parse(text).unwrap()),
+        start_ns,
+        end_ns,
+        buckets,
+    }
+}
 
 #[tokio::test]
 async fn acknowledged_spans_survive_restart_from_wal_and_parts() {
@@ -183,7 +194,7 @@ async fn uncommitted_part_files_are_removed_at_open() {
 /// counted.
 #[tokio::test]
 async fn histograms_from_minute_counts_match_scans() {
-    use tracehouse_store::{Histogram, HistogramQuery};
+    use tracehouse_store::Histogram;
     const MIN: i64 = 60_000_000_000;
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
@@ -221,13 +232,7 @@ async fn histograms_from_minute_counts_match_scans() {
         let store = store.clone();
         async move {
             for (start, end, buckets) in ranges {
-                let q = |text: &str| HistogramQuery {
-                    project_id: "p".into(),
-                    plan: tracehouse_query::plan(&tracehouse_query::parse(text).unwrap()),
-                    start_ns: start,
-                    end_ns: end,
-                    buckets,
-                };
+                let q = |text: &str| histogram_query(text, start, end, buckets);
                 let fast: Histogram = store.histogram(&q("")).await.unwrap();
                 let scanned: Histogram = store.histogram(&q("duration>=0")).await.unwrap();
                 assert_eq!(fast, scanned, "[{when}] {start}..{end} in {buckets}");
@@ -254,13 +259,7 @@ async fn histograms_from_minute_counts_match_scans() {
     }
     let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
     for (start, end, buckets) in ranges {
-        let q = |text: &str| HistogramQuery {
-            project_id: "p".into(),
-            plan: tracehouse_query::plan(&tracehouse_query::parse(text).unwrap()),
-            start_ns: start,
-            end_ns: end,
-            buckets,
-        };
+        let q = |text: &str| histogram_query(text, start, end, buckets);
         assert_eq!(
             store.histogram(&q("")).await.unwrap(),
             store.histogram(&q("duration>=0")).await.unwrap(),
