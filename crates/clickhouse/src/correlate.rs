@@ -88,7 +88,7 @@ pub(crate) async fn log_histogram(
     q: &HistogramQuery,
 ) -> Result<LogHistogram, StoreError> {
     check_log_plan(&q.plan)?;
-    let (aligned, width, mut buckets) = empty_log_buckets(q.start_ns, q.end_ns, q.buckets);
+    let (aligned, width, mut buckets) = empty_log_buckets(q.start_ns, q.end_ns, q.buckets)?;
     let mut p = Params::default();
     let a = p.i64(aligned);
     let w = p.i64(width);
@@ -192,7 +192,7 @@ pub(crate) async fn error_groups(
     client: &Client,
     q: &ErrorGroupsQuery,
 ) -> Result<ErrorGroups, StoreError> {
-    let (aligned, width, grid) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
+    let (aligned, width, grid) = empty_buckets(q.start_ns, q.end_ns, q.buckets)?;
     let mut p = Params::default();
     // Ranked in the order of `tracehouse_store::signals::rank_groups`.
     let sql = format!(

@@ -303,7 +303,7 @@ pub(crate) async fn histogram(
     client: &Client,
     q: &HistogramQuery,
 ) -> Result<Histogram, StoreError> {
-    let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
+    let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets)?;
     let mut truncated = false;
     if q.plan.structure.is_some() {
         let (evaluated, t) = evaluate_structural(

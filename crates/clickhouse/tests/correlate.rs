@@ -483,7 +483,7 @@ async fn log_histogram_counts_levels_on_the_span_grid() {
         }
     };
     let h = store.log_histogram(&histogram("")).await.unwrap();
-    let (_, width, mut want) = empty_log_buckets(T0, T0 + 120 * S, 2);
+    let (_, width, mut want) = empty_log_buckets(T0, T0 + 120 * S, 2).unwrap();
     assert_eq!(h.width_ns, width);
     want[0].count = 4;
     want[0].levels = [
@@ -610,7 +610,8 @@ async fn error_groups_count_trend_and_link_to_traces() {
     };
     let all = all_errors();
     let g = store.error_groups(&groups_query()).await.unwrap();
-    let (aligned, width, grid) = tracehouse_store::structure::empty_buckets(T0, T0 + 120 * S, 4);
+    let (aligned, width, grid) =
+        tracehouse_store::structure::empty_buckets(T0, T0 + 120 * S, 4).unwrap();
     assert_eq!((g.start_ns, g.width_ns), (aligned, width));
     let kinds: Vec<(&str, u64)> = g
         .groups

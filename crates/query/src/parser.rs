@@ -19,7 +19,9 @@
 //! stage     := "by" "(" keys ")" | agg "(" key? ")" ("by" "(" keys ")")? cmp number
 //! ```
 //!
-//! The parser never panics; nesting deeper than [`MAX_DEPTH`] is an error.
+//! The parser never panics; nesting deeper than [`MAX_DEPTH`], more than [`MAX_TERMS`] terms
+//! and values, and more than [`MAX_GROUP_KEYS`] keys in one `by(…)` are errors, so that what a
+//! store compiles and evaluates from a query is bounded.
 
 use crate::ast::{
     AggFunc, CompareOp, Expr, Query, SpansetOp, Stage, Term, TraceExpr, Value, ValueExpr,
@@ -32,6 +34,14 @@ use crate::plan::{Field, IntrinsicKind, Target, bool_value, kind_name, resolve_k
 
 /// Deepest nesting of parentheses, braces, `NOT`s and spanset operators accepted.
 pub const MAX_DEPTH: usize = 128;
+
+/// Most search terms and values one query may hold (`a b c` is three, `service:(a OR b)`
+/// two): enough for any query written by hand or built by a UI, small enough that compiling
+/// and evaluating it stays cheap.
+pub const MAX_TERMS: usize = 1000;
+
+/// Most keys one `by(…)` (or aggregate `… by(…)`) groups by.
+pub const MAX_GROUP_KEYS: usize = 32;
 
 /// Largest compiled size of a regular expression in a query, in bytes.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -55,6 +65,7 @@ pub fn parse(q: &str) -> Result<Query, ParseError> {
         src: q,
         pos: 0,
         depth: 0,
+        terms: 0,
     };
     p.query()
 }
@@ -72,6 +83,8 @@ struct Parser<'a> {
     src: &'a str,
     pos: usize,
     depth: usize,
+    /// Terms and values read so far (see [`MAX_TERMS`]).
+    terms: usize,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -103,6 +116,21 @@ impl<'a> Parser<'a> {
         if self.depth > MAX_DEPTH {
             return Err(err(
                 format!("the query nests too deeply (more than {MAX_DEPTH} levels)"),
+                at.start,
+                at.end,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts one more term or value, refusing the query past [`MAX_TERMS`].
+    fn count_term(&mut self, at: &Token) -> PResult<()> {
+        self.terms += 1;
+        if self.terms > MAX_TERMS {
+            return Err(err(
+                format!(
+                    "the query has more than {MAX_TERMS} terms and values; split it or use a regex or glob to match many values"
+                ),
                 at.start,
                 at.end,
             ));
@@ -382,6 +410,7 @@ impl<'a> Parser<'a> {
                 value,
             }));
         }
+        self.count_term(&t)?;
         if next.kind == TokenKind::Exists {
             self.bump(&next);
             return Ok(Expr::Term(Term::Exists {
@@ -500,6 +529,7 @@ impl<'a> Parser<'a> {
 
     fn value_leaf(&mut self, ctx: &KeyCtx<'_>) -> PResult<Value> {
         let t = self.peek(Mode::Value)?;
+        self.count_term(&t)?;
         let v = match &t.kind {
             TokenKind::Word(w) => Value::Word(w.clone()),
             TokenKind::Str(s) => Value::Quoted(s.clone()),
@@ -965,6 +995,13 @@ impl<'a> Parser<'a> {
                     return Ok(keys);
                 }
                 TokenKind::Word(k) | TokenKind::Str(k) if !k.is_empty() => {
+                    if keys.len() == MAX_GROUP_KEYS {
+                        return Err(err(
+                            format!("`{name}` takes at most {MAX_GROUP_KEYS} keys"),
+                            t.start,
+                            t.end,
+                        ));
+                    }
                     self.bump(&t);
                     keys.push(k.clone());
                     let sep = self.peek(Mode::Args)?;
@@ -1626,6 +1663,35 @@ mod tests {
         assert!(err_of(&chain).message.contains("nests too deeply"));
         let ok_chain = vec!["{}"; 50].join(" > ");
         assert!(parse(&ok_chain).is_ok());
+    }
+
+    #[test]
+    fn terms_and_group_keys_are_limited() {
+        let words = |n: usize| vec!["a"; n].join(" ");
+        assert!(parse(&words(MAX_TERMS)).is_ok());
+        let e = err_of(&words(MAX_TERMS + 1));
+        assert!(e.message.contains("more than 1000 terms"), "{}", e.message);
+        assert_eq!((e.start, e.end), (2 * MAX_TERMS, 2 * MAX_TERMS + 1));
+        let values = |n: usize| {
+            let v: Vec<String> = (0..n).map(|i| format!("s{i}")).collect();
+            format!("service:({})", v.join(" OR "))
+        };
+        assert!(parse(&values(MAX_TERMS)).is_ok());
+        assert!(err_of(&values(MAX_TERMS + 1)).message.contains("terms"));
+        let pairs = vec!["x:1"; MAX_TERMS + 1].join(" ");
+        assert!(err_of(&pairs).message.contains("terms"));
+        assert!(
+            err_of(&format!("{{{}}}", words(MAX_TERMS + 1)))
+                .message
+                .contains("terms")
+        );
+        let keys = |n: usize| {
+            let k: Vec<String> = (0..n).map(|i| format!("k{i}")).collect();
+            format!("{{}} | by({})", k.join(", "))
+        };
+        assert!(parse(&keys(MAX_GROUP_KEYS)).is_ok());
+        let e = err_of(&keys(MAX_GROUP_KEYS + 1));
+        assert_eq!(e.message, "`by` takes at most 32 keys");
     }
 
     #[test]

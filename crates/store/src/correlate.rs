@@ -28,10 +28,10 @@ use crate::log_rows::{batch_to_errors, batch_to_logs};
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::col as c;
 use crate::signals::{
-    GroupCounts, assemble_groups, bucket_of, check_log_plan, check_log_query, empty_log_buckets,
-    log_page, rank_groups,
+    GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_page,
+    rank_groups,
 };
-use crate::structure::empty_buckets;
+use crate::structure::{bucket_of, empty_buckets};
 
 /// Project and `[start, end)` bounds on the snapshot's time column.
 fn window(snap: &Snapshot, project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
@@ -121,7 +121,7 @@ pub(crate) async fn log_histogram(
     q: &HistogramQuery,
 ) -> Result<LogHistogram, StoreError> {
     check_log_plan(&q.plan)?;
-    let (aligned, width, mut buckets) = empty_log_buckets(q.start_ns, q.end_ns, q.buckets);
+    let (aligned, width, mut buckets) = empty_log_buckets(q.start_ns, q.end_ns, q.buckets)?;
     let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
     let (_ctx, df) = snap.frame(&parts).await?;
     let bucket = ((col(c::TIME) - lit(aligned)) / lit(width)).alias("b");
@@ -227,7 +227,7 @@ pub(crate) async fn error_groups(
     snap: &Snapshot,
     q: &ErrorGroupsQuery,
 ) -> Result<ErrorGroups, StoreError> {
-    let (aligned, width, grid) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
+    let (aligned, width, grid) = empty_buckets(q.start_ns, q.end_ns, q.buckets)?;
     let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
     let mut filter = error_filter(
         snap,

@@ -39,7 +39,7 @@ use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::{batch_to_spans, col as c, spans_to_batch};
 use crate::search::count_into;
 use crate::stats::{KeyStats, MINUTE_NS, merge_into};
-use crate::structure::empty_buckets;
+use crate::structure::{bucket_of, empty_buckets};
 use crate::table::Table;
 use crate::wal::{Wal, encode_batch};
 
@@ -319,7 +319,7 @@ impl TableEngine {
         if q.plan.structure.is_some() || q.plan.pushdown != Filter::True {
             return Ok(None);
         }
-        let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
+        let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets)?;
         let first_minute =
             q.start_ns.div_euclid(MINUTE_NS) + i64::from(q.start_ns.rem_euclid(MINUTE_NS) != 0);
         let end_minute = q.end_ns.div_euclid(MINUTE_NS);
@@ -358,8 +358,13 @@ impl TableEngine {
             self.snapshot_of(&st)
         };
         for (minute, c) in minutes.minutes.range(first_minute..end_minute) {
-            let i = (minute * MINUTE_NS - aligned) / width;
-            if let Some(b) = usize::try_from(i).ok().and_then(|i| buckets.get_mut(i)) {
+            let i = bucket_of(
+                minute.saturating_mul(MINUTE_NS),
+                aligned,
+                width,
+                buckets.len(),
+            );
+            if let Some(b) = i.and_then(|i| buckets.get_mut(i)) {
                 b.count += c.spans;
                 b.error_count += c.errors;
             }

@@ -68,16 +68,12 @@ pub fn compile_for(filter: &Filter, target: Target) -> Expr {
     let compile = |f: &Filter| compile_for(f, target);
     match filter {
         Filter::True => lit(true),
-        Filter::And(items) => items
-            .iter()
-            .map(compile)
-            .reduce(Expr::and)
-            .unwrap_or(lit(true)),
-        Filter::Or(items) => items
-            .iter()
-            .map(compile)
-            .reduce(Expr::or)
-            .unwrap_or(lit(false)),
+        Filter::And(items) => {
+            balanced(items.iter().map(compile).collect(), Expr::and).unwrap_or(lit(true))
+        }
+        Filter::Or(items) => {
+            balanced(items.iter().map(compile).collect(), Expr::or).unwrap_or(lit(false))
+        }
         Filter::Not(inner) => !compile(inner),
         Filter::Exists(field) => any_source(field, target, exists),
         Filter::Cmp {
@@ -90,6 +86,24 @@ pub fn compile_for(filter: &Filter, target: Target) -> Expr {
             any_source(field, target, |s| match_pattern(s, pattern))
         }
     }
+}
+
+/// Joins `items` pairwise into a balanced tree, so that its depth grows with the logarithm of
+/// their number: DataFusion plans, simplifies and evaluates expressions recursively, and the
+/// left-deep chain of a query with a thousand terms overflows a thread's stack.
+fn balanced(mut items: Vec<Expr>, join: fn(Expr, Expr) -> Expr) -> Option<Expr> {
+    while items.len() > 1 {
+        let mut pairs = items.into_iter();
+        let mut next = Vec::new();
+        while let Some(a) = pairs.next() {
+            next.push(match pairs.next() {
+                Some(b) => join(a, b),
+                None => a,
+            });
+        }
+        items = next;
+    }
+    items.pop()
 }
 
 /// The field a leaf predicate reads (`None` for `True`, `And`, `Or`, `Not`).
@@ -167,11 +181,7 @@ fn sources(field: &Field, target: Target) -> Vec<Source> {
 
 /// The leaf predicate ORed over the field's sources.
 fn any_source(field: &Field, target: Target, leaf: impl Fn(&Source) -> Expr) -> Expr {
-    sources(field, target)
-        .iter()
-        .map(leaf)
-        .reduce(Expr::or)
-        .unwrap_or(lit(false))
+    balanced(sources(field, target).iter().map(leaf).collect(), Expr::or).unwrap_or(lit(false))
 }
 
 /// The columns of the spans or logs table that a predicate on `field` reads.

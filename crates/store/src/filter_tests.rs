@@ -447,6 +447,33 @@ fn event_link_and_scope_leaves_select_some_spans_but_not_all() {
     assert_eq!(format!("{logs}"), "Boolean(false)");
 }
 
+/// The largest queries the parser accepts compile and evaluate on a thread with a small
+/// stack (a left-deep expression of a thousand terms overflowed it and aborted the server).
+#[test]
+fn largest_accepted_queries_evaluate_on_a_small_stack() {
+    let max = tracehouse_query::MAX_TERMS;
+    let values: Vec<String> = (0..max).map(|i| format!("s{i}")).collect();
+    let queries = [
+        vec!["a"; max].join(" "),
+        vec!["x:1"; max].join(" "),
+        format!("service:({})", values.join(" OR ")),
+        values.join(" OR "),
+        format!("{{{}}}", vec!["a"; max].join(" ")),
+    ];
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let (fx, rt) = (fixture(), runtime());
+            for q in &queries {
+                let plan = tracehouse_query::plan(&tracehouse_query::parse(q).unwrap());
+                check(&rt, &fx, &plan.pushdown, &q[..20]);
+            }
+        })
+        .unwrap()
+        .join()
+        .expect("the largest queries evaluate without overflowing the stack");
+}
+
 fn field_strategy() -> impl Strategy<Value = Field> {
     let intrinsics = prop::sample::select(vec![
         Intrinsic::TraceId,

@@ -622,9 +622,10 @@ pub fn bucket_width(start_ns: i64, end_ns: i64, buckets: usize) -> i64 {
     if let Some(w) = NICE_WIDTHS.iter().copied().find(|&w| fits(w)) {
         return w;
     }
+    // Doubling saturates at i64::MAX, which fits any window of non-negative times.
     const WEEK: i64 = 7 * 24 * 3_600_000_000_000;
     let mut w = WEEK;
-    while !fits(w) {
+    while !fits(w) && w < i64::MAX {
         w = w.saturating_mul(2);
     }
     w
@@ -635,7 +636,7 @@ pub(crate) async fn histogram(
     snap: &Snapshot,
     q: &HistogramQuery,
 ) -> Result<Histogram, StoreError> {
-    let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets);
+    let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets)?;
     let mut truncated = false;
     if q.plan.structure.is_some() {
         let window = (q.start_ns, q.end_ns);

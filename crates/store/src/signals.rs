@@ -65,8 +65,8 @@ pub fn empty_log_buckets(
     start_ns: i64,
     end_ns: i64,
     requested: usize,
-) -> (i64, i64, Vec<LogBucket>) {
-    let (aligned, width, buckets) = empty_buckets(start_ns, end_ns, requested);
+) -> Result<(i64, i64, Vec<LogBucket>), StoreError> {
+    let (aligned, width, buckets) = empty_buckets(start_ns, end_ns, requested)?;
     let buckets = buckets
         .into_iter()
         .map(|b| LogBucket {
@@ -76,13 +76,7 @@ pub fn empty_log_buckets(
             levels: Default::default(),
         })
         .collect();
-    (aligned, width, buckets)
-}
-
-/// The bucket of `time` on a grid, if inside it.
-pub fn bucket_of(time: i64, aligned: i64, width: i64, len: usize) -> Option<usize> {
-    let i = (time - aligned).div_euclid(width);
-    usize::try_from(i).ok().filter(|i| *i < len)
+    Ok((aligned, width, buckets))
 }
 
 /// Occurrence counts of one fingerprint, as a backend aggregates them.

@@ -262,15 +262,42 @@ pub fn plain_summaries(
         .collect()
 }
 
+/// Most buckets a histogram is cut into, whatever is asked.
+pub const MAX_BUCKETS: usize = 10_000;
+
+/// Refuses a time window no data can be in: times are nanoseconds since the Unix epoch, so
+/// never negative, and the window must not be empty.
+pub fn check_window(start_ns: i64, end_ns: i64) -> Result<(), StoreError> {
+    if start_ns < 0 {
+        return Err(StoreError::InvalidArgument(format!(
+            "start {start_ns} is before the Unix epoch: times are nanoseconds since 1970-01-01T00:00:00Z"
+        )));
+    }
+    if start_ns >= end_ns {
+        return Err(StoreError::InvalidArgument(format!(
+            "start {start_ns} must be before end {end_ns}"
+        )));
+    }
+    Ok(())
+}
+
 /// The empty buckets of a histogram: `(aligned start, width, buckets)`, with the width
-/// chosen by [`bucket_width`] and the first bucket aligned to a multiple of it.
-pub fn empty_buckets(start_ns: i64, end_ns: i64, requested: usize) -> (i64, i64, Vec<Bucket>) {
-    let width = bucket_width(start_ns, end_ns, requested);
+/// chosen by [`bucket_width`] and the first bucket aligned to a multiple of it. At most
+/// `requested` (and [`MAX_BUCKETS`]) buckets; refuses a window [`check_window`] refuses.
+pub fn empty_buckets(
+    start_ns: i64,
+    end_ns: i64,
+    requested: usize,
+) -> Result<(i64, i64, Vec<Bucket>), StoreError> {
+    check_window(start_ns, end_ns)?;
+    let width = bucket_width(start_ns, end_ns, requested.clamp(1, MAX_BUCKETS));
+    // `start_ns >= 0`, so the aligned start is in `[0, start_ns]` and every bucket start
+    // below `end_ns` fits in an i64.
     let aligned = start_ns.div_euclid(width) * width;
-    let n = ((end_ns as i128 - aligned as i128 + width as i128 - 1) / width as i128) as usize;
+    let n = (i128::from(end_ns) - i128::from(aligned) + i128::from(width) - 1) / i128::from(width);
     let buckets = (0..n)
         .map(|i| {
-            let start = aligned + i as i64 * width;
+            let start = (i128::from(aligned) + i * i128::from(width)) as i64;
             Bucket {
                 start,
                 end: start.saturating_add(width),
@@ -279,7 +306,13 @@ pub fn empty_buckets(start_ns: i64, end_ns: i64, requested: usize) -> (i64, i64,
             }
         })
         .collect();
-    (aligned, width, buckets)
+    Ok((aligned, width, buckets))
+}
+
+/// The bucket of `time` on a grid `(aligned start, width)` of `len` buckets, if inside it.
+pub fn bucket_of(time: i64, aligned: i64, width: i64, len: usize) -> Option<usize> {
+    let i = time.checked_sub(aligned)?.div_euclid(width);
+    usize::try_from(i).ok().filter(|i| *i < len)
 }
 
 /// Counts the matched spans of evaluated traces into their buckets.
@@ -287,11 +320,59 @@ pub fn count_matched(buckets: &mut [Bucket], aligned: i64, width: i64, evaluated
     for e in evaluated {
         for &i in &e.matched {
             let s = &e.spans[i];
-            let b = ((s.start_time_unix_nano - aligned) / width) as usize;
-            if let Some(bucket) = buckets.get_mut(b) {
+            let b = bucket_of(s.start_time_unix_nano, aligned, width, buckets.len());
+            if let Some(bucket) = b.and_then(|b| buckets.get_mut(b)) {
                 bucket.count += 1;
                 bucket.error_count += u64::from(s.has_error);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every bucket grid covers its window with at most the requested buckets, contiguous
+    /// and in order, whatever the window; windows no data can be in are refused.
+    #[test]
+    fn bucket_grids_cover_any_valid_window() {
+        let windows = [
+            (0, 1),
+            (0, i64::MAX),
+            (1, i64::MAX),
+            (i64::MAX - 1, i64::MAX),
+            (1_700_000_000_000_000_000, 1_700_003_600_000_000_000),
+            (5, 15_000_000_000),
+        ];
+        for (start, end) in windows {
+            for requested in [0, 1, 2, 7, 60, 1000, usize::MAX] {
+                let (aligned, width, buckets) = empty_buckets(start, end, requested).unwrap();
+                let what = format!("[{start}, {end}) in {requested}");
+                assert!(!buckets.is_empty() && buckets.len() <= requested.clamp(1, MAX_BUCKETS));
+                assert_eq!(buckets[0].start, aligned, "{what}");
+                assert!(
+                    aligned <= start && buckets.last().unwrap().end >= end,
+                    "{what}"
+                );
+                for pair in buckets.windows(2) {
+                    assert_eq!(pair[0].end, pair[1].start, "{what}");
+                }
+                assert_eq!(bucket_of(start, aligned, width, buckets.len()), Some(0));
+                let last = bucket_of(end - 1, aligned, width, buckets.len());
+                assert_eq!(last, Some(buckets.len() - 1), "{what}");
+                assert_eq!(bucket_of(i64::MIN, aligned, width, buckets.len()), None);
+            }
+        }
+        for (start, end) in [
+            (-1, i64::MAX),
+            (i64::MIN, 0),
+            (i64::MIN, i64::MAX),
+            (5, 5),
+            (6, 5),
+        ] {
+            let e = empty_buckets(start, end, 60).unwrap_err();
+            assert!(matches!(e, StoreError::InvalidArgument(_)), "{e}");
         }
     }
 }
