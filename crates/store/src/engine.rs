@@ -63,6 +63,14 @@ pub struct EngineConfig {
     pub flush_rows: usize,
     /// Refuse writes (retryable) while the memtable holds more rows than this.
     pub max_memtable_rows: usize,
+    /// Flush as soon as the memtable holds this many bytes of Arrow data.
+    pub flush_bytes: usize,
+    /// Refuse writes (retryable) while the memtable holds more bytes than this.
+    pub max_memtable_bytes: usize,
+    /// A flush cuts a partition's rows into parts of at most about this many bytes of Arrow
+    /// data, so no column of a part's batch nears Arrow's 2 GiB limit of 32-bit offsets
+    /// whatever the spans carry; compaction merges parts only up to this size.
+    pub part_bytes: usize,
     /// How often compaction and retention run.
     pub maintenance_interval: Duration,
     /// Drop partitions older than this; `None` keeps everything.
@@ -77,6 +85,9 @@ impl EngineConfig {
             flush_interval: Duration::from_secs(30),
             flush_rows: 500_000,
             max_memtable_rows: 4_000_000,
+            flush_bytes: 256 << 20,
+            max_memtable_bytes: 1 << 30,
+            part_bytes: 256 << 20,
             maintenance_interval: Duration::from_secs(30),
             retention: None,
         }
@@ -91,10 +102,14 @@ type PartitionStats = HashMap<(String, i64), KeyStats>;
 struct Memtable {
     active: Vec<RecordBatch>,
     active_rows: usize,
+    /// Arrow bytes of `active`.
+    active_bytes: usize,
     /// Statistics of `active`, kept up to date as writes are acknowledged.
     active_stats: PartitionStats,
     frozen: Vec<RecordBatch>,
     frozen_rows: usize,
+    /// Arrow bytes of `frozen`.
+    frozen_bytes: usize,
     /// Statistics of `frozen`.
     frozen_stats: PartitionStats,
 }
@@ -247,6 +262,7 @@ impl TableEngine {
             .collect::<Result<Vec<_>, _>>()?;
         let (wal, replayed) = Wal::open(&dir.join("wal"), manifest.wal_flushed_seq)?;
         let replayed_rows: usize = replayed.batches.iter().map(|b| b.num_rows()).sum();
+        let replayed_bytes: usize = replayed.batches.iter().map(arrow_bytes).sum();
         let mut replayed_stats = PartitionStats::new();
         for b in &replayed.batches {
             merge_into(&mut replayed_stats, &table.stats(b, HOUR_NS)?);
@@ -263,6 +279,7 @@ impl TableEngine {
             mem: Memtable {
                 active: replayed.batches,
                 active_rows: replayed_rows,
+                active_bytes: replayed_bytes,
                 active_stats: replayed_stats,
                 ..Default::default()
             },
@@ -434,24 +451,22 @@ impl TableEngine {
         let mut next = manifest.clone();
         let (tmp, parts_dir) = (self.tmp_dir.clone(), self.parts_dir.clone());
         let first_id = next.next_part_id;
-        let table = self.table;
+        let (table, part_bytes) = (self.table, self.config.part_bytes);
         let new_parts =
             tokio::task::spawn_blocking(move || -> Result<Vec<Arc<Part>>, StoreError> {
-                let all = concat_batches(&table.schema(), &frozen)?;
-                (first_id..)
-                    .zip(split_by_partition(table, &all)?)
-                    .map(|(id, (key, batch))| {
-                        write_part(
-                            table,
-                            &tmp,
-                            &parts_dir,
-                            id,
-                            &key.project_id,
-                            key.hour,
-                            &batch,
-                        )
-                    })
-                    .collect()
+                let mut id = first_id;
+                let mut parts = Vec::new();
+                for (key, batches) in partitions(table, &frozen)? {
+                    for chunk in chunks_by_bytes(batches, part_bytes) {
+                        let batch = concat_batches(&table.schema(), &chunk)?;
+                        let (project, hour) = (&key.project_id, key.hour);
+                        parts.push(write_part(
+                            table, &tmp, &parts_dir, id, project, hour, &batch,
+                        )?);
+                        id += 1;
+                    }
+                }
+                Ok(parts)
             })
             .await
             .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
@@ -468,6 +483,7 @@ impl TableEngine {
             st.parts.extend(new_parts);
             st.mem.frozen.clear();
             st.mem.frozen_rows = 0;
+            st.mem.frozen_bytes = 0;
             st.mem.frozen_stats.clear();
         }
         *manifest = next;
@@ -523,11 +539,13 @@ impl TableEngine {
             }
             // Outdated parts first, then oldest first; the first part is always taken.
             group.sort_by_key(|p| (!outdated(p), p.meta.id));
-            let mut total = 0;
+            let (mut rows, mut bytes) = (0, 0u64);
             let mut first = true;
+            let part_bytes = self.config.part_bytes as u64;
             group.retain(|p| {
-                total += p.meta.rows;
-                let keep = first || total <= MAX_MERGED_ROWS;
+                rows += p.meta.rows;
+                bytes = bytes.saturating_add(p.data_bytes().unwrap_or(u64::MAX));
+                let keep = first || (rows <= MAX_MERGED_ROWS && bytes <= part_bytes);
                 first = false;
                 keep
             });
@@ -599,6 +617,45 @@ impl TableEngine {
 struct PartitionKey {
     project_id: String,
     hour: i64,
+}
+
+/// Arrow bytes held by a batch's buffers.
+fn arrow_bytes(batch: &RecordBatch) -> usize {
+    batch.get_array_memory_size()
+}
+
+/// The rows of `batches` grouped by partition, in partition order; each batch is split
+/// on its own, so no concatenation of everything is ever built.
+fn partitions(
+    table: Table,
+    batches: &[RecordBatch],
+) -> Result<std::collections::BTreeMap<PartitionKey, Vec<RecordBatch>>, StoreError> {
+    let mut out: std::collections::BTreeMap<PartitionKey, Vec<RecordBatch>> = Default::default();
+    for batch in batches {
+        for (key, rows) in split_by_partition(table, batch)? {
+            out.entry(key).or_default().push(rows);
+        }
+    }
+    Ok(out)
+}
+
+/// Consecutive runs of `batches` of at most `limit` Arrow bytes each (a batch larger than
+/// the limit is a run of its own).
+fn chunks_by_bytes(batches: Vec<RecordBatch>, limit: usize) -> Vec<Vec<RecordBatch>> {
+    let mut out: Vec<Vec<RecordBatch>> = Vec::new();
+    let mut current = 0;
+    for batch in batches {
+        let size = arrow_bytes(&batch);
+        match out.last_mut() {
+            Some(run) if current + size <= limit => run.push(batch),
+            _ => {
+                out.push(vec![batch]);
+                current = 0;
+            }
+        }
+        current += size;
+    }
+    out
 }
 
 /// Splits rows by (project, hour of the table's time column).
@@ -675,6 +732,7 @@ fn wal_loop(
                         let mem = &mut st.mem;
                         mem.frozen.append(&mut mem.active);
                         mem.frozen_rows += std::mem::take(&mut mem.active_rows);
+                        mem.frozen_bytes += std::mem::take(&mut mem.active_bytes);
                         let active = std::mem::take(&mut mem.active_stats);
                         merge_into(&mut mem.frozen_stats, &active);
                     });
@@ -716,6 +774,7 @@ fn commit_group(
             let mut st = state.write();
             for (batch, stats, _) in pending.iter() {
                 st.mem.active_rows += batch.num_rows();
+                st.mem.active_bytes += arrow_bytes(batch);
                 st.mem.active.push(batch.clone());
                 merge_into(&mut st.mem.active_stats, stats);
             }
@@ -742,8 +801,12 @@ async fn maintenance_loop(store: std::sync::Weak<TableEngine>) {
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let Some(store) = store.upgrade() else { return };
-        let rows = store.state.read().mem.active_rows;
+        let (rows, bytes) = {
+            let mem = &store.state.read().mem;
+            (mem.active_rows, mem.active_bytes)
+        };
         if rows >= store.config.flush_rows
+            || bytes >= store.config.flush_bytes
             || (rows > 0 && last_flush.elapsed() >= store.config.flush_interval)
         {
             if let Err(e) = store.flush_now().await {
@@ -773,9 +836,11 @@ impl TableEngine {
         {
             let st = self.state.read();
             let rows = st.mem.active_rows + st.mem.frozen_rows;
-            if rows >= self.config.max_memtable_rows {
+            let bytes = st.mem.active_bytes + st.mem.frozen_bytes;
+            if rows >= self.config.max_memtable_rows || bytes >= self.config.max_memtable_bytes {
                 return Err(StoreError::Overloaded(format!(
-                    "{rows} rows waiting to be flushed"
+                    "{rows} rows ({} MiB) waiting to be flushed",
+                    bytes >> 20
                 )));
             }
         }

@@ -41,6 +41,9 @@ use crate::wal::sync_dir;
 /// (a multiple of [`GRANULE_ROWS`], so granules never straddle row groups).
 const ROW_GROUP_ROWS: usize = 16 * GRANULE_ROWS;
 
+/// Bytes of decoded data a whole-part read asks for at a time.
+const READ_BATCH_BYTES: u64 = 64 << 20;
+
 /// Row limit of a Parquet data page in parts without a granule index.
 const DEFAULT_PAGE_ROWS: usize = 20_000;
 
@@ -180,9 +183,28 @@ impl Part {
         self.obsolete.store(true, Ordering::SeqCst);
     }
 
-    /// Reads all rows of the part (for compaction).
+    /// Uncompressed bytes of the part's data, from the Parquet footer.
+    pub fn data_bytes(&self) -> Result<u64, StoreError> {
+        let metadata = self.reader_metadata()?.metadata().clone();
+        Ok(metadata
+            .row_groups()
+            .iter()
+            .map(|rg| rg.total_byte_size().max(0) as u64)
+            .sum())
+    }
+
+    /// Reads all rows of the part (for compaction), in batches of about
+    /// [`READ_BATCH_BYTES`] whatever the size of a row.
     pub fn read_all(&self, table: Table) -> Result<RecordBatch, StoreError> {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&self.path)?)?.build()?;
+        let rows = self.meta.rows.max(1);
+        let per_row = self.data_bytes()?.div_ceil(rows).max(1);
+        let batch_rows = (READ_BATCH_BYTES / per_row).clamp(1, GRANULE_ROWS as u64) as usize;
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            File::open(&self.path)?,
+            self.reader_metadata()?.clone(),
+        )
+        .with_batch_size(batch_rows)
+        .build()?;
         let batches = reader.collect::<Result<Vec<_>, _>>()?;
         Ok(concat_batches(&table.schema(), &batches)?)
     }

@@ -1,0 +1,140 @@
+//! The embedded store keeps its promise under hostile data and damage: large spans always
+//! flush, corruption is reported instead of silently dropping acknowledged rows.
+
+use std::time::Duration;
+
+use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_store::engine::HOUR_NS;
+use tracehouse_store::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
+
+const T0: i64 = 1_700_000_000_000_000_000;
+
+/// A span of trace `trace` carrying a `db.statement` of `statement_bytes` bytes.
+fn span(trace: u32, id: u32, statement_bytes: usize) -> Span {
+    let mut attributes = Attributes::new();
+    let statement = format!("SELECT /* {trace}.{id} */ {}", "x".repeat(statement_bytes));
+    attributes.insert("db.statement".into(), AttrValue::Str(statement));
+    let mut trace_id = [7u8; 16];
+    trace_id[..4].copy_from_slice(&trace.to_be_bytes());
+    let mut span_id = [1u8; 8];
+    span_id[4..].copy_from_slice(&id.to_be_bytes());
+    let start = T0 + i64::from(id) * 1_000_000;
+    Span {
+        project_id: "p".into(),
+        trace_id: TraceId(trace_id),
+        span_id: SpanId(span_id),
+        parent_span_id: None,
+        trace_state: String::new(),
+        name: "query".into(),
+        kind: SpanKind::Client,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + 10,
+        duration_nanos: 10,
+        status_code: StatusCode::Unset,
+        status_message: String::new(),
+        service_name: "postgres".into(),
+        service_version: String::new(),
+        environment: String::new(),
+        scope_name: String::new(),
+        scope_version: String::new(),
+        scope_attributes: Attributes::new(),
+        session_id: None,
+        attributes,
+        resource_attributes: Attributes::new(),
+        events: vec![],
+        links: vec![],
+        has_error: false,
+        dropped_attributes_count: 0,
+        dropped_events_count: 0,
+        dropped_links_count: 0,
+    }
+}
+
+fn config(dir: &std::path::Path) -> EngineConfig {
+    let mut c = EngineConfig::new(dir);
+    c.flush_interval = Duration::from_secs(3600);
+    c.maintenance_interval = Duration::from_secs(3600);
+    c
+}
+
+/// Spans of project `p` counted by an unfiltered histogram over the hour of `T0`.
+async fn count(store: &EmbeddedStore, query: &str) -> u64 {
+    let q = HistogramQuery {
+        project_id: "p".into(),
+        plan: tracehouse_query::plan(&tracehouse_query::parse(query).unwrap()),
+        start_ns: T0.div_euclid(HOUR_NS) * HOUR_NS,
+        end_ns: (T0.div_euclid(HOUR_NS) + 1) * HOUR_NS,
+        buckets: 1,
+    };
+    let h = store.histogram(&q).await.unwrap();
+    h.buckets.iter().map(|b| b.count).sum()
+}
+
+/// Writes `n` spans of `bytes`-byte statements in requests of 100.
+async fn write_large(store: &EmbeddedStore, n: u32, bytes: usize) {
+    for first in (0..n).step_by(100) {
+        let spans = (first..(first + 100).min(n))
+            .map(|i| span(i / 10, i, bytes))
+            .collect();
+        store.write_spans(spans).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn large_spans_flush_into_parts_cut_by_bytes_and_merge_only_up_to_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.part_bytes = 2 << 20;
+    let store = EmbeddedStore::open(c).await.unwrap();
+    // 3,000 spans with 5,000-byte statements: about 15 MB of strings in one partition.
+    write_large(&store, 3_000, 5_000).await;
+    store.flush().await.unwrap();
+    let parts = store.stats().parts;
+    assert!(
+        parts >= 6,
+        "15 MB cut at 2 MiB makes several parts, got {parts}"
+    );
+    assert_eq!(count(&store, "").await, 3_000);
+    let expected = (0..3_000)
+        .filter(|i| format!("{}.{i}", i / 10).contains("2.25"))
+        .count();
+    assert_eq!(count(&store, "db.statement:*2.25*").await, expected as u64);
+    // Compaction of the closed hour merges small parts, but never beyond the byte limit.
+    store.compact(T0 + 10 * HOUR_NS).await.unwrap();
+    let after = store.stats().parts;
+    assert!(after > 1 && after <= parts, "{parts} -> {after} parts");
+    assert_eq!(count(&store, "").await, 3_000);
+}
+
+#[tokio::test]
+async fn memtable_bytes_trigger_a_flush_and_backpressure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.flush_bytes = 1 << 20;
+    let store = EmbeddedStore::open(c).await.unwrap();
+    write_large(&store, 400, 5_000).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while store.stats().parts == 0 {
+        assert!(std::time::Instant::now() < deadline, "no flush by bytes");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(store);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.max_memtable_bytes = 1 << 20;
+    let store = EmbeddedStore::open(c).await.unwrap();
+    let refused = async {
+        for i in 0..100 {
+            let spans = (0..100).map(|j| span(i, i * 100 + j, 5_000)).collect();
+            if let Err(e) = store.write_spans(spans).await {
+                return e;
+            }
+        }
+        panic!("10 MB were accepted into a 1 MiB memtable");
+    }
+    .await;
+    assert!(refused.is_retryable(), "{refused}");
+    store.flush().await.unwrap();
+    store.write_spans(vec![span(1, 1, 10)]).await.unwrap();
+}
