@@ -151,7 +151,7 @@ pub struct TableEngine {
     tmp_dir: PathBuf,
     state: Arc<RwLock<State>>,
     wal_tx: mpsc::Sender<WalMsg>,
-    wal_bytes: Arc<AtomicU64>,
+    wal: Arc<WalShared>,
     /// Serialises flush, compaction and retention; holds the committed manifest.
     manifest: Mutex<Manifest>,
     times: MaintenanceTimes,
@@ -285,14 +285,15 @@ impl TableEngine {
             },
             parts,
         }));
-        let wal_bytes = Arc::new(AtomicU64::new(wal.bytes()));
+        let wal_shared = Arc::new(WalShared::default());
+        wal_shared.bytes.store(wal.bytes(), Ordering::Relaxed);
         let (wal_tx, wal_rx) = mpsc::channel(4096);
         {
             let state = state.clone();
-            let wal_bytes = wal_bytes.clone();
+            let shared = wal_shared.clone();
             std::thread::Builder::new()
                 .name("tracehouse-wal".into())
-                .spawn(move || wal_loop(wal, wal_rx, &state, &wal_bytes))?;
+                .spawn(move || wal_loop(wal, wal_rx, &state, &shared))?;
         }
         let store = Arc::new(TableEngine {
             table,
@@ -302,7 +303,7 @@ impl TableEngine {
             tmp_dir,
             state,
             wal_tx,
-            wal_bytes,
+            wal: wal_shared,
             manifest: Mutex::new(manifest),
             times: MaintenanceTimes::default(),
         });
@@ -695,40 +696,72 @@ fn split_by_partition(
     Ok(out)
 }
 
+/// What the WAL thread shares with the rest of the table: its size and why writes last
+/// failed, for statistics and readiness.
+#[derive(Default)]
+struct WalShared {
+    bytes: AtomicU64,
+    /// Set when an append or fsync failed; cleared by the next durable group.
+    failure: parking_lot::Mutex<Option<String>>,
+}
+
+/// The WAL thread's state: the log, the group waiting for its fsync, and whether the log
+/// must be cut back to its last durable record before it takes another write.
+struct WalWriter<'a> {
+    wal: Wal,
+    pending: Vec<Pending>,
+    needs_recovery: bool,
+    state: &'a RwLock<State>,
+    shared: &'a WalShared,
+}
+
 /// The WAL thread: writes queued records, fsyncs once per group, then publishes the group's
 /// rows to the memtable and acknowledges each writer.
-fn wal_loop(
-    mut wal: Wal,
-    mut rx: mpsc::Receiver<WalMsg>,
-    state: &RwLock<State>,
-    wal_bytes: &AtomicU64,
-) {
-    let mut failed: Option<String> = None;
-    let mut pending: Vec<Pending> = Vec::new();
+fn wal_loop(wal: Wal, mut rx: mpsc::Receiver<WalMsg>, state: &RwLock<State>, shared: &WalShared) {
+    let mut w = WalWriter {
+        wal,
+        pending: Vec::new(),
+        needs_recovery: false,
+        state,
+        shared,
+    };
     while let Some(first) = rx.blocking_recv() {
         let mut msg = Some(first);
         while let Some(m) = msg.take() {
-            match m {
-                WalMsg::Append {
-                    payload,
-                    batch,
-                    stats,
-                    done,
-                } => {
-                    if let Some(reason) = &failed {
-                        let _ =
-                            done.send(Err(StoreError::Io(std::io::Error::other(reason.clone()))));
-                    } else if let Err(e) = wal.append(&payload) {
-                        failed = Some(format!("WAL write failed: {e}"));
-                        let _ = done.send(Err(e.into()));
-                    } else {
-                        pending.push((batch, stats, done));
-                    }
+            w.handle(m);
+            msg = rx.try_recv().ok();
+        }
+        w.commit_group();
+        shared.bytes.store(w.wal.bytes(), Ordering::Relaxed);
+    }
+    w.commit_group();
+}
+
+impl WalWriter<'_> {
+    fn handle(&mut self, msg: WalMsg) {
+        match msg {
+            WalMsg::Append {
+                payload,
+                batch,
+                stats,
+                done,
+            } => {
+                if let Err(e) = self.recovered() {
+                    let _ = done.send(Err(e));
+                } else if let Err(e) = self.wal.append(&payload) {
+                    self.pending.push((batch, stats, done));
+                    self.fail(format!("WAL write failed: {e}"));
+                } else {
+                    self.pending.push((batch, stats, done));
                 }
-                WalMsg::Rotate(done) => {
-                    commit_group(&mut wal, &mut pending, state, &mut failed);
-                    let result = wal.rotate().map_err(StoreError::from).inspect(|_| {
-                        let mut st = state.write();
+            }
+            WalMsg::Rotate(done) => {
+                self.commit_group();
+                let result = self
+                    .recovered()
+                    .and_then(|()| Ok(self.wal.rotate()?))
+                    .inspect(|_| {
+                        let mut st = self.state.write();
                         let mem = &mut st.mem;
                         mem.frozen.append(&mut mem.active);
                         mem.frozen_rows += std::mem::take(&mut mem.active_rows);
@@ -736,20 +769,70 @@ fn wal_loop(
                         let active = std::mem::take(&mut mem.active_stats);
                         merge_into(&mut mem.frozen_stats, &active);
                     });
-                    let _ = done.send(result);
-                }
-                WalMsg::RemoveThrough(seq) => {
-                    if let Err(e) = wal.remove_through(seq) {
-                        tracing::warn!(error = %e, "could not remove flushed WAL segments");
-                    }
+                let _ = done.send(result);
+            }
+            WalMsg::RemoveThrough(seq) => {
+                if let Err(e) = self.wal.remove_through(seq) {
+                    tracing::warn!(error = %e, "could not remove flushed WAL segments");
                 }
             }
-            msg = rx.try_recv().ok();
         }
-        commit_group(&mut wal, &mut pending, state, &mut failed);
-        wal_bytes.store(wal.bytes(), Ordering::Relaxed);
     }
-    commit_group(&mut wal, &mut pending, state, &mut failed);
+
+    /// Cuts the log back to its last durable record if a failure left it behind; refuses
+    /// the write (retryable) while that is impossible.
+    fn recovered(&mut self) -> Result<(), StoreError> {
+        if !self.needs_recovery {
+            return Ok(());
+        }
+        match self.wal.recover() {
+            Ok(()) => {
+                self.needs_recovery = false;
+                tracing::info!(
+                    "write-ahead log cut back to its last durable record; taking writes again"
+                );
+                Ok(())
+            }
+            Err(e) => Err(StoreError::Unavailable(format!(
+                "the write-ahead log cannot be repaired after a failed write ({e}); writes resume once it can"
+            ))),
+        }
+    }
+
+    /// Fails every write of the pending group: none of them is durable.
+    fn fail(&mut self, reason: String) {
+        tracing::error!("{reason}; the writes of this group are refused (retryable)");
+        for (_, _, done) in self.pending.drain(..) {
+            let _ = done.send(Err(StoreError::Unavailable(reason.clone())));
+        }
+        *self.shared.failure.lock() = Some(reason);
+        self.needs_recovery = true;
+    }
+
+    /// One fsync for every pending append, then publish and acknowledge them.
+    fn commit_group(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        if let Err(e) = self.wal.sync() {
+            // What the failed fsync covered is not durable: it is cut off before the next
+            // write, and every write of the group is refused.
+            self.fail(format!("WAL fsync failed: {e}"));
+            return;
+        }
+        let mut st = self.state.write();
+        for (batch, stats, _) in &self.pending {
+            st.mem.active_rows += batch.num_rows();
+            st.mem.active_bytes += arrow_bytes(batch);
+            st.mem.active.push(batch.clone());
+            merge_into(&mut st.mem.active_stats, stats);
+        }
+        drop(st);
+        for (_, _, done) in self.pending.drain(..) {
+            let _ = done.send(Ok(()));
+        }
+        self.shared.failure.lock().take();
+    }
 }
 
 /// An appended batch waiting for its group's fsync.
@@ -758,42 +841,6 @@ type Pending = (
     PartitionStats,
     oneshot::Sender<Result<(), StoreError>>,
 );
-
-/// One fsync for every pending append, then publish and acknowledge them.
-fn commit_group(
-    wal: &mut Wal,
-    pending: &mut Vec<Pending>,
-    state: &RwLock<State>,
-    failed: &mut Option<String>,
-) {
-    if pending.is_empty() {
-        return;
-    }
-    match wal.sync() {
-        Ok(()) => {
-            let mut st = state.write();
-            for (batch, stats, _) in pending.iter() {
-                st.mem.active_rows += batch.num_rows();
-                st.mem.active_bytes += arrow_bytes(batch);
-                st.mem.active.push(batch.clone());
-                merge_into(&mut st.mem.active_stats, stats);
-            }
-            drop(st);
-            for (_, _, done) in pending.drain(..) {
-                let _ = done.send(Ok(()));
-            }
-        }
-        Err(e) => {
-            // After a failed fsync the file's state is unknown: refuse all further writes.
-            let reason = format!("WAL fsync failed: {e}");
-            tracing::error!("{reason}; refusing further writes");
-            for (_, _, done) in pending.drain(..) {
-                let _ = done.send(Err(StoreError::Io(std::io::Error::other(reason.clone()))));
-            }
-            *failed = Some(reason);
-        }
-    }
-}
 
 async fn maintenance_loop(store: std::sync::Weak<TableEngine>) {
     let mut last_flush = Instant::now();
@@ -862,7 +909,7 @@ impl TableEngine {
     /// Numbers of this table, added into `out`.
     fn add_stats(&self, out: &mut StoreStats) {
         let st = self.state.read();
-        out.wal_bytes += self.wal_bytes.load(Ordering::Relaxed);
+        out.wal_bytes += self.wal.bytes.load(Ordering::Relaxed);
         out.memtable_rows += (st.mem.active_rows + st.mem.frozen_rows) as u64;
         out.parts += st.parts.len() as u64;
         out.part_rows += st.parts.iter().map(|p| p.meta.rows).sum::<u64>();
