@@ -35,6 +35,25 @@ pub struct StoreStats {
     pub compaction_seconds: f64,
 }
 
+/// What is wrong with a store right now, for readiness and metrics. Empty when all is well.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StoreHealth {
+    /// Why writes are being refused (a write-ahead log that cannot be written: a full disk,
+    /// say), per table. Writes resume by themselves once the cause is gone.
+    pub write_failures: Vec<String>,
+    /// Why the last flush of a table failed, until one succeeds (retried in the background).
+    pub flush_failures: Vec<String>,
+    /// Parts set aside as damaged: their rows are not served.
+    pub quarantined: Vec<crate::quarantine::QuarantinedPart>,
+}
+
+impl StoreHealth {
+    /// Whether the store takes writes and keeps them moving to parts.
+    pub fn is_ready(&self) -> bool {
+        self.write_failures.is_empty() && self.flush_failures.is_empty()
+    }
+}
+
 /// Most candidate traces a structural query (or a trace search) evaluates in memory.
 pub const MAX_CANDIDATE_TRACES: usize = 10_000;
 /// Largest page of a search.
@@ -445,6 +464,12 @@ pub trait Store: Send + Sync {
     async fn flush(&self) -> Result<(), StoreError>;
     /// Current numbers for the metrics endpoint.
     fn stats(&self) -> StoreStats;
+    /// What is wrong right now (refused writes, failing flushes, quarantined data), for
+    /// readiness and metrics. A backend whose storage is a remote server's reports its
+    /// failures through errors of the operations instead, and answers an empty health.
+    fn health(&self) -> StoreHealth {
+        StoreHealth::default()
+    }
 
     /// The log records of one trace, oldest first (at most [`MAX_SEARCH_LIMIT`]).
     async fn trace_logs(

@@ -29,12 +29,13 @@ use tracehouse_query::plan::Target;
 use crate::api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
     LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
-    StoreStats, TracePage, ValueCount, ValuesQuery,
+    StoreHealth, StoreStats, TracePage, ValueCount, ValuesQuery,
 };
 use crate::error::StoreError;
 use crate::log_rows::{errors_to_batch, logs_to_batch};
 use crate::manifest::Manifest;
 use crate::part::{Part, list_part_files, write_part};
+use crate::quarantine::{self, QuarantinedPart};
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::{batch_to_spans, col as c, spans_to_batch};
 use crate::search::count_into;
@@ -155,6 +156,10 @@ pub struct TableEngine {
     /// Serialises flush, compaction and retention; holds the committed manifest.
     manifest: Mutex<Manifest>,
     times: MaintenanceTimes,
+    /// Why the last flush failed, until one succeeds.
+    flush_failure: parking_lot::Mutex<Option<String>>,
+    /// Parts set aside as damaged (this run and earlier ones, from the quarantine records).
+    quarantined: parking_lot::Mutex<Vec<QuarantinedPart>>,
 }
 
 /// The embedded store: the spans, logs and errors tables under one data directory.
@@ -243,10 +248,8 @@ impl TableEngine {
         for d in [&dir, &parts_dir, &tmp_dir] {
             fs::create_dir_all(d)?;
         }
-        let mut manifest = Manifest::load(&dir)?;
-        for entry in fs::read_dir(&tmp_dir)? {
-            fs::remove_file(entry?.path())?;
-        }
+        let mut manifest = load_manifest(&dir, &parts_dir)?;
+        clear_dir(&tmp_dir)?;
         let live: std::collections::HashSet<u64> = manifest.parts.iter().map(|p| p.id).collect();
         for (id, path) in list_part_files(&parts_dir)? {
             manifest.next_part_id = manifest.next_part_id.max(id + 1);
@@ -255,11 +258,7 @@ impl TableEngine {
                 fs::remove_file(path)?;
             }
         }
-        let parts = manifest
-            .parts
-            .iter()
-            .map(|m| Part::open(table, &parts_dir, m.clone()).map(Arc::new))
-            .collect::<Result<Vec<_>, _>>()?;
+        let parts = open_parts(table, &dir, &mut manifest)?;
         let (wal, replayed) = Wal::open(&dir.join("wal"), manifest.wal_flushed_seq)?;
         let replayed_rows: usize = replayed.batches.iter().map(|b| b.num_rows()).sum();
         let replayed_bytes: usize = replayed.batches.iter().map(arrow_bytes).sum();
@@ -306,6 +305,8 @@ impl TableEngine {
             wal: wal_shared,
             manifest: Mutex::new(manifest),
             times: MaintenanceTimes::default(),
+            flush_failure: parking_lot::Mutex::new(None),
+            quarantined: parking_lot::Mutex::new(quarantine::load(&dir)),
         });
         tokio::spawn(maintenance_loop(Arc::downgrade(&store)));
         Ok(store)
@@ -434,9 +435,41 @@ impl TableEngine {
         out
     }
 
-    /// Moves the memtable into new parts and drops the WAL segments it came from.
+    /// Moves the memtable into new parts and drops the WAL segments it came from. A failed
+    /// flush leaves nothing behind (its files are removed) and is retried by the
+    /// maintenance loop, with or without new writes.
     async fn flush_now(&self) -> Result<(), StoreError> {
         let mut manifest = self.manifest.lock().await;
+        let result = self.flush_locked(&mut manifest).await;
+        match &result {
+            Ok(()) => *self.flush_failure.lock() = None,
+            Err(e) => {
+                *self.flush_failure.lock() = Some(e.to_string());
+                self.discard_uncommitted(&manifest);
+            }
+        }
+        result
+    }
+
+    /// Removes what a failed flush or compaction wrote: everything under `tmp/`, and part
+    /// files numbered past the committed manifest's.
+    fn discard_uncommitted(&self, manifest: &Manifest) {
+        let parts = list_part_files(&self.parts_dir).unwrap_or_default();
+        let stale = parts
+            .into_iter()
+            .filter(|(id, _)| *id >= manifest.next_part_id);
+        let result = clear_dir(&self.tmp_dir).and_then(|()| {
+            let mut stale = stale;
+            stale
+                .try_for_each(|(_, path)| fs::remove_file(path))
+                .map_err(StoreError::from)
+        });
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not remove the files of a failed flush or compaction; they go at the next start");
+        }
+    }
+
+    async fn flush_locked(&self, manifest: &mut Manifest) -> Result<(), StoreError> {
         let started = Instant::now();
         let (tx, rx) = oneshot::channel();
         self.wal_tx
@@ -553,33 +586,129 @@ impl TableEngine {
             if group.len() < 2 && !group.iter().any(|p| outdated(p)) {
                 continue;
             }
-            let started = Instant::now();
-            let id = manifest.next_part_id;
-            let (tmp, parts_dir) = (self.tmp_dir.clone(), self.parts_dir.clone());
-            let inputs = group.clone();
-            let table = self.table;
-            let merged = tokio::task::spawn_blocking(move || -> Result<Arc<Part>, StoreError> {
-                let batches = inputs
-                    .iter()
-                    .map(|p| p.read_all(table))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let all = concat_batches(&table.schema(), &batches)?;
-                write_part(table, &tmp, &parts_dir, id, &project, hour, &all)
+            match self.merge(&mut manifest, (project, hour), &group).await {
+                Ok(retired) => replaced += retired,
+                Err(e) => {
+                    self.discard_uncommitted(&manifest);
+                    if !e.is_damage() {
+                        return Err(e);
+                    }
+                    // A part that does not decode is set aside; the rest merge next time.
+                    let ids: Vec<u64> = group.iter().map(|p| p.meta.id).collect();
+                    let damaged = |p: &Part| ids.contains(&p.meta.id);
+                    if self.quarantine_locked(&mut manifest, &damaged).await? == 0 {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        Ok(replaced)
+    }
+
+    /// Merges `group` (parts of one partition) into one part; returns how many parts were
+    /// retired.
+    async fn merge(
+        &self,
+        manifest: &mut Manifest,
+        (project, hour): (String, i64),
+        group: &[Arc<Part>],
+    ) -> Result<usize, StoreError> {
+        let started = Instant::now();
+        let id = manifest.next_part_id;
+        let (tmp, parts_dir) = (self.tmp_dir.clone(), self.parts_dir.clone());
+        let inputs = group.to_vec();
+        let table = self.table;
+        let merged = tokio::task::spawn_blocking(move || -> Result<Arc<Part>, StoreError> {
+            let batches = inputs
+                .iter()
+                .map(|p| p.read_all(table))
+                .collect::<Result<Vec<_>, _>>()?;
+            let all = concat_batches(&table.schema(), &batches)?;
+            write_part(table, &tmp, &parts_dir, id, &project, hour, &all)
+        })
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
+        let mut next = manifest.clone();
+        next.next_part_id = id + 1;
+        next.parts
+            .retain(|m| !group.iter().any(|g| g.meta.id == m.id));
+        next.parts.push(merged.meta.clone());
+        let retired = self.commit_and_swap(manifest, next, &[merged]).await?;
+        self.times.compactions.fetch_add(1, Ordering::Relaxed);
+        self.times
+            .compaction_micros
+            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        Ok(retired)
+    }
+
+    /// Verifies (decoding every page, once per part) the live parts `selected` picks, and
+    /// quarantines those that are damaged; returns how many were.
+    async fn quarantine_damaged(
+        &self,
+        selected: &(dyn Fn(&Part) -> bool + Sync),
+    ) -> Result<usize, StoreError> {
+        let mut manifest = self.manifest.lock().await;
+        self.quarantine_locked(&mut manifest, selected).await
+    }
+
+    async fn quarantine_locked(
+        &self,
+        manifest: &mut Manifest,
+        selected: &(dyn Fn(&Part) -> bool + Sync),
+    ) -> Result<usize, StoreError> {
+        let candidates: Vec<Arc<Part>> = {
+            let st = self.state.read();
+            st.parts
+                .iter()
+                .filter(|p| !p.is_verified() && selected(p))
+                .cloned()
+                .collect()
+        };
+        let (table, dir) = (self.table, self.dir.clone());
+        let found =
+            tokio::task::spawn_blocking(move || -> Result<Vec<QuarantinedPart>, StoreError> {
+                let mut found = Vec::new();
+                for part in candidates {
+                    match part.verify_data() {
+                        Ok(()) => part.mark_verified(),
+                        Err(e) if e.is_damage() => {
+                            found.push(quarantine::quarantine_part(
+                                table,
+                                &dir,
+                                &part.meta,
+                                &e.to_string(),
+                            )?);
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(found)
             })
             .await
             .map_err(|e| StoreError::Io(std::io::Error::other(e)))??;
-            let mut next = manifest.clone();
-            next.next_part_id = id + 1;
-            next.parts
-                .retain(|m| !group.iter().any(|g| g.meta.id == m.id));
-            next.parts.push(merged.meta.clone());
-            replaced += self.commit_and_swap(&mut manifest, next, &[merged]).await?;
-            self.times.compactions.fetch_add(1, Ordering::Relaxed);
-            self.times
-                .compaction_micros
-                .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+        if found.is_empty() {
+            return Ok(0);
         }
-        Ok(replaced)
+        let mut next = manifest.clone();
+        next.parts
+            .retain(|m| !found.iter().any(|q| q.part_id == m.id));
+        self.commit_and_swap(manifest, next, &[]).await?;
+        let count = found.len();
+        self.quarantined.lock().extend(found);
+        Ok(count)
+    }
+
+    /// What is wrong with this table right now, added into `out`.
+    fn add_health(&self, out: &mut StoreHealth) {
+        let name = self.table.name();
+        if let Some(reason) = self.wal.failure.lock().clone() {
+            out.write_failures.push(format!("{name}: {reason}"));
+        }
+        if let Some(reason) = self.flush_failure.lock().clone() {
+            out.flush_failures.push(format!("{name}: {reason}"));
+        }
+        out.quarantined
+            .extend(self.quarantined.lock().iter().cloned());
     }
 
     /// Commits `next`, then makes the in-memory part list match it: parts it no longer names
@@ -611,6 +740,68 @@ impl TableEngine {
         *manifest = next;
         Ok(retired)
     }
+}
+
+/// The committed manifest of a table; a new table commits an empty one at once, so that a
+/// manifest is missing only when it was lost. A table whose manifest is missing while part
+/// files exist refuses to open: starting empty would delete every part as uncommitted.
+fn load_manifest(
+    dir: &std::path::Path,
+    parts_dir: &std::path::Path,
+) -> Result<Manifest, StoreError> {
+    if let Some(m) = Manifest::load(dir)? {
+        return Ok(m);
+    }
+    let orphans = list_part_files(parts_dir)?.len();
+    if orphans > 0 {
+        return Err(StoreError::Corrupt(format!(
+            "{} is missing but {} holds {orphans} part files; refusing to start rather than delete them. \
+             Restore the manifest from a backup, or run `tracehouse check --repair DATA_DIR` to rebuild it from the parts",
+            Manifest::path(dir).display(),
+            parts_dir.display()
+        )));
+    }
+    let fresh = Manifest::default();
+    fresh.commit(dir)?;
+    Ok(fresh)
+}
+
+/// Removes every file in `dir`.
+fn clear_dir(dir: &std::path::Path) -> Result<(), StoreError> {
+    for entry in fs::read_dir(dir)? {
+        fs::remove_file(entry?.path())?;
+    }
+    Ok(())
+}
+
+/// Loads the manifest's parts, checking each footer; parts that are damaged or missing are
+/// quarantined and dropped from the (committed) manifest, so one bad part never keeps the
+/// rest of the store from opening.
+fn open_parts(
+    table: Table,
+    dir: &std::path::Path,
+    manifest: &mut Manifest,
+) -> Result<Vec<Arc<Part>>, StoreError> {
+    let parts_dir = dir.join("parts");
+    let mut parts = Vec::new();
+    let mut damaged = Vec::new();
+    for meta in &manifest.parts {
+        let opened =
+            Part::open(table, &parts_dir, meta.clone()).and_then(|p| p.verify_footer().map(|()| p));
+        match opened {
+            Ok(p) => parts.push(Arc::new(p)),
+            Err(e) if e.is_damage() => {
+                quarantine::quarantine_part(table, dir, meta, &e.to_string())?;
+                damaged.push(meta.id);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !damaged.is_empty() {
+        manifest.parts.retain(|m| !damaged.contains(&m.id));
+        manifest.commit(dir)?;
+    }
+    Ok(parts)
 }
 
 /// The partition a row belongs to.
@@ -842,22 +1033,46 @@ type Pending = (
     oneshot::Sender<Result<(), StoreError>>,
 );
 
+/// First wait before retrying a failed flush; doubled after each failure up to
+/// [`MAX_FLUSH_RETRY`].
+const FIRST_FLUSH_RETRY: Duration = Duration::from_millis(500);
+const MAX_FLUSH_RETRY: Duration = Duration::from_secs(30);
+
 async fn maintenance_loop(store: std::sync::Weak<TableEngine>) {
     let mut last_flush = Instant::now();
     let mut last_maintenance = Instant::now();
+    let mut retry = FIRST_FLUSH_RETRY;
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
         let Some(store) = store.upgrade() else { return };
-        let (rows, bytes) = {
+        let (rows, bytes, frozen) = {
             let mem = &store.state.read().mem;
-            (mem.active_rows, mem.active_bytes)
+            (mem.active_rows, mem.active_bytes, mem.frozen_rows)
         };
-        if rows >= store.config.flush_rows
-            || bytes >= store.config.flush_bytes
-            || (rows > 0 && last_flush.elapsed() >= store.config.flush_interval)
-        {
-            if let Err(e) = store.flush_now().await {
-                tracing::error!(error = %e, "memtable flush failed; will retry");
+        let failing = store.flush_failure.lock().is_some();
+        let due = if failing {
+            // A failed flush is retried with or without new writes, backing off.
+            last_flush.elapsed() >= retry
+        } else {
+            rows >= store.config.flush_rows
+                || bytes >= store.config.flush_bytes
+                || ((rows > 0 || frozen > 0) && last_flush.elapsed() >= store.config.flush_interval)
+        };
+        if due {
+            match store.flush_now().await {
+                Ok(()) => {
+                    if failing {
+                        tracing::info!(
+                            table = store.table.name(),
+                            "memtable flush succeeded again"
+                        );
+                    }
+                    retry = FIRST_FLUSH_RETRY;
+                }
+                Err(e) => {
+                    tracing::error!(table = store.table.name(), error = %e, "memtable flush failed; retrying in {retry:?}");
+                    retry = (retry * 2).min(MAX_FLUSH_RETRY);
+                }
             }
             last_flush = Instant::now();
         }
@@ -921,7 +1136,38 @@ impl TableEngine {
     }
 }
 
+/// The parts a read may have touched: those of its project overlapping its window.
+fn in_window(project_id: &str, start_ns: i64, end_ns: i64) -> impl Fn(&Part) -> bool + Sync + '_ {
+    move |p: &Part| {
+        p.meta.project_id == project_id && p.meta.min_start < end_ns && p.meta.max_start >= start_ns
+    }
+}
+
 impl EmbeddedStore {
+    /// Runs a read of `table`; when it fails on damaged data, verifies the parts it may
+    /// have touched (`touched`), quarantines the damaged ones and runs it once more, so
+    /// that one bad part costs its own rows, not every answer over its window.
+    async fn guarded<T, F, Fut>(
+        &self,
+        table: &TableEngine,
+        touched: &(dyn Fn(&Part) -> bool + Sync),
+        read: F,
+    ) -> Result<T, StoreError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, StoreError>>,
+    {
+        match read().await {
+            Err(e) if e.is_damage() => {
+                if table.quarantine_damaged(touched).await? == 0 {
+                    return Err(e);
+                }
+                read().await
+            }
+            answer => answer,
+        }
+    }
+
     /// Appends rows and the error occurrences derived from them, both durably, concurrently
     /// (each table group-commits on its own WAL thread).
     async fn append_with_errors(
@@ -950,6 +1196,128 @@ impl Store for EmbeddedStore {
     }
 
     async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError> {
+        let touched = |p: &Part| p.meta.project_id == project_id && p.may_contain(&trace_id.0);
+        self.guarded(&self.spans, &touched, || {
+            self.read_trace(project_id, trace_id)
+        })
+        .await
+    }
+
+    async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
+        let touched = in_window(&query.project_id, query.start_ns, query.end_ns);
+        self.guarded(&self.spans, &touched, || async {
+            crate::search::search_spans(&self.spans.snapshot(), query).await
+        })
+        .await
+    }
+
+    async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError> {
+        let touched = in_window(&query.project_id, query.start_ns, query.end_ns);
+        self.guarded(&self.spans, &touched, || async {
+            crate::search::search_traces(&self.spans.snapshot(), query).await
+        })
+        .await
+    }
+
+    async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError> {
+        let touched = in_window(&query.project_id, query.start_ns, query.end_ns);
+        self.guarded(&self.spans, &touched, || async {
+            if let Some(h) = self.spans.histogram_from_minutes(query).await? {
+                return Ok(h);
+            }
+            crate::search::histogram(&self.spans.snapshot(), query).await
+        })
+        .await
+    }
+
+    async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
+        Ok(self
+            .searched(q.target)
+            .stats_in(&q.project_id, q.start_ns, q.end_ns)
+            .key_infos(&q.prefix, q.limit))
+    }
+
+    async fn values(&self, q: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError> {
+        Ok(self
+            .searched(q.target)
+            .stats_in(&q.project_id, q.start_ns, q.end_ns)
+            .values(&q.field, &q.prefix, q.limit))
+    }
+
+    async fn search_logs(&self, q: &SearchQuery) -> Result<LogPage, StoreError> {
+        let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
+        self.guarded(&self.logs, &touched, || async {
+            crate::correlate::search_logs(&self.logs.snapshot(), q).await
+        })
+        .await
+    }
+
+    async fn log_histogram(&self, q: &HistogramQuery) -> Result<LogHistogram, StoreError> {
+        let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
+        self.guarded(&self.logs, &touched, || async {
+            crate::correlate::log_histogram(&self.logs.snapshot(), q).await
+        })
+        .await
+    }
+
+    async fn errors(
+        &self,
+        q: &ErrorQuery,
+    ) -> Result<Vec<tracehouse_model::ErrorOccurrence>, StoreError> {
+        let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
+        self.guarded(&self.errors, &touched, || async {
+            crate::correlate::errors(&self.errors.snapshot(), q).await
+        })
+        .await
+    }
+
+    async fn error_groups(&self, q: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError> {
+        let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
+        self.guarded(&self.errors, &touched, || async {
+            crate::correlate::error_groups(&self.errors.snapshot(), q).await
+        })
+        .await
+    }
+
+    async fn sessions(&self, q: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError> {
+        let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
+        let read = || async {
+            crate::correlate::sessions(&self.spans.snapshot(), &self.errors.snapshot(), q).await
+        };
+        match self.guarded(&self.spans, &touched, read).await {
+            Err(e) if e.is_damage() => self.guarded(&self.errors, &touched, read).await,
+            answer => answer,
+        }
+    }
+
+    async fn flush(&self) -> Result<(), StoreError> {
+        self.flush_now().await
+    }
+
+    fn stats(&self) -> StoreStats {
+        let mut out = StoreStats::default();
+        for t in self.tables() {
+            t.add_stats(&mut out);
+        }
+        out
+    }
+
+    fn health(&self) -> StoreHealth {
+        let mut out = StoreHealth::default();
+        for t in self.tables() {
+            t.add_health(&mut out);
+        }
+        out
+    }
+}
+
+impl EmbeddedStore {
+    /// The spans of one trace, from the memtable and the parts that may hold it.
+    async fn read_trace(
+        &self,
+        project_id: &str,
+        trace_id: TraceId,
+    ) -> Result<Vec<Span>, StoreError> {
         let snap = self.spans.snapshot();
         let parts: Vec<Arc<Part>> = snap
             .parts
@@ -976,70 +1344,6 @@ impl Store for EmbeddedStore {
         spans.extend(from_parts);
         spans.sort_by_key(|s| (s.start_time_unix_nano, s.span_id));
         Ok(spans)
-    }
-
-    async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
-        crate::search::search_spans(&self.spans.snapshot(), query).await
-    }
-
-    async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError> {
-        crate::search::search_traces(&self.spans.snapshot(), query).await
-    }
-
-    async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError> {
-        if let Some(h) = self.spans.histogram_from_minutes(query).await? {
-            return Ok(h);
-        }
-        crate::search::histogram(&self.spans.snapshot(), query).await
-    }
-
-    async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
-        Ok(self
-            .searched(q.target)
-            .stats_in(&q.project_id, q.start_ns, q.end_ns)
-            .key_infos(&q.prefix, q.limit))
-    }
-
-    async fn values(&self, q: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError> {
-        Ok(self
-            .searched(q.target)
-            .stats_in(&q.project_id, q.start_ns, q.end_ns)
-            .values(&q.field, &q.prefix, q.limit))
-    }
-
-    async fn search_logs(&self, q: &SearchQuery) -> Result<LogPage, StoreError> {
-        crate::correlate::search_logs(&self.logs.snapshot(), q).await
-    }
-
-    async fn log_histogram(&self, q: &HistogramQuery) -> Result<LogHistogram, StoreError> {
-        crate::correlate::log_histogram(&self.logs.snapshot(), q).await
-    }
-
-    async fn errors(
-        &self,
-        q: &ErrorQuery,
-    ) -> Result<Vec<tracehouse_model::ErrorOccurrence>, StoreError> {
-        crate::correlate::errors(&self.errors.snapshot(), q).await
-    }
-
-    async fn error_groups(&self, q: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError> {
-        crate::correlate::error_groups(&self.errors.snapshot(), q).await
-    }
-
-    async fn sessions(&self, q: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError> {
-        crate::correlate::sessions(&self.spans.snapshot(), &self.errors.snapshot(), q).await
-    }
-
-    async fn flush(&self) -> Result<(), StoreError> {
-        self.flush_now().await
-    }
-
-    fn stats(&self) -> StoreStats {
-        let mut out = StoreStats::default();
-        for t in self.tables() {
-            t.add_stats(&mut out);
-        }
-        out
     }
 }
 

@@ -46,6 +46,28 @@ impl From<serde_json::Error> for StoreError {
 }
 
 impl StoreError {
+    /// Whether the error says stored data is damaged or missing (a part that does not
+    /// decode, a file that is gone), rather than that the request or the moment is wrong.
+    pub fn is_damage(&self) -> bool {
+        match self {
+            StoreError::Parquet(_) | StoreError::Corrupt(_) | StoreError::Arrow(_) => true,
+            StoreError::Io(e) => matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound
+                    | std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::InvalidData
+            ),
+            StoreError::DataFusion(e) => matches!(
+                e.find_root(),
+                DataFusionError::ParquetError(_)
+                    | DataFusionError::ArrowError(..)
+                    | DataFusionError::IoError(_)
+                    | DataFusionError::External(_)
+            ),
+            _ => false,
+        }
+    }
+
     /// Whether a client may succeed by retrying the same request later.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -12,6 +12,7 @@ pub mod granule;
 pub mod log_rows;
 pub mod manifest;
 pub mod part;
+pub mod quarantine;
 pub mod query;
 pub mod scan;
 pub mod schema;
@@ -26,7 +27,7 @@ pub use api::{
     Bucket, ErrorGroup, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery,
     KeyInfo, KeyScope, KeysQuery, LogBucket, LogHistogram, LogPage, MAX_CANDIDATE_TRACES,
     MAX_SEARCH_LIMIT, SearchPage, SearchQuery, SessionDetail, SessionSummary, SessionsQuery, Store,
-    StoreStats, TracePage, TraceSummary, ValueCount, ValuesQuery, trace_filter,
+    StoreHealth, StoreStats, TracePage, TraceSummary, ValueCount, ValuesQuery, trace_filter,
 };
 pub use cursor::{SearchCursor, SearchSort};
 pub use engine::{EmbeddedStore, EngineConfig};

@@ -44,14 +44,26 @@ pub struct Manifest {
 }
 
 impl Manifest {
-    /// Reads the manifest of `dir`, or an empty one for a new store.
-    pub fn load(dir: &Path) -> Result<Manifest, StoreError> {
-        match fs::read(dir.join(FILE)) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Corrupt(format!("{}: {e}", dir.join(FILE).display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
+    /// Reads the manifest of `dir`; `None` when there is none (a new store, or a lost one:
+    /// the caller tells them apart).
+    pub fn load(dir: &Path) -> Result<Option<Manifest>, StoreError> {
+        let path = dir.join(FILE);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "{} is damaged ({e}); refusing to start. Restore it from a backup, or run \
+                     `tracehouse check --repair DATA_DIR` to rebuild it from the parts",
+                    path.display()
+                ))
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The manifest file of `dir`.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join(FILE)
     }
 
     /// Atomically replaces the manifest of `dir` with this one.
@@ -73,7 +85,7 @@ mod tests {
     #[test]
     fn commit_then_load() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Manifest::load(dir.path()).unwrap(), Manifest::default());
+        assert_eq!(Manifest::load(dir.path()).unwrap(), None);
         let m = Manifest {
             wal_flushed_seq: 3,
             next_part_id: 2,
@@ -88,6 +100,6 @@ mod tests {
             }],
         };
         m.commit(dir.path()).unwrap();
-        assert_eq!(Manifest::load(dir.path()).unwrap(), m);
+        assert_eq!(Manifest::load(dir.path()).unwrap(), Some(m));
     }
 }

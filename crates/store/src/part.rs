@@ -64,6 +64,8 @@ pub struct Part {
     pub granules: Option<GranuleIndex>,
     /// Set when the part left the manifest; its files go when the last reference drops.
     obsolete: AtomicBool,
+    /// Set once every page of the part decoded (see [`Part::verify_data`]).
+    verified: AtomicBool,
     /// The Parquet footer and page index, parsed on first use.
     reader_metadata: OnceLock<ArrowReaderMetadata>,
 }
@@ -178,9 +180,52 @@ impl Part {
         self.trace_ids.binary_search(trace_id).is_ok()
     }
 
+    /// Whether every page of the part decoded once already.
+    pub fn is_verified(&self) -> bool {
+        self.verified.load(Ordering::Relaxed)
+    }
+
+    /// Records that every page of the part decoded.
+    pub fn mark_verified(&self) {
+        self.verified.store(true, Ordering::Relaxed);
+    }
+
     /// Marks the part for deletion once no query holds it.
     pub fn retire(&self) {
         self.obsolete.store(true, Ordering::SeqCst);
+    }
+
+    /// Checks that the Parquet footer and page index parse (cheap: done for every part at
+    /// open).
+    pub fn verify_footer(&self) -> Result<(), StoreError> {
+        self.reader_metadata().map(|_| ())
+    }
+
+    /// Decodes every page of every column, and checks the row count against the manifest.
+    pub fn verify_data(&self) -> Result<(), StoreError> {
+        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+            File::open(&self.path)?,
+            self.reader_metadata()?.clone(),
+        )
+        .with_batch_size(self.read_batch_rows()?)
+        .build()?;
+        let mut rows = 0u64;
+        for batch in reader {
+            rows += batch?.num_rows() as u64;
+        }
+        if rows != self.meta.rows {
+            return Err(StoreError::Corrupt(format!(
+                "part {} holds {rows} rows, its manifest entry says {}",
+                self.meta.id, self.meta.rows
+            )));
+        }
+        Ok(())
+    }
+
+    /// Rows per batch for whole-part reads: about [`READ_BATCH_BYTES`] of decoded data.
+    fn read_batch_rows(&self) -> Result<usize, StoreError> {
+        let per_row = self.data_bytes()?.div_ceil(self.meta.rows.max(1)).max(1);
+        Ok((READ_BATCH_BYTES / per_row).clamp(1, GRANULE_ROWS as u64) as usize)
     }
 
     /// Uncompressed bytes of the part's data, from the Parquet footer.
@@ -196,9 +241,7 @@ impl Part {
     /// Reads all rows of the part (for compaction), in batches of about
     /// [`READ_BATCH_BYTES`] whatever the size of a row.
     pub fn read_all(&self, table: Table) -> Result<RecordBatch, StoreError> {
-        let rows = self.meta.rows.max(1);
-        let per_row = self.data_bytes()?.div_ceil(rows).max(1);
-        let batch_rows = (READ_BATCH_BYTES / per_row).clamp(1, GRANULE_ROWS as u64) as usize;
+        let batch_rows = self.read_batch_rows()?;
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
             File::open(&self.path)?,
             self.reader_metadata()?.clone(),
@@ -233,6 +276,7 @@ impl Part {
             stats: KeyStats::default(),
             granules: None,
             obsolete: AtomicBool::new(false),
+            verified: AtomicBool::new(false),
             reader_metadata: OnceLock::new(),
         };
         part.granules = match fs::read(granules_path(parts_dir, part.meta.id)) {
@@ -284,6 +328,65 @@ impl Drop for Part {
 /// Path of a part's Parquet file.
 pub fn parquet_path(parts_dir: &Path, id: u64) -> PathBuf {
     parts_dir.join(format!("{id:020}.parquet"))
+}
+
+/// Every file a part may have: Parquet, trace index, statistics, granule index.
+pub fn part_files(parts_dir: &Path, id: u64) -> [PathBuf; 4] {
+    [
+        parquet_path(parts_dir, id),
+        index_path(parts_dir, id),
+        stats_path(parts_dir, id),
+        granules_path(parts_dir, id),
+    ]
+}
+
+/// What the manifest would record about a part, read back from its Parquet file: for
+/// rebuilding a lost manifest.
+pub fn read_meta(table: Table, parts_dir: &Path, id: u64) -> Result<PartMeta, StoreError> {
+    let path = parquet_path(parts_dir, id);
+    let bytes = fs::metadata(&path)?.len();
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path)?)?;
+    let schema = builder.parquet_schema();
+    let wanted = [col::PROJECT_ID, table.time_column()].map(|name| {
+        schema
+            .columns()
+            .iter()
+            .position(|c| c.path().string() == name)
+            .ok_or_else(|| StoreError::Corrupt(format!("part {id} has no column {name}")))
+    });
+    let [project, time] = wanted;
+    let mask = ProjectionMask::leaves(schema, [project?, time?]);
+    let (mut rows, mut min_start, mut max_start) = (0u64, i64::MAX, i64::MIN);
+    let mut project_id = None;
+    for batch in builder.with_projection(mask).build()? {
+        let batch = batch?;
+        let (lo, hi) = time_range(table, &batch)?;
+        if batch.num_rows() > 0 {
+            (min_start, max_start) = (min_start.min(lo), max_start.max(hi));
+        }
+        rows += batch.num_rows() as u64;
+        let projects = batch
+            .column_by_name(col::PROJECT_ID)
+            .and_then(|c| {
+                c.as_any()
+                    .downcast_ref::<datafusion::arrow::array::StringArray>()
+            })
+            .ok_or_else(|| StoreError::Corrupt(format!("part {id}: project_id column")))?;
+        if let Some(p) = projects.iter().flatten().next() {
+            project_id.get_or_insert_with(|| p.to_string());
+        }
+    }
+    let project_id =
+        project_id.ok_or_else(|| StoreError::Corrupt(format!("part {id} is empty")))?;
+    Ok(PartMeta {
+        id,
+        project_id,
+        hour: min_start.div_euclid(crate::engine::HOUR_NS),
+        rows,
+        bytes,
+        min_start,
+        max_start,
+    })
 }
 
 fn index_path(parts_dir: &Path, id: u64) -> PathBuf {
@@ -476,6 +579,7 @@ pub fn write_part(
         stats,
         granules,
         obsolete: AtomicBool::new(false),
+        verified: AtomicBool::new(false),
         reader_metadata: OnceLock::new(),
     }))
 }

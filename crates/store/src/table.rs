@@ -28,6 +28,15 @@ impl Table {
     /// Every table.
     pub const ALL: [Table; 3] = [Table::Spans, Table::Logs, Table::Errors];
 
+    /// The table's name, as logs, reports and metrics say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Spans => "spans",
+            Table::Logs => "logs",
+            Table::Errors => "errors",
+        }
+    }
+
     /// The table's Arrow schema.
     pub fn schema(self) -> SchemaRef {
         match self {

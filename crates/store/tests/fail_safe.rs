@@ -138,3 +138,105 @@ async fn memtable_bytes_trigger_a_flush_and_backpressure() {
     store.flush().await.unwrap();
     store.write_spans(vec![span(1, 1, 10)]).await.unwrap();
 }
+
+/// A store of two flushed parts (traces 1–2 in the first, 3–4 in the second, 100 spans
+/// each) and 10 spans left in the WAL; returns the Parquet files of the two parts.
+async fn two_parts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let store = EmbeddedStore::open(config(dir)).await.unwrap();
+    for half in 0..2u32 {
+        let spans = (0..100).map(|i| span(half * 2 + 1 + i / 50, half * 100 + i, 10));
+        store.write_spans(spans.collect()).await.unwrap();
+        store.flush().await.unwrap();
+    }
+    let wal_only = (200..210).map(|i| span(9, i, 10)).collect();
+    store.write_spans(wal_only).await.unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(dir.join("parts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2);
+    files
+}
+
+fn open_error(
+    result: Result<std::sync::Arc<EmbeddedStore>, tracehouse_store::StoreError>,
+) -> String {
+    match result {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("the store opened"),
+    }
+}
+
+#[tokio::test]
+async fn a_missing_manifest_refuses_to_start_and_deletes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = two_parts(dir.path()).await;
+    std::fs::remove_file(dir.path().join("manifest.json")).unwrap();
+    let message = open_error(EmbeddedStore::open(config(dir.path())).await);
+    assert!(message.contains("manifest.json is missing"), "{message}");
+    assert!(message.contains("tracehouse check --repair"), "{message}");
+    assert!(files.iter().all(|f| f.exists()), "no part was deleted");
+
+    std::fs::write(dir.path().join("manifest.json"), b"{\"parts\": [").unwrap();
+    let message = open_error(EmbeddedStore::open(config(dir.path())).await);
+    assert!(message.contains("is damaged"), "{message}");
+    assert!(files.iter().all(|f| f.exists()));
+}
+
+#[tokio::test]
+async fn a_part_with_a_damaged_footer_is_quarantined_and_the_rest_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = two_parts(dir.path()).await;
+    let mut bytes = std::fs::read(&files[0]).unwrap();
+    let n = bytes.len();
+    bytes[n - 20..n - 8].fill(0xAB);
+    std::fs::write(&files[0], bytes).unwrap();
+
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    assert_eq!(count(&store, "").await, 110, "second part and WAL served");
+    let health = store.health();
+    assert_eq!(health.quarantined.len(), 1, "{health:?}");
+    assert_eq!(health.quarantined[0].rows, 100);
+    assert!(health.is_ready());
+    assert!(!files[0].exists());
+    assert!(
+        dir.path()
+            .join("quarantine")
+            .join(files[0].file_name().unwrap())
+            .exists()
+    );
+    drop(store);
+    // The quarantine is remembered across restarts.
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    assert_eq!(store.health().quarantined.len(), 1);
+    assert_eq!(count(&store, "").await, 110);
+}
+
+#[tokio::test]
+async fn a_deleted_part_is_quarantined_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = two_parts(dir.path()).await;
+    std::fs::remove_file(&files[1]).unwrap();
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    assert_eq!(count(&store, "").await, 110);
+    let q = &store.health().quarantined;
+    assert_eq!((q.len(), q[0].rows), (1, 100), "{q:?}");
+}
+
+#[tokio::test]
+async fn damaged_pages_found_by_a_query_are_quarantined_and_the_query_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = two_parts(dir.path()).await;
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    // Damage the data pages (not the footer) of a live part.
+    let mut bytes = std::fs::read(&files[1]).unwrap();
+    bytes[4..1004].fill(0x5A);
+    std::fs::write(&files[1], bytes).unwrap();
+    assert_eq!(count(&store, "db.statement:*SELECT*").await, 110);
+    let q = &store.health().quarantined;
+    assert_eq!(q.len(), 1, "{q:?}");
+    // Later answers no longer count the unreadable rows.
+    assert_eq!(count(&store, "").await, 110);
+}

@@ -602,7 +602,7 @@ async fn percentiles_by_service(
 ) -> anyhow::Result<usize> {
     use datafusion::functions_aggregate::expr_fn::approx_percentile_cont;
     use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col, lit};
-    let manifest = tracehouse_store::manifest::Manifest::load(data_dir)?;
+    let manifest = tracehouse_store::manifest::Manifest::load(data_dir)?.unwrap_or_default();
     let parts_dir = data_dir.join("parts");
     let paths: Vec<String> = manifest
         .parts
