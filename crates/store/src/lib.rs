@@ -3,6 +3,7 @@
 //! holding spans, log records and error occurrences.
 
 pub mod api;
+pub mod check;
 pub mod correlate;
 pub mod cursor;
 pub mod engine;

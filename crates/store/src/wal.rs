@@ -103,6 +103,12 @@ impl SegmentScan {
             _ => None,
         }
     }
+
+    /// Bytes in damaged stretches, of a segment `len` bytes long.
+    pub fn damaged_bytes(&self, len: usize) -> usize {
+        let stretch = |d: &Damage| d.resumes_at.unwrap_or(len) - d.offset;
+        self.damage.iter().map(stretch).sum()
+    }
 }
 
 /// The record at `pos` if it is whole, matches its checksum and decodes: `(payload range,
@@ -342,18 +348,17 @@ pub fn salvage_segment(path: &Path, quarantine_dir: &Path) -> Result<Option<Salv
     if let Some(dir) = path.parent() {
         sync_dir(dir)?;
     }
-    let kept: usize = scan.records.iter().map(|(a, b)| b - a).sum();
     Ok(Some(Salvaged {
         records: scan.records.len(),
-        damaged_bytes: data.len() - kept,
+        damaged_bytes: scan.damaged_bytes(data.len()),
         quarantined,
     }))
 }
 
-/// Paths of the segments in `dir`, ascending (none when `dir` does not exist).
-pub fn segment_paths(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+/// Numbers and paths of the segments in `dir`, ascending (none when `dir` does not exist).
+pub fn segment_paths(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     match list_segments(dir) {
-        Ok(seqs) => Ok(seqs.into_iter().map(|s| segment_path(dir, s)).collect()),
+        Ok(seqs) => Ok(seqs.into_iter().map(|s| (s, segment_path(dir, s))).collect()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e.into()),
     }
