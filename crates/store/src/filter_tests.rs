@@ -603,6 +603,36 @@ fn filter_strategy() -> impl Strategy<Value = Filter> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
+    /// Query text built from the covering queries with random connectives and grouping goes
+    /// through the whole path (parse, plan, compile, evaluate) to the evaluator's answer.
+    #[test]
+    fn random_query_text_agrees_with_the_evaluator(
+        parts in prop::collection::vec(
+            (0..QUERIES.len(), 0..4usize, any::<bool>()),
+            1..8,
+        )
+    ) {
+        let mut text = String::new();
+        for (i, (q, joint, grouped)) in parts.into_iter().enumerate() {
+            if i > 0 {
+                text.push_str([" ", " OR ", " AND ", " AND NOT "][joint]);
+            }
+            let q = QUERIES[q];
+            if grouped && !q.is_empty() {
+                text.push_str(&format!("({q})"));
+            } else {
+                text.push_str(q);
+            }
+        }
+        if let Ok(query) = tracehouse_query::parse(&text) {
+            let plan = tracehouse_query::plan(&query);
+            thread_local! {
+                static FX: (Fixture, tokio::runtime::Runtime) = (fixture(), runtime());
+            }
+            FX.with(|(fx, rt)| check(rt, fx, &plan.pushdown, &text));
+        }
+    }
+
     #[test]
     fn random_filters_agree_with_the_evaluator(filter in filter_strategy()) {
         thread_local! {
