@@ -3,12 +3,17 @@
 //!
 //! Every API route is scoped to one project, chosen by the `x-tracehouse-key` (or
 //! `authorization: Bearer`) header, or the open project when none are configured.
-//! Errors are `{"error": {"message": …}}` with a 4xx/5xx status.
+//! Errors are `{"error": {"message": …}}` with a 4xx/5xx status — also for parameters of the
+//! wrong type, unknown routes and methods other than GET (see [`crate::extract`]). Every query
+//! route runs under the query deadline: past it the query is dropped (which cancels its work)
+//! and the answer is a 503.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -23,6 +28,7 @@ use tracehouse_store::{
     SearchPage, SearchQuery, SearchSort, SessionsQuery, Store, StoreError, ValuesQuery,
 };
 
+use crate::extract::{Path, Query};
 use crate::metrics::Metrics;
 use crate::projects::{AuthError, Projects, key_from_headers};
 use crate::time::{now_ns, parse_time};
@@ -47,6 +53,8 @@ pub struct ApiState {
     pub projects: Arc<Projects>,
     /// Server metrics.
     pub metrics: Arc<Metrics>,
+    /// Longest a query route may run before it is dropped and answered 503.
+    pub query_timeout: Duration,
 }
 
 /// An API failure rendered as a JSON error body.
@@ -59,7 +67,8 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+    /// An error with this status and message.
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             message: message.into(),
@@ -123,7 +132,7 @@ impl IntoResponse for ApiError {
 
 /// The API, health and metrics router.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let queries = Router::new()
         .route("/api/v1/traces/{trace_id}", get(get_trace))
         .route("/api/v1/spans", get(list_spans))
         .route("/api/v1/spans/search", get(search_spans))
@@ -137,6 +146,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/errors/groups/{fingerprint}", get(error_group))
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{session_id}", get(session))
+        .route_layer(middleware::from_fn_with_state(
+            state.query_timeout,
+            crate::deadline::query_deadline,
+        ));
+    Router::new()
+        .merge(queries)
         .route("/api/v1/openapi.json", get(openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -151,7 +166,24 @@ pub fn router(state: ApiState) -> Router {
                  /api/v1/sessions/{session_id}, all described by /api/v1/openapi.json",
             )
         })
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// A known route asked with another method than GET (or HEAD).
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "method {method} is not allowed on {}: the API is read-only, use GET",
+            uri.path()
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+    response
 }
 
 /// The OpenAPI 3.1 description of these routes (`crates/server/openapi.json`).

@@ -3,7 +3,10 @@
 
 pub mod api;
 pub mod config;
+pub mod deadline;
+pub mod extract;
 pub mod ingest;
+pub mod listen;
 pub mod metrics;
 pub mod otlp_grpc;
 pub mod otlp_http;
@@ -12,5 +15,5 @@ pub mod serve;
 pub mod time;
 pub mod ui;
 
-pub use config::{ProjectConfig, ServerConfig};
+pub use config::{ConnectionLimits, ProjectConfig, ServerConfig};
 pub use serve::{BoundAddrs, Server};

@@ -26,6 +26,7 @@ use crate::projects::key_from_headers;
 /// gRPC status codes used in OTLP/HTTP error bodies.
 mod code {
     pub const INVALID_ARGUMENT: i32 = 3;
+    pub const DEADLINE_EXCEEDED: i32 = 4;
     pub const RESOURCE_EXHAUSTED: i32 = 8;
     pub const INTERNAL: i32 = 13;
     pub const UNAVAILABLE: i32 = 14;
@@ -119,6 +120,8 @@ pub struct HttpState {
     pub max_request_bytes: usize,
     /// Seconds to put in `Retry-After` when overloaded.
     pub retry_after_secs: u64,
+    /// Time allowed to receive the whole body; a slower one is answered 408.
+    pub body_timeout: std::time::Duration,
 }
 
 /// The OTLP/HTTP router.
@@ -129,15 +132,29 @@ pub fn router(state: HttpState) -> Router {
         .with_state(state)
 }
 
-/// Reads the body, refusing anything larger than `limit`.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, Failure> {
-    axum::body::to_bytes(body, limit).await.map_err(|_| {
-        Failure::new(
+/// Reads the body, refusing anything larger than `limit` or slower than `timeout` (a client
+/// trickling its body would otherwise hold the connection and the buffer forever).
+async fn read_body(
+    body: Body,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Result<Bytes, Failure> {
+    match tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(Failure::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             code::RESOURCE_EXHAUSTED,
             format!("request body is larger than the {limit}-byte limit: send smaller batches"),
-        )
-    })
+        )),
+        Err(_) => Err(Failure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            code::DEADLINE_EXCEEDED,
+            format!(
+                "request body not received within {timeout:?}: send smaller batches or check \
+                 the network"
+            ),
+        )),
+    }
 }
 
 /// Undoes `Content-Encoding: gzip`, bounding the decompressed size too.
@@ -237,7 +254,7 @@ async fn export<R: OtlpExport>(
         .into_response(Encoding::Json);
     };
     let result = async {
-        let raw = read_body(body, state.max_request_bytes).await?;
+        let raw = read_body(body, state.max_request_bytes, state.body_timeout).await?;
         let plain = decompress(&headers, raw, state.max_request_bytes)?;
         let request = decode::<R>(encoding, &plain)?;
         let key = key_from_headers(
@@ -265,6 +282,7 @@ async fn export<R: OtlpExport>(
         Err(f) => {
             let reason = match f.http {
                 StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+                StatusCode::REQUEST_TIMEOUT => "timeout",
                 StatusCode::BAD_REQUEST => "malformed",
                 StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
                 StatusCode::UNAUTHORIZED => "unauthenticated",

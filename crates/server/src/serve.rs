@@ -1,4 +1,9 @@
 //! Binding the three listeners and running them until shutdown, then flushing the store.
+//!
+//! Each listener accepts through [`crate::listen::Acceptor`] (connection limit, accept backoff)
+//! and serves its connections with [`crate::listen::serve_http`] (header, idle and keep-alive
+//! timeouts, graceful shutdown): the API and OTLP/HTTP axum routers, and the OTLP/gRPC services
+//! as tonic routes, so a silent or slow client is cut alike on every port.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -8,8 +13,9 @@ use tokio::net::TcpListener;
 use tracehouse_store::Store;
 
 use crate::api::{self, ApiState};
-use crate::config::ServerConfig;
+use crate::config::{ConnectionLimits, ServerConfig};
 use crate::ingest::Ingest;
+use crate::listen::{Acceptor, MAX_CONNECTIONS_LIMIT, serve_http};
 use crate::metrics::Metrics;
 use crate::otlp_grpc::GrpcIngest;
 use crate::otlp_http::{self, HttpState};
@@ -33,6 +39,7 @@ pub struct Server {
     api_state: ApiState,
     http_state: HttpState,
     max_request_bytes: usize,
+    limits: ConnectionLimits,
     api: TcpListener,
     grpc: TcpListener,
     http: TcpListener,
@@ -47,6 +54,7 @@ async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
 impl Server {
     /// Validates the configuration and binds every listener.
     pub async fn bind(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Server> {
+        check_limits(&config)?;
         let projects = Arc::new(Projects::new(&config.projects)?);
         let metrics = Arc::new(Metrics::new(store.clone()));
         let ingest = Arc::new(Ingest {
@@ -60,15 +68,18 @@ impl Server {
                 store: store.clone(),
                 projects,
                 metrics,
+                query_timeout: config.query_timeout,
             },
             http_state: HttpState {
                 ingest: ingest.clone(),
                 max_request_bytes: config.max_request_bytes,
                 retry_after_secs: config.retry_after_secs,
+                body_timeout: config.connections.request_body_timeout,
             },
             store,
             ingest,
             max_request_bytes: config.max_request_bytes,
+            limits: config.connections,
             api: bind(config.listen, "the API (--listen)").await?,
             grpc: bind(config.otlp_grpc, "OTLP/gRPC (--otlp-grpc)").await?,
             http: bind(config.otlp_http, "OTLP/HTTP (--otlp-http)").await?,
@@ -90,40 +101,60 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let signal = move || {
-            let mut rx = rx.clone();
-            async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            }
-        };
-        let api = axum::serve(
-            self.api,
+        let limits = self.limits;
+        let max = limits.max_connections;
+        let api = serve_http(
+            Acceptor::new(self.api, max, "api"),
             api::router(self.api_state).merge(crate::ui::router()),
-        )
-        .with_graceful_shutdown(signal());
-        let http = axum::serve(self.http, otlp_http::router(self.http_state))
-            .with_graceful_shutdown(signal());
+            limits,
+            rx.clone(),
+        );
+        let http = serve_http(
+            Acceptor::new(self.http, max, "otlp-http"),
+            otlp_http::router(self.http_state),
+            limits,
+            rx.clone(),
+        );
         let receiver = GrpcIngest::new(self.ingest);
-        let grpc = tonic::transport::Server::builder()
-            .add_service(receiver.traces(self.max_request_bytes))
-            .add_service(receiver.logs(self.max_request_bytes))
-            .serve_with_incoming_shutdown(tokio_stream_listener(self.grpc), signal());
+        let grpc = serve_http(
+            Acceptor::new(self.grpc, max, "otlp-grpc"),
+            tonic::service::Routes::new(receiver.traces(self.max_request_bytes))
+                .add_service(receiver.logs(self.max_request_bytes))
+                .prepare()
+                .into_axum_router(),
+            limits,
+            rx,
+        );
         tokio::spawn(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
             let _ = tx.send(true);
         });
-        let (a, h, g) = tokio::join!(async { api.await }, async { http.await }, grpc);
-        a?;
-        h?;
-        g?;
+        tokio::join!(api, http, grpc);
         tracing::info!("flushing the store");
         self.store.flush().await?;
         Ok(())
     }
 }
 
-/// Adapts a tokio listener into the incoming-connection stream tonic expects.
-fn tokio_stream_listener(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener)
+/// Refuses limits that would make a listener useless.
+fn check_limits(config: &ServerConfig) -> anyhow::Result<()> {
+    let c = &config.connections;
+    if !(1..=MAX_CONNECTIONS_LIMIT).contains(&c.max_connections) {
+        anyhow::bail!(
+            "--max-connections must be between 1 and {MAX_CONNECTIONS_LIMIT}, not {}",
+            c.max_connections
+        );
+    }
+    for (flag, value) in [
+        ("--header-read-timeout", c.header_read_timeout),
+        ("--request-body-timeout", c.request_body_timeout),
+        ("--idle-timeout", c.idle_timeout),
+        ("--query-timeout", config.query_timeout),
+    ] {
+        if value.is_zero() {
+            anyhow::bail!("{flag} must be longer than zero");
+        }
+    }
+    Ok(())
 }

@@ -121,6 +121,30 @@ pub struct ServeArgs {
     #[arg(long, env = "TRACEHOUSE_MAX_REQUEST_BYTES", value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
 
+    /// Time a client has to send a whole request head; an idle HTTP/1 keep-alive connection
+    /// and a new connection that starts no request are closed after it too [default: 10s]
+    #[arg(long, env = "TRACEHOUSE_HEADER_READ_TIMEOUT", value_name = "DURATION")]
+    pub header_read_timeout: Option<String>,
+
+    /// Time a client has to send a whole OTLP/HTTP request body; a slower one is answered 408
+    /// [default: 30s]
+    #[arg(long, env = "TRACEHOUSE_REQUEST_BODY_TIMEOUT", value_name = "DURATION")]
+    pub request_body_timeout: Option<String>,
+
+    /// A connection with no request in flight for this long is closed [default: 60s]
+    #[arg(long, env = "TRACEHOUSE_IDLE_TIMEOUT", value_name = "DURATION")]
+    pub idle_timeout: Option<String>,
+
+    /// Connections each listener (API, OTLP/gRPC, OTLP/HTTP) holds at once; new connections
+    /// past it are closed at once [default: 4096]
+    #[arg(long, env = "TRACEHOUSE_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
+
+    /// Longest a JSON API query may run; past it the query is cancelled and answered 503
+    /// [default: 30s]
+    #[arg(long, env = "TRACEHOUSE_QUERY_TIMEOUT", value_name = "DURATION")]
+    pub query_timeout: Option<String>,
+
     /// How often the memtable is written to Parquet parts (e.g. 30s) [default: 30s]
     #[arg(long, env = "TRACEHOUSE_FLUSH_INTERVAL", value_name = "DURATION")]
     pub flush_interval: Option<String>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
-use tracehouse_server::{ProjectConfig, Server, ServerConfig};
+use tracehouse_server::{ConnectionLimits, ProjectConfig, Server, ServerConfig};
 use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
 
 use crate::cli::{LogFormat, ServeArgs, StoreKind, parse_duration};
@@ -24,6 +24,11 @@ struct FileConfig {
     projects: Vec<ProjectConfig>,
     retention: Option<String>,
     max_request_bytes: Option<usize>,
+    header_read_timeout: Option<String>,
+    request_body_timeout: Option<String>,
+    idle_timeout: Option<String>,
+    max_connections: Option<usize>,
+    query_timeout: Option<String>,
     flush_interval: Option<String>,
     log_format: Option<LogFormat>,
     store: Option<StoreKind>,
@@ -63,6 +68,19 @@ fn parse_project(spec: &str) -> anyhow::Result<ProjectConfig> {
     })
 }
 
+/// A duration setting: the flag (or environment), else the file, else `default`.
+fn duration_setting(
+    flag: Option<String>,
+    file: Option<String>,
+    name: &str,
+    default: Duration,
+) -> anyhow::Result<Duration> {
+    match flag.or(file) {
+        Some(text) => parse_duration(&text).with_context(|| format!("--{name}")),
+        None => Ok(default),
+    }
+}
+
 /// Merges flags/environment over the config file over the defaults.
 pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
     let file: FileConfig = match &args.config {
@@ -98,6 +116,36 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             .max_request_bytes
             .or(file.max_request_bytes)
             .unwrap_or(defaults.max_request_bytes),
+        connections: ConnectionLimits {
+            header_read_timeout: duration_setting(
+                args.header_read_timeout,
+                file.header_read_timeout,
+                "header-read-timeout",
+                defaults.connections.header_read_timeout,
+            )?,
+            request_body_timeout: duration_setting(
+                args.request_body_timeout,
+                file.request_body_timeout,
+                "request-body-timeout",
+                defaults.connections.request_body_timeout,
+            )?,
+            idle_timeout: duration_setting(
+                args.idle_timeout,
+                file.idle_timeout,
+                "idle-timeout",
+                defaults.connections.idle_timeout,
+            )?,
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(defaults.connections.max_connections),
+        },
+        query_timeout: duration_setting(
+            args.query_timeout,
+            file.query_timeout,
+            "query-timeout",
+            defaults.query_timeout,
+        )?,
         ..defaults
     };
     let data_dir = args
@@ -347,6 +395,37 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_and_query_timeout_from_flags_file_and_defaults() {
+        let s = resolve(args(&["tracehouse", "serve"])).unwrap();
+        assert_eq!(s.server.connections, ConnectionLimits::default());
+        assert_eq!(s.server.query_timeout, Duration::from_secs(30));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("limits.toml");
+        std::fs::write(
+            &path,
+            "header_read_timeout = \"3s\"\nidle_timeout = \"2m\"\nmax_connections = 10\nquery_timeout = \"5s\"\n",
+        )
+        .unwrap();
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--max-connections",
+            "20",
+            "--request-body-timeout",
+            "1500ms",
+        ]))
+        .unwrap();
+        let c = s.server.connections;
+        assert_eq!(c.header_read_timeout, Duration::from_secs(3));
+        assert_eq!(c.request_body_timeout, Duration::from_millis(1500));
+        assert_eq!(c.idle_timeout, Duration::from_secs(120));
+        assert_eq!(c.max_connections, 20);
+        assert_eq!(s.server.query_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
     fn project_flags_and_bad_values() {
         let s = resolve(args(&[
             "tracehouse",
@@ -363,6 +442,8 @@ mod tests {
         assert_eq!(s.server.projects[0].keys, vec!["k1", "k2"]);
         assert_eq!(s.engine.retention, None);
         assert!(resolve(args(&["tracehouse", "serve", "--project", "nokeys"])).is_err());
+        let err = resolve(args(&["tracehouse", "serve", "--idle-timeout", "later"])).unwrap_err();
+        assert!(format!("{err:#}").contains("--idle-timeout"), "{err:#}");
         let err = resolve(args(&["tracehouse", "serve", "--retention", "soon"])).unwrap_err();
         assert!(format!("{err:#}").contains("30s, 36h or 7d"), "{err:#}");
     }

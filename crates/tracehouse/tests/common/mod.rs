@@ -34,13 +34,35 @@ impl TestServer {
 
     /// Starts a server on `data_dir` (which may hold data of an earlier run).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> TestServer {
+        TestServer::spawn(&[], data_dir, extra)
+    }
+
+    /// Starts a server on a fresh temporary data directory, run through `wrapper` (a program
+    /// and its arguments that execs the rest, e.g. `prlimit --nofile=128`).
+    pub fn start_under(wrapper: &[&str], extra: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let mut s = TestServer::spawn(wrapper, tmp.path(), extra);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    fn spawn(wrapper: &[&str], data_dir: &Path, extra: &[&str]) -> TestServer {
         std::fs::create_dir_all(data_dir).expect("data dir");
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(data_dir.join("server.log"))
             .expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tracehouse"))
+        let binary = env!("CARGO_BIN_EXE_tracehouse");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(binary);
+                c
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
@@ -113,6 +135,16 @@ impl TestServer {
             .arg(self.child.id().to_string())
             .status();
         self.child.wait().map(|s| s.success()).unwrap_or(false)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.data_dir.join("server.log")).unwrap_or_default()
     }
 
     /// Whether the process is still running.
