@@ -686,11 +686,25 @@ async fn session(
     })
 }
 
+/// Ready while the store takes writes and keeps flushing them (503 otherwise, with the
+/// reasons); `degraded` (still 200) when damaged parts were set aside.
 async fn readyz(State(state): State<ApiState>) -> Response {
-    // The store answers stats only while it is open and its writer is alive.
     let stats = state.store.stats();
-    Json(json!({"status": "ready", "memtable_rows": stats.memtable_rows, "parts": stats.parts}))
-        .into_response()
+    let health = state.store.health();
+    let (code, status) = match (health.is_ready(), health.quarantined.is_empty()) {
+        (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        (true, false) => (StatusCode::OK, "degraded"),
+        (true, true) => (StatusCode::OK, "ready"),
+    };
+    let body = json!({
+        "status": status,
+        "memtable_rows": stats.memtable_rows,
+        "parts": stats.parts,
+        "write_failures": health.write_failures,
+        "flush_failures": health.flush_failures,
+        "quarantined": health.quarantined,
+    });
+    (code, Json(body)).into_response()
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {

@@ -150,7 +150,8 @@ impl std::fmt::Debug for StoreCollector {
 impl Collector for StoreCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
         let s = self.0.stats();
-        let gauges: [(&str, &str, i64); 5] = [
+        let h = self.0.health();
+        let gauges: [(&str, &str, i64); 9] = [
             (
                 "wal_bytes",
                 "Bytes in the write-ahead log",
@@ -167,6 +168,26 @@ impl Collector for StoreCollector {
                 "part_bytes",
                 "Bytes of live parts on disk",
                 s.part_bytes as i64,
+            ),
+            (
+                "store_write_failing",
+                "Tables whose write-ahead log refuses writes right now (a full disk, say)",
+                h.write_failures.len() as i64,
+            ),
+            (
+                "store_flush_failing",
+                "Tables whose last memtable flush failed (retried in the background)",
+                h.flush_failures.len() as i64,
+            ),
+            (
+                "quarantined_parts",
+                "Damaged parts set aside in quarantine/; their rows are not served",
+                h.quarantined.len() as i64,
+            ),
+            (
+                "quarantined_rows",
+                "Rows held by quarantined parts",
+                h.quarantined.iter().map(|q| q.rows).sum::<u64>() as i64,
             ),
         ];
         for (name, help, value) in gauges {

@@ -358,7 +358,10 @@ pub fn salvage_segment(path: &Path, quarantine_dir: &Path) -> Result<Option<Salv
 /// Numbers and paths of the segments in `dir`, ascending (none when `dir` does not exist).
 pub fn segment_paths(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     match list_segments(dir) {
-        Ok(seqs) => Ok(seqs.into_iter().map(|s| (s, segment_path(dir, s))).collect()),
+        Ok(seqs) => Ok(seqs
+            .into_iter()
+            .map(|s| (s, segment_path(dir, s)))
+            .collect()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e.into()),
     }

@@ -68,6 +68,15 @@ pub enum Command {
     ///   tracehouse demo --data-dir ./demo-data --rate 100
     #[command(verbatim_doc_comment)]
     Demo(crate::demo::DemoArgs),
+    /// Verify a stopped server's data directory: every manifest, part (footer, sidecars,
+    /// every page) and write-ahead log segment. Reports what is damaged and, with --repair,
+    /// sets it aside (quarantine/) so the server starts; exits 1 while damage remains.
+    ///
+    /// Examples:
+    ///   tracehouse check ./data
+    ///   tracehouse check --repair /var/lib/tracehouse
+    #[command(verbatim_doc_comment)]
+    Check(crate::check::CheckArgs),
 }
 
 impl Default for Command {

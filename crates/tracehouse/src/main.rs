@@ -2,6 +2,7 @@
 //! `query` searches a running server; `bench` measures it.
 
 mod bench;
+mod check;
 mod cli;
 mod demo;
 mod loadgen;
@@ -23,5 +24,6 @@ fn main() -> anyhow::Result<()> {
         cli::Command::Query(args) => runtime.block_on(query::run(args)),
         cli::Command::Loadgen(args) => runtime.block_on(loadgen::run(args)),
         cli::Command::Demo(args) => runtime.block_on(demo::run(args)),
+        cli::Command::Check(args) => check::run(args),
     }
 }
