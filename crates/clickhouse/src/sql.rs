@@ -39,9 +39,9 @@
 
 use std::fmt::Write as _;
 
-use tracehouse_model::Level;
 use tracehouse_query::lexer::parse_number;
 use tracehouse_query::parser::compile_regex;
+use tracehouse_query::plan::{id_bytes, level_of};
 use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
 
 /// A bound parameter value.
@@ -505,12 +505,8 @@ impl<'a> Compiler<'a> {
     }
 
     fn match_pattern(&mut self, s: &Source, pattern: &Pattern) -> String {
-        // A level name matches its level whatever the spelling (`level:warning` is
-        // `warn`, `level:ERR` is `error`); other words match no level.
-        if let (Source::Level, Pattern::Exact(v) | Pattern::Glob(v)) = (s, pattern)
-            && !v.contains('*')
-        {
-            return match Level::from_text(v) {
+        if let (Source::Level, Some(name)) = (s, pattern.level_name()) {
+            return match level_of(name) {
                 Some(level) => {
                     let p = self.params.str(level.as_str());
                     format!("(level = {p})")
@@ -520,8 +516,12 @@ impl<'a> Compiler<'a> {
         }
         // Ids compare as bytes, so the bloom filter on trace_id applies.
         if let (Pattern::Exact(v), Source::Id(c, len, nullable)) = (pattern, s) {
-            let lowercase_hex = v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-            if !lowercase_hex || v.len() != 2 * len {
+            let id = if *len == 16 {
+                Intrinsic::TraceId
+            } else {
+                Intrinsic::SpanId
+            };
+            if id_bytes(id, v).is_none() {
                 return FALSE.into();
             }
             let p = self.params.str(v.as_str());
@@ -539,10 +539,8 @@ impl<'a> Compiler<'a> {
                 let p = self.params.str(v.as_str());
                 t.test(|e| format!("{e} = {p}"))
             }
-            Pattern::Glob(g) => {
-                let p = self
-                    .params
-                    .str(like_escape(&g.to_lowercase()).replace('*', "%"));
+            Pattern::Glob(_) => {
+                let p = self.params.str(pattern.like().unwrap_or_default());
                 t.test(|e| format!("lowerUTF8({e}) LIKE {p}"))
             }
             Pattern::Substring(v) => {
@@ -588,18 +586,6 @@ fn op_sql(op: CmpOp) -> &'static str {
         CmpOp::Lt => "<",
         CmpOp::Le => "<=",
     }
-}
-
-/// Escapes LIKE metacharacters (`%`, `_`, `\`) of literal text.
-fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 4);
-    for ch in text.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }
 
 /// Compiles a filter into a predicate over `table`, binding its values into `params`.

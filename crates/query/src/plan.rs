@@ -404,6 +404,72 @@ pub enum Pattern {
     Substring(String),
 }
 
+impl Pattern {
+    /// The SQL `LIKE` pattern (escape character `\`) of a glob or substring, to be matched
+    /// against the lowercased text: what both backends' compilers use, so that `%`, `_` and
+    /// `\` in user text are literal everywhere. `None` for the other patterns.
+    pub fn like(&self) -> Option<String> {
+        let escaped = |text: &str, star_is_wildcard: bool| {
+            let mut out = String::with_capacity(text.len() + 4);
+            for ch in text.to_lowercase().chars() {
+                match ch {
+                    '*' if star_is_wildcard => out.push('%'),
+                    '%' | '_' | '\\' => {
+                        out.push('\\');
+                        out.push(ch);
+                    }
+                    _ => out.push(ch),
+                }
+            }
+            out
+        };
+        match self {
+            Pattern::Glob(g) => Some(escaped(g, true)),
+            Pattern::Substring(s) => Some(format!("%{}%", escaped(s, false))),
+            Pattern::Exact(_) | Pattern::Regex(_) | Pattern::Token(_) => None,
+        }
+    }
+
+    /// Whether this is a level name matched exactly: `level:warning` means the level `warn`
+    /// whatever the spelling (see [`level_of`]), while a glob with `*` matches level names
+    /// as text.
+    pub fn level_name(&self) -> Option<&str> {
+        match self {
+            Pattern::Exact(v) | Pattern::Glob(v) if !v.contains('*') => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// The level a level name means (`warning` → `warn`, `ERR` → `error`); `None` for words that
+/// name no level, which match no record.
+pub fn level_of(text: &str) -> Option<tracehouse_model::Level> {
+    tracehouse_model::Level::from_text(text)
+}
+
+/// The bytes an id intrinsic (`trace_id`, `span_id`, `parent_span_id`) equals when the query
+/// says `id:text`: `text` must be lowercase hex of the id's length (the planner lowercases
+/// what users type); anything else matches no span.
+pub fn id_bytes(id: Intrinsic, text: &str) -> Option<Vec<u8>> {
+    let len = match id {
+        Intrinsic::TraceId => 16,
+        Intrinsic::SpanId | Intrinsic::ParentSpanId => 8,
+        _ => return None,
+    };
+    let nibble = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    };
+    let hex = text.as_bytes();
+    if hex.len() != 2 * len {
+        return None;
+    }
+    hex.chunks_exact(2)
+        .map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?))
+        .collect()
+}
+
 /// A per-span predicate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Filter {
@@ -905,6 +971,43 @@ mod tests {
     fn intr(i: Intrinsic) -> Field {
         Field::Intrinsic(i)
     }
+    #[test]
+    fn like_patterns_escape_user_text_once_for_every_backend() {
+        let like = |p: Pattern| p.like().unwrap_or_default();
+        assert_eq!(like(Pattern::Glob("GET*".into())), "get%");
+        assert_eq!(like(Pattern::Glob("*a_b%c\\*".into())), "%a\\_b\\%c\\\\%");
+        assert_eq!(like(Pattern::Substring("50%*".into())), "%50\\%*%");
+        assert_eq!(Pattern::Exact("x".into()).like(), None);
+    }
+
+    #[test]
+    fn ids_and_level_names_mean_the_same_everywhere() {
+        assert_eq!(
+            id_bytes(Intrinsic::SpanId, "00000000000000ff"),
+            Some(vec![0, 0, 0, 0, 0, 0, 0, 255])
+        );
+        assert_eq!(
+            id_bytes(Intrinsic::TraceId, &"ab".repeat(16)),
+            Some(vec![0xab; 16])
+        );
+        for bad in [
+            "00000000000000FF",
+            "0000000000000ff",
+            "zz00000000000000",
+            "",
+        ] {
+            assert_eq!(id_bytes(Intrinsic::SpanId, bad), None, "{bad}");
+        }
+        assert_eq!(id_bytes(Intrinsic::ServiceName, "00"), None);
+        assert_eq!(
+            Pattern::Glob("warning".into()).level_name(),
+            Some("warning")
+        );
+        assert_eq!(Pattern::Glob("warn*".into()).level_name(), None);
+        assert_eq!(level_of("WARNING").map(|l| l.as_str()), Some("warn"));
+        assert_eq!(level_of("loud"), None);
+    }
+
     fn m(field: Field, pattern: Pattern) -> Filter {
         Filter::Match { field, pattern }
     }

@@ -46,6 +46,7 @@ use tracehouse_query::eval::has_token;
 use tracehouse_query::lexer::parse_number;
 use tracehouse_query::parser::compile_regex;
 use tracehouse_query::plan::Target;
+use tracehouse_query::plan::{id_bytes, level_of};
 use tracehouse_query::{
     AttrValue, CmpOp, Field, Filter, Intrinsic, Pattern, Scope, SpanView, Value,
 };
@@ -369,18 +370,6 @@ fn may_be_non_string_text(s: &str) -> bool {
         || s.contains("inf")
 }
 
-/// Escapes LIKE metacharacters (`%`, `_`, `\`) of literal text.
-fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 4);
-    for ch in text.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
-}
-
 fn like(expr: Expr, pattern: String) -> Expr {
     Expr::Like(Like::new(
         false,
@@ -395,20 +384,12 @@ fn lower(e: Expr) -> Expr {
     datafusion::functions::string::expr_fn::lower(e)
 }
 
-/// `level = <code>` for a level name (`error`, `WARNING`, `err` …); false for other text.
-fn level_is(name: &str) -> Expr {
-    match Level::from_text(name) {
-        Some(level) => col(c::LEVEL).eq(lit(level.code())),
-        None => lit(false),
-    }
-}
-
 fn match_pattern(s: &Source, pattern: &Pattern) -> Expr {
-    // A level name matches its level whatever the spelling (`level:warning` is `warn`).
-    if let (Source::Level, Pattern::Exact(v) | Pattern::Glob(v)) = (s, pattern)
-        && !v.contains('*')
-    {
-        return level_is(v);
+    if let (Source::Level, Some(name)) = (s, pattern.level_name()) {
+        return match level_of(name) {
+            Some(level) => col(c::LEVEL).eq(lit(level.code())),
+            None => lit(false),
+        };
     }
     // Fast, pushdown-friendly forms of exact matches.
     if let Pattern::Exact(v) = pattern {
@@ -416,13 +397,15 @@ fn match_pattern(s: &Source, pattern: &Pattern) -> Expr {
             Source::Text(name) => return col(*name).eq(lit(v.as_str())),
             Source::Session => return is_true(col(c::SESSION_ID).eq(lit(v.as_str()))),
             Source::Id(name, _) => {
-                let lowercase_hex = v.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-                let expected = if *name == c::TRACE_ID { 16 } else { 8 };
-                return match hex::decode(v) {
-                    Ok(bytes) if lowercase_hex && bytes.len() == expected => {
-                        is_true(col(*name).eq(id_lit(&bytes)))
-                    }
-                    _ => lit(false),
+                // Span ids and parent span ids have the same form.
+                let id = if *name == c::TRACE_ID {
+                    Intrinsic::TraceId
+                } else {
+                    Intrinsic::SpanId
+                };
+                return match id_bytes(id, v) {
+                    Some(bytes) => is_true(col(*name).eq(id_lit(&bytes))),
+                    None => lit(false),
                 };
             }
             Source::Kind => {
@@ -454,11 +437,9 @@ fn match_pattern(s: &Source, pattern: &Pattern) -> Expr {
     }
     let e = match pattern {
         Pattern::Exact(v) => t.eq(lit(v.as_str())),
-        Pattern::Glob(g) => {
-            let p: String = like_escape(&g.to_lowercase()).replace('*', "%");
-            like(lower(t), p)
+        Pattern::Glob(_) | Pattern::Substring(_) => {
+            like(lower(t), pattern.like().unwrap_or_default())
         }
-        Pattern::Substring(v) => like(lower(t), format!("%{}%", like_escape(&v.to_lowercase()))),
         Pattern::Regex(re) => {
             if compile_regex(re).is_err() {
                 return lit(false);
