@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The ClickHouse side of `tracehouse bench --compare clickhouse`.
+"""The ClickHouse side of `tracehouse-bench --compare clickhouse`.
 
 Loads the generated spans (JSONCompactEachRow rows written by the Rust side, columns in
 INPUT_COLUMNS order) into chDB — the ClickHouse engine in-process — in a table following
@@ -8,7 +8,7 @@ time, bloom filter on the trace id, Map attributes, the write-time column split)
 load, runs OPTIMIZE FINAL, reads bytes on disk from system.parts and times the queries that
 match tracehouse's. Prints one JSON object on stdout; progress goes to stderr.
 
-Usage: chdb_bench.py PARAMS.json  (written by `tracehouse bench`).
+Usage: chdb_bench.py PARAMS.json  (written by `tracehouse-bench`, which embeds this script).
 chDB is installed with pip (chdb==4.4.0, chdb-core==26.9.0) when missing.
 """
 

@@ -44,12 +44,13 @@ pub enum Command {
     /// optionally side by side with tracehouse on its ClickHouse backend and with the
     /// ClickHouse engine itself (chDB) on the same data.
     ///
-    /// Runs an in-process server on ephemeral ports with a temporary store, sends generated
-    /// shop traces over OTLP/gRPC, compacts, queries, and prints a table (see bench/README.md).
-    /// Build with --release:
-    ///   cargo run --release -- bench --compare clickhouse,clickhouse-backend --out bench/results
-    ///   cargo run --release -- bench --spans 50000
-    #[command(verbatim_doc_comment)]
+    /// Runs the benchmark harness `tracehouse-bench` (a separate binary, built beside this
+    /// one) with these arguments; `tracehouse bench --help` lists its options
+    /// (see bench/README.md). Build both with --release:
+    ///   cargo build --release -p tracehouse -p tracehouse-bench
+    ///   ./target/release/tracehouse bench --compare clickhouse,clickhouse-backend --out bench/results
+    ///   cargo run --release -p tracehouse-bench -- --spans 50000
+    #[command(verbatim_doc_comment, disable_help_flag = true)]
     Bench(crate::bench::BenchArgs),
     /// Send generated shop traffic (8 services, 3 to 49 spans per trace, ~2% errors) to an
     /// OTLP endpoint, with a progress bar.

@@ -1,6 +1,7 @@
 //! `tracehouse demo`: the server with an embedded store in a temporary (or named) directory,
 //! fed with generated shop traffic: first the last few minutes of history at once, then a
-//! gentle live stream, so that the UI shows traces, errors and sessions within seconds.
+//! gentle live stream, so that the UI shows traces, errors and sessions within seconds. The
+//! traffic is [`tracehouse_workload`]'s.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,15 +9,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::ProgressBar;
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use rand::RngExt;
 use tracehouse_server::{Server, ServerConfig};
 use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
-
-use crate::loadgen::{LoadConfig, Protocol, drive};
-use crate::shop::{ShopGenerator, logs_of};
+use tracehouse_workload::{LoadConfig, ProgressBar, Protocol, backfill, drive};
 
 /// Options of `tracehouse demo`.
 #[derive(Debug, Clone, Args)]
@@ -46,7 +41,7 @@ pub struct DemoArgs {
 }
 
 /// Traces of backfill per minute of history.
-const BACKFILL_TRACES_PER_MINUTE: u64 = 100;
+const BACKFILL_TRACES_PER_MINUTE: usize = 100;
 
 /// Waits for Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
@@ -68,27 +63,6 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
-}
-
-/// Sends `window` worth of history ending now (spans and their logs), over gRPC.
-async fn backfill(grpc: &str, seed: u64, window: std::time::Duration) -> anyhow::Result<u64> {
-    let minutes = (window.as_secs() / 60).max(1);
-    let window_ns = window.as_nanos() as i64;
-    let mut client = TraceServiceClient::connect(grpc.to_string()).await?;
-    let mut logs = LogsServiceClient::connect(grpc.to_string()).await?;
-    // Another seed than the live stream's, so that trace ids never repeat.
-    let mut generator = ShopGenerator::new(seed ^ 0x6261_636b_6669_6c6c);
-    let now = tracehouse_server::time::now_ns();
-    let mut spans = 0;
-    for _ in 0..minutes {
-        let (request, _, n) = generator.request(BACKFILL_TRACES_PER_MINUTE as usize, |rng| {
-            now - rng.random_range(1_000_000_000..window_ns.max(2_000_000_000))
-        });
-        logs.export(logs_of(&request)).await?;
-        client.export(request).await?;
-        spans += n as u64;
-    }
-    Ok(spans)
 }
 
 /// Runs `tracehouse demo` until Ctrl-C.
@@ -138,7 +112,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let history = if window.is_zero() {
         0
     } else {
-        backfill(&grpc, args.seed, window)
+        backfill(&grpc, args.seed, window, BACKFILL_TRACES_PER_MINUTE)
             .await
             .context("sending the demo history")?
     };

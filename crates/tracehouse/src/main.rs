@@ -1,5 +1,7 @@
 //! The `tracehouse` command line: `serve` (the default) runs the server with the embedded store;
-//! `query` searches a running server; `bench` measures it.
+//! `query` searches a running server; `loadgen` and `demo` send it generated traffic
+//! (`tracehouse-workload`); `check` verifies a data directory; `bench` runs the benchmark
+//! harness, the separate `tracehouse-bench` binary.
 
 mod bench;
 mod check;
@@ -8,11 +10,12 @@ mod demo;
 mod loadgen;
 mod query;
 mod serve;
-mod shop;
+
+use std::process::ExitCode;
 
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<ExitCode> {
     let cli = cli::Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -20,10 +23,12 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command.unwrap_or_default() {
         cli::Command::Serve(args) => runtime.block_on(serve::run(args)),
-        cli::Command::Bench(args) => runtime.block_on(bench::run(args)),
         cli::Command::Query(args) => runtime.block_on(query::run(args)),
         cli::Command::Loadgen(args) => runtime.block_on(loadgen::run(args)),
         cli::Command::Demo(args) => runtime.block_on(demo::run(args)),
         cli::Command::Check(args) => check::run(args),
-    }
+        // The harness's exit status is the command's.
+        cli::Command::Bench(args) => return bench::run(args),
+    }?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,7 +1,7 @@
-//! `tracehouse loadgen`: plays the generated microservice shop ([`crate::shop`]) against an
-//! OTLP endpoint over gRPC or HTTP/protobuf, rate-limited or flat-out, for a number of spans,
-//! a duration or until Ctrl-C, with a progress bar showing the live rate; optionally with the
-//! log records the shop's services write ([`crate::shop::logs_of`]).
+//! The load driver: plays the generated shop ([`crate::shop`]) against an OTLP endpoint over
+//! gRPC or HTTP/protobuf, rate-limited or flat-out, for a number of spans, a duration or until
+//! told to stop, with a progress bar showing the live rate; optionally with the log records the
+//! shop's services write ([`crate::shop::logs_of`]).
 //!
 //! Overload answers (gRPC `UNAVAILABLE`/`RESOURCE_EXHAUSTED`, HTTP 429/502/503/504) are retried
 //! with exponential backoff, honouring `Retry-After`; authentication failures and malformed
@@ -9,10 +9,9 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -34,51 +33,13 @@ const MAX_RETRIES: u32 = 8;
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
 /// The OTLP transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Protocol {
     /// OTLP/gRPC (default port 4317).
     Grpc,
     /// OTLP/HTTP with protobuf bodies, POST /v1/traces (default port 4318).
     Http,
-}
-
-/// Options of `tracehouse loadgen`.
-#[derive(Debug, Clone, Args)]
-pub struct LoadgenArgs {
-    /// OTLP endpoint [default: http://127.0.0.1:4317 for grpc, http://127.0.0.1:4318 for http]
-    #[arg(long, env = "TRACEHOUSE_ENDPOINT", value_name = "URL")]
-    pub endpoint: Option<String>,
-    /// Transport: grpc or http (protobuf over HTTP, POST /v1/traces).
-    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
-    pub protocol: Protocol,
-    /// Generator seed: the same seed sends the same traces (timestamps follow the clock).
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Spans per second; without it, send as fast as the server acknowledges.
-    #[arg(long, value_name = "SPANS_PER_S")]
-    pub rate: Option<f64>,
-    /// Stop after this many spans (rounded up to whole traces).
-    #[arg(long, value_name = "SPANS")]
-    pub count: Option<u64>,
-    /// Stop after this long (e.g. 30s, 5m). Without --count or --duration, run until Ctrl-C.
-    #[arg(long, value_name = "DURATION")]
-    pub duration: Option<String>,
-    /// Project ingest key, sent as the x-tracehouse-key header.
-    #[arg(long, env = "TRACEHOUSE_KEY", value_name = "KEY")]
-    pub key: Option<String>,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 4)]
-    pub concurrency: usize,
-    /// Traces per export request (a trace has 3 to 49 spans, 12 on average).
-    #[arg(long, default_value_t = 20)]
-    pub traces_per_request: usize,
-    /// Also send the log records the shop's services write while serving each request
-    /// (OTLP logs: LogsService over gRPC, POST /v1/logs over HTTP).
-    #[arg(long)]
-    pub logs: bool,
-    /// No progress bar (the summary is still printed).
-    #[arg(long)]
-    pub quiet: bool,
 }
 
 /// A load to send: everything `loadgen` needs, independent of the command line.
@@ -104,45 +65,6 @@ pub struct LoadConfig {
     pub traces_per_request: usize,
     /// Send log records too.
     pub logs: bool,
-}
-
-impl LoadConfig {
-    /// The configuration given by the command line.
-    pub fn from_args(args: &LoadgenArgs) -> anyhow::Result<LoadConfig> {
-        let endpoint = args.endpoint.clone().unwrap_or_else(|| {
-            match args.protocol {
-                Protocol::Grpc => "http://127.0.0.1:4317",
-                Protocol::Http => "http://127.0.0.1:4318",
-            }
-            .to_string()
-        });
-        let duration = args
-            .duration
-            .as_deref()
-            .map(crate::cli::parse_duration)
-            .transpose()
-            .context("--duration")?;
-        if let Some(rate) = args.rate
-            && !(rate.is_finite() && rate > 0.0)
-        {
-            bail!("--rate must be a positive number of spans per second, got {rate}");
-        }
-        if args.concurrency == 0 || args.traces_per_request == 0 {
-            bail!("--concurrency and --traces-per-request must be at least 1");
-        }
-        Ok(LoadConfig {
-            endpoint,
-            protocol: args.protocol,
-            seed: args.seed,
-            rate: args.rate,
-            count: args.count,
-            duration,
-            key: args.key.clone().filter(|k| !k.is_empty()),
-            concurrency: args.concurrency,
-            traces_per_request: args.traces_per_request,
-            logs: args.logs,
-        })
-    }
 }
 
 /// What a load run did.
@@ -245,6 +167,13 @@ impl Export for ExportLogsServiceRequest {
             .as_ref()
             .map_or(0, |p| p.rejected_log_records.max(0) as u64)
     }
+}
+
+/// Nanoseconds since the Unix epoch, now: the generated traces happen in the present.
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// How one try ended, when it did not succeed.
@@ -545,7 +474,7 @@ pub async fn drive(
                         break;
                     }
                 }
-                let now = tracehouse_server::time::now_ns();
+                let now = now_ns();
                 // Small requests at low rates, so that traffic trickles in rather than in bursts.
                 let traces = match config.rate {
                     Some(rate) => {
@@ -622,28 +551,29 @@ pub fn progress_bar(count: Option<u64>, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Runs `tracehouse loadgen`.
-pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
-    let config = LoadConfig::from_args(&args)?;
-    let bar = progress_bar(config.count, args.quiet);
-    eprintln!(
-        "sending shop traffic to {} over {:?} ({}){}",
-        config.endpoint,
-        config.protocol,
-        match config.rate {
-            Some(r) => format!("{r} spans/s"),
-            None => "flat-out".to_string(),
-        },
-        if config.count.is_none() && config.duration.is_none() {
-            "; Ctrl-C stops"
-        } else {
-            ""
-        }
-    );
-    let report = drive(config, bar, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    println!("{report}");
-    Ok(())
+/// Sends `window` worth of history ending now, over gRPC to `endpoint`: `traces_per_minute`
+/// shop traces (and their log records) for each minute of it, at once. Returns the spans sent.
+pub async fn backfill(
+    endpoint: &str,
+    seed: u64,
+    window: Duration,
+    traces_per_minute: usize,
+) -> anyhow::Result<u64> {
+    let minutes = (window.as_secs() / 60).max(1);
+    let window_ns = i64::try_from(window.as_nanos()).unwrap_or(i64::MAX);
+    let mut client = TraceServiceClient::connect(endpoint.to_string()).await?;
+    let mut logs = LogsServiceClient::connect(endpoint.to_string()).await?;
+    // Another seed than a live stream's of the same seed, so that trace ids never repeat.
+    let mut generator = ShopGenerator::new(seed ^ 0x6261_636b_6669_6c6c);
+    let now = now_ns();
+    let mut spans = 0;
+    for _ in 0..minutes {
+        let (request, _, n) = generator.request(traces_per_minute, |rng| {
+            now - rng.random_range(1_000_000_000..window_ns.max(2_000_000_000))
+        });
+        logs.export(logs_of(&request)).await?;
+        client.export(request).await?;
+        spans += n as u64;
+    }
+    Ok(spans)
 }

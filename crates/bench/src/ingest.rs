@@ -1,0 +1,141 @@
+//! OTLP/gRPC ingest of the load file: the requests are sent exactly as they were encoded
+//! into it (a raw codec), by concurrent clients, each acknowledged before the next.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::bail;
+use indicatif::{ProgressBar, ProgressStyle};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::Message;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+
+use crate::data::DataSet;
+
+/// A tonic codec that sends pre-encoded protobuf bytes and decodes the OTLP response.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+struct RawEncoder;
+struct ResponseDecoder;
+
+impl Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for ResponseDecoder {
+    type Item = ExportTraceServiceResponse;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut DecodeBuf<'_>,
+    ) -> Result<Option<ExportTraceServiceResponse>, tonic::Status> {
+        ExportTraceServiceResponse::decode(src)
+            .map(Some)
+            .map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = RawEncoder;
+    type Decoder = ResponseDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> ResponseDecoder {
+        ResponseDecoder
+    }
+}
+
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// Streams the load file to the server over OTLP/gRPC with `clients` concurrent clients.
+pub(crate) async fn ingest(
+    grpc: &str,
+    otlp_path: &Path,
+    set: &DataSet,
+    clients: usize,
+) -> anyhow::Result<f64> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(clients * 2);
+    let reader = {
+        let path = otlp_path.to_path_buf();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut file = BufReader::with_capacity(1 << 20, File::open(&path)?);
+            let mut len = [0u8; 4];
+            loop {
+                match file.read_exact(&mut len) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+                    Err(e) => return Err(e.into()),
+                }
+                let mut buf = vec![0u8; u32::from_le_bytes(len) as usize];
+                file.read_exact(&mut buf)?;
+                if tx.blocking_send(buf).is_err() {
+                    return Ok(());
+                }
+            }
+        })
+    };
+    let bar = ProgressBar::new(set.requests as u64).with_message("tracehouse ingest");
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{msg} {bar:30} {human_pos}/{human_len} requests  {per_sec}  eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let channel = tonic::transport::Endpoint::from_shared(grpc.to_string())?
+        .connect()
+        .await?;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (rx, bar) = (rx.clone(), bar.clone());
+        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        tasks.spawn(async move {
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some(body) = next else {
+                    return anyhow::Ok(());
+                };
+                grpc.ready().await?;
+                let resp = grpc
+                    .unary(
+                        tonic::Request::new(body),
+                        tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH),
+                        RawCodec,
+                    )
+                    .await?
+                    .into_inner();
+                if let Some(p) = resp.partial_success
+                    && p.rejected_spans > 0
+                {
+                    bail!(
+                        "the server rejected {} spans: {}",
+                        p.rejected_spans,
+                        p.error_message
+                    );
+                }
+                bar.inc(1);
+            }
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    reader.await??;
+    bar.finish_and_clear();
+    Ok(secs)
+}

@@ -1,0 +1,494 @@
+//! Measuring one tracehouse backend: an in-process server over its store, ingest, the
+//! backend's step to long-term storage, then every query through the `Store` trait, timed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
+use tracehouse_model::TraceId;
+use tracehouse_server::{Server, ServerConfig};
+use tracehouse_store::manifest::Manifest;
+use tracehouse_store::part::parquet_path;
+use tracehouse_store::table::Table;
+use tracehouse_store::{
+    EmbeddedStore, EngineConfig, HistogramQuery, SearchQuery, SearchSort, Store,
+};
+use tracehouse_workload::SERVICES;
+
+use crate::chdb::{BACKEND_DATABASE, ChdbFront};
+use crate::data::DataSet;
+use crate::ingest::ingest;
+use crate::{BenchArgs, HOUR_NS};
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx]
+}
+
+/// Median and p95 of `runs` timings, in ms.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    pub(crate) median: f64,
+    pub(crate) p95: f64,
+}
+
+fn timing(mut ms: Vec<f64>) -> Timing {
+    ms.sort_by(f64::total_cmp);
+    Timing {
+        median: percentile(&ms, 0.5),
+        p95: percentile(&ms, 0.95),
+    }
+}
+
+/// Times `f` `runs` times, in ms.
+async fn time_runs<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<Timing>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut out = Vec::with_capacity(runs);
+    for i in 0..runs {
+        let t = Instant::now();
+        f(i).await?;
+        out.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok(timing(out))
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// A field of `/proc/<pid>/status` in MB (Linux), e.g. `VmHWM`; this process when `pid` is
+/// `None`.
+pub(crate) fn proc_status_mb(pid: Option<u32>, field: &str) -> Option<f64> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/status"),
+        None => "/proc/self/status".to_string(),
+    };
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Resets the peak RSS (`VmHWM`) of this process, so that it measures the server from now on.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// What one tracehouse backend measured.
+pub(crate) struct Measured {
+    pub(crate) ingest_secs: f64,
+    /// Bytes on disk after that step; `None` when the backend cannot tell.
+    pub(crate) bytes_on_disk: Option<u64>,
+    /// Peak RSS of this process (the tracehouse server), MB.
+    pub(crate) peak_rss_mb: Option<f64>,
+    pub(crate) trace_by_id: Timing,
+    pub(crate) service_duration: Timing,
+    pub(crate) attribute: Timing,
+    pub(crate) substring: Timing,
+    pub(crate) histogram: Timing,
+    pub(crate) percentiles: Timing,
+    pub(crate) structural: Timing,
+    /// The backend's sentence for the notes under the table.
+    pub(crate) note: String,
+}
+
+/// The Parquet files of the embedded store's committed spans parts of `project_id` that may
+/// hold spans starting in `start_ns..end_ns`.
+///
+/// The `Store` trait has no aggregation, and `EmbeddedStore` no public query of its parts, so
+/// this reads what the engine commits, through its public modules: the spans table's
+/// directory (`table::Table::dir`), its manifest (`manifest::Manifest::load`, the list of live
+/// parts) and each part's data file (`part::parquet_path`) in the table's `parts/` directory.
+fn committed_span_parts(
+    data_dir: &Path,
+    project_id: &str,
+    start_ns: i64,
+    end_ns: i64,
+) -> anyhow::Result<Vec<String>> {
+    let table_dir = Table::Spans.dir(data_dir);
+    let manifest = Manifest::load(&table_dir)?
+        .with_context(|| format!("no manifest in {}", table_dir.display()))?;
+    let parts_dir = table_dir.join("parts");
+    Ok(manifest
+        .parts
+        .iter()
+        .filter(|p| p.project_id == project_id && p.min_start < end_ns && p.max_start >= start_ns)
+        .map(|p| parquet_path(&parts_dir, p.id).display().to_string())
+        .collect())
+}
+
+/// p50 and p99 of span duration per service, with DataFusion over the embedded store's
+/// committed parts (after [`Backend::settle`], every span is in one); returns the number of
+/// services.
+async fn percentiles_by_service(
+    data_dir: &Path,
+    start_ns: i64,
+    end_ns: i64,
+) -> anyhow::Result<usize> {
+    use datafusion::functions_aggregate::expr_fn::approx_percentile_cont;
+    use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col, lit};
+    let paths = committed_span_parts(data_dir, "default", start_ns, end_ns)?;
+    let ctx = SessionContext::new_with_config(
+        SessionConfig::new()
+            .with_target_partitions(2)
+            .with_batch_size(8192),
+    );
+    let schema = Table::Spans.schema();
+    let duration = || col("duration").sort(true, false);
+    let rows = ctx
+        .read_parquet(paths, ParquetReadOptions::default().schema(&schema))
+        .await?
+        .filter(
+            col("project_id")
+                .eq(lit("default"))
+                .and(col("start_time").gt_eq(lit(start_ns)))
+                .and(col("start_time").lt(lit(end_ns))),
+        )?
+        .aggregate(
+            vec![col("service_name")],
+            vec![
+                approx_percentile_cont(duration(), lit(0.5), None).alias("p50"),
+                approx_percentile_cont(duration(), lit(0.99), None).alias("p99"),
+            ],
+        )?
+        .sort(vec![col("service_name").sort(true, false)])?
+        .collect()
+        .await?;
+    Ok(rows.iter().map(|b| b.num_rows()).sum())
+}
+
+/// A tracehouse backend under measurement: the store every step goes through, and the hooks
+/// for what the `Store` trait does not cover.
+pub(crate) enum Backend {
+    /// The embedded engine over `data_dir`.
+    Embedded {
+        store: Arc<EmbeddedStore>,
+        data_dir: PathBuf,
+    },
+    /// The ClickHouse backend on chDB behind the front.
+    ClickHouse {
+        store: Arc<ClickHouseStore>,
+        front: ChdbFront,
+        version: String,
+    },
+}
+
+impl Backend {
+    /// Opens a fresh embedded store in `data_dir` (peak RSS counts from here).
+    pub(crate) async fn embedded(data_dir: &Path) -> anyhow::Result<Backend> {
+        let mut engine = EngineConfig::new(data_dir);
+        engine.retention = None;
+        reset_peak_rss();
+        let store = EmbeddedStore::open(engine)
+            .await
+            .context("opening the embedded store")?;
+        Ok(Backend::Embedded {
+            store,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    /// Starts the front over fresh chDB data in `data` and opens the ClickHouse backend on
+    /// it (migrations included; peak RSS counts from here).
+    pub(crate) async fn clickhouse(
+        python: &str,
+        work: &Path,
+        data: &Path,
+    ) -> anyhow::Result<Backend> {
+        let front = ChdbFront::start(python, work, data).await?;
+        let mut config = ClickHouseConfig::new(front.url());
+        config.database = BACKEND_DATABASE.into();
+        config.retention = None;
+        // The front decodes the client's LZ4 blocks in Python: a large insert takes longer
+        // than a server would need, and must not time out and be retried.
+        config.insert_timeout = std::time::Duration::from_secs(600);
+        reset_peak_rss();
+        let store = ClickHouseStore::open(config)
+            .await
+            .context("opening the ClickHouse backend")?;
+        let version = store
+            .client()
+            .query("SELECT version()")
+            .fetch_one::<String>()
+            .await?;
+        Ok(Backend::ClickHouse {
+            store,
+            front,
+            version,
+        })
+    }
+
+    /// The store, as the server and every query see it.
+    fn store(&self) -> Arc<dyn Store> {
+        match self {
+            Backend::Embedded { store, .. } => store.clone(),
+            Backend::ClickHouse { store, .. } => store.clone(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Embedded { .. } => "tracehouse (embedded)",
+            Backend::ClickHouse { .. } => "tracehouse on the ClickHouse backend",
+        }
+    }
+
+    /// Makes everything long-term storage and measures it: the embedded store flushes its
+    /// memtable and compacts parts as it does once their hour has closed; ClickHouse merges
+    /// every table with `OPTIMIZE … FINAL`, like the chDB side. Returns the bytes on disk
+    /// and the backend's sentence (with the time taken) for the notes.
+    async fn settle(&self, spans: usize) -> anyhow::Result<(Option<u64>, String)> {
+        let started = Instant::now();
+        let per_span = |b: u64| b as f64 / spans as f64;
+        match self {
+            Backend::Embedded { store, data_dir } => {
+                store.flush_now().await?;
+                let now = tracehouse_server::time::now_ns();
+                while store.compact(now + HOUR_NS).await? > 0 {}
+                let secs = started.elapsed().as_secs_f64();
+                let stats = store.stats();
+                let bytes = dir_size(data_dir);
+                let note = format!(
+                    "flush + compaction {secs:.1} s into {} parts ({:.1} B/span of Parquet, {:.1} B/span with indexes and statistics)",
+                    stats.parts,
+                    per_span(stats.part_bytes),
+                    per_span(bytes),
+                );
+                Ok((Some(bytes), note))
+            }
+            Backend::ClickHouse { store, .. } => {
+                // A barrier: every acknowledged write is already inserted.
+                store.flush().await?;
+                let client = store.client();
+                let tables = client
+                    .query(
+                        "SELECT name FROM system.tables \
+                         WHERE database = currentDatabase() AND engine LIKE '%MergeTree' \
+                         ORDER BY name",
+                    )
+                    .fetch_all::<String>()
+                    .await?;
+                for table in &tables {
+                    // Names come from system.tables (the backend's own schema).
+                    client
+                        .query(&format!("OPTIMIZE TABLE `{table}` FINAL"))
+                        .execute()
+                        .await?;
+                }
+                let secs = started.elapsed().as_secs_f64();
+                let parts = client
+                    .query(
+                        "SELECT toUInt64(count()), toUInt64(sum(bytes_on_disk)) FROM system.parts \
+                         WHERE database = currentDatabase() AND active AND table = 'spans'",
+                    )
+                    .fetch_one::<(u64, u64)>()
+                    .await;
+                let total = client
+                    .query(
+                        "SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts \
+                         WHERE database = currentDatabase() AND active",
+                    )
+                    .fetch_one::<u64>()
+                    .await;
+                let note = match (&parts, &total) {
+                    (Ok((n, span_bytes)), Ok(all)) => format!(
+                        "OPTIMIZE FINAL of its {} tables {secs:.1} s, spans in {n} parts ({:.1} B/span; {:.1} B/span with the trace index, key/value statistics, logs and errors tables, from system.parts)",
+                        tables.len(),
+                        per_span(*span_bytes),
+                        per_span(*all),
+                    ),
+                    _ => format!(
+                        "OPTIMIZE FINAL of its {} tables {secs:.1} s; system.parts was not readable through the front, so no bytes on disk",
+                        tables.len()
+                    ),
+                };
+                Ok((total.ok(), note))
+            }
+        }
+    }
+
+    /// p50 and p99 of span duration per service over the window; returns the number of
+    /// services. The `Store` trait has no percentile aggregation, so each backend answers
+    /// natively: DataFusion over the embedded store's Parquet parts, SQL `quantile` over
+    /// the ClickHouse backend's `spans` table.
+    async fn percentiles(&self, start_ns: i64, end_ns: i64) -> anyhow::Result<usize> {
+        match self {
+            Backend::Embedded { data_dir, .. } => {
+                percentiles_by_service(data_dir, start_ns, end_ns).await
+            }
+            Backend::ClickHouse { store, .. } => {
+                let rows = store
+                    .client()
+                    .query(&format!(
+                        "SELECT toString(service_name), quantile(0.5)(duration), \
+                         quantile(0.99)(duration) FROM spans \
+                         WHERE project_id = 'default' \
+                         AND timestamp >= fromUnixTimestamp64Nano(toInt64({start_ns}), 'UTC') \
+                         AND timestamp < fromUnixTimestamp64Nano(toInt64({end_ns}), 'UTC') \
+                         GROUP BY service_name ORDER BY service_name"
+                    ))
+                    .fetch_all::<(String, f64, f64)>()
+                    .await?;
+                Ok(rows.len())
+            }
+        }
+    }
+
+    /// The backend's sentence for the notes, after its figures.
+    fn describe(&self, settled: &str) -> String {
+        match self {
+            Backend::Embedded { .. } => format!("{}: {settled}.", self.name()),
+            Backend::ClickHouse { front, version, .. } => format!(
+                "{}: ClickHouse {version} is chDB behind crates/clickhouse/tests/chdb_front.py, a Python HTTP front that decodes the client's LZ4 blocks in Python and runs one statement at a time — it is part of the measured path, so ingest and query times are bounded by it, not by the engine; {settled}; the front's process peaked at {:.0} MB RSS.",
+                self.name(),
+                front.peak_rss_mb().unwrap_or(f64::NAN),
+            ),
+        }
+    }
+}
+
+/// Measures one tracehouse backend: an in-process server on ephemeral ports over its store,
+/// OTLP/gRPC ingest of the load file, the backend's step to long-term storage, then every
+/// query through the `Store` trait.
+pub(crate) async fn measure(
+    args: &BenchArgs,
+    set: &DataSet,
+    otlp_path: &Path,
+    backend: &Backend,
+) -> anyhow::Result<Measured> {
+    let store = backend.store();
+    // What this process already holds (the allocator keeps memory of an earlier backend's
+    // run): the peak RSS of this backend cannot be lower.
+    let resident_mb = proc_status_mb(None, "VmRSS:");
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse()?,
+        otlp_grpc: "127.0.0.1:0".parse()?,
+        otlp_http: "127.0.0.1:0".parse()?,
+        ..ServerConfig::default()
+    };
+    let server = Server::bind(config, store.clone()).await?;
+    let grpc = format!("http://{}", server.addrs()?.otlp_grpc);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async {
+        let _ = stop_rx.await;
+    }));
+
+    eprintln!("{}: ingest over OTLP/gRPC…", backend.name());
+    let ingest_secs = ingest(&grpc, otlp_path, set, args.clients.max(1)).await?;
+
+    eprintln!("{}: to long-term storage…", backend.name());
+    let (bytes_on_disk, settled) = backend.settle(set.spans).await?;
+
+    eprintln!("{}: queries, {} runs each…", backend.name(), args.runs);
+    let (start_ns, end_ns) = (set.start_ns, set.end_ns);
+    let trace_by_id = time_runs(args.runs, |i| {
+        let store = store.clone();
+        let id = TraceId(set.lookup_ids[i]);
+        async move {
+            let spans = store.trace("default", id).await?;
+            anyhow::ensure!(!spans.is_empty(), "a generated trace was not found");
+            Ok(())
+        }
+    })
+    .await?;
+    let search = |text: String| {
+        let store = store.clone();
+        async move {
+            let plan = tracehouse_query::plan(&tracehouse_query::parse(&text)?);
+            let query = SearchQuery {
+                project_id: "default".into(),
+                plan,
+                start_ns,
+                end_ns,
+                sort: SearchSort::TimeDesc,
+                limit: 50,
+                cursor: None,
+            };
+            time_runs(args.runs, |_| {
+                let store = store.clone();
+                let query = query.clone();
+                let text = text.clone();
+                async move {
+                    let page = store.search_spans(&query).await?;
+                    anyhow::ensure!(!page.spans.is_empty(), "{text:?} found nothing");
+                    Ok(())
+                }
+            })
+            .await
+        }
+    };
+    let service_duration = search("service:checkout duration>10ms".into()).await?;
+    let attribute = search(format!("user.id={}", set.user_id)).await?;
+    let substring = search("span_name:*cart*".into()).await?;
+    let structural = search("{service:frontend} >> {service:postgres duration>5ms}".into()).await?;
+    let histogram = {
+        let query = HistogramQuery {
+            project_id: "default".into(),
+            plan: tracehouse_query::plan(&tracehouse_query::parse("")?),
+            start_ns,
+            end_ns,
+            buckets: 60,
+        };
+        time_runs(args.runs, |_| {
+            let store = store.clone();
+            let query = query.clone();
+            async move {
+                let h = store.histogram(&query).await?;
+                let total: u64 = h.buckets.iter().map(|b| b.count).sum();
+                anyhow::ensure!(
+                    total as usize == set.spans,
+                    "histogram counted {total} spans"
+                );
+                Ok(())
+            }
+        })
+        .await?
+    };
+    let percentiles = time_runs(args.runs, |_| async {
+        let services = backend.percentiles(start_ns, end_ns).await?;
+        anyhow::ensure!(services == SERVICES.len(), "{services} services");
+        Ok(())
+    })
+    .await?;
+    let peak_rss_mb = proc_status_mb(None, "VmHWM:");
+    let _ = stop_tx.send(());
+    serving.await??;
+    Ok(Measured {
+        ingest_secs,
+        bytes_on_disk,
+        peak_rss_mb,
+        trace_by_id,
+        service_duration,
+        attribute,
+        substring,
+        histogram,
+        percentiles,
+        structural,
+        note: match resident_mb {
+            Some(mb) => format!(
+                "{} Its peak RSS counts from {mb:.0} MB already resident when its store opened.",
+                backend.describe(&settled)
+            ),
+            None => backend.describe(&settled),
+        },
+    })
+}
