@@ -2,7 +2,7 @@
 //! parameterised SQL over the `logs`, `errors` and `spans` tables.
 //!
 //! The backend-neutral rules (argument checks, log cursors, the bucket grid shared with span
-//! histograms, group ranking and assembly) are `tracehouse_store::signals`, shared with the
+//! histograms, group ranking and assembly) are `tracehouse_store_api::signals`, shared with the
 //! embedded engine so that both answer alike:
 //!
 //! * log search and the log histogram compile the shared plan for [`Table::Logs`]; trace
@@ -24,11 +24,11 @@ use clickhouse::{Client, Row};
 use serde::Deserialize;
 use tracehouse_model::{ErrorOccurrence, TraceId};
 use tracehouse_query::Plan;
-use tracehouse_store::signals::{
+use tracehouse_store_api::signals::{
     GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_page,
 };
-use tracehouse_store::structure::empty_buckets;
-use tracehouse_store::{
+use tracehouse_store_api::structure::empty_buckets;
+use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogHistogram, LogPage, SearchQuery,
     SessionSummary, SessionsQuery, StoreError,
 };
@@ -194,7 +194,7 @@ pub(crate) async fn error_groups(
 ) -> Result<ErrorGroups, StoreError> {
     let (aligned, width, grid) = empty_buckets(q.start_ns, q.end_ns, q.buckets)?;
     let mut p = Params::default();
-    // Ranked in the order of `tracehouse_store::signals::rank_groups`.
+    // Ranked in the order of `tracehouse_store_api::signals::rank_groups`.
     let sql = format!(
         "SELECT fingerprint, toString(argMax(type, time)) AS last_type, \
          argMax(message, time) AS last_message, argMax(stacktrace, time) AS last_stacktrace, \

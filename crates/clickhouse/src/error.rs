@@ -1,6 +1,6 @@
 //! Errors of the ClickHouse backend and how they map onto [`StoreError`].
 
-use tracehouse_store::StoreError;
+use tracehouse_store_api::StoreError;
 
 /// Everything that can go wrong talking to ClickHouse.
 #[derive(Debug, thiserror::Error)]

@@ -32,7 +32,7 @@ use async_trait::async_trait;
 use clickhouse::{Client, RowOwned, RowWrite};
 use tokio::sync::{mpsc, oneshot};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
-use tracehouse_store::{
+use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
     LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
     StoreError, StoreStats, TracePage, ValueCount, ValuesQuery,

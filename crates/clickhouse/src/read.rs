@@ -14,12 +14,12 @@ use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::Plan;
 use tracehouse_query::plan::Target;
-use tracehouse_store::stats::{KeyEntry, KeyStats};
-use tracehouse_store::structure::{
+use tracehouse_store_api::stats::{KeyEntry, KeyStats};
+use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
 };
-use tracehouse_store::{
+use tracehouse_store_api::{
     Histogram, HistogramQuery, KeyInfo, KeysQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchPage,
     SearchQuery, SearchSort, StoreError, TracePage, ValueCount, ValuesQuery,
 };

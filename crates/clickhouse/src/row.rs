@@ -8,7 +8,7 @@ use tracehouse_model::{
     AttrValue, Attributes, ErrorOccurrence, ErrorSource, Level, LogId, LogRecord, Span, SpanId,
     SpanKind, StatusCode, TraceId,
 };
-use tracehouse_store::filter::eval_value;
+use tracehouse_store_api::value::eval_value;
 
 use crate::error::ClickHouseError;
 

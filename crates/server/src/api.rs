@@ -23,7 +23,7 @@ use tracehouse_model::TraceId;
 use tracehouse_query::plan::resolve_key;
 use tracehouse_query::plan::{CmpOp, Field, Filter, Intrinsic, Value};
 use tracehouse_query::{ParseError, Plan, Target, plan_for};
-use tracehouse_store::{
+use tracehouse_store_api::{
     ErrorGroupsQuery, ErrorQuery, HistogramQuery, KeysQuery, MAX_SEARCH_LIMIT, SearchCursor,
     SearchPage, SearchQuery, SearchSort, SessionsQuery, Store, StoreError, ValuesQuery,
 };
@@ -373,7 +373,7 @@ fn spans_page(page: SearchPage) -> serde_json::Value {
         "spans": page.spans,
         "next_cursor": page.next_cursor.map(|c| c.to_string()),
         "candidates_truncated": page.candidates_truncated,
-        "max_candidate_traces": tracehouse_store::MAX_CANDIDATE_TRACES,
+        "max_candidate_traces": tracehouse_store_api::MAX_CANDIDATE_TRACES,
     })
 }
 
@@ -389,7 +389,7 @@ async fn search_traces(
         "traces": page.traces,
         "next_cursor": page.next_cursor.map(|c| c.to_string()),
         "candidates_truncated": page.candidates_truncated,
-        "max_candidate_traces": tracehouse_store::MAX_CANDIDATE_TRACES,
+        "max_candidate_traces": tracehouse_store_api::MAX_CANDIDATE_TRACES,
     })))
 }
 
@@ -541,7 +541,7 @@ async fn log_histogram(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(p): Query<HistogramParams>,
-) -> Result<Json<tracehouse_store::LogHistogram>, ApiError> {
+) -> Result<Json<tracehouse_store_api::LogHistogram>, ApiError> {
     let project_id = project_of(&state, &headers)?;
     let q = histogram_query(project_id, &p, Target::Logs)?;
     Ok(Json(state.store.log_histogram(&q).await?))
@@ -586,7 +586,7 @@ async fn error_groups(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(p): Query<ErrorParams>,
-) -> Result<Json<tracehouse_store::ErrorGroups>, ApiError> {
+) -> Result<Json<tracehouse_store_api::ErrorGroups>, ApiError> {
     let project_id = project_of(&state, &headers)?;
     let q = groups_query(project_id, &p, None)?;
     Ok(Json(state.store.error_groups(&q).await?))
@@ -672,7 +672,7 @@ async fn session(
     headers: HeaderMap,
     Path(session_id): Path<String>,
     Query(p): Query<SessionParams>,
-) -> Result<Json<tracehouse_store::SessionDetail>, ApiError> {
+) -> Result<Json<tracehouse_store_api::SessionDetail>, ApiError> {
     let project_id = project_of(&state, &headers)?;
     let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), SESSION_WINDOW_NS)?;
     let detail = state

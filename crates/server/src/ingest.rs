@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use tracehouse_model::{
     Attributes, Limits, LogRecord, Normalised, Span, normalise_logs, normalise_traces,
 };
-use tracehouse_store::{Store, StoreError};
+use tracehouse_store_api::{Store, StoreError};
 
 use crate::metrics::Metrics;
 use crate::projects::{AuthError, Projects};

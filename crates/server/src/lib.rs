@@ -1,5 +1,5 @@
 //! The tracehouse server: OTLP receivers (gRPC and HTTP), the JSON query API, project
-//! authentication, Prometheus metrics and graceful shutdown, over any [`tracehouse_store::Store`].
+//! authentication, Prometheus metrics and graceful shutdown, over any [`tracehouse_store_api::Store`].
 
 pub mod api;
 pub mod config;

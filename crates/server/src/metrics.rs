@@ -8,7 +8,7 @@ use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
-use tracehouse_store::Store;
+use tracehouse_store_api::Store;
 
 /// Label: the OTLP transport a request came over.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tracehouse_store::Store;
+use tracehouse_store_api::Store;
 
 use crate::api::{self, ApiState};
 use crate::config::{ConnectionLimits, ServerConfig};

@@ -18,20 +18,20 @@ use datafusion::prelude::{Expr, col, lit};
 use tracehouse_model::{ErrorOccurrence, Level, TraceId};
 use tracehouse_query::plan::Target;
 
-use crate::api::{
-    ErrorGroups, ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogHistogram, LogPage, SearchQuery,
-    SessionSummary, SessionsQuery,
-};
-use crate::error::StoreError;
+use crate::error::{EngineResult, StoreError};
 use crate::filter::compile_for;
 use crate::log_rows::{batch_to_errors, batch_to_logs};
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::col as c;
-use crate::signals::{
+use tracehouse_store_api::signals::{
     GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_page,
     rank_groups,
 };
-use crate::structure::{bucket_of, empty_buckets};
+use tracehouse_store_api::structure::{bucket_of, empty_buckets};
+use tracehouse_store_api::{
+    ErrorGroups, ErrorGroupsQuery, ErrorQuery, HistogramQuery, LogHistogram, LogPage, SearchQuery,
+    SessionSummary, SessionsQuery,
+};
 
 /// Project and `[start, end)` bounds on the snapshot's time column.
 fn window(snap: &Snapshot, project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
@@ -51,7 +51,7 @@ fn column<T: Array + Clone + 'static>(
     let arr = if raw.data_type() == as_type {
         raw.clone()
     } else {
-        cast(raw, as_type)?
+        cast(raw, as_type).engine()?
     };
     arr.as_any()
         .downcast_ref::<T>()
@@ -77,7 +77,7 @@ fn count_at(a: &Int64Array, row: usize) -> u64 {
 
 /// The distinct strings of an `array_agg` cell, sorted.
 fn string_list(list: &ListArray, row: usize) -> Result<Vec<String>, StoreError> {
-    let values = cast(&list.value(row), &DataType::Utf8)?;
+    let values = cast(&list.value(row), &DataType::Utf8).engine()?;
     let values = values
         .as_any()
         .downcast_ref::<StringArray>()
@@ -129,13 +129,16 @@ pub(crate) async fn log_histogram(
         .filter(
             window(snap, &q.project_id, q.start_ns, q.end_ns)
                 .and(compile_for(&q.plan.pushdown, Target::Logs)),
-        )?
+        )
+        .engine()?
         .aggregate(
             vec![bucket, col(c::LEVEL)],
             vec![count(lit(1i64)).alias("n")],
-        )?
+        )
+        .engine()?
         .collect()
-        .await?;
+        .await
+        .engine()?;
     for b in &batches {
         let idx = ints(b, 0)?;
         let level: UInt8Array = column(b, 1, &DataType::UInt8)?;
@@ -245,7 +248,8 @@ pub(crate) async fn error_groups(
     let newest = |column: &str| last_value(col(column), vec![col(c::TIME).sort(true, false)]);
     let (_ctx, df) = snap.frame(&parts).await?;
     let batches = df
-        .filter(filter.clone())?
+        .filter(filter.clone())
+        .engine()?
         .aggregate(
             vec![col(c::FINGERPRINT)],
             vec![
@@ -256,15 +260,18 @@ pub(crate) async fn error_groups(
                 count_distinct(col(c::SESSION_ID)).alias("sessions"),
                 array_agg(col(c::SERVICE_NAME))
                     .distinct()
-                    .build()?
+                    .build()
+                    .engine()?
                     .alias("services"),
                 newest(c::ERROR_TYPE).alias("type"),
                 newest(c::MESSAGE).alias("message"),
                 newest(c::STACKTRACE).alias("stack"),
             ],
-        )?
+        )
+        .engine()?
         .collect()
-        .await?;
+        .await
+        .engine()?;
     let mut ranked = Vec::new();
     for b in &batches {
         let fp = texts(b, 0)?;
@@ -298,13 +305,16 @@ pub(crate) async fn error_groups(
     if !top.is_empty() {
         let (_ctx, df) = snap.frame(&parts).await?;
         let per_trace = df
-            .filter(filter.and(one_of(c::FINGERPRINT, &top)))?
+            .filter(filter.and(one_of(c::FINGERPRINT, &top)))
+            .engine()?
             .aggregate(
                 vec![col(c::FINGERPRINT), col(c::TRACE_ID), col(c::TIME)],
                 vec![count(lit(1i64)).alias("n")],
-            )?
+            )
+            .engine()?
             .collect()
-            .await?;
+            .await
+            .engine()?;
         for b in &per_trace {
             let fp = texts(b, 0)?;
             let ids: FixedSizeBinaryArray =
@@ -355,7 +365,8 @@ pub(crate) async fn sessions(
     // much cheaper than a distinct count of binary ids per session.
     let (_ctx, df) = spans.frame(&parts).await?;
     let batches = df
-        .filter(filter.clone())?
+        .filter(filter.clone())
+        .engine()?
         .aggregate(
             vec![col(c::SESSION_ID), col(c::TRACE_ID)],
             vec![
@@ -363,7 +374,8 @@ pub(crate) async fn sessions(
                 max(col(c::END_TIME)).alias("e"),
                 count(lit(1i64)).alias("n"),
             ],
-        )?
+        )
+        .engine()?
         .aggregate(
             vec![col(c::SESSION_ID)],
             vec![
@@ -372,14 +384,18 @@ pub(crate) async fn sessions(
                 count(lit(1i64)).alias("traces"),
                 sum(col("n")).alias("spans"),
             ],
-        )?
+        )
+        .engine()?
         .sort(vec![
             col("end").sort(false, false),
             col(c::SESSION_ID).sort(true, false),
-        ])?
-        .limit(0, Some(q.limit))?
+        ])
+        .engine()?
+        .limit(0, Some(q.limit))
+        .engine()?
         .collect()
-        .await?;
+        .await
+        .engine()?;
     let mut out = Vec::new();
     for b in &batches {
         let id = texts(b, 0)?;
@@ -403,10 +419,13 @@ pub(crate) async fn sessions(
     let ids: Vec<String> = out.iter().map(|s| s.session_id.clone()).collect();
     let (_ctx, df) = spans.frame(&parts).await?;
     let pairs = df
-        .filter(filter.and(one_of(c::SESSION_ID, &ids)))?
-        .aggregate(vec![col(c::SESSION_ID), col(c::SERVICE_NAME)], vec![])?
+        .filter(filter.and(one_of(c::SESSION_ID, &ids)))
+        .engine()?
+        .aggregate(vec![col(c::SESSION_ID), col(c::SERVICE_NAME)], vec![])
+        .engine()?
         .collect()
-        .await?;
+        .await
+        .engine()?;
     let mut services: HashMap<String, Vec<String>> = HashMap::new();
     for b in &pairs {
         let (id, service) = (texts(b, 0)?, texts(b, 1)?);
@@ -430,10 +449,13 @@ pub(crate) async fn sessions(
     let counts = df
         .filter(
             window(errors, &q.project_id, q.start_ns, q.end_ns).and(one_of(c::SESSION_ID, &ids)),
-        )?
-        .aggregate(vec![col(c::SESSION_ID)], vec![count(lit(1i64)).alias("n")])?
+        )
+        .engine()?
+        .aggregate(vec![col(c::SESSION_ID)], vec![count(lit(1i64)).alias("n")])
+        .engine()?
         .collect()
-        .await?;
+        .await
+        .engine()?;
     let mut by_session = HashMap::new();
     for b in &counts {
         let id = texts(b, 0)?;

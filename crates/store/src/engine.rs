@@ -26,12 +26,7 @@ use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_s
 use tracehouse_query::Filter;
 use tracehouse_query::plan::Target;
 
-use crate::api::{
-    ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
-    StoreHealth, StoreStats, TracePage, ValueCount, ValuesQuery,
-};
-use crate::error::StoreError;
+use crate::error::{EngineResult, StoreError};
 use crate::log_rows::{errors_to_batch, logs_to_batch};
 use crate::manifest::Manifest;
 use crate::part::{Part, list_part_files, write_part};
@@ -39,10 +34,16 @@ use crate::quarantine::{self, QuarantinedPart};
 use crate::query::{Snapshot, id_lit, project_is};
 use crate::schema::{batch_to_spans, col as c, spans_to_batch};
 use crate::search::count_into;
-use crate::stats::{KeyStats, MINUTE_NS, merge_into};
-use crate::structure::{bucket_of, empty_buckets};
+use crate::stats::merge_into;
 use crate::table::Table;
 use crate::wal::{Wal, encode_batch};
+use tracehouse_store_api::stats::{KeyStats, MINUTE_NS};
+use tracehouse_store_api::structure::{bucket_of, empty_buckets};
+use tracehouse_store_api::{
+    ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
+    LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
+    StoreHealth, StoreStats, TracePage, ValueCount, ValuesQuery,
+};
 
 /// One hour in ns: the time partition of parts.
 pub const HOUR_NS: i64 = 3_600_000_000_000;
@@ -492,7 +493,7 @@ impl TableEngine {
                 let mut parts = Vec::new();
                 for (key, batches) in partitions(table, &frozen)? {
                     for chunk in chunks_by_bytes(batches, part_bytes) {
-                        let batch = concat_batches(&table.schema(), &chunk)?;
+                        let batch = concat_batches(&table.schema(), &chunk).engine()?;
                         let (project, hour) = (&key.project_id, key.hour);
                         parts.push(write_part(
                             table, &tmp, &parts_dir, id, project, hour, &batch,
@@ -623,7 +624,7 @@ impl TableEngine {
                 .iter()
                 .map(|p| p.read_all(table))
                 .collect::<Result<Vec<_>, _>>()?;
-            let all = concat_batches(&table.schema(), &batches)?;
+            let all = concat_batches(&table.schema(), &batches).engine()?;
             write_part(table, &tmp, &parts_dir, id, &project, hour, &all)
         })
         .await
@@ -873,7 +874,7 @@ fn split_by_partition(
     let mut out: Vec<_> = groups
         .into_iter()
         .map(|((p, h), rows)| {
-            let taken = take_record_batch(batch, &UInt32Array::from(rows))?;
+            let taken = take_record_batch(batch, &UInt32Array::from(rows)).engine()?;
             Ok((
                 PartitionKey {
                     project_id: p.to_string(),

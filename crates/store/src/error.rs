@@ -1,81 +1,63 @@
-//! Errors of the storage layer.
+//! The engine's failures in the storage contract's terms: Arrow, Parquet and DataFusion
+//! errors become [`StoreError::Engine`], marked damaged when they say stored data does not
+//! decode.
 
 use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 use datafusion::parquet::errors::ParquetError;
+pub use tracehouse_store_api::StoreError;
 
-/// Everything that can go wrong in a store.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A file-system operation failed.
-    #[error("I/O error: {0}")]
-    Io(#[from] std::io::Error),
-    /// Building or reading Arrow data failed.
-    #[error("Arrow error: {0}")]
-    Arrow(#[from] ArrowError),
-    /// Reading or writing Parquet failed.
-    #[error("Parquet error: {0}")]
-    Parquet(#[from] ParquetError),
-    /// Query execution failed.
-    #[error("query execution failed: {0}")]
-    DataFusion(#[from] DataFusionError),
-    /// Stored data could not be decoded.
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-    /// The store is shedding load; the client should retry later.
-    #[error("store is overloaded ({0}); retry later")]
-    Overloaded(String),
-    /// The store is shutting down or its writer stopped.
-    #[error("store is closed")]
-    Closed,
-    /// A request argument was invalid (for example a malformed cursor).
-    #[error("{0}")]
-    InvalidArgument(String),
-    /// A remote storage backend cannot be reached right now; the client should retry.
-    #[error("store unavailable ({0}); retry later")]
-    Unavailable(String),
-    /// A remote storage backend refused or failed an operation.
-    #[error("storage backend error: {0}")]
-    Backend(String),
+/// Converts an engine library's failure into a [`StoreError`] (`result.engine()?`).
+pub trait EngineResult<T> {
+    /// The result with its error as a [`StoreError`].
+    fn engine(self) -> Result<T, StoreError>;
 }
 
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        StoreError::Corrupt(e.to_string())
+/// An engine library's error and how to name it.
+pub trait EngineFailure: std::error::Error + Send + Sync + Sized + 'static {
+    /// The error as a [`StoreError`].
+    fn into_store(self) -> StoreError;
+}
+
+impl EngineFailure for ArrowError {
+    fn into_store(self) -> StoreError {
+        engine("Arrow error", true, self)
     }
 }
 
-impl StoreError {
-    /// Whether the error says stored data is damaged or missing (a part that does not
-    /// decode, a file that is gone), rather than that the request or the moment is wrong.
-    pub fn is_damage(&self) -> bool {
-        match self {
-            StoreError::Parquet(_) | StoreError::Corrupt(_) | StoreError::Arrow(_) => true,
-            StoreError::Io(e) => matches!(
-                e.kind(),
-                std::io::ErrorKind::NotFound
-                    | std::io::ErrorKind::UnexpectedEof
-                    | std::io::ErrorKind::InvalidData
-            ),
-            StoreError::DataFusion(e) => matches!(
-                e.find_root(),
-                DataFusionError::ParquetError(_)
-                    | DataFusionError::ArrowError(..)
-                    | DataFusionError::IoError(_)
-                    | DataFusionError::External(_)
-            ),
-            _ => false,
-        }
+impl EngineFailure for ParquetError {
+    fn into_store(self) -> StoreError {
+        engine("Parquet error", true, self)
     }
+}
 
-    /// Whether a client may succeed by retrying the same request later.
-    pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Overloaded(_)
-                | StoreError::Closed
-                | StoreError::Io(_)
-                | StoreError::Unavailable(_)
-        )
+impl EngineFailure for DataFusionError {
+    fn into_store(self) -> StoreError {
+        let damaged = matches!(
+            self.find_root(),
+            DataFusionError::ParquetError(_)
+                | DataFusionError::ArrowError(..)
+                | DataFusionError::IoError(_)
+                | DataFusionError::External(_)
+        );
+        engine("query execution failed", damaged, self)
+    }
+}
+
+fn engine(
+    context: &'static str,
+    damaged: bool,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> StoreError {
+    StoreError::Engine {
+        context,
+        damaged,
+        source: Box::new(e),
+    }
+}
+
+impl<T, E: EngineFailure> EngineResult<T> for Result<T, E> {
+    fn engine(self) -> Result<T, StoreError> {
+        self.map_err(EngineFailure::into_store)
     }
 }

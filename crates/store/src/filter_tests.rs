@@ -11,10 +11,11 @@ use tracehouse_model::{
 };
 use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value, matches};
 
-use super::{SpanRef, compile};
+use super::compile;
 use crate::part::write_part;
 use crate::query::Snapshot;
 use crate::schema::{batch_to_spans, col as c, spans_to_batch};
+use tracehouse_store_api::value::SpanRef;
 
 const NAMES: [&str; 10] = [
     "GET /api/orders",

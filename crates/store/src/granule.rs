@@ -26,9 +26,9 @@ use serde::{Deserialize, Serialize};
 use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
 use twox_hash::XxHash64;
 
-use crate::error::StoreError;
-use crate::filter::{decode_stored, eval_value};
+use crate::error::{EngineResult, StoreError};
 use crate::schema::col;
+use tracehouse_store_api::value::{decode_stored, eval_value};
 
 /// Rows per granule (and the row limit of a Parquet data page in spans parts).
 pub const GRANULE_ROWS: usize = 8192;
@@ -291,7 +291,8 @@ impl GranuleIndex {
                     entries.insert(h);
                 })?;
             }
-            let mut values = Sbbf::new_with_ndv_fpp(entries.len().max(1) as u64, BLOOM_FPP)?;
+            let mut values =
+                Sbbf::new_with_ndv_fpp(entries.len().max(1) as u64, BLOOM_FPP).engine()?;
             for h in &entries {
                 values.insert(h);
             }
@@ -330,7 +331,7 @@ impl GranuleIndex {
         let mut granules = Vec::with_capacity(self.granules.len());
         for g in &self.granules {
             let before = filters.len();
-            g.values.write_bitset(&mut filters)?;
+            g.values.write_bitset(&mut filters).engine()?;
             granules.push((g.min_start, g.max_start, (filters.len() - before) as u32));
         }
         for (min, max) in &self.trace_ranges {

@@ -15,7 +15,7 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use tracehouse_model::{ErrorOccurrence, ErrorSource, Level, LogId, LogRecord, SpanId, TraceId};
 
-use crate::error::StoreError;
+use crate::error::{EngineResult, StoreError};
 use crate::schema::{Columns, append_attrs, attr_map_builder, col, id, read_attrs};
 
 fn utf8(name: &str) -> Field {
@@ -89,7 +89,7 @@ fn append_id<const N: usize>(
     id: Option<[u8; N]>,
 ) -> Result<(), StoreError> {
     match id {
-        Some(bytes) => b.append_value(bytes)?,
+        Some(bytes) => b.append_value(bytes).engine()?,
         None => b.append_null(),
     }
     Ok(())
@@ -132,7 +132,7 @@ pub fn logs_to_batch(logs: &[LogRecord]) -> Result<RecordBatch, StoreError> {
     let mut dropped = UInt32Builder::with_capacity(n);
     for l in logs {
         project.append_value(&l.project_id);
-        log_id.append_value(l.log_id.0)?;
+        log_id.append_value(l.log_id.0).engine()?;
         time.append_value(l.time_unix_nano);
         observed.append_value(l.observed_time_unix_nano);
         severity_number.append_value(l.severity_number);
@@ -146,8 +146,8 @@ pub fn logs_to_batch(logs: &[LogRecord]) -> Result<RecordBatch, StoreError> {
         environment.append_value(&l.environment);
         scope_name.append_value(&l.scope_name);
         session.append_option(l.session_id.as_deref());
-        append_attrs(&mut attrs, &l.attributes)?;
-        append_attrs(&mut resource_attrs, &l.resource_attributes)?;
+        append_attrs(&mut attrs, &l.attributes).engine()?;
+        append_attrs(&mut resource_attrs, &l.resource_attributes).engine()?;
         flags.append_value(l.flags);
         dropped.append_value(l.dropped_attributes_count);
     }
@@ -172,7 +172,7 @@ pub fn logs_to_batch(logs: &[LogRecord]) -> Result<RecordBatch, StoreError> {
         Arc::new(flags.finish()),
         Arc::new(dropped.finish()),
     ];
-    Ok(RecordBatch::try_new(log_schema(), columns)?)
+    RecordBatch::try_new(log_schema(), columns).engine()
 }
 
 /// Converts a batch of [`log_schema`] back into log records.
@@ -270,7 +270,7 @@ pub fn errors_to_batch(errors: &[ErrorOccurrence]) -> Result<RecordBatch, StoreE
         Arc::new(session.finish()),
         Arc::new(source.finish()),
     ];
-    Ok(RecordBatch::try_new(error_schema(), columns)?)
+    RecordBatch::try_new(error_schema(), columns).engine()
 }
 
 /// Converts a batch of [`error_schema`] back into error occurrences.

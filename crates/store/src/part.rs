@@ -29,13 +29,13 @@ use datafusion::parquet::file::metadata::PageIndexPolicy;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
-use crate::error::StoreError;
+use crate::error::{EngineResult, StoreError};
 use crate::granule::{GRANULE_ROWS, GranuleIndex};
 use crate::manifest::PartMeta;
 use crate::schema::col;
-use crate::stats::KeyStats;
 use crate::table::Table;
 use crate::wal::sync_dir;
+use tracehouse_store_api::stats::KeyStats;
 
 /// Rows per Parquet row group: small enough for bloom filters and statistics to prune well
 /// (a multiple of [`GRANULE_ROWS`], so granules never straddle row groups).
@@ -76,7 +76,7 @@ impl Part {
             return Ok(m);
         }
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-        let loaded = ArrowReaderMetadata::load(&File::open(&self.path)?, options)?;
+        let loaded = ArrowReaderMetadata::load(&File::open(&self.path)?, options).engine()?;
         Ok(self.reader_metadata.get_or_init(|| loaded))
     }
 
@@ -99,7 +99,10 @@ impl Part {
         );
         let mut row_groups = Vec::new();
         for rg in 0..metadata.metadata().num_row_groups() {
-            match builder.get_row_group_column_bloom_filter(rg, column)? {
+            match builder
+                .get_row_group_column_bloom_filter(rg, column)
+                .engine()?
+            {
                 Some(bloom) if !bloom.check(&trace_id[..]) => {}
                 _ => row_groups.push(rg),
             }
@@ -107,9 +110,8 @@ impl Part {
         if row_groups.is_empty() {
             return Ok(Vec::new());
         }
-        let wanted = Scalar::new(FixedSizeBinaryArray::try_from_iter(std::iter::once(
-            trace_id,
-        ))?);
+        let wanted =
+            Scalar::new(FixedSizeBinaryArray::try_from_iter(std::iter::once(trace_id)).engine()?);
         let predicate =
             ArrowPredicateFn::new(ProjectionMask::leaves(&schema, [column]), move |batch| {
                 eq(batch.column(0), &wanted)
@@ -117,8 +119,9 @@ impl Part {
         let reader = builder
             .with_row_groups(row_groups)
             .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
-            .build()?;
-        Ok(reader.collect::<Result<Vec<_>, _>>()?)
+            .build()
+            .engine()?;
+        reader.collect::<Result<Vec<_>, _>>().engine()
     }
 
     /// The rows in `ranges` (`(first, end)` row numbers in part order, sorted and
@@ -164,7 +167,11 @@ impl Part {
             builder =
                 builder.with_projection(ProjectionMask::roots(schema, columns.iter().copied()));
         }
-        Ok(builder.build()?.collect::<Result<Vec<_>, _>>()?)
+        builder
+            .build()
+            .engine()?
+            .collect::<Result<Vec<_>, _>>()
+            .engine()
     }
 
     /// Start times (earliest, latest) of the trace's spans in the part, when the part has a
@@ -208,10 +215,11 @@ impl Part {
             self.reader_metadata()?.clone(),
         )
         .with_batch_size(self.read_batch_rows()?)
-        .build()?;
+        .build()
+        .engine()?;
         let mut rows = 0u64;
         for batch in reader {
-            rows += batch?.num_rows() as u64;
+            rows += batch.engine()?.num_rows() as u64;
         }
         if rows != self.meta.rows {
             return Err(StoreError::Corrupt(format!(
@@ -247,9 +255,10 @@ impl Part {
             self.reader_metadata()?.clone(),
         )
         .with_batch_size(batch_rows)
-        .build()?;
-        let batches = reader.collect::<Result<Vec<_>, _>>()?;
-        Ok(concat_batches(&table.schema(), &batches)?)
+        .build()
+        .engine()?;
+        let batches = reader.collect::<Result<Vec<_>, _>>().engine()?;
+        concat_batches(&table.schema(), &batches).engine()
     }
 
     /// Loads a committed part of `table` from `parts_dir`.
@@ -345,7 +354,7 @@ pub fn part_files(parts_dir: &Path, id: u64) -> [PathBuf; 4] {
 pub fn read_meta(table: Table, parts_dir: &Path, id: u64) -> Result<PartMeta, StoreError> {
     let path = parquet_path(parts_dir, id);
     let bytes = fs::metadata(&path)?.len();
-    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path)?)?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(&path)?).engine()?;
     let schema = builder.parquet_schema();
     let wanted = [col::PROJECT_ID, table.time_column()].map(|name| {
         schema
@@ -358,8 +367,8 @@ pub fn read_meta(table: Table, parts_dir: &Path, id: u64) -> Result<PartMeta, St
     let mask = ProjectionMask::leaves(schema, [project?, time?]);
     let (mut rows, mut min_start, mut max_start) = (0u64, i64::MAX, i64::MIN);
     let mut project_id = None;
-    for batch in builder.with_projection(mask).build()? {
-        let batch = batch?;
+    for batch in builder.with_projection(mask).build().engine()? {
+        let batch = batch.engine()?;
         let (lo, hi) = time_range(table, &batch)?;
         if batch.num_rows() > 0 {
             (min_start, max_start) = (min_start.min(lo), max_start.max(hi));
@@ -489,8 +498,8 @@ fn sort_for_part(table: Table, batch: &RecordBatch) -> Result<RecordBatch, Store
         .iter()
         .map(|(name, descending)| key(name, *descending))
         .collect::<Result<Vec<_>, _>>()?;
-    let indices = lexsort_to_indices(&keys, None)?;
-    Ok(take_record_batch(batch, &indices)?)
+    let indices = lexsort_to_indices(&keys, None).engine()?;
+    take_record_batch(batch, &indices).engine()
 }
 
 fn sorted_trace_ids(batch: &RecordBatch) -> Result<Vec<[u8; 16]>, StoreError> {
@@ -540,9 +549,10 @@ pub fn write_part(
         file,
         table.schema(),
         Some(writer_properties(table, trace_ids.len())),
-    )?;
-    writer.write(&sorted)?;
-    let file = writer.into_inner()?;
+    )
+    .engine()?;
+    writer.write(&sorted).engine()?;
+    let file = writer.into_inner().engine()?;
     file.sync_all()?;
     let bytes = file.metadata()?.len();
 

@@ -7,28 +7,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::StoreError;
 use crate::manifest::PartMeta;
 use crate::part::part_files;
 use crate::table::Table;
 use crate::wal::sync_dir;
-
-/// A part set aside as damaged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QuarantinedPart {
-    /// The table it belonged to.
-    pub table: String,
-    /// Its part id (names its files in the quarantine directory).
-    pub part_id: u64,
-    /// The project whose rows it held.
-    pub project_id: String,
-    /// Rows it held, no longer served.
-    pub rows: u64,
-    /// What was wrong with it.
-    pub reason: String,
-}
+pub use tracehouse_store_api::QuarantinedPart;
 
 /// Where a table's damaged files go.
 pub fn quarantine_dir(table_dir: &Path) -> PathBuf {

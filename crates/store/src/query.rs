@@ -13,7 +13,7 @@ use datafusion::prelude::{
 };
 use tracehouse_model::Span;
 
-use crate::error::StoreError;
+use crate::error::{EngineResult, StoreError};
 use crate::part::Part;
 use crate::schema::{batch_to_spans, col as c};
 use crate::table::Table;
@@ -82,14 +82,15 @@ impl Snapshot {
     ) -> Result<(SessionContext, DataFrame), StoreError> {
         let ctx = session();
         let schema = self.table.schema();
-        let mem = MemTable::try_new(schema.clone(), vec![self.memtable.clone()])?;
-        let mut df = ctx.read_table(Arc::new(mem))?;
+        let mem = MemTable::try_new(schema.clone(), vec![self.memtable.clone()]).engine()?;
+        let mut df = ctx.read_table(Arc::new(mem)).engine()?;
         if !parts.is_empty() {
             let paths: Vec<String> = parts.iter().map(|p| p.path.display().to_string()).collect();
             let files = ctx
                 .read_parquet(paths, ParquetReadOptions::default().schema(&schema))
-                .await?;
-            df = df.union(files)?;
+                .await
+                .engine()?;
+            df = df.union(files).engine()?;
         }
         Ok((ctx, df))
     }
@@ -103,12 +104,15 @@ impl Snapshot {
         limit: Option<usize>,
     ) -> Result<Vec<RecordBatch>, StoreError> {
         let (_ctx, df) = self.frame(parts).await?;
-        Ok(df
-            .filter(filter)?
-            .sort(sort)?
-            .limit(0, limit)?
+        df.filter(filter)
+            .engine()?
+            .sort(sort)
+            .engine()?
+            .limit(0, limit)
+            .engine()?
             .collect()
-            .await?)
+            .await
+            .engine()
     }
 
     /// Like [`Snapshot::rows`], as spans (a spans snapshot).

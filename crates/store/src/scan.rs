@@ -27,12 +27,12 @@ use datafusion::prelude::{Expr, SessionContext};
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::Filter;
 
-use crate::api::Bucket;
-use crate::error::StoreError;
+use crate::error::{EngineResult, StoreError};
 use crate::granule::{self, GranuleIndex, Run};
 use crate::part::Part;
 use crate::schema::{batch_to_spans, col as c};
 use crate::table::Table;
+use tracehouse_store_api::Bucket;
 
 /// Plans physical expressions (type coercion, function rewrites); built once.
 static PLANNER: LazyLock<SessionContext> = LazyLock::new(SessionContext::new);
@@ -247,12 +247,15 @@ fn prepare(predicate: &Expr) -> Result<(Arc<dyn PhysicalExpr>, Vec<usize>), Stor
     let mut indices = names
         .iter()
         .map(|n| schema.index_of(n))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Vec<_>, _>>()
+        .engine()?;
     indices.sort_unstable();
     indices.dedup();
-    let projected = schema.project(&indices)?;
-    let df_schema = DFSchema::try_from(projected)?;
-    let physical = PLANNER.create_physical_expr(predicate.clone(), &df_schema)?;
+    let projected = schema.project(&indices).engine()?;
+    let df_schema = DFSchema::try_from(projected).engine()?;
+    let physical = PLANNER
+        .create_physical_expr(predicate.clone(), &df_schema)
+        .engine()?;
     Ok((physical, indices))
 }
 
@@ -325,7 +328,11 @@ fn scan(
             }
             let mut row = first;
             for batch in parts[part].read_rows(&[(first, end)], Some(&columns))? {
-                let matched = physical.evaluate(&batch)?.into_array(batch.num_rows())?;
+                let matched = physical
+                    .evaluate(&batch)
+                    .engine()?
+                    .into_array(batch.num_rows())
+                    .engine()?;
                 let matched = matched
                     .as_any()
                     .downcast_ref::<BooleanArray>()
@@ -485,9 +492,9 @@ pub(crate) fn trace_spans(
     columns: Option<&[usize]>,
 ) -> Result<Vec<Span>, StoreError> {
     let schema = Table::Spans.schema();
-    let mut ids = vec![schema.index_of(c::TRACE_ID)?];
+    let mut ids = vec![schema.index_of(c::TRACE_ID).engine()?];
     if only.is_some() {
-        ids.push(schema.index_of(c::SPAN_ID)?);
+        ids.push(schema.index_of(c::SPAN_ID).engine()?);
     }
     let wanted: HashSet<&[u8]> = traces.iter().map(|t| &t.0[..]).collect();
     let only: Option<HashSet<&[u8]>> = only.map(|s| s.iter().map(|s| &s.0[..]).collect());

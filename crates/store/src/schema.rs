@@ -18,7 +18,7 @@ use tracehouse_model::{
     AttrValue, Attributes, Event, Link, Span, SpanId, SpanKind, StatusCode, TraceId,
 };
 
-use crate::error::StoreError;
+use crate::error::{EngineResult, StoreError};
 
 /// Column names of the spans table, shared by every module that builds expressions.
 pub mod col {
@@ -205,10 +205,10 @@ pub fn spans_to_batch(spans: &[Span]) -> Result<RecordBatch, StoreError> {
     let mut dropped_links = UInt32Builder::with_capacity(n);
     for s in spans {
         project.append_value(&s.project_id);
-        trace_id.append_value(s.trace_id.0)?;
-        span_id.append_value(s.span_id.0)?;
+        trace_id.append_value(s.trace_id.0).engine()?;
+        span_id.append_value(s.span_id.0).engine()?;
         match &s.parent_span_id {
-            Some(p) => parent.append_value(p.0)?,
+            Some(p) => parent.append_value(p.0).engine()?,
             None => parent.append_null(),
         }
         trace_state.append_value(&s.trace_state);
@@ -226,8 +226,8 @@ pub fn spans_to_batch(spans: &[Span]) -> Result<RecordBatch, StoreError> {
         scope_version.append_value(&s.scope_version);
         scope_attrs.append_value(to_json(&s.scope_attributes));
         session.append_option(s.session_id.as_deref());
-        append_attrs(&mut attrs, &s.attributes)?;
-        append_attrs(&mut resource_attrs, &s.resource_attributes)?;
+        append_attrs(&mut attrs, &s.attributes).engine()?;
+        append_attrs(&mut resource_attrs, &s.resource_attributes).engine()?;
         events.append_value(to_json(&s.events));
         links.append_value(to_json(&s.links));
         has_error.append_value(s.has_error);
@@ -264,7 +264,7 @@ pub fn spans_to_batch(spans: &[Span]) -> Result<RecordBatch, StoreError> {
         Arc::new(dropped_events.finish()),
         Arc::new(dropped_links.finish()),
     ];
-    Ok(RecordBatch::try_new(span_schema(), columns)?)
+    RecordBatch::try_new(span_schema(), columns).engine()
 }
 
 /// Typed access to the columns of a batch, by name.

@@ -23,12 +23,7 @@ use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::plan::Target;
 use tracehouse_query::{Plan, Structure};
 
-use crate::api::{
-    Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchPage, SearchQuery, TracePage,
-    TraceSummary,
-};
-use crate::cursor::{SearchCursor, SearchSort};
-use crate::error::StoreError;
+use crate::error::{EngineResult, StoreError};
 use crate::filter::{compile, field_columns};
 use crate::granule;
 use crate::part::Part;
@@ -37,9 +32,13 @@ use crate::scan::{
     OrderedSearch, count_spans, newest_traces, ordered_spans, trace_keys, trace_spans,
 };
 use crate::schema::{batch_to_spans, col as c};
-use crate::structure::{
+use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
+};
+use tracehouse_store_api::{
+    Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchPage, SearchQuery,
+    SearchSort, TracePage,
 };
 
 /// Project and time-window bounds.
@@ -205,18 +204,23 @@ async fn candidate_traces(
     if !others.is_empty() || has_rows(snap) {
         let (_ctx, df) = snap.frame(&others).await?;
         let batches = df
-            .filter(filter)?
+            .filter(filter)
+            .engine()?
             .aggregate(
                 vec![col(c::TRACE_ID)],
                 vec![max(col(c::START_TIME)).alias("t")],
-            )?
+            )
+            .engine()?
             .sort(vec![
                 col("t").sort(false, false),
                 col(c::TRACE_ID).sort(false, false),
-            ])?
-            .limit(0, Some(cap + 1))?
+            ])
+            .engine()?
+            .limit(0, Some(cap + 1))
+            .engine()?
             .collect()
-            .await?;
+            .await
+            .engine()?;
         for b in &batches {
             let ids: &FixedSizeBinaryArray = downcast(b, 0)?;
             let newest: &Int64Array = downcast(b, 1)?;
@@ -309,7 +313,8 @@ pub(crate) async fn fetch_traces(
         let schema = crate::table::Table::Spans.schema();
         let indices: Option<Vec<usize>> = columns
             .map(|names| names.iter().map(|n| schema.index_of(n)).collect())
-            .transpose()?;
+            .transpose()
+            .engine()?;
         let wanted = ids.to_vec();
         let only = only.map(<[SpanId]>::to_vec);
         spans =
@@ -324,11 +329,11 @@ pub(crate) async fn fetch_traces(
             filter = filter.and(col(c::SPAN_ID).in_list(list, false));
         }
         let (_ctx, df) = snap.frame(&others).await?;
-        let mut df = df.filter(filter)?;
+        let mut df = df.filter(filter).engine()?;
         if let Some(columns) = columns {
-            df = df.select_columns(columns)?;
+            df = df.select_columns(columns).engine()?;
         }
-        for b in &df.collect().await? {
+        for b in &df.collect().await.engine()? {
             spans.extend(batch_to_spans(b)?);
         }
     }
@@ -391,42 +396,6 @@ async fn structural_spans(snap: &Snapshot, q: &SearchQuery) -> Result<SearchPage
         }
     }
     Ok(page)
-}
-
-/// Summarises one trace (its spans in start order) given the indices of its matched
-/// spans. Shared with other backends so that summaries agree exactly.
-pub fn summarise(spans: &[Span], matched: &[usize]) -> Option<TraceSummary> {
-    let first = spans.first()?;
-    let ids: BTreeSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
-    let root = spans
-        .iter()
-        .filter(|s| s.parent_span_id.is_none_or(|p| !ids.contains(&p)))
-        .min_by_key(|s| (s.parent_span_id.is_some(), s.start_time_unix_nano))
-        .unwrap_or(first);
-    let start = spans.iter().map(|s| s.start_time_unix_nano).min()?;
-    let end = spans.iter().map(|s| s.end_time_unix_nano).max()?;
-    let services: BTreeSet<&str> = spans.iter().map(|s| s.service_name.as_str()).collect();
-    Some(TraceSummary {
-        trace_id: first.trace_id,
-        root_service: root.service_name.clone(),
-        root_name: root.name.clone(),
-        start_ns: start,
-        duration_ns: end.saturating_sub(start).max(0),
-        span_count: spans.len() as u64,
-        error_count: spans.iter().filter(|s| s.has_error).count() as u64,
-        services: services.into_iter().map(str::to_string).collect(),
-        matched_span_ids: matched.iter().map(|&i| spans[i].span_id).collect(),
-    })
-}
-
-/// A trace's sort key from its matched spans: earliest start, or longest duration.
-pub fn trace_key(sort: SearchSort, spans: &[Span], matched: &[usize]) -> i64 {
-    let it = matched.iter().map(|&i| &spans[i]);
-    if sort.by_duration() {
-        it.map(|s| s.duration_nanos).max().unwrap_or(0)
-    } else {
-        it.map(|s| s.start_time_unix_nano).min().unwrap_or(0)
-    }
 }
 
 /// A page of traces.
@@ -527,22 +496,26 @@ async fn trace_keys_df(
         min(col(c::START_TIME))
     };
     let mut df = df
-        .filter(filter)?
-        .aggregate(vec![col(c::TRACE_ID)], vec![key.alias("k")])?;
+        .filter(filter)
+        .engine()?
+        .aggregate(vec![col(c::TRACE_ID)], vec![key.alias("k")])
+        .engine()?;
     if paged {
         if let Some(cur) = &q.cursor {
-            df = df.filter(after(cur, col("k"), false))?;
+            df = df.filter(after(cur, col("k"), false)).engine()?;
         }
         let desc = q.sort.descending();
         df = df
             .sort(vec![
                 col("k").sort(!desc, false),
                 col(c::TRACE_ID).sort(!desc, false),
-            ])?
-            .limit(0, Some(q.limit + 1))?;
+            ])
+            .engine()?
+            .limit(0, Some(q.limit + 1))
+            .engine()?;
     }
     let mut out: Vec<(TraceId, i64)> = Vec::new();
-    for b in &df.collect().await? {
+    for b in &df.collect().await.engine()? {
         let ids: &FixedSizeBinaryArray = downcast(b, 0)?;
         let keys: &Int64Array = downcast(b, 1)?;
         for row in 0..b.num_rows() {
@@ -550,85 +523,6 @@ async fn trace_keys_df(
         }
     }
     Ok(out)
-}
-
-/// "Nice" bucket widths, ns.
-const NICE_WIDTHS: &[i64] = &{
-    const MS: i64 = 1_000_000;
-    const S: i64 = 1_000 * MS;
-    const M: i64 = 60 * S;
-    const H: i64 = 60 * M;
-    const D: i64 = 24 * H;
-    [
-        1,
-        2,
-        5,
-        10,
-        20,
-        50,
-        100,
-        200,
-        500,
-        1_000,
-        2_000,
-        5_000,
-        10_000,
-        20_000,
-        50_000,
-        100_000,
-        200_000,
-        500_000,
-        MS,
-        2 * MS,
-        5 * MS,
-        10 * MS,
-        20 * MS,
-        50 * MS,
-        100 * MS,
-        200 * MS,
-        500 * MS,
-        S,
-        2 * S,
-        5 * S,
-        10 * S,
-        15 * S,
-        30 * S,
-        M,
-        2 * M,
-        5 * M,
-        10 * M,
-        15 * M,
-        30 * M,
-        H,
-        2 * H,
-        3 * H,
-        6 * H,
-        12 * H,
-        D,
-        2 * D,
-        7 * D,
-    ]
-};
-
-/// The smallest nice width that covers `[start, end)` in at most `buckets` buckets once
-/// aligned to a multiple of the width.
-pub fn bucket_width(start_ns: i64, end_ns: i64, buckets: usize) -> i64 {
-    let buckets = buckets.max(1) as i128;
-    let fits = |w: i64| {
-        let aligned = start_ns.div_euclid(w) as i128 * w as i128;
-        let n = (end_ns as i128 - aligned + w as i128 - 1) / w as i128;
-        n <= buckets
-    };
-    if let Some(w) = NICE_WIDTHS.iter().copied().find(|&w| fits(w)) {
-        return w;
-    }
-    // Doubling saturates at i64::MAX, which fits any window of non-negative times.
-    const WEEK: i64 = 7 * 24 * 3_600_000_000_000;
-    let mut w = WEEK;
-    while !fits(w) && w < i64::MAX {
-        w = w.saturating_mul(2);
-    }
-    w
 }
 
 /// Span counts over time.
@@ -671,7 +565,7 @@ pub(crate) async fn count_into(
     filter: &tracehouse_query::Filter,
     range: (i64, i64),
     grid: (i64, i64),
-    buckets: &mut [crate::api::Bucket],
+    buckets: &mut [tracehouse_store_api::Bucket],
 ) -> Result<(), StoreError> {
     let (aligned, width) = grid;
     let predicate = window(project_id, range.0, range.1).and(compile(filter));
@@ -693,7 +587,7 @@ pub(crate) async fn count_into(
         };
         let empty = buckets
             .iter()
-            .map(|b| crate::api::Bucket {
+            .map(|b| tracehouse_store_api::Bucket {
                 count: 0,
                 error_count: 0,
                 ..*b
@@ -711,7 +605,8 @@ pub(crate) async fn count_into(
     let (_ctx, df) = snap.frame(&others).await?;
     let bucket = ((col(c::START_TIME) - lit(aligned)) / lit(width)).alias("b");
     let batches = df
-        .filter(predicate)?
+        .filter(predicate)
+        .engine()?
         .aggregate(
             vec![bucket],
             vec![
@@ -722,9 +617,11 @@ pub(crate) async fn count_into(
                 ))
                 .alias("e"),
             ],
-        )?
+        )
+        .engine()?
         .collect()
-        .await?;
+        .await
+        .engine()?;
     for b in &batches {
         let idx: &Int64Array = downcast(b, 0)?;
         let counts: &Int64Array = downcast(b, 1)?;
@@ -744,20 +641,4 @@ pub(crate) async fn count_into(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn widths_are_nice_and_cover_the_range() {
-        const S: i64 = 1_000_000_000;
-        assert_eq!(bucket_width(0, 3600 * S, 60), 60 * S);
-        assert_eq!(bucket_width(0, 3600 * S, 100), 60 * S);
-        assert_eq!(bucket_width(0, 10 * S, 10), S);
-        assert_eq!(bucket_width(5, 15 * S, 10), 2 * S);
-        let w = bucket_width(123_456_789, 123_456_789 + 86_400 * S, 50);
-        assert!(w >= 86_400 * S / 50);
-    }
 }

@@ -11,7 +11,8 @@ use datafusion::arrow::datatypes::SchemaRef;
 use crate::error::StoreError;
 use crate::log_rows::{error_schema, log_schema};
 use crate::schema::{col, span_schema};
-use crate::stats::{KeyStats, batch_stats, log_batch_stats};
+use crate::stats::{batch_stats, log_batch_stats};
+use tracehouse_store_api::stats::KeyStats;
 
 /// Which rows an engine instance holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -16,23 +16,23 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
 
-use crate::error::StoreError;
+use crate::error::{EngineResult, StoreError};
 
 const HEADER: usize = 8;
 const SUFFIX: &str = ".wal";
 
 /// Encodes one batch as a WAL payload (an Arrow IPC stream).
 pub fn encode_batch(batch: &RecordBatch) -> Result<Vec<u8>, StoreError> {
-    let mut writer = StreamWriter::try_new(Vec::new(), &batch.schema())?;
-    writer.write(batch)?;
-    writer.finish()?;
-    Ok(writer.into_inner()?)
+    let mut writer = StreamWriter::try_new(Vec::new(), &batch.schema()).engine()?;
+    writer.write(batch).engine()?;
+    writer.finish().engine()?;
+    writer.into_inner().engine()
 }
 
 /// Decodes a WAL payload back into its batches.
 pub fn decode_batches(payload: &[u8]) -> Result<Vec<RecordBatch>, StoreError> {
-    let reader = StreamReader::try_new(payload, None)?;
-    Ok(reader.collect::<Result<Vec<_>, _>>()?)
+    let reader = StreamReader::try_new(payload, None).engine()?;
+    reader.collect::<Result<Vec<_>, _>>().engine()
 }
 
 /// Syncs a directory so that file creations and renames in it are durable.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
 use tracehouse_query::{eval_plan, matches, parse, plan};
-use tracehouse_store::filter::SpanRef;
+use tracehouse_store::value::SpanRef;
 use tracehouse_store::{
     EmbeddedStore, EngineConfig, HistogramQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchQuery,
     SearchSort, Store,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracehouse_model::{ErrorOccurrence, Level, LogRecord, Span, SpanId, TraceId};
 use tracehouse_query::plan::{CmpOp, Filter, Intrinsic, Target, Value};
 use tracehouse_query::{Field, Plan};
@@ -44,7 +44,22 @@ pub struct StoreHealth {
     /// Why the last flush of a table failed, until one succeeds (retried in the background).
     pub flush_failures: Vec<String>,
     /// Parts set aside as damaged: their rows are not served.
-    pub quarantined: Vec<crate::quarantine::QuarantinedPart>,
+    pub quarantined: Vec<QuarantinedPart>,
+}
+
+/// A part set aside as damaged: its files are kept aside, its rows are not served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuarantinedPart {
+    /// The table it belonged to.
+    pub table: String,
+    /// Its part id (names its files in the quarantine directory).
+    pub part_id: u64,
+    /// The project whose rows it held.
+    pub project_id: String,
+    /// Rows it held, no longer served.
+    pub rows: u64,
+    /// What was wrong with it.
+    pub reason: String,
 }
 
 impl StoreHealth {

@@ -2,7 +2,7 @@
 //! structural plans on candidate traces. Every backend finds candidates and fetches traces
 //! its own way, then calls these so that their answers agree exactly.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use tracehouse_model::{Span, SpanId, TraceId};
 
 use tracehouse_query::{Plan, eval_plan, matches};
@@ -10,8 +10,122 @@ use tracehouse_query::{Plan, eval_plan, matches};
 use crate::api::{Bucket, SearchPage, SearchQuery, TracePage, TraceSummary};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
-use crate::filter::SpanRef;
-use crate::search::{bucket_width, summarise, trace_key};
+use crate::value::SpanRef;
+
+/// Summarises one trace (its spans in start order) given the indices of its matched
+/// spans. Shared with other backends so that summaries agree exactly.
+pub fn summarise(spans: &[Span], matched: &[usize]) -> Option<TraceSummary> {
+    let first = spans.first()?;
+    let ids: BTreeSet<SpanId> = spans.iter().map(|s| s.span_id).collect();
+    let root = spans
+        .iter()
+        .filter(|s| s.parent_span_id.is_none_or(|p| !ids.contains(&p)))
+        .min_by_key(|s| (s.parent_span_id.is_some(), s.start_time_unix_nano))
+        .unwrap_or(first);
+    let start = spans.iter().map(|s| s.start_time_unix_nano).min()?;
+    let end = spans.iter().map(|s| s.end_time_unix_nano).max()?;
+    let services: BTreeSet<&str> = spans.iter().map(|s| s.service_name.as_str()).collect();
+    Some(TraceSummary {
+        trace_id: first.trace_id,
+        root_service: root.service_name.clone(),
+        root_name: root.name.clone(),
+        start_ns: start,
+        duration_ns: end.saturating_sub(start).max(0),
+        span_count: spans.len() as u64,
+        error_count: spans.iter().filter(|s| s.has_error).count() as u64,
+        services: services.into_iter().map(str::to_string).collect(),
+        matched_span_ids: matched.iter().map(|&i| spans[i].span_id).collect(),
+    })
+}
+
+/// A trace's sort key from its matched spans: earliest start, or longest duration.
+pub fn trace_key(sort: SearchSort, spans: &[Span], matched: &[usize]) -> i64 {
+    let it = matched.iter().map(|&i| &spans[i]);
+    if sort.by_duration() {
+        it.map(|s| s.duration_nanos).max().unwrap_or(0)
+    } else {
+        it.map(|s| s.start_time_unix_nano).min().unwrap_or(0)
+    }
+}
+
+/// "Nice" bucket widths, ns.
+const NICE_WIDTHS: &[i64] = &{
+    const MS: i64 = 1_000_000;
+    const S: i64 = 1_000 * MS;
+    const M: i64 = 60 * S;
+    const H: i64 = 60 * M;
+    const D: i64 = 24 * H;
+    [
+        1,
+        2,
+        5,
+        10,
+        20,
+        50,
+        100,
+        200,
+        500,
+        1_000,
+        2_000,
+        5_000,
+        10_000,
+        20_000,
+        50_000,
+        100_000,
+        200_000,
+        500_000,
+        MS,
+        2 * MS,
+        5 * MS,
+        10 * MS,
+        20 * MS,
+        50 * MS,
+        100 * MS,
+        200 * MS,
+        500 * MS,
+        S,
+        2 * S,
+        5 * S,
+        10 * S,
+        15 * S,
+        30 * S,
+        M,
+        2 * M,
+        5 * M,
+        10 * M,
+        15 * M,
+        30 * M,
+        H,
+        2 * H,
+        3 * H,
+        6 * H,
+        12 * H,
+        D,
+        2 * D,
+        7 * D,
+    ]
+};
+
+/// The smallest nice width that covers `[start, end)` in at most `buckets` buckets once
+/// aligned to a multiple of the width.
+pub fn bucket_width(start_ns: i64, end_ns: i64, buckets: usize) -> i64 {
+    let buckets = buckets.max(1) as i128;
+    let fits = |w: i64| {
+        let aligned = start_ns.div_euclid(w) as i128 * w as i128;
+        let n = (end_ns as i128 - aligned + w as i128 - 1) / w as i128;
+        n <= buckets
+    };
+    if let Some(w) = NICE_WIDTHS.iter().copied().find(|&w| fits(w)) {
+        return w;
+    }
+    // Doubling saturates at i64::MAX, which fits any window of non-negative times.
+    const WEEK: i64 = 7 * 24 * 3_600_000_000_000;
+    let mut w = WEEK;
+    while !fits(w) && w < i64::MAX {
+        w = w.saturating_mul(2);
+    }
+    w
+}
 
 /// Refuses a cursor that was made for another sort order.
 pub fn check_cursor(q: &SearchQuery) -> Result<(), StoreError> {
@@ -332,6 +446,17 @@ pub fn count_matched(buckets: &mut [Bucket], aligned: i64, width: i64, evaluated
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn widths_are_nice_and_cover_the_range() {
+        const S: i64 = 1_000_000_000;
+        assert_eq!(bucket_width(0, 3600 * S, 60), 60 * S);
+        assert_eq!(bucket_width(0, 3600 * S, 100), 60 * S);
+        assert_eq!(bucket_width(0, 10 * S, 10), S);
+        assert_eq!(bucket_width(5, 15 * S, 10), 2 * S);
+        let w = bucket_width(123_456_789, 123_456_789 + 86_400 * S, 50);
+        assert!(w >= 86_400 * S / 50);
+    }
 
     /// Every bucket grid covers its window with at most the requested buckets, contiguous
     /// and in order, whatever the window; windows no data can be in are refused.

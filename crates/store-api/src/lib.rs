@@ -1,0 +1,27 @@
+//! The storage contract of tracehouse: the [`Store`] trait every backend implements, its
+//! requests and answers, and the backend-neutral rules that make backends answer alike —
+//! cursors and orderings, structural evaluation and page assembly ([`structure`]), time
+//! buckets, log/error/session rules ([`signals`]), key statistics ([`stats`]) and the span
+//! view evaluators read ([`value`]).
+//!
+//! It knows nothing of Arrow, Parquet, DataFusion or SQL: the embedded engine
+//! (`tracehouse-store`) and the ClickHouse backend (`tracehouse-clickhouse`) depend on it,
+//! and so does the server, which needs nothing else of a backend.
+
+mod api;
+mod cursor;
+mod error;
+pub mod signals;
+pub mod stats;
+pub mod structure;
+pub mod value;
+
+pub use api::{
+    Bucket, ErrorGroup, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery,
+    KeyInfo, KeyScope, KeysQuery, LogBucket, LogHistogram, LogPage, MAX_CANDIDATE_TRACES,
+    MAX_SEARCH_LIMIT, QuarantinedPart, SearchPage, SearchQuery, SessionDetail, SessionSummary,
+    SessionsQuery, Store, StoreHealth, StoreStats, TracePage, TraceSummary, ValueCount,
+    ValuesQuery, trace_filter,
+};
+pub use cursor::{SearchCursor, SearchSort};
+pub use error::StoreError;

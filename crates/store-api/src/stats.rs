@@ -1,0 +1,236 @@
+//! Key and value statistics for autocomplete, kept at ingest so that listing keys and top
+//! values never scans spans.
+//!
+//! Statistics are per project and hour; each backend keeps them its own way (the embedded
+//! engine in a sidecar of every part and for its memtable, ClickHouse in tables fed by
+//! materialized views). A query merges the statistics of the hours overlapping its range
+//! (so ranges are rounded out to whole hours).
+//!
+//! The same statistics count spans (and error spans) per minute, so that a histogram of all
+//! spans adds up whole minutes instead of scanning rows.
+//!
+//! Each key keeps how many spans have it, by value type, and the counts of its most
+//! frequent values: at most [`MAX_VALUES`] distinct values survive a pruning pass, so
+//! counts of keys with very many distinct values are approximate (values that were pruned
+//! and came back restart from zero).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+use tracehouse_query::{Field, Scope};
+
+use crate::api::{KeyInfo, KeyScope, ValueCount};
+
+/// Distinct values kept per key (pruned to this many once twice as many accumulate).
+pub const MAX_VALUES: usize = 256;
+/// Values longer than this (bytes) are counted for the key but not kept as values.
+const MAX_VALUE_LEN: usize = 200;
+
+/// What is known about one key.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyEntry {
+    /// Spans that have the key.
+    pub count: u64,
+    /// Spans per value type.
+    pub types: BTreeMap<String, u64>,
+    /// Spans per value (text form), the most frequent ones.
+    pub values: HashMap<String, u64>,
+}
+
+impl KeyEntry {
+    fn add(&mut self, value_type: &str, value: Option<&str>, n: u64) {
+        self.count += n;
+        match self.types.get_mut(value_type) {
+            Some(t) => *t += n,
+            None => {
+                self.types.insert(value_type.to_string(), n);
+            }
+        }
+        if let Some(v) = value.filter(|v| v.len() <= MAX_VALUE_LEN) {
+            match self.values.get_mut(v) {
+                Some(x) => *x += n,
+                None => {
+                    self.values.insert(v.to_string(), n);
+                    if self.values.len() > 2 * MAX_VALUES {
+                        self.prune();
+                    }
+                }
+            }
+        }
+    }
+
+    fn prune(&mut self) {
+        let mut all: Vec<(String, u64)> = self.values.drain().collect();
+        all.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        all.truncate(MAX_VALUES);
+        self.values = all.into_iter().collect();
+    }
+
+    fn merge(&mut self, other: &KeyEntry) {
+        self.count += other.count;
+        for (t, n) in &other.types {
+            *self.types.entry(t.clone()).or_default() += n;
+        }
+        for (v, n) in &other.values {
+            *self.values.entry(v.clone()).or_default() += n;
+        }
+        if self.values.len() > 2 * MAX_VALUES {
+            self.prune();
+        }
+    }
+
+    /// The most frequent value type.
+    fn main_type(&self) -> String {
+        self.types
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+            .map(|(t, _)| t.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Statistics of a set of spans; keys are `i:<intrinsic>`, `s:<span attribute>` or
+/// `r:<resource attribute>`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KeyStats {
+    /// Entries by scoped key.
+    pub keys: BTreeMap<String, KeyEntry>,
+    /// Spans and error spans per minute (minutes since the epoch). Statistics written before
+    /// minutes were counted lack them: [`KeyStats::minute_total`] then falls short of the
+    /// row count, and readers scan instead.
+    #[serde(default)]
+    pub minutes: BTreeMap<i64, MinuteCount>,
+}
+
+/// Spans starting in one minute.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinuteCount {
+    /// Spans.
+    pub spans: u64,
+    /// Spans with `has_error`.
+    pub errors: u64,
+}
+
+/// One minute in ns: the resolution of the per-minute counts.
+pub const MINUTE_NS: i64 = 60_000_000_000;
+
+/// A statistics key: a scope prefix (`i:` intrinsic, `s:` span, `r:` resource …) and the key.
+pub fn scoped(prefix: &str, key: &str) -> String {
+    format!("{prefix}{key}")
+}
+
+impl KeyStats {
+    /// Counts one row having `scoped_key` with a value of `value_type` (and its text).
+    pub fn add(&mut self, scoped_key: &str, value_type: &str, value: Option<&str>) {
+        match self.keys.get_mut(scoped_key) {
+            Some(e) => e.add(value_type, value, 1),
+            None => {
+                let mut e = KeyEntry::default();
+                e.add(value_type, value, 1);
+                self.keys.insert(scoped_key.to_string(), e);
+            }
+        }
+    }
+
+    /// Spans counted in [`KeyStats::minutes`].
+    pub fn minute_total(&self) -> u64 {
+        self.minutes.values().map(|m| m.spans).sum()
+    }
+
+    /// Adds another set of statistics to this one.
+    pub fn merge(&mut self, other: &KeyStats) {
+        for (minute, c) in &other.minutes {
+            let mine = self.minutes.entry(*minute).or_default();
+            mine.spans += c.spans;
+            mine.errors += c.errors;
+        }
+        for (k, e) in &other.keys {
+            match self.keys.get_mut(k) {
+                Some(mine) => mine.merge(e),
+                None => {
+                    self.keys.insert(k.clone(), e.clone());
+                }
+            }
+        }
+    }
+
+    /// The keys, filtered by a case-insensitive prefix, most frequent first.
+    pub fn key_infos(&self, prefix: &str, limit: usize) -> Vec<KeyInfo> {
+        let prefix = prefix.to_lowercase();
+        let mut out: Vec<KeyInfo> = self
+            .keys
+            .iter()
+            .filter_map(|(k, e)| {
+                let (scope, key) = match k.split_at_checked(2)? {
+                    ("i:", key) => (KeyScope::Intrinsic, key),
+                    ("s:", key) => (KeyScope::Span, key),
+                    ("r:", key) => (KeyScope::Resource, key),
+                    _ => return None,
+                };
+                key.to_lowercase().starts_with(&prefix).then(|| KeyInfo {
+                    key: key.to_string(),
+                    scope,
+                    value_type: e.main_type(),
+                    count: e.count,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.key.cmp(&b.key))
+                .then_with(|| a.scope.cmp(&b.scope))
+        });
+        out.truncate(limit);
+        out
+    }
+
+    /// The top values of a field, filtered by a case-insensitive prefix.
+    pub fn values(&self, field: &Field, prefix: &str, limit: usize) -> Vec<ValueCount> {
+        let keys: Vec<String> = match field {
+            Field::Intrinsic(i) => vec![scoped("i:", i.name())],
+            Field::Attr { scope, key } => match scope {
+                Scope::Span => vec![scoped("s:", key)],
+                Scope::Resource => vec![scoped("r:", key)],
+                Scope::Any => vec![scoped("s:", key), scoped("r:", key)],
+                // Event, link and scope attributes are not counted in the statistics.
+                Scope::Event | Scope::Link | Scope::Instrumentation => Vec::new(),
+            },
+        };
+        let prefix = prefix.to_lowercase();
+        let mut counts: HashMap<&str, u64> = HashMap::new();
+        for k in &keys {
+            if let Some(e) = self.keys.get(k) {
+                for (v, n) in &e.values {
+                    if v.to_lowercase().starts_with(&prefix) {
+                        *counts.entry(v.as_str()).or_default() += n;
+                    }
+                }
+            }
+        }
+        let mut out: Vec<ValueCount> = counts
+            .into_iter()
+            .map(|(value, count)| ValueCount {
+                value: value.to_string(),
+                count,
+            })
+            .collect();
+        out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        out.truncate(limit);
+        out
+    }
+}
+
+/// The type name of a stored attribute value (JSON text).
+pub fn json_type(raw: &str) -> &'static str {
+    match raw.as_bytes().first() {
+        Some(b'"') => "string",
+        Some(b't' | b'f') => "bool",
+        Some(b'[') => "array",
+        Some(b'{') if raw.starts_with("{\"$bytes\"") => "bytes",
+        Some(b'{') => "map",
+        Some(b'n') | None => "string",
+        Some(_) if raw.contains(['.', 'e', 'E']) => "float",
+        Some(_) => "int",
+    }
+}
