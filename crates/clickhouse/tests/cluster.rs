@@ -12,13 +12,10 @@
 //! `TRACEHOUSE_TEST_CLICKHOUSE_URL`.
 
 mod common;
-#[path = "../../store/tests/correlate/mod.rs"]
-mod correlate;
-#[path = "../../store/tests/semantic/mod.rs"]
-mod semantic;
 
 use std::sync::Arc;
 use std::time::Duration;
+use tracehouse_store_api::testsuite::{correlate, semantic};
 
 use clickhouse::{Client, Row};
 use serde::Deserialize;

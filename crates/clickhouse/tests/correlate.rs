@@ -1,22 +1,21 @@
 //! Logs, error occurrences, error groups and sessions on ClickHouse: the shared suite
-//! (`crates/store/tests/correlate/`, same data and expected answers as the embedded
+//! (`tracehouse_store_api::testsuite::correlate`, same data and expected answers as the embedded
 //! store), and targeted checks that what is written comes back unchanged, that the logs
 //! query language means what it means on the embedded store, and that the derived error
 //! occurrences, groups and sessions add up.
 
 mod common;
-#[path = "../../store/tests/correlate/mod.rs"]
-mod shared;
 
 use std::collections::BTreeMap;
+use tracehouse_store_api::testsuite::correlate as shared;
 
 use tracehouse_model::{
     AttrValue, Attributes, ErrorOccurrence, Event, Level, LogId, LogRecord, Span, SpanId, SpanKind,
     StatusCode, TraceId, errors_from_logs, errors_from_spans,
 };
 use tracehouse_query::plan::Target;
-use tracehouse_store::signals::empty_log_buckets;
-use tracehouse_store::{
+use tracehouse_store_api::signals::empty_log_buckets;
+use tracehouse_store_api::{
     ErrorGroupsQuery, ErrorQuery, HistogramQuery, SearchQuery, SearchSort, SessionsQuery, Store,
     StoreError,
 };
@@ -611,7 +610,7 @@ async fn error_groups_count_trend_and_link_to_traces() {
     let all = all_errors();
     let g = store.error_groups(&groups_query()).await.unwrap();
     let (aligned, width, grid) =
-        tracehouse_store::structure::empty_buckets(T0, T0 + 120 * S, 4).unwrap();
+        tracehouse_store_api::structure::empty_buckets(T0, T0 + 120 * S, 4).unwrap();
     assert_eq!((g.start_ns, g.width_ns), (aligned, width));
     let kinds: Vec<(&str, u64)> = g
         .groups
@@ -819,7 +818,7 @@ async fn the_body_token_bloom_filter_serves_bare_words() {
 #[tokio::test]
 async fn log_keys_and_values_come_from_the_log_statistics() {
     use tracehouse_query::plan::resolve_key;
-    use tracehouse_store::{KeyScope, KeysQuery, ValuesQuery};
+    use tracehouse_store_api::{KeyScope, KeysQuery, ValuesQuery};
     let Some(store) = loaded("log_keys").await else {
         return;
     };

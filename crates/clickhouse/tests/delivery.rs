@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tracehouse_clickhouse::row::SpanRow;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_model::{AttrValue, Event, Span, SpanId, TraceId};
-use tracehouse_store::Store;
+use tracehouse_store_api::Store;
 
 const T0: i64 = 1_700_000_000_000_000_000;
 

@@ -15,7 +15,7 @@ use clickhouse::Row;
 use serde::Deserialize;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_model::{Span, SpanId, TraceId};
-use tracehouse_store::Store;
+use tracehouse_store_api::Store;
 
 const T0: i64 = 1_700_000_000_000_000_000;
 

@@ -6,7 +6,7 @@ mod common;
 
 use tracehouse_model::{AttrValue, Span, SpanId, TraceId};
 use tracehouse_query::plan::{Target, resolve_key};
-use tracehouse_store::{KeysQuery, SearchQuery, SearchSort, Store, ValuesQuery};
+use tracehouse_store_api::{KeysQuery, SearchQuery, SearchSort, Store, ValuesQuery};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
@@ -180,7 +180,7 @@ fn hostile_log(project: &str, i: usize, value: &str) -> tracehouse_model::LogRec
 
 #[tokio::test]
 async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
-    use tracehouse_store::{ErrorGroupsQuery, ErrorQuery, SearchQuery, SessionsQuery};
+    use tracehouse_store_api::{ErrorGroupsQuery, ErrorQuery, SearchQuery, SessionsQuery};
     let Some(store) = common::store("injection_logs").await else {
         return;
     };

@@ -12,7 +12,7 @@ use tracehouse_clickhouse::{
 };
 use tracehouse_model::{AttrValue, Event, Span, SpanId, TraceId};
 use tracehouse_query::plan::{Target, resolve_key};
-use tracehouse_store::{ErrorQuery, Store, ValuesQuery};
+use tracehouse_store_api::{ErrorQuery, Store, ValuesQuery};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 

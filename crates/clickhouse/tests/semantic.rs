@@ -2,8 +2,8 @@
 //! answers) on ClickHouse.
 
 mod common;
-#[path = "../../store/tests/semantic/mod.rs"]
-mod semantic;
+
+use tracehouse_store_api::testsuite::semantic;
 
 #[tokio::test]
 async fn search_semantics_on_clickhouse() {

@@ -14,6 +14,8 @@ mod error;
 pub mod signals;
 pub mod stats;
 pub mod structure;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
 pub mod value;
 
 pub use api::{

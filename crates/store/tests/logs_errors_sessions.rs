@@ -1,13 +1,11 @@
-//! The logs, errors and sessions suite (`correlate/mod.rs`) on the embedded store: with the
-//! rows in the memtable, after a reopen (WAL replay), and after they were flushed into
-//! Parquet parts of the logs and errors tables.
-
-mod correlate;
+//! The logs, errors and sessions suite (`tracehouse_store_api::testsuite::correlate`) on the
+//! embedded store: with the rows in the memtable, after a reopen (WAL replay), and after
+//! they were flushed into Parquet parts of the logs and errors tables.
 
 use std::time::Duration;
 
-use correlate::*;
 use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
+use tracehouse_store_api::testsuite::correlate::*;
 
 fn config(dir: &std::path::Path) -> EngineConfig {
     let mut c = EngineConfig::new(dir);

@@ -1,14 +1,13 @@
-//! The semantic suite (`semantic/mod.rs`) on the embedded store: every case runs twice,
-//! with the rows in the memtable and again after they were flushed into Parquet parts.
-
-mod semantic;
+//! The semantic suite (`tracehouse_store_api::testsuite::semantic`) on the embedded store:
+//! every case runs twice, with the rows in the memtable and again after they were flushed
+//! into Parquet parts.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use semantic::*;
 use tracehouse_model::Span;
 use tracehouse_store::{EmbeddedStore, EngineConfig, SearchSort, Store};
+use tracehouse_store_api::testsuite::semantic::*;
 
 async fn open() -> (tempfile::TempDir, std::sync::Arc<EmbeddedStore>) {
     let dir = tempfile::tempdir().unwrap();

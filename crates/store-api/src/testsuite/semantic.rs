@@ -1,20 +1,18 @@
 //! The backend-neutral semantic suite of search, trace search, histograms and
 //! autocomplete, written against the `Store` trait: a fixed data set, many queries, and
 //! the exact span / trace ids each must return. Every backend runs it with the same data
-//! and the same expected answers: the embedded store in `tests/search.rs`, ClickHouse in
-//! `crates/clickhouse/tests/semantic.rs` (which includes this file by path).
-
-#![allow(dead_code)]
+//! and the same expected answers: the embedded store in `crates/store/tests/search.rs`, ClickHouse in
+//! `crates/clickhouse/tests/semantic.rs`.
 
 use std::collections::BTreeSet;
 
+use crate::{
+    HistogramQuery, KeyScope, KeysQuery, SearchCursor, SearchQuery, SearchSort, Store, ValuesQuery,
+};
 use tracehouse_model::{
     AttrValue, Attributes, Event, Link, Span, SpanId, SpanKind, StatusCode, TraceId,
 };
 use tracehouse_query::plan::{Target, resolve_key};
-use tracehouse_store::{
-    HistogramQuery, KeyScope, KeysQuery, SearchCursor, SearchQuery, SearchSort, Store, ValuesQuery,
-};
 
 /// 2023-11-14T22:00:00Z, an hour boundary.
 pub const T0: i64 = 1_699_999_200_000_000_000;

@@ -1,22 +1,20 @@
 //! The backend-neutral suite of logs, errors and sessions, written against the `Store`
 //! trait: a fixed data set of spans (with `exception` events and session ids) and log
 //! records, and the exact answers every backend must give. The embedded store runs it in
-//! `tests/correlate.rs`, ClickHouse in `crates/clickhouse/tests/correlate.rs` (which
-//! includes this file by path).
-
-#![allow(dead_code)]
+//! `crates/store/tests/logs_errors_sessions.rs`, ClickHouse in
+//! `crates/clickhouse/tests/correlate.rs`.
 
 use std::collections::BTreeSet;
 
+use crate::{
+    ErrorGroupsQuery, ErrorQuery, HistogramQuery, SearchQuery, SearchSort, SessionsQuery, Store,
+    StoreError,
+};
 use tracehouse_model::{
     AttrValue, Attributes, ErrorSource, Event, Level, LogId, LogRecord, Span, SpanId, SpanKind,
     StatusCode, TraceId, fingerprint,
 };
 use tracehouse_query::plan::{Target, plan_for};
-use tracehouse_store::{
-    ErrorGroupsQuery, ErrorQuery, HistogramQuery, SearchQuery, SearchSort, SessionsQuery, Store,
-    StoreError,
-};
 
 /// 2023-11-14T22:00:00Z, an hour boundary.
 pub const T0: i64 = 1_699_999_200_000_000_000;
@@ -699,8 +697,8 @@ pub async fn check_sessions(store: &dyn Store, when: &str) {
 /// Autocomplete for log queries: the keys of log records (intrinsics, record and resource
 /// attributes) and the top values of a key, kept apart from the spans'.
 pub async fn check_log_keys(store: &dyn Store, when: &str) {
+    use crate::{KeyScope, KeysQuery, ValuesQuery};
     use tracehouse_query::plan::resolve_key;
-    use tracehouse_store::{KeyScope, KeysQuery, ValuesQuery};
     let keys = store
         .keys(&KeysQuery {
             project_id: "p".into(),

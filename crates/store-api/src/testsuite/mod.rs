@@ -1,0 +1,7 @@
+//! The conformance suites every backend runs from its own tests (feature `testsuite`): the
+//! same data, the same queries, the exact answers, so that backends cannot drift apart.
+//! Each suite loads its data set through [`crate::Store`] and panics on the first answer
+//! that differs.
+
+pub mod correlate;
+pub mod semantic;
