@@ -35,7 +35,7 @@ use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
     LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
-    StoreError, StoreStats, TracePage, ValueCount, ValuesQuery,
+    StoreError, StoreMetric, TracePage, ValueCount, ValuesQuery,
 };
 
 pub use error::ClickHouseError;
@@ -288,6 +288,17 @@ struct WriteRequest {
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
+/// Point-in-time numbers about the ClickHouse writer.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriterStats {
+    /// Rows waiting for their insert (not yet acknowledged).
+    pub queued_rows: u64,
+    /// Inserts sent since start.
+    pub inserts: u64,
+    /// Time spent in inserts since start, seconds.
+    pub insert_seconds: f64,
+}
+
 /// Counters shared with the writer.
 #[derive(Default)]
 struct Counters {
@@ -313,6 +324,15 @@ impl std::fmt::Debug for ClickHouseStore {
 const QUEUE_REQUESTS: usize = 4096;
 
 impl ClickHouseStore {
+    /// The writer's numbers.
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            queued_rows: self.counters.queued_rows.load(Ordering::Relaxed),
+            inserts: self.counters.inserts.load(Ordering::Relaxed),
+            insert_seconds: self.counters.insert_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+        }
+    }
+
     /// Connects, checks the server version, creates the database, applies migrations and
     /// the retention TTL, and starts the writer.
     pub async fn open(config: ClickHouseConfig) -> Result<Arc<ClickHouseStore>, ClickHouseError> {
@@ -584,13 +604,25 @@ impl Store for ClickHouseStore {
         wait.await.map_err(|_| StoreError::Closed)?
     }
 
-    fn stats(&self) -> StoreStats {
-        StoreStats {
-            memtable_rows: self.counters.queued_rows.load(Ordering::Relaxed),
-            flushes: self.counters.inserts.load(Ordering::Relaxed),
-            flush_seconds: self.counters.insert_nanos.load(Ordering::Relaxed) as f64 / 1e9,
-            ..StoreStats::default()
-        }
+    fn metrics(&self) -> Vec<StoreMetric> {
+        let s = self.stats();
+        vec![
+            StoreMetric::gauge(
+                "clickhouse_queued_rows",
+                "Rows waiting for their ClickHouse insert (not yet acknowledged)",
+                s.queued_rows as f64,
+            ),
+            StoreMetric::counter(
+                "clickhouse_inserts",
+                "Inserts sent to ClickHouse",
+                s.inserts as f64,
+            ),
+            StoreMetric::counter(
+                "clickhouse_insert_seconds",
+                "Time spent in ClickHouse inserts",
+                s.insert_seconds,
+            ),
+        ]
     }
 }
 

@@ -168,7 +168,7 @@ async fn writes_within_the_wait_share_one_insert() {
     let Some(url) = common::url() else { return };
     let config = batched_config(&url, "batch_wait", Duration::from_millis(1500));
     let store: Arc<ClickHouseStore> = ClickHouseStore::open(config.clone()).await.unwrap();
-    let before = store.stats().flushes;
+    let before = store.stats().inserts;
     // Five writes 60 ms apart: without a wait each would be inserted on its own, since
     // an insert of a few rows takes less than that.
     let started = Instant::now();
@@ -184,7 +184,7 @@ async fn writes_within_the_wait_share_one_insert() {
         w.await.unwrap();
     }
     assert_eq!(
-        store.stats().flushes - before,
+        store.stats().inserts - before,
         1,
         "one insert for five writes"
     );
@@ -198,7 +198,7 @@ async fn no_write_waits_longer_than_the_wait() {
     let wait = Duration::from_millis(150);
     let config = batched_config(&url, "batch_latency", wait);
     let store: Arc<ClickHouseStore> = ClickHouseStore::open(config.clone()).await.unwrap();
-    let before = store.stats().flushes;
+    let before = store.stats().inserts;
     // A steady stream of writes for 2.4 s, one every 60 ms: a batch must close `wait`
     // after its first write, however many follow.
     let mut writers = Vec::new();
@@ -221,7 +221,7 @@ async fn no_write_waits_longer_than_the_wait() {
         slowest < wait + Duration::from_millis(1000),
         "a write waited {slowest:?}"
     );
-    let inserts = store.stats().flushes - before;
+    let inserts = store.stats().inserts - before;
     assert!(
         inserts < u64::from(writes) / 2,
         "{inserts} inserts for {writes} writes"

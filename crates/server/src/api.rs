@@ -689,7 +689,6 @@ async fn session(
 /// Ready while the store takes writes and keeps flushing them (503 otherwise, with the
 /// reasons); `degraded` (still 200) when damaged parts were set aside.
 async fn readyz(State(state): State<ApiState>) -> Response {
-    let stats = state.store.stats();
     let health = state.store.health();
     let (code, status) = match (health.is_ready(), health.quarantined.is_empty()) {
         (false, _) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -698,8 +697,6 @@ async fn readyz(State(state): State<ApiState>) -> Response {
     };
     let body = json!({
         "status": status,
-        "memtable_rows": stats.memtable_rows,
-        "parts": stats.parts,
         "write_failures": health.write_failures,
         "flush_failures": health.flush_failures,
         "quarantined": health.quarantined,

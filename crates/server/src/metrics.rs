@@ -8,7 +8,7 @@ use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Registry;
-use tracehouse_store_api::Store;
+use tracehouse_store_api::{MetricKind, Store, StoreMetric};
 
 /// Label: the OTLP transport a request came over.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -149,68 +149,40 @@ impl std::fmt::Debug for StoreCollector {
 
 impl Collector for StoreCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let s = self.0.stats();
         let h = self.0.health();
-        let gauges: [(&str, &str, i64); 9] = [
-            (
-                "wal_bytes",
-                "Bytes in the write-ahead log",
-                s.wal_bytes as i64,
-            ),
-            (
-                "memtable_rows",
-                "Rows in the memtable, not yet in parts",
-                s.memtable_rows as i64,
-            ),
-            ("parts", "Live Parquet parts", s.parts as i64),
-            ("part_rows", "Rows in live parts", s.part_rows as i64),
-            (
-                "part_bytes",
-                "Bytes of live parts on disk",
-                s.part_bytes as i64,
-            ),
-            (
+        let health = [
+            StoreMetric::gauge(
                 "store_write_failing",
                 "Tables whose write-ahead log refuses writes right now (a full disk, say)",
-                h.write_failures.len() as i64,
+                h.write_failures.len() as f64,
             ),
-            (
+            StoreMetric::gauge(
                 "store_flush_failing",
                 "Tables whose last memtable flush failed (retried in the background)",
-                h.flush_failures.len() as i64,
+                h.flush_failures.len() as f64,
             ),
-            (
+            StoreMetric::gauge(
                 "quarantined_parts",
                 "Damaged parts set aside in quarantine/; their rows are not served",
-                h.quarantined.len() as i64,
+                h.quarantined.len() as f64,
             ),
-            (
+            StoreMetric::gauge(
                 "quarantined_rows",
                 "Rows held by quarantined parts",
-                h.quarantined.iter().map(|q| q.rows).sum::<u64>() as i64,
+                h.quarantined.iter().map(|q| q.rows).sum::<u64>() as f64,
             ),
         ];
-        for (name, help, value) in gauges {
-            let g = ConstGauge::new(value);
-            g.encode(encoder.encode_descriptor(name, help, None, g.metric_type())?)?;
-        }
-        let counters: [(&str, &str, f64); 4] = [
-            ("flushes", "Memtable flushes", s.flushes as f64),
-            (
-                "flush_seconds",
-                "Time spent flushing the memtable",
-                s.flush_seconds,
-            ),
-            ("compactions", "Part compactions", s.compactions as f64),
-            (
-                "compaction_seconds",
-                "Time spent compacting parts",
-                s.compaction_seconds,
-            ),
-        ];
-        for (name, help, value) in counters {
-            let c = ConstCounter::new(value);
-            c.encode(encoder.encode_descriptor(name, help, None, c.metric_type())?)?;
+        for m in self.0.metrics().into_iter().chain(health) {
+            match m.kind {
+                MetricKind::Gauge => {
+                    let g = ConstGauge::new(m.value);
+                    g.encode(encoder.encode_descriptor(m.name, m.help, None, g.metric_type())?)?;
+                }
+                MetricKind::Counter => {
+                    let c = ConstCounter::new(m.value);
+                    c.encode(encoder.encode_descriptor(m.name, m.help, None, c.metric_type())?)?;
+                }
+            }
         }
         Ok(())
     }

@@ -12,27 +12,51 @@ use tracehouse_query::{Field, Plan};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
 
-/// Point-in-time numbers about a store, exported as metrics.
-#[derive(Debug, Clone, Default)]
-pub struct StoreStats {
-    /// Bytes in the write-ahead log not yet flushed to parts.
-    pub wal_bytes: u64,
-    /// Rows in the memtable (not yet in parts).
-    pub memtable_rows: u64,
-    /// Live Parquet parts.
-    pub parts: u64,
-    /// Rows in live parts.
-    pub part_rows: u64,
-    /// Bytes of live parts on disk.
-    pub part_bytes: u64,
-    /// Memtable flushes completed since start.
-    pub flushes: u64,
-    /// Time spent flushing since start, seconds.
-    pub flush_seconds: f64,
-    /// Compactions completed since start.
-    pub compactions: u64,
-    /// Time spent compacting since start, seconds.
-    pub compaction_seconds: f64,
+/// Whether a [`StoreMetric`] can go down (a gauge) or only up (a counter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    /// A level that rises and falls (bytes waiting, live parts).
+    Gauge,
+    /// A running total since the store opened (flushes, seconds spent).
+    Counter,
+}
+
+/// One number a backend reports about itself, exported on `/metrics` under its own name:
+/// each backend says what it has (a write-ahead log, parts, an insert queue) in its own
+/// words, and nothing is filled with another backend's meaning.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoreMetric {
+    /// Metric name, without the server's `tracehouse_` prefix (`wal_bytes`).
+    pub name: &'static str,
+    /// What it measures, for the metric's help text.
+    pub help: &'static str,
+    /// Gauge or counter.
+    pub kind: MetricKind,
+    /// The current value.
+    pub value: f64,
+}
+
+impl StoreMetric {
+    /// A gauge.
+    pub fn gauge(name: &'static str, help: &'static str, value: f64) -> StoreMetric {
+        StoreMetric {
+            name,
+            help,
+            kind: MetricKind::Gauge,
+            value,
+        }
+    }
+
+    /// A counter.
+    pub fn counter(name: &'static str, help: &'static str, value: f64) -> StoreMetric {
+        StoreMetric {
+            name,
+            help,
+            kind: MetricKind::Counter,
+            value,
+        }
+    }
 }
 
 /// What is wrong with a store right now, for readiness and metrics. Empty when all is well.
@@ -477,8 +501,8 @@ pub trait Store: Send + Sync {
     async fn sessions(&self, query: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError>;
     /// Makes everything written so far part of the long-term storage (used at shutdown).
     async fn flush(&self) -> Result<(), StoreError>;
-    /// Current numbers for the metrics endpoint.
-    fn stats(&self) -> StoreStats;
+    /// The backend's own numbers, for the metrics endpoint.
+    fn metrics(&self) -> Vec<StoreMetric>;
     /// What is wrong right now (refused writes, failing flushes, quarantined data), for
     /// readiness and metrics. A backend whose storage is a remote server's reports its
     /// failures through errors of the operations instead, and answers an empty health.

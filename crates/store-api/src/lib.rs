@@ -21,9 +21,9 @@ pub mod value;
 pub use api::{
     Bucket, ErrorGroup, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery,
     KeyInfo, KeyScope, KeysQuery, LogBucket, LogHistogram, LogPage, MAX_CANDIDATE_TRACES,
-    MAX_SEARCH_LIMIT, QuarantinedPart, SearchPage, SearchQuery, SessionDetail, SessionSummary,
-    SessionsQuery, Store, StoreHealth, StoreStats, TracePage, TraceSummary, ValueCount,
-    ValuesQuery, trace_filter,
+    MAX_SEARCH_LIMIT, MetricKind, QuarantinedPart, SearchPage, SearchQuery, SessionDetail,
+    SessionSummary, SessionsQuery, Store, StoreHealth, StoreMetric, TracePage, TraceSummary,
+    ValueCount, ValuesQuery, trace_filter,
 };
 pub use cursor::{SearchCursor, SearchSort};
 pub use error::StoreError;

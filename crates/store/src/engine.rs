@@ -42,7 +42,7 @@ use tracehouse_store_api::structure::{bucket_of, empty_buckets};
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
     LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
-    StoreHealth, StoreStats, TracePage, ValueCount, ValuesQuery,
+    StoreHealth, StoreMetric, TracePage, ValueCount, ValuesQuery,
 };
 
 /// One hour in ns: the time partition of parts.
@@ -93,6 +93,66 @@ impl EngineConfig {
             maintenance_interval: Duration::from_secs(30),
             retention: None,
         }
+    }
+}
+
+/// Point-in-time numbers about the embedded engine (all tables together).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngineStats {
+    /// Bytes in the write-ahead logs not yet flushed to parts.
+    pub wal_bytes: u64,
+    /// Rows in the memtables (not yet in parts).
+    pub memtable_rows: u64,
+    /// Live Parquet parts.
+    pub parts: u64,
+    /// Rows in live parts.
+    pub part_rows: u64,
+    /// Bytes of live parts on disk.
+    pub part_bytes: u64,
+    /// Memtable flushes completed since start.
+    pub flushes: u64,
+    /// Time spent flushing since start, seconds.
+    pub flush_seconds: f64,
+    /// Compactions completed since start.
+    pub compactions: u64,
+    /// Time spent compacting since start, seconds.
+    pub compaction_seconds: f64,
+}
+
+impl EngineStats {
+    /// The numbers as the metrics the server exports (names kept from earlier versions).
+    fn metrics(&self) -> Vec<StoreMetric> {
+        vec![
+            StoreMetric::gauge(
+                "wal_bytes",
+                "Bytes in the write-ahead log",
+                self.wal_bytes as f64,
+            ),
+            StoreMetric::gauge(
+                "memtable_rows",
+                "Rows in the memtable, not yet in parts",
+                self.memtable_rows as f64,
+            ),
+            StoreMetric::gauge("parts", "Live Parquet parts", self.parts as f64),
+            StoreMetric::gauge("part_rows", "Rows in live parts", self.part_rows as f64),
+            StoreMetric::gauge(
+                "part_bytes",
+                "Bytes of live parts on disk",
+                self.part_bytes as f64,
+            ),
+            StoreMetric::counter("flushes", "Memtable flushes", self.flushes as f64),
+            StoreMetric::counter(
+                "flush_seconds",
+                "Time spent flushing the memtable",
+                self.flush_seconds,
+            ),
+            StoreMetric::counter("compactions", "Part compactions", self.compactions as f64),
+            StoreMetric::counter(
+                "compaction_seconds",
+                "Time spent compacting parts",
+                self.compaction_seconds,
+            ),
+        ]
     }
 }
 
@@ -210,6 +270,15 @@ impl EmbeddedStore {
 
     fn tables(&self) -> [&Arc<TableEngine>; 3] {
         [&self.spans, &self.logs, &self.errors]
+    }
+
+    /// The engine's numbers, all tables together.
+    pub fn stats(&self) -> EngineStats {
+        let mut out = EngineStats::default();
+        for t in self.tables() {
+            t.add_stats(&mut out);
+        }
+        out
     }
 
     /// Moves every table's memtable into new parts.
@@ -1123,7 +1192,7 @@ impl TableEngine {
     }
 
     /// Numbers of this table, added into `out`.
-    fn add_stats(&self, out: &mut StoreStats) {
+    fn add_stats(&self, out: &mut EngineStats) {
         let st = self.state.read();
         out.wal_bytes += self.wal.bytes.load(Ordering::Relaxed);
         out.memtable_rows += (st.mem.active_rows + st.mem.frozen_rows) as u64;
@@ -1295,12 +1364,8 @@ impl Store for EmbeddedStore {
         self.flush_now().await
     }
 
-    fn stats(&self) -> StoreStats {
-        let mut out = StoreStats::default();
-        for t in self.tables() {
-            t.add_stats(&mut out);
-        }
-        out
+    fn metrics(&self) -> Vec<StoreMetric> {
+        self.stats().metrics()
     }
 
     fn health(&self) -> StoreHealth {

@@ -20,7 +20,7 @@ pub mod stats;
 pub mod table;
 pub mod wal;
 
-pub use engine::{EmbeddedStore, EngineConfig};
+pub use engine::{EmbeddedStore, EngineConfig, EngineStats};
 /// The storage contract this engine implements, re-exported so that users of the engine
 /// need one dependency.
 pub use tracehouse_store_api::*;
