@@ -9,9 +9,9 @@ use anyhow::Context;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_model::TraceId;
 use tracehouse_server::{Server, ServerConfig};
-use tracehouse_store::manifest::Manifest;
-use tracehouse_store::part::parquet_path;
-use tracehouse_store::table::Table;
+use tracehouse_store::Manifest;
+use tracehouse_store::Table;
+use tracehouse_store::parquet_path;
 use tracehouse_store::{
     EmbeddedStore, EngineConfig, HistogramQuery, SearchQuery, SearchSort, Store,
 };

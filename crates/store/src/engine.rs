@@ -27,16 +27,17 @@ use tracehouse_query::Filter;
 use tracehouse_query::plan::Target;
 
 use crate::error::{EngineResult, StoreError};
-use crate::log_rows::{errors_to_batch, logs_to_batch};
-use crate::manifest::Manifest;
-use crate::part::{Part, list_part_files, write_part};
-use crate::quarantine::{self, QuarantinedPart};
-use crate::query::{Snapshot, id_lit, project_is};
-use crate::schema::{batch_to_spans, col as c, spans_to_batch};
-use crate::search::count_into;
-use crate::stats::merge_into;
-use crate::table::Table;
-use crate::wal::{Wal, encode_batch};
+use crate::read::query::{Snapshot, id_lit, project_is};
+use crate::read::search::count_into;
+use crate::storage::HOUR_NS;
+use crate::storage::log_rows::{errors_to_batch, logs_to_batch};
+use crate::storage::manifest::Manifest;
+use crate::storage::part::{Part, list_part_files, write_part};
+use crate::storage::quarantine::{self, QuarantinedPart};
+use crate::storage::schema::{batch_to_spans, col as c, spans_to_batch};
+use crate::storage::stats::merge_into;
+use crate::storage::table::Table;
+use crate::write::wal::{Wal, encode_batch};
 use tracehouse_store_api::stats::{KeyStats, MINUTE_NS};
 use tracehouse_store_api::structure::{bucket_of, empty_buckets};
 use tracehouse_store_api::{
@@ -45,8 +46,6 @@ use tracehouse_store_api::{
     StoreHealth, StoreMetric, TracePage, ValueCount, ValuesQuery,
 };
 
-/// One hour in ns: the time partition of parts.
-pub const HOUR_NS: i64 = 3_600_000_000_000;
 /// Parts with fewer rows than this are merged by compaction.
 const SMALL_PART_ROWS: u64 = 1_000_000;
 /// Compaction never builds a part larger than this many rows.
@@ -1276,7 +1275,7 @@ impl Store for EmbeddedStore {
     async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
         let touched = in_window(&query.project_id, query.start_ns, query.end_ns);
         self.guarded(&self.spans, &touched, || async {
-            crate::search::search_spans(&self.spans.snapshot(), query).await
+            crate::read::search::search_spans(&self.spans.snapshot(), query).await
         })
         .await
     }
@@ -1284,7 +1283,7 @@ impl Store for EmbeddedStore {
     async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError> {
         let touched = in_window(&query.project_id, query.start_ns, query.end_ns);
         self.guarded(&self.spans, &touched, || async {
-            crate::search::search_traces(&self.spans.snapshot(), query).await
+            crate::read::search::search_traces(&self.spans.snapshot(), query).await
         })
         .await
     }
@@ -1295,7 +1294,7 @@ impl Store for EmbeddedStore {
             if let Some(h) = self.spans.histogram_from_minutes(query).await? {
                 return Ok(h);
             }
-            crate::search::histogram(&self.spans.snapshot(), query).await
+            crate::read::search::histogram(&self.spans.snapshot(), query).await
         })
         .await
     }
@@ -1317,7 +1316,7 @@ impl Store for EmbeddedStore {
     async fn search_logs(&self, q: &SearchQuery) -> Result<LogPage, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.logs, &touched, || async {
-            crate::correlate::search_logs(&self.logs.snapshot(), q).await
+            crate::read::correlate::search_logs(&self.logs.snapshot(), q).await
         })
         .await
     }
@@ -1325,7 +1324,7 @@ impl Store for EmbeddedStore {
     async fn log_histogram(&self, q: &HistogramQuery) -> Result<LogHistogram, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.logs, &touched, || async {
-            crate::correlate::log_histogram(&self.logs.snapshot(), q).await
+            crate::read::correlate::log_histogram(&self.logs.snapshot(), q).await
         })
         .await
     }
@@ -1336,7 +1335,7 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<tracehouse_model::ErrorOccurrence>, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.errors, &touched, || async {
-            crate::correlate::errors(&self.errors.snapshot(), q).await
+            crate::read::correlate::errors(&self.errors.snapshot(), q).await
         })
         .await
     }
@@ -1344,7 +1343,7 @@ impl Store for EmbeddedStore {
     async fn error_groups(&self, q: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.errors, &touched, || async {
-            crate::correlate::error_groups(&self.errors.snapshot(), q).await
+            crate::read::correlate::error_groups(&self.errors.snapshot(), q).await
         })
         .await
     }
@@ -1352,7 +1351,8 @@ impl Store for EmbeddedStore {
     async fn sessions(&self, q: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         let read = || async {
-            crate::correlate::sessions(&self.spans.snapshot(), &self.errors.snapshot(), q).await
+            crate::read::correlate::sessions(&self.spans.snapshot(), &self.errors.snapshot(), q)
+                .await
         };
         match self.guarded(&self.spans, &touched, read).await {
             Err(e) if e.is_damage() => self.guarded(&self.errors, &touched, read).await,
@@ -1397,7 +1397,7 @@ impl EmbeddedStore {
         let from_parts = tokio::task::spawn_blocking(move || -> Result<Vec<Span>, StoreError> {
             let (indexed, older): (Vec<Arc<Part>>, Vec<Arc<Part>>) =
                 parts.into_iter().partition(|p| p.granules.is_some());
-            let mut out = crate::scan::trace_spans(&indexed, &[trace_id], None, None)?;
+            let mut out = crate::read::scan::trace_spans(&indexed, &[trace_id], None, None)?;
             for part in &older {
                 for batch in part.read_trace(&trace_id.0)? {
                     out.extend(batch_to_spans(&batch)?);
@@ -1416,7 +1416,7 @@ impl EmbeddedStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::tests::sample_span;
+    use crate::storage::schema::tests::sample_span;
 
     fn query(text: &str, start_ns: i64, end_ns: i64) -> HistogramQuery {
         HistogramQuery {

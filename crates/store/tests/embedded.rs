@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
-use tracehouse_store::engine::HOUR_NS;
+use tracehouse_store::HOUR_NS;
 use tracehouse_store::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
 
 fn span(project: &str, trace: u8, id: u8, start: i64, service: &str) -> Span {

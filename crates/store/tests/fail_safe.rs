@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
-use tracehouse_store::engine::HOUR_NS;
+use tracehouse_store::HOUR_NS;
 use tracehouse_store::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
 
 const T0: i64 = 1_700_000_000_000_000_000;

@@ -12,9 +12,9 @@ use tracehouse_model::{
 use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value, matches};
 
 use super::compile;
-use crate::part::write_part;
-use crate::query::Snapshot;
-use crate::schema::{batch_to_spans, col as c, spans_to_batch};
+use crate::read::query::Snapshot;
+use crate::storage::part::write_part;
+use crate::storage::schema::{batch_to_spans, col as c, spans_to_batch};
 use tracehouse_store_api::value::SpanRef;
 
 const NAMES: [&str; 10] = [
@@ -176,7 +176,7 @@ fn fixture() -> Fixture {
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::create_dir_all(&parts).unwrap();
     let part = write_part(
-        crate::table::Table::Spans,
+        crate::storage::table::Table::Spans,
         &tmp,
         &parts,
         1,
@@ -187,7 +187,7 @@ fn fixture() -> Fixture {
     .unwrap();
     Fixture {
         snap: Snapshot {
-            table: crate::table::Table::Spans,
+            table: crate::storage::table::Table::Spans,
             memtable: vec![spans_to_batch(&all[..30]).unwrap()],
             parts: vec![part],
         },
@@ -210,7 +210,7 @@ fn check(rt: &tokio::runtime::Runtime, fx: &Fixture, filter: &Filter, what: &str
         .filter(|s| matches(filter, &SpanRef(s)))
         .map(|s| s.span_id.0)
         .collect();
-    let parts: Vec<&Arc<crate::part::Part>> = fx.snap.parts.iter().collect();
+    let parts: Vec<&Arc<crate::storage::part::Part>> = fx.snap.parts.iter().collect();
     let got: BTreeSet<[u8; 8]> = rt
         .block_on(fx.snap.spans(
             &parts,

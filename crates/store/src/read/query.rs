@@ -14,9 +14,9 @@ use datafusion::prelude::{
 use tracehouse_model::Span;
 
 use crate::error::{EngineResult, StoreError};
-use crate::part::Part;
-use crate::schema::{batch_to_spans, col as c};
-use crate::table::Table;
+use crate::storage::part::Part;
+use crate::storage::schema::{batch_to_spans, col as c};
+use crate::storage::table::Table;
 
 /// A consistent view of one table: memtable batches plus live parts.
 pub struct Snapshot {

@@ -9,9 +9,9 @@ use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 
 use crate::error::StoreError;
-use crate::log_rows::{error_schema, log_schema};
-use crate::schema::{col, span_schema};
-use crate::stats::{batch_stats, log_batch_stats};
+use crate::storage::log_rows::{error_schema, log_schema};
+use crate::storage::schema::{col, span_schema};
+use crate::storage::stats::{batch_stats, log_batch_stats};
 use tracehouse_store_api::stats::KeyStats;
 
 /// Which rows an engine instance holds.
@@ -58,7 +58,7 @@ impl Table {
     /// Row order inside a part, as (column, descending): groups what searches filter on,
     /// then time newest first, so that "newest N" searches find their rows at the start of
     /// each group. Spans break ties like the default search order (see
-    /// [`crate::granule`]).
+    /// [`crate::storage::granule`]).
     pub fn sort_columns(self) -> &'static [(&'static str, bool)] {
         match self {
             Table::Spans => &[

@@ -16,7 +16,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use tracehouse_model::{ErrorOccurrence, ErrorSource, Level, LogId, LogRecord, SpanId, TraceId};
 
 use crate::error::{EngineResult, StoreError};
-use crate::schema::{Columns, append_attrs, attr_map_builder, col, id, read_attrs};
+use crate::storage::schema::{Columns, append_attrs, attr_map_builder, col, id, read_attrs};
 
 fn utf8(name: &str) -> Field {
     Field::new(name, DataType::Utf8, false)

@@ -17,6 +17,7 @@ use datafusion::arrow::ipc::reader::StreamReader;
 use datafusion::arrow::ipc::writer::StreamWriter;
 
 use crate::error::{EngineResult, StoreError};
+use crate::storage::sync_dir;
 
 const HEADER: usize = 8;
 const SUFFIX: &str = ".wal";
@@ -33,11 +34,6 @@ pub fn encode_batch(batch: &RecordBatch) -> Result<Vec<u8>, StoreError> {
 pub fn decode_batches(payload: &[u8]) -> Result<Vec<RecordBatch>, StoreError> {
     let reader = StreamReader::try_new(payload, None).engine()?;
     reader.collect::<Result<Vec<_>, _>>().engine()
-}
-
-/// Syncs a directory so that file creations and renames in it are durable.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 fn segment_path(dir: &Path, seq: u64) -> PathBuf {
@@ -396,7 +392,7 @@ fn damage_message(path: &Path, scan: &SegmentScan, first: &Damage) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::{batch_to_spans, spans_to_batch, tests::sample_span};
+    use crate::storage::schema::{batch_to_spans, spans_to_batch, tests::sample_span};
 
     fn payload(start: i64) -> Vec<u8> {
         encode_batch(&spans_to_batch(&[sample_span(1, 1, start)]).unwrap()).unwrap()

@@ -19,10 +19,10 @@ use tracehouse_model::{ErrorOccurrence, Level, TraceId};
 use tracehouse_query::plan::Target;
 
 use crate::error::{EngineResult, StoreError};
-use crate::filter::compile_for;
-use crate::log_rows::{batch_to_errors, batch_to_logs};
-use crate::query::{Snapshot, id_lit, project_is};
-use crate::schema::col as c;
+use crate::read::filter::compile_for;
+use crate::read::query::{Snapshot, id_lit, project_is};
+use crate::storage::log_rows::{batch_to_errors, batch_to_logs};
+use crate::storage::schema::col as c;
 use tracehouse_store_api::signals::{
     GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_page,
     rank_groups,

@@ -6,12 +6,12 @@
 //! [`GRANULE_ROWS`] rows (Parquet pages are cut at the same boundaries), and the index
 //! keeps, per granule, the range of start times and a split-block bloom filter of the
 //! attribute values it holds. With it a search reads each run newest first and stops once
-//! older rows can no longer make the page ([`crate::scan`]), skips granules outside the time
+//! older rows can no longer make the page ([`crate::read::scan`]), skips granules outside the time
 //! window, and skips granules that cannot hold an attribute value the query asks for
 //! (`user.id=4242`).
 //!
 //! Bloom entries are hashes of `(key, value)` in the forms the filter compiler compares
-//! ([`crate::filter`]): the value as text (strings unquoted, numbers as the evaluator
+//! ([`crate::read::filter`]): the value as text (strings unquoted, numbers as the evaluator
 //! prints them), and the value as a number when it has one (strings whose text parses as a
 //! number included), so an equality on either form finds every granule where it may hold.
 
@@ -27,7 +27,7 @@ use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
 use twox_hash::XxHash64;
 
 use crate::error::{EngineResult, StoreError};
-use crate::schema::col;
+use crate::storage::schema::col;
 use tracehouse_store_api::value::{decode_stored, eval_value};
 
 /// Rows per granule (and the row limit of a Parquet data page in spans parts).
@@ -561,7 +561,8 @@ mod tests {
         use tracehouse_model::{AttrValue, Span, SpanId};
         let spans: Vec<Span> = (0..3 * GRANULE_ROWS as u64 / 2)
             .map(|i| {
-                let mut s = crate::schema::tests::sample_span((i % 7) as u8, 0, 1_000 - i as i64);
+                let mut s =
+                    crate::storage::schema::tests::sample_span((i % 7) as u8, 0, 1_000 - i as i64);
                 s.span_id = SpanId(i.to_be_bytes());
                 s.service_name = if i < 100 { "a" } else { "b" }.into();
                 s.attributes
@@ -569,7 +570,7 @@ mod tests {
                 s
             })
             .collect();
-        let batch = crate::schema::spans_to_batch(&spans).expect("batch");
+        let batch = crate::storage::schema::spans_to_batch(&spans).expect("batch");
         let ids: Vec<[u8; 16]> = (0..7u8).map(|b| [b; 16]).collect();
         let index = GranuleIndex::build(&batch, &ids).expect("index");
         assert_eq!(index.runs.len(), 2);

@@ -8,10 +8,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::error::StoreError;
-use crate::manifest::PartMeta;
-use crate::part::part_files;
-use crate::table::Table;
-use crate::wal::sync_dir;
+use crate::storage::manifest::PartMeta;
+use crate::storage::part::part_files;
+use crate::storage::sync_dir;
+use crate::storage::table::Table;
 pub use tracehouse_store_api::QuarantinedPart;
 
 /// Where a table's damaged files go.

@@ -1,4 +1,4 @@
-//! Reads of spans parts that have a granule index ([`crate::granule`]), with Parquet
+//! Reads of spans parts that have a granule index ([`crate::storage::granule`]), with Parquet
 //! directly instead of through a DataFusion plan.
 //!
 //! The core is one scan: each service run of each part is read granule by granule, best
@@ -28,10 +28,10 @@ use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::Filter;
 
 use crate::error::{EngineResult, StoreError};
-use crate::granule::{self, GranuleIndex, Run};
-use crate::part::Part;
-use crate::schema::{batch_to_spans, col as c};
-use crate::table::Table;
+use crate::storage::granule::{self, GranuleIndex, Run};
+use crate::storage::part::Part;
+use crate::storage::schema::{batch_to_spans, col as c};
+use crate::storage::table::Table;
 use tracehouse_store_api::Bucket;
 
 /// Plans physical expressions (type coercion, function rewrites); built once.

@@ -10,11 +10,11 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::error::StoreError;
-use crate::manifest::{Manifest, PartMeta};
-use crate::part::{Part, list_part_files, read_meta};
-use crate::quarantine::{quarantine_dir, quarantine_part};
-use crate::table::Table;
-use crate::wal::{SegmentScan, salvage_segment, scan_segment, segment_paths};
+use crate::storage::manifest::{Manifest, PartMeta};
+use crate::storage::part::{Part, list_part_files, read_meta};
+use crate::storage::quarantine::{quarantine_dir, quarantine_part};
+use crate::storage::table::Table;
+use crate::write::wal::{SegmentScan, salvage_segment, scan_segment, segment_paths};
 
 /// One problem found, and what repair does (or did) about it.
 #[derive(Debug, Clone, Serialize)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
-use crate::wal::sync_dir;
+use crate::storage::sync_dir;
 
 const FILE: &str = "manifest.json";
 

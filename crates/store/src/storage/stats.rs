@@ -13,7 +13,7 @@ use tracehouse_store_api::stats::{KeyStats, MINUTE_NS, json_type, scoped};
 use tracehouse_store_api::value::{decode_stored, eval_value};
 
 use crate::error::StoreError;
-use crate::schema::col as c;
+use crate::storage::schema::col as c;
 
 fn get<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, StoreError> {
     batch

@@ -30,11 +30,11 @@ use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties}
 use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::error::{EngineResult, StoreError};
-use crate::granule::{GRANULE_ROWS, GranuleIndex};
-use crate::manifest::PartMeta;
-use crate::schema::col;
-use crate::table::Table;
-use crate::wal::sync_dir;
+use crate::storage::granule::{GRANULE_ROWS, GranuleIndex};
+use crate::storage::manifest::PartMeta;
+use crate::storage::schema::col;
+use crate::storage::sync_dir;
+use crate::storage::table::Table;
 use tracehouse_store_api::stats::KeyStats;
 
 /// Rows per Parquet row group: small enough for bloom filters and statistics to prune well
@@ -390,7 +390,7 @@ pub fn read_meta(table: Table, parts_dir: &Path, id: u64) -> Result<PartMeta, St
     Ok(PartMeta {
         id,
         project_id,
-        hour: min_start.div_euclid(crate::engine::HOUR_NS),
+        hour: min_start.div_euclid(crate::storage::HOUR_NS),
         rows,
         bytes,
         min_start,
@@ -422,7 +422,7 @@ fn write_synced(tmp_dir: &Path, name: String, bytes: &[u8]) -> Result<PathBuf, S
 /// Statistics of all rows of a batch, as one set (a part holds one project and hour).
 fn merged_stats(table: Table, batch: &RecordBatch) -> Result<KeyStats, StoreError> {
     let mut out = KeyStats::default();
-    for s in table.stats(batch, crate::engine::HOUR_NS)?.values() {
+    for s in table.stats(batch, crate::storage::HOUR_NS)?.values() {
         out.merge(s);
     }
     Ok(out)

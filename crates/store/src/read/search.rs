@@ -1,7 +1,7 @@
 //! Search, trace search and histograms over a [`Snapshot`] of the embedded store.
 //!
 //! Plain filter queries run entirely in DataFusion: the plan's pushdown filter (compiled by
-//! [`crate::filter`]) plus project and time bounds, with sorting, cursors and limits done
+//! [`crate::read::filter`]) plus project and time bounds, with sorting, cursors and limits done
 //! by the engine (a top-k sort for the common "newest first" page).
 //!
 //! Structural queries (and pipelines) run in two steps: the pushdown filter finds the
@@ -24,14 +24,14 @@ use tracehouse_query::plan::Target;
 use tracehouse_query::{Plan, Structure};
 
 use crate::error::{EngineResult, StoreError};
-use crate::filter::{compile, field_columns};
-use crate::granule;
-use crate::part::Part;
-use crate::query::{Snapshot, id_lit, project_is};
-use crate::scan::{
+use crate::read::filter::{compile, field_columns};
+use crate::read::query::{Snapshot, id_lit, project_is};
+use crate::read::scan::{
     OrderedSearch, count_spans, newest_traces, ordered_spans, trace_keys, trace_spans,
 };
-use crate::schema::{batch_to_spans, col as c};
+use crate::storage::granule;
+use crate::storage::part::Part;
+use crate::storage::schema::{batch_to_spans, col as c};
 use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
@@ -146,7 +146,7 @@ pub(crate) async fn search_spans(
     })
 }
 
-/// The page of a time-ordered search over parts with a granule index ([`crate::scan`]).
+/// The page of a time-ordered search over parts with a granule index ([`crate::read::scan`]).
 async fn ordered(
     parts: Vec<&Arc<Part>>,
     filter: Expr,
@@ -175,7 +175,7 @@ async fn ordered(
 
 /// The traces (newest activity first) with a span in the window that matches `filter`,
 /// at most `cap`, each with the start of its newest such span; and whether there were more. Parts with a granule index are searched
-/// run by run ([`crate::scan::newest_traces`]), the memtable and older parts with
+/// run by run ([`crate::read::scan::newest_traces`]), the memtable and older parts with
 /// DataFusion; the two answers are merged.
 async fn candidate_traces(
     snap: &Snapshot,
@@ -288,9 +288,9 @@ fn structure_columns(structure: &Structure) -> Vec<&'static str> {
 
 /// All spans of the given traces (with `only`, just those spans), grouped per trace (each
 /// in start order); with `columns`, only those are read (see
-/// [`crate::schema::batch_to_spans`] for what may be left out).
+/// [`crate::storage::schema::batch_to_spans`] for what may be left out).
 /// Parts with a granule index are read where each trace's time range says its rows are
-/// ([`crate::scan::trace_spans`]); the memtable and older parts through DataFusion.
+/// ([`crate::read::scan::trace_spans`]); the memtable and older parts through DataFusion.
 pub(crate) async fn fetch_traces(
     snap: &Snapshot,
     project_id: &str,
@@ -310,7 +310,7 @@ pub(crate) async fn fetch_traces(
     let (indexed, others) = split_indexed(parts);
     let mut spans = Vec::new();
     if !indexed.is_empty() {
-        let schema = crate::table::Table::Spans.schema();
+        let schema = crate::storage::table::Table::Spans.schema();
         let indices: Option<Vec<usize>> = columns
             .map(|names| names.iter().map(|n| schema.index_of(n)).collect())
             .transpose()
@@ -558,7 +558,7 @@ pub(crate) async fn histogram(
 
 /// Adds the spans matching `filter` that start in `[range.0, range.1)` to their buckets of
 /// the grid `(aligned start, width)`: parts with a granule index are counted granule by
-/// granule ([`crate::scan::count_spans`]), the memtable and older parts with DataFusion.
+/// granule ([`crate::read::scan::count_spans`]), the memtable and older parts with DataFusion.
 pub(crate) async fn count_into(
     snap: &Snapshot,
     project_id: &str,

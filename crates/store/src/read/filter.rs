@@ -1,5 +1,5 @@
 //! Compiles the backend-neutral [`Filter`] IR of `tracehouse-query` into a DataFusion
-//! [`Expr`] over the spans table (see [`crate::schema`]), for pushdown into the scan.
+//! [`Expr`] over the spans table (see [`crate::storage::schema`]), for pushdown into the scan.
 //!
 //! The compiled expression holds exactly when [`tracehouse_query::matches`] holds on the
 //! same span read back from the store (the differential tests below check this):
@@ -52,8 +52,8 @@ use tracehouse_query::{
 };
 use tracehouse_store_api::value::{decode_stored, eval_value};
 
-use crate::query::id_lit;
-use crate::schema::{col as c, kind_names, status_names};
+use crate::read::query::id_lit;
+use crate::storage::schema::{col as c, kind_names, status_names};
 
 /// Compiles a filter into a DataFusion predicate over the spans table.
 pub fn compile(filter: &Filter) -> Expr {

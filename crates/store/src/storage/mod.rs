@@ -1,0 +1,25 @@
+//! What is on disk and how it is laid out: the tables and their Arrow schemas, immutable
+//! Parquet parts with their sidecars (trace index, key/value statistics, granule index), the
+//! manifest that commits them, and the quarantine of damaged parts. Nothing here reads
+//! queries or schedules work: `read` and `maintenance` use it, never the reverse.
+
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+pub(crate) mod granule;
+pub(crate) mod log_rows;
+pub(crate) mod manifest;
+pub(crate) mod part;
+pub(crate) mod quarantine;
+pub(crate) mod schema;
+pub(crate) mod stats;
+pub(crate) mod table;
+
+/// One hour in ns: the time partition of parts.
+pub const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// Syncs a directory so that file creations and renames in it are durable.
+pub fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
