@@ -45,7 +45,7 @@ fn spans(n: u32) -> Vec<Span> {
                     vec![]
                 },
                 has_error: i == 0,
-                ..common::span(TraceId(t), SpanId(s), start, 5)
+                ..tracehouse_store_api::testsuite::testkit::span(TraceId(t), SpanId(s), start, 5)
             }
         })
         .collect()

@@ -30,7 +30,7 @@ fn batch(n: u32) -> Vec<Span> {
             let start = T0 + i64::from(n) * 1000 + i64::from(i);
             Span {
                 name: format!("op{i}"),
-                ..common::span(TraceId(t), SpanId(s), start, 5)
+                ..tracehouse_store_api::testsuite::testkit::span(TraceId(t), SpanId(s), start, 5)
             }
         })
         .collect()

@@ -25,7 +25,12 @@ fn span(project: &str, id: u8, value: &str) -> Span {
         project_id: project.into(),
         name: value.into(),
         attributes: [(value.to_string(), AttrValue::Str(value.into()))].into(),
-        ..common::span(TraceId([id; 16]), SpanId([id; 8]), T0 + i64::from(id), 10)
+        ..tracehouse_store_api::testsuite::testkit::span(
+            TraceId([id; 16]),
+            SpanId([id; 8]),
+            T0 + i64::from(id),
+            10,
+        )
     }
 }
 

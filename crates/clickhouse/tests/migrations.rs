@@ -20,7 +20,12 @@ fn span(id: u8, service: &str) -> Span {
     Span {
         service_name: service.into(),
         attributes: [("k".to_string(), AttrValue::Str("v".into()))].into(),
-        ..common::span(TraceId([id; 16]), SpanId([id; 8]), T0 + i64::from(id), 10)
+        ..tracehouse_store_api::testsuite::testkit::span(
+            TraceId([id; 16]),
+            SpanId([id; 8]),
+            T0 + i64::from(id),
+            10,
+        )
     }
 }
 

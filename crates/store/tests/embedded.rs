@@ -6,38 +6,19 @@ use std::time::Duration;
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
 use tracehouse_store::HOUR_NS;
 use tracehouse_store::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
+use tracehouse_store_api::testsuite::testkit;
 
 fn span(project: &str, trace: u8, id: u8, start: i64, service: &str) -> Span {
     let mut attributes = Attributes::new();
     attributes.insert("n".into(), AttrValue::Int(i64::from(id)));
     Span {
         project_id: project.into(),
-        trace_id: TraceId([trace; 16]),
-        span_id: SpanId([id; 8]),
-        parent_span_id: None,
-        trace_state: String::new(),
         name: format!("op{id}"),
         kind: SpanKind::Internal,
-        start_time_unix_nano: start,
-        end_time_unix_nano: start + 10,
-        duration_nanos: 10,
         status_code: StatusCode::Unset,
-        status_message: String::new(),
         service_name: service.into(),
-        service_version: String::new(),
-        environment: String::new(),
-        scope_name: String::new(),
-        scope_version: String::new(),
-        scope_attributes: Attributes::new(),
-        session_id: None,
         attributes,
-        resource_attributes: Attributes::new(),
-        events: vec![],
-        links: vec![],
-        has_error: false,
-        dropped_attributes_count: 0,
-        dropped_events_count: 0,
-        dropped_links_count: 0,
+        ..testkit::span(TraceId([trace; 16]), SpanId([id; 8]), start, 10)
     }
 }
 

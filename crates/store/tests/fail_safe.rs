@@ -6,10 +6,12 @@ use std::time::Duration;
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
 use tracehouse_store::HOUR_NS;
 use tracehouse_store::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
+use tracehouse_store_api::testsuite::testkit;
 
 const T0: i64 = 1_700_000_000_000_000_000;
 
-/// A span of trace `trace` carrying a `db.statement` of `statement_bytes` bytes.
+/// A client span of service `postgres` in trace `trace` carrying a `db.statement` of
+/// `statement_bytes` bytes.
 fn span(trace: u32, id: u32, statement_bytes: usize) -> Span {
     let mut attributes = Attributes::new();
     let statement = format!("SELECT /* {trace}.{id} */ {}", "x".repeat(statement_bytes));
@@ -20,33 +22,12 @@ fn span(trace: u32, id: u32, statement_bytes: usize) -> Span {
     span_id[4..].copy_from_slice(&id.to_be_bytes());
     let start = T0 + i64::from(id) * 1_000_000;
     Span {
-        project_id: "p".into(),
-        trace_id: TraceId(trace_id),
-        span_id: SpanId(span_id),
-        parent_span_id: None,
-        trace_state: String::new(),
         name: "query".into(),
         kind: SpanKind::Client,
-        start_time_unix_nano: start,
-        end_time_unix_nano: start + 10,
-        duration_nanos: 10,
         status_code: StatusCode::Unset,
-        status_message: String::new(),
         service_name: "postgres".into(),
-        service_version: String::new(),
-        environment: String::new(),
-        scope_name: String::new(),
-        scope_version: String::new(),
-        scope_attributes: Attributes::new(),
-        session_id: None,
         attributes,
-        resource_attributes: Attributes::new(),
-        events: vec![],
-        links: vec![],
-        has_error: false,
-        dropped_attributes_count: 0,
-        dropped_events_count: 0,
-        dropped_links_count: 0,
+        ..testkit::span(TraceId(trace_id), SpanId(span_id), start, 10)
     }
 }
 

@@ -5,3 +5,4 @@
 
 pub mod correlate;
 pub mod semantic;
+pub mod testkit;

@@ -1,0 +1,38 @@
+//! Builders of test data every backend's tests share, so that a test states only what
+//! matters to it.
+
+use tracehouse_model::{Span, SpanId, SpanKind, StatusCode, TraceId};
+
+/// A plain server span of project `p`, service `svc`, named `op`, without attributes,
+/// events or links; tests change what they need with struct update syntax.
+pub fn span(trace_id: TraceId, span_id: SpanId, start: i64, duration: i64) -> Span {
+    Span {
+        project_id: "p".into(),
+        trace_id,
+        span_id,
+        parent_span_id: None,
+        trace_state: String::new(),
+        name: "op".into(),
+        kind: SpanKind::Server,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + duration,
+        duration_nanos: duration,
+        status_code: StatusCode::Ok,
+        status_message: String::new(),
+        service_name: "svc".into(),
+        service_version: String::new(),
+        environment: String::new(),
+        scope_name: String::new(),
+        scope_version: String::new(),
+        scope_attributes: Default::default(),
+        session_id: None,
+        attributes: Default::default(),
+        resource_attributes: Default::default(),
+        events: Vec::new(),
+        links: Vec::new(),
+        has_error: false,
+        dropped_attributes_count: 0,
+        dropped_events_count: 0,
+        dropped_links_count: 0,
+    }
+}
