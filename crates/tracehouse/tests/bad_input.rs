@@ -19,7 +19,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 
 const NOW: u64 = 1_764_064_800_000_000_000;
@@ -29,50 +29,25 @@ fn request(
     spans: &[(u8, &[u8])],
     project_attr: Option<&str>,
 ) -> ExportTraceServiceRequest {
-    let mut attributes = vec![KeyValue {
-        key: "service.name".into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue("checkout".into())),
-        }),
-        ..Default::default()
-    }];
-    if let Some(key) = project_attr {
-        attributes.push(KeyValue {
-            key: "tracehouse.project".into(),
-            value: Some(AnyValue {
-                value: Some(any_value::Value::StringValue(key.into())),
-            }),
+    let mut attributes = vec![common::string_attr("service.name", "checkout")];
+    attributes.extend(project_attr.map(|key| common::string_attr("tracehouse.project", key)));
+    let spans = spans
+        .iter()
+        .map(|(id, trace_id)| Span {
+            trace_id: if trace_id.is_empty() {
+                vec![trace; 16]
+            } else {
+                trace_id.to_vec()
+            },
+            span_id: vec![*id; 8],
+            name: format!("span-{id}"),
+            kind: 2,
+            start_time_unix_nano: NOW,
+            end_time_unix_nano: NOW + 1000,
             ..Default::default()
-        });
-    }
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes,
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans: spans
-                    .iter()
-                    .map(|(id, trace_id)| Span {
-                        trace_id: if trace_id.is_empty() {
-                            vec![trace; 16]
-                        } else {
-                            trace_id.to_vec()
-                        },
-                        span_id: vec![*id; 8],
-                        name: format!("span-{id}"),
-                        kind: 2,
-                        start_time_unix_nano: NOW,
-                        end_time_unix_nano: NOW + 1000,
-                        ..Default::default()
-                    })
-                    .collect(),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+        })
+        .collect();
+    common::traces_export(attributes, spans)
 }
 
 fn trace_hex(b: u8) -> String {

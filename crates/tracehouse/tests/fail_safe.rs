@@ -9,11 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestServer;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use common::{TestServer, string_attr, traces_export};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -31,6 +28,7 @@ fn export(trace: u32, spans: u32, statement_bytes: usize) -> Vec<u8> {
     let mut trace_id = [0x42u8; 16];
     trace_id[12..].copy_from_slice(&trace.to_be_bytes());
     let start = now_ns() - 60_000_000_000;
+    let statement = "x".repeat(statement_bytes);
     let spans = (0..spans)
         .map(|i| Span {
             trace_id: trace_id.to_vec(),
@@ -41,36 +39,11 @@ fn export(trace: u32, spans: u32, statement_bytes: usize) -> Vec<u8> {
             kind: 3,
             start_time_unix_nano: start + u64::from(i),
             end_time_unix_nano: start + u64::from(i) + 1_000,
-            attributes: vec![KeyValue {
-                key: "db.statement".into(),
-                value: Some(AnyValue {
-                    value: Some(any_value::Value::StringValue("x".repeat(statement_bytes))),
-                }),
-                ..Default::default()
-            }],
+            attributes: vec![string_attr("db.statement", &statement)],
             ..Default::default()
         })
         .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue("postgres".into())),
-                    }),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
-    .encode_to_vec()
+    traces_export(vec![string_attr("service.name", "postgres")], spans).encode_to_vec()
 }
 
 /// Posts `n` exports of 5 spans (traces `first..first + n`), each its own WAL record.

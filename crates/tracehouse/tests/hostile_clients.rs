@@ -16,8 +16,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, any_value};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
@@ -375,34 +374,20 @@ async fn export_raw(grpc: &str, path: &'static str, body: Vec<u8>) -> tonic::Cod
 }
 
 fn span_request(name: &str, attributes: Vec<KeyValue>) -> ExportTraceServiceRequest {
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: Some(AnyValue {
-                        value: Some(any_value::Value::StringValue("checkout".into())),
-                    }),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans: vec![Span {
-                    trace_id: vec![7; 16],
-                    span_id: vec![7; 8],
-                    name: name.into(),
-                    kind: 2,
-                    start_time_unix_nano: NOW,
-                    end_time_unix_nano: NOW + 1000,
-                    attributes,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    }
+    let span = Span {
+        trace_id: vec![7; 16],
+        span_id: vec![7; 8],
+        name: name.into(),
+        kind: 2,
+        start_time_unix_nano: NOW,
+        end_time_unix_nano: NOW + 1000,
+        attributes,
+        ..Default::default()
+    };
+    common::traces_export(
+        vec![common::string_attr("service.name", "checkout")],
+        vec![span],
+    )
 }
 
 const TRACES: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
