@@ -9,9 +9,6 @@ use anyhow::Context;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_model::TraceId;
 use tracehouse_server::{Server, ServerConfig};
-use tracehouse_store::Manifest;
-use tracehouse_store::Table;
-use tracehouse_store::parquet_path;
 use tracehouse_store::{
     EmbeddedStore, EngineConfig, HistogramQuery, SearchQuery, SearchSort, Store,
 };
@@ -111,51 +108,29 @@ pub(crate) struct Measured {
     pub(crate) note: String,
 }
 
-/// The Parquet files of the embedded store's committed spans parts of `project_id` that may
-/// hold spans starting in `start_ns..end_ns`.
-///
-/// The `Store` trait has no aggregation, and `EmbeddedStore` no public query of its parts, so
-/// this reads what the engine commits, through its public modules: the spans table's
-/// directory (`table::Table::dir`), its manifest (`manifest::Manifest::load`, the list of live
-/// parts) and each part's data file (`part::parquet_path`) in the table's `parts/` directory.
-fn committed_span_parts(
-    data_dir: &Path,
-    project_id: &str,
-    start_ns: i64,
-    end_ns: i64,
-) -> anyhow::Result<Vec<String>> {
-    let table_dir = Table::Spans.dir(data_dir);
-    let manifest = Manifest::load(&table_dir)?
-        .with_context(|| format!("no manifest in {}", table_dir.display()))?;
-    let parts_dir = table_dir.join("parts");
-    Ok(manifest
-        .parts
-        .iter()
-        .filter(|p| p.project_id == project_id && p.min_start < end_ns && p.max_start >= start_ns)
-        .map(|p| parquet_path(&parts_dir, p.id).display().to_string())
-        .collect())
-}
-
 /// p50 and p99 of span duration per service, with DataFusion over the embedded store's
 /// committed parts (after [`Backend::settle`], every span is in one); returns the number of
 /// services.
 async fn percentiles_by_service(
-    data_dir: &Path,
+    store: &EmbeddedStore,
     start_ns: i64,
     end_ns: i64,
 ) -> anyhow::Result<usize> {
     use datafusion::functions_aggregate::expr_fn::approx_percentile_cont;
     use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext, col, lit};
-    let paths = committed_span_parts(data_dir, "default", start_ns, end_ns)?;
+    let paths: Vec<String> = store
+        .span_part_files("default", start_ns, end_ns)
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let ctx = SessionContext::new_with_config(
         SessionConfig::new()
             .with_target_partitions(2)
             .with_batch_size(8192),
     );
-    let schema = Table::Spans.schema();
     let duration = || col("duration").sort(true, false);
     let rows = ctx
-        .read_parquet(paths, ParquetReadOptions::default().schema(&schema))
+        .read_parquet(paths, ParquetReadOptions::default())
         .await?
         .filter(
             col("project_id")
@@ -332,8 +307,8 @@ impl Backend {
     /// the ClickHouse backend's `spans` table.
     async fn percentiles(&self, start_ns: i64, end_ns: i64) -> anyhow::Result<usize> {
         match self {
-            Backend::Embedded { data_dir, .. } => {
-                percentiles_by_service(data_dir, start_ns, end_ns).await
+            Backend::Embedded { store, .. } => {
+                percentiles_by_service(store, start_ns, end_ns).await
             }
             Backend::ClickHouse { store, .. } => {
                 let rows = store

@@ -271,6 +271,19 @@ impl EmbeddedStore {
         [&self.spans, &self.logs, &self.errors]
     }
 
+    /// The Parquet files of the live spans parts of a project that overlap
+    /// `[start_ns, end_ns)`, for tools that read the columns themselves (the benchmark's
+    /// percentiles). A later compaction may retire them: read them before the next one.
+    pub fn span_part_files(&self, project_id: &str, start_ns: i64, end_ns: i64) -> Vec<PathBuf> {
+        let touched = in_window(project_id, start_ns, end_ns);
+        let st = self.spans.state.read();
+        st.parts
+            .iter()
+            .filter(|p| touched(p))
+            .map(|p| p.path.clone())
+            .collect()
+    }
+
     /// The engine's numbers, all tables together.
     pub fn stats(&self) -> EngineStats {
         let mut out = EngineStats::default();

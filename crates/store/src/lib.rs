@@ -17,9 +17,6 @@ mod write;
 pub use engine::{EmbeddedStore, EngineConfig, EngineStats};
 pub use maintenance::check;
 pub use storage::HOUR_NS;
-pub use storage::manifest::{Manifest, PartMeta};
-pub use storage::part::parquet_path;
-pub use storage::table::Table;
 /// The storage contract this engine implements, re-exported so that users of the engine
 /// need one dependency.
 pub use tracehouse_store_api::*;
