@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
-use tracehouse_model::TraceId;
-use tracehouse_server::{Server, ServerConfig};
-use tracehouse_store::{
+use tracehouse_engine::{
     EmbeddedStore, EngineConfig, HistogramQuery, SearchQuery, SearchSort, Store,
 };
+use tracehouse_model::TraceId;
+use tracehouse_server::{Server, ServerConfig};
 use tracehouse_workload::SERVICES;
 
 use crate::chdb::{BACKEND_DATABASE, ChdbFront};

@@ -5,7 +5,7 @@
 //! view evaluators read ([`value`]).
 //!
 //! It knows nothing of Arrow, Parquet, DataFusion or SQL: the embedded engine
-//! (`tracehouse-store`) and the ClickHouse backend (`tracehouse-clickhouse`) depend on it,
+//! (`tracehouse-engine`) and the ClickHouse backend (`tracehouse-clickhouse`) depend on it,
 //! and so does the server, which needs nothing else of a backend.
 
 mod api;

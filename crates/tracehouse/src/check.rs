@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use tracehouse_store::check::{CheckReport, check};
+use tracehouse_engine::check::{CheckReport, check};
 
 /// Options of `tracehouse check`.
 #[derive(Debug, Clone, Args)]

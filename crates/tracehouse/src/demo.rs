@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
 use tracehouse_server::{Server, ServerConfig};
-use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
 use tracehouse_workload::{LoadConfig, ProgressBar, Protocol, backfill, drive};
 
 /// Options of `tracehouse demo`.

@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
+use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
 use tracehouse_server::{ConnectionLimits, ProjectConfig, Server, ServerConfig};
-use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
 
 use crate::cli::{LogFormat, ServeArgs, StoreKind, parse_duration};
 

@@ -1,7 +1,7 @@
 //! The backend-neutral suite of logs, errors and sessions, written against the `Store`
 //! trait: a fixed data set of spans (with `exception` events and session ids) and log
 //! records, and the exact answers every backend must give. The embedded store runs it in
-//! `crates/store/tests/logs_errors_sessions.rs`, ClickHouse in
+//! `crates/engine/tests/logs_errors_sessions.rs`, ClickHouse in
 //! `crates/clickhouse/tests/correlate.rs`.
 
 use std::collections::BTreeSet;

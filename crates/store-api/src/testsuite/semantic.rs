@@ -1,7 +1,7 @@
 //! The backend-neutral semantic suite of search, trace search, histograms and
 //! autocomplete, written against the `Store` trait: a fixed data set, many queries, and
 //! the exact span / trace ids each must return. Every backend runs it with the same data
-//! and the same expected answers: the embedded store in `crates/store/tests/search.rs`, ClickHouse in
+//! and the same expected answers: the embedded store in `crates/engine/tests/search.rs`, ClickHouse in
 //! `crates/clickhouse/tests/semantic.rs`.
 
 use std::collections::BTreeSet;

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use tracehouse_engine::HOUR_NS;
+use tracehouse_engine::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
-use tracehouse_store::HOUR_NS;
-use tracehouse_store::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
 use tracehouse_store_api::testsuite::testkit;
 
 fn span(project: &str, trace: u8, id: u8, start: i64, service: &str) -> Span {
@@ -175,7 +175,7 @@ async fn uncommitted_part_files_are_removed_at_open() {
 /// counted.
 #[tokio::test]
 async fn histograms_from_minute_counts_match_scans() {
-    use tracehouse_store::Histogram;
+    use tracehouse_engine::Histogram;
     const MIN: i64 = 60_000_000_000;
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(config(dir.path())).await.unwrap();

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use tracehouse_store::{EmbeddedStore, EngineConfig, Store};
+use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
 use tracehouse_store_api::testsuite::correlate::*;
 
 fn config(dir: &std::path::Path) -> EngineConfig {
@@ -53,7 +53,11 @@ async fn compaction_keeps_logs_and_errors() {
         "logs and errors parts were merged too ({replaced})"
     );
     let page = store
-        .search_logs(&log_query("", tracehouse_store::SearchSort::TimeDesc, 1000))
+        .search_logs(&log_query(
+            "",
+            tracehouse_engine::SearchSort::TimeDesc,
+            1000,
+        ))
         .await
         .unwrap();
     assert_eq!(page.logs.len(), 3 * logs().len());

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use tracehouse_engine::{EmbeddedStore, EngineConfig, SearchSort, Store};
 use tracehouse_model::Span;
-use tracehouse_store::{EmbeddedStore, EngineConfig, SearchSort, Store};
 use tracehouse_store_api::testsuite::semantic::*;
 
 async fn open() -> (tempfile::TempDir, std::sync::Arc<EmbeddedStore>) {

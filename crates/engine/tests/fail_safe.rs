@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use tracehouse_engine::HOUR_NS;
+use tracehouse_engine::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
 use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
-use tracehouse_store::HOUR_NS;
-use tracehouse_store::{EmbeddedStore, EngineConfig, HistogramQuery, Store};
 use tracehouse_store_api::testsuite::testkit;
 
 const T0: i64 = 1_700_000_000_000_000_000;
@@ -142,7 +142,7 @@ async fn two_parts(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 fn open_error(
-    result: Result<std::sync::Arc<EmbeddedStore>, tracehouse_store::StoreError>,
+    result: Result<std::sync::Arc<EmbeddedStore>, tracehouse_engine::StoreError>,
 ) -> String {
     match result {
         Err(e) => e.to_string(),

@@ -10,13 +10,13 @@
 
 use std::time::Duration;
 
-use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
-use tracehouse_query::{eval_plan, matches, parse, plan};
-use tracehouse_store::value::SpanRef;
-use tracehouse_store::{
+use tracehouse_engine::value::SpanRef;
+use tracehouse_engine::{
     EmbeddedStore, EngineConfig, HistogramQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchQuery,
     SearchSort, Store,
 };
+use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_query::{eval_plan, matches, parse, plan};
 
 const MS: i64 = 1_000_000;
 const HOUR: i64 = 3_600_000 * MS;

@@ -1,15 +1,15 @@
 //! Query timings on generated data (not a timed test; ignored by default).
 //!
 //! ```text
-//! TH_BENCH_SPANS=2000000 cargo test --release -p tracehouse-store --test search_bench -- --ignored --nocapture
+//! TH_BENCH_SPANS=2000000 cargo test --release -p tracehouse-engine --test search_bench -- --ignored --nocapture
 //! ```
 
 use std::time::{Duration, Instant};
 
-use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
-use tracehouse_store::{
+use tracehouse_engine::{
     EmbeddedStore, EngineConfig, HistogramQuery, SearchQuery, SearchSort, Store,
 };
+use tracehouse_model::{AttrValue, Attributes, Span, SpanId, SpanKind, StatusCode, TraceId};
 
 const T0: i64 = 1_700_000_000_000_000_000;
 const SERVICES: [&str; 5] = ["frontend", "cart", "postgres", "payments", "search"];
