@@ -3,18 +3,23 @@
 //! occurrences, behind the [`Store`] contract of `tracehouse-store-api`.
 //!
 //! The modules are laid out by lifecycle, and imports run one way between them:
-//! `storage` (what is on disk) ← `write` (the WAL) ← `read` (queries) and `maintenance`
-//! (checks) ← `engine` (the tables, group commit, flush, compaction, retention, and the
-//! `Store` implementation). Only the items below are public.
+//! `storage` (what is on disk) ← `write` (WAL, group commit, memtable) ← `table_engine`
+//! (one table's shared state and its write entry) ← `read` (queries) and `maintenance`
+//! (flush, compaction, retention, quarantine, scheduling, offline checks) ← `engine` (the
+//! three tables behind one lock file, and the `Store` implementation). `config` and `error`
+//! sit beside them all. Only the items below are public.
 
+mod config;
 mod engine;
 mod error;
 mod maintenance;
 mod read;
 mod storage;
+mod table_engine;
 mod write;
 
-pub use engine::{EmbeddedStore, EngineConfig, EngineStats};
+pub use config::EngineConfig;
+pub use engine::{EmbeddedStore, EngineStats};
 pub use maintenance::check;
 pub use storage::HOUR_NS;
 /// The storage contract this engine implements, re-exported so that users of the engine

@@ -1,6 +1,6 @@
 //! Log search, log histograms, error occurrences and groups, and sessions over snapshots of
 //! the embedded store's tables, run with DataFusion. The backend-neutral rules (checks,
-//! cursors, grids, group assembly) are in [`crate::signals`].
+//! cursors, grids, group assembly) are in [`tracehouse_store_api::signals`].
 
 use std::collections::HashMap;
 

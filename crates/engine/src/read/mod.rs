@@ -1,10 +1,13 @@
-//! Answering queries: snapshots of the memtable and live parts ([`query`]), the compiler of
-//! the query crate's filter IR to DataFusion ([`filter`]), the granule scan over indexed
-//! parts ([`scan`]), span and trace search and histograms ([`search`]), and logs, errors
-//! and sessions ([`correlate`]). Reads use `storage`; nothing else uses them but the engine.
+//! Answering queries: snapshots and the reads that use a table's live state directly
+//! (unfiltered histograms from per-minute counts, key statistics, trace by id: [`table`]),
+//! query execution over a snapshot ([`query`]), the compiler of the query crate's filter IR
+//! to DataFusion ([`filter`]), the granule scan over indexed parts ([`scan`]), span and
+//! trace search and histograms ([`search`]), and logs, errors and sessions ([`correlate`]).
+//! Reads use `storage` and the table's state, never `write` internals or `maintenance`.
 
 pub(crate) mod correlate;
 pub(crate) mod filter;
 pub(crate) mod query;
 pub(crate) mod scan;
 pub(crate) mod search;
+mod table;

@@ -29,9 +29,9 @@ use crate::read::query::{Snapshot, id_lit, project_is};
 use crate::read::scan::{
     OrderedSearch, count_spans, newest_traces, ordered_spans, trace_keys, trace_spans,
 };
-use crate::storage::granule;
 use crate::storage::part::Part;
 use crate::storage::schema::{batch_to_spans, col as c};
+use crate::storage::{blocking, granule};
 use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
@@ -252,15 +252,6 @@ fn split_indexed(parts: Vec<&Arc<Part>>) -> (Vec<Arc<Part>>, Vec<&Arc<Part>>) {
 /// Whether the snapshot's memtable holds any row.
 fn has_rows(snap: &Snapshot) -> bool {
     snap.memtable.iter().any(|b| b.num_rows() > 0)
-}
-
-/// Runs Parquet reads off the async workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }
 
 /// The columns of the spans table that evaluating `structure` reads: those of the fields

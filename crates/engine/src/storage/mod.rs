@@ -7,6 +7,8 @@ use std::fs::File;
 use std::io;
 use std::path::Path;
 
+use crate::error::StoreError;
+
 pub(crate) mod granule;
 pub(crate) mod log_rows;
 pub(crate) mod manifest;
@@ -15,6 +17,7 @@ pub(crate) mod quarantine;
 pub(crate) mod schema;
 pub(crate) mod stats;
 pub(crate) mod table;
+pub(crate) mod table_dir;
 
 /// One hour in ns: the time partition of parts.
 pub const HOUR_NS: i64 = 3_600_000_000_000;
@@ -22,4 +25,13 @@ pub const HOUR_NS: i64 = 3_600_000_000_000;
 /// Syncs a directory so that file creations and renames in it are durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
+}
+
+/// Runs file work (Parquet reads and writes, fsyncs) off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Io(std::io::Error::other(e)))?
 }

@@ -1,5 +1,8 @@
-//! The write path's durable half: the write-ahead log, whose fsynced records are what an
-//! acknowledgement promises (the group commit that drives it and the memtable it feeds live
-//! in [`crate::engine`]).
+//! The write path: the write-ahead log ([`wal`]), whose fsynced records are what an
+//! acknowledgement promises; the group commit that drives it from one thread per table
+//! ([`group_commit`]); and the memtable it publishes acknowledged rows to ([`memtable`]).
+//! Writes use `storage` only for partition statistics and part handles.
 
+pub(crate) mod group_commit;
+pub(crate) mod memtable;
 pub(crate) mod wal;

@@ -1,0 +1,180 @@
+//! The reads of one table that use its live state directly rather than a query: snapshots,
+//! unfiltered histograms from the per-minute counts, key/value statistics, and a trace's
+//! spans by id (through each part's trace index).
+
+use std::sync::Arc;
+
+use datafusion::prelude::col;
+use tracehouse_model::{Span, TraceId};
+use tracehouse_query::Filter;
+use tracehouse_store_api::stats::{KeyStats, MINUTE_NS};
+use tracehouse_store_api::structure::{bucket_of, empty_buckets};
+use tracehouse_store_api::{Histogram, HistogramQuery};
+
+use crate::error::StoreError;
+use crate::read::query::{Snapshot, id_lit, project_is};
+use crate::read::search::count_into;
+use crate::storage::part::Part;
+use crate::storage::schema::{batch_to_spans, col as c};
+use crate::storage::{HOUR_NS, blocking};
+use crate::table_engine::TableEngine;
+use crate::write::memtable::TableState;
+
+impl TableEngine {
+    /// A consistent view of the memtable and the live parts.
+    pub(crate) fn snapshot(&self) -> Snapshot {
+        self.snapshot_of(&self.state.read())
+    }
+
+    fn snapshot_of(&self, st: &TableState) -> Snapshot {
+        Snapshot {
+            table: self.table,
+            memtable: st.mem.batches(),
+            parts: st.parts.clone(),
+        }
+    }
+
+    /// A histogram of every span of a project from the per-minute counts of the statistics:
+    /// whole minutes come from the counts, the partial minutes at the range's edges from a
+    /// scan. `None` when the counts cannot answer: a filter or structure, buckets narrower
+    /// than a minute, a range inside one minute, or statistics written before minutes were
+    /// counted.
+    pub(crate) async fn histogram_from_minutes(
+        &self,
+        q: &HistogramQuery,
+    ) -> Result<Option<Histogram>, StoreError> {
+        if q.plan.structure.is_some() || q.plan.pushdown != Filter::True {
+            return Ok(None);
+        }
+        let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets)?;
+        let first_minute =
+            q.start_ns.div_euclid(MINUTE_NS) + i64::from(q.start_ns.rem_euclid(MINUTE_NS) != 0);
+        let end_minute = q.end_ns.div_euclid(MINUTE_NS);
+        if width % MINUTE_NS != 0 || first_minute >= end_minute {
+            return Ok(None);
+        }
+        let overlaps = hours_overlapping(q.start_ns, q.end_ns);
+        let mut minutes = KeyStats::default();
+        let snap = {
+            let st = self.state.read();
+            for p in &st.parts {
+                if p.meta.project_id == q.project_id && overlaps(p.meta.hour) {
+                    if p.stats.minute_total() != p.meta.rows {
+                        return Ok(None);
+                    }
+                    minutes.merge(&p.stats);
+                }
+            }
+            let mem = st.mem.stats();
+            let counted: u64 = mem
+                .iter()
+                .flat_map(|m| m.values())
+                .map(KeyStats::minute_total)
+                .sum();
+            if counted != st.mem.waiting().0 as u64 {
+                return Ok(None);
+            }
+            for ((project, hour), stats) in mem.iter().flat_map(|m| m.iter()) {
+                if *project == q.project_id && overlaps(*hour) {
+                    minutes.merge(stats);
+                }
+            }
+            self.snapshot_of(&st)
+        };
+        for (minute, c) in minutes.minutes.range(first_minute..end_minute) {
+            let i = bucket_of(
+                minute.saturating_mul(MINUTE_NS),
+                aligned,
+                width,
+                buckets.len(),
+            );
+            if let Some(b) = i.and_then(|i| buckets.get_mut(i)) {
+                b.count += c.spans;
+                b.error_count += c.errors;
+            }
+        }
+        let edges = [
+            (q.start_ns, first_minute * MINUTE_NS),
+            (end_minute * MINUTE_NS, q.end_ns),
+        ];
+        for range in edges.into_iter().filter(|(a, b)| a < b) {
+            let grid = (aligned, width);
+            count_into(
+                &snap,
+                &q.project_id,
+                &Filter::True,
+                range,
+                grid,
+                &mut buckets,
+            )
+            .await?;
+        }
+        Ok(Some(Histogram {
+            width_ns: width,
+            buckets,
+            candidates_truncated: false,
+        }))
+    }
+
+    /// Key/value statistics of a project over the hours overlapping `[start_ns, end_ns)`,
+    /// merged from the parts' sidecars and the memtable's running statistics.
+    pub(crate) fn stats_in(&self, project_id: &str, start_ns: i64, end_ns: i64) -> KeyStats {
+        let overlaps = hours_overlapping(start_ns, end_ns);
+        let mut out = KeyStats::default();
+        let st = self.state.read();
+        for p in &st.parts {
+            if p.meta.project_id == project_id && overlaps(p.meta.hour) {
+                out.merge(&p.stats);
+            }
+        }
+        for stats in st.mem.stats() {
+            for ((project, hour), s) in stats {
+                if project == project_id && overlaps(*hour) {
+                    out.merge(s);
+                }
+            }
+        }
+        out
+    }
+
+    /// The spans of one trace, from the memtable and the parts that may hold it.
+    pub(crate) async fn read_trace(
+        &self,
+        project_id: &str,
+        trace_id: TraceId,
+    ) -> Result<Vec<Span>, StoreError> {
+        let snap = self.snapshot();
+        let parts: Vec<Arc<Part>> = snap
+            .parts
+            .iter()
+            .filter(|p| p.meta.project_id == project_id && p.may_contain(&trace_id.0))
+            .cloned()
+            .collect();
+        let filter = project_is(project_id).and(col(c::TRACE_ID).eq(id_lit(&trace_id.0)));
+        let by_start = vec![col(c::START_TIME).sort(true, false)];
+        let mut spans = snap.spans(&[], filter, by_start, None).await?;
+        let from_parts = blocking(move || {
+            let (indexed, older): (Vec<Arc<Part>>, Vec<Arc<Part>>) =
+                parts.into_iter().partition(|p| p.granules.is_some());
+            let mut out = crate::read::scan::trace_spans(&indexed, &[trace_id], None, None)?;
+            for part in &older {
+                for batch in part.read_trace(&trace_id.0)? {
+                    out.extend(batch_to_spans(&batch)?);
+                }
+            }
+            Ok(out)
+        })
+        .await?;
+        spans.extend(from_parts);
+        spans.sort_by_key(|s| (s.start_time_unix_nano, s.span_id));
+        Ok(spans)
+    }
+}
+
+/// Whether an hour partition overlaps `[start_ns, end_ns)`.
+fn hours_overlapping(start_ns: i64, end_ns: i64) -> impl Fn(i64) -> bool {
+    move |hour| {
+        hour.saturating_mul(HOUR_NS) < end_ns
+            && hour.saturating_add(1).saturating_mul(HOUR_NS) > start_ns
+    }
+}

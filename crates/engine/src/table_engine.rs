@@ -1,0 +1,110 @@
+//! One table of the embedded store (spans, logs or errors): its directory, WAL thread,
+//! memtable, live parts and committed manifest, and the write entry point. Reads
+//! (`read::table`) and upkeep (`maintenance`) add their methods in their own folders.
+//!
+//! Invariants:
+//! - a write is acknowledged only after its WAL record is fsynced;
+//! - every acknowledged row is in exactly one of: the active memtable, the frozen memtable
+//!   (being flushed), or a live part — readers see one consistent snapshot of the three;
+//! - the manifest is the only commit point for parts; files it does not name are garbage
+//!   and are removed at open.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use datafusion::arrow::array::RecordBatch;
+use parking_lot::RwLock;
+use tokio::sync::Mutex;
+
+use crate::config::EngineConfig;
+use crate::error::StoreError;
+use crate::storage::HOUR_NS;
+use crate::storage::manifest::Manifest;
+use crate::storage::quarantine::{self, QuarantinedPart};
+use crate::storage::stats::merge_into;
+use crate::storage::table::Table;
+use crate::storage::table_dir::TableDir;
+use crate::write::group_commit::Writer;
+use crate::write::memtable::{Memtable, PartitionStats, TableState};
+use crate::write::wal::{Wal, encode_batch};
+
+/// Counts and total durations of maintenance operations, for metrics.
+#[derive(Debug, Default)]
+pub(crate) struct MaintenanceTimes {
+    pub(crate) flushes: AtomicU64,
+    pub(crate) flush_micros: AtomicU64,
+    pub(crate) compactions: AtomicU64,
+    pub(crate) compaction_micros: AtomicU64,
+}
+
+/// One table of the embedded store: its WAL, memtable, parts and manifest.
+pub(crate) struct TableEngine {
+    pub(crate) table: Table,
+    pub(crate) dirs: TableDir,
+    pub(crate) config: EngineConfig,
+    pub(crate) state: Arc<RwLock<TableState>>,
+    pub(crate) writer: Writer,
+    /// Serialises flush, compaction and retention; holds the committed manifest.
+    pub(crate) manifest: Mutex<Manifest>,
+    pub(crate) times: MaintenanceTimes,
+    /// Why the last flush failed, until one succeeds.
+    pub(crate) flush_failure: parking_lot::Mutex<Option<String>>,
+    /// Parts set aside as damaged (this run and earlier ones, from the quarantine records).
+    pub(crate) quarantined: parking_lot::Mutex<Vec<QuarantinedPart>>,
+}
+
+impl TableEngine {
+    /// Opens (or creates) one table under `config.data_dir`: removes uncommitted files,
+    /// loads the live parts, replays the WAL into the memtable and starts the WAL thread.
+    pub(crate) fn open(table: Table, config: &EngineConfig) -> Result<TableEngine, StoreError> {
+        let dirs = TableDir::create(table, &config.data_dir)?;
+        let opened = dirs.open(table)?;
+        let (wal, replayed) = Wal::open(&dirs.wal(), opened.manifest.wal_flushed_seq)?;
+        let mut replayed_stats = PartitionStats::new();
+        for b in &replayed.batches {
+            merge_into(&mut replayed_stats, &table.stats(b, HOUR_NS)?);
+        }
+        let mem = Memtable::replayed(replayed.batches, replayed_stats);
+        tracing::info!(
+            ?table,
+            parts = opened.parts.len(),
+            replayed_rows = mem.active_rows,
+            truncated_bytes = replayed.truncated_bytes,
+            "opened embedded store at {}",
+            dirs.dir.display()
+        );
+        let state = Arc::new(RwLock::new(TableState {
+            mem,
+            parts: opened.parts,
+        }));
+        Ok(TableEngine {
+            table,
+            writer: Writer::spawn(wal, state.clone())?,
+            quarantined: parking_lot::Mutex::new(quarantine::load(&dirs.dir)),
+            dirs,
+            config: config.clone(),
+            state,
+            manifest: Mutex::new(opened.manifest),
+            times: MaintenanceTimes::default(),
+            flush_failure: parking_lot::Mutex::new(None),
+        })
+    }
+
+    /// Appends rows durably: returns once their WAL record is fsynced and they are in the
+    /// memtable. Refused (retryable) while too many rows wait for a flush.
+    pub(crate) async fn append(&self, batch: RecordBatch) -> Result<(), StoreError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let (rows, bytes) = self.state.read().mem.waiting();
+        if rows >= self.config.max_memtable_rows || bytes >= self.config.max_memtable_bytes {
+            return Err(StoreError::Overloaded(format!(
+                "{rows} rows ({} MiB) waiting to be flushed",
+                bytes >> 20
+            )));
+        }
+        let payload = encode_batch(&batch)?;
+        let stats = self.table.stats(&batch, HOUR_NS)?;
+        self.writer.append(payload, batch, stats).await
+    }
+}

@@ -1,0 +1,105 @@
+//! The memtable: acknowledged rows not yet in parts, as Arrow batches with their running
+//! key/value statistics, and the live state of a table (memtable plus live parts) that
+//! readers snapshot.
+//!
+//! Rows arrive in the *active* half; a flush first *freezes* it (the WAL segment it came
+//! from is sealed at the same moment) and then writes the frozen half to parts. New writes
+//! keep landing in the active half meanwhile.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::array::RecordBatch;
+use tracehouse_store_api::stats::KeyStats;
+
+use crate::storage::part::Part;
+use crate::storage::stats::merge_into;
+
+/// Key/value statistics per (project, hour).
+pub(crate) type PartitionStats = HashMap<(String, i64), KeyStats>;
+
+/// Arrow bytes held by a batch's buffers.
+pub(crate) fn arrow_bytes(batch: &RecordBatch) -> usize {
+    batch.get_array_memory_size()
+}
+
+/// Rows not yet in parts.
+#[derive(Default)]
+pub(crate) struct Memtable {
+    pub(crate) active: Vec<RecordBatch>,
+    pub(crate) active_rows: usize,
+    /// Arrow bytes of `active`.
+    pub(crate) active_bytes: usize,
+    /// Statistics of `active`, kept up to date as writes are acknowledged.
+    pub(crate) active_stats: PartitionStats,
+    pub(crate) frozen: Vec<RecordBatch>,
+    pub(crate) frozen_rows: usize,
+    /// Arrow bytes of `frozen`.
+    pub(crate) frozen_bytes: usize,
+    /// Statistics of `frozen`.
+    pub(crate) frozen_stats: PartitionStats,
+}
+
+impl Memtable {
+    /// A memtable holding `batches` (replayed from the WAL) in its active half.
+    pub(crate) fn replayed(batches: Vec<RecordBatch>, stats: PartitionStats) -> Memtable {
+        Memtable {
+            active_rows: batches.iter().map(RecordBatch::num_rows).sum(),
+            active_bytes: batches.iter().map(arrow_bytes).sum(),
+            active: batches,
+            active_stats: stats,
+            ..Memtable::default()
+        }
+    }
+
+    /// Rows and Arrow bytes waiting for a flush (both halves).
+    pub(crate) fn waiting(&self) -> (usize, usize) {
+        (
+            self.active_rows + self.frozen_rows,
+            self.active_bytes + self.frozen_bytes,
+        )
+    }
+
+    /// Adds an acknowledged batch and its statistics to the active half.
+    pub(crate) fn publish(&mut self, batch: &RecordBatch, stats: &PartitionStats) {
+        self.active_rows += batch.num_rows();
+        self.active_bytes += arrow_bytes(batch);
+        self.active.push(batch.clone());
+        merge_into(&mut self.active_stats, stats);
+    }
+
+    /// Moves the active half into the frozen half (which a flush then writes out).
+    pub(crate) fn freeze(&mut self) {
+        self.frozen.append(&mut self.active);
+        self.frozen_rows += std::mem::take(&mut self.active_rows);
+        self.frozen_bytes += std::mem::take(&mut self.active_bytes);
+        let active = std::mem::take(&mut self.active_stats);
+        merge_into(&mut self.frozen_stats, &active);
+    }
+
+    /// Empties the frozen half once its rows are committed in parts.
+    pub(crate) fn clear_frozen(&mut self) {
+        self.frozen.clear();
+        self.frozen_rows = 0;
+        self.frozen_bytes = 0;
+        self.frozen_stats.clear();
+    }
+
+    /// Every batch, frozen half first.
+    pub(crate) fn batches(&self) -> Vec<RecordBatch> {
+        self.frozen.iter().chain(&self.active).cloned().collect()
+    }
+
+    /// The statistics of both halves.
+    pub(crate) fn stats(&self) -> [&PartitionStats; 2] {
+        [&self.active_stats, &self.frozen_stats]
+    }
+}
+
+/// What a table holds right now: the memtable and the live parts. Readers take a snapshot
+/// of both under one read lock.
+#[derive(Default)]
+pub(crate) struct TableState {
+    pub(crate) mem: Memtable,
+    pub(crate) parts: Vec<Arc<Part>>,
+}
