@@ -81,7 +81,7 @@ fn highlight_row(resource: &[KeyValue], span: &OtlpSpan, uuid: [u8; 16]) -> Valu
             "service.name" => service_name = v,
             "service.version" => service_version = v,
             "deployment.environment" | "deployment.environment.name" | "environment" => {
-                environment = v
+                environment = v;
             }
             "highlight.session_id" | "highlight_session_id" => session = v,
             "http.response.body" => dedicated[0] = v,

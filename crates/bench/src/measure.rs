@@ -46,7 +46,7 @@ fn timing(mut ms: Vec<f64>) -> Timing {
 async fn time_runs<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<Timing>
 where
     F: FnMut(usize) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>>,
+    Fut: Future<Output = anyhow::Result<()>>,
 {
     let mut out = Vec::with_capacity(runs);
     for i in 0..runs {

@@ -1,6 +1,12 @@
 //! A tiny run of the benchmark harness (tracehouse's embedded store only), so that it cannot
 //! rot: it finishes, prints the table and writes every figure to the JSON results.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 use std::process::{Command, Output};
 
 use serde_json::Value;

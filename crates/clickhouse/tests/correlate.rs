@@ -4,6 +4,12 @@
 //! query language means what it means on the embedded store, and that the derived error
 //! occurrences, groups and sessions add up.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -2,6 +2,12 @@
 //! queries, keys, project ids and stored data are compared literally: they match
 //! exactly what they say, never break the SQL, and never widen a result.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 mod common;
 
 use tracehouse_model::{AttrValue, Span, SpanId, TraceId};
@@ -117,7 +123,7 @@ async fn hostile_values_are_compared_literally() {
     // Autocomplete with hostile prefixes and keys.
     let keys = store
         .keys(&KeysQuery {
-            target: tracehouse_query::plan::Target::Spans,
+            target: Target::Spans,
             project_id: project.into(),
             start_ns: T0,
             end_ns: T0 + 1_000_000_000,
@@ -129,7 +135,7 @@ async fn hostile_values_are_compared_literally() {
     assert_eq!(keys.len(), 2, "{keys:?}");
     let values = store
         .values(&ValuesQuery {
-            target: tracehouse_query::plan::Target::Spans,
+            target: Target::Spans,
             project_id: project.into(),
             field: resolve_key(&format!("span.{}", HOSTILE[0]), Target::Spans),
             start_ns: T0,

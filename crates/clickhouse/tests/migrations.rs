@@ -1,6 +1,12 @@
 //! Schema migrations: fresh database, re-run (no-op), concurrent starters, upgrade from
 //! the previous version with data in it, and a schema newer than the build.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 mod common;
 
 use clickhouse::Row;
@@ -223,7 +229,7 @@ async fn upgrade_from_every_previous_version_keeps_data() {
         store.write_spans(vec![new]).await.unwrap();
         let values = store
             .values(&ValuesQuery {
-                target: tracehouse_query::plan::Target::Spans,
+                target: Target::Spans,
                 project_id: "p".into(),
                 field: resolve_key("service", Target::Spans),
                 start_ns: T0,

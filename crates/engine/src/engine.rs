@@ -231,7 +231,7 @@ impl EmbeddedStore {
     ) -> Result<T, StoreError>
     where
         F: Fn() -> Fut,
-        Fut: std::future::Future<Output = Result<T, StoreError>>,
+        Fut: Future<Output = Result<T, StoreError>>,
     {
         match read().await {
             Err(e) if e.is_damage() => {

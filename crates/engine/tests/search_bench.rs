@@ -4,6 +4,12 @@
 //! TH_BENCH_SPANS=2000000 cargo test --release -p tracehouse-engine --test search_bench -- --ignored --nocapture
 //! ```
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 use std::time::{Duration, Instant};
 
 use tracehouse_engine::{

@@ -169,21 +169,25 @@ pub fn fingerprint(error_type: &str, message: &str, stacktrace: &str) -> String 
     format!("{:016x}", twox_hash::XxHash64::oneshot(0, key.as_bytes()))
 }
 
-static PYTHON_FRAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^File "([^"]*)", line \d+(?:, in (.+))?$"#).expect("valid regex")
-});
-static RUST_FRAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\d+:\s+(\S.*)$").expect("valid regex"));
+/// Compiles one of this module's pattern literals. Each is compiled by the unit tests below,
+/// so a typo fails the build's tests rather than a request.
+#[allow(
+    clippy::expect_used,
+    reason = "the patterns are literals, compiled by the tests"
+)]
+fn pattern(re: &str) -> Regex {
+    Regex::new(re).expect("a pattern literal of this module")
+}
+
+static PYTHON_FRAME: LazyLock<Regex> =
+    LazyLock::new(|| pattern(r#"^File "([^"]*)", line \d+(?:, in (.+))?$"#));
+static RUST_FRAME: LazyLock<Regex> = LazyLock::new(|| pattern(r"^\d+:\s+(\S.*)$"));
 static GO_LOCATION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^(\S+\.go):\d+(?: \+0x[0-9a-f]+)?$").expect("valid regex"));
-static SYMBOL_HASH: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"::h[0-9a-f]{16}$").expect("valid regex"));
-static POSITION: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r":\d+(?::\d+)?").expect("valid regex"));
-static DIRECTORY: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[^\s(]*[/\\]").expect("valid regex"));
-static ADDRESS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"0x[0-9a-fA-F]+").expect("valid regex"));
+    LazyLock::new(|| pattern(r"^(\S+\.go):\d+(?: \+0x[0-9a-f]+)?$"));
+static SYMBOL_HASH: LazyLock<Regex> = LazyLock::new(|| pattern(r"::h[0-9a-f]{16}$"));
+static POSITION: LazyLock<Regex> = LazyLock::new(|| pattern(r":\d+(?::\d+)?"));
+static DIRECTORY: LazyLock<Regex> = LazyLock::new(|| pattern(r"[^\s(]*[/\\]"));
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| pattern(r"0x[0-9a-fA-F]+"));
 
 /// The innermost [`FINGERPRINT_FRAMES`] frames of a stack trace, normalised. Understands
 /// Python tracebacks (innermost last), `at …` frames (Java, JavaScript, .NET, Rust
@@ -226,18 +230,16 @@ fn basename(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
-static QUOTED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#""[^"]*"|'[^']*'|`[^`]*`"#).expect("valid regex"));
+static QUOTED: LazyLock<Regex> = LazyLock::new(|| pattern(r#""[^"]*"|'[^']*'|`[^`]*`"#));
 static UUID: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
-        .expect("valid regex")
+    pattern(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
 });
 static HEX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:0x[0-9a-f]+|[0-9a-f]*[0-9][0-9a-f]*[a-f][0-9a-f]*|[0-9a-f]*[a-f][0-9a-f]*[0-9][0-9a-f]*)\b")
-        .expect("valid regex")
+    pattern(
+        r"(?i)\b(?:0x[0-9a-f]+|[0-9a-f]*[0-9][0-9a-f]*[a-f][0-9a-f]*|[0-9a-f]*[a-f][0-9a-f]*[0-9][0-9a-f]*)\b",
+    )
 });
-static NUMBER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\d+(?:\.\d+)?").expect("valid regex"));
+static NUMBER: LazyLock<Regex> = LazyLock::new(|| pattern(r"\d+(?:\.\d+)?"));
 
 /// The message with values masked: quoted text → `<str>`, UUIDs → `<id>`, hex → `<hex>`,
 /// numbers → `<num>`.
@@ -262,6 +264,26 @@ mod tests {
     const PY_A: &str = "Traceback (most recent call last):\n  File \"/srv/app/views.py\", line 42, in checkout\n    total = cart.total()\n  File \"/srv/app/cart.py\", line 17, in total\n    return sum(p / q for p, q in items)\nZeroDivisionError: division by zero";
     const PY_A_MOVED: &str = "Traceback (most recent call last):\n  File \"/opt/other/views.py\", line 45, in checkout\n    total = cart.total()\n  File \"/opt/other/cart.py\", line 19, in total\n    return sum(p / q for p, q in items)\nZeroDivisionError: division by zero";
     const PY_B: &str = "Traceback (most recent call last):\n  File \"/srv/app/views.py\", line 80, in refund\n    r = payments.refund()\n  File \"/srv/app/payments.py\", line 9, in refund\n    raise ValueError(\"no\")\nValueError: no";
+
+    #[test]
+    fn every_pattern_compiles() {
+        let all = [
+            &PYTHON_FRAME,
+            &RUST_FRAME,
+            &GO_LOCATION,
+            &SYMBOL_HASH,
+            &POSITION,
+            &DIRECTORY,
+            &ADDRESS,
+            &QUOTED,
+            &UUID,
+            &HEX,
+            &NUMBER,
+        ];
+        for re in all {
+            assert!(!LazyLock::force(re).as_str().is_empty());
+        }
+    }
 
     #[test]
     fn python_frames_innermost_first_without_lines_or_dirs() {

@@ -781,7 +781,7 @@ mod tests {
             ("retry.count EXISTS", none.clone()),
             ("cache:miss", none.clone()),
             ("span.hops EXISTS", none.clone()),
-            ("lib.tier:web", none.clone()),
+            ("lib.tier:web", none),
             // structure and pipelines read them too
             ("{event.cache:miss} >> {link.hops EXISTS}", vec![2, 3]),
             ("{} | by(event.cache) | count() = 1", vec![0, 4]),

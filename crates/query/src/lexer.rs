@@ -201,15 +201,12 @@ fn skip_ws(src: &str, pos: usize) -> usize {
 /// an offset past the end yields [`TokenKind::Eof`].
 pub fn lex_at(src: &str, pos: usize, mode: Mode) -> Result<Token, ParseError> {
     let start = skip_ws(src, pos.min(src.len()));
-    let rest = match src.get(start..) {
-        Some(r) => r,
-        None => {
-            return Err(ParseError::new(
-                "internal: offset is not a character boundary",
-                pos,
-                pos,
-            ));
-        }
+    let Some(rest) = src.get(start..) else {
+        return Err(ParseError::new(
+            "internal: offset is not a character boundary",
+            pos,
+            pos,
+        ));
     };
     let tok = |kind: TokenKind, len: usize| Token {
         kind,

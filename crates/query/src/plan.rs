@@ -1482,10 +1482,9 @@ mod tests {
 
     #[test]
     fn structures_list_the_fields_they_read() {
-        let q = crate::parse(
-            "{service:a span.x=1} >> {event.e EXISTS} | by(resource.r) | avg(duration) > 1",
-        )
-        .unwrap();
+        let q =
+            parse("{service:a span.x=1} >> {event.e EXISTS} | by(resource.r) | avg(duration) > 1")
+                .unwrap();
         let plan = plan(&q);
         let structure = plan.structure.expect("a structure");
         let fields = structure.fields();

@@ -246,7 +246,7 @@ async fn checkout(shop: &Storefront, sku: &str, quantity: u32) -> Result<Value, 
         .send()
         .await
         .map_err(|e| AppError::Upstream(e.to_string()))?;
-    if resp.status() == reqwest::StatusCode::NOT_FOUND {
+    if resp.status() == StatusCode::NOT_FOUND {
         return Err(AppError::NotFound(sku.to_string()));
     }
     let item: Value = resp

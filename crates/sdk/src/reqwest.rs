@@ -81,7 +81,7 @@ impl Middleware for TracingMiddleware {
         );
         let cx = span.context();
         opentelemetry::global::get_text_map_propagator(|propagator| {
-            propagator.inject_context(&cx, &mut HeaderInjector(req.headers_mut()))
+            propagator.inject_context(&cx, &mut HeaderInjector(req.headers_mut()));
         });
         let result = next.run(req, extensions).instrument(span.clone()).await;
         match &result {

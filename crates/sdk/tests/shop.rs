@@ -7,6 +7,12 @@
 //! when `cargo test --workspace` has just built them) and runs them from the target
 //! directory this test binary lives in.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

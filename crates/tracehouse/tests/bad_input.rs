@@ -3,6 +3,12 @@
 //! bodies, bad ids, unknown keys — for spans and log records alike; plus project scoping of
 //! the query API.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 mod common;
 
 use std::io::Write;

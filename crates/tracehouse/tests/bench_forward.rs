@@ -2,6 +2,12 @@
 //! exits with its status; without one it says how to build it. Run on a copy of the real
 //! binary in a directory of its own, beside a stand-in harness.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

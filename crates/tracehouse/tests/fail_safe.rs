@@ -3,6 +3,12 @@
 //! the recovery command) or is quarantined and reported, never silently dropped; a full disk
 //! recovers without a restart.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

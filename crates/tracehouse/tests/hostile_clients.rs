@@ -3,6 +3,12 @@
 //! file descriptors; gRPC requests that do not decode or are too large; and a generated set of
 //! bad JSON API requests, every one of which must answer the documented JSON error.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 mod common;
 
 use std::io::{Read, Write};

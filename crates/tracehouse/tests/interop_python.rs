@@ -15,6 +15,12 @@
 //! `TRACEHOUSE_HIGHLIGHT_PYTHON`); `scripts/test` installs both. Without them the tests
 //! fail; they never skip.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 mod common;
 
 use std::io::Read;

@@ -16,6 +16,12 @@
 //! unscoped, and exactly the ten cases of [`NEED_SCOPES`] are wrong that way. `queries_es.json` (regex tag
 //! values, an Elasticsearch-only dialect) is not part of the default suite.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -124,7 +124,7 @@ trait Export: Message + Clone + Default + Send + Sync + 'static {
     fn grpc(
         channel: Channel,
         request: tonic::Request<Self>,
-    ) -> impl std::future::Future<Output = Result<Self::Response, tonic::Status>> + Send;
+    ) -> impl Future<Output = Result<Self::Response, tonic::Status>> + Send;
     /// Items the server refused (`partial_success`).
     fn rejected(response: &Self::Response) -> u64;
 }
@@ -398,7 +398,7 @@ async fn export_with_retry<E: Export>(
 pub async fn drive(
     config: LoadConfig,
     bar: ProgressBar,
-    stop: impl std::future::Future<Output = ()> + Send,
+    stop: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<LoadReport> {
     let client = Client::connect(&config).await?;
     let config = Arc::new(config);

@@ -407,7 +407,7 @@ impl ShopGenerator {
             i("server.port", 443),
             s("user_agent.original", agent),
             i("user.id", user),
-            s("highlight.session_id", session.clone()),
+            s("highlight.session_id", session),
             s(
                 "client.address",
                 format!("10.{}.{}.{}", user % 256, (user / 256) % 256, user % 7),

@@ -18,16 +18,20 @@ use tracehouse_query::plan::{Target, plan_for};
 
 /// 2023-11-14T22:00:00Z, an hour boundary.
 pub const T0: i64 = 1_699_999_200_000_000_000;
-pub const MS: i64 = 1_000_000;
-pub const S: i64 = 1_000 * MS;
+pub use super::testkit::{MS, S, set};
 /// The window covering the data set.
 pub const START: i64 = T0;
+/// The end of the window covering the data set.
 pub const END: i64 = T0 + 60 * S;
 
+/// A Python traceback of the data set.
 pub const PY_STACK: &str = "Traceback (most recent call last):\n  File \"/srv/app/pay.py\", line 40, in charge\n    card.debit(amount)\n  File \"/srv/app/card.py\", line 12, in debit\n    raise ValueError(msg)\nValueError: declined";
+/// [`PY_STACK`] after a code change moved its lines: the same error group.
 pub const PY_STACK_MOVED: &str = "Traceback (most recent call last):\n  File \"/srv/app/pay.py\", line 44, in charge\n    card.debit(amount)\n  File \"/srv/app/card.py\", line 15, in debit\n    raise ValueError(msg)\nValueError: declined";
+/// A JavaScript stack of the data set.
 pub const JS_STACK: &str =
     "TypeError: x is undefined\n    at render (/app/main.js:10:5)\n    at boot (/app/main.js:2:1)";
+/// A Java stack of the data set.
 pub const JAVA_STACK: &str = "PaymentError: declined\n\tat shop.Pay.charge(Pay.java:88)";
 
 /// Trace ids by letter.
@@ -274,10 +278,6 @@ pub fn log_label(l: &LogRecord) -> String {
     format!("l{}", i + 1)
 }
 
-pub fn set(labels: &str) -> BTreeSet<String> {
-    labels.split_whitespace().map(String::from).collect()
-}
-
 /// Writes the data set under project `p`, and again under `other` (must never leak).
 pub async fn load(store: &dyn Store) {
     store.write_spans(spans()).await.unwrap();
@@ -301,6 +301,7 @@ pub async fn load(store: &dyn Store) {
     store.write_logs(other_logs).await.unwrap();
 }
 
+/// A log search of project `p` over the data set's window.
 pub fn log_query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
     let parsed = tracehouse_query::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
     SearchQuery {
@@ -334,6 +335,7 @@ pub async fn log_labels_paged(
     }
 }
 
+/// Labels of every record matching `q`, newest first, as a set.
 pub async fn log_labels(store: &dyn Store, q: &str) -> BTreeSet<String> {
     log_labels_paged(store, q, SearchSort::TimeDesc, 1000)
         .await
@@ -341,6 +343,8 @@ pub async fn log_labels(store: &dyn Store, q: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Log search: text, levels, attributes, trace links, sorting and cursors (`when` names
+/// the state of the store in failure messages).
 pub async fn check_log_search(store: &dyn Store, when: &str) {
     let cases: &[(&str, &str)] = &[
         ("", "l1 l2 l3 l4 l5 l6 l7"),
@@ -430,6 +434,7 @@ pub async fn check_log_search(store: &dyn Store, when: &str) {
     assert_eq!(page.logs, vec![logs()[1].clone()], "[{when}] round trip");
 }
 
+/// Log histograms: totals and per-level counts per bucket.
 pub async fn check_log_histogram(store: &dyn Store, when: &str) {
     let histogram = |q: &str| {
         let parsed = tracehouse_query::parse(q).unwrap();
@@ -473,6 +478,7 @@ fn occurrence_labels(errors: &[tracehouse_model::ErrorOccurrence]) -> Vec<String
         .collect()
 }
 
+/// Every error occurrence of project `p` in the window.
 pub fn error_query() -> ErrorQuery {
     ErrorQuery {
         project_id: "p".into(),
@@ -483,6 +489,7 @@ pub fn error_query() -> ErrorQuery {
     }
 }
 
+/// Error occurrences: from spans and logs, by trace, session and group.
 pub async fn check_errors(store: &dyn Store, when: &str) {
     let all = store.errors(&error_query()).await.unwrap();
     assert_eq!(
@@ -539,6 +546,7 @@ pub async fn check_errors(store: &dyn Store, when: &str) {
     assert_eq!(occurrence_labels(&of_group), ["b2"], "[{when}] limit 1");
 }
 
+/// Every error group of project `p` in the window.
 pub fn groups_query() -> ErrorGroupsQuery {
     ErrorGroupsQuery {
         project_id: "p".into(),
@@ -551,6 +559,7 @@ pub fn groups_query() -> ErrorGroupsQuery {
     }
 }
 
+/// Error groups: fingerprints, counts and trends, and the group filters.
 pub async fn check_error_groups(store: &dyn Store, when: &str) {
     let g = store.error_groups(&groups_query()).await.unwrap();
     assert_eq!(g.width_ns, 10 * S, "[{when}]");
@@ -630,6 +639,7 @@ pub async fn check_error_groups(store: &dyn Store, when: &str) {
     assert_eq!(top.groups[0].error_type, "KeyError");
 }
 
+/// Sessions: their order, time ranges, counts and services, limits and lookups by id.
 pub async fn check_sessions(store: &dyn Store, when: &str) {
     let q = SessionsQuery {
         project_id: "p".into(),

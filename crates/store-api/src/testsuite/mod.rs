@@ -3,6 +3,12 @@
 //! Each suite loads its data set through [`crate::Store`] and panics on the first answer
 //! that differs.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
 pub mod correlate;
 pub mod semantic;
 pub mod testkit;

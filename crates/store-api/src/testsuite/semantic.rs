@@ -16,8 +16,7 @@ use tracehouse_query::plan::{Target, resolve_key};
 
 /// 2023-11-14T22:00:00Z, an hour boundary.
 pub const T0: i64 = 1_699_999_200_000_000_000;
-pub const MS: i64 = 1_000_000;
-pub const S: i64 = 1_000 * MS;
+pub use super::testkit::{MS, S, set};
 
 /// One span of the data set, named by a label like `a1` (trace `a`, span 1).
 pub struct Def {
@@ -105,15 +104,18 @@ fn trace_of(label: &str) -> u8 {
     label.as_bytes()[0] - b'a' + 1
 }
 
+/// The span id a label stands for (`b2` → trace 2, span 2).
 pub fn span_id_of(label: &str) -> SpanId {
     let b = label.as_bytes();
     SpanId([trace_of(label), b[1] - b'0', 0, 0, 0, 0, 0, 1])
 }
 
+/// The label of a span id of the data set.
 pub fn label_of(id: SpanId) -> String {
     format!("{}{}", char::from(b'a' + id.0[0] - 1), id.0[1])
 }
 
+/// The label of a trace id of the data set (`a`…`e`).
 pub fn trace_label(id: TraceId) -> String {
     char::from(b'a' + id.0[0] - 1).to_string()
 }
@@ -123,6 +125,9 @@ pub fn trace_start(label: &str) -> i64 {
     T0 + i64::from(trace_of(label) - 1) * 600 * S
 }
 
+/// The data set: five traces (`a`…`e`): a healthy checkout, a failing one with a slow
+/// database, a lone cart request, a payment with a producer and a failing step, and a trace
+/// with many database calls.
 pub fn data() -> Vec<Def> {
     use SpanKind::*;
     vec![
@@ -239,6 +244,7 @@ pub fn data() -> Vec<Def> {
     ]
 }
 
+/// The span a definition stands for, in `project`.
 pub fn to_span(def: &Def, project: &str) -> Span {
     let start = trace_start(def.label) + def.offset_ms * MS;
     let mut attributes = Attributes::new();
@@ -307,6 +313,7 @@ pub fn to_span(def: &Def, project: &str) -> Span {
 
 /// The window covering the whole data set.
 pub const START: i64 = T0;
+/// The end of the window covering the whole data set.
 pub const END: i64 = T0 + 3600 * S;
 
 /// Writes the data set into `store`: project `p`, the same spans under project `other`
@@ -330,6 +337,7 @@ pub async fn load(store: &dyn Store) {
     store.write_spans(vec![late]).await.unwrap();
 }
 
+/// A span search of project `p` over the data set's window.
 pub fn query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
     let plan =
         tracehouse_query::plan(&tracehouse_query::parse(q).unwrap_or_else(|e| panic!("{q}: {e}")));
@@ -344,6 +352,7 @@ pub fn query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
     }
 }
 
+/// Labels of every span matching `q`, as a set (one page holds them all).
 pub async fn span_labels(store: &dyn Store, q: &str) -> BTreeSet<String> {
     let page = store
         .search_spans(&query(q, SearchSort::TimeDesc, 1000))
@@ -353,6 +362,7 @@ pub async fn span_labels(store: &dyn Store, q: &str) -> BTreeSet<String> {
     page.spans.iter().map(|s| label_of(s.span_id)).collect()
 }
 
+/// Labels of every trace matching `q`, as a set.
 pub async fn trace_labels(store: &dyn Store, q: &str) -> BTreeSet<String> {
     let page = store
         .search_traces(&query(q, SearchSort::TimeDesc, 1000))
@@ -362,10 +372,6 @@ pub async fn trace_labels(store: &dyn Store, q: &str) -> BTreeSet<String> {
         .iter()
         .map(|t| trace_label(t.trace_id))
         .collect()
-}
-
-pub fn set(labels: &str) -> BTreeSet<String> {
-    labels.split_whitespace().map(String::from).collect()
 }
 
 /// (query, expected spans) — Highlight syntax, intrinsics, typed attributes, scopes.
@@ -749,7 +755,7 @@ async fn check_histogram(store: &dyn Store, when: &str) {
 async fn check_keys_values(store: &dyn Store, when: &str) {
     let keys = store
         .keys(&KeysQuery {
-            target: tracehouse_query::plan::Target::Spans,
+            target: Target::Spans,
             project_id: "p".into(),
             start_ns: START,
             end_ns: END,
@@ -773,7 +779,7 @@ async fn check_keys_values(store: &dyn Store, when: &str) {
     );
     let http = store
         .keys(&KeysQuery {
-            target: tracehouse_query::plan::Target::Spans,
+            target: Target::Spans,
             project_id: "p".into(),
             start_ns: START,
             end_ns: END,
@@ -790,7 +796,7 @@ async fn check_keys_values(store: &dyn Store, when: &str) {
     let values = |key: &'static str, prefix: &'static str| async move {
         store
             .values(&ValuesQuery {
-                target: tracehouse_query::plan::Target::Spans,
+                target: Target::Spans,
                 project_id: "p".into(),
                 field: resolve_key(key, Target::Spans),
                 start_ns: START,
@@ -841,6 +847,7 @@ async fn check_keys_values(store: &dyn Store, when: &str) {
     );
 }
 
+/// Runs every case of the suite against `store` (loaded with [`load`]).
 pub async fn check_all(store: &dyn Store, when: &str) {
     check_spans(store, when).await;
     check_traces(store, when).await;

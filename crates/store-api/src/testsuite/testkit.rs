@@ -1,7 +1,20 @@
 //! Builders of test data every backend's tests share, so that a test states only what
 //! matters to it.
 
+use std::collections::BTreeSet;
+
 use tracehouse_model::{Span, SpanId, SpanKind, StatusCode, TraceId};
+
+/// One millisecond in ns.
+pub const MS: i64 = 1_000_000;
+/// One second in ns.
+pub const S: i64 = 1_000 * MS;
+
+/// The set of whitespace-separated labels in `labels` (`"a1 b2"`), as suites state expected
+/// answers.
+pub fn set(labels: &str) -> BTreeSet<String> {
+    labels.split_whitespace().map(String::from).collect()
+}
 
 /// A plain server span of project `p`, service `svc`, named `op`, without attributes,
 /// events or links; tests change what they need with struct update syntax.
