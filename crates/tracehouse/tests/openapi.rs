@@ -28,8 +28,11 @@ const SESSION: &str = "sess-openapi-1";
 /// `(path, method)` of every `.route(...)` call in the router source.
 fn declared_routes() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
-    for (at, _) in API_SOURCE.match_indices(".route(\"") {
-        let rest = &API_SOURCE[at + ".route(\"".len()..];
+    for (at, _) in API_SOURCE.match_indices(".route(") {
+        let rest = API_SOURCE[at + ".route(".len()..].trim_start();
+        let rest = rest
+            .strip_prefix('"')
+            .expect("a route path literal after .route(");
         let end = rest.find('"').expect("closing quote of a route path");
         let path = rest[..end].to_string();
         let after = rest[end + 1..].trim_start_matches(',').trim_start();

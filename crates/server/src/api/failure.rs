@@ -102,19 +102,22 @@ pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
-/// What went wrong.
+/// What went wrong. The parse fields are left out, never `null`, when they do not apply.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// What went wrong, phrased for the person who sent the request.
     pub message: String,
     /// Query parse errors only: byte offset in `query` where the offending text starts.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub start: Option<usize>,
     /// Query parse errors only: byte offset just past it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub end: Option<usize>,
     /// Query parse errors only: what the parser would have accepted there.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub expected: Option<Vec<String>>,
 }
 
