@@ -12,6 +12,11 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value as Json;
+use utoipa::openapi::schema::{
+    AdditionalProperties, AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type,
+};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 
 /// The key under which bytes values are written in JSON.
 const BYTES_KEY: &str = "$bytes";
@@ -147,6 +152,45 @@ impl<'de> Deserialize<'de> for AttrValue {
         Ok(AttrValue::from_json(&Json::deserialize(d)?))
     }
 }
+
+/// The JSON form of the module docs as a schema: any of a string, an integer, a number, a
+/// boolean, `{"$bytes": "<base64>"}`, an array of values or an object of values.
+impl PartialSchema for AttrValue {
+    fn schema() -> RefOr<Schema> {
+        let itself = || Ref::from_schema_name(AttrValue::name());
+        let bytes = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property(
+                BYTES_KEY,
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .content_encoding("base64"),
+            )
+            .required(BYTES_KEY)
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let primitive = |t: Type| ObjectBuilder::new().schema_type(t);
+        AnyOfBuilder::new()
+            .item(primitive(Type::String))
+            .item(primitive(Type::Integer))
+            .item(primitive(Type::Number))
+            .item(primitive(Type::Boolean))
+            .item(bytes)
+            .item(ArrayBuilder::new().items(itself()))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .additional_properties(Some(itself())),
+            )
+            .description(Some(
+                "An attribute value with its OpenTelemetry type kept: strings, integers (`1`) \
+                 and floats (`1.0`) as JSON, bytes as `{\"$bytes\": \"<base64>\"}`, arrays and \
+                 key/value lists as JSON arrays and objects.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for AttrValue {}
 
 /// Converts OTLP key/values into [`Attributes`]; a repeated key keeps its last value.
 pub fn attributes_from_otlp(kvs: &[KeyValue]) -> Attributes {

@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::attr::{AttrValue, Attributes};
 use crate::ids::{SpanId, TraceId};
@@ -21,7 +22,7 @@ use crate::span::Span;
 pub const FINGERPRINT_FRAMES: usize = 5;
 
 /// Where an occurrence came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorSource {
     /// An `exception` event on a span.
@@ -47,13 +48,14 @@ impl ErrorSource {
 }
 
 /// One error as it happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorOccurrence {
     /// The project.
     pub project_id: String,
     /// When it happened, ns since the Unix epoch.
     pub time_unix_nano: i64,
     /// Groups the same error: 16 lowercase hex digits.
+    #[schema(pattern = "^[0-9a-f]{16}$")]
     pub fingerprint: String,
     /// `exception.type` (`ValueError`, `java.io.IOException` …).
     #[serde(rename = "type")]
@@ -69,10 +71,13 @@ pub struct ErrorOccurrence {
     /// Its environment.
     pub environment: String,
     /// The trace it happened in.
+    #[schema(required = true)]
     pub trace_id: Option<TraceId>,
     /// The span it happened in.
+    #[schema(required = true)]
     pub span_id: Option<SpanId>,
     /// The browser session it belongs to.
+    #[schema(required = true)]
     pub session_id: Option<String>,
     /// Span event or log record.
     pub source: ErrorSource,

@@ -4,6 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 /// Why an id was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,7 +38,7 @@ pub enum IdError {
 }
 
 macro_rules! define_id {
-    ($name:ident, $len:expr, $kind:expr, $doc:expr) => {
+    ($name:ident, $len:expr, $kind:expr, $doc:expr, $example:expr) => {
         #[doc = $doc]
         #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
         pub struct $name(pub [u8; $len]);
@@ -100,16 +103,43 @@ macro_rules! define_id {
                 text.parse().map_err(serde::de::Error::custom)
             }
         }
+
+        /// As serialized: a string of lowercase hex digits, two per byte.
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some(format!("^[0-9a-f]{{{}}}$", 2 * $len)))
+                    .description(Some(concat!($doc, " Written as lowercase hex.")))
+                    .examples([$example])
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {}
     };
 }
 
-define_id!(TraceId, 16, "trace_id", "A 16-byte trace id.");
-define_id!(SpanId, 8, "span_id", "An 8-byte span id.");
+define_id!(
+    TraceId,
+    16,
+    "trace_id",
+    "A 16-byte trace id.",
+    "5b8efff798038103d269b633813fc60c"
+);
+define_id!(
+    SpanId,
+    8,
+    "span_id",
+    "An 8-byte span id.",
+    "eee19b7ec3c1b174"
+);
 define_id!(
     LogId,
     16,
     "log_id",
-    "A 16-byte log record id: a hash of the record's content, so a retried export gives the same ids."
+    "A 16-byte log record id: a hash of the record's content, so a retried export gives the same ids.",
+    "0c5b3bf0d4a2e8f61e9a7d2c4b6f8a01"
 );
 
 #[cfg(test)]

@@ -3,6 +3,13 @@
 //!
 //! Every other crate speaks these types: ingest produces them, stores persist them and the
 //! query API returns them.
+//!
+//! The types the API returns derive their OpenAPI schema (`utoipa::ToSchema`) next to their
+//! serde attributes, so the schema says what serde writes: a field serde always writes — an
+//! `Option` as `null`, a `#[serde(default)]` field — is marked `#[schema(required = true)]`,
+//! which utoipa would otherwise leave optional; an [`Attributes`] field names its map type
+//! (`#[schema(value_type = BTreeMap<String, AttrValue>)]`), which the derive cannot see
+//! through the alias.
 
 pub mod attr;
 pub mod errors;

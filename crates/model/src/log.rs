@@ -2,13 +2,16 @@
 //! (DESIGN §3), and the severity levels logs are grouped by.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::attr::Attributes;
+use crate::attr::{AttrValue, Attributes};
 use crate::ids::{LogId, SpanId, TraceId};
 
 /// A coarse severity level, from OTLP's severity number ranges (or the text when the number
 /// is unset).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// No severity given.
@@ -99,7 +102,7 @@ impl Level {
 }
 
 /// One stored log record, normalised from OTLP.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct LogRecord {
     /// Identifies the record (see [`LogRecord::content_id`]).
     pub log_id: LogId,
@@ -119,8 +122,10 @@ pub struct LogRecord {
     /// The message; structured bodies are kept as JSON text.
     pub body: String,
     /// The trace the record was emitted in, when it was.
+    #[schema(required = true)]
     pub trace_id: Option<TraceId>,
     /// The span the record was emitted in, when it was.
+    #[schema(required = true)]
     pub span_id: Option<SpanId>,
     /// `service.name` of the resource.
     pub service_name: String,
@@ -131,10 +136,13 @@ pub struct LogRecord {
     /// Instrumentation scope name (often the logger name).
     pub scope_name: String,
     /// Browser session the record belongs to (`highlight.session_id` or `session.id`).
+    #[schema(required = true)]
     pub session_id: Option<String>,
     /// Record attributes.
+    #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub attributes: Attributes,
     /// Resource attributes.
+    #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub resource_attributes: Attributes,
     /// W3C trace flags.
     pub flags: u32,

@@ -1,12 +1,13 @@
 //! The span row: what tracehouse stores and returns for every span (DESIGN §3).
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::attr::Attributes;
+use crate::attr::{AttrValue, Attributes};
 use crate::ids::{SpanId, TraceId};
 
 /// The role of a span in a request, as in OTLP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SpanKind {
     /// No kind was given.
@@ -66,7 +67,7 @@ impl SpanKind {
 }
 
 /// A span's status code, as in OTLP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum StatusCode {
     /// No status was set.
@@ -107,40 +108,47 @@ impl StatusCode {
 }
 
 /// A timestamped annotation on a span (an `exception` event marks an error).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Event {
     /// When the event happened, ns since the Unix epoch.
     pub time_unix_nano: i64,
     /// The event name.
     pub name: String,
     /// The event's attributes.
+    #[schema(required = true)]
+    #[schema(value_type = BTreeMap<String, AttrValue>)]
     #[serde(default)]
     pub attributes: Attributes,
     /// Attributes the sender dropped.
+    #[schema(required = true)]
     #[serde(default)]
     pub dropped_attributes_count: u32,
 }
 
 /// A reference from a span to a span in another (or the same) trace.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Link {
     /// The linked trace.
     pub trace_id: TraceId,
     /// The linked span.
     pub span_id: SpanId,
     /// W3C trace state of the link.
+    #[schema(required = true)]
     #[serde(default)]
     pub trace_state: String,
     /// The link's attributes.
+    #[schema(required = true)]
+    #[schema(value_type = BTreeMap<String, AttrValue>)]
     #[serde(default)]
     pub attributes: Attributes,
     /// Attributes the sender dropped.
+    #[schema(required = true)]
     #[serde(default)]
     pub dropped_attributes_count: u32,
 }
 
 /// One stored span, normalised from OTLP.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Span {
     /// The project the span belongs to.
     pub project_id: String,
@@ -149,6 +157,7 @@ pub struct Span {
     /// The span's own id.
     pub span_id: SpanId,
     /// The parent span, absent for a root.
+    #[schema(required = true)]
     pub parent_span_id: Option<SpanId>,
     /// W3C trace state.
     pub trace_state: String,
@@ -177,12 +186,16 @@ pub struct Span {
     /// Instrumentation scope version.
     pub scope_version: String,
     /// Instrumentation scope attributes.
+    #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub scope_attributes: Attributes,
     /// Browser session the span belongs to (`highlight.session_id` or `session.id`).
+    #[schema(required = true)]
     pub session_id: Option<String>,
     /// Span-scope attributes.
+    #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub attributes: Attributes,
     /// Resource-scope attributes.
+    #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub resource_attributes: Attributes,
     /// Span events in time order as sent.
     pub events: Vec<Event>,

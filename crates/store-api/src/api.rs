@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use tracehouse_model::{ErrorOccurrence, Level, LogRecord, Span, SpanId, TraceId};
 use tracehouse_query::plan::{CmpOp, Filter, Intrinsic, Target, Value};
 use tracehouse_query::{Field, Plan};
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
@@ -72,9 +74,10 @@ pub struct StoreHealth {
 }
 
 /// A part set aside as damaged: its files are kept aside, its rows are not served.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, Deserialize)]
 pub struct QuarantinedPart {
     /// The table it belonged to.
+    #[schema(schema_with = table_schema)]
     pub table: String,
     /// Its part id (names its files in the quarantine directory).
     pub part_id: u64,
@@ -84,6 +87,15 @@ pub struct QuarantinedPart {
     pub rows: u64,
     /// What was wrong with it.
     pub reason: String,
+}
+
+/// The schema of [`QuarantinedPart::table`]: the tables a backend keeps.
+fn table_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(["spans", "logs", "errors"]))
+        .description(Some("The table it belonged to."))
+        .build()
 }
 
 impl StoreHealth {
@@ -133,7 +145,7 @@ pub struct SearchPage {
 }
 
 /// One trace in a trace search.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct TraceSummary {
     /// The trace.
     pub trace_id: TraceId,
@@ -185,7 +197,7 @@ pub struct HistogramQuery {
 }
 
 /// One histogram bucket: spans starting in `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Bucket {
     /// Bucket start, ns (a multiple of the width).
     pub start: i64,
@@ -198,18 +210,19 @@ pub struct Bucket {
 }
 
 /// Span counts over time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Histogram {
     /// Bucket width, ns.
     pub width_ns: i64,
     /// Consecutive buckets covering the requested range.
     pub buckets: Vec<Bucket>,
-    /// See [`SearchPage::candidates_truncated`].
+    /// Set when a structural query had more candidate traces than a store evaluates: only
+    /// the newest candidates were counted.
     pub candidates_truncated: bool,
 }
 
 /// Where a key lives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KeyScope {
     /// A built-in field.
@@ -221,7 +234,7 @@ pub enum KeyScope {
 }
 
 /// A key seen in a time range, for autocomplete.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct KeyInfo {
     /// The key as typed in queries (attributes without scope prefix).
     pub key: String,
@@ -230,9 +243,33 @@ pub struct KeyInfo {
     /// The most frequent value type: `string`, `int`, `float`, `bool`, `bytes`, `array`,
     /// `map`, `duration`, `id`, `timestamp`.
     #[serde(rename = "type")]
+    #[schema(schema_with = value_type_schema)]
     pub value_type: String,
     /// Spans that have it.
     pub count: u64,
+}
+
+/// The value types a [`KeyInfo`] names.
+const VALUE_TYPES: [&str; 10] = [
+    "string",
+    "int",
+    "float",
+    "bool",
+    "bytes",
+    "array",
+    "map",
+    "duration",
+    "id",
+    "timestamp",
+];
+
+/// The schema of [`KeyInfo::value_type`]: one of [`VALUE_TYPES`].
+fn value_type_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(VALUE_TYPES))
+        .description(Some("The most frequent value type."))
+        .build()
 }
 
 /// A request for the keys seen in a time range.
@@ -272,7 +309,7 @@ pub struct ValuesQuery {
 }
 
 /// A value with how many spans have it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ValueCount {
     /// The value as text.
     pub value: String,
@@ -290,7 +327,7 @@ pub struct LogPage {
 }
 
 /// Log record counts over time, per level.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LogHistogram {
     /// Bucket width, ns.
     pub width_ns: i64,
@@ -298,8 +335,8 @@ pub struct LogHistogram {
     pub buckets: Vec<LogBucket>,
 }
 
-/// One bucket of a [`LogHistogram`]: records with a time in `[start, end)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One bucket of a log histogram: records with a time in `[start, end)`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LogBucket {
     /// Bucket start, ns.
     pub start: i64,
@@ -350,9 +387,10 @@ pub struct ErrorGroupsQuery {
 }
 
 /// Occurrences of one error fingerprint in a time range.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ErrorGroup {
-    /// The group key.
+    /// The group key: 16 lowercase hex digits.
+    #[schema(pattern = "^[0-9a-f]{16}$")]
     pub fingerprint: String,
     /// Error type of the newest occurrence.
     #[serde(rename = "type")]
@@ -373,14 +411,14 @@ pub struct ErrorGroup {
     pub trace_count: u64,
     /// Distinct sessions affected.
     pub session_count: u64,
-    /// Occurrences per bucket of [`ErrorGroups::width_ns`] from [`ErrorGroups::start_ns`].
+    /// Occurrences per bucket of `width_ns` from `start_ns` of the enclosing answer.
     pub trend: Vec<u64>,
     /// Up to five traces of the newest occurrences, newest first.
     pub example_trace_ids: Vec<TraceId>,
 }
 
 /// Error groups with trends on one bucket grid.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ErrorGroups {
     /// Start of the first trend bucket, ns.
     pub start_ns: i64,
@@ -406,7 +444,7 @@ pub struct SessionsQuery {
 }
 
 /// A browser (or client) session seen through its spans.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SessionSummary {
     /// The session id.
     pub session_id: String,
@@ -427,7 +465,7 @@ pub struct SessionSummary {
 }
 
 /// Everything of one session on one timeline.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct SessionDetail {
     /// The session's numbers.
     pub session: SessionSummary,

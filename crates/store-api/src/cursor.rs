@@ -5,6 +5,9 @@ use std::fmt;
 use std::str::FromStr;
 
 use tracehouse_model::{SpanId, TraceId};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::error::StoreError;
 
@@ -71,6 +74,31 @@ impl FromStr for SearchSort {
     }
 }
 
+/// As the API takes it: a name [`SearchSort::from_str`] accepts (`newest` and `oldest` stand
+/// for `time_desc` and `time_asc`).
+impl PartialSchema for SearchSort {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([
+                "time_desc",
+                "time_asc",
+                "duration_desc",
+                "duration_asc",
+                "newest",
+                "oldest",
+            ]))
+            .default(Some(SearchSort::default().as_str().into()))
+            .description(Some(
+                "Result order. `newest` and `oldest` are accepted for `time_desc` and \
+                 `time_asc`; empty means `time_desc`.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for SearchSort {}
+
 /// Position after which the next page of a search starts, for any [`SearchSort`]: the
 /// sort key (start time or duration), trace id and span id of the last row returned.
 /// Trace searches leave the span id zero.
@@ -110,6 +138,26 @@ impl fmt::Display for SearchCursor {
             self.trace_id,
             self.span_id
         )
+    }
+}
+
+/// As the API sends and takes it: the hex of [`SearchCursor`]'s `Display`.
+impl PartialSchema for SearchCursor {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[0-9a-f]{66}$"))
+            .description(Some(
+                "Opaque position after the last row of a page. Pass it back unchanged as \
+                 `cursor`, with the same query, window and `sort`, to get the next page.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for SearchCursor {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Cursor".into()
     }
 }
 

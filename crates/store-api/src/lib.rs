@@ -7,6 +7,10 @@
 //! It knows nothing of Arrow, Parquet, DataFusion or SQL: the embedded engine
 //! (`tracehouse-engine`) and the ClickHouse backend (`tracehouse-clickhouse`) depend on it,
 //! and so does the server, which needs nothing else of a backend.
+//!
+//! The answers the JSON API sends as they are (trace summaries, histograms, error groups,
+//! sessions …) derive their OpenAPI schema (`utoipa::ToSchema`); their doc comments are the
+//! schema's descriptions, so they speak of the JSON, not of Rust items.
 
 mod api;
 mod cursor;

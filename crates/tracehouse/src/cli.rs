@@ -78,6 +78,14 @@ pub enum Command {
     ///   tracehouse check --repair /var/lib/tracehouse
     #[command(verbatim_doc_comment)]
     Check(crate::check::CheckArgs),
+    /// Print the OpenAPI 3.1 document of the JSON API (the one served at
+    /// /api/v1/openapi.json) to stdout, for generating clients.
+    ///
+    /// Examples:
+    ///   tracehouse openapi > openapi.json
+    ///   npm --prefix ui run gen:api        (regenerates ui/src/lib/api.gen.ts from it)
+    #[command(verbatim_doc_comment)]
+    Openapi,
 }
 
 impl Default for Command {

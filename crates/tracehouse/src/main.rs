@@ -1,7 +1,8 @@
 //! The `tracehouse` command line: `serve` (the default) runs the server with the embedded store;
 //! `query` searches a running server; `loadgen` and `demo` send it generated traffic
 //! (`tracehouse-workload`); `check` verifies a data directory; `bench` runs the benchmark
-//! harness, the separate `tracehouse-bench` binary.
+//! harness, the separate `tracehouse-bench` binary; `openapi` prints the JSON API's OpenAPI
+//! document.
 
 mod bench;
 mod check;
@@ -27,6 +28,10 @@ fn main() -> anyhow::Result<ExitCode> {
         cli::Command::Loadgen(args) => runtime.block_on(loadgen::run(args)),
         cli::Command::Demo(args) => runtime.block_on(demo::run(args)),
         cli::Command::Check(args) => check::run(args),
+        cli::Command::Openapi => {
+            println!("{}", tracehouse_server::api::openapi_json()?);
+            Ok(())
+        }
         // The harness's exit status is the command's.
         cli::Command::Bench(args) => return bench::run(args),
     }?;

@@ -1,7 +1,9 @@
 //! The OpenAPI document of the JSON API against the real binary: it is served at
-//! `/api/v1/openapi.json`, is OpenAPI 3.1, documents exactly the routes the router in
-//! `crates/server/src/api.rs` declares (read from its source text), and the real answers of
-//! every JSON route, after a little OTLP/HTTP JSON traffic, fit the schemas it names.
+//! `/api/v1/openapi.json` (derived with utoipa from the routes and the types they answer),
+//! is OpenAPI 3.1, is what `tracehouse openapi` prints, documents exactly the routes the
+//! router in `crates/server/src/api/mod.rs` declares (read from its source text), and the
+//! real answers of every JSON route, after a little OTLP/HTTP JSON traffic, fit the schemas
+//! it names.
 //!
 //! The schema check is deliberately small: `$ref`, `allOf`/`anyOf`/`oneOf`, `type`,
 //! `enum`/`const`, `required`, `properties` (a field the document does not declare is an
@@ -16,7 +18,7 @@ use common::TestServer;
 use serde_json::{Value, json};
 
 /// The router's source: the routes it declares are read from its `.route("…", get(…))` calls.
-const API_SOURCE: &str = include_str!("../../server/src/api.rs");
+const API_SOURCE: &str = include_str!("../../server/src/api/mod.rs");
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const ROOT: &str = "b7ad6b7169203331";
@@ -26,8 +28,11 @@ const SESSION: &str = "sess-openapi-1";
 /// `(path, method)` of every `.route(...)` call in the router source.
 fn declared_routes() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
-    for (at, _) in API_SOURCE.match_indices(".route(\"") {
-        let rest = &API_SOURCE[at + ".route(\"".len()..];
+    for (at, _) in API_SOURCE.match_indices(".route(") {
+        let rest = API_SOURCE[at + ".route(".len()..].trim_start();
+        let rest = rest
+            .strip_prefix('"')
+            .expect("a route path literal after .route(");
         let end = rest.find('"').expect("closing quote of a route path");
         let path = rest[..end].to_string();
         let after = rest[end + 1..].trim_start_matches(',').trim_start();
@@ -249,6 +254,18 @@ async fn document_is_served_and_lists_exactly_the_routes() {
     assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
     assert!(doc["info"]["title"].is_string());
 
+    // `tracehouse openapi` prints the served document (the UI's types are generated from it).
+    let printed = std::process::Command::new(env!("CARGO_BIN_EXE_tracehouse"))
+        .arg("openapi")
+        .output()
+        .expect("run tracehouse openapi");
+    assert!(printed.status.success(), "{printed:?}");
+    let printed: Value = serde_json::from_slice(&printed.stdout).expect("printed JSON");
+    assert_eq!(
+        printed, doc,
+        "tracehouse openapi differs from the served document"
+    );
+
     // Exactly the router's routes, with the router's methods.
     let declared = declared_routes();
     let paths = doc["paths"].as_object().expect("paths");
@@ -270,7 +287,7 @@ async fn document_is_served_and_lists_exactly_the_routes() {
         .collect();
     assert_eq!(
         documented, declared,
-        "documented routes (left) differ from crates/server/src/api.rs (right)"
+        "documented routes (left) differ from crates/server/src/api/mod.rs (right)"
     );
 
     // Every `$ref` resolves; operation ids are unique; every path template parameter is a

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LEVELS, levelParts, levelsPresent, normaliseLevel } from './levels';
+import type { LogBucket } from './types';
 
 describe('log levels', () => {
   it('normalises spellings and unknown values', () => {
@@ -11,7 +12,7 @@ describe('log levels', () => {
   });
 
   it('lists only the levels that occur, most severe first', () => {
-    const buckets = [
+    const buckets: LogBucket[] = [
       { start: 0, end: 1, count: 3, levels: { info: 2, debug: 1 } },
       { start: 1, end: 2, count: 2, levels: { error: 1, info: 1, warn: 0 } },
     ];

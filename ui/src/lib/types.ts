@@ -1,148 +1,51 @@
-export type AttrValue = string | number | boolean | null | AttrValue[] | { [k: string]: AttrValue };
-export type Attrs = Record<string, AttrValue>;
+// The JSON API's types, as the UI names them: aliases of the schemas generated from the
+// server's OpenAPI document (api.gen.ts, `npm run gen:api`), so the UI type-checks against
+// what the server sends. Only the UI's own views of them are written here.
+import type { components } from './api.gen';
 
-export interface SpanEvent {
-  time_unix_nano: number;
-  name: string;
-  attributes: Attrs;
-}
+type Schemas = components['schemas'];
 
-export interface SpanLink {
-  trace_id: string;
-  span_id: string;
-  trace_state?: string;
-  attributes: Attrs;
-}
+/** An attribute value with its OpenTelemetry type kept (bytes as `{"$bytes": "<base64>"}`). */
+export type AttrValue = Schemas['AttrValue'];
+/** Attributes by key as the attribute tables show them: the server's attributes, or a table the UI
+ * builds of a record's fields, where `null` marks a field the record does not have. */
+export type Attrs = Record<string, AttrValue | null>;
 
-export interface Span {
-  trace_id: string;
-  span_id: string;
-  parent_span_id: string | null;
-  name: string;
-  kind: string;
-  service_name: string;
-  service_version?: string | null;
-  environment?: string | null;
-  start_time_unix_nano: number;
-  end_time_unix_nano: number;
-  duration_nanos: number;
-  status_code: 'unset' | 'ok' | 'error' | string;
-  status_message?: string | null;
-  attributes: Attrs;
-  resource_attributes: Attrs;
-  scope_attributes?: Attrs;
-  events: SpanEvent[];
-  links: SpanLink[];
-  session_id?: string | null;
-  has_error?: boolean;
-}
+export type SpanEvent = Schemas['Event'];
+export type SpanLink = Schemas['Link'];
+export type Span = Schemas['Span'];
 
-export interface TraceRow {
-  trace_id: string;
-  root_service: string;
-  root_name: string;
+/** One trace of a trace search or a session, as the server sends it. */
+export type TraceSummary = Schemas['TraceSummary'];
+
+/** A trace row as the search and session pages show it: a [`TraceSummary`] with its start and duration as `start` and `duration`. */
+export type TraceRow = Omit<TraceSummary, 'start_ns' | 'duration_ns'> & {
   start: number;
   duration: number;
-  span_count: number;
-  error_count: number;
-  services: string[];
-  matched_span_ids: string[];
-}
+};
 
-export interface Bucket {
-  start: number;
-  end: number;
-  count: number;
-  error_count: number;
-}
+export type Bucket = Schemas['Bucket'];
 
-export interface QueryErrorInfo {
-  message: string;
-  start?: number;
-  end?: number;
-  expected?: string[];
-}
+/** The `error` of a failed request; `start`, `end` and `expected` locate a query that does not parse. */
+export type QueryErrorInfo = Schemas['ErrorDetail'];
 
 /** Coarse log level, as the server derives it from the OTLP severity. */
-export type Level = 'unknown' | 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
+export type Level = Schemas['Level'];
 
 /** One stored log record (OTLP log, normalised by the server). */
-export interface LogRecord {
-  log_id: string;
-  time_unix_nano: number;
-  observed_time_unix_nano?: number;
-  severity_number: number;
-  severity_text: string;
-  level: Level;
-  body: string;
-  trace_id: string | null;
-  span_id: string | null;
-  service_name: string;
-  service_version?: string;
-  environment?: string;
-  scope_name?: string;
-  session_id: string | null;
-  attributes: Attrs;
-  resource_attributes: Attrs;
-  flags?: number;
-  dropped_attributes_count?: number;
-}
+export type LogRecord = Schemas['LogRecord'];
 
 /** One log histogram bucket: the total and the count per level (zero levels omitted). */
-export interface LogBucket {
-  start: number;
-  end: number;
-  count: number;
-  levels: Partial<Record<Level, number>>;
-}
+export type LogBucket = Schemas['LogBucket'];
 
 /** One occurrence of an error: an exception span event or an error log with exception attributes. */
-export interface ErrorOccurrence {
-  time_unix_nano: number;
-  fingerprint: string;
-  type: string;
-  message: string;
-  stacktrace: string;
-  service_name: string;
-  service_version?: string;
-  environment?: string;
-  trace_id: string | null;
-  span_id: string | null;
-  session_id: string | null;
-  source: 'span_event' | 'log' | string;
-}
+export type ErrorOccurrence = Schemas['ErrorOccurrence'];
 
 /** Occurrences of one fingerprint in a time range, with a per-bucket trend. */
-export interface ErrorGroup {
-  fingerprint: string;
-  type: string;
-  message: string;
-  stacktrace: string;
-  services: string[];
-  count: number;
-  first_seen_ns: number;
-  last_seen_ns: number;
-  trace_count: number;
-  session_count: number;
-  trend: number[];
-  example_trace_ids: string[];
-}
+export type ErrorGroup = Schemas['ErrorGroup'];
 
 /** One browser session: the traces and errors tied to one session id. */
-export interface SessionSummary {
-  session_id: string;
-  start_ns: number;
-  end_ns: number;
-  duration_ns: number;
-  trace_count: number;
-  span_count: number;
-  error_count: number;
-  services: string[];
-}
+export type SessionSummary = Schemas['SessionSummary'];
 
 /** A whole trace as the API returns it: spans plus the logs and errors emitted in it. */
-export interface TraceData {
-  spans: Span[];
-  logs: LogRecord[];
-  errors: ErrorOccurrence[];
-}
+export type TraceData = Pick<Schemas['TraceDetail'], 'spans' | 'logs' | 'errors'>;

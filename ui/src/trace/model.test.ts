@@ -4,9 +4,11 @@ import { buildTree, criticalPath, selfTime, spanMatches, visibleRows } from './m
 
 function span(id: string, parent: string | null, start: number, end: number, extra: Partial<Span> = {}): Span {
   return {
-    trace_id: 't', span_id: id, parent_span_id: parent, name: `op ${id}`, kind: 'internal', service_name: 'svc',
-    start_time_unix_nano: start, end_time_unix_nano: end, duration_nanos: end - start, status_code: 'unset',
-    attributes: {}, resource_attributes: {}, events: [], links: [], ...extra,
+    project_id: 'p', trace_id: 't', span_id: id, parent_span_id: parent, trace_state: '', name: `op ${id}`, kind: 'internal',
+    start_time_unix_nano: start, end_time_unix_nano: end, duration_nanos: end - start, status_code: 'unset', status_message: '',
+    service_name: 'svc', service_version: '', environment: '', scope_name: '', scope_version: '', scope_attributes: {}, session_id: null,
+    attributes: {}, resource_attributes: {}, events: [], links: [], has_error: false,
+    dropped_attributes_count: 0, dropped_events_count: 0, dropped_links_count: 0, ...extra,
   };
 }
 

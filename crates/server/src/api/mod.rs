@@ -1,0 +1,131 @@
+//! The JSON query API under `/api/v1`, described by the OpenAPI document it serves at
+//! `/api/v1/openapi.json`, plus `/healthz`, `/readyz` and `/metrics`.
+//!
+//! Every API route is scoped to one project, chosen by the `x-tracehouse-key` (or
+//! `authorization: Bearer`) header, or the open project when none are configured.
+//! Errors are `{"error": {"message": …}}` with a 4xx/5xx status — also for parameters of the
+//! wrong type, unknown routes and methods other than GET (see [`crate::extract`]). Every query
+//! route runs under the query deadline: past it the query is dropped (which cancels its work)
+//! and the answer is a 503.
+//!
+//! One module per resource holds its handlers, its parameters and the JSON bodies it answers;
+//! each handler carries its `#[utoipa::path]`, and [`openapi_json`] derives the document from
+//! them and from the types' `ToSchema` (here, in `tracehouse-store-api` and in
+//! `tracehouse-model`), so the document cannot drift from what the routes send.
+
+mod doc;
+mod errors;
+mod failure;
+mod keys;
+mod logs;
+mod ops;
+mod params;
+mod sessions;
+mod spans;
+mod traces;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tracehouse_store_api::Store;
+
+pub use doc::openapi_json;
+pub use errors::ErrorGroupDetail;
+pub use failure::{ApiError, ErrorBody, ErrorDetail};
+pub use keys::{KeyList, ValueList};
+pub use logs::LogPage;
+pub use ops::{Ready, ReadyStatus};
+pub use sessions::SessionList;
+pub use spans::SpanPage;
+pub use traces::{TraceDetail, TracePage};
+
+use crate::metrics::Metrics;
+use crate::projects::{Projects, key_from_headers};
+
+/// State of the API routes.
+#[derive(Clone)]
+pub struct ApiState {
+    /// Where spans are read from.
+    pub store: Arc<dyn Store>,
+    /// Key → project table.
+    pub projects: Arc<Projects>,
+    /// Server metrics.
+    pub metrics: Arc<Metrics>,
+    /// Longest a query route may run before it is dropped and answered 503.
+    pub query_timeout: Duration,
+}
+
+/// The API, health and metrics router.
+pub fn router(state: ApiState) -> Router {
+    let queries = Router::new()
+        .route("/api/v1/traces/{trace_id}", get(traces::get_trace))
+        .route("/api/v1/spans", get(spans::list_spans))
+        .route("/api/v1/spans/search", get(spans::search_spans))
+        .route("/api/v1/spans/histogram", get(spans::histogram))
+        .route("/api/v1/traces/search", get(traces::search_traces))
+        .route("/api/v1/keys", get(keys::keys))
+        .route("/api/v1/keys/{key}/values", get(keys::values))
+        .route("/api/v1/logs/search", get(logs::search_logs))
+        .route("/api/v1/logs/histogram", get(logs::log_histogram))
+        .route("/api/v1/errors/groups", get(errors::error_groups))
+        .route(
+            "/api/v1/errors/groups/{fingerprint}",
+            get(errors::error_group),
+        )
+        .route("/api/v1/sessions", get(sessions::sessions))
+        .route("/api/v1/sessions/{session_id}", get(sessions::session))
+        .route_layer(middleware::from_fn_with_state(
+            state.query_timeout,
+            crate::deadline::query_deadline,
+        ));
+    Router::new()
+        .merge(queries)
+        .route("/api/v1/openapi.json", get(ops::openapi))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(|| async {
+            ApiError::not_found(
+                "no such route: see /api/v1/traces/{trace_id}, /api/v1/spans, \
+                 /api/v1/spans/search, /api/v1/traces/search, /api/v1/spans/histogram, \
+                 /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
+                 /api/v1/logs/histogram, /api/v1/errors/groups, \
+                 /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \
+                 /api/v1/sessions/{session_id}, all described by /api/v1/openapi.json",
+            )
+        })
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// A known route asked with another method than GET (or HEAD).
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "method {method} is not allowed on {}: the API is read-only, use GET",
+            uri.path()
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+    response
+}
+
+/// The project of a request, from its key.
+fn project_of(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let key = key_from_headers(
+        headers.get(doc::KEY_HEADER).and_then(|v| v.to_str().ok()),
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    );
+    Ok(state.projects.for_key(key)?)
+}
