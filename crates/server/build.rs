@@ -4,6 +4,11 @@
 //! `cargo build`s do not touch npm. Set `TRACEHOUSE_SKIP_UI_BUILD=1` to build without
 //! Node.js: the binary then serves a page explaining how to get the UI.
 
+#![allow(
+    clippy::expect_used,
+    reason = "a build script reports failure by panicking"
+)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;

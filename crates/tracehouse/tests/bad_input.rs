@@ -394,7 +394,7 @@ async fn span_listing_pages_through_everything_newest_first() {
                 path = format!(
                     "/api/v1/spans?start=2025-11-25T00:00:00Z&end={}&limit=10&cursor={c}",
                     NOW + 1_000_000
-                )
+                );
             }
             None => break,
         }

@@ -151,7 +151,7 @@ fn a_trickled_otlp_body_is_answered_408() {
     assert_eq!(resp, 400);
 }
 
-fn tokio_block_on<F: std::future::Future>(f: F) -> F::Output {
+fn tokio_block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -96,14 +96,10 @@ impl TestServer {
         });
         let (mut api, mut grpc, mut http) = (None, None, None);
         while api.is_none() || grpc.is_none() || http.is_none() {
-            let line = match rx.recv_timeout(Duration::from_secs(30)) {
-                Ok(l) => l,
-                Err(_) => {
-                    let _ = child.kill();
-                    let log =
-                        std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
-                    panic!("tracehouse did not print its addresses; log:\n{log}");
-                }
+            let Ok(line) = rx.recv_timeout(Duration::from_secs(30)) else {
+                let _ = child.kill();
+                let log = std::fs::read_to_string(data_dir.join("server.log")).unwrap_or_default();
+                panic!("tracehouse did not print its addresses; log:\n{log}");
             };
             let mut words = line.split_whitespace();
             let (Some(label), Some(url)) = (words.next(), words.next()) else {
