@@ -14,6 +14,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use tracehouse_store_api::testsuite::correlate as shared;
+use tracehouse_store_api::testsuite::testkit;
 
 use tracehouse_model::{
     AttrValue, Attributes, ErrorOccurrence, Event, Level, LogId, LogRecord, Span, SpanId, SpanKind,
@@ -61,14 +62,8 @@ struct L {
 
 fn log(project: &str, l: &L) -> LogRecord {
     let mut r = LogRecord {
-        log_id: LogId::default(),
         project_id: project.into(),
-        time_unix_nano: T0 + l.at,
         observed_time_unix_nano: T0 + l.at + MS,
-        severity_number: l.severity,
-        severity_text: l.text.into(),
-        level: Level::of(i32::from(l.severity), l.text),
-        body: l.body.into(),
         trace_id: l.trace.map(|(t, _)| trace(t)),
         span_id: l.trace.map(|(_, s)| span_id(s)),
         service_name: l.service.into(),
@@ -79,7 +74,7 @@ fn log(project: &str, l: &L) -> LogRecord {
         attributes: attrs(l.attrs),
         resource_attributes: attrs(&[("host", "h1")]),
         flags: 1,
-        dropped_attributes_count: 0,
+        ..testkit::log(T0 + l.at, l.severity, l.text, l.body)
     };
     if l.service == "web" {
         r.attributes.insert("retries".into(), AttrValue::Int(3));

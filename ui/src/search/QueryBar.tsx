@@ -66,6 +66,13 @@ export function QueryBar({
   const [ctx, setCtx] = useState<Context>({ kind: 'none' });
   const [active, setActive] = useState(0);
   const [open, setOpen] = useState(false);
+  // What the key handler must see: a key pressed before the re-render of the one before it
+  // (Escape, then Enter at once) acts on the list as that key left it, not as last drawn.
+  const openNow = useRef(false);
+  const show = (v: boolean) => {
+    openNow.current = v;
+    setOpen(v);
+  };
   const [histIdx, setHistIdx] = useState(-1);
   const [suggestNote, setSuggestNote] = useState('');
   const input = useRef<HTMLInputElement>(null);
@@ -134,7 +141,7 @@ export function QueryBar({
   const submit = (raw: string) => {
     const q = raw.trim();
     setText(q);
-    setOpen(false);
+    show(false);
     setHistIdx(-1);
     pushHistory(q);
     onSubmit(q);
@@ -163,7 +170,7 @@ export function QueryBar({
   };
 
   const onKeyDown = (e: KeyboardEvent) => {
-    const listOpen = open && items.length > 0;
+    const listOpen = openNow.current && items.length > 0;
     if (e.key === 'ArrowDown' && listOpen) {
       e.preventDefault();
       setActive((a) => (a + 1) % items.length);
@@ -178,7 +185,7 @@ export function QueryBar({
       setHistIdx(idx);
       const q = idx < 0 ? value : h[idx];
       setText(q);
-      setOpen(false);
+      show(false);
       requestAnimationFrame(() => input.current?.setSelectionRange(q.length, q.length));
     } else if (e.key === 'Tab' && listOpen) {
       e.preventDefault();
@@ -194,7 +201,7 @@ export function QueryBar({
         accept(items[active]);
       } else submit(text);
     } else if (e.key === 'Escape') {
-      if (open) setOpen(false);
+      if (openNow.current) show(false);
       else input.current?.blur();
     }
   };
@@ -258,7 +265,7 @@ export function QueryBar({
           value={text}
           onInput={(e) => {
             setText((e.target as HTMLInputElement).value);
-            setOpen(true);
+            show(true);
             setHistIdx(-1);
             sync();
           }}
@@ -266,11 +273,11 @@ export function QueryBar({
           onKeyUp={sync}
           onClick={() => {
             sync();
-            setOpen(true);
+            show(true);
           }}
           onScroll={sync}
-          onFocus={() => setOpen(true)}
-          onBlur={() => setTimeout(() => setOpen(false), 150)}
+          onFocus={() => show(true)}
+          onBlur={() => setTimeout(() => show(false), 150)}
         />
         <button type="button" class="btn primary" onClick={() => submit(text)}>
           Search

@@ -11,13 +11,14 @@ use crate::{
     StoreError,
 };
 use tracehouse_model::{
-    AttrValue, Attributes, ErrorSource, Event, Level, LogId, LogRecord, Span, SpanId, SpanKind,
+    AttrValue, Attributes, ErrorSource, Event, Level, LogRecord, Span, SpanId, SpanKind,
     StatusCode, TraceId, fingerprint,
 };
 use tracehouse_query::plan::{Target, plan_for};
 
 /// 2023-11-14T22:00:00Z, an hour boundary.
 pub const T0: i64 = 1_699_999_200_000_000_000;
+use super::testkit;
 pub use super::testkit::{MS, S, set};
 /// The window covering the data set.
 pub const START: i64 = T0;
@@ -183,14 +184,6 @@ fn log(
         attributes.insert((*k).into(), v.clone());
     }
     let mut l = LogRecord {
-        log_id: LogId::default(),
-        project_id: "p".into(),
-        time_unix_nano: T0 + offset_ms * MS,
-        observed_time_unix_nano: T0 + offset_ms * MS,
-        severity_number: number,
-        severity_text: text.into(),
-        level: Level::of(i32::from(number), text),
-        body: body.into(),
         trace_id: in_span.map(|l| trace(l.chars().next().unwrap_or('z'))),
         span_id: in_span.map(span),
         service_name: service.into(),
@@ -199,9 +192,7 @@ fn log(
         scope_name: "app".into(),
         session_id: session.map(String::from),
         attributes,
-        resource_attributes: Attributes::new(),
-        flags: 0,
-        dropped_attributes_count: 0,
+        ..testkit::log(T0 + offset_ms * MS, number, text, body)
     };
     l.log_id = l.content_id();
     l

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use tracehouse_model::{Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{Level, LogId, LogRecord, Span, SpanId, SpanKind, StatusCode, TraceId};
 
 /// One millisecond in ns.
 pub const MS: i64 = 1_000_000;
@@ -47,5 +47,32 @@ pub fn span(trace_id: TraceId, span_id: SpanId, start: i64, duration: i64) -> Sp
         dropped_attributes_count: 0,
         dropped_events_count: 0,
         dropped_links_count: 0,
+    }
+}
+
+/// A plain log record of project `p`, service `svc`, at `time` with `body` and the given
+/// severity, outside any trace and session; tests change what they need with struct update
+/// syntax, then give it its content id with [`LogRecord::content_id`] if they store it.
+pub fn log(time: i64, severity_number: u8, severity_text: &str, body: &str) -> LogRecord {
+    LogRecord {
+        log_id: LogId::default(),
+        project_id: "p".into(),
+        time_unix_nano: time,
+        observed_time_unix_nano: time,
+        severity_number,
+        severity_text: severity_text.into(),
+        level: Level::of(i32::from(severity_number), severity_text),
+        body: body.into(),
+        trace_id: None,
+        span_id: None,
+        service_name: "svc".into(),
+        service_version: String::new(),
+        environment: String::new(),
+        scope_name: String::new(),
+        session_id: None,
+        attributes: Default::default(),
+        resource_attributes: Default::default(),
+        flags: 0,
+        dropped_attributes_count: 0,
     }
 }
