@@ -103,8 +103,14 @@ struct BenchArgs {
     pub python: String,
 }
 
+/// The server's allocator (see the `tracehouse` binary), so that the figures measure it.
+#[global_allocator]
+static ALLOCATOR: tracehouse_server::allocator::Allocator =
+    tracehouse_server::allocator::Allocator {};
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    tracehouse_server::allocator::init();
     run(BenchArgs::parse()).await
 }
 

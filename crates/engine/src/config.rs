@@ -1,28 +1,44 @@
-//! How the embedded engine is tuned: directories, flush thresholds, memory bounds, part
-//! sizes and the maintenance schedule.
+//! How the embedded engine is tuned: directories, flush thresholds, the memory budget and
+//! its shares, part sizes and the maintenance schedule.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The default memory budget: 1 GiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
+
 /// Tuning of the embedded engine.
+///
+/// The memory-bound fields are shares of one budget ([`EngineConfig::with_memory_limit`]):
+/// a quarter for the memtables of all tables together, an eighth per flush (the rows a
+/// table flushes at once, and the part they are cut into), a quarter for query execution,
+/// and a sixteenth for cached Parquet metadata; the rest is left to the process (requests in
+/// flight, indexes, the allocator). Compaction streams and holds about one granule per
+/// merged part whatever the parts' sizes.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Root directory of the store (WAL, parts, manifest).
     pub data_dir: PathBuf,
     /// Flush the memtable at least this often.
     pub flush_interval: Duration,
-    /// Flush as soon as the memtable holds this many rows.
+    /// Flush as soon as a table's memtable holds this many rows.
     pub flush_rows: usize,
-    /// Refuse writes (retryable) while the memtable holds more rows than this.
+    /// Refuse writes (retryable) while a table's memtable holds more rows than this.
     pub max_memtable_rows: usize,
-    /// Flush as soon as the memtable holds this many bytes of Arrow data.
+    /// Flush as soon as a table's memtable holds this many bytes of Arrow data.
     pub flush_bytes: usize,
-    /// Refuse writes (retryable) while the memtable holds more bytes than this.
+    /// Refuse writes (retryable) while the memtables of all tables together hold more bytes
+    /// than this.
     pub max_memtable_bytes: usize,
     /// A flush cuts a partition's rows into parts of at most about this many bytes of Arrow
     /// data, so no column of a part's batch nears Arrow's 2 GiB limit of 32-bit offsets
     /// whatever the spans carry; compaction merges parts only up to this size.
     pub part_bytes: usize,
+    /// Memory queries may take for sorting, grouping and joining; a query that needs more
+    /// fails with "query too large" instead of growing the process.
+    pub query_memory_bytes: usize,
+    /// Memory for cached Parquet footers and page indexes.
+    pub metadata_cache_bytes: usize,
     /// How often compaction and retention run.
     pub maintenance_interval: Duration,
     /// Drop partitions older than this; `None` keeps everything.
@@ -30,18 +46,49 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
-    /// Defaults for a store rooted at `data_dir`.
+    /// Defaults for a store rooted at `data_dir`, within [`DEFAULT_MEMORY_LIMIT`].
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         EngineConfig {
             data_dir: data_dir.into(),
             flush_interval: Duration::from_secs(30),
             flush_rows: 500_000,
             max_memtable_rows: 4_000_000,
-            flush_bytes: 256 << 20,
-            max_memtable_bytes: 1 << 30,
-            part_bytes: 256 << 20,
+            flush_bytes: 0,
+            max_memtable_bytes: 0,
+            part_bytes: 0,
+            query_memory_bytes: 0,
+            metadata_cache_bytes: 0,
             maintenance_interval: Duration::from_secs(30),
             retention: None,
         }
+        .with_memory_limit(DEFAULT_MEMORY_LIMIT)
+    }
+
+    /// Sets every memory-bound field from one budget of `bytes` (see the type's docs).
+    pub fn with_memory_limit(mut self, bytes: usize) -> Self {
+        self.max_memtable_bytes = bytes / 4;
+        self.flush_bytes = bytes / 8;
+        self.part_bytes = bytes / 8;
+        self.query_memory_bytes = bytes / 4;
+        self.metadata_cache_bytes = bytes / 16;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shares_fit_in_the_budget() {
+        let c = EngineConfig::new("/tmp/x").with_memory_limit(256 << 20);
+        assert_eq!(c.max_memtable_bytes, 64 << 20);
+        let flush = c.flush_bytes + c.part_bytes;
+        let shares = c.max_memtable_bytes + flush + c.query_memory_bytes + c.metadata_cache_bytes;
+        assert!(shares < 256 << 20, "{shares}");
+        assert_eq!(
+            EngineConfig::new("/tmp/x").max_memtable_bytes,
+            DEFAULT_MEMORY_LIMIT / 4
+        );
     }
 }

@@ -25,6 +25,7 @@ use crate::storage::part::Part;
 use crate::storage::schema::spans_to_batch;
 use crate::storage::table::Table;
 use crate::table_engine::TableEngine;
+use crate::write::memtable::MemtableBudget;
 
 /// Point-in-time numbers about the embedded engine (all tables together).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -108,8 +109,11 @@ impl EmbeddedStore {
                 dir.display()
             )))
         })?;
+        let budget = MemtableBudget::new(config.max_memtable_bytes);
+        let runtime = crate::read::runtime(&config)?;
         let open = |table| -> Result<Arc<TableEngine>, StoreError> {
-            let engine = Arc::new(TableEngine::open(table, &config)?);
+            let shared = (budget.clone(), runtime.clone());
+            let engine = Arc::new(TableEngine::open(table, &config, shared.0, shared.1)?);
             tokio::spawn(maintenance_loop(Arc::downgrade(&engine)));
             Ok(engine)
         };

@@ -33,6 +33,12 @@ impl EngineFailure for ParquetError {
 
 impl EngineFailure for DataFusionError {
     fn into_store(self) -> StoreError {
+        if let DataFusionError::ResourcesExhausted(why) = self.find_root() {
+            return StoreError::InvalidArgument(format!(
+                "query too large: it needs more memory than queries may use ({why}); narrow \
+                 the time range or the query, or raise --memory-limit"
+            ));
+        }
         let damaged = matches!(
             self.find_root(),
             DataFusionError::ParquetError(_)

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use datafusion::arrow::array::RecordBatch;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use parking_lot::RwLock;
 use tokio::sync::Mutex;
 
@@ -25,7 +26,7 @@ use crate::storage::stats::merge_into;
 use crate::storage::table::Table;
 use crate::storage::table_dir::TableDir;
 use crate::write::group_commit::Writer;
-use crate::write::memtable::{Memtable, PartitionStats, TableState};
+use crate::write::memtable::{Memtable, MemtableBudget, PartitionStats, TableState};
 use crate::write::wal::{Wal, encode_batch};
 
 /// Counts and total durations of maintenance operations, for metrics.
@@ -44,6 +45,10 @@ pub(crate) struct TableEngine {
     pub(crate) config: EngineConfig,
     pub(crate) state: Arc<RwLock<TableState>>,
     pub(crate) writer: Writer,
+    /// The memory budget the memtables of every table share.
+    pub(crate) budget: Arc<MemtableBudget>,
+    /// Query execution: its memory pool and the cache of Parquet metadata.
+    pub(crate) runtime: Arc<RuntimeEnv>,
     /// Serialises flush, compaction and retention; holds the committed manifest.
     pub(crate) manifest: Mutex<Manifest>,
     pub(crate) times: MaintenanceTimes,
@@ -56,7 +61,13 @@ pub(crate) struct TableEngine {
 impl TableEngine {
     /// Opens (or creates) one table under `config.data_dir`: removes uncommitted files,
     /// loads the live parts, replays the WAL into the memtable and starts the WAL thread.
-    pub(crate) fn open(table: Table, config: &EngineConfig) -> Result<TableEngine, StoreError> {
+    /// Its memtable counts against `budget`; its queries run in `runtime`.
+    pub(crate) fn open(
+        table: Table,
+        config: &EngineConfig,
+        budget: Arc<MemtableBudget>,
+        runtime: Arc<RuntimeEnv>,
+    ) -> Result<TableEngine, StoreError> {
         let dirs = TableDir::create(table, &config.data_dir)?;
         let opened = dirs.open(table)?;
         let (wal, replayed) = Wal::open(&dirs.wal(), opened.manifest.wal_flushed_seq)?;
@@ -64,7 +75,7 @@ impl TableEngine {
         for b in &replayed.batches {
             merge_into(&mut replayed_stats, &table.stats(b, HOUR_NS)?);
         }
-        let mem = Memtable::replayed(replayed.batches, replayed_stats);
+        let mem = Memtable::replayed(budget.clone(), replayed.batches, replayed_stats);
         tracing::info!(
             ?table,
             parts = opened.parts.len(),
@@ -80,6 +91,8 @@ impl TableEngine {
         Ok(TableEngine {
             table,
             writer: Writer::spawn(wal, state.clone())?,
+            budget,
+            runtime,
             quarantined: parking_lot::Mutex::new(quarantine::load(&dirs.dir)),
             dirs,
             config: config.clone(),
@@ -91,16 +104,18 @@ impl TableEngine {
     }
 
     /// Appends rows durably: returns once their WAL record is fsynced and they are in the
-    /// memtable. Refused (retryable) while too many rows wait for a flush.
+    /// memtable. Refused (retryable) while too many rows of this table, or too many bytes
+    /// of all tables, wait for a flush.
     pub(crate) async fn append(&self, batch: RecordBatch) -> Result<(), StoreError> {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let (rows, bytes) = self.state.read().mem.waiting();
-        if rows >= self.config.max_memtable_rows || bytes >= self.config.max_memtable_bytes {
+        let (rows, _) = self.state.read().mem.waiting();
+        if rows >= self.config.max_memtable_rows || self.budget.is_full() {
             return Err(StoreError::Overloaded(format!(
-                "{rows} rows ({} MiB) waiting to be flushed",
-                bytes >> 20
+                "{rows} rows of {} and {} MiB of all tables are waiting to be flushed",
+                self.table.name(),
+                self.budget.used() >> 20
             )));
         }
         let payload = encode_batch(&batch)?;

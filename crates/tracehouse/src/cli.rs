@@ -30,7 +30,7 @@ pub enum Command {
     ///   tracehouse serve --project shop=KEY1,KEY2 --project blog=KEY3
     ///   TRACEHOUSE_OTLP_GRPC=0.0.0.0:4317 tracehouse serve
     #[command(verbatim_doc_comment)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Search spans (or log records) on a running server and print them as a table or JSON
     /// lines.
     ///
@@ -90,7 +90,7 @@ pub enum Command {
 
 impl Default for Command {
     fn default() -> Self {
-        Command::Serve(ServeArgs::default())
+        Command::Serve(Box::default())
     }
 }
 
@@ -162,6 +162,12 @@ pub struct ServeArgs {
     /// [default: 30s]
     #[arg(long, env = "TRACEHOUSE_QUERY_TIMEOUT", value_name = "DURATION")]
     pub query_timeout: Option<String>,
+
+    /// Memory the embedded store keeps within under any load and data volume: memtables,
+    /// flushes, compaction and queries share it; writes past it are refused with a retry
+    /// hint, queries past their share fail as too large (e.g. 512MiB, 2GiB) [default: 1GiB]
+    #[arg(long, env = "TRACEHOUSE_MEMORY_LIMIT", value_name = "SIZE")]
+    pub memory_limit: Option<String>,
 
     /// How often the memtable is written to Parquet parts (e.g. 30s) [default: 30s]
     #[arg(long, env = "TRACEHOUSE_FLUSH_INTERVAL", value_name = "DURATION")]
@@ -242,6 +248,26 @@ pub enum LogFormat {
 }
 
 /// Parses a duration such as `30s`, `36h`, `7d` or `4w`.
+/// A size in bytes: a number with an optional binary unit (`K`/`KiB`, `M`/`MiB`, `G`/`GiB`,
+/// any case), e.g. `512MiB`, `2g`, `1048576`.
+pub fn parse_size(text: &str) -> anyhow::Result<usize> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        _ => anyhow::bail!("invalid size {text:?}: write it like 512MiB or 2GiB"),
+    };
+    let n: usize = digits
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid size {text:?}: write it like 512MiB or 2GiB"))?;
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| anyhow::anyhow!("size {text:?} is too large"))
+}
+
 pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     humantime::parse_duration(text).map_err(|e| {
         anyhow::anyhow!("invalid duration {text:?} ({e}): write it like 30s, 36h or 7d")

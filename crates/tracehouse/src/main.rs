@@ -16,14 +16,20 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The allocator (see `tracehouse_server::allocator`).
+#[global_allocator]
+static ALLOCATOR: tracehouse_server::allocator::Allocator =
+    tracehouse_server::allocator::Allocator {};
+
 fn main() -> anyhow::Result<ExitCode> {
+    tracehouse_server::allocator::init();
     let cli = cli::Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("tracehouse")
         .build()?;
     match cli.command.unwrap_or_default() {
-        cli::Command::Serve(args) => runtime.block_on(serve::run(args)),
+        cli::Command::Serve(args) => runtime.block_on(serve::run(*args)),
         cli::Command::Query(args) => runtime.block_on(query::run(args)),
         cli::Command::Loadgen(args) => runtime.block_on(loadgen::run(args)),
         cli::Command::Demo(args) => runtime.block_on(demo::run(args)),

@@ -10,7 +10,10 @@ use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
 use tracehouse_server::{ConnectionLimits, ProjectConfig, Server, ServerConfig};
 
-use crate::cli::{LogFormat, ServeArgs, StoreKind, parse_duration};
+use crate::cli::{LogFormat, ServeArgs, StoreKind, parse_duration, parse_size};
+
+/// The smallest `--memory-limit` accepted.
+const MIN_MEMORY_LIMIT: usize = 64 << 20;
 
 /// The `--config` TOML file: every key optional.
 #[derive(Debug, Default, Deserialize)]
@@ -30,6 +33,7 @@ struct FileConfig {
     max_connections: Option<usize>,
     query_timeout: Option<String>,
     flush_interval: Option<String>,
+    memory_limit: Option<String>,
     log_format: Option<LogFormat>,
     store: Option<StoreKind>,
     clickhouse_url: Option<String>,
@@ -153,6 +157,14 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from("data"));
     let mut engine = EngineConfig::new(data_dir);
+    if let Some(text) = args.memory_limit.or(file.memory_limit) {
+        let limit = parse_size(&text).context("--memory-limit")?;
+        anyhow::ensure!(
+            limit >= MIN_MEMORY_LIMIT,
+            "--memory-limit {text} is below the smallest budget the store runs in, 64MiB"
+        );
+        engine = engine.with_memory_limit(limit);
+    }
     let retention = args
         .retention
         .or(file.retention)
@@ -287,7 +299,7 @@ mod tests {
             .command
             .unwrap_or_default()
         {
-            crate::cli::Command::Serve(a) => a,
+            crate::cli::Command::Serve(a) => *a,
             other => panic!("expected serve, got {other:?}"),
         }
     }
@@ -322,6 +334,37 @@ mod tests {
         );
         assert_eq!(s.engine.retention, Some(Duration::from_secs(2 * 86400)));
         assert_eq!(s.engine.data_dir, PathBuf::from("data"));
+    }
+
+    #[test]
+    fn memory_limit_from_flag_or_file_sets_every_share() {
+        let s = resolve(args(&["tracehouse", "serve"])).unwrap();
+        assert_eq!(
+            s.engine.max_memtable_bytes,
+            256 << 20,
+            "default budget: 1 GiB"
+        );
+        let s = resolve(args(&["tracehouse", "serve", "--memory-limit", "256MiB"])).unwrap();
+        assert_eq!(s.engine.max_memtable_bytes, 64 << 20);
+        assert_eq!(s.engine.query_memory_bytes, 64 << 20);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(&path, "memory_limit = \"2g\"\n").unwrap();
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert_eq!(s.engine.max_memtable_bytes, 512 << 20);
+        for bad in ["lots", "12TB", "1MiB"] {
+            let err = resolve(args(&["tracehouse", "serve", "--memory-limit", bad])).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("memory-limit"),
+                "{bad}: {err:#}"
+            );
+        }
     }
 
     #[test]

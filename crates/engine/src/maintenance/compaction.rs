@@ -4,18 +4,19 @@
 //! damaged data quarantines the damaged part and lets the rest merge next time.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use datafusion::arrow::compute::concat_batches;
-
-use crate::error::{EngineResult, StoreError};
+use crate::error::StoreError;
 use crate::storage::manifest::Manifest;
-use crate::storage::part::{Part, write_part};
+use crate::storage::merge::SortedMerge;
+use crate::storage::part::{Part, PartWriter};
 use crate::storage::table::Table;
 use crate::storage::{HOUR_NS, blocking};
 use crate::table_engine::TableEngine;
+use tracehouse_store_api::stats::KeyStats;
 
 /// Parts with fewer rows than this are merged by compaction.
 const SMALL_PART_ROWS: u64 = 1_000_000;
@@ -97,15 +98,9 @@ impl TableEngine {
         let (tmp, parts_dir) = (self.dirs.tmp.clone(), self.dirs.parts.clone());
         let inputs = group.to_vec();
         let table = self.table;
-        let merged = blocking(move || {
-            let batches = inputs
-                .iter()
-                .map(|p| p.read_all(table))
-                .collect::<Result<Vec<_>, _>>()?;
-            let all = concat_batches(&table.schema(), &batches).engine()?;
-            write_part(table, &tmp, &parts_dir, id, &project, hour, &all)
-        })
-        .await?;
+        let merged =
+            blocking(move || merge_parts(table, (&tmp, &parts_dir), id, (&project, hour), &inputs))
+                .await?;
         let mut next = manifest.clone();
         next.next_part_id = id + 1;
         next.parts
@@ -118,4 +113,35 @@ impl TableEngine {
             .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
         Ok(retired)
     }
+}
+
+/// Streams the rows of `inputs` (parts of one partition) through a k-way merge into part
+/// `id`: one decoded batch per input and one output batch are held at a time, and the new
+/// part's trace index and statistics are merged from the inputs' own.
+fn merge_parts(
+    table: Table,
+    dirs: (&Path, &Path),
+    id: u64,
+    partition: (&str, i64),
+    inputs: &[Arc<Part>],
+) -> Result<Arc<Part>, StoreError> {
+    let mut trace_ids: Vec<[u8; 16]> = inputs
+        .iter()
+        .flat_map(|p| p.trace_ids().iter().copied())
+        .collect();
+    trace_ids.sort_unstable();
+    trace_ids.dedup();
+    let mut stats = KeyStats::default();
+    for p in inputs {
+        stats.merge(&p.stats);
+    }
+    let sources = inputs
+        .iter()
+        .map(|p| p.batches())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
+    for batch in SortedMerge::new(table, sources)? {
+        writer.write(&batch?)?;
+    }
+    writer.finish(dirs, partition, trace_ids, stats)
 }

@@ -55,9 +55,8 @@ impl TableEngine {
                 for chunk in chunks_by_bytes(batches, part_bytes) {
                     let batch = concat_batches(&table.schema(), &chunk).engine()?;
                     let (project, hour) = (&key.project_id, key.hour);
-                    parts.push(write_part(
-                        table, &tmp, &parts_dir, id, project, hour, &batch,
-                    )?);
+                    let dirs = (tmp.as_path(), parts_dir.as_path());
+                    parts.push(write_part(table, dirs, id, (project, hour), &batch)?);
                     id += 1;
                 }
             }

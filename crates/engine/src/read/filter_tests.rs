@@ -177,11 +177,9 @@ fn fixture() -> Fixture {
     std::fs::create_dir_all(&parts).unwrap();
     let part = write_part(
         crate::storage::table::Table::Spans,
-        &tmp,
-        &parts,
+        (&tmp, &parts),
         1,
-        "p",
-        0,
+        ("p", 0),
         &spans_to_batch(&all[30..]).unwrap(),
     )
     .unwrap();
@@ -190,6 +188,7 @@ fn fixture() -> Fixture {
             table: crate::storage::table::Table::Spans,
             memtable: vec![spans_to_batch(&all[..30]).unwrap()],
             parts: vec![part],
+            runtime: crate::read::runtime(&crate::config::EngineConfig::new(dir.path())).unwrap(),
         },
         spans,
         _dir: dir,

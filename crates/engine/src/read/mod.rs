@@ -11,3 +11,5 @@ pub(crate) mod query;
 pub(crate) mod scan;
 pub(crate) mod search;
 mod table;
+
+pub(crate) use query::runtime;

@@ -2,7 +2,7 @@
 //! record batches and the chosen Parquet parts form one table, filters are pushed into the
 //! Parquet scan (statistics, bloom filters, page index), and results become model spans.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::common::ScalarValue;
@@ -13,6 +13,7 @@ use datafusion::prelude::{
 };
 use tracehouse_model::Span;
 
+use crate::config::EngineConfig;
 use crate::error::{EngineResult, StoreError};
 use crate::storage::part::Part;
 use crate::storage::schema::{batch_to_spans, col as c};
@@ -26,21 +27,23 @@ pub struct Snapshot {
     pub memtable: Vec<RecordBatch>,
     /// Live parts (kept alive, and so on disk, while the snapshot exists).
     pub parts: Vec<Arc<Part>>,
+    /// Where its queries run (see [`runtime`]).
+    pub runtime: Arc<RuntimeEnv>,
 }
 
-/// One runtime for every query, so that Parquet footers and page indexes (parts are
-/// immutable and never reuse a path) are parsed once and then served from its metadata cache.
-static RUNTIME: LazyLock<Option<Arc<RuntimeEnv>>> = LazyLock::new(|| {
+/// The runtime every query of a store runs in: a memory pool of
+/// [`EngineConfig::query_memory_bytes`] (sorts spill to disk past it, and a query that still
+/// does not fit fails as too large), and a cache of Parquet footers and page indexes (parts
+/// are immutable and never reuse a path, so each is parsed once).
+pub(crate) fn runtime(config: &EngineConfig) -> Result<Arc<RuntimeEnv>, StoreError> {
     RuntimeEnvBuilder::new()
-        .with_metadata_cache_limit(METADATA_CACHE_BYTES)
+        .with_memory_limit(config.query_memory_bytes, 1.0)
+        .with_metadata_cache_limit(config.metadata_cache_bytes)
         .build_arc()
-        .ok()
-});
+        .engine()
+}
 
-/// Memory for cached Parquet metadata.
-const METADATA_CACHE_BYTES: usize = 256 * 1024 * 1024;
-
-fn session() -> SessionContext {
+fn session(runtime: &Arc<RuntimeEnv>) -> SessionContext {
     let mut config = SessionConfig::new()
         .with_target_partitions(2)
         .with_batch_size(8192);
@@ -48,10 +51,7 @@ fn session() -> SessionContext {
     parquet.pushdown_filters = true;
     parquet.reorder_filters = true;
     parquet.bloom_filter_on_read = true;
-    match RUNTIME.as_ref() {
-        Some(runtime) => SessionContext::new_with_config_rt(config, runtime.clone()),
-        None => SessionContext::new_with_config(config),
-    }
+    SessionContext::new_with_config_rt(config, runtime.clone())
 }
 
 /// A literal for a fixed-size binary column (ids).
@@ -80,7 +80,7 @@ impl Snapshot {
         &self,
         parts: &[&Arc<Part>],
     ) -> Result<(SessionContext, DataFrame), StoreError> {
-        let ctx = session();
+        let ctx = session(&self.runtime);
         let schema = self.table.schema();
         let mem = MemTable::try_new(schema.clone(), vec![self.memtable.clone()]).engine()?;
         let mut df = ctx.read_table(Arc::new(mem)).engine()?;

@@ -31,6 +31,7 @@ impl TableEngine {
             table: self.table,
             memtable: st.mem.batches(),
             parts: st.parts.clone(),
+            runtime: self.runtime.clone(),
         }
     }
 

@@ -245,86 +245,6 @@ pub fn services(filter: &Filter) -> Option<Vec<String>> {
 }
 
 impl GranuleIndex {
-    /// Builds the index of a batch already in part order whose distinct trace ids, sorted,
-    /// are `trace_ids`.
-    pub fn build(batch: &RecordBatch, trace_ids: &[[u8; 16]]) -> Result<GranuleIndex, StoreError> {
-        let services: &StringArray = column(batch, col::SERVICE_NAME)?;
-        let starts: &Int64Array = column(batch, col::START_TIME)?;
-        let maps = [
-            column::<MapArray>(batch, col::ATTRIBUTES)?,
-            column::<MapArray>(batch, col::RESOURCE_ATTRIBUTES)?,
-        ];
-        let rows = batch.num_rows();
-        let mut runs: Vec<Run> = Vec::new();
-        for row in 0..rows {
-            let service = services.value(row);
-            let start = starts.value(row);
-            match runs.last_mut() {
-                Some(run) if run.service == service => {
-                    run.rows += 1;
-                    run.max_start = run.max_start.max(start);
-                    run.min_start = run.min_start.min(start);
-                }
-                _ => runs.push(Run {
-                    service: service.to_string(),
-                    first: row as u32,
-                    rows: 1,
-                    max_start: start,
-                    min_start: start,
-                }),
-            }
-        }
-        let mut granules = Vec::with_capacity(rows.div_ceil(GRANULE_ROWS));
-        let mut entries: HashSet<u64> = HashSet::new();
-        let mut seen: HashSet<(&str, &str)> = HashSet::new();
-        for first in (0..rows).step_by(GRANULE_ROWS) {
-            let end = (first + GRANULE_ROWS).min(rows);
-            entries.clear();
-            let (mut min_start, mut max_start) = (i64::MAX, i64::MIN);
-            for row in first..end {
-                min_start = min_start.min(starts.value(row));
-                max_start = max_start.max(starts.value(row));
-            }
-            seen.clear();
-            for map in maps {
-                map_entries(map, first..end, &mut seen, &mut |h| {
-                    entries.insert(h);
-                })?;
-            }
-            let mut values =
-                Sbbf::new_with_ndv_fpp(entries.len().max(1) as u64, BLOOM_FPP).engine()?;
-            for h in &entries {
-                values.insert(h);
-            }
-            granules.push(Granule {
-                min_start,
-                max_start,
-                values,
-            });
-        }
-        let traces: &FixedSizeBinaryArray = column(batch, col::TRACE_ID)?;
-        let mut ranges: HashMap<&[u8], (i64, i64)> = HashMap::with_capacity(trace_ids.len());
-        for row in 0..rows {
-            let start = starts.value(row);
-            let r = ranges.entry(traces.value(row)).or_insert((start, start));
-            *r = (r.0.min(start), r.1.max(start));
-        }
-        let trace_ranges = trace_ids
-            .iter()
-            .map(|id| {
-                ranges.get(&id[..]).copied().ok_or_else(|| {
-                    StoreError::Corrupt("trace index names a trace without rows".into())
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(GranuleIndex {
-            rows: rows as u32,
-            runs,
-            granules,
-            trace_ranges,
-        })
-    }
-
     /// The sidecar's bytes.
     pub fn encode(&self) -> Result<Vec<u8>, StoreError> {
         let mut filters = Vec::new();
@@ -440,6 +360,136 @@ impl GranuleIndex {
             first = end;
         }
         out
+    }
+}
+
+/// Builds a [`GranuleIndex`] from a part's rows as they are written, batch by batch in part
+/// order; granules are cut every [`GRANULE_ROWS`] rows whatever the batches' sizes, and only
+/// the granule being filled is held.
+#[derive(Default)]
+pub struct GranuleIndexBuilder {
+    rows: usize,
+    runs: Vec<Run>,
+    granules: Vec<Granule>,
+    /// The granule being filled: its time range and bloom entries.
+    open: Option<OpenGranule>,
+    trace_ranges: HashMap<[u8; 16], (i64, i64)>,
+}
+
+/// The granule a [`GranuleIndexBuilder`] is filling.
+struct OpenGranule {
+    min_start: i64,
+    max_start: i64,
+    entries: HashSet<u64>,
+}
+
+impl GranuleIndexBuilder {
+    /// Adds the next rows of the part.
+    pub fn push(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        let services: &StringArray = column(batch, col::SERVICE_NAME)?;
+        let starts: &Int64Array = column(batch, col::START_TIME)?;
+        let traces: &FixedSizeBinaryArray = column(batch, col::TRACE_ID)?;
+        let maps = [
+            column::<MapArray>(batch, col::ATTRIBUTES)?,
+            column::<MapArray>(batch, col::RESOURCE_ATTRIBUTES)?,
+        ];
+        for row in 0..batch.num_rows() {
+            let start = starts.value(row);
+            self.extend_run(services.value(row), start);
+            let id: [u8; 16] = traces
+                .value(row)
+                .try_into()
+                .map_err(|_| StoreError::Corrupt("trace_id column".into()))?;
+            let r = self.trace_ranges.entry(id).or_insert((start, start));
+            *r = (r.0.min(start), r.1.max(start));
+        }
+        let mut first = 0;
+        while first < batch.num_rows() {
+            let room = GRANULE_ROWS - self.rows % GRANULE_ROWS;
+            let end = (first + room).min(batch.num_rows());
+            let open = self.open.get_or_insert_with(|| OpenGranule {
+                min_start: i64::MAX,
+                max_start: i64::MIN,
+                entries: HashSet::new(),
+            });
+            for row in first..end {
+                open.min_start = open.min_start.min(starts.value(row));
+                open.max_start = open.max_start.max(starts.value(row));
+            }
+            let mut seen: HashSet<(&str, &str)> = HashSet::new();
+            for map in maps {
+                map_entries(map, first..end, &mut seen, &mut |h| {
+                    open.entries.insert(h);
+                })?;
+            }
+            self.rows += end - first;
+            if self.rows.is_multiple_of(GRANULE_ROWS) {
+                self.close_granule()?;
+            }
+            first = end;
+        }
+        Ok(())
+    }
+
+    /// The index, once every row was pushed; `trace_ids` are the part's distinct trace ids,
+    /// sorted.
+    pub fn finish(mut self, trace_ids: &[[u8; 16]]) -> Result<GranuleIndex, StoreError> {
+        self.close_granule()?;
+        let trace_ranges = trace_ids
+            .iter()
+            .map(|id| {
+                self.trace_ranges.get(id).copied().ok_or_else(|| {
+                    StoreError::Corrupt("trace index names a trace without rows".into())
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(GranuleIndex {
+            rows: u32::try_from(self.rows).map_err(|_| {
+                StoreError::InvalidArgument("a part holds at most 2^32 rows".into())
+            })?,
+            runs: self.runs,
+            granules: self.granules,
+            trace_ranges,
+        })
+    }
+
+    fn extend_run(&mut self, service: &str, start: i64) {
+        match self.runs.last_mut() {
+            Some(run) if run.service == service => {
+                run.rows += 1;
+                run.max_start = run.max_start.max(start);
+                run.min_start = run.min_start.min(start);
+            }
+            _ => self.runs.push(Run {
+                service: service.to_string(),
+                first: self.rows_seen(),
+                rows: 1,
+                max_start: start,
+                min_start: start,
+            }),
+        }
+    }
+
+    /// Rows already counted in runs.
+    fn rows_seen(&self) -> u32 {
+        self.runs.iter().map(|r| r.rows).sum()
+    }
+
+    fn close_granule(&mut self) -> Result<(), StoreError> {
+        let Some(open) = self.open.take() else {
+            return Ok(());
+        };
+        let mut values =
+            Sbbf::new_with_ndv_fpp(open.entries.len().max(1) as u64, BLOOM_FPP).engine()?;
+        for h in &open.entries {
+            values.insert(h);
+        }
+        self.granules.push(Granule {
+            min_start: open.min_start,
+            max_start: open.max_start,
+            values,
+        });
+        Ok(())
     }
 }
 
@@ -572,7 +622,9 @@ mod tests {
             .collect();
         let batch = crate::storage::schema::spans_to_batch(&spans).expect("batch");
         let ids: Vec<[u8; 16]> = (0..7u8).map(|b| [b; 16]).collect();
-        let index = GranuleIndex::build(&batch, &ids).expect("index");
+        let mut builder = GranuleIndexBuilder::default();
+        builder.push(&batch).expect("index");
+        let index = builder.finish(&ids).expect("index");
         assert_eq!(index.runs.len(), 2);
         assert_eq!(
             (index.runs[1].first, index.runs[1].rows),

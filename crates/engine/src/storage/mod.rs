@@ -12,6 +12,7 @@ use crate::error::StoreError;
 pub(crate) mod granule;
 pub(crate) mod log_rows;
 pub(crate) mod manifest;
+pub(crate) mod merge;
 pub(crate) mod part;
 pub(crate) mod quarantine;
 pub(crate) mod schema;

@@ -15,9 +15,7 @@ use std::sync::{Arc, OnceLock};
 use datafusion::arrow::array::Scalar;
 use datafusion::arrow::array::{Array, FixedSizeBinaryArray, Int64Array, RecordBatch};
 use datafusion::arrow::compute::kernels::cmp::eq;
-use datafusion::arrow::compute::{
-    SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch,
-};
+use datafusion::arrow::compute::{SortColumn, SortOptions, lexsort_to_indices, take_record_batch};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
@@ -30,7 +28,7 @@ use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties}
 use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::error::{EngineResult, StoreError};
-use crate::storage::granule::{GRANULE_ROWS, GranuleIndex};
+use crate::storage::granule::{GRANULE_ROWS, GranuleIndex, GranuleIndexBuilder};
 use crate::storage::manifest::PartMeta;
 use crate::storage::schema::col;
 use crate::storage::sync_dir;
@@ -41,8 +39,9 @@ use tracehouse_store_api::stats::KeyStats;
 /// (a multiple of [`GRANULE_ROWS`], so granules never straddle row groups).
 const ROW_GROUP_ROWS: usize = 16 * GRANULE_ROWS;
 
-/// Bytes of decoded data a whole-part read asks for at a time.
-const READ_BATCH_BYTES: u64 = 64 << 20;
+/// Bytes of decoded data a whole-part read asks for at a time (compaction holds one such
+/// batch per merged part).
+pub(crate) const READ_BATCH_BYTES: u64 = 8 << 20;
 
 /// Row limit of a Parquet data page in parts without a granule index.
 const DEFAULT_PAGE_ROWS: usize = 20_000;
@@ -182,6 +181,11 @@ impl Part {
         index.trace_ranges.get(i).copied()
     }
 
+    /// The part's distinct trace ids, sorted.
+    pub fn trace_ids(&self) -> &[[u8; 16]] {
+        &self.trace_ids
+    }
+
     /// Whether the part may hold spans of this trace.
     pub fn may_contain(&self, trace_id: &[u8; 16]) -> bool {
         self.trace_ids.binary_search(trace_id).is_ok()
@@ -210,16 +214,9 @@ impl Part {
 
     /// Decodes every page of every column, and checks the row count against the manifest.
     pub fn verify_data(&self) -> Result<(), StoreError> {
-        let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            File::open(&self.path)?,
-            self.reader_metadata()?.clone(),
-        )
-        .with_batch_size(self.read_batch_rows()?)
-        .build()
-        .engine()?;
         let mut rows = 0u64;
-        for batch in reader {
-            rows += batch.engine()?.num_rows() as u64;
+        for batch in self.batches()? {
+            rows += batch?.num_rows() as u64;
         }
         if rows != self.meta.rows {
             return Err(StoreError::Corrupt(format!(
@@ -246,19 +243,21 @@ impl Part {
             .sum())
     }
 
-    /// Reads all rows of the part (for compaction), in batches of about
-    /// [`READ_BATCH_BYTES`] whatever the size of a row.
-    pub fn read_all(&self, table: Table) -> Result<RecordBatch, StoreError> {
-        let batch_rows = self.read_batch_rows()?;
+    /// Every row of the part in part order, in batches of about [`READ_BATCH_BYTES`] of
+    /// decoded data (at most a granule) whatever the size of a row, read as they are
+    /// consumed.
+    pub fn batches(
+        &self,
+    ) -> Result<impl Iterator<Item = Result<RecordBatch, StoreError>> + Send + use<>, StoreError>
+    {
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
             File::open(&self.path)?,
             self.reader_metadata()?.clone(),
         )
-        .with_batch_size(batch_rows)
+        .with_batch_size(self.read_batch_rows()?)
         .build()
         .engine()?;
-        let batches = reader.collect::<Result<Vec<_>, _>>().engine()?;
-        concat_batches(&table.schema(), &batches).engine()
+        Ok(reader.map(|b| b.engine()))
     }
 
     /// Loads a committed part of `table` from `parts_dir`.
@@ -308,7 +307,11 @@ impl Part {
             Ok(raw) => serde_json::from_slice(&raw)?,
             // Parts written before statistics existed: compute them once from the rows.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                merged_stats(table, &part.read_all(table)?)?
+                let mut stats = KeyStats::default();
+                for batch in part.batches()? {
+                    stats.merge(&merged_stats(table, &batch?)?);
+                }
+                stats
             }
             Err(e) => return Err(e.into()),
         };
@@ -480,7 +483,7 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
 }
 
 /// Sorts rows into the table's part order.
-fn sort_for_part(table: Table, batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
+pub(crate) fn sort_for_part(table: Table, batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
     let key = |name: &str, descending: bool| -> Result<SortColumn, StoreError> {
         Ok(SortColumn {
             values: batch
@@ -531,65 +534,123 @@ fn time_range(table: Table, batch: &RecordBatch) -> Result<(i64, i64), StoreErro
 /// manifest naming it.
 pub fn write_part(
     table: Table,
-    tmp_dir: &Path,
-    parts_dir: &Path,
+    dirs: (&Path, &Path),
     id: u64,
-    project_id: &str,
-    hour: i64,
+    partition: (&str, i64),
     batch: &RecordBatch,
 ) -> Result<Arc<Part>, StoreError> {
     let sorted = sort_for_part(table, batch)?;
     let trace_ids = sorted_trace_ids(&sorted)?;
-    let (min_start, max_start) = time_range(table, &sorted)?;
     let stats = merged_stats(table, &sorted)?;
+    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
+    writer.write(&sorted)?;
+    writer.finish(dirs, partition, trace_ids, stats)
+}
 
-    let tmp_parquet = tmp_dir.join(format!("{id:020}.parquet"));
-    let file = File::create(&tmp_parquet)?;
-    let mut writer = ArrowWriter::try_new(
-        file,
-        table.schema(),
-        Some(writer_properties(table, trace_ids.len())),
-    )
-    .engine()?;
-    writer.write(&sorted).engine()?;
-    let file = writer.into_inner().engine()?;
-    file.sync_all()?;
-    let bytes = file.metadata()?.len();
+/// Writes a part's files from rows that arrive in part order, batch by batch, holding only
+/// the row group being encoded and the granule being indexed; used whole by a flush and
+/// streamed by compaction.
+pub struct PartWriter {
+    table: Table,
+    id: u64,
+    tmp_parquet: PathBuf,
+    writer: ArrowWriter<File>,
+    granules: Option<GranuleIndexBuilder>,
+    rows: u64,
+    time_range: Option<(i64, i64)>,
+}
 
-    let granules = match table {
-        Table::Spans => Some(GranuleIndex::build(&sorted, &trace_ids)?),
-        Table::Logs | Table::Errors => None,
-    };
-    let tmp_index = write_synced(tmp_dir, format!("{id:020}.tidx"), &trace_ids.concat())?;
-    let tmp_stats = write_synced(
-        tmp_dir,
-        format!("{id:020}.stats"),
-        &serde_json::to_vec(&stats)?,
-    )?;
-    if let Some(g) = &granules {
-        let tmp = write_synced(tmp_dir, format!("{id:020}.gidx"), &g.encode()?)?;
-        fs::rename(&tmp, granules_path(parts_dir, id))?;
-    }
-    fs::rename(&tmp_stats, stats_path(parts_dir, id))?;
-    fs::rename(&tmp_index, index_path(parts_dir, id))?;
-    fs::rename(&tmp_parquet, parquet_path(parts_dir, id))?;
-    sync_dir(parts_dir)?;
-    Ok(Arc::new(Part {
-        meta: PartMeta {
+impl PartWriter {
+    /// Starts part `id` of `table` under `tmp_dir`; `distinct_traces` sizes the Parquet
+    /// bloom filters on `trace_id`.
+    pub fn create(
+        table: Table,
+        tmp_dir: &Path,
+        id: u64,
+        distinct_traces: usize,
+    ) -> Result<PartWriter, StoreError> {
+        let tmp_parquet = tmp_dir.join(format!("{id:020}.parquet"));
+        let writer = ArrowWriter::try_new(
+            File::create(&tmp_parquet)?,
+            table.schema(),
+            Some(writer_properties(table, distinct_traces)),
+        )
+        .engine()?;
+        Ok(PartWriter {
+            table,
             id,
-            project_id: project_id.to_string(),
-            hour,
-            rows: sorted.num_rows() as u64,
-            bytes,
-            min_start,
-            max_start,
-        },
-        path: parquet_path(parts_dir, id),
-        trace_ids,
-        stats,
-        granules,
-        obsolete: AtomicBool::new(false),
-        verified: AtomicBool::new(false),
-        reader_metadata: OnceLock::new(),
-    }))
+            tmp_parquet,
+            writer,
+            granules: matches!(table, Table::Spans).then(GranuleIndexBuilder::default),
+            rows: 0,
+            time_range: None,
+        })
+    }
+
+    /// Appends rows that follow every row written so far in the table's part order.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        if let Some(g) = &mut self.granules {
+            g.push(batch)?;
+        }
+        let (min, max) = time_range(self.table, batch)?;
+        self.time_range = Some(match self.time_range {
+            Some((lo, hi)) => (lo.min(min), hi.max(max)),
+            None => (min, max),
+        });
+        self.rows += batch.num_rows() as u64;
+        self.writer.write(batch).engine()
+    }
+
+    /// Finishes the files, with the part's distinct trace ids (sorted) and statistics, and
+    /// moves them from `dirs.0` (tmp) into `dirs.1` (parts) as the part of `partition`
+    /// (project, hour).
+    pub fn finish(
+        self,
+        (tmp_dir, parts_dir): (&Path, &Path),
+        (project_id, hour): (&str, i64),
+        trace_ids: Vec<[u8; 16]>,
+        stats: KeyStats,
+    ) -> Result<Arc<Part>, StoreError> {
+        let id = self.id;
+        let file = self.writer.into_inner().engine()?;
+        file.sync_all()?;
+        let bytes = file.metadata()?.len();
+        let granules = self.granules.map(|g| g.finish(&trace_ids)).transpose()?;
+        let tmp_index = write_synced(tmp_dir, format!("{id:020}.tidx"), &trace_ids.concat())?;
+        let tmp_stats = write_synced(
+            tmp_dir,
+            format!("{id:020}.stats"),
+            &serde_json::to_vec(&stats)?,
+        )?;
+        if let Some(g) = &granules {
+            let tmp = write_synced(tmp_dir, format!("{id:020}.gidx"), &g.encode()?)?;
+            fs::rename(&tmp, granules_path(parts_dir, id))?;
+        }
+        fs::rename(&tmp_stats, stats_path(parts_dir, id))?;
+        fs::rename(&tmp_index, index_path(parts_dir, id))?;
+        fs::rename(&self.tmp_parquet, parquet_path(parts_dir, id))?;
+        sync_dir(parts_dir)?;
+        let (min_start, max_start) = self.time_range.unwrap_or((0, 0));
+        Ok(Arc::new(Part {
+            meta: PartMeta {
+                id,
+                project_id: project_id.to_string(),
+                hour,
+                rows: self.rows,
+                bytes,
+                min_start,
+                max_start,
+            },
+            path: parquet_path(parts_dir, id),
+            trace_ids,
+            stats,
+            granules,
+            obsolete: AtomicBool::new(false),
+            verified: AtomicBool::new(false),
+            reader_metadata: OnceLock::new(),
+        }))
+    }
 }

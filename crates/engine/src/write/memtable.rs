@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use datafusion::arrow::array::RecordBatch;
 use tracehouse_store_api::stats::KeyStats;
@@ -23,9 +24,38 @@ pub(crate) fn arrow_bytes(batch: &RecordBatch) -> usize {
     batch.get_array_memory_size()
 }
 
+/// The Arrow bytes the memtables of all tables hold together, against the limit they share
+/// (writes are refused, retryably, while it is reached).
+#[derive(Debug)]
+pub(crate) struct MemtableBudget {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl MemtableBudget {
+    /// A budget of `limit` bytes, none used.
+    pub(crate) fn new(limit: usize) -> Arc<MemtableBudget> {
+        Arc::new(MemtableBudget {
+            limit,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    /// Bytes held by every memtable.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Whether the memtables hold their limit or more.
+    pub(crate) fn is_full(&self) -> bool {
+        self.used() >= self.limit
+    }
+}
+
 /// Rows not yet in parts.
-#[derive(Default)]
 pub(crate) struct Memtable {
+    /// The budget this memtable's bytes count against.
+    budget: Arc<MemtableBudget>,
     pub(crate) active: Vec<RecordBatch>,
     pub(crate) active_rows: usize,
     /// Arrow bytes of `active`.
@@ -41,14 +71,25 @@ pub(crate) struct Memtable {
 }
 
 impl Memtable {
-    /// A memtable holding `batches` (replayed from the WAL) in its active half.
-    pub(crate) fn replayed(batches: Vec<RecordBatch>, stats: PartitionStats) -> Memtable {
+    /// A memtable holding `batches` (replayed from the WAL) in its active half, counted
+    /// against `budget`.
+    pub(crate) fn replayed(
+        budget: Arc<MemtableBudget>,
+        batches: Vec<RecordBatch>,
+        stats: PartitionStats,
+    ) -> Memtable {
+        let active_bytes = batches.iter().map(arrow_bytes).sum();
+        budget.used.fetch_add(active_bytes, Ordering::Relaxed);
         Memtable {
+            budget,
             active_rows: batches.iter().map(RecordBatch::num_rows).sum(),
-            active_bytes: batches.iter().map(arrow_bytes).sum(),
+            active_bytes,
             active: batches,
             active_stats: stats,
-            ..Memtable::default()
+            frozen: Vec::new(),
+            frozen_rows: 0,
+            frozen_bytes: 0,
+            frozen_stats: PartitionStats::new(),
         }
     }
 
@@ -62,8 +103,10 @@ impl Memtable {
 
     /// Adds an acknowledged batch and its statistics to the active half.
     pub(crate) fn publish(&mut self, batch: &RecordBatch, stats: &PartitionStats) {
+        let bytes = arrow_bytes(batch);
+        self.budget.used.fetch_add(bytes, Ordering::Relaxed);
         self.active_rows += batch.num_rows();
-        self.active_bytes += arrow_bytes(batch);
+        self.active_bytes += bytes;
         self.active.push(batch.clone());
         merge_into(&mut self.active_stats, stats);
     }
@@ -79,6 +122,9 @@ impl Memtable {
 
     /// Empties the frozen half once its rows are committed in parts.
     pub(crate) fn clear_frozen(&mut self) {
+        self.budget
+            .used
+            .fetch_sub(self.frozen_bytes, Ordering::Relaxed);
         self.frozen.clear();
         self.frozen_rows = 0;
         self.frozen_bytes = 0;
@@ -98,8 +144,14 @@ impl Memtable {
 
 /// What a table holds right now: the memtable and the live parts. Readers take a snapshot
 /// of both under one read lock.
-#[derive(Default)]
 pub(crate) struct TableState {
     pub(crate) mem: Memtable,
     pub(crate) parts: Vec<Arc<Part>>,
+}
+
+impl Drop for Memtable {
+    fn drop(&mut self) {
+        let held = self.active_bytes + self.frozen_bytes;
+        self.budget.used.fetch_sub(held, Ordering::Relaxed);
+    }
 }

@@ -1,0 +1,267 @@
+//! A k-way merge of row streams that are each in a table's part order into one stream in
+//! that order, a granule of rows at a time. Compaction uses it to merge parts while holding
+//! only one decoded batch per input and one output batch, whatever the parts' sizes.
+//!
+//! Rows are compared through Arrow's row format of the table's sort columns, so the order is
+//! exactly the one `sort_for_part` produces for a whole batch.
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch};
+use datafusion::arrow::compute::{SortOptions, interleave_record_batch};
+use datafusion::arrow::row::{RowConverter, Rows, SortField};
+
+use crate::error::{EngineResult, StoreError};
+use crate::storage::granule::GRANULE_ROWS;
+use crate::storage::part::READ_BATCH_BYTES;
+use crate::storage::table::Table;
+
+/// One input of the merge: its current batch, that batch's sort keys, and the next row.
+struct Input<I> {
+    batches: I,
+    batch: RecordBatch,
+    keys: Rows,
+    next: usize,
+    /// Index of `batch` in the output chunk's batch list.
+    slot: usize,
+}
+
+/// Merges sorted streams of batches (see the module docs); yields batches of at most
+/// [`GRANULE_ROWS`] rows and about [`READ_BATCH_BYTES`] of data.
+pub struct SortedMerge<I> {
+    table: Table,
+    converter: RowConverter,
+    inputs: Vec<Input<I>>,
+    /// Batches the pending output rows point into.
+    slots: Vec<RecordBatch>,
+    /// Pending output rows: (slot, row).
+    picked: Vec<(usize, usize)>,
+    /// Estimated Arrow bytes of the pending rows.
+    picked_bytes: u64,
+}
+
+impl<I> SortedMerge<I>
+where
+    I: Iterator<Item = Result<RecordBatch, StoreError>>,
+{
+    /// A merge of `sources`, each already in `table`'s part order.
+    pub fn new(table: Table, sources: Vec<I>) -> Result<SortedMerge<I>, StoreError> {
+        let schema = table.schema();
+        let fields = table
+            .sort_columns()
+            .iter()
+            .map(|(name, descending)| {
+                let field = schema.field_with_name(name).engine()?;
+                Ok(SortField::new_with_options(
+                    field.data_type().clone(),
+                    SortOptions {
+                        descending: *descending,
+                        nulls_first: false,
+                    },
+                ))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let mut merge = SortedMerge {
+            table,
+            converter: RowConverter::new(fields).engine()?,
+            inputs: Vec::new(),
+            slots: Vec::new(),
+            picked: Vec::with_capacity(GRANULE_ROWS),
+            picked_bytes: 0,
+        };
+        for batches in sources {
+            merge.add_input(batches)?;
+        }
+        Ok(merge)
+    }
+
+    /// Starts `batches` as an input, unless it has no rows at all.
+    fn add_input(&mut self, mut batches: I) -> Result<(), StoreError> {
+        if let Some(batch) = next_non_empty(&mut batches)? {
+            let keys = self.keys(&batch)?;
+            self.slots.push(batch.clone());
+            self.inputs.push(Input {
+                batches,
+                batch,
+                keys,
+                next: 0,
+                slot: self.slots.len() - 1,
+            });
+        }
+        Ok(())
+    }
+
+    /// The sort keys of a batch's rows.
+    fn keys(&self, batch: &RecordBatch) -> Result<Rows, StoreError> {
+        let columns = self
+            .table
+            .sort_columns()
+            .iter()
+            .map(|(name, _)| {
+                batch
+                    .column_by_name(name)
+                    .cloned()
+                    .ok_or_else(|| StoreError::Corrupt(format!("missing column {name}")))
+            })
+            .collect::<Result<Vec<ArrayRef>, _>>()?;
+        self.converter.convert_columns(&columns).engine()
+    }
+
+    /// The input whose next row comes first (ties go to the earlier input, so the merge is
+    /// stable).
+    fn first_input(&self) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        for (i, input) in self.inputs.iter().enumerate() {
+            let better = best.is_none_or(|b| {
+                let current = &self.inputs[b];
+                input.keys.row(input.next) < current.keys.row(current.next)
+            });
+            if better {
+                best = Some(i);
+            }
+        }
+        best
+    }
+
+    /// Takes the next row of input `i`, moving it to its next batch when this one is used
+    /// up (and dropping it when it has none).
+    fn take_row(&mut self, i: usize) -> Result<(), StoreError> {
+        let input = &mut self.inputs[i];
+        self.picked.push((input.slot, input.next));
+        self.picked_bytes += row_bytes(&input.batch);
+        input.next += 1;
+        if input.next < input.batch.num_rows() {
+            return Ok(());
+        }
+        match next_non_empty(&mut input.batches)? {
+            Some(batch) => {
+                let keys = self.keys(&batch)?;
+                self.slots.push(batch.clone());
+                let input = &mut self.inputs[i];
+                input.keys = keys;
+                input.batch = batch;
+                input.next = 0;
+                input.slot = self.slots.len() - 1;
+            }
+            None => {
+                self.inputs.remove(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the pending rows into a batch and forgets the batches no input still reads.
+    fn emit(&mut self) -> Result<RecordBatch, StoreError> {
+        let slots: Vec<&RecordBatch> = self.slots.iter().collect();
+        let out = interleave_record_batch(&slots, &self.picked).engine()?;
+        self.picked.clear();
+        self.picked_bytes = 0;
+        self.slots.clear();
+        for input in &mut self.inputs {
+            self.slots.push(input.batch.clone());
+            input.slot = self.slots.len() - 1;
+        }
+        Ok(out)
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, StoreError> {
+        while self.picked.len() < GRANULE_ROWS && self.picked_bytes < READ_BATCH_BYTES {
+            let Some(i) = self.first_input() else { break };
+            self.take_row(i)?;
+        }
+        if self.picked.is_empty() {
+            return Ok(None);
+        }
+        self.emit().map(Some)
+    }
+}
+
+impl<I> Iterator for SortedMerge<I>
+where
+    I: Iterator<Item = Result<RecordBatch, StoreError>>,
+{
+    type Item = Result<RecordBatch, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_batch().transpose()
+    }
+}
+
+/// The average Arrow bytes of a row of `batch`.
+fn row_bytes(batch: &RecordBatch) -> u64 {
+    (batch.get_array_memory_size() / batch.num_rows().max(1)) as u64
+}
+
+fn next_non_empty<I>(batches: &mut I) -> Result<Option<RecordBatch>, StoreError>
+where
+    I: Iterator<Item = Result<RecordBatch, StoreError>>,
+{
+    for batch in batches.by_ref() {
+        let batch = batch?;
+        if batch.num_rows() > 0 {
+            return Ok(Some(batch));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::part::sort_for_part;
+    use crate::storage::schema::spans_to_batch;
+    use crate::storage::schema::tests::sample_span;
+
+    /// `n` spans of services a/b/c at scattered times, as one batch.
+    fn spans(seed: u8, n: u8) -> RecordBatch {
+        let spans: Vec<_> = (0..n)
+            .map(|i| {
+                let jitter = (u32::from(i) * 37 + u32::from(seed)) % 50;
+                let mut s = sample_span(seed, i + 1, 1_000 + i64::from(jitter));
+                s.service_name = ["a", "b", "c"][usize::from(i % 3)].into();
+                s
+            })
+            .collect();
+        spans_to_batch(&spans).unwrap()
+    }
+
+    /// Cuts a batch into batches of `size` rows.
+    fn chunks(batch: &RecordBatch, size: usize) -> Vec<Result<RecordBatch, StoreError>> {
+        (0..batch.num_rows())
+            .step_by(size)
+            .map(|at| Ok(batch.slice(at, size.min(batch.num_rows() - at))))
+            .collect()
+    }
+
+    #[test]
+    fn merging_sorted_inputs_equals_sorting_them_together() {
+        let table = Table::Spans;
+        let inputs: Vec<RecordBatch> = [(1, 40), (2, 7), (3, 0), (4, 25)]
+            .into_iter()
+            .map(|(seed, n)| sort_for_part(table, &spans(seed, n)).unwrap())
+            .collect();
+        let sources = inputs.iter().map(|b| chunks(b, 6).into_iter()).collect();
+        let merged: Vec<RecordBatch> = SortedMerge::new(table, sources)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let all = datafusion::arrow::compute::concat_batches(&table.schema(), &inputs).unwrap();
+        let expected = sort_for_part(table, &all).unwrap();
+        let got = datafusion::arrow::compute::concat_batches(&table.schema(), &merged).unwrap();
+        assert_eq!(got.num_rows(), 72);
+        let keys = |b: &RecordBatch| -> Vec<(String, i64)> {
+            crate::storage::schema::batch_to_spans(b)
+                .unwrap()
+                .into_iter()
+                .map(|s| (s.service_name, s.start_time_unix_nano))
+                .collect()
+        };
+        assert_eq!(keys(&got), keys(&expected));
+        assert!(merged.iter().all(|b| b.num_rows() <= GRANULE_ROWS));
+    }
+
+    #[test]
+    fn no_inputs_or_empty_inputs_merge_to_nothing() {
+        let empty: Vec<std::vec::IntoIter<Result<RecordBatch, StoreError>>> =
+            vec![Vec::new().into_iter()];
+        assert_eq!(SortedMerge::new(Table::Spans, empty).unwrap().count(), 0);
+    }
+}
