@@ -5,12 +5,13 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
+use tonic::Code;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
 use crate::data::DataSet;
@@ -59,6 +60,37 @@ impl Codec for RawCodec {
 }
 
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// Longest wait between retries of a refused export.
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// Sends one export, retrying as OTLP exporters do while the server answers that it is
+/// overloaded (`UNAVAILABLE` or `RESOURCE_EXHAUSTED`: its memtables are at their budget
+/// until a flush frees them), with exponential backoff.
+async fn export(
+    grpc: &mut tonic::client::Grpc<tonic::transport::Channel>,
+    body: Vec<u8>,
+) -> anyhow::Result<ExportTraceServiceResponse> {
+    let mut backoff = Duration::from_millis(20);
+    loop {
+        grpc.ready().await?;
+        let sent = grpc
+            .unary(
+                tonic::Request::new(body.clone()),
+                tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH),
+                RawCodec,
+            )
+            .await;
+        match sent {
+            Ok(resp) => return Ok(resp.into_inner()),
+            Err(s) if matches!(s.code(), Code::Unavailable | Code::ResourceExhausted) => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+            Err(s) => return Err(s.into()),
+        }
+    }
+}
 
 /// Streams the load file to the server over OTLP/gRPC with `clients` concurrent clients.
 pub(crate) async fn ingest(
@@ -109,15 +141,7 @@ pub(crate) async fn ingest(
                 let Some(body) = next else {
                     return anyhow::Ok(());
                 };
-                grpc.ready().await?;
-                let resp = grpc
-                    .unary(
-                        tonic::Request::new(body),
-                        tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH),
-                        RawCodec,
-                    )
-                    .await?
-                    .into_inner();
+                let resp = export(&mut grpc, body).await?;
                 if let Some(p) = resp.partial_success
                     && p.rejected_spans > 0
                 {

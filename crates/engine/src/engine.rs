@@ -256,6 +256,8 @@ impl EmbeddedStore {
         errors: RecordBatch,
     ) -> Result<(), StoreError> {
         let (table, batch) = rows;
+        table.admit()?;
+        self.errors.admit()?;
         tokio::try_join!(table.append(batch), self.errors.append(errors))?;
         Ok(())
     }

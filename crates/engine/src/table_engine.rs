@@ -103,13 +103,11 @@ impl TableEngine {
         })
     }
 
-    /// Appends rows durably: returns once their WAL record is fsynced and they are in the
-    /// memtable. Refused (retryable) while too many rows of this table, or too many bytes
-    /// of all tables, wait for a flush.
-    pub(crate) async fn append(&self, batch: RecordBatch) -> Result<(), StoreError> {
-        if batch.num_rows() == 0 {
-            return Ok(());
-        }
+    /// Whether the table takes a write now: refused (retryable) while too many rows of this
+    /// table, or too many bytes of all tables, wait for a flush. A write that spans tables
+    /// is admitted by each before any of them is appended to, so that a refusal never leaves
+    /// half of it stored for the client's retry to store again.
+    pub(crate) fn admit(&self) -> Result<(), StoreError> {
         let (rows, _) = self.state.read().mem.waiting();
         if rows >= self.config.max_memtable_rows || self.budget.is_full() {
             return Err(StoreError::Overloaded(format!(
@@ -117,6 +115,15 @@ impl TableEngine {
                 self.table.name(),
                 self.budget.used() >> 20
             )));
+        }
+        Ok(())
+    }
+
+    /// Appends rows durably (admitted first with [`TableEngine::admit`]): returns once
+    /// their WAL record is fsynced and they are in the memtable.
+    pub(crate) async fn append(&self, batch: RecordBatch) -> Result<(), StoreError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
         }
         let payload = encode_batch(&batch)?;
         let stats = self.table.stats(&batch, HOUR_NS)?;
