@@ -85,6 +85,18 @@ pub(crate) fn proc_status_mb(pid: Option<u32>, field: &str) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// CPU time (user and system) this process has used so far, in seconds (Linux; `None`
+/// elsewhere): `/proc/self/stat`'s `utime` and `stime`, in clock ticks of 1/100 s.
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// Resets the peak RSS (`VmHWM`) of this process, so that it measures the server from now on.
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -93,6 +105,8 @@ fn reset_peak_rss() {
 /// What one tracehouse backend measured.
 pub(crate) struct Measured {
     pub(crate) ingest_secs: f64,
+    /// CPU seconds the process (server and clients) spent during ingest.
+    pub(crate) ingest_cpu_secs: Option<f64>,
     /// Bytes on disk after that step; `None` when the backend cannot tell.
     pub(crate) bytes_on_disk: Option<u64>,
     /// Peak RSS of this process (the tracehouse server), MB.
@@ -368,7 +382,9 @@ pub(crate) async fn measure(
     }));
 
     eprintln!("{}: ingest over OTLP/gRPC…", backend.name());
+    let cpu_before = process_cpu_secs();
     let ingest_secs = ingest(&grpc, otlp_path, set, args.clients.max(1)).await?;
+    let ingest_cpu_secs = process_cpu_secs().zip(cpu_before).map(|(a, b)| a - b);
 
     eprintln!("{}: to long-term storage…", backend.name());
     let (bytes_on_disk, settled) = backend.settle(set.spans).await?;
@@ -449,6 +465,7 @@ pub(crate) async fn measure(
     serving.await??;
     Ok(Measured {
         ingest_secs,
+        ingest_cpu_secs,
         bytes_on_disk,
         peak_rss_mb,
         trace_by_id,

@@ -94,6 +94,7 @@ fn figures(
     let chf = |key: &str| Cell::single(ch.and_then(|c| c[key].as_f64()));
     let per_span = |m: &Measured| m.bytes_on_disk.map(|b| b as f64 / set.spans as f64);
     let rate = |m: &Measured| Some(set.spans as f64 / m.ingest_secs);
+    let cpu_per_span = |m: &Measured| m.ingest_cpu_secs.map(|s| s * 1e6 / set.spans as f64);
     let single = |f: &dyn Fn(&Measured) -> Option<f64>| {
         (
             Cell::single(f(embedded)),
@@ -113,6 +114,7 @@ fn figures(
         clickhouse: ch_key.map_or_else(Cell::default, chq),
     };
     let (ingest_e, ingest_b) = single(&rate);
+    let (cpu_e, cpu_b) = single(&cpu_per_span);
     let (bytes_e, bytes_b) = single(&per_span);
     let (rss_e, rss_b) = single(&|m| m.peak_rss_mb);
     vec![
@@ -124,6 +126,15 @@ fn figures(
             embedded: ingest_e,
             backend: ingest_b,
             clickhouse: chf("ingest_spans_per_s"),
+        },
+        Figure {
+            name: "ingest_cpu_us_per_span",
+            label: "CPU per span ingested (tracehouse: server and OTLP clients, user + system; robust to a busy machine)",
+            unit: "µs",
+            higher_is_better: false,
+            embedded: cpu_e,
+            backend: cpu_b,
+            clickhouse: Cell::default(),
         },
         Figure {
             name: "bytes_per_span",

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::Plan;
 use tracehouse_query::plan::Target;
-use tracehouse_store_api::stats::{KeyEntry, KeyStats};
+use tracehouse_store_api::stats::KeyStats;
 use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
@@ -381,9 +381,7 @@ pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>,
     let rows: Vec<KeyRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
     let mut stats = KeyStats::default();
     for r in rows {
-        let e: &mut KeyEntry = stats.keys.entry(r.field).or_default();
-        e.count += r.n;
-        *e.types.entry(r.value_type).or_default() += r.n;
+        stats.entry(&r.field).add_rows(&r.value_type, r.n);
     }
     Ok(stats.key_infos(&q.prefix, q.limit))
 }

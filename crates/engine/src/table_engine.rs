@@ -27,7 +27,7 @@ use crate::storage::table::Table;
 use crate::storage::table_dir::TableDir;
 use crate::write::group_commit::Writer;
 use crate::write::memtable::{Memtable, MemtableBudget, PartitionStats, TableState};
-use crate::write::wal::{Wal, encode_batch};
+use crate::write::wal::Wal;
 
 /// Counts and total durations of maintenance operations, for metrics.
 #[derive(Debug, Default)]
@@ -125,8 +125,7 @@ impl TableEngine {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let payload = encode_batch(&batch)?;
         let stats = self.table.stats(&batch, HOUR_NS)?;
-        self.writer.append(payload, batch, stats).await
+        self.writer.append(batch, stats).await
     }
 }

@@ -62,6 +62,14 @@ impl<T> Default for Normalised<T> {
 }
 
 impl<T> Normalised<T> {
+    /// An outcome with room for `rows` rows, allocated once.
+    fn with_capacity(rows: usize) -> Self {
+        Normalised {
+            rows: Vec::with_capacity(rows),
+            ..Normalised::default()
+        }
+    }
+
     /// Counts a rejected row, keeping the first few reasons.
     fn reject(&mut self, messages: &mut Vec<String>, why: impl FnOnce() -> String) {
         self.rejected += 1;
@@ -93,7 +101,8 @@ pub fn normalise_traces<E>(
     limits: &Limits,
     mut project_of: impl FnMut(&Attributes) -> Result<String, E>,
 ) -> Result<Normalised, E> {
-    let mut out = Normalised::default();
+    let spans = request.resource_spans.iter().flat_map(|rs| &rs.scope_spans);
+    let mut out = Normalised::with_capacity(spans.map(|ss| ss.spans.len()).sum());
     let mut messages = Vec::new();
     for (ri, rs) in request.resource_spans.iter().enumerate() {
         let resource = ResourceFields::new(rs.resource.as_ref(), limits);
@@ -143,7 +152,8 @@ pub fn normalise_logs<E>(
     limits: &Limits,
     mut project_of: impl FnMut(&Attributes) -> Result<String, E>,
 ) -> Result<Normalised<LogRecord>, E> {
-    let mut out = Normalised::default();
+    let records = request.resource_logs.iter().flat_map(|rl| &rl.scope_logs);
+    let mut out = Normalised::with_capacity(records.map(|sl| sl.log_records.len()).sum());
     let mut messages = Vec::new();
     for (ri, rl) in request.resource_logs.iter().enumerate() {
         let resource = ResourceFields::new(rl.resource.as_ref(), limits);

@@ -15,8 +15,12 @@ pub type Allocator = mimalloc::MiMalloc;
 /// build), which the bindings do not name.
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Tunes the allocator; call first thing in `main`.
+/// Tunes the allocator; call first thing in `main`. mimalloc's own environment variables
+/// still apply: `MIMALLOC_PURGE_DELAY` (milliseconds) overrides the purge delay set here.
 pub fn init() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
+        return;
+    }
     // SAFETY: `mi_option_set` only stores an option value; it takes no pointers and may be
     // called at any time, from any thread.
     #[allow(unsafe_code)]

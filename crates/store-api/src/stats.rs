@@ -26,6 +26,11 @@ pub const MAX_VALUES: usize = 256;
 /// Values longer than this (bytes) are counted for the key but not kept as values.
 const MAX_VALUE_LEN: usize = 200;
 
+/// Whether a value is short enough to be kept among a key's values.
+pub fn keeps_value(v: &str) -> bool {
+    v.len() <= MAX_VALUE_LEN
+}
+
 /// What is known about one key.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct KeyEntry {
@@ -38,7 +43,8 @@ pub struct KeyEntry {
 }
 
 impl KeyEntry {
-    fn add(&mut self, value_type: &str, value: Option<&str>, n: u64) {
+    /// Counts `n` more spans having the key with a value of `value_type`.
+    pub fn add_rows(&mut self, value_type: &str, n: u64) {
         self.count += n;
         match self.types.get_mut(value_type) {
             Some(t) => *t += n,
@@ -46,14 +52,20 @@ impl KeyEntry {
                 self.types.insert(value_type.to_string(), n);
             }
         }
-        if let Some(v) = value.filter(|v| v.len() <= MAX_VALUE_LEN) {
-            match self.values.get_mut(v) {
-                Some(x) => *x += n,
-                None => {
-                    self.values.insert(v.to_string(), n);
-                    if self.values.len() > 2 * MAX_VALUES {
-                        self.prune();
-                    }
+    }
+
+    /// Counts `n` more spans having the value `v` (spans already counted with
+    /// [`KeyEntry::add_rows`]); values longer than the kept length are not kept.
+    pub fn add_value(&mut self, v: &str, n: u64) {
+        if !keeps_value(v) {
+            return;
+        }
+        match self.values.get_mut(v) {
+            Some(x) => *x += n,
+            None => {
+                self.values.insert(v.to_string(), n);
+                if self.values.len() > 2 * MAX_VALUES {
+                    self.prune();
                 }
             }
         }
@@ -120,15 +132,22 @@ pub fn scoped(prefix: &str, key: &str) -> String {
 }
 
 impl KeyStats {
+    /// The entry of `scoped_key`, created empty when the key is new.
+    pub fn entry(&mut self, scoped_key: &str) -> &mut KeyEntry {
+        if !self.keys.contains_key(scoped_key) {
+            return self.keys.entry(scoped_key.to_string()).or_default();
+        }
+        self.keys
+            .get_mut(scoped_key)
+            .unwrap_or_else(|| unreachable!("the key was found just above"))
+    }
+
     /// Counts one row having `scoped_key` with a value of `value_type` (and its text).
     pub fn add(&mut self, scoped_key: &str, value_type: &str, value: Option<&str>) {
-        match self.keys.get_mut(scoped_key) {
-            Some(e) => e.add(value_type, value, 1),
-            None => {
-                let mut e = KeyEntry::default();
-                e.add(value_type, value, 1);
-                self.keys.insert(scoped_key.to_string(), e);
-            }
+        let e = self.entry(scoped_key);
+        e.add_rows(value_type, 1);
+        if let Some(v) = value {
+            e.add_value(v, 1);
         }
     }
 

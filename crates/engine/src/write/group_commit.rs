@@ -1,7 +1,7 @@
-//! Group commit: one thread per table owns its write-ahead log. It writes every queued
-//! record, fsyncs once for the whole group, and only then publishes the group's rows to
-//! the memtable and acknowledges each writer. [`Writer`] is the handle the rest of the
-//! engine talks to it through.
+//! Group commit: one thread per table owns its write-ahead log. It encodes and writes every
+//! queued batch (into one reused buffer), fsyncs once for the whole group, and only then
+//! publishes the group's rows to the memtable and acknowledges each writer. [`Writer`] is
+//! the handle the rest of the engine talks to it through.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +19,6 @@ const QUEUE: usize = 4096;
 
 enum WalMsg {
     Append {
-        payload: Vec<u8>,
         batch: RecordBatch,
         stats: PartitionStats,
         done: oneshot::Sender<Result<(), StoreError>>,
@@ -57,22 +56,14 @@ impl Writer {
         Ok(Writer { tx, shared })
     }
 
-    /// Logs `payload` (the encoded `batch`); returns once it is fsynced and the batch is in
-    /// the memtable.
+    /// Logs `batch`; returns once it is fsynced and in the memtable.
     pub(crate) async fn append(
         &self,
-        payload: Vec<u8>,
         batch: RecordBatch,
         stats: PartitionStats,
     ) -> Result<(), StoreError> {
         let (done, rx) = oneshot::channel();
-        self.send(WalMsg::Append {
-            payload,
-            batch,
-            stats,
-            done,
-        })
-        .await?;
+        self.send(WalMsg::Append { batch, stats, done }).await?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -153,15 +144,10 @@ fn wal_loop(
 impl WalWriter<'_> {
     fn handle(&mut self, msg: WalMsg) {
         match msg {
-            WalMsg::Append {
-                payload,
-                batch,
-                stats,
-                done,
-            } => {
+            WalMsg::Append { batch, stats, done } => {
                 if let Err(e) = self.recovered() {
                     let _ = done.send(Err(e));
-                } else if let Err(e) = self.wal.append(&payload) {
+                } else if let Err(e) = self.wal.append_batch(&batch) {
                     self.pending.push((batch, stats, done));
                     self.fail(format!("WAL write failed: {e}"));
                 } else {

@@ -22,18 +22,32 @@ use crate::storage::sync_dir;
 const HEADER: usize = 8;
 const SUFFIX: &str = ".wal";
 
-/// Encodes one batch as a WAL payload (an Arrow IPC stream).
-pub fn encode_batch(batch: &RecordBatch) -> Result<Vec<u8>, StoreError> {
-    let mut writer = StreamWriter::try_new(Vec::new(), &batch.schema()).engine()?;
+/// Encodes one batch as a WAL payload (an Arrow IPC stream), appended to `out`.
+fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) -> Result<(), StoreError> {
+    let mut writer = StreamWriter::try_new(out, &batch.schema()).engine()?;
     writer.write(batch).engine()?;
-    writer.finish().engine()?;
-    writer.into_inner().engine()
+    writer.finish().engine()
 }
+
+/// The capacity of the record buffer kept between appends; a larger one (a very large
+/// batch) is given back after its append.
+const KEPT_BUFFER: usize = 16 << 20;
 
 /// Decodes a WAL payload back into its batches.
 pub fn decode_batches(payload: &[u8]) -> Result<Vec<RecordBatch>, StoreError> {
     let reader = StreamReader::try_new(payload, None).engine()?;
     reader.collect::<Result<Vec<_>, _>>().engine()
+}
+
+/// Fills in the header (payload length and checksum) of a record whose payload follows
+/// `HEADER` reserved bytes.
+fn frame(record: &mut [u8]) -> io::Result<()> {
+    let (header, payload) = record.split_at_mut(HEADER);
+    let len = u32::try_from(payload.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "WAL record over 4 GiB"))?;
+    header[..4].copy_from_slice(&len.to_le_bytes());
+    header[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    Ok(())
 }
 
 fn segment_path(dir: &Path, seq: u64) -> PathBuf {
@@ -171,6 +185,8 @@ pub struct Wal {
     len: u64,
     /// Bytes in segments not yet removed.
     bytes: u64,
+    /// The record being appended, reused so that appends do not allocate.
+    record: Vec<u8>,
 }
 
 impl Wal {
@@ -205,24 +221,33 @@ impl Wal {
                 synced_len: 0,
                 len: 0,
                 bytes: replayed.bytes,
+                record: Vec::new(),
             },
             replayed,
         ))
     }
 
-    /// Appends one record (not yet durable: call [`Wal::sync`]).
-    pub fn append(&mut self, payload: &[u8]) -> io::Result<()> {
-        let len = u32::try_from(payload.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "WAL record over 4 GiB"))?;
-        let mut header = [0u8; HEADER];
-        header[..4].copy_from_slice(&len.to_le_bytes());
-        header[4..].copy_from_slice(&crc32fast::hash(payload).to_le_bytes());
-        let record = (HEADER + payload.len()) as u64;
+    /// Appends one batch as a record (not yet durable: call [`Wal::sync`]).
+    pub fn append_batch(&mut self, batch: &RecordBatch) -> Result<(), StoreError> {
+        let mut record = std::mem::take(&mut self.record);
+        record.clear();
+        record.resize(HEADER, 0);
+        let written = encode_batch(batch, &mut record).and_then(|()| {
+            frame(&mut record)?;
+            Ok(self.write_record(&record)?)
+        });
+        if record.capacity() <= KEPT_BUFFER {
+            self.record = record;
+        }
+        written
+    }
+
+    /// Writes a framed record.
+    fn write_record(&mut self, record: &[u8]) -> io::Result<()> {
         // Whatever part of the record reached the file is cut by `recover`.
-        self.len += record;
-        self.file.write_all(&header)?;
-        self.file.write_all(payload)?;
-        self.bytes += record;
+        self.len += record.len() as u64;
+        self.file.write_all(record)?;
+        self.bytes += record.len() as u64;
         Ok(())
     }
 
@@ -394,8 +419,8 @@ mod tests {
     use super::*;
     use crate::storage::schema::{batch_to_spans, spans_to_batch, tests::sample_span};
 
-    fn payload(start: i64) -> Vec<u8> {
-        encode_batch(&spans_to_batch(&[sample_span(1, 1, start)]).unwrap()).unwrap()
+    fn batch(start: i64) -> RecordBatch {
+        spans_to_batch(&[sample_span(1, 1, start)]).unwrap()
     }
 
     #[test]
@@ -404,14 +429,14 @@ mod tests {
         {
             let (mut wal, replayed) = Wal::open(dir.path(), 0).unwrap();
             assert!(replayed.batches.is_empty());
-            wal.append(&payload(1)).unwrap();
-            wal.append(&payload(2)).unwrap();
+            wal.append_batch(&batch(1)).unwrap();
+            wal.append_batch(&batch(2)).unwrap();
             wal.sync().unwrap();
             // A torn write: header and half a payload.
-            let p = payload(3);
-            wal.append(&p).unwrap();
+            let before = wal.file.metadata().unwrap().len();
+            wal.append_batch(&batch(3)).unwrap();
             let len = wal.file.metadata().unwrap().len();
-            wal.file.set_len(len - (p.len() as u64) / 2).unwrap();
+            wal.file.set_len(len - (len - before) / 2).unwrap();
         }
         let (_, replayed) = Wal::open(dir.path(), 0).unwrap();
         assert_eq!(starts(&replayed), vec![1, 2]);
@@ -429,7 +454,7 @@ mod tests {
         let mut offsets = Vec::new();
         for start in 1..=n {
             offsets.push(wal.len as usize);
-            wal.append(&payload(start)).unwrap();
+            wal.append_batch(&batch(start)).unwrap();
         }
         wal.sync().unwrap();
         (segment_path(dir, wal.seq), offsets)
@@ -496,10 +521,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sealed = {
             let (mut wal, _) = Wal::open(dir.path(), 0).unwrap();
-            wal.append(&payload(1)).unwrap();
-            wal.append(&payload(2)).unwrap();
+            wal.append_batch(&batch(1)).unwrap();
+            wal.append_batch(&batch(2)).unwrap();
             let sealed = wal.rotate().unwrap();
-            wal.append(&payload(3)).unwrap();
+            wal.append_batch(&batch(3)).unwrap();
             wal.sync().unwrap();
             sealed
         };
@@ -528,15 +553,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let (mut wal, _) = Wal::open(dir.path(), 0).unwrap();
-            wal.append(&payload(1)).unwrap();
+            wal.append_batch(&batch(1)).unwrap();
             wal.sync().unwrap();
             // A write that failed half-way (a full disk): a torn record in the file.
-            let p = payload(2);
-            wal.append(&p).unwrap();
+            let before = wal.file.metadata().unwrap().len();
+            wal.append_batch(&batch(2)).unwrap();
             let len = wal.file.metadata().unwrap().len();
-            wal.file.set_len(len - (p.len() as u64) / 2).unwrap();
+            wal.file.set_len(len - (len - before) / 2).unwrap();
             wal.recover().unwrap();
-            wal.append(&payload(3)).unwrap();
+            wal.append_batch(&batch(3)).unwrap();
             wal.sync().unwrap();
         }
         let (_, replayed) = Wal::open(dir.path(), 0).unwrap();
@@ -548,9 +573,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let first = {
             let (mut wal, _) = Wal::open(dir.path(), 0).unwrap();
-            wal.append(&payload(1)).unwrap();
+            wal.append_batch(&batch(1)).unwrap();
             let sealed = wal.rotate().unwrap();
-            wal.append(&payload(2)).unwrap();
+            wal.append_batch(&batch(2)).unwrap();
             wal.sync().unwrap();
             sealed
         };
