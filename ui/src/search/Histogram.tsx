@@ -16,6 +16,8 @@ interface Props {
 }
 
 const H = 110;
+/** The least height of a non-empty segment, in chart units (the chart is drawn 1 unit per px high). */
+const MIN_SEGMENT = 2;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** A stacked count-over-time chart; dragging across it zooms the page's range. */
@@ -96,7 +98,7 @@ export function Histogram({ buckets, series, noun, emphasis, start, end, note, o
           const w = Math.max(1, (frac(b.end) - frac(b.start)) * 1000 - 1.5);
           return (
             <g key={i} class="bar">
-              {stackSegments(b.parts, max, H).map((seg) => (
+              {stackSegments(b.parts, max, H, MIN_SEGMENT).map((seg) => (
                 <rect key={seg.series} class={series[seg.series].cls} x={x} y={seg.y} width={w} height={seg.h} />
               ))}
             </g>
