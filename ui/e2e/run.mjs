@@ -162,6 +162,24 @@ test('brushing the histogram zooms into the range', async () => {
   await page.waitForSelector('table.results tbody tr');
 });
 
+test('the service and operation pickers write terms into the query', async () => {
+  await page.goto(`${base}/?range=1h`);
+  await page.waitForSelector('table.results tbody tr');
+  // (Preact sets an option's value as a property, not an attribute: no [value=…] selector.)
+  const hasOption = (key, v) => page.waitForFunction(([k, x]) => [...document.querySelectorAll(`select[data-picker="${k}"] option`)].some((o) => o.value === x), [key, v]);
+  await hasOption('service_name', 'payments');
+  await page.selectOption('select[data-picker="service_name"]', 'payments');
+  await waitUrl((u) => u.searchParams.get('query') === 'service_name:payments', 'service term in the query');
+  eq(await page.inputValue('#query'), 'service_name:payments', 'query bar text');
+  await hasOption('span_name', 'POST /charge');
+  await page.selectOption('select[data-picker="span_name"]', 'POST /charge');
+  await waitUrl((u) => u.searchParams.get('query') === 'service_name:payments span_name:"POST /charge"', 'operation term added');
+  await page.waitForFunction(() => [...document.querySelectorAll('table.results td.name-cell')].every((c) => c.textContent === 'POST /charge'));
+  await page.selectOption('select[data-picker="service_name"]', '');
+  await waitUrl((u) => u.searchParams.get('query') === 'span_name:"POST /charge"', 'service term removed');
+  await page.goto(`${base}/?range=1h`);
+});
+
 test('a typed query filters the results', async () => {
   await page.click('#query');
   await page.fill('#query', '');
@@ -739,6 +757,8 @@ for (const width of [1440, 900, 390]) {
         await check('the search page');
         const errH = await page.$$eval('.hist-svg rect.bar-err', (rs) => rs.map((r) => r.getBoundingClientRect().height));
         assert(errH.length > 0 && errH.every((h) => h >= 1.9), `error segments at least 2 px tall: ${errH.map((h) => h.toFixed(2))}`);
+        const aligned = await page.$$eval('table.results td.num, table.results th.num', (cs) => cs.length > 0 && cs.every((c) => getComputedStyle(c).textAlign === 'right'));
+        assert(aligned, 'number columns are right-aligned');
         if (theme === 'light') await shot(`20-search-${width}`);
         await axe(`search page at ${width} px (${theme})`);
 
