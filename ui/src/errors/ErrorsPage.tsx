@@ -88,9 +88,9 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
               <tr>
                 <th>Error</th>
                 <th>Services</th>
-                <th>Count</th>
-                <th>Traces</th>
-                <th>Sessions</th>
+                <th class="num">Count</th>
+                <th class="num">Traces</th>
+                <th class="num">Sessions</th>
                 <th>First seen</th>
                 <th>Last seen</th>
                 <th>Trend</th>

@@ -103,9 +103,9 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
                   <tr>
                     <th>At</th>
                     <th>Root span</th>
-                    <th>Duration</th>
-                    <th>Spans</th>
-                    <th>Errors</th>
+                    <th class="num">Duration</th>
+                    <th class="num">Spans</th>
+                    <th class="num">Errors</th>
                     <th>Services</th>
                   </tr>
                 </thead>
@@ -119,7 +119,7 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
                         <i class="dot" style={{ background: serviceColor(t.root_service) }} />
                         <Link href={traceHref(t.trace_id)}>{t.root_name || '(missing root)'}</Link>
                       </td>
-                      <td class="mono">{fmtDuration(t.duration)}</td>
+                      <td class="mono num">{fmtDuration(t.duration)}</td>
                       <td class="num">{t.span_count}</td>
                       <td class="num">{t.error_count ? <span class="pill err">{t.error_count}</span> : 0}</td>
                       <td>{t.services.join(', ')}</td>
