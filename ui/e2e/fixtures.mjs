@@ -204,3 +204,14 @@ export function sharedIdTrace(t0) {
   ];
   return { traceId, ids, spans };
 }
+
+/**
+ * One server span of `my.service` whose parent never arrives (the shape of the OTLP
+ * specification's example request), at `t0`.
+ */
+export function orphanSpanTrace(t0) {
+  const traceId = '5b8efff798038103d269b633813fc60c';
+  const ids = { span: 'eee19b7ec3c1b174', missingParent: 'eee19b7ec3c1b173' };
+  const spans = [{ traceId, spanId: ids.span, parentSpanId: ids.missingParent, service: 'my.service', name: "I'm a server span", kind: 2, start: t0, end: t0 + 1000 * MS, attributes: { 'my.span.attr': 'some value' } }];
+  return { traceId, ids, spans };
+}

@@ -6,16 +6,14 @@
 // Env: TRACEHOUSE_BIN (default target/debug/tracehouse), CHROMIUM (default /usr/bin/chromium),
 // E2E_OUTPUT (screenshots, default ui/e2e-output), E2E_ONLY (substring filter on test names),
 // E2E_HEADFUL=1 to watch.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { checkoutTrace, hex, largeTrace, noiseLogs, otlp, otlpLogs, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { checkoutTrace, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
 import { fail, launchBrowser, repo, sleep, startServer } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
 const OUT = resolve(process.env.E2E_OUTPUT ?? join(repo, 'ui/e2e-output'));
-const FIXTURE = join(repo, '../shared/fixtures/otlp-examples/trace.json');
-const FIXTURE_ALT = '/work/shared/fixtures/otlp-examples/trace.json';
 
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
@@ -50,8 +48,8 @@ const checkout = checkoutTrace(now - 10 * 60e9, { traceId: retry.traceId, spanId
 const others = Array.from({ length: 5 }, (_, i) => checkoutTrace(now - (15 + i * 5) * 60e9));
 const large = largeTrace(now - 3 * 3600e9, 3000); // outside the default 1h window
 const shared = sharedIdTrace(now - 12 * 60e9);
-const fixturePath = existsSync(FIXTURE) ? FIXTURE : FIXTURE_ALT;
-await post(readFileSync(fixturePath, 'utf8'));
+const orphan = orphanSpanTrace(now - 4 * 3600e9); // outside the default 1h window
+await post(otlp(orphan.spans));
 await post(otlp(retry.spans));
 await post(otlp(checkout.spans));
 for (const t of others) await post(otlp(t.spans));
@@ -65,8 +63,7 @@ const sessB = sessionTrace(now - 25 * 60e9, SESSION);
 const NOISE = 3000;
 await post(otlp(sessA.spans));
 await post(otlp(sessB.spans));
-const FIXTURE_TRACE = '5b8efff798038103d269b633813fc60c';
-await waitTrace(FIXTURE_TRACE, 1);
+await waitTrace(orphan.traceId, 1);
 await waitTrace(checkout.traceId, 12);
 await waitTrace(large.traceId, 3000);
 await waitTrace(shared.traceId, 5);
@@ -365,8 +362,8 @@ test('"add as filter" writes key:value into the search query', async () => {
   eq(await page.inputValue('#query'), 'http.method:GET', 'query bar text');
 });
 
-test('the OTLP fixture trace (orphan span) opens under a missing-parent marker', async () => {
-  await page.goto(`${base}/traces/${FIXTURE_TRACE}`);
+test('a trace whose only span lost its parent opens under a missing-parent marker', async () => {
+  await page.goto(`${base}/traces/${orphan.traceId}`);
   await page.waitForSelector('.wf-row');
   eq((await rowIds()).join(), 'missing:eee19b7ec3c1b173,eee19b7ec3c1b174', 'marker row, then the span under it');
   assert((await page.textContent('.wf-row.missing .wf-span-name')).includes('missing parent eee19b7ec3c1b173'), 'the marker names the missing id');

@@ -14,3 +14,21 @@ export function niceTicks(from: number, to: number, count: number): number[] {
   for (let v = Math.ceil(from / step) * step; v <= to + step * 1e-9; v += step) out.push(v);
   return out;
 }
+
+const S = 1e9;
+/** Steps of a time axis, in ns: round seconds, minutes, hours and days. */
+const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].map((s) => s * S);
+
+/**
+ * Ticks of a wall-clock axis over [start, end] (ns since the epoch): at the first step from
+ * 1 s to 7 d that gives at most `count` ticks, on round local times (whole minutes, hours…).
+ */
+export function timeTicks(start: number, end: number, count: number): number[] {
+  const span = Math.max(1, end - start);
+  const step = TIME_STEPS.find((s) => span / s <= count) ?? TIME_STEPS[TIME_STEPS.length - 1];
+  // Local midnight-aligned: shift by the zone offset before rounding (offsets are whole minutes).
+  const offset = -new Date(start / 1e6).getTimezoneOffset() * 60 * S;
+  const out: number[] = [];
+  for (let t = Math.ceil((start + offset) / step) * step - offset; t <= end; t += step) out.push(t);
+  return out;
+}

@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { fmtAxisTime, fmtTime } from '../lib/format';
+import { timeTicks } from '../lib/ticks';
 import { stackSegments, type Series, type StackedBucket } from './stack';
 
 interface Props {
@@ -108,14 +109,13 @@ export function Histogram({ buckets, series, noun, emphasis, start, end, note, o
         {brush && <rect class="brush" x={Math.min(brush.a, brush.b) * 1000} y={0} width={Math.abs(brush.b - brush.a) * 1000} height={H} />}
       </svg>
       <div class="hist-axis" aria-hidden="true">
-        {Array.from({ length: ticks }, (_, i) => {
-          const t = start + (span * (i + 0.5)) / ticks;
-          return (
-            <span key={i} style={{ left: `${((i + 0.5) / ticks) * 100}%` }}>
-              {fmtAxisTime(t, span)}
-            </span>
-          );
-        })}
+        {timeTicks(start, end, ticks)
+          .filter((t) => frac(t) > 0.03 && frac(t) < 0.97)
+          .map((t) => (
+          <span key={t} style={{ left: `${frac(t) * 100}%` }}>
+            {fmtAxisTime(t, span)}
+          </span>
+        ))}
       </div>
     </section>
   );
