@@ -34,7 +34,15 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
     return () => ctl.abort();
   }, [sessionId, startS, endS]);
 
-  const layout = useMemo(() => (data ? layoutTimeline(data.traces, data.errors, data.logs) : null), [data]);
+  // A trace's label needs about 170 px of the timeline's track (the page less the row labels).
+  const [pageW, setPageW] = useState(window.innerWidth);
+  useEffect(() => {
+    const onResize = () => setPageW(window.innerWidth);
+    window.addEventListener('resize', onResize);
+    return () => window.removeEventListener('resize', onResize);
+  }, []);
+  const label = Math.min(1, 170 / Math.max(170, pageW - 140));
+  const layout = useMemo(() => (data ? layoutTimeline(data.traces, data.errors, data.logs, 240, label) : null), [data, label]);
   const carry = rangeParams(range);
   const s = data?.session;
   return (
