@@ -183,3 +183,35 @@ export function otlpLogs(logs) {
     })),
   };
 }
+
+/**
+ * A trace as Zipkin's shared spans send it: the web client span and the api server span of
+ * one call carry the same span id (and parent), the server's child names that id as its
+ * parent; plus a span whose parent never arrived. The root carries a JSON request body.
+ */
+export function sharedIdTrace(t0) {
+  const traceId = hex(16);
+  const ids = { root: hex(8), shared: hex(8), query: hex(8), lost: hex(8), orphan: hex(8) };
+  const spans = [
+    {
+      traceId, spanId: ids.root, service: 'web', name: 'GET /items', kind: 2, start: t0, end: t0 + 200 * MS,
+      attributes: { 'http.request.body': '{"items":[{"sku":"sku-1","qty":2}],"coupon":null}', 'db.statement': 'SELECT i.id, i.name, i.price FROM items i JOIN stock s ON s.item_id = i.id WHERE s.count > 0 ORDER BY i.name' },
+    },
+    { traceId, spanId: ids.shared, parentSpanId: ids.root, service: 'web', name: 'api/list', kind: 3, start: t0 + 10 * MS, end: t0 + 150 * MS },
+    { traceId, spanId: ids.shared, parentSpanId: ids.root, service: 'api', name: 'api/list', kind: 2, start: t0 + 12 * MS, end: t0 + 148 * MS },
+    { traceId, spanId: ids.query, parentSpanId: ids.shared, service: 'api', name: 'SELECT items', kind: 3, start: t0 + 20 * MS, end: t0 + 140 * MS, attributes: { 'db.system': 'postgresql' } },
+    { traceId, spanId: ids.orphan, parentSpanId: ids.lost, service: 'worker', name: 'reindex items', start: t0 + 160 * MS, end: t0 + 190 * MS, error: 'reindex failed' },
+  ];
+  return { traceId, ids, spans };
+}
+
+/**
+ * One server span of `my.service` whose parent never arrives (the shape of the OTLP
+ * specification's example request), at `t0`.
+ */
+export function orphanSpanTrace(t0) {
+  const traceId = '5b8efff798038103d269b633813fc60c';
+  const ids = { span: 'eee19b7ec3c1b174', missingParent: 'eee19b7ec3c1b173' };
+  const spans = [{ traceId, spanId: ids.span, parentSpanId: ids.missingParent, service: 'my.service', name: "I'm a server span", kind: 2, start: t0, end: t0 + 1000 * MS, attributes: { 'my.span.attr': 'some value' } }];
+  return { traceId, ids, spans };
+}

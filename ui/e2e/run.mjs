@@ -6,44 +6,17 @@
 // Env: TRACEHOUSE_BIN (default target/debug/tracehouse), CHROMIUM (default /usr/bin/chromium),
 // E2E_OUTPUT (screenshots, default ui/e2e-output), E2E_ONLY (substring filter on test names),
 // E2E_HEADFUL=1 to watch.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
-import { checkoutTrace, hex, largeTrace, noiseLogs, otlp, otlpLogs, retryTrace, sessionTrace } from './fixtures.mjs';
+import { checkoutTrace, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { fail, launchBrowser, repo, sleep, startServer } from './harness.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
 const require = createRequire(import.meta.url);
-const BIN = process.env.TRACEHOUSE_BIN ?? join(repo, 'target/debug/tracehouse');
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const OUT = resolve(process.env.E2E_OUTPUT ?? join(repo, 'ui/e2e-output'));
-const FIXTURE = join(repo, '../shared/fixtures/otlp-examples/trace.json');
-const FIXTURE_ALT = '/work/shared/fixtures/otlp-examples/trace.json';
 
-function fail(msg) {
-  console.error(`e2e: ${msg}`);
-  process.exit(2);
-}
-if (!existsSync(BIN)) fail(`no binary at ${BIN}: run \`cargo build -p tracehouse\` first (or set TRACEHOUSE_BIN)`);
-if (!existsSync(CHROMIUM)) fail(`no browser at ${CHROMIUM}: install Debian's chromium (\`apt-get install -y chromium\`) or set CHROMIUM`);
 rmSync(OUT, { recursive: true, force: true });
 mkdirSync(OUT, { recursive: true });
-
-const freePort = () =>
-  new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-  });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 class AssertionError extends Error {}
 function assert(cond, msg) {
@@ -54,18 +27,7 @@ function eq(actual, expected, msg) {
 }
 
 // ---- server ---------------------------------------------------------------------------------
-const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-e2e-'));
-const [apiPort, grpcPort, httpPort] = [await freePort(), await freePort(), await freePort()];
-const base = `http://127.0.0.1:${apiPort}`;
-const otlpUrl = `http://127.0.0.1:${httpPort}/v1/traces`;
-const otlpLogsUrl = `http://127.0.0.1:${httpPort}/v1/logs`;
-const server = spawn(BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--otlp-grpc', `127.0.0.1:${grpcPort}`, '--otlp-http', `127.0.0.1:${httpPort}`, '--retention', 'forever'], {
-  stdio: ['ignore', 'pipe', 'pipe'],
-  env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
-});
-let serverLog = '';
-server.stdout.on('data', (d) => (serverLog += d));
-server.stderr.on('data', (d) => (serverLog += d));
+const { base, otlpLogsUrl, post, waitTrace, stop } = await startServer();
 let browser;
 const cleanup = async () => {
   try {
@@ -73,58 +35,26 @@ const cleanup = async () => {
   } catch {
     /* ignore */
   }
-  server.kill('SIGTERM');
-  await Promise.race([new Promise((r) => server.once('exit', r)), sleep(5000)]);
-  rmSync(dataDir, { recursive: true, force: true });
+  await stop();
 };
 process.on('SIGINT', async () => {
   await cleanup();
   process.exit(130);
 });
 
-async function waitHealthy() {
-  for (let i = 0; i < 200; i++) {
-    if (server.exitCode !== null) fail(`server exited (${server.exitCode}):\n${serverLog}`);
-    try {
-      const r = await fetch(`${base}/healthz`);
-      if (r.ok) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(100);
-  }
-  fail(`server did not become healthy:\n${serverLog}`);
-}
-
-async function post(body, to = otlpUrl) {
-  const r = await fetch(to, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  if (!r.ok) fail(`OTLP POST to ${to} failed: ${r.status} ${await r.text()}`);
-}
-
-async function waitTrace(id, n) {
-  for (let i = 0; i < 100; i++) {
-    const r = await fetch(`${base}/api/v1/traces/${id}`);
-    if (r.ok) {
-      const body = await r.json();
-      if (body.spans.length >= n) return;
-    }
-    await sleep(100);
-  }
-  fail(`trace ${id} did not appear with ${n} spans`);
-}
-
-await waitHealthy();
 const now = Date.now() * 1e6;
 const retry = retryTrace(now - 20 * 60e9);
 const checkout = checkoutTrace(now - 10 * 60e9, { traceId: retry.traceId, spanId: retry.rootId });
 const others = Array.from({ length: 5 }, (_, i) => checkoutTrace(now - (15 + i * 5) * 60e9));
 const large = largeTrace(now - 3 * 3600e9, 3000); // outside the default 1h window
-const fixturePath = existsSync(FIXTURE) ? FIXTURE : FIXTURE_ALT;
-await post(readFileSync(fixturePath, 'utf8'));
+const shared = sharedIdTrace(now - 12 * 60e9);
+const orphan = orphanSpanTrace(now - 4 * 3600e9); // outside the default 1h window
+await post(otlp(orphan.spans));
 await post(otlp(retry.spans));
 await post(otlp(checkout.spans));
 for (const t of others) await post(otlp(t.spans));
 await post(otlp(large.spans));
+await post(otlp(shared.spans));
 // A browser session: two requests that throw the same exception, with logs inside their spans,
 // plus thousands of unrelated log lines (for the virtualised list and infinite scroll).
 const SESSION = `sess-e2e-${hex(4)}`;
@@ -133,10 +63,10 @@ const sessB = sessionTrace(now - 25 * 60e9, SESSION);
 const NOISE = 3000;
 await post(otlp(sessA.spans));
 await post(otlp(sessB.spans));
-const FIXTURE_TRACE = '5b8efff798038103d269b633813fc60c';
-await waitTrace(FIXTURE_TRACE, 1);
+await waitTrace(orphan.traceId, 1);
 await waitTrace(checkout.traceId, 12);
 await waitTrace(large.traceId, 3000);
+await waitTrace(shared.traceId, 5);
 await waitTrace(sessB.traceId, 3);
 
 async function waitLogs(query, n) {
@@ -167,11 +97,7 @@ if (hasLogs) {
 }
 
 // ---- browser --------------------------------------------------------------------------------
-browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: process.env.E2E_HEADFUL !== '1',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+browser = await launchBrowser();
 const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
 const page = await context.newPage();
 const consoleErrors = [];
@@ -231,6 +157,24 @@ test('brushing the histogram zooms into the range', async () => {
   await waitUrl((u) => u.searchParams.get('start') && u.searchParams.get('end') && !u.searchParams.get('range'), 'got an absolute start/end');
   await page.goto(`${base}/?range=1h`);
   await page.waitForSelector('table.results tbody tr');
+});
+
+test('the service and operation pickers write terms into the query', async () => {
+  await page.goto(`${base}/?range=1h`);
+  await page.waitForSelector('table.results tbody tr');
+  // (Preact sets an option's value as a property, not an attribute: no [value=…] selector.)
+  const hasOption = (key, v) => page.waitForFunction(([k, x]) => [...document.querySelectorAll(`select[data-picker="${k}"] option`)].some((o) => o.value === x), [key, v]);
+  await hasOption('service_name', 'payments');
+  await page.selectOption('select[data-picker="service_name"]', 'payments');
+  await waitUrl((u) => u.searchParams.get('query') === 'service_name:payments', 'service term in the query');
+  eq(await page.inputValue('#query'), 'service_name:payments', 'query bar text');
+  await hasOption('span_name', 'POST /charge');
+  await page.selectOption('select[data-picker="span_name"]', 'POST /charge');
+  await waitUrl((u) => u.searchParams.get('query') === 'service_name:payments span_name:"POST /charge"', 'operation term added');
+  await page.waitForFunction(() => [...document.querySelectorAll('table.results td.name-cell')].every((c) => c.textContent === 'POST /charge'));
+  await page.selectOption('select[data-picker="service_name"]', '');
+  await waitUrl((u) => u.searchParams.get('query') === 'span_name:"POST /charge"', 'service term removed');
+  await page.goto(`${base}/?range=1h`);
 });
 
 test('a typed query filters the results', async () => {
@@ -396,6 +340,17 @@ test('a span link opens the linked trace', async () => {
   eq((await rowIds()).length, 2, 'linked trace rows');
 });
 
+test('the trace-id box opens a trace, and explains a malformed id', async () => {
+  await page.goto(`${base}/?range=1h`);
+  await page.fill('#trace-id', 'not-a-trace');
+  await page.press('#trace-id', 'Enter');
+  await page.waitForSelector('.lookup-err');
+  await page.fill('#trace-id', checkout.traceId.toUpperCase());
+  await page.press('#trace-id', 'Enter');
+  await waitUrl((u) => u.pathname === `/traces/${checkout.traceId}`, 'opened the trace by id');
+  await page.waitForSelector('.wf-row');
+});
+
 test('"add as filter" writes key:value into the search query', async () => {
   await page.goto(`${base}/?range=1h`);
   await page.waitForSelector('table.results tbody tr');
@@ -407,11 +362,95 @@ test('"add as filter" writes key:value into the search query', async () => {
   eq(await page.inputValue('#query'), 'http.method:GET', 'query bar text');
 });
 
-test('the OTLP fixture trace (orphan span) opens', async () => {
-  await page.goto(`${base}/traces/${FIXTURE_TRACE}`);
+test('a trace whose only span lost its parent opens under a missing-parent marker', async () => {
+  await page.goto(`${base}/traces/${orphan.traceId}`);
   await page.waitForSelector('.wf-row');
-  eq((await rowIds()).length, 1, 'rows');
+  eq((await rowIds()).join(), 'missing:eee19b7ec3c1b173,eee19b7ec3c1b174', 'marker row, then the span under it');
+  assert((await page.textContent('.wf-row.missing .wf-span-name')).includes('missing parent eee19b7ec3c1b173'), 'the marker names the missing id');
   eq(await page.textContent('.span-panel tr[data-attr-key="my.span.attr"] td.val'), 'some value', 'span attribute');
+});
+
+test('spans sharing an id are all shown and marked; the API returns every stored span', async () => {
+  const r = await fetch(`${base}/api/v1/traces/${shared.traceId}`);
+  const body = await r.json();
+  eq(body.spans.length, 5, 'spans stored and returned');
+  eq(body.spans.filter((s) => s.span_id === shared.ids.shared).length, 2, 'both spans of the shared id');
+  await page.goto(`${base}/traces/${shared.traceId}`);
+  await page.waitForSelector('.wf-row');
+  const rows = await page.$$eval('.wf-row', (rs) => rs.map((r) => [r.getAttribute('data-span-id'), r.getAttribute('data-depth')]));
+  eq(JSON.stringify(rows), JSON.stringify([[shared.ids.root, '0'], [shared.ids.shared, '1'], [`${shared.ids.shared}#2`, '2'], [shared.ids.query, '3'], [`missing:${shared.ids.lost}`, '0'], [shared.ids.orphan, '1']]), 'rows and depths');
+  eq((await page.$$('.wf-row .badge.dup')).length, 2, 'both marked as duplicate ids');
+  eq(await page.textContent('[data-testid=span-count]'), '5', 'span count without the marker');
+  await page.click(`.wf-row[data-span-id="${shared.ids.shared}#2"]`);
+  await page.waitForSelector('.span-panel .dup-note');
+  eq(url().searchParams.get('span'), `${shared.ids.shared}#2`, 'the second span is selectable by URL');
+  await shot('09a-trace-shared-ids');
+});
+
+test('collapsing a subtree that holds an error says so', async () => {
+  await page.goto(`${base}/traces/${checkout.traceId}`);
+  await page.waitForSelector('.wf-row');
+  await page.click(`.wf-row[data-span-id="${checkout.ids.root}"] button.toggle`);
+  const badge = await page.$eval(`.wf-row[data-span-id="${checkout.ids.root}"] .badge.err`, (b) => [b.textContent, b.title]);
+  assert(badge[0].includes('+11') && badge[1].includes('1 with errors'), `collapsed badge ${badge}`);
+  await page.click(`.wf-row[data-span-id="${checkout.ids.root}"] button.toggle`);
+});
+
+test('the span panel widens by dragging and remembers it; JSON values are pretty-printed', async () => {
+  await page.goto(`${base}/traces/${shared.traceId}?span=${shared.ids.root}`);
+  await page.waitForSelector('.span-panel tr[data-attr-key="http.request.body"]');
+  const json = await page.textContent('.span-panel tr[data-attr-key="http.request.body"] pre.code-value.json');
+  assert(json.includes('\n  "items": [') && json.includes('"coupon": null'), `pretty JSON: ${json}`);
+  const font = await page.$eval('.span-panel tr[data-attr-key="db.statement"] td.val', (td) => getComputedStyle(td).fontFamily);
+  assert(/mono/i.test(font), `code-like values in monospace: ${font}`);
+  const w0 = (await (await page.$('.span-panel')).boundingBox()).width;
+  const h = await (await page.$('.panel-resize')).boundingBox();
+  await page.mouse.move(h.x + h.width / 2, h.y + 40);
+  await page.mouse.down();
+  await page.mouse.move(h.x - 200, h.y + 40, { steps: 5 });
+  await page.mouse.up();
+  const w1 = (await (await page.$('.span-panel')).boundingBox()).width;
+  assert(w1 > w0 + 150, `panel widened from ${w0} to ${w1}`);
+  await page.reload();
+  await page.waitForSelector('.span-panel');
+  const w2 = (await (await page.$('.span-panel')).boundingBox()).width;
+  assert(Math.abs(w2 - w1) < 2, `width remembered: ${w1} then ${w2}`);
+  await page.evaluate(() => localStorage.removeItem('tracehouse.spanPanel.width'));
+});
+
+test('the span name column resizes and is remembered', async () => {
+  await page.goto(`${base}/traces/${checkout.traceId}`);
+  await page.waitForSelector('.wf-row');
+  const col = () => page.$eval('.wf-row .wf-name-col', (c) => c.getBoundingClientRect().width);
+  const w0 = await col();
+  const h = await (await page.$('.col-resize')).boundingBox();
+  await page.mouse.move(h.x + h.width / 2, h.y + 5);
+  await page.mouse.down();
+  await page.mouse.move(h.x + 150, h.y + 5, { steps: 5 });
+  await page.mouse.up();
+  const w1 = await col();
+  assert(w1 > w0 + 100, `name column widened from ${w0} to ${w1}`);
+  await page.reload();
+  await page.waitForSelector('.wf-row');
+  assert(Math.abs((await col()) - w1) < 2, 'name column width remembered');
+  await page.evaluate(() => localStorage.removeItem('tracehouse.waterfall.nameWidth'));
+});
+
+test('critical path is made of sections on the waterfall and the flame graph', async () => {
+  await page.goto(`${base}/traces/${checkout.traceId}`);
+  await page.waitForSelector('.wf-row');
+  const sections = await page.$$eval('.wf-row .crit-section', (xs) => xs.length);
+  assert(sections >= 3, `critical sections drawn: ${sections}`);
+  // 'render error page' runs beside 'publish order event', which the root waited for: not critical.
+  eq((await page.$$(`.wf-row[data-span-id="${checkout.ids.render}"] .crit-section`)).length, 0, 'render error page is off the critical path');
+  const part = await page.$eval(`.wf-row[data-span-id="${checkout.ids.root}"] .wf-bar`, (bar) => {
+    const w = bar.getBoundingClientRect().width;
+    return [...bar.querySelectorAll('.crit-section')].map((s) => s.getBoundingClientRect().width / w);
+  });
+  assert(part.length >= 1 && part.every((f) => f < 0.9), `the root is critical in parts, not whole: ${part}`);
+  await page.click('button[role=tab]:has-text("Flame graph")');
+  await page.waitForSelector('.flame-node .crit-section');
+  await page.click('button[role=tab]:has-text("Waterfall")');
 });
 
 test('a 3000-span trace renders virtualised', async () => {
@@ -431,6 +470,37 @@ test('a 3000-span trace renders virtualised', async () => {
   await shot('09-trace-large');
   console.log(`    (3000-span trace shown in ${ms} ms)`);
 });
+
+/** Pairs of flame graph boxes in the same row that overlap by more than a pixel. */
+const flameOverlaps = () =>
+  page.$$eval('.flame-node', (nodes) => {
+    const byRow = new Map();
+    for (const n of nodes) {
+      const r = n.getBoundingClientRect();
+      const row = n.getAttribute('data-row');
+      if (!byRow.has(row)) byRow.set(row, []);
+      byRow.get(row).push([r.left, r.right, r.top, r.bottom]);
+    }
+    let bad = 0;
+    for (const boxes of byRow.values()) {
+      boxes.sort((a, b) => a[0] - b[0]);
+      for (let i = 1; i < boxes.length; i++) if (boxes[i][0] < boxes[i - 1][1] - 1) bad++;
+    }
+    const tops = new Set([...nodes].map((n) => Math.round(n.getBoundingClientRect().top)));
+    return { bad, rows: byRow.size, tops: tops.size };
+  });
+
+test('flame graph lays concurrent siblings out in lanes, with a time axis', async () => {
+  await page.goto(`${base}/traces/${large.traceId}?tab=flame`);
+  await page.waitForSelector('.flame-node');
+  const { bad, rows } = await flameOverlaps();
+  eq(bad, 0, 'overlapping boxes in a row');
+  assert(rows > 10, `lanes used: ${rows} rows`);
+  const ticks = await page.$$eval('.flame-axis span', (s) => s.map((x) => x.textContent));
+  assert(ticks.length >= 4, `time axis ticks: ${ticks}`);
+  await shot('09b-trace-large-flame');
+});
+
 
 test('no serious accessibility violations (axe-core)', async () => {
   await page.goto(`${base}/?range=1h`);
@@ -620,6 +690,17 @@ test('the sessions page lists the session; its page shows traces, errors and log
   eq((await rowIds()).length, 3, 'trace rows');
 }, { needs: 'logs' });
 
+test('the sessions list filters by id or service, in the URL', async () => {
+  await page.goto(`${base}/sessions`);
+  await page.waitForSelector('table.sessions tbody tr');
+  await page.fill('#session-filter', SESSION.slice(0, 12));
+  await page.waitForFunction(() => document.querySelectorAll('table.sessions tbody tr').length === 1);
+  eq(url().searchParams.get('text'), SESSION.slice(0, 12), 'filter text in the URL');
+  await page.fill('#session-filter', 'no-such-session-or-service');
+  await page.waitForFunction(() => document.querySelectorAll('table.sessions tbody tr').length === 0);
+  await page.fill('#session-filter', '');
+}, { needs: 'logs' });
+
 test('deep links open the logs, errors and sessions pages', async () => {
   for (const path of ['/logs', '/errors', '/errors/0123456789abcdef', '/sessions', `/sessions/${SESSION}`]) {
     const r = await fetch(base + path);
@@ -652,6 +733,73 @@ test('logs and session pages in the dark theme', async () => {
   await page.click('button:has-text("Light")');
   await page.waitForFunction(() => document.documentElement.dataset.theme === 'light', null, { timeout: 3000 });
 }, { needs: 'logs' });
+
+// ---- layout at 1440, 900 and 390 px wide, both themes ----------------------------------------
+const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+
+for (const width of [1440, 900, 390]) {
+  test(`layout at ${width} px: nothing overflows, the waterfall has rows, names are shown, errors visible`, async () => {
+    await page.setViewportSize({ width, height: 900 });
+    const check = async (what) => {
+      const o = await overflow();
+      assert(o <= 0, `${what} at ${width} px overflows horizontally by ${o} px`);
+    };
+    try {
+      for (const theme of ['light', 'dark']) {
+        await page.goto(`${base}/?range=1h`);
+        await page.evaluate((th) => localStorage.setItem('tracehouse.theme', th), theme);
+        await page.reload();
+        await page.waitForSelector('table.results tbody tr');
+        await page.waitForSelector('.hist-svg rect.bar-err');
+        await check('the search page');
+        const errH = await page.$$eval('.hist-svg rect.bar-err', (rs) => rs.map((r) => r.getBoundingClientRect().height));
+        assert(errH.length > 0 && errH.every((h) => h >= 1.9), `error segments at least 2 px tall: ${errH.map((h) => h.toFixed(2))}`);
+        const aligned = await page.$$eval('table.results td.num, table.results th.num', (cs) => cs.length > 0 && cs.every((c) => getComputedStyle(c).textAlign === 'right'));
+        assert(aligned, 'number columns are right-aligned');
+        if (theme === 'light') await shot(`20-search-${width}`);
+        await axe(`search page at ${width} px (${theme})`);
+
+        await page.goto(`${base}/traces/${checkout.traceId}?span=${checkout.ids.pay}`);
+        await page.waitForSelector('.wf-row');
+        await check('the trace page');
+        const scrollH = await page.$eval('.wf-scroll', (el) => el.clientHeight);
+        assert(scrollH >= 150, `the waterfall's scroll area is ${scrollH} px tall`);
+        eq((await rowIds()).length, 12, 'waterfall rows');
+        const names = await page.$$eval('.wf-row .wf-span-name', (ns) => ns.map((n) => ({ shown: n.clientWidth, full: n.scrollWidth, title: n.getAttribute('title') ?? '' })));
+        const hidden = names.filter((n) => n.full > n.shown + 1 && !n.title);
+        eq(hidden.length, 0, 'truncated names without a tooltip');
+        if (width >= 900) {
+          const tiny = names.filter((n) => n.shown < 40);
+          eq(tiny.length, 0, 'names with less than 40 px shown');
+        }
+        if (theme === 'light') await shot(`21-trace-${width}`);
+        await axe(`trace page at ${width} px (${theme})`);
+
+        await page.goto(`${base}/traces/${large.traceId}?tab=flame`);
+        await page.waitForSelector('.flame-node');
+        await check('the flame graph');
+        eq((await flameOverlaps()).bad, 0, 'overlapping flame boxes');
+        if (theme === 'light') await shot(`22-flame-${width}`);
+
+        for (const [path, sel, name] of [
+          ['/logs?range=1h', '.log-row', 'logs'],
+          ['/errors?range=1h', 'table.results tbody tr', 'errors'],
+          ['/sessions', 'table.sessions tbody tr', 'sessions'],
+          [`/sessions/${SESSION}`, '.timeline .tl-bar', 'session'],
+        ]) {
+          if (!hasLogs) continue;
+          await page.goto(`${base}${path}`);
+          await page.waitForSelector(sel);
+          await check(`the ${name} page`);
+          if (theme === 'light') await shot(`23-${name}-${width}`);
+        }
+      }
+    } finally {
+      await page.evaluate(() => localStorage.setItem('tracehouse.theme', 'light'));
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
+  });
+}
 
 test('no script errors in the console', async () => {
   assert(consoleErrors.length === 0, `console errors:\n${consoleErrors.join('\n')}`);

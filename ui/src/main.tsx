@@ -1,7 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { projectKey, setProjectKey } from './lib/api';
-import { linkClick, useLocation } from './lib/router';
+import { linkClick, navigate, useLocation } from './lib/router';
 import { ErrorGroupPage } from './errors/ErrorGroupPage';
 import { ErrorsPage } from './errors/ErrorsPage';
 import { LogsPage } from './logs/LogsPage';
@@ -21,6 +21,52 @@ function initialTheme(): Theme {
     /* ignore */
   }
   return window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
+}
+
+/** The trace-id box: a full trace id (32 hex digits, spaces and dashes ignored) opens its trace. */
+function TraceLookup() {
+  const [text, setText] = useState('');
+  const [bad, setBad] = useState(false);
+  return (
+    <form
+      class="trace-lookup"
+      role="search"
+      aria-label="Open a trace by id"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const id = text.trim().toLowerCase().replace(/[\s-]/g, '');
+        if (!/^[0-9a-f]{32}$/.test(id)) {
+          setBad(true);
+          return;
+        }
+        setBad(false);
+        setText('');
+        navigate(`/traces/${id}`);
+      }}
+    >
+      <label for="trace-id" class="visually-hidden">
+        Trace ID
+      </label>
+      <input
+        id="trace-id"
+        class={`mono${bad ? ' invalid' : ''}`}
+        placeholder="Trace ID…"
+        value={text}
+        aria-invalid={bad}
+        aria-describedby={bad ? 'trace-id-err' : undefined}
+        title="A trace id: 32 hexadecimal digits"
+        onInput={(e) => {
+          setText((e.target as HTMLInputElement).value);
+          setBad(false);
+        }}
+      />
+      {bad && (
+        <span id="trace-id-err" class="lookup-err" role="alert">
+          A trace id is 32 hex digits
+        </span>
+      )}
+    </form>
+  );
 }
 
 function ProjectSwitcher({ onChange }: { onChange: () => void }) {
@@ -118,6 +164,7 @@ function App() {
           ))}
         </nav>
         <div class="spacer" />
+        <TraceLookup />
         <ProjectSwitcher onChange={() => setEpoch((x) => x + 1)} />
         <button type="button" class="btn ghost" aria-label={`Switch to ${theme === 'dark' ? 'light' : 'dark'} theme`} onClick={() => setTheme(theme === 'dark' ? 'light' : 'dark')}>
           {theme === 'dark' ? '☀ Light' : '☾ Dark'}

@@ -31,8 +31,8 @@ pub enum Command {
     ///   TRACEHOUSE_OTLP_GRPC=0.0.0.0:4317 tracehouse serve
     #[command(verbatim_doc_comment)]
     Serve(Box<ServeArgs>),
-    /// Search spans (or log records) on a running server and print them as a table or JSON
-    /// lines.
+    /// Search spans (or log records) on a running server and print them as a table or as a
+    /// JSON array.
     ///
     /// Examples:
     ///   tracehouse query 'service:checkout duration>250ms' --since 6h
@@ -272,4 +272,19 @@ pub fn parse_duration(text: &str) -> anyhow::Result<Duration> {
     humantime::parse_duration(text).map_err(|e| {
         anyhow::anyhow!("invalid duration {text:?} ({e}): write it like 30s, 36h or 7d")
     })
+}
+
+/// Whether log lines on stderr get ANSI colours: only on a terminal, and not when `NO_COLOR`
+/// is set (<https://no-color.org>), so that a redirected log file holds plain text.
+pub fn colour_logs() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// How a banner names a data directory: as given, and absolute when it was relative.
+pub fn describe_dir(dir: &std::path::Path) -> String {
+    match std::path::absolute(dir) {
+        Ok(abs) if abs != dir => format!("{} ({})", dir.display(), abs.display()),
+        _ => dir.display().to_string(),
+    }
 }

@@ -71,6 +71,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(crate::cli::colour_logs())
         .with_writer(std::io::stderr)
         .try_init();
     if !(args.rate.is_finite() && args.rate > 0.0) {
@@ -84,6 +85,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             true,
         ),
     };
+    // Declared before the store, so dropped after it: a failed start removes a temporary
+    // store as a clean exit does.
+    let _cleanup = temporary.then(|| RemoveOnDrop(data_dir.clone()));
     let mut engine = EngineConfig::new(&data_dir);
     engine.retention = Some(std::time::Duration::from_secs(7 * 86_400));
     let store: Arc<dyn Store> = EmbeddedStore::open(engine)
@@ -118,12 +122,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     println!(
         "tracehouse demo {}: {history} spans of history, then {} spans/s of live shop traffic \
-         (data in {}{})\n\n  open  http://{}/\n\n  otlp-grpc  http://{}\n  otlp-http  http://{}/v1/traces\n\nTry the queries  service:checkout status_code:error  or  \
+         (data stored in {}{})\n\n  open  http://{}/\n\n  otlp-grpc  http://{}\n  otlp-http  http://{}/v1/traces\n\nTry the queries  service:checkout status_code:error  or  \
          {{service:frontend}} >> {{service:payment status_code:error}}\nCtrl-C stops.",
         env!("CARGO_PKG_VERSION"),
         args.rate,
-        data_dir.display(),
-        if temporary { ", removed at exit" } else { "" },
+        crate::cli::describe_dir(&data_dir),
+        if temporary {
+            ", a temporary directory removed at exit; --data-dir DIR keeps it"
+        } else {
+            ""
+        },
         addrs.api,
         addrs.otlp_grpc,
         addrs.otlp_http,
@@ -153,10 +161,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Err(e) => eprintln!("demo traffic task failed: {e}"),
     }
     serving.await??;
-    if temporary {
-        // Let the WAL thread close its files first.
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        let _ = std::fs::remove_dir_all(&data_dir);
-    }
+    // Let the WAL thread close its files before the temporary store is removed.
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     Ok(())
+}
+
+/// Removes a temporary data directory when dropped, whether the demo ends cleanly or fails.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

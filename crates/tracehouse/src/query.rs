@@ -24,7 +24,7 @@ pub struct QueryArgs {
     /// Order: newest (default), time_asc, duration_desc or duration_asc (logs: the first two).
     #[arg(long, value_name = "ORDER")]
     pub sort: Option<String>,
-    /// Print one JSON object per row instead of a table.
+    /// Print the rows as one JSON array (`[]` when nothing matches) instead of a table.
     #[arg(long)]
     pub json: bool,
     /// The server's API address.
@@ -120,9 +120,7 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     }
     let rows = body[path].as_array().cloned().unwrap_or_default();
     if args.json {
-        for row in &rows {
-            println!("{row}");
-        }
+        println!("{}", json_rows(&rows));
         return Ok(());
     }
     if rows.is_empty() {
@@ -141,6 +139,15 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         println!("… more {what} match: raise --limit or narrow the query");
     }
     Ok(())
+}
+
+/// The `--json` output: a JSON array with one row per line, `[]` when empty.
+fn json_rows(rows: &[Value]) -> String {
+    if rows.is_empty() {
+        return "[]".to_string();
+    }
+    let lines: Vec<String> = rows.iter().map(Value::to_string).collect();
+    format!("[\n{}\n]", lines.join(",\n"))
 }
 
 /// The span table.
@@ -192,6 +199,16 @@ mod tests {
         assert_eq!(format_duration(1_500), "1.5µs");
         assert_eq!(format_duration(12_340_000), "12.34ms");
         assert_eq!(format_duration(2_000_000_000), "2.00s");
+    }
+
+    #[test]
+    fn json_output_is_one_array() {
+        assert_eq!(json_rows(&[]), "[]");
+        let rows = [serde_json::json!({"a": 1}), serde_json::json!({"b": "x"})];
+        let text = json_rows(&rows);
+        assert_eq!(text, "[\n{\"a\":1},\n{\"b\":\"x\"}\n]");
+        let back: Vec<Value> = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(back, rows);
     }
 
     #[test]

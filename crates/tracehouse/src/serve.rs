@@ -216,6 +216,7 @@ fn init_logging(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(crate::cli::colour_logs())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
@@ -251,7 +252,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             EmbeddedStore::open(settings.engine)
                 .await
                 .with_context(|| format!("cannot open the store in {}", data_dir.display()))?,
-            format!("data in {}", data_dir.display()),
+            format!("data stored in {}", crate::cli::describe_dir(&data_dir)),
         ),
         Some(c) => {
             let mut location = format!("ClickHouse {} database {}", c.url, c.database);

@@ -171,9 +171,11 @@ async fn loadgen_spans_arrive_over_grpc_and_http() {
         "--api",
         &server.api,
     ]);
-    for line in String::from_utf8_lossy(&json.stdout).lines() {
-        let record: Value = serde_json::from_str(line).expect("a JSON line per record");
-        assert_eq!(record["level"], "error", "{line}");
+    let records: Vec<Value> =
+        serde_json::from_slice(&json.stdout).expect("--json prints one JSON array");
+    assert!(!records.is_empty());
+    for record in &records {
+        assert_eq!(record["level"], "error", "{record}");
     }
 
     // Sessions and services of the shop are searchable.

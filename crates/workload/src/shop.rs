@@ -4,8 +4,10 @@
 //! Traces have 3 to 49 spans: client/server span pairs across services with database calls
 //! (fan-outs for cart contents, inventory and product search), lognormal durations, about 2%
 //! failed traces (declined payments, database timeouts) with `exception` events and stack
-//! traces, other span events, a producer/consumer hop linked to its trace, session ids on
-//! frontend spans, high-cardinality user ids and the usual semantic-convention attributes
+//! traces raised by the service that fails, other span events, a producer/consumer hop linked
+//! to its trace, browser sessions of several requests each (the session id on the frontend
+//! request and, as Highlight's SDKs propagate it, on the server spans of the services it
+//! reaches and on the spans that record an exception), high-cardinality user ids and the usual semantic-convention attributes
 //! (`http.*`, `url.*`, `rpc.*`, `db.*`, `messaging.*`). The same seed gives the same data.
 //! [`logs_of`] derives the log records the services write while serving those traces.
 
@@ -57,6 +59,8 @@ struct TraceBuilder<'a> {
     failed: bool,
     /// The next database call times out (and fails its trace).
     fail_next_db: bool,
+    /// The browser session the trace's request belongs to.
+    session: String,
 }
 
 impl TraceBuilder<'_> {
@@ -138,7 +142,8 @@ impl TraceBuilder<'_> {
         };
         let timeout = std::mem::take(&mut self.fail_next_db);
         let d = if timeout {
-            self.millis(250.0)
+            // The client gives up at its 250 ms deadline, a little after it.
+            DB_TIMEOUT_NS + self.rng.random_range(0..2_000_000)
         } else {
             self.millis(median)
         };
@@ -163,7 +168,9 @@ impl TraceBuilder<'_> {
         if timeout {
             self.failed = true;
             let at = start + d + 200_000;
+            let session = s("highlight.session_id", self.session.clone());
             let span = self.last();
+            span.attributes.push(session);
             span.status = Some(Status {
                 code: StatusCode::Error as i32,
                 message: format!("{system} query timed out"),
@@ -220,6 +227,8 @@ impl TraceBuilder<'_> {
         );
         let client_index = self.spans.len() - 1;
         let server_start = start + 150_000;
+        let mut server_attrs = attrs;
+        server_attrs.push(s("highlight.session_id", self.session.clone()));
         let server = self.push(
             callee,
             &client,
@@ -227,7 +236,7 @@ impl TraceBuilder<'_> {
             SpanKind::Server,
             server_start,
             0,
-            attrs,
+            server_attrs,
         );
         let server_index = self.spans.len() - 1;
         let work = self.millis(0.8);
@@ -237,9 +246,18 @@ impl TraceBuilder<'_> {
         end + 150_000
     }
 
-    fn fail_payment(&mut self, at: i64) {
+    /// Marks the payment server span `payment` as declined: payment itself raises the
+    /// exception (after its database insert, at `at`).
+    fn fail_payment(&mut self, payment: &[u8], at: i64) {
         self.failed = true;
-        let span = self.last();
+        let Some(span) = self
+            .spans
+            .iter_mut()
+            .map(|e| &mut e.span)
+            .find(|s| s.span_id == payment)
+        else {
+            return;
+        };
         span.status = Some(Status {
             code: StatusCode::Error as i32,
             message: "card declined".into(),
@@ -285,7 +303,7 @@ fn checkout(b: &mut TraceBuilder<'_>, p: &[u8], t: i64) -> i64 {
     let t = b.rpc(2, p, 3, "Charge", t, |b, p, t| {
         let end = b.db(3, p, 6, "INSERT", "payments", t);
         if declined {
-            b.fail_payment(end);
+            b.fail_payment(p, end);
         }
         end
     });
@@ -346,7 +364,16 @@ fn checkout(b: &mut TraceBuilder<'_>, p: &[u8], t: i64) -> i64 {
 pub struct ShopGenerator {
     rng: StdRng,
     traces: u64,
+    /// Browser sessions in progress: id and requests left.
+    sessions: Vec<(String, u32)>,
 }
+
+/// Browser sessions in progress at once: each trace belongs to one of them at random.
+const ACTIVE_SESSIONS: usize = 40;
+/// Requests a session makes, at least and at most.
+const SESSION_REQUESTS: std::ops::RangeInclusive<u32> = 3..=15;
+/// A database client's deadline: a timed-out call lasts a little longer than this.
+const DB_TIMEOUT_NS: i64 = 250_000_000;
 
 /// Browsers seen at the frontend (a small, low-cardinality set).
 const USER_AGENTS: [&str; 4] = [
@@ -368,7 +395,26 @@ impl ShopGenerator {
         ShopGenerator {
             rng: StdRng::seed_from_u64(seed),
             traces: 0,
+            sessions: Vec::with_capacity(ACTIVE_SESSIONS),
         }
+    }
+
+    /// The session of the next request: one of the sessions in progress, or a new one while
+    /// fewer than [`ACTIVE_SESSIONS`] are; a session ends after its last request.
+    fn session(&mut self) -> String {
+        if self.sessions.len() < ACTIVE_SESSIONS {
+            let id = format!("sess-{:016x}", self.rng.random::<u64>());
+            let requests = self.rng.random_range(SESSION_REQUESTS);
+            self.sessions.push((id, requests));
+        }
+        let at = self.rng.random_range(0..self.sessions.len());
+        let (id, left) = &mut self.sessions[at];
+        let id = id.clone();
+        *left -= 1;
+        if *left == 0 {
+            self.sessions.swap_remove(at);
+        }
+        id
     }
 
     /// Generates one trace starting at `start` (ns); returns its id and its spans by service.
@@ -377,7 +423,7 @@ impl ShopGenerator {
         let mut trace_id = self.rng.random::<[u8; 16]>().to_vec();
         trace_id[0] |= 1;
         let user = self.rng.random_range(1..1_000_000i64);
-        let session = format!("sess-{:08x}", self.rng.random_range(0..200_000u32));
+        let session = self.session();
         let route = self.rng.random_range(0..100u32);
         let agent = USER_AGENTS[self.rng.random_range(0..USER_AGENTS.len())];
         let db_timeout = self.rng.random_bool(DB_TIMEOUT_RATE);
@@ -388,6 +434,7 @@ impl ShopGenerator {
             spans: Vec::new(),
             failed: false,
             fail_next_db: db_timeout,
+            session: session.clone(),
         };
         let product = b.rng.random_range(1..5000u32);
         let (method, path, route_name) = match route {
@@ -589,7 +636,9 @@ pub fn logs_of(request: &ExportTraceServiceRequest) -> ExportLogsServiceRequest 
         .filter_map(|rs| {
             let mut records = Vec::new();
             for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
-                if let Some(session) = text_attr(&span.attributes, "highlight.session_id") {
+                let session = text_attr(&span.attributes, "highlight.session_id");
+                let is_request = span.attributes.iter().any(|kv| kv.key == "http.route");
+                if let (Some(session), true) = (session, is_request) {
                     let ms = span
                         .end_time_unix_nano
                         .saturating_sub(span.start_time_unix_nano)
@@ -631,13 +680,11 @@ pub fn logs_of(request: &ExportTraceServiceRequest) -> ExportLogsServiceRequest 
                     } else {
                         SeverityNumber::Debug
                     };
-                    records.push(record(
-                        span,
-                        event.time_unix_nano,
-                        severity,
-                        body,
-                        vec![s("logger.name", "app")],
-                    ));
+                    let mut attrs = vec![s("logger.name", "app")];
+                    if let Some(session) = session {
+                        attrs.push(s("highlight.session_id", session));
+                    }
+                    records.push(record(span, event.time_unix_nano, severity, body, attrs));
                 }
             }
             (!records.is_empty()).then(|| ResourceLogs {
@@ -732,7 +779,7 @@ mod tests {
                 for kv in &s.attributes {
                     keys.insert(kv.key.clone());
                     match kv.key.as_str() {
-                        "highlight.session_id" => sessions += 1,
+                        "highlight.session_id" if s.parent_span_id.is_empty() => sessions += 1,
                         "user.id" => {
                             users.insert(format!("{:?}", kv.value));
                         }
@@ -781,6 +828,71 @@ mod tests {
         ] {
             assert!(keys.contains(key), "{key} is generated");
         }
+    }
+
+    #[test]
+    fn sessions_span_several_requests_and_failures_belong_to_who_raised_them() {
+        let mut g = ShopGenerator::new(5);
+        let (req, _, _) = g.request(2_000, |_| 1_000_000_000);
+        let mut traces_of: HashMap<String, HashSet<Vec<u8>>> = HashMap::new();
+        let mut failing_sessions = HashSet::new();
+        let (mut declined, mut timeouts) = (0, 0);
+        for rs in &req.resource_spans {
+            let service = rs
+                .resource
+                .as_ref()
+                .and_then(|r| text_attr(&r.attributes, "service.name"))
+                .unwrap_or_default()
+                .to_string();
+            for span in rs.scope_spans.iter().flat_map(|ss| &ss.spans) {
+                let session = text_attr(&span.attributes, "highlight.session_id");
+                if span.parent_span_id.is_empty() {
+                    let session = session.expect("a request has a session").to_string();
+                    traces_of
+                        .entry(session)
+                        .or_default()
+                        .insert(span.trace_id.clone());
+                }
+                for e in span.events.iter().filter(|e| e.name == "exception") {
+                    let session = session.expect("an exception's span carries the session");
+                    failing_sessions.insert(session.to_string());
+                    let duration = span.end_time_unix_nano - span.start_time_unix_nano;
+                    match text_attr(&e.attributes, "exception.type") {
+                        Some("PaymentDeclined") => {
+                            declined += 1;
+                            assert_eq!(service, "payment", "payment declines the card");
+                            assert_eq!(span.kind, SpanKind::Server as i32);
+                        }
+                        Some("TimeoutError") => {
+                            timeouts += 1;
+                            assert_eq!(span.kind, SpanKind::Client as i32, "the caller times out");
+                            assert!(!["postgres", "redis"].contains(&service.as_str()));
+                            assert!(
+                                duration >= DB_TIMEOUT_NS as u64,
+                                "a 250 ms timeout lasts 250 ms: {duration}"
+                            );
+                        }
+                        other => panic!("unexpected exception {other:?}"),
+                    }
+                }
+            }
+        }
+        assert!(
+            declined > 0 && timeouts > 0,
+            "{declined} declines, {timeouts} timeouts"
+        );
+        let sizes: Vec<usize> = traces_of.values().map(HashSet::len).collect();
+        let several = sizes.iter().filter(|&&n| n >= 3).count();
+        assert!(
+            several * 2 > sizes.len(),
+            "most sessions make several requests: {sizes:?}"
+        );
+        assert!(sizes.iter().all(|&n| n <= 15), "{sizes:?}");
+        assert!(
+            failing_sessions.len() >= 10,
+            "some sessions meet errors: {}",
+            failing_sessions.len()
+        );
     }
 
     #[test]

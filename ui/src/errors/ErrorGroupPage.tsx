@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, errorGroup } from '../lib/api';
-import { fmtTime, serviceColor } from '../lib/format';
-import { Link, traceHref } from '../lib/links';
+import { fmtTime } from '../lib/format';
+import { Link, traceHref, ServiceChips } from '../lib/links';
 import type { ErrorGroup, ErrorOccurrence } from '../lib/types';
 import { RangePicker, useRange, WiderRangeLink } from '../search/RangePicker';
 import { rangeParams, withParams } from '../search/timerange';
@@ -89,12 +89,7 @@ export function ErrorGroupPage({ fingerprint, params }: { fingerprint: string; p
             <dd class="mono">{fmtTime(g.last_seen_ns)}</dd>
             <dt>Services</dt>
             <dd>
-              {g.services.map((s) => (
-                <span key={s} class="svc-chip">
-                  <i class="dot" style={{ background: serviceColor(s) }} />
-                  {s}
-                </span>
-              ))}
+              <ServiceChips services={g.services} />
             </dd>
           </dl>
           <section class="panel trend-big" aria-label="Trend">

@@ -1,15 +1,25 @@
-/** Human duration from nanoseconds: 850ns, 12.3µs, 4.56ms, 1.2s, 3m 4s. */
+/** Human duration from nanoseconds: 850ns, 12.3µs, 4.56ms, 1.2s, 3m 4s, 2h 5m, 3d 4h; negative ones with a minus sign. */
 export function fmtDuration(ns: number): string {
   if (!Number.isFinite(ns)) return '–';
-  const a = Math.abs(ns);
-  if (a < 1_000) return `${Math.round(ns)}ns`;
-  if (a < 1_000_000) return `${trim(ns / 1_000)}µs`;
-  if (a < 1_000_000_000) return `${trim(ns / 1_000_000)}ms`;
-  if (a < 60_000_000_000) return `${trim(ns / 1_000_000_000)}s`;
+  if (ns < 0) return `−${fmtDuration(-ns)}`;
+  if (ns < 1_000) return `${Math.round(ns)}ns`;
+  if (ns < 1_000_000) return `${trim(ns / 1_000)}µs`;
+  if (ns < 1_000_000_000) return `${trim(ns / 1_000_000)}ms`;
+  if (ns < 60_000_000_000) return `${trim(ns / 1_000_000_000)}s`;
   const s = Math.round(ns / 1_000_000_000);
   const m = Math.floor(s / 60);
   if (m < 60) return `${m}m ${s % 60}s`;
-  return `${Math.floor(m / 60)}h ${m % 60}m`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+/**
+ * A time relative to a span's start: `+12ms` inside or after it, `−3.2s` before it. Events and
+ * logs may fall outside their span (clock skew, late logs); the sign says on which side.
+ */
+export function fmtOffset(ns: number): string {
+  return ns < 0 ? fmtDuration(ns) : `+${fmtDuration(ns)}`;
 }
 
 function trim(x: number): string {
@@ -46,21 +56,55 @@ export function queryValue(v: unknown): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-/** Stable colour (HSL hue) for a service name. */
-export function serviceHue(name: string): number {
+/**
+ * Service colours: twelve hues 25° apart, none near the error red (which stays reserved for
+ * errors), each in a darker and a lighter shade, so that two services get colours that differ
+ * in hue or clearly in lightness.
+ */
+export const SERVICE_HUES = [35, 60, 85, 110, 135, 160, 185, 210, 235, 260, 285, 310];
+const PALETTE = [...SERVICE_HUES.map((h) => [h, 44] as const), ...SERVICE_HUES.map((h) => [h, 62] as const)];
+
+function hash(name: string): number {
   let h = 2166136261;
   for (let i = 0; i < name.length; i++) {
     h ^= name.charCodeAt(i);
     h = Math.imul(h, 16777619);
   }
-  return (h >>> 0) % 360;
+  return h >>> 0;
 }
 
+/** Palette slot of each service seen so far: its hash's slot, or the next free one. */
+const slots = new Map<string, number>();
+const taken = new Set<number>();
+
+/**
+ * Registers services that are shown together (a trace's services, sorted) so that they get
+ * distinct colours while the palette has room; a service keeps its colour once it has one.
+ */
+export function registerServices(names: string[]): void {
+  for (const name of names) serviceSlot(name);
+}
+
+function serviceSlot(name: string): number {
+  const known = slots.get(name);
+  if (known !== undefined) return known;
+  const n = PALETTE.length;
+  let slot = hash(name) % n;
+  // 7 is coprime with 24: the probe visits every slot, jumping far in hue each step.
+  for (let i = 0; i < n && taken.has(slot); i++) slot = (slot + 7) % n;
+  slots.set(name, slot);
+  taken.add(slot);
+  return slot;
+}
+
+/** A service's colour: stable for the page's life, never the error red. */
 export function serviceColor(name: string): string {
-  return `hsl(${serviceHue(name)} 62% 52%)`;
+  const [h, l] = PALETTE[serviceSlot(name)];
+  return `hsl(${h} 65% ${l}%)`;
 }
 
 /** A light tint of the service colour, readable under dark text (flame graph boxes). */
 export function serviceTint(name: string): string {
-  return `hsl(${serviceHue(name)} 70% 80%)`;
+  const [h, l] = PALETTE[serviceSlot(name)];
+  return `hsl(${h} 70% ${l < 50 ? 80 : 88}%)`;
 }

@@ -1,5 +1,6 @@
 import type { ComponentChildren, CSSProperties } from 'preact';
 import { linkClick } from './router';
+import { serviceColor } from './format';
 import { withParams } from '../search/timerange';
 
 interface LinkProps {
@@ -39,4 +40,18 @@ export function sessionHref(sessionId: string, range: Record<string, string> = {
 /** The logs page showing `query` over a range. */
 export function logsHref(query: string, range: Record<string, string> = {}): string {
   return withParams('/logs', { query, ...range });
+}
+
+/** Services as chips, each with its colour dot. */
+export function ServiceChips({ services }: { services: string[] }) {
+  return (
+    <>
+      {services.map((s) => (
+        <span key={s} class="svc-chip">
+          <i class="dot" style={{ background: serviceColor(s) }} />
+          {s}
+        </span>
+      ))}
+    </>
+  );
 }

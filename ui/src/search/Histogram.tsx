@@ -1,5 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { fmtAxisTime, fmtTime } from '../lib/format';
+import { timeTicks } from '../lib/ticks';
 import { stackSegments, type Series, type StackedBucket } from './stack';
 
 interface Props {
@@ -16,6 +17,8 @@ interface Props {
 }
 
 const H = 110;
+/** The least height of a non-empty segment, in chart units (the chart is drawn 1 unit per px high). */
+const MIN_SEGMENT = 2;
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** A stacked count-over-time chart; dragging across it zooms the page's range. */
@@ -96,7 +99,7 @@ export function Histogram({ buckets, series, noun, emphasis, start, end, note, o
           const w = Math.max(1, (frac(b.end) - frac(b.start)) * 1000 - 1.5);
           return (
             <g key={i} class="bar">
-              {stackSegments(b.parts, max, H).map((seg) => (
+              {stackSegments(b.parts, max, H, MIN_SEGMENT).map((seg) => (
                 <rect key={seg.series} class={series[seg.series].cls} x={x} y={seg.y} width={w} height={seg.h} />
               ))}
             </g>
@@ -106,14 +109,13 @@ export function Histogram({ buckets, series, noun, emphasis, start, end, note, o
         {brush && <rect class="brush" x={Math.min(brush.a, brush.b) * 1000} y={0} width={Math.abs(brush.b - brush.a) * 1000} height={H} />}
       </svg>
       <div class="hist-axis" aria-hidden="true">
-        {Array.from({ length: ticks }, (_, i) => {
-          const t = start + (span * (i + 0.5)) / ticks;
-          return (
-            <span key={i} style={{ left: `${((i + 0.5) / ticks) * 100}%` }}>
-              {fmtAxisTime(t, span)}
-            </span>
-          );
-        })}
+        {timeTicks(start, end, ticks)
+          .filter((t) => frac(t) > 0.03 && frac(t) < 0.97)
+          .map((t) => (
+          <span key={t} style={{ left: `${frac(t) * 100}%` }}>
+            {fmtAxisTime(t, span)}
+          </span>
+        ))}
       </div>
     </section>
   );

@@ -6,6 +6,7 @@ import type { Bucket, QueryErrorInfo, Span, TraceRow } from '../lib/types';
 import { Histogram } from './Histogram';
 import { localBuckets, SPAN_SERIES, spanStacks } from './stack';
 import { TracePage } from '../trace/TracePage';
+import { Pickers } from './Pickers';
 import { QueryBar } from './QueryBar';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
 import { iso } from './timerange';
@@ -233,7 +234,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         return <td class="name-cell">{s.name}</td>;
       case 'duration':
         return (
-          <td class="dur-cell">
+          <td class="dur-cell num">
             <span class="dur-bar" style={{ width: `${Math.max(1, (s.duration_nanos / maxDur) * 100)}%` }} />
             <span class="mono">{fmtDuration(s.duration_nanos)}</span>
           </td>
@@ -262,6 +263,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
       <h1 class="visually-hidden">Traces search</h1>
       <div class="search-controls">
         <QueryBar value={query} error={queryError} start={startS} end={endS} onSubmit={(q) => setParams({ query: q }, false)} />
+        <Pickers query={query} start={startS} end={endS} onQuery={(q) => setParams({ query: q || null }, false)} />
         <RangePicker range={range} refresh={refresh} />
       </div>
 
@@ -277,7 +279,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           </button>
         </div>
         <span class="count" aria-live="polite">
-          {loading ? 'Loading…' : `${rows.toLocaleString()}${cursor ? '+' : ''} ${view}`}
+          {loading ? 'Loading…' : error ? (queryError ? 'Fix the query to search' : 'Search failed') : `${rows.toLocaleString()}${cursor ? '+' : ''} ${view}`}
         </span>
         <div class="spacer" />
         {view === 'spans' && (
@@ -312,96 +314,110 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
       {error && !queryError && (
         <div class="banner err" role="alert">
           <strong>{error.status === 401 ? 'This project needs a key.' : error.missingRoute || error.status === 404 ? 'Not available on this server.' : 'The search failed.'}</strong> {error.message}
-          {error.status === 401 && ' Set it with the Project button at the top right.'}
+          {error.status === 401 && ' Set it with the Project button at the top right.'}{' '}
+          <button type="button" class="btn retry" onClick={() => load(null)}>
+            Try again
+          </button>
         </div>
       )}
 
       {view === 'spans' ? (
-        <table class="results" aria-label="Matching spans">
-          <thead>
-            <tr>
-              {activeCols.map((c) =>
-                c.id === 'time' || c.id === 'duration' ? (
-                  <th key={c.id} aria-sort={ariaSort(c.id) as 'none'}>
-                    <button type="button" class="th-btn" onClick={() => setSort(c.id)}>
-                      {c.label}
-                      {sortMark(c.id)}
-                    </button>
-                  </th>
-                ) : (
-                  <th key={c.id}>{c.label}</th>
-                ),
-              )}
-            </tr>
-          </thead>
-          <tbody>
-            {sortedSpans.map((s) => (
-              <tr
-                key={`${s.trace_id}-${s.span_id}`}
-                class={`peekable${s.status_code === 'error' ? ' row-err' : ''}`}
-                data-trace-id={s.trace_id}
-                data-span-id={s.span_id}
-                onClick={(e) => peekFrom(e as MouseEvent, s.trace_id, s.span_id)}
-              >
+        <div class="table-scroll">
+          <table class="results" aria-label="Matching spans">
+            <thead>
+              <tr>
                 {activeCols.map((c) =>
-                  c.id === 'name' ? (
-                    <td key={c.id} class="name-cell">
-                      <a href={traceHref(s.trace_id, s.span_id)} onClick={(e) => linkClick(e as MouseEvent, traceHref(s.trace_id, s.span_id))}>
-                        {s.name}
-                      </a>
-                    </td>
+                  c.id === 'time' || c.id === 'duration' ? (
+                    <th key={c.id} class={c.id === 'duration' ? 'num' : undefined} aria-sort={ariaSort(c.id) as 'none'}>
+                      <button type="button" class="th-btn" onClick={() => setSort(c.id)}>
+                        {c.label}
+                        {sortMark(c.id)}
+                      </button>
+                    </th>
                   ) : (
-                    <Fragmentless key={c.id}>{cell(s, c)}</Fragmentless>
+                    <th key={c.id}>{c.label}</th>
                   ),
                 )}
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {sortedSpans.map((s) => (
+                <tr
+                  key={`${s.trace_id}-${s.span_id}`}
+                  class={`peekable${s.status_code === 'error' ? ' row-err' : ''}`}
+                  data-trace-id={s.trace_id}
+                  data-span-id={s.span_id}
+                  onClick={(e) => peekFrom(e as MouseEvent, s.trace_id, s.span_id)}
+                >
+                  {activeCols.map((c) =>
+                    c.id === 'name' ? (
+                      <td key={c.id} class="name-cell">
+                        <a href={traceHref(s.trace_id, s.span_id)} onClick={(e) => linkClick(e as MouseEvent, traceHref(s.trace_id, s.span_id))}>
+                          {s.name}
+                        </a>
+                      </td>
+                    ) : (
+                      <Fragmentless key={c.id}>{cell(s, c)}</Fragmentless>
+                    ),
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : (
-        <table class="results" aria-label="Matching traces">
-          <thead>
-            <tr>
-              <th>Start</th>
-              <th>Root service</th>
-              <th>Root span</th>
-              <th>Duration</th>
-              <th>Spans</th>
-              <th>Errors</th>
-              <th>Services</th>
-              <th>Trace ID</th>
-            </tr>
-          </thead>
-          <tbody>
-            {traces.map((t) => (
-              <tr
-                key={t.trace_id}
-                class={`peekable${t.error_count ? ' row-err' : ''}`}
-                data-trace-id={t.trace_id}
-                onClick={(e) => peekFrom(e as MouseEvent, t.trace_id, t.matched_span_ids[0])}
-              >
-                <td class="mono nowrap">{fmtTime(t.start)}</td>
-                <td class="nowrap">
-                  <i class="dot" style={{ background: serviceColor(t.root_service) }} />
-                  {t.root_service}
-                </td>
-                <td class="name-cell">
-                  <a href={traceHref(t.trace_id, t.matched_span_ids[0])} onClick={(e) => linkClick(e as MouseEvent, traceHref(t.trace_id, t.matched_span_ids[0]))}>
-                    {t.root_name || '(missing root)'}
-                  </a>
-                </td>
-                <td class="dur-cell">
-                  <span class="dur-bar" style={{ width: `${Math.max(1, (t.duration / maxDur) * 100)}%` }} />
-                  <span class="mono">{fmtDuration(t.duration)}</span>
-                </td>
-                <td>{t.span_count}</td>
-                <td>{t.error_count ? <span class="pill err">{t.error_count}</span> : 0}</td>
-                <td>{t.services.join(', ')}</td>
-                <td class="mono">{t.trace_id.slice(0, 16)}…</td>
+        <div class="table-scroll">
+          <table class="results" aria-label="Matching traces">
+            <thead>
+              <tr>
+                <th>Start</th>
+                <th>Root service</th>
+                <th>Root span</th>
+                <th class="num">Duration</th>
+                <th class="num">Spans</th>
+                <th class="num">Errors</th>
+                <th>Services</th>
+                <th>Trace ID</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {traces.map((t) => (
+                <tr
+                  key={t.trace_id}
+                  class={`peekable${t.error_count ? ' row-err' : ''}`}
+                  data-trace-id={t.trace_id}
+                  onClick={(e) => peekFrom(e as MouseEvent, t.trace_id, t.matched_span_ids[0])}
+                >
+                  <td class="mono nowrap">{fmtTime(t.start)}</td>
+                  <td class="nowrap">
+                    <i class="dot" style={{ background: serviceColor(t.root_service) }} />
+                    {t.root_service}
+                  </td>
+                  <td class="name-cell">
+                    <a href={traceHref(t.trace_id, t.matched_span_ids[0])} onClick={(e) => linkClick(e as MouseEvent, traceHref(t.trace_id, t.matched_span_ids[0]))}>
+                      {t.root_name || '(missing root)'}
+                    </a>
+                  </td>
+                  <td class="dur-cell num">
+                    <span class="dur-bar" style={{ width: `${Math.max(1, (t.duration / maxDur) * 100)}%` }} />
+                    <span class="mono">{fmtDuration(t.duration)}</span>
+                  </td>
+                  <td class="num">{t.span_count}</td>
+                  <td class="num">{t.error_count ? <span class="pill err">{t.error_count}</span> : 0}</td>
+                  <td>{t.services.join(', ')}</td>
+                  <td class="mono">{t.trace_id.slice(0, 16)}…</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {loading && rows === 0 && (
+        <div class="skeleton" aria-hidden="true" data-testid="results-skeleton">
+          {Array.from({ length: 6 }, (_, i) => (
+            <div key={i} class="skeleton-row" style={{ width: `${90 - (i % 3) * 15}%` }} />
+          ))}
+        </div>
       )}
       {!loading && !error && rows === 0 && (
         <div class="empty-state">

@@ -10,6 +10,14 @@ describe('stacked histogram', () => {
     expect(stackSegments([0, 0], 0, 80)).toEqual([]);
   });
 
+  it('keeps a few errors among many spans at least minH tall, within the chart', () => {
+    // 1 error in a bar of 10,000 spans: 0.011 units unscaled.
+    const segs = stackSegments([1, 9_999], 10_000, 110, 2);
+    expect(segs[0]).toEqual({ series: 0, y: 108, h: 2 });
+    expect(segs[1].y).toBeCloseTo(0);
+    expect(segs[0].h + segs[1].h).toBeCloseTo(110);
+  });
+
   it('splits span buckets into errors and the rest', () => {
     expect(spanStacks([{ start: 0, end: 10, count: 5, error_count: 2 }])).toEqual([{ start: 0, end: 10, parts: [2, 3] }]);
   });

@@ -21,14 +21,23 @@ export interface Segment {
   h: number;
 }
 
-/** Stacks one bucket's parts bottom-up; empty parts produce no segment. */
-export function stackSegments(parts: number[], max: number, h: number): Segment[] {
-  const out: Segment[] = [];
+/**
+ * Stacks one bucket's parts bottom-up; empty parts produce no segment. A non-empty part is at
+ * least `minH` tall (so that a few errors among many spans stay visible), taken from the
+ * tallest segment when the bar would otherwise overflow the chart.
+ */
+export function stackSegments(parts: number[], max: number, h: number, minH = 0): Segment[] {
   const scale = max > 0 ? h / max : 0;
+  const heights = parts.map((n) => (n > 0 ? Math.max(minH, n * scale) : 0));
+  const excess = heights.reduce((a, x) => a + x, 0) - h;
+  if (excess > 0) {
+    const tallest = heights.indexOf(Math.max(...heights));
+    heights[tallest] = Math.max(minH, heights[tallest] - excess);
+  }
+  const out: Segment[] = [];
   let base = h;
-  parts.forEach((n, series) => {
-    if (n <= 0) return;
-    const height = n * scale;
+  heights.forEach((height, series) => {
+    if (height <= 0) return;
     base -= height;
     out.push({ series, y: base, h: height });
   });

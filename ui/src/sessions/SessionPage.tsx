@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, getSession, type SessionDetail } from '../lib/api';
 import { fmtDuration, fmtTime, serviceColor } from '../lib/format';
-import { Link, traceHref } from '../lib/links';
+import { Link, traceHref, ServiceChips } from '../lib/links';
 import { setParams } from '../lib/router';
 import { Occurrences } from '../errors/Occurrences';
 import { LogList } from '../logs/LogList';
@@ -34,7 +34,15 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
     return () => ctl.abort();
   }, [sessionId, startS, endS]);
 
-  const layout = useMemo(() => (data ? layoutTimeline(data.traces, data.errors, data.logs) : null), [data]);
+  // A trace's label needs about 170 px of the timeline's track (the page less the row labels).
+  const [pageW, setPageW] = useState(window.innerWidth);
+  useEffect(() => {
+    const onResize = () => setPageW(window.innerWidth);
+    window.addEventListener('resize', onResize);
+    return () => window.removeEventListener('resize', onResize);
+  }, []);
+  const label = Math.min(1, 170 / Math.max(170, pageW - 140));
+  const layout = useMemo(() => (data ? layoutTimeline(data.traces, data.errors, data.logs, 240, label) : null), [data, label]);
   const carry = rangeParams(range);
   const s = data?.session;
   return (
@@ -88,12 +96,7 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
             <dd data-testid="session-logs">{data.logs.length.toLocaleString()}</dd>
             <dt>Services</dt>
             <dd>
-              {s.services.map((x) => (
-                <span key={x} class="svc-chip">
-                  <i class="dot" style={{ background: serviceColor(x) }} />
-                  {x}
-                </span>
-              ))}
+              <ServiceChips services={s.services} />
             </dd>
           </dl>
           <Timeline layout={layout} range={carry} />
@@ -102,35 +105,37 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
             <h2>
               Traces <span class="badge">{data.traces.length}</span>
             </h2>
-            <table class="results session-traces" aria-label="Traces">
-              <thead>
-                <tr>
-                  <th>At</th>
-                  <th>Root span</th>
-                  <th>Duration</th>
-                  <th>Spans</th>
-                  <th>Errors</th>
-                  <th>Services</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.traces.map((t) => (
-                  <tr key={t.trace_id} class={t.error_count ? 'row-err' : ''} data-trace-id={t.trace_id}>
-                    <td class="mono nowrap" title={fmtTime(t.start)}>
-                      +{fmtDuration(t.start - s.start_ns)}
-                    </td>
-                    <td class="name-cell">
-                      <i class="dot" style={{ background: serviceColor(t.root_service) }} />
-                      <Link href={traceHref(t.trace_id)}>{t.root_name || '(missing root)'}</Link>
-                    </td>
-                    <td class="mono">{fmtDuration(t.duration)}</td>
-                    <td class="num">{t.span_count}</td>
-                    <td class="num">{t.error_count ? <span class="pill err">{t.error_count}</span> : 0}</td>
-                    <td>{t.services.join(', ')}</td>
+            <div class="table-scroll">
+              <table class="results session-traces" aria-label="Traces">
+                <thead>
+                  <tr>
+                    <th>At</th>
+                    <th>Root span</th>
+                    <th class="num">Duration</th>
+                    <th class="num">Spans</th>
+                    <th class="num">Errors</th>
+                    <th>Services</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {data.traces.map((t) => (
+                    <tr key={t.trace_id} class={t.error_count ? 'row-err' : ''} data-trace-id={t.trace_id}>
+                      <td class="mono nowrap" title={fmtTime(t.start)}>
+                        +{fmtDuration(t.start - s.start_ns)}
+                      </td>
+                      <td class="name-cell">
+                        <i class="dot" style={{ background: serviceColor(t.root_service) }} />
+                        <Link href={traceHref(t.trace_id)}>{t.root_name || '(missing root)'}</Link>
+                      </td>
+                      <td class="mono num">{fmtDuration(t.duration)}</td>
+                      <td class="num">{t.span_count}</td>
+                      <td class="num">{t.error_count ? <span class="pill err">{t.error_count}</span> : 0}</td>
+                      <td>{t.services.join(', ')}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
           </section>
 
           <section aria-label="Errors of the session">

@@ -1,18 +1,25 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, listSessions } from '../lib/api';
-import { fmtDuration, fmtTime, serviceColor } from '../lib/format';
-import { Link, sessionHref } from '../lib/links';
+import { fmtDuration, fmtTime } from '../lib/format';
+import { Link, sessionHref, ServiceChips } from '../lib/links';
 import type { SessionSummary } from '../lib/types';
 import { RangePicker, useRange } from '../search/RangePicker';
+import { setParams } from '../lib/router';
 import { rangeParams } from '../search/timerange';
 
 const LIMIT = 500;
+/** Rows shown per page of the list. */
+const PAGE = 50;
 
 /** The sessions page: recently active browser sessions with their traces, errors and services. */
 export function SessionsPage({ params }: { params: URLSearchParams }) {
-  const { range, startS, endS, refresh } = useRange(params, { fallback: '24h' });
+  const { range, startS, endS, refresh } = useRange(params, { fallback: '24h', viewKeys: ['text', 'page'] });
   const [sessions, setSessions] = useState<SessionSummary[] | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
+  const [attempt, setAttempt] = useState(0);
+  // The filter text and the page live in the URL, like every other view's state.
+  const text = params.get('text') ?? '';
+  const pageNo = Math.max(0, Number(params.get('page') ?? 0) || 0);
 
   useEffect(() => {
     const ctl = new AbortController();
@@ -27,7 +34,17 @@ export function SessionsPage({ params }: { params: URLSearchParams }) {
         setSessions([]);
       });
     return () => ctl.abort();
-  }, [startS, endS]);
+  }, [startS, endS, attempt]);
+
+  // Sessions whose id or one of whose services contains the text; with errors only for `error`.
+  const shown = useMemo(() => {
+    const q = text.trim().toLowerCase();
+    if (!sessions || !q) return sessions ?? [];
+    return sessions.filter((s) => s.session_id.toLowerCase().includes(q) || s.services.some((x) => x.toLowerCase().includes(q)) || (q === 'error' && s.error_count > 0));
+  }, [sessions, text]);
+  const pages = Math.max(1, Math.ceil(shown.length / PAGE));
+  const current = Math.min(pageNo, pages - 1);
+  const rows = shown.slice(current * PAGE, (current + 1) * PAGE);
 
   const carry = rangeParams(range);
   return (
@@ -39,7 +56,28 @@ export function SessionsPage({ params }: { params: URLSearchParams }) {
       </div>
       {error && (
         <div class="banner err" role="alert">
-          <strong>{error.status === 401 ? 'This project needs a key.' : error.missingRoute ? 'This server does not track sessions yet.' : 'Could not load the sessions.'}</strong> {error.message}
+          <strong>{error.status === 401 ? 'This project needs a key.' : error.missingRoute ? 'This server does not track sessions yet.' : 'Could not load the sessions.'}</strong> {error.message}{' '}
+          <button type="button" class="btn retry" onClick={() => setAttempt(attempt + 1)}>
+            Try again
+          </button>
+        </div>
+      )}
+      {sessions !== null && sessions.length > 0 && (
+        <div class="list-controls">
+          <label for="session-filter" class="visually-hidden">
+            Filter sessions
+          </label>
+          <input
+            id="session-filter"
+            type="search"
+            placeholder="Filter by session id or service (error: only sessions with errors)…"
+            value={text}
+            onInput={(e) => setParams({ text: (e.target as HTMLInputElement).value || null, page: null }, true)}
+          />
+          <span class="hint" aria-live="polite">
+            {shown.length.toLocaleString()} of {sessions.length.toLocaleString()}
+            {sessions.length >= LIMIT ? '+ (the most recent) ' : ' '}sessions
+          </span>
         </div>
       )}
       {sessions === null ? (
@@ -57,41 +95,51 @@ export function SessionsPage({ params }: { params: URLSearchParams }) {
           </div>
         )
       ) : (
-        <table class="results sessions" aria-label="Sessions">
-          <thead>
-            <tr>
-              <th>Session</th>
-              <th>Start</th>
-              <th>Duration</th>
-              <th>Traces</th>
-              <th>Errors</th>
-              <th>Services</th>
-            </tr>
-          </thead>
-          <tbody>
-            {sessions.map((s) => (
-              <tr key={s.session_id} class={s.error_count ? 'row-err' : ''} data-session-id={s.session_id}>
-                <td class="name-cell">
-                  <Link class="mono" href={sessionHref(s.session_id, carry)}>
-                    {s.session_id}
-                  </Link>
-                </td>
-                <td class="mono nowrap">{fmtTime(s.start_ns)}</td>
-                <td class="mono">{fmtDuration(s.duration_ns)}</td>
-                <td class="num">{s.trace_count.toLocaleString()}</td>
-                <td class="num">{s.error_count ? <span class="pill err">{s.error_count.toLocaleString()}</span> : 0}</td>
-                <td>
-                  {s.services.map((x) => (
-                    <span key={x} class="svc-chip">
-                      <i class="dot" style={{ background: serviceColor(x) }} />
-                      {x}
-                    </span>
-                  ))}
-                </td>
+        <div class="table-scroll">
+          <table class="results sessions" aria-label="Sessions">
+            <thead>
+              <tr>
+                <th>Session</th>
+                <th>Start</th>
+                <th class="num">Duration</th>
+                <th class="num">Traces</th>
+                <th class="num">Errors</th>
+                <th>Services</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((s) => (
+                <tr key={s.session_id} class={s.error_count ? 'row-err' : ''} data-session-id={s.session_id}>
+                  <td class="name-cell">
+                    <Link class="mono" href={sessionHref(s.session_id, carry)}>
+                      {s.session_id}
+                    </Link>
+                  </td>
+                  <td class="mono nowrap">{fmtTime(s.start_ns)}</td>
+                  <td class="mono num">{fmtDuration(s.duration_ns)}</td>
+                  <td class="num">{s.trace_count.toLocaleString()}</td>
+                  <td class="num">{s.error_count ? <span class="pill err">{s.error_count.toLocaleString()}</span> : 0}</td>
+                  <td>
+                    <ServiceChips services={s.services} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {pages > 1 && (
+        <nav class="pager" aria-label="Pages of sessions">
+          <button type="button" class="btn" disabled={current === 0} onClick={() => setParams({ page: current - 1 ? String(current - 1) : null }, true)}>
+            ← Newer
+          </button>
+          <span class="hint">
+            Page {current + 1} of {pages}
+          </span>
+          <button type="button" class="btn" disabled={current >= pages - 1} onClick={() => setParams({ page: String(current + 1) }, true)}>
+            Older →
+          </button>
+        </nav>
       )}
     </main>
   );

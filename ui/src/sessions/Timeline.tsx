@@ -1,3 +1,4 @@
+import { Fragment } from 'preact';
 import { fmtDuration, serviceTint } from '../lib/format';
 import { levelColor } from '../lib/levels';
 import { groupHref, Link, traceHref } from '../lib/links';
@@ -30,8 +31,8 @@ export function Timeline({ layout: t, range }: { layout: Layout; range: Record<s
             const tr = b.trace;
             const desc = `${tr.root_name || '(missing root)'}, ${fmtDuration(tr.duration)}, ${tr.services.join(', ')}${tr.error_count ? `, ${tr.error_count} errors` : ''}`;
             return (
+              <Fragment key={tr.trace_id}>
               <Link
-                key={tr.trace_id}
                 class={`tl-bar${tr.error_count ? ' error' : ''}`}
                 href={traceHref(tr.trace_id)}
                 title={desc}
@@ -39,8 +40,18 @@ export function Timeline({ layout: t, range }: { layout: Layout; range: Record<s
                 data-trace-id={tr.trace_id}
                 style={{ left: pct(b.left), width: pct(b.width), top: `${b.lane * LANE_H}px`, background: serviceTint(tr.root_service) }}
               >
-                {tr.root_name} <small>{fmtDuration(tr.duration)} · {tr.services.join(', ')}</small>
+                {b.labelAt === null && (
+                  <>
+                    {tr.root_name} <small>{fmtDuration(tr.duration)} · {tr.services.join(', ')}</small>
+                  </>
+                )}
               </Link>
+              {b.labelAt !== null && (
+                <span class="tl-bar-label" aria-hidden="true" style={{ left: pct(b.labelAt), top: `${b.lane * LANE_H}px` }}>
+                  {tr.root_name} <small>{fmtDuration(tr.duration)}</small>
+                </span>
+              )}
+              </Fragment>
             );
           })}
         </div>

@@ -51,6 +51,20 @@ const err = (t: number): ErrorOccurrence => ({
 });
 
 describe('session timeline layout', () => {
+  it('puts the label of a narrow bar beside it and keeps that room free in its lane', () => {
+    // Three 1 ms requests over a second; a label needs 30% of the axis.
+    const t = layoutTimeline([trace('a', 0, 1e6), trace('b', 100e6, 1e6), trace('c', 999e6, 1e6)], [], [], 240, 0.3);
+    const by = Object.fromEntries(t.bars.map((b) => [b.trace.trace_id, b]));
+    expect(by.a.labelAt).toBeCloseTo(by.a.left + by.a.width);
+    expect(by.b.lane).not.toBe(by.a.lane);
+    // At the end of the axis the label goes before the bar.
+    expect(by.c.labelAt).toBeCloseTo(by.c.left - 0.3);
+    expect(by.c.lane).toBe(0);
+    // A bar wide enough for its label keeps it inside.
+    expect(layoutTimeline([trace('w', 0, 1e9)], [], [], 240, 0.3).bars[0].labelAt).toBe(null);
+  });
+
+
   it('packs overlapping traces into separate lanes and reuses free lanes', () => {
     const t = layoutTimeline([trace('c', 600e6, 400e6), trace('a', 0, 500e6), trace('b', 100e6, 200e6), trace('d', 350e6, 100e6)], [], []);
     expect(t.start).toBe(0);

@@ -7,6 +7,8 @@ export interface TraceBar {
   lane: number;
   left: number;
   width: number;
+  /** Where the bar's label starts when it does not fit inside the bar (else null). */
+  labelAt: number | null;
 }
 
 /** Items that fall into one horizontal bin: their count and the first of them (the link target). */
@@ -49,9 +51,11 @@ export function binByTime<T>(items: T[], timeOf: (x: T) => number, start: number
 /**
  * Lays out a session: traces as bars packed into as few lanes as possible without overlaps
  * (in start order, each into the first lane free at its start), errors and logs (one row per
- * level, most severe first) binned along the same axis.
+ * level, most severe first) binned along the same axis. A bar narrower than `label` (the
+ * share of the axis its label needs) gets its label beside it (after it, or before it at the
+ * end of the axis), and the lanes keep that room free too.
  */
-export function layoutTimeline(traces: TraceRow[], errors: ErrorOccurrence[], logs: LogRecord[], bins = 240): Timeline {
+export function layoutTimeline(traces: TraceRow[], errors: ErrorOccurrence[], logs: LogRecord[], bins = 240, label = 0): Timeline {
   let start = Infinity;
   let end = -Infinity;
   for (const t of traces) {
@@ -77,10 +81,13 @@ export function layoutTimeline(traces: TraceRow[], errors: ErrorOccurrence[], lo
     .map((trace) => {
       const left = (trace.start - start) / span;
       const width = Math.max(MIN_BAR, trace.duration / span);
-      let lane = laneEnds.findIndex((e) => e <= left);
+      const labelAt = width >= label ? null : left + width + label <= 1 ? left + width : Math.max(0, left - label);
+      const from = labelAt === null ? left : Math.min(left, labelAt);
+      const to = labelAt === null ? left + width : Math.max(left + width, labelAt + label);
+      let lane = laneEnds.findIndex((e) => e <= from);
       if (lane < 0) lane = laneEnds.push(0) - 1;
-      laneEnds[lane] = left + width;
-      return { trace, lane, left, width };
+      laneEnds[lane] = to;
+      return { trace, lane, left, width, labelAt };
     });
 
   const byLevel = new Map<Level, LogRecord[]>();

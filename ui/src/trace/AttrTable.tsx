@@ -35,6 +35,30 @@ export function CopyBtn({ text, label }: { text: string; label: string }) {
   );
 }
 
+/** A value that is a JSON object or array written as text (a request body, a config), pretty-printed; else null. */
+export function prettyJson(v: unknown): string | null {
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (!(s.startsWith('{') && s.endsWith('}')) && !(s.startsWith('[') && s.endsWith(']'))) return null;
+    try {
+      const parsed: unknown = JSON.parse(s);
+      return parsed && typeof parsed === 'object' ? JSON.stringify(parsed, null, 2) : null;
+    } catch {
+      return null;
+    }
+  }
+  return v && typeof v === 'object' && !('$bytes' in v) ? JSON.stringify(v, null, 2) : null;
+}
+
+/** An attribute value: JSON pretty-printed in a block, multi-line text (SQL, stacks) kept as written. */
+export function Value({ value }: { value: unknown }) {
+  const json = prettyJson(value);
+  if (json !== null) return <pre class="code-value json">{json}</pre>;
+  const text = fmtValue(value);
+  if (text.includes('\n') || text.length > 60) return <pre class="code-value">{text}</pre>;
+  return <>{text}</>;
+}
+
 /** Key/value table of attributes (sorted, empty values hidden), with copy and "add as filter" actions. */
 export function AttrTable({ title, attrs, filter = '', onFilter }: { title: string; attrs: Attrs; filter?: string; onFilter?: (key: string, value: unknown) => void }) {
   const f = filter.toLowerCase();
@@ -56,9 +80,11 @@ export function AttrTable({ title, attrs, filter = '', onFilter }: { title: stri
                 <th scope="row" class="mono">
                   {k}
                 </th>
-                <td class="mono val">{fmtValue(v)}</td>
+                <td class="mono val">
+                  <Value value={v} />
+                </td>
                 <td class="actions">
-                  <CopyBtn text={fmtValue(v)} label={`value of ${k}`} />
+                  <CopyBtn text={prettyJson(v) ?? fmtValue(v)} label={`value of ${k}`} />
                   {onFilter && (
                     <button type="button" class="icon-btn add-filter" aria-label={`Add ${k} as filter`} title="Add as filter to the search" onClick={() => onFilter(k, v)}>
                       + filter

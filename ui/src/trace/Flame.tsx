@@ -1,80 +1,128 @@
+import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { fmtDuration, serviceColor, serviceTint } from '../lib/format';
-import { pathTo, type Node, type TraceTree } from './model';
+import { niceTicks } from '../lib/ticks';
+import { flameLayout } from './flame';
+import { pathTo, type Node, type Section, type TraceTree } from './model';
 
 interface Props {
   tree: TraceTree;
   zoom: string | null;
   selected: string | null;
   matches: Set<string> | null;
+  /** Critical sections by node key (none when the critical path is hidden). */
+  critical: Map<string, Section[]> | null;
   onZoom: (id: string | null) => void;
   onSelect: (id: string) => void;
 }
 
 const ROW = 22;
+/** Boxes narrower than this share of the shown time are left out (they would be < 1 px). */
+const MIN_SHARE = 0.0005;
+/** Rows drawn above and below the visible ones. */
+const OVERSCAN = 15;
 
-/** Icicle chart: x = time, y = depth; clicking a span zooms into it. */
-export function Flame({ tree, zoom, selected, matches, onZoom, onSelect }: Props) {
+/**
+ * Icicle chart: x = time, y = depth, with concurrent siblings in lanes of their own and a time
+ * axis; clicking a span selects it and zooms into it, the breadcrumbs zoom back out.
+ */
+export function Flame({ tree, zoom, selected, matches, critical, onZoom, onSelect }: Props) {
   const zNode = zoom ? tree.byId.get(zoom) ?? null : null;
   const zs = zNode ? zNode.span.start_time_unix_nano : tree.start;
   const ze = zNode ? zNode.span.end_time_unix_nano : tree.end;
   const total = Math.max(1, ze - zs);
-  const baseDepth = zNode ? zNode.depth : 0;
   const crumbs = zNode ? pathTo(zNode) : [];
-  const inZoom = (n: Node) => {
-    if (!zNode) return true;
-    for (let p: Node | null = n; p; p = p.parent) if (p === zNode) return true;
-    return false;
-  };
-  const shown = tree.ordered.filter((n) => {
-    const s = n.span;
-    if (s.end_time_unix_nano < zs || s.start_time_unix_nano > ze) return false;
-    if (!inZoom(n)) return false;
-    return ((Math.min(s.end_time_unix_nano, ze) - Math.max(s.start_time_unix_nano, zs)) / total) >= 0.0008 || s.span_id === selected;
-  });
-  const maxDepth = shown.reduce((m, n) => Math.max(m, n.depth - baseDepth), 0);
+  const { boxes, rows } = useMemo(() => {
+    const keep = (n: Node) =>
+      n.span.end_time_unix_nano >= zs && n.span.start_time_unix_nano <= ze && ((Math.min(n.span.end_time_unix_nano, ze) - Math.max(n.span.start_time_unix_nano, zs)) / total >= MIN_SHARE || n.key === selected);
+    return flameLayout(zNode ? [zNode] : tree.roots, keep);
+  }, [tree, zNode, zs, ze, total]);
+  // About one tick per 160 px of screen.
+  // Only the rows in view are drawn (a 5,000-span trace can need a thousand lanes).
+  const scroller = useRef<HTMLDivElement>(null);
+  const body = useRef<HTMLDivElement>(null);
+  const [view, setView] = useState({ top: 0, height: 900 });
+  useLayoutEffect(() => {
+    const el = scroller.current;
+    if (!el) return;
+    const measure = () => setView({ top: el.scrollTop - (body.current?.offsetTop ?? 0), height: el.clientHeight || 900 });
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    el.addEventListener('scroll', measure, { passive: true });
+    measure();
+    return () => {
+      ro.disconnect();
+      el.removeEventListener('scroll', measure);
+    };
+  }, []);
+  const firstRow = Math.floor(view.top / ROW) - OVERSCAN;
+  const lastRow = Math.ceil((view.top + view.height) / ROW) + OVERSCAN;
+  const ticks = niceTicks(0, total, Math.max(3, Math.floor(window.innerWidth / 160)));
 
   return (
-    <div class="flame">
+    <div class="flame" ref={scroller}>
       <nav class="crumbs" aria-label="Flame graph zoom">
         <button type="button" class={`crumb${zNode ? '' : ' on'}`} onClick={() => onZoom(null)}>
           Whole trace
         </button>
         {crumbs.map((n) => (
-          <span key={n.span.span_id}>
+          <span key={n.key}>
             <span class="sep" aria-hidden="true">›</span>
-            <button type="button" class={`crumb${n === zNode ? ' on' : ''}`} onClick={() => onZoom(n.span.span_id)}>
+            <button type="button" class={`crumb${n === zNode ? ' on' : ''}`} onClick={() => onZoom(n.key)}>
               {n.span.name}
             </button>
           </span>
         ))}
         <span class="hint">{fmtDuration(total)} shown · click a span to zoom</span>
       </nav>
-      <div class="flame-body" role="group" aria-label="Flame graph" style={{ height: `${(maxDepth + 1) * ROW + 4}px` }}>
-        {shown.map((n) => {
-          const s = n.span;
-          const a = Math.max(s.start_time_unix_nano, zs);
-          const b = Math.min(s.end_time_unix_nano, ze);
-          const left = ((a - zs) / total) * 100;
-          const width = Math.max(0.08, ((b - a) / total) * 100);
-          const cls = ['flame-node', n.error ? 'error' : '', s.span_id === selected ? 'selected' : '', matches?.has(s.span_id) ? 'match' : ''].join(' ');
-          return (
-            <button
-              type="button"
-              key={s.span_id}
-              class={cls}
-              data-span-id={s.span_id}
-              title={`${s.name} (${s.service_name}) ${fmtDuration(s.duration_nanos)}`}
-              style={{ left: `${left}%`, width: `${width}%`, top: `${(n.depth - baseDepth) * ROW}px`, background: serviceTint(s.service_name), borderColor: serviceColor(s.service_name) }}
-              onClick={() => {
-                onSelect(s.span_id);
-                onZoom(s.span_id);
-              }}
-            >
-              {n.error ? '⚠ ' : ''}
-              {s.name} <small>{fmtDuration(s.duration_nanos)}</small>
-            </button>
-          );
-        })}
+      <div class="flame-scroll">
+        <div class="flame-axis" aria-hidden="true">
+          {ticks.map((t) => (
+            <span key={t} style={{ left: `${(t / total) * 100}%` }} class={t / total > 0.95 ? 'end' : ''}>
+              {fmtDuration(t)}
+            </span>
+          ))}
+        </div>
+        <div class="flame-body" ref={body} role="group" aria-label="Flame graph" style={{ height: `${rows * ROW + 4}px` }}>
+          {ticks.map((t) => (
+            <i key={t} class="flame-grid" style={{ left: `${(t / total) * 100}%` }} aria-hidden="true" />
+          ))}
+          {boxes.map(({ node: n, row }) => {
+            if ((row < firstRow || row > lastRow) && n.key !== selected) return null;
+            const s = n.span;
+            const a = Math.max(s.start_time_unix_nano, zs);
+            const b = Math.min(s.end_time_unix_nano, ze);
+            const left = ((a - zs) / total) * 100;
+            const width = Math.max(0.05, ((b - a) / total) * 100);
+            const cls = ['flame-node', n.error ? 'error' : '', n.missing ? 'missing' : '', n.key === selected ? 'selected' : '', matches?.has(n.key) ? 'match' : ''].join(' ');
+            const sections = critical?.get(n.key) ?? [];
+            return (
+              <button
+                type="button"
+                key={n.key}
+                class={cls}
+                data-span-id={n.key}
+                data-row={row}
+                title={`${s.name} (${n.missing ? 'not in this trace' : s.service_name}) ${fmtDuration(s.duration_nanos)}${n.duplicate ? ' · duplicate span id' : ''}`}
+                style={{ left: `${left}%`, width: `${width}%`, top: `${row * ROW}px`, background: n.missing ? undefined : serviceTint(s.service_name), borderColor: n.missing ? undefined : serviceColor(s.service_name) }}
+                onClick={() => {
+                  onSelect(n.key);
+                  onZoom(n.key);
+                }}
+              >
+                {sections.map((c, i) => (
+                  <i
+                    key={i}
+                    class="crit-section"
+                    aria-hidden="true"
+                    style={{ left: `${((c.start - s.start_time_unix_nano) / Math.max(1, s.duration_nanos)) * 100}%`, width: `${((c.end - c.start) / Math.max(1, s.duration_nanos)) * 100}%` }}
+                  />
+                ))}
+                {n.error ? '⚠ ' : ''}
+                {s.name} <small>{fmtDuration(s.duration_nanos)}</small>
+              </button>
+            );
+          })}
+        </div>
       </div>
     </div>
   );

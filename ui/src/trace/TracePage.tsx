@@ -1,13 +1,13 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, getTrace } from '../lib/api';
-import { fmtDuration, fmtTime, queryValue, serviceColor } from '../lib/format';
+import { fmtDuration, fmtTime, queryValue, registerServices, serviceColor } from '../lib/format';
 import { linkClick, navigate, setParams } from '../lib/router';
-import { groupHref, Link, sessionHref } from '../lib/links';
+import { groupHref, Link, sessionHref, ServiceChips } from '../lib/links';
 import type { ErrorOccurrence, LogRecord, TraceData } from '../lib/types';
 import { lastSearch } from '../search/SearchPage';
 import { iso, rangeAround } from '../search/timerange';
 import { Flame } from './Flame';
-import { buildTree, criticalPath, spanMatches, visibleRows } from './model';
+import { buildTree, criticalPath, sectionsByKey, spanMatches, visibleRows } from './model';
 import { SpanPanel } from './SpanPanel';
 import { Waterfall } from './Waterfall';
 
@@ -15,6 +15,7 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
   const [data, setData] = useState<TraceData | null>(null);
   const spans = data?.spans ?? null;
   const [error, setError] = useState<ApiError | null>(null);
+  const [attempt, setAttempt] = useState(0);
   const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
   const [find, setFind] = useState(params.get('find') ?? '');
   const [onlyMatches, setOnlyMatches] = useState(false);
@@ -25,15 +26,21 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
 
   useEffect(() => {
     const ctl = new AbortController();
+    setError(null);
     getTrace(traceId, ctl.signal)
       .then(setData)
       .catch((e) => {
         if ((e as Error).name !== 'AbortError') setError(e as ApiError);
       });
     return () => ctl.abort();
-  }, [traceId]);
+  }, [traceId, attempt]);
 
-  const tree = useMemo(() => buildTree(spans ?? []), [spans]);
+  const tree = useMemo(() => {
+    const t = buildTree(spans ?? []);
+    // The trace's services get distinct colours before anything draws them.
+    registerServices(t.services);
+    return t;
+  }, [spans]);
   const logsBySpan = useMemo(() => groupBySpan(data?.logs ?? []), [data]);
   const errorsBySpan = useMemo(() => groupBySpan(data?.errors ?? []), [data]);
   // Distinct error groups of the trace (first occurrence of each) and the sessions its spans belong to.
@@ -48,17 +55,18 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
   }, [data]);
   const sessions = useMemo(() => [...new Set(tree.ordered.map((n) => n.span.session_id).filter((x): x is string => !!x))], [tree]);
   const around = useMemo(() => rangeAround(tree.start, tree.end), [tree]);
-  const critical = useMemo(() => (showCritical ? criticalPath(tree) : null), [tree, showCritical]);
+  const critical = useMemo(() => (showCritical ? sectionsByKey(criticalPath(tree)) : null), [tree, showCritical]);
   const matches = useMemo(() => {
     if (!find.trim()) return null;
-    return new Set(tree.ordered.filter((n) => spanMatches(n.span, find.trim())).map((n) => n.span.span_id));
+    return new Set(tree.ordered.filter((n) => !n.missing && spanMatches(n.span, find.trim())).map((n) => n.key));
   }, [tree, find]);
   const rows = useMemo(
-    () => visibleRows(tree, collapsed, onlyMatches && matches ? (s) => matches.has(s.span_id) : undefined),
+    () => visibleRows(tree, collapsed, onlyMatches && matches ? (n) => matches.has(n.key) : undefined),
     [tree, collapsed, onlyMatches, matches],
   );
   const selectedId = params.get('span') && tree.byId.has(params.get('span')!) ? params.get('span')! : tree.root?.span_id ?? null;
-  const selected = selectedId ? tree.byId.get(selectedId)?.span ?? null : null;
+  const selectedNode = selectedId ? tree.byId.get(selectedId) ?? null : null;
+  const selected = selectedNode && !selectedNode.missing ? selectedNode.span : null;
 
   // The latest selection, updated as soon as it changes, so that keys pressed before the next
   // render move from where the user actually is.
@@ -84,12 +92,17 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
     if (!n) return;
     let changed = false;
     const next = new Set(collapsed);
-    for (let p = n.parent; p; p = p.parent) if (next.delete(p.span.span_id)) changed = true;
+    for (let p = n.parent; p; p = p.parent) if (next.delete(p.key)) changed = true;
     if (changed) setCollapsed(next);
   }, [selectedId, tree]);
 
+  // Typing in the find box jumps to the first match (in row order) once the typing pauses.
+  const typed = useRef(false);
   useEffect(() => {
-    const t = setTimeout(() => setParams({ find: find || null }), 300);
+    const t = setTimeout(() => {
+      const first = typed.current && matches ? tree.ordered.find((n) => matches.has(n.key)) : undefined;
+      setParams(first ? { find: find || null, span: first.key } : { find: find || null });
+    }, 300);
     return () => clearTimeout(t);
   }, [find]);
 
@@ -99,29 +112,29 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
       const t = e.target as HTMLElement;
       if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
       if (e.metaKey || e.ctrlKey || e.altKey) return;
-      const idx = rows.findIndex((r) => r.span.span_id === current.current);
+      const idx = rows.findIndex((r) => r.key === current.current);
       const cur = idx >= 0 ? rows[idx] : null;
       switch (e.key) {
         case 'j':
         case 'ArrowDown':
-          if (rows.length) select(rows[Math.min(rows.length - 1, idx + 1)].span.span_id);
+          if (rows.length) select(rows[Math.min(rows.length - 1, idx + 1)].key);
           break;
         case 'k':
         case 'ArrowUp':
-          if (rows.length) select(rows[Math.max(0, idx - 1)].span.span_id);
+          if (rows.length) select(rows[Math.max(0, idx - 1)].key);
           break;
         case 'ArrowLeft':
         case 'h':
-          if (cur && cur.children.length && !collapsed.has(cur.span.span_id)) toggle(cur.span.span_id);
-          else if (cur?.parent) select(cur.parent.span.span_id);
+          if (cur && cur.children.length && !collapsed.has(cur.key)) toggle(cur.key);
+          else if (cur?.parent) select(cur.parent.key);
           break;
         case 'ArrowRight':
         case 'l':
-          if (cur && collapsed.has(cur.span.span_id)) toggle(cur.span.span_id);
-          else if (cur?.children.length) select(cur.children[0].span.span_id);
+          if (cur && collapsed.has(cur.key)) toggle(cur.key);
+          else if (cur?.children.length) select(cur.children[0].key);
           break;
         case 'Enter':
-          if (cur && cur.children.length) toggle(cur.span.span_id);
+          if (cur && cur.children.length) toggle(cur.key);
           break;
         case '/':
           findBox.current?.focus();
@@ -163,8 +176,13 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
         <h1>{error.status === 404 ? 'Trace not found' : 'Could not load the trace'}</h1>
         <p>
           {error.message}.{' '}
-          {error.status === 404 && 'It may be outside the retention period, or its spans have not arrived yet: wait a few seconds and reload. '}
+          {error.status === 404 && 'It may be outside the retention period, or its spans have not arrived yet: wait a few seconds and try again. '}
           {error.status === 401 && 'Set the project key with the Project button at the top right. '}
+        </p>
+        <p>
+          <button type="button" class="btn primary retry" onClick={() => setAttempt(attempt + 1)}>
+            Try again
+          </button>{' '}
           <a href={backHref} onClick={(e) => linkClick(e as MouseEvent, backHref)}>
             Back to search
           </a>
@@ -174,21 +192,26 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
   }
   if (!spans) {
     return (
-      <main class="page">
+      <main class="page trace-page" aria-busy="true">
         <p class="hint" aria-live="polite">
           Loading trace {traceId}…
         </p>
+        <div class="skeleton" aria-hidden="true">
+          {Array.from({ length: 8 }, (_, i) => (
+            <div key={i} class="skeleton-row" style={{ marginLeft: `${(i % 4) * 14}px`, width: `${60 - (i % 4) * 8}%` }} />
+          ))}
+        </div>
       </main>
     );
   }
 
   const root = tree.root;
-  const matchList = matches ? rows.filter((r) => matches.has(r.span.span_id)) : [];
-  const matchPos = matchList.findIndex((r) => r.span.span_id === selectedId);
+  const matchList = matches ? tree.ordered.filter((n) => matches.has(n.key)) : [];
+  const matchPos = matchList.findIndex((n) => n.key === selectedId);
   const jump = (dir: 1 | -1) => {
     if (!matchList.length) return;
     const i = matchPos < 0 ? (dir === 1 ? 0 : matchList.length - 1) : (matchPos + dir + matchList.length) % matchList.length;
-    select(matchList[i].span.span_id);
+    select(matchList[i].key);
   };
 
   return (
@@ -214,7 +237,7 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
           <dt>Duration</dt>
           <dd data-testid="trace-duration">{fmtDuration(tree.end - tree.start)}</dd>
           <dt>Spans</dt>
-          <dd data-testid="span-count">{tree.ordered.length}</dd>
+          <dd data-testid="span-count">{tree.spanCount}</dd>
           <dt>Errors</dt>
           <dd data-testid="error-count" class={tree.errorCount ? 'err-text' : ''}>
             {tree.errorCount}
@@ -245,12 +268,7 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
           )}
           <dt>Services</dt>
           <dd>
-            {tree.services.map((s) => (
-              <span key={s} class="svc-chip">
-                <i class="dot" style={{ background: serviceColor(s) }} />
-                {s}
-              </span>
-            ))}
+            <ServiceChips services={tree.services} />
           </dd>
         </dl>
       </div>
@@ -273,7 +291,10 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
             type="search"
             placeholder="Find in trace (name, service, attribute)… /"
             value={find}
-            onInput={(e) => setFind((e.target as HTMLInputElement).value)}
+            onInput={(e) => {
+              typed.current = true;
+              setFind((e.target as HTMLInputElement).value);
+            }}
             onKeyDown={(e) => {
               if (e.key === 'Enter') {
                 e.preventDefault();
@@ -302,7 +323,7 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
             <button type="button" class="btn" onClick={() => setCollapsed(new Set())}>
               Expand all
             </button>
-            <button type="button" class="btn" onClick={() => setCollapsed(new Set(tree.ordered.filter((n) => n.children.length && n.depth > 0).map((n) => n.span.span_id)))}>
+            <button type="button" class="btn" onClick={() => setCollapsed(new Set(tree.ordered.filter((n) => n.children.length && n.depth > 0).map((n) => n.key)))}>
               Collapse all
             </button>
           </>
@@ -314,17 +335,29 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
           {tab === 'waterfall' ? (
             <Waterfall tree={tree} rows={rows} selected={selectedId} collapsed={collapsed} critical={critical} matches={matches} onSelect={select} onToggle={toggle} />
           ) : (
-            <Flame tree={tree} zoom={zoom} selected={selectedId} matches={matches} onZoom={(id) => setParams({ zoom: id })} onSelect={select} />
+            <Flame tree={tree} zoom={zoom} selected={selectedId} matches={matches} critical={critical} onZoom={(id) => setParams({ zoom: id })} onSelect={select} />
           )}
         </div>
-        {selected && <SpanPanel
-            key={selected.span_id}
+        {selected && selectedNode && (
+          <SpanPanel
+            key={selectedNode.key}
             span={selected}
+            duplicate={selectedNode.duplicate}
             onFilter={addFilter}
             logs={logsBySpan.get(selected.span_id) ?? []}
             errors={errorsBySpan.get(selected.span_id) ?? []}
             range={around}
-          />}
+          />
+        )}
+        {selectedNode?.missing && (
+          <aside class="span-panel" aria-label="Missing parent">
+            <h2 class="span-title">Missing parent</h2>
+            <p>
+              Span <code>{selectedNode.span.span_id}</code> is named as the parent of {selectedNode.children.length} span{selectedNode.children.length === 1 ? '' : 's'}, but it is not
+              in this trace: it was not sent, was dropped by a sampler or a limit, or has not arrived yet.
+            </p>
+          </aside>
+        )}
       </div>
     </main>
   );

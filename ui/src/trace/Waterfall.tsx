@@ -1,6 +1,8 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { fmtDuration, serviceColor } from '../lib/format';
-import type { Node, TraceTree } from './model';
+import { ResizeHandle, useResizable } from '../lib/Resize';
+import { niceTicks } from '../lib/ticks';
+import type { Node, Section, TraceTree } from './model';
 
 export const ROW_H = 26;
 const OVERSCAN = 12;
@@ -10,29 +12,35 @@ interface Props {
   rows: Node[];
   selected: string | null;
   collapsed: Set<string>;
-  critical: Set<string> | null;
+  /** Critical sections by node key (none when the critical path is hidden). */
+  critical: Map<string, Section[]> | null;
   matches: Set<string> | null;
   onSelect: (id: string) => void;
   onToggle: (id: string) => void;
 }
 
-function ticks(total: number): number[] {
-  const n = 5;
-  return Array.from({ length: n + 1 }, (_, i) => (total * i) / n);
-}
+const NAME_WIDTH_KEY = 'tracehouse.waterfall.nameWidth';
 
 export function Waterfall({ tree, rows, selected, collapsed, critical, matches, onSelect, onToggle }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
+  const [width, setWidth] = useState(1000);
   const total = Math.max(1, tree.end - tree.start);
+  // The name column: 40% of the waterfall until the user drags its edge; at most 80% of it.
+  const nameCol = useResizable(NAME_WIDTH_KEY, () => width * 0.4, (w) => Math.min(Math.max(120, width * 0.8), Math.max(120, w)), 1);
+  const nameW = nameCol.width;
 
   useLayoutEffect(() => {
     const el = scroller.current;
     if (!el) return;
-    const ro = new ResizeObserver(() => setHeight(el.clientHeight || 600));
+    const measure = () => {
+      setHeight(el.clientHeight || 600);
+      setWidth(el.clientWidth || 1000);
+    };
+    const ro = new ResizeObserver(measure);
     ro.observe(el);
-    setHeight(el.clientHeight || 600);
+    measure();
     return () => ro.disconnect();
   }, []);
 
@@ -40,7 +48,7 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
   useEffect(() => {
     const el = scroller.current;
     if (!el || !selected) return;
-    const idx = rows.findIndex((r) => r.span.span_id === selected);
+    const idx = rows.findIndex((r) => r.key === selected);
     if (idx < 0) return;
     const top = idx * ROW_H;
     if (top < el.scrollTop) el.scrollTop = top;
@@ -52,15 +60,18 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
   const slice = rows.slice(first, last);
 
   return (
-    <div class="waterfall">
+    <div class="waterfall" style={{ '--wf-name': `${nameW}px` }}>
       <Minimap tree={tree} rows={rows} first={Math.floor(scrollTop / ROW_H)} visible={Math.ceil(height / ROW_H)} critical={critical} onJump={(i) => {
         if (scroller.current) scroller.current.scrollTop = Math.max(0, i * ROW_H - height / 2);
       }} />
-      <div class="wf-axis" aria-hidden="true">
-        <div class="wf-name-col">Span</div>
-        <div class="wf-time-col">
-          {ticks(total).map((t, i) => (
-            <span key={i} style={{ left: `${(t / total) * 100}%` }}>
+      <div class="wf-axis">
+        <div class="wf-name-col">
+          <span aria-hidden="true">Span</span>
+          <ResizeHandle class="col-resize" label="Resize the span name column" resizable={nameCol} />
+        </div>
+        <div class="wf-time-col" aria-hidden="true">
+          {niceTicks(0, total, Math.max(3, Math.floor((width - nameW) / 80))).map((t) => (
+            <span key={t} class={t / total > 0.9 ? 'end' : ''} style={{ left: `${(t / total) * 100}%` }}>
               {fmtDuration(t)}
             </span>
           ))}
@@ -71,7 +82,7 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
         class="wf-scroll"
         role="tree"
         aria-label="Span waterfall"
-        aria-activedescendant={selected ? `row-${selected}` : undefined}
+        aria-activedescendant={selected ? `row-${cssId(selected)}` : undefined}
         tabIndex={0}
         onScroll={(e) => setScrollTop((e.target as HTMLDivElement).scrollTop)}
       >
@@ -81,28 +92,33 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
             const i = first + k;
             const left = ((s.start_time_unix_nano - tree.start) / total) * 100;
             const width = Math.max(0.15, (s.duration_nanos / total) * 100);
-            const isCollapsed = collapsed.has(s.span_id);
-            const color = serviceColor(s.service_name);
+            const isCollapsed = collapsed.has(n.key);
+            const color = n.missing ? 'var(--muted)' : serviceColor(s.service_name);
+            const sections = critical?.get(n.key);
             const cls = [
               'wf-row',
-              s.span_id === selected ? 'selected' : '',
+              n.key === selected ? 'selected' : '',
               n.error ? 'error' : '',
-              critical?.has(s.span_id) ? 'critical' : '',
-              matches && matches.has(s.span_id) ? 'match' : '',
+              n.missing ? 'missing' : '',
+              sections ? 'critical' : '',
+              matches && matches.has(n.key) ? 'match' : '',
             ].join(' ');
+            const title = n.missing
+              ? `Span ${s.span_id} is not in this trace; ${n.children.length} span${n.children.length === 1 ? ' names' : 's name'} it as parent`
+              : `${s.name} (${s.service_name}) ${fmtDuration(s.duration_nanos)}${n.duplicate ? ' · another span of this trace has the same id' : ''}`;
             return (
               <div
-                key={s.span_id}
-                id={`row-${s.span_id}`}
+                key={n.key}
+                id={`row-${cssId(n.key)}`}
                 class={cls}
                 role="treeitem"
                 aria-level={n.depth + 1}
                 aria-expanded={n.children.length ? !isCollapsed : undefined}
-                aria-selected={s.span_id === selected}
-                data-span-id={s.span_id}
+                aria-selected={n.key === selected}
+                data-span-id={n.key}
                 data-depth={n.depth}
                 style={{ top: `${i * ROW_H}px`, height: `${ROW_H}px` }}
-                onClick={() => onSelect(s.span_id)}
+                onClick={() => onSelect(n.key)}
               >
                 <div class="wf-name-col" style={{ paddingLeft: `${6 + n.depth * 14}px` }}>
                   {n.children.length > 0 ? (
@@ -112,7 +128,7 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
                       aria-label={`${isCollapsed ? 'Expand' : 'Collapse'} ${s.name}`}
                       onClick={(e) => {
                         e.stopPropagation();
-                        onToggle(s.span_id);
+                        onToggle(n.key);
                       }}
                     >
                       {isCollapsed ? '▸' : '▾'}
@@ -126,12 +142,36 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
                       !
                     </span>
                   )}
-                  <span class="wf-span-name">{s.name}</span>
-                  <span class="wf-service">{s.service_name}</span>
-                  {isCollapsed && <span class="badge">+{n.descendants}</span>}
+                  <span class="wf-span-name" title={title}>
+                    {n.missing ? `missing parent ${s.span_id}` : s.name}
+                  </span>
+                  {!n.missing && (
+                    <span class="wf-service" title={s.service_name}>
+                      {s.service_name}
+                    </span>
+                  )}
+                  {n.duplicate && (
+                    <span class="badge dup" title="Another span of this trace has the same span id (e.g. a Zipkin client/server pair sharing one)">
+                      dup id
+                    </span>
+                  )}
+                  {isCollapsed && (
+                    <span class={`badge${n.errorsBelow ? ' err' : ''}`} title={n.errorsBelow ? `${n.descendants} hidden spans, ${n.errorsBelow} with errors` : `${n.descendants} hidden spans`}>
+                      +{n.descendants}
+                      {n.errorsBelow > 0 && ` · ${n.errorsBelow} !`}
+                    </span>
+                  )}
                 </div>
                 <div class="wf-time-col">
                   <div class="wf-bar" style={{ left: `${left}%`, width: `${width}%`, background: color }}>
+                    {sections?.map((c, j) => (
+                      <i
+                        key={`c${j}`}
+                        class="crit-section"
+                        aria-hidden="true"
+                        style={{ left: `${((c.start - s.start_time_unix_nano) / Math.max(1, s.duration_nanos)) * 100}%`, width: `${((c.end - c.start) / Math.max(1, s.duration_nanos)) * 100}%` }}
+                      />
+                    ))}
                     {s.events.map((ev, j) => (
                       <i
                         key={j}
@@ -141,7 +181,7 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
                       />
                     ))}
                   </div>
-                  <span class="wf-dur" style={left + width > 85 ? { right: `${100 - left + 0.5}%` } : { left: `${left + width + 0.5}%` }}>
+                  <span class={`wf-dur${durInside(left, width) ? ' inside' : ''}`} style={durPlace(left, width)}>
                     {fmtDuration(s.duration_nanos)}
                   </span>
                 </div>
@@ -154,7 +194,19 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
   );
 }
 
-function Minimap({ tree, rows, first, visible, critical, onJump }: { tree: TraceTree; rows: Node[]; first: number; visible: number; critical: Set<string> | null; onJump: (i: number) => void }) {
+/** The duration label goes right of the bar, else left of it, else (a bar across the whole
+ * trace) inside its right end, so that it never runs into the name column. */
+const durInside = (left: number, width: number) => left + width > 85 && left < 15;
+function durPlace(left: number, width: number): Record<string, string> {
+  if (left + width <= 85) return { left: `${left + width + 0.5}%` };
+  if (left >= 15) return { right: `${100 - left + 0.5}%` };
+  return { right: `${100 - left - width + 0.5}%` };
+}
+
+/** A span key as an element id (keys of markers and duplicates have `:` and `#`). */
+const cssId = (key: string) => key.replace(/[^A-Za-z0-9_-]/g, '_');
+
+function Minimap({ tree, rows, first, visible, critical, onJump }: { tree: TraceTree; rows: Node[]; first: number; visible: number; critical: Map<string, Section[]> | null; onJump: (i: number) => void }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const H = 48;
   useEffect(() => {
@@ -172,7 +224,7 @@ function Minimap({ tree, rows, first, visible, critical, onJump }: { tree: Trace
     const rh = Math.max(0.5, H / Math.max(1, rows.length));
     rows.forEach((n, i) => {
       const s = n.span;
-      ctx.fillStyle = n.error ? '#dc2626' : critical?.has(s.span_id) ? '#f59e0b' : serviceColor(s.service_name);
+      ctx.fillStyle = n.error ? '#dc2626' : critical?.has(n.key) ? '#f59e0b' : serviceColor(s.service_name);
       const x = ((s.start_time_unix_nano - tree.start) / total) * w;
       ctx.fillRect(x, (i / Math.max(1, rows.length)) * H, Math.max(1, (s.duration_nanos / total) * w), Math.max(0.5, rh - (rh > 2 ? 1 : 0)));
     });

@@ -1,8 +1,10 @@
 import type { Span } from '../lib/types';
 
-/** One span in the trace tree. */
+/** One row of the trace tree: a span, or a marker standing in for a parent that is not in the trace. */
 export interface Node {
   span: Span;
+  /** Unique in the tree: the span id, with `#2`, `#3`… for further spans with the same id, or `missing:<id>` for a marker. */
+  key: string;
   children: Node[];
   parent: Node | null;
   depth: number;
@@ -12,16 +14,25 @@ export interface Node {
   descendants: number;
   /** True when the span or one of its events reports an error. */
   error: boolean;
+  /** Spans with an error among the descendants. */
+  errorsBelow: number;
+  /** Another span of the trace has the same span id (e.g. Zipkin's shared client/server spans). */
+  duplicate: boolean;
+  /** A marker for a parent span that is not in the trace: its children are the spans that name it. */
+  missing: boolean;
 }
 
 export interface TraceTree {
   roots: Node[];
+  /** Nodes by key. */
   byId: Map<string, Node>;
   /** All nodes in depth-first order. */
   ordered: Node[];
   start: number;
   end: number;
   services: string[];
+  /** Spans in the trace (markers not counted). */
+  spanCount: number;
   errorCount: number;
   /** The root span shown in the header: the earliest span without a parent in the trace. */
   root: Span | null;
@@ -32,25 +43,81 @@ export function isErrorSpan(s: Span): boolean {
 }
 
 const byStart = (a: Node, b: Node) =>
-  a.span.start_time_unix_nano - b.span.start_time_unix_nano || a.span.span_id.localeCompare(b.span.span_id);
+  a.span.start_time_unix_nano - b.span.start_time_unix_nano || a.key.localeCompare(b.key);
 
-/** Builds the tree; spans whose parent is missing from the trace become roots. */
+const node = (span: Span, key: string, extra: Partial<Node> = {}): Node => ({
+  span, key, children: [], parent: null, depth: 0, order: 0, descendants: 0, error: isErrorSpan(span), errorsBelow: 0, duplicate: false, missing: false, ...extra,
+});
+
+/** A stand-in span for a parent that is not in the trace, covering its children. */
+function missingSpan(id: string, children: Span[]): Span {
+  const first = children[0];
+  const start = Math.min(...children.map((c) => c.start_time_unix_nano));
+  const end = Math.max(...children.map((c) => c.end_time_unix_nano));
+  return {
+    ...first, span_id: id, parent_span_id: null, name: 'missing parent', kind: 'internal', service_name: '', service_version: '', environment: '',
+    start_time_unix_nano: start, end_time_unix_nano: end, duration_nanos: end - start, status_code: 'unset', status_message: '', session_id: null,
+    attributes: {}, resource_attributes: {}, scope_attributes: {}, events: [], links: [], has_error: false,
+  };
+}
+
+/**
+ * Builds the tree. Every span is kept: spans sharing an id are all shown and marked (a server
+ * span sharing its client's id and parent, as Zipkin's shared spans do, goes under the client,
+ * and the children of that id under the server); spans whose parent is not in the trace go
+ * under a "missing parent" marker; spans in a parent cycle become roots.
+ */
 export function buildTree(spans: Span[]): TraceTree {
   const byId = new Map<string, Node>();
+  const sameId = new Map<string, Node[]>();
   for (const span of spans) {
-    if (byId.has(span.span_id)) continue;
-    byId.set(span.span_id, { span, children: [], parent: null, depth: 0, order: 0, descendants: 0, error: isErrorSpan(span) });
+    const list = sameId.get(span.span_id) ?? [];
+    const key = list.length ? `${span.span_id}#${list.length + 1}` : span.span_id;
+    const n = node(span, key);
+    list.push(n);
+    sameId.set(span.span_id, list);
+    byId.set(key, n);
+  }
+  // Which node of an id its children hang under, and which duplicates nest under their twin.
+  const parentOfId = new Map<string, Node>();
+  const nestedUnder = new Map<Node, Node>();
+  for (const [id, list] of sameId) {
+    if (list.length > 1) {
+      for (const n of list) n.duplicate = true;
+      const client = list.find((n) => n.span.kind === 'client');
+      const server = list.find((n) => n.span.kind === 'server' && client && n.span.parent_span_id === client.span.parent_span_id);
+      if (client && server) {
+        nestedUnder.set(server, client);
+        parentOfId.set(id, server);
+        continue;
+      }
+    }
+    parentOfId.set(id, list[0]);
   }
   const roots: Node[] = [];
-  for (const node of byId.values()) {
-    const pid = node.span.parent_span_id;
-    const parent = pid ? byId.get(pid) : undefined;
-    if (parent && parent !== node) {
-      node.parent = parent;
-      parent.children.push(node);
+  const orphans = new Map<string, Node[]>();
+  for (const n of [...byId.values()]) {
+    const pid = n.span.parent_span_id;
+    const parent = nestedUnder.get(n) ?? (pid ? parentOfId.get(pid) : undefined);
+    if (parent && parent !== n) {
+      n.parent = parent;
+      parent.children.push(n);
+    } else if (pid && !parentOfId.has(pid)) {
+      const list = orphans.get(pid) ?? [];
+      list.push(n);
+      orphans.set(pid, list);
     } else {
-      roots.push(node);
+      roots.push(n);
     }
+  }
+  for (const [pid, kids] of orphans) {
+    const marker = node(missingSpan(pid, kids.map((k) => k.span)), `missing:${pid}`, { missing: true, error: false });
+    for (const k of kids) {
+      k.parent = marker;
+      marker.children.push(k);
+    }
+    byId.set(marker.key, marker);
+    roots.push(marker);
   }
   // Guard against cycles: any node not reachable from a root becomes a root.
   const ordered: Node[] = [];
@@ -81,34 +148,39 @@ export function buildTree(spans: Span[]): TraceTree {
   for (let i = ordered.length - 1; i >= 0; i--) {
     const n = ordered[i];
     n.descendants = n.children.reduce((acc, c) => acc + 1 + c.descendants, 0);
+    n.errorsBelow = n.children.reduce((acc, c) => acc + (c.error ? 1 : 0) + c.errorsBelow, 0);
   }
   let start = Infinity;
   let end = -Infinity;
   const services = new Set<string>();
   let errorCount = 0;
+  let spanCount = 0;
   for (const n of ordered) {
+    if (n.missing) continue;
+    spanCount++;
     start = Math.min(start, n.span.start_time_unix_nano);
     end = Math.max(end, n.span.end_time_unix_nano);
     services.add(n.span.service_name);
     if (n.error) errorCount++;
   }
-  if (!ordered.length) {
+  if (!spanCount) {
     start = 0;
     end = 0;
   }
-  return { roots, byId, ordered, start, end, services: [...services].sort(), errorCount, root: roots[0]?.span ?? null };
+  const root = roots.find((n) => !n.missing)?.span ?? ordered.find((n) => !n.missing)?.span ?? null;
+  return { roots, byId, ordered, start, end, services: [...services].sort(), spanCount, errorCount, root };
 }
 
 /**
  * Rows to show: depth-first order, skipping descendants of collapsed nodes. With a
  * filter, only matching spans and their ancestors are kept.
  */
-export function visibleRows(tree: TraceTree, collapsed: Set<string>, filter?: (s: Span) => boolean): Node[] {
+export function visibleRows(tree: TraceTree, collapsed: Set<string>, filter?: (n: Node) => boolean): Node[] {
   let keep: Set<Node> | null = null;
   if (filter) {
     keep = new Set();
     for (const n of tree.ordered) {
-      if (filter(n.span)) {
+      if (filter(n)) {
         for (let p: Node | null = n; p && !keep.has(p); p = p.parent) keep.add(p);
       }
     }
@@ -119,33 +191,77 @@ export function visibleRows(tree: TraceTree, collapsed: Set<string>, filter?: (s
     const n = ordered[i];
     if (keep && !keep.has(n)) continue;
     rows.push(n);
-    if (collapsed.has(n.span.span_id)) i += n.descendants;
+    if (collapsed.has(n.key)) i += n.descendants;
   }
   return rows;
 }
 
+/** A stretch of a span's time on the critical path. */
+export interface Section {
+  key: string;
+  start: number;
+  end: number;
+}
+
 /**
- * The critical path: from each root, the chain of work that determined when it finished.
- * Walking back from a span's end, the child that finished last before the current point
- * is critical, and so on, recursively.
+ * The critical path as sections of spans (Jaeger UI's definition): starting from the root that
+ * ends last, walk back from the end of a span: the child that finished last before the current
+ * point is critical from its end onwards, its parent's time after that child is critical, and
+ * so on down that child and back up. Children are first clipped to their parent (a child
+ * running past its parent's end counts until that end; one starting after it is dropped).
  */
-export function criticalPath(tree: TraceTree): Set<string> {
-  const out = new Set<string>();
-  const walk = (n: Node) => {
-    out.add(n.span.span_id);
-    const kids = [...n.children].sort((a, b) => b.span.end_time_unix_nano - a.span.end_time_unix_nano);
-    let cursor = n.span.end_time_unix_nano;
-    for (const c of kids) {
-      if (c.span.end_time_unix_nano <= cursor && c.span.end_time_unix_nano > n.span.start_time_unix_nano) {
-        walk(c);
-        cursor = c.span.start_time_unix_nano;
-        if (cursor <= n.span.start_time_unix_nano) break;
-      }
+export function criticalPath(tree: TraceTree): Section[] {
+  const last = tree.roots.filter((n) => !n.missing).sort((a, b) => b.span.end_time_unix_nano - a.span.end_time_unix_nano)[0];
+  if (!last) return [];
+  // Clipped times, top-down along the walk.
+  const clip = new Map<Node, [number, number]>();
+  clip.set(last, [last.span.start_time_unix_nano, last.span.end_time_unix_nano]);
+  const kidsOf = (n: Node): Node[] => {
+    const [ps, pe] = clip.get(n)!;
+    const out: Node[] = [];
+    for (const c of n.children) {
+      if (c.span.start_time_unix_nano >= pe && c.span.duration_nanos > 0) continue;
+      if (!clip.has(c)) clip.set(c, [Math.min(pe, Math.max(ps, c.span.start_time_unix_nano)), Math.min(pe, Math.max(ps, c.span.end_time_unix_nano))]);
+      out.push(c);
     }
+    return out;
   };
-  // The root that ends last determines the trace end.
-  const last = [...tree.roots].sort((a, b) => b.span.end_time_unix_nano - a.span.end_time_unix_nano)[0];
-  if (last) walk(last);
+  const out: Section[] = [];
+  const done = new Set<Node>();
+  let n: Node = last;
+  let until = clip.get(last)![1];
+  for (;;) {
+    let next: Node | null = null;
+    for (const c of kidsOf(n)) {
+      if (done.has(c)) continue;
+      const end = clip.get(c)![1];
+      if (end <= until && (!next || end > clip.get(next)![1])) next = c;
+    }
+    if (next) {
+      const end = clip.get(next)![1];
+      if (end < until) out.push({ key: n.key, start: end, end: until });
+      n = next;
+      until = end;
+      continue;
+    }
+    const [start] = clip.get(n)!;
+    if (until > start) out.push({ key: n.key, start, end: until });
+    done.add(n);
+    if (n === last || !n.parent) break;
+    until = start;
+    n = n.parent;
+  }
+  return out.reverse();
+}
+
+/** Critical sections by node key. */
+export function sectionsByKey(sections: Section[]): Map<string, Section[]> {
+  const out = new Map<string, Section[]>();
+  for (const s of sections) {
+    const list = out.get(s.key);
+    if (list) list.push(s);
+    else out.set(s.key, [s]);
+  }
   return out;
 }
 
