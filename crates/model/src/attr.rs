@@ -87,6 +87,18 @@ impl AttrValue {
         }
     }
 
+    /// Appends the text of [`AttrValue::to_json`] to `out`, without building the JSON
+    /// value for scalars (the form every stored attribute value is written in).
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        match self {
+            AttrValue::Str(s) => serde_json::to_writer(out, s),
+            AttrValue::Int(i) => serde_json::to_writer(out, i),
+            AttrValue::Float(f) if f.is_finite() => serde_json::to_writer(out, f),
+            AttrValue::Bool(b) => serde_json::to_writer(out, b),
+            other => serde_json::to_writer(out, &other.to_json()),
+        }
+    }
+
     /// The JSON form described in the module docs.
     pub fn to_json(&self) -> Json {
         match self {
@@ -218,6 +230,28 @@ mod tests {
             let text = v.to_json().to_string();
             let back: AttrValue = serde_json::from_str(&text).unwrap();
             assert_eq!(back, v, "{text}");
+        }
+    }
+
+    #[test]
+    fn written_json_is_the_json_form() {
+        let values = [
+            AttrValue::Str("quote \" backslash \\ control \u{1} é 🙂".into()),
+            AttrValue::Int(i64::MIN),
+            AttrValue::Float(1.0),
+            AttrValue::Float(-2.5e-300),
+            AttrValue::Float(f64::NAN),
+            AttrValue::Float(f64::NEG_INFINITY),
+            AttrValue::Bool(false),
+            AttrValue::Bytes(vec![0, 255]),
+            AttrValue::Array(vec![AttrValue::Int(1), AttrValue::Str("x".into())]),
+            AttrValue::Map(vec![("a".into(), AttrValue::Float(2.5))]),
+        ];
+        for v in values {
+            let mut out = b"prefix".to_vec();
+            v.write_json(&mut out).unwrap();
+            let expected = format!("prefix{}", v.to_json());
+            assert_eq!(String::from_utf8(out).unwrap(), expected);
         }
     }
 

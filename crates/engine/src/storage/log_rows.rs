@@ -130,6 +130,7 @@ pub fn logs_to_batch(logs: &[LogRecord]) -> Result<RecordBatch, StoreError> {
     let mut resource_attrs = attr_map_builder();
     let mut flags = UInt32Builder::with_capacity(n);
     let mut dropped = UInt32Builder::with_capacity(n);
+    let mut scratch = Vec::new();
     for l in logs {
         project.append_value(&l.project_id);
         log_id.append_value(l.log_id.0).engine()?;
@@ -146,8 +147,8 @@ pub fn logs_to_batch(logs: &[LogRecord]) -> Result<RecordBatch, StoreError> {
         environment.append_value(&l.environment);
         scope_name.append_value(&l.scope_name);
         session.append_option(l.session_id.as_deref());
-        append_attrs(&mut attrs, &l.attributes).engine()?;
-        append_attrs(&mut resource_attrs, &l.resource_attributes).engine()?;
+        append_attrs(&mut attrs, &l.attributes, &mut scratch).engine()?;
+        append_attrs(&mut resource_attrs, &l.resource_attributes, &mut scratch).engine()?;
         flags.append_value(l.flags);
         dropped.append_value(l.dropped_attributes_count);
     }

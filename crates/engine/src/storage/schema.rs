@@ -162,13 +162,21 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
+/// Appends one row of attributes, each value as its JSON text; `scratch` is reused for
+/// that text between calls.
 pub(crate) fn append_attrs(
     builder: &mut MapBuilder<StringBuilder, StringBuilder>,
     attrs: &Attributes,
+    scratch: &mut Vec<u8>,
 ) -> Result<(), ArrowError> {
     for (k, v) in attrs {
         builder.keys().append_value(k);
-        builder.values().append_value(v.to_json().to_string());
+        scratch.clear();
+        v.write_json(scratch)
+            .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+        let text =
+            std::str::from_utf8(scratch).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+        builder.values().append_value(text);
     }
     builder.append(true)
 }
@@ -203,6 +211,7 @@ pub fn spans_to_batch(spans: &[Span]) -> Result<RecordBatch, StoreError> {
     let mut dropped_attrs = UInt32Builder::with_capacity(n);
     let mut dropped_events = UInt32Builder::with_capacity(n);
     let mut dropped_links = UInt32Builder::with_capacity(n);
+    let mut scratch = Vec::new();
     for s in spans {
         project.append_value(&s.project_id);
         trace_id.append_value(s.trace_id.0).engine()?;
@@ -226,8 +235,8 @@ pub fn spans_to_batch(spans: &[Span]) -> Result<RecordBatch, StoreError> {
         scope_version.append_value(&s.scope_version);
         scope_attrs.append_value(to_json(&s.scope_attributes));
         session.append_option(s.session_id.as_deref());
-        append_attrs(&mut attrs, &s.attributes).engine()?;
-        append_attrs(&mut resource_attrs, &s.resource_attributes).engine()?;
+        append_attrs(&mut attrs, &s.attributes, &mut scratch).engine()?;
+        append_attrs(&mut resource_attrs, &s.resource_attributes, &mut scratch).engine()?;
         events.append_value(to_json(&s.events));
         links.append_value(to_json(&s.links));
         has_error.append_value(s.has_error);
