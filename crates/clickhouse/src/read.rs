@@ -14,7 +14,7 @@ use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::Plan;
 use tracehouse_query::plan::Target;
-use tracehouse_store_api::stats::{KeyEntry, KeyStats};
+use tracehouse_store_api::stats::{KeyEntry, KeyStats, stats_prefix};
 use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
@@ -370,7 +370,7 @@ pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>,
     let mut p = Params::default();
     let project = p.str(q.project_id.as_str());
     let (from, to) = hour_bounds(&mut p, q.start_ns, q.end_ns);
-    let prefix = p.str(q.prefix.to_lowercase());
+    let prefix = p.str(stats_prefix(&q.prefix.to_lowercase()).to_string());
     let sql = format!(
         "SELECT toString(field) AS field, toString(type) AS type, toUInt64(sum(count)) AS n \
          FROM {table} WHERE project_id = {project} \
@@ -385,7 +385,7 @@ pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>,
         e.count += r.n;
         *e.types.entry(r.value_type).or_default() += r.n;
     }
-    Ok(stats.key_infos(&q.prefix, q.limit))
+    Ok(stats.key_infos(q.target, &q.prefix, q.limit))
 }
 
 #[derive(Debug, Row, Deserialize)]

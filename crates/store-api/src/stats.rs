@@ -17,6 +17,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
+use tracehouse_query::plan::{IntrinsicKind, Target, reserved_keys, resolve_key, short_alias};
 use tracehouse_query::{Field, Scope};
 
 use crate::api::{KeyInfo, KeyScope, ValueCount};
@@ -154,27 +155,43 @@ impl KeyStats {
         }
     }
 
-    /// The keys, filtered by a case-insensitive prefix, most frequent first.
-    pub fn key_infos(&self, prefix: &str, limit: usize) -> Vec<KeyInfo> {
+    /// The keys of `target`, filtered by a case-insensitive prefix, most frequent first.
+    ///
+    /// Every key is offered as a query reads it: built-in fields by their canonical names
+    /// (each one `target` has, with a count of 0 before any record has it), attributes by
+    /// their plain key unless that names something else (a built-in field or its
+    /// [`short_alias`], a scope prefix), then as `span.key` / `resource.key`.
+    pub fn key_infos(&self, target: Target, prefix: &str, limit: usize) -> Vec<KeyInfo> {
         let prefix = prefix.to_lowercase();
         let mut out: Vec<KeyInfo> = self
             .keys
             .iter()
             .filter_map(|(k, e)| {
                 let (scope, key) = match k.split_at_checked(2)? {
-                    ("i:", key) => (KeyScope::Intrinsic, key),
-                    ("s:", key) => (KeyScope::Span, key),
-                    ("r:", key) => (KeyScope::Resource, key),
+                    ("i:", key) => (KeyScope::Intrinsic, key.to_string()),
+                    ("s:", key) => (KeyScope::Span, offered_key(key, "span.", target)),
+                    ("r:", key) => (KeyScope::Resource, offered_key(key, "resource.", target)),
                     _ => return None,
                 };
-                key.to_lowercase().starts_with(&prefix).then(|| KeyInfo {
-                    key: key.to_string(),
+                Some(KeyInfo {
+                    key,
                     scope,
                     value_type: e.main_type(),
                     count: e.count,
                 })
             })
             .collect();
+        for i in reserved_keys(target) {
+            if !self.keys.contains_key(&scoped("i:", i.name())) {
+                out.push(KeyInfo {
+                    key: i.name().to_string(),
+                    scope: KeyScope::Intrinsic,
+                    value_type: intrinsic_type(i.kind()).to_string(),
+                    count: 0,
+                });
+            }
+        }
+        out.retain(|k| k.key.to_lowercase().starts_with(&prefix));
         out.sort_by(|a, b| {
             b.count
                 .cmp(&a.count)
@@ -218,6 +235,44 @@ impl KeyStats {
         out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         out.truncate(limit);
         out
+    }
+}
+
+/// How autocomplete offers an attribute key: plain when the plain key reads exactly this
+/// attribute, else with its scope prefix (`span.service`, `resource.duration`).
+fn offered_key(key: &str, scope_prefix: &str, target: Target) -> String {
+    let plain = resolve_key(key, target)
+        == Field::Attr {
+            scope: Scope::Any,
+            key: key.to_string(),
+        };
+    if plain && short_alias(key, target).is_none() {
+        key.to_string()
+    } else {
+        format!("{scope_prefix}{key}")
+    }
+}
+
+/// The key prefix a query's key `prefix` can match in the statistics: the text after a
+/// `span.` or `resource.` scope prefix, which autocomplete offers before some keys.
+pub fn stats_prefix(prefix: &str) -> &str {
+    ["span.", "resource."]
+        .iter()
+        .find_map(|p| prefix.strip_prefix(p))
+        .unwrap_or(prefix)
+}
+
+/// The value type autocomplete names for a built-in field.
+fn intrinsic_type(kind: IntrinsicKind) -> &'static str {
+    match kind {
+        IntrinsicKind::Id => "id",
+        IntrinsicKind::Duration => "duration",
+        IntrinsicKind::Timestamp => "timestamp",
+        IntrinsicKind::Bool => "bool",
+        IntrinsicKind::Text
+        | IntrinsicKind::Status
+        | IntrinsicKind::Kind
+        | IntrinsicKind::Severity => "string",
     }
 }
 

@@ -115,7 +115,10 @@ export interface paths {
         /**
          * Keys seen in the window
          * @description Intrinsic fields and attribute keys, most frequent first, from statistics kept at ingest
-         *     (counted per whole hour).
+         *     (counted per whole hour). Every built-in field of the target is listed, with a count of
+         *     0 when no record in the window has it; an attribute whose plain key would read
+         *     something else (a built-in field or its short alias, such as `name` or `service`) is
+         *     listed with its scope (`span.name`, `resource.service`).
          */
         get: operations["listKeys"];
         put?: never;
@@ -552,7 +555,10 @@ export interface components {
         };
         /** @description A key seen in a time range, for autocomplete. */
         KeyInfo: {
-            /** @description The key as typed in queries (attributes without scope prefix). */
+            /**
+             * @description The key as a query reads it: attributes without scope prefix, unless the plain key
+             *     names a built-in field or its short alias (then `span.key` / `resource.key`).
+             */
             key: string;
             /** @description Where it lives. */
             scope: components["schemas"]["KeyScope"];
