@@ -21,20 +21,35 @@ pub const SESSION_ATTRIBUTES: [&str; 2] = ["highlight.session_id", "session.id"]
 /// How many rejection messages a response spells out before summarising.
 const MAX_MESSAGES: usize = 5;
 
-/// Limits applied while normalising.
-#[derive(Debug, Clone, Copy)]
+/// Limits applied while normalising, in the spirit of the OpenTelemetry SDKs' attribute
+/// limits: attributes past the count limit are dropped (and added to the
+/// `dropped_attributes_count` of their span, event, link or log record), string values
+/// longer than the length limit are truncated (strings inside arrays and maps too), and
+/// names and messages are truncated to their own limits. Lengths are bytes, cut on a
+/// character boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Attributes kept per span (per scope); the rest are counted as dropped.
+    /// Attributes kept per attribute set (a span's, its resource's, its scope's, each
+    /// event's and link's, a log record's); the rest are counted as dropped.
     pub max_attributes_per_span: usize,
-    /// String attribute values are truncated to this many bytes (on a char boundary).
+    /// String attribute values (and log bodies) are truncated to this many bytes.
     pub max_attribute_value_bytes: usize,
+    /// Span names and event names are truncated to this many bytes.
+    pub max_name_bytes: usize,
+    /// Status messages are truncated to this many bytes.
+    pub max_status_message_bytes: usize,
 }
 
 impl Default for Limits {
+    /// 128 attributes per set (the OpenTelemetry SDKs' default), values of at most
+    /// 16 KiB (room for a stack trace), names of 1 KiB and status messages of 4 KiB: a span
+    /// with every attribute at its longest is still a few MiB, a typical one unchanged.
     fn default() -> Self {
         Limits {
-            max_attributes_per_span: 256,
-            max_attribute_value_bytes: 64 * 1024,
+            max_attributes_per_span: 128,
+            max_attribute_value_bytes: 16 * 1024,
+            max_name_bytes: 1024,
+            max_status_message_bytes: 4 * 1024,
         }
     }
 }
@@ -301,6 +316,10 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
         .collect();
     let status = otlp.status.as_ref();
     let status_code = StatusCode::from_otlp(status.map(|s| s.code).unwrap_or_default());
+    let mut name = otlp.name.clone();
+    truncate_on_char(&mut name, limits.max_name_bytes);
+    let mut status_message = status.map(|s| s.message.clone()).unwrap_or_default();
+    truncate_on_char(&mut status_message, limits.max_status_message_bytes);
     let start = clamp_time(otlp.start_time_unix_nano);
     let end = clamp_time(otlp.end_time_unix_nano);
     let has_error =
@@ -311,13 +330,13 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
         span_id,
         parent_span_id,
         trace_state: otlp.trace_state.clone(),
-        name: otlp.name.clone(),
+        name,
         kind: SpanKind::from_otlp(otlp.kind),
         start_time_unix_nano: start,
         end_time_unix_nano: end,
         duration_nanos: end.saturating_sub(start).max(0),
         status_code,
-        status_message: status.map(|s| s.message.clone()).unwrap_or_default(),
+        status_message,
         service_name: String::new(),
         service_version: String::new(),
         environment: String::new(),
@@ -339,9 +358,11 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
 fn event_from_otlp(e: &OtlpEvent, limits: &Limits) -> Event {
     let mut attributes = attributes_from_otlp(&e.attributes);
     let dropped = limit_attributes(&mut attributes, limits);
+    let mut name = e.name.clone();
+    truncate_on_char(&mut name, limits.max_name_bytes);
     Event {
         time_unix_nano: clamp_time(e.time_unix_nano),
-        name: e.name.clone(),
+        name,
         attributes,
         dropped_attributes_count: e.dropped_attributes_count + dropped,
     }
@@ -373,11 +394,19 @@ fn limit_attributes(attrs: &mut Attributes, limits: &Limits) -> u32 {
         dropped += 1;
     }
     for value in attrs.values_mut() {
-        if let AttrValue::Str(s) = value {
-            truncate_on_char(s, limits.max_attribute_value_bytes);
-        }
+        truncate_value(value, limits.max_attribute_value_bytes);
     }
     dropped
+}
+
+/// Truncates the strings of a value, those inside arrays and maps too.
+fn truncate_value(value: &mut AttrValue, max: usize) {
+    match value {
+        AttrValue::Str(s) => truncate_on_char(s, max),
+        AttrValue::Array(items) => items.iter_mut().for_each(|v| truncate_value(v, max)),
+        AttrValue::Map(entries) => entries.iter_mut().for_each(|(_, v)| truncate_value(v, max)),
+        AttrValue::Int(_) | AttrValue::Float(_) | AttrValue::Bool(_) | AttrValue::Bytes(_) => {}
+    }
 }
 
 /// Cuts `s` to at most `max` bytes, on a char boundary.
@@ -500,18 +529,54 @@ mod tests {
 
     #[test]
     fn limits_drop_and_truncate() {
+        use opentelemetry_proto::tonic::common::v1::ArrayValue;
+        use opentelemetry_proto::tonic::trace::v1::span::Event as OtlpEvent;
         let mut s = span(&[1; 16], &[2; 8]);
         s.attributes = (0..5).map(|i| kv(&format!("k{i}"), "ééé")).collect();
+        s.dropped_attributes_count = 1;
+        s.name = "x".repeat(100);
+        s.status = Some(Status {
+            message: "y".repeat(100),
+            code: 2,
+        });
+        s.events = vec![OtlpEvent {
+            name: "é".repeat(50),
+            attributes: (0..4).map(|i| kv(&format!("e{i}"), "v")).collect(),
+            ..Default::default()
+        }];
         let limits = Limits {
             max_attributes_per_span: 3,
             max_attribute_value_bytes: 3,
+            max_name_bytes: 5,
+            max_status_message_bytes: 7,
         };
         let out =
             normalise_traces(&request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
         let sp = &out.rows[0];
         assert_eq!(sp.attributes.len(), 3);
-        assert_eq!(sp.dropped_attributes_count, 2);
+        assert_eq!(sp.dropped_attributes_count, 1 + 2, "the sender's and ours");
         assert_eq!(sp.attributes["k0"], AttrValue::Str("é".into()));
+        assert_eq!(sp.name, "xxxxx");
+        assert_eq!(sp.status_message, "yyyyyyy");
+        assert_eq!(sp.events[0].name, "éé", "cut on a character boundary");
+        assert_eq!(sp.events[0].attributes.len(), 3);
+        assert_eq!(sp.events[0].dropped_attributes_count, 1);
+        // Strings inside arrays are truncated too.
+        let mut s = span(&[1; 16], &[3; 8]);
+        s.attributes = vec![kv("a", "x")];
+        s.attributes[0].value = Some(AnyValue {
+            value: Some(any_value::Value::ArrayValue(ArrayValue {
+                values: vec![AnyValue {
+                    value: Some(any_value::Value::StringValue("abcdef".into())),
+                }],
+            })),
+        });
+        let out =
+            normalise_traces(&request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
+        assert_eq!(
+            out.rows[0].attributes["a"],
+            AttrValue::Array(vec![AttrValue::Str("abc".into())])
+        );
     }
 
     #[test]
