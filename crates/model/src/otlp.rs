@@ -20,6 +20,56 @@ pub const PROJECT_ATTRIBUTES: [&str; 2] = ["tracehouse.project", "highlight.proj
 pub const SESSION_ATTRIBUTES: [&str; 2] = ["highlight.session_id", "session.id"];
 /// How many rejection messages a response spells out before summarising.
 const MAX_MESSAGES: usize = 5;
+/// How far past the receiver's clock a span or log record may be timed (clock skew between
+/// hosts is tolerated up to this); later rows are refused.
+pub const MAX_FUTURE_NS: i64 = 3_600_000_000_000;
+
+/// Why one span or log record is refused (counted in `partial_success`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Rejection {
+    /// An invalid trace, span or parent id.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// A span without a start time (Zipkin's timestamp-less spans, buggy SDKs).
+    #[error("no start time (start_time_unix_nano is 0)")]
+    NoStartTime,
+    /// A span whose end precedes its start (an unset end included).
+    #[error("ends before it starts (end_time_unix_nano {end} < start_time_unix_nano {start})")]
+    EndsBeforeStart {
+        /// Start, ns.
+        start: i64,
+        /// End, ns.
+        end: i64,
+    },
+    /// A time more than [`MAX_FUTURE_NS`] past the receiver's clock.
+    #[error("{field} {time} is more than an hour ahead of the receiver's clock ({now})")]
+    InTheFuture {
+        /// The OTLP field.
+        field: &'static str,
+        /// Its value, ns.
+        time: i64,
+        /// The receiver's clock, ns.
+        now: i64,
+    },
+    /// A log record with neither a time nor an observed time.
+    #[error("no time (time_unix_nano and observed_time_unix_nano are 0)")]
+    NoTime,
+}
+
+/// The receiver's clock, ns since the epoch.
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Refuses a time past the receiver's clock by more than [`MAX_FUTURE_NS`].
+fn not_in_future(field: &'static str, time: i64, now: i64) -> Result<(), Rejection> {
+    if time > now.saturating_add(MAX_FUTURE_NS) {
+        return Err(Rejection::InTheFuture { field, time, now });
+    }
+    Ok(())
+}
 
 /// Limits applied while normalising, in the spirit of the OpenTelemetry SDKs' attribute
 /// limits: attributes past the count limit are dropped (and added to the
@@ -110,6 +160,7 @@ pub fn normalise_traces<E>(
 ) -> Result<Normalised, E> {
     let mut out = Normalised::default();
     let mut messages = Vec::new();
+    let now = now_ns();
     for (ri, rs) in request.resource_spans.iter().enumerate() {
         let resource = ResourceFields::new(rs.resource.as_ref(), limits);
         let project_id = project_of(&resource.attributes)?;
@@ -124,7 +175,7 @@ pub fn normalise_traces<E>(
             };
             limit_attributes(&mut scope_attributes, limits);
             for (si, otlp) in ss.spans.iter().enumerate() {
-                match normalise_span(otlp, limits) {
+                match normalise_span(otlp, limits, now) {
                     Ok(mut span) => {
                         span.project_id.clone_from(&project_id);
                         span.service_name.clone_from(&resource.service_name);
@@ -160,6 +211,7 @@ pub fn normalise_logs<E>(
 ) -> Result<Normalised<LogRecord>, E> {
     let mut out = Normalised::default();
     let mut messages = Vec::new();
+    let now = now_ns();
     for (ri, rl) in request.resource_logs.iter().enumerate() {
         let resource = ResourceFields::new(rl.resource.as_ref(), limits);
         let project_id = project_of(&resource.attributes)?;
@@ -170,7 +222,7 @@ pub fn normalise_logs<E>(
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
             for (li, otlp) in sl.log_records.iter().enumerate() {
-                match normalise_log(otlp, limits) {
+                match normalise_log(otlp, limits, now) {
                     Ok(mut log) => {
                         log.project_id.clone_from(&project_id);
                         log.service_name.clone_from(&resource.service_name);
@@ -195,7 +247,7 @@ pub fn normalise_logs<E>(
     Ok(out.finish(messages))
 }
 
-fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits) -> Result<LogRecord, IdError> {
+fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogRecord, Rejection> {
     let optional = |bytes: &[u8]| !bytes.is_empty() && bytes.iter().any(|b| *b != 0);
     let trace_id = if optional(&otlp.trace_id) {
         Some(TraceId::from_bytes(&otlp.trace_id)?)
@@ -211,9 +263,11 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits) -> Result<LogRecord, IdE
     let dropped = limit_attributes(&mut attributes, limits);
     let observed = clamp_time(otlp.observed_time_unix_nano);
     let time = match clamp_time(otlp.time_unix_nano) {
+        0 if observed == 0 => return Err(Rejection::NoTime),
         0 => observed,
         t => t,
     };
+    not_in_future("time_unix_nano", time, now)?;
     let mut body = match AttrValue::from_otlp(otlp.body.as_ref()) {
         AttrValue::Str(s) => s,
         other => other.to_json().to_string(),
@@ -289,7 +343,7 @@ fn session_of(attrs: &Attributes) -> Option<String> {
         .find(|s| !s.is_empty())
 }
 
-fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
+fn normalise_span(otlp: &OtlpSpan, limits: &Limits, now: i64) -> Result<Span, Rejection> {
     let trace_id = TraceId::from_bytes(&otlp.trace_id)?;
     let span_id = SpanId::from_bytes(&otlp.span_id)?;
     let parent_span_id = if otlp.parent_span_id.is_empty() {
@@ -322,6 +376,14 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
     truncate_on_char(&mut status_message, limits.max_status_message_bytes);
     let start = clamp_time(otlp.start_time_unix_nano);
     let end = clamp_time(otlp.end_time_unix_nano);
+    if start == 0 {
+        return Err(Rejection::NoStartTime);
+    }
+    if end < start {
+        return Err(Rejection::EndsBeforeStart { start, end });
+    }
+    not_in_future("start_time_unix_nano", start, now)?;
+    not_in_future("end_time_unix_nano", end, now)?;
     let has_error =
         status_code == StatusCode::Error || events.iter().any(|e| e.name == "exception");
     Ok(Span {
@@ -334,7 +396,7 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
         kind: SpanKind::from_otlp(otlp.kind),
         start_time_unix_nano: start,
         end_time_unix_nano: end,
-        duration_nanos: end.saturating_sub(start).max(0),
+        duration_nanos: end - start,
         status_code,
         status_message,
         service_name: String::new(),
@@ -576,6 +638,75 @@ mod tests {
         assert_eq!(
             out.rows[0].attributes["a"],
             AttrValue::Array(vec![AttrValue::Str("abc".into())])
+        );
+    }
+
+    #[test]
+    fn odd_times_are_refused_with_a_reason() {
+        let now = u64::try_from(now_ns()).unwrap_or(0);
+        let hour = 3_600_000_000_000u64;
+        let timed = |id: u8, start: u64, end: u64| {
+            let mut s = span(&[1; 16], &[id; 8]);
+            s.start_time_unix_nano = start;
+            s.end_time_unix_nano = end;
+            s
+        };
+        let req = request(vec![
+            timed(1, 0, 5_000),
+            timed(2, 9_000, 5_000),
+            timed(3, 9_000, 0),
+            timed(4, now + 2 * hour, now + 2 * hour + 1),
+            timed(5, now, now + 3 * hour),
+            timed(6, now + hour / 2, now + hour / 2 + 1),
+            timed(7, 9_000, 9_000),
+        ]);
+        let out =
+            normalise_traces(&req, &Limits::default(), |_| Ok::<_, ()>(String::new())).unwrap();
+        let kept: Vec<u8> = out.rows.iter().map(|s| s.span_id.0[0]).collect();
+        assert_eq!(
+            kept,
+            [6, 7],
+            "a little skew and a zero-length span are fine"
+        );
+        assert_eq!(out.rejected, 5);
+        let m = &out.rejection_message;
+        for why in [
+            "no start time",
+            "ends before it starts (end_time_unix_nano 5000 < start_time_unix_nano 9000)",
+            "end_time_unix_nano 0 < start_time_unix_nano 9000",
+            "start_time_unix_nano",
+            "more than an hour ahead of the receiver's clock",
+        ] {
+            assert!(m.contains(why), "{why} in {m}");
+        }
+        // Log records: a time far ahead, or no time at all.
+        use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
+        let log = |time: u64, observed: u64| OtlpLogRecord {
+            time_unix_nano: time,
+            observed_time_unix_nano: observed,
+            ..Default::default()
+        };
+        let req = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![log(0, 0), log(now + 2 * hour, 0), log(0, now), log(now, 0)],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let out = normalise_logs(&req, &Limits::default(), |_| Ok::<_, ()>(String::new())).unwrap();
+        assert_eq!(out.rows.len(), 2);
+        assert_eq!(out.rejected, 2);
+        assert!(
+            out.rejection_message.contains("no time"),
+            "{}",
+            out.rejection_message
+        );
+        assert!(
+            out.rejection_message.contains("time_unix_nano"),
+            "{}",
+            out.rejection_message
         );
     }
 

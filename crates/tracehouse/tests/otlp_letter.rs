@@ -1,5 +1,6 @@
 //! OTLP to the letter, through the real server: proto3 JSON's doubles written as strings,
-//! and the attribute, name and status message limits set by flags.
+//! the attribute, name and status message limits set by flags, and spans and log records
+//! with impossible times refused in `partial_success` with a reason.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,6 +11,8 @@
 mod common;
 
 use common::TestServer;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use serde_json::{Value, json};
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -108,4 +111,89 @@ async fn limits_from_flags_truncate_and_count() {
     assert_eq!(s["status_message"], "mmmmm");
     assert_eq!(s["attributes"], json!({"a": "0123", "b": ["abcd"]}));
     assert_eq!(s["dropped_attributes_count"], json!(1));
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0))
+}
+
+#[tokio::test]
+async fn impossible_times_are_refused_with_a_reason() {
+    let server = TestServer::start(&[]);
+    let now = now_ns();
+    let hour = 3_600_000_000_000u64;
+    let span = |id: u8, start: u64, end: u64| {
+        json!({
+            "traceId": TRACE, "spanId": hex::encode([id; 8]), "name": format!("s{id}"),
+            "startTimeUnixNano": start.to_string(), "endTimeUnixNano": end.to_string()
+        })
+    };
+    let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [
+        span(1, 0, now),
+        span(2, now, now - 1_000),
+        span(3, now + 3 * hour, now + 3 * hour),
+        span(4, now, now + 1_000),
+    ]}]}]});
+    let answer = post(&server, body.to_string().into_bytes()).await;
+    let partial = &answer["partialSuccess"];
+    assert_eq!(partial["rejectedSpans"], json!(3), "{answer}");
+    let why = partial["errorMessage"].as_str().unwrap_or_default();
+    for reason in [
+        "no start time",
+        "ends before it starts",
+        "ahead of the receiver's clock",
+    ] {
+        assert!(why.contains(reason), "{reason}: {why}");
+    }
+    let stored = server.trace(TRACE).await;
+    assert_eq!(stored.len(), 1, "only the sound span is stored");
+    assert_eq!(stored[0]["name"], "s4");
+
+    // The same over gRPC.
+    let mut client = TraceServiceClient::connect(server.grpc.clone())
+        .await
+        .unwrap();
+    let odd = Span {
+        trace_id: vec![7; 16],
+        span_id: vec![7; 8],
+        name: "timeless".into(),
+        ..Default::default()
+    };
+    let resp = client
+        .export(common::traces_export(Vec::new(), vec![odd]))
+        .await
+        .unwrap()
+        .into_inner();
+    let partial = resp.partial_success.expect("partial success");
+    assert_eq!(partial.rejected_spans, 1);
+    assert!(
+        partial.error_message.contains("no start time"),
+        "{}",
+        partial.error_message
+    );
+
+    // Log records: far ahead, or no time at all.
+    let record = |time: u64, observed: u64, body: &str| {
+        json!({"timeUnixNano": time.to_string(), "observedTimeUnixNano": observed.to_string(),
+               "body": {"stringValue": body}})
+    };
+    let logs = json!({"resourceLogs": [{"scopeLogs": [{"logRecords": [
+        record(0, 0, "timeless"),
+        record(now + 3 * hour, 0, "ahead"),
+        record(0, now, "observed only"),
+    ]}]}]});
+    let resp = server
+        .post_logs("application/json", &[], logs.to_string().into_bytes())
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    let partial = &answer["partialSuccess"];
+    assert_eq!(partial["rejectedLogRecords"], json!(2), "{answer}");
+    let why = partial["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("no time") && why.contains("time_unix_nano"),
+        "{why}"
+    );
 }
