@@ -354,7 +354,7 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<tracehouse_model::ErrorOccurrence>, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.errors, &touched, || async {
-            crate::read::correlate::errors(&self.errors.snapshot(), q).await
+            crate::read::correlate::errors(&self.spans.snapshot(), &self.errors.snapshot(), q).await
         })
         .await
     }
@@ -362,7 +362,8 @@ impl Store for EmbeddedStore {
     async fn error_groups(&self, q: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.errors, &touched, || async {
-            crate::read::correlate::error_groups(&self.errors.snapshot(), q).await
+            crate::read::correlate::error_groups(&self.spans.snapshot(), &self.errors.snapshot(), q)
+                .await
         })
         .await
     }
