@@ -159,10 +159,10 @@ pub(crate) async fn fetch_traces(
         spans.sort_by(|a, b| {
             (a.start_time_unix_nano, a.span_id.0).cmp(&(b.start_time_unix_nano, b.span_id.0))
         });
-        // A client retry after an ambiguous insert failure can store a span twice.
-        spans.dedup_by(|a, b| {
-            a.span_id == b.span_id && a.start_time_unix_nano == b.start_time_unix_nano
-        });
+        // A client retry after an ambiguous insert failure can store a span twice: an
+        // identical copy is dropped, while spans that only share an id (Zipkin's client and
+        // server halves) are all kept.
+        spans.dedup();
     }
     Ok(out)
 }

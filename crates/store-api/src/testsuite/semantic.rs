@@ -1010,12 +1010,22 @@ pub async fn check_round_trip(store: &dyn Store) {
     let span = full_span("rt");
     let mut second = to_span(&d("a8", None, "svc", "root", SpanKind::Server, 0, 20), "rt");
     second.trace_id = span.trace_id;
+    // Zipkin-style halves: the client and the server side of a call share one span id.
+    let mut half = second.clone();
+    half.kind = SpanKind::Client;
+    half.start_time_unix_nano += 1;
+    half.end_time_unix_nano -= 1;
+    half.duration_nanos -= 2;
     store
-        .write_spans(vec![span.clone(), second.clone()])
+        .write_spans(vec![span.clone(), second.clone(), half.clone()])
         .await
         .unwrap();
     let got = store.trace("rt", span.trace_id).await.unwrap();
-    assert_eq!(got, vec![second, span.clone()]);
+    assert_eq!(
+        got,
+        vec![second, half, span.clone()],
+        "every stored span, those sharing an id too"
+    );
     assert!(
         store
             .trace("other-rt", span.trace_id)
