@@ -2,12 +2,13 @@ import { useState } from 'preact/hooks';
 import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { groupHref, Link, logsHref } from '../lib/links';
 import { linkClick } from '../lib/router';
-import type { Attrs, ErrorOccurrence, LogRecord, Span } from '../lib/types';
+import type { Attrs, ErrorOccurrence, LogRecord, TraceSpan } from '../lib/types';
 import { LevelBadge } from '../logs/LogList';
 import { AttrTable, CopyBtn } from './AttrTable';
+import { skewNote } from './model';
 
 interface Props {
-  span: Span;
+  span: TraceSpan;
   onFilter: (key: string, value: unknown) => void;
   /** Logs emitted in this span, oldest first. */
   logs: LogRecord[];
@@ -37,6 +38,7 @@ export function SpanPanel({ span: s, onFilter, logs, errors, range }: Props) {
           message: String(e.attributes['exception.message'] ?? ''),
           stacktrace: e.attributes['exception.stacktrace'] === undefined ? '' : String(e.attributes['exception.stacktrace']),
         }));
+  const skew = skewNote(s);
   const intrinsics: Attrs = {
     span_kind: s.kind,
     service_version: s.service_version ?? null,
@@ -55,7 +57,14 @@ export function SpanPanel({ span: s, onFilter, logs, errors, range }: Props) {
           <dt>Duration</dt>
           <dd>{fmtDuration(s.duration_nanos)}</dd>
           <dt>Start</dt>
-          <dd class="mono">{fmtTime(s.start_time_unix_nano)}</dd>
+          <dd class="mono">
+            {fmtTime(s.start_time_unix_nano)}
+            {skew && (
+              <span class="badge skew" title="moved into its parent: its host's clock disagrees with the parent's; the stored times are unchanged">
+                {skew}
+              </span>
+            )}
+          </dd>
           <dt>Status</dt>
           <dd>
             <span class={`pill ${s.status_code}`}>{s.status_code}</span> {s.status_message}

@@ -1,6 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { fmtDuration, serviceColor } from '../lib/format';
-import type { Node, TraceTree } from './model';
+import { skewNote, type Node, type TraceTree } from './model';
 
 export const ROW_H = 26;
 const OVERSCAN = 12;
@@ -82,6 +82,7 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
             const left = ((s.start_time_unix_nano - tree.start) / total) * 100;
             const width = Math.max(0.15, (s.duration_nanos / total) * 100);
             const isCollapsed = collapsed.has(s.span_id);
+            const skew = skewNote(s);
             const color = serviceColor(s.service_name);
             const cls = [
               'wf-row',
@@ -128,6 +129,11 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
                   )}
                   <span class="wf-span-name">{s.name}</span>
                   <span class="wf-service">{s.service_name}</span>
+                  {skew && (
+                    <span class="badge skew" title={skew} aria-label={skew}>
+                      skew
+                    </span>
+                  )}
                   {isCollapsed && <span class="badge">+{n.descendants}</span>}
                 </div>
                 <div class="wf-time-col">
