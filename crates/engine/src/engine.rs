@@ -310,7 +310,7 @@ impl Store for EmbeddedStore {
                 return Ok(h);
             }
             let snap = self.spans.snapshot();
-            crate::read::search::histogram(&snap, &self.spans.folded_histogram(&snap, query)).await
+            crate::read::search::histogram(&snap, &self.spans.folded(&snap, query)).await
         })
         .await
     }
@@ -342,8 +342,7 @@ impl Store for EmbeddedStore {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.logs, &touched, || async {
             let snap = self.logs.snapshot();
-            crate::read::correlate::log_histogram(&snap, &self.logs.folded_histogram(&snap, q))
-                .await
+            crate::read::correlate::log_histogram(&snap, &self.logs.folded(&snap, q)).await
         })
         .await
     }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 use tracehouse_query::plan::{IntrinsicKind, Target, reserved_keys, resolve_key, short_alias};
-use tracehouse_query::{Field, Scope};
+use tracehouse_query::{Field, Filter, Scope};
 
 use crate::api::{KeyInfo, KeyScope, ValueCount};
 
@@ -204,16 +204,7 @@ impl KeyStats {
 
     /// The top values of a field, filtered by a case-insensitive prefix.
     pub fn values(&self, field: &Field, prefix: &str, limit: usize) -> Vec<ValueCount> {
-        let keys: Vec<String> = match field {
-            Field::Intrinsic(i) => vec![scoped("i:", i.name())],
-            Field::Attr { scope, key } => match scope {
-                Scope::Span => vec![scoped("s:", key)],
-                Scope::Resource => vec![scoped("r:", key)],
-                Scope::Any => vec![scoped("s:", key), scoped("r:", key)],
-                // Event, link and scope attributes are not counted in the statistics.
-                Scope::Event | Scope::Link | Scope::Instrumentation => Vec::new(),
-            },
-        };
+        let keys = stats_keys(field);
         let prefix = prefix.to_lowercase();
         let mut counts: HashMap<&str, u64> = HashMap::new();
         for k in &keys {
@@ -235,6 +226,90 @@ impl KeyStats {
         out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         out.truncate(limit);
         out
+    }
+}
+
+/// The statistics keys that count a field (`i:name`, `s:key`, `r:key`); none for event,
+/// link and instrumentation-scope attributes, which the statistics do not count.
+pub fn stats_keys(field: &Field) -> Vec<String> {
+    match field {
+        Field::Intrinsic(i) => vec![scoped("i:", i.name())],
+        Field::Attr { scope, key } => match scope {
+            Scope::Span => vec![scoped("s:", key)],
+            Scope::Resource => vec![scoped("r:", key)],
+            Scope::Any => vec![scoped("s:", key), scoped("r:", key)],
+            Scope::Event | Scope::Link | Scope::Instrumentation => Vec::new(),
+        },
+    }
+}
+
+/// Whether statistics in which `has` tells the keys present prove that no record has the
+/// attribute `field` reads (never for built-in fields or attributes they do not count): what
+/// a store may fold with [`tracehouse_query::Filter::without_absent`].
+pub fn is_absent(field: &Field, has: impl Fn(&str) -> bool) -> bool {
+    let keys = stats_keys(field);
+    matches!(field, Field::Attr { .. }) && !keys.is_empty() && !keys.iter().any(|k| has(k))
+}
+
+/// The attribute fields a filter tests with `Exists` whose absence statistics can prove.
+pub fn exists_fields(filter: &Filter) -> Vec<&Field> {
+    let mut all = Vec::new();
+    collect_exists(filter, &mut all);
+    all.retain(|f| matches!(f, Field::Attr { .. }) && !stats_keys(f).is_empty());
+    all
+}
+
+fn collect_exists<'a>(filter: &'a Filter, out: &mut Vec<&'a Field>) {
+    match filter {
+        Filter::Exists(f) => out.push(f),
+        Filter::And(items) | Filter::Or(items) => {
+            items.iter().for_each(|f| collect_exists(f, out));
+        }
+        Filter::Not(inner) => collect_exists(inner, out),
+        Filter::True | Filter::Cmp { .. } | Filter::Match { .. } => {}
+    }
+}
+
+/// A query over a project's window with a pushdown filter (searches and histograms), which
+/// a store may simplify with what its statistics prove ([`is_absent`]).
+pub trait FilteredQuery: Clone {
+    /// The project searched.
+    fn project_id(&self) -> &str;
+    /// `[start, end)` in ns.
+    fn window(&self) -> (i64, i64);
+    /// The pushdown filter.
+    fn pushdown(&self) -> &Filter;
+    /// Replaces the pushdown filter.
+    fn set_pushdown(&mut self, filter: Filter);
+}
+
+impl FilteredQuery for crate::SearchQuery {
+    fn project_id(&self) -> &str {
+        &self.project_id
+    }
+    fn window(&self) -> (i64, i64) {
+        (self.start_ns, self.end_ns)
+    }
+    fn pushdown(&self) -> &Filter {
+        &self.plan.pushdown
+    }
+    fn set_pushdown(&mut self, filter: Filter) {
+        self.plan.pushdown = filter;
+    }
+}
+
+impl FilteredQuery for crate::HistogramQuery {
+    fn project_id(&self) -> &str {
+        &self.project_id
+    }
+    fn window(&self) -> (i64, i64) {
+        (self.start_ns, self.end_ns)
+    }
+    fn pushdown(&self) -> &Filter {
+        &self.plan.pushdown
+    }
+    fn set_pushdown(&mut self, filter: Filter) {
+        self.plan.pushdown = filter;
     }
 }
 
@@ -287,5 +362,42 @@ pub fn json_type(raw: &str) -> &'static str {
         Some(b'n') | None => "string",
         Some(_) if raw.contains(['.', 'e', 'E']) => "float",
         Some(_) => "int",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracehouse_query::{parse, plan};
+
+    #[test]
+    fn only_counted_attributes_can_be_proved_absent() {
+        let pushdown = plan(
+            &parse("service:x event.k EXISTS span.a EXISTS")
+                .unwrap_or(tracehouse_query::Query::Filter(None)),
+        )
+        .pushdown;
+        let fields: Vec<String> = exists_fields(&pushdown)
+            .into_iter()
+            .flat_map(stats_keys)
+            .collect();
+        assert_eq!(
+            fields,
+            ["s:service", "r:service", "s:service", "r:service", "s:a"]
+        );
+        let nothing = |_: &str| false;
+        let any = Field::Attr {
+            scope: Scope::Any,
+            key: "service".into(),
+        };
+        assert!(is_absent(&any, nothing));
+        assert!(!is_absent(&any, |k: &str| k == "r:service"));
+        let event = Field::Attr {
+            scope: Scope::Event,
+            key: "k".into(),
+        };
+        assert!(!is_absent(&event, nothing), "events are not counted");
+        let intrinsic = Field::Intrinsic(tracehouse_query::Intrinsic::ServiceName);
+        assert!(!is_absent(&intrinsic, nothing));
     }
 }

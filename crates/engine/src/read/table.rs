@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use datafusion::prelude::col;
 use tracehouse_model::{Span, TraceId};
-use tracehouse_query::{Field, Filter, Scope};
-use tracehouse_store_api::stats::{KeyStats, MINUTE_NS, scoped};
+use tracehouse_query::{Field, Filter};
+use tracehouse_store_api::stats::{FilteredQuery, KeyStats, MINUTE_NS, is_absent};
 use tracehouse_store_api::structure::{bucket_of, empty_buckets};
-use tracehouse_store_api::{Histogram, HistogramQuery, SearchQuery};
+use tracehouse_store_api::{Histogram, HistogramQuery};
 
 use crate::error::StoreError;
 use crate::read::query::{Snapshot, id_lit, project_is};
@@ -138,19 +138,12 @@ impl TableEngine {
         out
     }
 
-    /// A search with its pushdown filter folded for `snap` (see [`TableEngine::fold_absent`]).
-    pub(crate) fn folded(&self, snap: &Snapshot, q: &SearchQuery) -> SearchQuery {
+    /// A search or histogram with its pushdown filter folded for `snap` (see
+    /// [`TableEngine::fold_absent`]).
+    pub(crate) fn folded<Q: FilteredQuery>(&self, snap: &Snapshot, q: &Q) -> Q {
+        let filter = self.fold_absent(snap, q.project_id(), q.window(), q.pushdown());
         let mut q = q.clone();
-        let window = (q.start_ns, q.end_ns);
-        q.plan.pushdown = self.fold_absent(snap, &q.project_id, window, &q.plan.pushdown);
-        q
-    }
-
-    /// A histogram with its pushdown filter folded for `snap` (see [`TableEngine::fold_absent`]).
-    pub(crate) fn folded_histogram(&self, snap: &Snapshot, q: &HistogramQuery) -> HistogramQuery {
-        let mut q = q.clone();
-        let window = (q.start_ns, q.end_ns);
-        q.plan.pushdown = self.fold_absent(snap, &q.project_id, window, &q.plan.pushdown);
+        q.set_pushdown(filter);
         q
     }
 
@@ -185,15 +178,9 @@ impl TableEngine {
             .map(|(_, s)| s)
             .collect();
         let has = |k: &str| parts.iter().chain(&mem).any(|s| s.keys.contains_key(k));
-        filter.clone().without_absent(&|field: &Field| match field {
-            Field::Attr { scope, key } => match scope {
-                Scope::Span => !has(&scoped("s:", key)),
-                Scope::Resource => !has(&scoped("r:", key)),
-                Scope::Any => !has(&scoped("s:", key)) && !has(&scoped("r:", key)),
-                Scope::Event | Scope::Link | Scope::Instrumentation => false,
-            },
-            Field::Intrinsic(_) => false,
-        })
+        filter
+            .clone()
+            .without_absent(&|field: &Field| is_absent(field, has))
     }
 
     /// The spans of one trace, from the memtable and the parts that may hold it.
