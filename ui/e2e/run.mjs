@@ -64,6 +64,18 @@ const NOISE = 3000;
 await post(otlp(sessA.spans));
 await post(otlp(sessB.spans));
 await waitTrace(orphan.traceId, 1);
+// A call into a host whose clock runs 300 ms behind: the server span "starts" before the
+// client span that caused it (kept outside the default 1h window).
+const SKEW_TRACE = hex(16);
+const skewIds = { parent: hex(8), child: hex(8) };
+const skewT0 = now - 2 * 3600e9;
+await post(
+  otlp([
+    { traceId: SKEW_TRACE, spanId: skewIds.parent, service: 'edge', name: 'GET /skew', kind: 3, start: skewT0, end: skewT0 + 100e6 },
+    { traceId: SKEW_TRACE, spanId: skewIds.child, parentSpanId: skewIds.parent, service: 'skewed', name: 'handle /skew', kind: 2, start: skewT0 - 300e6, end: skewT0 - 240e6 },
+  ]),
+);
+await waitTrace(SKEW_TRACE, 2);
 await waitTrace(checkout.traceId, 12);
 await waitTrace(large.traceId, 3000);
 await waitTrace(shared.traceId, 5);
@@ -451,6 +463,18 @@ test('critical path is made of sections on the waterfall and the flame graph', a
   await page.click('button[role=tab]:has-text("Flame graph")');
   await page.waitForSelector('.flame-node .crit-section');
   await page.click('button[role=tab]:has-text("Waterfall")');
+});
+
+test('a child timed by a skewed clock is moved into its parent and marked', async () => {
+  await page.goto(`${base}/traces/${SKEW_TRACE}`);
+  const badge = `.wf-row[data-span-id="${skewIds.child}"] .badge.skew`;
+  await page.waitForSelector(badge);
+  const title = (await page.getAttribute(badge, 'title')) ?? '';
+  assert(title.startsWith('clock skew adjusted by +'), `waterfall badge tooltip: ${title}`);
+  eq((await page.$$(`.wf-row[data-span-id="${skewIds.parent}"] .badge.skew`)).length, 0, 'the parent is not marked');
+  await page.click(`.wf-row[data-span-id="${skewIds.child}"]`);
+  await page.waitForSelector('.span-panel .badge.skew');
+  eq(await page.textContent('.span-panel .badge.skew'), title, 'span panel marker');
 });
 
 test('a 3000-span trace renders virtualised', async () => {

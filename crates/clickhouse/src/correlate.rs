@@ -16,7 +16,9 @@
 //!   in the shared order (count, last seen, fingerprint); trends and example traces (the
 //!   newest distinct traces) are read for the returned groups only;
 //! * sessions aggregate the spans with a session id starting in the window, latest span
-//!   end first; their error counts come from the `errors` table in the same window.
+//!   end first; their error counts come from the `errors` table in the same window;
+//! * an occurrence without a session of its own belongs to its trace root's
+//!   (`tracehouse_store_api::error_sessions`), looked up in the `spans` table.
 
 use std::collections::HashMap;
 
@@ -24,6 +26,10 @@ use clickhouse::{Client, Row};
 use serde::Deserialize;
 use tracehouse_model::{ErrorOccurrence, TraceId};
 use tracehouse_query::Plan;
+use tracehouse_store_api::error_sessions::{
+    RootSessions, errors_per_session, fill_sessions, root_window, sessionless_traces,
+    sessions_per_group, traces_of,
+};
 use tracehouse_store_api::signals::{
     GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_page,
 };
@@ -110,11 +116,68 @@ pub(crate) async fn log_histogram(
     })
 }
 
-/// Error occurrences, newest first.
+/// What a root-session lookup is narrowed to.
+enum Roots<'a> {
+    /// The roots of these traces.
+    Traces(&'a [TraceId]),
+    /// The roots that carry one of these sessions.
+    Sessions(&'a [String]),
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct RootRow {
+    tid: [u8; 16],
+    sid: String,
+}
+
+/// `trace_id IN (traces)` for a column of trace ids.
+fn trace_in(p: &mut Params, column: &str, traces: &[TraceId]) -> String {
+    let list = p.str_array(traces.iter().map(TraceId::to_string).collect());
+    format!("{column} IN (SELECT toFixedString(unhex(arrayJoin({list})), 16))")
+}
+
+/// The sessions root spans give their traces (see
+/// [`tracehouse_store_api::error_sessions`]): root spans of the project with a session in
+/// the root window of `[start_ns, end_ns)`, narrowed to some traces or some sessions.
+async fn root_sessions(
+    client: &Client,
+    project_id: &str,
+    (start_ns, end_ns): (i64, i64),
+    narrow: Roots<'_>,
+) -> Result<RootSessions, StoreError> {
+    let (start_ns, end_ns) = root_window(start_ns, end_ns);
+    let mut p = Params::default();
+    let mut filter = window_on(&mut p, "timestamp", project_id, start_ns, end_ns);
+    filter.push_str(" AND parent_span_id IS NULL AND session_id IS NOT NULL AND session_id != ''");
+    let narrow = match narrow {
+        Roots::Traces(traces) => trace_in(&mut p, "trace_id", traces),
+        Roots::Sessions(sessions) => {
+            let list = p.str_array(sessions.to_vec());
+            format!("has({list}, assumeNotNull(session_id))")
+        }
+    };
+    let sql = format!(
+        "SELECT trace_id AS tid, any(assumeNotNull(session_id)) AS sid FROM spans \
+         WHERE {filter} AND {narrow} GROUP BY trace_id"
+    );
+    let rows: Vec<RootRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+    Ok(rows.into_iter().map(|r| (TraceId(r.tid), r.sid)).collect())
+}
+
+/// Error occurrences, newest first; those without a session of their own carry their
+/// trace root's.
 pub(crate) async fn errors(
     client: &Client,
     q: &ErrorQuery,
 ) -> Result<Vec<ErrorOccurrence>, StoreError> {
+    let window_ns = (q.start_ns, q.end_ns);
+    let mut roots = match &q.session_id {
+        Some(s) => {
+            let one = [s.clone()];
+            root_sessions(client, &q.project_id, window_ns, Roots::Sessions(&one)).await?
+        }
+        None => RootSessions::new(),
+    };
     let mut p = Params::default();
     let mut filter = window_on(&mut p, "time", &q.project_id, q.start_ns, q.end_ns);
     if let Some(f) = &q.fingerprint {
@@ -127,7 +190,16 @@ pub(crate) async fn errors(
         ));
     }
     if let Some(s) = &q.session_id {
-        filter.push_str(&format!(" AND session_id = {}", p.str(s.as_str())));
+        let own = format!("session_id = {}", p.str(s.as_str()));
+        let traces = traces_of(&roots);
+        if traces.is_empty() {
+            filter.push_str(&format!(" AND {own}"));
+        } else {
+            let by_root = trace_in(&mut p, "trace_id", &traces);
+            filter.push_str(&format!(
+                " AND ({own} OR (session_id IS NULL AND {by_root}))"
+            ));
+        }
     }
     let sql = format!(
         "SELECT {ERROR_COLUMNS} FROM errors WHERE {filter} \
@@ -136,7 +208,13 @@ pub(crate) async fn errors(
         q.limit
     );
     let rows: Vec<ErrorRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
-    Ok(rows.into_iter().map(ErrorRow::into_error).collect())
+    let mut out: Vec<ErrorOccurrence> = rows.into_iter().map(ErrorRow::into_error).collect();
+    let missing = sessionless_traces(&out);
+    if q.session_id.is_none() && !missing.is_empty() {
+        roots = root_sessions(client, &q.project_id, window_ns, Roots::Traces(&missing)).await?;
+    }
+    fill_sessions(&mut out, &roots);
+    Ok(out)
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -150,7 +228,18 @@ struct GroupRow {
     first_seen: i64,
     last_seen: i64,
     traces: u64,
-    sessions: u64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct GroupSessionRow {
+    fingerprint: String,
+    sid: String,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct GroupTraceRow {
+    fingerprint: String,
+    tid: [u8; 16],
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -201,14 +290,14 @@ pub(crate) async fn error_groups(
          arraySort(groupUniqArray(toString(service_name))) AS services, count() AS n, \
          toUnixTimestamp64Nano(min(time)) AS first_seen, \
          toUnixTimestamp64Nano(max(time)) AS last_seen, \
-         uniqExact(trace_id) AS traces, uniqExact(session_id) AS sessions \
+         uniqExact(trace_id) AS traces \
          FROM errors WHERE {} GROUP BY fingerprint \
          ORDER BY n DESC, last_seen DESC, fingerprint ASC LIMIT {}",
         group_filter(&mut p, q, None),
         q.limit
     );
     let rows: Vec<GroupRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
-    let ranked: Vec<(String, GroupCounts)> = rows
+    let mut ranked: Vec<(String, GroupCounts)> = rows
         .into_iter()
         .map(|r| {
             let counts = GroupCounts {
@@ -216,7 +305,7 @@ pub(crate) async fn error_groups(
                 first_seen_ns: r.first_seen,
                 last_seen_ns: r.last_seen,
                 trace_count: r.traces,
-                session_count: r.sessions,
+                session_count: 0,
                 services: r.services.into_iter().collect(),
                 newest: (r.last_type, r.last_message, r.last_stacktrace),
             };
@@ -227,6 +316,10 @@ pub(crate) async fn error_groups(
     let mut trends: HashMap<String, Vec<u64>> = HashMap::new();
     let mut examples: HashMap<String, Vec<(TraceId, i64)>> = HashMap::new();
     if !fingerprints.is_empty() {
+        let sessions = group_sessions(client, q, &fingerprints).await?;
+        for (fingerprint, g) in &mut ranked {
+            g.session_count = sessions.get(fingerprint).copied().unwrap_or(0);
+        }
         let mut p = Params::default();
         let a = p.i64(aligned);
         let w = p.i64(width);
@@ -270,6 +363,45 @@ pub(crate) async fn error_groups(
     })
 }
 
+/// Distinct sessions of each of the groups: the occurrences' own, and their trace roots'
+/// for those without one.
+async fn group_sessions(
+    client: &Client,
+    q: &ErrorGroupsQuery,
+    fingerprints: &[String],
+) -> Result<HashMap<String, u64>, StoreError> {
+    let mut p = Params::default();
+    let sql = format!(
+        "SELECT fingerprint, assumeNotNull(session_id) AS sid FROM errors \
+         WHERE {} AND session_id IS NOT NULL GROUP BY fingerprint, session_id",
+        group_filter(&mut p, q, Some(fingerprints))
+    );
+    let own: Vec<GroupSessionRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+    let mut p = Params::default();
+    let sql = format!(
+        "SELECT fingerprint, assumeNotNull(trace_id) AS tid FROM errors \
+         WHERE {} AND session_id IS NULL AND trace_id IS NOT NULL \
+         GROUP BY fingerprint, trace_id",
+        group_filter(&mut p, q, Some(fingerprints))
+    );
+    let sessionless: Vec<GroupTraceRow> =
+        p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+    let traces: Vec<TraceId> = sessionless.iter().map(|r| TraceId(r.tid)).collect();
+    let roots = if traces.is_empty() {
+        RootSessions::new()
+    } else {
+        let window_ns = (q.start_ns, q.end_ns);
+        root_sessions(client, &q.project_id, window_ns, Roots::Traces(&traces)).await?
+    };
+    Ok(sessions_per_group(
+        own.into_iter().map(|r| (r.fingerprint, r.sid)),
+        sessionless
+            .into_iter()
+            .map(|r| (r.fingerprint, TraceId(r.tid))),
+        &roots,
+    ))
+}
+
 #[derive(Debug, Row, Deserialize)]
 struct SessionRow {
     sid: String,
@@ -283,6 +415,12 @@ struct SessionRow {
 #[derive(Debug, Row, Deserialize)]
 struct CountRow {
     sid: String,
+    n: u64,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct TraceCountRow {
+    tid: [u8; 16],
     n: u64,
 }
 
@@ -329,6 +467,24 @@ pub(crate) async fn sessions(
         .into_iter()
         .map(|r| (r.sid, r.n))
         .collect();
+    // Occurrences without a session of their own count for their trace root's.
+    let ids: Vec<String> = rows.iter().map(|r| r.sid.clone()).collect();
+    let window_ns = (q.start_ns, q.end_ns);
+    let roots = root_sessions(client, &q.project_id, window_ns, Roots::Sessions(&ids)).await?;
+    let mut sessionless = Vec::new();
+    if !roots.is_empty() {
+        let mut p = Params::default();
+        let window = window_on(&mut p, "time", &q.project_id, q.start_ns, q.end_ns);
+        let by_root = trace_in(&mut p, "trace_id", &traces_of(&roots));
+        let sql = format!(
+            "SELECT assumeNotNull(trace_id) AS tid, count() AS n FROM errors \
+             WHERE {window} AND session_id IS NULL AND {by_root} GROUP BY trace_id"
+        );
+        let counts: Vec<TraceCountRow> =
+            p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+        sessionless.extend(counts.into_iter().map(|r| (TraceId(r.tid), r.n)));
+    }
+    let counts = errors_per_session(counts, sessionless, &roots);
 
     Ok(rows
         .into_iter()

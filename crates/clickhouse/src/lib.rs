@@ -32,6 +32,8 @@ use async_trait::async_trait;
 use clickhouse::{Client, RowOwned, RowWrite};
 use tokio::sync::{mpsc, oneshot};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
+use tracehouse_query::plan::Target;
+use tracehouse_store_api::stats::FilteredQuery;
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
     LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
@@ -527,6 +529,22 @@ impl ClickHouseStore {
         }
         wait.await.map_err(|_| StoreError::Closed)?
     }
+
+    /// A search or histogram with its filter folded by the key statistics
+    /// ([`read::fold_absent`]).
+    async fn folded<Q: FilteredQuery>(&self, target: Target, q: &Q) -> Result<Q, StoreError> {
+        let filter = read::fold_absent(
+            &self.client,
+            target,
+            q.project_id(),
+            q.window(),
+            q.pushdown(),
+        )
+        .await?;
+        let mut q = q.clone();
+        q.set_pushdown(filter);
+        Ok(q)
+    }
 }
 
 #[async_trait]
@@ -544,15 +562,15 @@ impl Store for ClickHouseStore {
     }
 
     async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
-        read::search_spans(&self.client, query).await
+        read::search_spans(&self.client, &self.folded(Target::Spans, query).await?).await
     }
 
     async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError> {
-        read::search_traces(&self.client, query).await
+        read::search_traces(&self.client, &self.folded(Target::Spans, query).await?).await
     }
 
     async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError> {
-        read::histogram(&self.client, query).await
+        read::histogram(&self.client, &self.folded(Target::Spans, query).await?).await
     }
 
     async fn keys(&self, query: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
@@ -571,11 +589,11 @@ impl Store for ClickHouseStore {
     }
 
     async fn search_logs(&self, query: &SearchQuery) -> Result<LogPage, StoreError> {
-        correlate::search_logs(&self.client, query).await
+        correlate::search_logs(&self.client, &self.folded(Target::Logs, query).await?).await
     }
 
     async fn log_histogram(&self, query: &HistogramQuery) -> Result<LogHistogram, StoreError> {
-        correlate::log_histogram(&self.client, query).await
+        correlate::log_histogram(&self.client, &self.folded(Target::Logs, query).await?).await
     }
 
     async fn errors(&self, query: &ErrorQuery) -> Result<Vec<ErrorOccurrence>, StoreError> {

@@ -12,9 +12,11 @@ use std::collections::HashMap;
 use clickhouse::{Client, Row};
 use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
-use tracehouse_query::Plan;
 use tracehouse_query::plan::Target;
-use tracehouse_store_api::stats::KeyStats;
+use tracehouse_query::{Field, Filter, Plan};
+use tracehouse_store_api::stats::{
+    KeyStats, exists_fields, is_absent, stats_keys, stats_prefix,
+};
 use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
@@ -159,10 +161,10 @@ pub(crate) async fn fetch_traces(
         spans.sort_by(|a, b| {
             (a.start_time_unix_nano, a.span_id.0).cmp(&(b.start_time_unix_nano, b.span_id.0))
         });
-        // A client retry after an ambiguous insert failure can store a span twice.
-        spans.dedup_by(|a, b| {
-            a.span_id == b.span_id && a.start_time_unix_nano == b.start_time_unix_nano
-        });
+        // A client retry after an ambiguous insert failure can store a span twice: an
+        // identical copy is dropped, while spans that only share an id (Zipkin's client and
+        // server halves) are all kept.
+        spans.dedup();
     }
     Ok(out)
 }
@@ -370,7 +372,7 @@ pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>,
     let mut p = Params::default();
     let project = p.str(q.project_id.as_str());
     let (from, to) = hour_bounds(&mut p, q.start_ns, q.end_ns);
-    let prefix = p.str(q.prefix.to_lowercase());
+    let prefix = p.str(stats_prefix(&q.prefix.to_lowercase()).to_string());
     let sql = format!(
         "SELECT toString(field) AS field, toString(type) AS type, toUInt64(sum(count)) AS n \
          FROM {table} WHERE project_id = {project} \
@@ -383,7 +385,44 @@ pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>,
     for r in rows {
         stats.entry(&r.field).add_rows(&r.value_type, r.n);
     }
-    Ok(stats.key_infos(&q.prefix, q.limit))
+    Ok(stats.key_infos(q.target, &q.prefix, q.limit))
+}
+
+/// The filter with `Exists` of the attributes no record of the project has in the hours of
+/// the window folded to false ([`tracehouse_query::Filter::without_absent`]), from the key
+/// statistics, so that `service:x` (which reads an attribute `service` where a span has
+/// one) uses the `service_name` part of the sorting key. The statistics are read just
+/// before the search: a span inserted meanwhile whose attribute key is new to its hour may
+/// be read by its built-in field.
+pub(crate) async fn fold_absent(
+    client: &Client,
+    target: Target,
+    project_id: &str,
+    (start_ns, end_ns): (i64, i64),
+    filter: &Filter,
+) -> Result<Filter, StoreError> {
+    let wanted: Vec<String> = exists_fields(filter)
+        .into_iter()
+        .flat_map(stats_keys)
+        .collect();
+    if wanted.is_empty() {
+        return Ok(filter.clone());
+    }
+    let (table, _) = stats_tables(target);
+    let mut p = Params::default();
+    let project = p.str(project_id);
+    let (from, to) = hour_bounds(&mut p, start_ns, end_ns);
+    let list = p.str_array(wanted);
+    let sql = format!(
+        "SELECT DISTINCT toString(field) FROM {table} WHERE project_id = {project} \
+         AND hour >= toDateTime({from}, 'UTC') AND hour < toDateTime({to}, 'UTC') \
+         AND has({list}, toString(field))"
+    );
+    let present: Vec<String> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+    let has = |k: &str| present.iter().any(|p| p == k);
+    Ok(filter
+        .clone()
+        .without_absent(&|field: &Field| is_absent(field, has)))
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -397,17 +436,7 @@ pub(crate) async fn values(
     client: &Client,
     q: &ValuesQuery,
 ) -> Result<Vec<ValueCount>, StoreError> {
-    use tracehouse_query::{Field, Scope};
-    let fields: Vec<String> = match &q.field {
-        Field::Intrinsic(i) => vec![format!("i:{}", i.name())],
-        Field::Attr { scope, key } => match scope {
-            Scope::Span => vec![format!("s:{key}")],
-            Scope::Resource => vec![format!("r:{key}")],
-            Scope::Any => vec![format!("s:{key}"), format!("r:{key}")],
-            // Event, link and scope attributes are not counted in the statistics.
-            Scope::Event | Scope::Link | Scope::Instrumentation => Vec::new(),
-        },
-    };
+    let fields = stats_keys(&q.field);
     let (_, table) = stats_tables(q.target);
     let mut p = Params::default();
     let project = p.str(q.project_id.as_str());

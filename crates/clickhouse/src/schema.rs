@@ -44,8 +44,8 @@
 //!   records in a window, so the key order is the read order and `ORDER BY time DESC
 //!   LIMIT n` reads only the granules it returns. `log_id` (a content hash) breaks ties.
 //!   Attribute maps are stored in the same four views as for spans. Skip indexes: a token
-//!   bloom filter (`tokenbf_v1`) on the lowercased body, which bare-word searches
-//!   (`hasToken`) use; bloom filters on `trace_id`, `session_id` and the attribute keys
+//!   bloom filter (`tokenbf_v1`) on the lowercased body's Unicode-separated tokens
+//!   (`idx_body_tokens`, v6), which bare-word searches (`hasToken`) use; bloom filters on `trace_id`, `session_id` and the attribute keys
 //!   and values; a set index on `level`.
 //! * `errors` — one row per error occurrence, derived at write time from the `exception`
 //!   events of spans and from error logs with `exception.*` attributes (see
@@ -387,6 +387,12 @@ ARRAY JOIN arrayFilter(p -> length(p.2) <= 200, arrayConcat(
 )) AS v
 GROUP BY project_id, hour, field, value";
 
+/// The body's token bloom filter over the evaluator's tokens ([`crate::sql::token_text`]):
+/// ClickHouse's own tokens split only at ASCII characters, so an em space or an em dash
+/// would hide a word from the index of v3.
+const V6_BODY_TOKENS: &str = "ALTER TABLE ${table:logs}${ON_CLUSTER} ADD INDEX IF NOT EXISTS idx_body_tokens arrayStringConcat(splitByRegexp('[^\\\\p{L}\\\\p{N}\\\\p{M}]+', lowerUTF8(body)), ' ') TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1";
+const V6_DROP_BODY: &str = "ALTER TABLE ${table:logs}${ON_CLUSTER} DROP INDEX IF EXISTS idx_body";
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -465,6 +471,14 @@ pub const MIGRATIONS: &[Migration] = &[
                 shard_key: None,
             },
             Statement::Other(V5_LOG_VALUES_MV),
+        ],
+    },
+    Migration {
+        version: 6,
+        name: "log body token index over Unicode-separated tokens",
+        statements: &[
+            Statement::Other(V6_BODY_TOKENS),
+            Statement::Other(V6_DROP_BODY),
         ],
     },
 ];
@@ -700,7 +714,9 @@ mod tests {
             for ddl in [single(), cluster()] {
                 for s in ddl.migration(m) {
                     assert!(
-                        s.contains("IF NOT EXISTS") || s.contains(" MODIFY SETTING "),
+                        s.contains("IF NOT EXISTS")
+                            || s.contains(" DROP INDEX IF EXISTS ")
+                            || s.contains(" MODIFY SETTING "),
                         "not idempotent: {s}"
                     );
                     assert!(!s.contains("${"), "placeholder left: {s}");

@@ -11,10 +11,10 @@
 //!   evaluator's own conversions (see [`crate::row`]), so no SQL re-parsing is needed;
 //! * globs are `LIKE` over lowercased text (`%`, `_`, `\` escaped), substrings
 //!   `position` over lowercased text, regexes `match()` (RE2) after validation with the
-//!   query crate's size-limited compiler (an invalid regex matches nothing), tokens the
-//!   `hasToken` over lowercased text (ClickHouse's tokens are the evaluator's: runs of
-//!   ASCII alphanumerics and non-ASCII characters), which the token bloom filter on the
-//!   log body serves.
+//!   query crate's size-limited compiler (an invalid regex matches nothing), tokens
+//!   `hasToken` over the lowercased text re-split at the evaluator's separators
+//!   ([`token_text`]: ClickHouse's own tokens split only at ASCII characters), which the
+//!   token bloom filter on the log body serves.
 //!
 //! Event, link and instrumentation-scope attributes (`event.x`, `link.x`,
 //! `instrumentation.x`) live in the JSON `String` columns `events`, `links` and
@@ -37,8 +37,7 @@
 //! fields log records never have: every leaf on them is false (so `NOT` of it is true),
 //! exactly like a missing attribute.
 
-use std::fmt::Write as _;
-
+use tracehouse_query::eval::{TOKEN_SEPARATORS, is_token};
 use tracehouse_query::lexer::parse_number;
 use tracehouse_query::parser::compile_regex;
 use tracehouse_query::plan::{id_bytes, level_of};
@@ -555,26 +554,24 @@ impl<'a> Compiler<'a> {
                 t.test(|e| format!("match({e}, {p})"))
             }
             Pattern::Token(tok) => {
-                if tok.is_empty() {
+                if !is_token(tok) {
                     return FALSE.into();
                 }
                 let p = self.params.str(tok.to_lowercase());
-                if tok.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                    // The planner's tokens: `hasToken` is exact for them and uses the
-                    // token bloom filter of the log body.
-                    return t.test(|e| format!("hasToken(lowerUTF8({e}), {p})"));
-                }
-                t.test(|e| {
-                    let mut out = String::new();
-                    let _ = write!(
-                        out,
-                        r"has(splitByRegexp('[^0-9A-Za-z\\x{{80}}-\\x{{10FFFF}}]+', lowerUTF8({e})), {p})"
-                    );
-                    out
-                })
+                t.test(|e| format!("hasToken({}, {p})", token_text(e)))
             }
         }
     }
+}
+
+/// The lowercased text of `e` with its tokens (the evaluator's: runs of Unicode letters,
+/// numbers and marks) joined by spaces, so that `hasToken` on it finds exactly the
+/// evaluator's tokens. The log body's token bloom filter indexes the same expression.
+pub(crate) fn token_text(e: &str) -> String {
+    format!(
+        "arrayStringConcat(splitByRegexp('{}', lowerUTF8({e})), ' ')",
+        TOKEN_SEPARATORS.replace('\\', "\\\\")
+    )
 }
 
 fn op_sql(op: CmpOp) -> &'static str {
@@ -615,7 +612,10 @@ mod tests {
     #[test]
     fn log_fields_map_to_log_columns() {
         let (text, params) = log_sql("timeout level:error");
-        assert!(text.contains("hasToken(lowerUTF8(body)"), "{text}");
+        assert!(
+            text.contains(&format!("hasToken({}", token_text("body"))),
+            "{text}"
+        );
         assert!(text.contains("(level = {p1:String})"), "{text}");
         assert_eq!(
             params.values()[0].1,
@@ -633,13 +633,13 @@ mod tests {
         // Span-only intrinsics are fields logs never have: false, and NOT false.
         for q in [
             "duration>1ms",
-            "kind:server",
-            "status:error",
-            "has_error:true",
+            "span_kind:server",
+            "status_code:error",
+            "has_errors:true",
         ] {
             assert_eq!(log_sql(q).0, FALSE, "{q}");
         }
-        assert_eq!(log_sql("NOT kind:server").0, format!("(NOT {FALSE})"));
+        assert_eq!(log_sql("NOT span_kind:server").0, format!("(NOT {FALSE})"));
     }
 
     #[test]

@@ -801,13 +801,14 @@ async fn the_body_token_bloom_filter_serves_bare_words() {
         .client()
         .query(
             "EXPLAIN indexes = 1 SELECT count() FROM logs \
-             WHERE project_id = 'p' AND hasToken(lowerUTF8(body), 'timeout')",
+             WHERE project_id = 'p' AND hasToken(arrayStringConcat(\
+             splitByRegexp('[^\\\\p{L}\\\\p{N}\\\\p{M}]+', lowerUTF8(body)), ' '), 'timeout')",
         )
         .fetch_all::<String>()
         .await
         .unwrap();
     assert!(
-        plan.iter().any(|l| l.contains("idx_body")),
+        plan.iter().any(|l| l.contains("idx_body_tokens")),
         "{}",
         plan.join("\n")
     );
@@ -892,7 +893,14 @@ async fn log_keys_and_values_come_from_the_log_statistics() {
         ],
         "case-insensitive key prefix"
     );
-    assert!(keys("p", "", T0 + 3600 * S).await.is_empty(), "next hour");
+    // An hour without records offers the reserved keys of log records, none counted.
+    let next_hour = keys("p", "", T0 + 3600 * S).await;
+    assert_eq!(next_hour.len(), 9, "next hour: {next_hour:?}");
+    assert!(
+        next_hour
+            .iter()
+            .all(|(_, scope, _, n)| *scope == I && *n == 0)
+    );
     // Empty text intrinsics other than the body are absent; typed attributes keep their
     // types.
     let mut want = vec![
@@ -906,7 +914,9 @@ async fn log_keys_and_values_come_from_the_log_statistics() {
         row("timestamp", I, "timestamp", 1),
     ];
     want.sort();
-    assert_eq!(keys("k", "", T0).await, want);
+    let mut counted = keys("k", "", T0).await;
+    counted.retain(|(_, _, _, n)| *n > 0);
+    assert_eq!(counted, want);
 
     let values = |project: &'static str, key: &'static str, prefix: &'static str| {
         let store = store.clone();

@@ -146,6 +146,24 @@ const SETTINGS_BY: &[(u32, &str, &str)] = &[
     ),
 ];
 
+/// The skip indexes each later migration adds, and the one it replaces: (version, table,
+/// added index, dropped index).
+const INDEXES_BY: &[(u32, &str, &str, &str)] = &[(6, "logs", "idx_body_tokens", "idx_body")];
+
+async fn has_index(client: &clickhouse::Client, table: &str, index: &str) -> bool {
+    client
+        .query(
+            "SELECT count() FROM system.data_skipping_indices \
+             WHERE database = currentDatabase() AND table = ? AND name = ?",
+        )
+        .bind(table)
+        .bind(index)
+        .fetch_one::<u64>()
+        .await
+        .unwrap()
+        > 0
+}
+
 async fn engine_full(client: &clickhouse::Client, table: &str) -> String {
     client
         .query(
@@ -164,6 +182,7 @@ async fn upgrade_from_every_previous_version_keeps_data() {
         .iter()
         .map(|(v, _)| *v)
         .chain(SETTINGS_BY.iter().map(|(v, _, _)| *v))
+        .chain(INDEXES_BY.iter().map(|(v, _, _, _)| *v))
         .collect();
     assert_eq!(
         listed.len(),
@@ -195,6 +214,13 @@ async fn upgrade_from_every_previous_version_keeps_data() {
                 );
             }
         }
+        for (version, table, added, dropped) in INDEXES_BY {
+            if names.iter().any(|t| t == table) {
+                let now = *version <= previous;
+                assert_eq!(has_index(&client, table, added).await, now, "{added}");
+                assert_eq!(has_index(&client, table, dropped).await, !now, "{dropped}");
+            }
+        }
         // Data written by a server of the previous version.
         let mut insert = client.insert::<SpanRow>("spans").await.unwrap();
         insert
@@ -211,6 +237,10 @@ async fn upgrade_from_every_previous_version_keeps_data() {
         for (_, table, setting) in SETTINGS_BY {
             let engine = engine_full(&client, table).await;
             assert!(engine.contains(setting), "{table}: {engine}");
+        }
+        for (_, table, added, dropped) in INDEXES_BY {
+            assert!(has_index(&client, table, added).await, "{added}");
+            assert!(!has_index(&client, table, dropped).await, "{dropped}");
         }
         let got = store.trace("p", TraceId([7; 16])).await.unwrap();
         assert_eq!(got, vec![span(7, "old")]);

@@ -288,7 +288,8 @@ impl Store for EmbeddedStore {
     async fn search_spans(&self, query: &SearchQuery) -> Result<SearchPage, StoreError> {
         let touched = in_window(&query.project_id, query.start_ns, query.end_ns);
         self.guarded(&self.spans, &touched, || async {
-            crate::read::search::search_spans(&self.spans.snapshot(), query).await
+            let snap = self.spans.snapshot();
+            crate::read::search::search_spans(&snap, &self.spans.folded(&snap, query)).await
         })
         .await
     }
@@ -296,7 +297,8 @@ impl Store for EmbeddedStore {
     async fn search_traces(&self, query: &SearchQuery) -> Result<TracePage, StoreError> {
         let touched = in_window(&query.project_id, query.start_ns, query.end_ns);
         self.guarded(&self.spans, &touched, || async {
-            crate::read::search::search_traces(&self.spans.snapshot(), query).await
+            let snap = self.spans.snapshot();
+            crate::read::search::search_traces(&snap, &self.spans.folded(&snap, query)).await
         })
         .await
     }
@@ -307,7 +309,8 @@ impl Store for EmbeddedStore {
             if let Some(h) = self.spans.histogram_from_minutes(query).await? {
                 return Ok(h);
             }
-            crate::read::search::histogram(&self.spans.snapshot(), query).await
+            let snap = self.spans.snapshot();
+            crate::read::search::histogram(&snap, &self.spans.folded(&snap, query)).await
         })
         .await
     }
@@ -316,7 +319,7 @@ impl Store for EmbeddedStore {
         Ok(self
             .searched(q.target)
             .stats_in(&q.project_id, q.start_ns, q.end_ns)
-            .key_infos(&q.prefix, q.limit))
+            .key_infos(q.target, &q.prefix, q.limit))
     }
 
     async fn values(&self, q: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError> {
@@ -329,7 +332,8 @@ impl Store for EmbeddedStore {
     async fn search_logs(&self, q: &SearchQuery) -> Result<LogPage, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.logs, &touched, || async {
-            crate::read::correlate::search_logs(&self.logs.snapshot(), q).await
+            let snap = self.logs.snapshot();
+            crate::read::correlate::search_logs(&snap, &self.logs.folded(&snap, q)).await
         })
         .await
     }
@@ -337,7 +341,8 @@ impl Store for EmbeddedStore {
     async fn log_histogram(&self, q: &HistogramQuery) -> Result<LogHistogram, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.logs, &touched, || async {
-            crate::read::correlate::log_histogram(&self.logs.snapshot(), q).await
+            let snap = self.logs.snapshot();
+            crate::read::correlate::log_histogram(&snap, &self.logs.folded(&snap, q)).await
         })
         .await
     }
@@ -348,7 +353,7 @@ impl Store for EmbeddedStore {
     ) -> Result<Vec<tracehouse_model::ErrorOccurrence>, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.errors, &touched, || async {
-            crate::read::correlate::errors(&self.errors.snapshot(), q).await
+            crate::read::correlate::errors(&self.spans.snapshot(), &self.errors.snapshot(), q).await
         })
         .await
     }
@@ -356,7 +361,8 @@ impl Store for EmbeddedStore {
     async fn error_groups(&self, q: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError> {
         let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
         self.guarded(&self.errors, &touched, || async {
-            crate::read::correlate::error_groups(&self.errors.snapshot(), q).await
+            crate::read::correlate::error_groups(&self.spans.snapshot(), &self.errors.snapshot(), q)
+                .await
         })
         .await
     }

@@ -20,21 +20,86 @@ pub const PROJECT_ATTRIBUTES: [&str; 2] = ["tracehouse.project", "highlight.proj
 pub const SESSION_ATTRIBUTES: [&str; 2] = ["highlight.session_id", "session.id"];
 /// How many rejection messages a response spells out before summarising.
 const MAX_MESSAGES: usize = 5;
+/// How far past the receiver's clock a span or log record may be timed (clock skew between
+/// hosts is tolerated up to this); later rows are refused.
+pub const MAX_FUTURE_NS: i64 = 3_600_000_000_000;
 
-/// Limits applied while normalising.
-#[derive(Debug, Clone, Copy)]
+/// Why one span or log record is refused (counted in `partial_success`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Rejection {
+    /// An invalid trace, span or parent id.
+    #[error(transparent)]
+    Id(#[from] IdError),
+    /// A span without a start time (Zipkin's timestamp-less spans, buggy SDKs).
+    #[error("no start time (start_time_unix_nano is 0)")]
+    NoStartTime,
+    /// A span whose end precedes its start (an unset end included).
+    #[error("ends before it starts (end_time_unix_nano {end} < start_time_unix_nano {start})")]
+    EndsBeforeStart {
+        /// Start, ns.
+        start: i64,
+        /// End, ns.
+        end: i64,
+    },
+    /// A time more than [`MAX_FUTURE_NS`] past the receiver's clock.
+    #[error("{field} {time} is more than an hour ahead of the receiver's clock ({now})")]
+    InTheFuture {
+        /// The OTLP field.
+        field: &'static str,
+        /// Its value, ns.
+        time: i64,
+        /// The receiver's clock, ns.
+        now: i64,
+    },
+    /// A log record with neither a time nor an observed time.
+    #[error("no time (time_unix_nano and observed_time_unix_nano are 0)")]
+    NoTime,
+}
+
+/// The receiver's clock, ns since the epoch.
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Refuses a time past the receiver's clock by more than [`MAX_FUTURE_NS`].
+fn not_in_future(field: &'static str, time: i64, now: i64) -> Result<(), Rejection> {
+    if time > now.saturating_add(MAX_FUTURE_NS) {
+        return Err(Rejection::InTheFuture { field, time, now });
+    }
+    Ok(())
+}
+
+/// Limits applied while normalising, in the spirit of the OpenTelemetry SDKs' attribute
+/// limits: attributes past the count limit are dropped (and added to the
+/// `dropped_attributes_count` of their span, event, link or log record), string values
+/// longer than the length limit are truncated (strings inside arrays and maps too), and
+/// names and messages are truncated to their own limits. Lengths are bytes, cut on a
+/// character boundary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Attributes kept per span (per scope); the rest are counted as dropped.
+    /// Attributes kept per attribute set (a span's, its resource's, its scope's, each
+    /// event's and link's, a log record's); the rest are counted as dropped.
     pub max_attributes_per_span: usize,
-    /// String attribute values are truncated to this many bytes (on a char boundary).
+    /// String attribute values (and log bodies) are truncated to this many bytes.
     pub max_attribute_value_bytes: usize,
+    /// Span names and event names are truncated to this many bytes.
+    pub max_name_bytes: usize,
+    /// Status messages are truncated to this many bytes.
+    pub max_status_message_bytes: usize,
 }
 
 impl Default for Limits {
+    /// 128 attributes per set (the OpenTelemetry SDKs' default), values of at most
+    /// 16 KiB (room for a stack trace), names of 1 KiB and status messages of 4 KiB: a span
+    /// with every attribute at its longest is still a few MiB, a typical one unchanged.
     fn default() -> Self {
         Limits {
-            max_attributes_per_span: 256,
-            max_attribute_value_bytes: 64 * 1024,
+            max_attributes_per_span: 128,
+            max_attribute_value_bytes: 16 * 1024,
+            max_name_bytes: 1024,
+            max_status_message_bytes: 4 * 1024,
         }
     }
 }
@@ -104,6 +169,7 @@ pub fn normalise_traces<E>(
     let spans = request.resource_spans.iter().flat_map(|rs| &rs.scope_spans);
     let mut out = Normalised::with_capacity(spans.map(|ss| ss.spans.len()).sum());
     let mut messages = Vec::new();
+    let now = now_ns();
     for (ri, rs) in request.resource_spans.iter().enumerate() {
         let resource = ResourceFields::new(rs.resource.as_ref(), limits);
         let project_id = project_of(&resource.attributes)?;
@@ -118,7 +184,7 @@ pub fn normalise_traces<E>(
             };
             limit_attributes(&mut scope_attributes, limits);
             for (si, otlp) in ss.spans.iter().enumerate() {
-                match normalise_span(otlp, limits) {
+                match normalise_span(otlp, limits, now) {
                     Ok(mut span) => {
                         span.project_id.clone_from(&project_id);
                         span.service_name.clone_from(&resource.service_name);
@@ -155,6 +221,7 @@ pub fn normalise_logs<E>(
     let records = request.resource_logs.iter().flat_map(|rl| &rl.scope_logs);
     let mut out = Normalised::with_capacity(records.map(|sl| sl.log_records.len()).sum());
     let mut messages = Vec::new();
+    let now = now_ns();
     for (ri, rl) in request.resource_logs.iter().enumerate() {
         let resource = ResourceFields::new(rl.resource.as_ref(), limits);
         let project_id = project_of(&resource.attributes)?;
@@ -165,7 +232,7 @@ pub fn normalise_logs<E>(
                 .map(|s| s.name.clone())
                 .unwrap_or_default();
             for (li, otlp) in sl.log_records.iter().enumerate() {
-                match normalise_log(otlp, limits) {
+                match normalise_log(otlp, limits, now) {
                     Ok(mut log) => {
                         log.project_id.clone_from(&project_id);
                         log.service_name.clone_from(&resource.service_name);
@@ -190,7 +257,7 @@ pub fn normalise_logs<E>(
     Ok(out.finish(messages))
 }
 
-fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits) -> Result<LogRecord, IdError> {
+fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogRecord, Rejection> {
     let optional = |bytes: &[u8]| !bytes.is_empty() && bytes.iter().any(|b| *b != 0);
     let trace_id = if optional(&otlp.trace_id) {
         Some(TraceId::from_bytes(&otlp.trace_id)?)
@@ -206,9 +273,11 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits) -> Result<LogRecord, IdE
     let dropped = limit_attributes(&mut attributes, limits);
     let observed = clamp_time(otlp.observed_time_unix_nano);
     let time = match clamp_time(otlp.time_unix_nano) {
+        0 if observed == 0 => return Err(Rejection::NoTime),
         0 => observed,
         t => t,
     };
+    not_in_future("time_unix_nano", time, now)?;
     let mut body = match AttrValue::from_otlp(otlp.body.as_ref()) {
         AttrValue::Str(s) => s,
         other => other.to_json().to_string(),
@@ -284,7 +353,7 @@ fn session_of(attrs: &Attributes) -> Option<String> {
         .find(|s| !s.is_empty())
 }
 
-fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
+fn normalise_span(otlp: &OtlpSpan, limits: &Limits, now: i64) -> Result<Span, Rejection> {
     let trace_id = TraceId::from_bytes(&otlp.trace_id)?;
     let span_id = SpanId::from_bytes(&otlp.span_id)?;
     let parent_span_id = if otlp.parent_span_id.is_empty() {
@@ -311,8 +380,20 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
         .collect();
     let status = otlp.status.as_ref();
     let status_code = StatusCode::from_otlp(status.map(|s| s.code).unwrap_or_default());
+    let mut name = otlp.name.clone();
+    truncate_on_char(&mut name, limits.max_name_bytes);
+    let mut status_message = status.map(|s| s.message.clone()).unwrap_or_default();
+    truncate_on_char(&mut status_message, limits.max_status_message_bytes);
     let start = clamp_time(otlp.start_time_unix_nano);
     let end = clamp_time(otlp.end_time_unix_nano);
+    if start == 0 {
+        return Err(Rejection::NoStartTime);
+    }
+    if end < start {
+        return Err(Rejection::EndsBeforeStart { start, end });
+    }
+    not_in_future("start_time_unix_nano", start, now)?;
+    not_in_future("end_time_unix_nano", end, now)?;
     let has_error =
         status_code == StatusCode::Error || events.iter().any(|e| e.name == "exception");
     Ok(Span {
@@ -321,13 +402,13 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
         span_id,
         parent_span_id,
         trace_state: otlp.trace_state.clone(),
-        name: otlp.name.clone(),
+        name,
         kind: SpanKind::from_otlp(otlp.kind),
         start_time_unix_nano: start,
         end_time_unix_nano: end,
-        duration_nanos: end.saturating_sub(start).max(0),
+        duration_nanos: end - start,
         status_code,
-        status_message: status.map(|s| s.message.clone()).unwrap_or_default(),
+        status_message,
         service_name: String::new(),
         service_version: String::new(),
         environment: String::new(),
@@ -349,9 +430,11 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits) -> Result<Span, IdError> {
 fn event_from_otlp(e: &OtlpEvent, limits: &Limits) -> Event {
     let mut attributes = attributes_from_otlp(&e.attributes);
     let dropped = limit_attributes(&mut attributes, limits);
+    let mut name = e.name.clone();
+    truncate_on_char(&mut name, limits.max_name_bytes);
     Event {
         time_unix_nano: clamp_time(e.time_unix_nano),
-        name: e.name.clone(),
+        name,
         attributes,
         dropped_attributes_count: e.dropped_attributes_count + dropped,
     }
@@ -383,11 +466,19 @@ fn limit_attributes(attrs: &mut Attributes, limits: &Limits) -> u32 {
         dropped += 1;
     }
     for value in attrs.values_mut() {
-        if let AttrValue::Str(s) = value {
-            truncate_on_char(s, limits.max_attribute_value_bytes);
-        }
+        truncate_value(value, limits.max_attribute_value_bytes);
     }
     dropped
+}
+
+/// Truncates the strings of a value, those inside arrays and maps too.
+fn truncate_value(value: &mut AttrValue, max: usize) {
+    match value {
+        AttrValue::Str(s) => truncate_on_char(s, max),
+        AttrValue::Array(items) => items.iter_mut().for_each(|v| truncate_value(v, max)),
+        AttrValue::Map(entries) => entries.iter_mut().for_each(|(_, v)| truncate_value(v, max)),
+        AttrValue::Int(_) | AttrValue::Float(_) | AttrValue::Bool(_) | AttrValue::Bytes(_) => {}
+    }
 }
 
 /// Cuts `s` to at most `max` bytes, on a char boundary.
@@ -510,18 +601,123 @@ mod tests {
 
     #[test]
     fn limits_drop_and_truncate() {
+        use opentelemetry_proto::tonic::common::v1::ArrayValue;
+        use opentelemetry_proto::tonic::trace::v1::span::Event as OtlpEvent;
         let mut s = span(&[1; 16], &[2; 8]);
         s.attributes = (0..5).map(|i| kv(&format!("k{i}"), "ééé")).collect();
+        s.dropped_attributes_count = 1;
+        s.name = "x".repeat(100);
+        s.status = Some(Status {
+            message: "y".repeat(100),
+            code: 2,
+        });
+        s.events = vec![OtlpEvent {
+            name: "é".repeat(50),
+            attributes: (0..4).map(|i| kv(&format!("e{i}"), "v")).collect(),
+            ..Default::default()
+        }];
         let limits = Limits {
             max_attributes_per_span: 3,
             max_attribute_value_bytes: 3,
+            max_name_bytes: 5,
+            max_status_message_bytes: 7,
         };
         let out =
             normalise_traces(&request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
         let sp = &out.rows[0];
         assert_eq!(sp.attributes.len(), 3);
-        assert_eq!(sp.dropped_attributes_count, 2);
+        assert_eq!(sp.dropped_attributes_count, 1 + 2, "the sender's and ours");
         assert_eq!(sp.attributes["k0"], AttrValue::Str("é".into()));
+        assert_eq!(sp.name, "xxxxx");
+        assert_eq!(sp.status_message, "yyyyyyy");
+        assert_eq!(sp.events[0].name, "éé", "cut on a character boundary");
+        assert_eq!(sp.events[0].attributes.len(), 3);
+        assert_eq!(sp.events[0].dropped_attributes_count, 1);
+        // Strings inside arrays are truncated too.
+        let mut s = span(&[1; 16], &[3; 8]);
+        s.attributes = vec![kv("a", "x")];
+        s.attributes[0].value = Some(AnyValue {
+            value: Some(any_value::Value::ArrayValue(ArrayValue {
+                values: vec![AnyValue {
+                    value: Some(any_value::Value::StringValue("abcdef".into())),
+                }],
+            })),
+        });
+        let out =
+            normalise_traces(&request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
+        assert_eq!(
+            out.rows[0].attributes["a"],
+            AttrValue::Array(vec![AttrValue::Str("abc".into())])
+        );
+    }
+
+    #[test]
+    fn odd_times_are_refused_with_a_reason() {
+        let now = u64::try_from(now_ns()).unwrap_or(0);
+        let hour = 3_600_000_000_000u64;
+        let timed = |id: u8, start: u64, end: u64| {
+            let mut s = span(&[1; 16], &[id; 8]);
+            s.start_time_unix_nano = start;
+            s.end_time_unix_nano = end;
+            s
+        };
+        let req = request(vec![
+            timed(1, 0, 5_000),
+            timed(2, 9_000, 5_000),
+            timed(3, 9_000, 0),
+            timed(4, now + 2 * hour, now + 2 * hour + 1),
+            timed(5, now, now + 3 * hour),
+            timed(6, now + hour / 2, now + hour / 2 + 1),
+            timed(7, 9_000, 9_000),
+        ]);
+        let out =
+            normalise_traces(&req, &Limits::default(), |_| Ok::<_, ()>(String::new())).unwrap();
+        let kept: Vec<u8> = out.rows.iter().map(|s| s.span_id.0[0]).collect();
+        assert_eq!(
+            kept,
+            [6, 7],
+            "a little skew and a zero-length span are fine"
+        );
+        assert_eq!(out.rejected, 5);
+        let m = &out.rejection_message;
+        for why in [
+            "no start time",
+            "ends before it starts (end_time_unix_nano 5000 < start_time_unix_nano 9000)",
+            "end_time_unix_nano 0 < start_time_unix_nano 9000",
+            "start_time_unix_nano",
+            "more than an hour ahead of the receiver's clock",
+        ] {
+            assert!(m.contains(why), "{why} in {m}");
+        }
+        // Log records: a time far ahead, or no time at all.
+        use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
+        let log = |time: u64, observed: u64| OtlpLogRecord {
+            time_unix_nano: time,
+            observed_time_unix_nano: observed,
+            ..Default::default()
+        };
+        let req = ExportLogsServiceRequest {
+            resource_logs: vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![log(0, 0), log(now + 2 * hour, 0), log(0, now), log(now, 0)],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let out = normalise_logs(&req, &Limits::default(), |_| Ok::<_, ()>(String::new())).unwrap();
+        assert_eq!(out.rows.len(), 2);
+        assert_eq!(out.rejected, 2);
+        assert!(
+            out.rejection_message.contains("no time"),
+            "{}",
+            out.rejection_message
+        );
+        assert!(
+            out.rejection_message.contains("time_unix_nano"),
+            "{}",
+            out.rejection_message
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use serde::{Deserialize, Serialize};
 
@@ -224,13 +225,39 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     p[pi..].iter().all(|&c| c == '*')
 }
 
+/// What separates tokens, as a regex character class: anything but a Unicode letter,
+/// number or combining mark — whitespace (an em space too), punctuation, symbols. The
+/// ClickHouse backend splits with the same class.
+pub const TOKEN_SEPARATORS: &str = r"[^\p{L}\p{N}\p{M}]+";
+
 /// Whether some token of `text` equals `token`, case-insensitively. Tokens are maximal
-/// runs of ASCII alphanumerics and non-ASCII characters.
+/// runs of Unicode letters, numbers and combining marks ([`TOKEN_SEPARATORS`] splits them).
 pub fn has_token(text: &str, token: &str) -> bool {
     let token = token.to_lowercase();
-    text.split(|c: char| c.is_ascii() && !c.is_ascii_alphanumeric())
-        .any(|t| !t.is_empty() && t.len() <= token.len() * 4 && t.to_lowercase() == token)
+    let fits = |t: &str| !t.is_empty() && t.len() <= token.len() * 4 && t.to_lowercase() == token;
+    if text.is_ascii() {
+        // The same rule, without the regex: ASCII letters and digits are the token characters.
+        return text.split(|c: char| !c.is_ascii_alphanumeric()).any(fits);
+    }
+    SEPARATORS.split(text).any(fits)
 }
+
+/// Whether `text` is one whole token: not empty, and nothing in it separates tokens.
+pub fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && if text.is_ascii() {
+            text.bytes().all(|b| b.is_ascii_alphanumeric())
+        } else {
+            !SEPARATORS.is_match(text)
+        }
+}
+
+#[allow(
+    clippy::expect_used,
+    reason = "a constant pattern, covered by the tests"
+)]
+static SEPARATORS: LazyLock<regex::Regex> =
+    LazyLock::new(|| regex::Regex::new(TOKEN_SEPARATORS).expect("a valid class"));
 
 thread_local! {
     static REGEX_CACHE: RefCell<HashMap<String, Option<regex::Regex>>> = RefCell::new(HashMap::new());
@@ -694,6 +721,19 @@ mod tests {
         assert_eq!(run("sel*ers"), [2, 3]); // glob inside the name
         assert!(has_token("naïve-café", "café"));
         assert!(has_token("GET /api/v1", "V1"));
+        // Unicode whitespace and punctuation separate tokens; letters of any script and
+        // combining marks do not.
+        assert!(has_token("charge\u{2003}card", "card")); // em space
+        assert!(has_token("naïve\u{00a0}card", "card")); // no-break space
+        assert!(has_token("pay—card", "card")); // em dash
+        assert!(has_token("支付。卡", "卡")); // ideographic full stop
+        assert!(has_token("«card»", "card"));
+        assert!(has_token("cafe\u{301} ok", "cafe\u{301}")); // a combining accent stays
+        assert!(!has_token("cafe\u{301} ok", "cafe"));
+        assert!(!has_token("chargecard", "card"));
+        assert!(!has_token("naïvecard", "card"));
+        assert!(is_token("café") && is_token("GET2") && is_token("支付"));
+        assert!(!is_token("") && !is_token("a-b") && !is_token("a\u{2003}b"));
     }
 
     #[test]

@@ -227,7 +227,7 @@ pub fn lex_at(src: &str, pos: usize, mode: Mode) -> Result<Token, ParseError> {
         ',' if mode == Mode::Args => return Ok(tok(TokenKind::Comma, 1)),
         '"' | '\'' | '`' => return lex_string(src, start, c),
         '/' => {
-            if let Some(t) = lex_bare_regex(src, start) {
+            if let Some(t) = lex_bare_regex(src, start)? {
                 return Ok(t);
             }
         }
@@ -275,25 +275,55 @@ pub fn lex_at(src: &str, pos: usize, mode: Mode) -> Result<Token, ParseError> {
 /// A bare `/re/` starting at `start`, if the text there is one: the body runs to the
 /// first unescaped `/` that is followed by whitespace, a closing bracket, `|`, `,`,
 /// `&&` or the end, and contains no unescaped whitespace.
-fn lex_bare_regex(src: &str, start: usize) -> Option<Token> {
+///
+/// Text such as `/^(GET|POST) \/api/` is refused with a hint to quote it: at its first
+/// whitespace it already holds regex syntax (a bracket, `|`, `^`, `$` or an escape) that
+/// no bare word can hold, and a later `/` would close it as a regex.
+fn lex_bare_regex(src: &str, start: usize) -> Result<Option<Token>, ParseError> {
     let body_start = start + 1;
-    let rest = src.get(body_start..)?;
+    let Some(rest) = src.get(body_start..) else {
+        return Ok(None);
+    };
     let mut chars = rest.char_indices();
+    let mut regex_syntax = false;
     while let Some((i, c)) = chars.next() {
         if c == '\\' {
             // keep the escape pair as written; the regex engine understands `\/`
+            regex_syntax = true;
             chars.next();
             continue;
         }
         if c.is_whitespace() {
-            return None;
+            return match closing_slash(&rest[i..]) {
+                Some(close) if regex_syntax => Err(ParseError::new(
+                    "quote a regex that contains spaces: write it as \"/…/\"",
+                    start,
+                    body_start + i + close + 1,
+                )
+                .expecting(["a quoted regex"])),
+                _ => Ok(None),
+            };
         }
+        regex_syntax |= matches!(c, '(' | ')' | '[' | ']' | '{' | '}' | '|' | '^' | '$');
         if c == '/' && ends_regex(&rest[i + 1..]) {
-            return Some(Token {
+            return Ok(Some(Token {
                 kind: TokenKind::Regex(rest[..i].to_string()),
                 start,
                 end: body_start + i + 1,
-            });
+            }));
+        }
+    }
+    Ok(None)
+}
+
+/// Byte offset in `text` of the first unescaped `/` that would close a regex.
+fn closing_slash(text: &str) -> Option<usize> {
+    let mut chars = text.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c == '\\' {
+            chars.next();
+        } else if c == '/' && ends_regex(&text[i + 1..]) {
+            return Some(i);
         }
     }
     None
@@ -641,6 +671,37 @@ mod tests {
                 TokenKind::Colon,
                 TokenKind::Regex("a\\/b".into()),
                 TokenKind::Regex("x y".into()),
+                TokenKind::Eof
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bare_regex_with_a_space_asks_for_quotes() {
+        let q = "span_name=/^(GET|POST) \\/api/";
+        let e = tokenize(q).unwrap_err();
+        assert!(
+            e.message.contains("quote a regex that contains spaces"),
+            "{e}"
+        );
+        assert_eq!((e.start, e.end), (10, q.len()));
+        let e = crate::parse("/a\\d b/").unwrap_err();
+        assert!(e.message.contains("quote a regex"), "{e}");
+        // Quoted, it is a regex; without regex syntax before the space, words stay words.
+        assert_eq!(
+            kinds("\"/^(GET|POST) \\/api/\""),
+            vec![
+                TokenKind::Regex("^(GET|POST) \\/api".into()),
+                TokenKind::Eof
+            ]
+        );
+        assert_eq!(
+            kinds("/api/v1 b:/x/"),
+            vec![
+                w("/api/v1"),
+                w("b"),
+                TokenKind::Colon,
+                TokenKind::Regex("x".into()),
                 TokenKind::Eof
             ]
         );

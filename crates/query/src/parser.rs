@@ -30,7 +30,10 @@ use crate::error::ParseError;
 use crate::lexer::{
     DURATION_UNITS, DurationLit, Mode, Token, TokenKind, lex_at, parse_duration, parse_number,
 };
-use crate::plan::{Field, IntrinsicKind, Target, bool_value, kind_name, resolve_key, status_name};
+use crate::plan::{
+    Field, IntrinsicKind, Scope, Target, bool_value, kind_name, resolve_key, short_alias,
+    status_name,
+};
 
 /// Deepest nesting of parentheses, braces, `NOT`s and spanset operators accepted.
 pub const MAX_DEPTH: usize = 128;
@@ -594,8 +597,20 @@ impl<'a> Parser<'a> {
     }
 
     /// Checks a value against its key and operator (types, names, units, regex syntax).
+    ///
+    /// A short alias may read an attribute (see [`short_alias`]), so its values are checked
+    /// as an attribute's; `""` (empty or absent) suits every key.
     fn check_value(&self, ctx: &KeyCtx<'_>, v: &Value, t: &Token) -> PResult<()> {
-        let field = resolve_key(ctx.key, Target::Spans);
+        if !ctx.op.is_ordering() && matches!(v, Value::Quoted(s) if s.is_empty()) {
+            return Ok(());
+        }
+        let field = match short_alias(ctx.key, Target::Spans) {
+            Some(_) => Field::Attr {
+                scope: Scope::Any,
+                key: ctx.key.to_string(),
+            },
+            None => resolve_key(ctx.key, Target::Spans),
+        };
         let kind = match &field {
             Field::Intrinsic(i) => Some((i.name(), i.kind())),
             Field::Attr { .. } => None,
@@ -1376,6 +1391,10 @@ mod tests {
         assert!(parse("duration>1000").is_ok());
         assert!(parse("status_code:err*").is_ok());
         assert!(parse("timestamp>1700000000000000000").is_ok());
+        // Short aliases may read an attribute of their name; `""` suits every key.
+        assert!(parse("kind:batch status:3 has_error:maybe").is_ok());
+        assert!(parse("span_kind:\"\" status_code!='' has_errors=``").is_ok());
+        assert!(parse("span_kind:batch").is_err());
         let e = err_of("status_code:eror");
         assert_eq!(e.message, "unknown status `eror`");
         assert_eq!(e.expected, ["unset", "ok", "error"]);

@@ -271,6 +271,40 @@ pub fn resolve_key(key: &str, target: Target) -> Field {
     }
 }
 
+/// The built-in fields records of `target` have, by their canonical names: what
+/// autocomplete offers even before any record has them.
+pub fn reserved_keys(target: Target) -> &'static [Intrinsic] {
+    match target {
+        Target::Spans => &[
+            Intrinsic::ServiceName,
+            Intrinsic::SpanName,
+            Intrinsic::Duration,
+            Intrinsic::StatusCode,
+            Intrinsic::StatusMessage,
+            Intrinsic::SpanKind,
+            Intrinsic::TraceId,
+            Intrinsic::SpanId,
+            Intrinsic::ParentSpanId,
+            Intrinsic::ServiceVersion,
+            Intrinsic::Environment,
+            Intrinsic::HasErrors,
+            Intrinsic::SessionId,
+            Intrinsic::Timestamp,
+        ],
+        Target::Logs => &[
+            Intrinsic::Severity,
+            Intrinsic::Body,
+            Intrinsic::ServiceName,
+            Intrinsic::TraceId,
+            Intrinsic::SpanId,
+            Intrinsic::ServiceVersion,
+            Intrinsic::Environment,
+            Intrinsic::SessionId,
+            Intrinsic::Timestamp,
+        ],
+    }
+}
+
 /// The field bare words search: the span name, or the body of a log record.
 pub fn text_field(target: Target) -> Field {
     match target {
@@ -397,8 +431,9 @@ pub enum Pattern {
     /// An unanchored regular expression (RE2 syntax, as in the `regex` crate).
     Regex(String),
     /// Some token of the value equals the text, case-insensitively. Tokens are maximal
-    /// runs of ASCII letters, ASCII digits and non-ASCII characters (the ClickHouse
-    /// `hasTokenCaseInsensitive` rule). The text is ASCII alphanumeric.
+    /// runs of Unicode letters, numbers and combining marks: whitespace of any kind,
+    /// punctuation and symbols separate them ([`crate::eval::TOKEN_SEPARATORS`]). The
+    /// text is one token ([`crate::eval::is_token`]).
     Token(String),
     /// The value contains the text, case-insensitively.
     Substring(String),
@@ -521,7 +556,24 @@ impl Filter {
         Filter::Not(Box::new(Filter::True))
     }
 
-    /// Flattens nested `And`/`Or`, drops neutral operands, removes double negation.
+    /// The filter for a store that knows which attributes none of its records has:
+    /// `Exists` of such a field is false, and the filter is simplified around it (so that
+    /// `service:x`, which reads an attribute `service` where a record has one, becomes the
+    /// plain built-in comparison when no record has it). The answer is the same on those
+    /// records; the simpler filter lets indexes on built-in fields serve it.
+    pub fn without_absent(self, absent: &impl Fn(&Field) -> bool) -> Filter {
+        let fold = |items: Vec<Filter>| items.into_iter().map(|f| f.without_absent(absent));
+        match self {
+            Filter::Exists(field) if absent(&field) => Filter::never(),
+            Filter::And(items) => Filter::And(fold(items).collect()).simplify(),
+            Filter::Or(items) => Filter::Or(fold(items).collect()).simplify(),
+            Filter::Not(inner) => Filter::Not(Box::new(inner.without_absent(absent))).simplify(),
+            other => other,
+        }
+    }
+
+    /// Flattens nested `And`/`Or`, drops neutral operands, removes double negation; an
+    /// `And` with a false operand is false, an `Or` drops false operands.
     pub fn simplify(self) -> Filter {
         match self {
             Filter::And(items) => {
@@ -529,6 +581,7 @@ impl Filter {
                 for f in items.into_iter().map(Filter::simplify) {
                     match f {
                         Filter::True => {}
+                        f if f == Filter::never() => return f,
                         Filter::And(inner) => out.extend(inner),
                         other => out.push(other),
                     }
@@ -544,6 +597,7 @@ impl Filter {
                 for f in items.into_iter().map(Filter::simplify) {
                     match f {
                         Filter::True => return Filter::True,
+                        f if f == Filter::never() => {}
                         Filter::Or(inner) => {
                             for g in inner {
                                 if !out.contains(&g) {
@@ -731,15 +785,18 @@ pub fn compile_expr(e: &Expr, target: Target) -> Filter {
 fn compile_term(t: &Term, target: Target) -> Filter {
     match t {
         Term::Compare { key, op, value } => {
-            let field = resolve_key(key, target);
             if *op == CompareOp::Ne {
-                Filter::Not(Box::new(compile_value_expr(&field, CmpOp::Eq, value)))
+                Filter::Not(Box::new(on_key(key, target, |field| {
+                    compile_value_expr(field, CmpOp::Eq, value)
+                })))
             } else {
-                compile_value_expr(&field, CmpOp::from_ast(*op), value)
+                on_key(key, target, |field| {
+                    compile_value_expr(field, CmpOp::from_ast(*op), value)
+                })
             }
         }
         Term::Exists { key, negated } => {
-            let f = Filter::Exists(resolve_key(key, target));
+            let f = on_key(key, target, |field| Filter::Exists(field.clone()));
             if *negated {
                 Filter::Not(Box::new(f))
             } else {
@@ -748,6 +805,44 @@ fn compile_term(t: &Term, target: Target) -> Filter {
         }
         Term::Text(v) => compile_text(text_field(target), v),
     }
+}
+
+/// The short aliases of built-in fields (`service`, `name`, `kind`, `status`,
+/// `has_error`, `session_id`; over logs also `severity` and `message`): keys that read an attribute of the same name on the records
+/// that have one, and the built-in field on the others. Canonical names (`service_name`,
+/// `span_name`, …, and `level` over logs) always read the built-in field, and `span.`/`resource.`
+/// name an attribute of any key.
+pub fn short_alias(key: &str, target: Target) -> Option<Intrinsic> {
+    Some(match key {
+        "name" => Intrinsic::SpanName,
+        "service" => Intrinsic::ServiceName,
+        "kind" => Intrinsic::SpanKind,
+        "status" => Intrinsic::StatusCode,
+        "has_error" => Intrinsic::HasErrors,
+        "session_id" => Intrinsic::SessionId,
+        "severity" if target == Target::Logs => Intrinsic::Severity,
+        "message" if target == Target::Logs => Intrinsic::Body,
+        _ => return None,
+    })
+}
+
+/// The predicate `build` makes for the field `key` names. For a [`short_alias`] it is
+/// built for both readings: the attribute `key` (span or resource scope) where a record
+/// has it, the built-in field where it does not.
+fn on_key(key: &str, target: Target, build: impl Fn(&Field) -> Filter) -> Filter {
+    let field = resolve_key(key, target);
+    if short_alias(key, target).is_none() {
+        return build(&field);
+    }
+    let attr = Field::Attr {
+        scope: Scope::Any,
+        key: key.to_string(),
+    };
+    let has_attr = Filter::Exists(attr.clone());
+    Filter::Or(vec![
+        Filter::And(vec![has_attr.clone(), build(&attr)]),
+        Filter::And(vec![Filter::Not(Box::new(has_attr)), build(&field)]),
+    ])
 }
 
 fn compile_value_expr(field: &Field, op: CmpOp, v: &ValueExpr) -> Filter {
@@ -813,6 +908,13 @@ fn compile_value(field: &Field, op: CmpOp, v: &ast::Value) -> Filter {
     if op != CmpOp::Eq {
         return cmp(numeric_literal(text, field).unwrap_or_else(|| Value::Str(text.clone())));
     }
+    if text.is_empty() {
+        // `key=""`: the field is empty or absent (`key!=""` negates it: set and not empty).
+        return Filter::Or(vec![
+            Filter::Not(Box::new(Filter::Exists(field.clone()))),
+            matching(Pattern::Exact(String::new())),
+        ]);
+    }
     if text.contains('*') {
         return matching(Pattern::Glob(text.clone()));
     }
@@ -855,15 +957,10 @@ fn compile_value(field: &Field, op: CmpOp, v: &ast::Value) -> Filter {
     }
 }
 
-/// Whether bare text is a single search token (ASCII letters and digits only).
-pub fn is_token_word(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|b| b.is_ascii_alphanumeric())
-}
-
 fn compile_text(field: Field, v: &ast::Value) -> Filter {
     let pattern = match v {
         ast::Value::Regex(re) => Pattern::Regex(re.clone()),
-        ast::Value::Word(w) if is_token_word(w) => Pattern::Token(w.clone()),
+        ast::Value::Word(w) if crate::eval::is_token(w) => Pattern::Token(w.clone()),
         ast::Value::Word(t) | ast::Value::Quoted(t) if t.contains('*') => {
             let mut g = String::with_capacity(t.len() + 2);
             if !t.starts_with('*') {
@@ -1192,7 +1289,7 @@ mod tests {
             m(intr(Intrinsic::SpanKind), Pattern::Exact("server".into()))
         );
         assert_eq!(
-            pd("kind:SPAN_KIND_CLIENT"),
+            pd("span_kind:SPAN_KIND_CLIENT"),
             m(intr(Intrinsic::SpanKind), Pattern::Exact("client".into()))
         );
         assert_eq!(
@@ -1200,7 +1297,7 @@ mod tests {
             m(intr(Intrinsic::TraceId), Pattern::Exact("abcdef".into()))
         );
         assert_eq!(
-            pd("service:Cart"),
+            pd("service_name:Cart"),
             m(intr(Intrinsic::ServiceName), Pattern::Exact("Cart".into()))
         );
         assert_eq!(
@@ -1220,7 +1317,7 @@ mod tests {
             m(attr("method"), Pattern::Glob("*ET".into()))
         );
         assert_eq!(
-            pd("name:/^GET/"),
+            pd("span_name:/^GET/"),
             m(intr(Intrinsic::SpanName), Pattern::Regex("^GET".into()))
         );
         assert_eq!(
@@ -1270,6 +1367,110 @@ mod tests {
                 m(intr(Intrinsic::Body), Pattern::Token("timeout".into())),
                 m(intr(Intrinsic::Severity), Pattern::Glob("warn".into())),
             ])
+        );
+    }
+
+    #[test]
+    fn empty_values_mean_empty_or_absent() {
+        let empty_or_absent = |field: Field| {
+            Filter::Or(vec![
+                Filter::Not(Box::new(Filter::Exists(field.clone()))),
+                m(field, Pattern::Exact(String::new())),
+            ])
+        };
+        assert_eq!(
+            pd("parent_span_id=\"\""),
+            empty_or_absent(intr(Intrinsic::ParentSpanId))
+        );
+        assert_eq!(pd("k:''"), empty_or_absent(attr("k")));
+        assert_eq!(
+            pd("k!=``"),
+            Filter::Not(Box::new(empty_or_absent(attr("k"))))
+        );
+        assert_eq!(
+            pd("span_kind:(\"\" OR server)"),
+            Filter::Or(vec![
+                empty_or_absent(intr(Intrinsic::SpanKind)),
+                m(intr(Intrinsic::SpanKind), Pattern::Exact("server".into())),
+            ])
+            .simplify()
+        );
+    }
+
+    #[test]
+    fn short_aliases_read_their_attribute_where_it_is_set() {
+        let alias = |key: &str, on_attr: Filter, on_field: Filter| {
+            let has = Filter::Exists(attr(key));
+            Filter::Or(vec![
+                Filter::And(vec![has.clone(), on_attr]),
+                Filter::And(vec![Filter::Not(Box::new(has)), on_field]),
+            ])
+        };
+        assert_eq!(
+            pd("service:cart"),
+            alias(
+                "service",
+                m(attr("service"), Pattern::Exact("cart".into())),
+                m(intr(Intrinsic::ServiceName), Pattern::Exact("cart".into())),
+            )
+        );
+        // Each reading types the value its own way.
+        assert_eq!(
+            pd("status!=2"),
+            Filter::Not(Box::new(alias(
+                "status",
+                c(attr("status"), CmpOp::Eq, Value::Int(2)),
+                m(intr(Intrinsic::StatusCode), Pattern::Exact("error".into())),
+            )))
+        );
+        assert_eq!(
+            pd("kind EXISTS"),
+            alias(
+                "kind",
+                Filter::Exists(attr("kind")),
+                Filter::Exists(intr(Intrinsic::SpanKind)),
+            )
+        );
+        for key in [
+            "name",
+            "service",
+            "kind",
+            "status",
+            "has_error",
+            "session_id",
+        ] {
+            assert!(short_alias(key, Target::Spans).is_some(), "{key}");
+        }
+        for key in [
+            "span_name",
+            "service_name",
+            "level",
+            "message",
+            "duration",
+            "span.x",
+        ] {
+            assert_eq!(short_alias(key, Target::Spans), None, "{key}");
+        }
+        assert_eq!(short_alias("level", Target::Logs), None);
+        assert_eq!(
+            short_alias("severity", Target::Logs),
+            Some(Intrinsic::Severity)
+        );
+        assert_eq!(short_alias("message", Target::Logs), Some(Intrinsic::Body));
+        // Canonical names and scoped keys read one field.
+        assert_eq!(
+            pd("service_name:cart"),
+            m(intr(Intrinsic::ServiceName), Pattern::Exact("cart".into()))
+        );
+        assert_eq!(
+            pd("span.service:cart"),
+            m(
+                Field::Attr {
+                    scope: Scope::Span,
+                    key: "service".into()
+                },
+                Pattern::Exact("cart".into())
+            )
         );
     }
 
@@ -1408,7 +1609,8 @@ mod tests {
     #[test]
     fn structural_pushdown_is_the_or_of_spansets() {
         let p = plan(
-            &parse("{service:frontend} >> {db.system:postgresql}").unwrap_or(Query::Filter(None)),
+            &parse("{service_name:frontend} >> {db.system:postgresql}")
+                .unwrap_or(Query::Filter(None)),
         );
         assert_eq!(
             p.pushdown,
@@ -1478,6 +1680,33 @@ mod tests {
             Filter::Or(vec![a.clone(), Filter::Or(vec![a.clone()])]).simplify(),
             a
         );
+    }
+
+    #[test]
+    fn absent_attributes_fold_away() {
+        let none = |f: &Field| matches!(f, Field::Attr { key, .. } if key == "service");
+        assert_eq!(
+            pd("service:cart duration>1ms").without_absent(&none),
+            pd("service_name:cart duration>1ms")
+        );
+        assert_eq!(
+            pd("service!=cart").without_absent(&none),
+            pd("service_name!=cart")
+        );
+        assert_eq!(
+            pd("service NOT EXISTS").without_absent(&none),
+            pd("service_name NOT EXISTS")
+        );
+        assert_eq!(
+            pd("span.service EXISTS").without_absent(&none),
+            Filter::never()
+        );
+        assert_eq!(
+            Filter::And(vec![Filter::never(), Filter::True]).simplify(),
+            Filter::never()
+        );
+        let some = |_: &Field| false;
+        assert_eq!(pd("service:cart").without_absent(&some), pd("service:cart"));
     }
 
     #[test]

@@ -44,7 +44,9 @@ impl IngestError {
 
 /// An OTLP export request of one signal (traces, logs): how to count, normalise and store its
 /// rows and how to answer it, so both receivers and [`Ingest::export`] stay signal-agnostic.
-pub trait OtlpExport: prost::Message + Default + DeserializeOwned + Send + 'static {
+pub trait OtlpExport:
+    prost::Message + Default + DeserializeOwned + crate::otlp_json::AnyValues + Send + 'static
+{
     /// The matching `Export…ServiceResponse`.
     type Response: prost::Message + Serialize + Send + 'static;
     /// The normalised row stored for each item.

@@ -11,6 +11,7 @@ pub mod listen;
 pub mod metrics;
 pub mod otlp_grpc;
 pub mod otlp_http;
+pub mod otlp_json;
 pub mod projects;
 pub mod serve;
 pub mod time;
@@ -18,3 +19,4 @@ pub mod ui;
 
 pub use config::{ConnectionLimits, ProjectConfig, ServerConfig};
 pub use serve::{BoundAddrs, Server};
+pub use tracehouse_model::Limits;

@@ -207,7 +207,7 @@ fn decode<R: OtlpExport>(encoding: Encoding, body: &[u8]) -> Result<R, Failure> 
     };
     match encoding {
         Encoding::Protobuf => R::decode(body).map_err(|e| bad("protobuf", &e)),
-        Encoding::Json => serde_json::from_slice(body).map_err(|e| bad("JSON", &e)),
+        Encoding::Json => crate::otlp_json::decode(body).map_err(|e| bad("JSON", &e)),
     }
 }
 

@@ -236,7 +236,8 @@ pub enum KeyScope {
 /// A key seen in a time range, for autocomplete.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct KeyInfo {
-    /// The key as typed in queries (attributes without scope prefix).
+    /// The key as a query reads it: attributes without scope prefix, unless the plain key
+    /// names a built-in field or its short alias (then `span.key` / `resource.key`).
     pub key: String,
     /// Where it lives.
     pub scope: KeyScope,

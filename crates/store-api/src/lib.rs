@@ -15,6 +15,7 @@
 mod api;
 mod cursor;
 mod error;
+pub mod error_sessions;
 pub mod signals;
 pub mod stats;
 pub mod structure;

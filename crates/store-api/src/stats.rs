@@ -17,7 +17,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
-use tracehouse_query::{Field, Scope};
+use tracehouse_query::plan::{IntrinsicKind, Target, reserved_keys, resolve_key, short_alias};
+use tracehouse_query::{Field, Filter, Scope};
 
 use crate::api::{KeyInfo, KeyScope, ValueCount};
 
@@ -173,27 +174,43 @@ impl KeyStats {
         }
     }
 
-    /// The keys, filtered by a case-insensitive prefix, most frequent first.
-    pub fn key_infos(&self, prefix: &str, limit: usize) -> Vec<KeyInfo> {
+    /// The keys of `target`, filtered by a case-insensitive prefix, most frequent first.
+    ///
+    /// Every key is offered as a query reads it: built-in fields by their canonical names
+    /// (each one `target` has, with a count of 0 before any record has it), attributes by
+    /// their plain key unless that names something else (a built-in field or its
+    /// [`short_alias`], a scope prefix), then as `span.key` / `resource.key`.
+    pub fn key_infos(&self, target: Target, prefix: &str, limit: usize) -> Vec<KeyInfo> {
         let prefix = prefix.to_lowercase();
         let mut out: Vec<KeyInfo> = self
             .keys
             .iter()
             .filter_map(|(k, e)| {
                 let (scope, key) = match k.split_at_checked(2)? {
-                    ("i:", key) => (KeyScope::Intrinsic, key),
-                    ("s:", key) => (KeyScope::Span, key),
-                    ("r:", key) => (KeyScope::Resource, key),
+                    ("i:", key) => (KeyScope::Intrinsic, key.to_string()),
+                    ("s:", key) => (KeyScope::Span, offered_key(key, "span.", target)),
+                    ("r:", key) => (KeyScope::Resource, offered_key(key, "resource.", target)),
                     _ => return None,
                 };
-                key.to_lowercase().starts_with(&prefix).then(|| KeyInfo {
-                    key: key.to_string(),
+                Some(KeyInfo {
+                    key,
                     scope,
                     value_type: e.main_type(),
                     count: e.count,
                 })
             })
             .collect();
+        for i in reserved_keys(target) {
+            if !self.keys.contains_key(&scoped("i:", i.name())) {
+                out.push(KeyInfo {
+                    key: i.name().to_string(),
+                    scope: KeyScope::Intrinsic,
+                    value_type: intrinsic_type(i.kind()).to_string(),
+                    count: 0,
+                });
+            }
+        }
+        out.retain(|k| k.key.to_lowercase().starts_with(&prefix));
         out.sort_by(|a, b| {
             b.count
                 .cmp(&a.count)
@@ -206,16 +223,7 @@ impl KeyStats {
 
     /// The top values of a field, filtered by a case-insensitive prefix.
     pub fn values(&self, field: &Field, prefix: &str, limit: usize) -> Vec<ValueCount> {
-        let keys: Vec<String> = match field {
-            Field::Intrinsic(i) => vec![scoped("i:", i.name())],
-            Field::Attr { scope, key } => match scope {
-                Scope::Span => vec![scoped("s:", key)],
-                Scope::Resource => vec![scoped("r:", key)],
-                Scope::Any => vec![scoped("s:", key), scoped("r:", key)],
-                // Event, link and scope attributes are not counted in the statistics.
-                Scope::Event | Scope::Link | Scope::Instrumentation => Vec::new(),
-            },
-        };
+        let keys = stats_keys(field);
         let prefix = prefix.to_lowercase();
         let mut counts: HashMap<&str, u64> = HashMap::new();
         for k in &keys {
@@ -240,6 +248,128 @@ impl KeyStats {
     }
 }
 
+/// The statistics keys that count a field (`i:name`, `s:key`, `r:key`); none for event,
+/// link and instrumentation-scope attributes, which the statistics do not count.
+pub fn stats_keys(field: &Field) -> Vec<String> {
+    match field {
+        Field::Intrinsic(i) => vec![scoped("i:", i.name())],
+        Field::Attr { scope, key } => match scope {
+            Scope::Span => vec![scoped("s:", key)],
+            Scope::Resource => vec![scoped("r:", key)],
+            Scope::Any => vec![scoped("s:", key), scoped("r:", key)],
+            Scope::Event | Scope::Link | Scope::Instrumentation => Vec::new(),
+        },
+    }
+}
+
+/// Whether statistics in which `has` tells the keys present prove that no record has the
+/// attribute `field` reads (never for built-in fields or attributes they do not count): what
+/// a store may fold with [`tracehouse_query::Filter::without_absent`].
+pub fn is_absent(field: &Field, has: impl Fn(&str) -> bool) -> bool {
+    let keys = stats_keys(field);
+    matches!(field, Field::Attr { .. }) && !keys.is_empty() && !keys.iter().any(|k| has(k))
+}
+
+/// The attribute fields a filter tests with `Exists` whose absence statistics can prove.
+pub fn exists_fields(filter: &Filter) -> Vec<&Field> {
+    let mut all = Vec::new();
+    collect_exists(filter, &mut all);
+    all.retain(|f| matches!(f, Field::Attr { .. }) && !stats_keys(f).is_empty());
+    all
+}
+
+fn collect_exists<'a>(filter: &'a Filter, out: &mut Vec<&'a Field>) {
+    match filter {
+        Filter::Exists(f) => out.push(f),
+        Filter::And(items) | Filter::Or(items) => {
+            items.iter().for_each(|f| collect_exists(f, out));
+        }
+        Filter::Not(inner) => collect_exists(inner, out),
+        Filter::True | Filter::Cmp { .. } | Filter::Match { .. } => {}
+    }
+}
+
+/// A query over a project's window with a pushdown filter (searches and histograms), which
+/// a store may simplify with what its statistics prove ([`is_absent`]).
+pub trait FilteredQuery: Clone {
+    /// The project searched.
+    fn project_id(&self) -> &str;
+    /// `[start, end)` in ns.
+    fn window(&self) -> (i64, i64);
+    /// The pushdown filter.
+    fn pushdown(&self) -> &Filter;
+    /// Replaces the pushdown filter.
+    fn set_pushdown(&mut self, filter: Filter);
+}
+
+impl FilteredQuery for crate::SearchQuery {
+    fn project_id(&self) -> &str {
+        &self.project_id
+    }
+    fn window(&self) -> (i64, i64) {
+        (self.start_ns, self.end_ns)
+    }
+    fn pushdown(&self) -> &Filter {
+        &self.plan.pushdown
+    }
+    fn set_pushdown(&mut self, filter: Filter) {
+        self.plan.pushdown = filter;
+    }
+}
+
+impl FilteredQuery for crate::HistogramQuery {
+    fn project_id(&self) -> &str {
+        &self.project_id
+    }
+    fn window(&self) -> (i64, i64) {
+        (self.start_ns, self.end_ns)
+    }
+    fn pushdown(&self) -> &Filter {
+        &self.plan.pushdown
+    }
+    fn set_pushdown(&mut self, filter: Filter) {
+        self.plan.pushdown = filter;
+    }
+}
+
+/// How autocomplete offers an attribute key: plain when the plain key reads exactly this
+/// attribute, else with its scope prefix (`span.service`, `resource.duration`).
+fn offered_key(key: &str, scope_prefix: &str, target: Target) -> String {
+    let plain = resolve_key(key, target)
+        == Field::Attr {
+            scope: Scope::Any,
+            key: key.to_string(),
+        };
+    if plain && short_alias(key, target).is_none() {
+        key.to_string()
+    } else {
+        format!("{scope_prefix}{key}")
+    }
+}
+
+/// The key prefix a query's key `prefix` can match in the statistics: the text after a
+/// `span.` or `resource.` scope prefix, which autocomplete offers before some keys.
+pub fn stats_prefix(prefix: &str) -> &str {
+    ["span.", "resource."]
+        .iter()
+        .find_map(|p| prefix.strip_prefix(p))
+        .unwrap_or(prefix)
+}
+
+/// The value type autocomplete names for a built-in field.
+fn intrinsic_type(kind: IntrinsicKind) -> &'static str {
+    match kind {
+        IntrinsicKind::Id => "id",
+        IntrinsicKind::Duration => "duration",
+        IntrinsicKind::Timestamp => "timestamp",
+        IntrinsicKind::Bool => "bool",
+        IntrinsicKind::Text
+        | IntrinsicKind::Status
+        | IntrinsicKind::Kind
+        | IntrinsicKind::Severity => "string",
+    }
+}
+
 /// The type name of a stored attribute value (JSON text).
 pub fn json_type(raw: &str) -> &'static str {
     match raw.as_bytes().first() {
@@ -251,5 +381,42 @@ pub fn json_type(raw: &str) -> &'static str {
         Some(b'n') | None => "string",
         Some(_) if raw.contains(['.', 'e', 'E']) => "float",
         Some(_) => "int",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracehouse_query::{parse, plan};
+
+    #[test]
+    fn only_counted_attributes_can_be_proved_absent() {
+        let pushdown = plan(
+            &parse("service:x event.k EXISTS span.a EXISTS")
+                .unwrap_or(tracehouse_query::Query::Filter(None)),
+        )
+        .pushdown;
+        let fields: Vec<String> = exists_fields(&pushdown)
+            .into_iter()
+            .flat_map(stats_keys)
+            .collect();
+        assert_eq!(
+            fields,
+            ["s:service", "r:service", "s:service", "r:service", "s:a"]
+        );
+        let nothing = |_: &str| false;
+        let any = Field::Attr {
+            scope: Scope::Any,
+            key: "service".into(),
+        };
+        assert!(is_absent(&any, nothing));
+        assert!(!is_absent(&any, |k: &str| k == "r:service"));
+        let event = Field::Attr {
+            scope: Scope::Event,
+            key: "k".into(),
+        };
+        assert!(!is_absent(&event, nothing), "events are not counted");
+        let intrinsic = Field::Intrinsic(tracehouse_query::Intrinsic::ServiceName);
+        assert!(!is_absent(&intrinsic, nothing));
     }
 }

@@ -139,6 +139,32 @@ pub struct ServeArgs {
     #[arg(long, env = "TRACEHOUSE_MAX_REQUEST_BYTES", value_name = "BYTES")]
     pub max_request_bytes: Option<usize>,
 
+    /// Attributes kept per attribute set (a span's, its resource's, each event's …); the
+    /// rest are dropped and counted in `dropped_attributes_count` [default: 128]
+    #[arg(long, env = "TRACEHOUSE_MAX_ATTRIBUTES", value_name = "COUNT")]
+    pub max_attributes: Option<usize>,
+
+    /// Longer string attribute values (and log bodies) are truncated to this many bytes
+    /// [default: 16384]
+    #[arg(
+        long,
+        env = "TRACEHOUSE_MAX_ATTRIBUTE_VALUE_BYTES",
+        value_name = "BYTES"
+    )]
+    pub max_attribute_value_bytes: Option<usize>,
+
+    /// Longer span and event names are truncated to this many bytes [default: 1024]
+    #[arg(long, env = "TRACEHOUSE_MAX_NAME_BYTES", value_name = "BYTES")]
+    pub max_name_bytes: Option<usize>,
+
+    /// Longer span status messages are truncated to this many bytes [default: 4096]
+    #[arg(
+        long,
+        env = "TRACEHOUSE_MAX_STATUS_MESSAGE_BYTES",
+        value_name = "BYTES"
+    )]
+    pub max_status_message_bytes: Option<usize>,
+
     /// Time a client has to send a whole request head; an idle HTTP/1 keep-alive connection
     /// and a new connection that starts no request are closed after it too [default: 10s]
     #[arg(long, env = "TRACEHOUSE_HEADER_READ_TIMEOUT", value_name = "DURATION")]

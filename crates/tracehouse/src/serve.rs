@@ -8,7 +8,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
-use tracehouse_server::{ConnectionLimits, ProjectConfig, Server, ServerConfig};
+use tracehouse_server::{ConnectionLimits, Limits, ProjectConfig, Server, ServerConfig};
 
 use crate::cli::{LogFormat, ServeArgs, StoreKind, parse_duration, parse_size};
 
@@ -27,6 +27,10 @@ struct FileConfig {
     projects: Vec<ProjectConfig>,
     retention: Option<String>,
     max_request_bytes: Option<usize>,
+    max_attributes: Option<usize>,
+    max_attribute_value_bytes: Option<usize>,
+    max_name_bytes: Option<usize>,
+    max_status_message_bytes: Option<usize>,
     header_read_timeout: Option<String>,
     request_body_timeout: Option<String>,
     idle_timeout: Option<String>,
@@ -120,6 +124,24 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             .max_request_bytes
             .or(file.max_request_bytes)
             .unwrap_or(defaults.max_request_bytes),
+        limits: Limits {
+            max_attributes_per_span: args
+                .max_attributes
+                .or(file.max_attributes)
+                .unwrap_or(defaults.limits.max_attributes_per_span),
+            max_attribute_value_bytes: args
+                .max_attribute_value_bytes
+                .or(file.max_attribute_value_bytes)
+                .unwrap_or(defaults.limits.max_attribute_value_bytes),
+            max_name_bytes: args
+                .max_name_bytes
+                .or(file.max_name_bytes)
+                .unwrap_or(defaults.limits.max_name_bytes),
+            max_status_message_bytes: args
+                .max_status_message_bytes
+                .or(file.max_status_message_bytes)
+                .unwrap_or(defaults.limits.max_status_message_bytes),
+        },
         connections: ConnectionLimits {
             header_read_timeout: duration_setting(
                 args.header_read_timeout,
@@ -464,6 +486,40 @@ mod tests {
         assert_eq!(c.idle_timeout, Duration::from_secs(120));
         assert_eq!(c.max_connections, 20);
         assert_eq!(s.server.query_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn ingest_limits_from_flags_file_and_defaults() {
+        let s = resolve(args(&["tracehouse", "serve"])).unwrap();
+        assert_eq!(s.server.limits, Limits::default());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ingest.toml");
+        std::fs::write(
+            &path,
+            "max_attributes = 64
+max_name_bytes = 200
+",
+        )
+        .unwrap();
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--max-attributes",
+            "32",
+            "--max-status-message-bytes",
+            "100",
+        ]))
+        .unwrap();
+        let l = s.server.limits;
+        assert_eq!(l.max_attributes_per_span, 32, "the flag wins over the file");
+        assert_eq!(l.max_name_bytes, 200);
+        assert_eq!(l.max_status_message_bytes, 100);
+        assert_eq!(
+            l.max_attribute_value_bytes,
+            Limits::default().max_attribute_value_bytes
+        );
     }
 
     #[test]

@@ -111,12 +111,48 @@ fn pattern_matches(text: &str, pattern: &str) -> bool {
     text.len() == n && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// The properties a schema declares, its `allOf` members' included.
+fn declared<'a>(doc: &'a Value, schema: &'a Value, out: &mut Vec<&'a str>) {
+    let schema = resolve(doc, schema);
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        out.extend(props.keys().map(String::as_str));
+    }
+    for s in schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        declared(doc, s, out);
+    }
+}
+
 /// Checks `value` against `schema`, appending what does not fit (with its JSON path).
 fn check(doc: &Value, schema: &Value, value: &Value, at: &str, errs: &mut Vec<String>) {
+    check_as(doc, schema, value, at, errs, true);
+}
+
+/// [`check`]; `whole` is false for a member of an `allOf`, whose fields may be declared
+/// by another member.
+fn check_as(
+    doc: &Value,
+    schema: &Value,
+    value: &Value,
+    at: &str,
+    errs: &mut Vec<String>,
+    whole: bool,
+) {
     let schema = resolve(doc, schema);
     if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
         for s in all {
-            check(doc, s, value, at, errs);
+            check_as(doc, s, value, at, errs, false);
+        }
+        if let (true, Value::Object(fields)) = (whole, value) {
+            let mut names = Vec::new();
+            declared(doc, schema, &mut names);
+            for k in fields.keys().filter(|k| !names.contains(&k.as_str())) {
+                errs.push(format!("{at}.{k}: field not declared in the schema"));
+            }
         }
     }
     for key in ["anyOf", "oneOf"] {
@@ -183,7 +219,10 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, errs: &mut Vec<St
             }
             match (props.and_then(|p| p.get(k)), extra) {
                 (Some(s), _) | (None, Some(s)) => check(doc, s, v, &here, errs),
-                (None, None) if props.is_some() || schema.get("additionalProperties").is_some() => {
+                (None, None)
+                    if whole
+                        && (props.is_some() || schema.get("additionalProperties").is_some()) =>
+                {
                     errs.push(format!("{here}: field not declared in the schema"));
                 }
                 (None, None) => {}

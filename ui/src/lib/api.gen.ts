@@ -12,7 +12,9 @@ export interface paths {
         /**
          * One trace with its logs and errors
          * @description All spans of the trace (whatever their time), the log records emitted in it and its
-         *     error occurrences, oldest first.
+         *     error occurrences, oldest first. A child timed on another host that starts before its
+         *     parent or ends after it is moved into the parent, with its descendants on that host,
+         *     and marked with the shift (`adjust_clock_skew=false` turns this off).
          */
         get: operations["getTrace"];
         put?: never;
@@ -115,7 +117,10 @@ export interface paths {
         /**
          * Keys seen in the window
          * @description Intrinsic fields and attribute keys, most frequent first, from statistics kept at ingest
-         *     (counted per whole hour).
+         *     (counted per whole hour). Every built-in field of the target is listed, with a count of
+         *     0 when no record in the window has it; an attribute whose plain key would read
+         *     something else (a built-in field or its short alias, such as `name` or `service`) is
+         *     listed with its scope (`span.name`, `resource.service`).
          */
         get: operations["listKeys"];
         put?: never;
@@ -552,7 +557,10 @@ export interface components {
         };
         /** @description A key seen in a time range, for autocomplete. */
         KeyInfo: {
-            /** @description The key as typed in queries (attributes without scope prefix). */
+            /**
+             * @description The key as a query reads it: attributes without scope prefix, unless the plain key
+             *     names a built-in field or its short alias (then `span.key` / `resource.key`).
+             */
             key: string;
             /** @description Where it lives. */
             scope: components["schemas"]["KeyScope"];
@@ -919,8 +927,8 @@ export interface components {
         TraceDetail: {
             /** @description The trace. */
             trace_id: components["schemas"]["TraceId"];
-            /** @description All spans of the trace, by start time. */
-            spans: components["schemas"]["Span"][];
+            /** @description All spans of the trace, by start time (as stored), those that share a span id too. */
+            spans: components["schemas"]["TraceSpan"][];
             /** @description Log records emitted in the trace, oldest first (at most 1000). */
             logs: components["schemas"]["LogRecord"][];
             /** @description Errors of the trace, oldest first (at most 1000). */
@@ -946,6 +954,15 @@ export interface components {
             candidates_truncated: boolean;
             /** @description Most candidate traces a structural query or a trace search evaluates. */
             max_candidate_traces: number;
+        };
+        /** @description A span of a trace, as the trace view shows it. */
+        TraceSpan: components["schemas"]["Span"] & {
+            /**
+             * Format: int64
+             * @description Set on spans adjusted for clock skew between hosts: how far their times were moved,
+             *     in ns (positive: later than stored). The stored span is unchanged.
+             */
+            clock_skew_shift_ns?: number | null;
         };
         /** @description One trace in a trace search. */
         TraceSummary: {
@@ -1048,7 +1065,13 @@ export type $defs = Record<string, never>;
 export interface operations {
     getTrace: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Move spans timed by a skewed clock into their parents (as Jaeger does) and mark
+                 *     them with `clock_skew_shift_ns`; `false` returns the times as stored.
+                 */
+                adjust_clock_skew?: boolean;
+            };
             header?: never;
             path: {
                 /** @description 32 hex digits (either case); not all zero. */

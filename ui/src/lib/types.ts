@@ -15,6 +15,9 @@ export type SpanEvent = Schemas['Event'];
 export type SpanLink = Schemas['Link'];
 export type Span = Schemas['Span'];
 
+/** A span as the trace view gets it: marked (and moved) when it was adjusted for clock skew. */
+export type TraceSpan = Schemas['TraceSpan'];
+
 /** One trace of a trace search or a session, as the server sends it. */
 export type TraceSummary = Schemas['TraceSummary'];
 

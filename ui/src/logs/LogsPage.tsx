@@ -16,8 +16,8 @@ const PAGE = 200;
 const VIEW_KEYS = ['log'];
 const BUCKETS = 60;
 /** Keys every log record has (the query language compiled for logs). */
-const LOG_INTRINSICS = ['level', 'severity', 'message', 'trace_id', 'span_id', 'service', 'session_id'] as const;
-const LOG_VALUES: Record<string, readonly string[]> = { level: LEVELS, severity: LEVELS };
+const LOG_INTRINSICS = ['level', 'body', 'trace_id', 'span_id', 'service_name', 'secure_session_id'] as const;
+const LOG_VALUES: Record<string, readonly string[]> = { level: LEVELS };
 
 /** Histogram series for the given levels, coloured per level. */
 function levelSeries(levels: readonly string[]): Series[] {

@@ -6,7 +6,7 @@ import { byteToIndex, contextAt, tokenize, type Context } from './highlight';
 /** Span fields every span has (suggested before attribute keys). */
 export const SPAN_INTRINSICS = [
   'service_name', 'span_name', 'duration', 'status_code', 'status_message', 'span_kind', 'trace_id', 'span_id',
-  'parent_span_id', 'service_version', 'environment', 'has_errors', 'session_id',
+  'parent_span_id', 'service_version', 'environment', 'has_errors', 'secure_session_id',
 ];
 const HISTORY_KEY = 'tracehouse.queryHistory';
 

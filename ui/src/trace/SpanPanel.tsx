@@ -2,13 +2,14 @@ import { useState } from 'preact/hooks';
 import { fmtDuration, fmtOffset, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { groupHref, Link, logsHref } from '../lib/links';
 import { linkClick } from '../lib/router';
-import type { Attrs, ErrorOccurrence, LogRecord, Span } from '../lib/types';
+import type { Attrs, ErrorOccurrence, LogRecord, TraceSpan } from '../lib/types';
 import { LevelBadge } from '../logs/LogList';
 import { ResizeHandle, useResizable } from '../lib/Resize';
 import { AttrTable, CopyBtn, Value } from './AttrTable';
+import { skewNote } from './model';
 
 interface Props {
-  span: Span;
+  span: TraceSpan;
   /** Another span of the trace has the same id. */
   duplicate?: boolean;
   onFilter: (key: string, value: unknown) => void;
@@ -45,6 +46,7 @@ export function SpanPanel({ span: s, duplicate = false, onFilter, logs, errors, 
           message: String(e.attributes['exception.message'] ?? ''),
           stacktrace: e.attributes['exception.stacktrace'] === undefined ? '' : String(e.attributes['exception.stacktrace']),
         }));
+  const skew = skewNote(s);
   const intrinsics: Attrs = {
     span_kind: s.kind,
     service_version: s.service_version ?? null,
@@ -70,7 +72,14 @@ export function SpanPanel({ span: s, duplicate = false, onFilter, logs, errors, 
             <dt>Duration</dt>
             <dd>{fmtDuration(s.duration_nanos)}</dd>
             <dt>Start</dt>
-            <dd class="mono">{fmtTime(s.start_time_unix_nano)}</dd>
+            <dd class="mono">
+              {fmtTime(s.start_time_unix_nano)}
+              {skew && (
+                <span class="badge skew" title="moved into its parent: its host's clock disagrees with the parent's; the stored times are unchanged">
+                  {skew}
+                </span>
+              )}
+            </dd>
             <dt>Status</dt>
             <dd>
               <span class={`pill ${s.status_code}`}>{s.status_code}</span> {s.status_message}

@@ -2,7 +2,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { fmtDuration, serviceColor } from '../lib/format';
 import { ResizeHandle, useResizable } from '../lib/Resize';
 import { niceTicks } from '../lib/ticks';
-import type { Node, Section, TraceTree } from './model';
+import { skewNote, type Node, type Section, type TraceTree } from './model';
 
 export const ROW_H = 26;
 const OVERSCAN = 12;
@@ -94,6 +94,7 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
             const width = Math.max(0.15, (s.duration_nanos / total) * 100);
             const isCollapsed = collapsed.has(n.key);
             const color = n.missing ? 'var(--muted)' : serviceColor(s.service_name);
+            const skew = skewNote(s);
             const sections = critical?.get(n.key);
             const cls = [
               'wf-row',
@@ -148,6 +149,11 @@ export function Waterfall({ tree, rows, selected, collapsed, critical, matches, 
                   {!n.missing && (
                     <span class="wf-service" title={s.service_name}>
                       {s.service_name}
+                    </span>
+                  )}
+                  {skew && (
+                    <span class="badge skew" title={skew} aria-label={skew}>
+                      skew
                     </span>
                   )}
                   {n.duplicate && (

@@ -1,4 +1,5 @@
-import type { Span } from '../lib/types';
+import { fmtDuration } from '../lib/format';
+import type { TraceSpan as Span } from '../lib/types';
 
 /** One row of the trace tree: a span, or a marker standing in for a parent that is not in the trace. */
 export interface Node {
@@ -36,6 +37,13 @@ export interface TraceTree {
   errorCount: number;
   /** The root span shown in the header: the earliest span without a parent in the trace. */
   root: Span | null;
+}
+
+/** "clock skew adjusted by +1.2ms" for a span the server moved into its parent, else null. */
+export function skewNote(s: Span): string | null {
+  const shift = s.clock_skew_shift_ns;
+  if (!shift) return null;
+  return `clock skew adjusted by ${shift > 0 ? '+' : '−'}${fmtDuration(Math.abs(shift))}`;
 }
 
 export function isErrorSpan(s: Span): boolean {

@@ -23,6 +23,10 @@ use crate::read::filter::compile_for;
 use crate::read::query::{Snapshot, id_lit, project_is};
 use crate::storage::log_rows::{batch_to_errors, batch_to_logs};
 use crate::storage::schema::col as c;
+use tracehouse_store_api::error_sessions::{
+    RootSessions, errors_per_session, fill_sessions, root_window, sessionless_traces,
+    sessions_per_group, traces_of,
+};
 use tracehouse_store_api::signals::{
     GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_page,
     rank_groups,
@@ -164,8 +168,10 @@ pub(crate) async fn log_histogram(
     })
 }
 
-/// The occurrence filter of an [`ErrorQuery`].
-fn error_filter(snap: &Snapshot, q: &ErrorQuery) -> Expr {
+/// The occurrence filter of an [`ErrorQuery`]. With a session, the occurrences of that
+/// session are its own and the sessionless ones of `session_traces` (the traces whose
+/// root carries the session).
+fn error_filter(snap: &Snapshot, q: &ErrorQuery, session_traces: &[TraceId]) -> Expr {
     let mut f = window(snap, &q.project_id, q.start_ns, q.end_ns);
     if let Some(fp) = &q.fingerprint {
         f = f.and(col(c::FINGERPRINT).eq(lit(fp.as_str())));
@@ -174,16 +180,75 @@ fn error_filter(snap: &Snapshot, q: &ErrorQuery) -> Expr {
         f = f.and(col(c::TRACE_ID).eq(id_lit(&t.0)));
     }
     if let Some(s) = &q.session_id {
-        f = f.and(col(c::SESSION_ID).eq(lit(s.as_str())));
+        let own = col(c::SESSION_ID).eq(lit(s.as_str()));
+        f = f.and(if session_traces.is_empty() {
+            own
+        } else {
+            own.or(col(c::SESSION_ID).is_null().and(trace_in(session_traces)))
+        });
     }
     f
 }
 
-/// Error occurrences, newest first.
+/// `trace_id IN (traces)`.
+fn trace_in(traces: &[TraceId]) -> Expr {
+    col(c::TRACE_ID).in_list(traces.iter().map(|t| id_lit(&t.0)).collect(), false)
+}
+
+/// The sessions root spans give their traces (see [`tracehouse_store_api::error_sessions`]):
+/// root spans of the project with a session, in the root window of `[start_ns, end_ns)`,
+/// that also satisfy `narrow` (some traces, or some sessions).
+async fn root_sessions(
+    spans: &Snapshot,
+    project_id: &str,
+    (start_ns, end_ns): (i64, i64),
+    narrow: Expr,
+) -> Result<RootSessions, StoreError> {
+    let (start_ns, end_ns) = root_window(start_ns, end_ns);
+    let parts = spans.parts_in(project_id, start_ns, end_ns);
+    let filter = window(spans, project_id, start_ns, end_ns)
+        .and(col(c::PARENT_SPAN_ID).is_null())
+        .and(col(c::SESSION_ID).is_not_null())
+        .and(col(c::SESSION_ID).not_eq(lit("")))
+        .and(narrow);
+    let (_ctx, df) = spans.frame(&parts).await?;
+    let batches = df
+        .filter(filter)
+        .engine()?
+        .aggregate(vec![col(c::TRACE_ID), col(c::SESSION_ID)], vec![])
+        .engine()?
+        .collect()
+        .await
+        .engine()?;
+    let mut out = RootSessions::new();
+    for b in &batches {
+        let ids: FixedSizeBinaryArray =
+            column(b, 0, &DataType::FixedSizeBinary(TraceId::LEN as i32))?;
+        let session = texts(b, 1)?;
+        for row in 0..b.num_rows() {
+            if let Ok(id) = TraceId::from_bytes(ids.value(row)) {
+                out.insert(id, session.value(row).to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Error occurrences, newest first; those without a session of their own carry their
+/// trace root's.
 pub(crate) async fn errors(
+    spans: &Snapshot,
     snap: &Snapshot,
     q: &ErrorQuery,
 ) -> Result<Vec<ErrorOccurrence>, StoreError> {
+    let window_ns = (q.start_ns, q.end_ns);
+    let mut roots = match &q.session_id {
+        Some(s) => {
+            let of_session = col(c::SESSION_ID).eq(lit(s.as_str()));
+            root_sessions(spans, &q.project_id, window_ns, of_session).await?
+        }
+        None => RootSessions::new(),
+    };
     let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
     let sort = vec![
         col(c::TIME).sort(false, false),
@@ -191,13 +256,16 @@ pub(crate) async fn errors(
         col(c::SPAN_ID).sort(false, false),
         col(c::FINGERPRINT).sort(true, false),
     ];
+    let filter = error_filter(snap, q, &traces_of(&roots));
     let mut out = Vec::new();
-    for b in snap
-        .rows(&parts, error_filter(snap, q), sort, Some(q.limit))
-        .await?
-    {
+    for b in snap.rows(&parts, filter, sort, Some(q.limit)).await? {
         out.extend(batch_to_errors(&b)?);
     }
+    let missing = sessionless_traces(&out);
+    if q.session_id.is_none() && !missing.is_empty() {
+        roots = root_sessions(spans, &q.project_id, window_ns, trace_in(&missing)).await?;
+    }
+    fill_sessions(&mut out, &roots);
     Ok(out)
 }
 
@@ -227,6 +295,7 @@ fn one_of(column: &str, values: &[String]) -> Expr {
 
 /// Error groups with trends and example traces.
 pub(crate) async fn error_groups(
+    spans: &Snapshot,
     snap: &Snapshot,
     q: &ErrorGroupsQuery,
 ) -> Result<ErrorGroups, StoreError> {
@@ -241,6 +310,7 @@ pub(crate) async fn error_groups(
             fingerprint: q.fingerprint.clone(),
             ..Default::default()
         },
+        &[],
     );
     if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
         filter = filter.and(contains_ci(c::ERROR_TYPE, text).or(contains_ci(c::MESSAGE, text)));
@@ -257,7 +327,6 @@ pub(crate) async fn error_groups(
                 min(col(c::TIME)).alias("first"),
                 max(col(c::TIME)).alias("last"),
                 count_distinct(col(c::TRACE_ID)).alias("traces"),
-                count_distinct(col(c::SESSION_ID)).alias("sessions"),
                 array_agg(col(c::SERVICE_NAME))
                     .distinct()
                     .build()
@@ -276,9 +345,9 @@ pub(crate) async fn error_groups(
     for b in &batches {
         let fp = texts(b, 0)?;
         let (n, first, last) = (ints(b, 1)?, ints(b, 2)?, ints(b, 3)?);
-        let (traces, sessions) = (ints(b, 4)?, ints(b, 5)?);
-        let services: ListArray = column(b, 6, b.column(6).data_type())?;
-        let (ty, msg, stack) = (texts(b, 7)?, texts(b, 8)?, texts(b, 9)?);
+        let traces = ints(b, 4)?;
+        let services: ListArray = column(b, 5, b.column(5).data_type())?;
+        let (ty, msg, stack) = (texts(b, 6)?, texts(b, 7)?, texts(b, 8)?);
         for row in 0..b.num_rows() {
             ranked.push((
                 fp.value(row).to_string(),
@@ -287,7 +356,7 @@ pub(crate) async fn error_groups(
                     first_seen_ns: first.value(row),
                     last_seen_ns: last.value(row),
                     trace_count: count_at(&traces, row),
-                    session_count: count_at(&sessions, row),
+                    session_count: 0,
                     services: string_list(&services, row)?.into_iter().collect(),
                     newest: (
                         ty.value(row).to_string(),
@@ -300,6 +369,13 @@ pub(crate) async fn error_groups(
     }
     rank_groups(&mut ranked, q.limit);
     let top: Vec<String> = ranked.iter().map(|(f, _)| f.clone()).collect();
+    if !top.is_empty() {
+        let of_top = filter.clone().and(one_of(c::FINGERPRINT, &top));
+        let sessions = group_sessions(spans, snap, q, of_top).await?;
+        for (fingerprint, g) in &mut ranked {
+            g.session_count = sessions.get(fingerprint).copied().unwrap_or(0);
+        }
+    }
     let mut trends: HashMap<String, Vec<u64>> = HashMap::new();
     let mut examples: HashMap<String, Vec<(TraceId, i64)>> = HashMap::new();
     if !top.is_empty() {
@@ -346,6 +422,64 @@ pub(crate) async fn error_groups(
         width_ns: width,
         groups: assemble_groups(ranked, grid.len(), trends, examples),
     })
+}
+
+/// Distinct sessions of each group the filter selects: the occurrences' own, and their
+/// trace roots' for those without one.
+async fn group_sessions(
+    spans: &Snapshot,
+    snap: &Snapshot,
+    q: &ErrorGroupsQuery,
+    filter: Expr,
+) -> Result<HashMap<String, u64>, StoreError> {
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let pairs = |with_session: bool, second: &'static str| {
+        let filter = filter.clone();
+        let parts = &parts;
+        async move {
+            let has = if with_session {
+                col(c::SESSION_ID).is_not_null()
+            } else {
+                col(c::SESSION_ID)
+                    .is_null()
+                    .and(col(c::TRACE_ID).is_not_null())
+            };
+            let (_ctx, df) = snap.frame(parts).await?;
+            df.filter(filter.and(has))
+                .engine()?
+                .aggregate(vec![col(c::FINGERPRINT), col(second)], vec![])
+                .engine()?
+                .collect()
+                .await
+                .engine()
+        }
+    };
+    let mut own = Vec::new();
+    for b in &pairs(true, c::SESSION_ID).await? {
+        let (fp, session) = (texts(b, 0)?, texts(b, 1)?);
+        for row in 0..b.num_rows() {
+            own.push((fp.value(row).to_string(), session.value(row).to_string()));
+        }
+    }
+    let mut sessionless = Vec::new();
+    for b in &pairs(false, c::TRACE_ID).await? {
+        let fp = texts(b, 0)?;
+        let ids: FixedSizeBinaryArray =
+            column(b, 1, &DataType::FixedSizeBinary(TraceId::LEN as i32))?;
+        for row in 0..b.num_rows() {
+            if let Ok(id) = TraceId::from_bytes(ids.value(row)) {
+                sessionless.push((fp.value(row).to_string(), id));
+            }
+        }
+    }
+    let traces: Vec<TraceId> = sessionless.iter().map(|(_, t)| *t).collect();
+    let roots = if traces.is_empty() {
+        RootSessions::new()
+    } else {
+        let window_ns = (q.start_ns, q.end_ns);
+        root_sessions(spans, &q.project_id, window_ns, trace_in(&traces)).await?
+    };
+    Ok(sessions_per_group(own, sessionless, &roots))
 }
 
 /// Sessions with spans in the window, most recently active first.
@@ -464,6 +598,36 @@ pub(crate) async fn sessions(
             by_session.insert(id.value(row).to_string(), count_at(&n, row));
         }
     }
+    // Occurrences without a session of their own count for their trace root's.
+    let window_ns = (q.start_ns, q.end_ns);
+    let roots = root_sessions(spans, &q.project_id, window_ns, one_of(c::SESSION_ID, &ids)).await?;
+    let mut sessionless = Vec::new();
+    if !roots.is_empty() {
+        let (_ctx, df) = errors.frame(&error_parts).await?;
+        let counts = df
+            .filter(
+                window(errors, &q.project_id, q.start_ns, q.end_ns)
+                    .and(col(c::SESSION_ID).is_null())
+                    .and(trace_in(&traces_of(&roots))),
+            )
+            .engine()?
+            .aggregate(vec![col(c::TRACE_ID)], vec![count(lit(1i64)).alias("n")])
+            .engine()?
+            .collect()
+            .await
+            .engine()?;
+        for b in &counts {
+            let ids: FixedSizeBinaryArray =
+                column(b, 0, &DataType::FixedSizeBinary(TraceId::LEN as i32))?;
+            let n = ints(b, 1)?;
+            for row in 0..b.num_rows() {
+                if let Ok(id) = TraceId::from_bytes(ids.value(row)) {
+                    sessionless.push((id, count_at(&n, row)));
+                }
+            }
+        }
+    }
+    let by_session = errors_per_session(by_session, sessionless, &roots);
     for s in &mut out {
         s.error_count = by_session.get(&s.session_id).copied().unwrap_or(0);
     }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use datafusion::prelude::col;
 use tracehouse_model::{Span, TraceId};
-use tracehouse_query::Filter;
-use tracehouse_store_api::stats::{KeyStats, MINUTE_NS};
+use tracehouse_query::{Field, Filter};
+use tracehouse_store_api::stats::{FilteredQuery, KeyStats, MINUTE_NS, is_absent};
 use tracehouse_store_api::structure::{bucket_of, empty_buckets};
 use tracehouse_store_api::{Histogram, HistogramQuery};
 
@@ -136,6 +136,51 @@ impl TableEngine {
             }
         }
         out
+    }
+
+    /// A search or histogram with its pushdown filter folded for `snap` (see
+    /// [`TableEngine::fold_absent`]).
+    pub(crate) fn folded<Q: FilteredQuery>(&self, snap: &Snapshot, q: &Q) -> Q {
+        let filter = self.fold_absent(snap, q.project_id(), q.window(), q.pushdown());
+        let mut q = q.clone();
+        q.set_pushdown(filter);
+        q
+    }
+
+    /// `filter` for a snapshot taken before this call, with `Exists` of the attributes
+    /// that no row of the project has in the hours overlapping the window folded to false
+    /// ([`Filter::without_absent`]): what lets `service:x` use the service-sorted parts
+    /// when no span has an attribute `service`. A key counts as present when the
+    /// snapshot's parts or the table as it is now (memtable and parts) have it, so every
+    /// row of the snapshot is covered even if it was flushed or retired meanwhile.
+    pub(crate) fn fold_absent(
+        &self,
+        snap: &Snapshot,
+        project_id: &str,
+        (start_ns, end_ns): (i64, i64),
+        filter: &Filter,
+    ) -> Filter {
+        let overlaps = hours_overlapping(start_ns, end_ns);
+        let st = self.state.read();
+        let parts: Vec<&KeyStats> = snap
+            .parts
+            .iter()
+            .chain(&st.parts)
+            .filter(|p| p.meta.project_id == project_id && overlaps(p.meta.hour))
+            .map(|p| &p.stats)
+            .collect();
+        let mem: Vec<&KeyStats> = st
+            .mem
+            .stats()
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter(|((project, hour), _)| project == project_id && overlaps(*hour))
+            .map(|(_, s)| s)
+            .collect();
+        let has = |k: &str| parts.iter().chain(&mem).any(|s| s.keys.contains_key(k));
+        filter
+            .clone()
+            .without_absent(&|field: &Field| is_absent(field, has))
     }
 
     /// The spans of one trace, from the memtable and the parts that may hold it.

@@ -90,7 +90,10 @@ pub(super) struct KeyParams {
 /// Keys seen in the window
 ///
 /// Intrinsic fields and attribute keys, most frequent first, from statistics kept at ingest
-/// (counted per whole hour).
+/// (counted per whole hour). Every built-in field of the target is listed, with a count of
+/// 0 when no record in the window has it; an attribute whose plain key would read
+/// something else (a built-in field or its short alias, such as `name` or `service`) is
+/// listed with its scope (`span.name`, `resource.service`).
 #[utoipa::path(
     get,
     path = "/api/v1/keys",

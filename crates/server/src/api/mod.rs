@@ -21,6 +21,7 @@ mod logs;
 mod ops;
 mod params;
 mod sessions;
+mod skew;
 mod spans;
 mod traces;
 

@@ -3,17 +3,17 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_query::Target;
 use tracehouse_store_api::{
     ErrorQuery, MAX_CANDIDATE_TRACES, MAX_SEARCH_LIMIT, SearchCursor, TraceSummary,
 };
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::failure::{ErrorBody, QueryFailures};
 use super::params::{SearchParams, search_query};
-use super::{ApiError, ApiState, project_of};
+use super::{ApiError, ApiState, project_of, skew};
 use crate::extract::{Path, Query};
 
 /// Everything stored about one trace.
@@ -21,12 +21,35 @@ use crate::extract::{Path, Query};
 pub struct TraceDetail {
     /// The trace.
     pub trace_id: TraceId,
-    /// All spans of the trace, by start time.
-    pub spans: Vec<Span>,
+    /// All spans of the trace, by start time (as stored), those that share a span id too.
+    pub spans: Vec<TraceSpan>,
     /// Log records emitted in the trace, oldest first (at most 1000).
     pub logs: Vec<LogRecord>,
     /// Errors of the trace, oldest first (at most 1000).
     pub errors: Vec<ErrorOccurrence>,
+}
+
+/// A span of a trace, as the trace view shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TraceSpan {
+    /// The span; its times (and its events') already shifted when it was adjusted for
+    /// clock skew.
+    #[serde(flatten)]
+    pub span: Span,
+    /// Set on spans adjusted for clock skew between hosts: how far their times were moved,
+    /// in ns (positive: later than stored). The stored span is unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_skew_shift_ns: Option<i64>,
+}
+
+/// Query parameters of the trace route.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct TraceParams {
+    /// Move spans timed by a skewed clock into their parents (as Jaeger does) and mark
+    /// them with `clock_skew_shift_ns`; `false` returns the times as stored.
+    #[param(default = true)]
+    adjust_clock_skew: Option<bool>,
 }
 
 /// One page of traces.
@@ -48,18 +71,23 @@ pub struct TracePage {
 /// One trace with its logs and errors
 ///
 /// All spans of the trace (whatever their time), the log records emitted in it and its
-/// error occurrences, oldest first.
+/// error occurrences, oldest first. A child timed on another host that starts before its
+/// parent or ends after it is moved into the parent, with its descendants on that host,
+/// and marked with the shift (`adjust_clock_skew=false` turns this off).
 #[utoipa::path(
     get,
     path = "/api/v1/traces/{trace_id}",
     operation_id = "getTrace",
     tag = "traces",
-    params((
-        "trace_id" = String,
-        Path,
-        description = "32 hex digits (either case); not all zero.",
-        pattern = "^[0-9a-fA-F]{32}$",
-    )),
+    params(
+        (
+            "trace_id" = String,
+            Path,
+            description = "32 hex digits (either case); not all zero.",
+            pattern = "^[0-9a-fA-F]{32}$",
+        ),
+        TraceParams,
+    ),
     responses(
         (status = 200, description = "The trace.", body = TraceDetail),
         (status = 404, description = "No span of this trace is stored in the project.", body = ErrorBody),
@@ -70,6 +98,7 @@ pub(super) async fn get_trace(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(trace_id): Path<String>,
+    Query(p): Query<TraceParams>,
 ) -> Result<Json<TraceDetail>, ApiError> {
     let project = project_of(&state, &headers)?;
     let id: TraceId = trace_id.parse().map_err(|e| {
@@ -85,7 +114,7 @@ pub(super) async fn get_trace(
         limit: MAX_SEARCH_LIMIT,
         ..Default::default()
     };
-    let (spans, logs, mut errors) = futures::try_join!(
+    let (mut spans, logs, mut errors) = futures::try_join!(
         state.store.trace(&project, id),
         state.store.trace_logs(&project, id),
         state.store.errors(&errors),
@@ -95,6 +124,19 @@ pub(super) async fn get_trace(
     }
     // The store lists occurrences newest first; a trace reads oldest first.
     errors.reverse();
+    let shifts = if p.adjust_clock_skew.unwrap_or(true) {
+        skew::adjust(&mut spans)
+    } else {
+        vec![0; spans.len()]
+    };
+    let spans = spans
+        .into_iter()
+        .zip(shifts)
+        .map(|(span, shift)| TraceSpan {
+            span,
+            clock_skew_shift_ns: (shift != 0).then_some(shift),
+        })
+        .collect();
     Ok(Json(TraceDetail {
         trace_id: id,
         spans,

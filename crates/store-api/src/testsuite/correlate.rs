@@ -129,8 +129,9 @@ pub fn spans() -> Vec<Span> {
             exception("ValueError", "card 4242 declined", PY_STACK, T0 + 50 * MS),
         ),
         sp("b1", None, "frontend", "GET /cart", 2_000, 100, Some("s1")),
+        // Only the root of trace b carries the session: its error belongs to s1 all the same.
         failing(
-            sp("b2", Some("b1"), "cart", "load", 2_010, 50, Some("s1")),
+            sp("b2", Some("b1"), "cart", "load", 2_010, 50, None),
             exception(
                 "ValueError",
                 "card 1111 declined",
@@ -524,8 +525,22 @@ pub async fn check_errors(store: &dyn Store, when: &str) {
     assert_eq!(
         occurrence_labels(&of_session),
         ["b2", "log:PaymentError", "a2"],
-        "[{when}]"
+        "[{when}] b2 by its trace's root"
     );
+    assert!(
+        of_session
+            .iter()
+            .all(|e| e.session_id.as_deref() == Some("s1")),
+        "[{when}] {of_session:?}"
+    );
+    let b2 = &all[3];
+    assert_eq!(
+        b2.session_id.as_deref(),
+        Some("s1"),
+        "[{when}] an occurrence takes its trace root's session"
+    );
+    let worker = &all[0];
+    assert_eq!(worker.session_id, None, "[{when}] no root session: none");
     let of_group = store
         .errors(&ErrorQuery {
             fingerprint: Some(a2.fingerprint.clone()),
@@ -647,12 +662,15 @@ pub async fn check_sessions(store: &dyn Store, when: &str) {
     assert_eq!(s1.end_ns, T0 + 2_100 * MS);
     assert_eq!(s1.duration_ns, 2_100 * MS);
     assert_eq!(s1.trace_count, 2);
-    assert_eq!(s1.span_count, 4);
+    assert_eq!(
+        s1.span_count, 3,
+        "[{when}] the spans that carry the session"
+    );
     assert_eq!(
         s1.error_count, 3,
-        "[{when}] two span events and one error log"
+        "[{when}] two span events (one by its trace's root) and one error log"
     );
-    assert_eq!(s1.services, ["cart", "checkout", "frontend"]);
+    assert_eq!(s1.services, ["checkout", "frontend"]);
     assert_eq!(list[0].error_count, 1);
     let limited = store
         .sessions(&SessionsQuery {

@@ -193,7 +193,9 @@ pub fn data() -> Vec<Def> {
             .attr("http.method", s("GET"))
             .attr("user.id", AttrValue::Int(7)),
         // d: a payment with a producer and a failing internal step.
-        d("d1", None, "frontend", "POST /pay", Server, 0, 50).attr("http.method", s("POST")),
+        d("d1", None, "frontend", "POST /pay", Server, 0, 50)
+            .attr("http.method", s("POST"))
+            .attr("note", s("")),
         d("d2", Some("d1"), "payments", "kafka.send", Producer, 1, 2)
             .attr("messaging.system", s("kafka"))
             .attr("retry", AttrValue::Bool(true))
@@ -202,9 +204,19 @@ pub fn data() -> Vec<Def> {
                 ("messaging.batch", AttrValue::Bool(true)),
             ])
             .scope("tier", s("queue")),
-        d("d3", Some("d1"), "payments", "charge card", Internal, 5, 40)
-            .error()
-            .attr("retry", AttrValue::Bool(false)),
+        // An em space between the words; an attribute that the short alias `name` reads.
+        d(
+            "d3",
+            Some("d1"),
+            "payments",
+            "charge\u{2003}card",
+            Internal,
+            5,
+            40,
+        )
+        .error()
+        .attr("retry", AttrValue::Bool(false))
+        .attr("name", s("charge")),
         // e: a trace with many database calls.
         d("e1", None, "frontend", "GET /orders", Server, 0, 200)
             .attr("http.method", s("GET"))
@@ -220,7 +232,8 @@ pub fn data() -> Vec<Def> {
             10,
             30,
         )
-        .attr("db.system", s("postgresql")),
+        .attr("db.system", s("postgresql"))
+        .res("kind", s("batch")),
         d(
             "e3",
             Some("e1"),
@@ -512,6 +525,46 @@ const SPAN_CASES: &[(&str, &str)] = &[
     ("{service:postgres} | avg(duration) > 100ms", "b3 b4"),
     ("{status:error} | count() > 1", "b1 b2"),
     ("{} | by(service) | count() > 2", "e2 e3 e4"),
+    // `key=""`: empty or absent; `key!=""`: set and not empty — for every key.
+    ("parent_span_id=\"\"", "a1 b1 c1 d1 e1"),
+    ("parent_span_id!=\"\"", "a2 a3 b2 b3 b4 d2 d3 e2 e3 e4"),
+    (
+        "status_message=''",
+        "a1 a2 a3 b1 b2 b3 b4 c1 d1 d2 d3 e1 e2 e3 e4",
+    ),
+    ("secure_session_id!=\"\"", ""),
+    ("http.method=\"\"", "a3 b3 b4 d2 d3 e2 e3 e4"),
+    ("http.method!=\"\" service:cart", "a2 b2 c1"),
+    ("note=\"\" service:frontend", "a1 b1 d1 e1"),
+    ("note!=\"\"", ""),
+    ("note EXISTS", "d1"),
+    ("event.cache=\"\" service:frontend", "b1 d1 e1"),
+    (
+        "resource.host.name:(\"\" OR web-1) service:frontend",
+        "a1 d1 e1",
+    ),
+    // Short aliases read an attribute of their own name where a span has one, the
+    // built-in field elsewhere; canonical names and scoped keys read one thing only.
+    ("name:charge", "d3"),
+    ("name:\"charge\u{2003}card\"", ""),
+    ("span_name:charge", ""),
+    ("span_name:\"charge\u{2003}card\"", "d3"),
+    ("span.name:charge", "d3"),
+    (
+        "name EXISTS",
+        "a1 a2 a3 b1 b2 b3 b4 c1 d1 d2 d3 e1 e2 e3 e4",
+    ),
+    ("name!=charge service:payments", "d2"),
+    ("kind:batch", "e2"),
+    ("kind:client", "a3 b3 b4 e3 e4"),
+    ("span_kind:client service:postgres duration<35ms", "b4 e2"),
+    ("resource.kind:batch", "e2"),
+    ("kind NOT EXISTS", ""),
+    // Bare words are tokens split at Unicode whitespace and punctuation.
+    ("card", "d3"),
+    ("charge card", "d3"),
+    ("CHARGE", "d3"),
+    ("\"ge\u{2003}ca\"", "d3"),
 ];
 
 async fn check_spans(store: &dyn Store, when: &str) {
@@ -773,6 +826,21 @@ async fn check_keys_values(store: &dyn Store, when: &str) {
     assert_eq!(host.count, 3);
     assert!(find("service_name", KeyScope::Intrinsic).is_some());
     assert!(find("duration", KeyScope::Intrinsic).is_some());
+    // Reserved keys are offered before any span has them.
+    let session = find("secure_session_id", KeyScope::Intrinsic).unwrap();
+    assert_eq!((session.count, session.value_type.as_str()), (0, "string"));
+    // Keys are offered as queries read them: an attribute whose plain key is a short alias
+    // with its scope, any other by its plain key.
+    assert_eq!(find("span.name", KeyScope::Span).map(|k| k.count), Some(1));
+    assert_eq!(
+        find("resource.kind", KeyScope::Resource).map(|k| k.count),
+        Some(1)
+    );
+    assert!(find("name", KeyScope::Span).is_none() && find("kind", KeyScope::Resource).is_none());
+    assert!(find("note", KeyScope::Span).is_some());
+    for key in ["name", "kind", "service", "session_id"] {
+        assert!(keys.iter().all(|k| k.key != key), "{when}: {key} offered");
+    }
     assert!(
         find("leak", KeyScope::Span).is_none(),
         "{when}: other project leaked"
@@ -792,6 +860,31 @@ async fn check_keys_values(store: &dyn Store, when: &str) {
         http.iter().map(|k| k.key.as_str()).collect::<Vec<_>>(),
         vec!["http.method", "http.status_code"]
     );
+    let key_list = |prefix: &'static str, start_ns: i64| async move {
+        store
+            .keys(&KeysQuery {
+                target: Target::Spans,
+                project_id: "p".into(),
+                start_ns,
+                end_ns: start_ns + 3600 * S,
+                prefix: prefix.into(),
+                limit: 1000,
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.key, k.count))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        key_list("span.n", START).await,
+        vec![("span.name".to_string(), 1)],
+        "{when}"
+    );
+    // A range without spans still offers every reserved key.
+    let empty = key_list("", START - 24 * 3600 * S).await;
+    assert_eq!(empty.len(), 14, "{when}: {empty:?}");
+    assert!(empty.iter().all(|(_, n)| *n == 0));
 
     let values = |key: &'static str, prefix: &'static str| async move {
         store
@@ -917,12 +1010,22 @@ pub async fn check_round_trip(store: &dyn Store) {
     let span = full_span("rt");
     let mut second = to_span(&d("a8", None, "svc", "root", SpanKind::Server, 0, 20), "rt");
     second.trace_id = span.trace_id;
+    // Zipkin-style halves: the client and the server side of a call share one span id.
+    let mut half = second.clone();
+    half.kind = SpanKind::Client;
+    half.start_time_unix_nano += 1;
+    half.end_time_unix_nano -= 1;
+    half.duration_nanos -= 2;
     store
-        .write_spans(vec![span.clone(), second.clone()])
+        .write_spans(vec![span.clone(), second.clone(), half.clone()])
         .await
         .unwrap();
     let got = store.trace("rt", span.trace_id).await.unwrap();
-    assert_eq!(got, vec![second, span.clone()]);
+    assert_eq!(
+        got,
+        vec![second, half, span.clone()],
+        "every stored span, those sharing an id too"
+    );
     assert!(
         store
             .trace("other-rt", span.trace_id)
