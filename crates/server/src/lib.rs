@@ -16,5 +16,5 @@ pub mod serve;
 pub mod time;
 pub mod ui;
 
-pub use config::{ConnectionLimits, ProjectConfig, ServerConfig};
+pub use config::{BadOrigin, ConnectionLimits, CorsOrigins, ProjectConfig, ServerConfig};
 pub use serve::{BoundAddrs, Server};
