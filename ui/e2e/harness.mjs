@@ -20,7 +20,7 @@ export function fail(msg) {
   process.exit(2);
 }
 
-const freePort = () =>
+export const freePort = () =>
   new Promise((res, rej) => {
     const s = createServer();
     s.once('error', rej);
@@ -31,17 +31,17 @@ const freePort = () =>
   });
 
 /**
- * Starts `tracehouse serve` (retention forever) and waits until it is healthy. Returns its
- * API base URL, OTLP/HTTP URLs, `post(body, to)`, `waitTrace(id, n)` and `stop()`.
+ * Starts `tracehouse serve` (retention forever, plus `args`) and waits until it is healthy.
+ * Returns its API base URL, OTLP/HTTP URLs, `post(body, to)`, `waitTrace(id, n)` and `stop()`.
  */
-export async function startServer() {
+export async function startServer({ args = [] } = {}) {
   if (!existsSync(BIN)) fail(`no binary at ${BIN}: run \`cargo build -p tracehouse\` first (or set TRACEHOUSE_BIN)`);
   const dataDir = mkdtempSync(join(tmpdir(), 'tracehouse-e2e-'));
   const [apiPort, grpcPort, httpPort] = [await freePort(), await freePort(), await freePort()];
   const base = `http://127.0.0.1:${apiPort}`;
   const otlpUrl = `http://127.0.0.1:${httpPort}/v1/traces`;
   const otlpLogsUrl = `http://127.0.0.1:${httpPort}/v1/logs`;
-  const server = spawn(BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--otlp-grpc', `127.0.0.1:${grpcPort}`, '--otlp-http', `127.0.0.1:${httpPort}`, '--retention', 'forever'], {
+  const server = spawn(BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--otlp-grpc', `127.0.0.1:${grpcPort}`, '--otlp-http', `127.0.0.1:${httpPort}`, '--retention', 'forever', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
   });

@@ -11,8 +11,12 @@ use tracehouse_model::Limits;
 pub struct ProjectConfig {
     /// Project id: lowercase letters, digits, `-` and `_`.
     pub id: String,
-    /// Keys accepted for this project (headers or resource attributes).
+    /// Keys accepted for this project (headers or resource attributes): they write and read.
     pub keys: Vec<String>,
+    /// Public browser keys: they only write (OTLP/HTTP, OTLP/gRPC), the query API refuses
+    /// them, so one can ship in a web page's JavaScript.
+    #[serde(default)]
+    pub browser_keys: Vec<String>,
 }
 
 /// Everything the server needs besides its store.
@@ -36,6 +40,65 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// Longest a JSON API query may run; past it the work is dropped and the answer is a 503.
     pub query_timeout: Duration,
+    /// Origins whose web pages may call the OTLP/HTTP receiver (CORS).
+    pub cors: CorsOrigins,
+}
+
+/// Which web page origins may send to the OTLP/HTTP receiver from a browser.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Any origin in open single-project mode (anyone can send there anyway), none when
+    /// projects are configured (a browser key should only work from the pages it ships in).
+    #[default]
+    ByMode,
+    /// Any origin (`*`).
+    Any,
+    /// These exact origins (`scheme://host[:port]`); empty refuses every browser.
+    List(Vec<String>),
+}
+
+/// Why a `--cors-origin` value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid CORS origin {0:?}: write scheme://host[:port] with no path (e.g. https://shop.example.com), `*` for any origin or `none`"
+)]
+pub struct BadOrigin(pub String);
+
+impl CorsOrigins {
+    /// Parses `--cors-origin` values (each may be a comma list): `*` allows any origin,
+    /// `none` no origin, anything else must be an origin; no values keeps [`CorsOrigins::ByMode`].
+    pub fn parse<S: AsRef<str>>(values: &[S]) -> Result<CorsOrigins, BadOrigin> {
+        let items: Vec<&str> = values
+            .iter()
+            .flat_map(|v| v.as_ref().split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect();
+        if items.is_empty() {
+            return Ok(CorsOrigins::ByMode);
+        }
+        if items.contains(&"*") {
+            return Ok(CorsOrigins::Any);
+        }
+        let mut origins = Vec::new();
+        for item in items.into_iter().filter(|i| *i != "none") {
+            let rest = item
+                .strip_prefix("https://")
+                .or_else(|| item.strip_prefix("http://"))
+                .ok_or_else(|| BadOrigin(item.to_string()))?;
+            let valid = !rest.is_empty()
+                && !rest.starts_with(':')
+                && rest.bytes().all(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                });
+            if !valid {
+                return Err(BadOrigin(item.to_string()));
+            }
+            // Browsers send the origin lowercased and without a trailing slash.
+            origins.push(item.to_ascii_lowercase());
+        }
+        Ok(CorsOrigins::List(origins))
+    }
 }
 
 /// How long the listeners wait for slow clients and how many connections each one holds.
@@ -86,6 +149,7 @@ impl Default for ServerConfig {
             retry_after_secs: 5,
             connections: ConnectionLimits::default(),
             query_timeout: Duration::from_secs(30),
+            cors: CorsOrigins::ByMode,
         }
     }
 }

@@ -17,6 +17,6 @@ pub mod serve;
 pub mod time;
 pub mod ui;
 
-pub use config::{ConnectionLimits, ProjectConfig, ServerConfig};
+pub use config::{BadOrigin, ConnectionLimits, CorsOrigins, ProjectConfig, ServerConfig};
 pub use serve::{BoundAddrs, Server};
 pub use tracehouse_model::Limits;

@@ -1,6 +1,8 @@
 //! OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` with protobuf or JSON bodies,
 //! optionally gzipped, both served by one handler generic over the signal.
 //!
+//! Browsers may call it from the origins configured with `--cors-origin` (see [`cors_layer`]).
+//!
 //! Responses follow the OTLP/HTTP specification: the body has the request's encoding,
 //! failures carry a `google.rpc.Status`, 400 means "do not retry", 503 with `Retry-After`
 //! means "retry later", and rejected rows come back in `partial_success`.
@@ -11,7 +13,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use flate2::read::GzDecoder;
@@ -20,6 +22,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde::Serialize;
 
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::config::CorsOrigins;
 use crate::ingest::{Ingest, IngestError, OtlpExport};
 use crate::projects::key_from_headers;
 
@@ -124,12 +129,58 @@ pub struct HttpState {
     pub body_timeout: std::time::Duration,
 }
 
-/// The OTLP/HTTP router.
-pub fn router(state: HttpState) -> Router {
-    Router::new()
+/// The OTLP/HTTP router, answering browsers from `cors` origins.
+pub fn router(state: HttpState, cors: Option<CorsLayer>) -> Router {
+    let router = Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
-        .with_state(state)
+        .with_state(state);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// How long a browser may cache a preflight answer: two hours, the most Chromium honours
+/// (Firefox allows a day), so a page sends one preflight per endpoint every two hours.
+const PREFLIGHT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(2 * 60 * 60);
+
+/// The CORS layer for the allowed origins, or none when no origin is allowed (then browsers
+/// get no CORS headers and refuse to send). `open` is whether the server runs without projects,
+/// which decides [`CorsOrigins::ByMode`].
+///
+/// Preflights are answered for `POST` with the headers an OTLP browser exporter sends:
+/// `content-type` (protobuf and JSON are not CORS-safelisted types), `content-encoding`, the
+/// key (`x-tracehouse-key` or `authorization`) and trace context (`traceparent`,
+/// `tracestate`); `retry-after` is exposed so a browser exporter can honour it. No
+/// credentials: the key travels in a header or the resource, never in a cookie.
+pub fn cors_layer(origins: &CorsOrigins, open: bool) -> Option<CorsLayer> {
+    let allow = match origins {
+        CorsOrigins::ByMode if open => AllowOrigin::any(),
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::ByMode => return None,
+        CorsOrigins::List(list) if list.is_empty() => return None,
+        CorsOrigins::List(list) => AllowOrigin::list(
+            list.iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        ),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::POST])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::CONTENT_ENCODING,
+                header::AUTHORIZATION,
+                HeaderName::from_static("x-tracehouse-key"),
+                HeaderName::from_static("traceparent"),
+                HeaderName::from_static("tracestate"),
+            ])
+            .expose_headers([header::RETRY_AFTER])
+            .max_age(PREFLIGHT_MAX_AGE),
+    )
 }
 
 /// Reads the body, refusing anything larger than `limit` or slower than `timeout` (a client

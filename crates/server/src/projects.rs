@@ -21,6 +21,9 @@ pub enum AuthError {
     /// The key matches no configured project.
     #[error("unknown project key")]
     Unknown,
+    /// A browser key was used to read: browser keys only write.
+    #[error("this is a browser key, which can only send data: read with one of the project's keys")]
+    WriteOnly,
 }
 
 /// Why a project configuration was refused.
@@ -37,10 +40,19 @@ pub enum ProjectConfigError {
     NoKeys(String),
 }
 
+/// What a key may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// A project key: write and read.
+    ReadWrite,
+    /// A public browser key: write only.
+    WriteOnly,
+}
+
 /// The key → project table.
 #[derive(Debug, Clone)]
 pub struct Projects {
-    by_key: HashMap<String, String>,
+    by_key: HashMap<String, (String, Access)>,
 }
 
 impl Projects {
@@ -58,8 +70,10 @@ impl Projects {
             if p.keys.is_empty() {
                 return Err(ProjectConfigError::NoKeys(p.id.clone()));
             }
-            for k in &p.keys {
-                if by_key.insert(k.clone(), p.id.clone()).is_some() {
+            let keys = p.keys.iter().map(|k| (k, Access::ReadWrite));
+            let browser = p.browser_keys.iter().map(|k| (k, Access::WriteOnly));
+            for (k, access) in keys.chain(browser) {
+                if by_key.insert(k.clone(), (p.id.clone(), access)).is_some() {
                     return Err(ProjectConfigError::DuplicateKey(k.clone()));
                 }
             }
@@ -72,10 +86,22 @@ impl Projects {
         self.by_key.is_empty()
     }
 
-    /// The project for a request key (header), when reading.
+    /// The project for a request key (header), when reading: browser keys are refused.
     pub fn for_key(&self, key: Option<&str>) -> Result<String, AuthError> {
+        match self.lookup(key)? {
+            (project, Access::ReadWrite) => Ok(project),
+            (_, Access::WriteOnly) => Err(AuthError::WriteOnly),
+        }
+    }
+
+    /// The project a key writes into: project keys and browser keys alike.
+    fn for_write_key(&self, key: Option<&str>) -> Result<String, AuthError> {
+        self.lookup(key).map(|(project, _)| project)
+    }
+
+    fn lookup(&self, key: Option<&str>) -> Result<(String, Access), AuthError> {
         if self.is_open() {
-            return Ok(OPEN_PROJECT.to_string());
+            return Ok((OPEN_PROJECT.to_string(), Access::ReadWrite));
         }
         let key = key.ok_or(AuthError::Missing)?;
         self.by_key.get(key).cloned().ok_or(AuthError::Unknown)
@@ -92,7 +118,7 @@ impl Projects {
             .iter()
             .find_map(|k| resource.get(*k))
             .map(AttrValue::as_text);
-        self.for_key(attr_key.as_deref().or(header_key))
+        self.for_write_key(attr_key.as_deref().or(header_key))
     }
 }
 
@@ -121,10 +147,12 @@ mod tests {
             ProjectConfig {
                 id: "shop".into(),
                 keys: vec!["k1".into()],
+                browser_keys: vec!["pub1".into()],
             },
             ProjectConfig {
                 id: "blog".into(),
                 keys: vec!["k2".into(), "k3".into()],
+                browser_keys: Vec::new(),
             },
         ])
         .unwrap()
@@ -153,6 +181,19 @@ mod tests {
     }
 
     #[test]
+    fn browser_keys_write_but_do_not_read() {
+        let p = projects();
+        let mut res = Attributes::new();
+        res.insert("tracehouse.project".into(), AttrValue::Str("pub1".into()));
+        assert_eq!(p.for_resource(None, &res).unwrap(), "shop");
+        assert_eq!(
+            p.for_resource(Some("pub1"), &Attributes::new()).unwrap(),
+            "shop"
+        );
+        assert_eq!(p.for_key(Some("pub1")), Err(AuthError::WriteOnly));
+    }
+
+    #[test]
     fn header_parsing() {
         assert_eq!(key_from_headers(Some("abc"), None), Some("abc"));
         assert_eq!(key_from_headers(None, Some("Bearer xyz")), Some("xyz"));
@@ -166,6 +207,7 @@ mod tests {
             Projects::new(&[ProjectConfig {
                 id: id.into(),
                 keys: keys.iter().map(|k| k.to_string()).collect(),
+                browser_keys: Vec::new(),
             }])
             .err()
         };
@@ -181,10 +223,12 @@ mod tests {
             ProjectConfig {
                 id: "a".into(),
                 keys: vec!["k".into()],
+                browser_keys: Vec::new(),
             },
             ProjectConfig {
                 id: "b".into(),
-                keys: vec!["k".into()],
+                keys: vec!["k2".into()],
+                browser_keys: vec!["k".into()],
             },
         ]);
         assert_eq!(

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
+use tower_http::cors::CorsLayer;
 use tracehouse_store_api::Store;
 
 use crate::api::{self, ApiState};
@@ -40,6 +41,7 @@ pub struct Server {
     ingest: Arc<Ingest>,
     api_state: ApiState,
     http_state: HttpState,
+    cors: Option<CorsLayer>,
     max_request_bytes: usize,
     limits: ConnectionLimits,
     api: TcpListener,
@@ -58,6 +60,7 @@ impl Server {
     pub async fn bind(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Server> {
         check_limits(&config)?;
         let projects = Arc::new(Projects::new(&config.projects)?);
+        let cors = otlp_http::cors_layer(&config.cors, projects.is_open());
         let metrics = Arc::new(Metrics::new(store.clone()));
         let ingest = Arc::new(Ingest {
             store: store.clone(),
@@ -78,6 +81,7 @@ impl Server {
                 retry_after_secs: config.retry_after_secs,
                 body_timeout: config.connections.request_body_timeout,
             },
+            cors,
             store,
             ingest,
             max_request_bytes: config.max_request_bytes,
@@ -115,7 +119,7 @@ impl Server {
         );
         let http = serve_http(
             Acceptor::new(self.http, max, "otlp-http"),
-            otlp_http::router(self.http_state),
+            otlp_http::router(self.http_state, self.cors),
             limits,
             rx.clone(),
         );

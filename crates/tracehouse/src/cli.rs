@@ -130,6 +130,28 @@ pub struct ServeArgs {
     )]
     pub projects: Vec<String>,
 
+    /// A public browser key of a configured project, as ID=KEY[,KEY…]; repeat for more
+    /// projects (in the environment, separate them with `;`). A browser key can only send data
+    /// (the query API refuses it with 403), so it may ship in a web page's JavaScript.
+    #[arg(
+        long = "browser-key",
+        env = "TRACEHOUSE_BROWSER_KEYS",
+        value_name = "ID=KEYS",
+        value_delimiter = ';'
+    )]
+    pub browser_keys: Vec<String>,
+
+    /// Web page origin allowed to send to the OTLP/HTTP receiver from a browser (CORS), as
+    /// scheme://host[:port]; repeat or separate with commas; `*` allows any origin, `none` no
+    /// origin [default: any origin in open single-project mode, none when projects are
+    /// configured]
+    #[arg(
+        long = "cors-origin",
+        env = "TRACEHOUSE_CORS_ORIGINS",
+        value_name = "ORIGIN"
+    )]
+    pub cors_origins: Vec<String>,
+
     /// Drop data older than this (e.g. 36h, 7d, 4w; "forever" keeps everything) [default: 7d]
     #[arg(long, env = "TRACEHOUSE_RETENTION", value_name = "AGE")]
     pub retention: Option<String>,

@@ -8,7 +8,9 @@ use anyhow::Context;
 use serde::Deserialize;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
-use tracehouse_server::{ConnectionLimits, Limits, ProjectConfig, Server, ServerConfig};
+use tracehouse_server::{
+    ConnectionLimits, CorsOrigins, Limits, ProjectConfig, Server, ServerConfig,
+};
 
 use crate::cli::{LogFormat, ServeArgs, StoreKind, parse_duration, parse_size};
 
@@ -25,6 +27,7 @@ struct FileConfig {
     otlp_http: Option<std::net::SocketAddr>,
     #[serde(default)]
     projects: Vec<ProjectConfig>,
+    cors_origins: Option<Vec<String>>,
     retention: Option<String>,
     max_request_bytes: Option<usize>,
     max_attributes: Option<usize>,
@@ -61,19 +64,41 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
+/// Splits `shop=k1,k2` into the project id and its keys; `flag` names the option in errors.
+fn parse_keys(spec: &str, flag: &str) -> anyhow::Result<(String, Vec<String>)> {
+    let (id, keys) = spec.split_once('=').with_context(|| {
+        format!("invalid {flag} {spec:?}: write it as ID=KEY[,KEY…], e.g. shop=secret1")
+    })?;
+    let keys = keys
+        .split(',')
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty())
+        .collect();
+    Ok((id.trim().to_string(), keys))
+}
+
 /// Parses `shop=k1,k2` into a project.
 fn parse_project(spec: &str) -> anyhow::Result<ProjectConfig> {
-    let (id, keys) = spec.split_once('=').with_context(|| {
-        format!("invalid project {spec:?}: write it as ID=KEY[,KEY…], e.g. shop=secret1")
-    })?;
+    let (id, keys) = parse_keys(spec, "--project")?;
     Ok(ProjectConfig {
-        id: id.trim().to_string(),
-        keys: keys
-            .split(',')
-            .map(|k| k.trim().to_string())
-            .filter(|k| !k.is_empty())
-            .collect(),
+        id,
+        keys,
+        browser_keys: Vec::new(),
     })
+}
+
+/// Adds `--browser-key ID=KEY[,KEY…]` values to their (configured) projects.
+fn add_browser_keys(projects: &mut [ProjectConfig], specs: &[String]) -> anyhow::Result<()> {
+    for spec in specs {
+        let (id, keys) = parse_keys(spec, "--browser-key")?;
+        let project = projects.iter_mut().find(|p| p.id == id).with_context(|| {
+            format!(
+                "--browser-key {spec:?}: no project {id:?} is configured (add it with --project {id}=KEY)"
+            )
+        })?;
+        project.browser_keys.extend(keys);
+    }
+    Ok(())
 }
 
 /// A duration setting: the flag (or environment), else the file, else `default`.
@@ -101,13 +126,19 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
         None => FileConfig::default(),
     };
     let defaults = ServerConfig::default();
-    let projects = if args.projects.is_empty() {
+    let mut projects = if args.projects.is_empty() {
         file.projects
     } else {
         args.projects
             .iter()
             .map(|p| parse_project(p))
             .collect::<anyhow::Result<_>>()?
+    };
+    add_browser_keys(&mut projects, &args.browser_keys)?;
+    let cors = if args.cors_origins.is_empty() {
+        file.cors_origins.unwrap_or_default()
+    } else {
+        args.cors_origins
     };
     let server = ServerConfig {
         listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
@@ -172,6 +203,7 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             "query-timeout",
             defaults.query_timeout,
         )?,
+        cors: CorsOrigins::parse(&cors).context("--cors-origin")?,
         ..defaults
     };
     let data_dir = args
@@ -352,7 +384,8 @@ mod tests {
             s.server.projects,
             vec![ProjectConfig {
                 id: "shop".into(),
-                keys: vec!["k1".into()]
+                keys: vec!["k1".into()],
+                browser_keys: Vec::new(),
             }]
         );
         assert_eq!(s.engine.retention, Some(Duration::from_secs(2 * 86400)));
@@ -543,5 +576,73 @@ max_name_bytes = 200
         assert!(format!("{err:#}").contains("--idle-timeout"), "{err:#}");
         let err = resolve(args(&["tracehouse", "serve", "--retention", "soon"])).unwrap_err();
         assert!(format!("{err:#}").contains("30s, 36h or 7d"), "{err:#}");
+    }
+
+    #[test]
+    fn browser_keys_and_cors_origins_from_flags_and_file() {
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--project",
+            "shop=secret",
+            "--browser-key",
+            "shop=pub1,pub2",
+            "--cors-origin",
+            "https://shop.example.com,http://localhost:5173",
+            "--cors-origin",
+            "https://admin.example.com",
+        ]))
+        .unwrap();
+        assert_eq!(s.server.projects[0].browser_keys, vec!["pub1", "pub2"]);
+        assert_eq!(
+            s.server.cors,
+            CorsOrigins::List(vec![
+                "https://shop.example.com".into(),
+                "http://localhost:5173".into(),
+                "https://admin.example.com".into()
+            ])
+        );
+        assert_eq!(
+            resolve(args(&["tracehouse", "serve"])).unwrap().server.cors,
+            CorsOrigins::ByMode
+        );
+        let any = resolve(args(&["tracehouse", "serve", "--cors-origin", "*"])).unwrap();
+        assert_eq!(any.server.cors, CorsOrigins::Any);
+        let err = resolve(args(&["tracehouse", "serve", "--browser-key", "shop=p"])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("no project \"shop\""),
+            "{err:#}"
+        );
+        for bad in [
+            "shop.example.com",
+            "https://shop.example.com/",
+            "https://x/app",
+        ] {
+            let err = resolve(args(&["tracehouse", "serve", "--cors-origin", bad])).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("invalid CORS origin"),
+                "{bad}: {err:#}"
+            );
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.toml");
+        std::fs::write(
+            &path,
+            "cors_origins = [\"https://shop.example.com\"]\n[[projects]]\nid = \"shop\"\nkeys = [\"k1\"]\nbrowser_keys = [\"pub\"]\n",
+        )
+        .unwrap();
+        let s = resolve(args(&[
+            "tracehouse",
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+        ]))
+        .unwrap();
+        assert_eq!(s.server.projects[0].browser_keys, vec!["pub"]);
+        assert_eq!(
+            s.server.cors,
+            CorsOrigins::List(vec!["https://shop.example.com".into()])
+        );
     }
 }

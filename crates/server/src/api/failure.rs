@@ -55,7 +55,11 @@ impl From<ParseError> for ApiError {
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, e.to_string())
+        let status = match e {
+            AuthError::WriteOnly => StatusCode::FORBIDDEN,
+            AuthError::Missing | AuthError::Unknown => StatusCode::UNAUTHORIZED,
+        };
+        ApiError::new(status, e.to_string())
     }
 }
 
@@ -126,7 +130,7 @@ pub struct ErrorDetail {
 pub(super) struct QueryFailures;
 
 /// Status, name and description of the reusable failure responses.
-const FAILURES: [(&str, &str, &str); 4] = [
+const FAILURES: [(&str, &str, &str); 5] = [
     (
         "400",
         "BadRequest",
@@ -139,6 +143,12 @@ const FAILURES: [(&str, &str, &str); 4] = [
         "401",
         "Unauthorized",
         "Projects are configured and the request has no project key, or an unknown one.",
+    ),
+    (
+        "403",
+        "Forbidden",
+        "The key is a project's browser key, which can only send data: read with one of the \
+         project's keys.",
     ),
     (
         "500",
