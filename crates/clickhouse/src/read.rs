@@ -14,9 +14,7 @@ use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::plan::Target;
 use tracehouse_query::{Field, Filter, Plan};
-use tracehouse_store_api::stats::{
-    KeyStats, exists_fields, is_absent, stats_keys, stats_prefix,
-};
+use tracehouse_store_api::stats::{KeyStats, exists_fields, is_absent, stats_keys, stats_prefix};
 use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,

@@ -59,8 +59,16 @@ mod tests {
         // SAFETY: reads option values.
         #[allow(unsafe_code)]
         let get = |option| unsafe { libmimalloc_sys::mi_option_get(option) };
-        assert_eq!(get(PURGE_DELAY), 1000, "mimalloc 3's default purge delay, 1000 ms");
-        assert_eq!(get(ALLOW_THP), 1, "mimalloc 3 allows transparent huge pages");
+        assert_eq!(
+            get(PURGE_DELAY),
+            1000,
+            "mimalloc 3's default purge delay, 1000 ms"
+        );
+        assert_eq!(
+            get(ALLOW_THP),
+            1,
+            "mimalloc 3 allows transparent huge pages"
+        );
         init();
         assert_eq!(get(PURGE_DELAY), 10);
         assert_eq!(get(ALLOW_THP), 0);
