@@ -530,20 +530,10 @@ impl ClickHouseStore {
         wait.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// A search or histogram with its filter folded by the key statistics
+    /// A search or histogram with its plan folded by the key statistics
     /// ([`read::fold_absent`]).
     async fn folded<Q: FilteredQuery>(&self, target: Target, q: &Q) -> Result<Q, StoreError> {
-        let filter = read::fold_absent(
-            &self.client,
-            target,
-            q.project_id(),
-            q.window(),
-            q.pushdown(),
-        )
-        .await?;
-        let mut q = q.clone();
-        q.set_pushdown(filter);
-        Ok(q)
+        read::fold_absent(&self.client, target, q).await
     }
 }
 

@@ -13,8 +13,10 @@ use clickhouse::{Client, Row};
 use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::plan::Target;
-use tracehouse_query::{Field, Filter, Plan};
-use tracehouse_store_api::stats::{KeyStats, exists_fields, is_absent, stats_keys, stats_prefix};
+use tracehouse_query::{Field, Plan};
+use tracehouse_store_api::stats::{
+    FilteredQuery, KeyStats, exists_fields, is_absent, stats_keys, stats_prefix,
+};
 use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
@@ -386,29 +388,29 @@ pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>,
     Ok(stats.key_infos(q.target, &q.prefix, q.limit))
 }
 
-/// The filter with `Exists` of the attributes no record of the project has in the hours of
-/// the window folded to false ([`tracehouse_query::Filter::without_absent`]), from the key
-/// statistics, so that `service:x` (which reads an attribute `service` where a span has
-/// one) uses the `service_name` part of the sorting key. The statistics are read just
-/// before the search: a span inserted meanwhile whose attribute key is new to its hour may
-/// be read by its built-in field.
-pub(crate) async fn fold_absent(
+/// The query with `Exists` of the attributes no record of the project has in the hours of
+/// the window folded to false ([`tracehouse_query::Plan::without_absent`], pushdown and
+/// structure), from the key statistics, so that `service:x` (which reads an attribute
+/// `service` where a span has one) uses the `service_name` part of the sorting key. The
+/// statistics are read just before the search: a span inserted meanwhile whose attribute
+/// key is new to its hour may be read by its built-in field.
+pub(crate) async fn fold_absent<Q: FilteredQuery>(
     client: &Client,
     target: Target,
-    project_id: &str,
-    (start_ns, end_ns): (i64, i64),
-    filter: &Filter,
-) -> Result<Filter, StoreError> {
-    let wanted: Vec<String> = exists_fields(filter)
+    q: &Q,
+) -> Result<Q, StoreError> {
+    let mut q = q.clone();
+    let wanted: Vec<String> = exists_fields(q.pushdown())
         .into_iter()
         .flat_map(stats_keys)
         .collect();
     if wanted.is_empty() {
-        return Ok(filter.clone());
+        return Ok(q);
     }
     let (table, _) = stats_tables(target);
     let mut p = Params::default();
-    let project = p.str(project_id);
+    let project = p.str(q.project_id());
+    let (start_ns, end_ns) = q.window();
     let (from, to) = hour_bounds(&mut p, start_ns, end_ns);
     let list = p.str_array(wanted);
     let sql = format!(
@@ -418,9 +420,8 @@ pub(crate) async fn fold_absent(
     );
     let present: Vec<String> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
     let has = |k: &str| present.iter().any(|p| p == k);
-    Ok(filter
-        .clone()
-        .without_absent(&|field: &Field| is_absent(field, has)))
+    q.fold_absent(&|field: &Field| is_absent(field, has));
+    Ok(q)
 }
 
 #[derive(Debug, Row, Deserialize)]

@@ -697,6 +697,25 @@ pub enum PlanStage {
 }
 
 impl Structure {
+    /// The structure with each spanset's filter folded by [`Filter::without_absent`].
+    pub fn without_absent(self, absent: &impl Fn(&Field) -> bool) -> Structure {
+        let fold = |s: Box<Structure>| Box::new(s.without_absent(absent));
+        match self {
+            Structure::Spanset(filter) => Structure::Spanset(filter.without_absent(absent)),
+            Structure::And(a, b) => Structure::And(fold(a), fold(b)),
+            Structure::Or(a, b) => Structure::Or(fold(a), fold(b)),
+            Structure::Relation { rel, lhs, rhs } => Structure::Relation {
+                rel,
+                lhs: fold(lhs),
+                rhs: fold(rhs),
+            },
+            Structure::Pipeline { input, stages } => Structure::Pipeline {
+                input: fold(input),
+                stages,
+            },
+        }
+    }
+
     /// Every field the structure reads (its spansets' filters and its pipeline stages), so
     /// that a store can read only those columns of candidate traces.
     pub fn fields(&self) -> Vec<&Field> {
@@ -739,6 +758,17 @@ pub struct Plan {
     pub pushdown: Filter,
     /// The structure to evaluate on each candidate trace's spans, for structural queries.
     pub structure: Option<Structure>,
+}
+
+impl Plan {
+    /// The plan with its pushdown filter and its structure's spansets folded by
+    /// [`Filter::without_absent`].
+    pub fn without_absent(self, absent: &impl Fn(&Field) -> bool) -> Plan {
+        Plan {
+            pushdown: self.pushdown.without_absent(absent),
+            structure: self.structure.map(|s| s.without_absent(absent)),
+        }
+    }
 }
 
 /// Compiles a query over spans. Equivalent to `plan_for(q, Target::Spans)`.
@@ -1058,6 +1088,34 @@ mod tests {
 
     fn pd(q: &str) -> Filter {
         plan(&parse(q).unwrap_or_else(|e| panic!("{q:?}: {e}"))).pushdown
+    }
+
+    #[test]
+    fn folding_absent_aliases_leaves_a_structure_reading_only_built_in_fields() {
+        let p = plan(&parse("{service:frontend} >> {service:postgres duration>5ms}").unwrap());
+        let is_attr = |f: &&Field| matches!(f, Field::Attr { .. });
+        let structure = p.structure.clone().unwrap();
+        assert!(
+            structure.fields().iter().any(is_attr),
+            "aliases read attributes"
+        );
+        let folded = p.without_absent(&|f: &Field| matches!(f, Field::Attr { .. }));
+        let structure = folded.structure.unwrap();
+        assert!(!structure.fields().iter().any(is_attr), "{structure:?}");
+        let mut pushdown = Vec::new();
+        folded.pushdown.collect_fields(&mut pushdown);
+        assert!(!pushdown.iter().any(is_attr), "{:?}", folded.pushdown);
+        let kept =
+            plan(&parse("{service:frontend} >> {x:1}").unwrap()).without_absent(&|f: &Field| {
+                *f == Field::Attr {
+                    scope: Scope::Any,
+                    key: "service".into(),
+                }
+            });
+        assert!(
+            kept.structure.unwrap().fields().iter().any(is_attr),
+            "x stays an attribute"
+        );
     }
     fn attr(key: &str) -> Field {
         Field::Attr {

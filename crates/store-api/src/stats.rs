@@ -296,10 +296,12 @@ pub trait FilteredQuery: Clone {
     fn project_id(&self) -> &str;
     /// `[start, end)` in ns.
     fn window(&self) -> (i64, i64);
-    /// The pushdown filter.
+    /// The pushdown filter (it names every attribute the query tests for presence, the
+    /// structure's included).
     fn pushdown(&self) -> &Filter;
-    /// Replaces the pushdown filter.
-    fn set_pushdown(&mut self, filter: Filter);
+    /// Folds the query's plan (pushdown and structure) with what `absent` proves
+    /// ([`tracehouse_query::Plan::without_absent`]).
+    fn fold_absent(&mut self, absent: &dyn Fn(&Field) -> bool);
 }
 
 impl FilteredQuery for crate::SearchQuery {
@@ -312,8 +314,8 @@ impl FilteredQuery for crate::SearchQuery {
     fn pushdown(&self) -> &Filter {
         &self.plan.pushdown
     }
-    fn set_pushdown(&mut self, filter: Filter) {
-        self.plan.pushdown = filter;
+    fn fold_absent(&mut self, absent: &dyn Fn(&Field) -> bool) {
+        self.plan = self.plan.clone().without_absent(&absent);
     }
 }
 
@@ -327,8 +329,8 @@ impl FilteredQuery for crate::HistogramQuery {
     fn pushdown(&self) -> &Filter {
         &self.plan.pushdown
     }
-    fn set_pushdown(&mut self, filter: Filter) {
-        self.plan.pushdown = filter;
+    fn fold_absent(&mut self, absent: &dyn Fn(&Field) -> bool) {
+        self.plan = self.plan.clone().without_absent(&absent);
     }
 }
 

@@ -138,29 +138,16 @@ impl TableEngine {
         out
     }
 
-    /// A search or histogram with its pushdown filter folded for `snap` (see
-    /// [`TableEngine::fold_absent`]).
-    pub(crate) fn folded<Q: FilteredQuery>(&self, snap: &Snapshot, q: &Q) -> Q {
-        let filter = self.fold_absent(snap, q.project_id(), q.window(), q.pushdown());
-        let mut q = q.clone();
-        q.set_pushdown(filter);
-        q
-    }
-
-    /// `filter` for a snapshot taken before this call, with `Exists` of the attributes
+    /// A search or histogram with its plan folded for `snap`: `Exists` of the attributes
     /// that no row of the project has in the hours overlapping the window folded to false
-    /// ([`Filter::without_absent`]): what lets `service:x` use the service-sorted parts
-    /// when no span has an attribute `service`. A key counts as present when the
-    /// snapshot's parts or the table as it is now (memtable and parts) have it, so every
-    /// row of the snapshot is covered even if it was flushed or retired meanwhile.
-    pub(crate) fn fold_absent(
-        &self,
-        snap: &Snapshot,
-        project_id: &str,
-        (start_ns, end_ns): (i64, i64),
-        filter: &Filter,
-    ) -> Filter {
-        let overlaps = hours_overlapping(start_ns, end_ns);
+    /// ([`tracehouse_query::Plan::without_absent`]), which lets `service:x` use the
+    /// service-sorted parts and a structure read no attribute columns when no span has an
+    /// attribute `service`. A key counts as present when the snapshot's parts or the table
+    /// as it is now (memtable and parts) have it, so every row of the snapshot is covered
+    /// even if it was flushed or retired meanwhile.
+    pub(crate) fn folded<Q: FilteredQuery>(&self, snap: &Snapshot, q: &Q) -> Q {
+        let overlaps = hours_overlapping(q.window().0, q.window().1);
+        let project_id = q.project_id();
         let st = self.state.read();
         let parts: Vec<&KeyStats> = snap
             .parts
@@ -178,9 +165,9 @@ impl TableEngine {
             .map(|(_, s)| s)
             .collect();
         let has = |k: &str| parts.iter().chain(&mem).any(|s| s.keys.contains_key(k));
-        filter
-            .clone()
-            .without_absent(&|field: &Field| is_absent(field, has))
+        let mut q = q.clone();
+        q.fold_absent(&|field: &Field| is_absent(field, has));
+        q
     }
 
     /// The spans of one trace, from the memtable and the parts that may hold it.
