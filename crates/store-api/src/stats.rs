@@ -304,35 +304,29 @@ pub trait FilteredQuery: Clone {
     fn fold_absent(&mut self, absent: &dyn Fn(&Field) -> bool);
 }
 
-impl FilteredQuery for crate::SearchQuery {
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-    fn window(&self) -> (i64, i64) {
-        (self.start_ns, self.end_ns)
-    }
-    fn pushdown(&self) -> &Filter {
-        &self.plan.pushdown
-    }
-    fn fold_absent(&mut self, absent: &dyn Fn(&Field) -> bool) {
-        self.plan = self.plan.clone().without_absent(&absent);
-    }
+/// Implements [`FilteredQuery`] for a query type with `project_id`, `start_ns`, `end_ns`
+/// and `plan` fields.
+macro_rules! filtered_query {
+    ($query:ty) => {
+        impl FilteredQuery for $query {
+            fn project_id(&self) -> &str {
+                &self.project_id
+            }
+            fn window(&self) -> (i64, i64) {
+                (self.start_ns, self.end_ns)
+            }
+            fn pushdown(&self) -> &Filter {
+                &self.plan.pushdown
+            }
+            fn fold_absent(&mut self, absent: &dyn Fn(&Field) -> bool) {
+                self.plan = self.plan.clone().without_absent(&absent);
+            }
+        }
+    };
 }
 
-impl FilteredQuery for crate::HistogramQuery {
-    fn project_id(&self) -> &str {
-        &self.project_id
-    }
-    fn window(&self) -> (i64, i64) {
-        (self.start_ns, self.end_ns)
-    }
-    fn pushdown(&self) -> &Filter {
-        &self.plan.pushdown
-    }
-    fn fold_absent(&mut self, absent: &dyn Fn(&Field) -> bool) {
-        self.plan = self.plan.clone().without_absent(&absent);
-    }
-}
+filtered_query!(crate::SearchQuery);
+filtered_query!(crate::HistogramQuery);
 
 /// How autocomplete offers an attribute key: plain when the plain key reads exactly this
 /// attribute, else with its scope prefix (`span.service`, `resource.duration`).
