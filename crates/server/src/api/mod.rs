@@ -80,6 +80,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/sessions", get(sessions::sessions))
         .route("/api/v1/sessions/{session_id}", get(sessions::session))
+        .merge(crate::zipkin::routes())
         .route_layer(middleware::from_fn_with_state(
             state.query_timeout,
             crate::deadline::query_deadline,
@@ -121,7 +122,7 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
 }
 
 /// The project of a request, from its key.
-fn project_of(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn project_of(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
     let key = key_from_headers(
         headers.get(doc::KEY_HEADER).and_then(|v| v.to_str().ok()),
         headers
