@@ -411,6 +411,7 @@ pub(crate) async fn measure(
                 start_ns,
                 end_ns,
                 sort: SearchSort::TimeDesc,
+                sort_key: None,
                 limit: 50,
                 cursor: None,
             };

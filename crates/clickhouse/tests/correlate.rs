@@ -307,6 +307,7 @@ fn log_query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
         start_ns: T0,
         end_ns: T0 + 3600 * S,
         sort,
+        sort_key: None,
         limit,
         cursor: None,
     }

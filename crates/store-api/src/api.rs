@@ -126,6 +126,9 @@ pub struct SearchQuery {
     pub end_ns: i64,
     /// Result order.
     pub sort: SearchSort,
+    /// The key a [`SearchSort::KeyAsc`]/[`SearchSort::KeyDesc`] order reads (see
+    /// [`crate::sort`]); `None` under the other orders.
+    pub sort_key: Option<Field>,
     /// Page size, 1..=[`MAX_SEARCH_LIMIT`].
     pub limit: usize,
     /// Continue after this position (from a previous page with the same query and sort).
@@ -562,6 +565,7 @@ pub trait Store: Send + Sync {
                 start_ns: i64::MIN,
                 end_ns: i64::MAX,
                 sort: SearchSort::TimeAsc,
+                sort_key: None,
                 limit: MAX_SEARCH_LIMIT,
                 cursor: None,
             })
@@ -597,6 +601,7 @@ pub trait Store: Send + Sync {
                 start_ns,
                 end_ns,
                 sort: SearchSort::TimeAsc,
+                sort_key: None,
                 limit: MAX_SEARCH_LIMIT,
                 cursor: None,
             })
@@ -620,6 +625,7 @@ pub trait Store: Send + Sync {
                 start_ns,
                 end_ns,
                 sort: SearchSort::TimeAsc,
+                sort_key: None,
                 limit: MAX_SEARCH_LIMIT,
                 cursor: None,
             })

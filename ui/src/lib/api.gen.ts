@@ -757,11 +757,13 @@ export interface components {
          */
         ReadyStatus: "ready" | "degraded" | "unavailable";
         /**
-         * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`; empty means `time_desc`.
+         * @description Result order: `time_desc` (the default; also empty or `newest`), `time_asc` (`oldest`), `duration_desc`, `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language: spans whose value reads as a number first, by number, then the others by text, then spans without the key; span search with a plain filter only, at most 10,000 rows deep.
          * @default time_desc
-         * @enum {string}
+         * @example time_desc
+         * @example duration_desc
+         * @example http.status_code:desc
          */
-        SearchSort: "time_desc" | "time_asc" | "duration_desc" | "duration_asc" | "newest" | "oldest";
+        SearchSort: string;
         /** @description Everything of one session on one timeline. */
         SessionDetail: {
             /** @description The session's numbers. */
@@ -1172,8 +1174,10 @@ export interface operations {
                 /** @description Exclusive end of the window: RFC 3339 or nanoseconds since the epoch. Defaults to now. */
                 end?: string;
                 /**
-                 * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`;
-                 *     empty means `time_desc`.
+                 * @description Result order: `time_desc` (empty, `newest`), `time_asc` (`oldest`), `duration_desc`,
+                 *     `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language (span
+                 *     search with a plain filter: numbers first, then text, then spans without the key; pages
+                 *     up to 10,000 rows deep).
                  */
                 sort?: components["schemas"]["SearchSort"];
                 /** @description Page size: 1 to 1000; outside is a 400. */
@@ -1265,8 +1269,10 @@ export interface operations {
                 /** @description Exclusive end of the window: RFC 3339 or nanoseconds since the epoch. Defaults to now. */
                 end?: string;
                 /**
-                 * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`;
-                 *     empty means `time_desc`.
+                 * @description Result order: `time_desc` (empty, `newest`), `time_asc` (`oldest`), `duration_desc`,
+                 *     `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language (span
+                 *     search with a plain filter: numbers first, then text, then spans without the key; pages
+                 *     up to 10,000 rows deep).
                  */
                 sort?: components["schemas"]["SearchSort"];
                 /** @description Page size: 1 to 1000; outside is a 400. */
@@ -1402,8 +1408,10 @@ export interface operations {
                 /** @description Exclusive end of the window: RFC 3339 or nanoseconds since the epoch. Defaults to now. */
                 end?: string;
                 /**
-                 * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`;
-                 *     empty means `time_desc`.
+                 * @description Result order: `time_desc` (empty, `newest`), `time_asc` (`oldest`), `duration_desc`,
+                 *     `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language (span
+                 *     search with a plain filter: numbers first, then text, then spans without the key; pages
+                 *     up to 10,000 rows deep).
                  */
                 sort?: components["schemas"]["SearchSort"];
                 /** @description Page size: 1 to 1000; outside is a 400. */

@@ -7,6 +7,7 @@ import { Histogram } from './Histogram';
 import { localBuckets, SPAN_SERIES, spanStacks } from './stack';
 import { TracePage } from '../trace/TracePage';
 import { Pickers } from './Pickers';
+import { isKeyOrder, isSortable, nextSort, parseSort } from './sort';
 import { QueryBar } from './QueryBar';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
 import { iso } from './timerange';
@@ -175,27 +176,25 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     [buckets, spans, traces, range.start, range.end, view],
   );
 
-  const [sortCol, sortDir] = sort.split('_');
+  const order = parseSort(sort);
+  const { col: sortCol, dir: sortDir } = order;
+  const keyOrder = isKeyOrder(order);
   const sortedSpans = useMemo(() => {
+    // The server orders keys (numbers, then text, then spans without the key); pages arrive in order.
+    if (keyOrder) return spans;
     const dir = sortDir === 'asc' ? 1 : -1;
     return [...spans].sort((a, b) => {
       const x = spanSortValue(a, sortCol);
       const y = spanSortValue(b, sortCol);
       return x < y ? -dir : x > y ? dir : 0;
     });
-  }, [spans, sortCol, sortDir]);
+  }, [spans, sortCol, sortDir, keyOrder]);
   const maxDur = Math.max(1, ...spans.map((s) => s.duration_nanos), ...traces.map((t) => t.duration));
 
   const queryError: QueryErrorInfo | null = error && error.status === 400 && error.info.start !== undefined ? error.info : null;
 
-  const setSort = (col: string) => {
-    // DESC → ASC → default.
-    let next: string | null;
-    if (sortCol !== col) next = `${col}_desc`;
-    else if (sortDir === 'desc') next = `${col}_asc`;
-    else next = null;
-    setParams({ sort: next }, false);
-  };
+  // DESC → ASC → default.
+  const setSort = (col: string) => setParams({ sort: nextSort(order, col) }, false);
   const sortMark = (col: string) => (sortCol === col ? (sortDir === 'asc' ? ' ▲' : ' ▼') : '');
   const ariaSort = (col: string) => (sortCol === col ? (sortDir === 'asc' ? 'ascending' : 'descending') : 'none');
 
@@ -327,7 +326,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
             <thead>
               <tr>
                 {activeCols.map((c) =>
-                  c.id === 'time' || c.id === 'duration' ? (
+                  isSortable(c.id) ? (
                     <th key={c.id} class={c.id === 'duration' ? 'num' : undefined} aria-sort={ariaSort(c.id) as 'none'}>
                       <button type="button" class="th-btn" onClick={() => setSort(c.id)}>
                         {c.label}

@@ -269,6 +269,7 @@ async fn traces(
             start_ns,
             end_ns,
             sort: SearchSort::TimeDesc,
+            sort_key: None,
             limit,
             cursor: None,
         })

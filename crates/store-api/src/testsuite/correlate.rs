@@ -302,6 +302,7 @@ pub fn log_query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
         start_ns: START,
         end_ns: END,
         sort,
+        sort_key: None,
         limit,
         cursor: None,
     }
