@@ -103,7 +103,7 @@ async fn send_and_check(server: &TestServer, encoding: &str) -> String {
     assert_eq!(child["status_message"], "deadlock");
     assert_eq!(child["has_error"], true);
 
-    let z = get_json(server, &format!("/api/v2/trace/{trace_id}")).await;
+    let z = get_json(server, &format!("/zipkin/api/v2/trace/{trace_id}")).await;
     let z = z.as_array().unwrap();
     assert_eq!(z.len(), 2);
     let zroot = named(z, "get /cart");
@@ -134,12 +134,12 @@ async fn python_zipkin_exporters_round_trip_through_both_apis() {
     let from_json = send_and_check(&server, "json").await;
     let from_proto = send_and_check(&server, "protobuf").await;
 
-    let services = get_json(&server, "/api/v2/services").await;
+    let services = get_json(&server, "/zipkin/api/v2/services").await;
     assert_eq!(services, json!(["zipkin-py"]));
 
     let found = get_json(
         &server,
-        "/api/v2/traces?serviceName=zipkin-py&spanName=select%20cart&annotationQuery=error&limit=10",
+        "/zipkin/api/v2/traces?serviceName=zipkin-py&spanName=select%20cart&annotationQuery=error&limit=10",
     )
     .await;
     let ids: Vec<&str> = found
@@ -153,24 +153,24 @@ async fn python_zipkin_exporters_round_trip_through_both_apis() {
 
     let tagged = get_json(
         &server,
-        "/api/v2/traces?annotationQuery=test.run_id%3Dzipkin-json",
+        "/zipkin/api/v2/traces?annotationQuery=test.run_id%3Dzipkin-json",
     )
     .await;
     assert_eq!(tagged.as_array().unwrap().len(), 1, "{tagged}");
     assert_eq!(tagged[0][0]["traceId"], from_json.as_str());
     let none = get_json(
         &server,
-        "/api/v2/traces?serviceName=zipkin-py&minDuration=60000000",
+        "/zipkin/api/v2/traces?serviceName=zipkin-py&minDuration=60000000",
     )
     .await;
     assert_eq!(none, json!([]));
-    let remote = get_json(&server, "/api/v2/traces?remoteServiceName=postgres").await;
+    let remote = get_json(&server, "/zipkin/api/v2/traces?remoteServiceName=postgres").await;
     assert_eq!(remote.as_array().unwrap().len(), 2);
 
     let many = get_json(
         &server,
         &format!(
-            "/api/v2/traceMany?traceIds={from_json},{from_proto},00000000000000000000000000000abc"
+            "/zipkin/api/v2/traceMany?traceIds={from_json},{from_proto},00000000000000000000000000000abc"
         ),
     )
     .await;
@@ -180,12 +180,12 @@ async fn python_zipkin_exporters_round_trip_through_both_apis() {
         "unknown ids are left out"
     );
 
-    let keys = get_json(&server, "/api/v2/autocompleteKeys").await;
+    let keys = get_json(&server, "/zipkin/api/v2/autocompleteKeys").await;
     assert!(
         keys.as_array().unwrap().contains(&json!("test.run_id")),
         "{keys}"
     );
-    let values = get_json(&server, "/api/v2/autocompleteValues?key=test.run_id").await;
+    let values = get_json(&server, "/zipkin/api/v2/autocompleteValues?key=test.run_id").await;
     let mut values: Vec<&str> = values
         .as_array()
         .unwrap()
@@ -226,7 +226,7 @@ async fn batches_are_taken_span_by_span_and_bad_requests_get_plain_errors() {
     assert!(text.starts_with("stored 1 of 4 spans; refused 3"), "{text}");
     assert!(text.contains("span 1: id \"not-hex\""), "{text}");
 
-    let z = get_json(&server, "/api/v2/trace/5af7183fb1d4cf5f").await;
+    let z = get_json(&server, "/zipkin/api/v2/trace/5af7183fb1d4cf5f").await;
     assert_eq!(
         z[0]["traceId"], "5af7183fb1d4cf5f",
         "64-bit ids read back as 16 hex"
@@ -281,19 +281,19 @@ async fn batches_are_taken_span_by_span_and_bad_requests_get_plain_errors() {
     .await;
     assert_eq!(status, 202, "{text}");
     assert_eq!(
-        get_json(&server, "/api/v2/trace/1").await[0]["name"],
+        get_json(&server, "/zipkin/api/v2/trace/1").await[0]["name"],
         "zipped"
     );
 
     for (path, want) in [
-        ("/api/v2/trace/xyz", 400),
-        ("/api/v2/trace/0000000000000abc", 404),
-        ("/api/v2/traces?limit=0", 400),
-        ("/api/v2/traces?endTs=soon", 400),
-        ("/api/v2/traces?lookback=-5", 400),
-        ("/api/v2/traces?minDuration=fast", 400),
-        ("/api/v2/traceMany", 400),
-        ("/api/v2/autocompleteValues", 400),
+        ("/zipkin/api/v2/trace/xyz", 400),
+        ("/zipkin/api/v2/trace/0000000000000abc", 404),
+        ("/zipkin/api/v2/traces?limit=0", 400),
+        ("/zipkin/api/v2/traces?endTs=soon", 400),
+        ("/zipkin/api/v2/traces?lookback=-5", 400),
+        ("/zipkin/api/v2/traces?minDuration=fast", 400),
+        ("/zipkin/api/v2/traceMany", 400),
+        ("/zipkin/api/v2/autocompleteValues", 400),
     ] {
         let (status, text) = get_text(&server, path, None).await;
         assert_eq!(status, want, "{path}: {text}");
@@ -326,18 +326,21 @@ async fn zipkin_routes_are_scoped_to_the_key_project() {
     .await;
     assert_eq!(status, 202, "{text}");
     assert_eq!(
-        get_text(&server, "/api/v2/trace/abc", Some("key-a"))
+        get_text(&server, "/zipkin/api/v2/trace/abc", Some("key-a"))
             .await
             .0,
         200
     );
     assert_eq!(
-        get_text(&server, "/api/v2/trace/abc", Some("key-b"))
+        get_text(&server, "/zipkin/api/v2/trace/abc", Some("key-b"))
             .await
             .0,
         404
     );
-    assert_eq!(get_text(&server, "/api/v2/trace/abc", None).await.0, 401);
-    let (_, services) = get_text(&server, "/api/v2/services", Some("key-b")).await;
+    assert_eq!(
+        get_text(&server, "/zipkin/api/v2/trace/abc", None).await.0,
+        401
+    );
+    let (_, services) = get_text(&server, "/zipkin/api/v2/services", Some("key-b")).await;
     assert_eq!(services, "[]");
 }

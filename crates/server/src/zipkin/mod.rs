@@ -1,5 +1,5 @@
 //! Zipkin v2 compatibility: span ingest on the OTLP/HTTP port (`POST /api/v2/spans`, JSON
-//! and proto3, run through the OTLP ingest path) and the v2 query API on the API port, so
+//! and proto3, run through the OTLP ingest path) and the v2 query API on the API port under `/zipkin`, so
 //! Zipkin reporters and Zipkin-speaking tools (Grafana's Zipkin data source, the Zipkin UI)
 //! work against tracehouse. `docs/zipkin.md` documents the mapping and what is served.
 //!

@@ -1,7 +1,7 @@
-//! Zipkin's v2 query API on the API port, answered from the same store and plans as the
-//! native API, scoped to the project of the request's key: `GET /api/v2/services`,
-//! `/api/v2/traces`, `/api/v2/trace/{traceId}`, `/api/v2/traceMany`,
-//! `/api/v2/autocompleteKeys` and `/api/v2/autocompleteValues`. Times are epoch
+//! Zipkin's v2 query API on the API port under `/zipkin` (the base URL Zipkin tools are
+//! given), answered from the same store and plans as the native API, scoped to the project
+//! of the request's key: `GET /zipkin/api/v2/services`, `…/traces`, `…/trace/{traceId}`,
+//! `…/traceMany`, `…/autocompleteKeys` and `…/autocompleteValues`. Times are epoch
 //! milliseconds (`endTs`, `lookback`), durations microseconds, as Zipkin defines them;
 //! failures are plain text with Zipkin's status codes.
 
@@ -35,12 +35,15 @@ const FETCH_CONCURRENCY: usize = 8;
 /// The Zipkin query routes (state: the API's).
 pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
-        .route("/api/v2/services", get(services))
-        .route("/api/v2/traces", get(traces))
-        .route("/api/v2/trace/{trace_id}", get(trace))
-        .route("/api/v2/traceMany", get(trace_many))
-        .route("/api/v2/autocompleteKeys", get(autocomplete_keys))
-        .route("/api/v2/autocompleteValues", get(autocomplete_values))
+        .route("/zipkin/api/v2/services", get(services))
+        .route("/zipkin/api/v2/traces", get(traces))
+        .route("/zipkin/api/v2/trace/{trace_id}", get(trace))
+        .route("/zipkin/api/v2/traceMany", get(trace_many))
+        .route("/zipkin/api/v2/autocompleteKeys", get(autocomplete_keys))
+        .route(
+            "/zipkin/api/v2/autocompleteValues",
+            get(autocomplete_values),
+        )
 }
 
 /// A failure in Zipkin's form: a status and a plain-text message.
@@ -116,7 +119,7 @@ fn window(
     Ok((end_ns.saturating_sub(ns(lookback)?).max(0), end_ns))
 }
 
-/// `GET /api/v2/services`: the services with spans in the last week, sorted.
+/// `GET /zipkin/api/v2/services`: the services with spans in the last week, sorted.
 async fn services(State(state): State<ApiState>, headers: HeaderMap) -> Answer<Vec<String>> {
     let project_id = project_of(&state, &headers)?;
     let (start_ns, end_ns) = window(None, None, SERVICES_LOOKBACK_MS)?;
@@ -238,7 +241,7 @@ fn traces_filter(p: &TracesParams) -> Result<Filter, ZipkinError> {
     Ok(Filter::And(terms).simplify())
 }
 
-/// `GET /api/v2/traces`: the newest traces with a span matching every condition, each as
+/// `GET /zipkin/api/v2/traces`: the newest traces with a span matching every condition, each as
 /// its list of spans.
 async fn traces(
     State(state): State<ApiState>,
@@ -304,7 +307,7 @@ fn trace_id(text: &str) -> Result<TraceId, ZipkinError> {
         .map_err(|e| ZipkinError::bad_request(format!("traceId {text:?}: {e}")))
 }
 
-/// `GET /api/v2/trace/{traceId}`: the trace's spans, 404 when none is stored.
+/// `GET /zipkin/api/v2/trace/{traceId}`: the trace's spans, 404 when none is stored.
 async fn trace(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -329,7 +332,7 @@ struct TraceManyParams {
     trace_ids: Option<String>,
 }
 
-/// `GET /api/v2/traceMany?traceIds=a,b`: the stored traces among the ids.
+/// `GET /zipkin/api/v2/traceMany?traceIds=a,b`: the stored traces among the ids.
 async fn trace_many(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -358,7 +361,7 @@ async fn trace_many(
     Ok(Json(fetch(&state, &project_id, ids).await?))
 }
 
-/// `GET /api/v2/autocompleteKeys`: the tag keys of the last day, most used first.
+/// `GET /zipkin/api/v2/autocompleteKeys`: the tag keys of the last day, most used first.
 async fn autocomplete_keys(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -390,7 +393,7 @@ struct ValuesParams {
     key: Option<String>,
 }
 
-/// `GET /api/v2/autocompleteValues?key=`: the key's values of the last day, most used
+/// `GET /zipkin/api/v2/autocompleteValues?key=`: the key's values of the last day, most used
 /// first.
 async fn autocomplete_values(
     State(state): State<ApiState>,
