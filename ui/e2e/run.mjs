@@ -265,9 +265,27 @@ test('autocomplete suggests keys, Tab accepts', async () => {
   await page.keyboard.press('Escape');
 });
 
-test('trace rows toggle', async () => {
+test('trace rows toggle; the traces view counts traces, not spans', async () => {
   await page.goto(`${base}/?range=1h&view=traces`);
   await page.waitForSelector('table.results[aria-label="Matching traces"] tbody tr', { timeout: 5000 });
+  const count = async () => Number((await page.textContent('.hist-head strong')).replace(/[^0-9]/g, ''));
+  const api = async (of) => {
+    const u = new URL(`${base}/api/v1/${of}/histogram`);
+    for (const [k, v] of url().searchParams) if (k !== 'view') u.searchParams.set(k, v);
+    const start = new Date(Date.now() - 3600e3).toISOString();
+    u.searchParams.set('start', start);
+    const body = await (await fetch(u)).json();
+    return body.buckets.reduce((n, b) => n + b.count, 0);
+  };
+  await page.waitForFunction(() => /traces/.test(document.querySelector('.hist-head')?.textContent ?? ''));
+  const [traces, spans] = [await api('traces'), await api('spans')];
+  assert(traces > 0 && traces < spans, `traces ${traces} should be fewer than spans ${spans}`);
+  let shown = 0;
+  for (let i = 0; i < 30 && shown !== traces; i++) {
+    await sleep(100);
+    shown = await count();
+  }
+  assert(shown === traces, `the histogram header shows ${shown}, the API counts ${traces} traces`);
   await shot('04-search-traces');
 }, { needs: 'search' });
 

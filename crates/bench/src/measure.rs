@@ -439,6 +439,7 @@ pub(crate) async fn measure(
             start_ns,
             end_ns,
             buckets: 60,
+            traces: false,
         };
         time_runs(args.runs, |_| {
             let store = store.clone();

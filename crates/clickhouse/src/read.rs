@@ -347,17 +347,29 @@ pub(crate) async fn histogram(
         )
         .await?;
         truncated = t;
-        count_matched(&mut buckets, aligned, width, &evaluated);
+        count_matched(&mut buckets, (aligned, width), &evaluated, q);
     } else {
         let mut p = Params::default();
         let a = p.i64(aligned);
         let w = p.i64(width);
-        let sql = format!(
-            "SELECT intDiv(toUnixTimestamp64Nano(timestamp) - {a}, {w}) AS b, count() AS n, \
-             countIf(has_error) AS e FROM spans WHERE {} AND {} GROUP BY b",
+        let filter = format!(
+            "{} AND {}",
             window(&mut p, &q.project_id, q.start_ns, q.end_ns),
             compile(&q.plan.pushdown, Table::Spans, &mut p)
         );
+        // Traces count once, at their earliest matching span.
+        let sql = if q.traces {
+            format!(
+                "SELECT intDiv(t - {a}, {w}) AS b, count() AS n, countIf(err) AS e FROM \
+                 (SELECT min(toUnixTimestamp64Nano(timestamp)) AS t, max(has_error) AS err \
+                 FROM spans WHERE {filter} GROUP BY trace_id) GROUP BY b"
+            )
+        } else {
+            format!(
+                "SELECT intDiv(toUnixTimestamp64Nano(timestamp) - {a}, {w}) AS b, count() AS n, \
+                 countIf(has_error) AS e FROM spans WHERE {filter} GROUP BY b"
+            )
+        };
         let rows: Vec<BucketRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
         for r in rows {
             if let Some(bucket) = usize::try_from(r.b).ok().and_then(|i| buckets.get_mut(i)) {

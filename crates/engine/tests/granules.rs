@@ -200,6 +200,7 @@ async fn check_histogram(store: &dyn Store, all: &[Span], q: &SearchQuery, when:
             start_ns: q.start_ns,
             end_ns: q.end_ns,
             buckets: 40,
+            traces: false,
         })
         .await
         .expect("histogram");

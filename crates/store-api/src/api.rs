@@ -197,6 +197,10 @@ pub struct HistogramQuery {
     /// Wanted number of buckets (the width is rounded up to a nice value, so there may be
     /// slightly fewer).
     pub buckets: usize,
+    /// Count traces instead of spans: each matching trace once, in the bucket of its earliest
+    /// matching span in the range; `error_count` then counts the traces with a failed
+    /// matching span.
+    pub traces: bool,
 }
 
 /// One histogram bucket: spans starting in `[start, end)`.

@@ -107,6 +107,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/traces/histogram": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trace counts over time
+         * @description Counts of the traces with a span matching the query, each in the bucket of its earliest
+         *     matching span in the window; `error_count` counts the traces with a failed matching span.
+         */
+        get: operations["traceHistogram"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/keys": {
         parameters: {
             query?: never;
@@ -1296,6 +1317,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TracePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    traceHistogram: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A query in the tracehouse query language; empty or absent matches everything. A
+                 *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+                 */
+                query?: string;
+                /**
+                 * @description Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
+                 *     one hour before `end`; must be before `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end of the window: RFC 3339 or nanoseconds since the epoch. Defaults to now. */
+                end?: string;
+                /**
+                 * @description Wanted number of buckets over the window (the width is rounded up, so there may be
+                 *     slightly fewer): 1 to 1000; outside is a 400.
+                 */
+                buckets?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The histogram. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Histogram"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -4,7 +4,7 @@ import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { linkClick, setParams } from '../lib/router';
 import type { Bucket, QueryErrorInfo, Span, TraceRow } from '../lib/types';
 import { Histogram } from './Histogram';
-import { localBuckets, SPAN_SERIES, spanStacks } from './stack';
+import { localBuckets, SPAN_SERIES, spanStacks, TRACE_SERIES } from './stack';
 import { TracePage } from '../trace/TracePage';
 import { Pickers } from './Pickers';
 import { isKeyOrder, isSortable, nextSort, parseSort } from './sort';
@@ -135,7 +135,8 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   // Histogram.
   useEffect(() => {
     const ctl = new AbortController();
-    histogram({ query, start: startS, end: endS, buckets: BUCKETS }, ctl.signal)
+    // The traces view counts traces (each once, at its earliest matching span), not spans.
+    histogram({ query, start: startS, end: endS, buckets: BUCKETS }, ctl.signal, view)
       .then((b) => {
         setBuckets(b);
         setHistNote('');
@@ -146,7 +147,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         setHistNote(e instanceof ApiError && e.status === 400 ? '' : e instanceof ApiError && e.missingRoute ? 'No histogram endpoint on this server: counts cover loaded rows only.' : (e as Error).message);
       });
     return () => ctl.abort();
-  }, [query, startS, endS]);
+  }, [query, startS, endS, view]);
 
   // Infinite scroll.
   useEffect(() => {
@@ -266,7 +267,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         <RangePicker range={range} refresh={refresh} />
       </div>
 
-      <Histogram buckets={shownBuckets} series={SPAN_SERIES} noun="spans" emphasis={{ series: 0, label: 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={(s, e) => setParams({ range: null, start: iso(s), end: iso(e) }, false)} />
+      <Histogram buckets={shownBuckets} series={view === 'traces' ? TRACE_SERIES : SPAN_SERIES} noun={view} emphasis={{ series: 0, label: view === 'traces' ? 'failed' : 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={(s, e) => setParams({ range: null, start: iso(s), end: iso(e) }, false)} />
 
       <div class="results-head">
         <div class="seg-group" role="group" aria-label="Show rows as">

@@ -554,7 +554,9 @@ pub(crate) async fn histogram(
         let (evaluated, t) =
             evaluate_structural(snap, &q.project_id, &q.plan, window, |_, _| false).await?;
         truncated = t;
-        count_matched(&mut buckets, aligned, width, &evaluated);
+        count_matched(&mut buckets, (aligned, width), &evaluated, q);
+    } else if q.traces {
+        count_traces_into(snap, q, (aligned, width), &mut buckets).await?;
     } else {
         count_into(
             snap,
@@ -639,7 +641,15 @@ pub(crate) async fn count_into(
         .collect()
         .await
         .engine()?;
-    for b in &batches {
+    add_bucket_rows(&batches, buckets)
+}
+
+/// Adds rows of (bucket index, count, error count) to their buckets.
+fn add_bucket_rows(
+    batches: &[RecordBatch],
+    buckets: &mut [tracehouse_store_api::Bucket],
+) -> Result<(), StoreError> {
+    for b in batches {
         let idx: &Int64Array = downcast(b, 0)?;
         let counts: &Int64Array = downcast(b, 1)?;
         let errors: &Int64Array = downcast(b, 2)?;
@@ -658,4 +668,39 @@ pub(crate) async fn count_into(
         }
     }
     Ok(())
+}
+
+/// Adds the traces with a span matching the plain filter of `q` to the bucket of their
+/// earliest matching span ([`HistogramQuery::traces`]): the first matching start and the
+/// error flag per trace, then counts per bucket, both aggregated by DataFusion.
+async fn count_traces_into(
+    snap: &Snapshot,
+    q: &HistogramQuery,
+    (aligned, width): (i64, i64),
+    buckets: &mut [tracehouse_store_api::Bucket],
+) -> Result<(), StoreError> {
+    let predicate = window(&q.project_id, q.start_ns, q.end_ns).and(compile(&q.plan.pushdown));
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let (_ctx, df) = snap.frame(&parts).await?;
+    let error = cast(
+        col(c::HAS_ERROR),
+        datafusion::arrow::datatypes::DataType::Int64,
+    );
+    let batches = df
+        .filter(predicate)
+        .engine()?
+        .aggregate(
+            vec![col(c::TRACE_ID)],
+            vec![min(col(c::START_TIME)).alias("t"), max(error).alias("err")],
+        )
+        .engine()?
+        .aggregate(
+            vec![((col("t") - lit(aligned)) / lit(width)).alias("b")],
+            vec![count(lit(1i64)).alias("n"), sum(col("err")).alias("e")],
+        )
+        .engine()?
+        .collect()
+        .await
+        .engine()?;
+    add_bucket_rows(&batches, buckets)
 }

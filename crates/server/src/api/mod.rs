@@ -69,6 +69,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/spans/search", get(spans::search_spans))
         .route("/api/v1/spans/histogram", get(spans::histogram))
         .route("/api/v1/traces/search", get(traces::search_traces))
+        .route("/api/v1/traces/histogram", get(traces::histogram))
         .route("/api/v1/keys", get(keys::keys))
         .route("/api/v1/keys/{key}/values", get(keys::values))
         .route("/api/v1/logs/search", get(logs::search_logs))
@@ -95,6 +96,7 @@ pub fn router(state: ApiState) -> Router {
             ApiError::not_found(
                 "no such route: see /api/v1/traces/{trace_id}, /api/v1/spans, \
                  /api/v1/spans/search, /api/v1/traces/search, /api/v1/spans/histogram, \
+                 /api/v1/traces/histogram, \
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
                  /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \

@@ -149,5 +149,6 @@ pub(super) fn histogram_query(
         start_ns,
         end_ns,
         buckets: bounded("buckets", p.buckets, DEFAULT_BUCKETS, MAX_BUCKETS)?,
+        traces: false,
     })
 }

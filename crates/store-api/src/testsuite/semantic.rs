@@ -859,6 +859,7 @@ async fn check_histogram(store: &dyn Store, when: &str) {
             start_ns: START,
             end_ns: END,
             buckets: 6,
+            traces: false,
         })
         .await
         .unwrap();
@@ -880,6 +881,7 @@ async fn check_histogram(store: &dyn Store, when: &str) {
             start_ns: START,
             end_ns: END,
             buckets: 4,
+            traces: false,
         })
         .await
         .unwrap();
@@ -887,6 +889,34 @@ async fn check_histogram(store: &dyn Store, when: &str) {
     assert_eq!(h.width_ns, 900 * S);
     let counts: Vec<u64> = h.buckets.iter().map(|b| b.count).collect();
     assert_eq!(counts, vec![3, 0, 3, 0], "{when}");
+    // Traces count once, at their earliest matching span; errors count failed traces.
+    for (q, buckets, want) in [
+        ("", 6, vec![(1, 0), (1, 1), (1, 0), (1, 1), (1, 0), (0, 0)]),
+        (
+            "status:error",
+            6,
+            vec![(0, 0), (1, 1), (0, 0), (1, 1), (0, 0), (0, 0)],
+        ),
+        (
+            "{service:frontend} >> {service:postgres}",
+            4,
+            vec![(2, 0), (0, 0), (1, 0), (0, 0)],
+        ),
+    ] {
+        let h = store
+            .histogram(&HistogramQuery {
+                project_id: "p".into(),
+                plan: tracehouse_query::plan(&tracehouse_query::parse(q).unwrap()),
+                start_ns: START,
+                end_ns: END,
+                buckets,
+                traces: true,
+            })
+            .await
+            .unwrap();
+        let counts: Vec<(u64, u64)> = h.buckets.iter().map(|b| (b.count, b.error_count)).collect();
+        assert_eq!(counts, want, "{when}: traces of {q:?}");
+    }
     // A width that does not divide the range: buckets stay aligned to the width.
     let h = store
         .histogram(&HistogramQuery {
@@ -895,6 +925,7 @@ async fn check_histogram(store: &dyn Store, when: &str) {
             start_ns: START + 7 * S,
             end_ns: START + 7 * S + 3600 * S,
             buckets: 7,
+            traces: false,
         })
         .await
         .unwrap();
