@@ -454,6 +454,9 @@ test('critical path is made of sections on the waterfall and the flame graph', a
   await page.waitForSelector('.wf-row');
   const sections = await page.$$eval('.wf-row .crit-section', (xs) => xs.length);
   assert(sections >= 3, `critical sections drawn: ${sections}`);
+  // The waterfall draws the server's sections, one for one (the rule exists once, in Rust).
+  const api = await (await fetch(`${base}/api/v1/traces/${checkout.traceId}?critical_path=true`)).json();
+  eq(sections, api.critical_path.length, 'one drawn section per section the API answers');
   // 'render error page' runs beside 'publish order event', which the root waited for: not critical.
   eq((await page.$$(`.wf-row[data-span-id="${checkout.ids.render}"] .crit-section`)).length, 0, 'render error page is off the critical path');
   const part = await page.$eval(`.wf-row[data-span-id="${checkout.ids.root}"] .wf-bar`, (bar) => {

@@ -14,7 +14,8 @@ export interface paths {
          * @description All spans of the trace (whatever their time), the log records emitted in it and its
          *     error occurrences, oldest first. A child timed on another host that starts before its
          *     parent or ends after it is moved into the parent, with its descendants on that host,
-         *     and marked with the shift (`adjust_clock_skew=false` turns this off).
+         *     and marked with the shift (`adjust_clock_skew=false` turns this off). With
+         *     `critical_path=true` the answer also holds the trace's critical path as sections of spans.
          */
         get: operations["getTrace"];
         put?: never;
@@ -390,6 +391,23 @@ export interface components {
              * @description Matching spans with `has_error`.
              */
             error_count: number;
+        };
+        /** @description A stretch of one span's time on the critical path. */
+        CriticalSection: {
+            /** @description The span's index in the trace's `spans` (which tells apart spans sharing an id). */
+            span_index: number;
+            /** @description The span's id. */
+            span_id: components["schemas"]["SpanId"];
+            /**
+             * Format: int64
+             * @description Start of the section, ns since the Unix epoch.
+             */
+            start_unix_nano: number;
+            /**
+             * Format: int64
+             * @description End of the section, ns since the Unix epoch (after `start_unix_nano`).
+             */
+            end_unix_nano: number;
         };
         /** @description Opaque position after the last row of a page. Pass it back unchanged as `cursor`, with the same query, window and `sort`, to get the next page. */
         Cursor: string;
@@ -933,6 +951,11 @@ export interface components {
             logs: components["schemas"]["LogRecord"][];
             /** @description Errors of the trace, oldest first (at most 1000). */
             errors: components["schemas"]["ErrorOccurrence"][];
+            /**
+             * @description With `critical_path=true`: the critical path of each root (Jaeger UI's definition),
+             *     as sections of spans named by their index in `spans`, each root's in time order.
+             */
+            critical_path?: components["schemas"]["CriticalSection"][] | null;
         };
         /**
          * @description A 16-byte trace id. Written as lowercase hex.
@@ -1080,6 +1103,8 @@ export interface operations {
                  *     them with `clock_skew_shift_ns`; `false` returns the times as stored.
                  */
                 adjust_clock_skew?: boolean;
+                /** @description Also answer the critical path (`critical_path`), computed on the spans as answered. */
+                critical_path?: boolean;
             };
             header?: never;
             path: {

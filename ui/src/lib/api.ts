@@ -150,10 +150,10 @@ export async function histogram(p: { query: string; start: string; end: string; 
   return body.buckets ?? [];
 }
 
-/** A whole trace; `logs` and `errors` are empty when the server predates them. */
+/** A whole trace with its critical path; `logs`, `errors` and the path are empty when the server predates them. */
 export async function getTrace(id: string, signal?: AbortSignal): Promise<TraceData> {
-  const body = await getJson<Partial<TraceData>>(`/api/v1/traces/${encodeURIComponent(id)}`, {}, signal);
-  return { spans: body.spans ?? [], logs: body.logs ?? [], errors: body.errors ?? [] };
+  const body = await getJson<Partial<TraceData>>(`/api/v1/traces/${encodeURIComponent(id)}`, { critical_path: 'true' }, signal);
+  return { spans: body.spans ?? [], logs: body.logs ?? [], errors: body.errors ?? [], critical_path: body.critical_path ?? [] };
 }
 
 /** A time window as the API takes it: RFC 3339 strings, or omitted for the route's default. */

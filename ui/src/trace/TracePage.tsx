@@ -7,7 +7,7 @@ import type { ErrorOccurrence, LogRecord, TraceData } from '../lib/types';
 import { lastSearch } from '../search/SearchPage';
 import { iso, rangeAround } from '../search/timerange';
 import { Flame } from './Flame';
-import { buildTree, criticalPath, sectionsByKey, spanMatches, visibleRows } from './model';
+import { buildTree, sectionsByKey, spanMatches, visibleRows } from './model';
 import { SpanPanel } from './SpanPanel';
 import { Waterfall } from './Waterfall';
 
@@ -55,7 +55,7 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
   }, [data]);
   const sessions = useMemo(() => [...new Set(tree.ordered.map((n) => n.span.session_id).filter((x): x is string => !!x))], [tree]);
   const around = useMemo(() => rangeAround(tree.start, tree.end), [tree]);
-  const critical = useMemo(() => (showCritical ? sectionsByKey(criticalPath(tree)) : null), [tree, showCritical]);
+  const critical = useMemo(() => (showCritical ? sectionsByKey(tree, data?.critical_path ?? []) : null), [tree, data, showCritical]);
   const matches = useMemo(() => {
     if (!find.trim()) return null;
     return new Set(tree.ordered.filter((n) => !n.missing && spanMatches(n.span, find.trim())).map((n) => n.key));

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
+use tracehouse_analysis::{CriticalSection, Tree, critical_path};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_query::Target;
 use tracehouse_store_api::{
@@ -27,6 +28,10 @@ pub struct TraceDetail {
     pub logs: Vec<LogRecord>,
     /// Errors of the trace, oldest first (at most 1000).
     pub errors: Vec<ErrorOccurrence>,
+    /// With `critical_path=true`: the critical path of each root (Jaeger UI's definition),
+    /// as sections of spans named by their index in `spans`, each root's in time order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critical_path: Option<Vec<CriticalSection>>,
 }
 
 /// A span of a trace, as the trace view shows it.
@@ -50,6 +55,9 @@ pub(super) struct TraceParams {
     /// them with `clock_skew_shift_ns`; `false` returns the times as stored.
     #[param(default = true)]
     adjust_clock_skew: Option<bool>,
+    /// Also answer the critical path (`critical_path`), computed on the spans as answered.
+    #[param(default = false)]
+    critical_path: Option<bool>,
 }
 
 /// One page of traces.
@@ -73,7 +81,8 @@ pub struct TracePage {
 /// All spans of the trace (whatever their time), the log records emitted in it and its
 /// error occurrences, oldest first. A child timed on another host that starts before its
 /// parent or ends after it is moved into the parent, with its descendants on that host,
-/// and marked with the shift (`adjust_clock_skew=false` turns this off).
+/// and marked with the shift (`adjust_clock_skew=false` turns this off). With
+/// `critical_path=true` the answer also holds the trace's critical path as sections of spans.
 #[utoipa::path(
     get,
     path = "/api/v1/traces/{trace_id}",
@@ -129,6 +138,10 @@ pub(super) async fn get_trace(
     } else {
         vec![0; spans.len()]
     };
+    let critical_path = p
+        .critical_path
+        .unwrap_or(false)
+        .then(|| critical_path(&Tree::new(&spans)));
     let spans = spans
         .into_iter()
         .zip(shifts)
@@ -142,6 +155,7 @@ pub(super) async fn get_trace(
         spans,
         logs,
         errors,
+        critical_path,
     }))
 }
 

@@ -1,0 +1,80 @@
+//! Hand-built spans for the unit tests.
+
+use tracehouse_model::{AttrValue, Link, Span, SpanId, SpanKind, StatusCode, TraceId};
+
+/// The span id numbered `n` (from 1).
+pub fn sid(n: u64) -> SpanId {
+    SpanId(n.to_be_bytes())
+}
+
+/// A root span `id` of service `svc` named `op`, from `start` for `duration` ns.
+pub fn root(id: u64, start: i64, duration: i64) -> Span {
+    Span {
+        project_id: "p".into(),
+        trace_id: TraceId([7; 16]),
+        span_id: sid(id),
+        parent_span_id: None,
+        trace_state: String::new(),
+        name: "op".into(),
+        kind: SpanKind::Internal,
+        start_time_unix_nano: start,
+        end_time_unix_nano: start + duration,
+        duration_nanos: duration,
+        status_code: StatusCode::Unset,
+        status_message: String::new(),
+        service_name: "svc".into(),
+        service_version: String::new(),
+        environment: String::new(),
+        scope_name: String::new(),
+        scope_version: String::new(),
+        scope_attributes: Default::default(),
+        session_id: None,
+        attributes: Default::default(),
+        resource_attributes: Default::default(),
+        events: Vec::new(),
+        links: Vec::new(),
+        has_error: false,
+        dropped_attributes_count: 0,
+        dropped_events_count: 0,
+        dropped_links_count: 0,
+    }
+}
+
+/// A span `id` under `parent`, from `start` for `duration` ns.
+pub fn child(id: u64, parent: u64, start: i64, duration: i64) -> Span {
+    Span {
+        parent_span_id: Some(sid(parent)),
+        ..root(id, start, duration)
+    }
+}
+
+/// Changes to a hand-built span.
+pub trait SpanExt {
+    /// With this kind.
+    fn kind(self, kind: SpanKind) -> Span;
+    /// Linked to its parent as OpenTracing's FOLLOWS_FROM reference.
+    fn follows_from(self) -> Span;
+}
+
+impl SpanExt for Span {
+    fn kind(self, kind: SpanKind) -> Span {
+        Span { kind, ..self }
+    }
+
+    fn follows_from(mut self) -> Span {
+        #[allow(clippy::expect_used, reason = "test spans built with a parent")]
+        let parent = self.parent_span_id.expect("a child span");
+        self.links.push(Link {
+            trace_id: self.trace_id,
+            span_id: parent,
+            trace_state: String::new(),
+            attributes: [(
+                "opentracing.ref_type".to_string(),
+                AttrValue::Str("follows_from".into()),
+            )]
+            .into(),
+            dropped_attributes_count: 0,
+        });
+        self
+    }
+}

@@ -1,0 +1,130 @@
+//! Analyses of one trace answered by the API: the critical path (`critical_path=true` on the
+//! trace route) on the spans as answered, after clock-skew adjustment.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
+mod common;
+
+use common::TestServer;
+use serde_json::{Value, json};
+
+const TRACE: &str = "5bf92f3577b34da6a3ce929d0e0e4736";
+const MS: u64 = 1_000_000;
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0))
+}
+
+/// One resource (a service on its own host) with its spans.
+fn resource(service: &str, spans: Vec<Value>) -> Value {
+    json!({
+        "resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": service}},
+            {"key": "host.name", "value": {"stringValue": format!("{service}-host")}}
+        ]},
+        "scopeSpans": [{"spans": spans}]
+    })
+}
+
+/// A span of kind `kind` (OTLP number), `start`..`end` ms after `t`.
+fn span(
+    id: u8,
+    parent: Option<u8>,
+    name: &str,
+    kind: u8,
+    t: u64,
+    (start, end): (u64, u64),
+) -> Value {
+    let mut s = json!({
+        "traceId": TRACE, "spanId": hex::encode([id; 8]), "name": name, "kind": kind,
+        "startTimeUnixNano": (t + start * MS).to_string(),
+        "endTimeUnixNano": (t + end * MS).to_string()
+    });
+    if let Some(p) = parent {
+        s["parentSpanId"] = json!(hex::encode([p; 8]));
+    }
+    s
+}
+
+#[tokio::test]
+async fn the_critical_path_is_answered_as_sections_of_the_adjusted_spans() {
+    let server = TestServer::start(&[]);
+    let t = now_ns() - 60_000 * MS;
+    // The cart's clock runs 300 ms behind: its server span is moved into the client call
+    // (60 ms centred in 70 ms: 25..85). The worker consumes what the frontend published: the
+    // frontend does not wait for it, though it runs past the request's end.
+    let cart_skew = 300;
+    let body = json!({"resourceSpans": [
+        resource("frontend", vec![
+            span(1, None, "GET /checkout", 2, t, (0, 100)),
+            span(2, Some(1), "publish order", 4, t, (5, 15)),
+            span(3, Some(1), "call cart", 3, t, (20, 90)),
+        ]),
+        resource("cart", vec![
+            span(4, Some(3), "POST /cart", 2, t - cart_skew * MS, (0, 60)),
+        ]),
+        resource("worker", vec![
+            span(5, Some(2), "consume order", 5, t, (30, 150)),
+        ]),
+    ]});
+    let resp = server
+        .post_traces("application/json", &[], body.to_string().into_bytes())
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+
+    let (status, trace) = server
+        .get(&format!("/api/v1/traces/{TRACE}?critical_path=true"))
+        .await;
+    assert_eq!(status, 200, "{trace}");
+    let spans = trace["spans"].as_array().unwrap();
+    let path: Vec<(String, u64, u64)> = trace["critical_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let span = &spans[s["span_index"].as_u64().unwrap() as usize];
+            assert_eq!(span["span_id"], s["span_id"]);
+            let ms = |k: &str| (s[k].as_u64().unwrap() - t) / MS;
+            (
+                span["name"].as_str().unwrap().to_string(),
+                ms("start_unix_nano"),
+                ms("end_unix_nano"),
+            )
+        })
+        .collect();
+    let expected = [
+        ("GET /checkout", 0, 5),
+        ("publish order", 5, 15),
+        ("GET /checkout", 15, 20),
+        ("call cart", 20, 25),
+        ("POST /cart", 25, 85),
+        ("call cart", 85, 90),
+        ("GET /checkout", 90, 100),
+    ];
+    let expected: Vec<(String, u64, u64)> = expected
+        .iter()
+        .map(|&(n, s, e)| (n.to_string(), s, e))
+        .collect();
+    assert_eq!(path, expected);
+
+    // Without the flag the answer has no path; a flag that is not a boolean is refused.
+    let (_, plain) = server.get(&format!("/api/v1/traces/{TRACE}")).await;
+    assert!(plain.get("critical_path").is_none(), "{plain}");
+    let (status, body) = server
+        .get(&format!("/api/v1/traces/{TRACE}?critical_path=maybe"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("critical_path"),
+        "{body}"
+    );
+}
