@@ -469,6 +469,41 @@ test('critical path is made of sections on the waterfall and the flame graph', a
   await page.click('button[role=tab]:has-text("Waterfall")');
 });
 
+test('trace statistics: a sortable table by service and name whose row filters the waterfall', async () => {
+  await page.goto(`${base}/traces/${checkout.traceId}?tab=stats`);
+  await page.waitForSelector('.stats-table tbody tr');
+  const groups = () => page.$$eval('.stats-table tbody tr:not(.sub)', (rs) => rs.map((r) => r.getAttribute('data-group')));
+  // Largest self time first: frontend's root waits on little; db is 40 + 10 + 20 ms of its own.
+  eq((await groups()).length, 4, 'one row per service');
+  const db = await page.$eval('.stats-table tr[data-group="service = db"]', (r) => [...r.cells].map((c) => c.textContent));
+  eq(db[1], '3', 'db spans');
+  eq(db[2], '90ms', 'db total');
+  eq(db[6], '70ms', 'db self time (the ledger append is not the insert\'s own time)');
+  await page.click('.stats-table button[data-col=count]');
+  eq((await groups())[0], 'service = checkout', 'most spans first');
+  await page.click('.stats-table button[data-col=count]');
+  eq((await groups())[0], 'service = payments', 'fewest spans first');
+  await page.fill('#stats-then', 'name');
+  await page.press('#stats-then', 'Enter');
+  await waitUrl((u) => u.searchParams.get('then') === 'name', 'then=name in the URL');
+  await page.waitForSelector('.stats-table tr.sub');
+  eq((await page.$$('.stats-table tr.sub')).length, checkout.spans.length, 'one subgroup per (service, name)');
+  for (const width of [1440, 900, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await shot(`11-trace-stats-${width}`);
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await axe('trace statistics');
+  await page.click('.stats-table tr[data-group="service = db"]');
+  await page.waitForSelector('[data-testid=stats-pick]');
+  await page.waitForSelector('.wf-row');
+  const ids = await rowIds();
+  for (const k of ['cartdb', 'paydb', 'ledger', 'root', 'cart', 'pay']) assert(ids.includes(checkout.ids[k]), `${k} shown: the db spans and their ancestors`);
+  for (const k of ['auth', 'fraud', 'tax']) assert(!ids.includes(checkout.ids[k]), `${k} filtered out`);
+  await page.click('[data-testid=stats-pick] button');
+  await page.waitForFunction((n) => document.querySelectorAll('.wf-row').length === n, checkout.spans.length, { timeout: 3000 });
+});
+
 test('a child timed by a skewed clock is moved into its parent and marked', async () => {
   await page.goto(`${base}/traces/${SKEW_TRACE}`);
   const badge = `.wf-row[data-span-id="${skewIds.child}"] .badge.skew`;

@@ -52,6 +52,10 @@ pub fn child(id: u64, parent: u64, start: i64, duration: i64) -> Span {
 pub trait SpanExt {
     /// With this kind.
     fn kind(self, kind: SpanKind) -> Span;
+    /// With this service and name.
+    fn named(self, service: &str, name: &str) -> Span;
+    /// With this span attribute.
+    fn attr(self, key: &str, value: &str) -> Span;
     /// Linked to its parent as OpenTracing's FOLLOWS_FROM reference.
     fn follows_from(self) -> Span;
 }
@@ -59,6 +63,20 @@ pub trait SpanExt {
 impl SpanExt for Span {
     fn kind(self, kind: SpanKind) -> Span {
         Span { kind, ..self }
+    }
+
+    fn named(self, service: &str, name: &str) -> Span {
+        Span {
+            service_name: service.into(),
+            name: name.into(),
+            ..self
+        }
+    }
+
+    fn attr(mut self, key: &str, value: &str) -> Span {
+        self.attributes
+            .insert(key.into(), AttrValue::Str(value.into()));
+        self
     }
 
     fn follows_from(mut self) -> Span {

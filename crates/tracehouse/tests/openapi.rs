@@ -568,6 +568,12 @@ async fn real_answers_fit_the_documented_schemas() {
             &[],
             "/errors",
         ),
+        (
+            "/api/v1/traces/{trace_id}/stats",
+            &format!("/api/v1/traces/{TRACE}/stats"),
+            &[("by", "service"), ("then", "name")],
+            "/groups/0/subgroups",
+        ),
         ("/api/v1/keys", "/api/v1/keys", &[], "/keys"),
         (
             "/api/v1/keys/{key}/values",
@@ -646,6 +652,22 @@ async fn real_answers_fit_the_documented_schemas() {
                 && s["links"].as_array().is_some_and(|l| !l.is_empty())),
         "{trace}"
     );
+
+    // The trace with its critical path fits too.
+    let (status, body) = server
+        .get_params(
+            &format!("/api/v1/traces/{TRACE}"),
+            &[("critical_path", "true")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["critical_path"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "{body}"
+    );
+    assert_fits(&doc, "/api/v1/traces/{trace_id}", status, &body);
 
     // One error group's page, by a fingerprint from the listing.
     let fingerprint = answers["/api/v1/errors/groups"]["groups"][0]["fingerprint"]

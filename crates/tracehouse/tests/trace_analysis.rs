@@ -1,5 +1,5 @@
-//! Analyses of one trace answered by the API: the critical path (`critical_path=true` on the
-//! trace route) on the spans as answered, after clock-skew adjustment.
+//! Analyses of traces answered by the API on the spans as answered, after clock-skew
+//! adjustment: the critical path (`critical_path=true` on the trace route) and statistics.
 
 #![allow(
     clippy::unwrap_used,
@@ -52,9 +52,8 @@ fn span(
     s
 }
 
-#[tokio::test]
-async fn the_critical_path_is_answered_as_sections_of_the_adjusted_spans() {
-    let server = TestServer::start(&[]);
+/// Sends the checkout trace and returns its time origin.
+async fn post_checkout(server: &TestServer) -> u64 {
     let t = now_ns() - 60_000 * MS;
     // The cart's clock runs 300 ms behind: its server span is moved into the client call
     // (60 ms centred in 70 ms: 25..85). The worker consumes what the frontend published: the
@@ -77,7 +76,13 @@ async fn the_critical_path_is_answered_as_sections_of_the_adjusted_spans() {
         .post_traces("application/json", &[], body.to_string().into_bytes())
         .await;
     assert_eq!(resp.status().as_u16(), 200);
+    t
+}
 
+#[tokio::test]
+async fn the_critical_path_is_answered_as_sections_of_the_adjusted_spans() {
+    let server = TestServer::start(&[]);
+    let t = post_checkout(&server).await;
     let (status, trace) = server
         .get(&format!("/api/v1/traces/{TRACE}?critical_path=true"))
         .await;
@@ -127,4 +132,87 @@ async fn the_critical_path_is_answered_as_sections_of_the_adjusted_spans() {
             .contains("critical_path"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn statistics_group_the_adjusted_spans_with_self_time() {
+    let server = TestServer::start(&[]);
+    post_checkout(&server).await;
+    let (status, stats) = server
+        .get(&format!(
+            "/api/v1/traces/{TRACE}/stats?by=service&then=name"
+        ))
+        .await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(stats["trace_duration_ns"], json!(150 * MS));
+    // (value, count, total ms, self ms): the consumer's 120 ms are its own; the request's
+    // own time is what its calls and the publish do not cover.
+    let row = |g: &Value| {
+        (
+            g["value"].as_str().unwrap().to_string(),
+            g["count"].as_u64().unwrap(),
+            g["total_ns"].as_u64().unwrap() / MS,
+            g["self_ns"].as_u64().unwrap() / MS,
+        )
+    };
+    let groups: Vec<_> = stats["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(row)
+        .collect();
+    let expected = [
+        ("worker", 1, 120, 120),
+        ("cart", 1, 60, 60),
+        ("frontend", 3, 180, 40),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|&(v, c, t, s)| (v.to_string(), c, t, s))
+        .collect();
+    assert_eq!(groups, expected);
+    let frontend = &stats["groups"][2];
+    assert_eq!(frontend["self_share"].as_f64().unwrap(), 40.0 / 150.0);
+    let subs: Vec<_> = frontend["subgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(row)
+        .collect();
+    let expected = [
+        ("GET /checkout", 1, 100, 20),
+        ("call cart", 1, 70, 10),
+        ("publish order", 1, 10, 10),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|&(v, c, t, s)| (v.to_string(), c, t, s))
+        .collect();
+    assert_eq!(subs, expected);
+    // Span indexes name the spans of the trace route.
+    let spans = server.trace(TRACE).await;
+    let worker = stats["groups"][0]["span_indexes"][0].as_u64().unwrap() as usize;
+    assert_eq!(spans[worker]["name"], "consume order");
+
+    for (query, needle) in [
+        ("by=", "by must be"),
+        (
+            &*format!("by=service&then={}", "k".repeat(257)),
+            "then must be",
+        ),
+        ("by=service&then", "then must be"),
+    ] {
+        let (status, body) = server
+            .get(&format!("/api/v1/traces/{TRACE}/stats?{query}"))
+            .await;
+        assert_eq!(status, 400, "{query}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(needle),
+            "{body}"
+        );
+    }
+    let (status, _) = server
+        .get("/api/v1/traces/0123456789abcdef0123456789abcdef/stats")
+        .await;
+    assert_eq!(status, 404);
 }

@@ -26,6 +26,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/traces/{trace_id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Statistics of one trace
+         * @description The trace's spans (adjusted for clock skew) grouped by a key and optionally by a second
+         *     one within each group: count, total, average, minimum and maximum duration, and self
+         *     time — the time a span does not wait on any of its children, overlapping children merged
+         *     and clipped to the span — also as a share of the trace's duration. Groups come largest
+         *     self time first and list the indexes of their spans in the trace route's `spans`.
+         */
+        get: operations["getTraceStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/spans": {
         parameters: {
             query?: never;
@@ -936,6 +960,56 @@ export interface components {
             /** @description Most candidate traces a structural query evaluates. */
             max_candidate_traces: number;
         };
+        /** @description Durations of a set of spans. */
+        SpanStats: {
+            /**
+             * Format: int64
+             * @description Spans in the set.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Sum of their durations, ns.
+             */
+            total_ns: number;
+            /**
+             * Format: int64
+             * @description Average duration (`total_ns / count`, rounded down), ns.
+             */
+            avg_ns: number;
+            /**
+             * Format: int64
+             * @description Shortest duration, ns.
+             */
+            min_ns: number;
+            /**
+             * Format: int64
+             * @description Longest duration, ns.
+             */
+            max_ns: number;
+            /**
+             * Format: int64
+             * @description Sum of their self times, ns.
+             */
+            self_ns: number;
+            /**
+             * Format: double
+             * @description `self_ns` as a share of the trace's duration (0 to 1; 0 for a trace lasting no time).
+             */
+            self_share: number;
+        };
+        /** @description One group of spans by the first key. */
+        StatsGroup: components["schemas"]["StatsRow"] & {
+            /** @description The group split by the second key (empty without one), largest self time first. */
+            subgroups: components["schemas"]["StatsRow"][];
+        };
+        /** @description A set of spans sharing a value. */
+        StatsRow: components["schemas"]["SpanStats"] & {
+            /** @description The value the spans share; null for spans without the key. */
+            value: string | null;
+            /** @description Indexes of the spans in the trace's `spans` (for filtering the waterfall). */
+            span_indexes: number[];
+        };
         /**
          * @description A span's status code, as in OTLP.
          * @enum {string}
@@ -986,6 +1060,16 @@ export interface components {
              *     in ns (positive: later than stored). The stored span is unchanged.
              */
             clock_skew_shift_ns?: number | null;
+        };
+        /** @description The statistics of one trace. */
+        TraceStats: {
+            /**
+             * Format: int64
+             * @description From the earliest span start to the latest span end, ns.
+             */
+            trace_duration_ns: number;
+            /** @description Groups by the first key, largest self time first. */
+            groups: components["schemas"]["StatsGroup"][];
         };
         /** @description One trace in a trace search. */
         TraceSummary: {
@@ -1122,6 +1206,51 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TraceDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No span of this trace is stored in the project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getTraceStats: {
+        parameters: {
+            query?: {
+                /**
+                 * @description What spans are grouped by: `service`, `name` (or `operation`), or any attribute key
+                 *     (of the span, else of its resource).
+                 */
+                by?: string;
+                /** @description A second key that splits each group into subgroups. */
+                then?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 32 hex digits (either case); not all zero. */
+                trace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trace's statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceStats"];
                 };
             };
             400: components["responses"]["BadRequest"];

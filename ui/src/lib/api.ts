@@ -1,4 +1,4 @@
-import type { Bucket, ErrorGroup, ErrorOccurrence, LogBucket, LogRecord, QueryErrorInfo, SessionSummary, Span, TraceData, TraceRow } from './types';
+import type { Bucket, ErrorGroup, ErrorOccurrence, LogBucket, LogRecord, QueryErrorInfo, SessionSummary, Span, TraceData, TraceRow, TraceStats } from './types';
 
 /** An API failure: HTTP status plus the server's `{"error": {...}}` body when present. */
 export class ApiError extends Error {
@@ -154,6 +154,11 @@ export async function histogram(p: { query: string; start: string; end: string; 
 export async function getTrace(id: string, signal?: AbortSignal): Promise<TraceData> {
   const body = await getJson<Partial<TraceData>>(`/api/v1/traces/${encodeURIComponent(id)}`, { critical_path: 'true' }, signal);
   return { spans: body.spans ?? [], logs: body.logs ?? [], errors: body.errors ?? [], critical_path: body.critical_path ?? [] };
+}
+
+/** A trace's statistics grouped by `by` (service, name or an attribute key), then by `then`. */
+export function getTraceStats(id: string, by: string, then: string | null, signal?: AbortSignal): Promise<TraceStats> {
+  return getJson<TraceStats>(`/api/v1/traces/${encodeURIComponent(id)}/stats`, { by, then: then ?? undefined }, signal);
 }
 
 /** A time window as the API takes it: RFC 3339 strings, or omitted for the route's default. */

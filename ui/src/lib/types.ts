@@ -55,3 +55,8 @@ export type CriticalSection = Schemas['CriticalSection'];
 
 /** A whole trace as the API returns it: spans, the logs and errors emitted in it, and its critical path. */
 export type TraceData = Pick<Schemas['TraceDetail'], 'spans' | 'logs' | 'errors'> & { critical_path: CriticalSection[] };
+
+/** A trace's statistics: its spans grouped (and sub-grouped) with count, durations and self time. */
+export type TraceStats = Schemas['TraceStats'];
+export type StatsGroup = Schemas['StatsGroup'];
+export type StatsRow = Schemas['StatsRow'];

@@ -7,7 +7,7 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{errors, failure, keys, logs, ops, sessions, spans, traces};
+use super::{analysis, errors, failure, keys, logs, ops, sessions, spans, traces};
 
 /// Name of the header that carries a project key.
 pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
@@ -30,6 +30,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
     ),
     paths(
         traces::get_trace,
+        analysis::stats,
         spans::list_spans,
         spans::search_spans,
         spans::histogram,

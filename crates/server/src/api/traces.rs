@@ -110,11 +110,7 @@ pub(super) async fn get_trace(
     Query(p): Query<TraceParams>,
 ) -> Result<Json<TraceDetail>, ApiError> {
     let project = project_of(&state, &headers)?;
-    let id: TraceId = trace_id.parse().map_err(|e| {
-        ApiError::bad_request(format!(
-            "invalid trace id {trace_id:?}: {e}; expected 32 hex characters"
-        ))
-    })?;
+    let id = parse_trace_id(&trace_id)?;
     let errors = ErrorQuery {
         project_id: project.clone(),
         start_ns: i64::MIN,
@@ -129,7 +125,7 @@ pub(super) async fn get_trace(
         state.store.errors(&errors),
     )?;
     if spans.is_empty() {
-        return Err(ApiError::not_found(format!("trace {id} not found")));
+        return Err(trace_not_found(id));
     }
     // The store lists occurrences newest first; a trace reads oldest first.
     errors.reverse();
@@ -157,6 +153,34 @@ pub(super) async fn get_trace(
         errors,
         critical_path,
     }))
+}
+
+/// A trace id from a path, or a 400 saying what one looks like.
+pub(super) fn parse_trace_id(text: &str) -> Result<TraceId, ApiError> {
+    text.parse().map_err(|e| {
+        ApiError::bad_request(format!(
+            "invalid trace id {text:?}: {e}; expected 32 hex characters"
+        ))
+    })
+}
+
+fn trace_not_found(id: TraceId) -> ApiError {
+    ApiError::not_found(format!("trace {id} not found"))
+}
+
+/// The spans of a trace in the project, adjusted for clock skew as the trace route answers
+/// them by default; a 404 when none is stored.
+pub(super) async fn adjusted_spans(
+    state: &ApiState,
+    project: &str,
+    id: TraceId,
+) -> Result<Vec<Span>, ApiError> {
+    let mut spans = state.store.trace(project, id).await?;
+    if spans.is_empty() {
+        return Err(trace_not_found(id));
+    }
+    skew::adjust(&mut spans);
+    Ok(spans)
 }
 
 /// Search traces
