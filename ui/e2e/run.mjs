@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { checkoutTrace, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
 import { fail, launchBrowser, repo, sleep, startServer } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -502,6 +502,44 @@ test('trace statistics: a sortable table by service and name whose row filters t
   for (const k of ['auth', 'fraud', 'tax']) assert(!ids.includes(checkout.ids[k]), `${k} filtered out`);
   await page.click('[data-testid=stats-pick] button');
   await page.waitForFunction((n) => document.querySelectorAll('.wf-row').length === n, checkout.spans.length, { timeout: 3000 });
+});
+
+test('two traces picked in the results are compared: the retry added, the slower call coloured', async () => {
+  // Two hours back, outside the window other tests count in.
+  const t0 = now - 2 * 3600e9;
+  const { normal, slow } = comparePair(t0);
+  await post(otlp([...normal.spans, ...slow.spans]));
+  await waitTrace(normal.traceId, normal.spans.length);
+  await waitTrace(slow.traceId, slow.spans.length);
+  const window = `start=${new Date((t0 - 60e9) / 1e6).toISOString()}&end=${new Date((t0 + 60e9) / 1e6).toISOString()}`;
+  await page.goto(`${base}/?view=traces&query=${encodeURIComponent('service_name:cmp-web')}&${window}`);
+  await page.waitForSelector(`tr[data-trace-id="${slow.traceId}"]`);
+  await page.check(`tr[data-trace-id="${normal.traceId}"] .compare-check`);
+  await page.check(`tr[data-trace-id="${slow.traceId}"] .compare-check`);
+  await page.click('a:has-text("Compare 2 traces")');
+  await waitUrl((u) => u.pathname === '/traces/compare' && u.searchParams.get('a') === normal.traceId && u.searchParams.get('b') === slow.traceId, 'the comparison of the two, the first picked as A');
+  await page.waitForSelector('.cmp-table tbody tr');
+  eq(await page.textContent('[data-testid=added-subtrees]'), '1', 'one added subtree');
+  eq(await page.textContent('[data-testid=missing-subtrees]'), '0', 'nothing missing');
+  const rows = await page.$$eval('.cmp-table tbody tr', (rs) => rs.map((r) => [r.dataset.name, r.dataset.presence, r.querySelector('[data-col=self]').textContent]));
+  eq(JSON.stringify(rows.map(([n, p]) => `${n}:${p}`)), JSON.stringify(['GET /checkout:both', 'charge:both', 'INSERT:both', 'charge:added', 'INSERT:added', 'load cart:both', 'SELECT:both']), 'aligned rows');
+  eq(JSON.stringify(rows.filter(([, p, d]) => p === 'both' && d !== '±0').map(([n, , d]) => `${n} ${d}`)), JSON.stringify(['SELECT +30ms']), 'only the database call changed its own time');
+  const coloured = await page.$eval('.cmp-table tr[data-name="SELECT"] [data-col=self]', (c) => getComputedStyle(c).backgroundColor);
+  assert(coloured.startsWith('rgba(220, 38, 38'), `the slower call is red: ${coloured}`);
+  assert((await page.$$('.cmp-table tr.added .cmp-bar.b')).length === 2 && (await page.$$('.cmp-table tr.added .cmp-bar.a')).length === 0, 'added spans have only a B bar');
+  for (const width of [1440, 900, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await shot(`12-compare-${width}`);
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await axe('trace comparison');
+  // From a trace: compare it with another by id.
+  await page.goto(`${base}/traces/${slow.traceId}`);
+  await page.fill('#compare-with', normal.traceId);
+  await page.click('.compare-with button[type=submit]');
+  await waitUrl((u) => u.pathname === '/traces/compare' && u.searchParams.get('a') === slow.traceId && u.searchParams.get('b') === normal.traceId, 'the comparison from the trace page');
+  await page.waitForSelector('.cmp-table tr.missing');
+  eq(await page.textContent('[data-testid=missing-subtrees]'), '1', 'the other way round the retry is missing');
 });
 
 test('a child timed by a skewed clock is moved into its parent and marked', async () => {

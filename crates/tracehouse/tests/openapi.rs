@@ -574,6 +574,12 @@ async fn real_answers_fit_the_documented_schemas() {
             &[("by", "service"), ("then", "name")],
             "/groups/0/subgroups",
         ),
+        (
+            "/api/v1/traces/compare",
+            "/api/v1/traces/compare",
+            &[("a", TRACE), ("b", TRACE)],
+            "/rows",
+        ),
         ("/api/v1/keys", "/api/v1/keys", &[], "/keys"),
         (
             "/api/v1/keys/{key}/values",

@@ -1,5 +1,6 @@
 //! Analyses of traces answered by the API on the spans as answered, after clock-skew
-//! adjustment: the critical path (`critical_path=true` on the trace route) and statistics.
+//! adjustment: the critical path (`critical_path=true` on the trace route), statistics and the
+//! comparison of two traces.
 
 #![allow(
     clippy::unwrap_used,
@@ -32,8 +33,14 @@ fn resource(service: &str, spans: Vec<Value>) -> Value {
     })
 }
 
-/// A span of kind `kind` (OTLP number), `start`..`end` ms after `t`.
-fn span(
+/// A span of `TRACE` of kind `kind` (OTLP number), `start`..`end` ms after `t`.
+fn span(id: u8, parent: Option<u8>, name: &str, kind: u8, t: u64, times: (u64, u64)) -> Value {
+    span_of(TRACE, id, parent, name, kind, t, times)
+}
+
+/// A span of trace `trace`.
+fn span_of(
+    trace: &str,
     id: u8,
     parent: Option<u8>,
     name: &str,
@@ -42,7 +49,7 @@ fn span(
     (start, end): (u64, u64),
 ) -> Value {
     let mut s = json!({
-        "traceId": TRACE, "spanId": hex::encode([id; 8]), "name": name, "kind": kind,
+        "traceId": trace, "spanId": hex::encode([id; 8]), "name": name, "kind": kind,
         "startTimeUnixNano": (t + start * MS).to_string(),
         "endTimeUnixNano": (t + end * MS).to_string()
     });
@@ -215,4 +222,106 @@ async fn statistics_group_the_adjusted_spans_with_self_time() {
         .get("/api/v1/traces/0123456789abcdef0123456789abcdef/stats")
         .await;
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_comparison_reports_the_retry_and_the_slower_database_call() {
+    let server = TestServer::start(&[]);
+    let t = now_ns() - 60_000 * MS;
+    let (normal, slow) = (
+        "6bf92f3577b34da6a3ce929d0e0e4736",
+        "7bf92f3577b34da6a3ce929d0e0e4736",
+    );
+    let s = |trace, id, parent, name, times| span_of(trace, id, parent, name, 1, t, times);
+    // The slow checkout retries the charge and its SELECT takes 30 ms longer; every other
+    // span keeps its own time.
+    let body = json!({"resourceSpans": [
+        resource("web", vec![
+            s(normal, 1, None, "GET /checkout", (0, 100)),
+            s(slow, 1, None, "GET /checkout", (0, 150)),
+        ]),
+        resource("api", vec![
+            s(normal, 2, Some(1), "charge", (10, 40)),
+            s(normal, 4, Some(1), "load cart", (50, 90)),
+            s(slow, 2, Some(1), "charge", (10, 40)),
+            s(slow, 6, Some(1), "charge", (40, 60)),
+            s(slow, 4, Some(1), "load cart", (70, 140)),
+        ]),
+        resource("db", vec![
+            s(normal, 3, Some(2), "INSERT", (15, 35)),
+            s(normal, 5, Some(4), "SELECT", (55, 85)),
+            s(slow, 3, Some(2), "INSERT", (15, 35)),
+            s(slow, 7, Some(6), "INSERT", (45, 55)),
+            s(slow, 5, Some(4), "SELECT", (75, 135)),
+        ]),
+    ]});
+    let resp = server
+        .post_traces("application/json", &[], body.to_string().into_bytes())
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+
+    let (status, c) = server
+        .get(&format!("/api/v1/traces/compare?a={normal}&b={slow}"))
+        .await;
+    assert_eq!(status, 200, "{c}");
+    assert_eq!(c["a_duration_ns"], json!(100 * MS));
+    assert_eq!(c["b_duration_ns"], json!(150 * MS));
+    assert_eq!(
+        (c["added_subtrees"].as_u64(), c["missing_subtrees"].as_u64()),
+        (Some(1), Some(0))
+    );
+    let rows = c["rows"].as_array().unwrap();
+    let summary: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "{}{} {}",
+                "  ".repeat(r["depth"].as_u64().unwrap() as usize),
+                r["name"].as_str().unwrap(),
+                r["presence"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "GET /checkout both",
+            "  charge both",
+            "    INSERT both",
+            "  charge added",
+            "    INSERT added",
+            "  load cart both",
+            "    SELECT both",
+        ]
+    );
+    let changed = |field: &str| -> Vec<(String, i64)> {
+        rows.iter()
+            .filter_map(|r| {
+                let d = r[field].as_i64()?;
+                (d != 0).then(|| (r["name"].as_str().unwrap().to_string(), d / MS as i64))
+            })
+            .collect()
+    };
+    assert_eq!(changed("self_diff_ns"), [("SELECT".to_string(), 30)]);
+    assert_eq!(
+        changed("duration_diff_ns"),
+        [
+            ("GET /checkout".to_string(), 50),
+            ("load cart".to_string(), 30),
+            ("SELECT".to_string(), 30)
+        ]
+    );
+
+    for (query, status_wanted) in [
+        (format!("a={normal}"), 400),
+        (format!("a={normal}&b=xyz"), 400),
+        (
+            format!("a={normal}&b=0123456789abcdef0123456789abcdef"),
+            404,
+        ),
+    ] {
+        let (status, body) = server.get(&format!("/api/v1/traces/compare?{query}")).await;
+        assert_eq!(status, status_wanted, "{query}: {body}");
+        assert!(body["error"]["message"].is_string(), "{body}");
+    }
 }

@@ -50,6 +50,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/traces/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare two traces
+         * @description Aligns trace `b` with trace `a` (both adjusted for clock skew): spans are matched by their
+         *     path of (service, name) from the root — among siblings, the k-th span of a (service, name)
+         *     in one trace with the k-th in the other — and what is left over is a subtree only one
+         *     trace has (`added` in `b`, `missing` from it). Rows come depth first with both spans'
+         *     durations, self times and the differences.
+         */
+        get: operations["compareTraces"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/spans": {
         parameters: {
             query?: never;
@@ -416,6 +440,51 @@ export interface components {
              */
             error_count: number;
         };
+        /** @description One row of the aligned trees, in depth-first order. */
+        CompareRow: {
+            /** @description Depth in the aligned tree (0 for a root). */
+            depth: number;
+            /** @description The service of the span(s). */
+            service: string;
+            /** @description The name of the span(s). */
+            name: string;
+            /** @description Which traces the span is in. */
+            presence: components["schemas"]["Presence"];
+            /** @description The first span of a subtree only one trace has (its descendants follow, deeper). */
+            subtree_root: boolean;
+            a: null | components["schemas"]["CompareSide"];
+            b: null | components["schemas"]["CompareSide"];
+            /**
+             * Format: int64
+             * @description `b`'s duration minus `a`'s, ns, when in both.
+             */
+            duration_diff_ns: number | null;
+            /**
+             * Format: int64
+             * @description `b`'s self time minus `a`'s, ns, when in both.
+             */
+            self_diff_ns: number | null;
+        };
+        /** @description One side of a row: the span in one of the traces. */
+        CompareSide: {
+            /** @description The span's index in that trace's `spans` (as the trace route answers them). */
+            span_index: number;
+            /**
+             * Format: int64
+             * @description Start, ns after that trace's start.
+             */
+            start_offset_ns: number;
+            /**
+             * Format: int64
+             * @description Duration, ns.
+             */
+            duration_ns: number;
+            /**
+             * Format: int64
+             * @description Self time (not waiting on any child), ns.
+             */
+            self_ns: number;
+        };
         /** @description A stretch of one span's time on the critical path. */
         CriticalSection: {
             /** @description The span's index in the trace's `spans` (which tells apart spans sharing an id). */
@@ -753,6 +822,11 @@ export interface components {
              */
             dropped_attributes_count: number;
         };
+        /**
+         * @description Which traces a row's span is in.
+         * @enum {string}
+         */
+        Presence: "both" | "added" | "missing";
         /** @description A part set aside as damaged: its files are kept aside, its rows are not served. */
         QuarantinedPart: {
             /**
@@ -1015,6 +1089,25 @@ export interface components {
          * @enum {string}
          */
         StatusCode: "unset" | "ok" | "error";
+        /** @description The alignment of two traces. */
+        TraceComparison: {
+            /**
+             * Format: int64
+             * @description Duration of trace `a` (earliest start to latest end), ns.
+             */
+            a_duration_ns: number;
+            /**
+             * Format: int64
+             * @description Duration of trace `b`, ns.
+             */
+            b_duration_ns: number;
+            /** @description Subtrees only `b` has. */
+            added_subtrees: number;
+            /** @description Subtrees only `a` has. */
+            missing_subtrees: number;
+            /** @description The aligned trees, depth first; children by start (in `b` when aligned). */
+            rows: components["schemas"]["CompareRow"][];
+        };
         /** @description Everything stored about one trace. */
         TraceDetail: {
             /** @description The trace. */
@@ -1257,6 +1350,45 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description No span of this trace is stored in the project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    compareTraces: {
+        parameters: {
+            query: {
+                /** @description The trace compared against (32 hex digits). */
+                a: string;
+                /** @description The trace compared (32 hex digits). */
+                b: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alignment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceComparison"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No span of one of the traces is stored in the project. */
             404: {
                 headers: {
                     [name: string]: unknown;

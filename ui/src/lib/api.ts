@@ -1,4 +1,4 @@
-import type { Bucket, ErrorGroup, ErrorOccurrence, LogBucket, LogRecord, QueryErrorInfo, SessionSummary, Span, TraceData, TraceRow, TraceStats } from './types';
+import type { Bucket, ErrorGroup, ErrorOccurrence, LogBucket, LogRecord, QueryErrorInfo, SessionSummary, Span, TraceData, TraceComparison, TraceRow, TraceStats } from './types';
 
 /** An API failure: HTTP status plus the server's `{"error": {...}}` body when present. */
 export class ApiError extends Error {
@@ -159,6 +159,11 @@ export async function getTrace(id: string, signal?: AbortSignal): Promise<TraceD
 /** A trace's statistics grouped by `by` (service, name or an attribute key), then by `then`. */
 export function getTraceStats(id: string, by: string, then: string | null, signal?: AbortSignal): Promise<TraceStats> {
   return getJson<TraceStats>(`/api/v1/traces/${encodeURIComponent(id)}/stats`, { by, then: then ?? undefined }, signal);
+}
+
+/** Trace `b` aligned with trace `a`. */
+export function compareTraces(a: string, b: string, signal?: AbortSignal): Promise<TraceComparison> {
+  return getJson<TraceComparison>('/api/v1/traces/compare', { a, b }, signal);
 }
 
 /** A time window as the API takes it: RFC 3339 strings, or omitted for the route's default. */

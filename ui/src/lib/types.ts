@@ -60,3 +60,7 @@ export type TraceData = Pick<Schemas['TraceDetail'], 'spans' | 'logs' | 'errors'
 export type TraceStats = Schemas['TraceStats'];
 export type StatsGroup = Schemas['StatsGroup'];
 export type StatsRow = Schemas['StatsRow'];
+
+/** Two traces aligned by the server: rows depth first with both sides and the differences. */
+export type TraceComparison = Schemas['TraceComparison'];
+export type CompareRow = Schemas['CompareRow'];

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { ApiError, histogram, searchSpans, searchTraces } from '../lib/api';
 import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { linkClick, setParams } from '../lib/router';
+import { Link } from '../lib/links';
 import type { Bucket, QueryErrorInfo, Span, TraceRow } from '../lib/types';
 import { Histogram } from './Histogram';
 import { localBuckets, SPAN_SERIES, spanStacks } from './stack';
@@ -71,6 +72,9 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const [histNote, setHistNote] = useState('');
   const [cols, setCols] = useState<string[]>(loadCols);
   const [attrCol, setAttrCol] = useState('');
+  // Up to two traces picked for comparison (the first picked is the baseline).
+  const [picked, setPicked] = useState<string[]>([]);
+  const togglePick = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id].slice(-2)));
   const sentinel = useRef<HTMLDivElement>(null);
   const gen = useRef(0);
 
@@ -282,6 +286,17 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           {loading ? 'Loading…' : error ? (queryError ? 'Fix the query to search' : 'Search failed') : `${rows.toLocaleString()}${cursor ? '+' : ''} ${view}`}
         </span>
         <div class="spacer" />
+        {view === 'traces' && (
+          <span class="compare-pick">
+            {picked.length === 2 ? (
+              <Link class="btn primary" href={`/traces/compare?a=${picked[0]}&b=${picked[1]}`}>
+                Compare 2 traces
+              </Link>
+            ) : (
+              <span class="hint">tick two traces to compare them</span>
+            )}
+          </span>
+        )}
         {view === 'spans' && (
           <details class="columns">
             <summary class="btn">Columns</summary>
@@ -370,6 +385,9 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           <table class="results" aria-label="Matching traces">
             <thead>
               <tr>
+                <th>
+                  <span class="visually-hidden">Compare</span>
+                </th>
                 <th>Start</th>
                 <th>Root service</th>
                 <th>Root span</th>
@@ -388,6 +406,9 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                   data-trace-id={t.trace_id}
                   onClick={(e) => peekFrom(e as MouseEvent, t.trace_id, t.matched_span_ids[0])}
                 >
+                  <td onClick={(e) => e.stopPropagation()}>
+                    <input type="checkbox" class="compare-check" aria-label={`Compare trace ${t.trace_id}`} checked={picked.includes(t.trace_id)} onChange={() => togglePick(t.trace_id)} />
+                  </td>
                   <td class="mono nowrap">{fmtTime(t.start)}</td>
                   <td class="nowrap">
                     <i class="dot" style={{ background: serviceColor(t.root_service) }} />

@@ -276,6 +276,7 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
             <ServiceChips services={tree.services} />
           </dd>
         </dl>
+        <CompareWith traceId={traceId} />
       </div>
       <div class="trace-toolbar">
         <div class="seg-group" role="tablist" aria-label="Trace view">
@@ -401,4 +402,26 @@ function groupBySpan<T extends LogRecord | ErrorOccurrence>(items: T[]): Map<str
     else out.set(x.span_id, [x]);
   }
   return out;
+}
+
+/** "Compare with" another trace by id: opens the comparison with this trace as the baseline. */
+function CompareWith({ traceId }: { traceId: string }) {
+  const [other, setOther] = useState('');
+  const id = other.trim().toLowerCase().replace(/[\s-]/g, '');
+  const ok = /^[0-9a-f]{32}$/.test(id);
+  return (
+    <form
+      class="compare-with"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (ok) navigate(`/traces/compare?a=${traceId}&b=${id}`);
+      }}
+    >
+      <label for="compare-with">Compare with</label>
+      <input id="compare-with" class="mono" placeholder="another trace id" value={other} onInput={(e) => setOther((e.target as HTMLInputElement).value)} />
+      <button type="submit" class="btn" disabled={!ok}>
+        Compare
+      </button>
+    </form>
+  );
 }

@@ -1,10 +1,11 @@
-//! Analyses of traces computed on read by `tracehouse-analysis`: a trace's statistics.
+//! Analyses of traces computed on read by `tracehouse-analysis`: a trace's statistics and
+//! the comparison of two traces.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Deserialize;
-use tracehouse_analysis::{GroupKey, TraceStats, Tree, trace_stats};
+use tracehouse_analysis::{GroupKey, TraceComparison, TraceStats, Tree, compare, trace_stats};
 use utoipa::IntoParams;
 
 use super::failure::{ErrorBody, QueryFailures};
@@ -80,4 +81,54 @@ pub(super) async fn stats(
         .transpose()?;
     let spans = adjusted_spans(&state, &project, id).await?;
     Ok(Json(trace_stats(&Tree::new(&spans), &by, then.as_ref())))
+}
+
+/// Query parameters of the comparison route.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct CompareParams {
+    /// The trace compared against (32 hex digits).
+    #[param(required = true, pattern = "^[0-9a-fA-F]{32}$")]
+    a: Option<String>,
+    /// The trace compared (32 hex digits).
+    #[param(required = true, pattern = "^[0-9a-fA-F]{32}$")]
+    b: Option<String>,
+}
+
+/// Compare two traces
+///
+/// Aligns trace `b` with trace `a` (both adjusted for clock skew): spans are matched by their
+/// path of (service, name) from the root — among siblings, the k-th span of a (service, name)
+/// in one trace with the k-th in the other — and what is left over is a subtree only one
+/// trace has (`added` in `b`, `missing` from it). Rows come depth first with both spans'
+/// durations, self times and the differences.
+#[utoipa::path(
+    get,
+    path = "/api/v1/traces/compare",
+    operation_id = "compareTraces",
+    tag = "traces",
+    params(CompareParams),
+    responses(
+        (status = 200, description = "The alignment.", body = TraceComparison),
+        (status = 404, description = "No span of one of the traces is stored in the project.", body = ErrorBody),
+        QueryFailures,
+    ),
+)]
+pub(super) async fn compare_traces(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<CompareParams>,
+) -> Result<Json<TraceComparison>, ApiError> {
+    let project = project_of(&state, &headers)?;
+    let (Some(a), Some(b)) = (p.a.as_deref(), p.b.as_deref()) else {
+        return Err(ApiError::bad_request(
+            "a and b are required: the ids of the two traces to compare",
+        ));
+    };
+    let (a, b) = (parse_trace_id(a)?, parse_trace_id(b)?);
+    let (a, b) = futures::try_join!(
+        adjusted_spans(&state, &project, a),
+        adjusted_spans(&state, &project, b),
+    )?;
+    Ok(Json(compare(&Tree::new(&a), &Tree::new(&b))))
 }

@@ -31,6 +31,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
     paths(
         traces::get_trace,
         analysis::stats,
+        analysis::compare_traces,
         spans::list_spans,
         spans::search_spans,
         spans::histogram,

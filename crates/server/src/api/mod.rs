@@ -67,6 +67,7 @@ pub fn router(state: ApiState) -> Router {
     let queries = Router::new()
         .route("/api/v1/traces/{trace_id}", get(traces::get_trace))
         .route("/api/v1/traces/{trace_id}/stats", get(analysis::stats))
+        .route("/api/v1/traces/compare", get(analysis::compare_traces))
         .route("/api/v1/spans", get(spans::list_spans))
         .route("/api/v1/spans/search", get(spans::search_spans))
         .route("/api/v1/spans/histogram", get(spans::histogram))
@@ -95,7 +96,7 @@ pub fn router(state: ApiState) -> Router {
         .fallback(|| async {
             ApiError::not_found(
                 "no such route: see /api/v1/traces/{trace_id}, /api/v1/traces/{trace_id}/stats, \
-                 /api/v1/spans, \
+                 /api/v1/traces/compare, /api/v1/spans, \
                  /api/v1/spans/search, /api/v1/traces/search, /api/v1/spans/histogram, \
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
