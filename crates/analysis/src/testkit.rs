@@ -1,6 +1,7 @@
 //! Hand-built spans for the unit tests.
 
-use tracehouse_model::{AttrValue, Link, Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{AttrValue, Link, Span, SpanId, SpanKind, TraceId};
+use tracehouse_store_api::testsuite::testkit;
 
 /// The span id numbered `n` (from 1).
 pub fn sid(n: u64) -> SpanId {
@@ -9,35 +10,7 @@ pub fn sid(n: u64) -> SpanId {
 
 /// A root span `id` of service `svc` named `op`, from `start` for `duration` ns.
 pub fn root(id: u64, start: i64, duration: i64) -> Span {
-    Span {
-        project_id: "p".into(),
-        trace_id: TraceId([7; 16]),
-        span_id: sid(id),
-        parent_span_id: None,
-        trace_state: String::new(),
-        name: "op".into(),
-        kind: SpanKind::Internal,
-        start_time_unix_nano: start,
-        end_time_unix_nano: start + duration,
-        duration_nanos: duration,
-        status_code: StatusCode::Unset,
-        status_message: String::new(),
-        service_name: "svc".into(),
-        service_version: String::new(),
-        environment: String::new(),
-        scope_name: String::new(),
-        scope_version: String::new(),
-        scope_attributes: Default::default(),
-        session_id: None,
-        attributes: Default::default(),
-        resource_attributes: Default::default(),
-        events: Vec::new(),
-        links: Vec::new(),
-        has_error: false,
-        dropped_attributes_count: 0,
-        dropped_events_count: 0,
-        dropped_links_count: 0,
-    }
+    testkit::span(TraceId([7; 16]), sid(id), start, duration)
 }
 
 /// A span `id` under `parent`, from `start` for `duration` ns.

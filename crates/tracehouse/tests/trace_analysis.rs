@@ -10,28 +10,11 @@
 
 mod common;
 
-use common::TestServer;
+use common::{TestServer, now_ns, service_resource as resource};
 use serde_json::{Value, json};
 
 const TRACE: &str = "5bf92f3577b34da6a3ce929d0e0e4736";
 const MS: u64 = 1_000_000;
-
-fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0))
-}
-
-/// One resource (a service on its own host) with its spans.
-fn resource(service: &str, spans: Vec<Value>) -> Value {
-    json!({
-        "resource": {"attributes": [
-            {"key": "service.name", "value": {"stringValue": service}},
-            {"key": "host.name", "value": {"stringValue": format!("{service}-host")}}
-        ]},
-        "scopeSpans": [{"spans": spans}]
-    })
-}
 
 /// A span of `TRACE` of kind `kind` (OTLP number), `start`..`end` ms after `t`.
 fn span(id: u8, parent: Option<u8>, name: &str, kind: u8, t: u64, times: (u64, u64)) -> Value {
@@ -141,6 +124,25 @@ async fn the_critical_path_is_answered_as_sections_of_the_adjusted_spans() {
     );
 }
 
+/// Statistics rows as (value, count, total ms, self ms).
+fn assert_rows(rows: &Value, expected: &[(&str, u64, u64, u64)]) {
+    let ms = |v: &Value| v.as_u64().unwrap() / MS;
+    let got: Vec<_> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["value"].as_str().unwrap(),
+                g["count"].as_u64().unwrap(),
+                ms(&g["total_ns"]),
+                ms(&g["self_ns"]),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected, "{rows}");
+}
+
 #[tokio::test]
 async fn statistics_group_the_adjusted_spans_with_self_time() {
     let server = TestServer::start(&[]);
@@ -154,48 +156,24 @@ async fn statistics_group_the_adjusted_spans_with_self_time() {
     assert_eq!(stats["trace_duration_ns"], json!(150 * MS));
     // (value, count, total ms, self ms): the consumer's 120 ms are its own; the request's
     // own time is what its calls and the publish do not cover.
-    let row = |g: &Value| {
-        (
-            g["value"].as_str().unwrap().to_string(),
-            g["count"].as_u64().unwrap(),
-            g["total_ns"].as_u64().unwrap() / MS,
-            g["self_ns"].as_u64().unwrap() / MS,
-        )
-    };
-    let groups: Vec<_> = stats["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(row)
-        .collect();
-    let expected = [
-        ("worker", 1, 120, 120),
-        ("cart", 1, 60, 60),
-        ("frontend", 3, 180, 40),
-    ];
-    let expected: Vec<_> = expected
-        .iter()
-        .map(|&(v, c, t, s)| (v.to_string(), c, t, s))
-        .collect();
-    assert_eq!(groups, expected);
+    assert_rows(
+        &stats["groups"],
+        &[
+            ("worker", 1, 120, 120),
+            ("cart", 1, 60, 60),
+            ("frontend", 3, 180, 40),
+        ],
+    );
     let frontend = &stats["groups"][2];
     assert_eq!(frontend["self_share"].as_f64().unwrap(), 40.0 / 150.0);
-    let subs: Vec<_> = frontend["subgroups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(row)
-        .collect();
-    let expected = [
-        ("GET /checkout", 1, 100, 20),
-        ("call cart", 1, 70, 10),
-        ("publish order", 1, 10, 10),
-    ];
-    let expected: Vec<_> = expected
-        .iter()
-        .map(|&(v, c, t, s)| (v.to_string(), c, t, s))
-        .collect();
-    assert_eq!(subs, expected);
+    assert_rows(
+        &frontend["subgroups"],
+        &[
+            ("GET /checkout", 1, 100, 20),
+            ("call cart", 1, 70, 10),
+            ("publish order", 1, 10, 10),
+        ],
+    );
     // Span indexes name the spans of the trace route.
     let spans = server.trace(TRACE).await;
     let worker = stats["groups"][0]["span_indexes"][0].as_u64().unwrap() as usize;
