@@ -534,6 +534,13 @@ async fn real_answers_fit_the_documented_schemas() {
         .post_logs("application/json", &[], logs_json(t))
         .await;
     assert_eq!(resp.status().as_u16(), 200);
+    let resp = reqwest::Client::new()
+        .put(format!("{}/api/v1/views/errors", server.api))
+        .json(&json!({"query": "status:error", "range": "1h", "columns": ["time"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
 
     let mut checked = BTreeSet::new();
     let mut answers = BTreeMap::new();
@@ -611,6 +618,13 @@ async fn real_answers_fit_the_documented_schemas() {
             &format!("/api/v1/sessions/{SESSION}"),
             &[],
             "/errors",
+        ),
+        ("/api/v1/views", "/api/v1/views", &[], "/views"),
+        (
+            "/api/v1/views/{name}",
+            "/api/v1/views/errors",
+            &[],
+            "/columns",
         ),
         ("/readyz", "/readyz", &[], ""),
     ];

@@ -326,6 +326,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List saved views
+         * @description The project's saved views, by name.
+         */
+        get: operations["listViews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/views/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One saved view
+         * @description The project's view of that name (what a shared link opens).
+         */
+        get: operations["getView"];
+        /**
+         * Save a view
+         * @description Saves the search under the name, replacing a view of that name; answered once it is
+         *     durable. A name, query, column or window past its bound is a 400, and so is a new name
+         *     in a project that keeps 500 views.
+         */
+        put: operations["saveView"];
+        post?: never;
+        /**
+         * Delete a view
+         * @description Deletes the project's view of that name; answered once the deletion is durable.
+         */
+        delete: operations["deleteView"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -872,6 +922,29 @@ export interface components {
          * @enum {string}
          */
         ReadyStatus: "ready" | "degraded" | "unavailable";
+        /** @description A saved search of one project. */
+        SavedView: {
+            /** @description The view's name, unique in its project (1 to 200 bytes, no control characters). */
+            name: string;
+            /** @description The query, in the tracehouse query language (empty: everything). */
+            query?: string;
+            /**
+             * @description A relative range as the search page writes it (`15m`, `1h`, `24h`), or empty when
+             *     `start` and `end` give the window.
+             */
+            range?: string;
+            /** @description Start of an absolute window (RFC 3339 or ns), or empty. */
+            start?: string;
+            /** @description End of an absolute window (RFC 3339 or ns), or empty. */
+            end?: string;
+            /** @description The result columns shown, in order (the search page's column ids). */
+            columns?: string[];
+            /**
+             * Format: int64
+             * @description When the view was saved, ns since the Unix epoch (set by the server).
+             */
+            saved_ns?: number;
+        };
         /**
          * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`; empty means `time_desc`.
          * @default time_desc
@@ -1216,6 +1289,24 @@ export interface components {
             key: string;
             /** @description Most frequent first. */
             values: components["schemas"]["ValueCount"][];
+        };
+        /** @description What a saved view holds besides its name (taken from the path) and time (the server's). */
+        ViewBody: {
+            /** @description The query (empty: everything). */
+            query?: string;
+            /** @description A relative range (`15m`, `1h`, `24h`), or empty with `start` and `end`. */
+            range?: string;
+            /** @description Start of an absolute window (RFC 3339 or ns), or empty. */
+            start?: string;
+            /** @description End of an absolute window (RFC 3339 or ns), or empty. */
+            end?: string;
+            /** @description The result columns shown, in order. */
+            columns?: string[];
+        };
+        /** @description The project's saved views. */
+        ViewList: {
+            /** @description By name. */
+            views: components["schemas"]["SavedView"][];
         };
     };
     responses: {
@@ -1918,6 +2009,135 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description The session has no span in the window. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listViews: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The views. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The view's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The view. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The project has no view of that name. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    saveView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The view's name (1 to 200 bytes). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ViewBody"];
+            };
+        };
+        responses: {
+            /** @description The saved view. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The view's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The project has no view of that name. */
             404: {
                 headers: {
                     [name: string]: unknown;
