@@ -364,6 +364,42 @@ test('the trace-id box opens a trace, and explains a malformed id', async () => 
   await page.waitForSelector('.wf-row');
 });
 
+test('a saved view keeps the query, range and columns, and its link opens it', async () => {
+  await page.goto(`${base}/?query=${encodeURIComponent('service_name:payments')}&range=6h`);
+  await page.waitForSelector('table.results tbody tr');
+  const heads = () => page.$$eval('table.results thead th', (hs) => hs.map((h) => h.textContent.trim().toLowerCase()));
+  // Hide the status column, then save the search under a name.
+  await page.click('details.columns:not(.saved-views) summary');
+  await page.uncheck('details.columns:not(.saved-views) label:has-text("Status") input');
+  await page.click('details.columns:not(.saved-views) summary');
+  assert(!(await heads()).some((h) => h.startsWith('status')), 'status column hidden');
+  await page.click('details.saved-views summary');
+  await page.fill('#view-name', 'payments 6h');
+  await page.click('.save-view button[type=submit]');
+  await page.waitForSelector('.view-list li[data-view="payments 6h"]');
+  await page.keyboard.press('Escape');
+  // Back to the defaults, then the view's link restores the search.
+  await page.click('details.columns:not(.saved-views) summary');
+  await page.check('details.columns:not(.saved-views) label:has-text("Status") input');
+  await page.goto(`${base}/?range=1h`);
+  await page.waitForSelector('table.results tbody tr');
+  assert((await heads()).some((h) => h.startsWith('status')), 'status column back');
+  const href = await page.getAttribute('.view-list li[data-view="payments 6h"] a', 'href');
+  eq(href, '/?saved=payments%206h', 'share link');
+  await page.goto(`${base}${href}`);
+  await waitUrl((u) => u.searchParams.get('query') === 'service_name:payments' && u.searchParams.get('range') === '6h' && !u.searchParams.has('saved'), 'the view\'s query and range in the URL');
+  await page.waitForFunction(() => ![...document.querySelectorAll('table.results thead th')].some((h) => h.textContent.trim().toLowerCase().startsWith('status')), null, { timeout: 3000 });
+  await page.waitForSelector('table.results tbody tr');
+  await page.click('details.saved-views summary');
+  await shot('13-saved-views');
+  await axe('saved views');
+  await page.click('.view-list li[data-view="payments 6h"] button[aria-label^="Delete"]');
+  await page.waitForSelector('.saved-views .hint:has-text("No saved views yet")');
+  // Restore the default columns for the tests that follow.
+  await page.evaluate(() => localStorage.removeItem('tracehouse.columns'));
+  await page.goto(`${base}/?range=1h`);
+});
+
 test('"add as filter" writes key:value into the search query', async () => {
   await page.goto(`${base}/?range=1h`);
   await page.waitForSelector('table.results tbody tr');

@@ -26,22 +26,28 @@ pub struct SavedView {
     pub name: String,
     /// The query, in the tracehouse query language (empty: everything).
     #[serde(default)]
+    #[schema(required = true)]
     pub query: String,
     /// A relative range as the search page writes it (`15m`, `1h`, `24h`), or empty when
     /// `start` and `end` give the window.
     #[serde(default)]
+    #[schema(required = true)]
     pub range: String,
     /// Start of an absolute window (RFC 3339 or ns), or empty.
     #[serde(default)]
+    #[schema(required = true)]
     pub start: String,
     /// End of an absolute window (RFC 3339 or ns), or empty.
     #[serde(default)]
+    #[schema(required = true)]
     pub end: String,
     /// The result columns shown, in order (the search page's column ids).
     #[serde(default)]
+    #[schema(required = true)]
     pub columns: Vec<String>,
     /// When the view was saved, ns since the Unix epoch (set by the server).
     #[serde(default)]
+    #[schema(required = true)]
     pub saved_ns: i64,
 }
 

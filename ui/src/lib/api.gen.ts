@@ -927,23 +927,23 @@ export interface components {
             /** @description The view's name, unique in its project (1 to 200 bytes, no control characters). */
             name: string;
             /** @description The query, in the tracehouse query language (empty: everything). */
-            query?: string;
+            query: string;
             /**
              * @description A relative range as the search page writes it (`15m`, `1h`, `24h`), or empty when
              *     `start` and `end` give the window.
              */
-            range?: string;
+            range: string;
             /** @description Start of an absolute window (RFC 3339 or ns), or empty. */
-            start?: string;
+            start: string;
             /** @description End of an absolute window (RFC 3339 or ns), or empty. */
-            end?: string;
+            end: string;
             /** @description The result columns shown, in order (the search page's column ids). */
-            columns?: string[];
+            columns: string[];
             /**
              * Format: int64
              * @description When the view was saved, ns since the Unix epoch (set by the server).
              */
-            saved_ns?: number;
+            saved_ns: number;
         };
         /**
          * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`; empty means `time_desc`.

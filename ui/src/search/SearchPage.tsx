@@ -1,15 +1,16 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, histogram, searchSpans, searchTraces } from '../lib/api';
+import { ApiError, getView, histogram, searchSpans, searchTraces } from '../lib/api';
 import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { linkClick, setParams } from '../lib/router';
 import { Link } from '../lib/links';
-import type { Bucket, QueryErrorInfo, Span, TraceRow } from '../lib/types';
+import type { Bucket, QueryErrorInfo, SavedView, Span, TraceRow } from '../lib/types';
 import { Histogram } from './Histogram';
 import { localBuckets, SPAN_SERIES, spanStacks } from './stack';
 import { TracePage } from '../trace/TracePage';
 import { Pickers } from './Pickers';
 import { QueryBar } from './QueryBar';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
+import { SavedViews } from './SavedViews';
 import { iso } from './timerange';
 
 const PAGE = 100;
@@ -77,6 +78,23 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const togglePick = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id].slice(-2)));
   const sentinel = useRef<HTMLDivElement>(null);
   const gen = useRef(0);
+
+  // A saved view: its search replaces the current one (`?saved=<name>` is its share link).
+  const applyView = (v: SavedView) => {
+    setCols(v.columns.length ? v.columns : DEFAULT_COLS);
+    setParams({ query: v.query || null, range: v.range || null, start: v.start || null, end: v.end || null, saved: null }, false);
+  };
+  const savedName = params.get('saved');
+  useEffect(() => {
+    if (!savedName) return;
+    const ctl = new AbortController();
+    getView(savedName, ctl.signal)
+      .then(applyView)
+      .catch((e) => {
+        if ((e as Error).name !== 'AbortError') setError(e as ApiError);
+      });
+    return () => ctl.abort();
+  }, [savedName]);
 
   useEffect(() => {
     try {
@@ -286,6 +304,10 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           {loading ? 'Loading…' : error ? (queryError ? 'Fix the query to search' : 'Search failed') : `${rows.toLocaleString()}${cursor ? '+' : ''} ${view}`}
         </span>
         <div class="spacer" />
+        <SavedViews
+          current={{ query, range: params.get('range') ?? (params.get('start') ? '' : '1h'), start: params.get('start') ?? '', end: params.get('end') ?? '', columns: cols }}
+          onApply={applyView}
+        />
         {view === 'traces' && (
           <span class="compare-pick">
             {picked.length === 2 ? (
