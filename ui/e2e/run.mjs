@@ -569,6 +569,17 @@ test('two traces picked in the results are compared: the retry added, the slower
   }
   await page.setViewportSize({ width: 1440, height: 900 });
   await axe('trace comparison');
+  // The same alignment as a flame graph: B's spans, the retry outlined, the slower call red.
+  await page.click('button[role=tab]:has-text("Flame graph")');
+  await page.waitForSelector('.cmp-flame .flame-node');
+  eq((await page.$$('.cmp-flame .flame-node')).length, 7, 'one box per aligned span');
+  eq((await page.$$('.cmp-flame .flame-node[data-presence=added]')).length, 2, 'the retry subtree');
+  const red = await page.$eval('.cmp-flame .flame-node[data-name="SELECT"]', (b) => getComputedStyle(b).backgroundColor);
+  assert(red.startsWith('rgba(220, 38, 38'), `the slower call is red: ${red}`);
+  const rowsOf = await page.$$eval('.cmp-flame .flame-node', (bs) => new Set(bs.map((b) => b.style.top)).size);
+  eq(rowsOf, 3, 'three levels, the retry in its parent\'s row beside the first charge');
+  await shot('12-compare-flame');
+  await page.click('button[role=tab]:has-text("Waterfall")');
   // From a trace: compare it with another by id.
   await page.goto(`${base}/traces/${slow.traceId}`);
   await page.fill('#compare-with', normal.traceId);
