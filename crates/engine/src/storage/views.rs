@@ -30,8 +30,13 @@ impl ViewFile {
     /// decode is an error, never an empty list.
     pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
         let views = match fs::read(dir.join(FILE)) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| StoreError::Corrupt(format!("{}: {e}", dir.join(FILE).display())))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                StoreError::Corrupt(format!(
+                    "saved views {} do not decode ({e}); move the file aside to start \
+                     without them",
+                    dir.join(FILE).display()
+                ))
+            })?,
             Err(e) if e.kind() == io::ErrorKind::NotFound => Views::new(),
             Err(e) => return Err(e.into()),
         };
