@@ -215,3 +215,40 @@ export function orphanSpanTrace(t0) {
   const spans = [{ traceId, spanId: ids.span, parentSpanId: ids.missingParent, service: 'my.service', name: "I'm a server span", kind: 2, start: t0, end: t0 + 1000 * MS, attributes: { 'my.span.attr': 'some value' } }];
   return { traceId, ids, spans };
 }
+
+/**
+ * Two checkouts to compare: `normal`, and `slow`, which retries the charge (an extra
+ * subtree) and whose SELECT takes 30 ms longer; every other span keeps its own time.
+ * Services are `cmp-*`, so a query finds just these two.
+ */
+export function comparePair(t0) {
+  // Exact nanoseconds (a float this large rounds them, which skews children by a few hundred ns).
+  const base = BigInt(Math.round(t0 / MS)) * BigInt(MS);
+  const at = (ms) => base + BigInt(ms * MS);
+  const build = (rows) => {
+    const traceId = hex(16);
+    const ids = {};
+    const spans = rows.map(([key, parent, service, name, start, end]) => {
+      ids[key] = hex(8);
+      return { traceId, spanId: ids[key], parentSpanId: parent ? ids[parent] : undefined, service, name, start: at(start), end: at(end) };
+    });
+    return { traceId, ids, spans };
+  };
+  const normal = build([
+    ['root', null, 'cmp-web', 'GET /checkout', 0, 100],
+    ['charge', 'root', 'cmp-api', 'charge', 10, 40],
+    ['insert', 'charge', 'cmp-db', 'INSERT', 15, 35],
+    ['cart', 'root', 'cmp-api', 'load cart', 50, 90],
+    ['select', 'cart', 'cmp-db', 'SELECT', 55, 85],
+  ]);
+  const slow = build([
+    ['root', null, 'cmp-web', 'GET /checkout', 0, 150],
+    ['charge', 'root', 'cmp-api', 'charge', 10, 40],
+    ['insert', 'charge', 'cmp-db', 'INSERT', 15, 35],
+    ['retry', 'root', 'cmp-api', 'charge', 40, 60],
+    ['retryInsert', 'retry', 'cmp-db', 'INSERT', 45, 55],
+    ['cart', 'root', 'cmp-api', 'load cart', 70, 140],
+    ['select', 'cart', 'cmp-db', 'SELECT', 75, 135],
+  ]);
+  return { normal, slow };
+}

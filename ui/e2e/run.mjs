@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { checkoutTrace, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
 import { fail, launchBrowser, repo, sleep, startServer } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -423,6 +423,42 @@ test('the trace-id box opens a trace, and explains a malformed id', async () => 
   await page.waitForSelector('.wf-row');
 });
 
+test('a saved view keeps the query, range and columns, and its link opens it', async () => {
+  await page.goto(`${base}/?query=${encodeURIComponent('service_name:payments')}&range=6h`);
+  await page.waitForSelector('table.results tbody tr');
+  const heads = () => page.$$eval('table.results thead th', (hs) => hs.map((h) => h.textContent.trim().toLowerCase()));
+  // Hide the status column, then save the search under a name.
+  await page.click('details.columns:not(.saved-views) summary');
+  await page.uncheck('details.columns:not(.saved-views) label:has-text("Status") input');
+  await page.click('details.columns:not(.saved-views) summary');
+  assert(!(await heads()).some((h) => h.startsWith('status')), 'status column hidden');
+  await page.click('details.saved-views summary');
+  await page.fill('#view-name', 'payments 6h');
+  await page.click('.save-view button[type=submit]');
+  await page.waitForSelector('.view-list li[data-view="payments 6h"]');
+  await page.keyboard.press('Escape');
+  // Back to the defaults, then the view's link restores the search.
+  await page.click('details.columns:not(.saved-views) summary');
+  await page.check('details.columns:not(.saved-views) label:has-text("Status") input');
+  await page.goto(`${base}/?range=1h`);
+  await page.waitForSelector('table.results tbody tr');
+  assert((await heads()).some((h) => h.startsWith('status')), 'status column back');
+  const href = await page.getAttribute('.view-list li[data-view="payments 6h"] a', 'href');
+  eq(href, '/?saved=payments%206h', 'share link');
+  await page.goto(`${base}${href}`);
+  await waitUrl((u) => u.searchParams.get('query') === 'service_name:payments' && u.searchParams.get('range') === '6h' && !u.searchParams.has('saved'), 'the view\'s query and range in the URL');
+  await page.waitForFunction(() => ![...document.querySelectorAll('table.results thead th')].some((h) => h.textContent.trim().toLowerCase().startsWith('status')), null, { timeout: 3000 });
+  await page.waitForSelector('table.results tbody tr');
+  await page.click('details.saved-views summary');
+  await shot('13-saved-views');
+  await axe('saved views');
+  await page.click('.view-list li[data-view="payments 6h"] button[aria-label^="Delete"]');
+  await page.waitForSelector('.saved-views .hint:has-text("No saved views yet")');
+  // Restore the default columns for the tests that follow.
+  await page.evaluate(() => localStorage.removeItem('tracehouse.columns'));
+  await page.goto(`${base}/?range=1h`);
+});
+
 test('"add as filter" writes key:value into the search query', async () => {
   await page.goto(`${base}/?range=1h`);
   await page.waitForSelector('table.results tbody tr');
@@ -513,6 +549,9 @@ test('critical path is made of sections on the waterfall and the flame graph', a
   await page.waitForSelector('.wf-row');
   const sections = await page.$$eval('.wf-row .crit-section', (xs) => xs.length);
   assert(sections >= 3, `critical sections drawn: ${sections}`);
+  // The waterfall draws the server's sections, one for one (the rule exists once, in Rust).
+  const api = await (await fetch(`${base}/api/v1/traces/${checkout.traceId}?critical_path=true`)).json();
+  eq(sections, api.critical_path.length, 'one drawn section per section the API answers');
   // 'render error page' runs beside 'publish order event', which the root waited for: not critical.
   eq((await page.$$(`.wf-row[data-span-id="${checkout.ids.render}"] .crit-section`)).length, 0, 'render error page is off the critical path');
   const part = await page.$eval(`.wf-row[data-span-id="${checkout.ids.root}"] .wf-bar`, (bar) => {
@@ -523,6 +562,90 @@ test('critical path is made of sections on the waterfall and the flame graph', a
   await page.click('button[role=tab]:has-text("Flame graph")');
   await page.waitForSelector('.flame-node .crit-section');
   await page.click('button[role=tab]:has-text("Waterfall")');
+});
+
+test('trace statistics: a sortable table by service and name whose row filters the waterfall', async () => {
+  await page.goto(`${base}/traces/${checkout.traceId}?tab=stats`);
+  await page.waitForSelector('.stats-table tbody tr');
+  const groups = () => page.$$eval('.stats-table tbody tr:not(.sub)', (rs) => rs.map((r) => r.getAttribute('data-group')));
+  // Largest self time first: frontend's root waits on little; db is 40 + 10 + 20 ms of its own.
+  eq((await groups()).length, 4, 'one row per service');
+  const db = await page.$eval('.stats-table tr[data-group="service = db"]', (r) => [...r.cells].map((c) => c.textContent));
+  eq(db[1], '3', 'db spans');
+  eq(db[2], '90ms', 'db total');
+  eq(db[6], '70ms', 'db self time (the ledger append is not the insert\'s own time)');
+  await page.click('.stats-table button[data-col=count]');
+  eq((await groups())[0], 'service = checkout', 'most spans first');
+  await page.click('.stats-table button[data-col=count]');
+  eq((await groups())[0], 'service = payments', 'fewest spans first');
+  await page.fill('#stats-then', 'name');
+  await page.press('#stats-then', 'Enter');
+  await waitUrl((u) => u.searchParams.get('then') === 'name', 'then=name in the URL');
+  await page.waitForSelector('.stats-table tr.sub');
+  eq((await page.$$('.stats-table tr.sub')).length, checkout.spans.length, 'one subgroup per (service, name)');
+  for (const width of [1440, 900, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await shot(`11-trace-stats-${width}`);
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await axe('trace statistics');
+  await page.click('.stats-table tr[data-group="service = db"]');
+  await page.waitForSelector('[data-testid=stats-pick]');
+  await page.waitForSelector('.wf-row');
+  const ids = await rowIds();
+  for (const k of ['cartdb', 'paydb', 'ledger', 'root', 'cart', 'pay']) assert(ids.includes(checkout.ids[k]), `${k} shown: the db spans and their ancestors`);
+  for (const k of ['auth', 'fraud', 'tax']) assert(!ids.includes(checkout.ids[k]), `${k} filtered out`);
+  await page.click('[data-testid=stats-pick] button');
+  await page.waitForFunction((n) => document.querySelectorAll('.wf-row').length === n, checkout.spans.length, { timeout: 3000 });
+});
+
+test('two traces picked in the results are compared: the retry added, the slower call coloured', async () => {
+  // Two hours back, outside the window other tests count in.
+  const t0 = now - 2 * 3600e9;
+  const { normal, slow } = comparePair(t0);
+  await post(otlp([...normal.spans, ...slow.spans]));
+  await waitTrace(normal.traceId, normal.spans.length);
+  await waitTrace(slow.traceId, slow.spans.length);
+  const window = `start=${new Date((t0 - 60e9) / 1e6).toISOString()}&end=${new Date((t0 + 60e9) / 1e6).toISOString()}`;
+  await page.goto(`${base}/?view=traces&query=${encodeURIComponent('service_name:cmp-web')}&${window}`);
+  await page.waitForSelector(`tr[data-trace-id="${slow.traceId}"]`);
+  await page.check(`tr[data-trace-id="${normal.traceId}"] .compare-check`);
+  await page.check(`tr[data-trace-id="${slow.traceId}"] .compare-check`);
+  await page.click('a:has-text("Compare 2 traces")');
+  await waitUrl((u) => u.pathname === '/traces/compare' && u.searchParams.get('a') === normal.traceId && u.searchParams.get('b') === slow.traceId, 'the comparison of the two, the first picked as A');
+  await page.waitForSelector('.cmp-table tbody tr');
+  eq(await page.textContent('[data-testid=added-subtrees]'), '1', 'one added subtree');
+  eq(await page.textContent('[data-testid=missing-subtrees]'), '0', 'nothing missing');
+  const rows = await page.$$eval('.cmp-table tbody tr', (rs) => rs.map((r) => [r.dataset.name, r.dataset.presence, r.querySelector('[data-col=self]').textContent]));
+  eq(JSON.stringify(rows.map(([n, p]) => `${n}:${p}`)), JSON.stringify(['GET /checkout:both', 'charge:both', 'INSERT:both', 'charge:added', 'INSERT:added', 'load cart:both', 'SELECT:both']), 'aligned rows');
+  eq(JSON.stringify(rows.filter(([, p, d]) => p === 'both' && d !== '±0').map(([n, , d]) => `${n} ${d}`)), JSON.stringify(['SELECT +30ms']), 'only the database call changed its own time');
+  const coloured = await page.$eval('.cmp-table tr[data-name="SELECT"] [data-col=self]', (c) => getComputedStyle(c).backgroundColor);
+  assert(coloured.startsWith('rgba(220, 38, 38'), `the slower call is red: ${coloured}`);
+  assert((await page.$$('.cmp-table tr.added .cmp-bar.b')).length === 2 && (await page.$$('.cmp-table tr.added .cmp-bar.a')).length === 0, 'added spans have only a B bar');
+  for (const width of [1440, 900, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await shot(`12-compare-${width}`);
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await axe('trace comparison');
+  // The same alignment as a flame graph: B's spans, the retry outlined, the slower call red.
+  await page.click('button[role=tab]:has-text("Flame graph")');
+  await page.waitForSelector('.cmp-flame .flame-node');
+  eq((await page.$$('.cmp-flame .flame-node')).length, 7, 'one box per aligned span');
+  eq((await page.$$('.cmp-flame .flame-node[data-presence=added]')).length, 2, 'the retry subtree');
+  const red = await page.$eval('.cmp-flame .flame-node[data-name="SELECT"]', (b) => getComputedStyle(b).backgroundColor);
+  assert(red.startsWith('rgba(220, 38, 38'), `the slower call is red: ${red}`);
+  const rowsOf = await page.$$eval('.cmp-flame .flame-node', (bs) => new Set(bs.map((b) => b.style.top)).size);
+  eq(rowsOf, 3, 'three levels, the retry in its parent\'s row beside the first charge');
+  await shot('12-compare-flame');
+  await page.click('button[role=tab]:has-text("Waterfall")');
+  // From a trace: compare it with another by id.
+  await page.goto(`${base}/traces/${slow.traceId}`);
+  await page.fill('#compare-with', normal.traceId);
+  await page.click('.compare-with button[type=submit]');
+  await waitUrl((u) => u.pathname === '/traces/compare' && u.searchParams.get('a') === slow.traceId && u.searchParams.get('b') === normal.traceId, 'the comparison from the trace page');
+  await page.waitForSelector('.cmp-table tr.missing');
+  eq(await page.textContent('[data-testid=missing-subtrees]'), '1', 'the other way round the retry is missing');
 });
 
 test('a child timed by a skewed clock is moved into its parent and marked', async () => {

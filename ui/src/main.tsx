@@ -8,6 +8,7 @@ import { LogsPage } from './logs/LogsPage';
 import { SearchPage } from './search/SearchPage';
 import { SessionPage } from './sessions/SessionPage';
 import { SessionsPage } from './sessions/SessionsPage';
+import { ComparePage } from './trace/Compare';
 import { TracePage } from './trace/TracePage';
 import './styles.css';
 
@@ -115,11 +116,12 @@ function sectionOf(path: string): string {
   return first === '' || first === 'traces' ? 'traces' : first;
 }
 
-/** The page for a path: `/`, `/traces/<id>`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
+/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
 function route(path: string, params: URLSearchParams, epoch: number) {
   const [, first = '', id, ...rest] = path.replace(/\/+$/, '').split('/');
   const one = id !== undefined && rest.length === 0 ? decodeURIComponent(id) : null;
   if (first === '' || (first === 'traces' && id === undefined)) return <SearchPage key={epoch} params={params} />;
+  if (first === 'traces' && one === 'compare') return <ComparePage params={params} />;
   if (first === 'traces' && one) return <TracePage key={`${one}-${epoch}`} traceId={one} params={params} />;
   if (first === 'logs' && id === undefined) return <LogsPage key={epoch} params={params} />;
   if (first === 'errors' && id === undefined) return <ErrorsPage key={epoch} params={params} />;

@@ -23,6 +23,7 @@ mod read;
 pub mod row;
 pub mod schema;
 pub mod sql;
+mod views;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,8 +37,8 @@ use tracehouse_query::plan::Target;
 use tracehouse_store_api::stats::FilteredQuery;
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
-    StoreError, StoreMetric, TracePage, ValueCount, ValuesQuery,
+    LogHistogram, LogPage, SavedView, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
+    Store, StoreError, StoreMetric, TracePage, ValueCount, ValuesQuery,
 };
 
 pub use error::ClickHouseError;
@@ -312,6 +313,7 @@ struct Counters {
 /// The ClickHouse store.
 pub struct ClickHouseStore {
     client: Client,
+    config: Arc<ClickHouseConfig>,
     writer: mpsc::Sender<WriteRequest>,
     counters: Arc<Counters>,
 }
@@ -346,8 +348,10 @@ impl ClickHouseStore {
         apply_retention(&client, &ddl, config.retention).await?;
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
         let counters = Arc::new(Counters::default());
+        let shared = Arc::new(config.clone());
         tokio::spawn(writer_loop(client.clone(), config, rx, counters.clone()));
         Ok(Arc::new(ClickHouseStore {
+            config: shared,
             client,
             writer: tx,
             counters,
@@ -610,6 +614,18 @@ impl Store for ClickHouseStore {
             .await
             .map_err(|_| StoreError::Closed)?;
         wait.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn views(&self, project_id: &str) -> Result<Vec<SavedView>, StoreError> {
+        views::list(&self.client, project_id).await
+    }
+
+    async fn put_view(&self, project_id: &str, view: SavedView) -> Result<(), StoreError> {
+        views::put(&self.client, &self.config, project_id, view).await
+    }
+
+    async fn delete_view(&self, project_id: &str, name: &str) -> Result<bool, StoreError> {
+        views::delete(&self.client, &self.config, project_id, name).await
     }
 
     fn metrics(&self) -> Vec<StoreMetric> {

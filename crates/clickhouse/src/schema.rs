@@ -52,6 +52,8 @@
 //!   `tracehouse_model::errors`). Same partitioning and `ORDER BY (project_id, time)`;
 //!   bloom filters on `fingerprint`, `trace_id` and `session_id` serve a group's page, a
 //!   trace's errors and a session's errors.
+//! * `saved_views` — saved searches per project (migration 7): `ReplacingMergeTree` by
+//!   `(project_id, name)` with a write-time version; deletions are tombstone rows.
 
 /// Oldest ClickHouse release the schema and queries are tested for (Map, DateTime64,
 /// skip indexes, TTL, server-side parameters and `SET … = DEFAULT` are all older).
@@ -393,6 +395,19 @@ GROUP BY project_id, hour, field, value";
 const V6_BODY_TOKENS: &str = "ALTER TABLE ${table:logs}${ON_CLUSTER} ADD INDEX IF NOT EXISTS idx_body_tokens arrayStringConcat(splitByRegexp('[^\\\\p{L}\\\\p{N}\\\\p{M}]+', lowerUTF8(body)), ' ') TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1";
 const V6_DROP_BODY: &str = "ALTER TABLE ${table:logs}${ON_CLUSTER} DROP INDEX IF EXISTS idx_body";
 
+// Saved views (`tracehouse_store_api::views`): the latest row of a (project, name) wins
+// (`version`: ns at the write), a deletion is a row with `deleted`; reads use `FINAL`. The
+// view itself is its JSON, so the table need not change with its fields. Sharded by project,
+// so `FINAL` on each shard sees all rows of a key.
+const V7_SAVED_VIEWS: &str = "CREATE TABLE IF NOT EXISTS ${table:saved_views}${ON_CLUSTER} (
+    project_id String,
+    name String,
+    view String CODEC(ZSTD(1)),
+    deleted Bool,
+    version UInt64
+) ENGINE = ${ENGINE:ReplacingMergeTree(version)}
+ORDER BY (project_id, name)";
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -480,6 +495,15 @@ pub const MIGRATIONS: &[Migration] = &[
             Statement::Other(V6_BODY_TOKENS),
             Statement::Other(V6_DROP_BODY),
         ],
+    },
+    Migration {
+        version: 7,
+        name: "saved views",
+        statements: &[Statement::Table {
+            name: "saved_views",
+            sql: V7_SAVED_VIEWS,
+            shard_key: Some("cityHash64(project_id)"),
+        }],
     },
 ];
 

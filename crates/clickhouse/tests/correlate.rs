@@ -2,7 +2,8 @@
 //! (`tracehouse_store_api::testsuite::correlate`, same data and expected answers as the embedded
 //! store), and targeted checks that what is written comes back unchanged, that the logs
 //! query language means what it means on the embedded store, and that the derived error
-//! occurrences, groups and sessions add up.
+//! occurrences, groups and sessions add up; and the saved views suite
+//! (`tracehouse_store_api::testsuite::views`).
 
 #![allow(
     clippy::unwrap_used,
@@ -81,6 +82,14 @@ fn log(project: &str, l: &L) -> LogRecord {
     }
     r.log_id = r.content_id();
     r
+}
+
+#[tokio::test]
+async fn saved_views_suite_on_clickhouse() {
+    let Some(store) = common::store("views_suite").await else {
+        return;
+    };
+    tracehouse_store_api::testsuite::views::run(store.as_ref()).await;
 }
 
 #[tokio::test]

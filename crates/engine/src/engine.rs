@@ -9,21 +9,24 @@ use std::sync::atomic::Ordering;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
+use parking_lot::Mutex;
 use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_spans};
 use tracehouse_query::plan::Target;
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
-    StoreHealth, StoreMetric, TracePage, ValueCount, ValuesQuery,
+    LogHistogram, LogPage, SavedView, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
+    Store, StoreHealth, StoreMetric, TracePage, ValueCount, ValuesQuery,
 };
 
 use crate::config::EngineConfig;
 use crate::error::StoreError;
 use crate::maintenance::maintenance_loop;
+use crate::storage::blocking;
 use crate::storage::log_rows::{errors_to_batch, logs_to_batch};
 use crate::storage::part::Part;
 use crate::storage::schema::spans_to_batch;
 use crate::storage::table::Table;
+use crate::storage::views::ViewFile;
 use crate::table_engine::TableEngine;
 use crate::write::memtable::MemtableBudget;
 
@@ -92,6 +95,7 @@ pub struct EmbeddedStore {
     spans: Arc<TableEngine>,
     logs: Arc<TableEngine>,
     errors: Arc<TableEngine>,
+    views: Arc<Mutex<ViewFile>>,
     _lock: File,
 }
 
@@ -121,6 +125,7 @@ impl EmbeddedStore {
             spans: open(Table::Spans)?,
             logs: open(Table::Logs)?,
             errors: open(Table::Errors)?,
+            views: Arc::new(Mutex::new(ViewFile::open(&dir)?)),
             _lock: lock,
         }))
     }
@@ -381,6 +386,20 @@ impl Store for EmbeddedStore {
 
     async fn flush(&self) -> Result<(), StoreError> {
         self.flush_now().await
+    }
+
+    async fn views(&self, project_id: &str) -> Result<Vec<SavedView>, StoreError> {
+        Ok(self.views.lock().list(project_id))
+    }
+
+    async fn put_view(&self, project_id: &str, view: SavedView) -> Result<(), StoreError> {
+        let (views, project) = (self.views.clone(), project_id.to_string());
+        blocking(move || views.lock().put(&project, view)).await
+    }
+
+    async fn delete_view(&self, project_id: &str, name: &str) -> Result<bool, StoreError> {
+        let (views, project, name) = (self.views.clone(), project_id.to_string(), name.to_string());
+        blocking(move || views.lock().delete(&project, &name)).await
     }
 
     fn metrics(&self) -> Vec<StoreMetric> {

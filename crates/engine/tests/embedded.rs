@@ -255,3 +255,15 @@ async fn histograms_from_minute_counts_match_scans() {
         );
     }
 }
+
+#[tokio::test]
+async fn saved_views_follow_the_suite_and_survive_a_restart() {
+    use tracehouse_store_api::testsuite::views;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+        views::run(store.as_ref()).await;
+    }
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    views::check(store.as_ref()).await;
+}

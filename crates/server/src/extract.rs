@@ -1,9 +1,10 @@
-//! The JSON API's extractors: axum's `Query` and `Path` with [`ApiError`] as their rejection,
+//! The JSON API's extractors: axum's `Query`, `Path` and `Json` with [`ApiError`] as their rejection,
 //! so that a parameter of the wrong type (`limit=abc`, `buckets=-1`, a number past `usize`, a
 //! path segment that is not UTF-8) answers the documented JSON error with axum's status and
 //! explanation instead of a plain-text body. Handlers use these in place of axum's.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
@@ -42,6 +43,31 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(ApiError::new(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// A JSON request body deserialized as `T`; bad JSON or a body that does not fit `T` is a
+/// JSON 400 (a missing content type a 415, too large a body a 413) with axum's explanation.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Json(value)),
+            // A body that parses but does not fit (a missing or unknown field, a wrong type)
+            // is bad input like any other: a 400, not axum's 422.
+            Err(rejection) if rejection.status() == StatusCode::UNPROCESSABLE_ENTITY => Err(
+                ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()),
+            ),
             Err(rejection) => Err(ApiError::new(rejection.status(), rejection.body_text())),
         }
     }

@@ -13,6 +13,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
+use crate::views::SavedView;
 
 /// Whether a [`StoreMetric`] can go down (a gauge) or only up (a counter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -547,6 +548,21 @@ pub trait Store: Send + Sync {
     async fn sessions(&self, query: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError>;
     /// Makes everything written so far part of the long-term storage (used at shutdown).
     async fn flush(&self) -> Result<(), StoreError>;
+    /// The project's saved views, by name.
+    async fn views(&self, project_id: &str) -> Result<Vec<SavedView>, StoreError>;
+    /// Stores a checked view durably, replacing one of the same name (use
+    /// [`Store::save_view`], which checks it).
+    async fn put_view(&self, project_id: &str, view: SavedView) -> Result<(), StoreError>;
+    /// Deletes the project's view of that name durably; false when there was none.
+    async fn delete_view(&self, project_id: &str, name: &str) -> Result<bool, StoreError>;
+
+    /// Saves a view of the project (replacing one of the same name) once it is within the
+    /// bounds of [`crate::views`].
+    async fn save_view(&self, project_id: &str, view: SavedView) -> Result<(), StoreError> {
+        view.check()?;
+        crate::views::check_room(&self.views(project_id).await?, &view.name)?;
+        self.put_view(project_id, view).await
+    }
     /// The backend's own numbers, for the metrics endpoint.
     fn metrics(&self) -> Vec<StoreMetric>;
     /// What is wrong right now (refused writes, failing flushes, quarantined data), for

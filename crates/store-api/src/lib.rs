@@ -23,6 +23,7 @@ pub mod structure;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 pub mod value;
+pub mod views;
 
 pub use api::{
     Bucket, ErrorGroup, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery,
@@ -33,3 +34,4 @@ pub use api::{
 };
 pub use cursor::{SearchCursor, SearchSort};
 pub use error::StoreError;
+pub use views::SavedView;

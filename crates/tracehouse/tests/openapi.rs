@@ -534,6 +534,13 @@ async fn real_answers_fit_the_documented_schemas() {
         .post_logs("application/json", &[], logs_json(t))
         .await;
     assert_eq!(resp.status().as_u16(), 200);
+    let resp = reqwest::Client::new()
+        .put(format!("{}/api/v1/views/errors", server.api))
+        .json(&json!({"query": "status:error", "range": "1h", "columns": ["time"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
 
     let mut checked = BTreeSet::new();
     let mut answers = BTreeMap::new();
@@ -557,6 +564,12 @@ async fn real_answers_fit_the_documented_schemas() {
             "/buckets",
         ),
         (
+            "/api/v1/traces/histogram",
+            "/api/v1/traces/histogram",
+            &[],
+            "/buckets",
+        ),
+        (
             "/api/v1/traces/search",
             "/api/v1/traces/search",
             &[],
@@ -567,6 +580,18 @@ async fn real_answers_fit_the_documented_schemas() {
             &format!("/api/v1/traces/{TRACE}"),
             &[],
             "/errors",
+        ),
+        (
+            "/api/v1/traces/{trace_id}/stats",
+            &format!("/api/v1/traces/{TRACE}/stats"),
+            &[("by", "service"), ("then", "name")],
+            "/groups/0/subgroups",
+        ),
+        (
+            "/api/v1/traces/compare",
+            "/api/v1/traces/compare",
+            &[("a", TRACE), ("b", TRACE)],
+            "/rows",
         ),
         ("/api/v1/keys", "/api/v1/keys", &[], "/keys"),
         (
@@ -599,6 +624,13 @@ async fn real_answers_fit_the_documented_schemas() {
             &format!("/api/v1/sessions/{SESSION}"),
             &[],
             "/errors",
+        ),
+        ("/api/v1/views", "/api/v1/views", &[], "/views"),
+        (
+            "/api/v1/views/{name}",
+            "/api/v1/views/errors",
+            &[],
+            "/columns",
         ),
         ("/readyz", "/readyz", &[], ""),
     ];
@@ -646,6 +678,22 @@ async fn real_answers_fit_the_documented_schemas() {
                 && s["links"].as_array().is_some_and(|l| !l.is_empty())),
         "{trace}"
     );
+
+    // The trace with its critical path fits too.
+    let (status, body) = server
+        .get_params(
+            &format!("/api/v1/traces/{TRACE}"),
+            &[("critical_path", "true")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["critical_path"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "{body}"
+    );
+    assert_fits(&doc, "/api/v1/traces/{trace_id}", status, &body);
 
     // One error group's page, by a fingerprint from the listing.
     let fingerprint = answers["/api/v1/errors/groups"]["groups"][0]["fingerprint"]

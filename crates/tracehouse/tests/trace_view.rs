@@ -9,28 +9,11 @@
 
 mod common;
 
-use common::TestServer;
+use common::{TestServer, now_ns, service_resource as resource};
 use serde_json::{Value, json};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const MS: u64 = 1_000_000;
-
-fn now_ns() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0))
-}
-
-/// One resource (a service on a host) with its spans.
-fn resource(service: &str, spans: Vec<Value>) -> Value {
-    json!({
-        "resource": {"attributes": [
-            {"key": "service.name", "value": {"stringValue": service}},
-            {"key": "host.name", "value": {"stringValue": format!("{service}-host")}}
-        ]},
-        "scopeSpans": [{"spans": spans}]
-    })
-}
 
 fn span(id: u8, parent: Option<u8>, name: &str, start: u64, end: u64) -> Value {
     let mut s = json!({

@@ -14,9 +14,58 @@ export interface paths {
          * @description All spans of the trace (whatever their time), the log records emitted in it and its
          *     error occurrences, oldest first. A child timed on another host that starts before its
          *     parent or ends after it is moved into the parent, with its descendants on that host,
-         *     and marked with the shift (`adjust_clock_skew=false` turns this off).
+         *     and marked with the shift (`adjust_clock_skew=false` turns this off). With
+         *     `critical_path=true` the answer also holds the trace's critical path as sections of spans.
          */
         get: operations["getTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traces/{trace_id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Statistics of one trace
+         * @description The trace's spans (adjusted for clock skew) grouped by a key and optionally by a second
+         *     one within each group: count, total, average, minimum and maximum duration, and self
+         *     time — the time a span does not wait on any of its children, overlapping children merged
+         *     and clipped to the span — also as a share of the trace's duration. Groups come largest
+         *     self time first and list the indexes of their spans in the trace route's `spans`.
+         */
+        get: operations["getTraceStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/traces/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Compare two traces
+         * @description Aligns trace `b` with trace `a` (both adjusted for clock skew): spans are matched by their
+         *     path of (service, name) from the root — among siblings, the k-th span of a (service, name)
+         *     in one trace with the k-th in the other — and what is left over is a subtree only one
+         *     trace has (`added` in `b`, `missing` from it). Rows come depth first with both spans'
+         *     durations, self times and the differences.
+         */
+        get: operations["compareTraces"];
         put?: never;
         post?: never;
         delete?: never;
@@ -298,6 +347,56 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List saved views
+         * @description The project's saved views, by name.
+         */
+        get: operations["listViews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/views/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One saved view
+         * @description The project's view of that name (what a shared link opens).
+         */
+        get: operations["getView"];
+        /**
+         * Save a view
+         * @description Saves the search under the name, replacing a view of that name; answered once it is
+         *     durable. A name, query, column or window past its bound is a 400, and so is a new name
+         *     in a project that keeps 500 views.
+         */
+        put: operations["saveView"];
+        post?: never;
+        /**
+         * Delete a view
+         * @description Deletes the project's view of that name; answered once the deletion is durable.
+         */
+        delete: operations["deleteView"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -411,6 +510,68 @@ export interface components {
              * @description Matching spans with `has_error`.
              */
             error_count: number;
+        };
+        /** @description One row of the aligned trees, in depth-first order. */
+        CompareRow: {
+            /** @description Depth in the aligned tree (0 for a root). */
+            depth: number;
+            /** @description The service of the span(s). */
+            service: string;
+            /** @description The name of the span(s). */
+            name: string;
+            /** @description Which traces the span is in. */
+            presence: components["schemas"]["Presence"];
+            /** @description The first span of a subtree only one trace has (its descendants follow, deeper). */
+            subtree_root: boolean;
+            a: null | components["schemas"]["CompareSide"];
+            b: null | components["schemas"]["CompareSide"];
+            /**
+             * Format: int64
+             * @description `b`'s duration minus `a`'s, ns, when in both.
+             */
+            duration_diff_ns: number | null;
+            /**
+             * Format: int64
+             * @description `b`'s self time minus `a`'s, ns, when in both.
+             */
+            self_diff_ns: number | null;
+        };
+        /** @description One side of a row: the span in one of the traces. */
+        CompareSide: {
+            /** @description The span's index in that trace's `spans` (as the trace route answers them). */
+            span_index: number;
+            /**
+             * Format: int64
+             * @description Start, ns after that trace's start.
+             */
+            start_offset_ns: number;
+            /**
+             * Format: int64
+             * @description Duration, ns.
+             */
+            duration_ns: number;
+            /**
+             * Format: int64
+             * @description Self time (not waiting on any child), ns.
+             */
+            self_ns: number;
+        };
+        /** @description A stretch of one span's time on the critical path. */
+        CriticalSection: {
+            /** @description The span's index in the trace's `spans` (which tells apart spans sharing an id). */
+            span_index: number;
+            /** @description The span's id. */
+            span_id: components["schemas"]["SpanId"];
+            /**
+             * Format: int64
+             * @description Start of the section, ns since the Unix epoch.
+             */
+            start_unix_nano: number;
+            /**
+             * Format: int64
+             * @description End of the section, ns since the Unix epoch (after `start_unix_nano`).
+             */
+            end_unix_nano: number;
         };
         /** @description Opaque position after the last row of a page. Pass it back unchanged as `cursor`, with the same query, window and `sort`, to get the next page. */
         Cursor: string;
@@ -732,6 +893,11 @@ export interface components {
              */
             dropped_attributes_count: number;
         };
+        /**
+         * @description Which traces a row's span is in.
+         * @enum {string}
+         */
+        Presence: "both" | "added" | "missing";
         /** @description A part set aside as damaged: its files are kept aside, its rows are not served. */
         QuarantinedPart: {
             /**
@@ -777,6 +943,29 @@ export interface components {
          * @enum {string}
          */
         ReadyStatus: "ready" | "degraded" | "unavailable";
+        /** @description A saved search of one project. */
+        SavedView: {
+            /** @description The view's name, unique in its project (1 to 200 bytes, no control characters). */
+            name: string;
+            /** @description The query, in the tracehouse query language (empty: everything). */
+            query: string;
+            /**
+             * @description A relative range as the search page writes it (`15m`, `1h`, `24h`), or empty when
+             *     `start` and `end` give the window.
+             */
+            range: string;
+            /** @description Start of an absolute window (RFC 3339 or ns), or empty. */
+            start: string;
+            /** @description End of an absolute window (RFC 3339 or ns), or empty. */
+            end: string;
+            /** @description The result columns shown, in order (the search page's column ids). */
+            columns: string[];
+            /**
+             * Format: int64
+             * @description When the view was saved, ns since the Unix epoch (set by the server).
+             */
+            saved_ns: number;
+        };
         /**
          * @description Result order: `time_desc` (the default; also empty or `newest`), `time_asc` (`oldest`), `duration_desc`, `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language: spans whose value reads as a number first, by number, then the others by text, then spans without the key; span search with a plain filter only, at most 10,000 rows deep.
          * @default time_desc
@@ -941,11 +1130,80 @@ export interface components {
             /** @description Most candidate traces a structural query evaluates. */
             max_candidate_traces: number;
         };
+        /** @description Durations of a set of spans. */
+        SpanStats: {
+            /**
+             * Format: int64
+             * @description Spans in the set.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Sum of their durations, ns.
+             */
+            total_ns: number;
+            /**
+             * Format: int64
+             * @description Average duration (`total_ns / count`, rounded down), ns.
+             */
+            avg_ns: number;
+            /**
+             * Format: int64
+             * @description Shortest duration, ns.
+             */
+            min_ns: number;
+            /**
+             * Format: int64
+             * @description Longest duration, ns.
+             */
+            max_ns: number;
+            /**
+             * Format: int64
+             * @description Sum of their self times, ns.
+             */
+            self_ns: number;
+            /**
+             * Format: double
+             * @description `self_ns` as a share of the trace's duration (0 to 1; 0 for a trace lasting no time).
+             */
+            self_share: number;
+        };
+        /** @description One group of spans by the first key. */
+        StatsGroup: components["schemas"]["StatsRow"] & {
+            /** @description The group split by the second key (empty without one), largest self time first. */
+            subgroups: components["schemas"]["StatsRow"][];
+        };
+        /** @description A set of spans sharing a value. */
+        StatsRow: components["schemas"]["SpanStats"] & {
+            /** @description The value the spans share; null for spans without the key. */
+            value: string | null;
+            /** @description Indexes of the spans in the trace's `spans` (for filtering the waterfall). */
+            span_indexes: number[];
+        };
         /**
          * @description A span's status code, as in OTLP.
          * @enum {string}
          */
         StatusCode: "unset" | "ok" | "error";
+        /** @description The alignment of two traces. */
+        TraceComparison: {
+            /**
+             * Format: int64
+             * @description Duration of trace `a` (earliest start to latest end), ns.
+             */
+            a_duration_ns: number;
+            /**
+             * Format: int64
+             * @description Duration of trace `b`, ns.
+             */
+            b_duration_ns: number;
+            /** @description Subtrees only `b` has. */
+            added_subtrees: number;
+            /** @description Subtrees only `a` has. */
+            missing_subtrees: number;
+            /** @description The aligned trees, depth first; children by start (in `b` when aligned). */
+            rows: components["schemas"]["CompareRow"][];
+        };
         /** @description Everything stored about one trace. */
         TraceDetail: {
             /** @description The trace. */
@@ -956,6 +1214,11 @@ export interface components {
             logs: components["schemas"]["LogRecord"][];
             /** @description Errors of the trace, oldest first (at most 1000). */
             errors: components["schemas"]["ErrorOccurrence"][];
+            /**
+             * @description With `critical_path=true`: the critical path of each root (Jaeger UI's definition),
+             *     as sections of spans named by their index in `spans`, each root's in time order.
+             */
+            critical_path?: components["schemas"]["CriticalSection"][] | null;
         };
         /**
          * @description A 16-byte trace id. Written as lowercase hex.
@@ -986,6 +1249,16 @@ export interface components {
              *     in ns (positive: later than stored). The stored span is unchanged.
              */
             clock_skew_shift_ns?: number | null;
+        };
+        /** @description The statistics of one trace. */
+        TraceStats: {
+            /**
+             * Format: int64
+             * @description From the earliest span start to the latest span end, ns.
+             */
+            trace_duration_ns: number;
+            /** @description Groups by the first key, largest self time first. */
+            groups: components["schemas"]["StatsGroup"][];
         };
         /** @description One trace in a trace search. */
         TraceSummary: {
@@ -1039,6 +1312,24 @@ export interface components {
             key: string;
             /** @description Most frequent first. */
             values: components["schemas"]["ValueCount"][];
+        };
+        /** @description What a saved view holds besides its name (taken from the path) and time (the server's). */
+        ViewBody: {
+            /** @description The query (empty: everything). */
+            query?: string;
+            /** @description A relative range (`15m`, `1h`, `24h`), or empty with `start` and `end`. */
+            range?: string;
+            /** @description Start of an absolute window (RFC 3339 or ns), or empty. */
+            start?: string;
+            /** @description End of an absolute window (RFC 3339 or ns), or empty. */
+            end?: string;
+            /** @description The result columns shown, in order. */
+            columns?: string[];
+        };
+        /** @description The project's saved views. */
+        ViewList: {
+            /** @description By name. */
+            views: components["schemas"]["SavedView"][];
         };
     };
     responses: {
@@ -1103,6 +1394,8 @@ export interface operations {
                  *     them with `clock_skew_shift_ns`; `false` returns the times as stored.
                  */
                 adjust_clock_skew?: boolean;
+                /** @description Also answer the critical path (`critical_path`), computed on the spans as answered. */
+                critical_path?: boolean;
             };
             header?: never;
             path: {
@@ -1126,6 +1419,90 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description No span of this trace is stored in the project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getTraceStats: {
+        parameters: {
+            query?: {
+                /**
+                 * @description What spans are grouped by: `service`, `name` (or `operation`), or any attribute key
+                 *     (of the span, else of its resource).
+                 */
+                by?: string;
+                /** @description A second key that splits each group into subgroups. */
+                then?: string;
+            };
+            header?: never;
+            path: {
+                /** @description 32 hex digits (either case); not all zero. */
+                trace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trace's statistics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No span of this trace is stored in the project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    compareTraces: {
+        parameters: {
+            query: {
+                /** @description The trace compared against (32 hex digits). */
+                a: string;
+                /** @description The trace compared (32 hex digits). */
+                b: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The alignment. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceComparison"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No span of one of the traces is stored in the project. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1704,6 +2081,135 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description The session has no span in the window. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listViews: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The views. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ViewList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The view's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The view. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The project has no view of that name. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    saveView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The view's name (1 to 200 bytes). */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ViewBody"];
+            };
+        };
+        responses: {
+            /** @description The saved view. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteView: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The view's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The project has no view of that name. */
             404: {
                 headers: {
                     [name: string]: unknown;

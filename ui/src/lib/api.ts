@@ -1,4 +1,4 @@
-import type { Bucket, ErrorGroup, ErrorOccurrence, LogBucket, LogRecord, QueryErrorInfo, SessionSummary, Span, TraceData, TraceRow } from './types';
+import type { Bucket, ErrorGroup, ErrorOccurrence, LogBucket, LogRecord, QueryErrorInfo, SessionSummary, Span, TraceData, SavedView, TraceComparison, TraceRow, TraceStats } from './types';
 
 /** An API failure: HTTP status plus the server's `{"error": {...}}` body when present. */
 export class ApiError extends Error {
@@ -45,14 +45,20 @@ function qs(params: Params): string {
   return s ? `?${s}` : '';
 }
 
-export async function getJson<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+export function getJson<T>(path: string, params: Params = {}, signal?: AbortSignal): Promise<T> {
+  return requestJson<T>('GET', path, params, undefined, signal);
+}
+
+/** A request to the API with an optional JSON body; a failure throws its [`ApiError`]. */
+async function requestJson<T>(method: string, path: string, params: Params, json?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   const key = projectKey();
   if (key) headers['x-tracehouse-key'] = key;
+  if (json !== undefined) headers['content-type'] = 'application/json';
   const url = path + qs(params);
   let res: Response;
   try {
-    res = await fetch(url, { headers, signal });
+    res = await fetch(url, { method, headers, signal, body: json === undefined ? undefined : JSON.stringify(json) });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(0, { message: `cannot reach the server (${(e as Error).message}); is tracehouse running?` }, path);
@@ -151,10 +157,41 @@ export async function histogram(p: { query: string; start: string; end: string; 
   return body.buckets ?? [];
 }
 
-/** A whole trace; `logs` and `errors` are empty when the server predates them. */
+/** A whole trace with its critical path; `logs`, `errors` and the path are empty when the server predates them. */
 export async function getTrace(id: string, signal?: AbortSignal): Promise<TraceData> {
-  const body = await getJson<Partial<TraceData>>(`/api/v1/traces/${encodeURIComponent(id)}`, {}, signal);
-  return { spans: body.spans ?? [], logs: body.logs ?? [], errors: body.errors ?? [] };
+  const body = await getJson<Partial<TraceData>>(`/api/v1/traces/${encodeURIComponent(id)}`, { critical_path: 'true' }, signal);
+  return { spans: body.spans ?? [], logs: body.logs ?? [], errors: body.errors ?? [], critical_path: body.critical_path ?? [] };
+}
+
+/** A trace's statistics grouped by `by` (service, name or an attribute key), then by `then`. */
+export function getTraceStats(id: string, by: string, then: string | null, signal?: AbortSignal): Promise<TraceStats> {
+  return getJson<TraceStats>(`/api/v1/traces/${encodeURIComponent(id)}/stats`, { by, then: then ?? undefined }, signal);
+}
+
+/** Trace `b` aligned with trace `a`. */
+export function compareTraces(a: string, b: string, signal?: AbortSignal): Promise<TraceComparison> {
+  return getJson<TraceComparison>('/api/v1/traces/compare', { a, b }, signal);
+}
+
+/** The project's saved views, by name. */
+export async function listViews(signal?: AbortSignal): Promise<SavedView[]> {
+  return (await getJson<{ views: SavedView[] }>('/api/v1/views', {}, signal)).views;
+}
+
+/** One saved view by name. */
+export function getView(name: string, signal?: AbortSignal): Promise<SavedView> {
+  return getJson<SavedView>(`/api/v1/views/${encodeURIComponent(name)}`, {}, signal);
+}
+
+/** Saves a search under a name (replacing a view of that name). */
+export function saveView(view: Omit<SavedView, 'saved_ns'>): Promise<SavedView> {
+  const { name, ...body } = view;
+  return requestJson<SavedView>('PUT', `/api/v1/views/${encodeURIComponent(name)}`, {}, body);
+}
+
+/** Deletes a saved view. */
+export async function deleteView(name: string): Promise<void> {
+  await requestJson<unknown>('DELETE', `/api/v1/views/${encodeURIComponent(name)}`, {});
 }
 
 /** A time window as the API takes it: RFC 3339 strings, or omitted for the route's default. */

@@ -50,5 +50,20 @@ export type ErrorGroup = Schemas['ErrorGroup'];
 /** One browser session: the traces and errors tied to one session id. */
 export type SessionSummary = Schemas['SessionSummary'];
 
-/** A whole trace as the API returns it: spans plus the logs and errors emitted in it. */
-export type TraceData = Pick<Schemas['TraceDetail'], 'spans' | 'logs' | 'errors'>;
+/** A stretch of a span's time on the critical path; the span is named by its index in the trace's spans. */
+export type CriticalSection = Schemas['CriticalSection'];
+
+/** A whole trace as the API returns it: spans, the logs and errors emitted in it, and its critical path. */
+export type TraceData = Pick<Schemas['TraceDetail'], 'spans' | 'logs' | 'errors'> & { critical_path: CriticalSection[] };
+
+/** A trace's statistics: its spans grouped (and sub-grouped) with count, durations and self time. */
+export type TraceStats = Schemas['TraceStats'];
+export type StatsGroup = Schemas['StatsGroup'];
+export type StatsRow = Schemas['StatsRow'];
+
+/** Two traces aligned by the server: rows depth first with both sides and the differences. */
+export type TraceComparison = Schemas['TraceComparison'];
+export type CompareRow = Schemas['CompareRow'];
+
+/** A saved search of the project: query, range (or start and end) and columns. */
+export type SavedView = Schemas['SavedView'];

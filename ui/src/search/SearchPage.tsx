@@ -1,8 +1,9 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, histogram, searchSpans, searchTraces } from '../lib/api';
+import { ApiError, getView, histogram, searchSpans, searchTraces } from '../lib/api';
 import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { linkClick, setParams } from '../lib/router';
-import type { Bucket, QueryErrorInfo, Span, TraceRow } from '../lib/types';
+import { Link } from '../lib/links';
+import type { Bucket, QueryErrorInfo, SavedView, Span, TraceRow } from '../lib/types';
 import { Histogram } from './Histogram';
 import { localBuckets, SPAN_SERIES, spanStacks, TRACE_SERIES } from './stack';
 import { TracePage } from '../trace/TracePage';
@@ -10,6 +11,7 @@ import { Pickers } from './Pickers';
 import { isKeyOrder, isSortable, nextSort, parseSort } from './sort';
 import { QueryBar } from './QueryBar';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
+import { SavedViews } from './SavedViews';
 import { iso } from './timerange';
 
 const PAGE = 100;
@@ -72,8 +74,28 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const [histNote, setHistNote] = useState('');
   const [cols, setCols] = useState<string[]>(loadCols);
   const [attrCol, setAttrCol] = useState('');
+  // Up to two traces picked for comparison (the first picked is the baseline).
+  const [picked, setPicked] = useState<string[]>([]);
+  const togglePick = (id: string) => setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id].slice(-2)));
   const sentinel = useRef<HTMLDivElement>(null);
   const gen = useRef(0);
+
+  // A saved view: its search replaces the current one (`?saved=<name>` is its share link).
+  const applyView = (v: SavedView) => {
+    setCols(v.columns.length ? v.columns : DEFAULT_COLS);
+    setParams({ query: v.query || null, range: v.range || null, start: v.start || null, end: v.end || null, saved: null }, false);
+  };
+  const savedName = params.get('saved');
+  useEffect(() => {
+    if (!savedName) return;
+    const ctl = new AbortController();
+    getView(savedName, ctl.signal)
+      .then(applyView)
+      .catch((e) => {
+        if ((e as Error).name !== 'AbortError') setError(e as ApiError);
+      });
+    return () => ctl.abort();
+  }, [savedName]);
 
   useEffect(() => {
     try {
@@ -282,6 +304,21 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           {loading ? 'Loading…' : error ? (queryError ? 'Fix the query to search' : 'Search failed') : `${rows.toLocaleString()}${cursor ? '+' : ''} ${view}`}
         </span>
         <div class="spacer" />
+        <SavedViews
+          current={{ query, range: params.get('range') ?? (params.get('start') ? '' : '1h'), start: params.get('start') ?? '', end: params.get('end') ?? '', columns: cols }}
+          onApply={applyView}
+        />
+        {view === 'traces' && (
+          <span class="compare-pick">
+            {picked.length === 2 ? (
+              <Link class="btn primary" href={`/traces/compare?a=${picked[0]}&b=${picked[1]}`}>
+                Compare 2 traces
+              </Link>
+            ) : (
+              <span class="hint">tick two traces to compare them</span>
+            )}
+          </span>
+        )}
         {view === 'spans' && (
           <details class="columns">
             <summary class="btn">Columns</summary>
@@ -370,6 +407,9 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           <table class="results" aria-label="Matching traces">
             <thead>
               <tr>
+                <th>
+                  <span class="visually-hidden">Compare</span>
+                </th>
                 <th>Start</th>
                 <th>Root service</th>
                 <th>Root span</th>
@@ -388,6 +428,9 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                   data-trace-id={t.trace_id}
                   onClick={(e) => peekFrom(e as MouseEvent, t.trace_id, t.matched_span_ids[0])}
                 >
+                  <td onClick={(e) => e.stopPropagation()}>
+                    <input type="checkbox" class="compare-check" aria-label={`Compare trace ${t.trace_id}`} checked={picked.includes(t.trace_id)} onChange={() => togglePick(t.trace_id)} />
+                  </td>
                   <td class="mono nowrap">{fmtTime(t.start)}</td>
                   <td class="nowrap">
                     <i class="dot" style={{ background: serviceColor(t.root_service) }} />

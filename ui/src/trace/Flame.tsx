@@ -1,7 +1,7 @@
 import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { fmtDuration, serviceColor, serviceTint } from '../lib/format';
 import { niceTicks } from '../lib/ticks';
-import { flameLayout } from './flame';
+import { flameLayout, spanTree } from './flame';
 import { pathTo, type Node, type Section, type TraceTree } from './model';
 
 interface Props {
@@ -34,7 +34,7 @@ export function Flame({ tree, zoom, selected, matches, critical, onZoom, onSelec
   const { boxes, rows } = useMemo(() => {
     const keep = (n: Node) =>
       n.span.end_time_unix_nano >= zs && n.span.start_time_unix_nano <= ze && ((Math.min(n.span.end_time_unix_nano, ze) - Math.max(n.span.start_time_unix_nano, zs)) / total >= MIN_SHARE || n.key === selected);
-    return flameLayout(zNode ? [zNode] : tree.roots, keep);
+    return flameLayout(zNode ? [zNode] : tree.roots, spanTree, keep);
   }, [tree, zNode, zs, ze, total]);
   // About one tick per 160 px of screen.
   // Only the rows in view are drawn (a 5,000-span trace can need a thousand lanes).

@@ -7,8 +7,9 @@ import type { ErrorOccurrence, LogRecord, TraceData } from '../lib/types';
 import { lastSearch } from '../search/SearchPage';
 import { iso, rangeAround } from '../search/timerange';
 import { Flame } from './Flame';
-import { buildTree, criticalPath, sectionsByKey, spanMatches, visibleRows } from './model';
+import { buildTree, sectionsByKey, spanMatches, visibleRows, type Node } from './model';
 import { SpanPanel } from './SpanPanel';
+import { Stats, type StatsPick } from './Stats';
 import { Waterfall } from './Waterfall';
 
 export function TracePage({ traceId, params }: { traceId: string; params: URLSearchParams }) {
@@ -21,7 +22,9 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
   const [onlyMatches, setOnlyMatches] = useState(false);
   const [showCritical, setShowCritical] = useState(true);
   const findBox = useRef<HTMLInputElement>(null);
-  const tab = params.get('tab') === 'flame' ? 'flame' : 'waterfall';
+  const [statsPick, setStatsPick] = useState<StatsPick | null>(null);
+  const tabParam = params.get('tab');
+  const tab = tabParam === 'flame' || tabParam === 'stats' ? tabParam : 'waterfall';
   const zoom = params.get('zoom');
 
   useEffect(() => {
@@ -55,15 +58,17 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
   }, [data]);
   const sessions = useMemo(() => [...new Set(tree.ordered.map((n) => n.span.session_id).filter((x): x is string => !!x))], [tree]);
   const around = useMemo(() => rangeAround(tree.start, tree.end), [tree]);
-  const critical = useMemo(() => (showCritical ? sectionsByKey(criticalPath(tree)) : null), [tree, showCritical]);
+  const critical = useMemo(() => (showCritical ? sectionsByKey(tree, data?.critical_path ?? []) : null), [tree, data, showCritical]);
   const matches = useMemo(() => {
     if (!find.trim()) return null;
     return new Set(tree.ordered.filter((n) => !n.missing && spanMatches(n.span, find.trim())).map((n) => n.key));
   }, [tree, find]);
-  const rows = useMemo(
-    () => visibleRows(tree, collapsed, onlyMatches && matches ? (n) => matches.has(n.key) : undefined),
-    [tree, collapsed, onlyMatches, matches],
-  );
+  const rows = useMemo(() => {
+    const byFind = onlyMatches && matches ? (n: Node) => matches.has(n.key) : null;
+    const byPick = statsPick ? (n: Node) => statsPick.keys.has(n.key) : null;
+    const filter = byFind && byPick ? (n: Node) => byFind(n) && byPick(n) : byFind ?? byPick ?? undefined;
+    return visibleRows(tree, collapsed, filter);
+  }, [tree, collapsed, onlyMatches, matches, statsPick]);
   const selectedId = params.get('span') && tree.byId.has(params.get('span')!) ? params.get('span')! : tree.root?.span_id ?? null;
   const selectedNode = selectedId ? tree.byId.get(selectedId) ?? null : null;
   const selected = selectedNode && !selectedNode.missing ? selectedNode.span : null;
@@ -271,6 +276,7 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
             <ServiceChips services={tree.services} />
           </dd>
         </dl>
+        <CompareWith traceId={traceId} />
       </div>
       <div class="trace-toolbar">
         <div class="seg-group" role="tablist" aria-label="Trace view">
@@ -280,7 +286,18 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
           <button type="button" role="tab" aria-selected={tab === 'flame'} class={`btn seg${tab === 'flame' ? ' on' : ''}`} onClick={() => setParams({ tab: 'flame' })}>
             Flame graph
           </button>
+          <button type="button" role="tab" aria-selected={tab === 'stats'} class={`btn seg${tab === 'stats' ? ' on' : ''}`} onClick={() => setParams({ tab: 'stats' })}>
+            Statistics
+          </button>
         </div>
+        {statsPick && (
+          <span class="pill stats-pick" data-testid="stats-pick">
+            {statsPick.label}
+            <button type="button" class="icon-btn" aria-label="Show all spans" title="Show all spans" onClick={() => setStatsPick(null)}>
+              ✕
+            </button>
+          </span>
+        )}
         <div class="find">
           <label for="find" class="visually-hidden">
             Find in trace
@@ -334,6 +351,18 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
         <div class="trace-main">
           {tab === 'waterfall' ? (
             <Waterfall tree={tree} rows={rows} selected={selectedId} collapsed={collapsed} critical={critical} matches={matches} onSelect={select} onToggle={toggle} />
+          ) : tab === 'stats' ? (
+            <Stats
+              traceId={traceId}
+              tree={tree}
+              by={params.get('by') || 'service'}
+              then={params.get('then') || null}
+              onKeys={(by, then) => setParams({ by: by === 'service' ? null : by, then })}
+              onPick={(pick) => {
+                setStatsPick(pick);
+                setParams({ tab: null });
+              }}
+            />
           ) : (
             <Flame tree={tree} zoom={zoom} selected={selectedId} matches={matches} critical={critical} onZoom={(id) => setParams({ zoom: id })} onSelect={select} />
           )}
@@ -373,4 +402,26 @@ function groupBySpan<T extends LogRecord | ErrorOccurrence>(items: T[]): Map<str
     else out.set(x.span_id, [x]);
   }
   return out;
+}
+
+/** "Compare with" another trace by id: opens the comparison with this trace as the baseline. */
+function CompareWith({ traceId }: { traceId: string }) {
+  const [other, setOther] = useState('');
+  const id = other.trim().toLowerCase().replace(/[\s-]/g, '');
+  const ok = /^[0-9a-f]{32}$/.test(id);
+  return (
+    <form
+      class="compare-with"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (ok) navigate(`/traces/compare?a=${traceId}&b=${id}`);
+      }}
+    >
+      <label for="compare-with">Compare with</label>
+      <input id="compare-with" class="mono" placeholder="another trace id" value={other} onInput={(e) => setOther((e.target as HTMLInputElement).value)} />
+      <button type="submit" class="btn" disabled={!ok}>
+        Compare
+      </button>
+    </form>
+  );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Span } from '../lib/types';
-import { flameLayout } from './flame';
-import { buildTree } from './model';
+import { flameLayout, spanTree, type FlameBox } from './flame';
+import { buildTree, type Node } from './model';
 
 function span(id: string, parent: string | null, start: number, end: number): Span {
   return {
@@ -13,7 +13,7 @@ function span(id: string, parent: string | null, start: number, end: number): Sp
   };
 }
 
-const overlap = (boxes: ReturnType<typeof flameLayout>['boxes']) => {
+const overlap = (boxes: Array<FlameBox<Node>>) => {
   let n = 0;
   for (let i = 0; i < boxes.length; i++)
     for (let j = i + 1; j < boxes.length; j++) {
@@ -33,7 +33,7 @@ describe('flameLayout', () => {
       span('c', 'r', 60, 90), // after both
       span('a1', 'a', 5, 45),
     ]);
-    const { boxes, rows } = flameLayout([t.roots[0]]);
+    const { boxes, rows } = flameLayout([t.roots[0]], spanTree);
     const row = Object.fromEntries(boxes.map((b) => [b.node.key, b.row]));
     expect(row).toEqual({ r: 0, a: 1, a1: 2, b: 3, c: 1 });
     expect(rows).toBe(4);
@@ -51,7 +51,7 @@ describe('flameLayout', () => {
       spans.push(span(`s${i}`, p.span_id, a, b));
     }
     const t = buildTree(spans);
-    const { boxes } = flameLayout([t.roots[0]]);
+    const { boxes } = flameLayout([t.roots[0]], spanTree);
     expect(boxes).toHaveLength(400);
     expect(overlap(boxes)).toBe(0);
     const rowOf = new Map(boxes.map((b) => [b.node, b.row]));

@@ -1,10 +1,22 @@
 import type { Node } from './model';
 
-/** Where a span sits in the flame graph: its row (0 = the top) and the time it covers. */
-export interface FlameBox {
-  node: Node;
+/** Where a box sits in the flame graph: its row (0 = the top). */
+export interface FlameBox<T = Node> {
+  node: T;
   row: number;
 }
+
+/** How the layout reads a tree: a box's time and its children. */
+export interface FlameTree<T> {
+  time: (n: T) => [number, number];
+  children: (n: T) => T[];
+}
+
+/** The trace tree's spans as boxes. */
+export const spanTree: FlameTree<Node> = {
+  time: (n) => [n.span.start_time_unix_nano, n.span.end_time_unix_nano],
+  children: (n) => n.children,
+};
 
 /**
  * Lays subtrees (the roots, or the span zoomed into) out in rows: a span goes in the first row
@@ -12,7 +24,7 @@ export interface FlameBox {
  * get lanes of their own instead of being drawn on top of each other, while sequential ones
  * share a row. Subtrees are placed depth-first, children in start order.
  */
-export function flameLayout(tops: Node[], keep: (n: Node) => boolean = () => true): { boxes: FlameBox[]; rows: number } {
+export function flameLayout<T>(tops: T[], tree: FlameTree<T>, keep: (n: T) => boolean = () => true): { boxes: Array<FlameBox<T>>; rows: number } {
   // Per row, the intervals taken, disjoint and sorted by start.
   const taken: Array<Array<[number, number]>> = [];
   /** Index of the first interval of `list` that starts at or after `a`. */
@@ -36,15 +48,15 @@ export function flameLayout(tops: Node[], keep: (n: Node) => boolean = () => tru
     const list = (taken[row] ??= []);
     list.splice(after(list, a), 0, [a, b]);
   };
-  const boxes: FlameBox[] = [];
-  const place = (n: Node, from: number) => {
-    const a = n.span.start_time_unix_nano;
-    const b = Math.max(n.span.end_time_unix_nano, a + 1);
+  const boxes: Array<FlameBox<T>> = [];
+  const place = (n: T, from: number) => {
+    const [a, end] = tree.time(n);
+    const b = Math.max(end, a + 1);
     let row = from;
     while (!free(row, a, b)) row++;
     take(row, a, b);
     boxes.push({ node: n, row });
-    for (const c of n.children) if (keep(c)) place(c, row + 1);
+    for (const c of tree.children(n)) if (keep(c)) place(c, row + 1);
   };
   for (const top of tops) place(top, 0);
   return { boxes, rows: taken.length };

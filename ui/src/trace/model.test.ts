@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Span } from '../lib/types';
-import { buildTree, criticalPath, selfTime, spanMatches, visibleRows } from './model';
+import { buildTree, sectionsByKey, spanMatches, visibleRows } from './model';
 
 
 function span(id: string, parent: string | null, start: number, end: number, extra: Partial<Span> = {}): Span {
@@ -71,36 +71,17 @@ describe('visibleRows', () => {
   });
 });
 
-describe('criticalPath and selfTime', () => {
-  it('gives sections, walking back from the last-finishing child', () => {
-    const t = buildTree(spans);
-    // a: 95..100 after c; c: 90..95 after d; d: 60..90; c: 50..60; a: 40..50; b: 10..40; a: 0..10.
-    expect(criticalPath(t)).toEqual([
-      { key: 'a', start: 0, end: 10 },
-      { key: 'b', start: 10, end: 40 },
-      { key: 'a', start: 40, end: 50 },
-      { key: 'c', start: 50, end: 60 },
-      { key: 'd', start: 60, end: 90 },
-      { key: 'c', start: 90, end: 95 },
-      { key: 'a', start: 95, end: 100 },
+describe('sectionsByKey', () => {
+  it('names the server\'s sections by node key, spans sharing an id told apart by index', () => {
+    const t = buildTree([span('r', null, 0, 100), span('x', 'r', 10, 90, { kind: 'client' }), span('x', 'r', 12, 88, { kind: 'server' })]);
+    const byKey = sectionsByKey(t, [
+      { span_index: 0, span_id: 'r', start_unix_nano: 0, end_unix_nano: 10 },
+      { span_index: 2, span_id: 'x', start_unix_nano: 12, end_unix_nano: 88 },
+      { span_index: 0, span_id: 'r', start_unix_nano: 90, end_unix_nano: 100 },
+      { span_index: 7, span_id: 'gone', start_unix_nano: 1, end_unix_nano: 2 },
     ]);
-    expect(selfTime(t.byId.get('a')!)).toBe(100 - 30 - 45);
-  });
-
-  it('only counts children that end before the point walked back to, clips overruns, drops late starters', () => {
-    const t = buildTree([
-      span('p', null, 0, 100),
-      span('long', 'p', 10, 80), // still running when over starts: not critical
-      span('short', 'p', 20, 30),
-      span('over', 'p', 70, 120), // runs past the parent: counts until 100
-      span('late', 'p', 110, 130), // starts after the parent ended: dropped
-    ]);
-    expect(criticalPath(t)).toEqual([
-      { key: 'p', start: 0, end: 20 },
-      { key: 'short', start: 20, end: 30 },
-      { key: 'p', start: 30, end: 70 },
-      { key: 'over', start: 70, end: 100 },
-    ]);
+    expect([...byKey.keys()]).toEqual(['r', 'x#2']);
+    expect(byKey.get('r')).toEqual([{ key: 'r', start: 0, end: 10 }, { key: 'r', start: 90, end: 100 }]);
   });
 });
 

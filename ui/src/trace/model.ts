@@ -1,5 +1,5 @@
 import { fmtDuration } from '../lib/format';
-import type { TraceSpan as Span } from '../lib/types';
+import type { CriticalSection, TraceSpan as Span } from '../lib/types';
 
 /** One row of the trace tree: a span, or a marker standing in for a parent that is not in the trace. */
 export interface Node {
@@ -27,6 +27,8 @@ export interface TraceTree {
   roots: Node[];
   /** Nodes by key. */
   byId: Map<string, Node>;
+  /** The key of each span, by its index in the spans the tree was built from. */
+  keys: string[];
   /** All nodes in depth-first order. */
   ordered: Node[];
   start: number;
@@ -78,9 +80,11 @@ function missingSpan(id: string, children: Span[]): Span {
 export function buildTree(spans: Span[]): TraceTree {
   const byId = new Map<string, Node>();
   const sameId = new Map<string, Node[]>();
+  const keys: string[] = [];
   for (const span of spans) {
     const list = sameId.get(span.span_id) ?? [];
     const key = list.length ? `${span.span_id}#${list.length + 1}` : span.span_id;
+    keys.push(key);
     const n = node(span, key);
     list.push(n);
     sameId.set(span.span_id, list);
@@ -176,7 +180,7 @@ export function buildTree(spans: Span[]): TraceTree {
     end = 0;
   }
   const root = roots.find((n) => !n.missing)?.span ?? ordered.find((n) => !n.missing)?.span ?? null;
-  return { roots, byId, ordered, start, end, services: [...services].sort(), spanCount, errorCount, root };
+  return { roots, byId, keys, ordered, start, end, services: [...services].sort(), spanCount, errorCount, root };
 }
 
 /**
@@ -212,85 +216,20 @@ export interface Section {
 }
 
 /**
- * The critical path as sections of spans (Jaeger UI's definition): starting from the root that
- * ends last, walk back from the end of a span: the child that finished last before the current
- * point is critical from its end onwards, its parent's time after that child is critical, and
- * so on down that child and back up. Children are first clipped to their parent (a child
- * running past its parent's end counts until that end; one starting after it is dropped).
+ * The critical path the server computed (sections naming spans by their index in the trace's
+ * spans) as sections by node key.
  */
-export function criticalPath(tree: TraceTree): Section[] {
-  const last = tree.roots.filter((n) => !n.missing).sort((a, b) => b.span.end_time_unix_nano - a.span.end_time_unix_nano)[0];
-  if (!last) return [];
-  // Clipped times, top-down along the walk.
-  const clip = new Map<Node, [number, number]>();
-  clip.set(last, [last.span.start_time_unix_nano, last.span.end_time_unix_nano]);
-  const kidsOf = (n: Node): Node[] => {
-    const [ps, pe] = clip.get(n)!;
-    const out: Node[] = [];
-    for (const c of n.children) {
-      if (c.span.start_time_unix_nano >= pe && c.span.duration_nanos > 0) continue;
-      if (!clip.has(c)) clip.set(c, [Math.min(pe, Math.max(ps, c.span.start_time_unix_nano)), Math.min(pe, Math.max(ps, c.span.end_time_unix_nano))]);
-      out.push(c);
-    }
-    return out;
-  };
-  const out: Section[] = [];
-  const done = new Set<Node>();
-  let n: Node = last;
-  let until = clip.get(last)![1];
-  for (;;) {
-    let next: Node | null = null;
-    for (const c of kidsOf(n)) {
-      if (done.has(c)) continue;
-      const end = clip.get(c)![1];
-      if (end <= until && (!next || end > clip.get(next)![1])) next = c;
-    }
-    if (next) {
-      const end = clip.get(next)![1];
-      if (end < until) out.push({ key: n.key, start: end, end: until });
-      n = next;
-      until = end;
-      continue;
-    }
-    const [start] = clip.get(n)!;
-    if (until > start) out.push({ key: n.key, start, end: until });
-    done.add(n);
-    if (n === last || !n.parent) break;
-    until = start;
-    n = n.parent;
-  }
-  return out.reverse();
-}
-
-/** Critical sections by node key. */
-export function sectionsByKey(sections: Section[]): Map<string, Section[]> {
+export function sectionsByKey(tree: TraceTree, sections: CriticalSection[]): Map<string, Section[]> {
   const out = new Map<string, Section[]>();
-  for (const s of sections) {
-    const list = out.get(s.key);
+  for (const c of sections) {
+    const key = tree.keys[c.span_index];
+    if (key === undefined) continue;
+    const s = { key, start: c.start_unix_nano, end: c.end_unix_nano };
+    const list = out.get(key);
     if (list) list.push(s);
-    else out.set(s.key, [s]);
+    else out.set(key, [s]);
   }
   return out;
-}
-
-/** Self time: the part of a span not covered by any of its children. */
-export function selfTime(n: Node): number {
-  const iv = n.children
-    .map((c) => [Math.max(c.span.start_time_unix_nano, n.span.start_time_unix_nano), Math.min(c.span.end_time_unix_nano, n.span.end_time_unix_nano)] as const)
-    .filter(([a, b]) => b > a)
-    .sort((a, b) => a[0] - b[0]);
-  let covered = 0;
-  let curS = -Infinity;
-  let curE = -Infinity;
-  for (const [s, e] of iv) {
-    if (s > curE) {
-      if (curE > curS) covered += curE - curS;
-      curS = s;
-      curE = e;
-    } else curE = Math.max(curE, e);
-  }
-  if (curE > curS) covered += curE - curS;
-  return Math.max(0, n.span.duration_nanos - covered);
 }
 
 /** Ancestors from the root down to (and including) the node. */

@@ -19,6 +19,7 @@ pub(crate) mod schema;
 pub(crate) mod stats;
 pub(crate) mod table;
 pub(crate) mod table_dir;
+pub(crate) mod views;
 
 /// One hour in ns: the time partition of parts.
 pub const HOUR_NS: i64 = 3_600_000_000_000;

@@ -7,7 +7,7 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{errors, failure, keys, logs, ops, sessions, spans, traces};
+use super::{analysis, errors, failure, keys, logs, ops, sessions, spans, traces, views};
 
 /// Name of the header that carries a project key.
 pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
@@ -24,12 +24,15 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
             responses are integer nanoseconds since the Unix epoch; ids are lowercase hex. \
             Window parameters `start`/`end` take RFC 3339 or nanoseconds; `end` defaults to \
             now and `start` to an hour before it. Failures are JSON bodies \
-            `{\"error\": {\"message\": ...}}`, also for unknown routes (404) and methods other \
-            than GET (405).",
+            `{\"error\": {\"message\": ...}}`, also for unknown routes (404) and methods a \
+            route does not answer (405): every route answers GET, saved views also PUT and \
+            DELETE.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
         traces::get_trace,
+        analysis::stats,
+        analysis::compare_traces,
         spans::list_spans,
         spans::search_spans,
         spans::histogram,
@@ -43,6 +46,10 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         errors::error_group,
         sessions::sessions,
         sessions::session,
+        views::list,
+        views::get_view,
+        views::save,
+        views::delete,
         ops::openapi,
         ops::healthz,
         ops::readyz,
@@ -60,6 +67,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         (name = "logs", description = "Log record search and histogram."),
         (name = "errors", description = "Error occurrences grouped by fingerprint."),
         (name = "sessions", description = "Browser sessions."),
+        (name = "views", description = "Saved views: named searches of the project."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
     ),
 )]

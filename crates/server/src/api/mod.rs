@@ -4,7 +4,8 @@
 //! Every API route is scoped to one project, chosen by the `x-tracehouse-key` (or
 //! `authorization: Bearer`) header, or the open project when none are configured.
 //! Errors are `{"error": {"message": …}}` with a 4xx/5xx status — also for parameters of the
-//! wrong type, unknown routes and methods other than GET (see [`crate::extract`]). Every query
+//! wrong type, unknown routes and methods a route does not answer (see [`crate::extract`]).
+//! Every route answers GET; saved views (`/api/v1/views/{name}`) also PUT and DELETE. Every query
 //! route runs under the query deadline: past it the query is dropped (which cancels its work)
 //! and the answer is a 503.
 //!
@@ -13,6 +14,7 @@
 //! them and from the types' `ToSchema` (here, in `tracehouse-store-api` and in
 //! `tracehouse-model`), so the document cannot drift from what the routes send.
 
+mod analysis;
 mod doc;
 mod errors;
 mod failure;
@@ -24,15 +26,17 @@ mod sessions;
 mod skew;
 mod spans;
 mod traces;
+mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, put};
 use tracehouse_store_api::Store;
 
 pub use doc::openapi_json;
@@ -44,6 +48,7 @@ pub use ops::{Ready, ReadyStatus};
 pub use sessions::SessionList;
 pub use spans::SpanPage;
 pub use traces::{TraceDetail, TracePage};
+pub use views::ViewList;
 
 use crate::metrics::Metrics;
 use crate::projects::{Projects, key_from_headers};
@@ -65,6 +70,8 @@ pub struct ApiState {
 pub fn router(state: ApiState) -> Router {
     let queries = Router::new()
         .route("/api/v1/traces/{trace_id}", get(traces::get_trace))
+        .route("/api/v1/traces/{trace_id}/stats", get(analysis::stats))
+        .route("/api/v1/traces/compare", get(analysis::compare_traces))
         .route("/api/v1/spans", get(spans::list_spans))
         .route("/api/v1/spans/search", get(spans::search_spans))
         .route("/api/v1/spans/histogram", get(spans::histogram))
@@ -82,6 +89,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sessions", get(sessions::sessions))
         .route("/api/v1/sessions/{session_id}", get(sessions::session))
         .merge(crate::zipkin::routes())
+        .route("/api/v1/views", get(views::list))
+        // One method per line (axum merges them), as the OpenAPI test reads the routes.
+        .route("/api/v1/views/{name}", get(views::get_view))
+        .route("/api/v1/views/{name}", put(views::save))
+        .route("/api/v1/views/{name}", delete(views::delete))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route_layer(middleware::from_fn_with_state(
             state.query_timeout,
             crate::deadline::query_deadline,
@@ -94,32 +107,40 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(ops::metrics))
         .fallback(|| async {
             ApiError::not_found(
-                "no such route: see /api/v1/traces/{trace_id}, /api/v1/spans, \
+                "no such route: see /api/v1/traces/{trace_id}, /api/v1/traces/{trace_id}/stats, \
+                 /api/v1/traces/compare, /api/v1/spans, \
                  /api/v1/spans/search, /api/v1/traces/search, /api/v1/spans/histogram, \
                  /api/v1/traces/histogram, \
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
                  /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \
-                 /api/v1/sessions/{session_id}, all described by /api/v1/openapi.json",
+                 /api/v1/sessions/{session_id}, /api/v1/views and /api/v1/views/{name}, all \
+                 described by /api/v1/openapi.json",
             )
         })
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
 }
 
-/// A known route asked with another method than GET (or HEAD).
+/// Largest request body the API reads (a saved view's).
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A known route asked with a method it does not answer: every route answers GET (and
+/// HEAD); a saved view by name also PUT and DELETE.
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let (allow, say) = if uri.path().starts_with("/api/v1/views/") {
+        ("GET,HEAD,PUT,DELETE", "use GET, PUT or DELETE")
+    } else {
+        ("GET,HEAD", "use GET")
+    };
     let mut response = ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        format!(
-            "method {method} is not allowed on {}: the API is read-only, use GET",
-            uri.path()
-        ),
+        format!("method {method} is not allowed on {}: {say}", uri.path()),
     )
     .into_response();
     response
         .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
     response
 }
 

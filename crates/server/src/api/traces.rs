@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
+use tracehouse_analysis::{CriticalSection, Tree, critical_path};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_query::Target;
 use tracehouse_store_api::{
@@ -28,6 +29,10 @@ pub struct TraceDetail {
     pub logs: Vec<LogRecord>,
     /// Errors of the trace, oldest first (at most 1000).
     pub errors: Vec<ErrorOccurrence>,
+    /// With `critical_path=true`: the critical path of each root (Jaeger UI's definition),
+    /// as sections of spans named by their index in `spans`, each root's in time order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub critical_path: Option<Vec<CriticalSection>>,
 }
 
 /// A span of a trace, as the trace view shows it.
@@ -51,6 +56,9 @@ pub(super) struct TraceParams {
     /// them with `clock_skew_shift_ns`; `false` returns the times as stored.
     #[param(default = true)]
     adjust_clock_skew: Option<bool>,
+    /// Also answer the critical path (`critical_path`), computed on the spans as answered.
+    #[param(default = false)]
+    critical_path: Option<bool>,
 }
 
 /// One page of traces.
@@ -74,7 +82,8 @@ pub struct TracePage {
 /// All spans of the trace (whatever their time), the log records emitted in it and its
 /// error occurrences, oldest first. A child timed on another host that starts before its
 /// parent or ends after it is moved into the parent, with its descendants on that host,
-/// and marked with the shift (`adjust_clock_skew=false` turns this off).
+/// and marked with the shift (`adjust_clock_skew=false` turns this off). With
+/// `critical_path=true` the answer also holds the trace's critical path as sections of spans.
 #[utoipa::path(
     get,
     path = "/api/v1/traces/{trace_id}",
@@ -102,11 +111,7 @@ pub(super) async fn get_trace(
     Query(p): Query<TraceParams>,
 ) -> Result<Json<TraceDetail>, ApiError> {
     let project = project_of(&state, &headers)?;
-    let id: TraceId = trace_id.parse().map_err(|e| {
-        ApiError::bad_request(format!(
-            "invalid trace id {trace_id:?}: {e}; expected 32 hex characters"
-        ))
-    })?;
+    let id = parse_trace_id(&trace_id)?;
     let errors = ErrorQuery {
         project_id: project.clone(),
         start_ns: i64::MIN,
@@ -121,7 +126,7 @@ pub(super) async fn get_trace(
         state.store.errors(&errors),
     )?;
     if spans.is_empty() {
-        return Err(ApiError::not_found(format!("trace {id} not found")));
+        return Err(trace_not_found(id));
     }
     // The store lists occurrences newest first; a trace reads oldest first.
     errors.reverse();
@@ -130,6 +135,10 @@ pub(super) async fn get_trace(
     } else {
         vec![0; spans.len()]
     };
+    let critical_path = p
+        .critical_path
+        .unwrap_or(false)
+        .then(|| critical_path(&Tree::new(&spans)));
     let spans = spans
         .into_iter()
         .zip(shifts)
@@ -143,7 +152,36 @@ pub(super) async fn get_trace(
         spans,
         logs,
         errors,
+        critical_path,
     }))
+}
+
+/// A trace id from a path, or a 400 saying what one looks like.
+pub(super) fn parse_trace_id(text: &str) -> Result<TraceId, ApiError> {
+    text.parse().map_err(|e| {
+        ApiError::bad_request(format!(
+            "invalid trace id {text:?}: {e}; expected 32 hex characters"
+        ))
+    })
+}
+
+fn trace_not_found(id: TraceId) -> ApiError {
+    ApiError::not_found(format!("trace {id} not found"))
+}
+
+/// The spans of a trace in the project, adjusted for clock skew as the trace route answers
+/// them by default; a 404 when none is stored.
+pub(super) async fn adjusted_spans(
+    state: &ApiState,
+    project: &str,
+    id: TraceId,
+) -> Result<Vec<Span>, ApiError> {
+    let mut spans = state.store.trace(project, id).await?;
+    if spans.is_empty() {
+        return Err(trace_not_found(id));
+    }
+    skew::adjust(&mut spans);
+    Ok(spans)
 }
 
 /// Search traces

@@ -329,3 +329,21 @@ pub fn traces_export(
         }],
     }
 }
+
+/// Now, in ns since the Unix epoch.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(0))
+}
+
+/// An OTLP/JSON resource of one service on its own host (`<service>-host`) with its spans.
+pub fn service_resource(service: &str, spans: Vec<serde_json::Value>) -> serde_json::Value {
+    serde_json::json!({
+        "resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": service}},
+            {"key": "host.name", "value": {"stringValue": format!("{service}-host")}}
+        ]},
+        "scopeSpans": [{"spans": spans}]
+    })
+}
