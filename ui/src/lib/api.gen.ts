@@ -733,6 +733,11 @@ export interface components {
             /** @description What was wrong with it. */
             reason: string;
         };
+        /**
+         * @description The language of a `query` parameter.
+         * @enum {string}
+         */
+        QueryLang: "tracehouse" | "traceql";
         /** @description Whether the store takes writes and keeps flushing them, and what damage it set aside. */
         Ready: {
             /** @description The verdict. */
@@ -1164,6 +1169,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 (`2026-11-25T10:00:00Z`) or nanoseconds since
                  *     the epoch. Defaults to one hour before `end`; must be before `end`.
@@ -1214,6 +1221,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
                  *     one hour before `end`; must be before `end`.
@@ -1257,6 +1266,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 (`2026-11-25T10:00:00Z`) or nanoseconds since
                  *     the epoch. Defaults to one hour before `end`; must be before `end`.
@@ -1394,6 +1405,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 (`2026-11-25T10:00:00Z`) or nanoseconds since
                  *     the epoch. Defaults to one hour before `end`; must be before `end`.
@@ -1444,6 +1457,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
                  *     one hour before `end`; must be before `end`.

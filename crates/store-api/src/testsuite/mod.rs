@@ -12,3 +12,4 @@
 pub mod correlate;
 pub mod semantic;
 pub mod testkit;
+pub mod traceql;
