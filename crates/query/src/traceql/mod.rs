@@ -59,5 +59,14 @@ pub fn parse(text: &str) -> Result<TraceQl, ParseError> {
     })
 }
 
+/// The field one TraceQL identifier names (`.http.method`, `resource.service.name`,
+/// `status`, `span:duration`, `trace:rootService` — a trace-level intrinsic names the root
+/// span's field), for routes that take an identifier rather than a query.
+pub fn parse_field(text: &str) -> Result<Field, ParseError> {
+    let tokens = lexer::tokenize(text)?;
+    let mut p = parser::Parser::new(&tokens, text.len());
+    p.identifier()
+}
+
 #[cfg(test)]
 mod tests;

@@ -69,6 +69,27 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A whole text that is one field.
+    pub(super) fn identifier(&mut self) -> Res<Field> {
+        let node = self.atom()?;
+        let field = match node.kind {
+            Kind::Field(FieldRef::Span(f)) => f,
+            Kind::Field(FieldRef::Root(i)) => Field::Intrinsic(i),
+            _ => {
+                return Err(ParseError::new(
+                    "expected an attribute or an intrinsic",
+                    node.start,
+                    node.end,
+                )
+                .expecting(["`.key`", "`span.key`", "an intrinsic"]));
+            }
+        };
+        match self.peek() {
+            None => Ok(field),
+            Some(t) => Err(self.unexpected(t, &["the end of the identifier"])),
+        }
+    }
+
     // ---- tokens -------------------------------------------------------------------------
 
     fn peek(&self) -> Option<&'a Token> {

@@ -236,6 +236,29 @@ fn unsupported_constructs_are_named_and_positioned() {
 }
 
 #[test]
+fn identifiers_name_one_field() {
+    assert_eq!(
+        parse_field("resource.service.name"),
+        Ok(Field::Intrinsic(Intrinsic::ServiceName))
+    );
+    assert_eq!(
+        parse_field(".http.method"),
+        Ok(attr(Scope::Any, "http.method"))
+    );
+    assert_eq!(
+        parse_field("trace:rootService"),
+        Ok(Field::Intrinsic(Intrinsic::ServiceName))
+    );
+    assert_eq!(
+        parse_field("status"),
+        Ok(Field::Intrinsic(Intrinsic::StatusCode))
+    );
+    assert!(parse_field("1").is_err());
+    assert!(parse_field(".a .b").is_err());
+    assert!(parse_field("").is_err());
+}
+
+#[test]
 fn limits_are_parse_errors() {
     let deep = format!("{}{{}}{}", "(".repeat(200), ")".repeat(200));
     assert!(error(&deep).0.contains("nests"));

@@ -13,6 +13,7 @@
 //! them and from the types' `ToSchema` (here, in `tracehouse-store-api` and in
 //! `tracehouse-model`), so the document cannot drift from what the routes send.
 
+mod compat;
 mod doc;
 mod errors;
 mod failure;
@@ -86,6 +87,7 @@ pub fn router(state: ApiState) -> Router {
         ));
     Router::new()
         .merge(queries)
+        .merge(compat::router(state.query_timeout))
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
