@@ -1,10 +1,12 @@
 //! The HTTP APIs other tracing tools call, each under its own prefix on the API port and
 //! answered from the same stores and plans as the native API: `/tempo` is Grafana Tempo's
-//! query API (what Grafana's Tempo data source calls; [`tempo`]). Every route is scoped to
+//! query API (what Grafana's Tempo data source calls; [`tempo`]), `/jaeger` Jaeger's query
+//! HTTP JSON API (what the Jaeger UI and Grafana's Jaeger data source call; [`jaeger`]). Every route is scoped to
 //! the project of its key, sent as `x-tracehouse-key`, `authorization: Bearer` or, as
 //! Grafana's basic-auth setting sends it, the password of `authorization: Basic`; failures
-//! are answered in the emulated tool's own shape ([`text`] for Tempo).
+//! are answered in the emulated tool's own shape ([`text`] for Tempo, Jaeger's envelope).
 
+mod jaeger;
 mod otlp_out;
 mod tempo;
 mod tempopb;
@@ -16,6 +18,7 @@ use axum::Router;
 use axum::http::{HeaderMap, header};
 use axum::middleware;
 use base64::Engine;
+use tracehouse_model::TraceId;
 
 use super::ApiState;
 use super::doc::KEY_HEADER;
@@ -26,6 +29,7 @@ pub(super) use text::TextError;
 pub(super) fn router(query_timeout: Duration) -> Router<ApiState> {
     Router::new()
         .nest("/tempo", tempo::router())
+        .nest("/jaeger", jaeger::router())
         .route_layer(middleware::from_fn_with_state(
             query_timeout,
             crate::deadline::query_deadline,
@@ -57,6 +61,15 @@ fn request_key(headers: &HeaderMap) -> Option<String> {
         .into_iter()
         .find(|k| !k.is_empty())
         .map(str::to_string)
+}
+
+/// A trace id as Tempo and Jaeger take it: 1 to 32 hex digits, left-padded with zeros
+/// (64-bit ids); all zeros is no id.
+fn parse_trace_id(text: &str) -> Option<TraceId> {
+    if text.is_empty() || text.len() > 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    format!("{:0>32}", text.to_ascii_lowercase()).parse().ok()
 }
 
 /// The project of a compatibility request.

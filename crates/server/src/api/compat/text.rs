@@ -11,8 +11,8 @@ use crate::projects::AuthError;
 /// A failure with a plain-text explanation.
 #[derive(Debug)]
 pub(crate) struct TextError {
-    status: StatusCode,
-    message: String,
+    pub(super) status: StatusCode,
+    pub(super) message: String,
 }
 
 impl TextError {

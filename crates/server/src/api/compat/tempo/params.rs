@@ -61,17 +61,11 @@ pub(super) fn count(
 
 /// A trace id as Tempo takes it: 1 to 32 hex digits, left-padded with zeros (64-bit ids).
 pub(super) fn trace_id(text: &str) -> Result<TraceId, TextError> {
-    let bad = || {
+    super::super::parse_trace_id(text).ok_or_else(|| {
         TextError::bad_request(format!(
             "invalid trace id {text:?}: expected up to 32 hex digits"
         ))
-    };
-    if text.is_empty() || text.len() > 32 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(bad());
-    }
-    let padded = format!("{:0>32}", text.to_ascii_lowercase());
-    let id: TraceId = padded.parse().map_err(|_| bad())?;
-    Ok(id)
+    })
 }
 
 /// A trace id as Tempo writes it in search results: lowercase hex without leading zeros.
