@@ -272,6 +272,7 @@ async fn jaeger_api_answers_the_ui_and_grafana_to_the_letter() {
     assert_eq!(body["errors"], Value::Null);
 
     search(&server, start).await;
+    api_v3(&server, start).await;
 }
 
 async fn search(server: &TestServer, start: u64) {
@@ -371,4 +372,107 @@ async fn search(server: &TestServer, start: u64) {
                 .is_some_and(|m| !m.is_empty())
         );
     }
+}
+
+/// RFC 3339 with nanoseconds, as api_v3 takes times.
+fn rfc3339(ns: u64) -> String {
+    let t = UNIX_EPOCH + std::time::Duration::from_nanos(ns);
+    humantime::format_rfc3339_nanos(t).to_string()
+}
+
+async fn api_v3(server: &TestServer, start: u64) {
+    let (status, _, body) = get(server, "/api/v3/services", &[], BASIC_SHOP).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({ "services": ["frontend", "postgres"] }));
+    let (_, _, body) = get(
+        server,
+        "/api/v3/operations",
+        &[("service", "postgres")],
+        BASIC_SHOP,
+    )
+    .await;
+    assert_eq!(
+        body,
+        json!({ "operations": [{ "name": "SELECT orders", "spanKind": "client" }] })
+    );
+
+    let (status, _, body) = get(server, &format!("/api/v3/traces/{TRACE}"), &[], BASIC_SHOP).await;
+    assert_eq!(status, 200, "{body}");
+    let spans = common::otlp_json_spans(&body["result"]);
+    assert_eq!(spans.len(), 2);
+    assert!(
+        spans.iter().all(|s| s["traceId"] == TRACE),
+        "OTLP/JSON hex ids"
+    );
+
+    let (min, max) = (
+        rfc3339(start - 1_000_000_000),
+        rfc3339(start + 1_000_000_000),
+    );
+    for (service, operation, min_key, max_key) in [
+        (
+            "query.service_name",
+            "query.operation_name",
+            "query.start_time_min",
+            "query.start_time_max",
+        ),
+        (
+            "query.serviceName",
+            "query.operationName",
+            "query.startTimeMin",
+            "query.startTimeMax",
+        ),
+    ] {
+        let params = [
+            (service, "frontend"),
+            (operation, "GET /checkout"),
+            (min_key, min.as_str()),
+            (max_key, max.as_str()),
+        ];
+        let (status, _, body) = get(server, "/api/v3/traces", &params, BASIC_SHOP).await;
+        assert_eq!(status, 200, "{params:?}: {body}");
+        assert_eq!(
+            body["result"]["resourceSpans"].as_array().map(Vec::len),
+            Some(2),
+            "whole traces"
+        );
+    }
+    let params = [
+        ("query.service_name", "postgres"),
+        ("query.attributes", r#"{"db.system":"mysql"}"#),
+        ("query.start_time_min", min.as_str()),
+        ("query.start_time_max", max.as_str()),
+    ];
+    let (status, content_type, body) = get(server, "/api/v3/traces", &params, BASIC_SHOP).await;
+    assert_eq!(status, 404);
+    assert!(content_type.starts_with("text/plain"));
+    assert_eq!(
+        body,
+        json!({ "error": { "httpCode": 404, "message": "No traces found" } })
+    );
+    for params in [
+        vec![("query.service_name", "postgres")],
+        vec![
+            ("query.service_name", "postgres"),
+            ("query.start_time_min", "yesterday"),
+            ("query.start_time_max", max.as_str()),
+        ],
+        vec![
+            ("query.service_name", "postgres"),
+            ("query.start_time_min", min.as_str()),
+            ("query.start_time_max", max.as_str()),
+            ("query.duration_min", "x"),
+        ],
+    ] {
+        let (status, _, body) = get(server, "/api/v3/traces", &params, BASIC_SHOP).await;
+        assert_eq!(status, 400, "{params:?}: {body}");
+        assert_eq!(body["error"]["httpCode"], 400);
+    }
+    let (status, _, body) = get(server, "/api/v3/traces/zz", &[], BASIC_SHOP).await;
+    assert_eq!(
+        (status, body["error"]["httpCode"].clone()),
+        (400, json!(400))
+    );
+    let (status, _, _) = get(server, &format!("/api/v3/traces/{TRACE}"), &[], KEY_BLOG).await;
+    assert_eq!(status, 404);
 }

@@ -200,13 +200,7 @@ async fn tempo_api_answers_grafana_to_the_letter() {
     let a = get(&server, &format!("/api/traces/{TRACE}"), &[], &[KEY_SHOP]).await;
     assert!(a.content_type.starts_with("application/json"));
     let json = a.json();
-    let spans: Vec<&Value> = json["resourceSpans"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|r| r["scopeSpans"].as_array().unwrap())
-        .flat_map(|s| s["spans"].as_array().unwrap())
-        .collect();
+    let spans = common::otlp_json_spans(&json);
     assert_eq!(spans.len(), 2);
     for s in &spans {
         assert_eq!(s["traceId"], TRACE, "ids are hex");

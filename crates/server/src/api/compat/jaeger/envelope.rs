@@ -44,6 +44,13 @@ impl JaegerError {
     }
 }
 
+impl JaegerError {
+    /// The failure without its envelope.
+    pub(super) fn into_text(self) -> TextError {
+        self.0
+    }
+}
+
 impl From<TextError> for JaegerError {
     fn from(e: TextError) -> Self {
         JaegerError(e)

@@ -7,6 +7,7 @@
 mod envelope;
 mod model;
 mod params;
+mod v3;
 
 use std::collections::BTreeSet;
 
@@ -18,10 +19,10 @@ use axum::routing::get;
 use futures::future::try_join_all;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tracehouse_model::SpanKind;
+use tracehouse_model::{Span, SpanKind, TraceId};
 use tracehouse_query::plan::kind_name;
 use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Plan, Scope, Value as PlanValue};
-use tracehouse_store_api::{SearchQuery, SearchSort, ValuesQuery};
+use tracehouse_store_api::{SearchQuery, SearchSort, StoreError, ValuesQuery};
 
 pub(crate) use envelope::JaegerError;
 use envelope::{envelope, with_missing};
@@ -46,6 +47,7 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/api/operations", get(operations))
         .route("/api/traces", get(search))
         .route("/api/traces/{trace_id}", get(trace))
+        .merge(v3::router())
 }
 
 fn exact(field: Field, text: &str) -> Filter {
@@ -55,12 +57,8 @@ fn exact(field: Field, text: &str) -> Filter {
     }
 }
 
-/// `GET /api/services`: the services seen in the last seven days, sorted.
-async fn services(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, JaegerError> {
-    let project = project(&state, &headers)?;
+/// The services seen in the last seven days, sorted.
+async fn service_names(state: &ApiState, project: String) -> Result<BTreeSet<String>, StoreError> {
     let end_ns = now_ns();
     let values = state
         .store
@@ -74,19 +72,32 @@ async fn services(
             limit: MAX_SERVICES,
         })
         .await?;
-    let names: BTreeSet<String> = values.into_iter().map(|v| v.value).collect();
+    Ok(values.into_iter().map(|v| v.value).collect())
+}
+
+/// `GET /api/services`.
+async fn services(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, JaegerError> {
+    let project = project(&state, &headers)?;
+    let names = service_names(&state, project).await?;
     Ok(envelope(json!(names), names.len()))
 }
 
-/// The distinct (name, kind) of a service's spans among its newest
-/// `OPERATIONS_PAGE * OPERATIONS_PAGES` spans of the default lookback.
+/// The distinct (name, kind) of a service's spans (of every service's, without one) among
+/// the newest `OPERATIONS_PAGE * OPERATIONS_PAGES` spans of the default lookback; the kind
+/// of a span without one is `""`.
 async fn operations_of(
     state: &ApiState,
     project: String,
-    service: &str,
+    service: Option<&str>,
     kind: Option<&str>,
-) -> Result<BTreeSet<(String, &'static str)>, JaegerError> {
-    let mut filters = vec![exact(Field::Intrinsic(Intrinsic::ServiceName), service)];
+) -> Result<BTreeSet<(String, &'static str)>, StoreError> {
+    let mut filters: Vec<Filter> = service
+        .map(|s| exact(Field::Intrinsic(Intrinsic::ServiceName), s))
+        .into_iter()
+        .collect();
     if let Some(k) = kind {
         filters.push(exact(Field::Intrinsic(Intrinsic::SpanKind), k));
     }
@@ -129,7 +140,7 @@ async fn operations_legacy(
     Path(service): Path<String>,
 ) -> Result<Json<Value>, JaegerError> {
     let project = project(&state, &headers)?;
-    let names: BTreeSet<String> = operations_of(&state, project, &service, None)
+    let names: BTreeSet<String> = operations_of(&state, project, Some(&service), None)
         .await?
         .into_iter()
         .map(|(name, _)| name)
@@ -162,7 +173,7 @@ async fn operations(
         Some(Some(k)) => Some(k),
         Some(None) => return Ok(envelope(json!([]), 0)),
     };
-    let ops: Vec<Value> = operations_of(&state, project, &service, kind)
+    let ops: Vec<Value> = operations_of(&state, project, Some(&service), kind)
         .await?
         .into_iter()
         .map(|(name, kind)| json!({ "name": name, "spanKind": kind }))
@@ -231,22 +242,7 @@ async fn search(
 ) -> Result<Json<Value>, JaegerError> {
     let project = project(&state, &headers)?;
     let s = TraceSearch::parse(&pairs)?;
-    let ids = if s.trace_ids.is_empty() {
-        let query = SearchQuery {
-            project_id: project.clone(),
-            plan: search_plan(&s),
-            start_ns: s.start_ns,
-            end_ns: s.end_ns.saturating_add(1),
-            sort: SearchSort::TimeDesc,
-            limit: s.limit,
-            cursor: None,
-        };
-        let page = state.store.search_traces(&query).await?;
-        page.traces.iter().map(|t| t.trace_id).collect()
-    } else {
-        s.trace_ids.clone()
-    };
-    let traces = try_join_all(ids.iter().map(|id| state.store.trace(&project, *id))).await?;
+    let (ids, traces) = find_traces(&state, &project, &s).await?;
     let missing: Vec<String> = ids
         .iter()
         .zip(&traces)
@@ -259,6 +255,32 @@ async fn search(
         .map(|spans| model::trace_json(spans))
         .collect();
     Ok(with_missing(json!(data), &missing))
+}
+
+/// The traces a search asks for: by id, or those with a matching span (newest first); the
+/// ids and their spans (none for an id not found).
+async fn find_traces(
+    state: &ApiState,
+    project: &str,
+    s: &TraceSearch,
+) -> Result<(Vec<TraceId>, Vec<Vec<Span>>), StoreError> {
+    let ids = if s.trace_ids.is_empty() {
+        let query = SearchQuery {
+            project_id: project.to_string(),
+            plan: search_plan(s),
+            start_ns: s.start_ns,
+            end_ns: s.end_ns.saturating_add(1),
+            sort: SearchSort::TimeDesc,
+            limit: s.limit,
+            cursor: None,
+        };
+        let page = state.store.search_traces(&query).await?;
+        page.traces.iter().map(|t| t.trace_id).collect()
+    } else {
+        s.trace_ids.clone()
+    };
+    let traces = try_join_all(ids.iter().map(|id| state.store.trace(project, *id))).await?;
+    Ok((ids, traces))
 }
 
 /// `GET /api/traces/{id}`: `[trace]`, or a 404.

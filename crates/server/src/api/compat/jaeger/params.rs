@@ -15,7 +15,7 @@ use crate::time::now_ns;
 
 /// Jaeger's default search lookback.
 pub(super) const LOOKBACK_NS: i64 = 2 * 24 * 3_600 * 1_000_000_000;
-const DEFAULT_LIMIT: i64 = 100;
+pub(super) const DEFAULT_LIMIT: i64 = 100;
 
 /// A parsed search.
 #[derive(Debug, Default, PartialEq)]
@@ -47,7 +47,7 @@ fn micros(name: &str, text: &str) -> Result<i64, JaegerError> {
         })
 }
 
-fn duration(name: &str, text: &str) -> Result<i64, JaegerError> {
+pub(super) fn duration(name: &str, text: &str) -> Result<i64, JaegerError> {
     match parse_duration(text) {
         DurationLit::Nanos(ns) => Ok(ns),
         _ => Err(parse_error(name, format!("invalid duration {text:?}"))),
@@ -119,7 +119,8 @@ impl TraceSearch {
         Ok(search)
     }
 
-    fn validate(&self) -> Result<(), JaegerError> {
+    /// Jaeger's checks of a search.
+    pub(super) fn validate(&self) -> Result<(), JaegerError> {
         if self.trace_ids.is_empty() && self.service.is_empty() {
             return Err(JaegerError::bad_request("parameter 'service' is required"));
         }
