@@ -2,8 +2,9 @@
 //! [`Filter`]: comparisons of one field with a literal (arithmetic on literals folded),
 //! `&&`, `||`, `!`, `nil` checks and boolean attributes standing alone.
 //!
-//! TraceQL's comparison semantics on top of the plan's: `!=` and `!~` hold only for spans
-//! that have the field (a missing attribute is `nil`, which is unequal to nothing), `= nil`
+//! TraceQL's comparison semantics on top of the plan's: `!=` and `!~` on an attribute hold
+//! only for spans that have it (a missing attribute is `nil`, which is unequal to nothing;
+//! intrinsics always have a value, if only `""`), `= nil`
 //! is "not set", and regular expressions are anchored at both ends.
 
 use super::fields::FieldRef;
@@ -287,7 +288,11 @@ fn number(l: &Lit) -> Option<f64> {
 fn compare(field: &Field, op: CmpKind, value: &Lit, at: &Node) -> Res<Filter> {
     let present = || Filter::Exists(field.clone());
     let not = |f: Filter| Filter::Not(Box::new(f));
-    let set_and_not = |f: Filter| Filter::And(vec![present(), not(f)]);
+    // A missing attribute is nil, unequal to nothing; an intrinsic always has a value.
+    let set_and_not = |f: Filter| match field {
+        Field::Attr { .. } => Filter::And(vec![present(), not(f)]),
+        Field::Intrinsic(_) => not(f),
+    };
     match (op, value) {
         (CmpKind::Eq, Lit::Nil) => Ok(not(present())),
         (CmpKind::Ne, Lit::Nil) => Ok(present()),

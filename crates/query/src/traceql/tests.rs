@@ -96,6 +96,14 @@ fn not_equal_and_nil_follow_tempo() {
     );
     assert_eq!(filter("{ span.a != nil }"), Filter::Exists(a.clone()));
     assert_eq!(
+        filter(r#"{ statusMessage != "x" }"#),
+        Filter::Not(Box::new(exact(
+            Field::Intrinsic(Intrinsic::StatusMessage),
+            "x"
+        ))),
+        "an empty status message is not nil"
+    );
+    assert_eq!(
         filter(r#"{ span.a =~ "GET|POST" }"#),
         Filter::Match {
             field: a,

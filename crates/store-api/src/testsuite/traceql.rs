@@ -133,6 +133,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     // intrinsics
     ("{ kind = client && duration >= 600ms }", "b3"),
+    (r#"{ statusMessage != "x" && kind = producer }"#, "d2"),
     ("{ span:kind = producer }", "d2"),
     (r#"{ span:id = "0202000000000001" }"#, "b2"),
     (r#"{ span:parentID = "0202000000000001" }"#, "b3 b4"),
