@@ -18,7 +18,9 @@ use axum::Router;
 use axum::http::{HeaderMap, header};
 use axum::middleware;
 use base64::Engine;
-use tracehouse_model::TraceId;
+use futures::{StreamExt, TryStreamExt};
+use tracehouse_model::{Span, TraceId};
+use tracehouse_store_api::StoreError;
 
 use super::ApiState;
 use super::doc::KEY_HEADER;
@@ -70,6 +72,27 @@ fn parse_trace_id(text: &str) -> Option<TraceId> {
         return None;
     }
     format!("{:0>32}", text.to_ascii_lowercase()).parse().ok()
+}
+
+/// How many traces one request reads at a time.
+const TRACE_READS: usize = 8;
+
+/// The spans of each trace (none for an id not stored), in the order of `ids`, read at most
+/// [`TRACE_READS`] at a time.
+async fn read_traces(
+    state: &ApiState,
+    project: &str,
+    ids: &[TraceId],
+) -> Result<Vec<Vec<Span>>, StoreError> {
+    let (store, project) = (state.store.clone(), project.to_string());
+    let reads = ids.to_vec().into_iter().map(move |id| {
+        let (store, project) = (store.clone(), project.clone());
+        async move { store.trace(&project, id).await }
+    });
+    futures::stream::iter(reads)
+        .buffered(TRACE_READS)
+        .try_collect()
+        .await
 }
 
 /// The project of a compatibility request.

@@ -16,7 +16,6 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
-use futures::future::try_join_all;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracehouse_model::{Span, SpanKind, TraceId};
@@ -28,7 +27,7 @@ pub(crate) use envelope::JaegerError;
 use envelope::{envelope, with_missing};
 use params::{LOOKBACK_NS, TraceSearch};
 
-use super::{parse_trace_id, project};
+use super::{parse_trace_id, project, read_traces};
 use crate::api::ApiState;
 use crate::time::now_ns;
 
@@ -279,7 +278,7 @@ async fn find_traces(
     } else {
         s.trace_ids.clone()
     };
-    let traces = try_join_all(ids.iter().map(|id| state.store.trace(project, *id))).await?;
+    let traces = read_traces(state, project, &ids).await?;
     Ok((ids, traces))
 }
 

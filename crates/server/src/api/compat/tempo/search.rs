@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
-use futures::future::try_join_all;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracehouse_model::{AttrValue, Span};
@@ -82,12 +81,8 @@ pub(super) async fn search(
         })
         .take(limit)
         .collect();
-    let spans = try_join_all(
-        traces
-            .iter()
-            .map(|t| state.store.trace(&project, t.trace_id)),
-    )
-    .await?;
+    let ids: Vec<_> = traces.iter().map(|t| t.trace_id).collect();
+    let spans = super::super::read_traces(&state, &project, &ids).await?;
     let shown = shown_fields(&query.plan, &select);
     let traces: Vec<Value> = traces
         .iter()
