@@ -85,7 +85,7 @@ async fn read_traces(
     ids: &[TraceId],
 ) -> Result<Vec<Vec<Span>>, StoreError> {
     let (store, project) = (state.store.clone(), project.to_string());
-    let reads = ids.to_vec().into_iter().map(move |id| {
+    let reads = ids.iter().copied().map(move |id| {
         let (store, project) = (store.clone(), project.clone());
         async move { store.trace(&project, id).await }
     });
