@@ -204,6 +204,47 @@ test('a typed query filters the results', async () => {
   await shot('02-search-query');
 }, { needs: 'search' });
 
+test('an attribute column sorts by its value on the server: numbers first, spans without it last', async () => {
+  await page.goto(`${base}/?range=1h`);
+  await page.waitForSelector('table.results tbody tr');
+  const columns = page.locator('details.columns');
+  await columns.locator('summary').click();
+  await page.fill('input[aria-label="Add attribute column"]', 'http.status_code');
+  await page.press('input[aria-label="Add attribute column"]', 'Enter');
+  await columns.locator('summary').click();
+  const values = () =>
+    page.$$eval('table.results', ([t]) => {
+      const i = [...t.querySelectorAll('thead th')].findIndex((th) => th.textContent.includes('http.status_code'));
+      return [...t.querySelectorAll('tbody tr')].map((r) => r.children[i].textContent.trim());
+    });
+  const header = page.locator('table.results thead th', { hasText: 'http.status_code' }).locator('button');
+  for (const dir of ['desc', 'asc']) {
+    await header.click();
+    await waitUrl((u) => u.searchParams.get('sort') === `http.status_code:${dir}`, `sorted ${dir} by the attribute`);
+    const check = (v) => {
+      const present = v.filter((x) => x !== '');
+      if (present.length === 0 || present.length === v.length) return `expected spans with and without http.status_code, got ${JSON.stringify(v.slice(0, 20))}`;
+      if (!v.slice(0, present.length).every((x) => x !== '')) return `spans without the key must come last: ${JSON.stringify(v.slice(0, 20))}`;
+      const nums = present.map(Number);
+      const ordered = nums.every((n, i) => i === 0 || (dir === 'desc' ? nums[i - 1] >= n : nums[i - 1] <= n));
+      return ordered ? null : `values not ${dir}: ${JSON.stringify(present)}`;
+    };
+    let problem = 'no rows';
+    for (let i = 0; i < 50 && problem; i++) {
+      await sleep(100);
+      problem = check(await values());
+    }
+    assert(!problem, problem);
+    const mark = await header.textContent();
+    assert(mark.includes(dir === 'desc' ? '▼' : '▲'), `header shows the ${dir} mark: ${mark}`);
+  }
+  await shot('02b-search-sorted-by-attribute');
+  await columns.locator('summary').click();
+  await columns.locator('label', { hasText: 'http.status_code' }).locator('input').click();
+  await columns.locator('summary').click();
+  await page.goto(`${base}/?range=1h`);
+}, { needs: 'search' });
+
 test('a query with a syntax error shows the inline error mark', async () => {
   await page.goto(`${base}/?range=1h&query=${encodeURIComponent('service_name:(checkout OR')}`);
   await page.waitForSelector('.querybar [data-error]', { timeout: 5000 });
@@ -224,9 +265,27 @@ test('autocomplete suggests keys, Tab accepts', async () => {
   await page.keyboard.press('Escape');
 });
 
-test('trace rows toggle', async () => {
+test('trace rows toggle; the traces view counts traces, not spans', async () => {
   await page.goto(`${base}/?range=1h&view=traces`);
   await page.waitForSelector('table.results[aria-label="Matching traces"] tbody tr', { timeout: 5000 });
+  const count = async () => Number((await page.textContent('.hist-head strong')).replace(/[^0-9]/g, ''));
+  const api = async (of) => {
+    const u = new URL(`${base}/api/v1/${of}/histogram`);
+    for (const [k, v] of url().searchParams) if (k !== 'view') u.searchParams.set(k, v);
+    const start = new Date(Date.now() - 3600e3).toISOString();
+    u.searchParams.set('start', start);
+    const body = await (await fetch(u)).json();
+    return body.buckets.reduce((n, b) => n + b.count, 0);
+  };
+  await page.waitForFunction(() => /traces/.test(document.querySelector('.hist-head')?.textContent ?? ''));
+  const [traces, spans] = [await api('traces'), await api('spans')];
+  assert(traces > 0 && traces < spans, `traces ${traces} should be fewer than spans ${spans}`);
+  let shown = 0;
+  for (let i = 0; i < 30 && shown !== traces; i++) {
+    await sleep(100);
+    shown = await count();
+  }
+  assert(shown === traces, `the histogram header shows ${shown}, the API counts ${traces} traces`);
   await shot('04-search-traces');
 }, { needs: 'search' });
 

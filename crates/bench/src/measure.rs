@@ -460,6 +460,7 @@ pub(crate) async fn measure(
                 start_ns,
                 end_ns,
                 sort: SearchSort::TimeDesc,
+                sort_key: None,
                 limit: 50,
                 cursor: None,
             };
@@ -487,6 +488,7 @@ pub(crate) async fn measure(
             start_ns,
             end_ns,
             buckets: 60,
+            traces: false,
         };
         time_runs(args.runs, |_| {
             let store = store.clone();

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::plan::Target;
 use tracehouse_query::{Field, Plan};
+use tracehouse_store_api::sort::{key_order, offset_page, refuse_key_order};
 use tracehouse_store_api::stats::{
     FilteredQuery, KeyStats, exists_fields, is_absent, stats_keys, stats_prefix,
 };
@@ -28,7 +29,7 @@ use tracehouse_store_api::{
 
 use crate::error::ClickHouseError;
 use crate::row::{READ_COLUMNS, ReadRow};
-use crate::sql::{Params, Table, compile};
+use crate::sql::{Params, Table, compile, value_order};
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 
@@ -79,6 +80,9 @@ pub(crate) async fn search_spans(
     q: &SearchQuery,
 ) -> Result<SearchPage, StoreError> {
     check_cursor(q)?;
+    if let Some((key, offset)) = key_order(q)? {
+        return key_ordered_spans(client, q, key, offset).await;
+    }
     if q.plan.structure.is_some() {
         return structural_spans(client, q).await;
     }
@@ -125,6 +129,31 @@ pub(crate) async fn search_spans(
         next_cursor,
         candidates_truncated: false,
     })
+}
+
+/// A page of spans ordered by the value of `key` ([`tracehouse_store_api::sort`]),
+/// `offset` rows in.
+async fn key_ordered_spans(
+    client: &Client,
+    q: &SearchQuery,
+    key: &Field,
+    offset: usize,
+) -> Result<SearchPage, StoreError> {
+    let mut p = Params::default();
+    let filter = format!(
+        "{} AND {}",
+        window(&mut p, &q.project_id, q.start_ns, q.end_ns),
+        compile(&q.plan.pushdown, Table::Spans, &mut p)
+    );
+    let d = dir(q.sort);
+    let order = value_order(key, Table::Spans, q.sort.descending(), &mut p);
+    let sql = format!(
+        "SELECT {READ_COLUMNS} FROM spans WHERE {filter} \
+         ORDER BY {order}, trace_id {d}, span_id {d} LIMIT {} OFFSET {offset}",
+        q.limit + 1
+    );
+    let spans = fetch_spans(client, &sql, &p).await?;
+    Ok(offset_page(spans, q, offset))
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -236,6 +265,7 @@ pub(crate) async fn search_traces(
     q: &SearchQuery,
 ) -> Result<TracePage, StoreError> {
     check_cursor(q)?;
+    refuse_key_order(q, "trace search")?;
     let zero = SpanId([0; 8]);
     if q.plan.structure.is_some() {
         let window = (q.start_ns, q.end_ns);
@@ -317,17 +347,29 @@ pub(crate) async fn histogram(
         )
         .await?;
         truncated = t;
-        count_matched(&mut buckets, aligned, width, &evaluated);
+        count_matched(&mut buckets, (aligned, width), &evaluated, q);
     } else {
         let mut p = Params::default();
         let a = p.i64(aligned);
         let w = p.i64(width);
-        let sql = format!(
-            "SELECT intDiv(toUnixTimestamp64Nano(timestamp) - {a}, {w}) AS b, count() AS n, \
-             countIf(has_error) AS e FROM spans WHERE {} AND {} GROUP BY b",
+        let filter = format!(
+            "{} AND {}",
             window(&mut p, &q.project_id, q.start_ns, q.end_ns),
             compile(&q.plan.pushdown, Table::Spans, &mut p)
         );
+        // Traces count once, at their earliest matching span.
+        let sql = if q.traces {
+            format!(
+                "SELECT intDiv(t - {a}, {w}) AS b, count() AS n, countIf(err) AS e FROM \
+                 (SELECT min(toUnixTimestamp64Nano(timestamp)) AS t, max(has_error) AS err \
+                 FROM spans WHERE {filter} GROUP BY trace_id) GROUP BY b"
+            )
+        } else {
+            format!(
+                "SELECT intDiv(toUnixTimestamp64Nano(timestamp) - {a}, {w}) AS b, count() AS n, \
+                 countIf(has_error) AS e FROM spans WHERE {filter} GROUP BY b"
+            )
+        };
         let rows: Vec<BucketRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
         for r in rows {
             if let Some(bucket) = usize::try_from(r.b).ok().and_then(|i| buckets.get_mut(i)) {

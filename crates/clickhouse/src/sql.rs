@@ -42,6 +42,7 @@ use tracehouse_query::lexer::parse_number;
 use tracehouse_query::parser::compile_regex;
 use tracehouse_query::plan::{id_bytes, level_of};
 use tracehouse_query::{CmpOp, Field, Filter, Intrinsic, Pattern, Scope, Value};
+use tracehouse_store_api::sort::{ValueClass, class_rank};
 
 /// A bound parameter value.
 #[derive(Debug, Clone, PartialEq)]
@@ -583,6 +584,45 @@ fn op_sql(op: CmpOp) -> &'static str {
         CmpOp::Lt => "<",
         CmpOp::Le => "<=",
     }
+}
+
+/// The `ORDER BY` terms of a key order ([`tracehouse_store_api::sort`]): the class rank
+/// (numbers, text, absent), then the number, then the text, in the order's direction. The
+/// value is the first of the field's sources that has one.
+pub fn value_order(field: &Field, table: Table, descending: bool, params: &mut Params) -> String {
+    let mut c = Compiler::new(table, params);
+    let (mut texts, mut nums) = (Vec::new(), Vec::new());
+    for s in sources(table, field) {
+        let Some(text) = c.text(&s) else { continue };
+        let present = c.exists(&s);
+        let num = match c.number(&s) {
+            Some(Valued { expr, guard: None }) => format!("toFloat64({expr})"),
+            Some(Valued {
+                expr,
+                guard: Some(g),
+            }) => format!("if({g}, toFloat64({expr}), NULL)"),
+            None => "NULL".to_string(),
+        };
+        texts.push(format!("{present}, toNullable({})", text.expr));
+        nums.push(format!("{present}, toNullable({num})"));
+    }
+    let first = |cases: Vec<String>| {
+        if cases.is_empty() {
+            "NULL".to_string()
+        } else {
+            format!("multiIf({}, NULL)", cases.join(", "))
+        }
+    };
+    let (text, num) = (first(texts), first(nums));
+    let rank = |class| class_rank(class, descending);
+    let dir = if descending { "DESC" } else { "ASC" };
+    format!(
+        "multiIf(({text}) IS NULL, {}, ({num}) IS NOT NULL, {}, {}) ASC, {num} {dir} NULLS LAST, \
+         {text} {dir} NULLS LAST",
+        rank(ValueClass::Absent),
+        rank(ValueClass::Number),
+        rank(ValueClass::Text)
+    )
 }
 
 /// Compiles a filter into a predicate over `table`, binding its values into `params`.

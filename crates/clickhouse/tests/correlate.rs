@@ -307,6 +307,7 @@ fn log_query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
         start_ns: T0,
         end_ns: T0 + 3600 * S,
         sort,
+        sort_key: None,
         limit,
         cursor: None,
     }
@@ -480,6 +481,7 @@ async fn log_histogram_counts_levels_on_the_span_grid() {
             start_ns: T0,
             end_ns: T0 + 120 * S,
             buckets: 2,
+            traces: false,
         }
     };
     let h = store.log_histogram(&histogram("")).await.unwrap();

@@ -49,6 +49,7 @@ fn search(project: &str, q: &str) -> SearchQuery {
         start_ns: T0,
         end_ns: T0 + 1_000_000_000,
         sort: SearchSort::TimeDesc,
+        sort_key: None,
         limit: 100,
         cursor: None,
     }
@@ -240,6 +241,7 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
             start_ns: window.0,
             end_ns: window.1,
             sort: SearchSort::TimeDesc,
+            sort_key: None,
             limit: 100,
             cursor: None,
         }

@@ -411,6 +411,7 @@ mod tests {
             start_ns,
             end_ns,
             buckets: 60,
+            traces: false,
         }
     }
 

@@ -46,6 +46,7 @@ fn histogram_query(text: &str, start_ns: i64, end_ns: i64, buckets: usize) -> Hi
         start_ns,
         end_ns,
         buckets,
+        traces: false,
     }
 }
 

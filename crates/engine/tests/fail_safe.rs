@@ -52,6 +52,7 @@ async fn count(store: &EmbeddedStore, query: &str) -> u64 {
         start_ns: T0.div_euclid(HOUR_NS) * HOUR_NS,
         end_ns: (T0.div_euclid(HOUR_NS) + 1) * HOUR_NS,
         buckets: 1,
+        traces: false,
     };
     let h = store.histogram(&q).await.unwrap();
     h.buckets.iter().map(|b| b.count).sum()

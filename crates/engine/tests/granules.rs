@@ -200,6 +200,7 @@ async fn check_histogram(store: &dyn Store, all: &[Span], q: &SearchQuery, when:
             start_ns: q.start_ns,
             end_ns: q.end_ns,
             buckets: 40,
+            traces: false,
         })
         .await
         .expect("histogram");
@@ -248,6 +249,7 @@ async fn check(store: &dyn Store, all: &[Span], when: &str) {
                     start_ns,
                     end_ns,
                     sort,
+                    sort_key: None,
                     limit: 1,
                     cursor: None,
                 };
@@ -344,6 +346,7 @@ async fn traces_read_through_granules_equal_the_memtable() {
                 start_ns,
                 end_ns,
                 sort: SearchSort::TimeDesc,
+                sort_key: None,
                 limit: 200,
                 cursor: None,
             };
@@ -359,6 +362,7 @@ async fn traces_read_through_granules_equal_the_memtable() {
             ] {
                 let q = SearchQuery {
                     sort,
+                    sort_key: None,
                     limit: 20,
                     ..q.clone()
                 };
@@ -418,6 +422,7 @@ async fn parts_from_before_granule_indexes_are_searched_then_rewritten() {
         start_ns: T0 - HOUR,
         end_ns: T0 + 3 * HOUR,
         sort: SearchSort::TimeDesc,
+        sort_key: None,
         limit: 100,
         cursor: None,
     };

@@ -112,6 +112,7 @@ async fn search_timings() {
         start_ns: T0,
         end_ns: end,
         sort: SearchSort::TimeDesc,
+        sort_key: None,
         limit,
         cursor: None,
     };
@@ -150,6 +151,7 @@ async fn search_timings() {
                 start_ns: T0,
                 end_ns: end,
                 buckets: 60,
+                traces: false,
             })
             .await
             .unwrap();

@@ -16,6 +16,7 @@ pub mod projects;
 pub mod serve;
 pub mod time;
 pub mod ui;
+mod zipkin;
 
 pub use config::{BadOrigin, ConnectionLimits, CorsOrigins, ProjectConfig, ServerConfig};
 pub use serve::{BoundAddrs, Server};

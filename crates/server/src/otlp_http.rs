@@ -1,5 +1,6 @@
 //! OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` with protobuf or JSON bodies,
-//! optionally gzipped, both served by one handler generic over the signal.
+//! optionally gzipped, both served by one handler generic over the signal; and Zipkin's
+//! `POST /api/v2/spans` ([`crate::zipkin`]), which shares its body handling.
 //!
 //! Browsers may call it from the origins configured with `--cors-origin` (see [`cors_layer`]).
 //!
@@ -83,7 +84,7 @@ impl Encoding {
 }
 
 /// A failed request: HTTP status plus the `google.rpc.Status` body.
-struct Failure {
+pub(crate) struct Failure {
     http: StatusCode,
     status: RpcStatus,
     retry_after: Option<u64>,
@@ -101,14 +102,46 @@ impl Failure {
         }
     }
 
+    /// A request refused for what it sent (`INVALID_ARGUMENT`).
+    pub(crate) fn invalid(http: StatusCode, message: impl Into<String>) -> Failure {
+        Failure::new(http, code::INVALID_ARGUMENT, message)
+    }
+
+    /// The `reason` label of the refused-requests metric.
+    pub(crate) fn reason(&self) -> &'static str {
+        match self.http {
+            StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+            StatusCode::REQUEST_TIMEOUT => "timeout",
+            StatusCode::BAD_REQUEST => "malformed",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::UNAUTHORIZED => "unauthenticated",
+            _ => "unavailable",
+        }
+    }
+
     fn into_response(self, encoding: Encoding) -> Response {
-        let mut resp = (
+        let resp = (
             self.http,
             [(header::CONTENT_TYPE, encoding.content_type())],
             encoding.encode(&self.status),
         )
             .into_response();
-        if let Some(secs) = self.retry_after {
+        Failure::with_retry_after(resp, self.retry_after)
+    }
+
+    /// The failure as a plain-text body (the Zipkin receiver's error form).
+    pub(crate) fn into_plain_response(self) -> Response {
+        let resp = (
+            self.http,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            self.status.message,
+        )
+            .into_response();
+        Failure::with_retry_after(resp, self.retry_after)
+    }
+
+    fn with_retry_after(mut resp: Response, retry_after: Option<u64>) -> Response {
+        if let Some(secs) = retry_after {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
@@ -134,6 +167,7 @@ pub fn router(state: HttpState, cors: Option<CorsLayer>) -> Router {
     let router = Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
+        .route("/api/v2/spans", post(crate::zipkin::post_spans))
         .with_state(state);
     match cors {
         Some(layer) => router.layer(layer),
@@ -185,7 +219,7 @@ pub fn cors_layer(origins: &CorsOrigins, open: bool) -> Option<CorsLayer> {
 
 /// Reads the body, refusing anything larger than `limit` or slower than `timeout` (a client
 /// trickling its body would otherwise hold the connection and the buffer forever).
-async fn read_body(
+pub(crate) async fn read_body(
     body: Body,
     limit: usize,
     timeout: std::time::Duration,
@@ -209,7 +243,7 @@ async fn read_body(
 }
 
 /// Undoes `Content-Encoding: gzip`, bounding the decompressed size too.
-fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Failure> {
+pub(crate) fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Failure> {
     let enc = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -262,7 +296,7 @@ fn decode<R: OtlpExport>(encoding: Encoding, body: &[u8]) -> Result<R, Failure> 
     }
 }
 
-fn ingest_failure(e: &IngestError, retry_after_secs: u64) -> Failure {
+pub(crate) fn ingest_failure(e: &IngestError, retry_after_secs: u64) -> Failure {
     match e {
         IngestError::Unauthenticated(a) => Failure::new(
             StatusCode::UNAUTHORIZED,
@@ -331,15 +365,7 @@ async fn export<R: OtlpExport>(
         )
             .into_response(),
         Err(f) => {
-            let reason = match f.http {
-                StatusCode::PAYLOAD_TOO_LARGE => "too_large",
-                StatusCode::REQUEST_TIMEOUT => "timeout",
-                StatusCode::BAD_REQUEST => "malformed",
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-                StatusCode::UNAUTHORIZED => "unauthenticated",
-                _ => "unavailable",
-            };
-            state.ingest.metrics.request_rejected(R::SIGNAL, reason);
+            state.ingest.metrics.request_rejected(R::SIGNAL, f.reason());
             f.into_response(encoding)
         }
     }

@@ -126,6 +126,9 @@ pub struct SearchQuery {
     pub end_ns: i64,
     /// Result order.
     pub sort: SearchSort,
+    /// The key a [`SearchSort::KeyAsc`]/[`SearchSort::KeyDesc`] order reads (see
+    /// [`crate::sort`]); `None` under the other orders.
+    pub sort_key: Option<Field>,
     /// Page size, 1..=[`MAX_SEARCH_LIMIT`].
     pub limit: usize,
     /// Continue after this position (from a previous page with the same query and sort).
@@ -194,6 +197,10 @@ pub struct HistogramQuery {
     /// Wanted number of buckets (the width is rounded up to a nice value, so there may be
     /// slightly fewer).
     pub buckets: usize,
+    /// Count traces instead of spans: each matching trace once, in the bucket of its earliest
+    /// matching span in the range; `error_count` then counts the traces with a failed
+    /// matching span.
+    pub traces: bool,
 }
 
 /// One histogram bucket: spans starting in `[start, end)`.
@@ -562,6 +569,7 @@ pub trait Store: Send + Sync {
                 start_ns: i64::MIN,
                 end_ns: i64::MAX,
                 sort: SearchSort::TimeAsc,
+                sort_key: None,
                 limit: MAX_SEARCH_LIMIT,
                 cursor: None,
             })
@@ -597,6 +605,7 @@ pub trait Store: Send + Sync {
                 start_ns,
                 end_ns,
                 sort: SearchSort::TimeAsc,
+                sort_key: None,
                 limit: MAX_SEARCH_LIMIT,
                 cursor: None,
             })
@@ -620,6 +629,7 @@ pub trait Store: Send + Sync {
                 start_ns,
                 end_ns,
                 sort: SearchSort::TimeAsc,
+                sort_key: None,
                 limit: MAX_SEARCH_LIMIT,
                 cursor: None,
             })

@@ -23,6 +23,11 @@ pub enum SearchSort {
     DurationDesc,
     /// Shortest first.
     DurationAsc,
+    /// By the value of [`crate::SearchQuery::sort_key`], largest first (see
+    /// [`crate::sort`] for the order of values). Span searches with a plain filter only.
+    KeyDesc,
+    /// By the value of the sort key, smallest first.
+    KeyAsc,
 }
 
 impl SearchSort {
@@ -33,12 +38,22 @@ impl SearchSort {
             SearchSort::TimeAsc => "time_asc",
             SearchSort::DurationDesc => "duration_desc",
             SearchSort::DurationAsc => "duration_asc",
+            SearchSort::KeyDesc => "key_desc",
+            SearchSort::KeyAsc => "key_asc",
         }
     }
 
     /// Whether larger keys come first.
     pub fn descending(self) -> bool {
-        matches!(self, SearchSort::TimeDesc | SearchSort::DurationDesc)
+        matches!(
+            self,
+            SearchSort::TimeDesc | SearchSort::DurationDesc | SearchSort::KeyDesc
+        )
+    }
+
+    /// Whether the order is by the value of the query's sort key.
+    pub fn by_key(self) -> bool {
+        matches!(self, SearchSort::KeyDesc | SearchSort::KeyAsc)
     }
 
     /// Whether the key is the duration (else the start time).
@@ -52,6 +67,8 @@ impl SearchSort {
             SearchSort::TimeAsc => 1,
             SearchSort::DurationDesc => 2,
             SearchSort::DurationAsc => 3,
+            SearchSort::KeyDesc => 4,
+            SearchSort::KeyAsc => 5,
         }
     }
 }
@@ -75,23 +92,22 @@ impl FromStr for SearchSort {
 }
 
 /// As the API takes it: a name [`SearchSort::from_str`] accepts (`newest` and `oldest` stand
-/// for `time_desc` and `time_asc`).
+/// for `time_desc` and `time_asc`), or `<key>:asc` / `<key>:desc` ([`crate::sort::parse_sort`]).
 impl PartialSchema for SearchSort {
     fn schema() -> RefOr<Schema> {
         ObjectBuilder::new()
             .schema_type(Type::String)
-            .enum_values(Some([
-                "time_desc",
-                "time_asc",
-                "duration_desc",
-                "duration_asc",
-                "newest",
-                "oldest",
-            ]))
+            .pattern(Some(
+                "^(|time_desc|time_asc|duration_desc|duration_asc|newest|oldest|.+:(asc|desc))$",
+            ))
             .default(Some(SearchSort::default().as_str().into()))
+            .examples(["time_desc", "duration_desc", "http.status_code:desc"])
             .description(Some(
-                "Result order. `newest` and `oldest` are accepted for `time_desc` and \
-                 `time_asc`; empty means `time_desc`.",
+                "Result order: `time_desc` (the default; also empty or `newest`), `time_asc` \
+                 (`oldest`), `duration_desc`, `duration_asc`, or `<key>:desc` / `<key>:asc` \
+                 for any key of the query language: spans whose value reads as a number \
+                 first, by number, then the others by text, then spans without the key; span \
+                 search with a plain filter only, at most 10,000 rows deep.",
             ))
             .into()
     }
@@ -101,7 +117,8 @@ impl ToSchema for SearchSort {}
 
 /// Position after which the next page of a search starts, for any [`SearchSort`]: the
 /// sort key (start time or duration), trace id and span id of the last row returned.
-/// Trace searches leave the span id zero.
+/// Trace searches leave the span id zero. Under a key order, `key` is the number of rows
+/// before the next page (the ids are zero).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SearchCursor {
     /// The order the cursor belongs to; a cursor is refused under another order.
@@ -179,6 +196,8 @@ impl FromStr for SearchCursor {
             1 => SearchSort::TimeAsc,
             2 => SearchSort::DurationDesc,
             3 => SearchSort::DurationAsc,
+            4 => SearchSort::KeyDesc,
+            5 => SearchSort::KeyAsc,
             _ => return Err(bad()),
         };
         let key: [u8; 8] = bytes[1..9].try_into().map_err(|_| bad())?;
@@ -203,6 +222,8 @@ mod tests {
             SearchSort::TimeAsc,
             SearchSort::DurationDesc,
             SearchSort::DurationAsc,
+            SearchSort::KeyDesc,
+            SearchSort::KeyAsc,
         ] {
             let c = SearchCursor {
                 sort,

@@ -17,6 +17,7 @@ mod cursor;
 mod error;
 pub mod error_sessions;
 pub mod signals;
+pub mod sort;
 pub mod stats;
 pub mod structure;
 #[cfg(feature = "testsuite")]

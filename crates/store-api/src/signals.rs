@@ -24,10 +24,11 @@ pub fn check_log_plan(plan: &Plan) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Refuses what a log search cannot do: trace structure, duration sorts, a cursor of
-/// another order.
+/// Refuses what a log search cannot do: trace structure, duration and key sorts, a cursor
+/// of another order.
 pub fn check_log_query(q: &SearchQuery) -> Result<(), StoreError> {
     check_log_plan(&q.plan)?;
+    crate::sort::refuse_key_order(q, "log search")?;
     if q.sort.by_duration() {
         return Err(StoreError::InvalidArgument(format!(
             "log records have no duration: sort by time_desc or time_asc, not {}",

@@ -7,7 +7,7 @@ use tracehouse_model::{Span, SpanId, TraceId};
 
 use tracehouse_query::{Plan, eval_plan, matches};
 
-use crate::api::{Bucket, SearchPage, SearchQuery, TracePage, TraceSummary};
+use crate::api::{Bucket, HistogramQuery, SearchPage, SearchQuery, TracePage, TraceSummary};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
 use crate::value::SpanRef;
@@ -429,16 +429,39 @@ pub fn bucket_of(time: i64, aligned: i64, width: i64, len: usize) -> Option<usiz
     usize::try_from(i).ok().filter(|i| *i < len)
 }
 
-/// Counts the matched spans of evaluated traces into their buckets.
-pub fn count_matched(buckets: &mut [Bucket], aligned: i64, width: i64, evaluated: &[Evaluated]) {
+/// Counts the matched spans of evaluated traces into their buckets, or with `traces` each
+/// trace once, at its earliest matched span in `[q.start_ns, q.end_ns)` (see
+/// [`HistogramQuery::traces`]).
+pub fn count_matched(
+    buckets: &mut [Bucket],
+    (aligned, width): (i64, i64),
+    evaluated: &[Evaluated],
+    q: &HistogramQuery,
+) {
+    let n = buckets.len();
+    let mut add = |start: i64, error: bool| {
+        if let Some(bucket) = bucket_of(start, aligned, width, n).and_then(|b| buckets.get_mut(b)) {
+            bucket.count += 1;
+            bucket.error_count += u64::from(error);
+        }
+    };
     for e in evaluated {
-        for &i in &e.matched {
-            let s = &e.spans[i];
-            let b = bucket_of(s.start_time_unix_nano, aligned, width, buckets.len());
-            if let Some(bucket) = b.and_then(|b| buckets.get_mut(b)) {
-                bucket.count += 1;
-                bucket.error_count += u64::from(s.has_error);
+        let in_range = e
+            .matched
+            .iter()
+            .map(|&i| &e.spans[i])
+            .filter(|s| (q.start_ns..q.end_ns).contains(&s.start_time_unix_nano));
+        if q.traces {
+            let mut spans = in_range.peekable();
+            if spans.peek().is_none() {
+                continue;
             }
+            let (start, error) = spans.fold((i64::MAX, false), |(t, e), s| {
+                (t.min(s.start_time_unix_nano), e || s.has_error)
+            });
+            add(start, error);
+        } else {
+            in_range.for_each(|s| add(s.start_time_unix_nano, s.has_error));
         }
     }
 }

@@ -23,11 +23,9 @@
 
 mod common;
 
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use common::TestServer;
+use common::{TestServer, run_python};
 use serde_json::{Value, json};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/send_spans.py");
@@ -94,57 +92,14 @@ impl Sent {
     }
 }
 
-/// Runs `script` with `python` and `args`, bounded in time, and returns the JSON object it
-/// prints.
-fn run_python(python: &str, script: &str, args: &[&str]) -> Value {
-    let name = script.rsplit('/').next().unwrap_or(script);
-    let mut child = Command::new(python)
-        .arg(script)
-        .args(args)
-        // Exporter settings come from the arguments only, not from the environment.
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_HEADERS")
-        .env_remove("OTEL_RESOURCE_ATTRIBUTES")
-        .env_remove("OTEL_SERVICE_NAME")
-        .env("OTEL_SDK_DISABLED", "false")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {python} {script}: {e}; {INSTALL_HINT}"));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for python3") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{name} {args:?} did not finish within 120 s");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let mut stdout = String::new();
-    let mut stderr = String::new();
-    if let Some(mut s) = child.stdout.take() {
-        let _ = s.read_to_string(&mut stdout);
-    }
-    if let Some(mut s) = child.stderr.take() {
-        let _ = s.read_to_string(&mut stderr);
-    }
-    assert!(
-        status.success(),
-        "{name} {args:?} failed ({status}):\nstdout: {stdout}\nstderr: {stderr}"
-    );
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!("{name} printed no JSON ({e}):\nstdout: {stdout}\nstderr: {stderr}")
-    })
-}
-
 /// Runs send_spans.py against `endpoint` with `protocol`.
 fn run_script(endpoint: &str, protocol: &str, run_id: &str) -> Sent {
-    let out = run_python("python3", SCRIPT, &[endpoint, protocol, run_id]);
+    let out = run_python(
+        "python3",
+        SCRIPT,
+        INSTALL_HINT,
+        &[endpoint, protocol, run_id],
+    );
     let text = |k: &str| {
         out[k]
             .as_str()
@@ -568,7 +523,12 @@ async fn logs_and_errors(protocol: &str) {
         _ => server.http.clone(),
     };
     let run_id = format!("logs-{}-{}", protocol.replace('/', "-"), std::process::id());
-    let out = run_python("python3", LOGS_SCRIPT, &[&endpoint, protocol, &run_id]);
+    let out = run_python(
+        "python3",
+        LOGS_SCRIPT,
+        INSTALL_HINT,
+        &[&endpoint, protocol, &run_id],
+    );
     let trace_id = text(&out, "trace_id");
     let session_id = text(&out, "session_id");
     let root_id = text(&out["spans"], "POST /orders");
@@ -760,7 +720,12 @@ async fn highlight_python_sdk_flask_app() {
     let server = TestServer::start(&[]);
     let run_id = format!("highlight-{}", std::process::id());
     // highlight-io exports every signal over OTLP/gRPC.
-    let out = run_python(&python, HIGHLIGHT_SCRIPT, &[&server.grpc, &run_id]);
+    let out = run_python(
+        &python,
+        HIGHLIGHT_SCRIPT,
+        INSTALL_HINT,
+        &[&server.grpc, &run_id],
+    );
     let session_id = text(&out, "session_id");
     let request_id = text(&out, "request_id");
     let project_id = text(&out, "project_id");

@@ -73,6 +73,35 @@ async fn search_endpoints_answer_and_bad_queries_teach() {
     let (status, _) = get(&server, "/api/v1/spans/search", &[("cursor", "nothex")]).await;
     assert_eq!(status, 400);
 
+    // Ordered by any key: span search only.
+    let (status, body) = get(
+        &server,
+        "/api/v1/spans/search",
+        &[("sort", "span_name:desc")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let names: Vec<&str> = body["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [4, 3, 2, 1, 1].map(|n| format!("example-operation-{n}")),
+        "{body}"
+    );
+    for (path, sort) in [
+        ("/api/v1/spans/search", "span_name:sideways"),
+        ("/api/v1/traces/search", "span_name:desc"),
+        ("/api/v1/logs/search", "service_name:asc"),
+    ] {
+        let (status, body) = get(&server, path, &[("sort", sort)]).await;
+        assert_eq!(status, 400, "{path} {sort}: {body}");
+        assert!(body["error"]["message"].as_str().is_some(), "{body}");
+    }
+
     // Span search with paging.
     let (status, body) = get(
         &server,

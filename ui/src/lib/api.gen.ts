@@ -107,6 +107,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/traces/histogram": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Trace counts over time
+         * @description Counts of the traces with a span matching the query, each in the bucket of its earliest
+         *     matching span in the window; `error_count` counts the traces with a failed matching span.
+         */
+        get: operations["traceHistogram"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/keys": {
         parameters: {
             query?: never;
@@ -762,11 +783,13 @@ export interface components {
          */
         ReadyStatus: "ready" | "degraded" | "unavailable";
         /**
-         * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`; empty means `time_desc`.
+         * @description Result order: `time_desc` (the default; also empty or `newest`), `time_asc` (`oldest`), `duration_desc`, `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language: spans whose value reads as a number first, by number, then the others by text, then spans without the key; span search with a plain filter only, at most 10,000 rows deep.
          * @default time_desc
-         * @enum {string}
+         * @example time_desc
+         * @example duration_desc
+         * @example http.status_code:desc
          */
-        SearchSort: "time_desc" | "time_asc" | "duration_desc" | "duration_asc" | "newest" | "oldest";
+        SearchSort: string;
         /** @description Everything of one session on one timeline. */
         SessionDetail: {
             /** @description The session's numbers. */
@@ -1179,8 +1202,10 @@ export interface operations {
                 /** @description Exclusive end of the window: RFC 3339 or nanoseconds since the epoch. Defaults to now. */
                 end?: string;
                 /**
-                 * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`;
-                 *     empty means `time_desc`.
+                 * @description Result order: `time_desc` (empty, `newest`), `time_asc` (`oldest`), `duration_desc`,
+                 *     `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language (span
+                 *     search with a plain filter: numbers first, then text, then spans without the key; pages
+                 *     up to 10,000 rows deep).
                  */
                 sort?: components["schemas"]["SearchSort"];
                 /** @description Page size: 1 to 1000; outside is a 400. */
@@ -1276,8 +1301,10 @@ export interface operations {
                 /** @description Exclusive end of the window: RFC 3339 or nanoseconds since the epoch. Defaults to now. */
                 end?: string;
                 /**
-                 * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`;
-                 *     empty means `time_desc`.
+                 * @description Result order: `time_desc` (empty, `newest`), `time_asc` (`oldest`), `duration_desc`,
+                 *     `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language (span
+                 *     search with a plain filter: numbers first, then text, then spans without the key; pages
+                 *     up to 10,000 rows deep).
                  */
                 sort?: components["schemas"]["SearchSort"];
                 /** @description Page size: 1 to 1000; outside is a 400. */
@@ -1301,6 +1328,51 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TracePage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    traceHistogram: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A query in the tracehouse query language; empty or absent matches everything. A
+                 *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+                 */
+                query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
+                /**
+                 * @description Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
+                 *     one hour before `end`; must be before `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end of the window: RFC 3339 or nanoseconds since the epoch. Defaults to now. */
+                end?: string;
+                /**
+                 * @description Wanted number of buckets over the window (the width is rounded up, so there may be
+                 *     slightly fewer): 1 to 1000; outside is a 400.
+                 */
+                buckets?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The histogram. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Histogram"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1415,8 +1487,10 @@ export interface operations {
                 /** @description Exclusive end of the window: RFC 3339 or nanoseconds since the epoch. Defaults to now. */
                 end?: string;
                 /**
-                 * @description Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`;
-                 *     empty means `time_desc`.
+                 * @description Result order: `time_desc` (empty, `newest`), `time_asc` (`oldest`), `duration_desc`,
+                 *     `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language (span
+                 *     search with a plain filter: numbers first, then text, then spans without the key; pages
+                 *     up to 10,000 rows deep).
                  */
                 sort?: components["schemas"]["SearchSort"];
                 /** @description Page size: 1 to 1000; outside is a 400. */

@@ -145,8 +145,9 @@ export async function searchTraces(p: SearchParams, signal?: AbortSignal): Promi
   return { traces: (body.traces ?? body.rows ?? []).map(normaliseTraceRow), next_cursor: body.next_cursor ?? null };
 }
 
-export async function histogram(p: { query: string; start: string; end: string; buckets: number }, signal?: AbortSignal): Promise<Bucket[]> {
-  const body = await getJson<{ buckets: Bucket[] }>('/api/v1/spans/histogram', p, signal);
+/** Counts over time of matching spans, or of traces with a matching span (each once). */
+export async function histogram(p: { query: string; start: string; end: string; buckets: number }, signal?: AbortSignal, of: 'spans' | 'traces' = 'spans'): Promise<Bucket[]> {
+  const body = await getJson<{ buckets: Bucket[] }>(`/api/v1/${of}/histogram`, p, signal);
   return body.buckets ?? [];
 }
 

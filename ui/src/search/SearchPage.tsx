@@ -4,9 +4,10 @@ import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { linkClick, setParams } from '../lib/router';
 import type { Bucket, QueryErrorInfo, Span, TraceRow } from '../lib/types';
 import { Histogram } from './Histogram';
-import { localBuckets, SPAN_SERIES, spanStacks } from './stack';
+import { localBuckets, SPAN_SERIES, spanStacks, TRACE_SERIES } from './stack';
 import { TracePage } from '../trace/TracePage';
 import { Pickers } from './Pickers';
+import { isKeyOrder, isSortable, nextSort, parseSort } from './sort';
 import { QueryBar } from './QueryBar';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
 import { iso } from './timerange';
@@ -134,7 +135,8 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   // Histogram.
   useEffect(() => {
     const ctl = new AbortController();
-    histogram({ query, start: startS, end: endS, buckets: BUCKETS }, ctl.signal)
+    // The traces view counts traces (each once, at its earliest matching span), not spans.
+    histogram({ query, start: startS, end: endS, buckets: BUCKETS }, ctl.signal, view)
       .then((b) => {
         setBuckets(b);
         setHistNote('');
@@ -145,7 +147,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         setHistNote(e instanceof ApiError && e.status === 400 ? '' : e instanceof ApiError && e.missingRoute ? 'No histogram endpoint on this server: counts cover loaded rows only.' : (e as Error).message);
       });
     return () => ctl.abort();
-  }, [query, startS, endS]);
+  }, [query, startS, endS, view]);
 
   // Infinite scroll.
   useEffect(() => {
@@ -175,27 +177,25 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     [buckets, spans, traces, range.start, range.end, view],
   );
 
-  const [sortCol, sortDir] = sort.split('_');
+  const order = parseSort(sort);
+  const { col: sortCol, dir: sortDir } = order;
+  const keyOrder = isKeyOrder(order);
   const sortedSpans = useMemo(() => {
+    // The server orders keys (numbers, then text, then spans without the key); pages arrive in order.
+    if (keyOrder) return spans;
     const dir = sortDir === 'asc' ? 1 : -1;
     return [...spans].sort((a, b) => {
       const x = spanSortValue(a, sortCol);
       const y = spanSortValue(b, sortCol);
       return x < y ? -dir : x > y ? dir : 0;
     });
-  }, [spans, sortCol, sortDir]);
+  }, [spans, sortCol, sortDir, keyOrder]);
   const maxDur = Math.max(1, ...spans.map((s) => s.duration_nanos), ...traces.map((t) => t.duration));
 
   const queryError: QueryErrorInfo | null = error && error.status === 400 && error.info.start !== undefined ? error.info : null;
 
-  const setSort = (col: string) => {
-    // DESC → ASC → default.
-    let next: string | null;
-    if (sortCol !== col) next = `${col}_desc`;
-    else if (sortDir === 'desc') next = `${col}_asc`;
-    else next = null;
-    setParams({ sort: next }, false);
-  };
+  // DESC → ASC → default.
+  const setSort = (col: string) => setParams({ sort: nextSort(order, col) }, false);
   const sortMark = (col: string) => (sortCol === col ? (sortDir === 'asc' ? ' ▲' : ' ▼') : '');
   const ariaSort = (col: string) => (sortCol === col ? (sortDir === 'asc' ? 'ascending' : 'descending') : 'none');
 
@@ -267,7 +267,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         <RangePicker range={range} refresh={refresh} />
       </div>
 
-      <Histogram buckets={shownBuckets} series={SPAN_SERIES} noun="spans" emphasis={{ series: 0, label: 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={(s, e) => setParams({ range: null, start: iso(s), end: iso(e) }, false)} />
+      <Histogram buckets={shownBuckets} series={view === 'traces' ? TRACE_SERIES : SPAN_SERIES} noun={view} emphasis={{ series: 0, label: view === 'traces' ? 'failed' : 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={(s, e) => setParams({ range: null, start: iso(s), end: iso(e) }, false)} />
 
       <div class="results-head">
         <div class="seg-group" role="group" aria-label="Show rows as">
@@ -327,7 +327,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
             <thead>
               <tr>
                 {activeCols.map((c) =>
-                  c.id === 'time' || c.id === 'duration' ? (
+                  isSortable(c.id) ? (
                     <th key={c.id} class={c.id === 'duration' ? 'num' : undefined} aria-sort={ariaSort(c.id) as 'none'}>
                       <button type="button" class="th-btn" onClick={() => setSort(c.id)}>
                         {c.label}

@@ -55,6 +55,12 @@ export const SPAN_SERIES: Series[] = [
   { label: 'spans', cls: 'bar-ok' },
 ];
 
+/** The same two series when the histogram counts traces (failed ones first). */
+export const TRACE_SERIES: Series[] = [
+  { label: 'failed', cls: 'bar-err' },
+  { label: 'traces', cls: 'bar-ok' },
+];
+
 /**
  * Client-side buckets from loaded rows, used when the server has no histogram endpoint:
  * `series` is the index of each row's series in the stack.

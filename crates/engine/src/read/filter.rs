@@ -37,7 +37,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{DataFusionError, Result as DfResult, ScalarValue};
 use datafusion::logical_expr::expr::Like;
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, when,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, SortExpr, Volatility,
+    when,
 };
 use datafusion::prelude::{Expr, col, is_true, lit};
 use tracehouse_model::AttrValue as ModelValue;
@@ -50,6 +51,7 @@ use tracehouse_query::plan::{id_bytes, level_of};
 use tracehouse_query::{
     AttrValue, CmpOp, Field, Filter, Intrinsic, Pattern, Scope, SpanView, Value,
 };
+use tracehouse_store_api::sort::{ValueClass, class_rank};
 use tracehouse_store_api::value::{decode_stored, eval_value};
 
 use crate::read::query::id_lit;
@@ -303,6 +305,37 @@ fn exists(s: &Source) -> Expr {
         Source::Attr(map, key) => attr(Udf::AttrRaw, map, key).is_not_null(),
         Source::Missing => lit(false),
     }
+}
+
+/// The value of the first of the field's sources that has one, read by `read` (null when
+/// none has).
+fn first_present(field: &Field, target: Target, read: impl Fn(&Source) -> Expr) -> Expr {
+    let mut cases = sources(field, target).into_iter();
+    let Some(first) = cases.next() else {
+        return lit(ScalarValue::Null);
+    };
+    let mut case = when(exists(&first), read(&first));
+    for s in cases {
+        case = case.when(exists(&s), read(&s));
+    }
+    case.end().unwrap_or(lit(ScalarValue::Null))
+}
+
+/// The sort expressions of a key order ([`tracehouse_store_api::sort`]): the class rank
+/// (numbers, text, absent), then the number, then the text, in the order's direction.
+pub fn value_order(field: &Field, target: Target, descending: bool) -> Vec<SortExpr> {
+    let text = first_present(field, target, |s| text(s).0);
+    let num = first_present(field, target, number);
+    let rank = |class| lit(class_rank(class, descending));
+    let class = when(text.clone().is_null(), rank(ValueClass::Absent))
+        .when(num.clone().is_not_null(), rank(ValueClass::Number))
+        .otherwise(rank(ValueClass::Text))
+        .unwrap_or(rank(ValueClass::Absent));
+    vec![
+        class.sort(true, false),
+        num.sort(!descending, false),
+        text.sort(!descending, false),
+    ]
 }
 
 /// The source's value as a number (null when missing or not numeric).

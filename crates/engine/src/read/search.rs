@@ -21,10 +21,10 @@ use datafusion::logical_expr::SortExpr;
 use datafusion::prelude::{Expr, cast, col, lit};
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::plan::Target;
-use tracehouse_query::{Plan, Structure};
+use tracehouse_query::{Field, Plan, Structure};
 
 use crate::error::{EngineResult, StoreError};
-use crate::read::filter::{compile, field_columns};
+use crate::read::filter::{compile, field_columns, value_order};
 use crate::read::query::{Snapshot, id_lit, project_is};
 use crate::read::scan::{
     OrderedSearch, count_spans, newest_traces, ordered_spans, trace_keys, trace_spans,
@@ -32,6 +32,7 @@ use crate::read::scan::{
 use crate::storage::part::Part;
 use crate::storage::schema::{batch_to_spans, col as c};
 use crate::storage::{blocking, granule};
+use tracehouse_store_api::sort::{key_order, offset_page, refuse_key_order};
 use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
@@ -90,6 +91,9 @@ pub(crate) async fn search_spans(
     q: &SearchQuery,
 ) -> Result<SearchPage, StoreError> {
     check_cursor(q)?;
+    if let Some((key, offset)) = key_order(q)? {
+        return key_ordered_spans(snap, q, key, offset).await;
+    }
     if q.plan.structure.is_some() {
         return structural_spans(snap, q).await;
     }
@@ -144,6 +148,27 @@ pub(crate) async fn search_spans(
         next_cursor,
         candidates_truncated: false,
     })
+}
+
+/// A page of spans ordered by the value of `key` ([`tracehouse_store_api::sort`]),
+/// `offset` rows in.
+async fn key_ordered_spans(
+    snap: &Snapshot,
+    q: &SearchQuery,
+    key: &Field,
+    offset: usize,
+) -> Result<SearchPage, StoreError> {
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let filter = window(&q.project_id, q.start_ns, q.end_ns).and(compile(&q.plan.pushdown));
+    let desc = q.sort.descending();
+    let mut sort = value_order(key, Target::Spans, desc);
+    sort.push(col(c::TRACE_ID).sort(!desc, false));
+    sort.push(col(c::SPAN_ID).sort(!desc, false));
+    let rows = snap
+        .spans(&parts, filter, sort, Some(offset + q.limit + 1))
+        .await?;
+    let spans: Vec<Span> = rows.into_iter().skip(offset).collect();
+    Ok(offset_page(spans, q, offset))
 }
 
 /// The page of a time-ordered search over parts with a granule index ([`crate::read::scan`]).
@@ -395,6 +420,7 @@ pub(crate) async fn search_traces(
     q: &SearchQuery,
 ) -> Result<TracePage, StoreError> {
     check_cursor(q)?;
+    refuse_key_order(q, "trace search")?;
     let zero = SpanId([0; 8]);
     if q.plan.structure.is_some() {
         let window = (q.start_ns, q.end_ns);
@@ -528,7 +554,9 @@ pub(crate) async fn histogram(
         let (evaluated, t) =
             evaluate_structural(snap, &q.project_id, &q.plan, window, |_, _| false).await?;
         truncated = t;
-        count_matched(&mut buckets, aligned, width, &evaluated);
+        count_matched(&mut buckets, (aligned, width), &evaluated, q);
+    } else if q.traces {
+        count_traces_into(snap, q, (aligned, width), &mut buckets).await?;
     } else {
         count_into(
             snap,
@@ -613,7 +641,15 @@ pub(crate) async fn count_into(
         .collect()
         .await
         .engine()?;
-    for b in &batches {
+    add_bucket_rows(&batches, buckets)
+}
+
+/// Adds rows of (bucket index, count, error count) to their buckets.
+fn add_bucket_rows(
+    batches: &[RecordBatch],
+    buckets: &mut [tracehouse_store_api::Bucket],
+) -> Result<(), StoreError> {
+    for b in batches {
         let idx: &Int64Array = downcast(b, 0)?;
         let counts: &Int64Array = downcast(b, 1)?;
         let errors: &Int64Array = downcast(b, 2)?;
@@ -632,4 +668,39 @@ pub(crate) async fn count_into(
         }
     }
     Ok(())
+}
+
+/// Adds the traces with a span matching the plain filter of `q` to the bucket of their
+/// earliest matching span ([`HistogramQuery::traces`]): the first matching start and the
+/// error flag per trace, then counts per bucket, both aggregated by DataFusion.
+async fn count_traces_into(
+    snap: &Snapshot,
+    q: &HistogramQuery,
+    (aligned, width): (i64, i64),
+    buckets: &mut [tracehouse_store_api::Bucket],
+) -> Result<(), StoreError> {
+    let predicate = window(&q.project_id, q.start_ns, q.end_ns).and(compile(&q.plan.pushdown));
+    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let (_ctx, df) = snap.frame(&parts).await?;
+    let error = cast(
+        col(c::HAS_ERROR),
+        datafusion::arrow::datatypes::DataType::Int64,
+    );
+    let batches = df
+        .filter(predicate)
+        .engine()?
+        .aggregate(
+            vec![col(c::TRACE_ID)],
+            vec![min(col(c::START_TIME)).alias("t"), max(error).alias("err")],
+        )
+        .engine()?
+        .aggregate(
+            vec![((col("t") - lit(aligned)) / lit(width)).alias("b")],
+            vec![count(lit(1i64)).alias("n"), sum(col("err")).alias("e")],
+        )
+        .engine()?
+        .collect()
+        .await
+        .engine()?;
+    add_bucket_rows(&batches, buckets)
 }

@@ -44,7 +44,7 @@ impl TableEngine {
         &self,
         q: &HistogramQuery,
     ) -> Result<Option<Histogram>, StoreError> {
-        if q.plan.structure.is_some() || q.plan.pushdown != Filter::True {
+        if q.traces || q.plan.structure.is_some() || q.plan.pushdown != Filter::True {
             return Ok(None);
         }
         let (aligned, width, mut buckets) = empty_buckets(q.start_ns, q.end_ns, q.buckets)?;

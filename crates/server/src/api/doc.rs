@@ -34,6 +34,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         spans::search_spans,
         spans::histogram,
         traces::search_traces,
+        traces::histogram,
         keys::keys,
         keys::values,
         logs::search_logs,

@@ -41,6 +41,11 @@ impl ApiError {
     pub(super) fn not_found(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, message)
     }
+
+    /// The status and message, for the compatibility APIs that answer in their own shape.
+    pub(crate) fn into_parts(self) -> (StatusCode, String) {
+        (self.status, self.message)
+    }
 }
 
 impl From<ParseError> for ApiError {

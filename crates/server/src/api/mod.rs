@@ -70,6 +70,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/spans/search", get(spans::search_spans))
         .route("/api/v1/spans/histogram", get(spans::histogram))
         .route("/api/v1/traces/search", get(traces::search_traces))
+        .route("/api/v1/traces/histogram", get(traces::histogram))
         .route("/api/v1/keys", get(keys::keys))
         .route("/api/v1/keys/{key}/values", get(keys::values))
         .route("/api/v1/logs/search", get(logs::search_logs))
@@ -81,6 +82,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/sessions", get(sessions::sessions))
         .route("/api/v1/sessions/{session_id}", get(sessions::session))
+        .merge(crate::zipkin::routes())
         .route_layer(middleware::from_fn_with_state(
             state.query_timeout,
             crate::deadline::query_deadline,
@@ -96,6 +98,7 @@ pub fn router(state: ApiState) -> Router {
             ApiError::not_found(
                 "no such route: see /api/v1/traces/{trace_id}, /api/v1/spans, \
                  /api/v1/spans/search, /api/v1/traces/search, /api/v1/spans/histogram, \
+                 /api/v1/traces/histogram, \
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
                  /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \
@@ -123,7 +126,7 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
 }
 
 /// The project of a request, from its key.
-fn project_of(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn project_of(state: &ApiState, headers: &HeaderMap) -> Result<String, ApiError> {
     let key = key_from_headers(
         headers.get(doc::KEY_HEADER).and_then(|v| v.to_str().ok()),
         headers

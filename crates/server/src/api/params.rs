@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use tracehouse_query::{Filter, Plan, Target, plan_for};
+use tracehouse_store_api::sort::parse_sort;
 use tracehouse_store_api::{
     HistogramQuery, MAX_SEARCH_LIMIT, SearchCursor, SearchQuery, SearchSort,
 };
@@ -99,8 +100,10 @@ pub(super) struct SearchParams {
     pub start: Option<String>,
     /// Exclusive end of the window: RFC 3339 or nanoseconds since the epoch. Defaults to now.
     pub end: Option<String>,
-    /// Result order. `newest` and `oldest` are accepted for `time_desc` and `time_asc`;
-    /// empty means `time_desc`.
+    /// Result order: `time_desc` (empty, `newest`), `time_asc` (`oldest`), `duration_desc`,
+    /// `duration_asc`, or `<key>:desc` / `<key>:asc` for any key of the query language (span
+    /// search with a plain filter: numbers first, then text, then spans without the key; pages
+    /// up to 10,000 rows deep).
     #[param(value_type = Option<SearchSort>)]
     pub sort: Option<String>,
     /// Page size: 1 to 1000; outside is a 400.
@@ -120,7 +123,7 @@ pub(super) fn search_query(
     let plan = plan_query(p.query.as_deref(), p.lang.unwrap_or_default(), target)?;
     let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
     let limit = bounded("limit", p.limit, DEFAULT_LIMIT, MAX_SEARCH_LIMIT)?;
-    let sort: SearchSort = p.sort.as_deref().unwrap_or("").parse()?;
+    let (sort, sort_key) = parse_sort(p.sort.as_deref().unwrap_or(""), target)?;
     let cursor = p
         .cursor
         .as_deref()
@@ -133,6 +136,7 @@ pub(super) fn search_query(
         start_ns,
         end_ns,
         sort,
+        sort_key,
         limit,
         cursor,
     })
@@ -173,5 +177,6 @@ pub(super) fn histogram_query(
         start_ns,
         end_ns,
         buckets: bounded("buckets", p.buckets, DEFAULT_BUCKETS, MAX_BUCKETS)?,
+        traces: false,
     })
 }

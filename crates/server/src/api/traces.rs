@@ -7,12 +7,13 @@ use serde::{Deserialize, Serialize};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_query::Target;
 use tracehouse_store_api::{
-    ErrorQuery, MAX_CANDIDATE_TRACES, MAX_SEARCH_LIMIT, SearchCursor, TraceSummary,
+    ErrorQuery, Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, MAX_SEARCH_LIMIT, SearchCursor,
+    TraceSummary,
 };
 use utoipa::{IntoParams, ToSchema};
 
 use super::failure::{ErrorBody, QueryFailures};
-use super::params::{SearchParams, search_query};
+use super::params::{HistogramParams, SearchParams, histogram_query, search_query};
 use super::{ApiError, ApiState, project_of, skew};
 use crate::extract::{Path, Query};
 
@@ -171,4 +172,29 @@ pub(super) async fn search_traces(
         candidates_truncated: page.candidates_truncated,
         max_candidate_traces: MAX_CANDIDATE_TRACES,
     }))
+}
+
+/// Trace counts over time
+///
+/// Counts of the traces with a span matching the query, each in the bucket of its earliest
+/// matching span in the window; `error_count` counts the traces with a failed matching span.
+#[utoipa::path(
+    get,
+    path = "/api/v1/traces/histogram",
+    operation_id = "traceHistogram",
+    tag = "traces",
+    params(HistogramParams),
+    responses((status = 200, description = "The histogram.", body = Histogram), QueryFailures),
+)]
+pub(super) async fn histogram(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<HistogramParams>,
+) -> Result<Json<Histogram>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let q = HistogramQuery {
+        traces: true,
+        ..histogram_query(project_id, &p, Target::Spans)?
+    };
+    Ok(Json(state.store.histogram(&q).await?))
 }

@@ -302,6 +302,7 @@ pub fn log_query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
         start_ns: START,
         end_ns: END,
         sort,
+        sort_key: None,
         limit,
         cursor: None,
     }
@@ -436,6 +437,7 @@ pub async fn check_log_histogram(store: &dyn Store, when: &str) {
             start_ns: T0,
             end_ns: T0 + 10 * S,
             buckets: 10,
+            traces: false,
         }
     };
     let h = store.log_histogram(&histogram("")).await.unwrap();

@@ -360,6 +360,7 @@ pub fn query(q: &str, sort: SearchSort, limit: usize) -> SearchQuery {
         start_ns: START,
         end_ns: END,
         sort,
+        sort_key: None,
         limit,
         cursor: None,
     }
@@ -753,6 +754,103 @@ async fn check_sorts_and_cursors(store: &dyn Store, when: &str) {
     assert!(store.search_spans(&q).await.is_err());
 }
 
+/// Every page of a span search ordered by `key`, with the given page size.
+async fn by_key(store: &dyn Store, q: &str, key: &str, desc: bool, limit: usize) -> Vec<String> {
+    let sort = if desc {
+        SearchSort::KeyDesc
+    } else {
+        SearchSort::KeyAsc
+    };
+    let mut sq = query(q, sort, limit);
+    sq.sort_key = Some(resolve_key(key, Target::Spans));
+    let mut out = Vec::new();
+    for _ in 0..100 {
+        let page = store.search_spans(&sq).await.unwrap();
+        out.extend(page.spans.iter().map(|s| label_of(s.span_id)));
+        match page.next_cursor {
+            Some(c) => sq.cursor = Some(c.to_string().parse::<SearchCursor>().unwrap()),
+            None => return out,
+        }
+    }
+    panic!("pagination did not end");
+}
+
+/// `first`, then every other label of the data set in id order (reversed when `desc`):
+/// the rows without the key, which come last in both directions.
+fn then_rest(first: &[&str], desc: bool) -> Vec<String> {
+    let mut rest: Vec<String> = data()
+        .iter()
+        .map(|d| d.label.to_string())
+        .filter(|l| !first.contains(&l.as_str()))
+        .collect();
+    rest.sort();
+    if desc {
+        rest.reverse();
+    }
+    first.iter().map(|l| l.to_string()).chain(rest).collect()
+}
+
+async fn check_key_sorts(store: &dyn Store, when: &str) {
+    // Numbers (a numeric string reads as one), ties by ids in the sort's direction.
+    for (key, desc, first) in [
+        ("user.id", false, &["c1", "a2", "b2"][..]),
+        ("user.id", true, &["b2", "a2", "c1"]),
+        (
+            "http.method",
+            false,
+            &["a1", "b1", "c1", "e1", "a2", "b2", "d1"],
+        ),
+        (
+            "http.method",
+            true,
+            &["d1", "b2", "a2", "e1", "c1", "b1", "a1"],
+        ),
+        // A resource attribute through an unscoped key; booleans; an empty value is a value.
+        ("host.name", false, &["a2", "a1", "b1"]),
+        ("retry", false, &["d3", "d2"]),
+        ("retry", true, &["d2", "d3"]),
+        ("note", true, &["d1"]),
+    ] {
+        let whole = by_key(store, "", key, desc, 1000).await;
+        assert_eq!(whole, then_rest(first, desc), "{when} {key} desc={desc}");
+        for limit in [1, 4] {
+            assert_eq!(
+                by_key(store, "", key, desc, limit).await,
+                whole,
+                "{when} {key} desc={desc} limit={limit}"
+            );
+        }
+    }
+    assert_eq!(
+        by_key(
+            store,
+            "service_name:frontend",
+            "http.status_code",
+            true,
+            1000
+        )
+        .await,
+        vec!["b1", "a1", "e1", "d1"],
+        "{when}"
+    );
+    let mut refused = query("", SearchSort::KeyAsc, 10);
+    refused.sort_key = Some(resolve_key("user.id", Target::Spans));
+    assert!(store.search_traces(&refused).await.is_err(), "{when}");
+    refused.cursor = Some(SearchCursor {
+        sort: SearchSort::KeyAsc,
+        key: 20_000,
+        trace_id: TraceId([0; 16]),
+        span_id: SpanId([0; 8]),
+    });
+    assert!(
+        store.search_spans(&refused).await.is_err(),
+        "{when}: too deep"
+    );
+    let mut structural = query("{service:frontend} >> {}", SearchSort::KeyAsc, 10);
+    structural.sort_key = Some(resolve_key("user.id", Target::Spans));
+    assert!(store.search_spans(&structural).await.is_err(), "{when}");
+}
+
 async fn check_histogram(store: &dyn Store, when: &str) {
     let h = store
         .histogram(&HistogramQuery {
@@ -761,6 +859,7 @@ async fn check_histogram(store: &dyn Store, when: &str) {
             start_ns: START,
             end_ns: END,
             buckets: 6,
+            traces: false,
         })
         .await
         .unwrap();
@@ -782,6 +881,7 @@ async fn check_histogram(store: &dyn Store, when: &str) {
             start_ns: START,
             end_ns: END,
             buckets: 4,
+            traces: false,
         })
         .await
         .unwrap();
@@ -789,6 +889,34 @@ async fn check_histogram(store: &dyn Store, when: &str) {
     assert_eq!(h.width_ns, 900 * S);
     let counts: Vec<u64> = h.buckets.iter().map(|b| b.count).collect();
     assert_eq!(counts, vec![3, 0, 3, 0], "{when}");
+    // Traces count once, at their earliest matching span; errors count failed traces.
+    for (q, buckets, want) in [
+        ("", 6, vec![(1, 0), (1, 1), (1, 0), (1, 1), (1, 0), (0, 0)]),
+        (
+            "status:error",
+            6,
+            vec![(0, 0), (1, 1), (0, 0), (1, 1), (0, 0), (0, 0)],
+        ),
+        (
+            "{service:frontend} >> {service:postgres}",
+            4,
+            vec![(2, 0), (0, 0), (1, 0), (0, 0)],
+        ),
+    ] {
+        let h = store
+            .histogram(&HistogramQuery {
+                project_id: "p".into(),
+                plan: tracehouse_query::plan(&tracehouse_query::parse(q).unwrap()),
+                start_ns: START,
+                end_ns: END,
+                buckets,
+                traces: true,
+            })
+            .await
+            .unwrap();
+        let counts: Vec<(u64, u64)> = h.buckets.iter().map(|b| (b.count, b.error_count)).collect();
+        assert_eq!(counts, want, "{when}: traces of {q:?}");
+    }
     // A width that does not divide the range: buckets stay aligned to the width.
     let h = store
         .histogram(&HistogramQuery {
@@ -797,6 +925,7 @@ async fn check_histogram(store: &dyn Store, when: &str) {
             start_ns: START + 7 * S,
             end_ns: START + 7 * S + 3600 * S,
             buckets: 7,
+            traces: false,
         })
         .await
         .unwrap();
@@ -945,6 +1074,7 @@ pub async fn check_all(store: &dyn Store, when: &str) {
     check_spans(store, when).await;
     check_traces(store, when).await;
     check_sorts_and_cursors(store, when).await;
+    check_key_sorts(store, when).await;
     check_histogram(store, when).await;
     check_keys_values(store, when).await;
 }

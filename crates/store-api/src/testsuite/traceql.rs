@@ -208,6 +208,7 @@ fn query(q: &str) -> SearchQuery {
         start_ns: START,
         end_ns: END,
         sort: SearchSort::TimeDesc,
+        sort_key: None,
         limit: 1000,
         cursor: None,
     }

@@ -110,6 +110,7 @@ async fn operations_of(
         start_ns: end_ns - LOOKBACK_NS,
         end_ns,
         sort: SearchSort::TimeDesc,
+        sort_key: None,
         limit: OPERATIONS_PAGE,
         cursor: None,
     };
@@ -270,6 +271,7 @@ async fn find_traces(
             start_ns: s.start_ns,
             end_ns: s.end_ns.saturating_add(1),
             sort: SearchSort::TimeDesc,
+            sort_key: None,
             limit: s.limit,
             cursor: None,
         };

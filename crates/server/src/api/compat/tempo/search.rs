@@ -68,6 +68,7 @@ pub(super) async fn search(
         start_ns,
         end_ns,
         sort: SearchSort::TimeDesc,
+        sort_key: None,
         // the trace duration is known only per result: filter a full page
         limit: if by_duration { MAX_SEARCH_LIMIT } else { limit },
         cursor: None,
