@@ -118,6 +118,11 @@ pub(crate) struct Measured {
     pub(crate) histogram: Timing,
     pub(crate) percentiles: Timing,
     pub(crate) structural: Timing,
+    /// Grafana's trace by id: `/tempo/api/v2/traces/{id}` as protobuf, over HTTP.
+    pub(crate) tempo_trace_by_id: Timing,
+    /// The structural search in TraceQL through `/tempo/api/search` (50 traces with their
+    /// span sets), over HTTP.
+    pub(crate) traceql_search: Timing,
     /// The backend's sentence for the notes under the table.
     pub(crate) note: String,
 }
@@ -355,6 +360,49 @@ impl Backend {
     }
 }
 
+/// The TraceQL search equivalent to the native structural query.
+const TRACEQL_STRUCTURAL: &str = "{ resource.service.name = \"frontend\" } >> \
+    { resource.service.name = \"postgres\" && duration > 5ms }";
+
+/// Grafana's two calls through the Tempo routes of the running server: trace by id as
+/// protobuf, and the structural query as a TraceQL search of 50 traces.
+async fn tempo_routes(runs: usize, api: &str, set: &DataSet) -> anyhow::Result<(Timing, Timing)> {
+    let http = reqwest::Client::new();
+    let by_id = time_runs(runs, |i| {
+        let request = http
+            .get(format!(
+                "{api}/tempo/api/v2/traces/{}",
+                hex::encode(set.lookup_ids[i])
+            ))
+            .header("accept", "application/protobuf");
+        async move {
+            let response = request.send().await?.error_for_status()?;
+            anyhow::ensure!(!response.bytes().await?.is_empty(), "an empty trace");
+            Ok(())
+        }
+    })
+    .await?;
+    let window = [
+        ("q", TRACEQL_STRUCTURAL.to_string()),
+        ("limit", "50".to_string()),
+        ("start", (set.start_ns / 1_000_000_000).to_string()),
+        ("end", (set.end_ns / 1_000_000_000 + 1).to_string()),
+    ];
+    let search = time_runs(runs, |_| {
+        let request = http.get(format!("{api}/tempo/api/search")).query(&window);
+        async move {
+            let body: serde_json::Value = request.send().await?.error_for_status()?.json().await?;
+            anyhow::ensure!(
+                body["traces"].as_array().is_some_and(|t| !t.is_empty()),
+                "the TraceQL search found nothing"
+            );
+            Ok(())
+        }
+    })
+    .await?;
+    Ok((by_id, search))
+}
+
 /// Measures one tracehouse backend: an in-process server on ephemeral ports over its store,
 /// OTLP/gRPC ingest of the load file, the backend's step to long-term storage, then every
 /// query through the `Store` trait.
@@ -376,6 +424,7 @@ pub(crate) async fn measure(
     };
     let server = Server::bind(config, store.clone()).await?;
     let grpc = format!("http://{}", server.addrs()?.otlp_grpc);
+    let api = format!("http://{}", server.addrs()?.api);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(server.run(async {
         let _ = stop_rx.await;
@@ -462,6 +511,7 @@ pub(crate) async fn measure(
         Ok(())
     })
     .await?;
+    let (tempo_trace_by_id, traceql_search) = tempo_routes(args.runs, &api, set).await?;
     let peak_rss_mb = proc_status_mb(None, "VmHWM:");
     let _ = stop_tx.send(());
     serving.await??;
@@ -477,6 +527,8 @@ pub(crate) async fn measure(
         histogram,
         percentiles,
         structural,
+        tempo_trace_by_id,
+        traceql_search,
         note: match resident_mb {
             Some(mb) => format!(
                 "{} Its peak RSS counts from {mb:.0} MB already resident when its store opened.",

@@ -187,6 +187,18 @@ fn figures(
             |m| m.structural,
             None,
         ),
+        q(
+            "tempo_trace_by_id_ms",
+            "trace by id through Grafana's Tempo route (`/tempo/api/v2/traces/{id}`, protobuf, over HTTP; tracehouse only)",
+            |m| m.tempo_trace_by_id,
+            None,
+        ),
+        q(
+            "traceql_search_ms",
+            "the structural query in TraceQL through `/tempo/api/search` (50 traces with span sets, over HTTP; tracehouse only)",
+            |m| m.traceql_search,
+            None,
+        ),
         Figure {
             name: "peak_rss_mb",
             label: "peak RSS of the tracehouse server (in-process, VmHWM)",

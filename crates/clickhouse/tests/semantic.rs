@@ -9,7 +9,7 @@
 
 mod common;
 
-use tracehouse_store_api::testsuite::semantic;
+use tracehouse_store_api::testsuite::{semantic, traceql};
 
 #[tokio::test]
 async fn search_semantics_on_clickhouse() {
@@ -18,5 +18,6 @@ async fn search_semantics_on_clickhouse() {
     };
     semantic::load(store.as_ref()).await;
     semantic::check_all(store.as_ref(), "clickhouse").await;
+    traceql::check_all(store.as_ref(), "clickhouse").await;
     semantic::check_round_trip(store.as_ref()).await;
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use tracehouse_engine::{EmbeddedStore, EngineConfig, SearchSort, Store};
 use tracehouse_model::Span;
 use tracehouse_store_api::testsuite::semantic::*;
+use tracehouse_store_api::testsuite::traceql;
 
 async fn open() -> (tempfile::TempDir, std::sync::Arc<EmbeddedStore>) {
     let dir = tempfile::tempdir().unwrap();
@@ -23,6 +24,14 @@ async fn open() -> (tempfile::TempDir, std::sync::Arc<EmbeddedStore>) {
     let store = EmbeddedStore::open(c).await.unwrap();
     load(store.as_ref()).await;
     (dir, store)
+}
+
+#[tokio::test]
+async fn traceql_corpus_in_memtable_and_parts() {
+    let (_dir, store) = open().await;
+    traceql::check_all(store.as_ref(), "memtable").await;
+    store.flush_now().await.unwrap();
+    traceql::check_all(store.as_ref(), "parts").await;
 }
 
 #[tokio::test]

@@ -15,8 +15,8 @@ use crate::ast::AggFunc;
 use crate::lexer::parse_number;
 use crate::parser::compile_regex;
 use crate::plan::{
-    CmpOp, Field, Filter, Intrinsic, Pattern, Plan, PlanStage, Relation, Scope, Structure, Value,
-    bool_value,
+    CmpOp, Field, Filter, Intrinsic, Pattern, Plan, PlanStage, Relation, RelationMode, Scope,
+    Structure, Value, bool_value,
 };
 
 /// An attribute (or intrinsic) value as a span exposes it.
@@ -355,57 +355,26 @@ fn eval_set<S: SpanView>(s: &Structure, spans: &[S], tree: &Tree) -> Vec<bool> {
             let (a, b) = (eval_set(l, spans, tree), eval_set(r, spans, tree));
             a.iter().zip(&b).map(|(x, y)| *x || *y).collect()
         }
-        Structure::Relation { rel, lhs, rhs } => {
+        Structure::Relation {
+            rel,
+            mode,
+            lhs,
+            rhs,
+        } => {
             let left = eval_set(lhs, spans, tree);
             let right = eval_set(rhs, spans, tree);
-            let mut out = vec![false; n];
-            match rel {
-                Relation::Child => {
-                    for i in 0..n {
-                        out[i] = right[i] && tree.parent[i].is_some_and(|p| left[p]);
-                    }
+            match mode {
+                RelationMode::Related => related(*rel, &left, &right, tree),
+                RelationMode::Unrelated => {
+                    let any = related(*rel, &left, &vec![true; n], tree);
+                    right.iter().zip(any).map(|(r, a)| *r && !a).collect()
                 }
-                Relation::Descendant => {
-                    for i in 0..n {
-                        out[i] = right[i] && tree.ancestors(i).any(|a| left[a]);
-                    }
-                }
-                Relation::Parent => {
-                    for i in (0..n).filter(|&i| left[i]) {
-                        if let Some(p) = tree.parent[i] {
-                            out[p] = right[p];
-                        }
-                    }
-                }
-                Relation::Ancestor => {
-                    let mut marked = vec![false; n];
-                    for i in (0..n).filter(|&i| left[i]) {
-                        for a in tree.ancestors(i) {
-                            if marked[a] {
-                                break;
-                            }
-                            marked[a] = true;
-                        }
-                    }
-                    for i in 0..n {
-                        out[i] = right[i] && marked[i];
-                    }
-                }
-                Relation::Sibling => {
-                    let mut left_children = vec![0usize; n];
-                    for i in (0..n).filter(|&i| left[i]) {
-                        if let Some(p) = tree.parent[i] {
-                            left_children[p] += 1;
-                        }
-                    }
-                    for i in 0..n {
-                        out[i] = right[i]
-                            && tree.parent[i]
-                                .is_some_and(|p| left_children[p] > usize::from(left[i]));
-                    }
+                RelationMode::Both => {
+                    let r = related(*rel, &left, &right, tree);
+                    let l = related(rel.inverse(), &r, &left, tree);
+                    r.iter().zip(l).map(|(a, b)| *a || b).collect()
                 }
             }
-            out
         }
         Structure::Pipeline { input, stages } => {
             let set = eval_set(input, spans, tree);
@@ -425,6 +394,58 @@ fn eval_set<S: SpanView>(s: &Structure, spans: &[S], tree: &Tree) -> Vec<bool> {
             out
         }
     }
+}
+
+/// The `right` spans related by `rel` to some `left` span.
+fn related(rel: Relation, left: &[bool], right: &[bool], tree: &Tree) -> Vec<bool> {
+    let n = left.len();
+    let mut out = vec![false; n];
+    match rel {
+        Relation::Child => {
+            for i in 0..n {
+                out[i] = right[i] && tree.parent[i].is_some_and(|p| left[p]);
+            }
+        }
+        Relation::Descendant => {
+            for i in 0..n {
+                out[i] = right[i] && tree.ancestors(i).any(|a| left[a]);
+            }
+        }
+        Relation::Parent => {
+            for i in (0..n).filter(|&i| left[i]) {
+                if let Some(p) = tree.parent[i] {
+                    out[p] = right[p];
+                }
+            }
+        }
+        Relation::Ancestor => {
+            let mut marked = vec![false; n];
+            for i in (0..n).filter(|&i| left[i]) {
+                for a in tree.ancestors(i) {
+                    if marked[a] {
+                        break;
+                    }
+                    marked[a] = true;
+                }
+            }
+            for i in 0..n {
+                out[i] = right[i] && marked[i];
+            }
+        }
+        Relation::Sibling => {
+            let mut left_children = vec![0usize; n];
+            for i in (0..n).filter(|&i| left[i]) {
+                if let Some(p) = tree.parent[i] {
+                    left_children[p] += 1;
+                }
+            }
+            for i in 0..n {
+                out[i] = right[i]
+                    && tree.parent[i].is_some_and(|p| left_children[p] > usize::from(left[i]));
+            }
+        }
+    }
+    out
 }
 
 fn apply_stage<S: SpanView>(

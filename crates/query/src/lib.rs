@@ -36,12 +36,13 @@ pub mod lexer;
 pub mod parser;
 pub mod plan;
 pub mod print;
+pub mod traceql;
 
 pub use ast::Query;
 pub use error::ParseError;
 pub use eval::{AttrValue, SpanView, eval_plan, eval_structure, matches};
 pub use parser::{MAX_DEPTH, MAX_GROUP_KEYS, MAX_TERMS, parse};
 pub use plan::{
-    CmpOp, Field, Filter, Intrinsic, Pattern, Plan, PlanStage, Relation, Scope, Structure, Target,
-    Value, plan, plan_for,
+    CmpOp, Field, Filter, Intrinsic, Pattern, Plan, PlanStage, Relation, RelationMode, Scope,
+    Structure, Target, Value, plan, plan_for,
 };

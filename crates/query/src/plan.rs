@@ -642,6 +642,34 @@ pub enum Relation {
     Sibling,
 }
 
+impl Relation {
+    /// The relation seen from the other side (`>` ⇄ `<`, `>>` ⇄ `<<`, `~` ⇄ `~`): a left
+    /// span is related to a right span by `rel` exactly when the right span is related to
+    /// the left one by `rel.inverse()`.
+    pub fn inverse(self) -> Relation {
+        match self {
+            Relation::Child => Relation::Parent,
+            Relation::Parent => Relation::Child,
+            Relation::Descendant => Relation::Ancestor,
+            Relation::Ancestor => Relation::Descendant,
+            Relation::Sibling => Relation::Sibling,
+        }
+    }
+}
+
+/// Which spans a structural operator yields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+pub enum RelationMode {
+    /// The right-hand spans related to some left-hand span (`>`, `>>`, …).
+    #[default]
+    Related,
+    /// The right-hand spans related to no left-hand span (TraceQL's `!>`, `!>>`, …).
+    Unrelated,
+    /// The related right-hand spans and the left-hand spans they are related to
+    /// (TraceQL's union forms `&>`, `&>>`, …).
+    Both,
+}
+
 /// A trace-structure expression, evaluated on all spans of one candidate trace. Each
 /// node yields a set of spans; the trace matches when the root's set is non-empty.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -652,10 +680,14 @@ pub enum Structure {
     And(Box<Structure>, Box<Structure>),
     /// The union of both sides.
     Or(Box<Structure>, Box<Structure>),
-    /// The right-hand spans related to some left-hand span.
+    /// The right-hand spans related to some left-hand span (or, by `mode`, to none, or
+    /// those and the left-hand spans they relate to).
     Relation {
         /// The relation.
         rel: Relation,
+        /// Which spans the relation yields.
+        #[serde(default)]
+        mode: RelationMode,
         /// Left operand.
         lhs: Box<Structure>,
         /// Right operand (its spans are the result).
@@ -704,8 +736,14 @@ impl Structure {
             Structure::Spanset(filter) => Structure::Spanset(filter.without_absent(absent)),
             Structure::And(a, b) => Structure::And(fold(a), fold(b)),
             Structure::Or(a, b) => Structure::Or(fold(a), fold(b)),
-            Structure::Relation { rel, lhs, rhs } => Structure::Relation {
+            Structure::Relation {
                 rel,
+                mode,
+                lhs,
+                rhs,
+            } => Structure::Relation {
+                rel,
+                mode,
                 lhs: fold(lhs),
                 rhs: fold(rhs),
             },
@@ -790,14 +828,19 @@ pub fn plan_for(q: &Query, target: Target) -> Plan {
             pushdown: compile_expr(e, target).simplify(),
             structure: None,
         },
-        Query::Trace(t) => {
-            let structure = compile_trace(t, target);
-            let mut leaves = Vec::new();
-            spanset_filters(&structure, &mut leaves);
-            Plan {
-                pushdown: Filter::Or(leaves).simplify(),
-                structure: Some(structure),
-            }
+        Query::Trace(t) => Plan::of_structure(compile_trace(t, target)),
+    }
+}
+
+impl Plan {
+    /// The plan of a structural query: the structure, and as pushdown the OR of its
+    /// spansets' filters (every matching trace has a span that satisfies one of them).
+    pub fn of_structure(structure: Structure) -> Plan {
+        let mut leaves = Vec::new();
+        spanset_filters(&structure, &mut leaves);
+        Plan {
+            pushdown: Filter::Or(leaves).simplify(),
+            structure: Some(structure),
         }
     }
 }
@@ -1025,6 +1068,7 @@ fn compile_trace(t: &TraceExpr, target: Target) -> Structure {
             };
             Structure::Relation {
                 rel,
+                mode: RelationMode::Related,
                 lhs: l,
                 rhs: r,
             }

@@ -26,6 +26,15 @@ async fn get(server: &TestServer, path: &str, params: &[(&str, &str)]) -> (u16, 
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+fn span_names(body: &Value) -> Vec<&str> {
+    body["spans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str())
+        .collect()
+}
+
 #[tokio::test]
 async fn search_endpoints_answer_and_bad_queries_teach() {
     let server = TestServer::start(&["--retention", "forever"]);
@@ -119,13 +128,55 @@ async fn search_endpoints_answer_and_bad_queries_teach() {
     assert_eq!(body["spans"].as_array().map(Vec::len), Some(1), "{body}");
     assert!(body["next_cursor"].is_null());
     let (_, body) = get(&server, "/api/v1/spans/search", &[("query", "kind:client")]).await;
-    let names: Vec<&str> = body["spans"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["name"].as_str())
-        .collect();
-    assert_eq!(names, vec!["example-operation-4"]);
+    assert_eq!(span_names(&body), vec!["example-operation-4"]);
+
+    // TraceQL, asked with `lang=traceql`, on the same routes.
+    let (status, body) = get(
+        &server,
+        "/api/v1/spans/search",
+        &[("query", "{ kind = client }"), ("lang", "traceql")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(span_names(&body), vec!["example-operation-4"]);
+    let (status, body) = get(
+        &server,
+        "/api/v1/traces/search",
+        &[
+            (
+                "query",
+                "{ kind = server } && { kind = client } | count() > 1",
+            ),
+            ("lang", "traceql"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["traces"].as_array().map(Vec::len), Some(1), "{body}");
+    let (status, body) = get(
+        &server,
+        "/api/v1/spans/search",
+        &[("query", "{ trace:duration > 1s }"), ("lang", "traceql")],
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (
+            body["error"]["start"].as_u64(),
+            body["error"]["end"].as_u64()
+        ),
+        (Some(2), Some(16)),
+        "{body}"
+    );
+    let (status, _) = get(&server, "/api/v1/spans/search", &[("lang", "sql")]).await;
+    assert_eq!(status, 400);
+    let (status, _) = get(
+        &server,
+        "/api/v1/logs/search",
+        &[("query", "{ }"), ("lang", "traceql")],
+    )
+    .await;
+    assert_eq!(status, 400);
 
     // Trace search.
     let (status, body) = get(

@@ -920,6 +920,11 @@ export interface components {
             /** @description What was wrong with it. */
             reason: string;
         };
+        /**
+         * @description The language of a `query` parameter.
+         * @enum {string}
+         */
+        QueryLang: "tracehouse" | "traceql";
         /** @description Whether the store takes writes and keeps flushing them, and what damage it set aside. */
         Ready: {
             /** @description The verdict. */
@@ -1564,6 +1569,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 (`2026-11-25T10:00:00Z`) or nanoseconds since
                  *     the epoch. Defaults to one hour before `end`; must be before `end`.
@@ -1616,6 +1623,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
                  *     one hour before `end`; must be before `end`.
@@ -1659,6 +1668,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 (`2026-11-25T10:00:00Z`) or nanoseconds since
                  *     the epoch. Defaults to one hour before `end`; must be before `end`.
@@ -1711,6 +1722,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
                  *     one hour before `end`; must be before `end`.
@@ -1841,6 +1854,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 (`2026-11-25T10:00:00Z`) or nanoseconds since
                  *     the epoch. Defaults to one hour before `end`; must be before `end`.
@@ -1893,6 +1908,8 @@ export interface operations {
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
                  */
                 query?: string;
+                /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
+                lang?: components["schemas"]["QueryLang"];
                 /**
                  * @description Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
                  *     one hour before `end`; must be before `end`.

@@ -7,7 +7,7 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{analysis, errors, failure, keys, logs, ops, sessions, spans, traces, views};
+use super::{analysis, errors, failure, keys, logs, ops, params, sessions, spans, traces, views};
 
 /// Name of the header that carries a project key.
 pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
@@ -55,9 +55,9 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         ops::readyz,
         ops::metrics,
     ),
-    // The failure responses of `Components` and the `sort` parameter name these; the
+    // The failure responses of `Components` and the `sort` and `lang` parameters name these; the
     // derive collects only the schemas that bodies name.
-    components(schemas(failure::ErrorBody, SearchSort)),
+    components(schemas(failure::ErrorBody, SearchSort, params::QueryLang)),
     modifiers(&Components),
     security(("projectKey" = []), ("bearerKey" = []), ()),
     tags(

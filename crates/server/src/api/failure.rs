@@ -58,27 +58,36 @@ impl From<ParseError> for ApiError {
     }
 }
 
+/// The status a key that does not give read access answers.
+pub(super) fn auth_status(e: &AuthError) -> StatusCode {
+    match e {
+        AuthError::WriteOnly => StatusCode::FORBIDDEN,
+        AuthError::Missing | AuthError::Unknown => StatusCode::UNAUTHORIZED,
+    }
+}
+
+/// The status a store failure answers; the server's own failures are logged here.
+pub(super) fn store_status(e: &StoreError) -> StatusCode {
+    let status = match e {
+        StoreError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+        e if e.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(error = %e, "query failed");
+    }
+    status
+}
+
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
-        let status = match e {
-            AuthError::WriteOnly => StatusCode::FORBIDDEN,
-            AuthError::Missing | AuthError::Unknown => StatusCode::UNAUTHORIZED,
-        };
-        ApiError::new(status, e.to_string())
+        ApiError::new(auth_status(&e), e.to_string())
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        let status = match &e {
-            StoreError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
-            e if e.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %e, "query failed");
-        }
-        ApiError::new(status, e.to_string())
+        ApiError::new(store_status(&e), e.to_string())
     }
 }
 

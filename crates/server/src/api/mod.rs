@@ -15,6 +15,7 @@
 //! `tracehouse-model`), so the document cannot drift from what the routes send.
 
 mod analysis;
+mod compat;
 mod doc;
 mod errors;
 mod failure;
@@ -101,6 +102,7 @@ pub fn router(state: ApiState) -> Router {
         ));
     Router::new()
         .merge(queries)
+        .merge(compat::router(state.query_timeout))
         .route("/api/v1/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

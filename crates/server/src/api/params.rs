@@ -2,12 +2,12 @@
 //! query and its plan, and the search and histogram parameters of spans, traces and logs.
 
 use serde::Deserialize;
-use tracehouse_query::{Plan, Target, plan_for};
+use tracehouse_query::{Filter, Plan, Target, plan_for};
 use tracehouse_store_api::sort::parse_sort;
 use tracehouse_store_api::{
     HistogramQuery, MAX_SEARCH_LIMIT, SearchCursor, SearchQuery, SearchSort,
 };
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::ApiError;
 use crate::time::{now_ns, parse_time};
@@ -56,11 +56,33 @@ pub(super) fn bounded(
     }
 }
 
-/// Parses and plans the `query` parameter (empty: everything) for spans or logs. What a
-/// plan cannot do on its target (structure on logs) the store refuses as a bad request.
-fn plan_query(query: Option<&str>, target: Target) -> Result<Plan, ApiError> {
-    let q = tracehouse_query::parse(query.unwrap_or(""))?;
-    Ok(plan_for(&q, target))
+/// The language of a `query` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum QueryLang {
+    /// The tracehouse query language (the default).
+    #[default]
+    Tracehouse,
+    /// Grafana Tempo's TraceQL, over spans only.
+    Traceql,
+}
+
+/// Parses and plans the `query` parameter (empty: everything) for spans or logs, in the
+/// language asked. What a plan cannot do on its target (structure on logs) the store
+/// refuses as a bad request.
+fn plan_query(query: Option<&str>, lang: QueryLang, target: Target) -> Result<Plan, ApiError> {
+    let text = query.unwrap_or("");
+    match lang {
+        QueryLang::Tracehouse => Ok(plan_for(&tracehouse_query::parse(text)?, target)),
+        QueryLang::Traceql if target == Target::Logs => Err(ApiError::bad_request(
+            "TraceQL queries spans: search logs with the tracehouse query language",
+        )),
+        QueryLang::Traceql if text.trim().is_empty() => Ok(Plan {
+            pushdown: Filter::True,
+            structure: None,
+        }),
+        QueryLang::Traceql => Ok(tracehouse_query::traceql::parse(text)?.plan),
+    }
 }
 
 /// Query parameters of the span, trace and log searches.
@@ -70,6 +92,9 @@ pub(super) struct SearchParams {
     /// A query in the tracehouse query language; empty or absent matches everything. A
     /// query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
     pub query: Option<String>,
+    /// The language of `query`: `tracehouse` (the default) or `traceql` (spans only).
+    #[param(value_type = Option<QueryLang>)]
+    pub lang: Option<QueryLang>,
     /// Inclusive start of the window: RFC 3339 (`2026-11-25T10:00:00Z`) or nanoseconds since
     /// the epoch. Defaults to one hour before `end`; must be before `end`.
     pub start: Option<String>,
@@ -95,7 +120,7 @@ pub(super) fn search_query(
     p: &SearchParams,
     target: Target,
 ) -> Result<SearchQuery, ApiError> {
-    let plan = plan_query(p.query.as_deref(), target)?;
+    let plan = plan_query(p.query.as_deref(), p.lang.unwrap_or_default(), target)?;
     let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
     let limit = bounded("limit", p.limit, DEFAULT_LIMIT, MAX_SEARCH_LIMIT)?;
     let (sort, sort_key) = parse_sort(p.sort.as_deref().unwrap_or(""), target)?;
@@ -124,6 +149,9 @@ pub(super) struct HistogramParams {
     /// A query in the tracehouse query language; empty or absent matches everything. A
     /// query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
     query: Option<String>,
+    /// The language of `query`: `tracehouse` (the default) or `traceql` (spans only).
+    #[param(value_type = Option<QueryLang>)]
+    lang: Option<QueryLang>,
     /// Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
     /// one hour before `end`; must be before `end`.
     start: Option<String>,
@@ -141,7 +169,7 @@ pub(super) fn histogram_query(
     p: &HistogramParams,
     target: Target,
 ) -> Result<HistogramQuery, ApiError> {
-    let plan = plan_query(p.query.as_deref(), target)?;
+    let plan = plan_query(p.query.as_deref(), p.lang.unwrap_or_default(), target)?;
     let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
     Ok(HistogramQuery {
         project_id,

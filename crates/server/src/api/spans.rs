@@ -95,6 +95,7 @@ pub(super) async fn list_spans(
     .collect();
     let params = SearchParams {
         query: None,
+        lang: None,
         start: p.start,
         end: p.end,
         sort: None,

@@ -12,4 +12,5 @@
 pub mod correlate;
 pub mod semantic;
 pub mod testkit;
+pub mod traceql;
 pub mod views;

@@ -299,6 +299,17 @@ pub fn shared_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
 
+/// The spans of an OTLP/JSON `TracesData` (`{"resourceSpans": [{"scopeSpans": [{"spans"}]}]}`).
+pub fn otlp_json_spans(data: &serde_json::Value) -> Vec<&serde_json::Value> {
+    data["resourceSpans"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|r| r["scopeSpans"].as_array().into_iter().flatten())
+        .flat_map(|s| s["spans"].as_array().into_iter().flatten())
+        .collect()
+}
+
 /// A string attribute, as OTLP carries it.
 pub fn string_attr(key: &str, value: &str) -> KeyValue {
     KeyValue {
