@@ -207,7 +207,7 @@ test('a typed query filters the results', async () => {
 test('an attribute column sorts by its value on the server: numbers first, spans without it last', async () => {
   await page.goto(`${base}/?range=1h`);
   await page.waitForSelector('table.results tbody tr');
-  const columns = page.locator('details.columns');
+  const columns = page.locator('details.columns', { has: page.locator('summary', { hasText: 'Columns' }) });
   await columns.locator('summary').click();
   await page.fill('input[aria-label="Add attribute column"]', 'http.status_code');
   await page.press('input[aria-label="Add attribute column"]', 'Enter');
