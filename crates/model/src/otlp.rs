@@ -20,9 +20,6 @@ pub const PROJECT_ATTRIBUTES: [&str; 2] = ["tracehouse.project", "highlight.proj
 pub const SESSION_ATTRIBUTES: [&str; 2] = ["highlight.session_id", "session.id"];
 /// How many rejection messages a response spells out before summarising.
 const MAX_MESSAGES: usize = 5;
-/// How far past the receiver's clock a span or log record may be timed (clock skew between
-/// hosts is tolerated up to this); later rows are refused.
-pub const MAX_FUTURE_NS: i64 = 3_600_000_000_000;
 
 /// Why one span or log record is refused (counted in `partial_success`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -41,8 +38,11 @@ enum Rejection {
         /// End, ns.
         end: i64,
     },
-    /// A time more than [`MAX_FUTURE_NS`] past the receiver's clock.
-    #[error("{field} {time} is more than an hour ahead of the receiver's clock ({now})")]
+    /// A time further past the receiver's clock than [`Limits::max_ahead_ns`].
+    #[error(
+        "{field} {time} is more than {max_ahead_s} s ahead of the receiver's clock ({now}): \
+         fix the sender's clock, or raise --max-clock-ahead"
+    )]
     InTheFuture {
         /// The OTLP field.
         field: &'static str,
@@ -50,6 +50,8 @@ enum Rejection {
         time: i64,
         /// The receiver's clock, ns.
         now: i64,
+        /// The bound, seconds.
+        max_ahead_s: i64,
     },
     /// A log record with neither a time nor an observed time.
     #[error("no time (time_unix_nano and observed_time_unix_nano are 0)")]
@@ -63,10 +65,20 @@ fn now_ns() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
-/// Refuses a time past the receiver's clock by more than [`MAX_FUTURE_NS`].
-fn not_in_future(field: &'static str, time: i64, now: i64) -> Result<(), Rejection> {
-    if time > now.saturating_add(MAX_FUTURE_NS) {
-        return Err(Rejection::InTheFuture { field, time, now });
+/// Refuses a time past the receiver's clock by more than `max_ahead_ns`.
+fn not_in_future(
+    field: &'static str,
+    time: i64,
+    now: i64,
+    max_ahead_ns: i64,
+) -> Result<(), Rejection> {
+    if time > now.saturating_add(max_ahead_ns) {
+        return Err(Rejection::InTheFuture {
+            field,
+            time,
+            now,
+            max_ahead_s: max_ahead_ns / 1_000_000_000,
+        });
     }
     Ok(())
 }
@@ -88,18 +100,23 @@ pub struct Limits {
     pub max_name_bytes: usize,
     /// Status messages are truncated to this many bytes.
     pub max_status_message_bytes: usize,
+    /// How far past the receiver's clock a span or log record may be timed, ns (clock skew
+    /// between hosts is tolerated up to this); later rows are refused.
+    pub max_ahead_ns: i64,
 }
 
 impl Default for Limits {
     /// 128 attributes per set (the OpenTelemetry SDKs' default), values of at most
     /// 16 KiB (room for a stack trace), names of 1 KiB and status messages of 4 KiB: a span
     /// with every attribute at its longest is still a few MiB, a typical one unchanged.
+    /// Times up to an hour ahead of the receiver's clock.
     fn default() -> Self {
         Limits {
             max_attributes_per_span: 128,
             max_attribute_value_bytes: 16 * 1024,
             max_name_bytes: 1024,
             max_status_message_bytes: 4 * 1024,
+            max_ahead_ns: 3_600_000_000_000,
         }
     }
 }
@@ -277,7 +294,7 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogR
         0 => observed,
         t => t,
     };
-    not_in_future("time_unix_nano", time, now)?;
+    not_in_future("time_unix_nano", time, now, limits.max_ahead_ns)?;
     let mut body = match AttrValue::from_otlp(otlp.body.as_ref()) {
         AttrValue::Str(s) => s,
         other => other.to_json().to_string(),
@@ -392,8 +409,8 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits, now: i64) -> Result<Span, Re
     if end < start {
         return Err(Rejection::EndsBeforeStart { start, end });
     }
-    not_in_future("start_time_unix_nano", start, now)?;
-    not_in_future("end_time_unix_nano", end, now)?;
+    not_in_future("start_time_unix_nano", start, now, limits.max_ahead_ns)?;
+    not_in_future("end_time_unix_nano", end, now, limits.max_ahead_ns)?;
     let has_error =
         status_code == StatusCode::Error || events.iter().any(|e| e.name == "exception");
     Ok(Span {
@@ -621,6 +638,7 @@ mod tests {
             max_attribute_value_bytes: 3,
             max_name_bytes: 5,
             max_status_message_bytes: 7,
+            ..Limits::default()
         };
         let out =
             normalise_traces(&request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
@@ -685,10 +703,18 @@ mod tests {
             "ends before it starts (end_time_unix_nano 5000 < start_time_unix_nano 9000)",
             "end_time_unix_nano 0 < start_time_unix_nano 9000",
             "start_time_unix_nano",
-            "more than an hour ahead of the receiver's clock",
+            "more than 3600 s ahead of the receiver's clock",
         ] {
             assert!(m.contains(why), "{why} in {m}");
         }
+        // A sender with a badly skewed clock is let in by a wider bound.
+        let lenient = Limits {
+            max_ahead_ns: 4 * hour as i64,
+            ..Limits::default()
+        };
+        let out = normalise_traces(&req, &lenient, |_| Ok::<_, ()>(String::new())).unwrap();
+        let kept: Vec<u8> = out.rows.iter().map(|s| s.span_id.0[0]).collect();
+        assert_eq!(kept, [4, 5, 6, 7]);
         // Log records: a time far ahead, or no time at all.
         use opentelemetry_proto::tonic::logs::v1::{ResourceLogs, ScopeLogs};
         let log = |time: u64, observed: u64| OtlpLogRecord {

@@ -187,6 +187,12 @@ pub struct ServeArgs {
     )]
     pub max_status_message_bytes: Option<usize>,
 
+    /// Spans and log records timed further ahead of this server's clock are refused (in
+    /// `partial_success`, with the reason); raise it for senders with badly skewed clocks
+    /// [default: 1h]
+    #[arg(long, env = "TRACEHOUSE_MAX_CLOCK_AHEAD", value_name = "DURATION")]
+    pub max_clock_ahead: Option<String>,
+
     /// Time a client has to send a whole request head; an idle HTTP/1 keep-alive connection
     /// and a new connection that starts no request are closed after it too [default: 10s]
     #[arg(long, env = "TRACEHOUSE_HEADER_READ_TIMEOUT", value_name = "DURATION")]

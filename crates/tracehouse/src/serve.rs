@@ -34,6 +34,7 @@ struct FileConfig {
     max_attribute_value_bytes: Option<usize>,
     max_name_bytes: Option<usize>,
     max_status_message_bytes: Option<usize>,
+    max_clock_ahead: Option<String>,
     header_read_timeout: Option<String>,
     request_body_timeout: Option<String>,
     idle_timeout: Option<String>,
@@ -102,6 +103,11 @@ fn add_browser_keys(projects: &mut [ProjectConfig], specs: &[String]) -> anyhow:
 }
 
 /// A duration setting: the flag (or environment), else the file, else `default`.
+/// A duration in nanoseconds, saturating past ~292 years.
+fn duration_ns(d: Duration) -> i64 {
+    i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)
+}
+
 fn duration_setting(
     flag: Option<String>,
     file: Option<String>,
@@ -172,6 +178,12 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
                 .max_status_message_bytes
                 .or(file.max_status_message_bytes)
                 .unwrap_or(defaults.limits.max_status_message_bytes),
+            max_ahead_ns: duration_ns(duration_setting(
+                args.max_clock_ahead,
+                file.max_clock_ahead,
+                "max-clock-ahead",
+                Duration::from_nanos(defaults.limits.max_ahead_ns.unsigned_abs()),
+            )?),
         },
         connections: ConnectionLimits {
             header_read_timeout: duration_setting(
@@ -531,6 +543,7 @@ mod tests {
             &path,
             "max_attributes = 64
 max_name_bytes = 200
+max_clock_ahead = \"5m\"
 ",
         )
         .unwrap();
@@ -549,6 +562,7 @@ max_name_bytes = 200
         assert_eq!(l.max_attributes_per_span, 32, "the flag wins over the file");
         assert_eq!(l.max_name_bytes, 200);
         assert_eq!(l.max_status_message_bytes, 100);
+        assert_eq!(l.max_ahead_ns, 300_000_000_000, "from the file");
         assert_eq!(
             l.max_attribute_value_bytes,
             Limits::default().max_attribute_value_bytes
