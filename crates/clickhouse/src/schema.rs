@@ -52,6 +52,12 @@
 //!   `tracehouse_model::errors`). Same partitioning and `ORDER BY (project_id, time)`;
 //!   bloom filters on `fingerprint`, `trace_id` and `session_id` serve a group's page, a
 //!   trace's errors and a session's errors.
+//! * `replay` — one row per chunk of a session recording (migration 7): the chunk's rrweb
+//!   events as JSON text, its first and last event times. A `ReplacingMergeTree`
+//!   `ORDER BY (project_id, session_id, sequence)`, so a session's chunks are read in key
+//!   order and a resent chunk (same key, same first event, so the same partition) is
+//!   merged away; `PARTITION BY toDate(time)` for retention. Sharded by session, so a
+//!   session's chunks and their duplicates meet on one shard.
 
 /// Oldest ClickHouse release the schema and queries are tested for (Map, DateTime64,
 /// skip indexes, TTL, server-side parameters and `SET … = DEFAULT` are all older).
@@ -391,6 +397,18 @@ GROUP BY project_id, hour, field, value";
 /// ClickHouse's own tokens split only at ASCII characters, so an em space or an em dash
 /// would hide a word from the index of v3.
 const V6_BODY_TOKENS: &str = "ALTER TABLE ${table:logs}${ON_CLUSTER} ADD INDEX IF NOT EXISTS idx_body_tokens arrayStringConcat(splitByRegexp('[^\\\\p{L}\\\\p{N}\\\\p{M}]+', lowerUTF8(body)), ' ') TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1";
+const V7_REPLAY: &str = "CREATE TABLE IF NOT EXISTS ${table:replay}${ON_CLUSTER} (
+    project_id LowCardinality(String),
+    session_id String,
+    sequence UInt32,
+    time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    end_time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    event_count UInt32,
+    events String CODEC(ZSTD(3))
+) ENGINE = ${ENGINE:ReplacingMergeTree}
+PARTITION BY toDate(time)
+ORDER BY (project_id, session_id, sequence)
+SETTINGS index_granularity = 256, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
 const V6_DROP_BODY: &str = "ALTER TABLE ${table:logs}${ON_CLUSTER} DROP INDEX IF EXISTS idx_body";
 
 /// Every migration, oldest first.
@@ -481,6 +499,15 @@ pub const MIGRATIONS: &[Migration] = &[
             Statement::Other(V6_DROP_BODY),
         ],
     },
+    Migration {
+        version: 7,
+        name: "session replay chunks",
+        statements: &[Statement::Table {
+            name: "replay",
+            sql: V7_REPLAY,
+            shard_key: Some("cityHash64(session_id)"),
+        }],
+    },
 ];
 
 /// The newest schema version.
@@ -498,6 +525,7 @@ pub const TTL_TABLES: &[(&str, &str)] = &[
     ("errors", "toDateTime(time)"),
     ("log_keys", "hour"),
     ("log_values", "hour"),
+    ("replay", "toDateTime(time)"),
 ];
 
 /// A ClickHouse cluster to create the schema on (a `remote_servers` entry of the

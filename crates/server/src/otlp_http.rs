@@ -1,5 +1,6 @@
 //! OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` with protobuf or JSON bodies,
-//! optionally gzipped, both served by one handler generic over the signal.
+//! optionally gzipped, both served by one handler generic over the signal; the same port
+//! takes session recordings at `POST /v1/replay` ([`crate::replay`]).
 //!
 //! Browsers may call it from the origins configured with `--cors-origin` (see [`cors_layer`]).
 //!
@@ -83,9 +84,9 @@ impl Encoding {
 }
 
 /// A failed request: HTTP status plus the `google.rpc.Status` body.
-struct Failure {
-    http: StatusCode,
-    status: RpcStatus,
+pub(crate) struct Failure {
+    pub(crate) http: StatusCode,
+    pub(crate) status: RpcStatus,
     retry_after: Option<u64>,
 }
 
@@ -134,6 +135,7 @@ pub fn router(state: HttpState, cors: Option<CorsLayer>) -> Router {
     let router = Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
+        .route("/v1/replay", post(crate::replay::ingest_replay))
         .with_state(state);
     match cors {
         Some(layer) => router.layer(layer),
@@ -185,7 +187,7 @@ pub fn cors_layer(origins: &CorsOrigins, open: bool) -> Option<CorsLayer> {
 
 /// Reads the body, refusing anything larger than `limit` or slower than `timeout` (a client
 /// trickling its body would otherwise hold the connection and the buffer forever).
-async fn read_body(
+pub(crate) async fn read_body(
     body: Body,
     limit: usize,
     timeout: std::time::Duration,
@@ -209,7 +211,7 @@ async fn read_body(
 }
 
 /// Undoes `Content-Encoding: gzip`, bounding the decompressed size too.
-fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Failure> {
+pub(crate) fn decompress(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, Failure> {
     let enc = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())

@@ -95,7 +95,7 @@ impl Projects {
     }
 
     /// The project a key writes into: project keys and browser keys alike.
-    fn for_write_key(&self, key: Option<&str>) -> Result<String, AuthError> {
+    pub fn for_write_key(&self, key: Option<&str>) -> Result<String, AuthError> {
         self.lookup(key).map(|(project, _)| project)
     }
 

@@ -16,6 +16,7 @@ mod api;
 mod cursor;
 mod error;
 pub mod error_sessions;
+pub mod replay;
 pub mod signals;
 pub mod stats;
 pub mod structure;
@@ -32,3 +33,4 @@ pub use api::{
 };
 pub use cursor::{SearchCursor, SearchSort};
 pub use error::StoreError;
+pub use replay::{ReplayChunk, ReplayPage, ReplayQuery};

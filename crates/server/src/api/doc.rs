@@ -7,7 +7,7 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{errors, failure, keys, logs, ops, sessions, spans, traces};
+use super::{errors, failure, keys, logs, ops, replay, sessions, spans, traces};
 
 /// Name of the header that carries a project key.
 pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
@@ -42,6 +42,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         errors::error_group,
         sessions::sessions,
         sessions::session,
+        replay::session_replay,
         ops::openapi,
         ops::healthz,
         ops::readyz,

@@ -20,6 +20,7 @@ mod keys;
 mod logs;
 mod ops;
 mod params;
+mod replay;
 mod sessions;
 mod skew;
 mod spans;
@@ -41,6 +42,7 @@ pub use failure::{ApiError, ErrorBody, ErrorDetail};
 pub use keys::{KeyList, ValueList};
 pub use logs::LogPage;
 pub use ops::{Ready, ReadyStatus};
+pub use replay::SessionReplay;
 pub use sessions::SessionList;
 pub use spans::SpanPage;
 pub use traces::{TraceDetail, TracePage};
@@ -80,6 +82,10 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/sessions", get(sessions::sessions))
         .route("/api/v1/sessions/{session_id}", get(sessions::session))
+        .route(
+            "/api/v1/sessions/{session_id}/replay",
+            get(replay::session_replay),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.query_timeout,
             crate::deadline::query_deadline,
@@ -97,7 +103,8 @@ pub fn router(state: ApiState) -> Router {
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
                  /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \
-                 /api/v1/sessions/{session_id}, all described by /api/v1/openapi.json",
+                 /api/v1/sessions/{session_id}, /api/v1/sessions/{session_id}/replay, all \
+                 described by /api/v1/openapi.json",
             )
         })
         .method_not_allowed_fallback(method_not_allowed)

@@ -10,5 +10,6 @@
 )]
 
 pub mod correlate;
+pub mod replay;
 pub mod semantic;
 pub mod testkit;
