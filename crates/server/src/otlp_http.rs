@@ -27,7 +27,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::CorsOrigins;
 use crate::ingest::{Ingest, IngestError, OtlpExport};
-use crate::projects::key_from_headers;
+use crate::projects::request_key;
 
 /// gRPC status codes used in OTLP/HTTP error bodies.
 mod code {
@@ -310,17 +310,9 @@ async fn export<R: OtlpExport>(
         let raw = read_body(body, state.max_request_bytes, state.body_timeout).await?;
         let plain = decompress(&headers, raw, state.max_request_bytes)?;
         let request = decode::<R>(encoding, &plain)?;
-        let key = key_from_headers(
-            headers
-                .get("x-tracehouse-key")
-                .and_then(|v| v.to_str().ok()),
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-        );
         state
             .ingest
-            .export(request, key, "http")
+            .export(request, request_key(&headers), "http")
             .await
             .map_err(|e| ingest_failure(&e, state.retry_after_secs))
     }

@@ -122,6 +122,18 @@ impl Projects {
     }
 }
 
+/// The key a request carries in its headers: `x-tracehouse-key`, else `authorization: Bearer …`.
+pub fn request_key(headers: &axum::http::HeaderMap) -> Option<&str> {
+    key_from_headers(
+        headers
+            .get("x-tracehouse-key")
+            .and_then(|v| v.to_str().ok()),
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
 /// Extracts the key from `x-tracehouse-key` or `authorization: Bearer …` header values.
 pub fn key_from_headers<'a>(
     x_key: Option<&'a str>,

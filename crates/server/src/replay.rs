@@ -23,7 +23,7 @@ use tracehouse_store_api::ReplayChunk;
 
 use crate::api::ApiError;
 use crate::otlp_http::{Failure, HttpState, decompress, read_body};
-use crate::projects::key_from_headers;
+use crate::projects::request_key;
 
 /// Most bytes of one chunk, compressed or not.
 pub const MAX_CHUNK_BYTES: usize = 4 << 20;
@@ -181,14 +181,7 @@ async fn store_chunk(
     let project_id = state
         .ingest
         .projects
-        .for_write_key(key_from_headers(
-            headers
-                .get("x-tracehouse-key")
-                .and_then(|v| v.to_str().ok()),
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-        ))
+        .for_write_key(request_key(headers))
         .map_err(|e| Refusal(StatusCode::UNAUTHORIZED, e.to_string()))?;
     let limit = state.max_request_bytes.min(MAX_CHUNK_BYTES);
     let raw = read_body(body, limit, state.body_timeout).await?;
