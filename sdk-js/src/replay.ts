@@ -81,22 +81,32 @@ export class ChunkSender {
 
   constructor(private readonly context: RecorderContext) {}
 
-  /** Queues `chunk` and sends everything queued; never rejects. `unloading`: the page is going
-   * away, so send uncompressed (compression is asynchronous) with `keepalive`. */
+  /** Queues `chunk` and sends everything queued, oldest first; never rejects. `unloading`: the
+   * page is going away, so every queued chunk goes at once, uncompressed (compression is
+   * asynchronous) with `keepalive`. */
   async send(chunk: Chunk | undefined, unloading = false): Promise<void> {
     if (chunk) this.pending.push(chunk);
     this.pending.splice(0, Math.max(0, this.pending.length - MAX_PENDING));
-    if (this.sending && !unloading) return;
+    if (unloading) {
+      await Promise.all(this.pending.map(async (c) => (await this.post(c, true)) && this.settle(c)));
+      return;
+    }
+    if (this.sending) return;
     this.sending = true;
     try {
-      while (this.pending.length > 0) {
-        const next = this.pending[0];
-        if (!(await this.post(next, unloading))) return;
-        this.pending.shift();
+      for (let next = this.pending[0]; next; next = this.pending[0]) {
+        if (!(await this.post(next, false))) return;
+        this.settle(next);
       }
     } finally {
       this.sending = false;
     }
+  }
+
+  /** Forgets a chunk that is done with (another send may have settled it already). */
+  private settle(chunk: Chunk): void {
+    const i = this.pending.indexOf(chunk);
+    if (i >= 0) this.pending.splice(i, 1);
   }
 
   /** Posts one chunk; whether it is done with (stored, or refused for good). */

@@ -104,6 +104,18 @@ describe('sender', () => {
     expect(received.map((r) => r.body.sequence)).toEqual([0, 2]);
   });
 
+  it('sends everything queued at once when the page goes away, and no chunk is lost', async () => {
+    const sender = new ChunkSender(context());
+    answers = [503];
+    await sender.send({ sequence: 0, events: [event(0)] });
+    const background = sender.send({ sequence: 1, events: [event(1)] });
+    await sender.send({ sequence: 2, events: [event(2)] }, true);
+    await background;
+    await sender.send(undefined);
+    const sent = received.map((r) => r.body.sequence).sort();
+    expect(new Set(sent)).toEqual(new Set([0, 1, 2]));
+  });
+
   it('never rejects when the endpoint is down', async () => {
     const dead = new ChunkSender({ ...context(), endpoint: 'http://127.0.0.1:9' });
     await expect(dead.send({ sequence: 0, events: [event(0)] })).resolves.toBeUndefined();
