@@ -745,6 +745,10 @@ test('a session with a recording plays it on the timeline\'s clock: seeking move
   await page.waitForSelector(`[data-testid=replay-now] a[data-trace-id="${replayed.traceId}"]`);
   eq(await frameText('#out'), null, 'still not bought at the error');
 
+  // Playing moves the cursor along.
+  await page.click('.replay-controls button[aria-label=Play]');
+  await page.waitForFunction((before) => parseFloat(document.querySelector('.timeline .tl-cursor')?.style.left ?? '0') > before + 3, atError);
+
   // Moving the player to the end moves the cursor along, and the page shows what was bought.
   await page.$eval('.replay-scrub', (el) => {
     el.value = el.max;

@@ -45,8 +45,14 @@ export function ReplayPlayer({ events, seek, onTime }: { events: RecordedEvent[]
         r.on('finish', () => setPlaying(false));
         r.pause(0);
         report(0);
+        // While playing, the page (and its timeline cursor) follows about 20 times a second.
+        let shown = 0;
         const tick = () => {
-          if (r.service.state.matches('playing')) report(r.getCurrentTime());
+          const now = r.getCurrentTime();
+          if (r.service.state.matches('playing') && Math.abs(now - shown) >= 50) {
+            shown = now;
+            report(now);
+          }
           frame = requestAnimationFrame(tick);
         };
         frame = requestAnimationFrame(tick);
