@@ -1,11 +1,13 @@
-// End to end in headless Chromium: a shop page using the built SDK (dist/tracehouse.min.js)
+// End to end in headless Chromium: a shop page using the built SDK with session replay
+// (dist/tracehouse-replay.min.js)
 // sends to a real tracehouse server (keyed: the page holds only the project's browser key, and
 // only the page's origin is allowed by CORS); its "Buy" button fetches /api/items/tea, which this
 // script's page server forwards to the `shop` example's inventory service, instrumented with
 // crates/sdk (axum server span, sqlx database span). Checks: one trace from the browser's fetch
 // span to the inventory's database span with the session id on both sides, the browser's error
-// and console log in the session, and CORS answers as a browser sees them from an allowed and a
-// refused origin.
+// and console log in the session, the session's recording (inputs masked) played back by rrweb's
+// Replayer with the page's text at the start and the bought item at the end, and CORS answers as
+// a browser sees them from an allowed and a refused origin.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,7 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { fail, freePort, launchBrowser, repo, sleep, startServer } from '../../ui/e2e/harness.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const SDK = resolve(here, '../dist/tracehouse.min.js');
+const SDK = resolve(here, '../dist/tracehouse-replay.min.js');
+const PLAYER = resolve(here, '../node_modules/@rrweb/replay/dist');
 const SHOP = process.env.TRACEHOUSE_SHOP_BIN ?? join(repo, 'target/debug/examples/shop');
 const SECRET = 'shop-secret';
 const BROWSER_KEY = 'shop-browser';
@@ -32,6 +35,17 @@ let otlp = '';
 const handler = async (req, res) => {
   if (req.url === '/sdk.js') {
     res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(SDK));
+  } else if (req.url === '/replay.js' || req.url === '/replay.css') {
+    const [file, type] = req.url === '/replay.js' ? ['replay.js', 'text/javascript'] : ['style.css', 'text/css'];
+    res.writeHead(200, { 'content-type': type }).end(readFileSync(join(PLAYER, file)));
+  } else if (req.url === '/player') {
+    // rrweb's player, fed by the test with the events the API returned.
+    res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html>
+<link rel="stylesheet" href="/replay.css"><div id="root"></div>
+<script type="module">
+  import { Replayer } from '/replay.js';
+  window.play = (events) => (window.replayer = new Replayer(events, { root: document.getElementById('root') }));
+</script>`);
   } else if (req.url.startsWith('/api/')) {
     // The app's backend behind the page's origin: forwards trace context to the inventory.
     const headers = {};
@@ -41,10 +55,10 @@ const handler = async (req, res) => {
     res.writeHead(r.status, { 'content-type': 'application/json' }).end(await r.text());
   } else if (req.url === '/') {
     res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html>
-<title>Shop</title><button id="buy">Buy tea</button><p id="out"></p>
+<title>Shop</title><h1>Tea shop</h1><input id="card" value="4111 1111"><button id="buy">Buy tea</button><p id="out"></p>
 <script type="module">
-  import { init } from '/sdk.js';
-  window.th = init({ endpoint: ${JSON.stringify(otlp)}, projectKey: ${JSON.stringify(BROWSER_KEY)}, serviceName: 'shop-web' });
+  import { init, replay } from '/sdk.js';
+  window.th = init({ endpoint: ${JSON.stringify(otlp)}, projectKey: ${JSON.stringify(BROWSER_KEY)}, serviceName: 'shop-web', replay: replay() });
   document.getElementById('buy').addEventListener('click', async () => {
     const item = await (await fetch('/api/items/tea')).json();
     document.getElementById('out').textContent = item.name;
@@ -147,6 +161,36 @@ try {
   });
   assert(session.traces.some((t) => t.trace_id === traceId), 'the fetch trace is not in the session');
   console.log(`ok   browser fetch → inventory → database in trace ${traceId}, session ${sessionId}, error and log in the session`);
+
+  // The recording, read back through the API, reconstructs the page in rrweb's player: the
+  // heading at the start, the bought item only at the end, the card number never.
+  const recording = await poll(`the replay of session ${sessionId}`, async () => {
+    const r = await api(`/api/v1/sessions/${sessionId}/replay`);
+    return JSON.stringify(r?.events ?? []).includes('Green tea') ? r : null;
+  });
+  const recorded = JSON.stringify(recording.events);
+  assert(recorded.includes('Tea shop'), 'the full snapshot is not in the recording');
+  assert(!recorded.includes('4111'), 'the card number input was recorded unmasked');
+  const player = await browser.newPage();
+  await player.goto(`${pageOrigin}/player`);
+  await player.waitForFunction(() => typeof window.play === 'function');
+  const shown = await player.evaluate(async (events) => {
+    const r = window.play(events);
+    const doc = () => document.querySelector('#root iframe').contentDocument;
+    // The player applies a seek in the next frames.
+    const at = async (ms) => {
+      r.pause(ms);
+      await new Promise((done) => setTimeout(done, 300));
+      return { h1: doc().querySelector('h1')?.textContent ?? null, out: doc().getElementById('out')?.textContent ?? null };
+    };
+    const total = r.getMetaData().totalTime;
+    // Events at an offset before the seek's are applied: the last one needs a seek past it.
+    return { start: await at(0), end: await at(total + 1), total };
+  }, recording.events);
+  assert(shown.start.h1 === 'Tea shop', `player at 0 ms: ${JSON.stringify(shown)}`);
+  assert(shown.start.out === '', `player at 0 ms shows the item already: ${JSON.stringify(shown)}`);
+  assert(shown.end.out === 'Green tea', `player at the end: ${JSON.stringify(shown)}`);
+  console.log(`ok   replay: ${recording.events.length} events in ${recording.chunks} chunk(s), played back over ${shown.total} ms`);
 
   // CORS as the browser applies it: the allowed origin may post and read the answer; another
   // origin's request is refused by the browser (the server grants it nothing).

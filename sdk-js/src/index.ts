@@ -26,11 +26,13 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { WebTracerProvider } from '@opentelemetry/sdk-trace-web';
 
+import type { Recorder, RunningRecorder } from './plugin';
 import { HighlightRequestPropagator } from './propagator';
 import { tabSessionId } from './session';
 
 export { HIGHLIGHT_HEADER } from './propagator';
 export { SESSION_STORAGE_KEY } from './session';
+export type { Recorder, RecorderContext, RunningRecorder } from './plugin';
 
 /** The resource attribute carrying the session id (tracehouse also reads `highlight.session_id`). */
 export const SESSION_ID_ATTRIBUTE = 'session.id';
@@ -73,6 +75,9 @@ export interface BrowserOptions {
   errors?: boolean;
   /** Trace clicks and form submits (default true). */
   userInteractions?: boolean;
+  /** Record the session for replay: `replay()` from `@tracehouse/browser/replay` (a separate
+   * entry point, so pages without replay do not load rrweb). */
+  replay?: Recorder;
   /** Replace the OTLP exporters, e.g. to send elsewhere too. */
   exporters?: { spans: SpanExporter; logs: LogRecordExporter };
 }
@@ -171,14 +176,20 @@ function start(options: BrowserOptions): Tracehouse {
     undo.push(captureConsole(logger, options.console ?? ['debug', 'log', 'info', 'warn', 'error']));
   }
 
+  const recorder = startRecorder(options.replay, { endpoint, headers, sessionId });
   const flush = async () => {
-    await Promise.all([tracerProvider.forceFlush(), loggerProvider.forceFlush()]).catch(() => {});
+    await Promise.all([
+      tracerProvider.forceFlush(),
+      loggerProvider.forceFlush(),
+      recorder?.flush(),
+    ]).catch(() => {});
   };
   return {
     sessionId,
     flush,
     shutdown: async () => {
       undo.splice(0).forEach((f) => f());
+      await recorder?.stop();
       await flush();
       await Promise.all([tracerProvider.shutdown(), loggerProvider.shutdown()]).catch(() => {});
       propagation.disable();
@@ -186,6 +197,19 @@ function start(options: BrowserOptions): Tracehouse {
       context.disable();
     },
   };
+}
+
+/** Starts the optional recorder; a recorder that throws leaves the rest of the SDK running. */
+function startRecorder(
+  recorder: Recorder | undefined,
+  context: { endpoint: string; headers: Record<string, string>; sessionId: string },
+): RunningRecorder | undefined {
+  try {
+    return recorder?.start(context);
+  } catch (e) {
+    console.warn('@tracehouse/browser: replay not started:', e);
+    return undefined;
+  }
 }
 
 /** Records `error` and `unhandledrejection` events as spans with an exception event; returns the

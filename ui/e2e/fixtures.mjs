@@ -111,8 +111,9 @@ export function largeTrace(t0, n) {
  * A browser request of a session: `GET /cart` (web) → `load cart` (cart, throws the same
  * E2eInventoryError every time) → `SELECT stock` (db). Every span carries the session id as
  * `highlight.session_id`, as backend SDKs copy it from the `x-highlight-request` header.
+ * `errorType` names the exception (another one makes another error group).
  */
-export function sessionTrace(t0, sessionId) {
+export function sessionTrace(t0, sessionId, errorType = 'E2eInventoryError') {
   const traceId = hex(16);
   const ids = { root: hex(8), load: hex(8), db: hex(8) };
   const session = { 'highlight.session_id': sessionId };
@@ -133,9 +134,9 @@ export function sessionTrace(t0, sessionId) {
           time: t0 + 240 * MS,
           name: 'exception',
           attributes: {
-            'exception.type': 'E2eInventoryError',
+            'exception.type': errorType,
             'exception.message': 'item sku-1 is out of stock',
-            'exception.stacktrace': 'E2eInventoryError: item sku-1 is out of stock\n    at reserve (cart/inventory.py:88)\n    at load (cart/handlers.py:31)',
+            'exception.stacktrace': `${errorType}: item sku-1 is out of stock\n    at reserve (cart/inventory.py:88)\n    at load (cart/handlers.py:31)`,
           },
         },
       ],
@@ -251,4 +252,44 @@ export function comparePair(t0) {
     ['select', 'cart', 'cmp-db', 'SELECT', 75, 135],
   ]);
   return { normal, slow };
+}
+
+/**
+ * A browser's recording of a small shop page as `POST /v1/replay` bodies (two chunks): rrweb's
+ * meta and full snapshot at `t0Ms` (a "Tea shop" heading), and at `t0Ms + 3000` a mutation that
+ * adds `<p id="out">Green tea</p>`.
+ */
+export function replayChunks(t0Ms, sessionId) {
+  const el = (id, tagName, childNodes = [], attributes = {}) => ({ type: 2, tagName, attributes, childNodes, id });
+  const text = (id, textContent) => ({ type: 3, textContent, id });
+  const page = {
+    type: 0,
+    id: 1,
+    childNodes: [
+      { type: 1, name: 'html', publicId: '', systemId: '', id: 2 },
+      el(3, 'html', [el(4, 'head', [el(10, 'style', [text(11, 'body { font: 16px sans-serif; margin: 24px; } h1 { color: #4338ca; }')])]), el(5, 'body', [el(6, 'h1', [text(7, 'Tea shop')]), el(12, 'button', [text(13, 'Buy tea')])])]),
+    ],
+  };
+  const added = el(8, 'p', [], { id: 'out' });
+  return [
+    {
+      session_id: sessionId,
+      sequence: 0,
+      events: [
+        { type: 4, timestamp: t0Ms, data: { href: 'http://shop.example/', width: 800, height: 500 } },
+        { type: 2, timestamp: t0Ms + 5, data: { node: page, initialOffset: { left: 0, top: 0 } } },
+      ],
+    },
+    {
+      session_id: sessionId,
+      sequence: 1,
+      events: [
+        {
+          type: 3,
+          timestamp: t0Ms + 3000,
+          data: { source: 0, texts: [], attributes: [], removes: [], adds: [{ parentId: 5, nextId: null, node: added }, { parentId: 8, nextId: null, node: text(9, 'Green tea') }] },
+        },
+      ],
+    },
+  ];
 }

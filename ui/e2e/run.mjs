@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, replayChunks, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
 import { fail, launchBrowser, repo, sleep, startServer } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -63,6 +63,13 @@ const sessB = sessionTrace(now - 25 * 60e9, SESSION);
 const NOISE = 3000;
 await post(otlp(sessA.spans));
 await post(otlp(sessB.spans));
+// A session with a recording: one request, recorded from a second before it to the "Green tea"
+// that appears three seconds into the recording (after the request and its error).
+const REPLAY_SESSION = `sess-replay-${hex(4)}`;
+const replayed = sessionTrace(now - 8 * 60e9, REPLAY_SESSION, 'E2eReplayError');
+const replayT0Ms = Math.round((now - 8 * 60e9) / 1e6) - 1000;
+await post(otlp(replayed.spans));
+for (const chunk of replayChunks(replayT0Ms, REPLAY_SESSION)) await post(chunk, otlpLogsUrl.replace(/\/v1\/logs$/, '/v1/replay'));
 await waitTrace(orphan.traceId, 1);
 // A call into a host whose clock runs 300 ms behind: the server span "starts" before the
 // client span that caused it (kept outside the default 1h window).
@@ -897,6 +904,51 @@ test('the sessions page lists the session; its page shows traces, errors and log
   eq((await rowIds()).length, 3, 'trace rows');
 }, { needs: 'logs' });
 
+test('a session with a recording plays it on the timeline\'s clock: seeking moves the cursor, clicking seeks the player', async () => {
+  await page.goto(`${base}/sessions/${REPLAY_SESSION}`);
+  await page.waitForSelector('.replay-stage iframe');
+  const frameText = (sel) => page.evaluate((s) => document.querySelector('.replay-stage iframe')?.contentDocument?.querySelector(s)?.textContent ?? null, sel);
+  const cursorLeft = () => page.$eval('.timeline .tl-cursor', (c) => parseFloat(c.style.left));
+  for (let i = 0; i < 50 && (await frameText('h1')) !== 'Tea shop'; i++) await sleep(100);
+  eq(await frameText('h1'), 'Tea shop', 'the player shows the recorded page');
+  eq(await frameText('#out'), null, 'not yet bought at the start');
+  eq(await cursorLeft(), 0, 'the cursor starts at the recording\'s start');
+  await shot('19-session-replay');
+  await axe('session page with a replay');
+
+  // Clicking the error seeks the player to it, and the page stays.
+  await page.click('.timeline .tl-err');
+  await page.waitForFunction(() => parseFloat(document.querySelector('.timeline .tl-cursor')?.style.left ?? '0') > 0);
+  eq(url().pathname, `/sessions/${REPLAY_SESSION}`, 'clicking the error seeks instead of leaving');
+  const atError = await cursorLeft();
+  const errLeft = await page.$eval('.timeline .tl-err', (e) => parseFloat(e.style.left));
+  assert(Math.abs(atError - errLeft) < 1, `cursor ${atError}% at the error ${errLeft}%`);
+  assert((await page.textContent('[data-testid=replay-time]')).startsWith('1'), `player time ${await page.textContent('[data-testid=replay-time]')}`);
+  await page.waitForSelector(`[data-testid=replay-now] a[data-trace-id="${replayed.traceId}"]`);
+  eq(await frameText('#out'), null, 'still not bought at the error');
+
+  // Playing moves the cursor along.
+  await page.click('.replay-controls button[aria-label=Play]');
+  await page.waitForFunction((before) => parseFloat(document.querySelector('.timeline .tl-cursor')?.style.left ?? '0') > before + 3, atError);
+
+  // Moving the player to the end moves the cursor along, and the page shows what was bought.
+  await page.$eval('.replay-scrub', (el) => {
+    el.value = el.max;
+    el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  await page.waitForFunction((before) => parseFloat(document.querySelector('.timeline .tl-cursor')?.style.left ?? '0') > before + 10, atError);
+  for (let i = 0; i < 30 && (await frameText('#out')) !== 'Green tea'; i++) await sleep(100);
+  eq(await frameText('#out'), 'Green tea', 'the recorded mutation at the end');
+
+  // A request bar seeks too; the request in flight opens its backend trace.
+  await page.click(`.timeline .tl-bar[data-trace-id="${replayed.traceId}"]`);
+  await page.waitForFunction((before) => parseFloat(document.querySelector('.timeline .tl-cursor')?.style.left ?? '100') < before, atError + 10);
+  eq(url().pathname, `/sessions/${REPLAY_SESSION}`, 'clicking the bar seeks');
+  await page.click(`[data-testid=replay-now] a[data-trace-id="${replayed.traceId}"]`);
+  await waitUrl((u) => u.pathname === `/traces/${replayed.traceId}`, 'opened the request\'s trace');
+  await page.waitForSelector('.wf-row');
+}, { needs: 'logs' });
+
 test('the sessions list filters by id or service, in the URL', async () => {
   await page.goto(`${base}/sessions`);
   await page.waitForSelector('table.sessions tbody tr');
@@ -993,6 +1045,7 @@ for (const width of [1440, 900, 390]) {
           ['/errors?range=1h', 'table.results tbody tr', 'errors'],
           ['/sessions', 'table.sessions tbody tr', 'sessions'],
           [`/sessions/${SESSION}`, '.timeline .tl-bar', 'session'],
+          [`/sessions/${REPLAY_SESSION}`, '.replay-stage iframe', 'session-replay'],
         ]) {
           if (!hasLogs) continue;
           await page.goto(`${base}${path}`);

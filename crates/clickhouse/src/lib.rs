@@ -13,6 +13,7 @@
 //!   twice); when ClickHouse stays unreachable the call fails with the retryable
 //!   [`StoreError::Unavailable`], which the receivers turn into 503 / `UNAVAILABLE`.
 //!   Nothing is acknowledged before ClickHouse has it, so nothing acknowledged is lost;
+//! * [`replay`] — the session recordings' rows and their read;
 //! * the reader ([`read`], and [`correlate`] for logs, errors and sessions) — every
 //!   `Store` query as SQL over the same plan, with structural queries evaluated on
 //!   candidate traces exactly as the embedded engine does.
@@ -20,6 +21,7 @@
 mod correlate;
 pub mod error;
 mod read;
+pub mod replay;
 pub mod row;
 pub mod schema;
 pub mod sql;
@@ -37,11 +39,13 @@ use tracehouse_query::plan::Target;
 use tracehouse_store_api::stats::FilteredQuery;
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, SavedView, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
-    Store, StoreError, StoreMetric, TracePage, ValueCount, ValuesQuery,
+    LogHistogram, LogPage, ReplayChunk, ReplayPage, ReplayQuery, SavedView, SearchPage,
+    SearchQuery, SessionSummary, SessionsQuery, Store, StoreError, StoreMetric, TracePage,
+    ValueCount, ValuesQuery,
 };
 
 pub use error::ClickHouseError;
+use replay::ReplayRow;
 use row::{ErrorRow, LogRow, SpanRow};
 
 /// How to reach ClickHouse and how to write to it.
@@ -253,6 +257,7 @@ struct Rows {
     spans: Vec<SpanRow>,
     logs: Vec<LogRow>,
     errors: Vec<ErrorRow>,
+    replay: Vec<ReplayRow>,
 }
 
 impl Rows {
@@ -260,22 +265,30 @@ impl Rows {
     fn of_spans(spans: &[Span]) -> Rows {
         Rows {
             spans: spans.iter().map(SpanRow::from_span).collect(),
-            logs: Vec::new(),
             errors: error_rows(&tracehouse_model::errors_from_spans(spans)),
+            ..Rows::default()
         }
     }
 
     /// The rows of log records and of the error occurrences of error logs.
     fn of_logs(logs: &[LogRecord]) -> Rows {
         Rows {
-            spans: Vec::new(),
             logs: logs.iter().map(LogRow::from_log).collect(),
             errors: error_rows(&tracehouse_model::errors_from_logs(logs)),
+            ..Rows::default()
+        }
+    }
+
+    /// The rows of chunks of session recordings.
+    fn of_replay(chunks: &[ReplayChunk]) -> Rows {
+        Rows {
+            replay: chunks.iter().map(ReplayRow::from_chunk).collect(),
+            ..Rows::default()
         }
     }
 
     fn len(&self) -> usize {
-        self.spans.len() + self.logs.len() + self.errors.len()
+        self.spans.len() + self.logs.len() + self.errors.len() + self.replay.len()
     }
 }
 
@@ -434,8 +447,9 @@ async fn writer_loop(
 }
 
 /// Inserts the rows of a batch of requests, one insert per table: spans and log records
-/// first, then the error occurrences derived from them. The deduplication token is
-/// per table in ClickHouse, so the batch's one token serves all three inserts.
+/// first, then the error occurrences derived from them, then replay chunks. The
+/// deduplication token is per table in ClickHouse, so the batch's one token serves all
+/// four inserts.
 async fn insert_batch(
     client: &Client,
     config: &ClickHouseConfig,
@@ -447,7 +461,9 @@ async fn insert_batch(
     let logs: Vec<&LogRow> = batch.iter().flat_map(|r| &r.rows.logs).collect();
     insert_with_retry(client, config, "logs", &logs, token).await?;
     let errors: Vec<&ErrorRow> = batch.iter().flat_map(|r| &r.rows.errors).collect();
-    insert_with_retry(client, config, "errors", &errors, token).await
+    insert_with_retry(client, config, "errors", &errors, token).await?;
+    let replay: Vec<&ReplayRow> = batch.iter().flat_map(|r| &r.rows.replay).collect();
+    insert_with_retry(client, config, "replay", &replay, token).await
 }
 
 async fn insert_once<T: RowOwned + RowWrite>(
@@ -600,6 +616,17 @@ impl Store for ClickHouseStore {
 
     async fn sessions(&self, query: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError> {
         correlate::sessions(&self.client, query).await
+    }
+
+    async fn write_replay(&self, chunks: Vec<ReplayChunk>) -> Result<(), StoreError> {
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        self.write(Rows::of_replay(&chunks)).await
+    }
+
+    async fn replay(&self, query: &ReplayQuery) -> Result<ReplayPage, StoreError> {
+        replay::replay(&self.client, query).await
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

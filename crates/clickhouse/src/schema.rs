@@ -54,6 +54,12 @@
 //!   trace's errors and a session's errors.
 //! * `saved_views` — saved searches per project (migration 7): `ReplacingMergeTree` by
 //!   `(project_id, name)` with a write-time version; deletions are tombstone rows.
+//! * `replay` — one row per chunk of a session recording (migration 8): the chunk's rrweb
+//!   events as JSON text, its first and last event times. A `ReplacingMergeTree`
+//!   `ORDER BY (project_id, session_id, sequence)`, so a session's chunks are read in key
+//!   order and a resent chunk (same key, same first event, so the same partition) is
+//!   merged away; `PARTITION BY toDate(time)` for retention. Sharded by session, so a
+//!   session's chunks and their duplicates meet on one shard.
 
 /// Oldest ClickHouse release the schema and queries are tested for (Map, DateTime64,
 /// skip indexes, TTL, server-side parameters and `SET … = DEFAULT` are all older).
@@ -393,6 +399,18 @@ GROUP BY project_id, hour, field, value";
 /// ClickHouse's own tokens split only at ASCII characters, so an em space or an em dash
 /// would hide a word from the index of v3.
 const V6_BODY_TOKENS: &str = "ALTER TABLE ${table:logs}${ON_CLUSTER} ADD INDEX IF NOT EXISTS idx_body_tokens arrayStringConcat(splitByRegexp('[^\\\\p{L}\\\\p{N}\\\\p{M}]+', lowerUTF8(body)), ' ') TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 1";
+const V8_REPLAY: &str = "CREATE TABLE IF NOT EXISTS ${table:replay}${ON_CLUSTER} (
+    project_id LowCardinality(String),
+    session_id String,
+    sequence UInt32,
+    time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    end_time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    event_count UInt32,
+    events String CODEC(ZSTD(3))
+) ENGINE = ${ENGINE:ReplacingMergeTree}
+PARTITION BY toDate(time)
+ORDER BY (project_id, session_id, sequence)
+SETTINGS index_granularity = 256, ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
 const V6_DROP_BODY: &str = "ALTER TABLE ${table:logs}${ON_CLUSTER} DROP INDEX IF EXISTS idx_body";
 
 // Saved views (`tracehouse_store_api::views`): the latest row of a (project, name) wins
@@ -505,6 +523,15 @@ pub const MIGRATIONS: &[Migration] = &[
             shard_key: Some("cityHash64(project_id)"),
         }],
     },
+    Migration {
+        version: 8,
+        name: "session replay chunks",
+        statements: &[Statement::Table {
+            name: "replay",
+            sql: V8_REPLAY,
+            shard_key: Some("cityHash64(session_id)"),
+        }],
+    },
 ];
 
 /// The newest schema version.
@@ -522,6 +549,7 @@ pub const TTL_TABLES: &[(&str, &str)] = &[
     ("errors", "toDateTime(time)"),
     ("log_keys", "hour"),
     ("log_values", "hour"),
+    ("replay", "toDateTime(time)"),
 ];
 
 /// A ClickHouse cluster to create the schema on (a `remote_servers` entry of the

@@ -108,6 +108,7 @@ async fn the_suites_pass_through_distributed_tables() {
         ("errors", "MergeTree"),
         ("log_keys", "SummingMergeTree"),
         ("log_values", "SummingMergeTree"),
+        ("replay", "ReplacingMergeTree"),
     ] {
         let dist = engine(table);
         assert_eq!(dist.engine, "Distributed", "{table}");

@@ -130,6 +130,7 @@ const ADDED_BY: &[(u32, &str)] = &[
     (3, "errors"),
     (5, "log_values_mv"),
     (7, "saved_views"),
+    (8, "replay"),
 ];
 
 /// The settings each later migration changes: (version, table, setting text).
@@ -291,6 +292,17 @@ async fn upgrade_from_every_previous_version_keeps_data() {
             .unwrap();
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].trace_id, Some(TraceId([8; 16])));
+        let chunk = tracehouse_store_api::testsuite::replay::chunk("p", "s", 0);
+        store.write_replay(vec![chunk.clone()]).await.unwrap();
+        let page = store
+            .replay(&tracehouse_store_api::ReplayQuery {
+                project_id: "p".into(),
+                session_id: "s".into(),
+                after: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.chunks, vec![chunk], "from version {previous}");
     }
 }
 

@@ -1,4 +1,4 @@
-//! The embedded store: the spans, logs and errors tables ([`TableEngine`]s) under one data
+//! The embedded store: the spans, logs, errors and replay tables ([`TableEngine`]s) under one data
 //! directory and its lock file, and the [`Store`] implementation that routes each call to
 //! its table. Reads that fail on damaged data quarantine the damaged parts and run again.
 
@@ -14,8 +14,9 @@ use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_s
 use tracehouse_query::plan::Target;
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, SavedView, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
-    Store, StoreHealth, StoreMetric, TracePage, ValueCount, ValuesQuery,
+    LogHistogram, LogPage, ReplayChunk, ReplayPage, ReplayQuery, SavedView, SearchPage,
+    SearchQuery, SessionSummary, SessionsQuery, Store, StoreHealth, StoreMetric, TracePage,
+    ValueCount, ValuesQuery,
 };
 
 use crate::config::EngineConfig;
@@ -24,6 +25,7 @@ use crate::maintenance::maintenance_loop;
 use crate::storage::blocking;
 use crate::storage::log_rows::{errors_to_batch, logs_to_batch};
 use crate::storage::part::Part;
+use crate::storage::replay_rows::chunks_to_batch;
 use crate::storage::schema::spans_to_batch;
 use crate::storage::table::Table;
 use crate::storage::views::ViewFile;
@@ -90,12 +92,13 @@ impl EngineStats {
     }
 }
 
-/// The embedded store: the spans, logs and errors tables under one data directory.
+/// The embedded store: the spans, logs, errors and replay tables under one data directory.
 pub struct EmbeddedStore {
     spans: Arc<TableEngine>,
     logs: Arc<TableEngine>,
     errors: Arc<TableEngine>,
     views: Arc<Mutex<ViewFile>>,
+    replay: Arc<TableEngine>,
     _lock: File,
 }
 
@@ -126,6 +129,7 @@ impl EmbeddedStore {
             logs: open(Table::Logs)?,
             errors: open(Table::Errors)?,
             views: Arc::new(Mutex::new(ViewFile::open(&dir)?)),
+            replay: open(Table::Replay)?,
             _lock: lock,
         }))
     }
@@ -138,8 +142,8 @@ impl EmbeddedStore {
         }
     }
 
-    fn tables(&self) -> [&Arc<TableEngine>; 3] {
-        [&self.spans, &self.logs, &self.errors]
+    fn tables(&self) -> [&Arc<TableEngine>; 4] {
+        [&self.spans, &self.logs, &self.errors, &self.replay]
     }
 
     /// The Parquet files of the live spans parts of a project that overlap
@@ -382,6 +386,25 @@ impl Store for EmbeddedStore {
             Err(e) if e.is_damage() => self.guarded(&self.errors, &touched, read).await,
             answer => answer,
         }
+    }
+
+    async fn write_replay(&self, chunks: Vec<ReplayChunk>) -> Result<(), StoreError> {
+        self.replay.admit()?;
+        let touched = |p: &Part| chunks.iter().any(|c| c.project_id == p.meta.project_id);
+        let fresh = self
+            .guarded(&self.replay, &touched, || async {
+                crate::read::replay::unstored(&self.replay.snapshot(), &chunks).await
+            })
+            .await?;
+        self.replay.append(chunks_to_batch(&fresh)?).await
+    }
+
+    async fn replay(&self, q: &ReplayQuery) -> Result<ReplayPage, StoreError> {
+        let touched = |p: &Part| p.meta.project_id == q.project_id;
+        self.guarded(&self.replay, &touched, || async {
+            crate::read::replay::replay(&self.replay.snapshot(), q).await
+        })
+        .await
     }
 
     async fn flush(&self) -> Result<(), StoreError> {

@@ -13,6 +13,7 @@ pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod otlp_json;
 pub mod projects;
+pub mod replay;
 pub mod serve;
 pub mod time;
 pub mod ui;

@@ -1,6 +1,7 @@
 //! OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` with protobuf or JSON bodies,
-//! optionally gzipped, both served by one handler generic over the signal; and Zipkin's
-//! `POST /api/v2/spans` ([`crate::zipkin`]), which shares its body handling.
+//! optionally gzipped, both served by one handler generic over the signal; the same port
+//! takes session recordings at `POST /v1/replay` ([`crate::replay`]) and Zipkin's
+//! `POST /api/v2/spans` ([`crate::zipkin`]), which share its body handling.
 //!
 //! Browsers may call it from the origins configured with `--cors-origin` (see [`cors_layer`]).
 //!
@@ -27,7 +28,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::config::CorsOrigins;
 use crate::ingest::{Ingest, IngestError, OtlpExport};
-use crate::projects::key_from_headers;
+use crate::projects::request_key;
 
 /// gRPC status codes used in OTLP/HTTP error bodies.
 mod code {
@@ -85,8 +86,8 @@ impl Encoding {
 
 /// A failed request: HTTP status plus the `google.rpc.Status` body.
 pub(crate) struct Failure {
-    http: StatusCode,
-    status: RpcStatus,
+    pub(crate) http: StatusCode,
+    pub(crate) status: RpcStatus,
     retry_after: Option<u64>,
 }
 
@@ -168,6 +169,7 @@ pub fn router(state: HttpState, cors: Option<CorsLayer>) -> Router {
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
         .route("/api/v2/spans", post(crate::zipkin::post_spans))
+        .route("/v1/replay", post(crate::replay::ingest_replay))
         .with_state(state);
     match cors {
         Some(layer) => router.layer(layer),
@@ -342,17 +344,9 @@ async fn export<R: OtlpExport>(
         let raw = read_body(body, state.max_request_bytes, state.body_timeout).await?;
         let plain = decompress(&headers, raw, state.max_request_bytes)?;
         let request = decode::<R>(encoding, &plain)?;
-        let key = key_from_headers(
-            headers
-                .get("x-tracehouse-key")
-                .and_then(|v| v.to_str().ok()),
-            headers
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-        );
         state
             .ingest
-            .export(request, key, "http")
+            .export(request, request_key(&headers), "http")
             .await
             .map_err(|e| ingest_failure(&e, state.retry_after_secs))
     }

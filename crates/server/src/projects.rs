@@ -95,7 +95,7 @@ impl Projects {
     }
 
     /// The project a key writes into: project keys and browser keys alike.
-    fn for_write_key(&self, key: Option<&str>) -> Result<String, AuthError> {
+    pub fn for_write_key(&self, key: Option<&str>) -> Result<String, AuthError> {
         self.lookup(key).map(|(project, _)| project)
     }
 
@@ -120,6 +120,18 @@ impl Projects {
             .map(AttrValue::as_text);
         self.for_write_key(attr_key.as_deref().or(header_key))
     }
+}
+
+/// The key a request carries in its headers: `x-tracehouse-key`, else `authorization: Bearer …`.
+pub fn request_key(headers: &axum::http::HeaderMap) -> Option<&str> {
+    key_from_headers(
+        headers
+            .get("x-tracehouse-key")
+            .and_then(|v| v.to_str().ok()),
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 /// Extracts the key from `x-tracehouse-key` or `authorization: Bearer …` header values.

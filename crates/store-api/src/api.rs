@@ -13,6 +13,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
+use crate::replay::{ReplayChunk, ReplayPage, ReplayQuery};
 use crate::views::SavedView;
 
 /// Whether a [`StoreMetric`] can go down (a gauge) or only up (a counter).
@@ -546,6 +547,13 @@ pub trait Store: Send + Sync {
     async fn error_groups(&self, query: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError>;
     /// Sessions with spans in the window, most recently active first.
     async fn sessions(&self, query: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError>;
+    /// Stores chunks of session recordings durably; returns only once they survive a crash.
+    /// A chunk sent again (same project, session and sequence) is answered once by
+    /// [`Store::replay`].
+    async fn write_replay(&self, chunks: Vec<ReplayChunk>) -> Result<(), StoreError>;
+    /// A page of one session's recording, in sequence order (see
+    /// [`crate::replay::replay_page`]).
+    async fn replay(&self, query: &ReplayQuery) -> Result<ReplayPage, StoreError>;
     /// Makes everything written so far part of the long-term storage (used at shutdown).
     async fn flush(&self) -> Result<(), StoreError>;
     /// The project's saved views, by name.

@@ -16,6 +16,7 @@ mod api;
 mod cursor;
 mod error;
 pub mod error_sessions;
+pub mod replay;
 pub mod signals;
 pub mod sort;
 pub mod stats;
@@ -34,4 +35,5 @@ pub use api::{
 };
 pub use cursor::{SearchCursor, SearchSort};
 pub use error::StoreError;
+pub use replay::{ReplayChunk, ReplayPage, ReplayQuery};
 pub use views::SavedView;

@@ -146,3 +146,75 @@ async fn kill_9_loses_no_acknowledged_span() {
     let (status, metrics) = server.get("/readyz").await;
     assert_eq!(status, 200, "{metrics}");
 }
+
+/// Posts replay chunks of `session` (sequence 0, 1, …) until the server dies; records the
+/// sequences it acknowledged.
+async fn stream_replay(url: String, session: String, acked: Arc<Mutex<Vec<(String, u32)>>>) {
+    let http = reqwest::Client::new();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    for sequence in 0u32.. {
+        let chunk = serde_json::json!({
+            "session_id": session,
+            "sequence": sequence,
+            "events": [{"type": 3, "timestamp": now_ms + u64::from(sequence), "data": {"n": sequence}}],
+        });
+        let resp = http
+            .post(format!("{url}/v1/replay"))
+            .json(&chunk)
+            .send()
+            .await;
+        match resp {
+            Ok(r) if r.status().is_success() => {
+                acked.lock().unwrap().push((session.clone(), sequence));
+            }
+            _ => return,
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_loses_no_acknowledged_replay_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let mut server = TestServer::start_in(dir.path(), &["--flush-interval", "1s"]);
+    let clients: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|s| tokio::spawn(stream_replay(server.http.clone(), s.into(), acked.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    server.kill9();
+    for c in clients {
+        let _ = c.await;
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 20, "only {} chunks acknowledged", acked.len());
+    let server = TestServer::start_in(dir.path(), &[]);
+    for session in ["a", "b"] {
+        let mut stored = Vec::new();
+        let mut path = format!("/api/v1/sessions/{session}/replay");
+        loop {
+            let (status, body) = server.get(&path).await;
+            assert_eq!(status, 200, "{body}");
+            for e in body["events"].as_array().unwrap() {
+                stored.push(e["data"]["n"].as_u64().unwrap() as u32);
+            }
+            match body["next_after"].as_u64() {
+                Some(after) => path = format!("/api/v1/sessions/{session}/replay?after={after}"),
+                None => break,
+            }
+        }
+        let want: Vec<u32> = acked
+            .iter()
+            .filter(|(s, _)| s == session)
+            .map(|(_, n)| *n)
+            .collect();
+        assert!(
+            stored.starts_with(&want),
+            "session {session}: acknowledged {want:?}, stored {stored:?}"
+        );
+    }
+}

@@ -541,6 +541,20 @@ async fn real_answers_fit_the_documented_schemas() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
+    let chunk = serde_json::json!({
+        "session_id": SESSION,
+        "sequence": 0,
+        "events": [{"type": 4, "timestamp": t / 1_000_000, "data": {"href": "http://shop/"}}],
+    });
+    let resp = server
+        .post_otlp(
+            "/v1/replay",
+            "application/json",
+            &[],
+            chunk.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
 
     let mut checked = BTreeSet::new();
     let mut answers = BTreeMap::new();
@@ -631,6 +645,12 @@ async fn real_answers_fit_the_documented_schemas() {
             "/api/v1/views/errors",
             &[],
             "/columns",
+        ),
+        (
+            "/api/v1/sessions/{session_id}/replay",
+            &format!("/api/v1/sessions/{SESSION}/replay"),
+            &[],
+            "/events",
         ),
         ("/readyz", "/readyz", &[], ""),
     ];

@@ -397,6 +397,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/sessions/{session_id}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A session's recording
+         * @description The rrweb events the session's browser recorded, oldest first, a page at a time (at
+         *     most 200 chunks or 8 MiB of events): follow `next_after` until it is absent.
+         */
+        get: operations["getSessionReplay"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -994,6 +1015,26 @@ export interface components {
         SessionList: {
             /** @description Most recently active first. */
             sessions: components["schemas"]["SessionSummary"][];
+        };
+        /** @description A page of a session's recorded events. */
+        SessionReplay: {
+            /** @description The session id. */
+            session_id: string;
+            /**
+             * @description rrweb events as the browser recorded them, oldest first (each has an integer `type`
+             *     and a `timestamp` in ms since the epoch); empty when nothing was recorded.
+             */
+            events: Record<string, never>[];
+            /**
+             * Format: int64
+             * @description How many chunks the page's events came in.
+             */
+            chunks: number;
+            /**
+             * Format: int32
+             * @description Set when more events follow: pass it as `after` for the next page.
+             */
+            next_after?: number | null;
         };
         /** @description A browser (or client) session seen through its spans. */
         SessionSummary: {
@@ -2235,6 +2276,37 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getSessionReplay: {
+        parameters: {
+            query?: {
+                /** @description Only chunks after this one: the previous page's `next_after`. */
+                after?: number;
+            };
+            header?: never;
+            path: {
+                /** @description A session id as the browser SDK sends it. */
+                session_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the recording. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionReplay"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
         };

@@ -7,8 +7,11 @@ import { Occurrences } from '../errors/Occurrences';
 import { LogList } from '../logs/LogList';
 import { RangePicker, useRange, WiderRangeLink } from '../search/RangePicker';
 import { rangeParams, withParams } from '../search/timerange';
+import { ReplayPlayer, type Seek } from './ReplayPlayer';
+import { getReplay, type RecordedEvent, recordingExtent } from './replay';
 import { Timeline } from './Timeline';
 import { layoutTimeline } from './timeline';
+import type { TraceRow } from '../lib/types';
 
 /** The expanded log line: opening one must not reload the session. */
 const VIEW_KEYS = ['log'];
@@ -34,6 +37,20 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
     return () => ctl.abort();
   }, [sessionId, startS, endS]);
 
+  // The recording, when the browser sent one; a server without the route has none.
+  const [events, setEvents] = useState<RecordedEvent[]>([]);
+  const [cursor, setCursor] = useState(0);
+  const [seek, setSeek] = useState<Seek | null>(null);
+  useEffect(() => {
+    const ctl = new AbortController();
+    setEvents([]);
+    getReplay(sessionId, ctl.signal)
+      .then(setEvents)
+      .catch(() => setEvents([]));
+    return () => ctl.abort();
+  }, [sessionId]);
+  const extent = useMemo(() => recordingExtent(events), [events]);
+
   // A trace's label needs about 170 px of the timeline's track (the page less the row labels).
   const [pageW, setPageW] = useState(window.innerWidth);
   useEffect(() => {
@@ -42,7 +59,8 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
     return () => window.removeEventListener('resize', onResize);
   }, []);
   const label = Math.min(1, 170 / Math.max(170, pageW - 140));
-  const layout = useMemo(() => (data ? layoutTimeline(data.traces, data.errors, data.logs, 240, label) : null), [data, label]);
+  const layout = useMemo(() => (data ? layoutTimeline(data.traces, data.errors, data.logs, 240, label, extent ?? []) : null), [data, label, extent]);
+  const clock = extent ? { cursor, onSeek: (ns: number) => setSeek((old) => ({ ns, n: (old?.n ?? 0) + 1 })) } : undefined;
   const carry = rangeParams(range);
   const s = data?.session;
   return (
@@ -99,7 +117,13 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
               <ServiceChips services={s.services} />
             </dd>
           </dl>
-          <Timeline layout={layout} range={carry} />
+          {extent && (
+            <>
+              <ReplayPlayer events={events} seek={seek} onTime={setCursor} />
+              <AtCursor traces={data.traces} cursor={cursor} start={layout.start} />
+            </>
+          )}
+          <Timeline layout={layout} range={carry} clock={clock} />
 
           <section aria-label="Traces of the session">
             <h2>
@@ -158,5 +182,28 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
         </>
       )}
     </main>
+  );
+}
+
+/** The request in flight at the player's time (else the last one started before it), linked to
+ * its backend trace. */
+function AtCursor({ traces, cursor, start }: { traces: TraceRow[]; cursor: number; start: number }) {
+  const started = traces.filter((t) => t.start <= cursor);
+  const inFlight = started.filter((t) => cursor <= t.start + t.duration);
+  const shown = inFlight.length ? inFlight : started.slice(-1);
+  return (
+    <p class="replay-now" aria-live="polite" data-testid="replay-now">
+      <span class="muted">At +{fmtDuration(Math.max(0, cursor - start))}:</span>{' '}
+      {shown.length === 0 ? (
+        <span class="muted">no request yet</span>
+      ) : (
+        shown.map((t) => (
+          <Link key={t.trace_id} href={traceHref(t.trace_id)} data-trace-id={t.trace_id} class="replay-request">
+            {inFlight.includes(t) ? '' : 'last: '}
+            {t.root_name || '(missing root)'} <small>{fmtDuration(t.duration)}</small>
+          </Link>
+        ))
+      )}
+    </p>
   );
 }

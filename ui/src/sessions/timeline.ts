@@ -53,11 +53,12 @@ export function binByTime<T>(items: T[], timeOf: (x: T) => number, start: number
  * (in start order, each into the first lane free at its start), errors and logs (one row per
  * level, most severe first) binned along the same axis. A bar narrower than `label` (the
  * share of the axis its label needs) gets its label beside it (after it, or before it at the
- * end of the axis), and the lanes keep that room free too.
+ * end of the axis), and the lanes keep that room free too. The axis also covers the times in
+ * `also` (a replay's first and last event).
  */
-export function layoutTimeline(traces: TraceRow[], errors: ErrorOccurrence[], logs: LogRecord[], bins = 240, label = 0): Timeline {
-  let start = Infinity;
-  let end = -Infinity;
+export function layoutTimeline(traces: TraceRow[], errors: ErrorOccurrence[], logs: LogRecord[], bins = 240, label = 0, also: number[] = []): Timeline {
+  let start = Math.min(Infinity, ...also);
+  let end = Math.max(-Infinity, ...also);
   for (const t of traces) {
     start = Math.min(start, t.start);
     end = Math.max(end, t.start + t.duration);

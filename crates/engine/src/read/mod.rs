@@ -8,6 +8,7 @@
 pub(crate) mod correlate;
 pub(crate) mod filter;
 pub(crate) mod query;
+pub(crate) mod replay;
 pub(crate) mod scan;
 pub(crate) mod search;
 mod table;

@@ -115,6 +115,23 @@ impl Snapshot {
             .engine()
     }
 
+    /// The `columns` of the rows matching `filter` over the memtable and `parts`, unordered.
+    pub async fn columns(
+        &self,
+        parts: &[&Arc<Part>],
+        filter: Expr,
+        columns: &[&str],
+    ) -> Result<Vec<RecordBatch>, StoreError> {
+        let (_ctx, df) = self.frame(parts).await?;
+        df.filter(filter)
+            .engine()?
+            .select_columns(columns)
+            .engine()?
+            .collect()
+            .await
+            .engine()
+    }
+
     /// Like [`Snapshot::rows`], as spans (a spans snapshot).
     pub async fn spans(
         &self,

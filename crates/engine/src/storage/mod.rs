@@ -15,6 +15,7 @@ pub(crate) mod manifest;
 pub(crate) mod merge;
 pub(crate) mod part;
 pub(crate) mod quarantine;
+pub(crate) mod replay_rows;
 pub(crate) mod schema;
 pub(crate) mod stats;
 pub(crate) mod table;

@@ -46,6 +46,10 @@ pub(crate) const READ_BATCH_BYTES: u64 = 8 << 20;
 /// Row limit of a Parquet data page in parts without a granule index.
 const DEFAULT_PAGE_ROWS: usize = 20_000;
 
+/// Rows per row group (and page) of replay parts: a chunk of recorded events may weigh a
+/// few MiB, and the writer holds a whole row group in memory.
+const REPLAY_ROW_GROUP_ROWS: usize = 64;
+
 /// A live part: its metadata, its files and its trace index.
 #[derive(Debug)]
 pub struct Part {
@@ -448,10 +452,12 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
     let unique_id = match table {
         Table::Logs => col::LOG_ID,
         Table::Spans | Table::Errors => col::SPAN_ID,
+        Table::Replay => col::EVENTS,
     };
-    let page_rows = match table {
-        Table::Spans => GRANULE_ROWS,
-        Table::Logs | Table::Errors => DEFAULT_PAGE_ROWS,
+    let (page_rows, group_rows) = match table {
+        Table::Spans => (GRANULE_ROWS, ROW_GROUP_ROWS),
+        Table::Logs | Table::Errors => (DEFAULT_PAGE_ROWS, ROW_GROUP_ROWS),
+        Table::Replay => (REPLAY_ROW_GROUP_ROWS, REPLAY_ROW_GROUP_ROWS),
     };
     // Times and durations are nearly unique: a dictionary would fill up and then have
     // to be decoded whole to read a single row. Delta encoding suits times sorted newest
@@ -460,6 +466,7 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
         Table::Spans => &[col::START_TIME, col::END_TIME, col::DURATION],
         Table::Logs => &[col::TIME, col::OBSERVED_TIME],
         Table::Errors => &[col::TIME],
+        Table::Replay => &[col::TIME, col::END_TIME],
     };
     let mut builder = WriterProperties::builder();
     for name in times {
@@ -469,7 +476,7 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
     }
     builder
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_max_row_group_row_count(Some(group_rows))
         .set_data_page_row_count_limit(page_rows)
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_column_bloom_filter_enabled(trace_id.clone(), true)
@@ -478,6 +485,7 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
             distinct_traces.clamp(1, ROW_GROUP_ROWS) as u64,
         )
         .set_column_bloom_filter_fpp(trace_id, 0.01)
+        .set_column_bloom_filter_enabled(ColumnPath::from(col::SESSION_ID), table == Table::Replay)
         .set_column_dictionary_enabled(ColumnPath::from(unique_id), false)
         .build()
 }
@@ -540,7 +548,10 @@ pub fn write_part(
     batch: &RecordBatch,
 ) -> Result<Arc<Part>, StoreError> {
     let sorted = sort_for_part(table, batch)?;
-    let trace_ids = sorted_trace_ids(&sorted)?;
+    let trace_ids = match table {
+        Table::Replay => Vec::new(),
+        Table::Spans | Table::Logs | Table::Errors => sorted_trace_ids(&sorted)?,
+    };
     let stats = merged_stats(table, &sorted)?;
     let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
     writer.write(&sorted)?;

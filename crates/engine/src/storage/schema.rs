@@ -102,6 +102,10 @@ pub mod col {
     pub const STACKTRACE: &str = "stacktrace";
     /// Errors: span event or log record (`tracehouse_model::ErrorSource` code).
     pub const SOURCE: &str = "source";
+    /// Replay: a chunk's number in its session.
+    pub const SEQUENCE: &str = "sequence";
+    /// Replay: how many events a chunk holds.
+    pub const EVENT_COUNT: &str = "event_count";
 }
 
 pub(crate) fn attr_map_builder() -> MapBuilder<StringBuilder, StringBuilder> {

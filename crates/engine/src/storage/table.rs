@@ -10,6 +10,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 
 use crate::error::StoreError;
 use crate::storage::log_rows::{error_schema, log_schema};
+use crate::storage::replay_rows::replay_schema;
 use crate::storage::schema::{col, span_schema};
 use crate::storage::stats::{batch_stats, log_batch_stats};
 use tracehouse_store_api::stats::KeyStats;
@@ -23,11 +24,13 @@ pub enum Table {
     Logs,
     /// Error occurrences derived at ingest from spans and logs (`errors/`).
     Errors,
+    /// Chunks of session recordings (`replay/`), placed in time by their first event.
+    Replay,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 3] = [Table::Spans, Table::Logs, Table::Errors];
+    pub const ALL: [Table; 4] = [Table::Spans, Table::Logs, Table::Errors, Table::Replay];
 
     /// The table's name, as logs, reports and metrics say it.
     pub fn name(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Table {
             Table::Spans => "spans",
             Table::Logs => "logs",
             Table::Errors => "errors",
+            Table::Replay => "replay",
         }
     }
 
@@ -44,6 +48,7 @@ impl Table {
             Table::Spans => span_schema(),
             Table::Logs => log_schema(),
             Table::Errors => error_schema(),
+            Table::Replay => replay_schema(),
         }
     }
 
@@ -51,7 +56,7 @@ impl Table {
     pub fn time_column(self) -> &'static str {
         match self {
             Table::Spans => col::START_TIME,
-            Table::Logs | Table::Errors => col::TIME,
+            Table::Logs | Table::Errors | Table::Replay => col::TIME,
         }
     }
 
@@ -69,6 +74,7 @@ impl Table {
             ],
             Table::Logs => &[(col::SERVICE_NAME, false), (col::TIME, true)],
             Table::Errors => &[(col::FINGERPRINT, false), (col::TIME, true)],
+            Table::Replay => &[(col::SESSION_ID, false), (col::SEQUENCE, false)],
         }
     }
 
@@ -78,11 +84,12 @@ impl Table {
             Table::Spans => root.to_path_buf(),
             Table::Logs => root.join("logs"),
             Table::Errors => root.join("errors"),
+            Table::Replay => root.join("replay"),
         }
     }
 
     /// Key/value statistics for autocomplete, per (project, hour), of spans and of log
-    /// records (errors are not searched with the query language).
+    /// records (errors and replay chunks are not searched with the query language).
     pub fn stats(
         self,
         batch: &RecordBatch,
@@ -91,7 +98,7 @@ impl Table {
         match self {
             Table::Spans => batch_stats(batch, hour_ns),
             Table::Logs => log_batch_stats(batch, hour_ns),
-            Table::Errors => Ok(HashMap::new()),
+            Table::Errors | Table::Replay => Ok(HashMap::new()),
         }
     }
 }

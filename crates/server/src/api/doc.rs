@@ -7,7 +7,9 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{analysis, errors, failure, keys, logs, ops, params, sessions, spans, traces, views};
+use super::{
+    analysis, errors, failure, keys, logs, ops, params, replay, sessions, spans, traces, views,
+};
 
 /// Name of the header that carries a project key.
 pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
@@ -50,6 +52,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         views::get_view,
         views::save,
         views::delete,
+        replay::session_replay,
         ops::openapi,
         ops::healthz,
         ops::readyz,

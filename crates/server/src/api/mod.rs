@@ -23,6 +23,7 @@ mod keys;
 mod logs;
 mod ops;
 mod params;
+mod replay;
 mod sessions;
 mod skew;
 mod spans;
@@ -46,6 +47,7 @@ pub use failure::{ApiError, ErrorBody, ErrorDetail};
 pub use keys::{KeyList, ValueList};
 pub use logs::LogPage;
 pub use ops::{Ready, ReadyStatus};
+pub use replay::SessionReplay;
 pub use sessions::SessionList;
 pub use spans::SpanPage;
 pub use traces::{TraceDetail, TracePage};
@@ -89,6 +91,10 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/sessions", get(sessions::sessions))
         .route("/api/v1/sessions/{session_id}", get(sessions::session))
+        .route(
+            "/api/v1/sessions/{session_id}/replay",
+            get(replay::session_replay),
+        )
         .merge(crate::zipkin::routes())
         .route("/api/v1/views", get(views::list))
         // One method per line (axum merges them), as the OpenAPI test reads the routes.
@@ -116,7 +122,8 @@ pub fn router(state: ApiState) -> Router {
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
                  /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \
-                 /api/v1/sessions/{session_id}, /api/v1/views and /api/v1/views/{name}, all \
+                 /api/v1/sessions/{session_id}, /api/v1/sessions/{session_id}/replay, \
+                 /api/v1/views and /api/v1/views/{name}, all \
                  described by /api/v1/openapi.json",
             )
         })

@@ -10,6 +10,7 @@
 )]
 
 pub mod correlate;
+pub mod replay;
 pub mod semantic;
 pub mod testkit;
 pub mod traceql;
