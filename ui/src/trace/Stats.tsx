@@ -83,7 +83,17 @@ export function Stats({ traceId, tree, by, then, onKeys, onPick }: Props) {
 
   return (
     <div class="stats" data-testid="trace-stats">
-      <form class="stats-keys" onSubmit={(e) => e.preventDefault()}>
+      <form
+        class="stats-keys"
+        onSubmit={(e) => {
+          // Enter commits both keys at once (a datalist popup may swallow the change event). The
+          // inputs are uncontrolled (remounted when the committed keys change), so a re-render
+          // while the stats load never wipes what is being typed.
+          e.preventDefault();
+          const field = (name: string) => ((e.currentTarget as HTMLFormElement).elements.namedItem(name) as HTMLInputElement).value.trim();
+          onKeys(field('by') || 'service', field('then') || null);
+        }}
+      >
         <datalist id="stats-keys">
           {suggestions.map((k) => (
             <option key={k} value={k} />
@@ -91,11 +101,11 @@ export function Stats({ traceId, tree, by, then, onKeys, onPick }: Props) {
         </datalist>
         <label>
           Group by{' '}
-          <input id="stats-by" list="stats-keys" value={by} onChange={(e) => onKeys((e.target as HTMLInputElement).value.trim() || 'service', then)} />
+          <input id="stats-by" name="by" list="stats-keys" key={`by-${by}`} defaultValue={by} onChange={(e) => onKeys((e.target as HTMLInputElement).value.trim() || 'service', then)} />
         </label>
         <label>
           then by{' '}
-          <input id="stats-then" list="stats-keys" placeholder="(none)" value={then ?? ''} onChange={(e) => onKeys(by, (e.target as HTMLInputElement).value.trim() || null)} />
+          <input id="stats-then" name="then" list="stats-keys" placeholder="(none)" key={`then-${then ?? ''}`} defaultValue={then ?? ''} onChange={(e) => onKeys(by, (e.target as HTMLInputElement).value.trim() || null)} />
         </label>
       </form>
       {error && <p class="err-text">{error.message}</p>}
