@@ -19,6 +19,7 @@
 
 mod correlate;
 pub mod error;
+mod metrics;
 mod read;
 pub mod row;
 pub mod schema;
@@ -33,6 +34,7 @@ use clickhouse::{Client, RowOwned, RowWrite};
 use tokio::sync::{mpsc, oneshot};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_query::plan::Target;
+use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::stats::FilteredQuery;
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
@@ -561,6 +563,15 @@ impl Store for ClickHouseStore {
 
     async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError> {
         read::histogram(&self.client, &self.folded(Target::Spans, query).await?).await
+    }
+
+    async fn span_metrics(
+        &self,
+        query: &SpanMetricsQuery,
+    ) -> Result<SpanMetricsAnswer, StoreError> {
+        let query = self.folded(Target::Spans, query).await?;
+        query.check()?;
+        metrics::span_metrics(&self.client, &query).await
     }
 
     async fn keys(&self, query: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {

@@ -129,6 +129,7 @@ const ADDED_BY: &[(u32, &str)] = &[
     (2, "span_values"),
     (3, "errors"),
     (5, "log_values_mv"),
+    (7, "span_metrics_mv"),
 ];
 
 /// The settings each later migration changes: (version, table, setting text).

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_spans};
 use tracehouse_query::plan::Target;
+use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
     LogHistogram, LogPage, SearchPage, SearchQuery, SessionSummary, SessionsQuery, Store,
@@ -313,6 +314,13 @@ impl Store for EmbeddedStore {
             crate::read::search::histogram(&snap, &self.spans.folded(&snap, query)).await
         })
         .await
+    }
+
+    async fn span_metrics(
+        &self,
+        query: &SpanMetricsQuery,
+    ) -> Result<SpanMetricsAnswer, StoreError> {
+        self.spans.span_metrics(query)
     }
 
     async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {

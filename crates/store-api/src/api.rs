@@ -13,6 +13,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
+use crate::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 
 /// Whether a [`StoreMetric`] can go down (a gauge) or only up (a counter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -538,6 +539,12 @@ pub trait Store: Send + Sync {
     async fn error_groups(&self, query: &ErrorGroupsQuery) -> Result<ErrorGroups, StoreError>;
     /// Sessions with spans in the window, most recently active first.
     async fn sessions(&self, query: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError>;
+    /// Span metrics (counts, errors, duration percentiles) over time from what is kept at
+    /// ingest, per [`crate::metrics`]'s rules: the query is checked with
+    /// [`SpanMetricsQuery::check`] once the store folded its filter
+    /// ([`crate::stats::FilteredQuery`]).
+    async fn span_metrics(&self, query: &SpanMetricsQuery)
+    -> Result<SpanMetricsAnswer, StoreError>;
     /// Makes everything written so far part of the long-term storage (used at shutdown).
     async fn flush(&self) -> Result<(), StoreError>;
     /// The backend's own numbers, for the metrics endpoint.

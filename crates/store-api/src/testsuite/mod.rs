@@ -10,5 +10,6 @@
 )]
 
 pub mod correlate;
+pub mod metrics;
 pub mod semantic;
 pub mod testkit;
