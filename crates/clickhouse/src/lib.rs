@@ -34,6 +34,7 @@ use clickhouse::{Client, RowOwned, RowWrite};
 use tokio::sync::{mpsc, oneshot};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_query::plan::Target;
+use tracehouse_store_api::metrics::scan::scan;
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::stats::FilteredQuery;
 use tracehouse_store_api::{
@@ -571,7 +572,11 @@ impl Store for ClickHouseStore {
     ) -> Result<SpanMetricsAnswer, StoreError> {
         let query = self.folded(Target::Spans, query).await?;
         query.check()?;
-        metrics::span_metrics(&self.client, &query).await
+        if query.from_cells() {
+            metrics::span_metrics(&self.client, &query).await
+        } else {
+            scan(self, &query).await
+        }
     }
 
     async fn keys(&self, query: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {

@@ -7,8 +7,8 @@ use clickhouse::{Client, Row};
 use serde::Deserialize;
 use tracehouse_store_api::StoreError;
 use tracehouse_store_api::metrics::{
-    MetricDim, MetricPoint, MetricRow, PERCENTILES, SKETCH_RELATIVE_ERROR, SpanMetricsAnswer,
-    SpanMetricsQuery, assemble,
+    MetricDim, MetricPoint, MetricRow, MetricSource, PERCENTILES, SKETCH_RELATIVE_ERROR,
+    SpanMetricsAnswer, SpanMetricsQuery, assemble,
 };
 use tracehouse_store_api::stats::MINUTE_NS;
 
@@ -38,7 +38,8 @@ fn column(d: MetricDim) -> &'static str {
     }
 }
 
-/// Span metrics of a checked query (its filter folded and [`SpanMetricsQuery::check`]ed).
+/// Span metrics of a checked query (its filter folded and [`SpanMetricsQuery::check`]ed)
+/// that the cells answer ([`SpanMetricsQuery::from_cells`]).
 pub(crate) async fn span_metrics(
     client: &Client,
     q: &SpanMetricsQuery,
@@ -53,7 +54,8 @@ pub(crate) async fn span_metrics(
     let filter = compile(&q.plan.pushdown, Table::Spans, &mut p);
     let labels: Vec<String> =
         q.by.iter()
-            .map(|d| format!("toString({})", column(*d)))
+            .filter_map(|k| MetricDim::of(&k.field))
+            .map(|d| format!("toString({})", column(d)))
             .collect();
     let levels: Vec<String> = PERCENTILES.iter().map(f64::to_string).collect();
     let sql = format!(
@@ -80,8 +82,8 @@ pub(crate) async fn span_metrics(
         MetricRow {
             labels: r.labels,
             step: r.step,
-            point: MetricPoint::new(r.n, r.errs, [r.dmin, r.dmax, r.dsum], qs),
+            point: MetricPoint::new([r.n, r.errs, r.n], [r.dmin, r.dmax, r.dsum], qs),
         }
     });
-    Ok(assemble(q, rows))
+    Ok(assemble(q, rows, MetricSource::Sketches))
 }

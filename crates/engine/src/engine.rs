@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_spans};
 use tracehouse_query::plan::Target;
+use tracehouse_store_api::metrics::scan::scan;
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
@@ -320,7 +321,13 @@ impl Store for EmbeddedStore {
         &self,
         query: &SpanMetricsQuery,
     ) -> Result<SpanMetricsAnswer, StoreError> {
-        self.spans.span_metrics(query)
+        let query = self.spans.folded(&self.spans.snapshot(), query);
+        query.check()?;
+        if query.from_cells() {
+            Ok(self.spans.span_metrics(&query))
+        } else {
+            scan(self, &query).await
+        }
     }
 
     async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {

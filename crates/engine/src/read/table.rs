@@ -140,14 +140,9 @@ impl TableEngine {
     }
 
     /// Span metrics of a project from the cells of the statistics (the parts' sidecars and
-    /// the memtable's running statistics) of the hours overlapping the range, with the
-    /// query folded and checked first.
-    pub(crate) fn span_metrics(
-        &self,
-        q: &SpanMetricsQuery,
-    ) -> Result<SpanMetricsAnswer, StoreError> {
-        let q = self.folded(&self.snapshot(), q);
-        q.check()?;
+    /// the memtable's running statistics) of the hours overlapping the range, for a checked
+    /// query the cells answer ([`SpanMetricsQuery::from_cells`]).
+    pub(crate) fn span_metrics(&self, q: &SpanMetricsQuery) -> SpanMetricsAnswer {
         let overlaps = hours_overlapping(q.start_ns, q.end_ns);
         let st = self.state.read();
         let parts = st
@@ -162,10 +157,7 @@ impl TableEngine {
             .flat_map(|m| m.iter())
             .filter(|((project, hour), _)| *project == q.project_id && overlaps(*hour))
             .map(|(_, s)| s);
-        Ok(aggregate(
-            &q,
-            parts.chain(mem).flat_map(|s| s.metrics.cells()),
-        ))
+        aggregate(q, parts.chain(mem).flat_map(|s| s.metrics.cells()))
     }
 
     /// A search or histogram with its plan folded for `snap`: `Exists` of the attributes

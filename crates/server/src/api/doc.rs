@@ -7,7 +7,7 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{errors, failure, keys, logs, ops, sessions, spans, traces};
+use super::{errors, failure, keys, logs, ops, services, sessions, span_metrics, spans, traces};
 
 /// Name of the header that carries a project key.
 pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
@@ -17,8 +17,8 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
 #[openapi(
     info(
         title = "tracehouse JSON API",
-        description = "Query spans, traces, log records, error groups and sessions stored by \
-            tracehouse.\n\nEvery `/api/v1` route reads one project: the one whose key is sent \
+        description = "Query spans, traces, log records, error groups, sessions and span \
+            metrics stored by tracehouse.\n\nEvery `/api/v1` route reads one project: the one whose key is sent \
             in the `x-tracehouse-key` header or as `authorization: Bearer <key>`. When no \
             projects are configured the server runs in open mode and needs no key. Times in \
             responses are integer nanoseconds since the Unix epoch; ids are lowercase hex. \
@@ -42,6 +42,9 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         errors::error_group,
         sessions::sessions,
         sessions::session,
+        span_metrics::span_metrics,
+        services::services,
+        services::operations,
         ops::openapi,
         ops::healthz,
         ops::readyz,
@@ -59,6 +62,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         (name = "logs", description = "Log record search and histogram."),
         (name = "errors", description = "Error occurrences grouped by fingerprint."),
         (name = "sessions", description = "Browser sessions."),
+        (name = "metrics", description = "Span metrics (rate, errors, duration) over time."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
     ),
 )]

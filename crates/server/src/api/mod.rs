@@ -20,8 +20,10 @@ mod keys;
 mod logs;
 mod ops;
 mod params;
+mod services;
 mod sessions;
 mod skew;
+mod span_metrics;
 mod spans;
 mod traces;
 
@@ -80,6 +82,12 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/sessions", get(sessions::sessions))
         .route("/api/v1/sessions/{session_id}", get(sessions::session))
+        .route("/api/v1/metrics/spans", get(span_metrics::span_metrics))
+        .route("/api/v1/services", get(services::services))
+        .route(
+            "/api/v1/services/{service}/operations",
+            get(services::operations),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.query_timeout,
             crate::deadline::query_deadline,
@@ -96,8 +104,9 @@ pub fn router(state: ApiState) -> Router {
                  /api/v1/spans/search, /api/v1/traces/search, /api/v1/spans/histogram, \
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
-                 /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \
-                 /api/v1/sessions/{session_id}, all described by /api/v1/openapi.json",
+                 /api/v1/errors/groups/{fingerprint}, /api/v1/sessions, \
+                 /api/v1/sessions/{session_id}, /api/v1/metrics/spans, /api/v1/services and \
+                 /api/v1/services/{service}/operations, all described by /api/v1/openapi.json",
             )
         })
         .method_not_allowed_fallback(method_not_allowed)

@@ -57,7 +57,7 @@ pub(super) fn bounded(
 
 /// Parses and plans the `query` parameter (empty: everything) for spans or logs. What a
 /// plan cannot do on its target (structure on logs) the store refuses as a bad request.
-fn plan_query(query: Option<&str>, target: Target) -> Result<Plan, ApiError> {
+pub(super) fn plan_query(query: Option<&str>, target: Target) -> Result<Plan, ApiError> {
     let q = tracehouse_query::parse(query.unwrap_or(""))?;
     Ok(plan_for(&q, target))
 }

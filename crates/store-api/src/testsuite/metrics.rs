@@ -1,23 +1,24 @@
 //! The span metrics suite: a hand-built data set over three hours and the metrics every
 //! backend must answer for it, computed here by brute force over the spans (with the query
 //! crate's evaluator, not the cells): counts, errors, minimum, maximum and sum exact, each
-//! percentile within the sketch's relative error of the duration at its rank. The embedded
+//! percentile within the sketch's relative error of the value at its rank — from the cells
+//! kept at ingest and, for attribute filters, keys and values, from a scan. The embedded
 //! store runs it in `crates/engine/tests/metrics.rs` (memtable, parts, compaction, restart,
 //! retention), ClickHouse in `crates/clickhouse/tests/metrics.rs`.
 
 use std::collections::BTreeMap;
 
-use tracehouse_model::{Span, SpanId, SpanKind, StatusCode, TraceId};
+use tracehouse_model::{AttrValue, Span, SpanId, SpanKind, StatusCode, TraceId};
 use tracehouse_query::eval::matches;
 use tracehouse_query::{parse, plan};
 
 use super::testkit::{self, S};
 use crate::metrics::{
-    MAX_POINTS, MetricDim, MetricPoint, PERCENTILES, SKETCH_RELATIVE_ERROR, SpanMetricsAnswer,
-    SpanMetricsQuery,
+    MAX_POINTS, MetricKey, MetricPoint, MetricSource, MetricValue, PERCENTILES,
+    SKETCH_RELATIVE_ERROR, SpanMetricsAnswer, SpanMetricsQuery,
 };
 use crate::stats::MINUTE_NS;
-use crate::value::SpanRef;
+use crate::value::{SpanRef, eval_value};
 use crate::{Store, StoreError};
 
 /// 2023-11-14T22:00:00Z, an hour boundary in the middle of the data set.
@@ -37,8 +38,9 @@ const SERVICES: [(&str, &[&str]); 4] = [
 ];
 
 /// The data set: 720 spans of project `p`, one every 15 s from [`START`], spread over
-/// services, span names, kinds and statuses, with durations over four decades; plus spans
-/// of project `other` (service `leak`) at the same times, which no answer may show.
+/// services, span names, kinds and statuses, with durations over four decades, an
+/// `http.method` on the frontend's spans and a numeric `size` on two spans in three; plus
+/// spans of project `other` (service `leak`) at the same times, which no answer may show.
 pub fn data() -> Vec<Span> {
     let mut out = Vec::new();
     for i in 0..720_i64 {
@@ -63,6 +65,14 @@ pub fn data() -> Vec<Span> {
         s.kind = kind;
         s.status_code = status;
         s.has_error = status == StatusCode::Error || i % 29 == 0;
+        if let Some(method) = name.split(' ').next().filter(|_| service == "frontend") {
+            s.attributes
+                .insert("http.method".into(), AttrValue::Str(method.into()));
+        }
+        if i % 3 != 0 {
+            s.attributes
+                .insert("size".into(), AttrValue::Int(i * 37 % 5_000 + 1));
+        }
         out.push(s);
         if i % 5 == 0 {
             let mut other = out[out.len() - 1].clone();
@@ -74,59 +84,86 @@ pub fn data() -> Vec<Span> {
     out
 }
 
-/// A metrics query of project `p`.
-pub fn query(filter: &str, by: &[MetricDim], start: i64, end: i64, step: i64) -> SpanMetricsQuery {
+/// A metrics query of project `p` measuring durations, split by the keys `by` (as a query
+/// names them).
+pub fn query(filter: &str, by: &[&str], start: i64, end: i64, step: i64) -> SpanMetricsQuery {
     SpanMetricsQuery {
         project_id: "p".into(),
         plan: plan(&parse(filter).unwrap()),
         start_ns: start,
         end_ns: end,
         step_ns: step,
-        by: by.to_vec(),
+        by: by.iter().map(|k| MetricKey::named(k)).collect(),
+        value: MetricValue::Duration,
     }
 }
 
-/// The queries of the suite: ranges inside one hour, across hour boundaries and unaligned
-/// to minutes, filters on each dimension, `by` none, one or several dimensions.
-pub fn queries() -> Vec<SpanMetricsQuery> {
-    use MetricDim::*;
+/// `q` measuring the numeric attribute `size` instead of durations.
+pub fn measuring_size(mut q: SpanMetricsQuery) -> SpanMetricsQuery {
+    q.value = MetricValue::Field(MetricKey::named("size").field);
+    q
+}
+
+/// The queries the cells answer: ranges inside one hour, across hour boundaries and
+/// unaligned to minutes, filters on each dimension, `by` none, one or several dimensions.
+pub fn cell_queries() -> Vec<SpanMetricsQuery> {
+    let around_t0 = (T0 - 30 * MINUTE_NS, T0 + 30 * MINUTE_NS);
     vec![
-        query("", &[Service], START, END, 60 * MINUTE_NS),
+        query("", &["service"], START, END, HOUR),
         query("", &[], START, END, 10 * MINUTE_NS),
         query(
             "kind:server",
-            &[Service, Name],
-            T0 - 30 * MINUTE_NS,
-            T0 + 30 * MINUTE_NS,
+            &["service", "name"],
+            around_t0.0,
+            around_t0.1,
             5 * MINUTE_NS,
         ),
         query(
             "status:error OR service:db*",
-            &[Status],
+            &["status"],
             T0 - 10 * MINUTE_NS + 13 * S,
             T0 + 7 * MINUTE_NS + S,
             MINUTE_NS,
         ),
         query(
             "NOT name:/^GET/",
-            &[Kind],
+            &["kind"],
             START + 5 * MINUTE_NS,
-            END - 65 * MINUTE_NS,
+            T0 - 5 * MINUTE_NS,
             15 * MINUTE_NS,
         ),
         query(
             "service:(cart OR payment) status!=unset",
-            &[Service, Kind, Status],
+            &["service", "kind", "status"],
             START,
             END,
             30 * MINUTE_NS,
         ),
-        query("service:nothing", &[Service], START, END, 60 * MINUTE_NS),
+        query("service:nothing", &["service"], START, END, HOUR),
+    ]
+}
+
+/// The queries a scan answers: attribute filters, `by` attribute keys, a numeric attribute
+/// measured.
+pub fn scan_queries() -> Vec<SpanMetricsQuery> {
+    let hours = (T0 - 40 * MINUTE_NS, T0 + 50 * MINUTE_NS);
+    vec![
+        query("http.method:GET", &["service"], START, END, 30 * MINUTE_NS),
+        query("", &["http.method"], hours.0, hours.1, 10 * MINUTE_NS),
+        query("kind:server", &["service", "http.method"], START, END, HOUR),
+        measuring_size(query("", &["service"], START, END, HOUR)),
+        measuring_size(query(
+            "service:frontend",
+            &["name"],
+            hours.0,
+            hours.1,
+            5 * MINUTE_NS,
+        )),
     ]
 }
 
 /// A series by brute force: its labels, then its total and its points as rows of
-/// `[t, count, errors, min, max, sum, durations at the rank of each percentile…]`.
+/// `[t, count, errors, measured, min, max, sum, values at the rank of each percentile…]`.
 pub type Expected = (BTreeMap<String, String>, Vec<Vec<i64>>);
 
 /// What a store must answer for `q` over the spans `stored`, by brute force.
@@ -142,30 +179,22 @@ pub fn expected(q: &SpanMetricsQuery, stored: &[Span]) -> Vec<Expected> {
         {
             continue;
         }
-        let labels = q.by.iter().map(|d| dim_of(s, *d)).collect();
+        let labels = q.by.iter().map(|k| label_of(s, k)).collect();
         groups.entry(labels).or_default().push(s);
     }
     let mut out: Vec<Expected> = groups
         .into_iter()
         .map(|(labels, spans)| {
-            let labels =
-                q.by.iter()
-                    .map(|d| d.label().to_string())
-                    .zip(labels)
-                    .collect();
+            let labels = q.by.iter().map(|k| k.label.clone()).zip(labels).collect();
             let mut steps: BTreeMap<i64, Vec<&Span>> = BTreeMap::new();
             for s in &spans {
-                steps
-                    .entry(q.step_of(s.start_time_unix_nano.div_euclid(MINUTE_NS)))
-                    .or_default()
-                    .push(s);
+                let step = q.step_of(s.start_time_unix_nano.div_euclid(MINUTE_NS));
+                steps.entry(step).or_default().push(s);
             }
-            let mut rows = vec![exact(q.grid_start(), &spans)];
-            rows.extend(
-                steps
-                    .into_iter()
-                    .map(|(step, spans)| exact(q.grid_start() + step * q.step_ns, &spans)),
-            );
+            let mut rows = vec![exact(q, q.grid_start(), &spans)];
+            for (step, spans) in steps {
+                rows.push(exact(q, q.grid_start() + step * q.step_ns, &spans));
+            }
             (labels, rows)
         })
         .collect();
@@ -173,29 +202,43 @@ pub fn expected(q: &SpanMetricsQuery, stored: &[Span]) -> Vec<Expected> {
     out
 }
 
-fn dim_of(s: &Span, d: MetricDim) -> String {
-    match d {
-        MetricDim::Service => s.service_name.clone(),
-        MetricDim::Name => s.name.clone(),
-        MetricDim::Kind => s.kind.as_str().into(),
-        MetricDim::Status => s.status_code.as_str().into(),
+/// A span's value of a key in the data set (which keeps attributes on spans only).
+fn label_of(s: &Span, k: &MetricKey) -> String {
+    match k.label.as_str() {
+        "service_name" => s.service_name.clone(),
+        "span_name" => s.name.clone(),
+        "span_kind" => s.kind.as_str().into(),
+        "status_code" => s.status_code.as_str().into(),
+        key => s
+            .attributes
+            .get(key)
+            .map(|v| eval_value(v).as_text().into_owned())
+            .unwrap_or_default(),
     }
 }
 
-/// `[t, count, errors, min, max, sum, durations at the rank of each percentile…]`.
-fn exact(t: i64, spans: &[&Span]) -> Vec<i64> {
-    let mut d: Vec<i64> = spans.iter().map(|s| s.duration_nanos).collect();
-    d.sort_unstable();
-    let n = d.len();
-    let mut row = vec![
-        t,
-        n as i64,
-        spans.iter().filter(|s| s.has_error).count() as i64,
-        d[0],
-        d[n - 1],
-        d.iter().sum(),
-    ];
-    row.extend(PERCENTILES.map(|q| d[(q * (n as f64 - 1.0)) as usize]));
+/// `[t, count, errors, measured, min, max, sum, values at the rank of each percentile…]`.
+fn exact(q: &SpanMetricsQuery, t: i64, spans: &[&Span]) -> Vec<i64> {
+    let mut v: Vec<i64> = spans
+        .iter()
+        .filter_map(|s| match &q.value {
+            MetricValue::Duration => Some(s.duration_nanos),
+            MetricValue::Field(_) => match s.attributes.get("size") {
+                Some(AttrValue::Int(v)) => Some(*v),
+                _ => None,
+            },
+        })
+        .collect();
+    v.sort_unstable();
+    let n = v.len();
+    let errors = spans.iter().filter(|s| s.has_error).count() as i64;
+    let mut row = vec![t, spans.len() as i64, errors, n as i64];
+    if n == 0 {
+        row.extend([0; 3 + PERCENTILES.len()]);
+        return row;
+    }
+    row.extend([v[0], v[n - 1], v.iter().sum()]);
+    row.extend(PERCENTILES.map(|q| v[(q * (n as f64 - 1.0)) as usize]));
     row
 }
 
@@ -204,17 +247,18 @@ fn check_point(got: &MetricPoint, want: &[i64], what: &str) {
         got.t,
         got.count as i64,
         got.errors as i64,
+        got.measured as i64,
         got.min as i64,
         got.max as i64,
         got.sum as i64,
     ];
     assert_eq!(
         exact[..],
-        want[..6],
-        "{what}: t, count, errors, min, max, sum"
+        want[..7],
+        "{what}: t, count, errors, measured, min, max, sum"
     );
     let pct = [got.p50, got.p75, got.p90, got.p95, got.p99];
-    for ((q, v), x) in PERCENTILES.iter().zip(pct).zip(&want[6..]) {
+    for ((q, v), x) in PERCENTILES.iter().zip(pct).zip(&want[7..]) {
         let x = *x as f64;
         assert!(
             (v - x).abs() <= x * SKETCH_RELATIVE_ERROR * 1.0001,
@@ -243,43 +287,34 @@ pub fn check_answer(q: &SpanMetricsQuery, got: &SpanMetricsAnswer, stored: &[Spa
     }
 }
 
-/// Runs every query of [`queries`] and checks it against `stored` (what the store holds).
+/// Runs every query of [`cell_queries`] and [`scan_queries`], checks it against `stored`
+/// (what the store holds) and where its numbers came from.
 pub async fn check_all(store: &dyn Store, stored: &[Span], stage: &str) {
-    for q in queries() {
+    let cells = cell_queries()
+        .into_iter()
+        .map(|q| (q, MetricSource::Sketches));
+    let scans = scan_queries().into_iter().map(|q| (q, MetricSource::Scan));
+    for (q, source) in cells.chain(scans) {
         let got = store.span_metrics(&q).await.unwrap();
         check_answer(&q, &got, stored, stage);
+        assert_eq!(
+            got.source, source,
+            "{stage}: {:?} by {:?}",
+            q.plan.pushdown, q.by
+        );
     }
 }
 
 /// Requests every store refuses with a message that says what to change.
 pub async fn check_refusals(store: &dyn Store) {
+    let structural = "{service:cart} >> {service:payment}";
+    let too_long = START + (MAX_POINTS as i64 + 1) * MINUTE_NS;
     let cases = [
-        (
-            query("http.method:GET", &[], START, END, MINUTE_NS),
-            "filter",
-        ),
-        (
-            query(
-                "{service:cart} >> {service:payment}",
-                &[],
-                START,
-                END,
-                MINUTE_NS,
-            ),
-            "structural",
-        ),
+        (query("", &["event.id"], START, END, MINUTE_NS), "event.id"),
+        (query(structural, &[], START, END, MINUTE_NS), "structural"),
         (query("", &[], END, START, MINUTE_NS), "inverted"),
         (query("", &[], START, END, 30 * S), "minutes"),
-        (
-            query(
-                "",
-                &[],
-                START,
-                START + (MAX_POINTS as i64 + 1) * MINUTE_NS,
-                MINUTE_NS,
-            ),
-            "larger step",
-        ),
+        (query("", &[], START, too_long, MINUTE_NS), "larger step"),
     ];
     for (q, says) in cases {
         match store.span_metrics(&q).await {

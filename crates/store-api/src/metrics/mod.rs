@@ -8,11 +8,14 @@
 //! Percentiles over any range and any set of groups are then a merge of sketches, never a
 //! scan.
 //!
-//! A [`SpanMetricsQuery`] is answerable from these cells when its filter and its `by` keys
-//! read only those four dimensions ([`answerable`]); the filter is evaluated on each cell
-//! with the query crate's evaluator, so `service:x`, globs, regexes and `NOT` mean what they
-//! mean in a search. Ranges are widened to whole minutes; series are bounded to the
-//! [`MAX_SERIES`] with the most spans, points to [`MAX_POINTS`] per series.
+//! A [`SpanMetricsQuery`] is answered from these cells when its filter and its `by` keys
+//! read only those four dimensions and it measures durations
+//! ([`SpanMetricsQuery::from_cells`]); the filter is evaluated on each cell with the query
+//! crate's evaluator, so `service:x`, globs, regexes and `NOT` mean what they mean in a
+//! search. Any other plain query is answered by scanning the matching spans ([`scan`]) into
+//! the same cells, with the same semantics, as long as it matches at most
+//! [`scan::MAX_SCAN_SPANS`] spans. Ranges are widened to whole minutes; series are bounded
+//! to the [`MAX_SERIES`] with the most spans, points to [`MAX_POINTS`] per series.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -20,11 +23,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sketches_ddsketch::{Config, DDSketch};
 use tracehouse_model::{SpanKind, StatusCode};
 use tracehouse_query::eval::matches;
+use tracehouse_query::plan::{Target, resolve_key};
 use tracehouse_query::{AttrValue, Field, Filter, Intrinsic, Plan, Scope, SpanView};
 use utoipa::ToSchema;
 
 use crate::error::StoreError;
 use crate::stats::MINUTE_NS;
+
+pub mod scan;
 
 /// Relative error of every duration percentile kept at ingest (1 %).
 pub const SKETCH_RELATIVE_ERROR: f64 = 0.01;
@@ -165,7 +171,7 @@ pub struct Cell {
     pub count: u64,
     /// Spans with `has_error`.
     pub errors: u64,
-    /// Durations, ns.
+    /// Durations, ns (for a scan of another value: that value of the spans that have it).
     pub durations: DDSketch,
 }
 
@@ -204,9 +210,16 @@ impl PartialEq for Cell {
 impl Cell {
     /// Counts one span.
     pub fn add(&mut self, duration_ns: i64, error: bool) {
+        self.add_span(Some(duration_ns.max(0) as f64), error);
+    }
+
+    /// Counts one span and, when it has one, its measured value.
+    pub fn add_span(&mut self, value: Option<f64>, error: bool) {
         self.count += 1;
         self.errors += u64::from(error);
-        self.durations.add(duration_ns.max(0) as f64);
+        if let Some(v) = value {
+            self.durations.add(v);
+        }
     }
 
     /// Adds another cell's spans.
@@ -223,8 +236,7 @@ impl Cell {
     fn point(&self) -> MetricPoint {
         let d = &self.durations;
         MetricPoint::new(
-            self.count,
-            self.errors,
+            [self.count, self.errors, d.count() as u64],
             [d.min(), d.max(), d.sum()].map(|v| v.unwrap_or(0.0)),
             PERCENTILES.map(|q| d.quantile(q).ok().flatten().unwrap_or(0.0)),
         )
@@ -291,7 +303,7 @@ impl<'de> Deserialize<'de> for SpanMetrics {
 pub struct SpanMetricsQuery {
     /// Only spans of this project.
     pub project_id: String,
-    /// A filter-only plan (no structure) on the metric dimensions.
+    /// A filter-only plan (no structure).
     pub plan: Plan,
     /// Inclusive lower bound of the span start, ns (widened to its minute).
     pub start_ns: i64,
@@ -299,8 +311,49 @@ pub struct SpanMetricsQuery {
     pub end_ns: i64,
     /// Step of the series, ns: a positive multiple of a minute.
     pub step_ns: i64,
-    /// Dimensions to split by (each series has one value of each).
-    pub by: Vec<MetricDim>,
+    /// Keys to split by (each series has one value of each).
+    pub by: Vec<MetricKey>,
+    /// What the percentiles, bounds and sum measure.
+    pub value: MetricValue,
+}
+
+/// A key to split series by: a field with one value per span, and its label in answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricKey {
+    /// The label (a built-in field's canonical name, an attribute key as written).
+    pub label: String,
+    /// The field.
+    pub field: Field,
+}
+
+impl MetricKey {
+    /// The key a query names `key` (as in a filter): a built-in field labelled by its
+    /// canonical name, or an attribute labelled as written.
+    pub fn named(key: &str) -> MetricKey {
+        let field = resolve_key(key, Target::Spans);
+        let label = match &field {
+            Field::Intrinsic(i) => i.name().to_string(),
+            Field::Attr { .. } => key.to_string(),
+        };
+        MetricKey { label, field }
+    }
+
+    /// The key of a dimension.
+    pub fn of_dim(d: MetricDim) -> MetricKey {
+        MetricKey {
+            label: d.label().to_string(),
+            field: Field::Intrinsic(d.intrinsic()),
+        }
+    }
+}
+
+/// What a query measures besides counts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricValue {
+    /// Span durations, ns.
+    Duration,
+    /// A numeric field (spans without a number there are counted, not measured).
+    Field(Field),
 }
 
 impl SpanMetricsQuery {
@@ -323,8 +376,8 @@ impl SpanMetricsQuery {
     }
 
     /// Checks the request against the rules every store enforces: a range that is not
-    /// inverted, a step of whole minutes, at most [`MAX_POINTS`] steps, and a filter the
-    /// cells can answer.
+    /// inverted, a step of whole minutes, at most [`MAX_POINTS`] steps, a plain filter, and
+    /// keys and a value with one value per span.
     pub fn check(&self) -> Result<(), StoreError> {
         let bad = |m: String| Err(StoreError::InvalidArgument(m));
         if self.end_ns <= self.start_ns {
@@ -344,17 +397,45 @@ impl SpanMetricsQuery {
         if self.plan.structure.is_some() {
             return bad("span metrics take a plain filter, not a structural query".into());
         }
-        if !answerable(&self.plan.pushdown) {
-            return bad(
-                "span metrics are kept by service, span name, kind and status: the filter may only use those".into(),
-            );
+        let value = match &self.value {
+            MetricValue::Duration => None,
+            MetricValue::Field(f) => Some(f),
+        };
+        for field in self.by.iter().map(|k| &k.field).chain(value) {
+            if let Field::Attr {
+                scope: scope @ (Scope::Event | Scope::Link),
+                key,
+            } = field
+            {
+                return bad(format!(
+                    "{}{key} has one value per {scope:?} (a span may have many): split and measure by span and resource keys",
+                    scope.prefix().unwrap_or_default()
+                ).to_lowercase());
+            }
         }
         Ok(())
     }
 
-    /// The labels of a cell's series.
+    /// The dimensions of the `by` keys, when each is one.
+    pub fn dims(&self) -> Option<Vec<MetricDim>> {
+        self.by.iter().map(|k| MetricDim::of(&k.field)).collect()
+    }
+
+    /// Whether the cells kept at ingest answer the query: its filter and keys read only
+    /// their dimensions and it measures durations.
+    pub fn from_cells(&self) -> bool {
+        self.value == MetricValue::Duration
+            && answerable(&self.plan.pushdown)
+            && self.dims().is_some()
+    }
+
+    /// The labels of a cell's series (the query is [`SpanMetricsQuery::from_cells`]).
     fn labels_of(&self, key: &CellKey) -> Vec<String> {
-        self.by.iter().map(|d| key.dim(*d).to_string()).collect()
+        self.by
+            .iter()
+            .filter_map(|k| MetricDim::of(&k.field))
+            .map(|d| key.dim(d).to_string())
+            .collect()
     }
 }
 
@@ -367,13 +448,15 @@ pub struct MetricPoint {
     pub count: u64,
     /// Spans with `has_error`.
     pub errors: u64,
-    /// Shortest duration, ns.
+    /// Spans measured: all of them for durations, those with a number for a field.
+    pub measured: u64,
+    /// Smallest value (duration in ns).
     pub min: f64,
-    /// Longest duration, ns.
+    /// Largest value.
     pub max: f64,
-    /// Sum of durations, ns.
+    /// Sum of the values.
     pub sum: f64,
-    /// Duration percentiles, ns (each within 1 % of a duration at its rank).
+    /// Median (each percentile is within 1 % of the value at its rank).
     pub p50: f64,
     /// 75th percentile, ns.
     pub p75: f64,
@@ -386,13 +469,19 @@ pub struct MetricPoint {
 }
 
 impl MetricPoint {
-    /// A point at `t` = 0 from counts, `[min, max, sum]` and the [`PERCENTILES`].
-    pub fn new(count: u64, errors: u64, [min, max, sum]: [f64; 3], p: [f64; 5]) -> MetricPoint {
+    /// A point at `t` = 0 from `[count, errors, measured]`, `[min, max, sum]` and the
+    /// [`PERCENTILES`].
+    pub fn new(
+        [count, errors, measured]: [u64; 3],
+        [min, max, sum]: [f64; 3],
+        p: [f64; 5],
+    ) -> MetricPoint {
         let [p50, p75, p90, p95, p99] = p;
         MetricPoint {
             t: 0,
             count,
             errors,
+            measured,
             min,
             max,
             sum,
@@ -408,7 +497,7 @@ impl MetricPoint {
 /// One series: the spans of one combination of `by` values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MetricSeries {
-    /// The value of each `by` dimension, by label.
+    /// The value of each `by` key, by label (empty when a span has none).
     pub labels: BTreeMap<String, String>,
     /// Steps that have spans, oldest first.
     pub points: Vec<MetricPoint>,
@@ -427,6 +516,18 @@ pub struct SpanMetricsAnswer {
     pub series: Vec<MetricSeries>,
     /// Set when more series matched than [`MAX_SERIES`]: only the largest are kept.
     pub series_truncated: bool,
+    /// Where the numbers come from.
+    pub source: MetricSource,
+}
+
+/// Where the numbers of an answer come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricSource {
+    /// The cells kept at ingest (merged sketches).
+    Sketches,
+    /// A scan of the matching spans.
+    Scan,
 }
 
 /// One row a backend computed for a series: one step (`step: Some`) or the whole range.
@@ -441,20 +542,33 @@ pub struct MetricRow {
 }
 
 /// Merges the cells of `q`'s range that match its filter into series (what a store that
-/// keeps cells itself answers with).
+/// keeps cells itself answers with; `q` is [`SpanMetricsQuery::from_cells`]).
 pub fn aggregate<'a>(
     q: &SpanMetricsQuery,
     cells: impl IntoIterator<Item = (&'a CellKey, &'a Cell)>,
 ) -> SpanMetricsAnswer {
     let (first, end) = q.minutes();
+    let matching = cells.into_iter().filter(|(key, _)| {
+        key.minute >= first && key.minute < end && matches(&q.plan.pushdown, &CellView(key))
+    });
+    merge_cells(
+        q,
+        matching.map(|(key, cell)| (q.labels_of(key), key.minute, cell)),
+        MetricSource::Sketches,
+    )
+}
+
+/// Merges cells given with their series labels and minute into series.
+fn merge_cells<'a>(
+    q: &SpanMetricsQuery,
+    cells: impl Iterator<Item = (Vec<String>, i64, &'a Cell)>,
+    source: MetricSource,
+) -> SpanMetricsAnswer {
     let mut series: HashMap<Vec<String>, (Cell, BTreeMap<i64, Cell>)> = HashMap::new();
-    for (key, cell) in cells {
-        if key.minute < first || key.minute >= end || !matches(&q.plan.pushdown, &CellView(key)) {
-            continue;
-        }
-        let (total, steps) = series.entry(q.labels_of(key)).or_default();
+    for (labels, minute, cell) in cells {
+        let (total, steps) = series.entry(labels).or_default();
         total.merge(cell);
-        steps.entry(q.step_of(key.minute)).or_default().merge(cell);
+        steps.entry(q.step_of(minute)).or_default().merge(cell);
     }
     let rows = series.into_iter().flat_map(|(labels, (total, steps))| {
         let step_rows: Vec<MetricRow> = steps
@@ -471,7 +585,7 @@ pub fn aggregate<'a>(
             point: total.point(),
         }])
     });
-    assemble(q, rows)
+    assemble(q, rows, source)
 }
 
 /// Builds the answer from per-step and total rows (in any order): the [`MAX_SERIES`]
@@ -479,6 +593,7 @@ pub fn aggregate<'a>(
 pub fn assemble(
     q: &SpanMetricsQuery,
     rows: impl IntoIterator<Item = MetricRow>,
+    source: MetricSource,
 ) -> SpanMetricsAnswer {
     let start = q.grid_start();
     let mut by_labels: HashMap<Vec<String>, (Option<MetricPoint>, Vec<MetricPoint>)> =
@@ -501,12 +616,7 @@ pub fn assemble(
         .filter_map(|(labels, (total, mut points))| {
             points.sort_by_key(|p| p.t);
             Some(MetricSeries {
-                labels: q
-                    .by
-                    .iter()
-                    .map(|d| d.label().to_string())
-                    .zip(labels)
-                    .collect(),
+                labels: q.by.iter().map(|k| k.label.clone()).zip(labels).collect(),
                 points,
                 total: total?,
             })
@@ -525,6 +635,7 @@ pub fn assemble(
         step_ns: q.step_ns,
         series,
         series_truncated,
+        source,
     }
 }
 
@@ -555,7 +666,8 @@ mod tests {
             start_ns: 0,
             end_ns: 10 * MINUTE_NS,
             step_ns: 5 * MINUTE_NS,
-            by,
+            by: by.into_iter().map(MetricKey::of_dim).collect(),
+            value: MetricValue::Duration,
         }
     }
 
@@ -601,7 +713,20 @@ mod tests {
                 .contains("more than 1440")
         );
         let attr = query("http.method:GET", vec![]);
-        assert!(attr.check().unwrap_err().to_string().contains("filter"));
+        assert!(attr.check().is_ok() && !attr.from_cells());
+        assert!(q.from_cells());
+        let mut event = query("", vec![]);
+        event.value = MetricValue::Field(Field::Attr {
+            scope: Scope::Event,
+            key: "size".into(),
+        });
+        assert!(
+            event
+                .check()
+                .unwrap_err()
+                .to_string()
+                .contains("event.size")
+        );
         let structural = query("{service:a} >> {service:b}", vec![]);
         assert!(
             structural
