@@ -1,5 +1,6 @@
 //! The span metrics suite (shared with the embedded store, same data, same expected
-//! answers) on ClickHouse: the cells of two inserts, merged at query time.
+//! answers) on ClickHouse: the cells of two inserts, merged at query time; and the service
+//! map suite.
 
 #![allow(
     clippy::unwrap_used,
@@ -24,4 +25,15 @@ async fn span_metrics_on_clickhouse() {
     check_all(store.as_ref(), first, "first insert").await;
     store.write_spans(second.to_vec()).await.unwrap();
     check_all(store.as_ref(), &spans, "both inserts").await;
+}
+
+#[tokio::test]
+async fn service_graph_on_clickhouse() {
+    let Some(store) = common::store("graph").await else {
+        return;
+    };
+    let (first, later) = tracehouse_store_api::testsuite::graph::data();
+    store.write_spans(first).await.unwrap();
+    store.write_spans(later).await.unwrap();
+    tracehouse_store_api::testsuite::graph::check(store.as_ref(), "clickhouse").await;
 }

@@ -1,6 +1,7 @@
 //! The span metrics suite (`tracehouse_store_api::testsuite::metrics`) on the embedded
 //! store: with the spans in the memtable, split between parts and the memtable, in parts,
-//! after compaction, after a restart, and after retention dropped the oldest hours.
+//! after compaction, after a restart, and after retention dropped the oldest hours; and the
+//! service map suite (`testsuite::graph`) across writes and a flush.
 
 #![allow(
     clippy::unwrap_used,
@@ -52,4 +53,17 @@ async fn span_metrics_through_flush_compaction_restart_and_retention() {
         .cloned()
         .collect();
     check_all(store.as_ref(), &kept, "after retention").await;
+}
+
+#[tokio::test]
+async fn service_graph_across_writes_and_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    let (first, later) = tracehouse_store_api::testsuite::graph::data();
+    store.write_spans(first).await.unwrap();
+    store.flush_now().await.unwrap();
+    store.write_spans(later).await.unwrap();
+    tracehouse_store_api::testsuite::graph::check(store.as_ref(), "parts and memtable").await;
+    store.flush_now().await.unwrap();
+    tracehouse_store_api::testsuite::graph::check(store.as_ref(), "parts").await;
 }

@@ -16,6 +16,7 @@ mod api;
 mod cursor;
 mod error;
 pub mod error_sessions;
+pub mod graph;
 pub mod metrics;
 pub mod signals;
 pub mod stats;

@@ -608,6 +608,12 @@ async fn real_answers_fit_the_documented_schemas() {
         ),
         ("/api/v1/services", "/api/v1/services", &[], "/services"),
         (
+            "/api/v1/services/graph",
+            "/api/v1/services/graph",
+            &[],
+            "/nodes",
+        ),
+        (
             "/api/v1/services/{service}/operations",
             "/api/v1/services/shop-web/operations",
             &[],

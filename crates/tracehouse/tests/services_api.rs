@@ -200,4 +200,26 @@ async fn metrics_services_and_operations() {
     );
     let (_, body) = get(&server, "/api/v1/services/nothing/operations", &[]).await;
     assert_eq!(body["operations"].as_array().map(Vec::len), Some(0));
+
+    // The map: both services, no calls between them (the exact edges are the store suite's).
+    let (status, body) = get(&server, "/api/v1/services/graph", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let nodes: Vec<&str> = body["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(nodes, ["cart", "frontend"]);
+    assert_eq!(body["edges"].as_array().map(Vec::len), Some(0));
+    let (status, _) = server
+        .get_params(
+            "/api/v1/services/graph",
+            &[
+                ("start", &(T + MINUTE).to_string()),
+                ("end", &T.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
 }

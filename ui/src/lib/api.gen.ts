@@ -344,6 +344,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/services/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service map
+         * @description Services and the uninstrumented peers they call (databases from `db.system`/`db.name`,
+         *     queues from `messaging.system`/destination, hosts from `peer.service`/`server.address`),
+         *     with caller → callee edges: calls, errors and p50/p95 of the caller's durations. Edges
+         *     are formed at query time: a call (client or producer span starting in the range) meets
+         *     its callee (a server or consumer span of another service whose parent it is) when the
+         *     callee starts within `join_window_ns` (5 minutes) of the range, whichever request
+         *     brought it; a call without one goes to the peer its attributes name. Each step reads at
+         *     most 100,000 spans (more is a 400: narrow the range).
+         */
+        get: operations["serviceGraph"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -607,6 +634,52 @@ export interface components {
              */
             dropped_attributes_count: number;
         };
+        /** @description Calls from one node to another. */
+        GraphEdge: {
+            /** @description Caller node id. */
+            source: string;
+            /** @description Callee node id. */
+            target: string;
+            /**
+             * Format: int64
+             * @description Calls.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Calls with an error.
+             */
+            errors: number;
+            /**
+             * Format: double
+             * @description Median call duration seen by the caller, ns (within 1 %).
+             */
+            p50: number;
+            /**
+             * Format: double
+             * @description 95th percentile call duration seen by the caller, ns (within 1 %).
+             */
+            p95: number;
+        };
+        /** @description A node of the service map. */
+        GraphNode: {
+            /** @description Unique id: the service name, or `kind:name` for a peer. */
+            id: string;
+            /** @description Display name. */
+            name: string;
+            /** @description What it is. */
+            kind: components["schemas"]["NodeKind"];
+            /**
+             * Format: int64
+             * @description Spans of the service in the range (for a peer: calls to it).
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Those with an error.
+             */
+            errors: number;
+        };
         /** @description Span counts over time. */
         Histogram: {
             /**
@@ -783,6 +856,11 @@ export interface components {
          * @enum {string}
          */
         MetricSource: "sketches" | "scan";
+        /**
+         * @description What a node of the map is.
+         * @enum {string}
+         */
+        NodeKind: "service" | "database" | "queue" | "peer";
         /** @description The operations of one service. */
         OperationList: {
             /** @description The service. */
@@ -949,6 +1027,21 @@ export interface components {
              * @description Spans of the series in the range.
              */
             count: number;
+        };
+        /** @description The service map of a range. */
+        ServiceGraph: {
+            /**
+             * @description Services with spans in the range (the 50 with the most) and the peers they call,
+             *     by id.
+             */
+            nodes: components["schemas"]["GraphNode"][];
+            /** @description Edges, by source then target. */
+            edges: components["schemas"]["GraphEdge"][];
+            /**
+             * Format: int64
+             * @description How far from the range a callee may start and still be joined to its call, ns.
+             */
+            join_window_ns: number;
         };
         /** @description The service table. */
         ServiceList: {
@@ -2038,6 +2131,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OperationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    serviceGraph: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Inclusive start of the range: RFC 3339 or nanoseconds. Defaults to one hour before
+                 *     `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end of the range: RFC 3339 or nanoseconds. Defaults to now. */
+                end?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The map. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceGraph"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -45,6 +45,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         span_metrics::span_metrics,
         services::services,
         services::operations,
+        services::graph,
         ops::openapi,
         ops::healthz,
         ops::readyz,

@@ -84,6 +84,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/sessions/{session_id}", get(sessions::session))
         .route("/api/v1/metrics/spans", get(span_metrics::span_metrics))
         .route("/api/v1/services", get(services::services))
+        .route("/api/v1/services/graph", get(services::graph))
         .route(
             "/api/v1/services/{service}/operations",
             get(services::operations),
@@ -105,8 +106,8 @@ pub fn router(state: ApiState) -> Router {
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
                  /api/v1/errors/groups/{fingerprint}, /api/v1/sessions, \
-                 /api/v1/sessions/{session_id}, /api/v1/metrics/spans, /api/v1/services and \
-                 /api/v1/services/{service}/operations, all described by /api/v1/openapi.json",
+                 /api/v1/sessions/{session_id}, /api/v1/metrics/spans, /api/v1/services, \
+                 /api/v1/services/graph and /api/v1/services/{service}/operations, all described by /api/v1/openapi.json",
             )
         })
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,6 +1,7 @@
 //! Services and their operations with rate, errors and latency (RED):
 //! `GET /api/v1/services` and `GET /api/v1/services/{service}/operations`, both from the
-//! span metrics (`tracehouse_store_api::metrics`).
+//! span metrics (`tracehouse_store_api::metrics`), and the service map
+//! (`GET /api/v1/services/graph`, `tracehouse_store_api::graph`).
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tracehouse_query::plan::{CmpOp, Value};
 use tracehouse_query::{Field, Filter, Intrinsic, Plan};
+use tracehouse_store_api::graph::{ServiceGraph, service_graph};
 use tracehouse_store_api::metrics::{
     MetricDim, MetricKey, MetricSeries, MetricValue, SpanMetricsQuery,
 };
@@ -331,6 +333,47 @@ pub(super) async fn operations(
         operations,
         truncated: answer.series_truncated,
     }))
+}
+
+/// Query parameters of the service map.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct GraphParams {
+    /// Inclusive start of the range: RFC 3339 or nanoseconds. Defaults to one hour before
+    /// `end`.
+    start: Option<String>,
+    /// Exclusive end of the range: RFC 3339 or nanoseconds. Defaults to now.
+    end: Option<String>,
+}
+
+/// The service map
+///
+/// Services and the uninstrumented peers they call (databases from `db.system`/`db.name`,
+/// queues from `messaging.system`/destination, hosts from `peer.service`/`server.address`),
+/// with caller → callee edges: calls, errors and p50/p95 of the caller's durations. Edges
+/// are formed at query time: a call (client or producer span starting in the range) meets
+/// its callee (a server or consumer span of another service whose parent it is) when the
+/// callee starts within `join_window_ns` (5 minutes) of the range, whichever request
+/// brought it; a call without one goes to the peer its attributes name. Each step reads at
+/// most 100,000 spans (more is a 400: narrow the range).
+#[utoipa::path(
+    get,
+    path = "/api/v1/services/graph",
+    operation_id = "serviceGraph",
+    tag = "metrics",
+    params(GraphParams),
+    responses((status = 200, description = "The map.", body = ServiceGraph), QueryFailures),
+)]
+pub(super) async fn graph(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<GraphParams>,
+) -> Result<Json<ServiceGraph>, ApiError> {
+    let project_id = project_of(&state, &headers)?;
+    let window = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
+    Ok(Json(
+        service_graph(state.store.as_ref(), &project_id, window).await?,
+    ))
 }
 
 #[cfg(test)]

@@ -9,7 +9,8 @@
 
 use std::collections::HashMap;
 
-use tracehouse_query::{AttrValue, Field, Scope, SpanView};
+use tracehouse_model::Span;
+use tracehouse_query::{AttrValue, Field, Plan, Scope, SpanView};
 
 use super::{Cell, MetricSource, MetricValue, SpanMetricsAnswer, SpanMetricsQuery, merge_cells};
 use crate::stats::MINUTE_NS;
@@ -21,7 +22,7 @@ pub const MAX_SCAN_SPANS: u64 = 100_000;
 
 /// The value of a field on a span, as a `by` key or a measured value reads it: an
 /// attribute without scope prefix from the span, else from its resource.
-fn field_value<'a>(field: &Field, span: &'a SpanRef<'_>) -> Option<AttrValue<'a>> {
+pub fn field_value<'a>(field: &Field, span: &'a SpanRef<'_>) -> Option<AttrValue<'a>> {
     match field {
         Field::Intrinsic(i) => span.intrinsic(*i),
         Field::Attr {
@@ -42,17 +43,20 @@ fn too_many(matching: u64) -> StoreError {
     ))
 }
 
-/// Span metrics of a checked query by scanning its matching spans in `store`.
-pub async fn scan<S: Store + ?Sized>(
+/// Calls `each` on every span of `project_id` matching `plan` that starts in
+/// `[start_ns, end_ns)`, oldest first, after counting them: more than [`MAX_SCAN_SPANS`] is
+/// refused before any is read.
+pub async fn each_matching<S: Store + ?Sized>(
     store: &S,
-    q: &SpanMetricsQuery,
-) -> Result<SpanMetricsAnswer, StoreError> {
-    let (first, end) = q.minutes();
-    let (start_ns, end_ns) = (first * MINUTE_NS, end * MINUTE_NS);
+    project_id: &str,
+    plan: &Plan,
+    (start_ns, end_ns): (i64, i64),
+    mut each: impl FnMut(&Span),
+) -> Result<(), StoreError> {
     let counted = store
         .histogram(&HistogramQuery {
-            project_id: q.project_id.clone(),
-            plan: q.plan.clone(),
+            project_id: project_id.to_string(),
+            plan: plan.clone(),
             start_ns,
             end_ns,
             buckets: 1,
@@ -62,11 +66,10 @@ pub async fn scan<S: Store + ?Sized>(
     if matching > MAX_SCAN_SPANS {
         return Err(too_many(matching));
     }
-    let mut cells: HashMap<(Vec<String>, i64), Cell> = HashMap::new();
     let mut read = 0_u64;
     let mut search = SearchQuery {
-        project_id: q.project_id.clone(),
-        plan: q.plan.clone(),
+        project_id: project_id.to_string(),
+        plan: plan.clone(),
         start_ns,
         end_ns,
         sort: SearchSort::TimeAsc,
@@ -80,28 +83,40 @@ pub async fn scan<S: Store + ?Sized>(
         if read > MAX_SCAN_SPANS {
             return Err(too_many(read));
         }
-        for span in &page.spans {
-            let view = SpanRef(span);
-            let labels =
-                q.by.iter()
-                    .map(|k| field_value(&k.field, &view).map(|v| v.as_text().into_owned()))
-                    .map(Option::unwrap_or_default)
-                    .collect();
-            let value = match &q.value {
-                MetricValue::Duration => Some(span.duration_nanos.max(0) as f64),
-                MetricValue::Field(f) => field_value(f, &view).and_then(|v| v.as_f64()),
-            };
-            let minute = span.start_time_unix_nano.div_euclid(MINUTE_NS);
-            cells
-                .entry((labels, minute))
-                .or_default()
-                .add_span(value, span.has_error);
-        }
+        page.spans.iter().for_each(&mut each);
         match page.next_cursor {
             Some(c) => search.cursor = Some(c),
-            None => break,
+            None => return Ok(()),
         }
     }
+}
+
+/// Span metrics of a checked query by scanning its matching spans in `store`.
+pub async fn scan<S: Store + ?Sized>(
+    store: &S,
+    q: &SpanMetricsQuery,
+) -> Result<SpanMetricsAnswer, StoreError> {
+    let (first, end) = q.minutes();
+    let window = (first * MINUTE_NS, end * MINUTE_NS);
+    let mut cells: HashMap<(Vec<String>, i64), Cell> = HashMap::new();
+    each_matching(store, &q.project_id, &q.plan, window, |span| {
+        let view = SpanRef(span);
+        let labels =
+            q.by.iter()
+                .map(|k| field_value(&k.field, &view).map(|v| v.as_text().into_owned()))
+                .map(Option::unwrap_or_default)
+                .collect();
+        let value = match &q.value {
+            MetricValue::Duration => Some(span.duration_nanos.max(0) as f64),
+            MetricValue::Field(f) => field_value(f, &view).and_then(|v| v.as_f64()),
+        };
+        let minute = span.start_time_unix_nano.div_euclid(MINUTE_NS);
+        cells
+            .entry((labels, minute))
+            .or_default()
+            .add_span(value, span.has_error);
+    })
+    .await?;
     Ok(merge_cells(
         q,
         cells.iter().map(|((l, m), c)| (l.clone(), *m, c)),

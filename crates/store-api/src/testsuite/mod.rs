@@ -10,6 +10,7 @@
 )]
 
 pub mod correlate;
+pub mod graph;
 pub mod metrics;
 pub mod semantic;
 pub mod testkit;
