@@ -371,7 +371,7 @@ impl Backend {
 /// The window of the service map figure, at the end of the data set: the map reads the
 /// spans of its range (at most 100,000 per read), so the whole two hours of a large data
 /// set are more than it takes.
-pub(crate) const GRAPH_WINDOW_NS: i64 = 5 * MINUTE_NS;
+pub(crate) const GRAPH_WINDOW_NS: i64 = 2 * MINUTE_NS;
 
 /// The span metrics figures of one backend.
 struct RedFigures {

@@ -196,7 +196,7 @@ fn figures(
         ),
         q(
             "service_graph_ms",
-            "service map over the last 5 minutes of the range (tracehouse only; calls joined to callees at query time by reading the spans)",
+            "service map over the last 2 minutes of the range (tracehouse only; calls joined to callees at query time by reading the spans)",
             |m| m.service_graph,
             None,
         ),

@@ -6,8 +6,10 @@
 //!
 //! 1. the **calls**: client and producer spans, and spans with `db.system` or
 //!    `messaging.system`, that start in the range;
-//! 2. the **callees**: server and consumer spans with a parent, starting in the range widened
-//!    by [`JOIN_WINDOW_NS`] on both sides; one whose parent is a call of another service
+//! 2. the **callees**: server and consumer spans with a parent, starting from
+//!    [`SKEW_WINDOW_NS`] before the range (clocks of two hosts disagree) to
+//!    [`JOIN_WINDOW_NS`] after it (a queue's consumer may start minutes after its producer);
+//!    one whose parent is a call of another service
 //!    makes the edge caller → its service (once per call and callee service);
 //! 3. a call without such a callee goes to the peer its attributes name: a database
 //!    (`db.system`, `/` and `db.name` or `db.namespace`), a queue (`messaging.system`, `/`
@@ -33,8 +35,10 @@ use crate::stats::MINUTE_NS;
 use crate::value::SpanRef;
 use crate::{Store, StoreError};
 
-/// How far from the range a callee may start and still be joined to its call.
+/// How long after the range a callee may start and still be joined to its call.
 pub const JOIN_WINDOW_NS: i64 = 5 * MINUTE_NS;
+/// How long before the range a callee may start (its host's clock behind its caller's).
+pub const SKEW_WINDOW_NS: i64 = MINUTE_NS;
 
 /// The spans that may be calls.
 const CALLS: &str = "kind:client OR kind:producer OR db.system EXISTS OR messaging.system EXISTS";
@@ -95,8 +99,10 @@ pub struct ServiceGraph {
     pub nodes: Vec<GraphNode>,
     /// Edges, by source then target.
     pub edges: Vec<GraphEdge>,
-    /// How far from the range a callee may start and still be joined to its call, ns.
+    /// How long after the range a callee may start and still be joined to its call, ns.
     pub join_window_ns: i64,
+    /// How long before the range a callee may start and still be joined, ns.
+    pub skew_window_ns: i64,
 }
 
 /// A call: its caller and the peer its attributes name.
@@ -184,7 +190,7 @@ pub async fn service_graph<S: Store + ?Sized>(
     })
     .await?;
     let widened = (
-        start_ns.saturating_sub(JOIN_WINDOW_NS),
+        start_ns.saturating_sub(SKEW_WINDOW_NS),
         end_ns.saturating_add(JOIN_WINDOW_NS),
     );
     let mut callees: HashMap<(TraceId, SpanId), BTreeSet<String>> = HashMap::new();
@@ -266,6 +272,7 @@ pub async fn service_graph<S: Store + ?Sized>(
         nodes,
         edges,
         join_window_ns: JOIN_WINDOW_NS,
+        skew_window_ns: SKEW_WINDOW_NS,
     })
 }
 

@@ -358,7 +358,8 @@ export interface paths {
          *     with caller → callee edges: calls, errors and p50/p95 of the caller's durations. Edges
          *     are formed at query time: a call (client or producer span starting in the range) meets
          *     its callee (a server or consumer span of another service whose parent it is) when the
-         *     callee starts within `join_window_ns` (5 minutes) of the range, whichever request
+         *     callee starts from `skew_window_ns` (1 minute) before the range to `join_window_ns`
+         *     (5 minutes) after it, whichever request
          *     brought it; a call without one goes to the peer its attributes name. Each step reads at
          *     most 100,000 spans (more is a 400: narrow the range).
          */
@@ -1039,9 +1040,14 @@ export interface components {
             edges: components["schemas"]["GraphEdge"][];
             /**
              * Format: int64
-             * @description How far from the range a callee may start and still be joined to its call, ns.
+             * @description How long after the range a callee may start and still be joined to its call, ns.
              */
             join_window_ns: number;
+            /**
+             * Format: int64
+             * @description How long before the range a callee may start and still be joined, ns.
+             */
+            skew_window_ns: number;
         };
         /** @description The service table. */
         ServiceList: {

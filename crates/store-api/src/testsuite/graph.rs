@@ -1,6 +1,6 @@
 //! The service map suite: 20 requests through a frontend that calls a service (whose
 //! server spans arrive in a later write, some two minutes after their call and past the end
-//! of the range), a database, a queue consumed by another service, an uninstrumented
+//! of the range, one before the range's start), a database, a queue consumed by another service, an uninstrumented
 //! service and an external host, plus calls the map must leave out (no peer, within one
 //! service, another project); the exact edges every backend must answer.
 
@@ -45,17 +45,23 @@ fn failing(mut s: Span, error: bool) -> Span {
 }
 
 /// The data set, as two writes: everything but the `cart` server spans of odd requests,
-/// then those (request 19's starting two minutes after its call, past the range's end).
+/// then those (request 19's starting two minutes after its call, past the range's end;
+/// request 0's 30 s before its call, before the range's start).
 pub fn data() -> (Vec<Span>, Vec<Span>) {
     use SpanKind::{Client, Consumer, Internal, Producer, Server};
     let (mut first, mut later) = (Vec::new(), Vec::new());
     for r in 0..20_i64 {
         let cart_server = {
             let mut s = span(r, 3, Some(2), "cart", Server, 800_000);
-            if r % 4 == 3 {
-                s.start_time_unix_nano += 2 * MINUTE_NS;
-                s.end_time_unix_nano += 2 * MINUTE_NS;
-            }
+            // Minutes after its call, or (request 0, its host's clock behind) 30 s before it
+            // and before the range.
+            let shift = match r {
+                0 => -30 * S,
+                r if r % 4 == 3 => 2 * MINUTE_NS,
+                _ => 0,
+            };
+            s.start_time_unix_nano += shift;
+            s.end_time_unix_nano += shift;
             s
         };
         if r % 2 == 1 {
@@ -137,12 +143,12 @@ fn check_edge(e: &GraphEdge, (source, target): (&str, &str), errors: u64, durati
 /// Checks the map of [`RANGE`] of project `p`.
 pub async fn check(store: &dyn Store, stage: &str) {
     let g = service_graph(store, "p", RANGE).await.unwrap();
-    // Request 19's cart server span starts past the range: not among the cart's spans in
-    // the range, yet joined to its call. The queue's consumer is instrumented: its edge goes
+    // Request 19's cart server span starts past the range and request 0's before it: not
+    // among the cart's spans in the range, yet joined to their calls. The queue's consumer is instrumented: its edge goes
     // to the consumer's service, and the queue has no node.
     let db = "database:postgresql/orders";
     let nodes = [
-        node("cart", "cart", NodeKind::Service, 99, 0),
+        node("cart", "cart", NodeKind::Service, 98, 0),
         node(db, "postgresql/orders", NodeKind::Database, 20, 0),
         node("frontend", "frontend", NodeKind::Service, 110, 14),
         node("fulfil", "fulfil", NodeKind::Service, 20, 0),
