@@ -233,6 +233,12 @@ def main():
         "p99_by_service_ms": "SELECT ServiceName, quantile(0.5)(Duration), "
         f"quantile(0.99)(Duration) FROM bench.traces WHERE {window} "
         "GROUP BY ServiceName ORDER BY ServiceName",
+        "red_by_service_ms": "SELECT ServiceName, count(), countIf(HasErrors), "
+        f"quantiles(0.5, 0.99)(Duration) FROM bench.traces WHERE {window} "
+        "GROUP BY ServiceName ORDER BY ServiceName",
+        "red_by_operation_ms": "SELECT ServiceName, SpanName, count(), countIf(HasErrors), "
+        f"quantiles(0.5, 0.99)(Duration) FROM bench.traces WHERE {window} "
+        "GROUP BY ServiceName, SpanName ORDER BY ServiceName, SpanName",
     }
     results = {}
     for name, sql in queries.items():

@@ -2,6 +2,7 @@
 //! requests (what tracehouse ingests) and, for the ClickHouse engine, as JSONCompactEachRow
 //! rows in Highlight's ClickHouse `traces` layout (what ClickHouse loads).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -31,6 +32,41 @@ pub(crate) struct DataSet {
     pub(crate) end_ns: i64,
     pub(crate) otlp_bytes: u64,
     pub(crate) rows_bytes: u64,
+    /// Every span's duration (ns) by service, for the exact percentiles the span metrics'
+    /// are compared with.
+    pub(crate) durations: BTreeMap<String, Vec<i64>>,
+}
+
+impl DataSet {
+    /// The exact `q` percentile of each service's durations: the duration at rank
+    /// ⌊q·(n−1)⌋, the rank the span metrics' sketches answer.
+    pub(crate) fn exact_percentile(&self, q: f64) -> BTreeMap<String, i64> {
+        self.durations
+            .iter()
+            .map(|(service, d)| {
+                let mut d = d.clone();
+                let rank = (q * (d.len() as f64 - 1.0)) as usize;
+                (service.clone(), *d.select_nth_unstable(rank).1)
+            })
+            .collect()
+    }
+
+    /// Adds the durations of a request's spans.
+    fn count_durations(&mut self, req: &ExportTraceServiceRequest) {
+        for rs in &req.resource_spans {
+            let service = rs
+                .resource
+                .iter()
+                .flat_map(|r| &r.attributes)
+                .find(|kv| kv.key == "service.name")
+                .and_then(|kv| any_to_string(&kv.value))
+                .unwrap_or_default();
+            let durations = self.durations.entry(service).or_default();
+            for span in rs.scope_spans.iter().flat_map(|s| &s.spans) {
+                durations.push(span.end_time_unix_nano as i64 - span.start_time_unix_nano as i64);
+            }
+        }
+    }
 }
 
 fn any_to_string(v: &Option<AnyValue>) -> Option<String> {
@@ -218,6 +254,7 @@ pub(crate) fn generate(
         end_ns,
         otlp_bytes: 0,
         rows_bytes: 0,
+        durations: BTreeMap::new(),
     };
     let mut all_ids: Vec<Vec<u8>> = Vec::new();
     let bar = ProgressBar::new(args.spans as u64).with_message("generating");
@@ -236,6 +273,7 @@ pub(crate) fn generate(
         set.traces += ids.len();
         set.requests += 1;
         all_ids.extend(ids);
+        set.count_durations(&req);
         let bytes = req.encode_to_vec();
         otlp.write_all(&(bytes.len() as u32).to_le_bytes())?;
         otlp.write_all(&bytes)?;

@@ -11,7 +11,11 @@ use tracehouse_engine::{
     EmbeddedStore, EngineConfig, HistogramQuery, SearchQuery, SearchSort, Store,
 };
 use tracehouse_model::TraceId;
+use tracehouse_query::{Filter, Plan};
 use tracehouse_server::{Server, ServerConfig};
+use tracehouse_store_api::graph::service_graph;
+use tracehouse_store_api::metrics::{MetricKey, MetricValue, SpanMetricsQuery};
+use tracehouse_store_api::stats::MINUTE_NS;
 use tracehouse_workload::SERVICES;
 
 use crate::chdb::{BACKEND_DATABASE, ChdbFront};
@@ -123,6 +127,15 @@ pub(crate) struct Measured {
     /// The structural search in TraceQL through `/tempo/api/search` (50 traces with their
     /// span sets), over HTTP.
     pub(crate) traceql_search: Timing,
+    /// Span metrics per service over the whole range (count, errors, p50, p99).
+    pub(crate) red_by_service: Timing,
+    /// The same per service and span name.
+    pub(crate) red_by_operation: Timing,
+    /// The service map over the data set's last [`GRAPH_WINDOW_NS`].
+    pub(crate) service_graph: Timing,
+    /// Largest relative error of a service's p99 from the span metrics against the exact
+    /// p99, %.
+    pub(crate) p99_error_pct: f64,
     /// The backend's sentence for the notes under the table.
     pub(crate) note: String,
 }
@@ -403,6 +416,84 @@ async fn tempo_routes(runs: usize, api: &str, set: &DataSet) -> anyhow::Result<(
     Ok((by_id, search))
 }
 
+/// The window of the service map figure, at the end of the data set: the map reads the
+/// spans of its range (at most 100,000 per read), so the whole two hours of a large data
+/// set are more than it takes.
+pub(crate) const GRAPH_WINDOW_NS: i64 = 2 * MINUTE_NS;
+
+/// The span metrics figures of one backend.
+struct RedFigures {
+    by_service: Timing,
+    by_operation: Timing,
+    graph: Timing,
+    p99_error_pct: f64,
+}
+
+/// Span metrics over the whole range split by `by`, in one step (through the `Store` trait,
+/// as `/api/v1/metrics/spans` and `/api/v1/services` ask).
+fn red_query(set: &DataSet, by: &[&str]) -> SpanMetricsQuery {
+    let minutes = (set.end_ns - set.start_ns) / MINUTE_NS + 2;
+    SpanMetricsQuery {
+        project_id: "default".into(),
+        plan: Plan {
+            pushdown: Filter::True,
+            structure: None,
+        },
+        start_ns: set.start_ns,
+        end_ns: set.end_ns,
+        step_ns: minutes * MINUTE_NS,
+        by: by.iter().map(|k| MetricKey::named(k)).collect(),
+        value: MetricValue::Duration,
+    }
+}
+
+/// Times span metrics by service and by operation and the service map, and compares each
+/// service's p99 with the exact one.
+async fn red_figures(
+    args: &BenchArgs,
+    set: &DataSet,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<RedFigures> {
+    let red = |by: &'static [&'static str]| {
+        let query = red_query(set, by);
+        time_runs(args.runs, move |_| {
+            let store = store.clone();
+            let query = query.clone();
+            async move {
+                let answer = store.span_metrics(&query).await?;
+                anyhow::ensure!(!answer.series.is_empty(), "no span metrics by {by:?}");
+                Ok(())
+            }
+        })
+    };
+    let by_service = red(&["service"]).await?;
+    let by_operation = red(&["service", "name"]).await?;
+    let graph_window = (set.end_ns - GRAPH_WINDOW_NS, set.end_ns);
+    // A small data set may have no trace in the window: the figure times the map, the
+    // store suites check its edges.
+    let graph = time_runs(args.runs, |_| async {
+        service_graph(store.as_ref(), "default", graph_window).await?;
+        Ok(())
+    })
+    .await?;
+    let answer = store.span_metrics(&red_query(set, &["service"])).await?;
+    let exact = set.exact_percentile(0.99);
+    let mut p99_error_pct: f64 = 0.0;
+    for s in &answer.series {
+        let service = s.labels.values().next().cloned().unwrap_or_default();
+        let x = *exact
+            .get(&service)
+            .with_context(|| format!("no exact p99 of {service}"))? as f64;
+        p99_error_pct = p99_error_pct.max((s.total.p99 - x).abs() / x * 100.0);
+    }
+    Ok(RedFigures {
+        by_service,
+        by_operation,
+        graph,
+        p99_error_pct,
+    })
+}
+
 /// Measures one tracehouse backend: an in-process server on ephemeral ports over its store,
 /// OTLP/gRPC ingest of the load file, the backend's step to long-term storage, then every
 /// query through the `Store` trait.
@@ -512,6 +603,7 @@ pub(crate) async fn measure(
     })
     .await?;
     let (tempo_trace_by_id, traceql_search) = tempo_routes(args.runs, &api, set).await?;
+    let red = red_figures(args, set, &store).await?;
     let peak_rss_mb = proc_status_mb(None, "VmHWM:");
     let _ = stop_tx.send(());
     serving.await??;
@@ -529,6 +621,10 @@ pub(crate) async fn measure(
         structural,
         tempo_trace_by_id,
         traceql_search,
+        red_by_service: red.by_service,
+        red_by_operation: red.by_operation,
+        service_graph: red.graph,
+        p99_error_pct: red.p99_error_pct,
         note: match resident_mb {
             Some(mb) => format!(
                 "{} Its peak RSS counts from {mb:.0} MB already resident when its store opened.",

@@ -117,6 +117,7 @@ fn figures(
     let (cpu_e, cpu_b) = single(&cpu_per_span);
     let (bytes_e, bytes_b) = single(&per_span);
     let (rss_e, rss_b) = single(&|m| m.peak_rss_mb);
+    let (p99_e, p99_b) = single(&|m| Some(m.p99_error_pct));
     vec![
         Figure {
             name: "ingest_spans_per_s",
@@ -181,6 +182,33 @@ fn figures(
             |m| m.percentiles,
             Some("p99_by_service_ms"),
         ),
+        q(
+            "red_by_service_ms",
+            "span metrics by service over the whole range: rate, error %, p50, p99 (tracehouse: merged sketches kept at ingest; ClickHouse: `count()`, `countIf`, `quantiles` GROUP BY)",
+            |m| m.red_by_service,
+            Some("red_by_service_ms"),
+        ),
+        q(
+            "red_by_operation_ms",
+            "the same by service and span name",
+            |m| m.red_by_operation,
+            Some("red_by_operation_ms"),
+        ),
+        q(
+            "service_graph_ms",
+            "service map over the last 2 minutes of the range (tracehouse only; calls joined to callees at query time by reading the spans)",
+            |m| m.service_graph,
+            None,
+        ),
+        Figure {
+            name: "p99_relative_error_pct",
+            label: "largest relative error of a service's p99 from the span metrics against the exact p99",
+            unit: "%",
+            higher_is_better: false,
+            embedded: p99_e,
+            backend: p99_b,
+            clickhouse: Cell::default(),
+        },
         q(
             "structural_ms",
             "`{service:frontend} >> {service:postgres duration>5ms}` (tracehouse only)",

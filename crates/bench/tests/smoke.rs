@@ -56,6 +56,10 @@ fn bench_smoke_run_without_clickhouse() {
         "histogram_ms",
         "p99_by_service_ms",
         "structural_ms",
+        "red_by_service_ms",
+        "red_by_operation_ms",
+        "service_graph_ms",
+        "p99_relative_error_pct",
         "peak_rss_mb",
     ] {
         assert!(names.contains(&name), "{name} in {names:?}");

@@ -20,6 +20,7 @@
 
 mod correlate;
 pub mod error;
+mod metrics;
 mod read;
 pub mod replay;
 pub mod row;
@@ -36,6 +37,8 @@ use clickhouse::{Client, RowOwned, RowWrite};
 use tokio::sync::{mpsc, oneshot};
 use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
 use tracehouse_query::plan::Target;
+use tracehouse_store_api::metrics::scan::scan;
+use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::stats::FilteredQuery;
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
@@ -581,6 +584,19 @@ impl Store for ClickHouseStore {
 
     async fn histogram(&self, query: &HistogramQuery) -> Result<Histogram, StoreError> {
         read::histogram(&self.client, &self.folded(Target::Spans, query).await?).await
+    }
+
+    async fn span_metrics(
+        &self,
+        query: &SpanMetricsQuery,
+    ) -> Result<SpanMetricsAnswer, StoreError> {
+        let query = self.folded(Target::Spans, query).await?;
+        query.check()?;
+        if query.from_cells() {
+            metrics::span_metrics(&self.client, &query).await
+        } else {
+            scan(self, &query).await
+        }
     }
 
     async fn keys(&self, query: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {

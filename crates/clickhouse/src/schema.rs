@@ -61,9 +61,10 @@
 //!   merged away; `PARTITION BY toDate(time)` for retention. Sharded by session, so a
 //!   session's chunks and their duplicates meet on one shard.
 
-/// Oldest ClickHouse release the schema and queries are tested for (Map, DateTime64,
-/// skip indexes, TTL, server-side parameters and `SET … = DEFAULT` are all older).
-pub const MIN_VERSION: (u32, u32) = (23, 8);
+/// Oldest ClickHouse release the schema and queries are tested for (`quantilesDD`, the
+/// DDSketch of the span metrics, came in 24.1; Map, DateTime64, skip indexes, TTL,
+/// server-side parameters and `SET … = DEFAULT` are all older).
+pub const MIN_VERSION: (u32, u32) = (24, 1);
 
 /// One schema version.
 #[derive(Debug, Clone, Copy)]
@@ -426,6 +427,44 @@ const V7_SAVED_VIEWS: &str = "CREATE TABLE IF NOT EXISTS ${table:saved_views}${O
 ) ENGINE = ${ENGINE:ReplacingMergeTree(version)}
 ORDER BY (project_id, name)";
 
+// Span metrics per minute, service, span name, kind and status: counts, duration bounds
+// and a DDSketch of durations at 1 % relative error (`tracehouse_store_api::metrics`),
+// merged by the engine as parts merge and at query time with `quantilesDDMerge`.
+const V9_SPAN_METRICS: &str = "CREATE TABLE IF NOT EXISTS ${table:span_metrics}${ON_CLUSTER} (
+    project_id LowCardinality(String),
+    minute DateTime('UTC'),
+    service_name LowCardinality(String),
+    name LowCardinality(String),
+    kind LowCardinality(String),
+    status_code LowCardinality(String),
+    count SimpleAggregateFunction(sum, UInt64),
+    errors SimpleAggregateFunction(sum, UInt64),
+    duration_min SimpleAggregateFunction(min, Int64),
+    duration_max SimpleAggregateFunction(max, Int64),
+    duration_sum SimpleAggregateFunction(sum, Int64),
+    duration_sketch AggregateFunction(quantilesDD(0.01, 0.5), Int64)
+) ENGINE = ${ENGINE:AggregatingMergeTree}
+PARTITION BY toDate(minute)
+ORDER BY (project_id, minute, service_name, name, kind, status_code)
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
+
+const V9_SPAN_METRICS_MV: &str = "CREATE MATERIALIZED VIEW IF NOT EXISTS ${name:span_metrics_mv}${ON_CLUSTER} TO ${table:span_metrics} AS
+SELECT
+    project_id,
+    toDateTime(toStartOfMinute(timestamp), 'UTC') AS minute,
+    service_name,
+    name,
+    kind,
+    status_code,
+    count() AS count,
+    countIf(has_error) AS errors,
+    min(duration) AS duration_min,
+    max(duration) AS duration_max,
+    sum(duration) AS duration_sum,
+    quantilesDDState(0.01, 0.5)(duration) AS duration_sketch
+FROM ${table:spans}
+GROUP BY project_id, minute, service_name, name, kind, status_code";
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -532,6 +571,18 @@ pub const MIGRATIONS: &[Migration] = &[
             shard_key: Some("cityHash64(session_id)"),
         }],
     },
+    Migration {
+        version: 9,
+        name: "span metrics per minute, service, span name, kind and status",
+        statements: &[
+            Statement::Table {
+                name: "span_metrics",
+                sql: V9_SPAN_METRICS,
+                shard_key: None,
+            },
+            Statement::Other(V9_SPAN_METRICS_MV),
+        ],
+    },
 ];
 
 /// The newest schema version.
@@ -550,6 +601,7 @@ pub const TTL_TABLES: &[(&str, &str)] = &[
     ("log_keys", "hour"),
     ("log_values", "hour"),
     ("replay", "toDateTime(time)"),
+    ("span_metrics", "minute"),
 ];
 
 /// A ClickHouse cluster to create the schema on (a `remote_servers` entry of the

@@ -131,6 +131,7 @@ const ADDED_BY: &[(u32, &str)] = &[
     (5, "log_values_mv"),
     (7, "saved_views"),
     (8, "replay"),
+    (9, "span_metrics_mv"),
 ];
 
 /// The settings each later migration changes: (version, table, setting text).

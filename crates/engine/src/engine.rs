@@ -12,6 +12,8 @@ use datafusion::arrow::array::RecordBatch;
 use parking_lot::Mutex;
 use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_spans};
 use tracehouse_query::plan::Target;
+use tracehouse_store_api::metrics::scan::scan;
+use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
     LogHistogram, LogPage, ReplayChunk, ReplayPage, ReplayQuery, SavedView, SearchPage,
@@ -322,6 +324,19 @@ impl Store for EmbeddedStore {
             crate::read::search::histogram(&snap, &self.spans.folded(&snap, query)).await
         })
         .await
+    }
+
+    async fn span_metrics(
+        &self,
+        query: &SpanMetricsQuery,
+    ) -> Result<SpanMetricsAnswer, StoreError> {
+        let query = self.spans.folded(&self.spans.snapshot(), query);
+        query.check()?;
+        if query.from_cells() {
+            Ok(self.spans.span_metrics(&query))
+        } else {
+            scan(self, &query).await
+        }
     }
 
     async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {

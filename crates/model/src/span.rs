@@ -7,7 +7,20 @@ use crate::attr::{AttrValue, Attributes};
 use crate::ids::{SpanId, TraceId};
 
 /// The role of a span in a request, as in OTLP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum SpanKind {
     /// No kind was given.
@@ -67,7 +80,20 @@ impl SpanKind {
 }
 
 /// A span's status code, as in OTLP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum StatusCode {
     /// No status was set.

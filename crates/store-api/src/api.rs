@@ -13,6 +13,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
+use crate::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use crate::replay::{ReplayChunk, ReplayPage, ReplayQuery};
 use crate::views::SavedView;
 
@@ -554,6 +555,12 @@ pub trait Store: Send + Sync {
     /// A page of one session's recording, in sequence order (see
     /// [`crate::replay::replay_page`]).
     async fn replay(&self, query: &ReplayQuery) -> Result<ReplayPage, StoreError>;
+    /// Span metrics (counts, errors, duration percentiles) over time from what is kept at
+    /// ingest, per [`crate::metrics`]'s rules: the query is checked with
+    /// [`SpanMetricsQuery::check`] once the store folded its filter
+    /// ([`crate::stats::FilteredQuery`]).
+    async fn span_metrics(&self, query: &SpanMetricsQuery)
+    -> Result<SpanMetricsAnswer, StoreError>;
     /// Makes everything written so far part of the long-term storage (used at shutdown).
     async fn flush(&self) -> Result<(), StoreError>;
     /// The project's saved views, by name.

@@ -16,6 +16,8 @@ mod api;
 mod cursor;
 mod error;
 pub mod error_sessions;
+pub mod graph;
+pub mod metrics;
 pub mod replay;
 pub mod signals;
 pub mod sort;

@@ -21,6 +21,7 @@ use tracehouse_query::plan::{IntrinsicKind, Target, reserved_keys, resolve_key, 
 use tracehouse_query::{Field, Filter, Scope};
 
 use crate::api::{KeyInfo, KeyScope, ValueCount};
+use crate::metrics::SpanMetrics;
 
 /// Distinct values kept per key (pruned to this many once twice as many accumulate).
 pub const MAX_VALUES: usize = 256;
@@ -113,6 +114,11 @@ pub struct KeyStats {
     /// row count, and readers scan instead.
     #[serde(default)]
     pub minutes: BTreeMap<i64, MinuteCount>,
+    /// Span metrics per minute, service, span name, kind and status (spans only).
+    /// Statistics written before span metrics were kept lack them:
+    /// [`SpanMetrics::total`] then falls short of the row count.
+    #[serde(default)]
+    pub metrics: SpanMetrics,
 }
 
 /// Spans starting in one minute.
@@ -159,6 +165,7 @@ impl KeyStats {
 
     /// Adds another set of statistics to this one.
     pub fn merge(&mut self, other: &KeyStats) {
+        self.metrics.merge(&other.metrics);
         for (minute, c) in &other.minutes {
             let mine = self.minutes.entry(*minute).or_default();
             mine.spans += c.spans;
@@ -327,6 +334,7 @@ macro_rules! filtered_query {
 
 filtered_query!(crate::SearchQuery);
 filtered_query!(crate::HistogramQuery);
+filtered_query!(crate::metrics::SpanMetricsQuery);
 
 /// How autocomplete offers an attribute key: plain when the plain key reads exactly this
 /// attribute, else with its scope prefix (`span.service`, `resource.duration`).

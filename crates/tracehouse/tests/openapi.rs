@@ -652,6 +652,25 @@ async fn real_answers_fit_the_documented_schemas() {
             &[],
             "/events",
         ),
+        (
+            "/api/v1/metrics/spans",
+            "/api/v1/metrics/spans",
+            &[("fn", "p95(duration)"), ("by", "service")],
+            "/series",
+        ),
+        ("/api/v1/services", "/api/v1/services", &[], "/services"),
+        (
+            "/api/v1/services/graph",
+            "/api/v1/services/graph",
+            &[],
+            "/nodes",
+        ),
+        (
+            "/api/v1/services/{service}/operations",
+            "/api/v1/services/shop-web/operations",
+            &[],
+            "/operations",
+        ),
         ("/readyz", "/readyz", &[], ""),
     ];
     for (template, path, params, non_empty) in cases {

@@ -418,6 +418,101 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/metrics/spans": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Span metrics over time
+         * @description One function of the spans matching a plain filter, per step and per series of the `by`
+         *     keys, plus its value over the whole range. Answered from DDSketches kept at ingest
+         *     (percentiles within 1 %) when the filter and keys only use service, span name, kind and
+         *     status and the function measures duration; otherwise by reading the matching spans, with
+         *     the same semantics, up to `max_scan_spans`. The range is widened to whole minutes.
+         *     At most 50 series (those with the most spans) and 1440 points per series.
+         */
+        get: operations["spanMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Services with rate, errors and latency
+         * @description Every service with spans in the range (the 50 with the most spans): spans per second,
+         *     error fraction, p50/p95/p99 duration and a sparkline, from the sketches kept at ingest.
+         */
+        get: operations["listServices"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/{service}/operations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operations of a service
+         * @description Every operation (span name and kind) of one service with spans in the range (the 50
+         *     with the most spans), with the same numbers as the service table.
+         */
+        get: operations["listOperations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/services/graph": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service map
+         * @description Services and the uninstrumented peers they call (databases from `db.system`/`db.name`,
+         *     queues from `messaging.system`/destination, hosts from `peer.service`/`server.address`),
+         *     with caller → callee edges: calls, errors and p50/p95 of the caller's durations. Edges
+         *     are formed at query time: a call (client or producer span starting in the range) meets
+         *     its callee (a server or consumer span of another service whose parent it is) when the
+         *     callee starts from `skew_window_ns` (1 minute) before the range to `join_window_ns`
+         *     (5 minutes) after it, whichever request
+         *     brought it; a call without one goes to the peer its attributes name. Each step reads at
+         *     most 100,000 spans (more is a 400: narrow the range).
+         */
+        get: operations["serviceGraph"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -743,6 +838,52 @@ export interface components {
              */
             dropped_attributes_count: number;
         };
+        /** @description Calls from one node to another. */
+        GraphEdge: {
+            /** @description Caller node id. */
+            source: string;
+            /** @description Callee node id. */
+            target: string;
+            /**
+             * Format: int64
+             * @description Calls.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Calls with an error.
+             */
+            errors: number;
+            /**
+             * Format: double
+             * @description Median call duration seen by the caller, ns (within 1 %).
+             */
+            p50: number;
+            /**
+             * Format: double
+             * @description 95th percentile call duration seen by the caller, ns (within 1 %).
+             */
+            p95: number;
+        };
+        /** @description A node of the service map. */
+        GraphNode: {
+            /** @description Unique id: the service name, or `kind:name` for a peer. */
+            id: string;
+            /** @description Display name. */
+            name: string;
+            /** @description What it is. */
+            kind: components["schemas"]["NodeKind"];
+            /**
+             * Format: int64
+             * @description Spans of the service in the range (for a peer: calls to it).
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Those with an error.
+             */
+            errors: number;
+        };
         /** @description Span counts over time. */
         Histogram: {
             /**
@@ -915,6 +1056,49 @@ export interface components {
             dropped_attributes_count: number;
         };
         /**
+         * @description Where the numbers of an answer come from.
+         * @enum {string}
+         */
+        MetricSource: "sketches" | "scan";
+        /**
+         * @description What a node of the map is.
+         * @enum {string}
+         */
+        NodeKind: "service" | "database" | "queue" | "peer";
+        /** @description The operations of one service. */
+        OperationList: {
+            /** @description The service. */
+            service: string;
+            /**
+             * Format: int64
+             * @description Start of the range (widened to its minute), ns.
+             */
+            start_ns: number;
+            /**
+             * Format: int64
+             * @description End of the range (widened to whole minutes), ns.
+             */
+            end_ns: number;
+            /**
+             * Format: int64
+             * @description Sparkline step, ns.
+             */
+            step_ns: number;
+            /** @description Operations (span name and kind), in the requested order. */
+            operations: components["schemas"]["OperationRed"][];
+            /** @description More than 50 operations had spans: only the 50 with the most spans are listed. */
+            truncated: boolean;
+        };
+        /** @description One operation's row. */
+        OperationRed: {
+            /** @description Span name. */
+            name: string;
+            /** @description Span kind. */
+            kind: string;
+            /** @description Its numbers. */
+            red: components["schemas"]["Red"];
+        };
+        /**
          * @description Which traces a row's span is in.
          * @enum {string}
          */
@@ -969,6 +1153,67 @@ export interface components {
          * @enum {string}
          */
         ReadyStatus: "ready" | "degraded" | "unavailable";
+        /** @description Rate, errors and latency of a service or an operation over the range. */
+        Red: {
+            /**
+             * Format: int64
+             * @description Spans in the range.
+             */
+            count: number;
+            /**
+             * Format: double
+             * @description Spans per second over the range.
+             */
+            rate: number;
+            /**
+             * Format: double
+             * @description Fraction of spans with an error, 0 to 1.
+             */
+            error_rate: number;
+            /**
+             * Format: double
+             * @description Median duration, ns (within 1 %).
+             */
+            p50: number;
+            /**
+             * Format: double
+             * @description 95th percentile duration, ns.
+             */
+            p95: number;
+            /**
+             * Format: double
+             * @description 99th percentile duration, ns.
+             */
+            p99: number;
+            /**
+             * @description The same per step (at most 30 steps), for sparklines; steps without spans are left
+             *     out.
+             */
+            sparkline: components["schemas"]["RedPoint"][];
+        };
+        /** @description One step of a sparkline. */
+        RedPoint: {
+            /**
+             * Format: int64
+             * @description Start of the step, ns.
+             */
+            t: number;
+            /**
+             * Format: int64
+             * @description Spans.
+             */
+            count: number;
+            /**
+             * Format: int64
+             * @description Spans with an error.
+             */
+            errors: number;
+            /**
+             * Format: double
+             * @description 95th percentile duration, ns.
+             */
+            p95: number;
+        };
         /** @description A saved search of one project. */
         SavedView: {
             /** @description The view's name, unique in its project (1 to 200 bytes, no control characters). */
@@ -1000,6 +1245,77 @@ export interface components {
          * @example http.status_code:desc
          */
         SearchSort: string;
+        /** @description One series of a metrics answer. */
+        SeriesOut: {
+            /** @description The value of each `by` key (empty text when a span has none). */
+            labels: {
+                [key: string]: string;
+            };
+            /**
+             * @description `[t, value]` per step with spans, oldest first: `t` in ns, `value` null where it is
+             *     undefined (a percentile of spans without the measured key).
+             */
+            points: (number | null)[][];
+            /**
+             * Format: double
+             * @description The function over the whole range.
+             */
+            total?: number | null;
+            /**
+             * Format: int64
+             * @description Spans of the series in the range.
+             */
+            count: number;
+        };
+        /** @description The service map of a range. */
+        ServiceGraph: {
+            /**
+             * @description Services with spans in the range (the 50 with the most) and the peers they call,
+             *     by id.
+             */
+            nodes: components["schemas"]["GraphNode"][];
+            /** @description Edges, by source then target. */
+            edges: components["schemas"]["GraphEdge"][];
+            /**
+             * Format: int64
+             * @description How long after the range a callee may start and still be joined to its call, ns.
+             */
+            join_window_ns: number;
+            /**
+             * Format: int64
+             * @description How long before the range a callee may start and still be joined, ns.
+             */
+            skew_window_ns: number;
+        };
+        /** @description The service table. */
+        ServiceList: {
+            /**
+             * Format: int64
+             * @description Start of the range (widened to its minute), ns.
+             */
+            start_ns: number;
+            /**
+             * Format: int64
+             * @description End of the range (widened to whole minutes), ns.
+             */
+            end_ns: number;
+            /**
+             * Format: int64
+             * @description Sparkline step, ns.
+             */
+            step_ns: number;
+            /** @description Services, in the requested order. */
+            services: components["schemas"]["ServiceRed"][];
+            /** @description More than 50 services had spans: only the 50 with the most spans are listed. */
+            truncated: boolean;
+        };
+        /** @description One service's row. */
+        ServiceRed: {
+            /** @description Service name. */
+            service: string;
+            /** @description Its numbers. */
+            red: components["schemas"]["Red"];
+        };
         /** @description Everything of one session on one timeline. */
         SessionDetail: {
             /** @description The session's numbers. */
@@ -1163,6 +1479,45 @@ export interface components {
          * @enum {string}
          */
         SpanKind: "unspecified" | "internal" | "server" | "client" | "producer" | "consumer";
+        /** @description Span metrics over a range. */
+        SpanMetrics: {
+            /** @description The function, as asked. */
+            fn: string;
+            /**
+             * Format: int64
+             * @description Start of the first step (the range's first minute), ns.
+             */
+            start_ns: number;
+            /**
+             * Format: int64
+             * @description End of the range, widened to whole minutes, ns.
+             */
+            end_ns: number;
+            /**
+             * Format: int64
+             * @description Step, ns.
+             */
+            step_ns: number;
+            /** @description Series, most spans first; at most `max_series`. */
+            series: components["schemas"]["SeriesOut"][];
+            /** @description More series matched than `max_series`: only those with the most spans are here. */
+            series_truncated: boolean;
+            /** @description Most series an answer holds. */
+            max_series: number;
+            /** @description Most points a series may have (a request for more is a 400). */
+            max_points: number;
+            /**
+             * @description `sketches` when the answer merged the sketches kept at ingest (filter and keys on
+             *     service, span name, kind and status, measuring duration), `scan` when it read the
+             *     matching spans (at most `max_scan_spans`).
+             */
+            source: components["schemas"]["MetricSource"];
+            /**
+             * Format: int64
+             * @description Most spans a scan reads; a query matching more is a 400.
+             */
+            max_scan_spans: number;
+        };
         /** @description One page of spans. */
         SpanPage: {
             /** @description Matching spans in the requested order. */
@@ -2302,6 +2657,186 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SessionReplay"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    spanMetrics: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A plain filter in the tracehouse query language (no structure); empty or absent
+                 *     matches every span.
+                 */
+                query?: string;
+                /**
+                 * @description What each point holds: `count`, `rate` (spans per second), `error_rate` (fraction of
+                 *     spans with an error, 0 to 1), or `avg`, `min`, `max`, `p50`, `p75`, `p90`, `p95`,
+                 *     `p99` of `duration` (ns) or of a numeric key, e.g. `p95(duration)`,
+                 *     `avg(http.response_content_length)`. Default `count`.
+                 */
+                fn?: string;
+                /**
+                 * @description Keys to split series by, comma-separated (at most 4): built-in fields (`service`,
+                 *     `name`, `kind`, `status`, …) or attribute keys.
+                 */
+                by?: string;
+                /**
+                 * @description Step between points, a whole number of minutes (`1m`, `5m`, `1h`); at most 1440
+                 *     points per series. Default: the range in about 60 points.
+                 */
+                step?: string;
+                /**
+                 * @description Inclusive start of the range: RFC 3339 or nanoseconds since the epoch (widened to
+                 *     its minute). Defaults to one hour before `end`; must be before `end`.
+                 */
+                start?: string;
+                /**
+                 * @description Exclusive end of the range: RFC 3339 or nanoseconds (widened to the end of its
+                 *     minute). Defaults to now.
+                 */
+                end?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpanMetrics"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listServices: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Inclusive start of the range: RFC 3339 or nanoseconds (widened to its minute).
+                 *     Defaults to one hour before `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end of the range: RFC 3339 or nanoseconds. Defaults to now. */
+                end?: string;
+                /**
+                 * @description Only spans of this deployment environment (read from the spans, not the sketches:
+                 *     bounded like any scan of `/api/v1/metrics/spans`).
+                 */
+                environment?: string;
+                /**
+                 * @description Row order: `name`, `rate` (the default), `error_rate`, `p50`, `p95` or `p99`;
+                 *     highest first except `name`.
+                 */
+                sort?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The services. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listOperations: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Inclusive start of the range: RFC 3339 or nanoseconds (widened to its minute).
+                 *     Defaults to one hour before `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end of the range: RFC 3339 or nanoseconds. Defaults to now. */
+                end?: string;
+                /**
+                 * @description Only spans of this deployment environment (read from the spans, not the sketches:
+                 *     bounded like any scan of `/api/v1/metrics/spans`).
+                 */
+                environment?: string;
+                /**
+                 * @description Row order: `name`, `rate` (the default), `error_rate`, `p50`, `p95` or `p99`;
+                 *     highest first except `name`.
+                 */
+                sort?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The service name. */
+                service: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The operations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OperationList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    serviceGraph: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Inclusive start of the range: RFC 3339 or nanoseconds. Defaults to one hour before
+                 *     `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end of the range: RFC 3339 or nanoseconds. Defaults to now. */
+                end?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The map. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceGraph"];
                 };
             };
             400: components["responses"]["BadRequest"];

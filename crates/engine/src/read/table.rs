@@ -1,5 +1,5 @@
 //! The reads of one table that use its live state directly rather than a query: snapshots,
-//! unfiltered histograms from the per-minute counts, key/value statistics, and a trace's
+//! unfiltered histograms from the per-minute counts, key/value statistics, span metrics, and a trace's
 //! spans by id (through each part's trace index).
 
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use datafusion::prelude::col;
 use tracehouse_model::{Span, TraceId};
 use tracehouse_query::{Field, Filter};
+use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery, aggregate};
 use tracehouse_store_api::stats::{FilteredQuery, KeyStats, MINUTE_NS, is_absent};
 use tracehouse_store_api::structure::{bucket_of, empty_buckets};
 use tracehouse_store_api::{Histogram, HistogramQuery};
@@ -136,6 +137,27 @@ impl TableEngine {
             }
         }
         out
+    }
+
+    /// Span metrics of a project from the cells of the statistics (the parts' sidecars and
+    /// the memtable's running statistics) of the hours overlapping the range, for a checked
+    /// query the cells answer ([`SpanMetricsQuery::from_cells`]).
+    pub(crate) fn span_metrics(&self, q: &SpanMetricsQuery) -> SpanMetricsAnswer {
+        let overlaps = hours_overlapping(q.start_ns, q.end_ns);
+        let st = self.state.read();
+        let parts = st
+            .parts
+            .iter()
+            .filter(|p| p.meta.project_id == q.project_id && overlaps(p.meta.hour))
+            .map(|p| &p.stats);
+        let mem = st
+            .mem
+            .stats()
+            .into_iter()
+            .flat_map(|m| m.iter())
+            .filter(|((project, hour), _)| *project == q.project_id && overlaps(*hour))
+            .map(|(_, s)| s);
+        aggregate(q, parts.chain(mem).flat_map(|s| s.metrics.cells()))
     }
 
     /// A search or histogram with its plan folded for `snap`: `Exists` of the attributes

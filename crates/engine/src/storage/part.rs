@@ -307,17 +307,24 @@ impl Part {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e.into()),
         };
-        part.stats = match fs::read(stats_path(parts_dir, part.meta.id)) {
-            Ok(raw) => serde_json::from_slice(&raw)?,
-            // Parts written before statistics existed: compute them once from the rows.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        let stored: Option<KeyStats> = match fs::read(stats_path(parts_dir, part.meta.id)) {
+            Ok(raw) => Some(serde_json::from_slice(&raw)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e.into()),
+        };
+        // Parts written before statistics (or, of spans, before span metrics) existed:
+        // compute them from the rows at each open.
+        let metrics_missing =
+            |s: &KeyStats| table == Table::Spans && s.metrics.total() != part.meta.rows;
+        part.stats = match stored {
+            Some(stats) if !metrics_missing(&stats) => stats,
+            _ => {
                 let mut stats = KeyStats::default();
                 for batch in part.batches()? {
                     stats.merge(&merged_stats(table, &batch?)?);
                 }
                 stats
             }
-            Err(e) => return Err(e.into()),
         };
         Ok(part)
     }

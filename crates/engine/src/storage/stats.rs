@@ -10,6 +10,7 @@ use datafusion::arrow::array::{
 };
 use tracehouse_model::{Level, SpanKind, StatusCode};
 use tracehouse_query::Intrinsic;
+use tracehouse_store_api::metrics::{Cell, CellKey};
 use tracehouse_store_api::stats::{
     KeyEntry, KeyStats, MAX_VALUES, MINUTE_NS, MinuteCount, json_type, keeps_value, scoped,
 };
@@ -123,7 +124,12 @@ struct Tally<'a> {
     /// The current run of each attribute scope (`s:`, `r:`).
     maps: Vec<(&'static str, MapRun<'a>)>,
     minutes: BTreeMap<i64, MinuteCount>,
+    /// Span metrics by (minute, service, name, kind code, status code), keys borrowed.
+    metrics: HashMap<MetricKey<'a>, Cell, foldhash::fast::RandomState>,
 }
+
+/// A span metrics cell's key while a batch is tallied, borrowing its texts from the batch.
+type MetricKey<'a> = (i64, &'a str, &'a str, u8, u8);
 
 impl Default for Tally<'_> {
     fn default() -> Self {
@@ -132,6 +138,7 @@ impl Default for Tally<'_> {
             attrs: HashMap::default(),
             maps: Vec::new(),
             minutes: BTreeMap::new(),
+            metrics: HashMap::default(),
         }
     }
 }
@@ -197,6 +204,16 @@ impl<'a> Tally<'a> {
             minutes: self.minutes,
             ..KeyStats::default()
         };
+        for ((minute, service, name, kind, status), cell) in self.metrics {
+            let key = CellKey {
+                minute,
+                service: service.to_string(),
+                name: name.to_string(),
+                kind: SpanKind::from_otlp(i32::from(kind)),
+                status: StatusCode::from_otlp(i32::from(status)),
+            };
+            stats.metrics.add(&key, &cell);
+        }
         for (i, tally) in Intrinsic::ALL.iter().zip(self.intrinsics) {
             if let Some(tally) = tally {
                 tally.fold_into(stats.entry(&scoped("i:", i.name())));
@@ -283,6 +300,7 @@ pub fn batch_stats(
     let kind: &UInt8Array = get(batch, c::KIND)?;
     let status: &UInt8Array = get(batch, c::STATUS_CODE)?;
     let has_error: &BooleanArray = get(batch, c::HAS_ERROR)?;
+    let duration: &Int64Array = get(batch, c::DURATION)?;
     let attrs: &MapArray = get(batch, c::ATTRIBUTES)?;
     let resource: &MapArray = get(batch, c::RESOURCE_ATTRIBUTES)?;
     stats_by_partition(batch, c::START_TIME, hour_ns, |tally, row| {
@@ -305,12 +323,22 @@ pub fn batch_stats(
         tally.intrinsic(Intrinsic::SpanKind, "string", Some(k.into()));
         let st = StatusCode::from_otlp(i32::from(status.value(row))).as_str();
         tally.intrinsic(Intrinsic::StatusCode, "string", Some(st.into()));
-        let minute = tally
-            .minutes
-            .entry(start.value(row).div_euclid(MINUTE_NS))
-            .or_default();
+        let minute_of = start.value(row).div_euclid(MINUTE_NS);
+        let minute = tally.minutes.entry(minute_of).or_default();
         minute.spans += 1;
         minute.errors += u64::from(has_error.value(row));
+        let cell = (
+            minute_of,
+            service.value(row),
+            name.value(row),
+            kind.value(row),
+            status.value(row),
+        );
+        tally
+            .metrics
+            .entry(cell)
+            .or_default()
+            .add(duration.value(row), has_error.value(row));
         let e = if has_error.value(row) {
             "true"
         } else {

@@ -8,7 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    analysis, errors, failure, keys, logs, ops, params, replay, sessions, spans, traces, views,
+    analysis, errors, failure, keys, logs, ops, params, replay, services, sessions, span_metrics,
+    spans, traces, views,
 };
 
 /// Name of the header that carries a project key.
@@ -19,8 +20,8 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
 #[openapi(
     info(
         title = "tracehouse JSON API",
-        description = "Query spans, traces, log records, error groups and sessions stored by \
-            tracehouse.\n\nEvery `/api/v1` route reads one project: the one whose key is sent \
+        description = "Query spans, traces, log records, error groups, sessions and span \
+            metrics stored by tracehouse.\n\nEvery `/api/v1` route reads one project: the one whose key is sent \
             in the `x-tracehouse-key` header or as `authorization: Bearer <key>`. When no \
             projects are configured the server runs in open mode and needs no key. Times in \
             responses are integer nanoseconds since the Unix epoch; ids are lowercase hex. \
@@ -53,6 +54,10 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         views::save,
         views::delete,
         replay::session_replay,
+        span_metrics::span_metrics,
+        services::services,
+        services::operations,
+        services::graph,
         ops::openapi,
         ops::healthz,
         ops::readyz,
@@ -71,6 +76,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         (name = "errors", description = "Error occurrences grouped by fingerprint."),
         (name = "sessions", description = "Browser sessions."),
         (name = "views", description = "Saved views: named searches of the project."),
+        (name = "metrics", description = "Span metrics (rate, errors, duration) over time."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
     ),
 )]

@@ -24,8 +24,10 @@ mod logs;
 mod ops;
 mod params;
 mod replay;
+mod services;
 mod sessions;
 mod skew;
+mod span_metrics;
 mod spans;
 mod traces;
 mod views;
@@ -102,6 +104,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/views/{name}", put(views::save))
         .route("/api/v1/views/{name}", delete(views::delete))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route("/api/v1/metrics/spans", get(span_metrics::span_metrics))
+        .route("/api/v1/services", get(services::services))
+        .route("/api/v1/services/graph", get(services::graph))
+        .route(
+            "/api/v1/services/{service}/operations",
+            get(services::operations),
+        )
         .route_layer(middleware::from_fn_with_state(
             state.query_timeout,
             crate::deadline::query_deadline,
@@ -121,9 +130,10 @@ pub fn router(state: ApiState) -> Router {
                  /api/v1/traces/histogram, \
                  /api/v1/keys, /api/v1/keys/{key}/values, /api/v1/logs/search, \
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
-                 /api/v1/errors/groups/{fingerprint}, /api/v1/sessions and \
+                 /api/v1/errors/groups/{fingerprint}, /api/v1/sessions, \
                  /api/v1/sessions/{session_id}, /api/v1/sessions/{session_id}/replay, \
-                 /api/v1/views and /api/v1/views/{name}, all \
+                 /api/v1/views, /api/v1/views/{name}, /api/v1/metrics/spans, /api/v1/services, \
+                 /api/v1/services/graph and /api/v1/services/{service}/operations, all \
                  described by /api/v1/openapi.json",
             )
         })

@@ -70,7 +70,11 @@ pub(super) enum QueryLang {
 /// Parses and plans the `query` parameter (empty: everything) for spans or logs, in the
 /// language asked. What a plan cannot do on its target (structure on logs) the store
 /// refuses as a bad request.
-fn plan_query(query: Option<&str>, lang: QueryLang, target: Target) -> Result<Plan, ApiError> {
+pub(super) fn plan_query(
+    query: Option<&str>,
+    lang: QueryLang,
+    target: Target,
+) -> Result<Plan, ApiError> {
     let text = query.unwrap_or("");
     match lang {
         QueryLang::Tracehouse => Ok(plan_for(&tracehouse_query::parse(text)?, target)),

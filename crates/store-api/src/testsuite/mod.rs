@@ -10,6 +10,8 @@
 )]
 
 pub mod correlate;
+pub mod graph;
+pub mod metrics;
 pub mod replay;
 pub mod semantic;
 pub mod testkit;

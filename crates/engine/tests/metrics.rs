@@ -1,0 +1,69 @@
+//! The span metrics suite (`tracehouse_store_api::testsuite::metrics`) on the embedded
+//! store: with the spans in the memtable, split between parts and the memtable, in parts,
+//! after compaction, after a restart, and after retention dropped the oldest hours; and the
+//! service map suite (`testsuite::graph`) across writes and a flush.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test's panic is its failure report"
+)]
+
+use std::time::Duration;
+
+use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
+use tracehouse_store_api::testsuite::metrics::*;
+
+fn config(dir: &std::path::Path) -> EngineConfig {
+    let mut c = EngineConfig::new(dir);
+    c.flush_interval = Duration::from_secs(3600);
+    c.maintenance_interval = Duration::from_secs(3600);
+    c.retention = Some(Duration::from_secs(3600));
+    c
+}
+
+#[tokio::test]
+async fn span_metrics_through_flush_compaction_restart_and_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let spans = data();
+    let (first, second) = spans.split_at(spans.len() / 3);
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    check_refusals(store.as_ref()).await;
+    store.write_spans(first.to_vec()).await.unwrap();
+    check_all(store.as_ref(), first, "memtable").await;
+    store.flush_now().await.unwrap();
+    // The second write lands in the hours the first one already flushed: parts and
+    // memtable hold cells of the same minutes.
+    for chunk in second.chunks(200) {
+        store.write_spans(chunk.to_vec()).await.unwrap();
+    }
+    check_all(store.as_ref(), &spans, "parts and memtable").await;
+    store.flush_now().await.unwrap();
+    check_all(store.as_ref(), &spans, "parts").await;
+    assert!(store.compact(END + 10 * HOUR).await.unwrap() > 0);
+    check_all(store.as_ref(), &spans, "compacted").await;
+    drop(store);
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    check_all(store.as_ref(), &spans, "restarted").await;
+    // One hour of retention at T0 + 1 h keeps the hours from T0 on.
+    assert!(store.apply_retention(T0 + HOUR).await.unwrap() > 0);
+    let kept: Vec<_> = spans
+        .iter()
+        .filter(|s| s.start_time_unix_nano >= T0)
+        .cloned()
+        .collect();
+    check_all(store.as_ref(), &kept, "after retention").await;
+}
+
+#[tokio::test]
+async fn service_graph_across_writes_and_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    let (first, later) = tracehouse_store_api::testsuite::graph::data();
+    store.write_spans(first).await.unwrap();
+    store.flush_now().await.unwrap();
+    store.write_spans(later).await.unwrap();
+    tracehouse_store_api::testsuite::graph::check(store.as_ref(), "parts and memtable").await;
+    store.flush_now().await.unwrap();
+    tracehouse_store_api::testsuite::graph::check(store.as_ref(), "parts").await;
+}
