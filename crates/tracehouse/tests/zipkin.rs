@@ -180,6 +180,14 @@ async fn python_zipkin_exporters_round_trip_through_both_apis() {
         "unknown ids are left out"
     );
 
+    let names = get_json(&server, "/zipkin/api/v2/spans?serviceName=zipkin-py").await;
+    assert_eq!(names, json!(["get /cart", "select cart"]));
+    let links = get_json(&server, "/zipkin/api/v2/dependencies").await;
+    assert_eq!(
+        links,
+        json!([{"parent": "zipkin-py", "child": "postgres", "callCount": 2, "errorCount": 2}]),
+        "the client span names its peer (peer.service), failed both times"
+    );
     let keys = get_json(&server, "/zipkin/api/v2/autocompleteKeys").await;
     assert!(
         keys.as_array().unwrap().contains(&json!("test.run_id")),
@@ -294,6 +302,8 @@ async fn batches_are_taken_span_by_span_and_bad_requests_get_plain_errors() {
         ("/zipkin/api/v2/traces?minDuration=fast", 400),
         ("/zipkin/api/v2/traceMany", 400),
         ("/zipkin/api/v2/autocompleteValues", 400),
+        ("/zipkin/api/v2/spans", 400),
+        ("/zipkin/api/v2/dependencies?lookback=0", 400),
     ] {
         let (status, text) = get_text(&server, path, None).await;
         assert_eq!(status, want, "{path}: {text}");

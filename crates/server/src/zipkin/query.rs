@@ -1,10 +1,12 @@
 //! Zipkin's v2 query API on the API port under `/zipkin` (the base URL Zipkin tools are
 //! given), answered from the same store and plans as the native API, scoped to the project
-//! of the request's key: `GET /zipkin/api/v2/services`, `…/traces`, `…/trace/{traceId}`,
-//! `…/traceMany`, `…/autocompleteKeys` and `…/autocompleteValues`. Times are epoch
+//! of the request's key: `GET /zipkin/api/v2/services`, `…/spans` (from the span metrics),
+//! `…/traces`, `…/trace/{traceId}`, `…/traceMany`, `…/dependencies` (from the service map),
+//! `…/autocompleteKeys` and `…/autocompleteValues`. Times are epoch
 //! milliseconds (`endTs`, `lookback`), durations microseconds, as Zipkin defines them;
 //! failures are plain text with Zipkin's status codes.
 
+use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, Query, State};
@@ -13,9 +15,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use futures::{StreamExt, TryStreamExt};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tracehouse_model::TraceId;
 use tracehouse_query::plan::{CmpOp, Field, Filter, Intrinsic, Plan, Scope, Target, Value};
+use tracehouse_store_api::graph::service_graph;
+use tracehouse_store_api::metrics::{MetricDim, MetricKey, MetricValue, SpanMetricsQuery};
+use tracehouse_store_api::stats::MINUTE_NS;
 use tracehouse_store_api::{
     KeyScope, KeysQuery, MAX_SEARCH_LIMIT, SearchQuery, SearchSort, StoreError, ValuesQuery,
 };
@@ -36,6 +41,8 @@ const FETCH_CONCURRENCY: usize = 8;
 pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
         .route("/zipkin/api/v2/services", get(services))
+        .route("/zipkin/api/v2/spans", get(span_names))
+        .route("/zipkin/api/v2/dependencies", get(dependencies))
         .route("/zipkin/api/v2/traces", get(traces))
         .route("/zipkin/api/v2/trace/{trace_id}", get(trace))
         .route("/zipkin/api/v2/traceMany", get(trace_many))
@@ -140,7 +147,113 @@ async fn services(State(state): State<ApiState>, headers: HeaderMap) -> Answer<V
     Ok(Json(names))
 }
 
-/// Parameters of `GET /api/v2/traces`.
+/// Parameters of `GET /zipkin/api/v2/spans`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SpanNamesParams {
+    service_name: Option<String>,
+}
+
+/// `GET /zipkin/api/v2/spans?serviceName=`: the service's span names of the last week, from
+/// the span metrics kept at ingest (the busiest 50, the metrics' series bound), sorted.
+async fn span_names(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<SpanNamesParams>,
+) -> Answer<Vec<String>> {
+    let project_id = project_of(&state, &headers)?;
+    let service = p
+        .service_name
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ZipkinError::bad_request("serviceName is required"))?;
+    let (start_ns, end_ns) = window(None, None, SERVICES_LOOKBACK_MS)?;
+    // One step over the whole week (whole minutes, as the metrics' steps are).
+    let step_ns = (end_ns - start_ns + MINUTE_NS - 1) / MINUTE_NS * MINUTE_NS;
+    let answer = state
+        .store
+        .span_metrics(&SpanMetricsQuery {
+            project_id,
+            plan: Plan {
+                pushdown: text_eq(Field::Intrinsic(Intrinsic::ServiceName), service.trim()),
+                structure: None,
+            },
+            start_ns,
+            end_ns,
+            step_ns,
+            by: vec![MetricKey::of_dim(MetricDim::Name)],
+            value: MetricValue::Duration,
+        })
+        .await?;
+    let label = MetricDim::Name.label();
+    let mut names: Vec<String> = answer
+        .series
+        .into_iter()
+        .filter_map(|s| s.labels.get(label).cloned())
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort();
+    Ok(Json(names))
+}
+
+/// Parameters of `GET /zipkin/api/v2/dependencies`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DependenciesParams {
+    end_ts: Option<String>,
+    lookback: Option<String>,
+}
+
+/// A Zipkin dependency link: calls from one service (or peer) to another.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DependencyLink {
+    parent: String,
+    child: String,
+    call_count: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    error_count: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// `GET /zipkin/api/v2/dependencies?endTs=&lookback=`: the edges of the service map over the
+/// window (see `tracehouse_store_api::graph` for how calls are joined and its bounds), caller
+/// and callee by name.
+async fn dependencies(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<DependenciesParams>,
+) -> Answer<Vec<DependencyLink>> {
+    let project_id = project_of(&state, &headers)?;
+    let range = window(
+        p.end_ts.as_deref(),
+        p.lookback.as_deref(),
+        DEFAULT_LOOKBACK_MS,
+    )?;
+    let graph = service_graph(state.store.as_ref(), &project_id, range).await?;
+    let names: HashMap<&str, &str> = graph
+        .nodes
+        .iter()
+        .map(|n| (n.id.as_str(), n.name.as_str()))
+        .collect();
+    let name = |id: &str| names.get(id).copied().unwrap_or(id).to_string();
+    Ok(Json(
+        graph
+            .edges
+            .iter()
+            .map(|e| DependencyLink {
+                parent: name(&e.source),
+                child: name(&e.target),
+                call_count: e.count,
+                error_count: e.errors,
+            })
+            .collect(),
+    ))
+}
+
+/// Parameters of `GET /zipkin/api/v2/traces`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TracesParams {
@@ -325,7 +438,7 @@ async fn trace(
     Ok(Json(spans.iter().map(to_zipkin).collect()))
 }
 
-/// Parameters of `GET /api/v2/traceMany`.
+/// Parameters of `GET /zipkin/api/v2/traceMany`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct TraceManyParams {
@@ -387,7 +500,7 @@ async fn autocomplete_keys(
     ))
 }
 
-/// Parameters of `GET /api/v2/autocompleteValues`.
+/// Parameters of `GET /zipkin/api/v2/autocompleteValues`.
 #[derive(Debug, Deserialize)]
 struct ValuesParams {
     key: Option<String>,
