@@ -182,6 +182,12 @@ async fn python_zipkin_exporters_round_trip_through_both_apis() {
 
     let names = get_json(&server, "/zipkin/api/v2/spans?serviceName=zipkin-py").await;
     assert_eq!(names, json!(["get /cart", "select cart"]));
+    let remote = get_json(
+        &server,
+        "/zipkin/api/v2/remoteServices?serviceName=zipkin-py",
+    )
+    .await;
+    assert_eq!(remote, json!(["postgres"]));
     let links = get_json(&server, "/zipkin/api/v2/dependencies").await;
     assert_eq!(
         links,
@@ -303,6 +309,7 @@ async fn batches_are_taken_span_by_span_and_bad_requests_get_plain_errors() {
         ("/zipkin/api/v2/traceMany", 400),
         ("/zipkin/api/v2/autocompleteValues", 400),
         ("/zipkin/api/v2/spans", 400),
+        ("/zipkin/api/v2/remoteServices?serviceName=", 400),
         ("/zipkin/api/v2/dependencies?lookback=0", 400),
     ] {
         let (status, text) = get_text(&server, path, None).await;

@@ -1,6 +1,7 @@
 //! Zipkin's v2 query API on the API port under `/zipkin` (the base URL Zipkin tools are
 //! given), answered from the same store and plans as the native API, scoped to the project
-//! of the request's key: `GET /zipkin/api/v2/services`, `…/spans` (from the span metrics),
+//! of the request's key: `GET /zipkin/api/v2/services`, `…/spans` and `…/remoteServices`
+//! (from the span metrics),
 //! `…/traces`, `…/trace/{traceId}`, `…/traceMany`, `…/dependencies` (from the service map),
 //! `…/autocompleteKeys` and `…/autocompleteValues`. Times are epoch
 //! milliseconds (`endTs`, `lookback`), durations microseconds, as Zipkin defines them;
@@ -42,6 +43,7 @@ pub(crate) fn routes() -> Router<ApiState> {
     Router::new()
         .route("/zipkin/api/v2/services", get(services))
         .route("/zipkin/api/v2/spans", get(span_names))
+        .route("/zipkin/api/v2/remoteServices", get(remote_services))
         .route("/zipkin/api/v2/dependencies", get(dependencies))
         .route("/zipkin/api/v2/traces", get(traces))
         .route("/zipkin/api/v2/trace/{trace_id}", get(trace))
@@ -147,7 +149,7 @@ async fn services(State(state): State<ApiState>, headers: HeaderMap) -> Answer<V
     Ok(Json(names))
 }
 
-/// Parameters of `GET /zipkin/api/v2/spans`.
+/// Parameters of `GET /zipkin/api/v2/spans` and `…/remoteServices`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SpanNamesParams {
@@ -161,14 +163,45 @@ async fn span_names(
     headers: HeaderMap,
     Query(p): Query<SpanNamesParams>,
 ) -> Answer<Vec<String>> {
-    let project_id = project_of(&state, &headers)?;
+    let key = MetricKey::of_dim(MetricDim::Name);
+    Ok(Json(
+        values_by(&state, &headers, p, key, SERVICES_LOOKBACK_MS).await?,
+    ))
+}
+
+/// `GET /zipkin/api/v2/remoteServices?serviceName=`: the `peer.service` values of the
+/// service's spans in the last day (Zipkin's default lookback), sorted. An attribute is not a
+/// kept dimension, so this reads the matching spans (the metrics' scan, bounded to 100,000
+/// spans; past that a 400).
+async fn remote_services(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(p): Query<SpanNamesParams>,
+) -> Answer<Vec<String>> {
+    let key = MetricKey::named(keys::PEER_SERVICE);
+    Ok(Json(
+        values_by(&state, &headers, p, key, DEFAULT_LOOKBACK_MS).await?,
+    ))
+}
+
+/// The values of `key` among the spans of the service in `serviceName` over the last
+/// `lookback_ms`, sorted: one series per value of the span metrics over a single step.
+async fn values_by(
+    state: &ApiState,
+    headers: &HeaderMap,
+    p: SpanNamesParams,
+    key: MetricKey,
+    lookback_ms: i64,
+) -> Result<Vec<String>, ZipkinError> {
+    let project_id = project_of(state, headers)?;
     let service = p
         .service_name
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| ZipkinError::bad_request("serviceName is required"))?;
-    let (start_ns, end_ns) = window(None, None, SERVICES_LOOKBACK_MS)?;
-    // One step over the whole week (whole minutes, as the metrics' steps are).
+    let (start_ns, end_ns) = window(None, None, lookback_ms)?;
+    // One step over the whole window (whole minutes, as the metrics' steps are).
     let step_ns = (end_ns - start_ns + MINUTE_NS - 1) / MINUTE_NS * MINUTE_NS;
+    let label = key.label.clone();
     let answer = state
         .store
         .span_metrics(&SpanMetricsQuery {
@@ -180,19 +213,18 @@ async fn span_names(
             start_ns,
             end_ns,
             step_ns,
-            by: vec![MetricKey::of_dim(MetricDim::Name)],
+            by: vec![key],
             value: MetricValue::Duration,
         })
         .await?;
-    let label = MetricDim::Name.label();
-    let mut names: Vec<String> = answer
+    let mut values: Vec<String> = answer
         .series
         .into_iter()
-        .filter_map(|s| s.labels.get(label).cloned())
-        .filter(|n| !n.is_empty())
+        .filter_map(|s| s.labels.get(&label).cloned())
+        .filter(|v| !v.is_empty())
         .collect();
-    names.sort();
-    Ok(Json(names))
+    values.sort();
+    Ok(values)
 }
 
 /// Parameters of `GET /zipkin/api/v2/dependencies`.
