@@ -361,6 +361,16 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    /// The settings of `tracehouse serve --config <file holding toml> <flags>`.
+    fn with_config_file(toml: &str, flags: &[&str]) -> Settings {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tracehouse.toml");
+        std::fs::write(&path, toml).unwrap();
+        let mut argv = vec!["tracehouse", "serve", "--config", path.to_str().unwrap()];
+        argv.extend_from_slice(flags);
+        resolve(args(&argv)).unwrap()
+    }
+
     fn args(argv: &[&str]) -> ServeArgs {
         match crate::cli::Cli::parse_from(argv)
             .command
@@ -373,22 +383,10 @@ mod tests {
 
     #[test]
     fn flags_win_over_file_and_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.toml");
-        std::fs::write(
-            &path,
+        let s = with_config_file(
             "listen = \"127.0.0.1:9000\"\notlp_grpc = \"127.0.0.1:9001\"\nretention = \"2d\"\n[[projects]]\nid = \"shop\"\nkeys = [\"k1\"]\n",
-        )
-        .unwrap();
-        let s = resolve(args(&[
-            "tracehouse",
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:9999",
-        ]))
-        .unwrap();
+            &["--listen", "127.0.0.1:9999"],
+        );
         assert_eq!(s.server.listen.port(), 9999);
         assert_eq!(s.server.otlp_grpc.port(), 9001);
         assert_eq!(s.server.otlp_http.port(), 4318);
@@ -415,16 +413,7 @@ mod tests {
         let s = resolve(args(&["tracehouse", "serve", "--memory-limit", "256MiB"])).unwrap();
         assert_eq!(s.engine.max_memtable_bytes, 64 << 20);
         assert_eq!(s.engine.query_memory_bytes, 64 << 20);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.toml");
-        std::fs::write(&path, "memory_limit = \"2g\"\n").unwrap();
-        let s = resolve(args(&[
-            "tracehouse",
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-        ]))
-        .unwrap();
+        let s = with_config_file("memory_limit = \"2g\"\n", &[]);
         assert_eq!(s.engine.max_memtable_bytes, 512 << 20);
         for bad in ["lots", "12TB", "1MiB"] {
             let err = resolve(args(&["tracehouse", "serve", "--memory-limit", bad])).unwrap_err();
@@ -481,20 +470,10 @@ mod tests {
         );
         assert_eq!(c.batch_wait, Duration::from_millis(20));
         // The same keys in the config file.
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ch.toml");
-        std::fs::write(
-            &path,
+        let s = with_config_file(
             "store = \"clickhouse\"\nclickhouse_url = \"http://ch:8123\"\nclickhouse_cluster = \"main\"\nclickhouse_batch_wait = \"0s\"\n",
-        )
-        .unwrap();
-        let s = resolve(args(&[
-            "tracehouse",
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-        ]))
-        .unwrap();
+            &[],
+        );
         let c = s.clickhouse.unwrap();
         assert_eq!(c.cluster.map(|c| c.name).as_deref(), Some("main"));
         assert_eq!(c.batch_wait, Duration::ZERO);
@@ -507,24 +486,15 @@ mod tests {
         let s = resolve(args(&["tracehouse", "serve"])).unwrap();
         assert_eq!(s.server.connections, ConnectionLimits::default());
         assert_eq!(s.server.query_timeout, Duration::from_secs(30));
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("limits.toml");
-        std::fs::write(
-            &path,
+        let s = with_config_file(
             "header_read_timeout = \"3s\"\nidle_timeout = \"2m\"\nmax_connections = 10\nquery_timeout = \"5s\"\n",
-        )
-        .unwrap();
-        let s = resolve(args(&[
-            "tracehouse",
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-            "--max-connections",
-            "20",
-            "--request-body-timeout",
-            "1500ms",
-        ]))
-        .unwrap();
+            &[
+                "--max-connections",
+                "20",
+                "--request-body-timeout",
+                "1500ms",
+            ],
+        );
         let c = s.server.connections;
         assert_eq!(c.header_read_timeout, Duration::from_secs(3));
         assert_eq!(c.request_body_timeout, Duration::from_millis(1500));
@@ -537,27 +507,18 @@ mod tests {
     fn ingest_limits_from_flags_file_and_defaults() {
         let s = resolve(args(&["tracehouse", "serve"])).unwrap();
         assert_eq!(s.server.limits, Limits::default());
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ingest.toml");
-        std::fs::write(
-            &path,
+        let s = with_config_file(
             "max_attributes = 64
 max_name_bytes = 200
 max_clock_ahead = \"5m\"
 ",
-        )
-        .unwrap();
-        let s = resolve(args(&[
-            "tracehouse",
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-            "--max-attributes",
-            "32",
-            "--max-status-message-bytes",
-            "100",
-        ]))
-        .unwrap();
+            &[
+                "--max-attributes",
+                "32",
+                "--max-status-message-bytes",
+                "100",
+            ],
+        );
         let l = s.server.limits;
         assert_eq!(l.max_attributes_per_span, 32, "the flag wins over the file");
         assert_eq!(l.max_name_bytes, 200);
@@ -639,20 +600,10 @@ max_clock_ahead = \"5m\"
             );
         }
 
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.toml");
-        std::fs::write(
-            &path,
+        let s = with_config_file(
             "cors_origins = [\"https://shop.example.com\"]\n[[projects]]\nid = \"shop\"\nkeys = [\"k1\"]\nbrowser_keys = [\"pub\"]\n",
-        )
-        .unwrap();
-        let s = resolve(args(&[
-            "tracehouse",
-            "serve",
-            "--config",
-            path.to_str().unwrap(),
-        ]))
-        .unwrap();
+            &[],
+        );
         assert_eq!(s.server.projects[0].browser_keys, vec!["pub"]);
         assert_eq!(
             s.server.cors,
