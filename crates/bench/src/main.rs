@@ -108,10 +108,9 @@ struct BenchArgs {
 static ALLOCATOR: tracehouse_server::allocator::Allocator =
     tracehouse_server::allocator::Allocator {};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracehouse_server::allocator::init();
-    run(BenchArgs::parse()).await
+    tracehouse_server::runtime::build()?.block_on(run(BenchArgs::parse()))
 }
 
 /// Runs the benchmark and prints (and with `--out`, writes) the results.

@@ -14,6 +14,7 @@ pub mod otlp_http;
 pub mod otlp_json;
 pub mod projects;
 pub mod replay;
+pub mod runtime;
 pub mod serve;
 pub mod time;
 pub mod ui;

@@ -24,10 +24,7 @@ static ALLOCATOR: tracehouse_server::allocator::Allocator =
 fn main() -> anyhow::Result<ExitCode> {
     tracehouse_server::allocator::init();
     let cli = cli::Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("tracehouse")
-        .build()?;
+    let runtime = tracehouse_server::runtime::build()?;
     match cli.command.unwrap_or_default() {
         cli::Command::Serve(args) => runtime.block_on(serve::run(*args)),
         cli::Command::Query(args) => runtime.block_on(query::run(args)),

@@ -15,6 +15,7 @@ use tracehouse_model::Span;
 
 use crate::config::EngineConfig;
 use crate::error::{EngineResult, StoreError};
+use crate::storage::granule::GRANULE_ROWS;
 use crate::storage::part::Part;
 use crate::storage::schema::{batch_to_spans, col as c};
 use crate::storage::table::Table;
@@ -43,10 +44,11 @@ pub(crate) fn runtime(config: &EngineConfig) -> Result<Arc<RuntimeEnv>, StoreErr
         .engine()
 }
 
-fn session(runtime: &Arc<RuntimeEnv>) -> SessionContext {
+/// A session whose scans decode `batch_rows` rows at a time.
+fn session(runtime: &Arc<RuntimeEnv>, batch_rows: usize) -> SessionContext {
     let mut config = SessionConfig::new()
         .with_target_partitions(2)
-        .with_batch_size(8192);
+        .with_batch_size(batch_rows);
     let parquet = &mut config.options_mut().execution.parquet;
     parquet.pushdown_filters = true;
     parquet.reorder_filters = true;
@@ -80,7 +82,7 @@ impl Snapshot {
         &self,
         parts: &[&Arc<Part>],
     ) -> Result<(SessionContext, DataFrame), StoreError> {
-        let ctx = session(&self.runtime);
+        let ctx = session(&self.runtime, batch_rows(parts)?);
         let schema = self.table.schema();
         let mem = MemTable::try_new(schema.clone(), vec![self.memtable.clone()]).engine()?;
         let mut df = ctx.read_table(Arc::new(mem)).engine()?;
@@ -147,6 +149,18 @@ impl Snapshot {
         }
         Ok(out)
     }
+}
+
+/// Rows per scanned batch over `parts`: the fewest any part asks for, so a batch of the
+/// widest rows (spans carrying kilobytes of attributes) stays near
+/// [`READ_BATCH_BYTES`](crate::storage::part::READ_BATCH_BYTES) of decoded data instead of a
+/// granule's rows whatever their size. Decoding is not drawn from the query memory pool,
+/// so this is what bounds it.
+fn batch_rows(parts: &[&Arc<Part>]) -> Result<usize, StoreError> {
+    parts
+        .iter()
+        .map(|p| p.read_batch_rows())
+        .try_fold(GRANULE_ROWS, |rows, part| Ok(rows.min(part?)))
 }
 
 /// `project_id = p`.

@@ -328,6 +328,7 @@ fn scan(
             }
             let mut row = first;
             for batch in parts[part].read_rows(&[(first, end)], Some(&columns))? {
+                let batch = batch?;
                 let matched = physical
                     .evaluate(&batch)
                     .engine()?
@@ -374,6 +375,7 @@ fn spans_at(part: &Part, rows: &[u32], columns: Option<&[usize]>) -> Result<Vec<
     }
     let mut spans = Vec::with_capacity(rows.len());
     for batch in part.read_rows(&ranges, columns)? {
+        let batch = batch?;
         spans.extend(batch_to_spans(&batch)?);
     }
     if spans.len() != rows.len() {
@@ -514,6 +516,7 @@ pub(crate) fn trace_spans(
         for (first, end) in index.chunks_during(&ranges) {
             let mut row = first;
             for batch in part.read_rows(&[(first, end)], Some(&ids))? {
+                let batch = batch?;
                 let trace_ids: &FixedSizeBinaryArray = downcast(&batch, c::TRACE_ID)?;
                 let span_ids: Option<&FixedSizeBinaryArray> = match &only {
                     Some(_) => Some(downcast(&batch, c::SPAN_ID)?),

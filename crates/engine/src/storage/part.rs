@@ -129,12 +129,13 @@ impl Part {
 
     /// The rows in `ranges` (`(first, end)` row numbers in part order, sorted and
     /// disjoint), in part order, with only the table columns at `projection` when given.
-    /// Only the pages holding those rows are read.
+    /// Only the pages holding those rows are read, in batches of about [`READ_BATCH_BYTES`]
+    /// as they are consumed.
     pub fn read_rows(
         &self,
         ranges: &[(u32, u32)],
         projection: Option<&[usize]>,
-    ) -> Result<Vec<RecordBatch>, StoreError> {
+    ) -> Result<impl Iterator<Item = Result<RecordBatch, StoreError>> + use<>, StoreError> {
         let metadata = self.reader_metadata()?.clone();
         let mut row_groups = Vec::new();
         let mut selected = Vec::new();
@@ -155,7 +156,7 @@ impl Part {
             group_start = group_end;
         }
         if row_groups.is_empty() {
-            return Ok(Vec::new());
+            return Ok(None.into_iter().flatten());
         }
         let selection = RowSelection::from_consecutive_ranges(selected.into_iter(), offset);
         let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
@@ -164,17 +165,14 @@ impl Part {
         )
         .with_row_groups(row_groups)
         .with_row_selection(selection)
-        .with_batch_size(GRANULE_ROWS);
+        .with_batch_size(self.read_batch_rows()?);
         if let Some(columns) = projection {
             let schema = metadata.metadata().file_metadata().schema_descr();
             builder =
                 builder.with_projection(ProjectionMask::roots(schema, columns.iter().copied()));
         }
-        builder
-            .build()
-            .engine()?
-            .collect::<Result<Vec<_>, _>>()
-            .engine()
+        let reader = builder.build().engine()?;
+        Ok(Some(reader.map(|b| b.engine())).into_iter().flatten())
     }
 
     /// Start times (earliest, latest) of the trace's spans in the part, when the part has a
@@ -231,8 +229,9 @@ impl Part {
         Ok(())
     }
 
-    /// Rows per batch for whole-part reads: about [`READ_BATCH_BYTES`] of decoded data.
-    fn read_batch_rows(&self) -> Result<usize, StoreError> {
+    /// Rows per batch for reads of this part: about [`READ_BATCH_BYTES`] of decoded data,
+    /// at most a granule.
+    pub fn read_batch_rows(&self) -> Result<usize, StoreError> {
         let per_row = self.data_bytes()?.div_ceil(self.meta.rows.max(1)).max(1);
         Ok((READ_BATCH_BYTES / per_row).clamp(1, GRANULE_ROWS as u64) as usize)
     }
