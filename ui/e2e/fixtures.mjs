@@ -10,8 +10,8 @@ const attrs = (o) =>
     value: typeof v === 'number' ? (Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v }) : typeof v === 'boolean' ? { boolValue: v } : str(v),
   }));
 
-/** Builds one OTLP request body from a flat list of span descriptions. */
-export function otlp(spans) {
+/** Builds one OTLP request body from a flat list of span descriptions, all of one deployment environment. */
+export function otlp(spans, environment = 'e2e') {
   const byService = new Map();
   for (const s of spans) {
     if (!byService.has(s.service)) byService.set(s.service, []);
@@ -19,7 +19,7 @@ export function otlp(spans) {
   }
   return {
     resourceSpans: [...byService.entries()].map(([service, list]) => ({
-      resource: { attributes: attrs({ 'service.name': service, 'deployment.environment': 'e2e', 'host.name': `${service}-host-1` }) },
+      resource: { attributes: attrs({ 'service.name': service, 'deployment.environment': environment, 'host.name': `${service}-host-1` }) },
       scopeSpans: [
         {
           scope: { name: 'e2e-generator', version: '1.0.0' },
@@ -292,4 +292,27 @@ export function replayChunks(t0Ms, sessionId) {
       ],
     },
   ];
+}
+
+/**
+ * Calls between two services, one a minute from `t0` for the services pages and the map:
+ * `gateway` serves `GET /order` (50 ms; every fifth call fails after 400 ms) and calls
+ * `inventory` (`GET /stock` client span, 50 ms), whose server span (25 ms) queries MySQL
+ * (`SELECT stock`, a client span with `db.system`, 25 ms). Every call is its own trace.
+ */
+export function serviceCalls(t0, n) {
+  const spans = [];
+  for (let i = 0; i < n; i++) {
+    const traceId = hex(16);
+    const [root, call, serve, query] = [hex(8), hex(8), hex(8), hex(8)];
+    const t = t0 + i * 60_000 * MS;
+    const failed = i % 5 === 4;
+    spans.push(
+      { traceId, spanId: root, service: 'gateway', name: 'GET /order', kind: 2, start: t, end: t + (failed ? 400 : 50) * MS, error: failed ? 'upstream failed' : undefined },
+      { traceId, spanId: call, parentSpanId: root, service: 'gateway', name: 'GET /stock', kind: 3, start: t + 1 * MS, end: t + 51 * MS },
+      { traceId, spanId: serve, parentSpanId: call, service: 'inventory', name: 'GET /stock', kind: 2, start: t + 2 * MS, end: t + 27 * MS },
+      { traceId, spanId: query, parentSpanId: serve, service: 'inventory', name: 'SELECT stock', kind: 3, start: t + 2 * MS, end: t + 27 * MS, attributes: { 'db.system': 'mysql' } },
+    );
+  }
+  return spans;
 }

@@ -9,7 +9,8 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, replayChunks, retryTrace, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, replayChunks, retryTrace, serviceCalls, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { servicesTests } from './services.mjs';
 import { fail, launchBrowser, repo, sleep, startServer } from './harness.mjs';
 
 const require = createRequire(import.meta.url);
@@ -83,6 +84,12 @@ await post(
   ]),
 );
 await waitTrace(SKEW_TRACE, 2);
+// Calls between two services of their own environment, outside the default 1h window (the
+// services pages are read over 6h).
+const CALLS_ENV = 'e2e-calls';
+const calls = serviceCalls(now - 100 * 60e9, 20);
+await post(otlp(calls, CALLS_ENV));
+await waitTrace(calls.at(-1).traceId, 4);
 await waitTrace(checkout.traceId, 12);
 await waitTrace(large.traceId, 3000);
 await waitTrace(shared.traceId, 5);
@@ -993,6 +1000,8 @@ test('logs and session pages in the dark theme', async () => {
   await page.waitForFunction(() => document.documentElement.dataset.theme === 'light', null, { timeout: 3000 });
 }, { needs: 'logs' });
 
+servicesTests({ test, page, base, shot, axe, waitUrl, assert, eq, calls, environment: CALLS_ENV });
+
 // ---- layout at 1440, 900 and 390 px wide, both themes ----------------------------------------
 const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 
@@ -1039,6 +1048,12 @@ for (const width of [1440, 900, 390]) {
         await check('the flame graph');
         eq((await flameOverlaps()).bad, 0, 'overlapping flame boxes');
         if (theme === 'light') await shot(`22-flame-${width}`);
+
+        await page.goto(`${base}/services?range=6h`);
+        await page.waitForSelector('table.red-table tbody tr');
+        await check('the services page');
+        if (theme === 'light') await shot(`24-services-${width}`);
+        await axe(`services page at ${width} px (${theme})`);
 
         for (const [path, sel, name] of [
           ['/logs?range=1h', '.log-row', 'logs'],

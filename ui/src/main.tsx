@@ -6,6 +6,7 @@ import { ErrorGroupPage } from './errors/ErrorGroupPage';
 import { ErrorsPage } from './errors/ErrorsPage';
 import { LogsPage } from './logs/LogsPage';
 import { SearchPage } from './search/SearchPage';
+import { ServicesPage } from './services/ServicesPage';
 import { SessionPage } from './sessions/SessionPage';
 import { SessionsPage } from './sessions/SessionsPage';
 import { ComparePage } from './trace/Compare';
@@ -105,6 +106,7 @@ function ProjectSwitcher({ onChange }: { onChange: () => void }) {
 /** The top-level sections in the navigation bar. */
 const SECTIONS = [
   { id: 'traces', label: 'Traces', href: '/' },
+  { id: 'services', label: 'Services', href: '/services' },
   { id: 'logs', label: 'Logs', href: '/logs' },
   { id: 'errors', label: 'Errors', href: '/errors' },
   { id: 'sessions', label: 'Sessions', href: '/sessions' },
@@ -116,13 +118,14 @@ function sectionOf(path: string): string {
   return first === '' || first === 'traces' ? 'traces' : first;
 }
 
-/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
+/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/services`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
 function route(path: string, params: URLSearchParams, epoch: number) {
   const [, first = '', id, ...rest] = path.replace(/\/+$/, '').split('/');
   const one = id !== undefined && rest.length === 0 ? decodeURIComponent(id) : null;
   if (first === '' || (first === 'traces' && id === undefined)) return <SearchPage key={epoch} params={params} />;
   if (first === 'traces' && one === 'compare') return <ComparePage params={params} />;
   if (first === 'traces' && one) return <TracePage key={`${one}-${epoch}`} traceId={one} params={params} />;
+  if (first === 'services' && id === undefined) return <ServicesPage key={epoch} params={params} />;
   if (first === 'logs' && id === undefined) return <LogsPage key={epoch} params={params} />;
   if (first === 'errors' && id === undefined) return <ErrorsPage key={epoch} params={params} />;
   if (first === 'errors' && one) return <ErrorGroupPage key={`${one}-${epoch}`} fingerprint={one} params={params} />;

@@ -1,4 +1,22 @@
-import type { Bucket, ErrorGroup, ErrorOccurrence, LogBucket, LogRecord, QueryErrorInfo, SessionSummary, Span, TraceData, SavedView, TraceComparison, TraceRow, TraceStats } from './types';
+import type {
+  Bucket,
+  ErrorGroup,
+  ErrorOccurrence,
+  LogBucket,
+  LogRecord,
+  OperationList,
+  QueryErrorInfo,
+  SavedView,
+  ServiceGraph,
+  ServiceList,
+  SessionSummary,
+  Span,
+  SpanMetrics,
+  TraceComparison,
+  TraceData,
+  TraceRow,
+  TraceStats,
+} from './types';
 
 /** An API failure: HTTP status plus the server's `{"error": {...}}` body when present. */
 export class ApiError extends Error {
@@ -259,6 +277,29 @@ export async function getSession(id: string, p: TimeWindow, signal?: AbortSignal
     signal,
   );
   return { session: body.session, traces: (body.traces ?? []).map(normaliseTraceRow), errors: body.errors ?? [], logs: body.logs ?? [] };
+}
+
+/** What the RED tables take: a range, an environment (empty: all) and a row order. */
+export type RedRequest = TimeWindow & { environment?: string; sort?: string };
+
+/** Each service's rate, errors and latency over a range. */
+export function listServices(p: RedRequest, signal?: AbortSignal): Promise<ServiceList> {
+  return getJson<ServiceList>('/api/v1/services', { ...p }, signal);
+}
+
+/** One service's operations (span name and kind) with their rate, errors and latency. */
+export function listOperations(service: string, p: RedRequest, signal?: AbortSignal): Promise<OperationList> {
+  return getJson<OperationList>(`/api/v1/services/${encodeURIComponent(service)}/operations`, { ...p }, signal);
+}
+
+/** The service map of a range. */
+export function serviceGraph(p: TimeWindow, signal?: AbortSignal): Promise<ServiceGraph> {
+  return getJson<ServiceGraph>('/api/v1/services/graph', { ...p }, signal);
+}
+
+/** A span metric (`fn`, e.g. `rate` or `p95(duration)`) of the spans matching `query` over time. */
+export function spanMetrics(p: TimeWindow & { query: string; fn: string; by?: string; step?: string }, signal?: AbortSignal): Promise<SpanMetrics> {
+  return getJson<SpanMetrics>('/api/v1/metrics/spans', { ...p }, signal);
 }
 
 export interface Suggestion {

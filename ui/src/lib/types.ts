@@ -67,3 +67,21 @@ export type CompareRow = Schemas['CompareRow'];
 
 /** A saved search of the project: query, range (or start and end) and columns. */
 export type SavedView = Schemas['SavedView'];
+
+/** Rate, errors and latency of a service or an operation over a range, with its sparkline. */
+export type Red = Schemas['Red'];
+/** One step of a RED sparkline. */
+export type RedPoint = Schemas['RedPoint'];
+/** The services table of a range. */
+export type ServiceList = Schemas['ServiceList'];
+export type ServiceRed = Schemas['ServiceRed'];
+/** The operations (span name and kind) of one service. */
+export type OperationList = Schemas['OperationList'];
+export type OperationRed = Schemas['OperationRed'];
+/** The service map of a range: services, the peers they call, and the calls. */
+export type ServiceGraph = Schemas['ServiceGraph'];
+export type GraphNode = Schemas['GraphNode'];
+export type GraphEdge = Schemas['GraphEdge'];
+/** Span metrics over a range: one series per value of the `by` keys. */
+export type SpanMetrics = Schemas['SpanMetrics'];
+export type MetricSeries = Schemas['SeriesOut'];
