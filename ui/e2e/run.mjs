@@ -1000,7 +1000,7 @@ test('logs and session pages in the dark theme', async () => {
   await page.waitForFunction(() => document.documentElement.dataset.theme === 'light', null, { timeout: 3000 });
 }, { needs: 'logs' });
 
-servicesTests({ test, page, base, shot, axe, waitUrl, assert, eq, calls, environment: CALLS_ENV });
+servicesTests({ test, page, base, shot, axe, waitUrl, url, assert, eq, calls, environment: CALLS_ENV });
 
 // ---- layout at 1440, 900 and 390 px wide, both themes ----------------------------------------
 const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -1054,6 +1054,11 @@ for (const width of [1440, 900, 390]) {
         await check('the services page');
         if (theme === 'light') await shot(`24-services-${width}`);
         await axe(`services page at ${width} px (${theme})`);
+        await page.goto(`${base}/services/gateway?range=6h`);
+        await page.waitForSelector('.chart .uplot canvas');
+        await check('the service page');
+        if (theme === 'light') await shot(`25-service-${width}`);
+        await axe(`service page at ${width} px (${theme})`);
 
         for (const [path, sel, name] of [
           ['/logs?range=1h', '.log-row', 'logs'],

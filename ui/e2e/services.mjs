@@ -11,7 +11,7 @@ export function expectedRed(spans, service) {
 
 /** Registers the services tests; `t` holds the runner's page, helpers and the sent calls. */
 export function servicesTests(t) {
-  const { test, page, base, shot, axe, waitUrl, assert, eq, calls, environment } = t;
+  const { test, page, base, shot, axe, waitUrl, url, assert, eq, calls, environment } = t;
   const near = (actual, expected, what) => assert(Math.abs(actual - expected) <= expected * 0.01, `${what}: ${actual} is not within 1% of ${expected}`);
   const rowOrder = () => page.$$eval('table.red-table tbody tr', (rs) => rs.map((r) => r.getAttribute('data-row')));
   const cell = (row, col) => page.$eval(`table.red-table tr[data-row="${row}"] td[data-col="${col}"]`, (c) => ({ text: c.textContent, value: Number(c.getAttribute('data-value')) }));
@@ -54,5 +54,66 @@ export function servicesTests(t) {
     await waitUrl((u) => u.searchParams.get('sort') === 'name', 'sorted by name');
     await page.click('table.red-table tr[data-row="inventory"] a');
     await waitUrl((u) => u.pathname === '/services/inventory' && u.searchParams.get('range') === '6h' && u.searchParams.get('environment') === environment, 'opened the service with the range');
+  });
+
+  const total = (name) => page.$eval(`.red-totals [data-total="${name}"] dd`, (d) => d.textContent);
+  const neighbour = (id) =>
+    page.$eval(`table.neighbours tr[data-neighbour="${id}"]`, (r) => ({
+      role: r.getAttribute('data-role'),
+      count: Number(r.querySelector('[data-col="count"]').textContent.replace(/,/g, '')),
+      errors: r.querySelector('[data-col="errors"]').textContent,
+      p95: Number(r.querySelector('[data-col="p95"]').getAttribute('data-value')),
+    }));
+
+  test('service page: totals, operations and neighbours are those of the spans sent', async () => {
+    await page.goto(`${base}/services/gateway?range=6h`);
+    await page.waitForSelector('.chart .uplot canvas');
+    eq(await page.$$eval('.chart .uplot', (c) => c.length), 3, 'rate, errors and latency charts');
+    const want = expectedRed(calls, 'gateway');
+    eq(await total('Spans'), String(want.count), 'spans in the range');
+    eq(await total('Errors'), `${Math.round((100 * want.errors) / want.count)}%`, 'error share');
+    const order = 'server GET /order';
+    const orders = calls.filter((s) => s.service === 'gateway' && s.name === 'GET /order');
+    eq(Number(await page.getAttribute(`table.red-table tr[data-row="${order}"]`, 'data-count')), orders.length, 'GET /order spans');
+    eq((await cell(order, 'error_rate')).text, `${Math.round((100 * orders.filter((s) => s.error).length) / orders.length)}%`, 'GET /order errors');
+    const callee = await neighbour('inventory');
+    eq(callee.role, 'callee', 'gateway calls inventory');
+    eq(callee.count, orders.length, 'calls to inventory');
+    eq(callee.errors, '0%', 'failed calls to inventory');
+    near(callee.p95, 50e6, 'p95 of the calls to inventory');
+    await shot('31-service');
+    await axe('service page');
+    await page.click('table.neighbours tr[data-neighbour="inventory"] a');
+    await waitUrl((u) => u.pathname === '/services/inventory' && u.searchParams.get('range') === '6h', 'went to the callee');
+    await page.waitForSelector('table.neighbours tr[data-neighbour="database:mysql"]');
+    eq((await neighbour('gateway')).role, 'caller', 'inventory is called by gateway');
+    eq((await neighbour('database:mysql')).count, orders.length, 'queries to MySQL');
+  });
+
+  test('service page: a click on the latency spike opens the slow traces of that step', async () => {
+    await page.goto(`${base}/services/gateway?range=6h`);
+    const fig = page.locator('figure.chart', { hasText: 'Latency' });
+    await fig.locator('.uplot canvas').waitFor();
+    const steps = Number(await fig.getAttribute('data-steps'));
+    const over = await fig.locator('.u-over').boundingBox();
+    const p95At = fig.locator('.chart-key', { hasText: 'p95' }).locator('[data-value]');
+    const xOf = (i) => over.x + (i / (steps - 1)) * over.width;
+    let best = { i: -1, v: 0 };
+    for (let i = 0; i < steps; i++) {
+      await page.mouse.move(xOf(i), over.y + over.height / 2);
+      const v = Number((await p95At.getAttribute('data-value')) || 0);
+      if (v > best.v) best = { i, v };
+    }
+    near(best.v, 400e6, 'the highest p95 is that of the failed calls');
+    await page.mouse.click(xOf(best.i), over.y + over.height / 2);
+    await waitUrl((u) => u.pathname === '/' && u.searchParams.get('sort') === 'duration_desc', 'opened the search');
+    const q = url().searchParams.get('query');
+    assert(/^service_name:gateway duration>=39\dms$/.test(q), `query of the slow spans: ${q}`);
+    const [start, end] = ['start', 'end'].map((k) => Date.parse(url().searchParams.get(k)) * 1e6);
+    const slow = calls.filter((s) => s.service === 'gateway' && s.error && s.start >= start && s.start < end);
+    assert(slow.length >= 1, `the step ${url().searchParams.get('start')}..${url().searchParams.get('end')} holds a failed call`);
+    await page.waitForFunction((n) => document.querySelectorAll('table.results tbody tr').length === n, slow.length);
+    const names = await page.$$eval('table.results td.name-cell', (cs) => cs.map((c) => c.textContent));
+    assert(names.every((n) => n === 'GET /order'), `only the slow GET /order spans: ${names}`);
   });
 }

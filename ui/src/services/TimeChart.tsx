@@ -1,0 +1,108 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type uPlot from 'uplot';
+
+/** One line of a chart: its name, a CSS colour variable (`--ok`) and a value or null per step. */
+export interface ChartSeries {
+  label: string;
+  color: string;
+  values: (number | null)[];
+}
+
+interface Props {
+  title: string;
+  /** Step starts, seconds. */
+  xs: number[];
+  series: ChartSeries[];
+  /** How a value reads (axis and legend). */
+  format: (v: number) => string;
+  /** What a click on step `i` opens, said in the hint ("the slow traces"). */
+  pickHint: string;
+  onPick: (i: number) => void;
+}
+
+const HEIGHT = 170;
+
+/** uPlot, loaded with its stylesheet on first use as a chunk of its own. */
+const loadUPlot = () => Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([m]) => m.default);
+
+/** The theme's value of a CSS variable, for the canvas. */
+const cssVar = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+function options(p: Props, width: number, onHover: (i: number | null) => void): uPlot.Options {
+  const grid = { stroke: cssVar('--border'), width: 1 };
+  const axis = { stroke: cssVar('--muted'), grid, ticks: grid, font: '11px system-ui, sans-serif' };
+  return {
+    width,
+    height: HEIGHT,
+    legend: { show: false },
+    cursor: { drag: { x: false, y: false } },
+    scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
+    axes: [axis, { ...axis, size: 64, values: (_u, splits) => splits.map(p.format) }],
+    series: [{}, ...p.series.map((s) => ({ label: s.label, stroke: cssVar(s.color), width: 1.5, spanGaps: false }))],
+    hooks: { setCursor: [(u) => onHover(u.cursor.idx ?? null)] },
+  };
+}
+
+/**
+ * A time chart drawn by uPlot: lines per series over the steps, a legend that follows the
+ * cursor, and a click on a step calls `onPick` with its index. Redrawn on a theme change.
+ */
+export function TimeChart(p: Props) {
+  const box = useRef<HTMLDivElement>(null);
+  const pick = useRef(p.onPick);
+  pick.current = p.onPick;
+  const [hover, setHover] = useState<number | null>(null);
+  const [theme, setTheme] = useState(document.documentElement.dataset.theme);
+
+  useEffect(() => {
+    const watch = new MutationObserver(() => setTheme(document.documentElement.dataset.theme));
+    watch.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    return () => watch.disconnect();
+  }, []);
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    let chart: uPlot | null = null;
+    let gone = false;
+    const resize = new ResizeObserver(() => chart?.setSize({ width: el.clientWidth, height: HEIGHT }));
+    loadUPlot().then((UPlot) => {
+      if (gone) return;
+      chart = new UPlot(options(p, el.clientWidth, setHover), [p.xs, ...p.series.map((s) => s.values)] as uPlot.AlignedData, el);
+      chart.over.addEventListener('click', () => {
+        const i = chart?.cursor.idx;
+        if (i !== null && i !== undefined) pick.current(i);
+      });
+      resize.observe(el);
+    });
+    return () => {
+      gone = true;
+      resize.disconnect();
+      chart?.destroy();
+    };
+  }, [p.xs, p.series, theme]);
+
+  const at = hover ?? p.xs.length - 1;
+  return (
+    <figure class="chart" data-start={p.xs[0]} data-end={p.xs.at(-1)} data-steps={p.xs.length}>
+      <figcaption>
+        <strong>{p.title}</strong>
+        <span class="chart-legend">
+          {p.series.map((s) => {
+            const v = s.values[at];
+            return (
+              <span key={s.label} class="chart-key">
+                <i class="swatch" style={{ background: `var(${s.color})` }} />
+                {s.label}{' '}
+                <span class="mono" data-value={v ?? ''}>
+                  {v === null || v === undefined ? '–' : p.format(v)}
+                </span>
+              </span>
+            );
+          })}
+        </span>
+      </figcaption>
+      <div class="chart-plot" ref={box} aria-hidden="true" title={`Click a point for ${p.pickHint} of its step`} />
+    </figure>
+  );
+}
