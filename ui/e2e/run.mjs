@@ -1059,6 +1059,11 @@ for (const width of [1440, 900, 390]) {
         await check('the service page');
         if (theme === 'light') await shot(`25-service-${width}`);
         await axe(`service page at ${width} px (${theme})`);
+        await page.goto(`${base}/services/map?range=6h`);
+        await page.waitForSelector('.map-svg [data-node]');
+        await check('the service map');
+        if (theme === 'light') await shot(`26-service-map-${width}`);
+        await axe(`service map at ${width} px (${theme})`);
 
         for (const [path, sel, name] of [
           ['/logs?range=1h', '.log-row', 'logs'],

@@ -6,6 +6,7 @@ import { ErrorGroupPage } from './errors/ErrorGroupPage';
 import { ErrorsPage } from './errors/ErrorsPage';
 import { LogsPage } from './logs/LogsPage';
 import { SearchPage } from './search/SearchPage';
+import { ServiceMapPage } from './services/ServiceMapPage';
 import { ServicePage } from './services/ServicePage';
 import { ServicesPage } from './services/ServicesPage';
 import { SessionPage } from './sessions/SessionPage';
@@ -119,7 +120,7 @@ function sectionOf(path: string): string {
   return first === '' || first === 'traces' ? 'traces' : first;
 }
 
-/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/services[/<name>]`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
+/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/services`, `/services/map`, `/services/<name>`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
 function route(path: string, params: URLSearchParams, epoch: number) {
   const [, first = '', id, ...rest] = path.replace(/\/+$/, '').split('/');
   const one = id !== undefined && rest.length === 0 ? decodeURIComponent(id) : null;
@@ -127,6 +128,7 @@ function route(path: string, params: URLSearchParams, epoch: number) {
   if (first === 'traces' && one === 'compare') return <ComparePage params={params} />;
   if (first === 'traces' && one) return <TracePage key={`${one}-${epoch}`} traceId={one} params={params} />;
   if (first === 'services' && id === undefined) return <ServicesPage key={epoch} params={params} />;
+  if (first === 'services' && one === 'map') return <ServiceMapPage key={epoch} params={params} />;
   if (first === 'services' && one) return <ServicePage key={`${one}-${epoch}`} service={one} params={params} />;
   if (first === 'logs' && id === undefined) return <LogsPage key={epoch} params={params} />;
   if (first === 'errors' && id === undefined) return <ErrorsPage key={epoch} params={params} />;

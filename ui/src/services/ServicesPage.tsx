@@ -8,6 +8,7 @@ import { ApiBanner } from './ApiBanner';
 import { serviceHref } from './links';
 import { sortOf } from './red';
 import { RedTable } from './RedTable';
+import { ServicesTabs } from './ServicesTabs';
 import { useApi } from './useApi';
 
 /** The deployment environments seen in the range, for the filter. */
@@ -41,6 +42,7 @@ export function ServicesPage({ params }: { params: URLSearchParams }) {
     <main class="page services-page">
       <h1 class="page-title">Services</h1>
       <div class="search-controls">
+        <ServicesTabs on="table" carry={carry} />
         <EnvironmentFilter env={env} start={startS} end={endS} />
         <RangePicker range={range} refresh={refresh} />
       </div>
