@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ServiceGraph } from '../lib/types';
+import { testGraph } from './graph.fixture';
 import { edgeLabel, errorLevel, errorShare, neighbours } from './graph';
 
-const graph: ServiceGraph = {
-  nodes: [
-    { id: 'gateway', name: 'gateway', kind: 'service', count: 40, errors: 4 },
-    { id: 'inventory', name: 'inventory', kind: 'service', count: 40, errors: 0 },
-    { id: 'database:mysql', name: 'mysql', kind: 'database', count: 20, errors: 0 },
-  ],
-  edges: [
-    { source: 'gateway', target: 'inventory', count: 20, errors: 0, p50: 50e6, p95: 50e6 },
-    { source: 'inventory', target: 'database:mysql', count: 20, errors: 1, p50: 25e6, p95: 25e6 },
-    { source: 'inventory', target: 'inventory', count: 3, errors: 0, p50: 1e6, p95: 1e6 },
-  ],
-  join_window_ns: 300e9,
-  skew_window_ns: 60e9,
-};
+const graph = testGraph;
 
 describe('neighbours', () => {
   it('lists callers first, then callees by calls, a self call once as a callee', () => {
@@ -24,6 +11,7 @@ describe('neighbours', () => {
   });
   it('names a node missing from the list by its id', () => {
     const g = { ...graph, nodes: [] };
+    expect(neighbours(g, 'gateway').map((r) => r.node.id)).toEqual(['inventory', 'elsewhere']);
     expect(neighbours(g, 'gateway')[0].node).toEqual({ id: 'inventory', name: 'inventory', kind: 'service', count: 0, errors: 0 });
   });
 });

@@ -1,22 +1,9 @@
 import dagre from '@dagrejs/dagre';
 import { describe, expect, it } from 'vitest';
-import type { ServiceGraph } from '../lib/types';
+import { testGraph } from './graph.fixture';
 import { layoutMap, NODE_HEIGHT, nodeWidth } from './layout';
 
-const graph: ServiceGraph = {
-  nodes: [
-    { id: 'gateway', name: 'gateway', kind: 'service', count: 40, errors: 4 },
-    { id: 'inventory', name: 'inventory', kind: 'service', count: 40, errors: 0 },
-    { id: 'database:mysql', name: 'mysql', kind: 'database', count: 20, errors: 0 },
-  ],
-  edges: [
-    { source: 'gateway', target: 'inventory', count: 20, errors: 0, p50: 50e6, p95: 50e6 },
-    { source: 'inventory', target: 'database:mysql', count: 20, errors: 0, p50: 25e6, p95: 25e6 },
-    { source: 'gateway', target: 'elsewhere', count: 1, errors: 0, p50: 1e6, p95: 1e6 },
-  ],
-  join_window_ns: 300e9,
-  skew_window_ns: 60e9,
-};
+const graph = testGraph;
 
 describe('layoutMap', () => {
   const map = layoutMap(dagre, graph, 3600, (n) => `${n.count} spans`);
@@ -31,7 +18,7 @@ describe('layoutMap', () => {
     }
   });
   it('routes each edge between known nodes from its caller to its callee, with its label', () => {
-    expect(map.edges.map((e) => `${e.edge.source}>${e.edge.target}`)).toEqual(['gateway>inventory', 'inventory>database:mysql']);
+    expect(map.edges.map((e) => `${e.edge.source}>${e.edge.target}`)).toEqual(['gateway>inventory', 'inventory>database:mysql', 'inventory>inventory']);
     const e = map.edges[0];
     expect(e.points[0].x).toBeLessThan(e.points.at(-1)!.x);
     expect(e.label.text).toBe('20/h · p95 50ms');
