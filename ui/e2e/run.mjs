@@ -1064,6 +1064,11 @@ for (const width of [1440, 900, 390]) {
         await check('the service map');
         if (theme === 'light') await shot(`26-service-map-${width}`);
         await axe(`service map at ${width} px (${theme})`);
+        await page.goto(`${base}/?range=6h&chart=p95(duration)&chart_by=service`);
+        await page.waitForSelector('.query-chart .uplot canvas');
+        await check('the search chart view');
+        if (theme === 'light') await shot(`27-search-chart-${width}`);
+        await axe(`search chart view at ${width} px (${theme})`);
 
         for (const [path, sel, name] of [
           ['/logs?range=1h', '.log-row', 'logs'],

@@ -1,5 +1,6 @@
-// Browser tests of the services pages, on the calls of `serviceCalls` (fixtures.mjs) sent in
-// their own deployment environment: the numbers shown are checked against those spans.
+// Browser tests of the services pages and the search's chart view, on the calls of
+// `serviceCalls` (fixtures.mjs) sent in their own deployment environment: the numbers shown
+// are checked against those spans.
 
 /** Count, errors and nearest-rank percentiles of durations (ns) of one service's spans. */
 export function expectedRed(spans, service) {
@@ -149,5 +150,42 @@ export function servicesTests(t) {
     await page.click('.map-svg [data-node="gateway"]');
     await waitUrl((u) => u.pathname === '/services/gateway' && u.searchParams.get('range') === '6h', 'opened the service page');
     await page.waitForSelector('.chart .uplot canvas');
+  });
+
+  test('search chart view: counts split by service add up to the spans sent; a click narrows the search; a structural query is refused', async () => {
+    await page.goto(`${base}/?range=6h&query=${encodeURIComponent(`environment:${environment}`)}`);
+    await page.waitForSelector('.histogram');
+    await page.click('.over-time button:has-text("Chart")');
+    await waitUrl((u) => u.searchParams.get('chart') === 'count', 'chart view in the URL');
+    await page.fill('.chart-by input', 'service');
+    await page.press('.chart-by input', 'Enter');
+    await waitUrl((u) => u.searchParams.get('chart_by') === 'service', 'split in the URL');
+    const fig = page.locator('.query-chart figure.chart');
+    await page.waitForFunction(() => document.querySelectorAll('.query-chart .chart-key').length === 2);
+    await fig.locator('.uplot canvas').waitFor();
+    const steps = Number(await fig.getAttribute('data-steps'));
+    const over = await fig.locator('.u-over').boundingBox();
+    const xOf = (i) => over.x + (i / (steps - 1)) * over.width;
+    const sums = { gateway: 0, inventory: 0 };
+    let busy = -1;
+    for (let i = 0; i < steps; i++) {
+      await page.mouse.move(xOf(i), over.y + over.height / 2);
+      for (const service of Object.keys(sums)) {
+        const v = Number(await fig.locator('.chart-key', { hasText: service }).locator('[data-value]').getAttribute('data-value'));
+        sums[service] += v;
+        if (v > 0) busy = i;
+      }
+    }
+    for (const service of Object.keys(sums)) eq(sums[service], expectedRed(calls, service).count, `${service} spans over the steps`);
+    await shot('33-search-chart');
+    await axe('search chart view');
+    await page.mouse.click(xOf(busy), over.y + over.height / 2);
+    await waitUrl((u) => !u.searchParams.get('range') && u.searchParams.get('start') && u.searchParams.get('chart') === 'count', 'narrowed to the step');
+    const width = Date.parse(url().searchParams.get('end')) - Date.parse(url().searchParams.get('start'));
+    const [first, last] = [Number(await fig.getAttribute('data-start')), Number(await fig.getAttribute('data-end'))];
+    eq(width, ((last - first) / (steps - 1)) * 1e3, 'one step of the chart');
+    await page.goto(`${base}/?range=6h&chart=count&query=${encodeURIComponent('{service:gateway} >> {service:inventory}')}`);
+    const refused = await page.waitForSelector('.query-chart .query-error');
+    assert(/structur/i.test(await refused.textContent()), `the chart says why: ${await refused.textContent()}`);
   });
 }

@@ -10,6 +10,7 @@ import { TracePage } from '../trace/TracePage';
 import { Pickers } from './Pickers';
 import { isKeyOrder, isSortable, nextSort, parseSort } from './sort';
 import { QueryBar } from './QueryBar';
+import { QueryChart } from './QueryChart';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
 import { SavedViews } from './SavedViews';
 import { iso } from './timerange';
@@ -17,8 +18,8 @@ import { iso } from './timerange';
 const PAGE = 100;
 const BUCKETS = 60;
 const LAST_SEARCH = 'tracehouse.lastSearch';
-/** URL params of the side drawer: changing them must not re-run the search. */
-const VIEW_KEYS = ['peek', 'span', 'tab', 'zoom', 'find'];
+/** URL params of the side drawer and the chart view: changing them must not re-run the search. */
+const VIEW_KEYS = ['peek', 'span', 'tab', 'zoom', 'find', 'chart', 'chart_by'];
 
 type Col = { id: string; label: string; attr?: boolean };
 const BASE_COLS: Col[] = [
@@ -280,6 +281,8 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   };
 
   const rows = view === 'traces' ? traces.length : spans.length;
+  const chart = params.get('chart');
+  const zoom = (s: number, e: number) => setParams({ range: null, start: iso(s), end: iso(e) }, false);
   return (
     <main class="page search-page">
       <h1 class="visually-hidden">Traces search</h1>
@@ -289,7 +292,19 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         <RangePicker range={range} refresh={refresh} />
       </div>
 
-      <Histogram buckets={shownBuckets} series={view === 'traces' ? TRACE_SERIES : SPAN_SERIES} noun={view} emphasis={{ series: 0, label: view === 'traces' ? 'failed' : 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={(s, e) => setParams({ range: null, start: iso(s), end: iso(e) }, false)} />
+      <div class="seg-group over-time" role="group" aria-label="Over time">
+        <button type="button" class={`btn seg${chart === null ? ' on' : ''}`} aria-pressed={chart === null} onClick={() => setParams({ chart: null, chart_by: null }, false)}>
+          Histogram
+        </button>
+        <button type="button" class={`btn seg${chart !== null ? ' on' : ''}`} aria-pressed={chart !== null} onClick={() => setParams({ chart: chart ?? 'count' }, false)}>
+          Chart
+        </button>
+      </div>
+      {chart === null ? (
+        <Histogram buckets={shownBuckets} series={view === 'traces' ? TRACE_SERIES : SPAN_SERIES} noun={view} emphasis={{ series: 0, label: view === 'traces' ? 'failed' : 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={zoom} />
+      ) : (
+        <QueryChart query={query} start={startS} end={endS} fn={chart} by={params.get('chart_by')} onZoom={zoom} />
+      )}
 
       <div class="results-head">
         <div class="seg-group" role="group" aria-label="Show rows as">

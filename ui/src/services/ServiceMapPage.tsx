@@ -5,7 +5,7 @@ import { rangeParams } from '../search/timerange';
 import { ApiBanner } from './ApiBanner';
 import { ServiceMap } from './ServiceMap';
 import { ServicesTabs } from './ServicesTabs';
-import { useApi } from './useApi';
+import { useApi } from '../lib/useApi';
 
 /** The service map page: who calls whom over the range (the map has no environment filter). */
 export function ServiceMapPage({ params }: { params: URLSearchParams }) {

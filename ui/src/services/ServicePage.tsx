@@ -13,7 +13,7 @@ import { Neighbours } from './Neighbours';
 import { fmtPercent, fmtRate, sortOf } from './red';
 import { RedTable } from './RedTable';
 import { TimeChart } from './TimeChart';
-import { useApi } from './useApi';
+import { useApi } from '../lib/useApi';
 
 /** The functions the charts draw, in this order, and what a step without spans reads as. */
 const FNS = ['rate', 'error_rate', 'p50(duration)', 'p95(duration)', 'p99(duration)'] as const;
@@ -43,14 +43,14 @@ function Charts({ service, env, answers }: { service: string; env: string; answe
   const open = (i: number, pick: Pick) => navigate(stepSearchHref(service, a.ts[i], a.stepNs, pick, env));
   return (
     <div class="chart-grid">
-      <TimeChart title="Rate" xs={a.xs} series={charts.rate} format={fmtRate} pickHint="the traces" onPick={(i) => open(i, { kind: 'all' })} />
-      <TimeChart title="Errors" xs={a.xs} series={charts.errors} format={fmtPercent} pickHint="the failed spans" onPick={(i) => open(i, { kind: 'errors' })} />
+      <TimeChart title="Rate" xs={a.xs} series={charts.rate} format={fmtRate} pickHint="the traces of its step" onPick={(i) => open(i, { kind: 'all' })} />
+      <TimeChart title="Errors" xs={a.xs} series={charts.errors} format={fmtPercent} pickHint="the failed spans of its step" onPick={(i) => open(i, { kind: 'errors' })} />
       <TimeChart
         title="Latency"
         xs={a.xs}
         series={charts.latency}
         format={fmtDuration}
-        pickHint="the spans slower than its p95"
+        pickHint="the spans of its step slower than its p95"
         onPick={(i) => open(i, p95[i] === null ? { kind: 'all' } : { kind: 'slow', atLeastNs: p95[i] as number })}
       />
     </div>

@@ -9,7 +9,7 @@ import { serviceHref } from './links';
 import { sortOf } from './red';
 import { RedTable } from './RedTable';
 import { ServicesTabs } from './ServicesTabs';
-import { useApi } from './useApi';
+import { useApi } from '../lib/useApi';
 
 /** The deployment environments seen in the range, for the filter. */
 function EnvironmentFilter({ env, start, end }: { env: string; start: string; end: string }) {

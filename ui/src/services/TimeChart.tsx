@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 
-/** One line of a chart: its name, a CSS colour variable (`--ok`) and a value or null per step. */
+/** One line of a chart: its name, a colour (a CSS variable such as `--ok`, or a CSS colour) and a value or null per step. */
 export interface ChartSeries {
   label: string;
   color: string;
@@ -15,7 +15,7 @@ interface Props {
   series: ChartSeries[];
   /** How a value reads (axis and legend). */
   format: (v: number) => string;
-  /** What a click on step `i` opens, said in the hint ("the slow traces"). */
+  /** What a click on a step opens, said in the hint ("the traces of its step"). */
   pickHint: string;
   onPick: (i: number) => void;
 }
@@ -27,6 +27,9 @@ const loadUPlot = () => Promise.all([import('uplot'), import('uplot/dist/uPlot.m
 
 /** The theme's value of a CSS variable, for the canvas. */
 const cssVar = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+/** A series colour on the canvas and in CSS. */
+const paint = (c: string) => (c.startsWith('--') ? cssVar(c) : c);
+const cssColor = (c: string) => (c.startsWith('--') ? `var(${c})` : c);
 
 function options(p: Props, width: number, onHover: (i: number | null) => void): uPlot.Options {
   const grid = { stroke: cssVar('--border'), width: 1 };
@@ -38,13 +41,14 @@ function options(p: Props, width: number, onHover: (i: number | null) => void): 
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] } },
     axes: [axis, { ...axis, size: 64, values: (_u, splits) => splits.map(p.format) }],
-    series: [{}, ...p.series.map((s) => ({ label: s.label, stroke: cssVar(s.color), width: 1.5, spanGaps: false }))],
+    series: [{}, ...p.series.map((s) => ({ label: s.label, stroke: paint(s.color), width: 1.5, spanGaps: false, points: { show: true, size: 4, fill: paint(s.color) } }))],
     hooks: { setCursor: [(u) => onHover(u.cursor.idx ?? null)] },
   };
 }
 
 /**
- * A time chart drawn by uPlot: lines per series over the steps, a legend that follows the
+ * A time chart drawn by uPlot: lines per series over the steps (with a dot at each step, so a
+ * lone step between gaps shows), a legend that follows the
  * cursor, and a click on a step calls `onPick` with its index. Redrawn on a theme change.
  */
 export function TimeChart(p: Props) {
@@ -92,7 +96,7 @@ export function TimeChart(p: Props) {
             const v = s.values[at];
             return (
               <span key={s.label} class="chart-key">
-                <i class="swatch" style={{ background: `var(${s.color})` }} />
+                <i class="swatch" style={{ background: cssColor(s.color) }} />
                 {s.label}{' '}
                 <span class="mono" data-value={v ?? ''}>
                   {v === null || v === undefined ? '–' : p.format(v)}
@@ -102,7 +106,7 @@ export function TimeChart(p: Props) {
           })}
         </span>
       </figcaption>
-      <div class="chart-plot" ref={box} aria-hidden="true" title={`Click a point for ${p.pickHint} of its step`} />
+      <div class="chart-plot" ref={box} aria-hidden="true" title={`Click a point: ${p.pickHint}`} />
     </figure>
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SpanMetrics } from '../lib/types';
-import { align, durationAtLeast, stepSearchHref } from './chart';
+import { align, alignSeries, durationAtLeast, stepSearchHref } from './chart';
 
 const answer = (points: [number, number | null][]): SpanMetrics => ({
   fn: 'rate',
@@ -28,6 +28,17 @@ describe('align', () => {
   it('is empty when an answer has no series', () => {
     const a = align([{ ...answer([]), series: [] }], [0]);
     expect(a.ys).toEqual([[0, 0, 0, 0, 0]]);
+  });
+});
+
+describe('alignSeries', () => {
+  it('puts every series of one answer on its steps', () => {
+    const a = answer([[1100, 1]]);
+    a.series.push({ labels: { service: 'b' }, points: [[1400, 7]], count: 7 });
+    expect(alignSeries(a, null).ys).toEqual([
+      [null, 1, null, null, null],
+      [null, null, null, null, 7],
+    ]);
   });
 });
 

@@ -1,7 +1,7 @@
 // Pure helpers of the service page's charts: span metrics answers laid on one time axis, and
 // the traces search a point of a chart opens.
 import { queryValue } from '../lib/format';
-import type { SpanMetrics } from '../lib/types';
+import type { MetricSeries, SpanMetrics } from '../lib/types';
 import { iso, withParams } from '../search/timerange';
 
 /** Series on one axis: step starts in seconds (uPlot's time unit) and a value or null per step. */
@@ -13,25 +13,38 @@ export interface Aligned {
   stepNs: number;
 }
 
+/** The steps of an answer's range: their starts in ns and in seconds. */
+function steps(a: SpanMetrics | undefined): { ts: number[]; xs: number[]; stepNs: number } {
+  if (!a || a.step_ns <= 0) return { ts: [], xs: [], stepNs: 0 };
+  const n = Math.max(0, Math.ceil((a.end_ns - a.start_ns) / a.step_ns));
+  const ts = Array.from({ length: n }, (_, i) => a.start_ns + i * a.step_ns);
+  return { ts, xs: ts.map((t) => t / 1e9), stepNs: a.step_ns };
+}
+
+/** A series' value at every step of `a`'s range, `empty` where it has no point. */
+function row(a: SpanMetrics, s: MetricSeries | undefined, empty: number | null, n: number): (number | null)[] {
+  const values = new Array<number | null>(n).fill(empty);
+  for (const [t, v] of s?.points ?? []) {
+    const i = Math.floor(((t ?? 0) - a.start_ns) / a.step_ns);
+    if (i >= 0 && i < n) values[i] = v;
+  }
+  return values;
+}
+
 /**
  * The first series of each answer (all over the same range and step) at every step of the
  * range. A step without spans has no point in an answer: `empty` says what it reads as (0 for a
  * rate, null — a gap — for a percentile or an error share).
  */
 export function align(answers: SpanMetrics[], empty: (number | null)[]): Aligned {
-  const first = answers[0];
-  if (!first || first.step_ns <= 0) return { xs: [], ys: answers.map(() => []), ts: [], stepNs: 0 };
-  const n = Math.max(0, Math.ceil((first.end_ns - first.start_ns) / first.step_ns));
-  const ts = Array.from({ length: n }, (_, i) => first.start_ns + i * first.step_ns);
-  const ys = answers.map((a, k) => {
-    const row = new Array<number | null>(n).fill(empty[k] ?? null);
-    for (const [t, v] of a.series[0]?.points ?? []) {
-      const i = Math.floor(((t ?? 0) - first.start_ns) / first.step_ns);
-      if (i >= 0 && i < n) row[i] = v;
-    }
-    return row;
-  });
-  return { xs: ts.map((t) => t / 1e9), ys, ts, stepNs: first.step_ns };
+  const grid = steps(answers[0]);
+  return { ...grid, ys: answers.map((a, k) => row(a, a.series[0], empty[k] ?? null, grid.ts.length)) };
+}
+
+/** Every series of one answer at every step of its range (see `align`). */
+export function alignSeries(a: SpanMetrics, empty: number | null): Aligned {
+  const grid = steps(a);
+  return { ...grid, ys: a.series.map((s) => row(a, s, empty, grid.ts.length)) };
 }
 
 /** What a click on a chart asks for: all spans of the step, its failed ones, or its slow ones. */

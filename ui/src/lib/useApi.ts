@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { ApiError } from '../lib/api';
+import type { ApiError } from './api';
 
 /** The answer of an API call that reruns when `deps` change: data, or the failure. */
 export interface Loaded<T> {
