@@ -11,6 +11,7 @@ import { fmtPercent, fmtRate } from './red';
 const loadDagre = () => import('@dagrejs/dagre').then((m) => m.default);
 
 const ZOOMS = [0.5, 0.67, 0.8, 1, 1.25, 1.5, 2];
+const ACTUAL = ZOOMS.indexOf(1);
 
 /** The legend of the node colours (`errorLevel`). */
 const LEVELS = [
@@ -69,7 +70,7 @@ function MapNode({ p, seconds, carry, dim, onHover }: { p: PlacedNode; seconds: 
  */
 export function ServiceMap({ graph, seconds, carry }: { graph: ServiceGraph; seconds: number; carry: Record<string, string> }) {
   const [map, setMap] = useState<MapLayout | null>(null);
-  const [zoom, setZoom] = useState(3);
+  const [zoom, setZoom] = useState(ACTUAL);
   const [hover, setHover] = useState<string | null>(null);
   useEffect(() => {
     let gone = false;
@@ -88,7 +89,7 @@ export function ServiceMap({ graph, seconds, carry }: { graph: ServiceGraph; sec
         <button type="button" class="btn seg" aria-label="Zoom out" disabled={zoom === 0} onClick={() => setZoom(zoom - 1)}>
           −
         </button>
-        <button type="button" class="btn seg" aria-label={`${Math.round(scale * 100)}%: back to actual size`} onClick={() => setZoom(3)}>
+        <button type="button" class="btn seg" aria-label={`${Math.round(scale * 100)}%: back to actual size`} onClick={() => setZoom(ACTUAL)}>
           {Math.round(scale * 100)}%
         </button>
         <button type="button" class="btn seg" aria-label="Zoom in" disabled={zoom === ZOOMS.length - 1} onClick={() => setZoom(zoom + 1)}>
