@@ -104,24 +104,7 @@ async fn get(
     params: &[(&str, &str)],
     key: (&str, &str),
 ) -> (u16, String, Value) {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{}/jaeger{path}", server.api), params).unwrap();
-    let resp = reqwest::Client::new()
-        .get(url)
-        .header(key.0, key.1)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = resp.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
-    (status, content_type, body)
+    server.get_as(&format!("/jaeger{path}"), params, key).await
 }
 
 fn assert_envelope(body: &Value) {

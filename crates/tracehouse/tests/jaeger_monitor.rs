@@ -95,24 +95,7 @@ async fn get(
     params: &[(&str, &str)],
     key: (&str, &str),
 ) -> (u16, String, Value) {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{}/jaeger{path}", server.api), params).unwrap();
-    let resp = reqwest::Client::new()
-        .get(url)
-        .header(key.0, key.1)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = resp.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
-    (status, content_type, body)
+    server.get_as(&format!("/jaeger{path}"), params, key).await
 }
 
 /// RFC 3339 of `T` plus `minutes`.
@@ -131,15 +114,25 @@ fn window_params() -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn family(server: &TestServer, which: &str, extra: &[(&str, &str)]) -> Value {
+/// A family over the UI's window, as the project of `key` sees it.
+async fn family_as(
+    server: &TestServer,
+    which: &str,
+    extra: &[(&str, &str)],
+    key: (&str, &str),
+) -> Value {
     let owned = window_params();
     let mut params: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
     params.extend_from_slice(extra);
     let (status, content_type, body) =
-        get(server, &format!("/api/metrics/{which}"), &params, SHOP).await;
+        get(server, &format!("/api/metrics/{which}"), &params, key).await;
     assert_eq!(status, 200, "{which} {extra:?}: {body}");
     assert!(content_type.starts_with("application/json"));
     body
+}
+
+async fn family(server: &TestServer, which: &str, extra: &[(&str, &str)]) -> Value {
+    family_as(server, which, extra, SHOP).await
 }
 
 /// The `metricPoints` of a family's series as `(timestamp, value)`.
@@ -299,11 +292,7 @@ async fn ungrouped(server: &TestServer) {
     assert_eq!(points(&body["metrics"][0]), call_rates(6));
 
     // Another project's spans are invisible.
-    let owned = window_params();
-    let mut params: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    params.push(("service", "web"));
-    let (status, _, body) = get(server, "/api/metrics/calls", &params, BLOG).await;
-    assert_eq!(status, 200);
+    let body = family_as(server, "calls", &[("service", "web")], BLOG).await;
     assert_eq!(body["metrics"], json!([]));
 }
 
