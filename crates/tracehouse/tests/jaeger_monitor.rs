@@ -48,6 +48,7 @@ fn timed(mut s: OtlpSpan, ms: u64, error: bool) -> OtlpSpan {
 /// Ten minutes from `T`; each minute `web` serves six `GET /a` (10 … 60 ms, the first
 /// failing, `http.route` `/a`) and three `GET /b` (100 ms); two of the `GET /a` call `api`
 /// (a `call api` client span), which serves each in `POST /x` (3 ms, the first failing).
+/// The first `GET /b` names a parent that was never received.
 fn data() -> (Vec<OtlpSpan>, Vec<OtlpSpan>) {
     let (mut web, mut api) = (Vec::new(), Vec::new());
     for m in 0..10_u8 {
@@ -62,8 +63,10 @@ fn data() -> (Vec<OtlpSpan>, Vec<OtlpSpan>) {
             web.push(a);
         }
         for k in 0..3_u8 {
+            // The first one's parent was never received.
+            let parent = (m == 0 && k == 0).then_some([9, 9, 9]);
             web.push(timed(
-                span([m, 10 + k, 1], None, "GET /b", 2, at),
+                span([m, 10 + k, 1], parent, "GET /b", 2, at),
                 100,
                 false,
             ));
@@ -185,6 +188,40 @@ async fn monitor_and_dependencies_answer_the_jaeger_ui() {
     ungrouped(&server).await;
     grouped(&server).await;
     failures(&server).await;
+    orphan_summary(&server).await;
+}
+
+/// api_v3's trace summary of a trace without a root: no root names, one orphan.
+async fn orphan_summary(server: &TestServer) {
+    let (status, _, body) = get(
+        server,
+        "/api/v3/trace-summaries",
+        &[
+            ("query.service_name", "web"),
+            ("query.operation_name", "GET /b"),
+            ("query.start_time_min", &at(0)),
+            ("query.start_time_max", "2026-01-01T00:00:30Z"),
+        ],
+        SHOP,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let start = (T_MS + 1_000) * 1_000_000;
+    let orphan = json!({
+        "traceId": format!("000a{}", "07".repeat(14)),
+        "minStartTimeUnixNano": start.to_string(),
+        "maxEndTimeUnixNano": (start + 100_000_000).to_string(),
+        "spanCount": 1,
+        "orphanSpanCount": 1,
+        "services": [{ "name": "web", "spanCount": 1 }],
+    });
+    let found = body["summaries"].as_array().unwrap();
+    assert_eq!(
+        found.len(),
+        3,
+        "the three GET /b of the first minute: {body}"
+    );
+    assert!(found.contains(&orphan), "{body}");
 }
 
 async fn dependencies(server: &TestServer) {

@@ -11,6 +11,7 @@ mod envelope;
 mod metrics;
 mod model;
 mod params;
+mod summary;
 mod v3;
 
 use std::collections::BTreeSet;
