@@ -204,16 +204,25 @@ fn result(traces: &[Vec<tracehouse_model::Span>]) -> Result<Json<Value>, V3Error
     Ok(Json(json!({ "result": data })))
 }
 
+/// The traces a `query.*` search finds in the request's project.
+async fn searched(
+    state: &ApiState,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+) -> Result<Vec<Vec<tracehouse_model::Span>>, V3Error> {
+    let project = project(state, headers)?;
+    let search = search_of(pairs)?;
+    let (_, traces) = find_traces(state, &project, &search).await?;
+    Ok(traces)
+}
+
 /// `GET /api/v3/traces`.
 async fn find(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, V3Error> {
-    let project = project(&state, &headers)?;
-    let search = search_of(&pairs)?;
-    let (_, traces) = find_traces(&state, &project, &search).await?;
-    result(&traces)
+    result(&searched(&state, &headers, &pairs).await?)
 }
 
 /// `GET /api/v3/trace-summaries`: the `query.*` search of `/api/v3/traces`, a summary per
@@ -223,10 +232,8 @@ async fn summaries(
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, V3Error> {
-    let project = project(&state, &headers)?;
-    let search = search_of(&pairs)?;
-    let (_, traces) = find_traces(&state, &project, &search).await?;
-    let summaries: Vec<Value> = traces
+    let summaries: Vec<Value> = searched(&state, &headers, &pairs)
+        .await?
         .iter()
         .filter(|spans| !spans.is_empty())
         .map(|spans| trace_summary(spans))
