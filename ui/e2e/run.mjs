@@ -660,6 +660,12 @@ test('two traces picked in the results are compared: the retry added, the slower
   await waitUrl((u) => u.pathname === '/traces/compare' && u.searchParams.get('a') === slow.traceId && u.searchParams.get('b') === normal.traceId, 'the comparison from the trace page');
   await page.waitForSelector('.cmp-table tr.missing');
   eq(await page.textContent('[data-testid=missing-subtrees]'), '1', 'the other way round the retry is missing');
+  // From a trace: compare it with a typical one of its root operation (the other checkout,
+  // 100 ms: the median of the two).
+  await page.goto(`${base}/traces/${slow.traceId}`);
+  await page.click('.compare-with button:has-text("Compare with typical")');
+  await waitUrl((u) => u.pathname === '/traces/compare' && u.searchParams.get('a') === slow.traceId && u.searchParams.get('b') === normal.traceId, 'the comparison with the typical trace');
+  await page.waitForSelector('.cmp-table tr.missing');
 });
 
 test('a child timed by a skewed clock is moved into its parent and marked', async () => {

@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 const API_SOURCE: &str = include_str!("../../server/src/api/mod.rs");
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+const OTHER_TRACE: &str = "1bf7651916cd43dd8448eb211c80319d";
 const ROOT: &str = "b7ad6b7169203331";
 const CHILD: &str = "00f067aa0ba902b7";
 const SESSION: &str = "sess-openapi-1";
@@ -530,6 +531,14 @@ async fn real_answers_fit_the_documented_schemas() {
         .post_traces("application/json", &[], traces_json(t))
         .await;
     assert_eq!(resp.status().as_u16(), 200);
+    // The same request a second earlier as another trace: the typical trace of the first.
+    let again = String::from_utf8(traces_json(t - 1_000_000_000))
+        .unwrap()
+        .replace(TRACE, OTHER_TRACE);
+    let resp = server
+        .post_traces("application/json", &[], again.into_bytes())
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
     let resp = server
         .post_logs("application/json", &[], logs_json(t))
         .await;
@@ -600,6 +609,12 @@ async fn real_answers_fit_the_documented_schemas() {
             &format!("/api/v1/traces/{TRACE}/stats"),
             &[("by", "service"), ("then", "name")],
             "/groups/0/subgroups",
+        ),
+        (
+            "/api/v1/traces/{trace_id}/typical",
+            &format!("/api/v1/traces/{TRACE}/typical"),
+            &[],
+            "",
         ),
         (
             "/api/v1/traces/compare",

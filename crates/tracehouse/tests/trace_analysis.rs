@@ -303,3 +303,77 @@ async fn a_comparison_reports_the_retry_and_the_slower_database_call() {
         assert!(body["error"]["message"].is_string(), "{body}");
     }
 }
+
+#[tokio::test]
+async fn a_typical_trace_is_the_other_root_of_the_operation_closest_to_its_median() {
+    let server = TestServer::start(&[]);
+    let t = now_ns() - 600_000 * MS;
+    let id = |n: u8| hex::encode([n; 16]);
+    // Spans of "GET /cart" on the web service: the slow root examined, other roots of 10 to
+    // 100 ms and a 34 ms child (the median of all seven is 35 ms: the 35 ms root is chosen,
+    // the 34 ms span is no root, the 33 ms root is farther).
+    let durations: [(u8, u64); 7] = [
+        (1, 900),
+        (2, 10),
+        (3, 33),
+        (4, 35),
+        (5, 60),
+        (6, 100),
+        (7, 34),
+    ];
+    let mut web = Vec::new();
+    for (n, ms) in durations {
+        let offset = u64::from(n) * 1_000;
+        web.push(span_of(
+            &id(n),
+            1,
+            None,
+            "GET /cart",
+            2,
+            t + offset * MS,
+            (0, ms),
+        ));
+    }
+    // Trace 7's 34 ms span is not a root: it is a child, never a candidate.
+    web[6] = span_of(&id(7), 2, Some(1), "GET /cart", 2, t + 7_000 * MS, (0, 34));
+    // Another operation, and another service with the same span name.
+    web.push(span_of(&id(8), 1, None, "GET /home", 2, t, (0, 34)));
+    let body = json!({"resourceSpans": [
+        resource("web", web),
+        resource("api", vec![span_of(&id(9), 1, None, "GET /cart", 2, t, (0, 34))]),
+    ]});
+    let resp = server
+        .post_traces("application/json", &[], body.to_string().into_bytes())
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+
+    let (status, typical) = server
+        .get(&format!("/api/v1/traces/{}/typical", id(1)))
+        .await;
+    assert_eq!(status, 200, "{typical}");
+    assert_eq!(typical["trace_id"], json!(id(4)), "{typical}");
+    assert_eq!(typical["duration_ns"], json!(35 * MS));
+    let median = typical["median_ns"].as_f64().unwrap();
+    assert!((median - 35.0e6).abs() <= 35.0e6 * 0.01, "{typical}");
+    assert_eq!(
+        (typical["service"].as_str(), typical["name"].as_str()),
+        (Some("web"), Some("GET /cart"))
+    );
+    // From the typical trace itself, another one is chosen.
+    let (status, back) = server
+        .get(&format!("/api/v1/traces/{}/typical", id(4)))
+        .await;
+    assert_eq!(status, 200, "{back}");
+    assert_ne!(back["trace_id"], json!(id(4)), "{back}");
+
+    // The only trace of its operation has no typical trace; an unknown trace is a 404 too.
+    for missing in [id(8), id(99)] {
+        let (status, body) = server
+            .get(&format!("/api/v1/traces/{missing}/typical"))
+            .await;
+        assert_eq!(status, 404, "{missing}: {body}");
+        assert!(body["error"]["message"].as_str().is_some(), "{body}");
+    }
+    let (status, body) = server.get("/api/v1/traces/xyz/typical").await;
+    assert_eq!(status, 400, "{body}");
+}

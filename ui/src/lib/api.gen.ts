@@ -74,6 +74,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/traces/{trace_id}/typical": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A typical trace of a trace's root operation
+         * @description The trace's root operation (the service and name of its root span) took a median time
+         *     within a day either side of the root's start, read from the span metrics. Of the
+         *     operation's root spans in those two days whose duration lies within a factor 1.5 of the
+         *     median, the one
+         *     closest to it (ties: the newest) names the typical trace — never the trace itself. A
+         *     404 says when the trace is unknown or no other trace of its operation is near the
+         *     median.
+         */
+        get: operations["getTypicalTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/spans": {
         parameters: {
             query?: never;
@@ -1697,6 +1723,26 @@ export interface components {
             /** @description The spans that matched the query (inside the time window), in start order. */
             matched_span_ids: components["schemas"]["SpanId"][];
         };
+        /** @description A typical trace of a trace's root operation. */
+        TypicalTrace: {
+            /** @description The trace chosen. */
+            trace_id: components["schemas"]["TraceId"];
+            /**
+             * Format: int64
+             * @description Its root span's duration, ns.
+             */
+            duration_ns: number;
+            /**
+             * Format: int64
+             * @description The operation's median duration within a day either side of the compared trace's
+             *     root, ns (from the span metrics: within their 1 % error).
+             */
+            median_ns: number;
+            /** @description Service of the root operation. */
+            service: string;
+            /** @description Span name of the root operation. */
+            name: string;
+        };
         /** @description A value with how many spans have it. */
         ValueCount: {
             /** @description The value as text. */
@@ -1904,6 +1950,43 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description No span of one of the traces is stored in the project. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getTypicalTrace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description 32 hex digits (either case); not all zero. */
+                trace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The typical trace. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TypicalTrace"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The trace is not stored in the project, or no other trace of its root operation is near the median. */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -16,6 +16,7 @@ import type {
   TraceData,
   TraceRow,
   TraceStats,
+  TypicalTrace,
 } from './types';
 
 /** An API failure: HTTP status plus the server's `{"error": {...}}` body when present. */
@@ -189,6 +190,11 @@ export function getTraceStats(id: string, by: string, then: string | null, signa
 /** Trace `b` aligned with trace `a`. */
 export function compareTraces(a: string, b: string, signal?: AbortSignal): Promise<TraceComparison> {
   return getJson<TraceComparison>('/api/v1/traces/compare', { a, b }, signal);
+}
+
+/** Another trace of trace `id`'s root operation that took about its median time. */
+export function typicalTrace(id: string, signal?: AbortSignal): Promise<TypicalTrace> {
+  return getJson<TypicalTrace>(`/api/v1/traces/${encodeURIComponent(id)}/typical`, {}, signal);
 }
 
 /** The project's saved views, by name. */

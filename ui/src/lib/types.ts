@@ -63,6 +63,7 @@ export type StatsRow = Schemas['StatsRow'];
 
 /** Two traces aligned by the server: rows depth first with both sides and the differences. */
 export type TraceComparison = Schemas['TraceComparison'];
+export type TypicalTrace = Schemas['TypicalTrace'];
 export type CompareRow = Schemas['CompareRow'];
 
 /** A saved search of the project: query, range (or start and end) and columns. */

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, getTrace } from '../lib/api';
+import { ApiError, getTrace, typicalTrace } from '../lib/api';
 import { fmtDuration, fmtTime, queryValue, registerServices, serviceColor } from '../lib/format';
 import { linkClick, navigate, setParams } from '../lib/router';
 import { groupHref, Link, sessionHref, ServiceChips } from '../lib/links';
@@ -422,6 +422,34 @@ function CompareWith({ traceId }: { traceId: string }) {
       <button type="submit" class="btn" disabled={!ok}>
         Compare
       </button>
+      <TypicalButton traceId={traceId} />
     </form>
+  );
+}
+
+/** "Compare with a typical trace": asks the API for another trace of the root operation
+ * near its median and opens the comparison; says why when there is none. */
+function TypicalButton({ traceId }: { traceId: string }) {
+  const [state, setState] = useState<{ busy: boolean; note: string }>({ busy: false, note: '' });
+  const open = async () => {
+    setState({ busy: true, note: '' });
+    try {
+      const typical = await typicalTrace(traceId);
+      navigate(`/traces/compare?a=${traceId}&b=${typical.trace_id}`);
+    } catch (e) {
+      setState({ busy: false, note: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  return (
+    <>
+      <button type="button" class="btn" disabled={state.busy} onClick={open} title="Compare with another trace of this root operation that took about its median time">
+        Compare with typical
+      </button>
+      {state.note && (
+        <span class="compare-note" role="status">
+          {state.note}
+        </span>
+      )}
+    </>
   );
 }

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{
     analysis, errors, failure, keys, logs, ops, params, replay, services, sessions, span_metrics,
-    spans, traces, views,
+    spans, traces, typical, views,
 };
 
 /// Name of the header that carries a project key.
@@ -36,6 +36,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         traces::get_trace,
         analysis::stats,
         analysis::compare_traces,
+        typical::typical_trace,
         spans::list_spans,
         spans::search_spans,
         spans::histogram,

@@ -30,6 +30,7 @@ mod skew;
 mod span_metrics;
 mod spans;
 mod traces;
+mod typical;
 mod views;
 
 use std::sync::Arc;
@@ -77,6 +78,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/traces/{trace_id}", get(traces::get_trace))
         .route("/api/v1/traces/{trace_id}/stats", get(analysis::stats))
         .route("/api/v1/traces/compare", get(analysis::compare_traces))
+        .route(
+            "/api/v1/traces/{trace_id}/typical",
+            get(typical::typical_trace),
+        )
         .route("/api/v1/spans", get(spans::list_spans))
         .route("/api/v1/spans/search", get(spans::search_spans))
         .route("/api/v1/spans/histogram", get(spans::histogram))
