@@ -609,6 +609,7 @@ fn groups_query() -> ErrorGroupsQuery {
         end_ns: T0 + 120 * S,
         text: None,
         fingerprint: None,
+        service: None,
         limit: 50,
         buckets: 4,
     }
@@ -679,6 +680,7 @@ async fn error_groups_count_trend_and_link_to_traces() {
     let g = store
         .error_groups(&ErrorGroupsQuery {
             fingerprint: Some(all[0].fingerprint.clone()),
+            service: None,
             ..groups_query()
         })
         .await
