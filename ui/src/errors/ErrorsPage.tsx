@@ -1,12 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, errorGroups } from '../lib/api';
 import { fmtTime } from '../lib/format';
-import { groupHref, Link, ServiceChips } from '../lib/links';
 import { setParams } from '../lib/router';
 import type { ErrorGroup } from '../lib/types';
 import { RangePicker, useRange } from '../search/RangePicker';
 import { rangeParams } from '../search/timerange';
-import { Sparkline } from './Sparkline';
+import { GroupsTable } from './GroupsTable';
 
 const TREND_BUCKETS = 24;
 
@@ -82,47 +81,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
           </div>
         )
       ) : (
-        <div class="table-scroll">
-          <table class="results error-groups" aria-label="Error groups">
-            <thead>
-              <tr>
-                <th>Error</th>
-                <th>Services</th>
-                <th class="num">Count</th>
-                <th class="num">Traces</th>
-                <th class="num">Sessions</th>
-                <th>First seen</th>
-                <th>Last seen</th>
-                <th>Trend</th>
-              </tr>
-            </thead>
-            <tbody>
-              {groups.map((g) => (
-                <tr key={g.fingerprint} data-fingerprint={g.fingerprint}>
-                  <td class="error-cell">
-                    <Link href={groupHref(g.fingerprint, carry)} class="error-type">
-                      {g.type || '(no type)'}
-                    </Link>
-                    <div class="error-msg">{g.message}</div>
-                  </td>
-                  <td>
-                    <ServiceChips services={g.services} />
-                  </td>
-                  <td class="num" data-testid="group-count">
-                    {g.count.toLocaleString()}
-                  </td>
-                  <td class="num">{g.trace_count.toLocaleString()}</td>
-                  <td class="num">{g.session_count.toLocaleString()}</td>
-                  <td class="mono nowrap">{fmtTime(g.first_seen_ns)}</td>
-                  <td class="mono nowrap">{fmtTime(g.last_seen_ns)}</td>
-                  <td>
-                    <Sparkline values={g.trend} label={`Trend of ${g.type}`} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <GroupsTable groups={groups} carry={carry} label="Error groups" />
       )}
     </main>
   );
