@@ -182,6 +182,18 @@ export function servicesTests(t) {
     assert(!(await page.$('table.error-groups th:has-text("Services")')), 'no services column on a service page');
     await shot('35-service-errors');
     await axe('service page with its errors');
+    await page.click('a:has-text("Every error group of gateway")');
+    await waitUrl((u) => u.pathname === '/errors' && u.searchParams.get('service') === 'gateway' && u.searchParams.get('range') === '6h', 'the errors page of gateway');
+    await page.waitForFunction((n) => document.querySelectorAll('table.error-groups tbody tr').length === n, rows.length);
+    eq(JSON.stringify((await groupRows()).map((r) => [r.type, r.count])), JSON.stringify(expectedErrors(calls, 'gateway')), 'the same groups on the errors page');
+    await shot('36-errors-of-service');
+    await axe('errors page of one service');
+    await page.click('.service-filter button:has-text("Every service")');
+    await waitUrl((u) => u.pathname === '/errors' && !u.searchParams.get('service'), 'every service again');
+    await page.goBack();
+    await page.goBack();
+    await waitUrl((u) => u.pathname === '/services/gateway', 'back on the service page');
+    await page.waitForSelector('table.error-groups[aria-label="Top errors of gateway"] tbody tr');
     const pool = rows.find((r) => r.type === 'PoolExhausted');
     await page.click(`table.error-groups tr[data-fingerprint="${pool.fp}"] a.error-type`);
     await waitUrl((u) => u.pathname === `/errors/${pool.fp}` && u.searchParams.get('range') === '6h', 'opened the group with the range');

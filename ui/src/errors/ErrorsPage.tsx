@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, errorGroups } from '../lib/api';
 import { fmtTime } from '../lib/format';
+import { ServiceChips } from '../lib/links';
 import { setParams } from '../lib/router';
 import type { ErrorGroup } from '../lib/types';
 import { RangePicker, useRange } from '../search/RangePicker';
@@ -9,9 +10,10 @@ import { GroupsTable } from './GroupsTable';
 
 const TREND_BUCKETS = 24;
 
-/** The errors page: error groups in the range with their counts and trend, filtered by text. */
+/** The errors page: error groups in the range with their counts and trend, filtered by text and, from a service's page, by service. */
 export function ErrorsPage({ params }: { params: URLSearchParams }) {
   const text = params.get('text') ?? '';
+  const service = params.get('service') ?? '';
   const { range, startS, endS, refresh } = useRange(params, { fallback: '24h' });
   const [draft, setDraft] = useState(text);
   const [groups, setGroups] = useState<ErrorGroup[] | null>(null);
@@ -27,7 +29,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
 
   useEffect(() => {
     const ctl = new AbortController();
-    errorGroups({ start: startS, end: endS, text: text || undefined, buckets: TREND_BUCKETS }, ctl.signal)
+    errorGroups({ start: startS, end: endS, text: text || undefined, service: service || undefined, buckets: TREND_BUCKETS }, ctl.signal)
       .then((r) => {
         setGroups(r.groups);
         setError(null);
@@ -38,7 +40,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
         setGroups([]);
       });
     return () => ctl.abort();
-  }, [startS, endS, text]);
+  }, [startS, endS, text, service]);
 
   const carry = rangeParams(range);
   return (
@@ -51,6 +53,14 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
           </label>
           <input id="error-filter" type="search" placeholder="Filter by type or message…" value={draft} onInput={(e) => setDraft((e.target as HTMLInputElement).value)} />
         </div>
+        {service && (
+          <p class="hint service-filter">
+            Raised by <ServiceChips services={[service]} />
+            <button type="button" class="btn" onClick={() => setParams({ service: null }, false)}>
+              Every service
+            </button>
+          </p>
+        )}
         <RangePicker range={range} refresh={refresh} />
       </div>
       {error && (
@@ -73,7 +83,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
                 </>
               ) : (
                 <>
-                  No exception was recorded between {fmtTime(range.start)} and {fmtTime(range.end)}.
+                  No exception was recorded{service ? <> by <code>{service}</code></> : null} between {fmtTime(range.start)} and {fmtTime(range.end)}.
                 </>
               )}{' '}
               Errors come from <code>exception</code> span events and from error logs with <code>exception.*</code> attributes.

@@ -1,4 +1,6 @@
 import { errorGroups } from '../lib/api';
+import { Link } from '../lib/links';
+import { withParams } from '../search/timerange';
 import { useApi } from '../lib/useApi';
 import { GroupsTable } from '../errors/GroupsTable';
 import { ApiBanner } from './ApiBanner';
@@ -14,7 +16,14 @@ export function TopErrors({ service, start, end, carry }: { service: string; sta
     <>
       <ApiBanner error={error} what="the service's errors" />
       {data?.groups.length === 0 && <p class="hint">{service} recorded no exception in the range.</p>}
-      {data && data.groups.length > 0 && <GroupsTable groups={data.groups} carry={carry} label={`Top errors of ${service}`} services={false} />}
+      {data && data.groups.length > 0 && (
+        <>
+          <GroupsTable groups={data.groups} carry={carry} label={`Top errors of ${service}`} services={false} />
+          <p class="hint">
+            <Link href={withParams('/errors', { service, ...carry })}>Every error group of {service}</Link>
+          </p>
+        </>
+      )}
     </>
   );
 }
