@@ -175,6 +175,11 @@ export function servicesTests(t) {
   test('service page: its top error groups count its own occurrences and open their pages; a service named map has its page', async () => {
     await page.goto(`${base}/services/inventory?range=6h`);
     await page.waitForSelector('.service-page p.hint:has-text("inventory recorded no exception")');
+    await page.goto(`${base}/services/gateway?range=6h&environment=e2e`);
+    await page.waitForSelector('.service-page p.hint:has-text("gateway recorded no exception")');
+    await page.goto(`${base}/services/gateway?range=6h&environment=${environment}`);
+    await page.waitForSelector('table.error-groups[aria-label="Top errors of gateway"] tbody tr');
+    eq(JSON.stringify((await groupRows()).map((r) => [r.type, r.count])), JSON.stringify(expectedErrors(calls, 'gateway')), 'the error groups of gateway in its environment');
     await page.goto(`${base}/services/gateway?range=6h`);
     await page.waitForSelector('table.error-groups[aria-label="Top errors of gateway"] tbody tr');
     const rows = await groupRows();
@@ -188,7 +193,7 @@ export function servicesTests(t) {
     eq(JSON.stringify((await groupRows()).map((r) => [r.type, r.count])), JSON.stringify(expectedErrors(calls, 'gateway')), 'the same groups on the errors page');
     await shot('36-errors-of-service');
     await axe('errors page of one service');
-    await page.click('.service-filter button:has-text("Every service")');
+    await page.click('.service-filter button:has-text("Every service and environment")');
     await waitUrl((u) => u.pathname === '/errors' && !u.searchParams.get('service'), 'every service again');
     await page.goBack();
     await page.goBack();

@@ -610,6 +610,7 @@ fn groups_query() -> ErrorGroupsQuery {
         text: None,
         fingerprint: None,
         service: None,
+        environment: None,
         limit: 50,
         buckets: 4,
     }
@@ -681,6 +682,7 @@ async fn error_groups_count_trend_and_link_to_traces() {
         .error_groups(&ErrorGroupsQuery {
             fingerprint: Some(all[0].fingerprint.clone()),
             service: None,
+            environment: None,
             ..groups_query()
         })
         .await

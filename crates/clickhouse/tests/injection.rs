@@ -284,6 +284,7 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
                 text: Some(v.to_string()),
                 fingerprint: None,
                 service: None,
+                environment: None,
                 limit: 100,
                 buckets: 4,
             })
@@ -304,6 +305,7 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
                 text: None,
                 fingerprint: None,
                 service: Some(v.to_string()),
+                environment: None,
                 limit: 100,
                 buckets: 4,
             })
@@ -347,6 +349,7 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
             text: None,
             fingerprint: Some(f.to_string()),
             service: None,
+            environment: None,
             limit: 100,
             buckets: 4,
         };
@@ -354,6 +357,13 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
             store.error_groups(&g).await.unwrap().groups.is_empty(),
             "{f}"
         );
+        let of_environment = ErrorGroupsQuery {
+            fingerprint: None,
+            environment: Some(f.to_string()),
+            ..g
+        };
+        let groups = store.error_groups(&of_environment).await.unwrap();
+        assert!(groups.groups.is_empty(), "{f}");
     }
     // Another project's records stay invisible to hostile project ids.
     for p in ["' OR ''='", "innocent' --", "x\\"] {

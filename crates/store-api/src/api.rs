@@ -395,6 +395,8 @@ pub struct ErrorGroupsQuery {
     /// record, they come from): groups without one are left out, and every number and the
     /// trend of the others count only this service's occurrences.
     pub service: Option<String>,
+    /// Only occurrences of this deployment environment (that of their span or log record).
+    pub environment: Option<String>,
     /// At most this many groups, most occurrences first.
     pub limit: usize,
     /// Buckets of each group's trend over the range.

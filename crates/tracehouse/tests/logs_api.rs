@@ -720,6 +720,8 @@ async fn logs_errors_and_sessions_over_every_transport() {
     );
     let (_, body) = get(&s, "/api/v1/errors/groups", &[("service", "nobody")]).await;
     assert_eq!(body["groups"].as_array().map(Vec::len), Some(0), "{body}");
+    let (_, body) = get(&s, "/api/v1/errors/groups", &[("environment", "nowhere")]).await;
+    assert_eq!(body["groups"].as_array().map(Vec::len), Some(0), "{body}");
 
     // One group's page: its occurrences, newest first, linking to their traces.
     let (status, body) = get(

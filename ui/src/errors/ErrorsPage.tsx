@@ -10,10 +10,11 @@ import { GroupsTable } from './GroupsTable';
 
 const TREND_BUCKETS = 24;
 
-/** The errors page: error groups in the range with their counts and trend, filtered by text and, from a service's page, by service. */
+/** The errors page: error groups in the range with their counts and trend, filtered by text and, from a service's page, by service and environment. */
 export function ErrorsPage({ params }: { params: URLSearchParams }) {
   const text = params.get('text') ?? '';
   const service = params.get('service') ?? '';
+  const environment = params.get('environment') ?? '';
   const { range, startS, endS, refresh } = useRange(params, { fallback: '24h' });
   const [draft, setDraft] = useState(text);
   const [groups, setGroups] = useState<ErrorGroup[] | null>(null);
@@ -29,7 +30,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
 
   useEffect(() => {
     const ctl = new AbortController();
-    errorGroups({ start: startS, end: endS, text: text || undefined, service: service || undefined, buckets: TREND_BUCKETS }, ctl.signal)
+    errorGroups({ start: startS, end: endS, text: text || undefined, service: service || undefined, environment: environment || undefined, buckets: TREND_BUCKETS }, ctl.signal)
       .then((r) => {
         setGroups(r.groups);
         setError(null);
@@ -40,7 +41,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
         setGroups([]);
       });
     return () => ctl.abort();
-  }, [startS, endS, text, service]);
+  }, [startS, endS, text, service, environment]);
 
   const carry = rangeParams(range);
   return (
@@ -53,11 +54,20 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
           </label>
           <input id="error-filter" type="search" placeholder="Filter by type or message…" value={draft} onInput={(e) => setDraft((e.target as HTMLInputElement).value)} />
         </div>
-        {service && (
+        {(service || environment) && (
           <p class="hint service-filter">
-            Raised by <ServiceChips services={[service]} />
-            <button type="button" class="btn" onClick={() => setParams({ service: null }, false)}>
-              Every service
+            {service && (
+              <>
+                Raised by <ServiceChips services={[service]} />
+              </>
+            )}
+            {environment && (
+              <>
+                In environment <code>{environment}</code>
+              </>
+            )}
+            <button type="button" class="btn" onClick={() => setParams({ service: null, environment: null }, false)}>
+              Every service and environment
             </button>
           </p>
         )}
@@ -83,7 +93,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
                 </>
               ) : (
                 <>
-                  No exception was recorded{service ? <> by <code>{service}</code></> : null} between {fmtTime(range.start)} and {fmtTime(range.end)}.
+                  No exception was recorded{service ? <> by <code>{service}</code></> : null}{environment ? <> in <code>{environment}</code></> : null} between {fmtTime(range.start)} and {fmtTime(range.end)}.
                 </>
               )}{' '}
               Errors come from <code>exception</code> span events and from error logs with <code>exception.*</code> attributes.

@@ -2354,6 +2354,11 @@ export interface operations {
                  */
                 service?: string;
                 /**
+                 * @description Only the occurrences of this deployment environment (that of their span or log
+                 *     record). Blank: all.
+                 */
+                environment?: string;
+                /**
                  * @description Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
                  *     one hour before `end`; must be before `end`.
                  */

@@ -236,9 +236,9 @@ export async function logHistogram(p: { query: string; start: string; end: strin
   return body.buckets ?? [];
 }
 
-/** Error groups in a window, with `buckets` trend points each; `text` filters on type or message, `service` keeps one service's occurrences. */
+/** Error groups in a window, with `buckets` trend points each; `text` filters on type or message, `service` and `environment` keep one service's or environment's occurrences. */
 export async function errorGroups(
-  p: TimeWindow & { text?: string; service?: string; limit?: number; buckets?: number },
+  p: TimeWindow & { text?: string; service?: string; environment?: string; limit?: number; buckets?: number },
   signal?: AbortSignal,
 ): Promise<{ start_ns: number; width_ns: number; groups: ErrorGroup[] }> {
   const body = await getJson<{ start_ns?: number; width_ns?: number; groups?: ErrorGroup[] }>('/api/v1/errors/groups', { ...p }, signal);

@@ -141,8 +141,7 @@ export function ServicePage({ service, params }: { service: string; params: URLS
         />
       )}
       <h2 class="section-title">Top errors</h2>
-      {env && <p class="hint">Errors of every environment.</p>}
-      <TopErrors service={service} start={startS} end={endS} carry={searchCarry} />
+      <TopErrors service={service} env={env} start={startS} end={endS} carry={searchCarry} />
       <h2 class="section-title">Neighbours</h2>
       <ApiBanner error={graph.error} what="the service map" />
       {graph.data && <Neighbours service={service} graph={graph.data} carry={carry} seconds={(range.end - range.start) / 1e9} />}

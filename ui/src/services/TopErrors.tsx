@@ -9,9 +9,12 @@ import { ApiBanner } from './ApiBanner';
 const TOP_ERRORS = 5;
 const TREND_BUCKETS = 24;
 
-/** The error groups a service raised most in the range, counted over its own occurrences, each linked to its page. */
-export function TopErrors({ service, start, end, carry }: { service: string; start: string; end: string; carry: Record<string, string> }) {
-  const { data, error } = useApi((signal) => errorGroups({ start, end, service, limit: TOP_ERRORS, buckets: TREND_BUCKETS }, signal), [service, start, end]);
+/** The error groups a service raised most in the range (in one environment, when given), counted over its own occurrences, each linked to its page. */
+export function TopErrors({ service, env, start, end, carry }: { service: string; env: string; start: string; end: string; carry: Record<string, string> }) {
+  const { data, error } = useApi(
+    (signal) => errorGroups({ start, end, service, environment: env || undefined, limit: TOP_ERRORS, buckets: TREND_BUCKETS }, signal),
+    [service, env, start, end],
+  );
   return (
     <>
       <ApiBanner error={error} what="the service's errors" />
@@ -20,7 +23,7 @@ export function TopErrors({ service, start, end, carry }: { service: string; sta
         <>
           <GroupsTable groups={data.groups} carry={carry} label={`Top errors of ${service}`} services={false} />
           <p class="hint">
-            <Link href={withParams('/errors', { service, ...carry })}>Every error group of {service}</Link>
+            <Link href={withParams('/errors', { service, environment: env, ...carry })}>Every error group of {service}</Link>
           </p>
         </>
       )}

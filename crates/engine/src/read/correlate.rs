@@ -318,6 +318,9 @@ pub(crate) async fn error_groups(
     if let Some(service) = &q.service {
         filter = filter.and(col(c::SERVICE_NAME).eq(lit(service.as_str())));
     }
+    if let Some(environment) = &q.environment {
+        filter = filter.and(col(c::ENVIRONMENT).eq(lit(environment.as_str())));
+    }
     let newest = |column: &str| last_value(col(column), vec![col(c::TIME).sort(true, false)]);
     let (_ctx, df) = snap.frame(&parts).await?;
     let batches = df

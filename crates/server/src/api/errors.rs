@@ -43,6 +43,9 @@ pub(super) struct GroupsParams {
     /// record they come from, exactly): groups it never raised are left out, and the counts,
     /// first and last seen, trend and example traces of the others are its own. Blank: all.
     service: Option<String>,
+    /// Only the occurrences of this deployment environment (that of their span or log
+    /// record). Blank: all.
+    environment: Option<String>,
     /// Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
     /// one hour before `end`; must be before `end`.
     start: Option<String>,
@@ -99,6 +102,7 @@ pub(super) async fn error_groups(
         text: p.text.filter(|t| !t.trim().is_empty()),
         fingerprint: None,
         service: p.service.filter(|s| !s.is_empty()),
+        environment: p.environment.filter(|e| !e.is_empty()),
         limit: bounded("limit", p.limit, DEFAULT_GROUPS, MAX_SEARCH_LIMIT)?,
         buckets: trend_buckets(p.buckets)?,
     };
@@ -162,6 +166,7 @@ pub(super) async fn error_group(
         text: None,
         fingerprint: Some(fingerprint.clone()),
         service: None,
+        environment: None,
         limit: 1,
         buckets: trend_buckets(p.buckets)?,
     };

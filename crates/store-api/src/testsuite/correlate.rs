@@ -563,6 +563,7 @@ pub fn groups_query() -> ErrorGroupsQuery {
         text: None,
         fingerprint: None,
         service: None,
+        environment: None,
         limit: 50,
         buckets: 6,
     }
@@ -633,6 +634,7 @@ pub async fn check_error_groups(store: &dyn Store, when: &str) {
         .error_groups(&ErrorGroupsQuery {
             fingerprint: Some(value.fingerprint.clone()),
             service: None,
+            environment: None,
             ..groups_query()
         })
         .await
@@ -650,7 +652,8 @@ pub async fn check_error_groups(store: &dyn Store, when: &str) {
     check_error_groups_of_service(store, when).await;
 }
 
-/// Error groups of one service: only the groups it raised, counted over its own occurrences.
+/// Error groups of one service (and environment): only the groups it raised, counted over its
+/// own occurrences.
 async fn check_error_groups_of_service(store: &dyn Store, when: &str) {
     let of = |service: &str| ErrorGroupsQuery {
         service: Some(service.into()),
@@ -700,6 +703,17 @@ async fn check_error_groups_of_service(store: &dyn Store, when: &str) {
         .await
         .unwrap();
     assert_eq!(text.groups.len(), 1, "[{when}] service and text together");
+    let in_environment = |environment: &str| ErrorGroupsQuery {
+        environment: Some(environment.into()),
+        ..of("cart")
+    };
+    let prod = store.error_groups(&in_environment("prod")).await.unwrap();
+    assert_eq!(prod, cart, "[{when}] every occurrence is of prod");
+    let staging = store
+        .error_groups(&in_environment("staging"))
+        .await
+        .unwrap();
+    assert!(staging.groups.is_empty(), "[{when}] none of staging");
     for service in ["car", "Cart", "nope"] {
         let none = store.error_groups(&of(service)).await.unwrap();
         assert!(none.groups.is_empty(), "[{when}] {service}: {none:?}");
