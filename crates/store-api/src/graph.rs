@@ -107,6 +107,48 @@ pub struct ServiceGraph {
     pub skew_window_ns: i64,
 }
 
+/// Calls from one node to another by their display names: what Zipkin's and Jaeger's
+/// dependency links are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DependencyLink {
+    /// Caller name.
+    pub parent: String,
+    /// Callee name.
+    pub child: String,
+    /// Calls.
+    pub calls: u64,
+    /// Calls with an error.
+    pub errors: u64,
+}
+
+impl ServiceGraph {
+    /// The edges by caller and callee name, sorted; edges between nodes of the same names
+    /// (a service and a peer called alike) are one link.
+    pub fn dependency_links(&self) -> Vec<DependencyLink> {
+        let names: HashMap<&str, &str> = self
+            .nodes
+            .iter()
+            .map(|n| (n.id.as_str(), n.name.as_str()))
+            .collect();
+        let name = |id: &str| names.get(id).copied().unwrap_or(id).to_string();
+        let mut links: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+        for e in &self.edges {
+            let link = links.entry((name(&e.source), name(&e.target))).or_default();
+            link.0 += e.count;
+            link.1 += e.errors;
+        }
+        links
+            .into_iter()
+            .map(|((parent, child), (calls, errors))| DependencyLink {
+                parent,
+                child,
+                calls,
+                errors,
+            })
+            .collect()
+    }
+}
+
 /// A call: its caller and the peer its attributes name.
 struct Call {
     service: String,
@@ -331,4 +373,59 @@ async fn service_nodes<S: Store + ?Sized>(
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: &str, name: &str, kind: NodeKind) -> GraphNode {
+        GraphNode {
+            id: id.into(),
+            name: name.into(),
+            kind,
+            count: 1,
+            errors: 0,
+        }
+    }
+
+    fn edge(source: &str, target: &str, count: u64, errors: u64) -> GraphEdge {
+        GraphEdge {
+            source: source.into(),
+            target: target.into(),
+            count,
+            errors,
+            p50: 0.0,
+            p95: 0.0,
+        }
+    }
+
+    #[test]
+    fn links_name_both_ends_and_merge_namesakes() {
+        let graph = ServiceGraph {
+            nodes: vec![
+                node("web", "web", NodeKind::Service),
+                node("cart", "cart", NodeKind::Service),
+                node("peer:cart", "cart", NodeKind::Peer),
+                node("database:pg/shop", "pg/shop", NodeKind::Database),
+            ],
+            edges: vec![
+                edge("web", "cart", 3, 1),
+                edge("web", "database:pg/shop", 2, 0),
+                edge("web", "peer:cart", 4, 2),
+            ],
+            join_window_ns: JOIN_WINDOW_NS,
+            skew_window_ns: SKEW_WINDOW_NS,
+        };
+        let link = |parent: &str, child: &str, calls, errors| DependencyLink {
+            parent: parent.into(),
+            child: child.into(),
+            calls,
+            errors,
+        };
+        assert_eq!(
+            graph.dependency_links(),
+            [link("web", "cart", 7, 3), link("web", "pg/shop", 2, 0)]
+        );
+    }
 }

@@ -104,24 +104,7 @@ async fn get(
     params: &[(&str, &str)],
     key: (&str, &str),
 ) -> (u16, String, Value) {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{}/jaeger{path}", server.api), params).unwrap();
-    let resp = reqwest::Client::new()
-        .get(url)
-        .header(key.0, key.1)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    let text = resp.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
-    (status, content_type, body)
+    server.get_as(&format!("/jaeger{path}"), params, key).await
 }
 
 fn assert_envelope(body: &Value) {
@@ -468,6 +451,7 @@ async fn api_v3(server: &TestServer, start: u64) {
         assert_eq!(status, 400, "{params:?}: {body}");
         assert_eq!(body["error"]["httpCode"], 400);
     }
+    summaries(server, &min, &max, start).await;
     let (status, _, body) = get(server, "/api/v3/traces/zz", &[], BASIC_SHOP).await;
     assert_eq!(
         (status, body["error"]["httpCode"].clone()),
@@ -475,4 +459,67 @@ async fn api_v3(server: &TestServer, start: u64) {
     );
     let (status, _, _) = get(server, &format!("/api/v3/traces/{TRACE}"), &[], KEY_BLOG).await;
     assert_eq!(status, 404);
+}
+
+/// `/api/v3/trace-summaries`: api_v3's `TraceSummary` JSON (zeros left out, times as strings).
+async fn summaries(server: &TestServer, min: &str, max: &str, start: u64) {
+    let search = |service| {
+        [
+            ("query.serviceName", service),
+            ("query.startTimeMin", min),
+            ("query.startTimeMax", max),
+        ]
+    };
+    let (status, content_type, body) = get(
+        server,
+        "/api/v3/trace-summaries",
+        &search("postgres"),
+        BASIC_SHOP,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(content_type.starts_with("application/json"));
+    assert_eq!(
+        body,
+        json!({ "summaries": [{
+            "traceId": TRACE,
+            "rootServiceName": "frontend",
+            "rootOperationName": "GET /checkout",
+            "minStartTimeUnixNano": start.to_string(),
+            "maxEndTimeUnixNano": (start + 200_000_000).to_string(),
+            "spanCount": 2,
+            "errorSpanCount": 1,
+            "services": [
+                { "name": "frontend", "spanCount": 1 },
+                { "name": "postgres", "spanCount": 1, "errorSpanCount": 1 },
+            ],
+        }] })
+    );
+    let (status, _, body) = get(
+        server,
+        "/api/v3/trace-summaries",
+        &search("nobody"),
+        BASIC_SHOP,
+    )
+    .await;
+    assert_eq!((status, body), (200, json!({})), "none: an empty message");
+    let (_, _, body) = get(
+        server,
+        "/api/v3/trace-summaries",
+        &search("postgres"),
+        KEY_BLOG,
+    )
+    .await;
+    assert_eq!(body, json!({}));
+    let (status, _, body) = get(
+        server,
+        "/api/v3/trace-summaries",
+        &[("query.serviceName", "postgres")],
+        BASIC_SHOP,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["httpCode"].clone()),
+        (400, json!(400))
+    );
 }

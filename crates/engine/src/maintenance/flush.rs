@@ -7,12 +7,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray, UInt32Array};
-use datafusion::arrow::compute::{concat_batches, take_record_batch};
+use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::compute::interleave_record_batch;
 
 use crate::error::{EngineResult, StoreError};
 use crate::storage::manifest::Manifest;
-use crate::storage::part::write_part;
+use crate::storage::merge::SortKeys;
+use crate::storage::part::write_sorted_part;
 use crate::storage::schema::col as c;
 use crate::storage::table::Table;
 use crate::storage::{HOUR_NS, blocking};
@@ -49,18 +50,14 @@ impl TableEngine {
         let first_id = next.next_part_id;
         let (table, part_bytes) = (self.table, self.config.part_bytes);
         let new_parts = blocking(move || {
+            let dirs = (tmp.as_path(), parts_dir.as_path());
             let mut id = first_id;
-            let mut parts = Vec::new();
-            for (key, batches) in partitions(table, &frozen)? {
-                for chunk in chunks_by_bytes(batches, part_bytes) {
-                    let batch = concat_batches(&table.schema(), &chunk).engine()?;
-                    let (project, hour) = (&key.project_id, key.hour);
-                    let dirs = (tmp.as_path(), parts_dir.as_path());
-                    parts.push(write_part(table, dirs, id, (project, hour), &batch)?);
-                    id += 1;
-                }
-            }
-            Ok(parts)
+            in_sorted_chunks(table, &frozen, part_bytes, |key, chunk| {
+                let partition = (key.project_id.as_str(), key.hour);
+                let part = write_sorted_part(table, dirs, id, partition, &chunk);
+                id += 1;
+                part
+            })
         })
         .await?;
         next.next_part_id = first_id + new_parts.len() as u64;
@@ -92,73 +89,185 @@ struct PartitionKey {
     hour: i64,
 }
 
-/// The rows of `batches` grouped by partition, in partition order; each batch is split
-/// on its own, so no concatenation of everything is ever built.
-fn partitions(
+/// A row of the frozen batches: (batch, row).
+type Position = (usize, usize);
+
+/// Hands the frozen rows to `write` cut into parts, one at a time: by partition (in
+/// partition order), each partition's rows in the table's part order, cut into runs of at
+/// most about `part_bytes` of Arrow data. Each part's batch is gathered from the frozen
+/// batches in one copy, and dropped before the next is gathered.
+fn in_sorted_chunks<T>(
     table: Table,
     batches: &[RecordBatch],
-) -> Result<BTreeMap<PartitionKey, Vec<RecordBatch>>, StoreError> {
-    let mut out: BTreeMap<PartitionKey, Vec<RecordBatch>> = Default::default();
-    for batch in batches {
-        for (key, rows) in split_by_partition(table, batch)? {
-            out.entry(key).or_default().push(rows);
+    part_bytes: usize,
+    mut write: impl FnMut(&PartitionKey, RecordBatch) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    let sort_keys = SortKeys::new(table)?;
+    let keys = batches
+        .iter()
+        .map(|b| sort_keys.of(b))
+        .collect::<Result<Vec<_>, _>>()?;
+    let row_bytes: Vec<usize> = batches
+        .iter()
+        .map(|b| arrow_bytes(b) / b.num_rows().max(1))
+        .collect();
+    let sources: Vec<&RecordBatch> = batches.iter().collect();
+    let mut out = Vec::new();
+    for (key, mut rows) in partitions(table, batches)? {
+        rows.sort_by(|a, b| keys[a.0].row(a.1).cmp(&keys[b.0].row(b.1)));
+        for run in runs_by_bytes(&rows, &row_bytes, part_bytes) {
+            out.push(write(
+                &key,
+                interleave_record_batch(&sources, run).engine()?,
+            )?);
         }
     }
     Ok(out)
 }
 
-/// Consecutive runs of `batches` of at most `limit` Arrow bytes each (a batch larger than
-/// the limit is a run of its own).
-fn chunks_by_bytes(batches: Vec<RecordBatch>, limit: usize) -> Vec<Vec<RecordBatch>> {
-    let mut out: Vec<Vec<RecordBatch>> = Vec::new();
-    let mut current = 0;
-    for batch in batches {
-        let size = arrow_bytes(&batch);
-        match out.last_mut() {
-            Some(run) if current + size <= limit => run.push(batch),
-            _ => {
-                out.push(vec![batch]);
-                current = 0;
-            }
+/// Consecutive runs of `rows` of at most `limit` Arrow bytes each (`row_bytes`: the
+/// average size of a row of each batch); a run holds at least one row.
+fn runs_by_bytes<'r>(
+    rows: &'r [Position],
+    row_bytes: &[usize],
+    limit: usize,
+) -> Vec<&'r [Position]> {
+    let mut out = Vec::new();
+    let (mut start, mut current) = (0, 0);
+    for (i, &(batch, _)) in rows.iter().enumerate() {
+        let size = row_bytes[batch];
+        if i > start && current + size > limit {
+            out.push(&rows[start..i]);
+            (start, current) = (i, 0);
         }
         current += size;
+    }
+    if start < rows.len() {
+        out.push(&rows[start..]);
     }
     out
 }
 
-/// Splits rows by (project, hour of the table's time column).
-fn split_by_partition(
+/// The positions of the rows of `batches` by (project, hour of the table's time column),
+/// in partition order.
+fn partitions(
     table: Table,
-    batch: &RecordBatch,
-) -> Result<Vec<(PartitionKey, RecordBatch)>, StoreError> {
-    let projects = batch
-        .column_by_name(c::PROJECT_ID)
-        .and_then(|a| a.as_any().downcast_ref::<StringArray>())
-        .ok_or_else(|| StoreError::Corrupt("project_id column".into()))?;
-    let starts = batch
-        .column_by_name(table.time_column())
-        .and_then(|a| a.as_any().downcast_ref::<Int64Array>())
-        .ok_or_else(|| StoreError::Corrupt("time column".into()))?;
-    let mut groups: HashMap<(&str, i64), Vec<u32>> = HashMap::new();
-    for i in 0..batch.num_rows() {
-        groups
-            .entry((projects.value(i), starts.value(i).div_euclid(HOUR_NS)))
-            .or_default()
-            .push(i as u32);
+    batches: &[RecordBatch],
+) -> Result<BTreeMap<PartitionKey, Vec<Position>>, StoreError> {
+    let mut groups: HashMap<(&str, i64), Vec<Position>> = HashMap::new();
+    for (b, batch) in batches.iter().enumerate() {
+        let projects = batch
+            .column_by_name(c::PROJECT_ID)
+            .and_then(|a| a.as_any().downcast_ref::<StringArray>())
+            .ok_or_else(|| StoreError::Corrupt("project_id column".into()))?;
+        let times = batch
+            .column_by_name(table.time_column())
+            .and_then(|a| a.as_any().downcast_ref::<Int64Array>())
+            .ok_or_else(|| StoreError::Corrupt("time column".into()))?;
+        for i in 0..batch.num_rows() {
+            let key = (projects.value(i), times.value(i).div_euclid(HOUR_NS));
+            groups.entry(key).or_default().push((b, i));
+        }
     }
-    let mut out: Vec<_> = groups
+    Ok(groups
         .into_iter()
-        .map(|((p, h), rows)| {
-            let taken = take_record_batch(batch, &UInt32Array::from(rows)).engine()?;
-            Ok((
-                PartitionKey {
-                    project_id: p.to_string(),
-                    hour: h,
-                },
-                taken,
-            ))
+        .map(|((project, hour), rows)| {
+            let key = PartitionKey {
+                project_id: project.to_string(),
+                hour,
+            };
+            (key, rows)
         })
-        .collect::<Result<_, StoreError>>()?;
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    Ok(out)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::part::sort_for_part;
+    use crate::storage::schema::spans_to_batch;
+    use crate::storage::schema::tests::sample_span;
+    use tracehouse_model::{Span, SpanId};
+
+    /// Span `i` of hour `hour` at a scattered minute, of `service`.
+    fn span(i: u64, hour: i64, service: &str) -> Span {
+        let start = hour * HOUR_NS + (i as i64 * 7_919 % 1_000) * 1_000_000;
+        let mut s = sample_span((i % 7) as u8, (i % 250) as u8 + 1, start);
+        s.span_id = SpanId((i + 1).to_be_bytes());
+        s.service_name = service.to_string();
+        s
+    }
+
+    #[test]
+    fn parts_are_partitions_in_part_order_cut_by_size() {
+        let hours = [1_000, 1_001];
+        let batches: Vec<RecordBatch> = (0..4u64)
+            .map(|b| {
+                let spans: Vec<Span> = (0..50)
+                    .map(|i| {
+                        let n = b * 50 + i;
+                        span(
+                            n,
+                            hours[(n % 2) as usize],
+                            ["b", "a", "c"][(n % 3) as usize],
+                        )
+                    })
+                    .collect();
+                spans_to_batch(&spans).unwrap()
+            })
+            .collect();
+        let per_row = arrow_bytes(&batches[0]) / 50;
+        let parts = in_sorted_chunks(Table::Spans, &batches, 30 * per_row, |key, chunk| {
+            Ok((key.hour, chunk))
+        })
+        .unwrap();
+        assert!(parts.iter().all(|(_, c)| c.num_rows() <= 30), "cut by size");
+        for hour in hours {
+            let got: Vec<RecordBatch> = parts
+                .iter()
+                .filter(|(h, _)| *h == hour)
+                .map(|(_, c)| c.clone())
+                .collect();
+            let got = datafusion::arrow::compute::concat_batches(&got[0].schema(), &got).unwrap();
+            let all =
+                datafusion::arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+            let mine: Vec<u32> = (0..all.num_rows() as u32)
+                .filter(|&i| {
+                    let t = all.column_by_name(c::START_TIME).unwrap();
+                    let t = t.as_any().downcast_ref::<Int64Array>().unwrap();
+                    t.value(i as usize).div_euclid(HOUR_NS) == hour
+                })
+                .collect();
+            let taken = datafusion::arrow::compute::take_record_batch(
+                &all,
+                &datafusion::arrow::array::UInt32Array::from(mine),
+            )
+            .unwrap();
+            assert_eq!(
+                got,
+                sort_for_part(Table::Spans, &taken).unwrap(),
+                "hour {hour}"
+            );
+        }
+        let hours_seen: Vec<i64> = parts.iter().map(|(h, _)| *h).collect();
+        assert!(
+            hours_seen.is_sorted(),
+            "partitions in order: {hours_seen:?}"
+        );
+    }
+
+    #[test]
+    fn runs_hold_at_least_one_row_and_at_most_the_limit() {
+        let rows: Vec<Position> = (0..10).map(|i| (i % 2, i)).collect();
+        let runs = runs_by_bytes(&rows, &[10, 30], 40);
+        assert_eq!(runs.iter().map(|r| r.len()).sum::<usize>(), 10);
+        assert!(runs.iter().all(|r| r.len() == 2), "{runs:?}");
+        let one = runs_by_bytes(&rows[..3], &[100, 100], 40);
+        assert_eq!(
+            one.len(),
+            3,
+            "a row larger than the limit is a run of its own"
+        );
+        assert!(runs_by_bytes(&[], &[], 40).is_empty());
+    }
 }

@@ -14,36 +14,16 @@ use crate::storage::granule::GRANULE_ROWS;
 use crate::storage::part::READ_BATCH_BYTES;
 use crate::storage::table::Table;
 
-/// One input of the merge: its current batch, that batch's sort keys, and the next row.
-struct Input<I> {
-    batches: I,
-    batch: RecordBatch,
-    keys: Rows,
-    next: usize,
-    /// Index of `batch` in the output chunk's batch list.
-    slot: usize,
-}
-
-/// Merges sorted streams of batches (see the module docs); yields batches of at most
-/// [`GRANULE_ROWS`] rows and about [`READ_BATCH_BYTES`] of data.
-pub struct SortedMerge<I> {
+/// The sort keys of a table's rows in Arrow's row format: two rows' keys compare as the
+/// rows are ordered in the table's parts (`sort_for_part`).
+pub struct SortKeys {
     table: Table,
     converter: RowConverter,
-    inputs: Vec<Input<I>>,
-    /// Batches the pending output rows point into.
-    slots: Vec<RecordBatch>,
-    /// Pending output rows: (slot, row).
-    picked: Vec<(usize, usize)>,
-    /// Estimated Arrow bytes of the pending rows.
-    picked_bytes: u64,
 }
 
-impl<I> SortedMerge<I>
-where
-    I: Iterator<Item = Result<RecordBatch, StoreError>>,
-{
-    /// A merge of `sources`, each already in `table`'s part order.
-    pub fn new(table: Table, sources: Vec<I>) -> Result<SortedMerge<I>, StoreError> {
+impl SortKeys {
+    /// The keys of `table`'s part order.
+    pub fn new(table: Table) -> Result<SortKeys, StoreError> {
         let schema = table.schema();
         let fields = table
             .sort_columns()
@@ -59,9 +39,60 @@ where
                 ))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut merge = SortedMerge {
+        Ok(SortKeys {
             table,
             converter: RowConverter::new(fields).engine()?,
+        })
+    }
+
+    /// The sort keys of a batch's rows.
+    pub fn of(&self, batch: &RecordBatch) -> Result<Rows, StoreError> {
+        let columns = self
+            .table
+            .sort_columns()
+            .iter()
+            .map(|(name, _)| {
+                batch
+                    .column_by_name(name)
+                    .cloned()
+                    .ok_or_else(|| StoreError::Corrupt(format!("missing column {name}")))
+            })
+            .collect::<Result<Vec<ArrayRef>, _>>()?;
+        self.converter.convert_columns(&columns).engine()
+    }
+}
+
+/// One input of the merge: its current batch, that batch's sort keys, and the next row.
+struct Input<I> {
+    batches: I,
+    batch: RecordBatch,
+    keys: Rows,
+    next: usize,
+    /// Index of `batch` in the output chunk's batch list.
+    slot: usize,
+}
+
+/// Merges sorted streams of batches (see the module docs); yields batches of at most
+/// [`GRANULE_ROWS`] rows and about [`READ_BATCH_BYTES`] of data.
+pub struct SortedMerge<I> {
+    keys: SortKeys,
+    inputs: Vec<Input<I>>,
+    /// Batches the pending output rows point into.
+    slots: Vec<RecordBatch>,
+    /// Pending output rows: (slot, row).
+    picked: Vec<(usize, usize)>,
+    /// Estimated Arrow bytes of the pending rows.
+    picked_bytes: u64,
+}
+
+impl<I> SortedMerge<I>
+where
+    I: Iterator<Item = Result<RecordBatch, StoreError>>,
+{
+    /// A merge of `sources`, each already in `table`'s part order.
+    pub fn new(table: Table, sources: Vec<I>) -> Result<SortedMerge<I>, StoreError> {
+        let mut merge = SortedMerge {
+            keys: SortKeys::new(table)?,
             inputs: Vec::new(),
             slots: Vec::new(),
             picked: Vec::with_capacity(GRANULE_ROWS),
@@ -76,7 +107,7 @@ where
     /// Starts `batches` as an input, unless it has no rows at all.
     fn add_input(&mut self, mut batches: I) -> Result<(), StoreError> {
         if let Some(batch) = next_non_empty(&mut batches)? {
-            let keys = self.keys(&batch)?;
+            let keys = self.keys.of(&batch)?;
             self.slots.push(batch.clone());
             self.inputs.push(Input {
                 batches,
@@ -87,22 +118,6 @@ where
             });
         }
         Ok(())
-    }
-
-    /// The sort keys of a batch's rows.
-    fn keys(&self, batch: &RecordBatch) -> Result<Rows, StoreError> {
-        let columns = self
-            .table
-            .sort_columns()
-            .iter()
-            .map(|(name, _)| {
-                batch
-                    .column_by_name(name)
-                    .cloned()
-                    .ok_or_else(|| StoreError::Corrupt(format!("missing column {name}")))
-            })
-            .collect::<Result<Vec<ArrayRef>, _>>()?;
-        self.converter.convert_columns(&columns).engine()
     }
 
     /// The input whose next row comes first (ties go to the earlier input, so the merge is
@@ -133,7 +148,7 @@ where
         }
         match next_non_empty(&mut input.batches)? {
             Some(batch) => {
-                let keys = self.keys(&batch)?;
+                let keys = self.keys.of(&batch)?;
                 self.slots.push(batch.clone());
                 let input = &mut self.inputs[i];
                 input.keys = keys;

@@ -15,7 +15,6 @@ use std::sync::{Arc, OnceLock};
 use datafusion::arrow::array::Scalar;
 use datafusion::arrow::array::{Array, FixedSizeBinaryArray, Int64Array, RecordBatch};
 use datafusion::arrow::compute::kernels::cmp::eq;
-use datafusion::arrow::compute::{SortColumn, SortOptions, lexsort_to_indices, take_record_batch};
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
@@ -496,8 +495,13 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
         .build()
 }
 
-/// Sorts rows into the table's part order.
+/// Sorts rows into the table's part order with one lexicographic sort of the whole batch:
+/// the reference the flush's and compaction's row-format ordering is tested against.
+#[cfg(test)]
 pub(crate) fn sort_for_part(table: Table, batch: &RecordBatch) -> Result<RecordBatch, StoreError> {
+    use datafusion::arrow::compute::{
+        SortColumn, SortOptions, lexsort_to_indices, take_record_batch,
+    };
     let key = |name: &str, descending: bool| -> Result<SortColumn, StoreError> {
         Ok(SortColumn {
             values: batch
@@ -545,7 +549,9 @@ fn time_range(table: Table, batch: &RecordBatch) -> Result<(i64, i64), StoreErro
 
 /// Writes one part of `table` (rows of a single project and hour) under `tmp_dir`, then
 /// moves its files into `parts_dir`. The part is not live until the caller commits a
-/// manifest naming it.
+/// manifest naming it. Tests write parts from unsorted rows with it; the flush sorts
+/// rows itself ([`write_sorted_part`]).
+#[cfg(test)]
 pub fn write_part(
     table: Table,
     dirs: (&Path, &Path),
@@ -553,14 +559,26 @@ pub fn write_part(
     partition: (&str, i64),
     batch: &RecordBatch,
 ) -> Result<Arc<Part>, StoreError> {
-    let sorted = sort_for_part(table, batch)?;
+    write_sorted_part(table, dirs, id, partition, &sort_for_part(table, batch)?)
+}
+
+/// Writes part `id` of `table` (rows of a single project and hour, already in the table's
+/// part order) under `tmp_dir`, then moves its files into `parts_dir`. The part is not
+/// live until the caller commits a manifest naming it.
+pub fn write_sorted_part(
+    table: Table,
+    dirs: (&Path, &Path),
+    id: u64,
+    partition: (&str, i64),
+    sorted: &RecordBatch,
+) -> Result<Arc<Part>, StoreError> {
     let trace_ids = match table {
         Table::Replay => Vec::new(),
-        Table::Spans | Table::Logs | Table::Errors => sorted_trace_ids(&sorted)?,
+        Table::Spans | Table::Logs | Table::Errors => sorted_trace_ids(sorted)?,
     };
-    let stats = merged_stats(table, &sorted)?;
+    let stats = merged_stats(table, sorted)?;
     let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
-    writer.write(&sorted)?;
+    writer.write(sorted)?;
     writer.finish(dirs, partition, trace_ids, stats)
 }
 

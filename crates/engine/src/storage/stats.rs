@@ -212,7 +212,7 @@ impl<'a> Tally<'a> {
                 kind: SpanKind::from_otlp(i32::from(kind)),
                 status: StatusCode::from_otlp(i32::from(status)),
             };
-            stats.metrics.add(&key, &cell);
+            stats.metrics.add_owned(key, cell);
         }
         for (i, tally) in Intrinsic::ALL.iter().zip(self.intrinsics) {
             if let Some(tally) = tally {

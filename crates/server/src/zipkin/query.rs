@@ -7,7 +7,6 @@
 //! milliseconds (`endTs`, `lookback`), durations microseconds, as Zipkin defines them;
 //! failures are plain text with Zipkin's status codes.
 
-use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Path, Query, State};
@@ -252,7 +251,7 @@ fn is_zero(n: &u64) -> bool {
 
 /// `GET /zipkin/api/v2/dependencies?endTs=&lookback=`: the edges of the service map over the
 /// window (see `tracehouse_store_api::graph` for how calls are joined and its bounds), caller
-/// and callee by name.
+/// and callee by name (namesakes merged).
 async fn dependencies(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -265,21 +264,15 @@ async fn dependencies(
         DEFAULT_LOOKBACK_MS,
     )?;
     let graph = service_graph(state.store.as_ref(), &project_id, range).await?;
-    let names: HashMap<&str, &str> = graph
-        .nodes
-        .iter()
-        .map(|n| (n.id.as_str(), n.name.as_str()))
-        .collect();
-    let name = |id: &str| names.get(id).copied().unwrap_or(id).to_string();
     Ok(Json(
         graph
-            .edges
-            .iter()
-            .map(|e| DependencyLink {
-                parent: name(&e.source),
-                child: name(&e.target),
-                call_count: e.count,
-                error_count: e.errors,
+            .dependency_links()
+            .into_iter()
+            .map(|l| DependencyLink {
+                parent: l.parent,
+                child: l.child,
+                call_count: l.calls,
+                error_count: l.errors,
             })
             .collect(),
     ))

@@ -17,6 +17,7 @@
 //! [`scan::MAX_SCAN_SPANS`] spans. Ranges are widened to whole minutes; series are bounded
 //! to the [`MAX_SERIES`] with the most spans, points to [`MAX_POINTS`] per series.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -253,6 +254,17 @@ impl SpanMetrics {
     /// The cell of `key`, created empty when new.
     pub fn cell(&mut self, key: CellKey) -> &mut Cell {
         self.cells.entry(key).or_default()
+    }
+
+    /// Adds a cell's spans under `key`, taking the cell (no copy of its sketch when the key
+    /// is new).
+    pub fn add_owned(&mut self, key: CellKey, cell: Cell) {
+        match self.cells.entry(key) {
+            Entry::Occupied(mut mine) => mine.get_mut().merge(&cell),
+            Entry::Vacant(slot) => {
+                slot.insert(cell);
+            }
+        }
     }
 
     /// Adds a cell's spans under `key`.

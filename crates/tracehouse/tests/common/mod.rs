@@ -191,6 +191,34 @@ impl TestServer {
         (status, body)
     }
 
+    /// GET an API path with query parameters and one header (a key), returning status,
+    /// content type and the JSON body (panics on a body that is not JSON).
+    pub async fn get_as(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        header: (&str, &str),
+    ) -> (u16, String, serde_json::Value) {
+        let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.api), params)
+            .expect("API URL");
+        let resp = reqwest::Client::new()
+            .get(url)
+            .header(header.0, header.1)
+            .send()
+            .await
+            .expect("GET");
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        (status, content_type, body)
+    }
+
     /// POST a raw body to an OTLP/HTTP endpoint (`/v1/traces`, `/v1/logs`).
     pub async fn post_otlp(
         &self,

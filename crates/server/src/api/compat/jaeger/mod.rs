@@ -2,11 +2,16 @@
 //! source call; point them at `http://<host>:<api port>/jaeger`): `/api/services`,
 //! `/api/services/{service}/operations`, `/api/operations`, `/api/traces` (search) and
 //! `/api/traces/{id}`, answered in Jaeger's `{data, total, limit, offset, errors}` envelope
-//! with its trace JSON ([`model`]); failures in the same envelope with Jaeger's statuses.
+//! with its trace JSON ([`model`]); `/api/dependencies` from the service map
+//! ([`dependencies`]); the Monitor tab's `/api/metrics/*` from the span metrics
+//! ([`metrics`]); failures in the same envelope with Jaeger's statuses.
 
+mod dependencies;
 mod envelope;
+mod metrics;
 mod model;
 mod params;
+mod summary;
 mod v3;
 
 use std::collections::BTreeSet;
@@ -46,6 +51,8 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/api/operations", get(operations))
         .route("/api/traces", get(search))
         .route("/api/traces/{trace_id}", get(trace))
+        .route("/api/dependencies", get(dependencies::dependencies))
+        .merge(metrics::router())
         .merge(v3::router())
 }
 

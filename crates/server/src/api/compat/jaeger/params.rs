@@ -31,7 +31,23 @@ pub(super) struct TraceSearch {
     pub trace_ids: Vec<TraceId>,
 }
 
-fn parse_error(name: &str, why: impl std::fmt::Display) -> JaegerError {
+/// The first non-empty value of a query parameter.
+pub(super) fn first<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, v)| k == name && !v.is_empty())
+        .map(|(_, v)| v.as_str())
+}
+
+/// Every value of a query parameter.
+pub(super) fn all<'a>(
+    pairs: &'a [(String, String)],
+    name: &'a str,
+) -> impl Iterator<Item = &'a String> {
+    pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v)
+}
+
+pub(super) fn parse_error(name: &str, why: impl std::fmt::Display) -> JaegerError {
     JaegerError::bad_request(format!("unable to parse param '{name}': {why}"))
 }
 
@@ -47,6 +63,26 @@ fn micros(name: &str, text: &str) -> Result<i64, JaegerError> {
         })
 }
 
+/// An integer number of milliseconds (a time since the epoch or a duration), in ns; absent,
+/// `default_ms`.
+pub(super) fn millis(
+    pairs: &[(String, String)],
+    name: &str,
+    default_ms: impl FnOnce() -> i64,
+) -> Result<i64, JaegerError> {
+    let ms = match first(pairs, name) {
+        Some(text) => text.parse::<i64>().map_err(|e| parse_error(name, e))?,
+        None => default_ms(),
+    };
+    ms.checked_mul(1_000_000)
+        .ok_or_else(|| parse_error(name, format!("{ms} ms is out of range")))
+}
+
+/// Milliseconds since the epoch, now.
+pub(super) fn now_ms() -> i64 {
+    now_ns() / 1_000_000
+}
+
 pub(super) fn duration(name: &str, text: &str) -> Result<i64, JaegerError> {
     match parse_duration(text) {
         DurationLit::Nanos(ns) => Ok(ns),
@@ -54,16 +90,33 @@ pub(super) fn duration(name: &str, text: &str) -> Result<i64, JaegerError> {
     }
 }
 
+/// The tags asked for by `tag=key:value` (repeated) and `tags={json}`.
+pub(super) fn tags(pairs: &[(String, String)]) -> Result<BTreeMap<String, String>, JaegerError> {
+    let mut tags = BTreeMap::new();
+    for tag in all(pairs, "tag") {
+        let (k, v) = tag.split_once(':').ok_or_else(|| {
+            JaegerError::bad_request(format!(
+                "malformed 'tag' parameter, expecting key:value, received: {tag}"
+            ))
+        })?;
+        tags.insert(k.to_string(), v.to_string());
+    }
+    for json in all(pairs, "tags") {
+        let map: BTreeMap<String, String> = serde_json::from_str(json).map_err(|e| {
+            JaegerError::bad_request(format!(
+                "malformed 'tags' parameter, cannot unmarshal JSON: {e}"
+            ))
+        })?;
+        tags.extend(map);
+    }
+    Ok(tags)
+}
+
 impl TraceSearch {
     /// The search the query string's pairs ask for.
     pub(super) fn parse(pairs: &[(String, String)]) -> Result<TraceSearch, JaegerError> {
-        let first = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, v)| k == name && !v.is_empty())
-                .map(|(_, v)| v.as_str())
-        };
-        let all = |name: &'static str| pairs.iter().filter(move |(k, _)| k == name).map(|(_, v)| v);
+        let first = |name: &str| first(pairs, name);
+        let all = |name: &'static str| all(pairs, name);
         let end_ns = first("end")
             .map(|t| micros("end", t))
             .transpose()?
@@ -72,23 +125,7 @@ impl TraceSearch {
             .map(|t| micros("start", t))
             .transpose()?
             .unwrap_or_else(|| now_ns() - LOOKBACK_NS);
-        let mut tags = BTreeMap::new();
-        for tag in all("tag") {
-            let (k, v) = tag.split_once(':').ok_or_else(|| {
-                JaegerError::bad_request(format!(
-                    "malformed 'tag' parameter, expecting key:value, received: {tag}"
-                ))
-            })?;
-            tags.insert(k.to_string(), v.to_string());
-        }
-        for json in all("tags") {
-            let map: BTreeMap<String, String> = serde_json::from_str(json).map_err(|e| {
-                JaegerError::bad_request(format!(
-                    "malformed 'tags' parameter, cannot unmarshal JSON: {e}"
-                ))
-            })?;
-            tags.extend(map);
-        }
+        let tags = tags(pairs)?;
         let limit = match first("limit") {
             Some(t) => t.parse::<i64>().map_err(|e| parse_error("limit", e))?,
             None => DEFAULT_LIMIT,

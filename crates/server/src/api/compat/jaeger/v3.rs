@@ -1,7 +1,8 @@
 //! Jaeger's api_v3 HTTP gateway under `/jaeger/api/v3` (what the newest Jaeger UI and
 //! Grafana's Jaeger search call): `services` (`{"services"}`), `operations?service=&span_kind=`
 //! (`{"operations": [{name, spanKind}]}`), `traces/{id}` and `traces?query.*` (OTLP/JSON in
-//! `{"result": {"resourceSpans"}}`, all found traces in one answer, 404 when none). The
+//! `{"result": {"resourceSpans"}}`, all found traces in one answer, 404 when none) and
+//! `trace-summaries?query.*` (`{"summaries": [TraceSummary]}`, [`super::summary`]). The
 //! `query.*` parameters are taken in both spellings (`query.service_name` and
 //! `query.serviceName`), times in RFC 3339; failures are `{"error": {"httpCode", "message"}}`
 //! in a text/plain body, as the gateway's `http.Error` sends them.
@@ -22,6 +23,7 @@ use tracehouse_store_api::{MAX_SEARCH_LIMIT, StoreError};
 use super::super::otlp_out::resource_spans;
 use super::super::{TextError, parse_trace_id, project};
 use super::params::{DEFAULT_LIMIT, TraceSearch, duration};
+use super::summary::trace_summary;
 use super::{JaegerError, find_traces, operations_of, service_names};
 use crate::api::ApiState;
 use crate::projects::AuthError;
@@ -32,6 +34,7 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/api/v3/operations", get(operations))
         .route("/api/v3/traces", get(find))
         .route("/api/v3/traces/{trace_id}", get(trace))
+        .route("/api/v3/trace-summaries", get(summaries))
 }
 
 /// A failure as the api_v3 gateway answers it.
@@ -201,16 +204,44 @@ fn result(traces: &[Vec<tracehouse_model::Span>]) -> Result<Json<Value>, V3Error
     Ok(Json(json!({ "result": data })))
 }
 
+/// The traces a `query.*` search finds in the request's project.
+async fn searched(
+    state: &ApiState,
+    headers: &HeaderMap,
+    pairs: &[(String, String)],
+) -> Result<Vec<Vec<tracehouse_model::Span>>, V3Error> {
+    let project = project(state, headers)?;
+    let search = search_of(pairs)?;
+    let (_, traces) = find_traces(state, &project, &search).await?;
+    Ok(traces)
+}
+
 /// `GET /api/v3/traces`.
 async fn find(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Value>, V3Error> {
-    let project = project(&state, &headers)?;
-    let search = search_of(&pairs)?;
-    let (_, traces) = find_traces(&state, &project, &search).await?;
-    result(&traces)
+    result(&searched(&state, &headers, &pairs).await?)
+}
+
+/// `GET /api/v3/trace-summaries`: the `query.*` search of `/api/v3/traces`, a summary per
+/// trace found; none is `{}` (protobuf's JSON leaves an empty list out).
+async fn summaries(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Value>, V3Error> {
+    let summaries: Vec<Value> = searched(&state, &headers, &pairs)
+        .await?
+        .iter()
+        .filter(|spans| !spans.is_empty())
+        .map(|spans| trace_summary(spans))
+        .collect();
+    if summaries.is_empty() {
+        return Ok(Json(json!({})));
+    }
+    Ok(Json(json!({ "summaries": summaries })))
 }
 
 /// `GET /api/v3/traces/{id}`.
