@@ -299,6 +299,7 @@ export function replayChunks(t0Ms, sessionId) {
  * `gateway` serves `GET /order` (50 ms; every fifth call fails after 400 ms) and calls
  * `inventory` (`GET /stock` client span, 50 ms), whose server span (25 ms) queries MySQL
  * (`SELECT stock`, a client span with `db.system`, 25 ms). Every call is its own trace.
+ * Each failed `GET /order` throws: `UpstreamTimeout`, the last one `PoolExhausted`.
  */
 export function serviceCalls(t0, n) {
   const spans = [];
@@ -307,12 +308,24 @@ export function serviceCalls(t0, n) {
     const [root, call, serve, query] = [hex(8), hex(8), hex(8), hex(8)];
     const t = t0 + i * 60_000 * MS;
     const failed = i % 5 === 4;
+    const events = failed ? thrown(i + 5 >= n ? 'PoolExhausted' : 'UpstreamTimeout', t + 399 * MS) : undefined;
     spans.push(
-      { traceId, spanId: root, service: 'gateway', name: 'GET /order', kind: 2, start: t, end: t + (failed ? 400 : 50) * MS, error: failed ? 'upstream failed' : undefined },
+      { traceId, spanId: root, service: 'gateway', name: 'GET /order', kind: 2, start: t, end: t + (failed ? 400 : 50) * MS, error: failed ? 'upstream failed' : undefined, events },
       { traceId, spanId: call, parentSpanId: root, service: 'gateway', name: 'GET /stock', kind: 3, start: t + 1 * MS, end: t + 51 * MS },
       { traceId, spanId: serve, parentSpanId: call, service: 'inventory', name: 'GET /stock', kind: 2, start: t + 2 * MS, end: t + 27 * MS },
       { traceId, spanId: query, parentSpanId: serve, service: 'inventory', name: 'SELECT stock', kind: 3, start: t + 2 * MS, end: t + 27 * MS, attributes: { 'db.system': 'mysql' } },
     );
   }
   return spans;
+}
+
+/** An `exception` event of `type` (its message and stack follow from it) at `time`. */
+export function thrown(type, time) {
+  const message = `${type} in e2e calls`;
+  return [{ time, name: 'exception', attributes: { 'exception.type': type, 'exception.message': message, 'exception.stacktrace': `${type}: ${message}\n    at call (e2e/calls.py:1)` } }];
+}
+
+/** A failed span of a service named `map` (the services map's old path) throwing `PoolExhausted`, as gateway's last failed call does. */
+export function mapServiceSpan(t0) {
+  return { traceId: hex(16), spanId: hex(8), service: 'map', name: 'GET /tiles', kind: 2, start: t0, end: t0 + 5 * MS, error: 'pool exhausted', events: thrown('PoolExhausted', t0 + MS) };
 }

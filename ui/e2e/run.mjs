@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, replayChunks, retryTrace, serviceCalls, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, replayChunks, mapServiceSpan, retryTrace, serviceCalls, sessionTrace, sharedIdTrace } from './fixtures.mjs';
 import { servicesTests } from './services.mjs';
 import { fail, launchBrowser, repo, sleep, startServer } from './harness.mjs';
 
@@ -90,6 +90,10 @@ const CALLS_ENV = 'e2e-calls';
 const calls = serviceCalls(now - 100 * 60e9, 20);
 await post(otlp(calls, CALLS_ENV));
 await waitTrace(calls.at(-1).traceId, 4);
+// A service named like the map's old path, whose page must open at /services/map.
+const mapService = mapServiceSpan(now - 100 * 60e9);
+await post(otlp([mapService]));
+await waitTrace(mapService.traceId, 1);
 await waitTrace(checkout.traceId, 12);
 await waitTrace(large.traceId, 3000);
 await waitTrace(shared.traceId, 5);
@@ -1006,7 +1010,7 @@ test('logs and session pages in the dark theme', async () => {
   await page.waitForFunction(() => document.documentElement.dataset.theme === 'light', null, { timeout: 3000 });
 }, { needs: 'logs' });
 
-servicesTests({ test, page, base, shot, axe, waitUrl, url, assert, eq, calls, environment: CALLS_ENV });
+servicesTests({ test, page, base, shot, axe, waitUrl, url, assert, eq, calls, others: [mapService], environment: CALLS_ENV });
 
 // ---- layout at 1440, 900 and 390 px wide, both themes ----------------------------------------
 const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -1065,7 +1069,7 @@ for (const width of [1440, 900, 390]) {
         await check('the service page');
         if (theme === 'light') await shot(`25-service-${width}`);
         await axe(`service page at ${width} px (${theme})`);
-        await page.goto(`${base}/services/map?range=6h`);
+        await page.goto(`${base}/service-map?range=6h`);
         await page.waitForSelector('.map-svg [data-node]');
         await check('the service map');
         if (theme === 'light') await shot(`26-service-map-${width}`);

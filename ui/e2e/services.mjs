@@ -10,9 +10,18 @@ export function expectedRed(spans, service) {
   return { count: own.length, errors: own.filter((s) => s.error).length, p50: q(0.5), p95: q(0.95), p99: q(0.99) };
 }
 
+/** The error groups one service raised in `spans`, most occurrences first: [type, count] pairs. */
+export function expectedErrors(spans, service) {
+  const counts = new Map();
+  for (const s of spans.filter((x) => x.service === service)) {
+    for (const e of (s.events ?? []).filter((x) => x.name === 'exception')) counts.set(e.attributes['exception.type'], (counts.get(e.attributes['exception.type']) ?? 0) + 1);
+  }
+  return [...counts.entries()].sort((a, b) => b[1] - a[1]);
+}
+
 /** Registers the services tests; `t` holds the runner's page, helpers and the sent calls. */
 export function servicesTests(t) {
-  const { test, page, base, shot, axe, waitUrl, url, assert, eq, calls, environment } = t;
+  const { test, page, base, shot, axe, waitUrl, url, assert, eq, calls, others, environment } = t;
   const near = (actual, expected, what) => assert(Math.abs(actual - expected) <= expected * 0.01, `${what}: ${actual} is not within 1% of ${expected}`);
   const rowOrder = () => page.$$eval('table.red-table tbody tr', (rs) => rs.map((r) => r.getAttribute('data-row')));
   const cell = (row, col) => page.$eval(`table.red-table tr[data-row="${row}"] td[data-col="${col}"]`, (c) => ({ text: c.textContent, value: Number(c.getAttribute('data-value')) }));
@@ -123,7 +132,7 @@ export function servicesTests(t) {
   test('service map: nodes coloured by errors, edges labelled with rate and p95, a click opens the service', async () => {
     await page.goto(`${base}/services?range=6h`);
     await page.click('.services-tabs a:has-text("Map")');
-    await waitUrl((u) => u.pathname === '/services/map' && u.searchParams.get('range') === '6h', 'opened the map with the range');
+    await waitUrl((u) => u.pathname === '/service-map' && u.searchParams.get('range') === '6h', 'opened the map with the range');
     await page.waitForSelector('.map-svg [data-node="gateway"]');
     const lvl = (id) => page.$eval(`.map-svg [data-node="${id}"]`, (n) => [...n.classList].find((c) => c.startsWith('lvl-')));
     eq(await lvl('gateway'), 'lvl-err', 'gateway: 10 % failed');
@@ -147,9 +156,62 @@ export function servicesTests(t) {
     eq(await page.$eval('.map-svg [data-node="gateway"]', (n) => n.classList.contains('dim')), false, 'and keeps its neighbours');
     await shot('32-service-map');
     await axe('service map');
+    await page.selectOption('.env-filter select', environment);
+    await waitUrl((u) => u.pathname === '/service-map' && u.searchParams.get('environment') === environment, 'the map of one environment');
+    await page.waitForFunction(() => !document.querySelector('.map-svg [data-node="cart"]'));
+    const nodes = await page.$$eval('.map-svg [data-node]', (ns) => ns.map((n) => n.getAttribute('data-node')).sort());
+    eq(JSON.stringify(nodes), JSON.stringify(['database:mysql', 'gateway', 'inventory']), 'only the nodes of the environment');
+    eq(Number(await page.getAttribute('.map-svg [data-edge="gateway>inventory"]', 'data-count')), orders, 'its calls');
+    assert(!/every environment/i.test(await page.textContent('main')), 'no note that the map shows every environment');
+    await shot('34-service-map-environment');
     await page.click('.map-svg [data-node="gateway"]');
-    await waitUrl((u) => u.pathname === '/services/gateway' && u.searchParams.get('range') === '6h', 'opened the service page');
+    await waitUrl((u) => u.pathname === '/services/gateway' && u.searchParams.get('range') === '6h' && u.searchParams.get('environment') === environment, 'opened the service page');
     await page.waitForSelector('.chart .uplot canvas');
+  });
+
+  const groupRows = () =>
+    page.$$eval('table.error-groups tbody tr', (rs) => rs.map((r) => ({ fp: r.getAttribute('data-fingerprint'), type: r.querySelector('.error-type').textContent, count: Number(r.querySelector('[data-testid=group-count]').textContent) })));
+
+  test('service page: its top error groups count its own occurrences and open their pages; a service named map has its page', async () => {
+    await page.goto(`${base}/services/inventory?range=6h`);
+    await page.waitForSelector('.service-page p.hint:has-text("inventory recorded no exception")');
+    await page.goto(`${base}/services/gateway?range=6h&environment=e2e`);
+    await page.waitForSelector('.service-page p.hint:has-text("gateway recorded no exception")');
+    await page.goto(`${base}/services/gateway?range=6h&environment=${environment}`);
+    await page.waitForSelector('table.error-groups[aria-label="Top errors of gateway"] tbody tr');
+    eq(JSON.stringify((await groupRows()).map((r) => [r.type, r.count])), JSON.stringify(expectedErrors(calls, 'gateway')), 'the error groups of gateway in its environment');
+    await page.goto(`${base}/services/gateway?range=6h`);
+    await page.waitForSelector('table.error-groups[aria-label="Top errors of gateway"] tbody tr');
+    const rows = await groupRows();
+    eq(JSON.stringify(rows.map((r) => [r.type, r.count])), JSON.stringify(expectedErrors(calls, 'gateway')), 'the error groups of gateway, most occurrences first, of its own occurrences');
+    assert(!(await page.$('table.error-groups th:has-text("Services")')), 'no services column on a service page');
+    await shot('35-service-errors');
+    await axe('service page with its errors');
+    await page.click('a:has-text("Every error group of gateway")');
+    await waitUrl((u) => u.pathname === '/errors' && u.searchParams.get('service') === 'gateway' && u.searchParams.get('range') === '6h', 'the errors page of gateway');
+    await page.waitForFunction((n) => document.querySelectorAll('table.error-groups tbody tr').length === n, rows.length);
+    eq(JSON.stringify((await groupRows()).map((r) => [r.type, r.count])), JSON.stringify(expectedErrors(calls, 'gateway')), 'the same groups on the errors page');
+    await shot('36-errors-of-service');
+    await axe('errors page of one service');
+    await page.click('.service-filter button:has-text("Every service and environment")');
+    await waitUrl((u) => u.pathname === '/errors' && !u.searchParams.get('service'), 'every service again');
+    await page.goBack();
+    await page.goBack();
+    await waitUrl((u) => u.pathname === '/services/gateway', 'back on the service page');
+    await page.waitForSelector('table.error-groups[aria-label="Top errors of gateway"] tbody tr');
+    const pool = rows.find((r) => r.type === 'PoolExhausted');
+    await page.click(`table.error-groups tr[data-fingerprint="${pool.fp}"] a.error-type`);
+    await waitUrl((u) => u.pathname === `/errors/${pool.fp}` && u.searchParams.get('range') === '6h', 'opened the group with the range');
+    await page.waitForSelector('pre.group-stack');
+    const sent = [...calls, ...others];
+    const everywhere = [...new Set(sent.map((s) => s.service))].flatMap((s) => expectedErrors(sent, s)).filter(([type]) => type === 'PoolExhausted');
+    eq(await page.textContent('[data-testid=group-count]'), String(everywhere.reduce((n, [, c]) => n + c, 0)), 'the group page counts every service (gateway and map)');
+    await page.goto(`${base}/services/map?range=6h`);
+    await page.waitForSelector('.red-totals');
+    eq(await page.textContent('main h1.page-title'), 'map', 'the service named map');
+    eq(await total('Spans'), '1', 'its span');
+    await page.waitForSelector('table.error-groups[aria-label="Top errors of map"] tbody tr');
+    eq(JSON.stringify((await groupRows()).map((r) => [r.type, r.count])), JSON.stringify(expectedErrors(others, 'map')), 'its own error group');
   });
 
   test('search chart view: counts split by service add up to the spans sent; a click narrows the search; a structural query is refused', async () => {
@@ -179,10 +241,11 @@ export function servicesTests(t) {
     for (const service of Object.keys(sums)) eq(sums[service], expectedRed(calls, service).count, `${service} spans over the steps`);
     await shot('33-search-chart');
     await axe('search chart view');
+    // The step of the chart clicked, read before the click redraws it over the narrowed range.
+    const [first, last] = [Number(await fig.getAttribute('data-start')), Number(await fig.getAttribute('data-end'))];
     await page.mouse.click(xOf(busy), over.y + over.height / 2);
     await waitUrl((u) => !u.searchParams.get('range') && u.searchParams.get('start') && u.searchParams.get('chart') === 'count', 'narrowed to the step');
     const width = Date.parse(url().searchParams.get('end')) - Date.parse(url().searchParams.get('start'));
-    const [first, last] = [Number(await fig.getAttribute('data-start')), Number(await fig.getAttribute('data-end'))];
     eq(width, ((last - first) / (steps - 1)) * 1e3, 'one step of the chart');
     await page.goto(`${base}/?range=6h&chart=count&query=${encodeURIComponent('{service:gateway} >> {service:inventory}')}`);
     const refused = await page.waitForSelector('.query-chart .query-error');

@@ -117,10 +117,11 @@ const SECTIONS = [
 /** The navigation section a path belongs to. */
 function sectionOf(path: string): string {
   const first = path.split('/')[1] ?? '';
+  if (first === 'service-map') return 'services';
   return first === '' || first === 'traces' ? 'traces' : first;
 }
 
-/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/services`, `/services/map`, `/services/<name>`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
+/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/services`, `/services/<name>`, `/service-map`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
 function route(path: string, params: URLSearchParams, epoch: number) {
   const [, first = '', id, ...rest] = path.replace(/\/+$/, '').split('/');
   const one = id !== undefined && rest.length === 0 ? decodeURIComponent(id) : null;
@@ -128,8 +129,8 @@ function route(path: string, params: URLSearchParams, epoch: number) {
   if (first === 'traces' && one === 'compare') return <ComparePage params={params} />;
   if (first === 'traces' && one) return <TracePage key={`${one}-${epoch}`} traceId={one} params={params} />;
   if (first === 'services' && id === undefined) return <ServicesPage key={epoch} params={params} />;
-  if (first === 'services' && one === 'map') return <ServiceMapPage key={epoch} params={params} />;
   if (first === 'services' && one) return <ServicePage key={`${one}-${epoch}`} service={one} params={params} />;
+  if (first === 'service-map' && id === undefined) return <ServiceMapPage key={epoch} params={params} />;
   if (first === 'logs' && id === undefined) return <LogsPage key={epoch} params={params} />;
   if (first === 'errors' && id === undefined) return <ErrorsPage key={epoch} params={params} />;
   if (first === 'errors' && one) return <ErrorGroupPage key={`${one}-${epoch}`} fingerprint={one} params={params} />;

@@ -256,12 +256,19 @@ struct ExampleRow {
     t: i64,
 }
 
-/// The occurrences a group query aggregates: the window, the fingerprint, and the text
-/// filter on type or message (case-insensitive); `only` narrows to the given groups.
+/// The occurrences a group query aggregates: the window, the fingerprint, the service, the
+/// environment and the text filter on type or message (case-insensitive); `only` narrows to
+/// the given groups.
 fn group_filter(p: &mut Params, q: &ErrorGroupsQuery, only: Option<&[String]>) -> String {
     let mut filter = window_on(p, "time", &q.project_id, q.start_ns, q.end_ns);
     if let Some(f) = &q.fingerprint {
         filter.push_str(&format!(" AND fingerprint = {}", p.str(f.as_str())));
+    }
+    if let Some(s) = &q.service {
+        filter.push_str(&format!(" AND service_name = {}", p.str(s.as_str())));
+    }
+    if let Some(e) = &q.environment {
+        filter.push_str(&format!(" AND environment = {}", p.str(e.as_str())));
     }
     if let Some(t) = q.text.as_deref().filter(|t| !t.is_empty()) {
         let t = p.str(t.to_lowercase());

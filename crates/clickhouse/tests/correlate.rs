@@ -609,6 +609,8 @@ fn groups_query() -> ErrorGroupsQuery {
         end_ns: T0 + 120 * S,
         text: None,
         fingerprint: None,
+        service: None,
+        environment: None,
         limit: 50,
         buckets: 4,
     }
@@ -679,6 +681,8 @@ async fn error_groups_count_trend_and_link_to_traces() {
     let g = store
         .error_groups(&ErrorGroupsQuery {
             fingerprint: Some(all[0].fingerprint.clone()),
+            service: None,
+            environment: None,
             ..groups_query()
         })
         .await

@@ -283,6 +283,8 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
                 end_ns: window.1,
                 text: Some(v.to_string()),
                 fingerprint: None,
+                service: None,
+                environment: None,
                 limit: 100,
                 buckets: 4,
             })
@@ -294,6 +296,26 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
             .filter(|h| h.to_lowercase().contains(&v.to_lowercase()))
             .count() as u64;
         assert_eq!(counted, 2 * containing, "{v}");
+        // Groups by hostile service: those of the log record raised by it, and only its.
+        let of_service = store
+            .error_groups(&ErrorGroupsQuery {
+                project_id: project.into(),
+                start_ns: window.0,
+                end_ns: window.1,
+                text: None,
+                fingerprint: None,
+                service: Some(v.to_string()),
+                environment: None,
+                limit: 100,
+                buckets: 4,
+            })
+            .await
+            .unwrap();
+        assert!(!of_service.groups.is_empty(), "{v}");
+        assert!(
+            of_service.groups.iter().all(|g| g.services == [*v]),
+            "{v}: {of_service:?}"
+        );
         // A session by hostile id.
         let sessions = store
             .sessions(&SessionsQuery {
@@ -326,6 +348,8 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
             end_ns: window.1,
             text: None,
             fingerprint: Some(f.to_string()),
+            service: None,
+            environment: None,
             limit: 100,
             buckets: 4,
         };
@@ -333,6 +357,13 @@ async fn hostile_values_in_logs_errors_and_sessions_are_compared_literally() {
             store.error_groups(&g).await.unwrap().groups.is_empty(),
             "{f}"
         );
+        let of_environment = ErrorGroupsQuery {
+            fingerprint: None,
+            environment: Some(f.to_string()),
+            ..g
+        };
+        let groups = store.error_groups(&of_environment).await.unwrap();
+        assert!(groups.groups.is_empty(), "{f}");
     }
     // Another project's records stay invisible to hostile project ids.
     for p in ["' OR ''='", "innocent' --", "x\\"] {

@@ -27,6 +27,9 @@ pub const CLIENT_ROUTES: &[&str] = &[
     "/errors/{*rest}",
     "/sessions",
     "/sessions/{*rest}",
+    "/services",
+    "/services/{*rest}",
+    "/service-map",
 ];
 
 /// Routes for the embedded UI, to merge into the API router.
@@ -129,7 +132,14 @@ mod tests {
     async fn serves_index_for_client_routes_and_leaves_the_rest_alone() {
         let fallback = Router::new().fallback(|| async { (StatusCode::NOT_FOUND, "api 404") });
         let app = fallback.merge(router());
-        for path in ["/", "/traces", "/traces/0123456789abcdef0123456789abcdef"] {
+        for path in [
+            "/",
+            "/traces",
+            "/traces/0123456789abcdef0123456789abcdef",
+            "/services",
+            "/services/map",
+            "/service-map",
+        ] {
             let (status, ct, body) = get_path(app.clone(), path).await;
             assert_eq!(status, StatusCode::OK, "{path}");
             assert!(ct.starts_with("text/html"), "{path}: {ct}");

@@ -391,6 +391,12 @@ pub struct ErrorGroupsQuery {
     pub text: Option<String>,
     /// Only this group (for a group's own page).
     pub fingerprint: Option<String>,
+    /// Only occurrences raised by this service (the `service_name` of the span, or log
+    /// record, they come from): groups without one are left out, and every number and the
+    /// trend of the others count only this service's occurrences.
+    pub service: Option<String>,
+    /// Only occurrences of this deployment environment (that of their span or log record).
+    pub environment: Option<String>,
     /// At most this many groups, most occurrences first.
     pub limit: usize,
     /// Buckets of each group's trend over the range.

@@ -18,7 +18,9 @@
 //!    out, and so are calls within one service.
 //!
 //! An edge counts its calls, those with an error, and the p50/p95 of their durations (the
-//! caller's view, DDSketch at 1 %). Each step reads at most
+//! caller's view, DDSketch at 1 %). A map of some spans only ([`service_graph_matching`],
+//! e.g. one deployment environment) reads the calls, the callees and the services' counts
+//! among those spans. Each step reads at most
 //! [`crate::metrics::scan::MAX_SCAN_SPANS`] spans (a larger range is a 400 that says so);
 //! links between traces are not followed.
 
@@ -26,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use tracehouse_model::{Span, SpanId, TraceId};
-use tracehouse_query::{Field, Scope, parse, plan};
+use tracehouse_query::{Field, Filter, Plan, Scope, parse, plan};
 use utoipa::ToSchema;
 
 use crate::metrics::scan::{each_matching, field_value};
@@ -209,14 +211,30 @@ fn peer_id(kind: NodeKind, name: &str) -> String {
 pub async fn service_graph<S: Store + ?Sized>(
     store: &S,
     project_id: &str,
+    window: (i64, i64),
+) -> Result<ServiceGraph, StoreError> {
+    service_graph_matching(store, project_id, window, &Filter::True).await
+}
+
+/// The service map of `project_id` over `[start_ns, end_ns)` drawn from the spans matching
+/// `filter` only (a plain filter, such as one environment).
+pub async fn service_graph_matching<S: Store + ?Sized>(
+    store: &S,
+    project_id: &str,
     (start_ns, end_ns): (i64, i64),
+    filter: &Filter,
 ) -> Result<ServiceGraph, StoreError> {
     if end_ns <= start_ns {
         return Err(StoreError::InvalidArgument(
             "the range is empty or inverted: end must be after start".into(),
         ));
     }
-    let plan_of = |q: &str| parse(q).map(|q| plan(&q));
+    let plan_of = |q: &str| {
+        parse(q).map(|q| Plan {
+            pushdown: Filter::And(vec![plan(&q).pushdown, filter.clone()]).simplify(),
+            structure: None,
+        })
+    };
     let (Ok(calls_plan), Ok(callees_plan)) = (plan_of(CALLS), plan_of(CALLEES)) else {
         unreachable!("the map's own queries parse");
     };
@@ -268,7 +286,7 @@ pub async fn service_graph<S: Store + ?Sized>(
                 .add(call.duration_ns, call.error);
         }
     }
-    let mut nodes = service_nodes(store, project_id, (start_ns, end_ns)).await?;
+    let mut nodes = service_nodes(store, project_id, (start_ns, end_ns), filter).await?;
     for (id, (kind, name)) in peers {
         let incoming = edges.iter().filter(|((_, t), _)| *t == id).map(|(_, c)| c);
         let (count, errors) = incoming.fold((0, 0), |(n, e), c| (n + c.count, e + c.errors));
@@ -318,19 +336,20 @@ pub async fn service_graph<S: Store + ?Sized>(
     })
 }
 
-/// Every service with spans in the range, with its span and error counts (from the span
-/// metrics kept at ingest).
+/// Every service with spans matching `filter` in the range, with its span and error counts
+/// (from the span metrics kept at ingest when the filter allows).
 async fn service_nodes<S: Store + ?Sized>(
     store: &S,
     project_id: &str,
     (start_ns, end_ns): (i64, i64),
+    filter: &Filter,
 ) -> Result<Vec<GraphNode>, StoreError> {
     let minutes = (end_ns - start_ns).div_euclid(MINUTE_NS) + 2;
     let answer = store
         .span_metrics(&SpanMetricsQuery {
             project_id: project_id.to_string(),
-            plan: tracehouse_query::Plan {
-                pushdown: tracehouse_query::Filter::True,
+            plan: Plan {
+                pushdown: filter.clone(),
                 structure: None,
             },
             start_ns,

@@ -707,6 +707,21 @@ async fn logs_errors_and_sessions_over_every_transport() {
     assert_eq!(body["groups"].as_array().map(Vec::len), Some(2), "{body}");
     let (_, body) = get(&s, "/api/v1/errors/groups", &[("limit", "1")]).await;
     assert_eq!(body["groups"].as_array().map(Vec::len), Some(1), "{body}");
+    // A service's groups: its occurrences only (the exact numbers are the store suite's).
+    let (status, body) = get(&s, "/api/v1/errors/groups", &[("service", "checkout")]).await;
+    assert_eq!(status, 200, "{body}");
+    let of_checkout = body["groups"].as_array().expect("groups");
+    assert!(!of_checkout.is_empty(), "{body}");
+    assert!(
+        of_checkout
+            .iter()
+            .all(|g| g["services"] == json!(["checkout"])),
+        "{body}"
+    );
+    let (_, body) = get(&s, "/api/v1/errors/groups", &[("service", "nobody")]).await;
+    assert_eq!(body["groups"].as_array().map(Vec::len), Some(0), "{body}");
+    let (_, body) = get(&s, "/api/v1/errors/groups", &[("environment", "nowhere")]).await;
+    assert_eq!(body["groups"].as_array().map(Vec::len), Some(0), "{body}");
 
     // One group's page: its occurrences, newest first, linking to their traces.
     let (status, body) = get(

@@ -212,6 +212,16 @@ async fn metrics_services_and_operations() {
         .collect();
     assert_eq!(nodes, ["cart", "frontend"]);
     assert_eq!(body["edges"].as_array().map(Vec::len), Some(0));
+    // Of an environment none of the spans is in: empty (the exact maps are the store suite's).
+    let (status, body) = get(&server, "/api/v1/services/graph", &[("environment", "qa")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["nodes"].as_array().map(Vec::len), Some(0), "{body}");
+    let (_, body) = get(&server, "/api/v1/services/graph", &[("environment", "")]).await;
+    assert_eq!(
+        body["nodes"].as_array().map(Vec::len),
+        Some(2),
+        "blank: every environment"
+    );
     let (status, _) = server
         .get_params(
             "/api/v1/services/graph",

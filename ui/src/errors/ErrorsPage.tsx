@@ -1,18 +1,20 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, errorGroups } from '../lib/api';
 import { fmtTime } from '../lib/format';
-import { groupHref, Link, ServiceChips } from '../lib/links';
+import { ServiceChips } from '../lib/links';
 import { setParams } from '../lib/router';
 import type { ErrorGroup } from '../lib/types';
 import { RangePicker, useRange } from '../search/RangePicker';
 import { rangeParams } from '../search/timerange';
-import { Sparkline } from './Sparkline';
+import { GroupsTable } from './GroupsTable';
 
 const TREND_BUCKETS = 24;
 
-/** The errors page: error groups in the range with their counts and trend, filtered by text. */
+/** The errors page: error groups in the range with their counts and trend, filtered by text and, from a service's page, by service and environment. */
 export function ErrorsPage({ params }: { params: URLSearchParams }) {
   const text = params.get('text') ?? '';
+  const service = params.get('service') ?? '';
+  const environment = params.get('environment') ?? '';
   const { range, startS, endS, refresh } = useRange(params, { fallback: '24h' });
   const [draft, setDraft] = useState(text);
   const [groups, setGroups] = useState<ErrorGroup[] | null>(null);
@@ -28,7 +30,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
 
   useEffect(() => {
     const ctl = new AbortController();
-    errorGroups({ start: startS, end: endS, text: text || undefined, buckets: TREND_BUCKETS }, ctl.signal)
+    errorGroups({ start: startS, end: endS, text: text || undefined, service: service || undefined, environment: environment || undefined, buckets: TREND_BUCKETS }, ctl.signal)
       .then((r) => {
         setGroups(r.groups);
         setError(null);
@@ -39,7 +41,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
         setGroups([]);
       });
     return () => ctl.abort();
-  }, [startS, endS, text]);
+  }, [startS, endS, text, service, environment]);
 
   const carry = rangeParams(range);
   return (
@@ -52,6 +54,23 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
           </label>
           <input id="error-filter" type="search" placeholder="Filter by type or message…" value={draft} onInput={(e) => setDraft((e.target as HTMLInputElement).value)} />
         </div>
+        {(service || environment) && (
+          <p class="hint service-filter">
+            {service && (
+              <>
+                Raised by <ServiceChips services={[service]} />
+              </>
+            )}
+            {environment && (
+              <>
+                In environment <code>{environment}</code>
+              </>
+            )}
+            <button type="button" class="btn" onClick={() => setParams({ service: null, environment: null }, false)}>
+              Every service and environment
+            </button>
+          </p>
+        )}
         <RangePicker range={range} refresh={refresh} />
       </div>
       {error && (
@@ -74,7 +93,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
                 </>
               ) : (
                 <>
-                  No exception was recorded between {fmtTime(range.start)} and {fmtTime(range.end)}.
+                  No exception was recorded{service ? <> by <code>{service}</code></> : null}{environment ? <> in <code>{environment}</code></> : null} between {fmtTime(range.start)} and {fmtTime(range.end)}.
                 </>
               )}{' '}
               Errors come from <code>exception</code> span events and from error logs with <code>exception.*</code> attributes.
@@ -82,47 +101,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
           </div>
         )
       ) : (
-        <div class="table-scroll">
-          <table class="results error-groups" aria-label="Error groups">
-            <thead>
-              <tr>
-                <th>Error</th>
-                <th>Services</th>
-                <th class="num">Count</th>
-                <th class="num">Traces</th>
-                <th class="num">Sessions</th>
-                <th>First seen</th>
-                <th>Last seen</th>
-                <th>Trend</th>
-              </tr>
-            </thead>
-            <tbody>
-              {groups.map((g) => (
-                <tr key={g.fingerprint} data-fingerprint={g.fingerprint}>
-                  <td class="error-cell">
-                    <Link href={groupHref(g.fingerprint, carry)} class="error-type">
-                      {g.type || '(no type)'}
-                    </Link>
-                    <div class="error-msg">{g.message}</div>
-                  </td>
-                  <td>
-                    <ServiceChips services={g.services} />
-                  </td>
-                  <td class="num" data-testid="group-count">
-                    {g.count.toLocaleString()}
-                  </td>
-                  <td class="num">{g.trace_count.toLocaleString()}</td>
-                  <td class="num">{g.session_count.toLocaleString()}</td>
-                  <td class="mono nowrap">{fmtTime(g.first_seen_ns)}</td>
-                  <td class="mono nowrap">{fmtTime(g.last_seen_ns)}</td>
-                  <td>
-                    <Sparkline values={g.trend} label={`Trend of ${g.type}`} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <GroupsTable groups={groups} carry={carry} label="Error groups" />
       )}
     </main>
   );

@@ -300,7 +300,7 @@ export interface paths {
         /**
          * Error groups
          * @description Error occurrences in the window grouped by fingerprint, most occurrences first, each
-         *     with a trend.
+         *     with a trend; optionally only those of one service (a service's top errors).
          */
         get: operations["listErrorGroups"];
         put?: never;
@@ -528,7 +528,8 @@ export interface paths {
          *     callee starts from `skew_window_ns` (1 minute) before the range to `join_window_ns`
          *     (5 minutes) after it, whichever request
          *     brought it; a call without one goes to the peer its attributes name. Each step reads at
-         *     most 100,000 spans (more is a 400: narrow the range).
+         *     most 100,000 spans (more is a 400: narrow the range). With `environment`, the map of that
+         *     deployment environment's spans only.
          */
         get: operations["serviceGraph"];
         put?: never;
@@ -2430,6 +2431,17 @@ export interface operations {
                 /** @description Only groups whose type or message contains this text (case-insensitive); blank: all. */
                 text?: string;
                 /**
+                 * @description Only the occurrences raised by this service (the `service_name` of the span or log
+                 *     record they come from, exactly): groups it never raised are left out, and the counts,
+                 *     first and last seen, trend and example traces of the others are its own. Blank: all.
+                 */
+                service?: string;
+                /**
+                 * @description Only the occurrences of this deployment environment (that of their span or log
+                 *     record). Blank: all.
+                 */
+                environment?: string;
+                /**
                  * @description Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
                  *     one hour before `end`; must be before `end`.
                  */
@@ -2906,6 +2918,11 @@ export interface operations {
                 start?: string;
                 /** @description Exclusive end of the range: RFC 3339 or nanoseconds. Defaults to now. */
                 end?: string;
+                /**
+                 * @description Only spans of this deployment environment: its calls, callees and services (read
+                 *     from the spans, bounded like the rest of the map).
+                 */
+                environment?: string;
             };
             header?: never;
             path?: never;

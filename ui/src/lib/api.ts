@@ -242,9 +242,9 @@ export async function logHistogram(p: { query: string; start: string; end: strin
   return body.buckets ?? [];
 }
 
-/** Error groups in a window, with `buckets` trend points each; `text` filters on type or message. */
+/** Error groups in a window, with `buckets` trend points each; `text` filters on type or message, `service` and `environment` keep one service's or environment's occurrences. */
 export async function errorGroups(
-  p: TimeWindow & { text?: string; limit?: number; buckets?: number },
+  p: TimeWindow & { text?: string; service?: string; environment?: string; limit?: number; buckets?: number },
   signal?: AbortSignal,
 ): Promise<{ start_ns: number; width_ns: number; groups: ErrorGroup[] }> {
   const body = await getJson<{ start_ns?: number; width_ns?: number; groups?: ErrorGroup[] }>('/api/v1/errors/groups', { ...p }, signal);
@@ -298,8 +298,8 @@ export function listOperations(service: string, p: RedRequest, signal?: AbortSig
   return getJson<OperationList>(`/api/v1/services/${encodeURIComponent(service)}/operations`, { ...p }, signal);
 }
 
-/** The service map of a range. */
-export function serviceGraph(p: TimeWindow, signal?: AbortSignal): Promise<ServiceGraph> {
+/** The service map of a range, of one environment when given (empty: all). */
+export function serviceGraph(p: TimeWindow & { environment?: string }, signal?: AbortSignal): Promise<ServiceGraph> {
   return getJson<ServiceGraph>('/api/v1/services/graph', { ...p }, signal);
 }
 

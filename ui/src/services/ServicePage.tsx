@@ -13,6 +13,7 @@ import { Neighbours } from './Neighbours';
 import { fmtPercent, fmtRate, sortOf } from './red';
 import { RedTable } from './RedTable';
 import { TimeChart } from './TimeChart';
+import { TopErrors } from './TopErrors';
 import { useApi } from '../lib/useApi';
 
 /** The functions the charts draw, in this order, and what a step without spans reads as. */
@@ -80,7 +81,7 @@ function Totals({ answers }: { answers: SpanMetrics[] }) {
   );
 }
 
-/** One service: its rate, errors and latency over time, its operations and its neighbours on the map. */
+/** One service: its rate, errors and latency over time, its operations, its top error groups and its neighbours on the map. */
 export function ServicePage({ service, params }: { service: string; params: URLSearchParams }) {
   const env = params.get('environment') ?? '';
   const sort = sortOf(params);
@@ -88,7 +89,7 @@ export function ServicePage({ service, params }: { service: string; params: URLS
   const query = serviceQuery(service, env);
   const metrics = useApi((signal) => Promise.all(FNS.map((fn) => spanMetrics({ query, fn, start: startS, end: endS }, signal))), [query, startS, endS]);
   const ops = useApi((signal) => listOperations(service, { start: startS, end: endS, environment: env || undefined, sort }, signal), [service, startS, endS, env, sort]);
-  const graph = useApi((signal) => serviceGraph({ start: startS, end: endS }, signal), [startS, endS]);
+  const graph = useApi((signal) => serviceGraph({ start: startS, end: endS, environment: env || undefined }, signal), [startS, endS, env]);
   const carry = { ...rangeParams(range), environment: env };
   const searchCarry = rangeParams(range);
   return (
@@ -139,6 +140,8 @@ export function ServicePage({ service, params }: { service: string; params: URLS
           onSort={(s) => setParams({ sort: s === 'rate' ? null : s }, false)}
         />
       )}
+      <h2 class="section-title">Top errors</h2>
+      <TopErrors service={service} env={env} start={startS} end={endS} carry={searchCarry} />
       <h2 class="section-title">Neighbours</h2>
       <ApiBanner error={graph.error} what="the service map" />
       {graph.data && <Neighbours service={service} graph={graph.data} carry={carry} seconds={(range.end - range.start) / 1e9} />}

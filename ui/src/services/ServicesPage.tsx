@@ -1,35 +1,16 @@
-import { listServices, values, type Suggestion } from '../lib/api';
+import { listServices } from '../lib/api';
 import { fmtTime } from '../lib/format';
 import { Link } from '../lib/links';
 import { setParams } from '../lib/router';
 import { RangePicker, useRange } from '../search/RangePicker';
 import { rangeParams } from '../search/timerange';
 import { ApiBanner } from './ApiBanner';
+import { EnvironmentFilter } from './EnvironmentFilter';
 import { serviceHref } from './links';
 import { sortOf } from './red';
 import { RedTable } from './RedTable';
 import { ServicesTabs } from './ServicesTabs';
 import { useApi } from '../lib/useApi';
-
-/** The deployment environments seen in the range, for the filter. */
-function EnvironmentFilter({ env, start, end }: { env: string; start: string; end: string }) {
-  const { data } = useApi<Suggestion[]>((signal) => values('environment', '', { start, end }, signal), [start, end]);
-  const options = data ?? [];
-  return (
-    <label class="env-filter">
-      Environment{' '}
-      <select value={env} onChange={(e) => setParams({ environment: (e.target as HTMLSelectElement).value || null }, false)}>
-        <option value="">All</option>
-        {options.map((o) => (
-          <option key={o.value} value={o.value}>
-            {o.value || '(none)'}
-          </option>
-        ))}
-        {env && !options.some((o) => o.value === env) && <option value={env}>{env}</option>}
-      </select>
-    </label>
-  );
-}
 
 /** The services page: every service's rate, errors and latency over the range, sortable, by environment. */
 export function ServicesPage({ params }: { params: URLSearchParams }) {

@@ -5,9 +5,9 @@ export function serviceHref(service: string, carry: Record<string, string> = {})
   return withParams(`/services/${encodeURIComponent(service)}`, carry);
 }
 
-/** The services map over a range. */
+/** The service map over a range (its own path, so that any name, `map` too, is a service's page under `/services/`). */
 export function mapHref(carry: Record<string, string> = {}): string {
-  return withParams('/services/map', carry);
+  return withParams('/service-map', carry);
 }
 
 /** The services table over a range. */

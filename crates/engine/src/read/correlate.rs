@@ -315,6 +315,12 @@ pub(crate) async fn error_groups(
     if let Some(text) = q.text.as_deref().filter(|t| !t.is_empty()) {
         filter = filter.and(contains_ci(c::ERROR_TYPE, text).or(contains_ci(c::MESSAGE, text)));
     }
+    if let Some(service) = &q.service {
+        filter = filter.and(col(c::SERVICE_NAME).eq(lit(service.as_str())));
+    }
+    if let Some(environment) = &q.environment {
+        filter = filter.and(col(c::ENVIRONMENT).eq(lit(environment.as_str())));
+    }
     let newest = |column: &str| last_value(col(column), vec![col(c::TIME).sort(true, false)]);
     let (_ctx, df) = snap.frame(&parts).await?;
     let batches = df

@@ -39,6 +39,13 @@ pub struct ErrorGroupDetail {
 pub(super) struct GroupsParams {
     /// Only groups whose type or message contains this text (case-insensitive); blank: all.
     text: Option<String>,
+    /// Only the occurrences raised by this service (the `service_name` of the span or log
+    /// record they come from, exactly): groups it never raised are left out, and the counts,
+    /// first and last seen, trend and example traces of the others are its own. Blank: all.
+    service: Option<String>,
+    /// Only the occurrences of this deployment environment (that of their span or log
+    /// record). Blank: all.
+    environment: Option<String>,
     /// Inclusive start of the window: RFC 3339 or nanoseconds since the epoch. Defaults to
     /// one hour before `end`; must be before `end`.
     start: Option<String>,
@@ -72,7 +79,7 @@ pub(super) struct GroupParams {
 /// Error groups
 ///
 /// Error occurrences in the window grouped by fingerprint, most occurrences first, each
-/// with a trend.
+/// with a trend; optionally only those of one service (a service's top errors).
 #[utoipa::path(
     get,
     path = "/api/v1/errors/groups",
@@ -94,6 +101,8 @@ pub(super) async fn error_groups(
         end_ns,
         text: p.text.filter(|t| !t.trim().is_empty()),
         fingerprint: None,
+        service: p.service.filter(|s| !s.is_empty()),
+        environment: p.environment.filter(|e| !e.is_empty()),
         limit: bounded("limit", p.limit, DEFAULT_GROUPS, MAX_SEARCH_LIMIT)?,
         buckets: trend_buckets(p.buckets)?,
     };
@@ -156,6 +165,8 @@ pub(super) async fn error_group(
         end_ns,
         text: None,
         fingerprint: Some(fingerprint.clone()),
+        service: None,
+        environment: None,
         limit: 1,
         buckets: trend_buckets(p.buckets)?,
     };

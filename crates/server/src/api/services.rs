@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use tracehouse_query::plan::{CmpOp, Value};
 use tracehouse_query::{Field, Filter, Intrinsic, Plan};
-use tracehouse_store_api::graph::{ServiceGraph, service_graph};
+use tracehouse_store_api::graph::{ServiceGraph, service_graph_matching};
 use tracehouse_store_api::metrics::{
     MetricDim, MetricKey, MetricSeries, MetricValue, SpanMetricsQuery,
 };
@@ -191,6 +191,13 @@ fn equals(intrinsic: Intrinsic, value: &str) -> Filter {
     }
 }
 
+/// The spans of the `environment` parameter: its deployment environment, none when blank.
+fn environment_filter(environment: Option<&str>) -> Option<Filter> {
+    environment
+        .filter(|e| !e.is_empty())
+        .map(|e| equals(Intrinsic::Environment, e))
+}
+
 /// The span metrics request of a RED table: spans matching `filters` split by `by`.
 fn red_query(
     project_id: String,
@@ -199,9 +206,7 @@ fn red_query(
     by: &[MetricDim],
 ) -> Result<SpanMetricsQuery, ApiError> {
     let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
-    if let Some(env) = p.environment.as_deref().filter(|e| !e.is_empty()) {
-        filters.push(equals(Intrinsic::Environment, env));
-    }
+    filters.extend(environment_filter(p.environment.as_deref()));
     let step_ns = default_step(end_ns.saturating_sub(start_ns), SPARK_POINTS);
     Ok(SpanMetricsQuery {
         project_id,
@@ -344,6 +349,9 @@ pub(super) struct GraphParams {
     start: Option<String>,
     /// Exclusive end of the range: RFC 3339 or nanoseconds. Defaults to now.
     end: Option<String>,
+    /// Only spans of this deployment environment: its calls, callees and services (read
+    /// from the spans, bounded like the rest of the map).
+    environment: Option<String>,
 }
 
 /// The service map
@@ -356,7 +364,8 @@ pub(super) struct GraphParams {
 /// callee starts from `skew_window_ns` (1 minute) before the range to `join_window_ns`
 /// (5 minutes) after it, whichever request
 /// brought it; a call without one goes to the peer its attributes name. Each step reads at
-/// most 100,000 spans (more is a 400: narrow the range).
+/// most 100,000 spans (more is a 400: narrow the range). With `environment`, the map of that
+/// deployment environment's spans only.
 #[utoipa::path(
     get,
     path = "/api/v1/services/graph",
@@ -372,8 +381,10 @@ pub(super) async fn graph(
 ) -> Result<Json<ServiceGraph>, ApiError> {
     let project_id = project_of(&state, &headers)?;
     let window = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
+    let filter = environment_filter(p.environment.as_deref()).unwrap_or(Filter::True);
+    let store = state.store.as_ref();
     Ok(Json(
-        service_graph(state.store.as_ref(), &project_id, window).await?,
+        service_graph_matching(store, &project_id, window, &filter).await?,
     ))
 }
 

@@ -562,6 +562,8 @@ pub fn groups_query() -> ErrorGroupsQuery {
         end_ns: END,
         text: None,
         fingerprint: None,
+        service: None,
+        environment: None,
         limit: 50,
         buckets: 6,
     }
@@ -631,6 +633,8 @@ pub async fn check_error_groups(store: &dyn Store, when: &str) {
     let one = store
         .error_groups(&ErrorGroupsQuery {
             fingerprint: Some(value.fingerprint.clone()),
+            service: None,
+            environment: None,
             ..groups_query()
         })
         .await
@@ -645,6 +649,75 @@ pub async fn check_error_groups(store: &dyn Store, when: &str) {
         .unwrap();
     assert_eq!(top.groups.len(), 1);
     assert_eq!(top.groups[0].error_type, "KeyError");
+    check_error_groups_of_service(store, when).await;
+}
+
+/// Error groups of one service (and environment): only the groups it raised, counted over its
+/// own occurrences.
+async fn check_error_groups_of_service(store: &dyn Store, when: &str) {
+    let of = |service: &str| ErrorGroupsQuery {
+        service: Some(service.into()),
+        ..groups_query()
+    };
+    let cart = store.error_groups(&of("cart")).await.unwrap();
+    assert_eq!(cart.groups.len(), 1, "[{when}] {cart:?}");
+    let value = &cart.groups[0];
+    assert_eq!(value.fingerprint, fingerprint("ValueError", "x", PY_STACK));
+    assert_eq!(value.services, ["cart"], "[{when}]");
+    assert_eq!(
+        (value.count, value.trace_count, value.session_count),
+        (1, 1, 1),
+        "[{when}] only cart's occurrence (b2, in session s1 by its root)"
+    );
+    assert_eq!(value.first_seen_ns, T0 + 2_030 * MS);
+    assert_eq!(value.last_seen_ns, T0 + 2_030 * MS);
+    assert_eq!(value.message, "card 1111 declined");
+    assert_eq!(value.trend, [1, 0, 0, 0, 0, 0]);
+    assert_eq!(value.example_trace_ids, [trace('b')]);
+    let checkout = store.error_groups(&of("checkout")).await.unwrap();
+    let mut types: Vec<&str> = checkout
+        .groups
+        .iter()
+        .map(|x| x.error_type.as_str())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(
+        types,
+        ["PaymentError", "ValueError"],
+        "[{when}] a log record's service is its own"
+    );
+    let value = checkout
+        .groups
+        .iter()
+        .find(|g| g.error_type == "ValueError");
+    assert_eq!(
+        value.map(|v| (v.count, v.first_seen_ns, v.message.as_str())),
+        Some((1, T0 + 50 * MS, "card 4242 declined")),
+        "[{when}] only checkout's occurrence (a2)"
+    );
+    let text = store
+        .error_groups(&ErrorGroupsQuery {
+            text: Some("payment".into()),
+            ..of("checkout")
+        })
+        .await
+        .unwrap();
+    assert_eq!(text.groups.len(), 1, "[{when}] service and text together");
+    let in_environment = |environment: &str| ErrorGroupsQuery {
+        environment: Some(environment.into()),
+        ..of("cart")
+    };
+    let prod = store.error_groups(&in_environment("prod")).await.unwrap();
+    assert_eq!(prod, cart, "[{when}] every occurrence is of prod");
+    let staging = store
+        .error_groups(&in_environment("staging"))
+        .await
+        .unwrap();
+    assert!(staging.groups.is_empty(), "[{when}] none of staging");
+    for service in ["car", "Cart", "nope"] {
+        let none = store.error_groups(&of(service)).await.unwrap();
+        assert!(none.groups.is_empty(), "[{when}] {service}: {none:?}");
+    }
 }
 
 /// Sessions: their order, time ranges, counts and services, limits and lookups by id.

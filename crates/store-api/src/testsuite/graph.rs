@@ -2,13 +2,16 @@
 //! server spans arrive in a later write, some two minutes after their call and past the end
 //! of the range, one before the range's start), a database, a queue consumed by another service, an uninstrumented
 //! service and an external host, plus calls the map must leave out (no peer, within one
-//! service, another project); the exact edges every backend must answer.
+//! service, another project); the exact edges every backend must answer, over every
+//! environment and over one (requests 16 to 19 are `staging`, the others `prod`).
 
 use tracehouse_model::{AttrValue, Span, SpanId, SpanKind, TraceId};
+use tracehouse_query::plan::{CmpOp, Value};
+use tracehouse_query::{Field, Filter, Intrinsic};
 
 use super::testkit::{self, MS, S};
 use crate::Store;
-use crate::graph::{GraphEdge, GraphNode, NodeKind, service_graph};
+use crate::graph::{GraphEdge, GraphNode, NodeKind, service_graph, service_graph_matching};
 use crate::metrics::SKETCH_RELATIVE_ERROR;
 use crate::stats::MINUTE_NS;
 
@@ -28,6 +31,7 @@ fn span(r: i64, id: u8, parent: Option<u8>, service: &str, kind: SpanKind, durat
     s.service_name = service.into();
     s.kind = kind;
     s.name = format!("op{id}");
+    s.environment = if r >= 16 { "staging" } else { "prod" }.into();
     s
 }
 
@@ -198,4 +202,47 @@ pub async fn check(store: &dyn Store, stage: &str) {
     .unwrap();
     assert!(empty.nodes.is_empty() && empty.edges.is_empty(), "{stage}");
     assert!(service_graph(store, "p", (RANGE.1, RANGE.0)).await.is_err());
+    check_environment(store, stage).await;
+}
+
+/// The spans of one deployment environment.
+fn environment(name: &str) -> Filter {
+    Filter::Cmp {
+        field: Field::Intrinsic(Intrinsic::Environment),
+        op: CmpOp::Eq,
+        value: Value::Str(name.into()),
+    }
+}
+
+/// The map of the `staging` requests (16 to 19) only: their spans, calls and callees.
+async fn check_environment(store: &dyn Store, stage: &str) {
+    let g = service_graph_matching(store, "p", RANGE, &environment("staging"))
+        .await
+        .unwrap();
+    let db = "database:postgresql/orders";
+    let nodes = [
+        // Request 19's cart server span starts past the range.
+        node("cart", "cart", NodeKind::Service, 19, 0),
+        node(db, "postgresql/orders", NodeKind::Database, 4, 0),
+        node("frontend", "frontend", NodeKind::Service, 20, 2),
+        node("fulfil", "fulfil", NodeKind::Service, 4, 0),
+        node("peer:payments-api", "payments-api", NodeKind::Peer, 4, 2),
+    ];
+    assert_eq!(g.nodes, nodes, "{stage}: staging nodes");
+    let ms = |f: &dyn Fn(i64) -> i64| (16..20).map(f).collect::<Vec<i64>>();
+    let e = &g.edges;
+    assert_eq!(e.len(), 4, "{stage}: staging edges {e:?}");
+    check_edge(&e[0], ("cart", db), 0, &ms(&|r| (r + 1) * 100_000));
+    check_edge(&e[1], ("frontend", "cart"), 0, &ms(&|r| (r + 1) * MS));
+    check_edge(&e[2], ("frontend", "fulfil"), 0, &ms(&|_| 2 * MS));
+    check_edge(
+        &e[3],
+        ("frontend", "peer:payments-api"),
+        2,
+        &ms(&|r| (r + 1) * 3 * MS),
+    );
+    let g = service_graph_matching(store, "p", RANGE, &environment("qa"))
+        .await
+        .unwrap();
+    assert!(g.nodes.is_empty() && g.edges.is_empty(), "{stage}: {g:?}");
 }
