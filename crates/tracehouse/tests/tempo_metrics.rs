@@ -82,22 +82,9 @@ async fn get(
     params: &[(&str, &str)],
     key: (&str, &str),
 ) -> (u16, String, String) {
-    let url =
-        reqwest::Url::parse_with_params(&format!("{}/tempo{path}", server.api), params).unwrap();
-    let resp = reqwest::Client::new()
-        .get(url)
-        .header(key.0, key.1)
-        .send()
+    server
+        .get_text_as(&format!("/tempo{path}"), params, key)
         .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-    (status, content_type, resp.text().await.unwrap())
 }
 
 /// A range query over the six minutes, in steps of `step`.

@@ -316,20 +316,9 @@ impl<'a> Parser<'a> {
 
     /// `func([field]) op value`.
     fn aggregate(&mut self) -> Res<PlanStage> {
-        let Some(Token {
-            tok: Tok::Ident(name),
-            start,
-            end,
-        }) = self.next()
-        else {
-            return Err(ParseError::new(
-                "expected an aggregate",
-                self.end_pos(),
-                self.end_pos(),
-            ));
-        };
+        let (name, start, end) = self.word("an aggregate")?;
         let func = AggFunc::from_name(name)
-            .ok_or_else(|| ParseError::new("expected an aggregate", *start, *end))?;
+            .ok_or_else(|| ParseError::new("expected an aggregate", start, end))?;
         self.expect(Tok::LParen, "`(`")?;
         let field = if func == AggFunc::Count {
             None
@@ -372,6 +361,22 @@ impl<'a> Parser<'a> {
             op,
             threshold,
         })
+    }
+
+    /// A word (a function's name) and where it is written.
+    fn word(&mut self, what: &str) -> Res<(&'a str, usize, usize)> {
+        match self.next() {
+            Some(Token {
+                tok: Tok::Ident(name),
+                start,
+                end,
+            }) => Ok((name.as_str(), *start, *end)),
+            _ => Err(ParseError::new(
+                format!("expected {what}"),
+                self.end_pos(),
+                self.end_pos(),
+            )),
+        }
     }
 
     /// `( field, … )` of `by` and `select`.

@@ -88,20 +88,8 @@ impl Parser<'_> {
 
     /// `rate()`, `quantile_over_time(duration, 0.9)`, ….
     fn metrics_function(&mut self) -> Res<MetricsFn> {
-        let Some(Token {
-            tok: Tok::Ident(name),
-            start,
-            end,
-        }) = self.next()
-        else {
-            return Err(ParseError::new(
-                "expected a metrics function",
-                self.end_pos(),
-                self.end_pos(),
-            ));
-        };
-        let (start, end) = (*start, *end);
-        let agg = match name.as_str() {
+        let (name, start, end) = self.word("a metrics function")?;
+        let agg = match name {
             "rate" | "count_over_time" => {
                 self.expect(Tok::LParen, "`(`")?;
                 self.expect(Tok::RParen, "`)`")?;
