@@ -52,7 +52,8 @@ fn int_attr(key: &str, v: i64) -> KeyValue {
 }
 
 /// Six minutes from `T`: each minute `web` serves ten `GET /a` (10, 20 … 100 ms, the first
-/// failing, `span.size` 0 … 9) and `api` two `POST /x` (5 ms).
+/// failing, `span.size` 0 … 9, roots) and `api` two `POST /x` (5 ms, children of the first
+/// two).
 async fn load(server: &TestServer) {
     let (mut web, mut api) = (Vec::new(), Vec::new());
     for m in 0..MINUTES as u8 {
@@ -63,7 +64,9 @@ async fn load(server: &TestServer) {
             web.push(s);
         }
         for k in 0..2_u8 {
-            api.push(span([m, k, 2], "POST /x", at, 5, false));
+            let mut s = span([m, k, 2], "POST /x", at, 5, false);
+            s.parent_span_id = span([m, k, 1], "", at, 0, false).span_id;
+            api.push(s);
         }
     }
     for (service, spans) in [("web", web), ("api", api)] {
@@ -200,6 +203,27 @@ async fn rates_and_counts(server: &TestServer) {
         .collect();
     assert_eq!(names, [&json!("web"), &json!("api")]);
     assert_eq!(samples(&body["series"][1]), every(3, 6.0));
+
+    // Traces Drilldown's root spans, and the rest.
+    let body = range(
+        server,
+        "{nestedSetParent<0 && true} | rate() with(sample=true)",
+        "60s",
+    )
+    .await;
+    assert_eq!(samples(&body["series"][0]), every(1, 10.0 / 60.0));
+    let body = range(
+        server,
+        "{ nestedSetParent >= 0 } | count_over_time() by (resource.service.name)",
+        "60s",
+    )
+    .await;
+    assert_eq!(body["series"].as_array().unwrap().len(), 1, "{body}");
+    assert_eq!(
+        body["series"][0]["labels"],
+        json!([label("resource.service.name", "api")])
+    );
+    assert_eq!(samples(&body["series"][0]), every(1, 2.0));
 
     // Another project sees none of it.
     let body = range_as(server, "{ } | rate()", "60s", BLOG).await;

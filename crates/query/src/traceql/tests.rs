@@ -354,6 +354,10 @@ mod never_panics {
         "select(.a)",
         "coalesce()",
         "rate()",
+        "quantile_over_time(duration, 0.9)",
+        "avg_over_time(",
+        "0.5",
+        "nestedSetParent",
         "with",
         "maxInt",
         " ",
@@ -372,7 +376,11 @@ mod never_panics {
             parts in proptest::collection::vec(proptest::sample::select(FRAGMENTS), 0..24)
         ) {
             let q = parts.join(" ");
-            if let Err(e) = super::parse(&q) {
+            let errors = [
+                super::parse(&q).err(),
+                super::parse_metrics(&q).err(),
+            ];
+            for e in errors.into_iter().flatten() {
                 prop_assert!(e.start <= e.end && e.end <= q.len(), "{q:?}: {e:?}");
                 prop_assert!(q.is_char_boundary(e.start) && q.is_char_boundary(e.end));
             }
@@ -381,6 +389,7 @@ mod never_panics {
         #[test]
         fn arbitrary_text_never_panics(q in "\\PC{0,64}") {
             let _ = super::parse(&q);
+            let _ = super::parse_metrics(&q);
         }
     }
 }
@@ -451,4 +460,39 @@ fn unsupported_metrics_constructs_are_named_where_they_are() {
     assert_eq!(metrics_error(q).1, q.len() - 1, "a quantile is required");
     // a metrics function in a search names the routes that answer it
     assert!(error("{ } | rate()").0.contains("/api/metrics/query_range"));
+}
+
+#[test]
+fn nested_set_parent_tells_roots_from_the_rest() {
+    let root = Filter::Not(Box::new(Filter::Exists(Field::Intrinsic(
+        Intrinsic::ParentSpanId,
+    ))));
+    for q in [
+        "{ nestedSetParent < 0 }",
+        "{ nestedSetParent = -1 }",
+        "{ 0 > nestedSetParent }",
+    ] {
+        assert_eq!(filter(q), root, "{q}");
+    }
+    for q in [
+        "{ nestedSetParent >= 0 }",
+        "{ nestedSetParent != -1 }",
+        "{ nestedSetParent > -1 }",
+    ] {
+        assert_eq!(
+            filter(q),
+            Filter::Exists(Field::Intrinsic(Intrinsic::ParentSpanId)),
+            "{q}"
+        );
+    }
+    assert_eq!(
+        filter("{ nestedSetParent<0 && true && kind = server }"),
+        Filter::And(vec![root, filter("{ kind = server }")])
+    );
+    assert!(error("{ nestedSetParent = \"1\" }").0.contains("integer"));
+    for q in ["{ nestedSetParent = 3 }", "{ nestedSetParent > 2 }"] {
+        let (msg, s, e) = error(q);
+        assert!(msg.contains("nestedSetParent"), "{q}: {msg}");
+        assert_eq!(&q[s..e], &q[2..q.len() - 2], "{q}");
+    }
 }
