@@ -12,10 +12,9 @@
 
 mod common;
 
-use common::{TestServer, string_attr, traces_export};
+use common::TestServer;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::{Span as OtlpSpan, Status, status};
-use prost::Message;
 use serde_json::{Value, json};
 
 /// 2026-01-01T00:00:00Z, in s.
@@ -69,13 +68,8 @@ async fn load(server: &TestServer) {
             api.push(s);
         }
     }
-    for (service, spans) in [("web", web), ("api", api)] {
-        let body = traces_export(vec![string_attr("service.name", service)], spans);
-        let resp = server
-            .post_traces("application/x-protobuf", &[SHOP], body.encode_to_vec())
-            .await;
-        assert_eq!(resp.status().as_u16(), 200);
-    }
+    server.post_service_spans(SHOP, "web", web).await;
+    server.post_service_spans(SHOP, "api", api).await;
 }
 
 /// GET under `/tempo`: status, content type and body text.

@@ -261,6 +261,19 @@ impl TestServer {
             .await
     }
 
+    /// POST `spans` of `service` as OTLP protobuf with a key header; asserts they are taken.
+    pub async fn post_service_spans(&self, key: (&str, &str), service: &str, spans: Vec<OtlpSpan>) {
+        let body = traces_export(vec![string_attr("service.name", service)], spans);
+        let resp = self
+            .post_traces(
+                "application/x-protobuf",
+                &[key],
+                prost::Message::encode_to_vec(&body),
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 200, "POST spans of {service}");
+    }
+
     /// POST a raw body to the OTLP/HTTP logs endpoint.
     pub async fn post_logs(
         &self,
