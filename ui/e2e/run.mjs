@@ -272,6 +272,44 @@ test('a query with a syntax error shows the inline error mark', async () => {
   await shot('03-search-error');
 }, { needs: 'search' });
 
+test('the query bar switches to TraceQL: the same spans, errors marked where they are', async () => {
+  await page.goto(`${base}/?range=1h&query=service_name:payments`);
+  await page.waitForSelector('table.results tbody tr');
+  const native = await page.textContent('.results-head .count');
+  const lang = page.locator('[role=group][aria-label="Query language"]');
+  await lang.locator('button', { hasText: 'TraceQL' }).click();
+  await waitUrl((u) => u.searchParams.get('lang') === 'traceql' && !u.searchParams.get('query'), 'lang=traceql, query cleared');
+  eq(await lang.locator('button', { hasText: 'TraceQL' }).getAttribute('aria-pressed'), 'true', 'TraceQL pressed');
+  eq(await page.locator('select[data-picker]').count(), 0, 'no pickers with TraceQL');
+  const q = '{ resource.service.name = "payments" }';
+  await page.click('#query');
+  await page.type('#query', q);
+  await page.keyboard.press('Enter');
+  await waitUrl((u) => u.searchParams.get('query') === q && u.searchParams.get('lang') === 'traceql', 'carried the TraceQL query');
+  await page.waitForFunction((want) => document.querySelector('.results-head .count')?.textContent === want, native, { timeout: 5000 });
+  const services = await page.$$eval('table.results tbody tr', (rs) => rs.map((r) => r.textContent));
+  assert(services.length > 0 && services.every((t) => t.includes('payments')), 'TraceQL rows are the payments spans');
+  eq(await page.locator('#query-suggestions').count(), 0, 'no tracehouse-language suggestions for TraceQL');
+  // The histogram counts the same spans (with TraceQL too).
+  await page.waitForFunction((want) => document.querySelector('.hist-head strong')?.textContent === want.replace(/[^0-9]/g, ''), native, { timeout: 5000 });
+  for (const width of [1440, 900, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    const o = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(o <= 0, `the TraceQL search at ${width} px overflows by ${o} px`);
+    await shot(`02c-search-traceql-${width}`);
+  }
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await axe('search page with TraceQL');
+  await page.fill('#query', '{ status = }');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.querybar [data-error]', { timeout: 5000 });
+  eq(await page.textContent('.querybar [data-error]'), '}', 'the error marks the offending brace');
+  eq(await page.getAttribute('#query', 'aria-invalid'), 'true', 'aria-invalid on the query input');
+  await lang.locator('button', { hasText: 'tracehouse' }).click();
+  await waitUrl((u) => !u.searchParams.get('lang') && !u.searchParams.get('query'), 'back to the tracehouse language');
+  await page.waitForSelector('select[data-picker]');
+}, { needs: 'search' });
+
 test('autocomplete suggests keys, Tab accepts', async () => {
   await page.goto(`${base}/?range=1h`);
   await page.click('#query');

@@ -12,9 +12,8 @@
 
 mod common;
 
-use common::{TestServer, string_attr, traces_export};
+use common::{TestServer, string_attr};
 use opentelemetry_proto::tonic::trace::v1::{Span as OtlpSpan, Status, status};
-use prost::Message;
 use serde_json::{Value, json};
 
 /// 2026-01-01T00:00:00Z, in ms.
@@ -83,13 +82,8 @@ fn data() -> (Vec<OtlpSpan>, Vec<OtlpSpan>) {
 
 async fn load(server: &TestServer) {
     let (web, api) = data();
-    for (service, spans) in [("web", web), ("api", api)] {
-        let body = traces_export(vec![string_attr("service.name", service)], spans);
-        let resp = server
-            .post_traces("application/x-protobuf", &[SHOP], body.encode_to_vec())
-            .await;
-        assert_eq!(resp.status().as_u16(), 200);
-    }
+    server.post_service_spans(SHOP, "web", web).await;
+    server.post_service_spans(SHOP, "api", api).await;
 }
 
 async fn get(

@@ -14,7 +14,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use common::{TestServer, string_attr, traces_export};
+use common::{TestServer, string_attr};
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span as OtlpSpan, Status, TracesData};
 use prost::Message;
 use serde_json::Value;
@@ -80,17 +80,11 @@ async fn load(server: &TestServer) {
         }),
         ..Default::default()
     };
-    for (service, span) in [("frontend", root), ("postgres", child)] {
-        let body = traces_export(vec![string_attr("service.name", service)], vec![span]);
-        let resp = server
-            .post_traces(
-                "application/x-protobuf",
-                &[("x-tracehouse-key", SHOP)],
-                body.encode_to_vec(),
-            )
-            .await;
-        assert_eq!(resp.status().as_u16(), 200);
-    }
+    let key = ("x-tracehouse-key", SHOP);
+    server.post_service_spans(key, "frontend", vec![root]).await;
+    server
+        .post_service_spans(key, "postgres", vec![child])
+        .await;
 }
 
 struct Answer {

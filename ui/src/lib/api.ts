@@ -97,8 +97,12 @@ async function requestJson<T>(method: string, path: string, params: Params, json
   return body as T;
 }
 
+/** The language of a search query: the tracehouse query language (absent) or TraceQL. */
+export type QueryLang = 'traceql' | undefined;
+
 export interface SearchParams {
   query: string;
+  lang?: QueryLang;
   start: string;
   end: string;
   sort?: string;
@@ -164,14 +168,14 @@ export function normaliseTraceRow(r: RawTraceRow): TraceRow {
 export async function searchTraces(p: SearchParams, signal?: AbortSignal): Promise<{ traces: TraceRow[]; next_cursor: string | null }> {
   const body = await getJson<{ traces?: RawTraceRow[]; rows?: RawTraceRow[]; next_cursor?: string | null }>(
     '/api/v1/traces/search',
-    { query: p.query, start: p.start, end: p.end, limit: p.limit, cursor: p.cursor },
+    { query: p.query, lang: p.lang, start: p.start, end: p.end, limit: p.limit, cursor: p.cursor },
     signal,
   );
   return { traces: (body.traces ?? body.rows ?? []).map(normaliseTraceRow), next_cursor: body.next_cursor ?? null };
 }
 
 /** Counts over time of matching spans, or of traces with a matching span (each once). */
-export async function histogram(p: { query: string; start: string; end: string; buckets: number }, signal?: AbortSignal, of: 'spans' | 'traces' = 'spans'): Promise<Bucket[]> {
+export async function histogram(p: { query: string; lang?: QueryLang; start: string; end: string; buckets: number }, signal?: AbortSignal, of: 'spans' | 'traces' = 'spans'): Promise<Bucket[]> {
   const body = await getJson<{ buckets: Bucket[] }>(`/api/v1/${of}/histogram`, p, signal);
   return body.buckets ?? [];
 }

@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { keys, values, type Suggestion } from '../lib/api';
+import { keys, values, type QueryLang, type Suggestion } from '../lib/api';
 import type { QueryErrorInfo } from '../lib/types';
 import { byteToIndex, contextAt, tokenize, type Context } from './highlight';
 
@@ -46,7 +46,11 @@ interface Props {
   /** Whose keys and values the server suggests: spans (default) or log records. */
   target?: 'spans' | 'logs';
   placeholder?: string;
+  /** The language of the query (TraceQL gets no highlighting or suggestions). */
+  lang?: QueryLang;
 }
+
+const TRACEQL_PLACEHOLDER = 'TraceQL, e.g. { resource.service.name = "checkout" && duration > 250ms }';
 
 export function QueryBar({
   value,
@@ -58,7 +62,9 @@ export function QueryBar({
   localValues,
   target = 'spans',
   placeholder = 'Search spans, e.g. service:checkout duration>250ms status_code:error',
+  lang,
 }: Props) {
+  const traceql = lang === 'traceql';
   const [text, setText] = useState(value);
   const [cursor, setCursor] = useState(value.length);
   const [scroll, setScroll] = useState(0);
@@ -81,7 +87,8 @@ export function QueryBar({
 
   // The error applies to the submitted text only.
   const showError = error && text === value ? error : null;
-  const tokens = useMemo(() => tokenize(text), [text]);
+  // The highlighting and suggestions know the tracehouse language only.
+  const tokens = useMemo(() => (traceql ? [{ cls: 'text' as const, start: 0, end: text.length }] : tokenize(text)), [text, traceql]);
   const errRange = useMemo(() => {
     if (!showError || showError.start === undefined) return null;
     const s = byteToIndex(text, showError.start);
@@ -92,7 +99,7 @@ export function QueryBar({
   // Autocomplete, debounced.
   useEffect(() => {
     if (!open) return;
-    const c = contextAt(text, cursor);
+    const c: Context = traceql ? { kind: 'none' } : contextAt(text, cursor);
     setCtx(c);
     if (c.kind === 'none') {
       setItems([]);
@@ -136,7 +143,7 @@ export function QueryBar({
       clearTimeout(t);
       ctl.abort();
     };
-  }, [text, cursor, open, start, end, intrinsics, localValues, target]);
+  }, [text, cursor, open, start, end, intrinsics, localValues, target, traceql]);
 
   const submit = (raw: string) => {
     const q = raw.trim();
@@ -245,6 +252,7 @@ export function QueryBar({
   return (
     <div class="querybar-wrap">
       <div class={`querybar${showError ? ' has-error' : ''}`}>
+
         <div class="qb-mirror" aria-hidden="true">
           <div style={{ transform: `translateX(${-scroll}px)` }}>{render()}</div>
         </div>
@@ -261,7 +269,7 @@ export function QueryBar({
           role="combobox"
           spellcheck={false}
           autoComplete="off"
-          placeholder={placeholder}
+          placeholder={traceql ? TRACEQL_PLACEHOLDER : placeholder}
           value={text}
           onInput={(e) => {
             setText((e.target as HTMLInputElement).value);
@@ -310,6 +318,21 @@ export function QueryBar({
           {showError.expected && showError.expected.length > 0 && !showError.expected.every((x) => showError.message.includes(x)) && <> — expected {showError.expected.join(', ')}</>}
         </p>
       )}
+    </div>
+  );
+}
+
+/** The switch between the tracehouse query language and TraceQL. */
+export function LangSwitch({ lang, onLang }: { lang: QueryLang; onLang: (lang: QueryLang) => void }) {
+  const traceql = lang === 'traceql';
+  return (
+    <div class="seg-group" role="group" aria-label="Query language">
+      <button type="button" class={`btn seg${traceql ? '' : ' on'}`} aria-pressed={!traceql} onClick={() => onLang(undefined)}>
+        tracehouse
+      </button>
+      <button type="button" class={`btn seg${traceql ? ' on' : ''}`} aria-pressed={traceql} onClick={() => onLang('traceql')}>
+        TraceQL
+      </button>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, getView, histogram, searchSpans, searchTraces } from '../lib/api';
+import { ApiError, getView, histogram, searchSpans, searchTraces, type QueryLang } from '../lib/api';
 import { fmtDuration, fmtTime, fmtValue, serviceColor } from '../lib/format';
 import { linkClick, setParams } from '../lib/router';
 import { Link } from '../lib/links';
@@ -9,7 +9,7 @@ import { localBuckets, SPAN_SERIES, spanStacks, TRACE_SERIES } from './stack';
 import { TracePage } from '../trace/TracePage';
 import { Pickers } from './Pickers';
 import { isKeyOrder, isSortable, nextSort, parseSort } from './sort';
-import { QueryBar } from './QueryBar';
+import { LangSwitch, QueryBar } from './QueryBar';
 import { QueryChart } from './QueryChart';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
 import { SavedViews } from './SavedViews';
@@ -61,6 +61,9 @@ function spanSortValue(s: Span, col: string): number | string {
 
 export function SearchPage({ params }: { params: URLSearchParams }) {
   const query = params.get('query') ?? '';
+  // TraceQL (`lang=traceql`) searches the same spans; the pickers, the chart and saved views
+  // write and read the tracehouse language, so they are left out with it.
+  const lang: QueryLang = params.get('lang') === 'traceql' ? 'traceql' : undefined;
   const view = params.get('view') === 'traces' ? 'traces' : 'spans';
   const sort = params.get('sort') ?? 'time_desc';
   // The range is recomputed on each search and auto-refresh tick (presets slide with "now").
@@ -119,7 +122,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
       const my = ++gen.current;
       setLoading(true);
       try {
-        const p = { query, start: startS, end: endS, sort: view === 'traces' ? undefined : sort, limit: PAGE, cursor: next };
+        const p = { query, lang, start: startS, end: endS, sort: view === 'traces' ? undefined : sort, limit: PAGE, cursor: next };
         if (view === 'traces') {
           const r = await searchTraces(p);
           if (my !== gen.current) return;
@@ -145,7 +148,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         if (my === gen.current) setLoading(false);
       }
     },
-    [query, startS, endS, sort, view],
+    [query, lang, startS, endS, sort, view],
   );
 
   useEffect(() => {
@@ -159,7 +162,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   useEffect(() => {
     const ctl = new AbortController();
     // The traces view counts traces (each once, at its earliest matching span), not spans.
-    histogram({ query, start: startS, end: endS, buckets: BUCKETS }, ctl.signal, view)
+    histogram({ query, lang, start: startS, end: endS, buckets: BUCKETS }, ctl.signal, view)
       .then((b) => {
         setBuckets(b);
         setHistNote('');
@@ -170,7 +173,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         setHistNote(e instanceof ApiError && e.status === 400 ? '' : e instanceof ApiError && e.missingRoute ? 'No histogram endpoint on this server: counts cover loaded rows only.' : (e as Error).message);
       });
     return () => ctl.abort();
-  }, [query, startS, endS, view]);
+  }, [query, lang, startS, endS, view]);
 
   // Infinite scroll.
   useEffect(() => {
@@ -287,20 +290,30 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     <main class="page search-page">
       <h1 class="visually-hidden">Traces search</h1>
       <div class="search-controls">
-        <QueryBar value={query} error={queryError} start={startS} end={endS} onSubmit={(q) => setParams({ query: q }, false)} />
-        <Pickers query={query} start={startS} end={endS} onQuery={(q) => setParams({ query: q || null }, false)} />
+        <QueryBar
+          value={query}
+          error={queryError}
+          start={startS}
+          end={endS}
+          onSubmit={(q) => setParams({ query: q }, false)}
+          lang={lang}
+        />
+        <LangSwitch lang={lang} onLang={(l) => setParams({ lang: l ?? null, query: null, chart: null, chart_by: null, saved: null }, false)} />
+        {!lang && <Pickers query={query} start={startS} end={endS} onQuery={(q) => setParams({ query: q || null }, false)} />}
         <RangePicker range={range} refresh={refresh} />
       </div>
 
-      <div class="seg-group over-time" role="group" aria-label="Over time">
-        <button type="button" class={`btn seg${chart === null ? ' on' : ''}`} aria-pressed={chart === null} onClick={() => setParams({ chart: null, chart_by: null }, false)}>
-          Histogram
-        </button>
-        <button type="button" class={`btn seg${chart !== null ? ' on' : ''}`} aria-pressed={chart !== null} onClick={() => setParams({ chart: chart ?? 'count' }, false)}>
-          Chart
-        </button>
-      </div>
-      {chart === null ? (
+      {!lang && (
+        <div class="seg-group over-time" role="group" aria-label="Over time">
+          <button type="button" class={`btn seg${chart === null ? ' on' : ''}`} aria-pressed={chart === null} onClick={() => setParams({ chart: null, chart_by: null }, false)}>
+            Histogram
+          </button>
+          <button type="button" class={`btn seg${chart !== null ? ' on' : ''}`} aria-pressed={chart !== null} onClick={() => setParams({ chart: chart ?? 'count' }, false)}>
+            Chart
+          </button>
+        </div>
+      )}
+      {chart === null || lang ? (
         <Histogram buckets={shownBuckets} series={view === 'traces' ? TRACE_SERIES : SPAN_SERIES} noun={view} emphasis={{ series: 0, label: view === 'traces' ? 'failed' : 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={zoom} />
       ) : (
         <QueryChart query={query} start={startS} end={endS} fn={chart} by={params.get('chart_by')} onZoom={zoom} />
@@ -319,10 +332,12 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
           {loading ? 'Loading…' : error ? (queryError ? 'Fix the query to search' : 'Search failed') : `${rows.toLocaleString()}${cursor ? '+' : ''} ${view}`}
         </span>
         <div class="spacer" />
-        <SavedViews
-          current={{ query, range: params.get('range') ?? (params.get('start') ? '' : '1h'), start: params.get('start') ?? '', end: params.get('end') ?? '', columns: cols }}
-          onApply={applyView}
-        />
+        {!lang && (
+          <SavedViews
+            current={{ query, range: params.get('range') ?? (params.get('start') ? '' : '1h'), start: params.get('start') ?? '', end: params.get('end') ?? '', columns: cols }}
+            onApply={applyView}
+          />
+        )}
         {view === 'traces' && (
           <span class="compare-pick">
             {picked.length === 2 ? (

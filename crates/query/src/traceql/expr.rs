@@ -188,6 +188,9 @@ impl Node {
             }
             _ => return err(self, "a comparison needs a field on one side"),
         };
+        if *field == FieldRef::NestedSetParent {
+            return self.nested_set_parent(op, value);
+        }
         let Some(field) = field.span_field() else {
             return err(
                 self,
@@ -195,6 +198,45 @@ impl Node {
             );
         };
         compare(field, op, &value.constant()?, value)
+    }
+
+    /// `nestedSetParent op c`, for an `op` and `c` that hold for every span other than a
+    /// root alike (Traces Drilldown's `nestedSetParent < 0` for root spans).
+    fn nested_set_parent(&self, op: CmpKind, value: &Node) -> Res<Filter> {
+        let Lit::Int(c) = value.constant()? else {
+            return err(value, "`nestedSetParent` compares with an integer");
+        };
+        let holds = |v: i64| match op {
+            CmpKind::Eq => Some(v == c),
+            CmpKind::Ne => Some(v != c),
+            CmpKind::Gt => Some(v > c),
+            CmpKind::Ge => Some(v >= c),
+            CmpKind::Lt => Some(v < c),
+            CmpKind::Le => Some(v <= c),
+            CmpKind::Re | CmpKind::NotRe => None,
+        };
+        let decided = |root, first, last| {
+            let same = first == last && !(c >= 1 && matches!(op, CmpKind::Eq | CmpKind::Ne));
+            same.then_some((root, first))
+        };
+        let root = Filter::Not(Box::new(Filter::Exists(Field::Intrinsic(
+            Intrinsic::ParentSpanId,
+        ))));
+        match holds(-1)
+            .zip(holds(1))
+            .zip(holds(i64::MAX))
+            .and_then(|((r, f), l)| decided(r, f, l))
+        {
+            Some((true, false)) => Ok(root),
+            Some((false, true)) => Ok(Filter::Not(Box::new(root))),
+            Some((true, true)) => Ok(Filter::True),
+            Some((false, false)) => Ok(Filter::never()),
+            None => err(
+                self,
+                "`nestedSetParent` is answered only as root spans or not \
+                 (`nestedSetParent < 0`, `nestedSetParent >= 0`)",
+            ),
+        }
     }
 
     fn find_field(&self) -> Option<&Node> {

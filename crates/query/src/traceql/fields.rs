@@ -13,6 +13,9 @@ pub(super) enum FieldRef {
     /// A trace-level field read from the trace's root span (`trace:rootName`,
     /// `trace:rootService`): the root span's own field.
     Root(Intrinsic),
+    /// `nestedSetParent`: -1 for a root span, a positive number for any other; only
+    /// comparisons that tell roots from the rest are answered.
+    NestedSetParent,
 }
 
 impl FieldRef {
@@ -20,7 +23,7 @@ impl FieldRef {
     pub(super) fn span_field(&self) -> Option<&Field> {
         match self {
             FieldRef::Span(f) => Some(f),
-            FieldRef::Root(_) => None,
+            FieldRef::Root(_) | FieldRef::NestedSetParent => None,
         }
     }
 }
@@ -61,7 +64,8 @@ pub(super) fn unscoped_intrinsic(
         "duration" => span(Intrinsic::Duration),
         "rootName" => Ok(FieldRef::Root(Intrinsic::SpanName)),
         "rootServiceName" => Ok(FieldRef::Root(Intrinsic::ServiceName)),
-        "traceDuration" | "childCount" | "nestedSetLeft" | "nestedSetRight" | "nestedSetParent" => {
+        "nestedSetParent" => Ok(FieldRef::NestedSetParent),
+        "traceDuration" | "childCount" | "nestedSetLeft" | "nestedSetRight" => {
             Err(unsupported(word, start, end))
         }
         _ => return None,

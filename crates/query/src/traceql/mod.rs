@@ -9,8 +9,9 @@
 //! conditions of a spanset), the operators `= != > >= < <= =~ !~`, `nil`, arithmetic on
 //! literals, the structural operators `> >> < << ~` with their negated (`!>` …) and union
 //! (`&>` …) forms, spanset `&&`/`||`, and the pipeline stages `count()`, `avg()`, `min()`,
-//! `max()`, `sum()`, `by()`, `select()`, `coalesce()` and spanset filters. Everything else
-//! (other intrinsics such as `trace:duration` or `event:name`, metrics functions, string
+//! `max()`, `sum()`, `by()`, `select()`, `coalesce()` and spanset filters. Metrics queries
+//! (`{ } | rate() by (…)`) parse with [`parse_metrics`]. Everything else
+//! (other intrinsics such as `trace:duration` or `event:name`, string
 //! ordering, comparisons between fields) is a [`ParseError`] that names the construct and
 //! points at it.
 //!
@@ -26,7 +27,10 @@
 mod expr;
 mod fields;
 mod lexer;
+mod metrics;
 mod parser;
+
+pub use metrics::{ByKey, MetricsFn, MetricsQl, OverTime, Quantile, parse_metrics};
 
 use crate::error::ParseError;
 use crate::plan::{Field, Plan, Structure};

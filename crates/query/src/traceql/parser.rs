@@ -19,6 +19,8 @@ use crate::plan::{CmpOp, Field, Filter, Intrinsic, PlanStage, Relation, Relation
 
 type Res<T> = Result<T, ParseError>;
 
+mod metrics;
+
 /// TraceQL metrics functions: a different kind of query than a search.
 const METRICS_FUNCTIONS: [&str; 12] = [
     "rate",
@@ -290,7 +292,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Ident(w) if METRICS_FUNCTIONS.contains(&w.as_str()) => Err(ParseError::new(
                 format!(
-                    "`{w}()` is a TraceQL metrics function, which tracehouse does not answer; \
+                    "`{w}()` is a TraceQL metrics function: metrics queries are answered by \
+                     Tempo's /api/metrics/query_range and /api/metrics/query, not by a search; \
                      search pipelines take count(), avg(), min(), max(), sum(), by(), \
                      select() and coalesce()"
                 ),
@@ -313,20 +316,9 @@ impl<'a> Parser<'a> {
 
     /// `func([field]) op value`.
     fn aggregate(&mut self) -> Res<PlanStage> {
-        let Some(Token {
-            tok: Tok::Ident(name),
-            start,
-            end,
-        }) = self.next()
-        else {
-            return Err(ParseError::new(
-                "expected an aggregate",
-                self.end_pos(),
-                self.end_pos(),
-            ));
-        };
+        let (name, start, end) = self.word("an aggregate")?;
         let func = AggFunc::from_name(name)
-            .ok_or_else(|| ParseError::new("expected an aggregate", *start, *end))?;
+            .ok_or_else(|| ParseError::new("expected an aggregate", start, end))?;
         self.expect(Tok::LParen, "`(`")?;
         let field = if func == AggFunc::Count {
             None
@@ -371,14 +363,35 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// A word (a function's name) and where it is written.
+    fn word(&mut self, what: &str) -> Res<(&'a str, usize, usize)> {
+        match self.next() {
+            Some(Token {
+                tok: Tok::Ident(name),
+                start,
+                end,
+            }) => Ok((name.as_str(), *start, *end)),
+            _ => Err(ParseError::new(
+                format!("expected {what}"),
+                self.end_pos(),
+                self.end_pos(),
+            )),
+        }
+    }
+
     /// `( field, … )` of `by` and `select`.
     fn field_list(&mut self, at: usize) -> Res<Vec<Field>> {
+        self.list(at, Self::plain_field)
+    }
+
+    /// `( item, … )` with at most [`MAX_GROUP_KEYS`] items.
+    fn list<T>(&mut self, at: usize, item: fn(&mut Self) -> Res<T>) -> Res<Vec<T>> {
         self.expect(Tok::LParen, "`(`")?;
-        let mut fields = vec![self.plain_field()?];
+        let mut items = vec![item(self)?];
         while matches!(self.peek_tok(), Some(Tok::Comma)) {
             self.pos += 1;
-            fields.push(self.plain_field()?);
-            if fields.len() > MAX_GROUP_KEYS {
+            items.push(item(self)?);
+            if items.len() > MAX_GROUP_KEYS {
                 return Err(ParseError::new(
                     format!("at most {MAX_GROUP_KEYS} fields"),
                     at,
@@ -387,14 +400,19 @@ impl<'a> Parser<'a> {
             }
         }
         self.expect(Tok::RParen, "`)`")?;
-        Ok(fields)
+        Ok(items)
     }
 
     /// A span-level field by itself (arguments of stages).
     fn plain_field(&mut self) -> Res<Field> {
+        self.located_field().map(|(f, _, _)| f)
+    }
+
+    /// A span-level field by itself and where it is written.
+    fn located_field(&mut self) -> Res<(Field, usize, usize)> {
         let node = self.atom()?;
         match node.kind {
-            Kind::Field(FieldRef::Span(f)) => Ok(f),
+            Kind::Field(FieldRef::Span(f)) => Ok((f, node.start, node.end)),
             _ => Err(ParseError::new(
                 "expected a span attribute or intrinsic",
                 node.start,

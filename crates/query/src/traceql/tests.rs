@@ -354,6 +354,10 @@ mod never_panics {
         "select(.a)",
         "coalesce()",
         "rate()",
+        "quantile_over_time(duration, 0.9)",
+        "avg_over_time(",
+        "0.5",
+        "nestedSetParent",
         "with",
         "maxInt",
         " ",
@@ -372,7 +376,11 @@ mod never_panics {
             parts in proptest::collection::vec(proptest::sample::select(FRAGMENTS), 0..24)
         ) {
             let q = parts.join(" ");
-            if let Err(e) = super::parse(&q) {
+            let errors = [
+                super::parse(&q).err(),
+                super::parse_metrics(&q).err(),
+            ];
+            for e in errors.into_iter().flatten() {
                 prop_assert!(e.start <= e.end && e.end <= q.len(), "{q:?}: {e:?}");
                 prop_assert!(q.is_char_boundary(e.start) && q.is_char_boundary(e.end));
             }
@@ -381,6 +389,110 @@ mod never_panics {
         #[test]
         fn arbitrary_text_never_panics(q in "\\PC{0,64}") {
             let _ = super::parse(&q);
+            let _ = super::parse_metrics(&q);
         }
+    }
+}
+
+fn metrics(q: &str) -> MetricsQl {
+    parse_metrics(q).unwrap_or_else(|e| panic!("{q}: {e}"))
+}
+
+fn metrics_error(q: &str) -> (String, usize, usize) {
+    let e = parse_metrics(q).map(|_| ()).expect_err(q);
+    (e.message, e.start, e.end)
+}
+
+#[test]
+fn metrics_queries_lower_their_filter_and_keep_keys_as_written() {
+    let m = metrics("{ status = error } | rate() by (resource.service.name, name)");
+    assert_eq!(m.function, MetricsFn::Rate);
+    assert_eq!(m.plan.pushdown, filter("{ status = error }"));
+    assert!(m.plan.structure.is_none());
+    let labels: Vec<&str> = m.by.iter().map(|k| k.label.as_str()).collect();
+    assert_eq!(labels, ["resource.service.name", "name"]);
+    assert_eq!(m.by[1].field, Field::Intrinsic(Intrinsic::SpanName));
+    let m = metrics(
+        "{ } | { kind = server } | quantile_over_time(duration, 0.5, 0.9, 1) with(sample=true)",
+    );
+    assert_eq!(m.plan.pushdown, filter("{ kind = server }"));
+    let MetricsFn::Quantile(field, qs) = &m.function else {
+        panic!("{m:?}")
+    };
+    assert_eq!(*field, Field::Intrinsic(Intrinsic::Duration));
+    let values: Vec<f64> = qs.iter().map(|q| q.value).collect();
+    assert_eq!(values, [0.5, 0.9, 1.0]);
+    assert_eq!(
+        metrics("{}|count_over_time()").function,
+        MetricsFn::CountOverTime
+    );
+    assert_eq!(
+        metrics("{} | avg_over_time(span.size) by(.a)").function,
+        MetricsFn::OverTime(OverTime::Avg, attr(Scope::Span, "size"))
+    );
+}
+
+#[test]
+fn unsupported_metrics_constructs_are_named_where_they_are() {
+    let q = "{ } | histogram_over_time(duration)";
+    let (msg, s, e) = metrics_error(q);
+    assert!(msg.contains("histogram_over_time"), "{msg}");
+    assert_eq!(&q[s..e], "histogram_over_time");
+    let q = "{ } | compare({ status = error })";
+    assert_eq!(&q[metrics_error(q).1..metrics_error(q).2], "compare");
+    let q = "{ } | rate() by (name) | topk(5)";
+    let (msg, s, _) = metrics_error(q);
+    assert!(msg.contains("topk"), "{msg}");
+    assert_eq!(s, q.find("| topk").unwrap_or_default());
+    let q = "{ .a = 1 } >> { } | rate()";
+    let (msg, s, e) = metrics_error(q);
+    assert!(msg.contains("single spanset"), "{msg}");
+    assert_eq!((s, e), (0, q.find("| rate").unwrap_or_default()));
+    let q = "{ } | quantile_over_time(duration, 1.5)";
+    let (_, s, e) = metrics_error(q);
+    assert_eq!(&q[s..e], "1.5");
+    let q = "{ } | rate() > 2";
+    assert!(metrics_error(q).0.contains("comparing"));
+    let (msg, s, e) = metrics_error("{ status = error }");
+    assert!(msg.contains("metrics function"), "{msg}");
+    assert_eq!((s, e), (18, 18));
+    let q = "{ } | quantile_over_time(duration)";
+    assert_eq!(metrics_error(q).1, q.len() - 1, "a quantile is required");
+    // a metrics function in a search names the routes that answer it
+    assert!(error("{ } | rate()").0.contains("/api/metrics/query_range"));
+}
+
+#[test]
+fn nested_set_parent_tells_roots_from_the_rest() {
+    let root = Filter::Not(Box::new(Filter::Exists(Field::Intrinsic(
+        Intrinsic::ParentSpanId,
+    ))));
+    for q in [
+        "{ nestedSetParent < 0 }",
+        "{ nestedSetParent = -1 }",
+        "{ 0 > nestedSetParent }",
+    ] {
+        assert_eq!(filter(q), root, "{q}");
+    }
+    for q in [
+        "{ nestedSetParent >= 0 }",
+        "{ nestedSetParent != -1 }",
+        "{ nestedSetParent > -1 }",
+    ] {
+        assert_eq!(
+            filter(q),
+            Filter::Exists(Field::Intrinsic(Intrinsic::ParentSpanId)),
+            "{q}"
+        );
+    }
+    assert_eq!(
+        filter("{ nestedSetParent<0 && true && kind = server }"),
+        Filter::And(vec![root, filter("{ kind = server }")])
+    );
+    assert!(error("{ nestedSetParent = \"1\" }").0.contains("integer"));
+    for q in ["{ nestedSetParent = 3 }", "{ nestedSetParent > 2 }"] {
+        let (msg, s, e) = error(q);
+        assert!(msg.contains("nestedSetParent"), "{q}: {msg}");
+        assert_eq!(&q[s..e], &q[2..q.len() - 2], "{q}");
     }
 }

@@ -504,6 +504,12 @@ impl MetricPoint {
             p99,
         }
     }
+
+    /// The kept percentile `q` (one of [`PERCENTILES`]), `None` for any other.
+    pub fn percentile(&self, q: f64) -> Option<f64> {
+        let kept = PERCENTILES.iter().position(|k| (k - q).abs() < 1e-9)?;
+        Some([self.p50, self.p75, self.p90, self.p95, self.p99][kept])
+    }
 }
 
 /// One series: the spans of one combination of `by` values.

@@ -199,6 +199,19 @@ impl TestServer {
         params: &[(&str, &str)],
         header: (&str, &str),
     ) -> (u16, String, serde_json::Value) {
+        let (status, content_type, text) = self.get_text_as(path, params, header).await;
+        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        (status, content_type, body)
+    }
+
+    /// GET an API path with query parameters and one header (a key), returning status,
+    /// content type and the body as text.
+    pub async fn get_text_as(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        header: (&str, &str),
+    ) -> (u16, String, String) {
         let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.api), params)
             .expect("API URL");
         let resp = reqwest::Client::new()
@@ -214,9 +227,7 @@ impl TestServer {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let text = resp.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
-        (status, content_type, body)
+        (status, content_type, resp.text().await.expect("body"))
     }
 
     /// POST a raw body to an OTLP/HTTP endpoint (`/v1/traces`, `/v1/logs`).
@@ -248,6 +259,19 @@ impl TestServer {
     ) -> reqwest::Response {
         self.post_otlp("/v1/traces", content_type, headers, body)
             .await
+    }
+
+    /// POST `spans` of `service` as OTLP protobuf with a key header; asserts they are taken.
+    pub async fn post_service_spans(&self, key: (&str, &str), service: &str, spans: Vec<OtlpSpan>) {
+        let body = traces_export(vec![string_attr("service.name", service)], spans);
+        let resp = self
+            .post_traces(
+                "application/x-protobuf",
+                &[key],
+                prost::Message::encode_to_vec(&body),
+            )
+            .await;
+        assert_eq!(resp.status().as_u16(), 200, "POST spans of {service}");
     }
 
     /// POST a raw body to the OTLP/HTTP logs endpoint.

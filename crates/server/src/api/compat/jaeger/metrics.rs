@@ -89,19 +89,8 @@ impl Measure {
         match self {
             Measure::Calls => Some(spans.map_or(0.0, |p| p.count as f64 / window_s)),
             Measure::Errors => spans.map(|p| p.errors as f64 / p.count as f64),
-            Measure::Latency(q) => spans.map(|p| percentile(p, q) / 1e6),
+            Measure::Latency(q) => spans.and_then(|p| p.percentile(q)).map(|v| v / 1e6),
         }
-    }
-}
-
-/// The kept percentile `q` of a point.
-fn percentile(p: &MetricPoint, q: f64) -> f64 {
-    match PERCENTILES.iter().position(|k| (k - q).abs() < 1e-9) {
-        Some(0) => p.p50,
-        Some(1) => p.p75,
-        Some(2) => p.p90,
-        Some(3) => p.p95,
-        _ => p.p99,
     }
 }
 

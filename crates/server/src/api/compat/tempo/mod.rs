@@ -1,8 +1,9 @@
 //! Grafana Tempo's query API under `/tempo` (point Grafana's Tempo data source at
 //! `http://<host>:<api port>/tempo`): echo and build information, trace by id (v1 and v2,
-//! protobuf or JSON), TraceQL and tag search, tag names and values. Parameters and answers
+//! protobuf or JSON), TraceQL and tag search, tag names and values, TraceQL metrics. Parameters and answers
 //! follow Tempo's HTTP API documentation and `tempo.proto`; failures are plain text.
 
+mod metrics;
 mod params;
 mod search;
 mod tags;
@@ -33,6 +34,8 @@ pub(super) fn router() -> Router<ApiState> {
         .route("/api/v2/search/tags", get(tags::tags_v2))
         .route("/api/search/tag/{tag}/values", get(tags::values_v1))
         .route("/api/v2/search/tag/{tag}/values", get(tags::values_v2))
+        .route("/api/metrics/query_range", get(metrics::query_range))
+        .route("/api/metrics/query", get(metrics::query_instant))
 }
 
 /// `GET /api/echo`: what Grafana's "Save & test" calls; the key must give read access.

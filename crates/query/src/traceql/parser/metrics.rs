@@ -1,0 +1,160 @@
+//! The metrics part of the grammar:
+//!
+//! ```text
+//! metrics  := spansets { "|" stage } "|" function [ by "(" field { "," field } ")" ] [ hints ]
+//! function := rate() | count_over_time()
+//!           | (min|max|avg|sum)_over_time "(" field ")"
+//!           | quantile_over_time "(" field "," number { "," number } ")"
+//! ```
+
+use super::{METRICS_FUNCTIONS, Parser, Res, close};
+use crate::error::ParseError;
+use crate::plan::{Field, Structure};
+use crate::traceql::expr::Lit;
+use crate::traceql::lexer::{Tok, Token};
+use crate::traceql::metrics::{MetricsFn, OverTime, Quantile};
+
+/// A metrics query before its filter is checked.
+pub(in crate::traceql) struct ParsedMetrics {
+    /// What feeds the function.
+    pub input: Structure,
+    /// Where the input ends (before the `|` of the function).
+    pub input_end: usize,
+    pub function: MetricsFn,
+    /// `by(…)` fields and where each is written.
+    pub by: Vec<(Field, usize, usize)>,
+}
+
+impl Parser<'_> {
+    /// A whole metrics query.
+    pub(in crate::traceql) fn metrics_query(&mut self) -> Res<ParsedMetrics> {
+        let mut input = self.spansets(1)?;
+        let mut stages = Vec::new();
+        let input_end = loop {
+            let pipe = self.expect(Tok::Pipe, "`|` and a metrics function such as `rate()`")?;
+            if matches!(self.peek_tok(), Some(Tok::Ident(w)) if METRICS_FUNCTIONS.contains(&w.as_str()))
+            {
+                break pipe.start;
+            }
+            self.stage(&mut input, &mut stages)?;
+        };
+        let function = self.metrics_function()?;
+        let by = if self.peek_ident("by") {
+            let at = self.end_pos();
+            self.pos += 1;
+            self.list(at, Self::located_field)?
+        } else {
+            Vec::new()
+        };
+        if self.peek_ident("with") {
+            self.hints()?;
+        }
+        if let Some(t) = self.peek() {
+            return Err(self.after_function(t));
+        }
+        Ok(ParsedMetrics {
+            input: close(input, stages),
+            input_end,
+            function,
+            by,
+        })
+    }
+
+    /// What follows a metrics function that cannot.
+    fn after_function(&self, t: &Token) -> ParseError {
+        let next = self.toks.get(self.pos + 1);
+        match (&t.tok, next.map(|n| &n.tok)) {
+            (Tok::Pipe, Some(Tok::Ident(w))) if w == "topk" || w == "bottomk" => {
+                let n = next.map_or(t.end, |n| n.end);
+                ParseError::new(
+                    format!("`{w}()` as a second stage is not supported by tracehouse"),
+                    t.start,
+                    n,
+                )
+            }
+            (Tok::Eq | Tok::Ne | Tok::Gt | Tok::Ge | Tok::Lt | Tok::Le, _) => ParseError::new(
+                "comparing the values of a metrics query is not supported by tracehouse",
+                t.start,
+                t.end,
+            ),
+            (Tok::Plus | Tok::Minus | Tok::Star | Tok::Slash, _) => ParseError::new(
+                "arithmetic between metrics queries is not supported by tracehouse",
+                t.start,
+                t.end,
+            ),
+            _ => self.unexpected(t, &["`by(…)`", "`with(…)`", "the end of the query"]),
+        }
+    }
+
+    /// `rate()`, `quantile_over_time(duration, 0.9)`, ….
+    fn metrics_function(&mut self) -> Res<MetricsFn> {
+        let (name, start, end) = self.word("a metrics function")?;
+        let agg = match name {
+            "rate" | "count_over_time" => {
+                self.expect(Tok::LParen, "`(`")?;
+                self.expect(Tok::RParen, "`)`")?;
+                return Ok(if name == "rate" {
+                    MetricsFn::Rate
+                } else {
+                    MetricsFn::CountOverTime
+                });
+            }
+            "min_over_time" => Some(OverTime::Min),
+            "max_over_time" => Some(OverTime::Max),
+            "avg_over_time" => Some(OverTime::Avg),
+            "sum_over_time" => Some(OverTime::Sum),
+            "quantile_over_time" => None,
+            "histogram_over_time" => {
+                return Err(ParseError::new(
+                    "`histogram_over_time()` is not supported by tracehouse: span metrics keep \
+                     duration sketches, not Tempo's power-of-two buckets; use \
+                     quantile_over_time()",
+                    start,
+                    end,
+                ));
+            }
+            other => {
+                return Err(ParseError::new(
+                    format!("`{other}()` is not supported by tracehouse"),
+                    start,
+                    end,
+                ));
+            }
+        };
+        self.expect(Tok::LParen, "`(`")?;
+        let field = self.plain_field()?;
+        let function = match agg {
+            Some(agg) => MetricsFn::OverTime(agg, field),
+            None => MetricsFn::Quantile(field, self.quantiles()?),
+        };
+        self.expect(Tok::RParen, "`)`")?;
+        Ok(function)
+    }
+
+    /// `, q, …` of `quantile_over_time`: at least one, each in `0..=1`.
+    fn quantiles(&mut self) -> Res<Vec<Quantile>> {
+        let mut out = Vec::new();
+        while out.is_empty() || matches!(self.peek_tok(), Some(Tok::Comma)) {
+            self.expect(Tok::Comma, "`,` and a quantile such as `0.9`")?;
+            let node = self.unary()?;
+            let value = match node.constant()? {
+                Lit::Int(i) => i as f64,
+                Lit::Float(f) => f,
+                _ => f64::NAN,
+            };
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ParseError::new(
+                    "a quantile is a number from 0 to 1",
+                    node.start,
+                    node.end,
+                ));
+            }
+            out.push(Quantile {
+                value,
+                start: node.start,
+                end: node.end,
+            });
+        }
+        Ok(out)
+    }
+}
