@@ -508,6 +508,8 @@ test('a saved view keeps the query, range and columns, and its link opens it', a
   // Back to the defaults, then the view's link restores the search.
   await page.click('details.columns:not(.saved-views) summary');
   await page.check('details.columns:not(.saved-views) label:has-text("Status") input');
+  // The choice is kept once the table shows it; navigating before that could lose it.
+  await page.waitForFunction(() => [...document.querySelectorAll('table.results thead th')].some((h) => h.textContent.trim().toLowerCase().startsWith('status')));
   await page.goto(`${base}/?range=1h`);
   await page.waitForSelector('table.results tbody tr');
   assert((await heads()).some((h) => h.startsWith('status')), 'status column back');
