@@ -190,14 +190,16 @@ impl WalWriter<'_> {
         }
     }
 
-    /// Fails every write of the pending group: none of them is durable.
+    /// Fails every write of the pending group: none of them is durable. The failure is
+    /// recorded before the writers hear of it, so a client that was refused finds the
+    /// store reported unready.
     fn fail(&mut self, reason: String) {
         tracing::error!("{reason}; the writes of this group are refused (retryable)");
+        *self.shared.failure.lock() = Some(reason.clone());
+        self.needs_recovery = true;
         for (_, _, done) in self.pending.drain(..) {
             let _ = done.send(Err(StoreError::Unavailable(reason.clone())));
         }
-        *self.shared.failure.lock() = Some(reason);
-        self.needs_recovery = true;
     }
 
     /// One fsync for every pending append, then publish and acknowledge them.
