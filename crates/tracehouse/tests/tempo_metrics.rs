@@ -142,6 +142,8 @@ async fn traceql_metrics_answer_grafana() {
     rates_and_counts(&server).await;
     quantiles_and_values(&server).await;
     instants(&server).await;
+    histograms(&server).await;
+    ranks(&server).await;
     parameters(&server).await;
     failures(&server).await;
 }
@@ -299,6 +301,95 @@ async fn instants(server: &TestServer) {
     );
 }
 
+/// A `__bucket` label: a power of two, in seconds for durations.
+fn bucket(bound: f64) -> Value {
+    json!({ "key": "__bucket", "value": { "doubleValue": bound } })
+}
+
+/// `histogram_over_time`: spans per power-of-two bucket (ns for durations, as seconds), one
+/// series per bucket with a sample at each step; values below 2 in no bucket.
+async fn histograms(server: &TestServer) {
+    let pow = |e: i32| 2_f64.powi(e) / 1e9;
+    // A minute: 5 ms ×2 (api) | 10 ms | 20, 30 ms | 40, 50, 60 ms | 70 … 100 ms.
+    let body = range(server, "{ } | histogram_over_time(duration)", "60s").await;
+    let series = body["series"].as_array().unwrap();
+    let got: Vec<(Value, Vec<(String, f64)>)> = series
+        .iter()
+        .map(|s| (s["labels"].clone(), samples(s)))
+        .collect();
+    let want: Vec<(Value, Vec<(String, f64)>)> =
+        [(23, 2.0), (24, 1.0), (25, 2.0), (26, 3.0), (27, 4.0)]
+            .into_iter()
+            .map(|(e, n)| (json!([bucket(pow(e))]), every(1, n)))
+            .collect();
+    assert_eq!(got, want, "{body}");
+
+    let body = range(
+        server,
+        "{ } | histogram_over_time(duration) by (resource.service.name)",
+        "3m",
+    )
+    .await;
+    let firsts: Vec<(Value, f64)> = body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["labels"].clone(), samples(s)[0].1))
+        .collect();
+    let service = |name| label("resource.service.name", name);
+    assert_eq!(
+        firsts,
+        [
+            (json!([service("api"), bucket(pow(23))]), 6.0),
+            (json!([service("web"), bucket(pow(24))]), 3.0),
+            (json!([service("web"), bucket(pow(25))]), 6.0),
+            (json!([service("web"), bucket(pow(26))]), 9.0),
+            (json!([service("web"), bucket(pow(27))]), 12.0),
+        ]
+    );
+
+    // An integer attribute in its own unit: `span.size` 0 … 9 a minute (0 and 1 in none).
+    let (start, end) = (T.to_string(), (T + MINUTES * 60).to_string());
+    let params = [
+        ("q", "{ } | histogram_over_time(span.size)"),
+        ("start", start.as_str()),
+        ("end", end.as_str()),
+    ];
+    let (status, _, body) = get(server, "/api/metrics/query", &params, SHOP).await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    let want: Vec<Value> = [(2.0, 6.0), (4.0, 12.0), (8.0, 24.0), (16.0, 6.0)]
+        .into_iter()
+        .map(|(b, n)| json!({ "labels": [bucket(b)], "value": n }))
+        .collect();
+    assert_eq!(body["series"], json!(want));
+}
+
+/// `topk(n)`/`bottomk(n)` keep the series with the largest/smallest average.
+async fn ranks(server: &TestServer) {
+    let names = |body: &Value| -> Vec<Value> {
+        body["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["labels"][0]["value"]["stringValue"].clone())
+            .collect()
+    };
+    let top = range(server, "{ } | rate() by (name) | topk(1)", "60s").await;
+    assert_eq!(names(&top), [json!("GET /a")], "{top}");
+    let bottom = range(
+        server,
+        "{ } | count_over_time() by (name) | bottomk(5)",
+        "60s",
+    )
+    .await;
+    assert_eq!(
+        names(&bottom),
+        [json!("POST /x"), json!("GET /a")],
+        "{bottom}"
+    );
+}
+
 /// `start`/`end` as ns and RFC 3339 mean what seconds mean; `since` counts back from `end`.
 async fn parameters(server: &TestServer) {
     let q = "{ } | count_over_time()";
@@ -327,19 +418,16 @@ async fn failures(server: &TestServer) {
     let start = T.to_string();
     let cases: [(&[(&str, &str)], &str); 9] = [
         (
-            &[("q", "{ } | histogram_over_time(duration)")],
-            "`histogram_over_time()` is not supported by tracehouse",
+            &[("q", "{ } | compare({ status = error })")],
+            "`compare()` is not supported by tracehouse",
         ),
-        (
-            &[("q", "{ } | histogram_over_time(duration)")],
-            "at bytes 6..25",
-        ),
+        (&[("q", "{ } | rate() | topk(0)")], "at bytes 20..21"),
         (
             &[("q", "{ } | quantile_over_time(duration, 0.42)")],
             "at bytes 35..39",
         ),
         (&[("q", "{ } >> { } | rate()")], "single spanset"),
-        (&[("q", "{ } | rate() | topk(3)")], "topk"),
+        (&[("q", "{ } | rate() | topk(3) | topk(2)")], "topk"),
         (&[("q", "{ status = error }")], "metrics function"),
         (&[], "a TraceQL metrics query is required"),
         (

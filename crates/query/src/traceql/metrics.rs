@@ -3,10 +3,11 @@
 //! the same [`Plan`] a search uses; what the function computes is left to whoever answers.
 //!
 //! Covered: `rate()`, `count_over_time()`, `min_over_time(f)`, `max_over_time(f)`,
-//! `avg_over_time(f)`, `sum_over_time(f)`, `quantile_over_time(f, q, …)`, each with an
-//! optional `by(…)` and `with(…)` hints. Refused with a positioned error that names them:
-//! `histogram_over_time()`, `compare()`, second stages (`topk`, `bottomk`, comparisons),
-//! arithmetic between metrics, and a metrics function over anything but a single spanset.
+//! `avg_over_time(f)`, `sum_over_time(f)`, `quantile_over_time(f, q, …)`,
+//! `histogram_over_time(f)`, each with an optional `by(…)`, an optional second stage
+//! `topk(n)` or `bottomk(n)`, and `with(…)` hints. Refused with a positioned error that
+//! names them: `compare()`, comparisons of values, arithmetic between metrics, and a metrics
+//! function over anything but a single spanset.
 
 use crate::error::ParseError;
 use crate::plan::{Field, Plan, Structure};
@@ -23,6 +24,27 @@ pub struct MetricsQl {
     pub function: MetricsFn,
     /// The keys series are split by, in order.
     pub by: Vec<ByKey>,
+    /// `| topk(n)` or `| bottomk(n)` after the function.
+    pub second_stage: Option<SecondStage>,
+}
+
+/// A second stage: keeps the `limit` series with the largest (`topk`) or smallest
+/// (`bottomk`) average value over their samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondStage {
+    /// `topk` or `bottomk`.
+    pub op: Rank,
+    /// Series kept, at least one.
+    pub limit: usize,
+}
+
+/// Which end of the ranking a [`SecondStage`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    /// `topk`: the largest averages first.
+    Top,
+    /// `bottomk`: the smallest averages first.
+    Bottom,
 }
 
 /// A `by(…)` key: the field and its label in answers (the key as written).
@@ -45,6 +67,8 @@ pub enum MetricsFn {
     OverTime(OverTime, Field),
     /// `quantile_over_time(f, q, …)`: one series per quantile.
     Quantile(Field, Vec<Quantile>),
+    /// `histogram_over_time(f)`: spans per step and power-of-two bucket of `f`.
+    Histogram(Field),
 }
 
 /// The reduction of `…_over_time(f)`.
@@ -82,6 +106,7 @@ impl MetricsFn {
             MetricsFn::OverTime(OverTime::Avg, _) => "avg_over_time",
             MetricsFn::OverTime(OverTime::Sum, _) => "sum_over_time",
             MetricsFn::Quantile(..) => "quantile_over_time",
+            MetricsFn::Histogram(_) => "histogram_over_time",
         }
     }
 
@@ -89,7 +114,9 @@ impl MetricsFn {
     pub fn field(&self) -> Option<&Field> {
         match self {
             MetricsFn::Rate | MetricsFn::CountOverTime => None,
-            MetricsFn::OverTime(_, f) | MetricsFn::Quantile(f, _) => Some(f),
+            MetricsFn::OverTime(_, f) | MetricsFn::Quantile(f, _) | MetricsFn::Histogram(f) => {
+                Some(f)
+            }
         }
     }
 }
@@ -123,5 +150,6 @@ pub fn parse_metrics(text: &str) -> Result<MetricsQl, ParseError> {
         },
         function: parsed.function,
         by,
+        second_stage: parsed.second_stage,
     })
 }

@@ -30,7 +30,9 @@ mod lexer;
 mod metrics;
 mod parser;
 
-pub use metrics::{ByKey, MetricsFn, MetricsQl, OverTime, Quantile, parse_metrics};
+pub use metrics::{
+    ByKey, MetricsFn, MetricsQl, OverTime, Quantile, Rank, SecondStage, parse_metrics,
+};
 
 use crate::error::ParseError;
 use crate::plan::{Field, Plan, Structure};

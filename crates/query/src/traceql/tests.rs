@@ -434,16 +434,17 @@ fn metrics_queries_lower_their_filter_and_keep_keys_as_written() {
 
 #[test]
 fn unsupported_metrics_constructs_are_named_where_they_are() {
-    let q = "{ } | histogram_over_time(duration)";
-    let (msg, s, e) = metrics_error(q);
-    assert!(msg.contains("histogram_over_time"), "{msg}");
-    assert_eq!(&q[s..e], "histogram_over_time");
     let q = "{ } | compare({ status = error })";
     assert_eq!(&q[metrics_error(q).1..metrics_error(q).2], "compare");
-    let q = "{ } | rate() by (name) | topk(5)";
-    let (msg, s, _) = metrics_error(q);
-    assert!(msg.contains("topk"), "{msg}");
-    assert_eq!(s, q.find("| topk").unwrap_or_default());
+    let q = "{ } | rate() by (name) | topk(5) | bottomk(2)";
+    let (msg, s, e) = metrics_error(q);
+    assert!(msg.contains("`bottomk`"), "{msg}");
+    assert_eq!(&q[s..e], "| bottomk");
+    for q in ["{ } | rate() | topk(0)", "{ } | rate() | bottomk(1.5)"] {
+        let (msg, s, e) = metrics_error(q);
+        assert!(msg.contains("greater than 0"), "{msg}");
+        assert_eq!((s, e), (q.rfind('(').unwrap_or_default() + 1, q.len() - 1));
+    }
     let q = "{ .a = 1 } >> { } | rate()";
     let (msg, s, e) = metrics_error(q);
     assert!(msg.contains("single spanset"), "{msg}");

@@ -7,12 +7,14 @@
 //! The work is bounded before it starts: a histogram counts the matching spans first, and
 //! a query matching more than [`MAX_SCAN_SPANS`] is refused with what to change.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tracehouse_model::Span;
 use tracehouse_query::{AttrValue, Field, Plan, Scope, SpanView};
 
-use super::{Cell, MetricSource, MetricValue, SpanMetricsAnswer, SpanMetricsQuery, merge_cells};
+use super::{
+    Cell, MAX_SERIES, MetricSource, MetricValue, SpanMetricsAnswer, SpanMetricsQuery, merge_cells,
+};
 use crate::stats::MINUTE_NS;
 use crate::value::SpanRef;
 use crate::{HistogramQuery, MAX_SEARCH_LIMIT, SearchQuery, SearchSort, Store, StoreError};
@@ -124,4 +126,132 @@ pub async fn scan<S: Store + ?Sized>(
         cells.iter().map(|((l, m), c)| (l.clone(), *m, c)),
         MetricSource::Scan,
     ))
+}
+
+/// Spans per series, step and power-of-two bucket of the measured value (TraceQL's
+/// `histogram_over_time`), from a scan of the matching spans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log2Histogram {
+    /// Start of the first step, ns.
+    pub start_ns: i64,
+    /// Step, ns.
+    pub step_ns: i64,
+    /// One per combination of `by` values and bucket: the [`MAX_SERIES`] combinations of
+    /// `by` values with the most spans, each with all its buckets, in label then bucket order.
+    pub series: Vec<Log2Series>,
+    /// Set when more combinations of `by` values matched than [`MAX_SERIES`].
+    pub series_truncated: bool,
+}
+
+/// The spans of one series and bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Log2Series {
+    /// The value of each `by` key, in query order (empty when a span has none).
+    pub labels: Vec<String>,
+    /// The bucket: the smallest power of two at least the value, in its unit (ns for
+    /// durations).
+    pub bucket: u64,
+    /// Spans per step index (from the range's first minute), steps without spans left out.
+    pub steps: BTreeMap<i64, u64>,
+    /// Spans over the whole range.
+    pub total: u64,
+}
+
+/// The power-of-two bucket of a measured value: the smallest power of two at least the
+/// value. Values below 2 and values that are not integers (floats, text) have none, as in
+/// Tempo.
+pub fn log2_bucket(value: &AttrValue<'_>) -> Option<u64> {
+    match value {
+        AttrValue::Int(v) if *v >= 2 => u64::try_from(*v).ok()?.checked_next_power_of_two(),
+        _ => None,
+    }
+}
+
+/// The log2 histogram of a checked query's value (durations in ns, or an integer field)
+/// by scanning its matching spans in `store`.
+pub async fn log2_histogram<S: Store + ?Sized>(
+    store: &S,
+    q: &SpanMetricsQuery,
+) -> Result<Log2Histogram, StoreError> {
+    q.check()?;
+    let (first, end) = q.minutes();
+    let window = (first * MINUTE_NS, end * MINUTE_NS);
+    let mut counts: HashMap<Vec<String>, BTreeMap<u64, BTreeMap<i64, u64>>> = HashMap::new();
+    each_matching(store, &q.project_id, &q.plan, window, |span| {
+        let view = SpanRef(span);
+        let value = match &q.value {
+            MetricValue::Duration => Some(AttrValue::Int(span.duration_nanos)),
+            MetricValue::Field(f) => field_value(f, &view),
+        };
+        let Some(bucket) = value.as_ref().and_then(log2_bucket) else {
+            return;
+        };
+        let labels =
+            q.by.iter()
+                .map(|k| field_value(&k.field, &view).map(|v| v.as_text().into_owned()))
+                .map(Option::unwrap_or_default)
+                .collect();
+        let step = q.step_of(span.start_time_unix_nano.div_euclid(MINUTE_NS));
+        *counts
+            .entry(labels)
+            .or_default()
+            .entry(bucket)
+            .or_default()
+            .entry(step)
+            .or_default() += 1;
+    })
+    .await?;
+    Ok(log2_series(q, counts))
+}
+
+/// The [`MAX_SERIES`] label sets with the most spans, flattened to one series per bucket.
+fn log2_series(
+    q: &SpanMetricsQuery,
+    counts: HashMap<Vec<String>, BTreeMap<u64, BTreeMap<i64, u64>>>,
+) -> Log2Histogram {
+    let total = |buckets: &BTreeMap<u64, BTreeMap<i64, u64>>| -> u64 {
+        buckets.values().flat_map(BTreeMap::values).sum()
+    };
+    let mut sets: Vec<_> = counts.into_iter().collect();
+    sets.sort_by(|(la, a), (lb, b)| total(b).cmp(&total(a)).then_with(|| la.cmp(lb)));
+    let series_truncated = sets.len() > MAX_SERIES;
+    sets.truncate(MAX_SERIES);
+    sets.sort_by(|(a, _), (b, _)| a.cmp(b));
+    let series = sets
+        .into_iter()
+        .flat_map(|(labels, buckets)| {
+            buckets.into_iter().map(move |(bucket, steps)| Log2Series {
+                labels: labels.clone(),
+                bucket,
+                total: steps.values().sum(),
+                steps,
+            })
+        })
+        .collect();
+    Log2Histogram {
+        start_ns: q.grid_start(),
+        step_ns: q.step_ns,
+        series,
+        series_truncated,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_the_next_power_of_two_of_integers_from_two() {
+        let bucket = |v: i64| log2_bucket(&AttrValue::Int(v));
+        assert_eq!(
+            [2, 3, 4, 5, 1_000, 1_024, 1_025].map(bucket),
+            [2, 4, 4, 8, 1_024, 1_024, 2_048].map(Some)
+        );
+        assert_eq!(bucket(i64::MAX), Some(1 << 63));
+        for none in [-4, 0, 1] {
+            assert_eq!(bucket(none), None, "{none}");
+        }
+        assert_eq!(log2_bucket(&AttrValue::Float(300.0)), None);
+        assert_eq!(log2_bucket(&AttrValue::str("300")), None);
+    }
 }

@@ -1,9 +1,10 @@
 //! The metrics part of the grammar:
 //!
 //! ```text
-//! metrics  := spansets { "|" stage } "|" function [ by "(" field { "," field } ")" ] [ hints ]
+//! metrics  := spansets { "|" stage } "|" function [ by "(" field { "," field } ")" ]
+//!             [ "|" (topk|bottomk) "(" integer ")" ] [ hints ]
 //! function := rate() | count_over_time()
-//!           | (min|max|avg|sum)_over_time "(" field ")"
+//!           | (min|max|avg|sum|histogram)_over_time "(" field ")"
 //!           | quantile_over_time "(" field "," number { "," number } ")"
 //! ```
 
@@ -12,7 +13,7 @@ use crate::error::ParseError;
 use crate::plan::{Field, Structure};
 use crate::traceql::expr::Lit;
 use crate::traceql::lexer::{Tok, Token};
-use crate::traceql::metrics::{MetricsFn, OverTime, Quantile};
+use crate::traceql::metrics::{MetricsFn, OverTime, Quantile, Rank, SecondStage};
 
 /// A metrics query before its filter is checked.
 pub(in crate::traceql) struct ParsedMetrics {
@@ -23,6 +24,7 @@ pub(in crate::traceql) struct ParsedMetrics {
     pub function: MetricsFn,
     /// `by(…)` fields and where each is written.
     pub by: Vec<(Field, usize, usize)>,
+    pub second_stage: Option<SecondStage>,
 }
 
 impl Parser<'_> {
@@ -46,6 +48,7 @@ impl Parser<'_> {
         } else {
             Vec::new()
         };
+        let second_stage = self.second_stage()?;
         if self.peek_ident("with") {
             self.hints()?;
         }
@@ -57,17 +60,49 @@ impl Parser<'_> {
             input_end,
             function,
             by,
+            second_stage,
         })
+    }
+
+    /// `| topk(n)` or `| bottomk(n)`, when next.
+    fn second_stage(&mut self) -> Res<Option<SecondStage>> {
+        let op = match self.toks.get(self.pos + 1).map(|t| &t.tok) {
+            Some(Tok::Ident(w)) if w == "topk" => Rank::Top,
+            Some(Tok::Ident(w)) if w == "bottomk" => Rank::Bottom,
+            _ => return Ok(None),
+        };
+        if !matches!(self.peek_tok(), Some(Tok::Pipe)) {
+            return Ok(None);
+        }
+        self.pos += 2;
+        self.expect(Tok::LParen, "`(`")?;
+        let node = self.unary()?;
+        let limit = match node.constant()? {
+            Lit::Int(n) if n > 0 => usize::try_from(n).ok(),
+            _ => None,
+        };
+        let Some(limit) = limit else {
+            return Err(ParseError::new(
+                "the limit of `topk`/`bottomk` is a whole number greater than 0",
+                node.start,
+                node.end,
+            ));
+        };
+        self.expect(Tok::RParen, "`)`")?;
+        Ok(Some(SecondStage { op, limit }))
     }
 
     /// What follows a metrics function that cannot.
     fn after_function(&self, t: &Token) -> ParseError {
         let next = self.toks.get(self.pos + 1);
         match (&t.tok, next.map(|n| &n.tok)) {
-            (Tok::Pipe, Some(Tok::Ident(w))) if w == "topk" || w == "bottomk" => {
+            (Tok::Pipe, Some(Tok::Ident(w))) => {
                 let n = next.map_or(t.end, |n| n.end);
                 ParseError::new(
-                    format!("`{w}()` as a second stage is not supported by tracehouse"),
+                    format!(
+                        "`{w}` after a metrics function is not supported by tracehouse: the \
+                         second stages are `topk(n)` and `bottomk(n)`, one of them"
+                    ),
                     t.start,
                     n,
                 )
@@ -103,16 +138,7 @@ impl Parser<'_> {
             "max_over_time" => Some(OverTime::Max),
             "avg_over_time" => Some(OverTime::Avg),
             "sum_over_time" => Some(OverTime::Sum),
-            "quantile_over_time" => None,
-            "histogram_over_time" => {
-                return Err(ParseError::new(
-                    "`histogram_over_time()` is not supported by tracehouse: span metrics keep \
-                     duration sketches, not Tempo's power-of-two buckets; use \
-                     quantile_over_time()",
-                    start,
-                    end,
-                ));
-            }
+            "quantile_over_time" | "histogram_over_time" => None,
             other => {
                 return Err(ParseError::new(
                     format!("`{other}()` is not supported by tracehouse"),
@@ -125,6 +151,7 @@ impl Parser<'_> {
         let field = self.plain_field()?;
         let function = match agg {
             Some(agg) => MetricsFn::OverTime(agg, field),
+            None if name == "histogram_over_time" => MetricsFn::Histogram(field),
             None => MetricsFn::Quantile(field, self.quantiles()?),
         };
         self.expect(Tok::RParen, "`)`")?;

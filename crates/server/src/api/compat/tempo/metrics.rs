@@ -10,7 +10,10 @@
 //! exemplars are returned. The numbers are the span metrics' (kept per minute), so `step`
 //! is rounded up to whole minutes and the range widened to whole minutes; rates are per
 //! second of the rounded step. Quantiles are the kept ones (0.5, 0.75, 0.9, 0.95, 0.99,
-//! each within 1 %); durations are in seconds as Tempo gives them.
+//! each within 1 %); durations are in seconds as Tempo gives them. `histogram_over_time`
+//! counts the matching spans per power-of-two bucket from a scan (labelled `__bucket`, the
+//! bucket's upper bound, as Tempo labels it); `topk(n)`/`bottomk(n)` keep the series with
+//! the largest/smallest average sample.
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -19,10 +22,11 @@ use chrono::DateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracehouse_query::lexer::{DurationLit, parse_duration};
-use tracehouse_query::traceql::{self, MetricsFn, MetricsQl, OverTime};
+use tracehouse_query::traceql::{self, MetricsFn, MetricsQl, OverTime, Rank, SecondStage};
 use tracehouse_query::{Field, Intrinsic, ParseError};
+use tracehouse_store_api::metrics::scan::{Log2Histogram, log2_histogram};
 use tracehouse_store_api::metrics::{
-    MetricKey, MetricPoint, MetricSeries, MetricValue, PERCENTILES, SpanMetricsAnswer,
+    MAX_SERIES, MetricKey, MetricPoint, MetricSeries, MetricValue, PERCENTILES, SpanMetricsAnswer,
     SpanMetricsQuery,
 };
 use tracehouse_store_api::stats::MINUTE_NS;
@@ -288,6 +292,8 @@ fn series<'a>(
                 (Some(p), Measure::Quantile(q.value, f))
             })
             .collect(),
+        // Counted per bucket from a scan (`histogram_range`), not from span metrics.
+        MetricsFn::Histogram(_) => Vec::new(),
     };
     let name = json!({ "key": "__name__", "value": { "stringValue": query.function.name() } });
     let mut out = Vec::new();
@@ -313,18 +319,98 @@ fn series<'a>(
     out
 }
 
-/// The fields every answer ends with: the job counts, and a partial status when series
-/// were left out.
-fn finish(mut body: Value, answer: &SpanMetricsAnswer) -> Json<Value> {
-    body["metrics"] = json!({ "completedJobs": 1, "totalJobs": 1 });
-    if answer.series_truncated {
+/// The answer: the series after the query's second stage, the job counts, and a partial
+/// status when series were left out.
+fn finish(series: Vec<Value>, stage: Option<SecondStage>, truncated: bool) -> Json<Value> {
+    let mut body = json!({
+        "series": ranked(series, stage),
+        "metrics": { "completedJobs": 1, "totalJobs": 1 },
+    });
+    if truncated {
         body["status"] = json!("PARTIAL");
         body["message"] = json!(format!(
-            "only the {} series with the most spans are returned",
-            answer.series.len()
+            "only the {MAX_SERIES} series with the most spans are returned"
         ));
     }
     Json(body)
+}
+
+/// The series a second stage keeps: the `limit` with the largest (`topk`) or smallest
+/// (`bottomk`) average sample, series without samples last.
+fn ranked(mut series: Vec<Value>, stage: Option<SecondStage>) -> Vec<Value> {
+    let Some(stage) = stage else {
+        return series;
+    };
+    series.sort_by(|a, b| match (average(a), average(b)) {
+        (Some(x), Some(y)) => match stage.op {
+            Rank::Top => y.total_cmp(&x),
+            Rank::Bottom => x.total_cmp(&y),
+        },
+        (x, y) => y.is_some().cmp(&x.is_some()),
+    });
+    series.truncate(stage.limit);
+    series
+}
+
+/// The average of a series' samples (a range answer) or its value (an instant answer).
+fn average(series: &Value) -> Option<f64> {
+    if let Some(v) = series["value"].as_f64() {
+        return Some(v);
+    }
+    let values: Vec<f64> = series["samples"]
+        .as_array()?
+        .iter()
+        .filter_map(|p| p["value"].as_f64())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
+}
+
+/// The labels of a histogram series: its `by` values, then `__bucket`, the bucket's upper
+/// bound (in seconds for durations).
+fn bucket_labels(query: &MetricsQl, field: &Field, labels: &[String], bucket: u64) -> Vec<Value> {
+    let mut out: Vec<Value> = query
+        .by
+        .iter()
+        .zip(labels)
+        .map(|(k, v)| string_label(&k.label, v))
+        .collect();
+    let bound = scaled(field, bucket as f64);
+    out.push(json!({ "key": "__bucket", "value": { "doubleValue": bound } }));
+    out
+}
+
+/// A sample of a range answer.
+fn sample(t_ns: i64, value: f64) -> Value {
+    json!({ "timestampMs": (t_ns / 1_000_000).to_string(), "value": value })
+}
+
+/// `histogram_over_time` as a range answer: one series per `by` values and bucket, a
+/// sample at each step with spans.
+fn histogram_range(query: &MetricsQl, field: &Field, h: &Log2Histogram) -> Vec<Value> {
+    h.series
+        .iter()
+        .map(|s| {
+            let samples: Vec<Value> = s
+                .steps
+                .iter()
+                .map(|(step, n)| sample(h.start_ns + step * h.step_ns, *n as f64))
+                .collect();
+            json!({ "labels": bucket_labels(query, field, &s.labels, s.bucket), "samples": samples })
+        })
+        .collect()
+}
+
+/// `histogram_over_time` as an instant answer: spans per `by` values and bucket.
+fn histogram_instant(query: &MetricsQl, field: &Field, h: &Log2Histogram) -> Vec<Value> {
+    h.series
+        .iter()
+        .map(|s| {
+            json!({
+                "labels": bucket_labels(query, field, &s.labels, s.bucket),
+                "value": s.total as f64,
+            })
+        })
+        .collect()
 }
 
 /// `GET /api/metrics/query_range`.
@@ -336,10 +422,14 @@ pub(super) async fn query_range(
     let project = project(&state, &headers)?;
     let r = MetricsRequest::parse(&p)?;
     let step_ns = step(given(&p.step), r.end_ns - r.start_ns)?;
-    let answer = state
-        .store
-        .span_metrics(&r.store_query(project, step_ns))
-        .await?;
+    let store_query = r.store_query(project, step_ns);
+    let stage = r.query.second_stage;
+    if let MetricsFn::Histogram(field) = &r.query.function {
+        let h = log2_histogram(state.store.as_ref(), &store_query).await?;
+        let series = histogram_range(&r.query, field, &h);
+        return Ok(finish(series, stage, h.series_truncated));
+    }
+    let answer = state.store.span_metrics(&store_query).await?;
     let steps = r.minutes_ns().div_euclid(step_ns) + i64::from(r.minutes_ns() % step_ns != 0);
     let series: Vec<Value> = series(&r.query, &answer, step_ns as f64 / 1e9)
         .into_iter()
@@ -355,13 +445,13 @@ pub(super) async fn query_range(
                         None if s.measure.dense() => s.measure.of(&empty),
                         None => None,
                     }?;
-                    Some(json!({ "timestampMs": (t / 1_000_000).to_string(), "value": v }))
+                    Some(sample(t, v))
                 })
                 .collect();
             json!({ "labels": s.labels, "samples": samples })
         })
         .collect();
-    Ok(finish(json!({ "series": series }), &answer))
+    Ok(finish(series, stage, answer.series_truncated))
 }
 
 /// `GET /api/metrics/query`: one value per series over the whole range.
@@ -373,10 +463,14 @@ pub(super) async fn query_instant(
     let project = project(&state, &headers)?;
     let r = MetricsRequest::parse(&p)?;
     let range_ns = r.minutes_ns();
-    let answer = state
-        .store
-        .span_metrics(&r.store_query(project, range_ns))
-        .await?;
+    let store_query = r.store_query(project, range_ns);
+    let stage = r.query.second_stage;
+    if let MetricsFn::Histogram(field) = &r.query.function {
+        let h = log2_histogram(state.store.as_ref(), &store_query).await?;
+        let series = histogram_instant(&r.query, field, &h);
+        return Ok(finish(series, stage, h.series_truncated));
+    }
+    let answer = state.store.span_metrics(&store_query).await?;
     let series: Vec<Value> = series(&r.query, &answer, range_ns as f64 / 1e9)
         .into_iter()
         .filter_map(|s| {
@@ -384,7 +478,7 @@ pub(super) async fn query_instant(
             Some(json!({ "labels": s.labels, "value": v }))
         })
         .collect();
-    Ok(finish(json!({ "series": series }), &answer))
+    Ok(finish(series, stage, answer.series_truncated))
 }
 
 #[cfg(test)]
