@@ -143,6 +143,7 @@ async fn traceql_metrics_answer_grafana() {
     quantiles_and_values(&server).await;
     instants(&server).await;
     histograms(&server).await;
+    comparisons(&server).await;
     ranks(&server).await;
     parameters(&server).await;
     failures(&server).await;
@@ -365,6 +366,75 @@ async fn histograms(server: &TestServer) {
     assert_eq!(body["series"], json!(want));
 }
 
+/// The samples of the series labelled `labels`.
+fn series_of(body: &Value, labels: Value) -> Vec<(String, f64)> {
+    let series = body["series"].as_array().unwrap();
+    let found = series.iter().find(|s| s["labels"] == labels);
+    samples(found.unwrap_or_else(|| panic!("no series {labels} in {body}")))
+}
+
+fn meta(kind: &str, key: &str, value: Value) -> Value {
+    json!([label("__meta_type", kind), { "key": key, "value": value }])
+}
+
+/// `compare()`: every attribute's values among the selected spans and the others, each
+/// side's totals, and the attributes with more values than kept.
+async fn comparisons(server: &TestServer) {
+    let body = range(server, "{ } | compare({ status = error })", "60s").await;
+    let text = |v: &str| json!({ "stringValue": v });
+    let size = |v: i64| json!({ "intValue": v.to_string() });
+    for (labels, per_minute) in [
+        (meta("selection", "name", text("GET /a")), 1.0),
+        (meta("selection", "span.size", size(0)), 1.0),
+        (meta("selection", "status", text("error")), 1.0),
+        (meta("selection_total", "name", json!({})), 1.0),
+        (meta("baseline", "name", text("GET /a")), 9.0),
+        (meta("baseline", "name", text("POST /x")), 2.0),
+        (meta("baseline", "resource.service.name", text("api")), 2.0),
+        (meta("baseline", "span.size", size(9)), 1.0),
+        (meta("baseline_total", "name", json!({})), 11.0),
+        (meta("baseline_total", "span.size", json!({})), 9.0),
+    ] {
+        assert_eq!(
+            series_of(&body, labels.clone()),
+            every(1, per_minute),
+            "{labels}"
+        );
+    }
+    assert!(!body.to_string().contains("__meta_error"), "{body}");
+
+    // Two values kept per attribute: `span.size` has nine in the baseline (ties by value).
+    let body = range(server, "{ } | compare({ status = error }, 2)", "6m").await;
+    let error = json!([
+        label("__meta_error", "__too_many_values__"),
+        { "key": "span.size", "value": {} },
+    ]);
+    assert_eq!(series_of(&body, error), []);
+    let kept: Vec<Value> = body["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| {
+            s["labels"][0] == label("__meta_type", "baseline")
+                && s["labels"][1]["key"] == "span.size"
+        })
+        .map(|s| s["labels"][1]["value"].clone())
+        .collect();
+    assert_eq!(kept, [size(1), size(2)]);
+
+    // A selection window: only the second minute's failures are selected.
+    let (from, to) = ((T + 60) * 1_000_000_000, (T + 120) * 1_000_000_000);
+    let q = format!("{{ }} | compare({{ status = error }}, 10, {from}, {to})");
+    let body = range(server, &q, "60s").await;
+    let selected = series_of(&body, meta("selection_total", "name", json!({})));
+    let want: Vec<(String, f64)> = every(1, 0.0)
+        .into_iter()
+        .enumerate()
+        .map(|(i, (t, _))| (t, if i == 1 { 1.0 } else { 0.0 }))
+        .collect();
+    assert_eq!(selected, want);
+}
+
 /// `topk(n)`/`bottomk(n)` keep the series with the largest/smallest average.
 async fn ranks(server: &TestServer) {
     let names = |body: &Value| -> Vec<Value> {
@@ -418,8 +488,8 @@ async fn failures(server: &TestServer) {
     let start = T.to_string();
     let cases: [(&[(&str, &str)], &str); 9] = [
         (
-            &[("q", "{ } | compare({ status = error })")],
-            "`compare()` is not supported by tracehouse",
+            &[("q", "{ } | compare({ status = error }, 10, 5, 4)")],
+            "must be after its start",
         ),
         (&[("q", "{ } | rate() | topk(0)")], "at bytes 20..21"),
         (

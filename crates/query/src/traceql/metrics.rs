@@ -4,13 +4,13 @@
 //!
 //! Covered: `rate()`, `count_over_time()`, `min_over_time(f)`, `max_over_time(f)`,
 //! `avg_over_time(f)`, `sum_over_time(f)`, `quantile_over_time(f, q, …)`,
-//! `histogram_over_time(f)`, each with an optional `by(…)`, an optional second stage
-//! `topk(n)` or `bottomk(n)`, and `with(…)` hints. Refused with a positioned error that
-//! names them: `compare()`, comparisons of values, arithmetic between metrics, and a metrics
-//! function over anything but a single spanset.
+//! `histogram_over_time(f)`, `compare({ selection }, n, start, end)`, each with an optional
+//! `by(…)`, an optional second stage `topk(n)` or `bottomk(n)`, and `with(…)` hints. Refused
+//! with a positioned error that names them: comparisons of values, arithmetic between
+//! metrics, and a metrics function over anything but a single spanset.
 
 use crate::error::ParseError;
-use crate::plan::{Field, Plan, Structure};
+use crate::plan::{Field, Filter, Plan, Structure};
 
 use super::lexer;
 use super::parser::Parser;
@@ -69,6 +69,20 @@ pub enum MetricsFn {
     Quantile(Field, Vec<Quantile>),
     /// `histogram_over_time(f)`: spans per step and power-of-two bucket of `f`.
     Histogram(Field),
+    /// `compare({ … }, n, start, end)`: the values of every attribute in the selection
+    /// against the rest of the spans (the baseline).
+    Compare(Compare),
+}
+
+/// The arguments of `compare()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Compare {
+    /// The spans selected; the others are the baseline.
+    pub selection: Filter,
+    /// Values kept per attribute and side, the most frequent (default 10).
+    pub top: usize,
+    /// When set, only spans starting in `[start, end)` (ns) are selected.
+    pub window: Option<(i64, i64)>,
 }
 
 /// The reduction of `…_over_time(f)`.
@@ -107,13 +121,14 @@ impl MetricsFn {
             MetricsFn::OverTime(OverTime::Sum, _) => "sum_over_time",
             MetricsFn::Quantile(..) => "quantile_over_time",
             MetricsFn::Histogram(_) => "histogram_over_time",
+            MetricsFn::Compare(_) => "compare",
         }
     }
 
     /// The field measured, if the function measures one.
     pub fn field(&self) -> Option<&Field> {
         match self {
-            MetricsFn::Rate | MetricsFn::CountOverTime => None,
+            MetricsFn::Rate | MetricsFn::CountOverTime | MetricsFn::Compare(_) => None,
             MetricsFn::OverTime(_, f) | MetricsFn::Quantile(f, _) | MetricsFn::Histogram(f) => {
                 Some(f)
             }

@@ -31,7 +31,7 @@ mod metrics;
 mod parser;
 
 pub use metrics::{
-    ByKey, MetricsFn, MetricsQl, OverTime, Quantile, Rank, SecondStage, parse_metrics,
+    ByKey, Compare, MetricsFn, MetricsQl, OverTime, Quantile, Rank, SecondStage, parse_metrics,
 };
 
 use crate::error::ParseError;

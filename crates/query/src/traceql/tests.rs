@@ -434,8 +434,22 @@ fn metrics_queries_lower_their_filter_and_keep_keys_as_written() {
 
 #[test]
 fn unsupported_metrics_constructs_are_named_where_they_are() {
-    let q = "{ } | compare({ status = error })";
-    assert_eq!(&q[metrics_error(q).1..metrics_error(q).2], "compare");
+    let q = "{ } | compare({ .a = 1 } >> { })";
+    let (msg, s, e) = metrics_error(q);
+    assert!(msg.contains("one spanset filter"), "{msg}");
+    assert_eq!(&q[s..e], "{ .a = 1 } >> { }");
+    for (q, bad) in [
+        ("{ } | compare({ status = error }, 0)", "0"),
+        ("{ } | compare({ status = error }, 5, -1, 9)", "-1"),
+    ] {
+        let (msg, s, e) = metrics_error(q);
+        assert!(msg.contains("greater than 0"), "{msg}");
+        assert_eq!(&q[s..e], bad);
+    }
+    let (msg, ..) = metrics_error("{ } | compare({ status = error }, 5, 9)");
+    assert!(msg.contains("together"), "{msg}");
+    let (msg, ..) = metrics_error("{ } | compare({ status = error }, 5, 9, 3)");
+    assert!(msg.contains("after its start"), "{msg}");
     let q = "{ } | rate() by (name) | topk(5) | bottomk(2)";
     let (msg, s, e) = metrics_error(q);
     assert!(msg.contains("`bottomk`"), "{msg}");

@@ -31,6 +31,7 @@ use utoipa::ToSchema;
 use crate::error::StoreError;
 use crate::stats::MINUTE_NS;
 
+pub mod compare;
 pub mod scan;
 
 /// Relative error of every duration percentile kept at ingest (1 %).

@@ -13,6 +13,8 @@ use tracehouse_query::eval::matches;
 use tracehouse_query::{parse, plan};
 
 use super::testkit::{self, S};
+use crate::metrics::compare::{CompareQuery, Side, compare};
+use crate::metrics::scan::log2_histogram;
 use crate::metrics::{
     MAX_POINTS, MetricKey, MetricPoint, MetricSource, MetricValue, PERCENTILES,
     SKETCH_RELATIVE_ERROR, SpanMetricsAnswer, SpanMetricsQuery,
@@ -303,6 +305,75 @@ pub async fn check_all(store: &dyn Store, stored: &[Span], stage: &str) {
             q.plan.pushdown, q.by
         );
     }
+    check_scanned(store, stored, stage).await;
+}
+
+/// The spans of `q` (project, filter, range) in `stored`, with their step.
+fn in_query<'a>(
+    q: &'a SpanMetricsQuery,
+    stored: &'a [Span],
+) -> impl Iterator<Item = (i64, &'a Span)> {
+    let (first, end) = q.minutes();
+    stored.iter().filter_map(move |s| {
+        let minute = s.start_time_unix_nano.div_euclid(MINUTE_NS);
+        (s.project_id == q.project_id
+            && (first..end).contains(&minute)
+            && matches(&q.plan.pushdown, &SpanRef(s)))
+        .then(|| (q.step_of(minute), s))
+    })
+}
+
+/// The scans of TraceQL's `histogram_over_time` and `compare()` against brute force:
+/// spans per service, step and power-of-two duration bucket; spans per side, step and
+/// service of the failing spans against the rest.
+pub async fn check_scanned(store: &dyn Store, stored: &[Span], stage: &str) {
+    let q = query("kind:server", &["service_name"], START, END, 30 * MINUTE_NS);
+    let got = log2_histogram(store, &q).await.unwrap();
+    let mut want: BTreeMap<(Vec<String>, u64), BTreeMap<i64, u64>> = BTreeMap::new();
+    for (step, s) in in_query(&q, stored) {
+        let bucket = (s.duration_nanos as u64).next_power_of_two();
+        *want
+            .entry((vec![s.service_name.clone()], bucket))
+            .or_default()
+            .entry(step)
+            .or_default() += 1;
+    }
+    let got_map: BTreeMap<_, _> = got
+        .series
+        .into_iter()
+        .map(|s| ((s.labels, s.bucket), s.steps))
+        .collect();
+    assert_eq!(got_map, want, "{stage}: log2 histogram");
+
+    let q = query("", &[], START, END, HOUR);
+    let selection = plan(&parse("status:error").unwrap()).pushdown;
+    let compared = CompareQuery {
+        spans: &q,
+        selection: &selection,
+        window: None,
+        top: 10,
+    };
+    let got = compare(store, &compared).await.unwrap();
+    let mut want: BTreeMap<(Side, String), BTreeMap<i64, u64>> = BTreeMap::new();
+    for (step, s) in in_query(&q, stored) {
+        let side = if s.status_code == StatusCode::Error {
+            Side::Selection
+        } else {
+            Side::Baseline
+        };
+        *want
+            .entry((side, s.service_name.clone()))
+            .or_default()
+            .entry(step)
+            .or_default() += 1;
+    }
+    let got_map: BTreeMap<_, _> = got
+        .series
+        .into_iter()
+        .filter(|s| s.attribute == "resource.service.name")
+        .filter_map(|s| Some(((s.side, s.value?.as_text().into_owned()), s.steps)))
+        .collect();
+    assert_eq!(got_map, want, "{stage}: compare by service");
 }
 
 /// Requests every store refuses with a message that says what to change.

@@ -6,6 +6,7 @@
 //! function := rate() | count_over_time()
 //!           | (min|max|avg|sum|histogram)_over_time "(" field ")"
 //!           | quantile_over_time "(" field "," number { "," number } ")"
+//!           | compare "(" spanset [ "," integer [ "," integer "," integer ] ] ")"
 //! ```
 
 use super::{METRICS_FUNCTIONS, Parser, Res, close};
@@ -13,7 +14,7 @@ use crate::error::ParseError;
 use crate::plan::{Field, Structure};
 use crate::traceql::expr::Lit;
 use crate::traceql::lexer::{Tok, Token};
-use crate::traceql::metrics::{MetricsFn, OverTime, Quantile, Rank, SecondStage};
+use crate::traceql::metrics::{Compare, MetricsFn, OverTime, Quantile, Rank, SecondStage};
 
 /// A metrics query before its filter is checked.
 pub(in crate::traceql) struct ParsedMetrics {
@@ -139,6 +140,7 @@ impl Parser<'_> {
             "avg_over_time" => Some(OverTime::Avg),
             "sum_over_time" => Some(OverTime::Sum),
             "quantile_over_time" | "histogram_over_time" => None,
+            "compare" => return self.compare().map(MetricsFn::Compare),
             other => {
                 return Err(ParseError::new(
                     format!("`{other}()` is not supported by tracehouse"),
@@ -156,6 +158,63 @@ impl Parser<'_> {
         };
         self.expect(Tok::RParen, "`)`")?;
         Ok(function)
+    }
+
+    /// `({ selection }, n, start, end)` of `compare`: `n` defaults to 10; `start` and `end`
+    /// (Unix ns) come together.
+    fn compare(&mut self) -> Res<Compare> {
+        self.expect(Tok::LParen, "`(`")?;
+        let at = self.end_pos();
+        let Structure::Spanset(selection) = self.spansets(1)? else {
+            return Err(ParseError::new(
+                "the selection of `compare()` is one spanset filter such as `{ status = error }`",
+                at,
+                self.end_pos(),
+            ));
+        };
+        let mut numbers = Vec::new();
+        while matches!(self.peek_tok(), Some(Tok::Comma)) && numbers.len() < 3 {
+            self.pos += 1;
+            let node = self.unary()?;
+            match node.constant()? {
+                Lit::Int(n) if n > 0 => numbers.push(n),
+                _ => {
+                    return Err(ParseError::new(
+                        "the numbers of `compare()` are whole numbers greater than 0: the \
+                         values kept per attribute, then the selection's start and end in Unix \
+                         nanoseconds",
+                        node.start,
+                        node.end,
+                    ));
+                }
+            }
+        }
+        let close = self.expect(Tok::RParen, "`)`")?;
+        let window = match numbers[..] {
+            [] | [_] => None,
+            [_, start, end] if end > start => Some((start, end)),
+            [_, _, _] => {
+                return Err(ParseError::new(
+                    "the end of the selection window of `compare()` must be after its start",
+                    at,
+                    close.end,
+                ));
+            }
+            _ => {
+                return Err(ParseError::new(
+                    "`compare()` takes a start and an end together, or neither",
+                    at,
+                    close.end,
+                ));
+            }
+        };
+        Ok(Compare {
+            selection,
+            top: numbers
+                .first()
+                .map_or(10, |n| usize::try_from(*n).unwrap_or(usize::MAX)),
+            window,
+        })
     }
 
     /// `, q, …` of `quantile_over_time`: at least one, each in `0..=1`.

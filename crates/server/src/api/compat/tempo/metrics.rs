@@ -12,18 +12,22 @@
 //! second of the rounded step. Quantiles are the kept ones (0.5, 0.75, 0.9, 0.95, 0.99,
 //! each within 1 %); durations are in seconds as Tempo gives them. `histogram_over_time`
 //! counts the matching spans per power-of-two bucket from a scan (labelled `__bucket`, the
-//! bucket's upper bound, as Tempo labels it); `topk(n)`/`bottomk(n)` keep the series with
-//! the largest/smallest average sample.
+//! bucket's upper bound, as Tempo labels it); `compare()` counts every attribute's values in
+//! the selection and the baseline from a scan (labelled `__meta_type`, as Tempo labels it);
+//! `topk(n)`/`bottomk(n)` keep the series with the largest/smallest average sample.
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
+use std::collections::BTreeMap;
+
 use chrono::DateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tracehouse_query::lexer::{DurationLit, parse_duration};
 use tracehouse_query::traceql::{self, MetricsFn, MetricsQl, OverTime, Rank, SecondStage};
-use tracehouse_query::{Field, Intrinsic, ParseError};
+use tracehouse_query::{AttrValue, Field, Intrinsic, ParseError};
+use tracehouse_store_api::metrics::compare::{CompareQuery, Comparison, Side, compare};
 use tracehouse_store_api::metrics::scan::{Log2Histogram, log2_histogram};
 use tracehouse_store_api::metrics::{
     MAX_SERIES, MetricKey, MetricPoint, MetricSeries, MetricValue, PERCENTILES, SpanMetricsAnswer,
@@ -292,8 +296,8 @@ fn series<'a>(
                 (Some(p), Measure::Quantile(q.value, f))
             })
             .collect(),
-        // Counted per bucket from a scan (`histogram_range`), not from span metrics.
-        MetricsFn::Histogram(_) => Vec::new(),
+        // Counted from a scan (`scanned`), not from span metrics.
+        MetricsFn::Histogram(_) | MetricsFn::Compare(_) => Vec::new(),
     };
     let name = json!({ "key": "__name__", "value": { "stringValue": query.function.name() } });
     let mut out = Vec::new();
@@ -384,33 +388,143 @@ fn sample(t_ns: i64, value: f64) -> Value {
     json!({ "timestampMs": (t_ns / 1_000_000).to_string(), "value": value })
 }
 
-/// `histogram_over_time` as a range answer: one series per `by` values and bucket, a
-/// sample at each step with spans.
-fn histogram_range(query: &MetricsQl, field: &Field, h: &Log2Histogram) -> Vec<Value> {
+/// The grid of a range answer: start of the first step, step and steps, ns.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    start_ns: i64,
+    step_ns: i64,
+    steps: i64,
+}
+
+impl Grid {
+    /// A sample at every step of spans counted per step index (0 where none).
+    fn counts(self, counts: &BTreeMap<i64, u64>) -> Vec<Value> {
+        (0..self.steps)
+            .map(|i| {
+                let n = counts.get(&i).copied().unwrap_or_default();
+                sample(self.start_ns + i * self.step_ns, n as f64)
+            })
+            .collect()
+    }
+}
+
+/// How a series' counts are answered: samples over a grid, or their sum.
+#[derive(Debug, Clone, Copy)]
+enum Shape {
+    Range(Grid),
+    Instant,
+}
+
+impl Shape {
+    /// A series of `labels` with `counts` per step.
+    fn series(self, labels: Vec<Value>, counts: &BTreeMap<i64, u64>) -> Value {
+        match self {
+            Shape::Range(grid) => json!({ "labels": labels, "samples": grid.counts(counts) }),
+            Shape::Instant => {
+                json!({ "labels": labels, "value": counts.values().sum::<u64>() as f64 })
+            }
+        }
+    }
+
+    /// A series of `labels` without values (no samples; no value, as protobuf's JSON
+    /// writes a zero).
+    fn empty(self, labels: Vec<Value>) -> Value {
+        match self {
+            Shape::Range(_) => json!({ "labels": labels, "samples": [] }),
+            Shape::Instant => json!({ "labels": labels }),
+        }
+    }
+}
+
+/// `histogram_over_time`: one series per `by` values and bucket.
+fn histogram_series(
+    query: &MetricsQl,
+    field: &Field,
+    h: &Log2Histogram,
+    shape: Shape,
+) -> Vec<Value> {
     h.series
         .iter()
-        .map(|s| {
-            let samples: Vec<Value> = s
-                .steps
-                .iter()
-                .map(|(step, n)| sample(h.start_ns + step * h.step_ns, *n as f64))
-                .collect();
-            json!({ "labels": bucket_labels(query, field, &s.labels, s.bucket), "samples": samples })
-        })
+        .map(|s| shape.series(bucket_labels(query, field, &s.labels, s.bucket), &s.steps))
         .collect()
 }
 
-/// `histogram_over_time` as an instant answer: spans per `by` values and bucket.
-fn histogram_instant(query: &MetricsQl, field: &Field, h: &Log2Histogram) -> Vec<Value> {
-    h.series
+/// A value as `tempo.proto`'s `AnyValue`.
+fn any_value(v: &AttrValue<'_>) -> Value {
+    match v {
+        AttrValue::Str(s) => json!({ "stringValue": s }),
+        AttrValue::Int(i) => json!({ "intValue": i.to_string() }),
+        AttrValue::Float(f) => json!({ "doubleValue": f }),
+        AttrValue::Bool(b) => json!({ "boolValue": b }),
+    }
+}
+
+/// A `__meta_type` label.
+fn meta_type(kind: &str) -> Value {
+    json!({ "key": "__meta_type", "value": { "stringValue": kind } })
+}
+
+/// `compare()`: per side and attribute its top values (`__meta_type` `baseline` or
+/// `selection`) and its total (`baseline_total`, `selection_total`, the attribute without a
+/// value), then an empty `__meta_error` series per attribute with more values than kept.
+fn compare_series(c: &Comparison, shape: Shape) -> Vec<Value> {
+    let mut out: Vec<Value> = c
+        .series
         .iter()
         .map(|s| {
-            json!({
-                "labels": bucket_labels(query, field, &s.labels, s.bucket),
-                "value": s.total as f64,
-            })
+            let side = match s.side {
+                Side::Baseline => "baseline",
+                Side::Selection => "selection",
+            };
+            let (kind, value) = match &s.value {
+                Some(v) => (side.to_string(), any_value(v)),
+                None => (format!("{side}_total"), json!({})),
+            };
+            let labels = vec![
+                meta_type(&kind),
+                json!({ "key": s.attribute, "value": value }),
+            ];
+            shape.series(labels, &s.steps)
         })
-        .collect()
+        .collect();
+    out.extend(c.too_many_values.iter().map(|a| {
+        let error =
+            json!({ "key": "__meta_error", "value": { "stringValue": "__too_many_values__" } });
+        shape.empty(vec![error, json!({ "key": a, "value": {} })])
+    }));
+    out
+}
+
+/// The answer of a function counted from a scan (`histogram_over_time`, `compare()`), or
+/// `None` for the span metrics' functions.
+async fn scanned(
+    state: &ApiState,
+    r: &MetricsRequest,
+    store_query: &SpanMetricsQuery,
+    shape: impl Fn(i64) -> Shape,
+) -> Result<Option<(Vec<Value>, bool)>, TextError> {
+    let store = state.store.as_ref();
+    Ok(match &r.query.function {
+        MetricsFn::Histogram(field) => {
+            let h = log2_histogram(store, store_query).await?;
+            let series = histogram_series(&r.query, field, &h, shape(h.start_ns));
+            Some((series, h.series_truncated))
+        }
+        MetricsFn::Compare(c) => {
+            let q = CompareQuery {
+                spans: store_query,
+                selection: &c.selection,
+                window: c.window,
+                top: c.top,
+            };
+            let comparison = compare(store, &q).await?;
+            Some((
+                compare_series(&comparison, shape(comparison.start_ns)),
+                false,
+            ))
+        }
+        _ => None,
+    })
 }
 
 /// `GET /api/metrics/query_range`.
@@ -424,13 +538,18 @@ pub(super) async fn query_range(
     let step_ns = step(given(&p.step), r.end_ns - r.start_ns)?;
     let store_query = r.store_query(project, step_ns);
     let stage = r.query.second_stage;
-    if let MetricsFn::Histogram(field) = &r.query.function {
-        let h = log2_histogram(state.store.as_ref(), &store_query).await?;
-        let series = histogram_range(&r.query, field, &h);
-        return Ok(finish(series, stage, h.series_truncated));
+    let steps = r.minutes_ns().div_euclid(step_ns) + i64::from(r.minutes_ns() % step_ns != 0);
+    let grid = |start_ns| {
+        Shape::Range(Grid {
+            start_ns,
+            step_ns,
+            steps,
+        })
+    };
+    if let Some((series, truncated)) = scanned(&state, &r, &store_query, grid).await? {
+        return Ok(finish(series, stage, truncated));
     }
     let answer = state.store.span_metrics(&store_query).await?;
-    let steps = r.minutes_ns().div_euclid(step_ns) + i64::from(r.minutes_ns() % step_ns != 0);
     let series: Vec<Value> = series(&r.query, &answer, step_ns as f64 / 1e9)
         .into_iter()
         .map(|s| {
@@ -465,10 +584,9 @@ pub(super) async fn query_instant(
     let range_ns = r.minutes_ns();
     let store_query = r.store_query(project, range_ns);
     let stage = r.query.second_stage;
-    if let MetricsFn::Histogram(field) = &r.query.function {
-        let h = log2_histogram(state.store.as_ref(), &store_query).await?;
-        let series = histogram_instant(&r.query, field, &h);
-        return Ok(finish(series, stage, h.series_truncated));
+    if let Some((series, truncated)) = scanned(&state, &r, &store_query, |_| Shape::Instant).await?
+    {
+        return Ok(finish(series, stage, truncated));
     }
     let answer = state.store.span_metrics(&store_query).await?;
     let series: Vec<Value> = series(&r.query, &answer, range_ns as f64 / 1e9)
