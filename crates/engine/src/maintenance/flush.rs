@@ -1,7 +1,9 @@
 //! Flush: the frozen memtable becomes parts. The WAL segment its rows came from is sealed
 //! when the memtable freezes, the rows are cut by partition (project, hour) and by size into
 //! parts, the manifest commits them, and only then are the frozen rows dropped from memory
-//! and the sealed segments removed.
+//! and the sealed segments removed. A partition that becomes a single part takes the
+//! statistics the memtable kept for it as its rows arrived; one cut into several parts has
+//! each part's computed from its rows.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::Ordering;
@@ -13,7 +15,7 @@ use datafusion::arrow::compute::interleave_record_batch;
 use crate::error::{EngineResult, StoreError};
 use crate::storage::manifest::Manifest;
 use crate::storage::merge::SortKeys;
-use crate::storage::part::write_sorted_part;
+use crate::storage::part::{merged_stats, write_sorted_part};
 use crate::storage::schema::col as c;
 use crate::storage::table::Table;
 use crate::storage::{HOUR_NS, blocking};
@@ -40,7 +42,10 @@ impl TableEngine {
     async fn flush_locked(&self, manifest: &mut Manifest) -> Result<(), StoreError> {
         let started = Instant::now();
         let sealed = self.writer.rotate().await?;
-        let frozen = self.state.read().mem.frozen.clone();
+        let (frozen, mut frozen_stats) = {
+            let st = self.state.read();
+            (st.mem.frozen.clone(), st.mem.frozen_stats.clone())
+        };
         if frozen.is_empty() {
             self.writer.remove_through(sealed).await;
             return Ok(());
@@ -52,9 +57,16 @@ impl TableEngine {
         let new_parts = blocking(move || {
             let dirs = (tmp.as_path(), parts_dir.as_path());
             let mut id = first_id;
-            in_sorted_chunks(table, &frozen, part_bytes, |key, chunk| {
+            in_sorted_chunks(table, &frozen, part_bytes, |key, chunk, whole| {
                 let partition = (key.project_id.as_str(), key.hour);
-                let part = write_sorted_part(table, dirs, id, partition, &chunk);
+                let kept = whole
+                    .then(|| frozen_stats.remove(&(key.project_id.clone(), key.hour)))
+                    .flatten();
+                let stats = match kept {
+                    Some(stats) => stats,
+                    None => merged_stats(table, &chunk)?,
+                };
+                let part = write_sorted_part(table, dirs, id, partition, &chunk, stats);
                 id += 1;
                 part
             })
@@ -94,13 +106,14 @@ type Position = (usize, usize);
 
 /// Hands the frozen rows to `write` cut into parts, one at a time: by partition (in
 /// partition order), each partition's rows in the table's part order, cut into runs of at
-/// most about `part_bytes` of Arrow data. Each part's batch is gathered from the frozen
-/// batches in one copy, and dropped before the next is gathered.
+/// most about `part_bytes` of Arrow data, with whether the run is the whole partition.
+/// Each part's batch is gathered from the frozen batches in one copy, and dropped before
+/// the next is gathered.
 fn in_sorted_chunks<T>(
     table: Table,
     batches: &[RecordBatch],
     part_bytes: usize,
-    mut write: impl FnMut(&PartitionKey, RecordBatch) -> Result<T, StoreError>,
+    mut write: impl FnMut(&PartitionKey, RecordBatch, bool) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     let sort_keys = SortKeys::new(table)?;
     let keys = batches
@@ -115,11 +128,11 @@ fn in_sorted_chunks<T>(
     let mut out = Vec::new();
     for (key, mut rows) in partitions(table, batches)? {
         rows.sort_by(|a, b| keys[a.0].row(a.1).cmp(&keys[b.0].row(b.1)));
-        for run in runs_by_bytes(&rows, &row_bytes, part_bytes) {
-            out.push(write(
-                &key,
-                interleave_record_batch(&sources, run).engine()?,
-            )?);
+        let runs = runs_by_bytes(&rows, &row_bytes, part_bytes);
+        let whole = runs.len() == 1;
+        for run in runs {
+            let batch = interleave_record_batch(&sources, run).engine()?;
+            out.push(write(&key, batch, whole)?);
         }
     }
     Ok(out)
@@ -217,11 +230,18 @@ mod tests {
             })
             .collect();
         let per_row = arrow_bytes(&batches[0]) / 50;
-        let parts = in_sorted_chunks(Table::Spans, &batches, 30 * per_row, |key, chunk| {
+        let parts = in_sorted_chunks(Table::Spans, &batches, 30 * per_row, |key, chunk, whole| {
+            assert!(!whole, "100 rows an hour are cut into several parts");
             Ok((key.hour, chunk))
         })
         .unwrap();
         assert!(parts.iter().all(|(_, c)| c.num_rows() <= 30), "cut by size");
+        let uncut = in_sorted_chunks(Table::Spans, &batches, usize::MAX, |key, chunk, whole| {
+            assert!(whole, "an hour in one part");
+            Ok((key.hour, chunk.num_rows()))
+        })
+        .unwrap();
+        assert_eq!(uncut, [(hours[0], 100), (hours[1], 100)]);
         for hour in hours {
             let got: Vec<RecordBatch> = parts
                 .iter()

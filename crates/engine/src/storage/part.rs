@@ -432,7 +432,7 @@ fn write_synced(tmp_dir: &Path, name: String, bytes: &[u8]) -> Result<PathBuf, S
 }
 
 /// Statistics of all rows of a batch, as one set (a part holds one project and hour).
-fn merged_stats(table: Table, batch: &RecordBatch) -> Result<KeyStats, StoreError> {
+pub(crate) fn merged_stats(table: Table, batch: &RecordBatch) -> Result<KeyStats, StoreError> {
     let mut out = KeyStats::default();
     for s in table.stats(batch, crate::storage::HOUR_NS)?.values() {
         out.merge(s);
@@ -559,24 +559,26 @@ pub fn write_part(
     partition: (&str, i64),
     batch: &RecordBatch,
 ) -> Result<Arc<Part>, StoreError> {
-    write_sorted_part(table, dirs, id, partition, &sort_for_part(table, batch)?)
+    let sorted = sort_for_part(table, batch)?;
+    let stats = merged_stats(table, &sorted)?;
+    write_sorted_part(table, dirs, id, partition, &sorted, stats)
 }
 
 /// Writes part `id` of `table` (rows of a single project and hour, already in the table's
-/// part order) under `tmp_dir`, then moves its files into `parts_dir`. The part is not
-/// live until the caller commits a manifest naming it.
+/// part order, whose statistics are `stats`) under `tmp_dir`, then moves its files into
+/// `parts_dir`. The part is not live until the caller commits a manifest naming it.
 pub fn write_sorted_part(
     table: Table,
     dirs: (&Path, &Path),
     id: u64,
     partition: (&str, i64),
     sorted: &RecordBatch,
+    stats: KeyStats,
 ) -> Result<Arc<Part>, StoreError> {
     let trace_ids = match table {
         Table::Replay => Vec::new(),
         Table::Spans | Table::Logs | Table::Errors => sorted_trace_ids(sorted)?,
     };
-    let stats = merged_stats(table, sorted)?;
     let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
     writer.write(sorted)?;
     writer.finish(dirs, partition, trace_ids, stats)
