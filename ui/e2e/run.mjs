@@ -453,6 +453,26 @@ test('flame graph renders and zooms on click', async () => {
   await page.click('button[role=tab]:has-text("Flame graph")');
   await page.waitForSelector('.flame-node');
   eq((await page.$$('.flame-node')).length, 12, 'flame nodes');
+  // Ctrl+wheel (a pinch) zooms around the pointer, A/D pan, 0 shows the whole trace again.
+  const fraudBox = () => page.$eval(`.flame-node[data-span-id="${checkout.ids.fraud}"]`, (b) => { const r = b.getBoundingClientRect(); return { mid: r.left + r.width / 2, w: r.width }; });
+  const before = await fraudBox();
+  await page.mouse.move(before.mid, (await page.$eval(`.flame-node[data-span-id="${checkout.ids.fraud}"]`, (b) => b.getBoundingClientRect().top)) + 5);
+  await page.keyboard.down('Control');
+  await page.mouse.wheel(0, -300);
+  await page.keyboard.up('Control');
+  await page.waitForFunction((w) => document.querySelector(`.flame-node[data-span-id="${w.id}"]`).getBoundingClientRect().width > w.w * 1.5, { id: checkout.ids.fraud, w: before.w });
+  const zoomed = await fraudBox();
+  assert(Math.abs(zoomed.mid - before.mid) < 3, `the point under the pointer stays put: ${before.mid} → ${zoomed.mid}`);
+  eq(url().searchParams.get('zoom'), null, 'a wheel zoom is not a span zoom');
+  await page.keyboard.press('a');
+  const panned = await fraudBox();
+  assert(panned.mid > zoomed.mid + 10 && Math.abs(panned.w - zoomed.w) < 1, `A pans left: ${JSON.stringify([zoomed, panned])}`);
+  await page.keyboard.press('0');
+  const reset = await fraudBox();
+  assert(Math.abs(reset.w - before.w) < 1, `0 resets: ${before.w} → ${reset.w}`);
+  await page.keyboard.press('w');
+  assert((await fraudBox()).w > before.w * 1.4, 'W zooms in');
+  await page.keyboard.press('0');
   await page.click(`.flame-node[data-span-id="${checkout.ids.pay}"]`);
   await page.waitForSelector('.crumbs .crumb.on:has-text("POST /charge")');
   eq((await page.$$('.flame-node')).length, 4, 'nodes after zooming into POST /charge');
@@ -915,6 +935,12 @@ test('the errors page groups the same exception from two traces', async () => {
   eq(ours[0].count, '2', 'its count');
   assert(groups.some((g) => g.text.includes('CardDeclined')), 'the checkout errors form their own group');
   assert(await page.$(`tr[data-fingerprint="${ours[0].fp}"] svg.sparkline path.spark-line`), 'trend sparkline');
+  // The fixtures' errors are hours old at most: on the 24-hour default the trends start at the
+  // first of them, and a bucket with one error stands off the baseline (y 26 in a 28 px box).
+  const trendHead = await page.textContent('table.error-groups thead th:last-child');
+  assert(/^Trend since \d\d:\d\d$/.test(trendHead.trim()), `trend header: ${trendHead}`);
+  const peaks = await page.$$eval('table.error-groups svg.sparkline path.spark-line', (ps) => ps.map((p) => Math.min(...p.getAttribute('d').match(/-?[\d.]+ -?[\d.]+/g).map((xy) => Number(xy.split(' ')[1])))));
+  assert(peaks.length > 0 && peaks.every((y) => y <= 22), `every trend rises at least 4 px: top y ${peaks}`);
   await shot('14-errors');
   await axe('errors page');
   await page.fill('#error-filter', 'inventoryerr');
@@ -1116,6 +1142,7 @@ for (const width of [1440, 900, 390]) {
         await check('the flame graph');
         eq((await flameOverlaps()).bad, 0, 'overlapping flame boxes');
         if (theme === 'light') await shot(`22-flame-${width}`);
+        await axe(`flame graph at ${width} px (${theme})`);
 
         await page.goto(`${base}/services?range=6h`);
         await page.waitForSelector('table.red-table tbody tr');
@@ -1149,6 +1176,12 @@ for (const width of [1440, 900, 390]) {
           await page.goto(`${base}${path}`);
           await page.waitForSelector(sel);
           await check(`the ${name} page`);
+          if (name === 'session') {
+            const ticks = await page.$$eval('.tl-axis .tl-track span', (ss) => ss.map((x) => x.getBoundingClientRect()).map((r) => [r.left, r.right]));
+            assert(ticks.length >= 2, `session axis ticks: ${ticks.length}`);
+            assert(ticks.every(([, right], i) => i === 0 || ticks[i - 1][1] + 4 <= ticks[i][0]), `session axis labels apart at ${width} px: ${JSON.stringify(ticks)}`);
+          }
+          await axe(`${name} page at ${width} px (${theme})`);
           if (theme === 'light') await shot(`23-${name}-${width}`);
         }
       }
