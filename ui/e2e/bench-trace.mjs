@@ -39,7 +39,7 @@ try {
           requestAnimationFrame(() => {
             const now = performance.now();
             const api = performance.getEntriesByType('resource').find((e) => e.name.includes('/api/v1/traces/'));
-            r({ total: now, ui: api ? now - api.responseEnd : NaN });
+            r({ total: now, ui: api ? now - api.responseEnd : NaN, asked: api?.requestStart ?? NaN, server: api ? api.responseEnd - api.requestStart : NaN });
           }),
         ),
     );
@@ -47,7 +47,8 @@ try {
   const median = (xs) => Math.round([...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]);
   const stats = (runs) =>
     `median ${median(runs.map((r) => r.total))} ms from navigation (slowest ${Math.round(Math.max(...runs.map((r) => r.total)))} ms), ` +
-    `of which ${median(runs.map((r) => r.ui))} ms after the trace's JSON arrived`;
+    `of which ${median(runs.map((r) => r.ui))} ms after the trace's JSON arrived; ` +
+    `the request left at ${median(runs.map((r) => r.asked))} ms and took ${median(runs.map((r) => r.server))} ms`;
   const waterfall = [];
   const flame = [];
   for (let i = 0; i < RUNS; i++) {

@@ -354,7 +354,34 @@ test('trace rows toggle; the traces view counts traces, not spans', async () => 
     shown = await count();
   }
   assert(shown === traces, `the histogram header shows ${shown}, the API counts ${traces} traces`);
+  // Beside it, a dot per loaded trace; failed traces are drawn in the error colour, and a click
+  // on one opens that trace.
+  await page.waitForSelector('.scatter .uplot canvas');
+  eq(Number(await page.getAttribute('.scatter', 'data-points')), (await page.$$('table.results tbody tr')).length, 'dots for the loaded traces');
+  const red = await page.evaluate(async () => {
+    // uPlot draws on the next frame.
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const c = document.querySelector('.scatter canvas');
+    const over = document.querySelector('.scatter .u-over').getBoundingClientRect();
+    const hex = getComputedStyle(document.documentElement).getPropertyValue('--err').trim();
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    const box = c.getBoundingClientRect();
+    const k = c.width / box.width;
+    for (let i = 0; i < px.data.length; i += 4) {
+      const [x, y] = [box.left + ((i / 4) % c.width) / k + 1, box.top + Math.floor(i / 4 / c.width) / k + 1];
+      const inside = x > over.left && x < over.right && y > over.top && y < over.bottom;
+      if (inside && Math.abs(px.data[i] - r) + Math.abs(px.data[i + 1] - g) + Math.abs(px.data[i + 2] - b) < 12) return { x, y };
+    }
+    return null;
+  });
+  assert(red, 'a failed trace drawn in the error colour');
+  await page.mouse.click(red.x, red.y);
+  await waitUrl((u) => u.searchParams.has('peek'), 'a click on the dot opened its trace');
+  assert(await page.$(`table.results tr.row-err[data-trace-id="${url().searchParams.get('peek')}"]`), 'the dot clicked was a failed trace');
+  await page.waitForSelector('.drawer .wf-row');
   await shot('04-search-traces');
+  await page.keyboard.press('Escape');
 }, { needs: 'search' });
 
 test('clicking a result row opens the trace in a side drawer; Esc closes it', async () => {

@@ -11,6 +11,7 @@ import { Pickers } from './Pickers';
 import { isKeyOrder, isSortable, nextSort, parseSort } from './sort';
 import { LangSwitch, QueryBar } from './QueryBar';
 import { QueryChart } from './QueryChart';
+import { Scatter } from './Scatter';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
 import { SavedViews } from './SavedViews';
 import { iso } from './timerange';
@@ -314,7 +315,10 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         </div>
       )}
       {chart === null || lang ? (
-        <Histogram buckets={shownBuckets} series={view === 'traces' ? TRACE_SERIES : SPAN_SERIES} noun={view} emphasis={{ series: 0, label: view === 'traces' ? 'failed' : 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={zoom} />
+        <div class={view === 'traces' ? 'over-time-row' : undefined}>
+          <Histogram buckets={shownBuckets} series={view === 'traces' ? TRACE_SERIES : SPAN_SERIES} noun={view} emphasis={{ series: 0, label: view === 'traces' ? 'failed' : 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={zoom} />
+          {view === 'traces' && <Scatter traces={traces} more={cursor !== null} onPick={(id) => setParams({ peek: id, span: null, tab: null, zoom: null, find: null }, false)} />}
+        </div>
       ) : (
         <QueryChart query={query} start={startS} end={endS} fn={chart} by={params.get('chart_by')} onZoom={zoom} />
       )}
