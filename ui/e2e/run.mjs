@@ -357,7 +357,8 @@ test('trace rows toggle; the traces view counts traces, not spans', async () => 
   // Beside it, a dot per loaded trace; failed traces are drawn in the error colour, and a click
   // on one opens that trace.
   await page.waitForSelector('.scatter .uplot canvas');
-  eq(Number(await page.getAttribute('.scatter', 'data-points')), (await page.$$('table.results tbody tr')).length, 'dots for the loaded traces');
+  const rowsBefore = (await page.$$('table.results tbody tr')).length;
+  eq(Number(await page.getAttribute('.scatter', 'data-points')), rowsBefore, 'dots for the loaded traces');
   const red = await page.evaluate(async () => {
     // uPlot draws on the next frame.
     await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -382,6 +383,28 @@ test('trace rows toggle; the traces view counts traces, not spans', async () => 
   await page.waitForSelector('.drawer .wf-row');
   await shot('04-search-traces');
   await page.keyboard.press('Escape');
+  await waitUrl((u) => !u.searchParams.has('peek'), 'closed the drawer');
+  // The headers sort the loaded traces: by span count, then by duration, longest first, then shortest.
+  const column = (i) => page.$$eval(`table.results tbody tr td:nth-child(${i})`, (cs) => cs.map((c) => c.textContent));
+  const ms = (t) => {
+    const m = t.match(/^([\d.]+)(ns|µs|ms|s)$/);
+    return m ? Number(m[1]) * { ns: 1e-6, µs: 1e-3, ms: 1, s: 1e3 }[m[2]] : NaN;
+  };
+  const ordered = (xs, dir) => xs.every((x, i) => i === 0 || (dir > 0 ? xs[i - 1] <= x : xs[i - 1] >= x));
+  await page.click('table.results th button:has-text("Spans")');
+  await waitUrl((u) => u.searchParams.get('sort') === 'spans_desc', 'sorted by span count');
+  const spanCounts = (await column(6)).map(Number);
+  assert(ordered(spanCounts, -1) && spanCounts[0] > spanCounts.at(-1), `span counts descending: ${spanCounts}`);
+  eq(await page.getAttribute('table.results th:nth-child(6)', 'aria-sort'), 'descending', 'aria-sort of Spans');
+  await page.click('table.results th button:has-text("Duration")');
+  await waitUrl((u) => u.searchParams.get('sort') === 'duration_desc', 'sorted by duration');
+  const longest = (await column(5)).map(ms);
+  assert(ordered(longest, -1) && longest.every(Number.isFinite), `durations descending: ${longest}`);
+  await page.click('table.results th button:has-text("Duration")');
+  await waitUrl((u) => u.searchParams.get('sort') === 'duration_asc', 'shortest first');
+  const shortest = (await column(5)).map(ms);
+  assert(ordered(shortest, 1), `durations ascending: ${shortest}`);
+  eq((await column(5)).length, rowsBefore, 'the same traces, sorted');
 }, { needs: 'search' });
 
 test('clicking a result row opens the trace in a side drawer; Esc closes it', async () => {
@@ -1147,6 +1170,12 @@ for (const width of [1440, 900, 390]) {
         assert(aligned, 'number columns are right-aligned');
         if (theme === 'light') await shot(`20-search-${width}`);
         await axe(`search page at ${width} px (${theme})`);
+        await page.click('details.saved-views summary');
+        await page.waitForSelector('details.saved-views[open] #view-name');
+        await check('the saved views menu');
+        const menu = await page.$eval('details.saved-views .popover', (m) => { const r = m.getBoundingClientRect(); return { left: r.left, right: r.right }; });
+        assert(menu.left >= 0 && menu.right <= width, `the saved views menu is on screen at ${width} px: ${JSON.stringify(menu)}`);
+        await axe(`saved views at ${width} px (${theme})`);
 
         await page.goto(`${base}/traces/${checkout.traceId}?span=${checkout.ids.pay}`);
         await page.waitForSelector('.wf-row');
