@@ -1001,6 +1001,8 @@ test('the errors page groups the same exception from two traces', async () => {
   await page.waitForSelector('pre.group-stack');
   eq(await page.textContent('[data-testid=group-count]'), '2', 'occurrences in the header');
   eq(await page.textContent('[data-testid=group-traces]'), '2', 'traces in the header');
+  const trendFrom = Date.parse((await page.textContent('.trend-axis span:first-child')).replace(' ', 'T'));
+  assert(Date.now() - trendFrom < 6 * 3600e3, `on the 24-hour default the trend starts at the first occurrence, not a day ago: ${new Date(trendFrom)}`);
   const stack = await page.textContent('pre.group-stack');
   assert(stack.includes('\n    at reserve (cart/inventory.py:88)\n'), `stack keeps its lines: ${JSON.stringify(stack)}`);
   const occ = await page.$$eval('table.occurrences tbody tr', (rs) => rs.map((r) => r.getAttribute('data-trace-id')));

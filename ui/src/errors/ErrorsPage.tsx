@@ -5,9 +5,9 @@ import { ServiceChips } from '../lib/links';
 import { setParams } from '../lib/router';
 import type { ErrorGroup } from '../lib/types';
 import { RangePicker, useRange } from '../search/RangePicker';
-import { iso, rangeParams } from '../search/timerange';
+import { rangeParams } from '../search/timerange';
 import { GroupsTable } from './GroupsTable';
-import { trendStart } from './trend';
+import { withReadableTrends } from './trend';
 
 const TREND_BUCKETS = 24;
 
@@ -34,15 +34,9 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
   useEffect(() => {
     const ctl = new AbortController();
     const ask = (start: string) => errorGroups({ start, end: endS, text: text || undefined, service: service || undefined, environment: environment || undefined, buckets: TREND_BUCKETS }, ctl.signal);
-    // Nothing happened before the earliest first sighting, so asking again from there changes
-    // only the trends' buckets, not the groups or their counts.
-    ask(startS)
-      .then(async (r) => {
-        const from = trendStart(r.groups, range.start, range.end);
-        return { groups: from === null ? r.groups : (await ask(iso(from))).groups, from };
-      })
-      .then(({ groups, from }) => {
-        setGroups(groups);
+    withReadableTrends(ask, (r) => r.groups, startS, range.start, range.end)
+      .then(({ answer, from }) => {
+        setGroups(answer.groups);
         setTrendFrom(from);
         setError(null);
       })
