@@ -354,7 +354,57 @@ test('trace rows toggle; the traces view counts traces, not spans', async () => 
     shown = await count();
   }
   assert(shown === traces, `the histogram header shows ${shown}, the API counts ${traces} traces`);
+  // Beside it, a dot per loaded trace; failed traces are drawn in the error colour, and a click
+  // on one opens that trace.
+  await page.waitForSelector('.scatter .uplot canvas');
+  const rowsBefore = (await page.$$('table.results tbody tr')).length;
+  eq(Number(await page.getAttribute('.scatter', 'data-points')), rowsBefore, 'dots for the loaded traces');
+  const red = await page.evaluate(async () => {
+    // uPlot draws on the next frame.
+    await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+    const c = document.querySelector('.scatter canvas');
+    const over = document.querySelector('.scatter .u-over').getBoundingClientRect();
+    const hex = getComputedStyle(document.documentElement).getPropertyValue('--err').trim();
+    const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+    const box = c.getBoundingClientRect();
+    const k = c.width / box.width;
+    for (let i = 0; i < px.data.length; i += 4) {
+      const [x, y] = [box.left + ((i / 4) % c.width) / k + 1, box.top + Math.floor(i / 4 / c.width) / k + 1];
+      const inside = x > over.left && x < over.right && y > over.top && y < over.bottom;
+      if (inside && Math.abs(px.data[i] - r) + Math.abs(px.data[i + 1] - g) + Math.abs(px.data[i + 2] - b) < 12) return { x, y };
+    }
+    return null;
+  });
+  assert(red, 'a failed trace drawn in the error colour');
+  await page.mouse.click(red.x, red.y);
+  await waitUrl((u) => u.searchParams.has('peek'), 'a click on the dot opened its trace');
+  assert(await page.$(`table.results tr.row-err[data-trace-id="${url().searchParams.get('peek')}"]`), 'the dot clicked was a failed trace');
+  await page.waitForSelector('.drawer .wf-row');
   await shot('04-search-traces');
+  await page.keyboard.press('Escape');
+  await waitUrl((u) => !u.searchParams.has('peek'), 'closed the drawer');
+  // The headers sort the loaded traces: by span count, then by duration, longest first, then shortest.
+  const column = (i) => page.$$eval(`table.results tbody tr td:nth-child(${i})`, (cs) => cs.map((c) => c.textContent));
+  const ms = (t) => {
+    const m = t.match(/^([\d.]+)(ns|µs|ms|s)$/);
+    return m ? Number(m[1]) * { ns: 1e-6, µs: 1e-3, ms: 1, s: 1e3 }[m[2]] : NaN;
+  };
+  const ordered = (xs, dir) => xs.every((x, i) => i === 0 || (dir > 0 ? xs[i - 1] <= x : xs[i - 1] >= x));
+  await page.click('table.results th button:has-text("Spans")');
+  await waitUrl((u) => u.searchParams.get('sort') === 'spans_desc', 'sorted by span count');
+  const spanCounts = (await column(6)).map(Number);
+  assert(ordered(spanCounts, -1) && spanCounts[0] > spanCounts.at(-1), `span counts descending: ${spanCounts}`);
+  eq(await page.getAttribute('table.results th:nth-child(6)', 'aria-sort'), 'descending', 'aria-sort of Spans');
+  await page.click('table.results th button:has-text("Duration")');
+  await waitUrl((u) => u.searchParams.get('sort') === 'duration_desc', 'sorted by duration');
+  const longest = (await column(5)).map(ms);
+  assert(ordered(longest, -1) && longest.every(Number.isFinite), `durations descending: ${longest}`);
+  await page.click('table.results th button:has-text("Duration")');
+  await waitUrl((u) => u.searchParams.get('sort') === 'duration_asc', 'shortest first');
+  const shortest = (await column(5)).map(ms);
+  assert(ordered(shortest, 1), `durations ascending: ${shortest}`);
+  eq((await column(5)).length, rowsBefore, 'the same traces, sorted');
 }, { needs: 'search' });
 
 test('clicking a result row opens the trace in a side drawer; Esc closes it', async () => {
@@ -453,6 +503,26 @@ test('flame graph renders and zooms on click', async () => {
   await page.click('button[role=tab]:has-text("Flame graph")');
   await page.waitForSelector('.flame-node');
   eq((await page.$$('.flame-node')).length, 12, 'flame nodes');
+  // Ctrl+wheel (a pinch) zooms around the pointer, A/D pan, 0 shows the whole trace again.
+  const fraudBox = () => page.$eval(`.flame-node[data-span-id="${checkout.ids.fraud}"]`, (b) => { const r = b.getBoundingClientRect(); return { mid: r.left + r.width / 2, w: r.width }; });
+  const before = await fraudBox();
+  await page.mouse.move(before.mid, (await page.$eval(`.flame-node[data-span-id="${checkout.ids.fraud}"]`, (b) => b.getBoundingClientRect().top)) + 5);
+  await page.keyboard.down('Control');
+  await page.mouse.wheel(0, -300);
+  await page.keyboard.up('Control');
+  await page.waitForFunction((w) => document.querySelector(`.flame-node[data-span-id="${w.id}"]`).getBoundingClientRect().width > w.w * 1.5, { id: checkout.ids.fraud, w: before.w });
+  const zoomed = await fraudBox();
+  assert(Math.abs(zoomed.mid - before.mid) < 3, `the point under the pointer stays put: ${before.mid} → ${zoomed.mid}`);
+  eq(url().searchParams.get('zoom'), null, 'a wheel zoom is not a span zoom');
+  await page.keyboard.press('a');
+  const panned = await fraudBox();
+  assert(panned.mid > zoomed.mid + 10 && Math.abs(panned.w - zoomed.w) < 1, `A pans left: ${JSON.stringify([zoomed, panned])}`);
+  await page.keyboard.press('0');
+  const reset = await fraudBox();
+  assert(Math.abs(reset.w - before.w) < 1, `0 resets: ${before.w} → ${reset.w}`);
+  await page.keyboard.press('w');
+  assert((await fraudBox()).w > before.w * 1.4, 'W zooms in');
+  await page.keyboard.press('0');
   await page.click(`.flame-node[data-span-id="${checkout.ids.pay}"]`);
   await page.waitForSelector('.crumbs .crumb.on:has-text("POST /charge")');
   eq((await page.$$('.flame-node')).length, 4, 'nodes after zooming into POST /charge');
@@ -915,6 +985,12 @@ test('the errors page groups the same exception from two traces', async () => {
   eq(ours[0].count, '2', 'its count');
   assert(groups.some((g) => g.text.includes('CardDeclined')), 'the checkout errors form their own group');
   assert(await page.$(`tr[data-fingerprint="${ours[0].fp}"] svg.sparkline path.spark-line`), 'trend sparkline');
+  // The fixtures' errors are hours old at most: on the 24-hour default the trends start at the
+  // first of them, and a bucket with one error stands off the baseline (y 26 in a 28 px box).
+  const trendHead = await page.textContent('table.error-groups thead th:last-child');
+  assert(/^Trend since \d\d:\d\d$/.test(trendHead.trim()), `trend header: ${trendHead}`);
+  const peaks = await page.$$eval('table.error-groups svg.sparkline path.spark-line', (ps) => ps.map((p) => Math.min(...p.getAttribute('d').match(/-?[\d.]+ -?[\d.]+/g).map((xy) => Number(xy.split(' ')[1])))));
+  assert(peaks.length > 0 && peaks.every((y) => y <= 22), `every trend rises at least 4 px: top y ${peaks}`);
   await shot('14-errors');
   await axe('errors page');
   await page.fill('#error-filter', 'inventoryerr');
@@ -925,6 +1001,8 @@ test('the errors page groups the same exception from two traces', async () => {
   await page.waitForSelector('pre.group-stack');
   eq(await page.textContent('[data-testid=group-count]'), '2', 'occurrences in the header');
   eq(await page.textContent('[data-testid=group-traces]'), '2', 'traces in the header');
+  const trendFrom = Date.parse((await page.textContent('.trend-axis span:first-child')).replace(' ', 'T'));
+  assert(Date.now() - trendFrom < 6 * 3600e3, `on the 24-hour default the trend starts at the first occurrence, not a day ago: ${new Date(trendFrom)}`);
   const stack = await page.textContent('pre.group-stack');
   assert(stack.includes('\n    at reserve (cart/inventory.py:88)\n'), `stack keeps its lines: ${JSON.stringify(stack)}`);
   const occ = await page.$$eval('table.occurrences tbody tr', (rs) => rs.map((r) => r.getAttribute('data-trace-id')));
@@ -1094,6 +1172,12 @@ for (const width of [1440, 900, 390]) {
         assert(aligned, 'number columns are right-aligned');
         if (theme === 'light') await shot(`20-search-${width}`);
         await axe(`search page at ${width} px (${theme})`);
+        await page.click('details.saved-views summary');
+        await page.waitForSelector('details.saved-views[open] #view-name');
+        await check('the saved views menu');
+        const menu = await page.$eval('details.saved-views .popover', (m) => { const r = m.getBoundingClientRect(); return { left: r.left, right: r.right }; });
+        assert(menu.left >= 0 && menu.right <= width, `the saved views menu is on screen at ${width} px: ${JSON.stringify(menu)}`);
+        await axe(`saved views at ${width} px (${theme})`);
 
         await page.goto(`${base}/traces/${checkout.traceId}?span=${checkout.ids.pay}`);
         await page.waitForSelector('.wf-row');
@@ -1116,6 +1200,7 @@ for (const width of [1440, 900, 390]) {
         await check('the flame graph');
         eq((await flameOverlaps()).bad, 0, 'overlapping flame boxes');
         if (theme === 'light') await shot(`22-flame-${width}`);
+        await axe(`flame graph at ${width} px (${theme})`);
 
         await page.goto(`${base}/services?range=6h`);
         await page.waitForSelector('table.red-table tbody tr');
@@ -1149,6 +1234,12 @@ for (const width of [1440, 900, 390]) {
           await page.goto(`${base}${path}`);
           await page.waitForSelector(sel);
           await check(`the ${name} page`);
+          if (name === 'session') {
+            const ticks = await page.$$eval('.tl-axis .tl-track span', (ss) => ss.map((x) => x.getBoundingClientRect()).map((r) => [r.left, r.right]));
+            assert(ticks.length >= 2, `session axis ticks: ${ticks.length}`);
+            assert(ticks.every(([, right], i) => i === 0 || ticks[i - 1][1] + 4 <= ticks[i][0]), `session axis labels apart at ${width} px: ${JSON.stringify(ticks)}`);
+          }
+          await axe(`${name} page at ${width} px (${theme})`);
           if (theme === 'light') await shot(`23-${name}-${width}`);
         }
       }

@@ -7,6 +7,7 @@ import { RangePicker, useRange, WiderRangeLink } from '../search/RangePicker';
 import { rangeParams, withParams } from '../search/timerange';
 import { Occurrences } from './Occurrences';
 import { Sparkline } from './Sparkline';
+import { withReadableTrends } from './trend';
 
 const TREND_BUCKETS = 48;
 const OCCURRENCES = 200;
@@ -14,14 +15,16 @@ const OCCURRENCES = 200;
 /** One error group: its numbers, trend, stack trace and newest occurrences. */
 export function ErrorGroupPage({ fingerprint, params }: { fingerprint: string; params: URLSearchParams }) {
   const { range, startS, endS, refresh } = useRange(params, { fallback: '24h' });
-  const [data, setData] = useState<{ group: ErrorGroup; occurrences: ErrorOccurrence[] } | null>(null);
+  // `trendFrom`: where the trend starts (later than the range when it began quiet).
+  const [data, setData] = useState<{ group: ErrorGroup; occurrences: ErrorOccurrence[]; trendFrom: number } | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
 
   useEffect(() => {
     const ctl = new AbortController();
-    errorGroup(fingerprint, { start: startS, end: endS, buckets: TREND_BUCKETS, limit: OCCURRENCES }, ctl.signal)
-      .then((r) => {
-        setData(r);
+    const ask = (start: string) => errorGroup(fingerprint, { start, end: endS, buckets: TREND_BUCKETS, limit: OCCURRENCES }, ctl.signal);
+    withReadableTrends(ask, (r) => [r.group], startS, range.start, range.end)
+      .then(({ answer, from }) => {
+        setData({ ...answer, trendFrom: from ?? range.start });
         setError(null);
       })
       .catch((e) => {
@@ -94,9 +97,9 @@ export function ErrorGroupPage({ fingerprint, params }: { fingerprint: string; p
           </dl>
           <section class="panel trend-big" aria-label="Trend">
             <h2>Trend</h2>
-            <Sparkline values={g.trend} width={720} height={64} stretch label={`Occurrences of ${g.type} over the range`} />
+            <Sparkline values={g.trend} width={720} height={64} stretch lift={4} label={`Occurrences of ${g.type} from ${fmtTime(data.trendFrom)}`} />
             <div class="trend-axis hint" aria-hidden="true">
-              <span>{fmtTime(range.start).slice(0, 16)}</span>
+              <span>{fmtTime(data.trendFrom).slice(0, 16)}</span>
               <span>{fmtTime(range.end).slice(0, 16)}</span>
             </div>
           </section>

@@ -7,6 +7,7 @@ import type { ErrorGroup } from '../lib/types';
 import { RangePicker, useRange } from '../search/RangePicker';
 import { rangeParams } from '../search/timerange';
 import { GroupsTable } from './GroupsTable';
+import { withReadableTrends } from './trend';
 
 const TREND_BUCKETS = 24;
 
@@ -18,6 +19,8 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
   const { range, startS, endS, refresh } = useRange(params, { fallback: '24h' });
   const [draft, setDraft] = useState(text);
   const [groups, setGroups] = useState<ErrorGroup[] | null>(null);
+  // Where the trends start when the range began quiet (see `trendStart`).
+  const [trendFrom, setTrendFrom] = useState<number | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
 
   useEffect(() => setDraft((d) => (d.trim() === text ? d : text)), [text]);
@@ -30,9 +33,11 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
 
   useEffect(() => {
     const ctl = new AbortController();
-    errorGroups({ start: startS, end: endS, text: text || undefined, service: service || undefined, environment: environment || undefined, buckets: TREND_BUCKETS }, ctl.signal)
-      .then((r) => {
-        setGroups(r.groups);
+    const ask = (start: string) => errorGroups({ start, end: endS, text: text || undefined, service: service || undefined, environment: environment || undefined, buckets: TREND_BUCKETS }, ctl.signal);
+    withReadableTrends(ask, (r) => r.groups, startS, range.start, range.end)
+      .then(({ answer, from }) => {
+        setGroups(answer.groups);
+        setTrendFrom(from);
         setError(null);
       })
       .catch((e) => {
@@ -101,7 +106,7 @@ export function ErrorsPage({ params }: { params: URLSearchParams }) {
           </div>
         )
       ) : (
-        <GroupsTable groups={groups} carry={carry} label="Error groups" />
+        <GroupsTable groups={groups} carry={carry} label="Error groups" trendFrom={trendFrom} />
       )}
     </main>
   );

@@ -1,10 +1,16 @@
-import { fmtTime } from '../lib/format';
+import { fmtAxisTime, fmtTime } from '../lib/format';
 import { groupHref, Link, ServiceChips } from '../lib/links';
 import type { ErrorGroup } from '../lib/types';
 import { Sparkline } from './Sparkline';
 
-/** Error groups with their counts and trends, each linked to its page over the range in `carry`; `services` shows who raised them. */
-export function GroupsTable({ groups, carry, label, services = true }: { groups: ErrorGroup[]; carry: Record<string, string>; label: string; services?: boolean }) {
+/** Least height of a trend's non-zero point, px. */
+const TREND_LIFT = 4;
+
+/**
+ * Error groups with their counts and trends, each linked to its page over the range in `carry`;
+ * `services` shows who raised them; `trendFrom` is where the trends start when not at the range's start.
+ */
+export function GroupsTable({ groups, carry, label, services = true, trendFrom = null }: { groups: ErrorGroup[]; carry: Record<string, string>; label: string; services?: boolean; trendFrom?: number | null }) {
   return (
     <div class="table-scroll">
       <table class="results error-groups" aria-label={label}>
@@ -17,7 +23,10 @@ export function GroupsTable({ groups, carry, label, services = true }: { groups:
             <th class="num">Sessions</th>
             <th>First seen</th>
             <th>Last seen</th>
-            <th>Trend</th>
+            <th>
+              Trend
+              {trendFrom !== null && <span class="th-note"> since {fmtAxisTime(trendFrom, 3600e9)}</span>}
+            </th>
           </tr>
         </thead>
         <tbody>
@@ -42,7 +51,7 @@ export function GroupsTable({ groups, carry, label, services = true }: { groups:
               <td class="mono nowrap">{fmtTime(g.first_seen_ns)}</td>
               <td class="mono nowrap">{fmtTime(g.last_seen_ns)}</td>
               <td>
-                <Sparkline values={g.trend} label={`Trend of ${g.type}`} />
+                <Sparkline values={g.trend} label={`Trend of ${g.type}${trendFrom === null ? '' : ` since ${fmtTime(trendFrom)}`}`} lift={TREND_LIFT} />
               </td>
             </tr>
           ))}

@@ -21,6 +21,11 @@ describe('sparklinePath', () => {
     expect(p.peak).toEqual({ x: 20, y: 0 });
   });
 
+  it('lifts values above zero off the baseline', () => {
+    const p = sparklinePath([0, 1, 100, 0], 30, 22, 1, 4);
+    expect(p.line).toBe('M0 21 L10 17 L20 1 L30 21');
+  });
+
   it('is empty for no values', () => {
     expect(sparklinePath([], 40, 10)).toEqual({ line: '', area: '', peak: null });
   });

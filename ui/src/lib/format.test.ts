@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fmtDuration, fmtOffset, registerServices, SERVICE_HUES, serviceColor } from './format';
+import { fmtDuration, fmtOffset, fmtTick, registerServices, SERVICE_HUES, serviceColor } from './format';
 
 describe('fmtDuration and fmtOffset', () => {
   it('reads well on both sides of a span and over days', () => {
@@ -22,5 +22,15 @@ describe('service colours', () => {
     const colours = shop.map(serviceColor);
     expect(new Set(colours).size).toBe(shop.length);
     expect(serviceColor('cart')).toBe(colours[0]);
+  });
+});
+
+describe('fmtTick', () => {
+  it('drops a zero trailing unit', () => {
+    expect(fmtTick(120e9)).toBe('2m');
+    expect(fmtTick(90 * 60e9)).toBe('1h 30m');
+    expect(fmtTick(2 * 3600e9)).toBe('2h');
+    expect(fmtTick(500e6)).toBe('500ms');
+    expect(fmtTick(0)).toBe('0');
   });
 });

@@ -14,6 +14,11 @@ export function fmtDuration(ns: number): string {
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
 
+/** A round duration as an axis label: `0`, `2m`, `1h 30m`, `500ms` (no trailing zero unit). */
+export function fmtTick(ns: number): string {
+  return ns === 0 ? '0' : fmtDuration(ns).replace(/ 0[smh]$/, '');
+}
+
 /**
  * A time relative to a span's start: `+12ms` inside or after it, `−3.2s` before it. Events and
  * logs may fall outside their span (clock skew, late logs); the sign says on which side.

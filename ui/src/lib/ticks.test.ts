@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { niceStep, niceTicks, timeTicks } from './ticks';
+import { niceStep, niceTicks, offsetTicks, timeTicks } from './ticks';
 
 describe('ticks', () => {
   it('steps at 1, 2 and 5 times a power of ten', () => {
@@ -24,5 +24,17 @@ describe('timeTicks', () => {
     expect(ticks.every((t) => (t / 1e6) % (5 * 60_000) === 0)).toBe(true);
     expect(ticks[0]).toBeGreaterThanOrEqual(start);
     expect(ticks.length).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('offsetTicks', () => {
+  it('steps at round times from a second up, at most about `count` ticks', () => {
+    const m = 60e9;
+    expect(offsetTicks(47 * m, 4)).toEqual([0, 15 * m, 30 * m, 45 * m]);
+    expect(offsetTicks(47 * m, 10)).toEqual([0, 5, 10, 15, 20, 25, 30, 35, 40, 45].map((x) => x * m));
+    expect(offsetTicks(95e9, 2)).toEqual([0, 60e9]);
+  });
+  it('uses decimal steps under a second', () => {
+    expect(offsetTicks(730e6, 4)).toEqual([0, 200e6, 400e6, 600e6]);
   });
 });

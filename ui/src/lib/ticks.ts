@@ -20,6 +20,18 @@ const S = 1e9;
 const TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800].map((s) => s * S);
 
 /**
+ * Ticks of an axis of offsets from 0 to `span` ns (a session, a trace): round seconds, minutes,
+ * hours or days from 1 s up, 1, 2 or 5 times a power of ten below; at most about `count`.
+ */
+export function offsetTicks(span: number, count: number): number[] {
+  const n = Math.max(1, count);
+  const step = span >= n * S ? (TIME_STEPS.find((s) => span / s <= n) ?? TIME_STEPS[TIME_STEPS.length - 1]) : niceStep(span, n);
+  const out: number[] = [];
+  for (let t = 0; t <= span + step * 1e-9; t += step) out.push(t);
+  return out;
+}
+
+/**
  * Ticks of a wall-clock axis over [start, end] (ns since the epoch): at the first step from
  * 1 s to 7 d that gives at most `count` ticks, on round local times (whole minutes, hours…).
  */

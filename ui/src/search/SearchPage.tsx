@@ -8,9 +8,11 @@ import { Histogram } from './Histogram';
 import { localBuckets, SPAN_SERIES, spanStacks, TRACE_SERIES } from './stack';
 import { TracePage } from '../trace/TracePage';
 import { Pickers } from './Pickers';
-import { isKeyOrder, isSortable, nextSort, parseSort } from './sort';
+import { isKeyOrder, isSortable, nextSort, parseSort, type SortState } from './sort';
+import { nextTraceSort, parseTraceSort, sortTraces } from './traceSort';
 import { LangSwitch, QueryBar } from './QueryBar';
 import { QueryChart } from './QueryChart';
+import { Scatter } from './Scatter';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
 import { SavedViews } from './SavedViews';
 import { iso } from './timerange';
@@ -20,6 +22,8 @@ const BUCKETS = 60;
 const LAST_SEARCH = 'tracehouse.lastSearch';
 /** URL params of the side drawer and the chart view: changing them must not re-run the search. */
 const VIEW_KEYS = ['peek', 'span', 'tab', 'zoom', 'find', 'chart', 'chart_by'];
+/** The traces view sorts what it loaded: its `sort` is a view param too. */
+const TRACES_VIEW_KEYS = [...VIEW_KEYS, 'sort'];
 
 type Col = { id: string; label: string; attr?: boolean };
 const BASE_COLS: Col[] = [
@@ -67,7 +71,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const view = params.get('view') === 'traces' ? 'traces' : 'spans';
   const sort = params.get('sort') ?? 'time_desc';
   // The range is recomputed on each search and auto-refresh tick (presets slide with "now").
-  const { range, startS, endS, refresh } = useRange(params, { viewKeys: VIEW_KEYS });
+  const { range, startS, endS, refresh } = useRange(params, { viewKeys: view === 'traces' ? TRACES_VIEW_KEYS : VIEW_KEYS });
   const [spans, setSpans] = useState<Span[]>([]);
   const [traces, setTraces] = useState<TraceRow[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -117,12 +121,15 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     }
   }, [cols]);
 
+  // The server orders spans; the traces view sorts the traces it loaded (see `traceSort`), so
+  // its order does not search again.
+  const serverSort = view === 'traces' ? undefined : sort;
   const load = useCallback(
     async (next: string | null) => {
       const my = ++gen.current;
       setLoading(true);
       try {
-        const p = { query, lang, start: startS, end: endS, sort: view === 'traces' ? undefined : sort, limit: PAGE, cursor: next };
+        const p = { query, lang, start: startS, end: endS, sort: serverSort, limit: PAGE, cursor: next };
         if (view === 'traces') {
           const r = await searchTraces(p);
           if (my !== gen.current) return;
@@ -148,7 +155,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         if (my === gen.current) setLoading(false);
       }
     },
-    [query, lang, startS, endS, sort, view],
+    [query, lang, startS, endS, serverSort, view],
   );
 
   useEffect(() => {
@@ -204,6 +211,8 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   );
 
   const order = parseSort(sort);
+  const traceOrder = parseTraceSort(sort);
+  const sortedTraces = useMemo(() => sortTraces(traces, traceOrder), [traces, traceOrder.col, traceOrder.dir]);
   const { col: sortCol, dir: sortDir } = order;
   const keyOrder = isKeyOrder(order);
   const sortedSpans = useMemo(() => {
@@ -222,8 +231,17 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
 
   // DESC → ASC → default.
   const setSort = (col: string) => setParams({ sort: nextSort(order, col) }, false);
-  const sortMark = (col: string) => (sortCol === col ? (sortDir === 'asc' ? ' ▲' : ' ▼') : '');
-  const ariaSort = (col: string) => (sortCol === col ? (sortDir === 'asc' ? 'ascending' : 'descending') : 'none');
+  const sortMark = (col: string, o: SortState = order) => (o.col === col ? (o.dir === 'asc' ? ' ▲' : ' ▼') : '');
+  const ariaSort = (col: string, o: SortState = order) => (o.col === col ? (o.dir === 'asc' ? 'ascending' : 'descending') : 'none');
+  /** A sortable header of the traces view (it sorts the traces loaded so far). */
+  const traceTh = (col: string, label: string, num = false) => (
+    <th class={num ? 'num' : undefined} aria-sort={ariaSort(col, traceOrder) as 'none'}>
+      <button type="button" class="th-btn" onClick={() => setParams({ sort: nextTraceSort(traceOrder, col) }, false)}>
+        {label}
+        {sortMark(col, traceOrder)}
+      </button>
+    </th>
+  );
 
   const traceHref = (traceId: string, spanId?: string) => `/traces/${traceId}${spanId ? `?span=${spanId}` : ''}`;
   // A click on a result row (not on its link) opens the trace in a side drawer; the drawer's
@@ -314,7 +332,10 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         </div>
       )}
       {chart === null || lang ? (
-        <Histogram buckets={shownBuckets} series={view === 'traces' ? TRACE_SERIES : SPAN_SERIES} noun={view} emphasis={{ series: 0, label: view === 'traces' ? 'failed' : 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={zoom} />
+        <div class={view === 'traces' ? 'over-time-row' : undefined}>
+          <Histogram buckets={shownBuckets} series={view === 'traces' ? TRACE_SERIES : SPAN_SERIES} noun={view} emphasis={{ series: 0, label: view === 'traces' ? 'failed' : 'errors' }} start={range.start} end={range.end} note={histNote} onZoom={zoom} />
+          {view === 'traces' && <Scatter traces={traces} more={cursor !== null} onPick={(id) => setParams({ peek: id, span: null, tab: null, zoom: null, find: null }, false)} />}
+        </div>
       ) : (
         <QueryChart query={query} start={startS} end={endS} fn={chart} by={params.get('chart_by')} onZoom={zoom} />
       )}
@@ -330,6 +351,7 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
         </div>
         <span class="count" aria-live="polite">
           {loading ? 'Loading…' : error ? (queryError ? 'Fix the query to search' : 'Search failed') : `${rows.toLocaleString()}${cursor ? '+' : ''} ${view}`}
+          {view === 'traces' && cursor && traceOrder.col !== 'time' && !loading && ' · sorted among those loaded'}
         </span>
         <div class="spacer" />
         {!lang && (
@@ -440,18 +462,18 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
                 <th>
                   <span class="visually-hidden">Compare</span>
                 </th>
-                <th>Start</th>
+                {traceTh('time', 'Start')}
                 <th>Root service</th>
                 <th>Root span</th>
-                <th class="num">Duration</th>
-                <th class="num">Spans</th>
-                <th class="num">Errors</th>
+                {traceTh('duration', 'Duration', true)}
+                {traceTh('spans', 'Spans', true)}
+                {traceTh('errors', 'Errors', true)}
                 <th>Services</th>
                 <th>Trace ID</th>
               </tr>
             </thead>
             <tbody>
-              {traces.map((t) => (
+              {sortedTraces.map((t) => (
                 <tr
                   key={t.trace_id}
                   class={`peekable${t.error_count ? ' row-err' : ''}`}

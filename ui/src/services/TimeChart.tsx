@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
+import { cssVar, loadUPlot, useTheme } from '../lib/uplot';
 
 /** One line of a chart: its name, a colour (a CSS variable such as `--ok`, or a CSS colour) and a value or null per step. */
 export interface ChartSeries {
@@ -22,11 +23,6 @@ interface Props {
 
 const HEIGHT = 170;
 
-/** uPlot, loaded with its stylesheet on first use as a chunk of its own. */
-const loadUPlot = () => Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([m]) => m.default);
-
-/** The theme's value of a CSS variable, for the canvas. */
-const cssVar = (name: string) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 /** A series colour on the canvas and in CSS. */
 const paint = (c: string) => (c.startsWith('--') ? cssVar(c) : c);
 const cssColor = (c: string) => (c.startsWith('--') ? `var(${c})` : c);
@@ -56,13 +52,7 @@ export function TimeChart(p: Props) {
   const pick = useRef(p.onPick);
   pick.current = p.onPick;
   const [hover, setHover] = useState<number | null>(null);
-  const [theme, setTheme] = useState(document.documentElement.dataset.theme);
-
-  useEffect(() => {
-    const watch = new MutationObserver(() => setTheme(document.documentElement.dataset.theme));
-    watch.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
-    return () => watch.disconnect();
-  }, []);
+  const theme = useTheme();
 
   useEffect(() => {
     const el = box.current;

@@ -1,12 +1,16 @@
 import { Fragment } from 'preact';
-import { fmtDuration, serviceTint } from '../lib/format';
+import { useRef } from 'preact/hooks';
+import { fmtDuration, fmtTick, serviceTint } from '../lib/format';
 import { levelColor } from '../lib/levels';
+import { offsetTicks } from '../lib/ticks';
+import { useWidth } from '../lib/useWidth';
 import { groupHref, Link, traceHref } from '../lib/links';
 import { LevelBadge } from '../logs/LogList';
 import type { Timeline as Layout } from './timeline';
 
 const LANE_H = 26;
-const TICKS = 6;
+/** Room for one axis label, px. */
+const TICK_PX = 90;
 const pct = (f: number) => `${(f * 100).toFixed(3)}%`;
 
 /** Seeking from the timeline, when the session has a replay: where the player is (ns) and how
@@ -34,6 +38,8 @@ function seekOnClick(clock: TimelineClock | undefined, ns: number) {
  * bar, a marker or a row's background moves the player there. */
 export function Timeline({ layout: t, range, clock }: { layout: Layout; range: Record<string, string>; clock?: TimelineClock }) {
   const span = t.end - t.start;
+  const axis = useRef<HTMLDivElement>(null);
+  const ticks = offsetTicks(span, Math.max(1, Math.floor(useWidth(axis, 600) / TICK_PX)));
   const cursor = clock && clock.cursor >= t.start && clock.cursor <= t.end ? <i class="tl-cursor" aria-hidden="true" style={{ left: pct((clock.cursor - t.start) / span) }} /> : null;
   const seekTrack = clock
     ? {
@@ -48,11 +54,11 @@ export function Timeline({ layout: t, range, clock }: { layout: Layout; range: R
     <section class={`panel timeline${clock ? ' seekable' : ''}`} aria-label="Session timeline">
       <div class="tl-row tl-axis" aria-hidden="true">
         <span class="tl-label" />
-        <div class="tl-track" {...seekTrack}>
+        <div class="tl-track" ref={axis} {...seekTrack}>
           {cursor}
-          {Array.from({ length: TICKS }, (_, i) => (
-            <span key={i} style={{ left: pct(i / (TICKS - 1)) }}>
-              +{fmtDuration((span * i) / (TICKS - 1))}
+          {ticks.map((x) => (
+            <span key={x} class={x / span > 0.9 ? 'end' : ''} style={{ left: pct(x / span) }}>
+              +{fmtTick(x)}
             </span>
           ))}
         </div>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Span } from '../lib/types';
-import { flameLayout, spanTree, type FlameBox } from './flame';
+import { flameLayout, panWindow, spanTree, zoomWindow, type FlameBox } from './flame';
 import { buildTree, type Node } from './model';
 
 function span(id: string, parent: string | null, start: number, end: number): Span {
@@ -56,5 +56,23 @@ describe('flameLayout', () => {
     expect(overlap(boxes)).toBe(0);
     const rowOf = new Map(boxes.map((b) => [b.node, b.row]));
     for (const b of boxes) if (b.node.parent) expect(b.row).toBeGreaterThan(rowOf.get(b.node.parent)!);
+  });
+});
+
+describe('zoomWindow and panWindow', () => {
+  const bounds: [number, number] = [0, 1_000_000];
+  it('zooms around the pointer, which keeps its place', () => {
+    expect(zoomWindow([0, 1_000_000], bounds, 0.5, 0.25)).toEqual([125_000, 625_000]);
+    expect(zoomWindow([125_000, 625_000], bounds, 2, 0.25)).toEqual([0, 1_000_000]);
+  });
+  it('stays inside the bounds and above a microsecond', () => {
+    expect(zoomWindow([800_000, 1_000_000], bounds, 4, 0.9)).toEqual([200_000, 1_000_000]);
+    expect(zoomWindow([0, 2_000], bounds, 0.01, 0.5)).toEqual([500, 1_500]);
+    expect(zoomWindow([0, 500_000], bounds, 10, 0)).toEqual([0, 1_000_000]);
+  });
+  it('pans by a share of the width, stopping at the edges', () => {
+    expect(panWindow([100_000, 300_000], bounds, 0.5)).toEqual([200_000, 400_000]);
+    expect(panWindow([100_000, 300_000], bounds, -1)).toEqual([0, 200_000]);
+    expect(panWindow([900_000, 1_000_000], bounds, 0.2)).toEqual([900_000, 1_000_000]);
   });
 });

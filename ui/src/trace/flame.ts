@@ -61,3 +61,33 @@ export function flameLayout<T>(tops: T[], tree: FlameTree<T>, keep: (n: T) => bo
   for (const top of tops) place(top, 0);
   return { boxes, rows: taken.length };
 }
+
+/** A time window of the flame graph, ns: [start, end). */
+export type Window = [number, number];
+
+/** The narrowest window a zoom reaches, ns (a box of 1 µs fills the graph). */
+const MIN_WINDOW = 1_000;
+
+/** `w` moved inside `bounds` without changing its width (shrunk to them when wider). */
+function clampWindow([a, b]: Window, [lo, hi]: Window): Window {
+  const width = Math.min(b - a, hi - lo);
+  const start = Math.min(Math.max(a, lo), hi - width);
+  return [start, start + width];
+}
+
+/**
+ * The window after zooming `w` by `factor` (below 1 zooms in) around the point at `at` (0 = its
+ * left edge, 1 = its right edge), which stays where it is on screen; kept inside `bounds`.
+ */
+export function zoomWindow(w: Window, bounds: Window, factor: number, at = 0.5): Window {
+  const [a, b] = w;
+  const width = Math.min(bounds[1] - bounds[0], Math.max(MIN_WINDOW, (b - a) * factor));
+  const pivot = a + (b - a) * at;
+  return clampWindow([pivot - width * at, pivot - width * at + width], bounds);
+}
+
+/** The window moved by `by` of its width (negative: to the left), kept inside `bounds`. */
+export function panWindow(w: Window, bounds: Window, by: number): Window {
+  const shift = (w[1] - w[0]) * by;
+  return clampWindow([w[0] + shift, w[1] + shift], bounds);
+}
