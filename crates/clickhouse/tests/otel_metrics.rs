@@ -1,6 +1,6 @@
 //! OTLP metrics on ClickHouse: the shared suite
 //! (`tracehouse_store_api::testsuite::otel_metrics`, same data and answers as the embedded
-//! store) over the `otel_metrics` table.
+//! store, functions included) over the `otel_metrics` table.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,7 +10,7 @@
 
 mod common;
 
-use tracehouse_store_api::testsuite::otel_metrics::{check_storage, load};
+use tracehouse_store_api::testsuite::otel_metrics::{check_queries, check_storage, load};
 
 #[tokio::test]
 async fn shared_otel_metrics_suite_on_clickhouse() {
@@ -19,4 +19,5 @@ async fn shared_otel_metrics_suite_on_clickhouse() {
     };
     load(store.as_ref()).await;
     check_storage(store.as_ref(), "clickhouse").await;
+    check_queries(store.as_ref()).await;
 }

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
 use tracehouse_store_api::MetricNamesQuery;
-use tracehouse_store_api::testsuite::otel_metrics::{T0, check_storage, load, window};
+use tracehouse_store_api::testsuite::otel_metrics::{
+    T0, check_queries, check_storage, load, window,
+};
 
 fn config(dir: &std::path::Path) -> EngineConfig {
     let mut c = EngineConfig::new(dir);
@@ -61,4 +63,14 @@ async fn retention_drops_old_metrics_partitions() {
         .await
         .unwrap();
     assert!(names.is_empty(), "expired points are gone: {names:?}");
+}
+
+#[tokio::test]
+async fn metric_functions_on_the_embedded_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    load(store.as_ref()).await;
+    check_queries(store.as_ref()).await;
+    store.flush_now().await.unwrap();
+    check_queries(store.as_ref()).await;
 }

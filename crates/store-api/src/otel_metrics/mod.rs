@@ -9,6 +9,12 @@ use utoipa::ToSchema;
 
 use crate::error::StoreError;
 
+mod distribution;
+pub mod labels;
+pub mod query;
+
+pub use distribution::Distribution;
+
 /// The most points one read of a metric returns; a window holding more is refused as too
 /// large (narrow the window or filter by labels), never answered in part.
 pub const MAX_METRIC_POINTS: usize = 500_000;
@@ -79,6 +85,11 @@ fn too_many_names() -> StoreError {
     StoreError::InvalidArgument(format!(
         "the window holds more than {MAX_METRIC_NAMES} metric names"
     ))
+}
+
+/// The identity of a point's series: its point and resource attributes, as text.
+pub fn series_key(p: &MetricPoint) -> String {
+    serde_json::to_string(&(&p.attributes, &p.resource_attributes)).unwrap_or_default()
 }
 
 /// Checks a read's size as it grows: past [`MAX_METRIC_POINTS`] the read is refused.

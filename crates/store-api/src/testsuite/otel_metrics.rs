@@ -1,7 +1,8 @@
 //! The backend-neutral suite of OTLP metrics, written against the `Store` trait: points of
 //! every data-point type in two projects — a cumulative counter whose sender restarts (a
 //! reset), a delta sum, a gauge, explicit and exponential histograms and a summary — and
-//! the exact answers every backend must give. The embedded store runs it in
+//! the exact answers every backend must give: what is stored ([`check_storage`]) and the
+//! functions over it, computed by hand ([`check_queries`]). The embedded store runs it in
 //! `crates/engine/tests/otel_metrics.rs`, ClickHouse in `crates/clickhouse/tests/otel_metrics.rs`.
 
 use tracehouse_model::{
@@ -10,6 +11,7 @@ use tracehouse_model::{
 };
 
 use crate::Store;
+use crate::otel_metrics::query::{MetricFn, OtelMetricsAnswer, OtelMetricsQuery, otel_metrics};
 use crate::otel_metrics::{MetricInfo, MetricNamesQuery, MetricPointsQuery};
 
 /// 2023-11-14T22:00:00Z, an hour boundary.
@@ -277,4 +279,160 @@ pub async fn check_storage(store: &dyn Store, stage: &str) {
     );
     let q = read(store, "q", "http.requests", window()).await;
     assert_eq!(q.len(), 1, "{stage}: q's own point");
+}
+
+fn metrics_query(name: &str, function: &str, by: &[&str], filter: &str) -> OtelMetricsQuery {
+    let (start_ns, end_ns) = window();
+    let plan = tracehouse_query::plan::plan_for(
+        &tracehouse_query::parse(filter).unwrap(),
+        tracehouse_query::Target::Spans,
+    );
+    OtelMetricsQuery {
+        project_id: "p".into(),
+        metric: name.into(),
+        filter: plan.pushdown,
+        function: MetricFn::parse(function).unwrap(),
+        by: by.iter().map(|b| b.to_string()).collect(),
+        start_ns,
+        end_ns,
+        step_ns: 20 * S,
+    }
+    .aligned()
+    .unwrap()
+}
+
+async fn run(store: &dyn Store, q: &OtelMetricsQuery) -> OtelMetricsAnswer {
+    otel_metrics(store, q).await.unwrap()
+}
+
+/// `(labels, [(step offset s, value)], total)` of each series, for comparisons.
+type Shape = Vec<(Vec<String>, Vec<(i64, Option<f64>)>, Option<f64>)>;
+
+fn shape(a: &OtelMetricsAnswer) -> Shape {
+    a.series
+        .iter()
+        .map(|s| {
+            (
+                s.labels.values().cloned().collect(),
+                s.points.iter().map(|(t, v)| ((t - T0) / S, *v)).collect(),
+                s.total,
+            )
+        })
+        .collect()
+}
+
+fn labels_of(values: &[&str]) -> Vec<String> {
+    values.iter().map(|v| v.to_string()).collect()
+}
+
+/// Checks the functions against hand-computed answers (steps of 20 s from `T0`): counter
+/// increases and rates across a reset, delta sums, gauges, explicit and exponential
+/// percentiles, label filters and `by`, exemplars with their points, and refusals.
+pub async fn check_queries(store: &dyn Store) {
+    // Route /a counts 0@10, 10@20, 25@30, then restarts at 35: 5@40, 8@50; /b 4@10, 6@30.
+    // Both started at T0, in the window, so their first points count from zero.
+    let q = metrics_query("http.requests", "increase", &["route"], "");
+    assert_eq!(
+        shape(&run(store, &q).await),
+        vec![
+            (
+                labels_of(&["/a"]),
+                vec![(0, Some(0.0)), (20, Some(25.0)), (40, Some(8.0))],
+                Some(33.0)
+            ),
+            (
+                labels_of(&["/b"]),
+                vec![(0, Some(4.0)), (20, Some(2.0))],
+                Some(6.0)
+            ),
+        ],
+        "increase by route, across the reset"
+    );
+    let rate = run(store, &metrics_query("http.requests", "rate", &[], "")).await;
+    assert_eq!(
+        shape(&rate),
+        vec![(
+            vec![],
+            vec![(0, Some(0.2)), (20, Some(27.0 / 20.0)), (40, Some(0.4))],
+            Some(39.0 / 60.0)
+        )],
+        "rate of all series"
+    );
+    let a = run(
+        store,
+        &metrics_query("http.requests", "increase", &[], "route:/b"),
+    )
+    .await;
+    assert_eq!(a.series[0].total, Some(6.0), "a label filter");
+    let exemplars = &rate.series[0].exemplars;
+    assert_eq!(exemplars.len(), 1);
+    assert_eq!(
+        (exemplars[0].t, exemplars[0].trace_id),
+        (T0 + 20 * S, Some(EXEMPLAR_TRACE))
+    );
+    assert_eq!(rate.metric_type, Some(MetricType::Sum));
+
+    let jobs = run(store, &metrics_query("jobs.done", "sum", &[], "")).await;
+    assert_eq!(
+        shape(&jobs),
+        vec![(vec![], vec![(0, Some(3.0)), (20, Some(9.0))], Some(12.0))],
+        "delta sums add up per step"
+    );
+    let jobs = run(store, &metrics_query("jobs.done", "rate", &[], "")).await;
+    assert_eq!(jobs.series[0].total, Some(12.0 / 60.0));
+
+    for (function, total) in [
+        ("avg", 2.5),
+        ("sum", 5.0),
+        ("min", -1.0),
+        ("max", 6.0),
+        ("count", 2.0),
+    ] {
+        let g = run(store, &metrics_query("queue.depth", function, &[], "")).await;
+        assert_eq!(
+            g.series[0].total,
+            Some(total),
+            "gauge {function}: last values"
+        );
+    }
+    let g = run(store, &metrics_query("queue.depth", "avg", &[], "")).await;
+    assert_eq!(
+        shape(&g)[0].1,
+        vec![(0, Some(2.0)), (20, Some(2.5))],
+        "step 0 holds /a's 2 only; step 20 /a's 6 and /b's -1"
+    );
+
+    // Latency: [1, 2, 1, 0] then [2, 5, 2, 1] in buckets (-inf, 1], (1, 5], (5, 10], (10, inf).
+    let p50 = run(store, &metrics_query("latency", "p50", &[], "")).await;
+    assert_eq!(
+        shape(&p50),
+        vec![(
+            vec![],
+            vec![
+                (0, Some(1.0 + 4.0 * 1.0 / 2.0)),
+                (20, Some(1.0 + 4.0 * 2.0 / 3.0))
+            ],
+            Some(1.0 + 4.0 * 3.0 / 5.0)
+        )],
+        "explicit percentiles of each step's increase and of the window"
+    );
+    let count = run(store, &metrics_query("latency", "count", &[], "")).await;
+    assert_eq!(count.series[0].total, Some(10.0));
+    // Payload size: zero bucket 1, (2, 4] 2, (4, 8] 2, (8, 16] 1.
+    let p90 = run(store, &metrics_query("payload.size", "p90", &[], "")).await;
+    let p90 = p90.series[0].total.unwrap();
+    assert!(
+        (p90 - 11.2).abs() < 1e-9,
+        "p90 {p90}: 8 + 8 × 0.4 in (8, 16]"
+    );
+    let p50 = run(store, &metrics_query("payload.size", "p50", &[], "")).await;
+    assert_eq!(p50.series[0].total, Some(4.0));
+    let avg = run(store, &metrics_query("payload.size", "avg", &[], "")).await;
+    assert_eq!(avg.series[0].total, Some(5.0));
+
+    let refused = otel_metrics(store, &metrics_query("queue.depth", "rate", &[], "")).await;
+    let message = refused.unwrap_err().to_string();
+    assert!(message.contains("does not apply to a gauge"), "{message}");
+    let none = run(store, &metrics_query("secret.metric", "avg", &[], "")).await;
+    assert!(none.series.is_empty(), "another project's metric");
 }
