@@ -14,6 +14,7 @@
 //!   [`StoreError::Unavailable`], which the receivers turn into 503 / `UNAVAILABLE`.
 //!   Nothing is acknowledged before ClickHouse has it, so nothing acknowledged is lost;
 //! * [`replay`] — the session recordings' rows and their read;
+//! * [`otel_metrics`] — the OTLP metric points' rows and their reads;
 //! * the reader ([`read`], and [`correlate`] for logs, errors and sessions) — every
 //!   `Store` query as SQL over the same plan, with structural queries evaluated on
 //!   candidate traces exactly as the embedded engine does.
@@ -21,6 +22,7 @@
 mod correlate;
 pub mod error;
 mod metrics;
+pub mod otel_metrics;
 mod read;
 pub mod replay;
 pub mod row;
@@ -35,19 +37,20 @@ use std::time::Duration;
 use async_trait::async_trait;
 use clickhouse::{Client, RowOwned, RowWrite};
 use tokio::sync::{mpsc, oneshot};
-use tracehouse_model::{ErrorOccurrence, LogRecord, Span, TraceId};
+use tracehouse_model::{ErrorOccurrence, LogRecord, MetricPoint, Span, TraceId};
 use tracehouse_query::plan::Target;
 use tracehouse_store_api::metrics::scan::scan;
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::stats::FilteredQuery;
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, ReplayChunk, ReplayPage, ReplayQuery, SavedView, SearchPage,
-    SearchQuery, SessionSummary, SessionsQuery, Store, StoreError, StoreMetric, TracePage,
-    ValueCount, ValuesQuery,
+    LogHistogram, LogPage, MetricInfo, MetricNamesQuery, MetricPointsQuery, ReplayChunk,
+    ReplayPage, ReplayQuery, SavedView, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
+    Store, StoreError, StoreMetric, TracePage, ValueCount, ValuesQuery,
 };
 
 pub use error::ClickHouseError;
+use otel_metrics::MetricRow;
 use replay::ReplayRow;
 use row::{ErrorRow, LogRow, SpanRow};
 
@@ -261,6 +264,7 @@ struct Rows {
     logs: Vec<LogRow>,
     errors: Vec<ErrorRow>,
     replay: Vec<ReplayRow>,
+    metrics: Vec<MetricRow>,
 }
 
 impl Rows {
@@ -290,8 +294,20 @@ impl Rows {
         }
     }
 
+    /// The rows of OTLP metric points.
+    fn of_metric_points(points: &[MetricPoint]) -> Rows {
+        Rows {
+            metrics: points.iter().map(MetricRow::from_point).collect(),
+            ..Rows::default()
+        }
+    }
+
     fn len(&self) -> usize {
-        self.spans.len() + self.logs.len() + self.errors.len() + self.replay.len()
+        self.spans.len()
+            + self.logs.len()
+            + self.errors.len()
+            + self.replay.len()
+            + self.metrics.len()
     }
 }
 
@@ -450,9 +466,9 @@ async fn writer_loop(
 }
 
 /// Inserts the rows of a batch of requests, one insert per table: spans and log records
-/// first, then the error occurrences derived from them, then replay chunks. The
+/// first, then the error occurrences derived from them, then replay chunks and metric points. The
 /// deduplication token is per table in ClickHouse, so the batch's one token serves all
-/// four inserts.
+/// five inserts.
 async fn insert_batch(
     client: &Client,
     config: &ClickHouseConfig,
@@ -466,7 +482,9 @@ async fn insert_batch(
     let errors: Vec<&ErrorRow> = batch.iter().flat_map(|r| &r.rows.errors).collect();
     insert_with_retry(client, config, "errors", &errors, token).await?;
     let replay: Vec<&ReplayRow> = batch.iter().flat_map(|r| &r.rows.replay).collect();
-    insert_with_retry(client, config, "replay", &replay, token).await
+    insert_with_retry(client, config, "replay", &replay, token).await?;
+    let metrics: Vec<&MetricRow> = batch.iter().flat_map(|r| &r.rows.metrics).collect();
+    insert_with_retry(client, config, "otel_metrics", &metrics, token).await
 }
 
 async fn insert_once<T: RowOwned + RowWrite>(
@@ -632,6 +650,24 @@ impl Store for ClickHouseStore {
 
     async fn sessions(&self, query: &SessionsQuery) -> Result<Vec<SessionSummary>, StoreError> {
         correlate::sessions(&self.client, query).await
+    }
+
+    async fn write_metric_points(&self, points: Vec<MetricPoint>) -> Result<(), StoreError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        self.write(Rows::of_metric_points(&points)).await
+    }
+
+    async fn metric_names(&self, query: &MetricNamesQuery) -> Result<Vec<MetricInfo>, StoreError> {
+        otel_metrics::names(&self.client, query).await
+    }
+
+    async fn metric_points(
+        &self,
+        query: &MetricPointsQuery,
+    ) -> Result<Vec<MetricPoint>, StoreError> {
+        otel_metrics::points(&self.client, query).await
     }
 
     async fn write_replay(&self, chunks: Vec<ReplayChunk>) -> Result<(), StoreError> {

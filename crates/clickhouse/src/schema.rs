@@ -60,6 +60,11 @@
 //!   order and a resent chunk (same key, same first event, so the same partition) is
 //!   merged away; `PARTITION BY toDate(time)` for retention. Sharded by session, so a
 //!   session's chunks and their duplicates meet on one shard.
+//! * `otel_metrics` — one row per OTLP metric data point (migration 10), apart from the
+//!   span metrics: `ORDER BY (project_id, metric_name, time)`, since every read is one
+//!   metric of a project in a window; the typed value, labels and exemplars are JSON text
+//!   (`tracehouse_model::MetricPoint`'s). `PARTITION BY toDate(time)` for retention,
+//!   sharded by metric name.
 
 /// Oldest ClickHouse release the schema and queries are tested for (`quantilesDD`, the
 /// DDSketch of the span metrics, came in 24.1; Map, DateTime64, skip indexes, TTL,
@@ -465,6 +470,29 @@ SELECT
 FROM ${table:spans}
 GROUP BY project_id, minute, service_name, name, kind, status_code";
 
+// OTLP metric data points (`tracehouse_model::MetricPoint`), apart from the span metrics:
+// one row per point, the typed value, labels and exemplars as JSON text. Reads are one
+// metric of a project in a window, which the key order serves.
+const V10_OTEL_METRICS: &str = "CREATE TABLE IF NOT EXISTS ${table:otel_metrics}${ON_CLUSTER} (
+    project_id LowCardinality(String),
+    metric_name LowCardinality(String),
+    metric_type LowCardinality(String),
+    unit LowCardinality(String),
+    description String CODEC(ZSTD(1)),
+    service_name LowCardinality(String),
+    scope_name LowCardinality(String),
+    start_time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    time DateTime64(9, 'UTC') CODEC(Delta(8), ZSTD(1)),
+    attributes String CODEC(ZSTD(1)),
+    resource_attributes String CODEC(ZSTD(1)),
+    point_value String CODEC(ZSTD(1)),
+    exemplars String CODEC(ZSTD(1)),
+    flags UInt32
+) ENGINE = ${ENGINE:MergeTree}
+PARTITION BY toDate(time)
+ORDER BY (project_id, metric_name, time)
+SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -583,6 +611,15 @@ pub const MIGRATIONS: &[Migration] = &[
             Statement::Other(V9_SPAN_METRICS_MV),
         ],
     },
+    Migration {
+        version: 10,
+        name: "OTLP metric data points",
+        statements: &[Statement::Table {
+            name: "otel_metrics",
+            sql: V10_OTEL_METRICS,
+            shard_key: Some("cityHash64(metric_name)"),
+        }],
+    },
 ];
 
 /// The newest schema version.
@@ -602,6 +639,7 @@ pub const TTL_TABLES: &[(&str, &str)] = &[
     ("log_values", "hour"),
     ("replay", "toDateTime(time)"),
     ("span_metrics", "minute"),
+    ("otel_metrics", "toDateTime(time)"),
 ];
 
 /// A ClickHouse cluster to create the schema on (a `remote_servers` entry of the

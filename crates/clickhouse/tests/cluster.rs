@@ -109,6 +109,7 @@ async fn the_suites_pass_through_distributed_tables() {
         ("log_keys", "SummingMergeTree"),
         ("log_values", "SummingMergeTree"),
         ("replay", "ReplacingMergeTree"),
+        ("otel_metrics", "MergeTree"),
     ] {
         let dist = engine(table);
         assert_eq!(dist.engine, "Distributed", "{table}");

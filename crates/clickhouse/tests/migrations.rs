@@ -132,6 +132,7 @@ const ADDED_BY: &[(u32, &str)] = &[
     (7, "saved_views"),
     (8, "replay"),
     (9, "span_metrics_mv"),
+    (10, "otel_metrics"),
 ];
 
 /// The settings each later migration changes: (version, table, setting text).

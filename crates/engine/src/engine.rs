@@ -1,4 +1,4 @@
-//! The embedded store: the spans, logs, errors and replay tables ([`TableEngine`]s) under one data
+//! The embedded store: the spans, logs, errors, replay and metrics tables ([`TableEngine`]s) under one data
 //! directory and its lock file, and the [`Store`] implementation that routes each call to
 //! its table. Reads that fail on damaged data quarantine the damaged parts and run again.
 
@@ -10,15 +10,17 @@ use std::sync::atomic::Ordering;
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use parking_lot::Mutex;
-use tracehouse_model::{LogRecord, Span, TraceId, errors_from_logs, errors_from_spans};
+use tracehouse_model::{
+    LogRecord, MetricPoint, Span, TraceId, errors_from_logs, errors_from_spans,
+};
 use tracehouse_query::plan::Target;
 use tracehouse_store_api::metrics::scan::scan;
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::{
     ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, ReplayChunk, ReplayPage, ReplayQuery, SavedView, SearchPage,
-    SearchQuery, SessionSummary, SessionsQuery, Store, StoreHealth, StoreMetric, TracePage,
-    ValueCount, ValuesQuery,
+    LogHistogram, LogPage, MetricInfo, MetricNamesQuery, MetricPointsQuery, ReplayChunk,
+    ReplayPage, ReplayQuery, SavedView, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
+    Store, StoreHealth, StoreMetric, TracePage, ValueCount, ValuesQuery,
 };
 
 use crate::config::EngineConfig;
@@ -26,6 +28,7 @@ use crate::error::StoreError;
 use crate::maintenance::maintenance_loop;
 use crate::storage::blocking;
 use crate::storage::log_rows::{errors_to_batch, logs_to_batch};
+use crate::storage::metric_rows::points_to_batch;
 use crate::storage::part::Part;
 use crate::storage::replay_rows::chunks_to_batch;
 use crate::storage::schema::spans_to_batch;
@@ -94,13 +97,15 @@ impl EngineStats {
     }
 }
 
-/// The embedded store: the spans, logs, errors and replay tables under one data directory.
+/// The embedded store: the spans, logs, errors, replay and metrics tables under one data
+/// directory.
 pub struct EmbeddedStore {
     spans: Arc<TableEngine>,
     logs: Arc<TableEngine>,
     errors: Arc<TableEngine>,
     views: Arc<Mutex<ViewFile>>,
     replay: Arc<TableEngine>,
+    metrics: Arc<TableEngine>,
     _lock: File,
 }
 
@@ -132,6 +137,7 @@ impl EmbeddedStore {
             errors: open(Table::Errors)?,
             views: Arc::new(Mutex::new(ViewFile::open(&dir)?)),
             replay: open(Table::Replay)?,
+            metrics: open(Table::Metrics)?,
             _lock: lock,
         }))
     }
@@ -144,8 +150,14 @@ impl EmbeddedStore {
         }
     }
 
-    fn tables(&self) -> [&Arc<TableEngine>; 4] {
-        [&self.spans, &self.logs, &self.errors, &self.replay]
+    fn tables(&self) -> [&Arc<TableEngine>; 5] {
+        [
+            &self.spans,
+            &self.logs,
+            &self.errors,
+            &self.replay,
+            &self.metrics,
+        ]
     }
 
     /// The Parquet files of the live spans parts of a project that overlap
@@ -401,6 +413,27 @@ impl Store for EmbeddedStore {
             Err(e) if e.is_damage() => self.guarded(&self.errors, &touched, read).await,
             answer => answer,
         }
+    }
+
+    async fn write_metric_points(&self, points: Vec<MetricPoint>) -> Result<(), StoreError> {
+        self.metrics.admit()?;
+        self.metrics.append(points_to_batch(&points)?).await
+    }
+
+    async fn metric_names(&self, q: &MetricNamesQuery) -> Result<Vec<MetricInfo>, StoreError> {
+        let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
+        self.guarded(&self.metrics, &touched, || async {
+            crate::read::otel_metrics::names(&self.metrics.snapshot(), q).await
+        })
+        .await
+    }
+
+    async fn metric_points(&self, q: &MetricPointsQuery) -> Result<Vec<MetricPoint>, StoreError> {
+        let touched = in_window(&q.project_id, q.start_ns, q.end_ns);
+        self.guarded(&self.metrics, &touched, || async {
+            crate::read::otel_metrics::points(&self.metrics.snapshot(), q).await
+        })
+        .await
     }
 
     async fn write_replay(&self, chunks: Vec<ReplayChunk>) -> Result<(), StoreError> {

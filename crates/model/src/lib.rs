@@ -1,4 +1,4 @@
-//! The tracehouse data model: spans, log records and error occurrences with typed attributes, trace and span ids, and the
+//! The tracehouse data model: spans, log records, OTLP metric data points and error occurrences with typed attributes, trace and span ids, and the
 //! conversion from OpenTelemetry's OTLP messages into that model.
 //!
 //! Every other crate speaks these types: ingest produces them, stores persist them and the
@@ -15,12 +15,18 @@ pub mod attr;
 pub mod errors;
 pub mod ids;
 pub mod log;
+pub mod metric_point;
 pub mod otlp;
+pub mod otlp_metrics;
 pub mod span;
 
 pub use attr::{AttrValue, Attributes};
 pub use errors::{ErrorOccurrence, ErrorSource, errors_from_logs, errors_from_spans, fingerprint};
 pub use ids::{IdError, LogId, SpanId, TraceId};
 pub use log::{Level, LogRecord};
+pub use metric_point::{
+    Exemplar, ExpBuckets, MetricPoint, MetricType, PointValue, Quantile, Temporality,
+};
 pub use otlp::{Limits, Normalised, normalise_logs, normalise_traces};
+pub use otlp_metrics::normalise_metrics;
 pub use span::{Event, Link, Span, SpanKind, StatusCode};

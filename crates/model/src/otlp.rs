@@ -59,7 +59,7 @@ enum Rejection {
 }
 
 /// The receiver's clock, ns since the epoch.
-fn now_ns() -> i64 {
+pub(crate) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
@@ -145,7 +145,7 @@ impl<T> Default for Normalised<T> {
 
 impl<T> Normalised<T> {
     /// An outcome with room for `rows` rows, allocated once.
-    fn with_capacity(rows: usize) -> Self {
+    pub(crate) fn with_capacity(rows: usize) -> Self {
         Normalised {
             rows: Vec::with_capacity(rows),
             ..Normalised::default()
@@ -153,7 +153,7 @@ impl<T> Normalised<T> {
     }
 
     /// Counts a rejected row, keeping the first few reasons.
-    fn reject(&mut self, messages: &mut Vec<String>, why: impl FnOnce() -> String) {
+    pub(crate) fn reject(&mut self, messages: &mut Vec<String>, why: impl FnOnce() -> String) {
         self.rejected += 1;
         if messages.len() < MAX_MESSAGES {
             messages.push(why());
@@ -161,7 +161,7 @@ impl<T> Normalised<T> {
     }
 
     /// Writes the rejection summary once all rows are seen.
-    fn finish(mut self, messages: Vec<String>) -> Self {
+    pub(crate) fn finish(mut self, messages: Vec<String>) -> Self {
         if self.rejected > 0 {
             let more = self.rejected as usize - messages.len();
             self.rejection_message = messages.join("; ");
@@ -326,16 +326,16 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogR
 
 /// What every row of a resource shares: its attributes (limited), how many of them were
 /// dropped, and the service fields they give.
-struct ResourceFields {
-    attributes: Attributes,
+pub(crate) struct ResourceFields {
+    pub(crate) attributes: Attributes,
     dropped: u32,
-    service_name: String,
+    pub(crate) service_name: String,
     service_version: String,
     environment: String,
 }
 
 impl ResourceFields {
-    fn new(resource: Option<&Resource>, limits: &Limits) -> Self {
+    pub(crate) fn new(resource: Option<&Resource>, limits: &Limits) -> Self {
         let kvs = resource.map(|r| r.attributes.as_slice()).unwrap_or(&[]);
         let mut attrs = attributes_from_otlp(kvs);
         let dropped = limit_attributes(&mut attrs, limits);
@@ -471,7 +471,7 @@ fn link_from_otlp(l: &OtlpLink, limits: &Limits) -> Option<Link> {
 }
 
 /// OTLP times are u64 ns; we store i64 ns (good until the year 2262).
-fn clamp_time(t: u64) -> i64 {
+pub(crate) fn clamp_time(t: u64) -> i64 {
     i64::try_from(t).unwrap_or(i64::MAX)
 }
 

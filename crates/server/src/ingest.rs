@@ -8,13 +8,17 @@ use futures::future::BoxFuture;
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tracehouse_model::{
-    Attributes, Limits, LogRecord, Normalised, Span, normalise_logs, normalise_traces,
+    Attributes, Limits, LogRecord, MetricPoint, Normalised, Span, normalise_logs,
+    normalise_metrics, normalise_traces,
 };
 use tracehouse_store_api::{Store, StoreError};
 
@@ -42,7 +46,7 @@ impl IngestError {
     }
 }
 
-/// An OTLP export request of one signal (traces, logs): how to count, normalise and store its
+/// An OTLP export request of one signal (traces, logs, metrics): how to count, normalise and store its
 /// rows and how to answer it, so both receivers and [`Ingest::export`] stay signal-agnostic.
 pub trait OtlpExport:
     prost::Message + Default + DeserializeOwned + crate::otlp_json::AnyValues + Send + 'static
@@ -53,9 +57,9 @@ pub trait OtlpExport:
     type Row: Send + 'static;
     /// The message name, for error messages (`ExportTraceServiceRequest`).
     const MESSAGE: &'static str;
-    /// The metrics label of the signal (`traces`, `logs`).
+    /// The metrics label of the signal (`traces`, `logs`, `metrics`).
     const SIGNAL: &'static str;
-    /// What the rows are called in logs (`spans`, `log records`).
+    /// What the rows are called in logs (`spans`, `log records`, `data points`).
     const ROWS: &'static str;
 
     /// Items in the request, accepted or not.
@@ -146,9 +150,42 @@ impl OtlpExport for ExportLogsServiceRequest {
     }
 }
 
+impl OtlpExport for ExportMetricsServiceRequest {
+    type Response = ExportMetricsServiceResponse;
+    type Row = MetricPoint;
+    const MESSAGE: &'static str = "ExportMetricsServiceRequest";
+    const SIGNAL: &'static str = "metrics";
+    const ROWS: &'static str = "data points";
+
+    fn item_count(&self) -> u64 {
+        tracehouse_model::otlp_metrics::point_count(self)
+    }
+
+    fn normalise(
+        &self,
+        limits: &Limits,
+        project_of: impl FnMut(&Attributes) -> Result<String, AuthError>,
+    ) -> Result<Normalised<MetricPoint>, AuthError> {
+        normalise_metrics(self, limits, project_of)
+    }
+
+    fn write(store: &dyn Store, rows: Vec<MetricPoint>) -> BoxFuture<'_, Result<(), StoreError>> {
+        store.write_metric_points(rows)
+    }
+
+    fn response(rejected: u64, message: String) -> ExportMetricsServiceResponse {
+        ExportMetricsServiceResponse {
+            partial_success: (rejected > 0).then_some(ExportMetricsPartialSuccess {
+                rejected_data_points: rejected as i64,
+                error_message: message,
+            }),
+        }
+    }
+}
+
 /// Shared ingest state used by both OTLP receivers.
 pub struct Ingest {
-    /// Where spans and log records go.
+    /// Where spans, log records and metric points go.
     pub store: Arc<dyn Store>,
     /// Key → project table.
     pub projects: Projects,

@@ -27,7 +27,7 @@ pub struct ReasonLabel {
 /// Labels: the signal and the transport of accepted records.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SignalTransportLabel {
-    /// `traces` or `logs`.
+    /// `traces`, `logs` or `metrics`.
     pub signal: &'static str,
     /// `grpc` or `http`.
     pub transport: &'static str,
@@ -36,7 +36,7 @@ pub struct SignalTransportLabel {
 /// Labels: the signal of refused records or requests and why they were refused.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SignalReasonLabel {
-    /// `traces` or `logs`.
+    /// `traces`, `logs` or `metrics`.
     pub signal: &'static str,
     /// A short reason such as `invalid` or `unauthenticated`.
     pub reason: &'static str,
@@ -96,7 +96,7 @@ impl Metrics {
         m
     }
 
-    /// Counts records of a signal (`traces`, `logs`) stored from one request.
+    /// Counts records of a signal (`traces`, `logs`, `metrics`) stored from one request.
     pub fn accepted(&self, signal: &'static str, transport: &'static str, records: u64) {
         self.records_accepted
             .get_or_create(&SignalTransportLabel { signal, transport })

@@ -1,5 +1,6 @@
-//! OTLP/gRPC receiver: the `TraceService` and `LogsService` of the OpenTelemetry protocol,
-//! via tonic. Both are one [`ExportService`] calling the generic ingest path.
+//! OTLP/gRPC receiver: the `TraceService`, `LogsService` and `MetricsService` of the
+//! OpenTelemetry protocol, via tonic. Each is one [`ExportService`] calling the generic
+//! ingest path.
 //!
 //! The services are written here rather than taken from the generated servers so that a bad
 //! request gets the status the OTLP specification names, which the generated code cannot give:
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder, Streaming};
 use tonic::codegen::{Body, BoxFuture, Bytes, Service, StdError, http};
@@ -24,7 +26,7 @@ use tonic::{Code, Request, Response, Status};
 use crate::ingest::{Ingest, IngestError, OtlpExport};
 use crate::projects::key_from_headers;
 
-/// Serves `opentelemetry.proto.collector.{trace,logs}.v1.*Service/Export`.
+/// Serves `opentelemetry.proto.collector.{trace,logs,metrics}.v1.*Service/Export`.
 #[derive(Clone)]
 pub struct GrpcIngest {
     ingest: Arc<Ingest>,
@@ -48,6 +50,12 @@ impl GrpcSignal for ExportLogsServiceRequest {
     const EXPORT_PATH: &'static str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
 }
 
+impl GrpcSignal for ExportMetricsServiceRequest {
+    const SERVICE: &'static str = "opentelemetry.proto.collector.metrics.v1.MetricsService";
+    const EXPORT_PATH: &'static str =
+        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+}
+
 impl GrpcIngest {
     /// A receiver over the shared ingest path.
     pub fn new(ingest: Arc<Ingest>) -> GrpcIngest {
@@ -61,6 +69,11 @@ impl GrpcIngest {
 
     /// The `LogsService`, with gzip both ways and the request size limit applied.
     pub fn logs(&self, max_request_bytes: usize) -> ExportService<ExportLogsServiceRequest> {
+        ExportService::new(self.clone(), max_request_bytes)
+    }
+
+    /// The `MetricsService`, with gzip both ways and the request size limit applied.
+    pub fn metrics(&self, max_request_bytes: usize) -> ExportService<ExportMetricsServiceRequest> {
         ExportService::new(self.clone(), max_request_bytes)
     }
 

@@ -1,5 +1,6 @@
-//! OTLP/HTTP receiver: `POST /v1/traces` and `POST /v1/logs` with protobuf or JSON bodies,
-//! optionally gzipped, both served by one handler generic over the signal; the same port
+//! OTLP/HTTP receiver: `POST /v1/traces`, `POST /v1/logs` and `POST /v1/metrics` with
+//! protobuf or JSON bodies, optionally gzipped, all served by one handler generic over the
+//! signal; the same port
 //! takes session recordings at `POST /v1/replay` ([`crate::replay`]) and Zipkin's
 //! `POST /api/v2/spans` ([`crate::zipkin`]), which share its body handling.
 //!
@@ -20,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use flate2::read::GzDecoder;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use serde::Serialize;
@@ -168,6 +170,7 @@ pub fn router(state: HttpState, cors: Option<CorsLayer>) -> Router {
     let router = Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
+        .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
         .route("/api/v2/spans", post(crate::zipkin::post_spans))
         .route("/v1/replay", post(crate::replay::ingest_replay))
         .with_state(state);
@@ -321,8 +324,8 @@ pub(crate) fn ingest_failure(e: &IngestError, retry_after_secs: u64) -> Failure 
     }
 }
 
-/// `POST /v1/traces` and `POST /v1/logs`: read, inflate and decode the body within the size
-/// limit, then run it through the ingest path and answer in the request's encoding.
+/// `POST /v1/traces`, `POST /v1/logs` and `POST /v1/metrics`: read, inflate and decode the
+/// body within the size limit, then run it through the ingest path and answer in the request's encoding.
 async fn export<R: OtlpExport>(
     State(state): State<HttpState>,
     headers: HeaderMap,

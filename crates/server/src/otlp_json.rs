@@ -9,8 +9,10 @@
 //! decoded request. Every other body is decoded directly.
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::metric;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -160,6 +162,61 @@ impl AnyValues for ExportLogsServiceRequest {
                 }
             }
         }
+    }
+}
+
+impl AnyValues for ExportMetricsServiceRequest {
+    fn for_each_value(&mut self, f: &mut dyn FnMut(&mut AnyValue)) {
+        for rm in &mut self.resource_metrics {
+            if let Some(r) = rm.resource.as_mut() {
+                each_in_attributes(&mut r.attributes, f);
+            }
+            for sm in &mut rm.scope_metrics {
+                if let Some(s) = sm.scope.as_mut() {
+                    each_in_attributes(&mut s.attributes, f);
+                }
+                for m in &mut sm.metrics {
+                    each_in_metric(m, f);
+                }
+            }
+        }
+    }
+}
+
+/// The point and exemplar attributes of one metric.
+fn each_in_metric(
+    m: &mut opentelemetry_proto::tonic::metrics::v1::Metric,
+    f: &mut dyn FnMut(&mut AnyValue),
+) {
+    let mut exemplars =
+        |attrs: &mut [KeyValue], ex: &mut [opentelemetry_proto::tonic::metrics::v1::Exemplar]| {
+            each_in_attributes(attrs, f);
+            for e in ex {
+                each_in_attributes(&mut e.filtered_attributes, f);
+            }
+        };
+    match m.data.as_mut() {
+        Some(metric::Data::Gauge(g)) => g
+            .data_points
+            .iter_mut()
+            .for_each(|p| exemplars(&mut p.attributes, &mut p.exemplars)),
+        Some(metric::Data::Sum(s)) => s
+            .data_points
+            .iter_mut()
+            .for_each(|p| exemplars(&mut p.attributes, &mut p.exemplars)),
+        Some(metric::Data::Histogram(h)) => h
+            .data_points
+            .iter_mut()
+            .for_each(|p| exemplars(&mut p.attributes, &mut p.exemplars)),
+        Some(metric::Data::ExponentialHistogram(h)) => h
+            .data_points
+            .iter_mut()
+            .for_each(|p| exemplars(&mut p.attributes, &mut p.exemplars)),
+        Some(metric::Data::Summary(s)) => s
+            .data_points
+            .iter_mut()
+            .for_each(|p| exemplars(&mut p.attributes, &mut [])),
+        None => {}
     }
 }
 

@@ -128,6 +128,7 @@ impl Server {
             Acceptor::new(self.grpc, max, "otlp-grpc"),
             tonic::service::Routes::new(receiver.traces(self.max_request_bytes))
                 .add_service(receiver.logs(self.max_request_bytes))
+                .add_service(receiver.metrics(self.max_request_bytes))
                 .prepare()
                 .into_axum_router(),
             limits,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tracehouse_model::{ErrorOccurrence, Level, LogRecord, Span, SpanId, TraceId};
+use tracehouse_model::{ErrorOccurrence, Level, LogRecord, MetricPoint, Span, SpanId, TraceId};
 use tracehouse_query::plan::{CmpOp, Filter, Intrinsic, Target, Value};
 use tracehouse_query::{Field, Plan};
 use utoipa::ToSchema;
@@ -14,6 +14,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
 use crate::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
+use crate::otel_metrics::{MetricInfo, MetricNamesQuery, MetricPointsQuery};
 use crate::replay::{ReplayChunk, ReplayPage, ReplayQuery};
 use crate::views::SavedView;
 
@@ -520,7 +521,8 @@ fn filter_plan(filter: Filter) -> Plan {
     }
 }
 
-/// A storage engine for spans, log records and the error occurrences derived from them.
+/// A storage engine for spans, log records, OTLP metric points and the error occurrences derived
+/// from spans and logs.
 #[async_trait]
 pub trait Store: Send + Sync {
     /// Stores spans (and the error occurrences of their `exception` events) durably; returns
@@ -561,6 +563,17 @@ pub trait Store: Send + Sync {
     /// A page of one session's recording, in sequence order (see
     /// [`crate::replay::replay_page`]).
     async fn replay(&self, query: &ReplayQuery) -> Result<ReplayPage, StoreError>;
+    /// Stores OTLP metric data points durably; returns only once they survive a crash.
+    async fn write_metric_points(&self, points: Vec<MetricPoint>) -> Result<(), StoreError>;
+    /// The metrics of a project with points in the window, by name (see
+    /// [`crate::otel_metrics::metric_names`]).
+    async fn metric_names(&self, query: &MetricNamesQuery) -> Result<Vec<MetricInfo>, StoreError>;
+    /// Every point of one metric in the window, in no particular order; refused past
+    /// [`crate::otel_metrics::MAX_METRIC_POINTS`].
+    async fn metric_points(
+        &self,
+        query: &MetricPointsQuery,
+    ) -> Result<Vec<MetricPoint>, StoreError>;
     /// Span metrics (counts, errors, duration percentiles) over time from what is kept at
     /// ingest, per [`crate::metrics`]'s rules: the query is checked with
     /// [`SpanMetricsQuery::check`] once the store folded its filter

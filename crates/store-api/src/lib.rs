@@ -18,6 +18,7 @@ mod error;
 pub mod error_sessions;
 pub mod graph;
 pub mod metrics;
+pub mod otel_metrics;
 pub mod replay;
 pub mod signals;
 pub mod sort;
@@ -37,5 +38,6 @@ pub use api::{
 };
 pub use cursor::{SearchCursor, SearchSort};
 pub use error::StoreError;
+pub use otel_metrics::{MetricInfo, MetricNamesQuery, MetricPointsQuery};
 pub use replay::{ReplayChunk, ReplayPage, ReplayQuery};
 pub use views::SavedView;

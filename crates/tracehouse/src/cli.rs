@@ -162,12 +162,13 @@ pub struct ServeArgs {
     pub max_request_bytes: Option<usize>,
 
     /// Attributes kept per attribute set (a span's, its resource's, each event's …); the
-    /// rest are dropped and counted in `dropped_attributes_count` [default: 128]
+    /// rest are dropped and counted in `dropped_attributes_count`. A metric data point with
+    /// more is rejected (a cut label set would merge series) [default: 128]
     #[arg(long, env = "TRACEHOUSE_MAX_ATTRIBUTES", value_name = "COUNT")]
     pub max_attributes: Option<usize>,
 
-    /// Longer string attribute values (and log bodies) are truncated to this many bytes
-    /// [default: 16384]
+    /// Longer string attribute values (and log bodies) are truncated to this many bytes; a
+    /// metric data point with a longer label is rejected [default: 16384]
     #[arg(
         long,
         env = "TRACEHOUSE_MAX_ATTRIBUTE_VALUE_BYTES",

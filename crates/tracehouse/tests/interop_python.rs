@@ -6,6 +6,10 @@
 //!   session id, service fields); `tests/python/send_logs.py` adds the SDK's `logging`
 //!   handler and OTLP log exporter, and the trace must come back with its logs (on their
 //!   spans) and its errors, findable by log search and in the error groups;
+//!   `tests/python/send_metrics.py` uses the SDK's meter provider and OTLP metric exporters
+//!   (counter, up-down counter, gauge, explicit and exponential histograms, exemplars
+//!   recorded inside a span), and the metrics API must answer exactly the values sent, rates
+//!   and percentiles computed by hand, and exemplars that lead to the span's trace;
 //! * Highlight's own Python SDK (`highlight-io`): `tests/python/highlight_flask.py` runs a
 //!   Flask app that logs and fails inside a request and a job traced with `H.trace`, and
 //!   both must show up as traces with their errors, logs and browser session.
@@ -861,4 +865,142 @@ async fn highlight_python_sdk_flask_app() {
             .any(|l| l["body"] == "placing order for sku-7"),
         "the session lists the request's log: {session:#}"
     );
+}
+
+const METRICS_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/send_metrics.py");
+
+/// The modules send_metrics.py imports.
+const METRICS_MODULES: &str = "opentelemetry.sdk.metrics, \
+     opentelemetry.exporter.otlp.proto.grpc.metric_exporter, \
+     opentelemetry.exporter.otlp.proto.http.metric_exporter";
+
+/// `GET /api/v1/metrics/query` of `metric` with `fn`, a 1-minute step and `extra`, asserting
+/// 200.
+async fn metric_query(server: &TestServer, metric: &str, f: &str, extra: &[(&str, &str)]) -> Value {
+    let mut params = vec![("metric", metric), ("fn", f), ("step", "1m")];
+    params.extend_from_slice(extra);
+    let (status, body) = server.get_params("/api/v1/metrics/query", &params).await;
+    assert_eq!(status, 200, "{metric} {f}: {body}");
+    body
+}
+
+/// The whole-window value of the only series of an answer.
+fn total(answer: &Value) -> f64 {
+    let series = answer["series"].as_array().expect("series");
+    assert_eq!(series.len(), 1, "one series: {answer}");
+    series[0]["total"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no total: {answer}"))
+}
+
+/// The SDK's meter provider exports a counter, an up-down counter, a gauge, an explicit and
+/// an exponential histogram (their exemplars recorded inside a span); the API answers
+/// exactly the values sent, rates and percentiles equal hand-computed ones, and the
+/// exemplars lead to the span's trace.
+async fn metrics_sent_and_queried(protocol: &str) {
+    require_modules("python3", METRICS_MODULES);
+    let server = TestServer::start(&[]);
+    let endpoint = match protocol {
+        "grpc" => server.grpc.clone(),
+        _ => server.http.clone(),
+    };
+    let out = run_python(
+        "python3",
+        METRICS_SCRIPT,
+        INSTALL_HINT,
+        &[&endpoint, protocol],
+    );
+    let trace_id = out["trace_id"].as_str().expect("trace_id").to_string();
+
+    let names = get_ok(&server, "/api/v1/metrics/names").await;
+    let types: Vec<(String, String)> = list(&names, "metrics")
+        .iter()
+        .map(|m| (text(m, "name").to_string(), text(m, "type").to_string()))
+        .collect();
+    let pairs = [
+        ("interop.latency", "histogram"),
+        ("interop.payload", "exponential_histogram"),
+        ("interop.queue", "sum"),
+        ("interop.requests", "sum"),
+        ("interop.temperature", "gauge"),
+    ];
+    let want: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(types, want, "[{protocol}] {names}");
+
+    // The counter's points started in the window (the SDK's start time), so they count
+    // from zero: /a 3, /b 2, and the rate is their increase over the window's seconds.
+    let by_route = metric_query(&server, "interop.requests", "increase", &[("by", "route")]).await;
+    let totals: Vec<(String, f64)> = list(&by_route, "series")
+        .iter()
+        .map(|s| {
+            (
+                text(&s["labels"], "route").to_string(),
+                s["total"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        totals,
+        vec![("/a".into(), 3.0), ("/b".into(), 2.0)],
+        "[{protocol}]"
+    );
+    let rate = metric_query(&server, "interop.requests", "rate", &[]).await;
+    let seconds =
+        (rate["end_ns"].as_i64().unwrap() - rate["start_ns"].as_i64().unwrap()) as f64 / 1e9;
+    assert_eq!(total(&rate), 5.0 / seconds, "[{protocol}] rate");
+    let queue = metric_query(&server, "interop.queue", "sum", &[]).await;
+    assert_eq!(total(&queue), 3.0, "[{protocol}] up-down counter");
+    let temperature = metric_query(&server, "interop.temperature", "avg", &[]).await;
+    assert_eq!(total(&temperature), 21.5, "[{protocol}] gauge");
+    assert_eq!(temperature["unit"], "Cel");
+
+    // Latency 0.5, 3, 4, 7, 12 in (-inf, 1], (1, 5], (5, 10], (10, inf): 1, 2, 1, 1.
+    for (f, want) in [
+        ("count", 5.0),
+        ("sum", 26.5),
+        ("p50", 1.0 + 4.0 * 1.5 / 2.0),
+        ("p75", 5.0 + 5.0 * 0.75),
+        ("p99", 10.0),
+    ] {
+        let answer = metric_query(&server, "interop.latency", f, &[]).await;
+        assert_eq!(total(&answer), want, "[{protocol}] latency {f}");
+    }
+    let latency = metric_query(&server, "interop.latency", "p50", &[]).await;
+    let exemplars = list(&latency["series"][0], "exemplars");
+    assert!(!exemplars.is_empty(), "[{protocol}] exemplars: {latency}");
+    for e in &exemplars {
+        assert_eq!(text(e, "trace_id"), trace_id, "[{protocol}] exemplar {e}");
+    }
+    let trace = server.trace(&trace_id).await;
+    assert_eq!(
+        trace.len(),
+        1,
+        "[{protocol}] the exemplars' trace is stored: {trace:?}"
+    );
+    assert_eq!(trace[0]["name"], "GET /cart");
+
+    // Payload 1, 2, 4, 8 in exponential buckets: exact count and sum; the median (rank 2)
+    // lies in the bucket whose upper bound is 2.
+    let count = metric_query(&server, "interop.payload", "count", &[]).await;
+    assert_eq!(total(&count), 4.0, "[{protocol}] payload count");
+    let avg = metric_query(&server, "interop.payload", "avg", &[]).await;
+    assert_eq!(total(&avg), 15.0 / 4.0, "[{protocol}] payload avg");
+    let p50 = total(&metric_query(&server, "interop.payload", "p50", &[]).await);
+    assert!(
+        1.0 < p50 && p50 <= 2.0 + 1e-9,
+        "[{protocol}] payload p50 {p50}"
+    );
+}
+
+#[tokio::test]
+async fn python_metrics_over_otlp_grpc() {
+    metrics_sent_and_queried("grpc").await;
+}
+
+#[tokio::test]
+async fn python_metrics_over_otlp_http_protobuf() {
+    metrics_sent_and_queried("http/protobuf").await;
 }

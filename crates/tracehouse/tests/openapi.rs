@@ -522,6 +522,26 @@ fn logs_json(t: u64) -> Vec<u8> {
 /// array (a JSON pointer) that must not be empty for the check to mean something.
 type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
 
+/// A histogram point with an exemplar of the trace, as OTLP/HTTP JSON.
+fn metrics_json(t: u64) -> Vec<u8> {
+    json!({"resourceMetrics": [{
+        "resource": {"attributes": [kv("service.name", s("shop-web"))]},
+        "scopeMetrics": [{"metrics": [{
+            "name": "http.server.duration", "unit": "ms", "description": "request time",
+            "histogram": {"aggregationTemporality": 1, "dataPoints": [{
+                "attributes": [kv("route", s("/cart"))],
+                "startTimeUnixNano": (t - 1_000_000_000).to_string(),
+                "timeUnixNano": t.to_string(),
+                "count": "3", "sum": 12.5, "bucketCounts": ["1", "2"], "explicitBounds": [5.0],
+                "exemplars": [{"timeUnixNano": t.to_string(), "asDouble": 7.5,
+                    "traceId": TRACE, "spanId": "eee19b7ec3c1b174"}]
+            }]}
+        }]}]
+    }]})
+    .to_string()
+    .into_bytes()
+}
+
 #[tokio::test]
 async fn real_answers_fit_the_documented_schemas() {
     let server = TestServer::start(&[]);
@@ -541,6 +561,10 @@ async fn real_answers_fit_the_documented_schemas() {
     assert_eq!(resp.status().as_u16(), 200);
     let resp = server
         .post_logs("application/json", &[], logs_json(t))
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let resp = server
+        .post_otlp("/v1/metrics", "application/json", &[], metrics_json(t))
         .await;
     assert_eq!(resp.status().as_u16(), 200);
     let resp = reqwest::Client::new()
@@ -672,6 +696,34 @@ async fn real_answers_fit_the_documented_schemas() {
             "/api/v1/metrics/spans",
             &[("fn", "p95(duration)"), ("by", "service")],
             "/series",
+        ),
+        (
+            "/api/v1/metrics/names",
+            "/api/v1/metrics/names",
+            &[],
+            "/metrics",
+        ),
+        (
+            "/api/v1/metrics/{name}/labels",
+            "/api/v1/metrics/http.server.duration/labels",
+            &[],
+            "/labels",
+        ),
+        (
+            "/api/v1/metrics/{name}/labels/{key}/values",
+            "/api/v1/metrics/http.server.duration/labels/route/values",
+            &[],
+            "/values",
+        ),
+        (
+            "/api/v1/metrics/query",
+            "/api/v1/metrics/query",
+            &[
+                ("metric", "http.server.duration"),
+                ("fn", "p95"),
+                ("by", "route"),
+            ],
+            "/series/0/exemplars",
         ),
         ("/api/v1/services", "/api/v1/services", &[], "/services"),
         (

@@ -469,6 +469,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/metrics/names": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OTLP metrics
+         * @description The metrics with data points in the window, with their type, unit and description (of
+         *     their newest point).
+         */
+        get: operations["metricNames"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/{name}/labels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A metric's labels
+         * @description The label keys of a metric's points in the window, with how many series carry each.
+         */
+        get: operations["metricLabels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/{name}/labels/{key}/values": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A label's values
+         * @description The values of one label of a metric in the window, most series first.
+         */
+        get: operations["metricLabelValues"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/metrics/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One OTLP metric over time
+         * @description One function of a metric's points per step and per group of the `by` labels, plus its
+         *     value over the whole window, in the series shape of the span metrics, each series with
+         *     the exemplars of its points (their trace and span ids lead to the traces). Counter
+         *     resets (a later start time, or a smaller value) are handled by `rate` and `increase`;
+         *     percentiles come from explicit or exponential histogram buckets. At most 50 series.
+         */
+        get: operations["metricQuery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/services": {
         parameters: {
             query?: never;
@@ -956,6 +1041,16 @@ export interface components {
          * @enum {string}
          */
         KeyScope: "intrinsic" | "span" | "resource";
+        /** @description A label value with how many series have it. */
+        LabelValue: {
+            /** @description The value as text. */
+            value: string;
+            /**
+             * Format: int64
+             * @description Series with it.
+             */
+            series: number;
+        };
         /**
          * @description A coarse severity level, from OTLP's severity number ranges (or the text when the number
          *     is unset).
@@ -1082,11 +1177,60 @@ export interface components {
              */
             dropped_attributes_count: number;
         };
+        /** @description A metric of a project: its name and what its latest point said about it. */
+        MetricInfo: {
+            /** @description The metric's name. */
+            name: string;
+            /** @description Its data-point type. */
+            type: components["schemas"]["MetricType"];
+            /** @description Its unit, as sent. */
+            unit: string;
+            /** @description Its description, as sent. */
+            description: string;
+        };
+        /** @description A label key of a metric. */
+        MetricLabel: {
+            /** @description The key (`route`, `service.name`). */
+            key: string;
+            /** @description `point` for a data-point attribute, `resource` for a resource attribute. */
+            scope: string;
+            /**
+             * Format: int64
+             * @description Series with the key.
+             */
+            series: number;
+        };
+        /** @description A label's values. */
+        MetricLabelValues: {
+            /** @description The metric. */
+            metric: string;
+            /** @description The label. */
+            key: string;
+            /** @description Most series first (at most 1000). */
+            values: components["schemas"]["LabelValue"][];
+        };
+        /** @description A metric's labels. */
+        MetricLabels: {
+            /** @description The metric. */
+            metric: string;
+            /** @description Point attribute keys, then resource attribute keys, each by key. */
+            labels: components["schemas"]["MetricLabel"][];
+        };
+        /** @description The project's metrics. */
+        MetricNames: {
+            /** @description One per metric with points in the window, by name. */
+            metrics: components["schemas"]["MetricInfo"][];
+        };
         /**
          * @description Where the numbers of an answer come from.
          * @enum {string}
          */
         MetricSource: "sketches" | "scan";
+        /**
+         * @description The OTLP data-point type of a metric.
+         * @enum {string}
+         */
+        MetricType: "gauge" | "sum" | "histogram" | "exponential_histogram" | "summary";
         /**
          * @description What a node of the map is.
          * @enum {string}
@@ -1124,6 +1268,59 @@ export interface components {
             kind: string;
             /** @description Its numbers. */
             red: components["schemas"]["Red"];
+        };
+        /** @description One metric over time. */
+        OtelMetricsAnswer: {
+            /** @description The metric's name. */
+            metric: string;
+            type: null | components["schemas"]["MetricType"];
+            /** @description Its unit (of its newest point). */
+            unit: string;
+            /**
+             * Format: int64
+             * @description Start of the first step, ns.
+             */
+            start_ns: number;
+            /**
+             * Format: int64
+             * @description End of the window (a whole number of steps), ns.
+             */
+            end_ns: number;
+            /**
+             * Format: int64
+             * @description Step, ns.
+             */
+            step_ns: number;
+            /** @description Series, most points first; at most `max_series`. */
+            series: components["schemas"]["OtelSeries"][];
+            /** @description More groups matched than `max_series`: only those with the most points are here. */
+            series_truncated: boolean;
+            /** @description Most series an answer holds. */
+            max_series: number;
+        };
+        /** @description One series of an answer: a `by` group. */
+        OtelSeries: {
+            /** @description The value of each `by` label (empty text when a point has none). */
+            labels: {
+                [key: string]: string;
+            };
+            /**
+             * @description `[t, value]` per step with points, oldest first: `t` in ns, `value` null where the
+             *     function is undefined (no baseline yet for an increase, an empty histogram).
+             */
+            points: (number | null)[][];
+            /**
+             * Format: double
+             * @description The function over the whole window.
+             */
+            total?: number | null;
+            /**
+             * Format: int64
+             * @description Points of the group read in the window.
+             */
+            count: number;
+            /** @description Exemplars of those points, oldest first (at most 100, the newest). */
+            exemplars: components["schemas"]["SeriesExemplar"][];
         };
         /**
          * @description Which traces a row's span is in.
@@ -1272,6 +1469,26 @@ export interface components {
          * @example http.status_code:desc
          */
         SearchSort: string;
+        /** @description An exemplar of a series: a sample value with the trace it was recorded in. */
+        SeriesExemplar: {
+            /**
+             * Format: int64
+             * @description Start of the step of the point it came with, ns.
+             */
+            t: number;
+            /**
+             * Format: int64
+             * @description When it was recorded, ns.
+             */
+            time_unix_nano: number;
+            /**
+             * Format: double
+             * @description The recorded value.
+             */
+            value: number;
+            trace_id: null | components["schemas"]["TraceId"];
+            span_id: null | components["schemas"]["SpanId"];
+        };
         /** @description One series of a metrics answer. */
         SeriesOut: {
             /** @description The value of each `by` key (empty text when a span has none). */
@@ -2810,6 +3027,166 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SpanMetrics"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    metricNames: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Inclusive start: RFC 3339 or nanoseconds since the epoch. Defaults to one hour
+                 *     before `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end: RFC 3339 or nanoseconds. Defaults to now. */
+                end?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricNames"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    metricLabels: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Inclusive start: RFC 3339 or nanoseconds since the epoch. Defaults to one hour
+                 *     before `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end: RFC 3339 or nanoseconds. Defaults to now. */
+                end?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The metric's name. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The labels. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricLabels"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    metricLabelValues: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Inclusive start: RFC 3339 or nanoseconds since the epoch. Defaults to one hour
+                 *     before `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end: RFC 3339 or nanoseconds. Defaults to now. */
+                end?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The metric's name. */
+                name: string;
+                /** @description A label key (a point or resource attribute). */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The values. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MetricLabelValues"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    metricQuery: {
+        parameters: {
+            query?: {
+                /** @description The metric's name (required). */
+                metric?: string;
+                /**
+                 * @description Label filter, a plain filter in the tracehouse query language: point attributes
+                 *     (`route:/checkout`), resource attributes (`resource.host.name:web-1`), `service:x`.
+                 */
+                filter?: string;
+                /**
+                 * @description `avg`, `sum`, `min`, `max`, `count`, `rate`, `increase`, or `p50`, `p75`, `p90`,
+                 *     `p95`, `p99` (histograms). Default `avg`. Gauges and summaries take the first five;
+                 *     percentiles need a histogram.
+                 */
+                fn?: string;
+                /** @description Labels to split series by, comma-separated (at most 4). */
+                by?: string;
+                /**
+                 * @description Step between points (`30s`, `1m`, `1h`); at most 1440 steps. Default: the window in
+                 *     about 60 steps of whole minutes.
+                 */
+                step?: string;
+                /**
+                 * @description Inclusive start: RFC 3339 or nanoseconds since the epoch (aligned down to the
+                 *     step). Defaults to one hour before `end`.
+                 */
+                start?: string;
+                /** @description Exclusive end: RFC 3339 or nanoseconds (aligned up to the step). Defaults to now. */
+                end?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The series. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OtelMetricsAnswer"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -2,11 +2,13 @@
 //! (unfiltered histograms from per-minute counts, key statistics, trace by id: [`table`]),
 //! query execution over a snapshot ([`query`]), the compiler of the query crate's filter IR
 //! to DataFusion ([`filter`]), the granule scan over indexed parts ([`scan`]), span and
-//! trace search and histograms ([`search`]), and logs, errors and sessions ([`correlate`]).
+//! trace search and histograms ([`search`]), logs, errors and sessions ([`correlate`]), session
+//! recordings ([`replay`]) and OTLP metric points ([`otel_metrics`]).
 //! Reads use `storage` and the table's state, never `write` internals or `maintenance`.
 
 pub(crate) mod correlate;
 pub(crate) mod filter;
+pub(crate) mod otel_metrics;
 pub(crate) mod query;
 pub(crate) mod replay;
 pub(crate) mod scan;

@@ -13,6 +13,7 @@ pub(crate) mod granule;
 pub(crate) mod log_rows;
 pub(crate) mod manifest;
 pub(crate) mod merge;
+pub(crate) mod metric_rows;
 pub(crate) mod part;
 pub(crate) mod quarantine;
 pub(crate) mod replay_rows;

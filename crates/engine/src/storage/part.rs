@@ -458,10 +458,11 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
         Table::Logs => col::LOG_ID,
         Table::Spans | Table::Errors => col::SPAN_ID,
         Table::Replay => col::EVENTS,
+        Table::Metrics => col::POINT_VALUE,
     };
     let (page_rows, group_rows) = match table {
         Table::Spans => (GRANULE_ROWS, ROW_GROUP_ROWS),
-        Table::Logs | Table::Errors => (DEFAULT_PAGE_ROWS, ROW_GROUP_ROWS),
+        Table::Logs | Table::Errors | Table::Metrics => (DEFAULT_PAGE_ROWS, ROW_GROUP_ROWS),
         Table::Replay => (REPLAY_ROW_GROUP_ROWS, REPLAY_ROW_GROUP_ROWS),
     };
     // Times and durations are nearly unique: a dictionary would fill up and then have
@@ -472,6 +473,7 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
         Table::Logs => &[col::TIME, col::OBSERVED_TIME],
         Table::Errors => &[col::TIME],
         Table::Replay => &[col::TIME, col::END_TIME],
+        Table::Metrics => &[col::TIME, col::START_TIME],
     };
     let mut builder = WriterProperties::builder();
     for name in times {
@@ -491,6 +493,10 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
         )
         .set_column_bloom_filter_fpp(trace_id, 0.01)
         .set_column_bloom_filter_enabled(ColumnPath::from(col::SESSION_ID), table == Table::Replay)
+        .set_column_bloom_filter_enabled(
+            ColumnPath::from(col::METRIC_NAME),
+            table == Table::Metrics,
+        )
         .set_column_dictionary_enabled(ColumnPath::from(unique_id), false)
         .build()
 }
@@ -576,7 +582,7 @@ pub fn write_sorted_part(
     stats: KeyStats,
 ) -> Result<Arc<Part>, StoreError> {
     let trace_ids = match table {
-        Table::Replay => Vec::new(),
+        Table::Replay | Table::Metrics => Vec::new(),
         Table::Spans | Table::Logs | Table::Errors => sorted_trace_ids(sorted)?,
     };
     let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;

@@ -106,6 +106,18 @@ pub mod col {
     pub const SEQUENCE: &str = "sequence";
     /// Replay: how many events a chunk holds.
     pub const EVENT_COUNT: &str = "event_count";
+    /// OTLP metrics: the metric's name.
+    pub const METRIC_NAME: &str = "metric_name";
+    /// OTLP metrics: the data-point type (`tracehouse_model::MetricType::as_str`).
+    pub const METRIC_TYPE: &str = "metric_type";
+    /// OTLP metrics: the metric's unit.
+    pub const UNIT: &str = "unit";
+    /// OTLP metrics: the metric's description.
+    pub const DESCRIPTION: &str = "description";
+    /// OTLP metrics: what the point measured (`tracehouse_model::PointValue`, JSON).
+    pub const POINT_VALUE: &str = "point_value";
+    /// OTLP metrics: the point's exemplars (JSON).
+    pub const EXEMPLARS: &str = "exemplars";
 }
 
 pub(crate) fn attr_map_builder() -> MapBuilder<StringBuilder, StringBuilder> {

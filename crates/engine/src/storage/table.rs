@@ -10,6 +10,7 @@ use datafusion::arrow::datatypes::SchemaRef;
 
 use crate::error::StoreError;
 use crate::storage::log_rows::{error_schema, log_schema};
+use crate::storage::metric_rows::metric_schema;
 use crate::storage::replay_rows::replay_schema;
 use crate::storage::schema::{col, span_schema};
 use crate::storage::stats::{batch_stats, log_batch_stats};
@@ -26,11 +27,19 @@ pub enum Table {
     Errors,
     /// Chunks of session recordings (`replay/`), placed in time by their first event.
     Replay,
+    /// OTLP metric data points (`metrics/`), placed in time by their time.
+    Metrics,
 }
 
 impl Table {
     /// Every table.
-    pub const ALL: [Table; 4] = [Table::Spans, Table::Logs, Table::Errors, Table::Replay];
+    pub const ALL: [Table; 5] = [
+        Table::Spans,
+        Table::Logs,
+        Table::Errors,
+        Table::Replay,
+        Table::Metrics,
+    ];
 
     /// The table's name, as logs, reports and metrics say it.
     pub fn name(self) -> &'static str {
@@ -39,6 +48,7 @@ impl Table {
             Table::Logs => "logs",
             Table::Errors => "errors",
             Table::Replay => "replay",
+            Table::Metrics => "metrics",
         }
     }
 
@@ -49,6 +59,7 @@ impl Table {
             Table::Logs => log_schema(),
             Table::Errors => error_schema(),
             Table::Replay => replay_schema(),
+            Table::Metrics => metric_schema(),
         }
     }
 
@@ -56,7 +67,7 @@ impl Table {
     pub fn time_column(self) -> &'static str {
         match self {
             Table::Spans => col::START_TIME,
-            Table::Logs | Table::Errors | Table::Replay => col::TIME,
+            Table::Logs | Table::Errors | Table::Replay | Table::Metrics => col::TIME,
         }
     }
 
@@ -75,6 +86,7 @@ impl Table {
             Table::Logs => &[(col::SERVICE_NAME, false), (col::TIME, true)],
             Table::Errors => &[(col::FINGERPRINT, false), (col::TIME, true)],
             Table::Replay => &[(col::SESSION_ID, false), (col::SEQUENCE, false)],
+            Table::Metrics => &[(col::METRIC_NAME, false), (col::TIME, true)],
         }
     }
 
@@ -85,11 +97,13 @@ impl Table {
             Table::Logs => root.join("logs"),
             Table::Errors => root.join("errors"),
             Table::Replay => root.join("replay"),
+            Table::Metrics => root.join("metrics"),
         }
     }
 
     /// Key/value statistics for autocomplete, per (project, hour), of spans and of log
-    /// records (errors and replay chunks are not searched with the query language).
+    /// records (errors, replay chunks and metric points are not searched with the query
+    /// language).
     pub fn stats(
         self,
         batch: &RecordBatch,
@@ -98,7 +112,7 @@ impl Table {
         match self {
             Table::Spans => batch_stats(batch, hour_ns),
             Table::Logs => log_batch_stats(batch, hour_ns),
-            Table::Errors | Table::Replay => Ok(HashMap::new()),
+            Table::Errors | Table::Replay | Table::Metrics => Ok(HashMap::new()),
         }
     }
 }

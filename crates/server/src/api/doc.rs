@@ -8,8 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    analysis, errors, failure, keys, logs, ops, params, replay, services, sessions, span_metrics,
-    spans, traces, typical, views,
+    analysis, errors, failure, keys, logs, ops, otel_metrics, params, replay, services, sessions,
+    span_metrics, spans, traces, typical, views,
 };
 
 /// Name of the header that carries a project key.
@@ -20,8 +20,8 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
 #[openapi(
     info(
         title = "tracehouse JSON API",
-        description = "Query spans, traces, log records, error groups, sessions and span \
-            metrics stored by tracehouse.\n\nEvery `/api/v1` route reads one project: the one whose key is sent \
+        description = "Query spans, traces, log records, error groups, sessions, span \
+            metrics and OTLP metrics stored by tracehouse.\n\nEvery `/api/v1` route reads one project: the one whose key is sent \
             in the `x-tracehouse-key` header or as `authorization: Bearer <key>`. When no \
             projects are configured the server runs in open mode and needs no key. Times in \
             responses are integer nanoseconds since the Unix epoch; ids are lowercase hex. \
@@ -56,6 +56,10 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         views::delete,
         replay::session_replay,
         span_metrics::span_metrics,
+        otel_metrics::names,
+        otel_metrics::labels,
+        otel_metrics::label_values_of,
+        otel_metrics::query,
         services::services,
         services::operations,
         services::graph,
@@ -77,7 +81,7 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         (name = "errors", description = "Error occurrences grouped by fingerprint."),
         (name = "sessions", description = "Browser sessions."),
         (name = "views", description = "Saved views: named searches of the project."),
-        (name = "metrics", description = "Span metrics (rate, errors, duration) over time."),
+        (name = "metrics", description = "Span metrics (rate, errors, duration) over time, and OTLP metrics: names, labels and one metric over time."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
     ),
 )]

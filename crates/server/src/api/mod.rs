@@ -22,6 +22,7 @@ mod failure;
 mod keys;
 mod logs;
 mod ops;
+mod otel_metrics;
 mod params;
 mod replay;
 mod services;
@@ -110,6 +111,13 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/views/{name}", delete(views::delete))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route("/api/v1/metrics/spans", get(span_metrics::span_metrics))
+        .route("/api/v1/metrics/names", get(otel_metrics::names))
+        .route("/api/v1/metrics/query", get(otel_metrics::query))
+        .route("/api/v1/metrics/{name}/labels", get(otel_metrics::labels))
+        .route(
+            "/api/v1/metrics/{name}/labels/{key}/values",
+            get(otel_metrics::label_values_of),
+        )
         .route("/api/v1/services", get(services::services))
         .route("/api/v1/services/graph", get(services::graph))
         .route(
@@ -137,7 +145,9 @@ pub fn router(state: ApiState) -> Router {
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
                  /api/v1/errors/groups/{fingerprint}, /api/v1/sessions, \
                  /api/v1/sessions/{session_id}, /api/v1/sessions/{session_id}/replay, \
-                 /api/v1/views, /api/v1/views/{name}, /api/v1/metrics/spans, /api/v1/services, \
+                 /api/v1/views, /api/v1/views/{name}, /api/v1/metrics/spans, \
+                 /api/v1/metrics/names, /api/v1/metrics/query, /api/v1/metrics/{name}/labels, \
+                 /api/v1/metrics/{name}/labels/{key}/values, /api/v1/services, \
                  /api/v1/services/graph and /api/v1/services/{service}/operations, all \
                  described by /api/v1/openapi.json",
             )
