@@ -129,6 +129,9 @@ function start(options: BrowserOptions): Tracehouse {
     ...(options.environment ? { 'deployment.environment.name': options.environment } : {}),
     [SESSION_ID_ATTRIBUTE]: sessionId,
     'telemetry.sdk.name': '@tracehouse/browser',
+    // The semantic conventions' language of browser JavaScript: how tracehouse tells a
+    // browser's requests from its backends' (the sessions list's request count).
+    'telemetry.sdk.language': 'webjs',
   });
   const headers: Record<string, string> = options.projectKey
     ? { 'x-tracehouse-key': options.projectKey }

@@ -58,6 +58,7 @@ describe('session id', () => {
     await sdk!.flush();
     const span = spans.getFinishedSpans().find((s) => s.name === 'work')!;
     expect(span.resource.attributes['session.id']).toBe(sessionId);
+    expect(span.resource.attributes['telemetry.sdk.language']).toBe('webjs');
     expect(logs.getFinishedLogRecords()[0].resource.attributes['session.id']).toBe(sessionId);
   });
 });

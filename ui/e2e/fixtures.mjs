@@ -19,7 +19,7 @@ export function otlp(spans, environment = 'e2e') {
   }
   return {
     resourceSpans: [...byService.entries()].map(([service, list]) => ({
-      resource: { attributes: attrs({ 'service.name': service, 'deployment.environment': environment, 'host.name': `${service}-host-1` }) },
+      resource: { attributes: attrs({ 'service.name': service, 'deployment.environment': environment, 'host.name': `${service}-host-1`, ...list[0].resource }) },
       scopeSpans: [
         {
           scope: { name: 'e2e-generator', version: '1.0.0' },
@@ -150,6 +150,20 @@ export function sessionTrace(t0, sessionId, errorType = 'E2eInventoryError') {
     { time: t0 + 245 * MS, service: 'cart', level: 'ERROR', number: 17, body: 'inventory lookup failed for sku-1', traceId, spanId: ids.load, attributes: { ...session, 'cart.sku': 'sku-1', 'retry.count': 2 } },
   ];
   return { traceId, ids, spans, logs };
+}
+
+/**
+ * A browser session as the browser SDK sends it (service `shop-web` on OpenTelemetry's web SDK):
+ * the shop's home page loaded in Chrome, a fetch to the cart, then the checkout page loaded.
+ * A span's `resource` attributes join its service's resource.
+ */
+export function browserPages(t0, sessionId) {
+  const web = { 'session.id': sessionId };
+  const resource = { 'telemetry.sdk.language': 'webjs', 'session.id': sessionId };
+  const ua = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+  const page = (start, url) => ({ traceId: hex(16), spanId: hex(8), service: 'shop-web', resource, name: 'documentLoad', start, end: start + 400 * MS, attributes: { ...web, 'url.full': url, 'user_agent.original': ua } });
+  const fetch = { traceId: hex(16), spanId: hex(8), service: 'shop-web', resource, name: 'HTTP POST', kind: 3, start: t0 + 2000 * MS, end: t0 + 2100 * MS, attributes: { ...web, 'http.request.method': 'POST', 'url.full': 'http://shop.test/api/cart' } };
+  return [page(t0, 'http://shop.test/'), fetch, page(t0 + 5000 * MS, 'http://shop.test/checkout')];
 }
 
 /** `n` unrelated debug log lines from `svc`, spread evenly over `[t0, t1)` (no trace, no session). */

@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, replayChunks, mapServiceSpan, retryTrace, serviceCalls, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { browserPages, checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, replayChunks, mapServiceSpan, retryTrace, serviceCalls, sessionTrace, sharedIdTrace } from './fixtures.mjs';
 import { servicesTests } from './services.mjs';
 import { fail, launchBrowser, repo, sleep, startServer } from './harness.mjs';
 
@@ -64,6 +64,9 @@ const sessB = sessionTrace(now - 25 * 60e9, SESSION);
 const NOISE = 3000;
 await post(otlp(sessA.spans));
 await post(otlp(sessB.spans));
+// A browser session with two page loads and a request, for the sessions list's columns.
+const PAGES_SESSION = `sess-pages-${hex(4)}`;
+await post(otlp(browserPages(now - 20 * 60e9, PAGES_SESSION)));
 // A session with a recording: one request, recorded from a second before it to the "Green tea"
 // that appears three seconds into the recording (after the request and its error).
 const REPLAY_SESSION = `sess-replay-${hex(4)}`;
@@ -1040,6 +1043,47 @@ test('the sessions page lists the session; its page shows traces, errors and log
   await waitUrl((u) => u.pathname === `/traces/${sessA.traceId}`, 'opened the trace from the timeline');
   await page.waitForSelector('.wf-row');
   eq((await rowIds()).length, 3, 'trace rows');
+}, { needs: 'logs' });
+
+test('the sessions list shows a browser session\'s pages, requests, browser and route', async () => {
+  await page.goto(`${base}/sessions`);
+  const row = `table.sessions tr[data-session-id="${PAGES_SESSION}"]`;
+  await page.waitForSelector(row);
+  const cell = (col) => page.textContent(`${row} td[data-col=${col}]`);
+  eq(await cell('pages'), '2', 'page loads');
+  eq(await cell('requests'), '1', 'requests of the browser');
+  eq(await cell('browser'), 'Chrome 131 on Linux', 'browser from the user agent');
+  eq((await cell('summary')).trim(), '/ → /checkout', 'entry page → last page');
+  await page.fill('#session-filter', 'checkout');
+  await page.waitForFunction((r) => document.querySelectorAll('table.sessions tbody tr').length === 1 && document.querySelector(r), row);
+  await page.fill('#session-filter', '');
+  await axe('sessions list with browser sessions');
+  try {
+    for (const width of [1440, 900, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      eq(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 0, `the page fits ${width} px (the table scrolls)`);
+      await shot(`16b-sessions-list-${width}`);
+    }
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+}, { needs: 'logs' });
+
+test('a trace of a recorded session links to the replay at the trace\'s start', async () => {
+  await page.goto(`${base}/traces/${sessA.traceId}`);
+  await page.waitForSelector('.trace-head a.session-link');
+  await page.waitForLoadState('networkidle');
+  assert(!(await page.$('a.watch-session')), 'no link for a session without a recording');
+  await page.goto(`${base}/traces/${replayed.traceId}`);
+  await page.waitForSelector(`a.watch-session[data-session-id="${REPLAY_SESSION}"]`);
+  await axe('trace with a replay link');
+  await page.click('a.watch-session');
+  await waitUrl((u) => u.pathname === `/sessions/${REPLAY_SESSION}` && u.searchParams.get('at') !== null, 'opened the session at the trace');
+  await page.waitForSelector('.replay-stage iframe');
+  // The recording starts a second before the request: the player starts there, not at zero.
+  await page.waitForFunction(() => (document.querySelector('[data-testid=replay-time]')?.textContent ?? '').startsWith('1'));
+  const cursor = await page.$eval('.timeline .tl-cursor', (c) => parseFloat(c.style.left));
+  assert(cursor > 0, `the timeline cursor moved to the trace (${cursor}%)`);
 }, { needs: 'logs' });
 
 test('a session with a recording plays it on the timeline\'s clock: seeking moves the cursor, clicking seeks the player', async () => {

@@ -30,6 +30,9 @@ use tracehouse_store_api::error_sessions::{
     RootSessions, errors_per_session, fill_sessions, root_window, sessionless_traces,
     sessions_per_group, traces_of,
 };
+use tracehouse_store_api::session_pages::{
+    PageLoads, URL_FIELDS, USER_AGENT_FIELDS, browser_request, fields, page_load,
+};
 use tracehouse_store_api::signals::{
     GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_page,
 };
@@ -41,7 +44,7 @@ use tracehouse_store_api::{
 
 use crate::read::{beyond, ch, dir, window_on};
 use crate::row::{ERROR_COLUMNS, ErrorRow, LOG_READ_COLUMNS, LogReadRow, level_of};
-use crate::sql::{Params, Table, compile};
+use crate::sql::{Params, Table, compile, text_of};
 
 /// Most example traces of an error group (as `assemble_groups` keeps).
 const EXAMPLE_TRACES: usize = 5;
@@ -416,7 +419,42 @@ struct SessionRow {
     end_ns: i64,
     traces: u64,
     spans: u64,
+    requests: u64,
     services: Vec<String>,
+}
+
+#[derive(Debug, Row, Deserialize)]
+struct PageLoadRow {
+    sid: String,
+    start_ns: i64,
+    url: Option<String>,
+    ua: Option<String>,
+}
+
+/// The page loads of the sessions `ids` in the window, folded per session.
+async fn page_loads(
+    client: &Client,
+    q: &SessionsQuery,
+    ids: &[String],
+) -> Result<PageLoads, StoreError> {
+    let mut p = Params::default();
+    let window = window_on(&mut p, "timestamp", &q.project_id, q.start_ns, q.end_ns);
+    let list = p.str_array(ids.to_vec());
+    let is_page_load = compile(&page_load(), Table::Spans, &mut p);
+    let url = text_of(&fields(&URL_FIELDS), Table::Spans, &mut p);
+    let ua = text_of(&fields(&USER_AGENT_FIELDS), Table::Spans, &mut p);
+    let sql = format!(
+        "SELECT assumeNotNull(session_id) AS sid, toUnixTimestamp64Nano(timestamp) AS start_ns, \
+         {url} AS url, {ua} AS ua FROM spans \
+         WHERE {window} AND session_id IS NOT NULL AND has({list}, assumeNotNull(session_id)) \
+         AND {is_page_load}"
+    );
+    let rows: Vec<PageLoadRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
+    let mut pages = PageLoads::default();
+    for r in &rows {
+        pages.add(&r.sid, r.start_ns, r.url.as_deref(), r.ua.as_deref());
+    }
+    Ok(pages)
 }
 
 #[derive(Debug, Row, Deserialize)]
@@ -443,11 +481,12 @@ pub(crate) async fn sessions(
     if let Some(s) = &q.session_id {
         filter.push_str(&format!(" AND session_id = {}", p.str(s.as_str())));
     }
+    let requests = compile(&browser_request(), Table::Spans, &mut p);
     let sql = format!(
         "SELECT assumeNotNull(session_id) AS sid, \
          toUnixTimestamp64Nano(min(timestamp)) AS start_ns, \
          toUnixTimestamp64Nano(max(end_time)) AS end_ns, \
-         uniqExact(trace_id) AS traces, count() AS spans, \
+         uniqExact(trace_id) AS traces, count() AS spans, countIf({requests}) AS requests, \
          arraySort(groupUniqArray(toString(service_name))) AS services \
          FROM spans WHERE {filter} GROUP BY session_id \
          ORDER BY end_ns DESC, sid ASC LIMIT {}",
@@ -492,18 +531,25 @@ pub(crate) async fn sessions(
         sessionless.extend(counts.into_iter().map(|r| (TraceId(r.tid), r.n)));
     }
     let counts = errors_per_session(counts, sessionless, &roots);
+    let pages = page_loads(client, q, &ids).await?;
 
     Ok(rows
         .into_iter()
-        .map(|r| SessionSummary {
-            error_count: counts.get(&r.sid).copied().unwrap_or(0),
-            duration_ns: r.end_ns.saturating_sub(r.start_ns).max(0),
-            session_id: r.sid,
-            start_ns: r.start_ns,
-            end_ns: r.end_ns,
-            trace_count: r.traces,
-            span_count: r.spans,
-            services: r.services,
+        .map(|r| {
+            let mut s = SessionSummary {
+                error_count: counts.get(&r.sid).copied().unwrap_or(0),
+                duration_ns: r.end_ns.saturating_sub(r.start_ns).max(0),
+                session_id: r.sid,
+                start_ns: r.start_ns,
+                end_ns: r.end_ns,
+                trace_count: r.traces,
+                span_count: r.spans,
+                request_count: r.requests,
+                services: r.services,
+                ..SessionSummary::default()
+            };
+            pages.describe(&mut s);
+            s
         })
         .collect())
 }

@@ -625,6 +625,21 @@ pub fn value_order(field: &Field, table: Table, descending: bool, params: &mut P
     )
 }
 
+/// The text of the first of the fields that has a value (`NULL` when none has).
+pub fn text_of(fields: &[Field], table: Table, params: &mut Params) -> String {
+    let mut c = Compiler::new(table, params);
+    let mut cases = Vec::new();
+    for s in fields.iter().flat_map(|f| sources(table, f)) {
+        let Some(text) = c.text(&s) else { continue };
+        cases.push(format!("{}, toNullable({})", c.exists(&s), text.expr));
+    }
+    if cases.is_empty() {
+        "NULL".to_string()
+    } else {
+        format!("multiIf({}, NULL)", cases.join(", "))
+    }
+}
+
 /// Compiles a filter into a predicate over `table`, binding its values into `params`.
 pub fn compile(filter: &Filter, table: Table, params: &mut Params) -> String {
     Compiler::new(table, params).filter(filter)

@@ -15,6 +15,7 @@ pub mod otlp_json;
 pub mod projects;
 pub mod replay;
 pub mod runtime;
+pub mod sdk_bundle;
 pub mod serve;
 pub mod time;
 pub mod ui;

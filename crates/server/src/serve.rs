@@ -113,6 +113,7 @@ impl Server {
             Acceptor::new(self.api, max, "api"),
             api::router(self.api_state)
                 .merge(crate::ui::router())
+                .merge(crate::sdk_bundle::router())
                 .layer(compression()),
             limits,
             rx.clone(),

@@ -462,7 +462,7 @@ pub struct SessionsQuery {
 }
 
 /// A browser (or client) session seen through its spans.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
 pub struct SessionSummary {
     /// The session id.
     pub session_id: String,
@@ -480,6 +480,20 @@ pub struct SessionSummary {
     pub error_count: u64,
     /// Services involved, sorted.
     pub services: Vec<String>,
+    /// Page loads (OpenTelemetry's `documentLoad` spans).
+    pub page_count: u64,
+    /// Network requests of the browser: HTTP client spans of an OpenTelemetry web SDK
+    /// (`telemetry.sdk.language` `webjs`).
+    pub request_count: u64,
+    /// The browser, read from the first page load's user agent, e.g. `Chrome 131 on Linux`.
+    pub browser: Option<String>,
+    /// URL of the first page loaded.
+    pub entry_page: Option<String>,
+    /// URL of the last page loaded.
+    pub exit_page: Option<String>,
+    /// One line: the entry page's path → the last page's, with the number of page loads when
+    /// there were more.
+    pub summary: Option<String>,
 }
 
 /// Everything of one session on one timeline.

@@ -1,7 +1,8 @@
 //! The storage contract of tracehouse: the [`Store`] trait every backend implements, its
 //! requests and answers, and the backend-neutral rules that make backends answer alike —
 //! cursors and orderings, structural evaluation and page assembly ([`structure`]), time
-//! buckets, log/error/session rules ([`signals`]), key statistics ([`stats`]) and the span
+//! buckets, log/error/session rules ([`signals`]), what the sessions list reads of a browser
+//! session ([`session_pages`]), key statistics ([`stats`]) and the span
 //! view evaluators read ([`value`]).
 //!
 //! It knows nothing of Arrow, Parquet, DataFusion or SQL: the embedded engine
@@ -20,6 +21,7 @@ pub mod graph;
 pub mod metrics;
 pub mod otel_metrics;
 pub mod replay;
+pub mod session_pages;
 pub mod signals;
 pub mod sort;
 pub mod stats;

@@ -69,6 +69,9 @@ pub enum Command {
     ///   tracehouse demo --data-dir ./demo-data --rate 100
     #[command(verbatim_doc_comment)]
     Demo(crate::demo::DemoArgs),
+    /// The demo's web shop, started by `tracehouse demo`.
+    #[command(hide = true)]
+    DemoShop(crate::demo::shop::ShopArgs),
     /// Verify a stopped server's data directory: every manifest, part (footer, sidecars,
     /// every page) and write-ahead log segment. Reports what is damaged and, with --repair,
     /// sets it aside (quarantine/) so the server starts; exits 1 while damage remains.

@@ -30,6 +30,7 @@ fn main() -> anyhow::Result<ExitCode> {
         cli::Command::Query(args) => runtime.block_on(query::run(args)),
         cli::Command::Loadgen(args) => runtime.block_on(loadgen::run(args)),
         cli::Command::Demo(args) => runtime.block_on(demo::run(args)),
+        cli::Command::DemoShop(args) => runtime.block_on(demo::shop::run(args)),
         cli::Command::Check(args) => check::run(args),
         cli::Command::Openapi => {
             println!("{}", tracehouse_server::api::openapi_json()?);

@@ -15,7 +15,6 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use common::TestServer;
 use serde_json::Value;
@@ -281,6 +280,8 @@ fn demo(tmp: &Path, extra: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tracehouse"));
     c.arg("demo")
         .args(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"])
+        // The tour works without a browser; `demo_browser.rs` drives the shop with one.
+        .args(["--shop", "127.0.0.1:0", "--no-browser"])
         .args(extra)
         .env("TMPDIR", tmp);
     c
@@ -378,15 +379,5 @@ async fn demo_data_is_coherent_and_its_store_goes_at_exit() {
         );
     }
 
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let status = child.wait().expect("wait");
-    assert!(status.success(), "demo stops cleanly: {status}");
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let left: Vec<_> = std::fs::read_dir(tmp.path())
-        .expect("read temp")
-        .map(|e| e.map(|e| e.file_name()))
-        .collect();
-    assert!(left.is_empty(), "temporary store left behind: {left:?}");
+    common::stop_demo(child, tmp.path());
 }

@@ -1632,6 +1632,28 @@ export interface components {
             error_count: number;
             /** @description Services involved, sorted. */
             services: string[];
+            /**
+             * Format: int64
+             * @description Page loads (OpenTelemetry's `documentLoad` spans).
+             */
+            page_count: number;
+            /**
+             * Format: int64
+             * @description Network requests of the browser: HTTP client spans of an OpenTelemetry web SDK
+             *     (`telemetry.sdk.language` `webjs`).
+             */
+            request_count: number;
+            /** @description The browser, read from the first page load's user agent, e.g. `Chrome 131 on Linux`. */
+            browser?: string | null;
+            /** @description URL of the first page loaded. */
+            entry_page?: string | null;
+            /** @description URL of the last page loaded. */
+            exit_page?: string | null;
+            /**
+             * @description One line: the entry page's path → the last page's, with the number of page loads when
+             *     there were more.
+             */
+            summary?: string | null;
         };
         /** @description One stored span, normalised from OTLP. */
         Span: {

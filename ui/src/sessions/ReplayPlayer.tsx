@@ -19,6 +19,9 @@ export function ReplayPlayer({ events, seek, onTime }: { events: RecordedEvent[]
   const [total, setTotal] = useState(0);
   const [failed, setFailed] = useState<string | null>(null);
   const startMs = events[0]?.timestamp ?? 0;
+  // A seek asked for before the player loaded is where it starts.
+  const pending = useRef(seek);
+  pending.current = seek;
 
   const report = (ms: number) => {
     setOffset(ms);
@@ -41,10 +44,12 @@ export function ReplayPlayer({ events, seek, onTime }: { events: RecordedEvent[]
           const { width, height } = size as { width: number; height: number };
           fit(r, stage, width, height);
         });
-        setTotal(r.getMetaData().totalTime);
+        const totalTime = r.getMetaData().totalTime;
+        setTotal(totalTime);
         r.on('finish', () => setPlaying(false));
-        r.pause(0);
-        report(0);
+        const at = pending.current ? offsetAt(pending.current.ns, startMs, totalTime) : 0;
+        r.pause(at > 0 ? Math.min(at + 1, totalTime + 1) : 0);
+        report(at);
         // While playing, the page (and its timeline cursor) follows about 20 times a second.
         let shown = 0;
         const tick = () => {

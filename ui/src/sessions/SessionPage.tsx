@@ -13,8 +13,9 @@ import { Timeline } from './Timeline';
 import { layoutTimeline } from './timeline';
 import type { TraceRow } from '../lib/types';
 
-/** The expanded log line: opening one must not reload the session. */
-const VIEW_KEYS = ['log'];
+/** The expanded log line and the moment to start the replay at (`at`, ns, from a trace's "watch
+ * the session at this moment"): neither reloads the session. */
+const VIEW_KEYS = ['log', 'at'];
 
 /** One session: its traces, errors and logs on one timeline, and as lists below it. */
 export function SessionPage({ sessionId, params }: { sessionId: string; params: URLSearchParams }) {
@@ -40,7 +41,8 @@ export function SessionPage({ sessionId, params }: { sessionId: string; params: 
   // The recording, when the browser sent one; a server without the route has none.
   const [events, setEvents] = useState<RecordedEvent[]>([]);
   const [cursor, setCursor] = useState(0);
-  const [seek, setSeek] = useState<Seek | null>(null);
+  const at = Number(params.get('at'));
+  const [seek, setSeek] = useState<Seek | null>(Number.isFinite(at) && at > 0 ? { ns: at, n: 0 } : null);
   useEffect(() => {
     const ctl = new AbortController();
     setEvents([]);

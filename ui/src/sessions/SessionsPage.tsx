@@ -11,7 +11,8 @@ const LIMIT = 500;
 /** Rows shown per page of the list. */
 const PAGE = 50;
 
-/** The sessions page: recently active browser sessions with their traces, errors and services. */
+/** The sessions page: recently active browser sessions with their page loads, requests, traces,
+ * errors, browser, route through the site (entry → last page) and services. */
 export function SessionsPage({ params }: { params: URLSearchParams }) {
   const { range, startS, endS, refresh } = useRange(params, { fallback: '24h', viewKeys: ['text', 'page'] });
   const [sessions, setSessions] = useState<SessionSummary[] | null>(null);
@@ -36,11 +37,12 @@ export function SessionsPage({ params }: { params: URLSearchParams }) {
     return () => ctl.abort();
   }, [startS, endS, attempt]);
 
-  // Sessions whose id or one of whose services contains the text; with errors only for `error`.
+  // Sessions whose id, browser, summary or one of whose services contains the text; with errors
+  // only for `error`.
   const shown = useMemo(() => {
     const q = text.trim().toLowerCase();
     if (!sessions || !q) return sessions ?? [];
-    return sessions.filter((s) => s.session_id.toLowerCase().includes(q) || s.services.some((x) => x.toLowerCase().includes(q)) || (q === 'error' && s.error_count > 0));
+    return sessions.filter((s) => [s.session_id, s.browser ?? '', s.summary ?? '', ...s.services].some((x) => x.toLowerCase().includes(q)) || (q === 'error' && s.error_count > 0));
   }, [sessions, text]);
   const pages = Math.max(1, Math.ceil(shown.length / PAGE));
   const current = Math.min(pageNo, pages - 1);
@@ -70,7 +72,7 @@ export function SessionsPage({ params }: { params: URLSearchParams }) {
           <input
             id="session-filter"
             type="search"
-            placeholder="Filter by session id or service (error: only sessions with errors)…"
+            placeholder="Filter by session id, page, browser or service (error: only sessions with errors)…"
             value={text}
             onInput={(e) => setParams({ text: (e.target as HTMLInputElement).value || null, page: null }, true)}
           />
@@ -102,8 +104,12 @@ export function SessionsPage({ params }: { params: URLSearchParams }) {
                 <th>Session</th>
                 <th>Start</th>
                 <th class="num">Duration</th>
+                <th class="num">Pages</th>
+                <th class="num">Requests</th>
                 <th class="num">Traces</th>
                 <th class="num">Errors</th>
+                <th>Browser</th>
+                <th>Summary</th>
                 <th>Services</th>
               </tr>
             </thead>
@@ -117,8 +123,14 @@ export function SessionsPage({ params }: { params: URLSearchParams }) {
                   </td>
                   <td class="mono nowrap">{fmtTime(s.start_ns)}</td>
                   <td class="mono num">{fmtDuration(s.duration_ns)}</td>
+                  <td class="num" data-col="pages">{s.page_count.toLocaleString()}</td>
+                  <td class="num" data-col="requests">{s.request_count.toLocaleString()}</td>
                   <td class="num">{s.trace_count.toLocaleString()}</td>
                   <td class="num">{s.error_count ? <span class="pill err">{s.error_count.toLocaleString()}</span> : 0}</td>
+                  <td class="nowrap" data-col="browser">{s.browser ?? <span class="hint">—</span>}</td>
+                  <td class="session-summary" data-col="summary" title={s.entry_page && s.exit_page ? `${s.entry_page} → ${s.exit_page}` : undefined}>
+                    {s.summary ?? <span class="hint">—</span>}
+                  </td>
                   <td>
                     <ServiceChips services={s.services} />
                   </td>

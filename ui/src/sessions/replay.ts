@@ -26,6 +26,12 @@ export async function getReplay(sessionId: string, signal?: AbortSignal): Promis
   return events;
 }
 
+/** Whether the session has a recording: its first page of events is not empty. */
+export async function hasReplay(sessionId: string, signal?: AbortSignal): Promise<boolean> {
+  const body = await getJson<SessionReplay>(`/api/v1/sessions/${encodeURIComponent(sessionId)}/replay`, {}, signal);
+  return body.events.length > 0;
+}
+
 /** First and last event times of a recording, in ns (null without events). */
 export function recordingExtent(events: RecordedEvent[]): [number, number] | null {
   if (events.length === 0) return null;

@@ -11,6 +11,7 @@ import { buildTree, sectionsByKey, spanMatches, visibleRows, type Node } from '.
 import { SpanPanel } from './SpanPanel';
 import { Stats, type StatsPick } from './Stats';
 import { Waterfall } from './Waterfall';
+import { WatchSession } from './WatchSession';
 
 export function TracePage({ traceId, params }: { traceId: string; params: URLSearchParams }) {
   const [data, setData] = useState<TraceData | null>(null);
@@ -264,9 +265,12 @@ export function TracePage({ traceId, params }: { traceId: string; params: URLSea
               <dt>Session</dt>
               <dd>
                 {sessions.map((id) => (
-                  <Link key={id} class="mono session-link" href={sessionHref(id, around)}>
-                    {id}
-                  </Link>
+                  <span key={id} class="session-ref">
+                    <Link class="mono session-link" href={sessionHref(id, around)}>
+                      {id}
+                    </Link>
+                    <WatchSession sessionId={id} startNs={tree.start} range={around} />
+                  </span>
                 ))}
               </dd>
             </>

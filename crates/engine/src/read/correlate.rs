@@ -3,6 +3,7 @@
 //! cursors, grids, group assembly) are in [`tracehouse_store_api::signals`].
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use datafusion::arrow::array::{
     Array, ArrayRef, FixedSizeBinaryArray, Int64Array, ListArray, RecordBatch, StringArray,
@@ -13,19 +14,23 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::functions_aggregate::expr_fn::{
     array_agg, count, count_distinct, last_value, max, min, sum,
 };
-use datafusion::logical_expr::{ExprFunctionExt, SortExpr};
+use datafusion::logical_expr::{ExprFunctionExt, SortExpr, when};
 use datafusion::prelude::{Expr, col, lit};
 use tracehouse_model::{ErrorOccurrence, Level, TraceId};
 use tracehouse_query::plan::Target;
 
 use crate::error::{EngineResult, StoreError};
-use crate::read::filter::compile_for;
+use crate::read::filter::{compile, compile_for, text_of};
 use crate::read::query::{Snapshot, id_lit, project_is};
 use crate::storage::log_rows::{batch_to_errors, batch_to_logs};
+use crate::storage::part::Part;
 use crate::storage::schema::col as c;
 use tracehouse_store_api::error_sessions::{
     RootSessions, errors_per_session, fill_sessions, root_window, sessionless_traces,
     sessions_per_group, traces_of,
+};
+use tracehouse_store_api::session_pages::{
+    PageLoads, URL_FIELDS, USER_AGENT_FIELDS, browser_request, fields, page_load,
 };
 use tracehouse_store_api::signals::{
     GroupCounts, assemble_groups, check_log_plan, check_log_query, empty_log_buckets, log_page,
@@ -69,6 +74,10 @@ fn ints(batch: &RecordBatch, i: usize) -> Result<Int64Array, StoreError> {
 
 fn texts(batch: &RecordBatch, i: usize) -> Result<StringArray, StoreError> {
     column(batch, i, &DataType::Utf8)
+}
+
+fn text_at(a: &StringArray, row: usize) -> Option<&str> {
+    (!a.is_null(row)).then(|| a.value(row))
 }
 
 fn count_at(a: &Int64Array, row: usize) -> u64 {
@@ -488,6 +497,41 @@ async fn group_sessions(
     Ok(sessions_per_group(own, sessionless, &roots))
 }
 
+/// The page loads among the spans `filter` selects, folded per session.
+async fn page_loads(
+    spans: &Snapshot,
+    parts: &[&Arc<Part>],
+    filter: Expr,
+) -> Result<PageLoads, StoreError> {
+    let (_ctx, df) = spans.frame(parts).await?;
+    let batches = df
+        .filter(filter.and(compile(&page_load())))
+        .engine()?
+        .select(vec![
+            col(c::SESSION_ID),
+            col(c::START_TIME),
+            text_of(&fields(&URL_FIELDS), Target::Spans).alias("url"),
+            text_of(&fields(&USER_AGENT_FIELDS), Target::Spans).alias("ua"),
+        ])
+        .engine()?
+        .collect()
+        .await
+        .engine()?;
+    let mut pages = PageLoads::default();
+    for b in &batches {
+        let (id, start, url, ua) = (texts(b, 0)?, ints(b, 1)?, texts(b, 2)?, texts(b, 3)?);
+        for row in 0..b.num_rows() {
+            pages.add(
+                id.value(row),
+                start.value(row),
+                text_at(&url, row),
+                text_at(&ua, row),
+            );
+        }
+    }
+    Ok(pages)
+}
+
 /// Sessions with spans in the window, most recently active first.
 pub(crate) async fn sessions(
     spans: &Snapshot,
@@ -513,6 +557,10 @@ pub(crate) async fn sessions(
                 min(col(c::START_TIME)).alias("s"),
                 max(col(c::END_TIME)).alias("e"),
                 count(lit(1i64)).alias("n"),
+                sum(when(compile(&browser_request()), lit(1i64))
+                    .otherwise(lit(0i64))
+                    .engine()?)
+                .alias("r"),
             ],
         )
         .engine()?
@@ -523,6 +571,7 @@ pub(crate) async fn sessions(
                 max(col("e")).alias("end"),
                 count(lit(1i64)).alias("traces"),
                 sum(col("n")).alias("spans"),
+                sum(col("r")).alias("requests"),
             ],
         )
         .engine()?
@@ -540,6 +589,7 @@ pub(crate) async fn sessions(
     for b in &batches {
         let id = texts(b, 0)?;
         let (start, end, traces, n) = (ints(b, 1)?, ints(b, 2)?, ints(b, 3)?, ints(b, 4)?);
+        let requests = ints(b, 5)?;
         for row in 0..b.num_rows() {
             out.push(SessionSummary {
                 session_id: id.value(row).to_string(),
@@ -548,8 +598,8 @@ pub(crate) async fn sessions(
                 duration_ns: end.value(row).saturating_sub(start.value(row)).max(0),
                 trace_count: count_at(&traces, row),
                 span_count: count_at(&n, row),
-                error_count: 0,
-                services: Vec::new(),
+                request_count: count_at(&requests, row),
+                ..SessionSummary::default()
             });
         }
     }
@@ -557,9 +607,11 @@ pub(crate) async fn sessions(
         return Ok(out);
     }
     let ids: Vec<String> = out.iter().map(|s| s.session_id.clone()).collect();
+    let in_sessions = filter.and(one_of(c::SESSION_ID, &ids));
+    let pages = page_loads(spans, &parts, in_sessions.clone()).await?;
     let (_ctx, df) = spans.frame(&parts).await?;
     let pairs = df
-        .filter(filter.and(one_of(c::SESSION_ID, &ids)))
+        .filter(in_sessions)
         .engine()?
         .aggregate(vec![col(c::SESSION_ID), col(c::SERVICE_NAME)], vec![])
         .engine()?
@@ -580,6 +632,7 @@ pub(crate) async fn sessions(
         let mut list = services.remove(&s.session_id).unwrap_or_default();
         list.sort();
         s.services = list;
+        pages.describe(s);
     }
     if out.is_empty() {
         return Ok(out);

@@ -310,7 +310,19 @@ fn exists(s: &Source) -> Expr {
 /// The value of the first of the field's sources that has one, read by `read` (null when
 /// none has).
 fn first_present(field: &Field, target: Target, read: impl Fn(&Source) -> Expr) -> Expr {
-    let mut cases = sources(field, target).into_iter();
+    first_of(sources(field, target), read)
+}
+
+/// The text of the first of the fields that has a value (null when none has).
+pub fn text_of(fields: &[Field], target: Target) -> Expr {
+    first_of(fields.iter().flat_map(|f| sources(f, target)), |s| {
+        text(s).0
+    })
+}
+
+/// The value of the first of the sources that has one, read by `read` (null when none has).
+fn first_of(sources: impl IntoIterator<Item = Source>, read: impl Fn(&Source) -> Expr) -> Expr {
+    let mut cases = sources.into_iter();
     let Some(first) = cases.next() else {
         return lit(ScalarValue::Null);
     };

@@ -168,6 +168,90 @@ pub fn spans() -> Vec<Span> {
     ]
 }
 
+/// The project of the browser data set ([`browser_spans`]).
+pub const BROWSER_PROJECT: &str = "browser";
+
+/// The user agent of the browser data set's first page load.
+pub const CHROME: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
+                          Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+/// A span of the browser data set: `sp` under [`BROWSER_PROJECT`] with its kind and
+/// attributes; a service named `web` runs OpenTelemetry's web SDK.
+fn browser_sp(base: Span, kind: SpanKind, attributes: &[(&str, &str)]) -> Span {
+    let mut span = Span {
+        project_id: BROWSER_PROJECT.into(),
+        kind,
+        ..base
+    };
+    for (k, v) in attributes {
+        span.attributes.insert((*k).into(), s(v));
+    }
+    if span.service_name == "web" {
+        span.resource_attributes
+            .insert("telemetry.sdk.language".into(), s("webjs"));
+    }
+    span
+}
+
+/// Two sessions of a browser and its backend: `w1` loads two pages (current and older
+/// conventions) and makes two requests (fetch and XHR), while the backend's own HTTP client
+/// and server spans are no requests of the browser; `w2` has backend spans only.
+pub fn browser_spans() -> Vec<Span> {
+    use SpanKind::{Client, Internal, Server};
+    let w1 = Some("w1");
+    vec![
+        browser_sp(
+            sp("g1", None, "web", "documentLoad", 0, 400, w1),
+            Internal,
+            &[
+                ("url.full", "http://shop.test/"),
+                ("user_agent.original", CHROME),
+            ],
+        ),
+        browser_sp(
+            sp("h1", None, "web", "click", 1_000, 300, w1),
+            Internal,
+            &[],
+        ),
+        browser_sp(
+            sp("h2", Some("h1"), "web", "HTTP POST", 1_010, 250, w1),
+            Client,
+            &[("http.request.method", "POST")],
+        ),
+        browser_sp(
+            sp("h3", Some("h2"), "api", "POST /cart", 1_020, 200, w1),
+            Server,
+            &[("http.request.method", "POST")],
+        ),
+        browser_sp(
+            sp("h4", Some("h3"), "api", "GET", 1_030, 50, w1),
+            Client,
+            &[("http.method", "GET")],
+        ),
+        browser_sp(
+            sp("i1", None, "web", "documentLoad", 5_000, 300, w1),
+            Internal,
+            &[
+                ("http.url", "http://shop.test/checkout?step=1"),
+                (
+                    "http.user_agent",
+                    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Firefox/133.0",
+                ),
+            ],
+        ),
+        browser_sp(
+            sp("j1", None, "web", "HTTP GET", 6_000, 100, w1),
+            Client,
+            &[("http.method", "GET")],
+        ),
+        browser_sp(
+            sp("k1", None, "api", "GET /health", 7_000, 10, Some("w2")),
+            Server,
+            &[("http.request.method", "GET")],
+        ),
+    ]
+}
+
 /// One log record.
 #[allow(clippy::too_many_arguments)]
 fn log(
@@ -270,9 +354,11 @@ pub fn log_label(l: &LogRecord) -> String {
     format!("l{}", i + 1)
 }
 
-/// Writes the data set under project `p`, and again under `other` (must never leak).
+/// Writes the data set under project `p`, and again under `other` (must never leak), and the
+/// browser data set under its own project.
 pub async fn load(store: &dyn Store) {
     store.write_spans(spans()).await.unwrap();
+    store.write_spans(browser_spans()).await.unwrap();
     store.write_logs(logs()).await.unwrap();
     let other_spans = spans()
         .into_iter()
@@ -788,6 +874,46 @@ pub async fn check_sessions(store: &dyn Store, when: &str) {
     );
 }
 
+/// Browser sessions: page loads, requests of the browser (not of its backend), the browser
+/// of the first page load and the summary from the entry page to the last.
+pub async fn check_browser_sessions(store: &dyn Store, when: &str) {
+    let list = store
+        .sessions(&SessionsQuery {
+            project_id: BROWSER_PROJECT.into(),
+            start_ns: START,
+            end_ns: END,
+            session_id: None,
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    let ids: Vec<&str> = list.iter().map(|s| s.session_id.as_str()).collect();
+    assert_eq!(ids, ["w2", "w1"], "[{when}]");
+    let w1 = &list[1];
+    assert_eq!(
+        (w1.page_count, w1.request_count, w1.trace_count),
+        (2, 2, 4),
+        "[{when}] {w1:?}"
+    );
+    assert_eq!(
+        w1.browser.as_deref(),
+        Some("Chrome 131 on Linux"),
+        "[{when}]"
+    );
+    assert_eq!(w1.entry_page.as_deref(), Some("http://shop.test/"));
+    assert_eq!(
+        w1.exit_page.as_deref(),
+        Some("http://shop.test/checkout?step=1")
+    );
+    assert_eq!(w1.summary.as_deref(), Some("/ → /checkout"), "[{when}]");
+    let w2 = &list[0];
+    assert_eq!(
+        (w2.page_count, w2.request_count, &w2.browser, &w2.summary),
+        (0, 0, &None, &None),
+        "[{when}] backend spans only"
+    );
+}
+
 /// Autocomplete for log queries: the keys of log records (intrinsics, record and resource
 /// attributes) and the top values of a key, kept apart from the spans'.
 pub async fn check_log_keys(store: &dyn Store, when: &str) {
@@ -876,5 +1002,6 @@ pub async fn check_all(store: &dyn Store, when: &str) {
     check_errors(store, when).await;
     check_error_groups(store, when).await;
     check_sessions(store, when).await;
+    check_browser_sessions(store, when).await;
     check_log_keys(store, when).await;
 }

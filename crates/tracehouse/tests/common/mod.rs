@@ -410,3 +410,19 @@ pub fn service_resource(service: &str, spans: Vec<serde_json::Value>) -> serde_j
         "scopeSpans": [{"spans": spans}]
     })
 }
+
+/// Stops a `tracehouse demo` with SIGTERM, checks that it exits cleanly and leaves nothing in
+/// `tmp` (its TMPDIR: the temporary store, the browser's profile).
+pub fn stop_demo(mut child: Child, tmp: &Path) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "demo stops cleanly: {status}");
+    std::thread::sleep(Duration::from_millis(300));
+    let left: Vec<_> = std::fs::read_dir(tmp)
+        .expect("read temp")
+        .map(|e| e.map(|e| e.file_name()))
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}

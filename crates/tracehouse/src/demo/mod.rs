@@ -1,7 +1,13 @@
 //! `tracehouse demo`: the server with an embedded store in a temporary (or named) directory,
 //! fed with generated shop traffic: first the last few minutes of history at once, then a
 //! gentle live stream, so that the UI shows traces, errors and sessions within seconds. The
-//! traffic is [`tracehouse_workload`]'s.
+//! traffic is [`tracehouse_workload`]'s. Beside it runs a small web shop ([`shop`]) whose pages
+//! use the browser SDK and whose API uses `tracehouse-sdk`; when Chromium is installed,
+//! [`browser`] visits it now and then, so that sessions with replays, requests and the backend
+//! traces they caused appear too.
+
+pub mod browser;
+pub mod shop;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -38,7 +44,18 @@ pub struct DemoArgs {
     /// Generator seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Address of the demo's web shop (pages traced by the browser SDK, an API traced by
+    /// tracehouse-sdk).
+    #[arg(long, default_value = "127.0.0.1:8081", value_name = "ADDR")]
+    pub shop: SocketAddr,
+    /// Do not drive the shop with headless Chromium (by default it does when `chromium` or
+    /// `google-chrome` is on PATH).
+    #[arg(long)]
+    pub no_browser: bool,
 }
+
+/// Pause between two scripted visits of the shop.
+const VISIT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Traces of backfill per minute of history.
 const BACKFILL_TRACES_PER_MINUTE: usize = 100;
@@ -113,6 +130,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }))
     };
 
+    let shop = shop::start(args.shop, addrs.api, addrs.otlp_http)
+        .await
+        .context("cannot start the demo shop: pick a free address with --shop")?;
     let history = if window.is_zero() {
         0
     } else {
@@ -122,7 +142,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     };
     println!(
         "tracehouse demo {}: {history} spans of history, then {} spans/s of live shop traffic \
-         (data stored in {}{})\n\n  open  http://{}/\n\n  otlp-grpc  http://{}\n  otlp-http  http://{}/v1/traces\n\nTry the queries  service:checkout status_code:error  or  \
+         (data stored in {}{})\n\n  open  http://{}/\n  shop  {}/  (traced in the browser and on the server)\n\n  otlp-grpc  http://{}\n  otlp-http  http://{}/v1/traces\n\nTry the queries  service:checkout status_code:error  or  \
          {{service:frontend}} >> {{service:payment status_code:error}}\nCtrl-C stops.",
         env!("CARGO_PKG_VERSION"),
         args.rate,
@@ -133,6 +153,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             ""
         },
         addrs.api,
+        shop.url,
         addrs.otlp_grpc,
         addrs.otlp_http,
     );
@@ -152,6 +173,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let feeding = tokio::spawn(drive(load, ProgressBar::hidden(), async move {
         let _ = stop_load.changed().await;
     }));
+    let visiting = start_visits(&args, shop, stop_rx.clone());
     shutdown_signal().await;
     eprintln!("stopping…");
     let _ = stop_tx.send(true);
@@ -160,13 +182,64 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         Ok(Err(e)) => eprintln!("demo traffic stopped early: {e:#}"),
         Err(e) => eprintln!("demo traffic task failed: {e}"),
     }
+    if let Some(visiting) = visiting {
+        let _ = visiting.await;
+    }
     serving.await??;
     // Let the WAL thread close its files before the temporary store is removed.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     Ok(())
 }
 
-/// Removes a temporary data directory when dropped, whether the demo ends cleanly or fails.
+/// Visits the shop with headless Chromium every [`VISIT_INTERVAL`] until `stop`, when a browser
+/// is found (and not turned off); says in one line why not otherwise.
+fn start_visits(
+    args: &DemoArgs,
+    shop: shop::ShopProcess,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let found = (!args.no_browser).then(browser::find).flatten();
+    let Some(path) = found else {
+        println!(
+            "No headless browser visits ({}): open the shop yourself to record a session.",
+            if args.no_browser {
+                "--no-browser"
+            } else {
+                "no chromium or google-chrome on PATH"
+            }
+        );
+        // The shop keeps running as long as its handle lives.
+        return Some(tokio::spawn(async move {
+            let _ = stop.changed().await;
+            drop(shop);
+        }));
+    };
+    println!(
+        "Visiting the shop with {} every {}s (a new session each time).",
+        path.display(),
+        VISIT_INTERVAL.as_secs()
+    );
+    Some(tokio::spawn(async move {
+        // The whole process handle moves in (not only the fields used), so the shop lives on.
+        let mut shop = shop;
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                visited = browser::visit(&path, &shop.url, &mut shop.visits_done) => {
+                    if let Err(e) = visited {
+                        eprintln!("demo browser visit: {e:#}");
+                    }
+                }
+            }
+            tokio::select! {
+                _ = stop.changed() => break,
+                () = tokio::time::sleep(VISIT_INTERVAL) => {}
+            }
+        }
+    }))
+}
+
+/// Removes a temporary directory when dropped, whether the demo ends cleanly or fails.
 struct RemoveOnDrop(PathBuf);
 
 impl Drop for RemoveOnDrop {
