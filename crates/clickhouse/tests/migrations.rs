@@ -132,6 +132,9 @@ const ADDED_BY: &[(u32, &str)] = &[
     (7, "saved_views"),
     (8, "replay"),
     (9, "span_metrics_mv"),
+    (10, "alert_docs"),
+    (10, "alert_history"),
+    (10, "alert_lease"),
 ];
 
 /// The settings each later migration changes: (version, table, setting text).
