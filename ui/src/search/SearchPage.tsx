@@ -13,6 +13,7 @@ import { LangSwitch, QueryBar } from './QueryBar';
 import { QueryChart } from './QueryChart';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
 import { SavedViews } from './SavedViews';
+import { alertOnHref } from '../alerts/alerts';
 import { iso } from './timerange';
 
 const PAGE = 100;
@@ -337,6 +338,11 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
             current={{ query, range: params.get('range') ?? (params.get('start') ? '' : '1h'), start: params.get('start') ?? '', end: params.get('end') ?? '', columns: cols }}
             onApply={applyView}
           />
+        )}
+        {!lang && (
+          <Link class="btn" href={alertOnHref(query)} title="Create an alert rule over this query">
+            Alert on this query
+          </Link>
         )}
         {view === 'traces' && (
           <span class="compare-pick">
