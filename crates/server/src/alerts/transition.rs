@@ -221,14 +221,7 @@ mod tests {
         let (hi, lo) = (values(&[("", 0.5)]), values(&[("", 0.0)]));
         let outs = run(
             &r,
-            &[
-                lo.clone(),
-                hi.clone(),
-                hi.clone(),
-                lo.clone(),
-                hi.clone(),
-                lo.clone(),
-            ],
+            &[lo.clone(), hi.clone(), hi.clone(), lo.clone(), hi, lo],
         );
         let notices: Vec<(usize, AlertStatus)> = outs
             .iter()
