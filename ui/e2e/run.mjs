@@ -602,6 +602,66 @@ test('a saved view keeps the query, range and columns, and its link opens it', a
   await page.goto(`${base}/?range=1h`);
 });
 
+test('alert on this query: the Alerts page creates a rule, shows it firing with its history and the data behind it, edits and deletes it', async () => {
+  await page.goto(`${base}/?query=${encodeURIComponent('service_name:payments')}&range=1h`);
+  await page.waitForSelector('table.results tbody tr');
+  await page.click('a:has-text("Alert on this query")');
+  await waitUrl((u) => u.pathname === '/alerts' && u.searchParams.get('query') === 'service_name:payments', 'the Alerts page with the query');
+  eq(await page.inputValue('#alert-query'), 'service_name:payments', 'query prefilled');
+  // A refused rule shows the server's reason.
+  await page.fill('#alert-name', 'payments spans');
+  await page.fill('#alert-window_s', '0');
+  await page.click('.alert-form button[type=submit]');
+  await page.waitForSelector('.alert-form .banner:has-text("window_s must be between 1 and 86400")');
+  // Any payments span in the last day fires at the first evaluation (every second).
+  await page.fill('#alert-window_s', '86400');
+  await page.selectOption('#alert-function', 'count');
+  await page.fill('#alert-threshold', '0');
+  await page.fill('#alert-interval_s', '1');
+  await page.click('.alert-form button[type=submit]');
+  await page.waitForSelector('table.alerts tbody tr');
+  for (let i = 0; !(await page.$('.alert-state.firing')); i++) {
+    assert(i < 50, 'the rule fires');
+    await page.waitForTimeout(200);
+    await page.goto(`${base}/alerts`);
+    await page.waitForSelector('table.alerts tbody tr');
+  }
+  await page.click('table.alerts button:has-text("History")');
+  await page.waitForSelector('.alert-history a:has-text("Open the spans")');
+  const described = await page.textContent('.alert-history tbody tr:last-child');
+  assert(described.includes('ok → firing'), `history: ${described}`);
+  for (const theme of ['light', 'dark']) {
+    await page.evaluate((th) => localStorage.setItem('tracehouse.theme', th), theme);
+    await page.reload();
+    await page.waitForSelector('.alert-history a');
+    for (const width of [1440, 900, 390]) {
+      await page.setViewportSize({ width, height: 900 });
+      const o = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert(o <= 0, `the Alerts page at ${width} px (${theme}) overflows by ${o} px`);
+      await shot(`14-alerts-${width}-${theme}`);
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await axe(`alerts page (${theme})`);
+  }
+  await page.evaluate(() => localStorage.setItem('tracehouse.theme', 'light'));
+  // The form too, for an edit.
+  await page.reload();
+  await page.click('table.alerts button:has-text("Edit")');
+  eq(await page.inputValue('#alert-name'), 'payments spans', 'the edit form holds the rule');
+  await shot('14-alerts-edit-1440');
+  await axe('alert rule form');
+  await page.fill('#alert-threshold', '1000000');
+  await page.click('.alert-form button:has-text("Save rule")');
+  await page.waitForSelector('table.alerts td:has-text("count > 1000000")');
+  // The history's link opens the spans behind the firing.
+  await page.click('.alert-history a:has-text("Open the spans")');
+  await waitUrl((u) => u.pathname === '/' && u.searchParams.get('query') === 'service_name:payments' && u.searchParams.has('start'), 'the data behind the firing');
+  await page.waitForSelector('table.results tbody tr');
+  await page.goto(`${base}/alerts`);
+  await page.click('table.alerts button[aria-label="Delete rule payments spans"]');
+  await page.waitForSelector('.empty-state:has-text("No alert rules yet")');
+});
+
 test('"add as filter" writes key:value into the search query', async () => {
   await page.goto(`${base}/?range=1h`);
   await page.waitForSelector('table.results tbody tr');

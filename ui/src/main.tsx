@@ -2,6 +2,7 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { projectKey, setProjectKey } from './lib/api';
 import { linkClick, navigate, useLocation } from './lib/router';
+import { AlertsPage } from './alerts/AlertsPage';
 import { ErrorGroupPage } from './errors/ErrorGroupPage';
 import { ErrorsPage } from './errors/ErrorsPage';
 import { LogsPage } from './logs/LogsPage';
@@ -112,6 +113,7 @@ const SECTIONS = [
   { id: 'logs', label: 'Logs', href: '/logs' },
   { id: 'errors', label: 'Errors', href: '/errors' },
   { id: 'sessions', label: 'Sessions', href: '/sessions' },
+  { id: 'alerts', label: 'Alerts', href: '/alerts' },
 ] as const;
 
 /** The navigation section a path belongs to. */
@@ -121,7 +123,7 @@ function sectionOf(path: string): string {
   return first === '' || first === 'traces' ? 'traces' : first;
 }
 
-/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/services`, `/services/<name>`, `/service-map`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`. */
+/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/services`, `/services/<name>`, `/service-map`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`, `/alerts`. */
 function route(path: string, params: URLSearchParams, epoch: number) {
   const [, first = '', id, ...rest] = path.replace(/\/+$/, '').split('/');
   const one = id !== undefined && rest.length === 0 ? decodeURIComponent(id) : null;
@@ -134,6 +136,7 @@ function route(path: string, params: URLSearchParams, epoch: number) {
   if (first === 'logs' && id === undefined) return <LogsPage key={epoch} params={params} />;
   if (first === 'errors' && id === undefined) return <ErrorsPage key={epoch} params={params} />;
   if (first === 'errors' && one) return <ErrorGroupPage key={`${one}-${epoch}`} fingerprint={one} params={params} />;
+  if (first === 'alerts' && id === undefined) return <AlertsPage key={epoch} params={params} />;
   if (first === 'sessions' && id === undefined) return <SessionsPage key={epoch} params={params} />;
   if (first === 'sessions' && one) return <SessionPage key={`${one}-${epoch}`} sessionId={one} params={params} />;
   return (

@@ -19,6 +19,7 @@
 //!   `Store` query as SQL over the same plan, with structural queries evaluated on
 //!   candidate traces exactly as the embedded engine does.
 
+mod alerts;
 mod correlate;
 pub mod error;
 mod metrics;
@@ -34,6 +35,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use alerts::Doc;
 use async_trait::async_trait;
 use clickhouse::{Client, RowOwned, RowWrite};
 use tokio::sync::{mpsc, oneshot};
@@ -43,10 +45,11 @@ use tracehouse_store_api::metrics::scan::scan;
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::stats::FilteredQuery;
 use tracehouse_store_api::{
-    ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, MetricInfo, MetricNamesQuery, MetricPointsQuery, ReplayChunk,
-    ReplayPage, ReplayQuery, SavedView, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
-    Store, StoreError, StoreMetric, TracePage, ValueCount, ValuesQuery,
+    AlertEvent, AlertRule, AlertState, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram,
+    HistogramQuery, KeyInfo, KeysQuery, LogHistogram, LogPage, MetricInfo, MetricNamesQuery,
+    MetricPointsQuery, ReplayChunk, ReplayPage, ReplayQuery, SavedView, SearchPage, SearchQuery,
+    SessionSummary, SessionsQuery, Store, StoreError, StoreMetric, TracePage, ValueCount,
+    ValuesQuery,
 };
 
 pub use error::ClickHouseError;
@@ -705,6 +708,61 @@ impl Store for ClickHouseStore {
 
     async fn delete_view(&self, project_id: &str, name: &str) -> Result<bool, StoreError> {
         views::delete(&self.client, &self.config, project_id, name).await
+    }
+
+    async fn alert_rules(&self, project_id: &str) -> Result<Vec<AlertRule>, StoreError> {
+        alerts::list(&self.client, project_id, Doc::Rule).await
+    }
+
+    async fn put_alert_rule(&self, project_id: &str, rule: AlertRule) -> Result<(), StoreError> {
+        let (client, config) = (&self.client, &self.config);
+        alerts::put(client, config, project_id, Doc::Rule, &rule.id, Some(&rule)).await
+    }
+
+    async fn delete_alert_rule(&self, project_id: &str, id: &str) -> Result<bool, StoreError> {
+        let rules: Vec<AlertRule> = alerts::list(&self.client, project_id, Doc::Rule).await?;
+        if !rules.iter().any(|r| r.id == id) {
+            return Ok(false);
+        }
+        let (client, config) = (&self.client, &self.config);
+        alerts::put::<AlertRule>(client, config, project_id, Doc::Rule, id, None).await?;
+        alerts::put::<AlertState>(client, config, project_id, Doc::State, id, None).await?;
+        Ok(true)
+    }
+
+    async fn alert_states(&self, project_id: &str) -> Result<Vec<AlertState>, StoreError> {
+        alerts::list(&self.client, project_id, Doc::State).await
+    }
+
+    async fn put_alert_state(&self, project_id: &str, state: AlertState) -> Result<(), StoreError> {
+        let (client, config, id) = (&self.client, &self.config, state.rule_id.clone());
+        alerts::put(client, config, project_id, Doc::State, &id, Some(&state)).await
+    }
+
+    async fn add_alert_events(
+        &self,
+        project_id: &str,
+        events: Vec<AlertEvent>,
+    ) -> Result<(), StoreError> {
+        alerts::add_events(&self.client, &self.config, project_id, events).await
+    }
+
+    async fn alert_history(
+        &self,
+        project_id: &str,
+        rule_id: &str,
+        limit: usize,
+    ) -> Result<Vec<AlertEvent>, StoreError> {
+        alerts::history(&self.client, project_id, rule_id, limit).await
+    }
+
+    async fn alert_lease(
+        &self,
+        holder: &str,
+        now_ns: i64,
+        ttl_ns: i64,
+    ) -> Result<bool, StoreError> {
+        alerts::lease(&self.client, &self.config, holder, now_ns, ttl_ns).await
     }
 
     fn metrics(&self) -> Vec<StoreMetric> {

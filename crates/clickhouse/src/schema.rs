@@ -54,6 +54,9 @@
 //!   trace's errors and a session's errors.
 //! * `saved_views` — saved searches per project (migration 7): `ReplacingMergeTree` by
 //!   `(project_id, name)` with a write-time version; deletions are tombstone rows.
+//! * `alert_docs`, `alert_history`, `alert_lease` — alert rules and their states as JSON
+//!   (a `ReplacingMergeTree` like `saved_views`), the append-only history of each rule, and
+//!   the lease that lets one server of several evaluate alerts (migration 11).
 //! * `replay` — one row per chunk of a session recording (migration 8): the chunk's rrweb
 //!   events as JSON text, its first and last event times. A `ReplacingMergeTree`
 //!   `ORDER BY (project_id, session_id, sequence)`, so a session's chunks are read in key
@@ -493,6 +496,38 @@ PARTITION BY toDate(time)
 ORDER BY (project_id, metric_name, time)
 SETTINGS ttl_only_drop_parts = 1, non_replicated_deduplication_window = 1000";
 
+// Alerts (`tracehouse_store_api::alerts`): rules and rule states as JSON documents, the
+// latest row of a (project, kind, id) winning as in `saved_views`; the history appended to;
+// the evaluator's lease, one row per name whose latest version wins. Documents and history
+// are sharded by project; the lease lives on one shard (key 0), so every server reads the
+// same row.
+const V11_ALERT_DOCS: &str = "CREATE TABLE IF NOT EXISTS ${table:alert_docs}${ON_CLUSTER} (
+    project_id String,
+    kind LowCardinality(String),
+    id String,
+    doc String CODEC(ZSTD(1)),
+    deleted Bool,
+    version UInt64
+) ENGINE = ${ENGINE:ReplacingMergeTree(version)}
+ORDER BY (project_id, kind, id)";
+
+const V11_ALERT_HISTORY: &str = "CREATE TABLE IF NOT EXISTS ${table:alert_history}${ON_CLUSTER} (
+    project_id String,
+    rule_id String,
+    at_ns Int64,
+    event String CODEC(ZSTD(1))
+) ENGINE = ${ENGINE:MergeTree}
+ORDER BY (project_id, rule_id, at_ns)
+SETTINGS non_replicated_deduplication_window = 1000";
+
+const V11_ALERT_LEASE: &str = "CREATE TABLE IF NOT EXISTS ${table:alert_lease}${ON_CLUSTER} (
+    name String,
+    holder String,
+    expires_ns Int64,
+    version UInt64
+) ENGINE = ${ENGINE:ReplacingMergeTree(version)}
+ORDER BY name";
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -619,6 +654,27 @@ pub const MIGRATIONS: &[Migration] = &[
             sql: V10_OTEL_METRICS,
             shard_key: Some("cityHash64(metric_name)"),
         }],
+    },
+    Migration {
+        version: 11,
+        name: "alert rules, states, history and the evaluator's lease",
+        statements: &[
+            Statement::Table {
+                name: "alert_docs",
+                sql: V11_ALERT_DOCS,
+                shard_key: Some("cityHash64(project_id)"),
+            },
+            Statement::Table {
+                name: "alert_history",
+                sql: V11_ALERT_HISTORY,
+                shard_key: Some("cityHash64(project_id)"),
+            },
+            Statement::Table {
+                name: "alert_lease",
+                sql: V11_ALERT_LEASE,
+                shard_key: Some("0"),
+            },
+        ],
     },
 ];
 

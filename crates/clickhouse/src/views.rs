@@ -5,7 +5,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clickhouse::{Client, Row};
+use clickhouse::{Client, Row, RowOwned, RowWrite};
 use serde::{Deserialize, Serialize};
 use tracehouse_store_api::{SavedView, StoreError};
 
@@ -77,24 +77,37 @@ pub(crate) async fn delete(
     insert(client, config, &row).await.map(|()| true)
 }
 
-/// The version of a write: ns since the epoch, so the latest write of a name wins.
-fn version() -> u64 {
+/// The version of a write: ns since the epoch, so the latest write of a key wins.
+pub(crate) fn version() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
-/// Inserts one row, retried like every insert, with a token of its own (the row's key and
-/// version) so a retry is stored once.
+/// Inserts one row, retried like every insert, with a token of its own (the table, the
+/// row's `key` and `version`) so a retry is stored once.
+pub(crate) async fn insert_row<T: RowOwned + RowWrite>(
+    client: &Client,
+    config: &ClickHouseConfig,
+    table: &str,
+    key: impl Hash,
+    version: u64,
+    row: &T,
+) -> Result<(), StoreError> {
+    let mut hasher = DefaultHasher::new();
+    key.hash(&mut hasher);
+    let token = format!("{table}-{:016x}-{version}", hasher.finish());
+    crate::insert_with_retry(client, config, table, &[row], &token)
+        .await
+        .map_err(StoreError::from)
+}
+
+/// Inserts a row of `saved_views`.
 async fn insert(
     client: &Client,
     config: &ClickHouseConfig,
     row: &ViewRow,
 ) -> Result<(), StoreError> {
-    let mut key = DefaultHasher::new();
-    (&row.project_id, &row.name, row.version).hash(&mut key);
-    let token = format!("view-{:016x}-{}", key.finish(), row.version);
-    crate::insert_with_retry(client, config, "saved_views", &[row], &token)
-        .await
-        .map_err(StoreError::from)
+    let key = (&row.project_id, &row.name);
+    insert_row(client, config, "saved_views", key, row.version, row).await
 }

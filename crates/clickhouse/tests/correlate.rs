@@ -3,7 +3,7 @@
 //! store), and targeted checks that what is written comes back unchanged, that the logs
 //! query language means what it means on the embedded store, and that the derived error
 //! occurrences, groups and sessions add up; and the saved views suite
-//! (`tracehouse_store_api::testsuite::views`).
+//! (`tracehouse_store_api::testsuite::views`), the alerts suite and the evaluator's lease.
 
 #![allow(
     clippy::unwrap_used,
@@ -90,6 +90,24 @@ async fn saved_views_suite_on_clickhouse() {
         return;
     };
     tracehouse_store_api::testsuite::views::run(store.as_ref()).await;
+}
+
+#[tokio::test]
+async fn alerts_suite_and_the_evaluator_lease_on_clickhouse() {
+    let Some(store) = common::store("alerts_suite").await else {
+        return;
+    };
+    tracehouse_store_api::testsuite::alerts::run(store.as_ref()).await;
+    let ttl = 10_000_000_000;
+    let lease = |holder: &'static str, now: i64| {
+        let store = store.clone();
+        async move { store.alert_lease(holder, now, ttl).await.unwrap() }
+    };
+    assert!(lease("a", 1_000).await, "a free lease is taken");
+    assert!(!lease("b", 2_000).await, "not while a holds it");
+    assert!(lease("a", 3_000).await, "renewed by its holder");
+    assert!(lease("b", 3_000 + ttl + 1).await, "taken over once expired");
+    assert!(!lease("a", 3_000 + ttl + 2).await, "the old holder lost it");
 }
 
 #[tokio::test]

@@ -133,6 +133,9 @@ const ADDED_BY: &[(u32, &str)] = &[
     (8, "replay"),
     (9, "span_metrics_mv"),
     (10, "otel_metrics"),
+    (11, "alert_docs"),
+    (11, "alert_history"),
+    (11, "alert_lease"),
 ];
 
 /// The settings each later migration changes: (version, table, setting text).

@@ -17,15 +17,17 @@ use tracehouse_query::plan::Target;
 use tracehouse_store_api::metrics::scan::scan;
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::{
-    ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery, KeyInfo, KeysQuery,
-    LogHistogram, LogPage, MetricInfo, MetricNamesQuery, MetricPointsQuery, ReplayChunk,
-    ReplayPage, ReplayQuery, SavedView, SearchPage, SearchQuery, SessionSummary, SessionsQuery,
-    Store, StoreHealth, StoreMetric, TracePage, ValueCount, ValuesQuery,
+    AlertEvent, AlertRule, AlertState, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram,
+    HistogramQuery, KeyInfo, KeysQuery, LogHistogram, LogPage, MetricInfo, MetricNamesQuery,
+    MetricPointsQuery, ReplayChunk, ReplayPage, ReplayQuery, SavedView, SearchPage, SearchQuery,
+    SessionSummary, SessionsQuery, Store, StoreHealth, StoreMetric, TracePage, ValueCount,
+    ValuesQuery,
 };
 
 use crate::config::EngineConfig;
 use crate::error::StoreError;
 use crate::maintenance::maintenance_loop;
+use crate::storage::alerts::AlertFile;
 use crate::storage::blocking;
 use crate::storage::log_rows::{errors_to_batch, logs_to_batch};
 use crate::storage::metric_rows::points_to_batch;
@@ -104,6 +106,7 @@ pub struct EmbeddedStore {
     logs: Arc<TableEngine>,
     errors: Arc<TableEngine>,
     views: Arc<Mutex<ViewFile>>,
+    alerts: Arc<Mutex<AlertFile>>,
     replay: Arc<TableEngine>,
     metrics: Arc<TableEngine>,
     _lock: File,
@@ -136,10 +139,21 @@ impl EmbeddedStore {
             logs: open(Table::Logs)?,
             errors: open(Table::Errors)?,
             views: Arc::new(Mutex::new(ViewFile::open(&dir)?)),
+            alerts: Arc::new(Mutex::new(AlertFile::open(&dir)?)),
             replay: open(Table::Replay)?,
             metrics: open(Table::Metrics)?,
             _lock: lock,
         }))
+    }
+
+    /// Runs a durable change of the alert file off the async workers.
+    async fn change_alerts<T: Send + 'static>(
+        &self,
+        project_id: &str,
+        f: impl FnOnce(&mut AlertFile, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (alerts, project) = (self.alerts.clone(), project_id.to_string());
+        blocking(move || f(&mut alerts.lock(), &project)).await
     }
 
     /// The table a query language target searches.
@@ -471,6 +485,53 @@ impl Store for EmbeddedStore {
     async fn delete_view(&self, project_id: &str, name: &str) -> Result<bool, StoreError> {
         let (views, project, name) = (self.views.clone(), project_id.to_string(), name.to_string());
         blocking(move || views.lock().delete(&project, &name)).await
+    }
+
+    async fn alert_rules(&self, project_id: &str) -> Result<Vec<AlertRule>, StoreError> {
+        Ok(self.alerts.lock().rules(project_id))
+    }
+
+    async fn put_alert_rule(&self, project_id: &str, rule: AlertRule) -> Result<(), StoreError> {
+        self.change_alerts(project_id, move |a, p| a.put_rule(p, rule))
+            .await
+    }
+
+    async fn delete_alert_rule(&self, project_id: &str, id: &str) -> Result<bool, StoreError> {
+        let id = id.to_string();
+        self.change_alerts(project_id, move |a, p| a.delete_rule(p, &id))
+            .await
+    }
+
+    async fn alert_states(&self, project_id: &str) -> Result<Vec<AlertState>, StoreError> {
+        Ok(self.alerts.lock().states(project_id))
+    }
+
+    async fn put_alert_state(&self, project_id: &str, state: AlertState) -> Result<(), StoreError> {
+        self.change_alerts(project_id, move |a, p| a.put_state(p, state))
+            .await
+    }
+
+    async fn add_alert_events(
+        &self,
+        project_id: &str,
+        events: Vec<AlertEvent>,
+    ) -> Result<(), StoreError> {
+        self.change_alerts(project_id, move |a, p| a.add_events(p, events))
+            .await
+    }
+
+    async fn alert_history(
+        &self,
+        project_id: &str,
+        rule_id: &str,
+        limit: usize,
+    ) -> Result<Vec<AlertEvent>, StoreError> {
+        Ok(self.alerts.lock().history(project_id, rule_id, limit))
+    }
+
+    /// One process owns the data directory (its lock file), so it always holds the lease.
+    async fn alert_lease(&self, _: &str, _: i64, _: i64) -> Result<bool, StoreError> {
+        Ok(true)
     }
 
     fn metrics(&self) -> Vec<StoreMetric> {

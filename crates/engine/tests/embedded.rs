@@ -267,3 +267,15 @@ async fn saved_views_follow_the_suite_and_survive_a_restart() {
     let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
     views::check(store.as_ref()).await;
 }
+
+#[tokio::test]
+async fn alerts_follow_the_suite_and_survive_a_restart() {
+    use tracehouse_store_api::testsuite::alerts;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+        alerts::run(store.as_ref()).await;
+    }
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    alerts::check(store.as_ref()).await;
+}

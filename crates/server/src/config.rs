@@ -6,6 +6,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use tracehouse_model::Limits;
 
+use crate::alerts::AlertsConfig;
+
 /// One project and the ingest keys that write into it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ProjectConfig {
@@ -42,6 +44,8 @@ pub struct ServerConfig {
     pub query_timeout: Duration,
     /// Origins whose web pages may call the OTLP/HTTP receiver (CORS).
     pub cors: CorsOrigins,
+    /// Alert evaluation and notification delivery.
+    pub alerts: AlertsConfig,
 }
 
 /// Which web page origins may send to the OTLP/HTTP receiver from a browser.
@@ -150,6 +154,7 @@ impl Default for ServerConfig {
             connections: ConnectionLimits::default(),
             query_timeout: Duration::from_secs(30),
             cors: CorsOrigins::ByMode,
+            alerts: AlertsConfig::default(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The tracehouse server: OTLP receivers (gRPC and HTTP), the JSON query API, project
 //! authentication, Prometheus metrics and graceful shutdown, over any [`tracehouse_store_api::Store`].
 
+pub mod alerts;
 pub mod allocator;
 pub mod api;
 pub mod config;

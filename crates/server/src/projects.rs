@@ -81,6 +81,16 @@ impl Projects {
         Ok(Projects { by_key })
     }
 
+    /// Every project's id, sorted ([`OPEN_PROJECT`] alone in open mode).
+    pub fn ids(&self) -> Vec<String> {
+        if self.is_open() {
+            return vec![OPEN_PROJECT.to_string()];
+        }
+        let ids: std::collections::BTreeSet<&String> =
+            self.by_key.values().map(|(id, _)| id).collect();
+        ids.into_iter().cloned().collect()
+    }
+
     /// True when no projects are configured: everything goes to [`OPEN_PROJECT`].
     pub fn is_open(&self) -> bool {
         self.by_key.is_empty()

@@ -15,6 +15,9 @@ use tower_http::compression::CompressionLayer;
 use tower_http::cors::CorsLayer;
 use tracehouse_store_api::Store;
 
+use crate::alerts::AlertsConfig;
+use crate::alerts::notify::Delivery;
+use crate::alerts::runner::Evaluator;
 use crate::api::{self, ApiState};
 use crate::config::{ConnectionLimits, ServerConfig};
 use crate::ingest::Ingest;
@@ -23,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::otlp_grpc::GrpcIngest;
 use crate::otlp_http::{self, HttpState};
 use crate::projects::Projects;
+use crate::time::now_ns;
 
 /// The addresses actually bound (useful with port 0).
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +42,7 @@ pub struct BoundAddrs {
 /// A bound, not yet running server.
 pub struct Server {
     store: Arc<dyn Store>,
+    alerts: AlertsConfig,
     ingest: Arc<Ingest>,
     api_state: ApiState,
     http_state: HttpState,
@@ -83,6 +88,7 @@ impl Server {
             },
             cors,
             store,
+            alerts: config.alerts,
             ingest,
             max_request_bytes: config.max_request_bytes,
             limits: config.connections,
@@ -107,6 +113,8 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (tx, rx) = tokio::sync::watch::channel(false);
+        let evaluator = self.evaluator(self.api.local_addr()?);
+        let alerts = tokio::spawn(evaluator.run(rx.clone()));
         let limits = self.limits;
         let max = limits.max_connections;
         let api = serve_http(
@@ -141,9 +149,37 @@ impl Server {
             let _ = tx.send(true);
         });
         tokio::join!(api, http, grpc);
+        let _ = alerts.await;
         tracing::info!("flushing the store");
         self.store.flush().await?;
         Ok(())
+    }
+}
+
+impl Server {
+    /// The alert evaluator of this server's projects; links in notifications point at
+    /// `--public-url`, else at the API listener.
+    fn evaluator(&self, api: SocketAddr) -> Evaluator {
+        let c = &self.alerts;
+        let public_url = c
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{api}"));
+        Evaluator {
+            store: self.store.clone(),
+            projects: self.api_state.projects.ids(),
+            delivery: Arc::new(Delivery {
+                timeout: c.webhook_timeout,
+                attempts: c.webhook_attempts,
+                backoff: c.webhook_backoff,
+                public_url: public_url.trim_end_matches('/').to_string(),
+                in_flight: Default::default(),
+            }),
+            tick: c.tick,
+            lease_ttl: c.lease_ttl,
+            deadline: self.api_state.query_timeout,
+            holder: format!("{api}/{}/{}", std::process::id(), now_ns()),
+        }
     }
 }
 
@@ -168,6 +204,8 @@ fn check_limits(config: &ServerConfig) -> anyhow::Result<()> {
         ("--request-body-timeout", c.request_body_timeout),
         ("--idle-timeout", c.idle_timeout),
         ("--query-timeout", config.query_timeout),
+        ("--alert-tick", config.alerts.tick),
+        ("--alert-webhook-timeout", config.alerts.webhook_timeout),
     ] {
         if value.is_zero() {
             anyhow::bail!("{flag} must be longer than zero");

@@ -30,6 +30,7 @@ pub const CLIENT_ROUTES: &[&str] = &[
     "/services",
     "/services/{*rest}",
     "/service-map",
+    "/alerts",
 ];
 
 /// Routes for the embedded UI, to merge into the API router.
@@ -139,6 +140,7 @@ mod tests {
             "/services",
             "/services/map",
             "/service-map",
+            "/alerts",
         ] {
             let (status, ct, body) = get_path(app.clone(), path).await;
             assert_eq!(status, StatusCode::OK, "{path}");

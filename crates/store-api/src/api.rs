@@ -11,6 +11,7 @@ use tracehouse_query::{Field, Plan};
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 
+use crate::alerts::{AlertEvent, AlertRule, AlertState};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
 use crate::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
@@ -610,6 +611,45 @@ pub trait Store: Send + Sync {
         view.check()?;
         crate::views::check_room(&self.views(project_id).await?, &view.name)?;
         self.put_view(project_id, view).await
+    }
+    /// The project's alert rules, by id.
+    async fn alert_rules(&self, project_id: &str) -> Result<Vec<AlertRule>, StoreError>;
+    /// Stores a checked rule durably, replacing one of the same id (use
+    /// [`Store::save_alert_rule`], which checks it).
+    async fn put_alert_rule(&self, project_id: &str, rule: AlertRule) -> Result<(), StoreError>;
+    /// Deletes the project's rule of that id and its state durably (its history stays
+    /// until it ages out); false when there was none.
+    async fn delete_alert_rule(&self, project_id: &str, id: &str) -> Result<bool, StoreError>;
+    /// The states of the project's rules (those evaluated at least once).
+    async fn alert_states(&self, project_id: &str) -> Result<Vec<AlertState>, StoreError>;
+    /// Stores a rule's state durably, replacing the previous one.
+    async fn put_alert_state(&self, project_id: &str, state: AlertState) -> Result<(), StoreError>;
+    /// Appends entries to rules' histories durably (a store may drop all but the newest
+    /// [`crate::alerts::MAX_HISTORY_PER_RULE`] of a rule).
+    async fn add_alert_events(
+        &self,
+        project_id: &str,
+        events: Vec<AlertEvent>,
+    ) -> Result<(), StoreError>;
+    /// A rule's history, newest first, at most `limit` entries.
+    async fn alert_history(
+        &self,
+        project_id: &str,
+        rule_id: &str,
+        limit: usize,
+    ) -> Result<Vec<AlertEvent>, StoreError>;
+    /// Takes or renews the lease of the alert evaluator for `holder` until `now_ns + ttl_ns`:
+    /// true when `holder` holds it. Servers sharing a backend evaluate alerts only while they
+    /// hold it; a single-node backend always grants it.
+    async fn alert_lease(&self, holder: &str, now_ns: i64, ttl_ns: i64)
+    -> Result<bool, StoreError>;
+
+    /// Saves an alert rule of the project (replacing one of the same id) once it is within
+    /// the bounds of [`crate::alerts`].
+    async fn save_alert_rule(&self, project_id: &str, rule: AlertRule) -> Result<(), StoreError> {
+        rule.check()?;
+        crate::alerts::check_room(&self.alert_rules(project_id).await?, &rule.id)?;
+        self.put_alert_rule(project_id, rule).await
     }
     /// The backend's own numbers, for the metrics endpoint.
     fn metrics(&self) -> Vec<StoreMetric>;

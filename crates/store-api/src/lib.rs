@@ -13,6 +13,7 @@
 //! sessions …) derive their OpenAPI schema (`utoipa::ToSchema`); their doc comments are the
 //! schema's descriptions, so they speak of the JSON, not of Rust items.
 
+pub mod alerts;
 mod api;
 mod cursor;
 mod error;
@@ -31,6 +32,7 @@ pub mod testsuite;
 pub mod value;
 pub mod views;
 
+pub use alerts::{AlertEvent, AlertRule, AlertState};
 pub use api::{
     Bucket, ErrorGroup, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram, HistogramQuery,
     KeyInfo, KeyScope, KeysQuery, LogBucket, LogHistogram, LogPage, MAX_CANDIDATE_TRACES,

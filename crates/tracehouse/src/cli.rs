@@ -221,6 +221,33 @@ pub struct ServeArgs {
     #[arg(long, env = "TRACEHOUSE_QUERY_TIMEOUT", value_name = "DURATION")]
     pub query_timeout: Option<String>,
 
+    /// How often the alert evaluator looks for due rules and renews its lease (e.g. 1s)
+    /// [default: 1s]
+    #[arg(long, env = "TRACEHOUSE_ALERT_TICK", value_name = "DURATION")]
+    pub alert_tick: Option<String>,
+
+    /// Longest one alert webhook attempt may take [default: 10s]
+    #[arg(
+        long,
+        env = "TRACEHOUSE_ALERT_WEBHOOK_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub alert_webhook_timeout: Option<String>,
+
+    /// Wait before retrying a failed alert webhook, doubled before each next attempt (4
+    /// attempts in all) [default: 1s]
+    #[arg(
+        long,
+        env = "TRACEHOUSE_ALERT_WEBHOOK_BACKOFF",
+        value_name = "DURATION"
+    )]
+    pub alert_webhook_backoff: Option<String>,
+
+    /// The UI's address as people reach it (e.g. https://tracehouse.example.com), for the
+    /// links in alert notifications [default: http://<--listen>]
+    #[arg(long, env = "TRACEHOUSE_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
     /// Memory the embedded store keeps within under any load and data volume: memtables,
     /// flushes, compaction and queries share it; writes past it are refused with a retry
     /// hint, queries past their share fail as too large (e.g. 512MiB, 2GiB) [default: 1GiB]

@@ -8,6 +8,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
+use tracehouse_server::alerts::AlertsConfig;
 use tracehouse_server::{
     ConnectionLimits, CorsOrigins, Limits, ProjectConfig, Server, ServerConfig,
 };
@@ -40,6 +41,10 @@ struct FileConfig {
     idle_timeout: Option<String>,
     max_connections: Option<usize>,
     query_timeout: Option<String>,
+    alert_tick: Option<String>,
+    alert_webhook_timeout: Option<String>,
+    alert_webhook_backoff: Option<String>,
+    public_url: Option<String>,
     flush_interval: Option<String>,
     memory_limit: Option<String>,
     log_format: Option<LogFormat>,
@@ -216,6 +221,28 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
             defaults.query_timeout,
         )?,
         cors: CorsOrigins::parse(&cors).context("--cors-origin")?,
+        alerts: AlertsConfig {
+            tick: duration_setting(
+                args.alert_tick,
+                file.alert_tick,
+                "alert-tick",
+                defaults.alerts.tick,
+            )?,
+            webhook_timeout: duration_setting(
+                args.alert_webhook_timeout,
+                file.alert_webhook_timeout,
+                "alert-webhook-timeout",
+                defaults.alerts.webhook_timeout,
+            )?,
+            webhook_backoff: duration_setting(
+                args.alert_webhook_backoff,
+                file.alert_webhook_backoff,
+                "alert-webhook-backoff",
+                defaults.alerts.webhook_backoff,
+            )?,
+            public_url: args.public_url.or(file.public_url),
+            ..defaults.alerts.clone()
+        },
         ..defaults
     };
     let data_dir = args

@@ -589,9 +589,46 @@ async fn real_answers_fit_the_documented_schemas() {
         .await;
     assert_eq!(resp.status().as_u16(), 200);
 
+    // An alert rule that fires at its first evaluation (spans of the last minute), so that
+    // its state and history have entries.
+    let created: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/alerts", server.api))
+        .json(
+            &json!({"name": "any spans", "source": "spans", "function": "count",
+            "window_s": 300, "threshold": 0, "comparison": ">", "interval_s": 1,
+            "channels": [{"kind": "webhook", "url": "http://127.0.0.1:9/hook"}]}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let alert = format!("/api/v1/alerts/{}", created["id"].as_str().expect("an id"));
+    let alert_history = format!("{alert}/history");
+    let start = std::time::Instant::now();
+    while server.get(&alert_history).await.1["events"]
+        .as_array()
+        .is_none_or(Vec::is_empty)
+    {
+        assert!(
+            start.elapsed().as_secs() < 20,
+            "the rule was never evaluated"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
     let mut checked = BTreeSet::new();
     let mut answers = BTreeMap::new();
     let cases: &[Case] = &[
+        ("/api/v1/alerts", "/api/v1/alerts", &[], "/alerts"),
+        ("/api/v1/alerts/{id}", &alert, &[], "/state/groups"),
+        (
+            "/api/v1/alerts/{id}/history",
+            &alert_history,
+            &[],
+            "/events",
+        ),
         (
             "/api/v1/spans/search",
             "/api/v1/spans/search",

@@ -423,6 +423,83 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List alert rules
+         * @description The project's alert rules, by id, each with its state.
+         */
+        get: operations["listAlerts"];
+        put?: never;
+        /**
+         * Create an alert rule
+         * @description Checks and stores a new rule (answered once it is durable); the server evaluates it
+         *     from its next tick. A query that does not parse is a 400 with its position; an unknown
+         *     function or source, a window or interval outside 1 to 86400 s, a function the source
+         *     has no value for and a channel URL that is not http(s) are 400s that say so.
+         */
+        post: operations["createAlert"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One alert rule
+         * @description The project's rule of that id, with its state.
+         */
+        get: operations["getAlert"];
+        /**
+         * Replace an alert rule
+         * @description Replaces the rule of that id (checked like a new one); its state starts over.
+         */
+        put: operations["replaceAlert"];
+        post?: never;
+        /**
+         * Delete an alert rule
+         * @description Deletes the rule of that id and its state; answered once the deletion is durable.
+         */
+        delete: operations["deleteAlert"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/{id}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An alert rule's history
+         * @description State changes (with the query and time range of the data behind them), notification
+         *     deliveries (channel, attempts, outcome), suppressed notifications and failed
+         *     evaluations, newest first.
+         */
+        get: operations["alertHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/sessions/{session_id}/replay": {
         parameters: {
             query?: never;
@@ -710,6 +787,276 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description What a rule holds besides its id and time (the server's). */
+        AlertBody: {
+            /** @description A name for people (1 to 200 bytes). */
+            name: string;
+            /** @description What the rule reads: `spans`, `logs` or `errors`. */
+            source: components["schemas"]["AlertSource"];
+            /**
+             * @description The query: the tracehouse query language for spans and logs, a text filter on type
+             *     and message for errors; empty matches everything.
+             */
+            query?: string;
+            /**
+             * @description `count`, `rate` (per second), `error_rate` (0 to 1), `p50` … `p99` (span durations,
+             *     ms) or `new_error_group` (errors).
+             */
+            function: components["schemas"]["AlertFunction"];
+            /**
+             * Format: int64
+             * @description Seconds of data each evaluation reads (1 to 86400).
+             */
+            window_s: number;
+            /**
+             * Format: double
+             * @description The value compared with.
+             */
+            threshold: number;
+            /** @description `>`, `>=`, `<` or `<=`. */
+            comparison: components["schemas"]["Comparison"];
+            /**
+             * Format: int64
+             * @description Seconds between evaluations (default 60).
+             */
+            interval_s?: number;
+            /**
+             * Format: int64
+             * @description Seconds a breach must last before firing (default 0).
+             */
+            for_s?: number;
+            /** @description A key to split span rules by (e.g. `service`); empty: one group. */
+            by?: string;
+            /**
+             * Format: int64
+             * @description Seconds after a notification during which the same group's next firing is not
+             *     notified (default 0).
+             */
+            cooldown_s?: number;
+            /** @description Where notifications go: `{"kind": "webhook" | "slack", "url": "https://…"}`. */
+            channels?: components["schemas"]["AlertChannel"][];
+        };
+        /** @description Where a rule's notifications go. */
+        AlertChannel: {
+            /** @description The body's shape. */
+            kind: components["schemas"]["ChannelKind"];
+            /** @description An `http://` or `https://` URL the body is POSTed to. */
+            url: string;
+        };
+        /** @description One entry of a rule's history. */
+        AlertEvent: {
+            /** @description The rule. */
+            rule_id: string;
+            /**
+             * Format: int64
+             * @description When, ns.
+             */
+            at_ns: number;
+            /** @description What happened. */
+            kind: components["schemas"]["AlertEventKind"];
+            /** @description The group. */
+            group: string;
+            from?: null | components["schemas"]["AlertStatus"];
+            to?: null | components["schemas"]["AlertStatus"];
+            /**
+             * Format: double
+             * @description The value at the time.
+             */
+            value?: number | null;
+            link?: null | components["schemas"]["AlertLink"];
+            /** @description The channel's URL (deliveries). */
+            channel?: string | null;
+            /** @description Whether delivery succeeded (deliveries). */
+            delivered?: boolean | null;
+            /**
+             * Format: int32
+             * @description Delivery attempts made (deliveries).
+             */
+            attempts?: number | null;
+            /** @description Details: a delivery's last failure, an evaluation's error. */
+            message?: string | null;
+        };
+        /**
+         * @description What a history entry records.
+         * @enum {string}
+         */
+        AlertEventKind: "state" | "delivery" | "suppressed" | "failure";
+        /**
+         * @description What a rule computes over its window.
+         * @enum {string}
+         */
+        AlertFunction: "count" | "rate" | "error_rate" | "p50" | "p75" | "p90" | "p95" | "p99" | "new_error_group";
+        /** @description One group of a rule (one value of its `by` key, or the whole rule). */
+        AlertGroupState: {
+            /**
+             * @description The `by` key's value (empty for a rule without `by`; the fingerprint for
+             *     `new_error_group`).
+             */
+            group: string;
+            /** @description Where it stands. */
+            status: components["schemas"]["AlertStatus"];
+            /**
+             * Format: int64
+             * @description Since when, ns.
+             */
+            since_ns: number;
+            /**
+             * Format: double
+             * @description The value at the last evaluation (null when undefined, e.g. no spans).
+             */
+            value?: number | null;
+            /**
+             * Format: int64
+             * @description When the last firing notification was sent, ns (for the cooldown).
+             */
+            notified_ns?: number | null;
+            /** @description Whether the current firing was notified (a resolution is notified only then). */
+            notified: boolean;
+        };
+        /** @description A rule's history. */
+        AlertHistory: {
+            /** @description Newest first. */
+            events: components["schemas"]["AlertEvent"][];
+        };
+        /** @description Where the data behind an alert is: the search the UI opens. */
+        AlertLink: {
+            /** @description What to search. */
+            source: components["schemas"]["AlertSource"];
+            /** @description The query (with the group's `by` value added). */
+            query: string;
+            /**
+             * Format: int64
+             * @description Window start, ns.
+             */
+            start_ns: number;
+            /**
+             * Format: int64
+             * @description Window end, ns.
+             */
+            end_ns: number;
+        };
+        /** @description The project's alert rules. */
+        AlertList: {
+            /** @description By id. */
+            alerts: components["schemas"]["AlertView"][];
+        };
+        /** @description The JSON body POSTed to a `webhook` channel when a group fires or resolves. */
+        AlertNotification: {
+            /**
+             * Format: int32
+             * @description The body's version: 1.
+             */
+            version: number;
+            /** @description `firing` or `resolved`. */
+            status: components["schemas"]["AlertStatus"];
+            /** @description The project. */
+            project: string;
+            /** @description The rule. */
+            rule: components["schemas"]["NotifiedRule"];
+            /** @description The `by` value (empty without `by`; the fingerprint for `new_error_group`). */
+            group: string;
+            /**
+             * Format: double
+             * @description The value that fired or resolved it (null when undefined).
+             */
+            value?: number | null;
+            /**
+             * Format: int64
+             * @description When, ns.
+             */
+            at_ns: number;
+            /** @description The data behind it. */
+            link: components["schemas"]["AlertLink"];
+            /** @description The UI's search of that data. */
+            url: string;
+        };
+        /** @description An alert rule of one project. */
+        AlertRule: {
+            /** @description The rule's id (set by the server). */
+            id: string;
+            /** @description A name for people (1 to 200 bytes, no control characters). */
+            name: string;
+            /** @description What the rule reads. */
+            source: components["schemas"]["AlertSource"];
+            /**
+             * @description The query: the tracehouse query language for spans and logs, a text filter for
+             *     errors; empty matches everything.
+             */
+            query: string;
+            /** @description What is computed over the window. */
+            function: components["schemas"]["AlertFunction"];
+            /**
+             * Format: int64
+             * @description The window the function reads, in seconds before each evaluation (1 to 86400).
+             */
+            window_s: number;
+            /**
+             * Format: double
+             * @description The value compared with.
+             */
+            threshold: number;
+            /** @description How the value is compared with the threshold. */
+            comparison: components["schemas"]["Comparison"];
+            /**
+             * Format: int64
+             * @description Seconds between evaluations (at least 1).
+             */
+            interval_s: number;
+            /**
+             * Format: int64
+             * @description Seconds a breach must last before the rule fires (0: at once); until then it is
+             *     pending.
+             */
+            for_s: number;
+            /**
+             * @description A key to split by (spans only: any key of the query language, e.g. `service`): each
+             *     value alerts on its own. Empty: one group.
+             */
+            by: string;
+            /**
+             * Format: int64
+             * @description Seconds after a firing notification during which the same group's next firing is
+             *     not notified (0: every firing is).
+             */
+            cooldown_s: number;
+            /** @description Where notifications go. */
+            channels: components["schemas"]["AlertChannel"][];
+            /**
+             * Format: int64
+             * @description When the rule was saved, ns (set by the server).
+             */
+            saved_ns: number;
+        };
+        /**
+         * @description What a rule reads.
+         * @enum {string}
+         */
+        AlertSource: "spans" | "logs" | "errors";
+        /** @description Where a rule stands after its last evaluation. */
+        AlertState: {
+            /** @description The rule. */
+            rule_id: string;
+            /**
+             * Format: int64
+             * @description When it was last evaluated, ns.
+             */
+            evaluated_ns: number;
+            /** @description Why the last evaluation failed, or null. */
+            error?: string | null;
+            /** @description Its groups that are not ok. */
+            groups: components["schemas"]["AlertGroupState"][];
+        };
+        /**
+         * @description Where an alert group stands.
+         * @enum {string}
+         */
+        AlertStatus: "ok" | "pending" | "firing" | "resolved";
+        /** @description A rule and where it stands. */
+        AlertView: {
+            /** @description The rule. */
+            rule: components["schemas"]["AlertRule"];
+            state?: null | components["schemas"]["AlertState"];
+        };
         /** @description An attribute value with its OpenTelemetry type kept: strings, integers (`1`) and floats (`1.0`) as JSON, bytes as `{"$bytes": "<base64>"}`, arrays and key/value lists as JSON arrays and objects. */
         AttrValue: string | number | boolean | {
             $bytes: string;
@@ -739,6 +1086,11 @@ export interface components {
              */
             error_count: number;
         };
+        /**
+         * @description The shape a channel's notifications take.
+         * @enum {string}
+         */
+        ChannelKind: "webhook" | "slack";
         /** @description One row of the aligned trees, in depth-first order. */
         CompareRow: {
             /** @description Depth in the aligned tree (0 for a root). */
@@ -784,6 +1136,11 @@ export interface components {
              */
             self_ns: number;
         };
+        /**
+         * @description How a value is compared with the threshold.
+         * @enum {string}
+         */
+        Comparison: ">" | ">=" | "<" | "<=";
         /** @description A stretch of one span's time on the critical path. */
         CriticalSection: {
             /** @description The span's index in the trace's `spans` (which tells apart spans sharing an id). */
@@ -1236,6 +1593,33 @@ export interface components {
          * @enum {string}
          */
         NodeKind: "service" | "database" | "queue" | "peer";
+        /** @description The rule a notification is about. */
+        NotifiedRule: {
+            /** @description Its id. */
+            id: string;
+            /** @description Its name. */
+            name: string;
+            /** @description What it reads. */
+            source: components["schemas"]["AlertSource"];
+            /** @description Its query. */
+            query: string;
+            /** @description Its function. */
+            function: components["schemas"]["AlertFunction"];
+            /** @description How the value is compared. */
+            comparison: components["schemas"]["Comparison"];
+            /**
+             * Format: double
+             * @description The threshold.
+             */
+            threshold: number;
+            /**
+             * Format: int64
+             * @description Its window, s.
+             */
+            window_s: number;
+            /** @description Its `by` key (empty: none). */
+            by: string;
+        };
         /** @description The operations of one service. */
         OperationList: {
             /** @description The service. */
@@ -2957,6 +3341,213 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             /** @description The project has no view of that name. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listAlerts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rules. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    createAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertBody"];
+            };
+        };
+        responses: {
+            /** @description The stored rule, with its id. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertView"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The project has no rule of that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    replaceAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertBody"];
+            };
+        };
+        responses: {
+            /** @description The stored rule. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertRule"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The project has no rule of that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    deleteAlert: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The rule's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The project has no rule of that id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            500: components["responses"]["InternalError"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    alertHistory: {
+        parameters: {
+            query?: {
+                /** @description Most entries returned: 1 to 500; outside is a 400. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The rule's id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The history. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertHistory"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description The project has no rule of that id. */
             404: {
                 headers: {
                     [name: string]: unknown;

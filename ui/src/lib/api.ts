@@ -1,4 +1,8 @@
 import type {
+  AlertBody,
+  AlertEvent,
+  AlertRule,
+  AlertView,
   Bucket,
   ErrorGroup,
   ErrorOccurrence,
@@ -220,6 +224,26 @@ export function saveView(view: Omit<SavedView, 'saved_ns'>): Promise<SavedView> 
 /** Deletes a saved view. */
 export async function deleteView(name: string): Promise<void> {
   await requestJson<unknown>('DELETE', `/api/v1/views/${encodeURIComponent(name)}`, {});
+}
+
+/** The project's alert rules with their states, by id. */
+export async function listAlerts(signal?: AbortSignal): Promise<AlertView[]> {
+  return (await getJson<{ alerts: AlertView[] }>('/api/v1/alerts', {}, signal)).alerts;
+}
+
+/** Creates a rule (`id` absent) or replaces one. */
+export function saveAlert(body: AlertBody, id?: string): Promise<AlertRule> {
+  return id ? requestJson<AlertRule>('PUT', `/api/v1/alerts/${encodeURIComponent(id)}`, {}, body) : requestJson<AlertRule>('POST', '/api/v1/alerts', {}, body);
+}
+
+/** Deletes a rule. */
+export async function deleteAlert(id: string): Promise<void> {
+  await requestJson<unknown>('DELETE', `/api/v1/alerts/${encodeURIComponent(id)}`, {});
+}
+
+/** A rule's history, newest first. */
+export async function alertHistory(id: string, signal?: AbortSignal): Promise<AlertEvent[]> {
+  return (await getJson<{ events: AlertEvent[] }>(`/api/v1/alerts/${encodeURIComponent(id)}/history`, { limit: 100 }, signal)).events;
 }
 
 /** A time window as the API takes it: RFC 3339 strings, or omitted for the route's default. */

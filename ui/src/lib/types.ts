@@ -68,6 +68,12 @@ export type CompareRow = Schemas['CompareRow'];
 
 /** A saved search of the project: query, range (or start and end) and columns. */
 export type SavedView = Schemas['SavedView'];
+export type AlertRule = Schemas['AlertRule'];
+export type AlertView = Schemas['AlertView'];
+export type AlertEvent = Schemas['AlertEvent'];
+export type AlertLink = Schemas['AlertLink'];
+/** What creating or replacing a rule sends. */
+export type AlertBody = Schemas['AlertBody'];
 
 /** Rate, errors and latency of a service or an operation over a range, with its sparkline. */
 export type Red = Schemas['Red'];

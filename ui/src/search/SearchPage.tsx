@@ -15,6 +15,7 @@ import { QueryChart } from './QueryChart';
 import { Scatter } from './Scatter';
 import { RangePicker, useRange, WiderRangeLink } from './RangePicker';
 import { SavedViews } from './SavedViews';
+import { alertOnHref } from '../alerts/alerts';
 import { iso } from './timerange';
 
 const PAGE = 100;
@@ -359,6 +360,11 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
             current={{ query, range: params.get('range') ?? (params.get('start') ? '' : '1h'), start: params.get('start') ?? '', end: params.get('end') ?? '', columns: cols }}
             onApply={applyView}
           />
+        )}
+        {!lang && (
+          <Link class="btn" href={alertOnHref(query)} title="Create an alert rule over this query">
+            Alert on this query
+          </Link>
         )}
         {view === 'traces' && (
           <span class="compare-pick">

@@ -3,12 +3,13 @@
 //! manifest that commits them, and the quarantine of damaged parts. Nothing here reads
 //! queries or schedules work: `read` and `maintenance` use it, never the reverse.
 
-use std::fs::File;
-use std::io;
+use std::fs::{self, File};
+use std::io::{self, Write};
 use std::path::Path;
 
 use crate::error::StoreError;
 
+pub(crate) mod alerts;
 pub(crate) mod granule;
 pub(crate) mod log_rows;
 pub(crate) mod manifest;
@@ -25,6 +26,37 @@ pub(crate) mod views;
 
 /// One hour in ns: the time partition of parts.
 pub const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// Reads the JSON file `dir/name` (the default when it does not exist); a file that does not
+/// decode is an error naming `what` it holds, never an empty value.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned + Default>(
+    dir: &Path,
+    name: &str,
+    what: &str,
+) -> Result<T, StoreError> {
+    let path = dir.join(name);
+    match fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "{what} {} do not decode ({e}); move the file aside to start without them",
+                path.display()
+            ))
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Replaces `dir/name` with `bytes` atomically and durably: written to `name.tmp`, fsynced,
+/// renamed over the old file, and the directory fsynced.
+pub(crate) fn replace_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&tmp, dir.join(name))?;
+    sync_dir(dir)
+}
 
 /// Syncs a directory so that file creations and renames in it are durable.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {

@@ -4,13 +4,11 @@
 //! file is small (at most `MAX_VIEWS_PER_PROJECT` bounded views per project).
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use tracehouse_store_api::SavedView;
 
-use super::sync_dir;
+use super::{read_json, replace_file};
 use crate::error::StoreError;
 
 const FILE: &str = "views.json";
@@ -29,17 +27,7 @@ impl ViewFile {
     /// Reads the views of `dir` (none when the file does not exist); a file that does not
     /// decode is an error, never an empty list.
     pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
-        let views = match fs::read(dir.join(FILE)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                StoreError::Corrupt(format!(
-                    "saved views {} do not decode ({e}); move the file aside to start \
-                     without them",
-                    dir.join(FILE).display()
-                ))
-            })?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Views::new(),
-            Err(e) => return Err(e.into()),
-        };
+        let views = read_json(dir, FILE, "saved views")?;
         Ok(ViewFile {
             dir: dir.to_path_buf(),
             views,
@@ -80,12 +68,7 @@ impl ViewFile {
 
     /// Writes `views` atomically and durably, then makes them the current ones.
     fn commit(&mut self, views: Views) -> Result<(), StoreError> {
-        let tmp = self.dir.join(format!("{FILE}.tmp"));
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(&serde_json::to_vec(&views)?)?;
-        file.sync_all()?;
-        fs::rename(&tmp, self.dir.join(FILE))?;
-        sync_dir(&self.dir)?;
+        replace_file(&self.dir, FILE, &serde_json::to_vec(&views)?)?;
         self.views = views;
         Ok(())
     }
@@ -93,6 +76,8 @@ impl ViewFile {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use tracehouse_store_api::testsuite::views::view;
 
     use super::*;

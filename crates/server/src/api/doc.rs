@@ -8,8 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use super::{
-    analysis, errors, failure, keys, logs, ops, otel_metrics, params, replay, services, sessions,
-    span_metrics, spans, traces, typical, views,
+    alerts, analysis, errors, failure, keys, logs, ops, otel_metrics, params, replay, services,
+    sessions, span_metrics, spans, traces, typical, views,
 };
 
 /// Name of the header that carries a project key.
@@ -28,8 +28,8 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
             Window parameters `start`/`end` take RFC 3339 or nanoseconds; `end` defaults to \
             now and `start` to an hour before it. Failures are JSON bodies \
             `{\"error\": {\"message\": ...}}`, also for unknown routes (404) and methods a \
-            route does not answer (405): every route answers GET, saved views also PUT and \
-            DELETE.",
+            route does not answer (405): every route answers GET, saved views and alert rules \
+            also PUT and DELETE, `/api/v1/alerts` also POST.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     paths(
@@ -54,6 +54,12 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         views::get_view,
         views::save,
         views::delete,
+        alerts::list,
+        alerts::create,
+        alerts::get_alert,
+        alerts::replace,
+        alerts::delete,
+        alerts::history,
         replay::session_replay,
         span_metrics::span_metrics,
         otel_metrics::names,
@@ -68,9 +74,15 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         ops::readyz,
         ops::metrics,
     ),
-    // The failure responses of `Components` and the `sort` and `lang` parameters name these; the
-    // derive collects only the schemas that bodies name.
-    components(schemas(failure::ErrorBody, SearchSort, params::QueryLang)),
+    // The failure responses of `Components` and the `sort` and `lang` parameters name these, and
+    // alert webhooks send the notification body; the derive collects only the schemas that
+    // bodies name.
+    components(schemas(
+        failure::ErrorBody,
+        SearchSort,
+        params::QueryLang,
+        crate::alerts::notify::AlertNotification
+    )),
     modifiers(&Components),
     security(("projectKey" = []), ("bearerKey" = []), ()),
     tags(
@@ -81,6 +93,8 @@ pub(crate) const KEY_HEADER: &str = "x-tracehouse-key";
         (name = "errors", description = "Error occurrences grouped by fingerprint."),
         (name = "sessions", description = "Browser sessions."),
         (name = "views", description = "Saved views: named searches of the project."),
+        (name = "alerts", description = "Alert rules, their state and history. Webhook channels \
+            receive the `AlertNotification` schema as their JSON body."),
         (name = "metrics", description = "Span metrics (rate, errors, duration) over time, and OTLP metrics: names, labels and one metric over time."),
         (name = "operations", description = "Health, readiness, metrics and this document."),
     ),

@@ -5,7 +5,8 @@
 //! `authorization: Bearer`) header, or the open project when none are configured.
 //! Errors are `{"error": {"message": …}}` with a 4xx/5xx status — also for parameters of the
 //! wrong type, unknown routes and methods a route does not answer (see [`crate::extract`]).
-//! Every route answers GET; saved views (`/api/v1/views/{name}`) also PUT and DELETE. Every query
+//! Every route answers GET; saved views (`/api/v1/views/{name}`) and alert rules
+//! (`/api/v1/alerts/{id}`) also PUT and DELETE, and `/api/v1/alerts` POST. Every query
 //! route runs under the query deadline: past it the query is dropped (which cancels its work)
 //! and the answer is a 503.
 //!
@@ -14,6 +15,7 @@
 //! them and from the types' `ToSchema` (here, in `tracehouse-store-api` and in
 //! `tracehouse-model`), so the document cannot drift from what the routes send.
 
+mod alerts;
 mod analysis;
 mod compat;
 mod doc;
@@ -42,9 +44,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, put};
+use axum::routing::{delete, get, post, put};
 use tracehouse_store_api::Store;
 
+pub use alerts::{AlertHistory, AlertList, AlertView};
 pub use doc::openapi_json;
 pub use errors::ErrorGroupDetail;
 pub use failure::{ApiError, ErrorBody, ErrorDetail};
@@ -109,6 +112,12 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/views/{name}", get(views::get_view))
         .route("/api/v1/views/{name}", put(views::save))
         .route("/api/v1/views/{name}", delete(views::delete))
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/alerts", post(alerts::create))
+        .route("/api/v1/alerts/{id}", get(alerts::get_alert))
+        .route("/api/v1/alerts/{id}", put(alerts::replace))
+        .route("/api/v1/alerts/{id}", delete(alerts::delete))
+        .route("/api/v1/alerts/{id}/history", get(alerts::history))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .route("/api/v1/metrics/spans", get(span_metrics::span_metrics))
         .route("/api/v1/metrics/names", get(otel_metrics::names))
@@ -145,7 +154,8 @@ pub fn router(state: ApiState) -> Router {
                  /api/v1/logs/histogram, /api/v1/errors/groups, \
                  /api/v1/errors/groups/{fingerprint}, /api/v1/sessions, \
                  /api/v1/sessions/{session_id}, /api/v1/sessions/{session_id}/replay, \
-                 /api/v1/views, /api/v1/views/{name}, /api/v1/metrics/spans, \
+                 /api/v1/views, /api/v1/views/{name}, /api/v1/alerts, /api/v1/alerts/{id}, \
+                 /api/v1/alerts/{id}/history, /api/v1/metrics/spans, \
                  /api/v1/metrics/names, /api/v1/metrics/query, /api/v1/metrics/{name}/labels, \
                  /api/v1/metrics/{name}/labels/{key}/values, /api/v1/services, \
                  /api/v1/services/graph and /api/v1/services/{service}/operations, all \
@@ -156,14 +166,21 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Largest request body the API reads (a saved view's).
+/// Largest request body the API reads (a saved view's or an alert rule's).
 const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A known route asked with a method it does not answer: every route answers GET (and
-/// HEAD); a saved view by name also PUT and DELETE.
+/// HEAD); a saved view or an alert rule by id also PUT and DELETE, the alert rules POST.
 async fn method_not_allowed(method: Method, uri: Uri) -> Response {
-    let (allow, say) = if uri.path().starts_with("/api/v1/views/") {
+    let path = uri.path();
+    let one = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    };
+    let (allow, say) = if one("/api/v1/views/") || one("/api/v1/alerts/") {
         ("GET,HEAD,PUT,DELETE", "use GET, PUT or DELETE")
+    } else if path == "/api/v1/alerts" {
+        ("GET,HEAD,POST", "use GET or POST")
     } else {
         ("GET,HEAD", "use GET")
     };

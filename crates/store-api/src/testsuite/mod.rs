@@ -9,6 +9,7 @@
     reason = "a test's panic is its failure report"
 )]
 
+pub mod alerts;
 pub mod correlate;
 pub mod graph;
 pub mod metrics;
