@@ -2,8 +2,8 @@
 //!
 //! * `otlp-examples/` — the OTLP/JSON examples of the OTLP specification repository: the example
 //!   trace over OTLP/HTTP JSON and over OTLP/gRPC must store the same thing, upper-case ids must
-//!   resolve, the example logs and events are stored and join their trace, and the unsupported
-//!   metrics endpoint must answer 4xx without harm.
+//!   resolve, the example logs and events are stored and join their trace, and the example
+//!   metrics are stored with their types.
 //! * `jaeger-storage-integration/traces/*.json` — Jaeger's storage integration fixtures
 //!   (OTLP/JSON `TracesData`): every span must round-trip losslessly through trace-by-id.
 //!
@@ -592,10 +592,10 @@ async fn otlp_example_trace_json_and_grpc_store_the_same_span() {
 }
 
 /// logs.json and events.json over `POST /v1/logs` are stored (the log record joins the trace
-/// of trace.json, whose ids it carries in upper case); metrics.json is a signal tracehouse does
-/// not store, so its endpoint answers a client error and the server keeps serving.
+/// of trace.json, whose ids it carries in upper case), and so is metrics.json over
+/// `POST /v1/metrics`: its four metrics are listed with their types.
 #[tokio::test]
-async fn otlp_example_logs_are_stored_and_metrics_refused_without_harm() {
+async fn otlp_example_logs_and_metrics_are_stored() {
     let server = TestServer::start(&["--retention", "forever"]);
     let resp = reqwest::Client::new()
         .post(format!("{}/v1/metrics", server.http))
@@ -605,13 +605,38 @@ async fn otlp_example_logs_are_stored_and_metrics_refused_without_harm() {
         .await
         .unwrap_or_else(|e| panic!("POST metrics.json to /v1/metrics: {e}"));
     let status = resp.status();
-    assert!(
-        status.is_client_error(),
-        "POST otlp-examples/metrics.json to /v1/metrics: an unsupported signal must get a 4xx (404), got {status}"
+    let text = resp.text().await.unwrap_or_default();
+    assert_eq!(
+        status, 200,
+        "POST otlp-examples/metrics.json to /v1/metrics: {text}"
     );
-    assert!(
-        server_is_running(&server).await,
-        "server stopped after POST metrics.json"
+    // Every point of metrics.json is at 2018-12-13T14:51:00.3Z.
+    let window = [
+        ("start", "1544712660000000000"),
+        ("end", "1544712720000000000"),
+    ];
+    let (status, names) = server.get_params("/api/v1/metrics/names", &window).await;
+    assert_eq!(status, 200, "{names}");
+    let listed: Vec<(&str, &str)> = names["metrics"]
+        .as_array()
+        .expect("a list of metrics")
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap_or(""),
+                m["type"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("my.counter", "sum"),
+            ("my.exponential.histogram", "exponential_histogram"),
+            ("my.gauge", "gauge"),
+            ("my.histogram", "histogram"),
+        ],
+        "{names}"
     );
     for file in ["logs.json", "events.json"] {
         let resp = server
@@ -684,11 +709,6 @@ async fn otlp_example_logs_are_stored_and_metrics_refused_without_harm() {
     assert_eq!(event_body["title"], "Free Online GUID Generator", "{body}");
     assert_eq!(event_body["type"], 0, "{body}");
     assert!(found[0]["trace_id"].is_null(), "{body}");
-}
-
-async fn server_is_running(server: &TestServer) -> bool {
-    let (status, _) = server.get("/healthz").await;
-    status == 200
 }
 
 /// Every AnyValue type of logs.json (string, bool, int-as-string, double, array, kvlist), put

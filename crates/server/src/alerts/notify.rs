@@ -339,4 +339,41 @@ mod tests {
         );
         assert_eq!(slack["blocks"][0]["text"]["text"], text);
     }
+
+    /// An `https://` channel is spoken to in TLS: the receiver's first bytes are a TLS
+    /// handshake record (Slack's incoming webhooks and most receivers are HTTPS only).
+    #[tokio::test]
+    async fn https_channels_are_reached_over_tls() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let receiver = std::thread::spawn(move || {
+            use std::io::Read;
+            let (mut conn, _) = listener.accept().unwrap();
+            let mut first = [0_u8; 3];
+            conn.read_exact(&mut first).ok().map(|()| first)
+        });
+        let delivery = Delivery {
+            timeout: Duration::from_secs(5),
+            attempts: 1,
+            backoff: Duration::from_millis(1),
+            public_url: "http://th:8080".into(),
+            in_flight: InFlight::default(),
+        };
+        let channel = AlertChannel {
+            kind: ChannelKind::Webhook,
+            url: format!("https://127.0.0.1:{port}/hook"),
+        };
+        let client = reqwest::Client::new();
+        let (attempts, failure) = post(&client, &delivery, &channel, &Value::Null).await;
+        assert_eq!(attempts, 1);
+        assert!(failure.is_some(), "the receiver speaks no TLS back");
+        // Unblocks the receiver if the client never connected (it then reads nothing).
+        let _ = std::net::TcpStream::connect(("127.0.0.1", port));
+        let first = receiver
+            .join()
+            .unwrap()
+            .expect("the client connected and wrote");
+        // A TLS record of type handshake (22), protocol major version 3.
+        assert_eq!(first[..2], [22, 3]);
+    }
 }
