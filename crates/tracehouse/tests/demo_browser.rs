@@ -72,6 +72,19 @@ fn browser_to_database(spans: &[Value]) -> Option<(&Value, &Value, &Value)> {
     Some((fetch, server, db))
 }
 
+/// The API server span and database span of the session's first trace that runs from the
+/// browser's fetch to the database.
+async fn browser_trace(api: &str, detail: &Value) -> Option<(Value, Value)> {
+    for t in detail["traces"].as_array()? {
+        let trace = get(api, &format!("/api/v1/traces/{}", t["trace_id"].as_str()?)).await;
+        let spans = trace["spans"].as_array()?.clone();
+        if let Some((_, server, db)) = browser_to_database(&spans) {
+            return Some((server.clone(), db.clone()));
+        }
+    }
+    None
+}
+
 #[tokio::test]
 async fn the_demo_drives_its_shop_in_chromium_into_a_session_with_a_replay_and_full_traces() {
     if !browser_on_path() {
@@ -121,36 +134,34 @@ async fn the_demo_drives_its_shop_in_chromium_into_a_session_with_a_replay_and_f
         "the visit was recorded"
     );
 
-    let detail = get(&api, &format!("/api/v1/sessions/{id}")).await;
-    let mut found = None;
-    for t in detail["traces"].as_array().unwrap() {
-        let trace = get(
-            &api,
-            &format!("/api/v1/traces/{}", t["trace_id"].as_str().unwrap()),
-        )
-        .await;
-        let spans = trace["spans"].as_array().unwrap().clone();
-        if let Some((_, server, db)) = browser_to_database(&spans) {
-            found = Some((server.clone(), db.clone()));
-            break;
+    // The API's spans and errors arrive in the exporter's own batches, after the page's:
+    // wait for both sides.
+    let (server, db) = loop {
+        let detail = get(&api, &format!("/api/v1/sessions/{id}")).await;
+        let errors: Vec<String> = detail["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["service_name"].as_str().map(str::to_string))
+            .collect();
+        let both_failed = ["shop-web", "shop-api"]
+            .iter()
+            .all(|s| errors.iter().any(|e| e == s));
+        if let (Some(found), true) = (browser_trace(&api, &detail).await, both_failed) {
+            break found;
         }
-    }
-    let (server, db) = found.expect("a trace from the browser's fetch to the database");
+        assert!(
+            Instant::now() < deadline,
+            "a trace from the browser's fetch to the database, and the coupon failing in the \
+             API and in the page: errors from {errors:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     assert_eq!(server["session_id"], id, "the API span carries the session");
     assert!(
         db["name"].as_str().unwrap().starts_with("SELECT")
             || db["name"].as_str().unwrap().starts_with("INSERT"),
         "{db}"
-    );
-    let errors: Vec<&str> = detail["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["service_name"].as_str())
-        .collect();
-    assert!(
-        errors.contains(&"shop-web") && errors.contains(&"shop-api"),
-        "the coupon fails in the API and in the page: {errors:?}"
     );
 
     common::stop_demo(child, tmp.path());

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Browser executables looked for on `PATH`, in order.
 const BROWSERS: [&str; 4] = [
@@ -33,11 +33,13 @@ pub fn find() -> Option<PathBuf> {
 }
 
 /// One scripted visit of the shop at `shop` in headless `browser`: returns once the page said
-/// it is done (a message on `done`) or after [`VISIT_TIMEOUT`].
+/// it is done (a message on `done`), after [`VISIT_TIMEOUT`], or when `stop` changes — each
+/// time with the browser stopped and the visit's directory removed.
 pub async fn visit(
     browser: &Path,
     shop: &str,
     done: &mut mpsc::Receiver<()>,
+    stop: &mut watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     // The visit's directory: the browser's profile and its temporary files (a killed browser
     // leaves them). Short: the browser's socket path under it must stay within 108 bytes.
@@ -46,7 +48,7 @@ pub async fn visit(
         std::process::id(),
         VISITS.fetch_add(1, Ordering::Relaxed)
     ));
-    // Declared before the browser, so removed after it is killed, however the visit ends.
+    // Declared before the browser, so removed after it is killed if the visit is dropped.
     let _dir = super::RemoveOnDrop(dir.clone());
     let tmp = dir.join("t");
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
@@ -68,11 +70,27 @@ pub async fn visit(
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("cannot start {}", browser.display()))?;
-    let finished = tokio::time::timeout(VISIT_TIMEOUT, done.recv()).await;
+    let outcome = tokio::select! {
+        _ = stop.changed() => Ok(()),
+        finished = tokio::time::timeout(VISIT_TIMEOUT, done.recv()) => match finished {
+            Ok(Some(())) => Ok(()),
+            Ok(None) => Err(anyhow::anyhow!("the shop stopped during the visit")),
+            Err(_) => Err(anyhow::anyhow!("the visit did not finish within {VISIT_TIMEOUT:?}")),
+        },
+    };
     let _ = child.kill().await;
-    match finished {
-        Ok(Some(())) => Ok(()),
-        Ok(None) => anyhow::bail!("the shop stopped during the visit"),
-        Err(_) => anyhow::bail!("the visit did not finish within {VISIT_TIMEOUT:?}"),
+    remove_when_quiet(&dir).await;
+    outcome
+}
+
+/// Removes a visit's directory once it stays gone: the browser's helper processes outlive
+/// the killed browser for a moment and may still be writing into it.
+async fn remove_when_quiet(dir: &Path) {
+    for _ in 0..30 {
+        let _ = std::fs::remove_dir_all(dir);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if !dir.exists() {
+            return;
+        }
     }
 }

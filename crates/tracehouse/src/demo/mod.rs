@@ -223,13 +223,12 @@ fn start_visits(
         // The whole process handle moves in (not only the fields used), so the shop lives on.
         let mut shop = shop;
         loop {
-            tokio::select! {
-                _ = stop.changed() => break,
-                visited = browser::visit(&path, &shop.url, &mut shop.visits_done) => {
-                    if let Err(e) = visited {
-                        eprintln!("demo browser visit: {e:#}");
-                    }
-                }
+            let visited = browser::visit(&path, &shop.url, &mut shop.visits_done, &mut stop).await;
+            if *stop.borrow() {
+                break;
+            }
+            if let Err(e) = visited {
+                eprintln!("demo browser visit: {e:#}");
             }
             tokio::select! {
                 _ = stop.changed() => break,
