@@ -25,6 +25,9 @@ pub struct TestServer {
     pub http: String,
     /// The data directory.
     pub data_dir: PathBuf,
+    /// One HTTP client for the server's requests (a client per request would load the TLS
+    /// roots each time and slow every test down).
+    client: reqwest::Client,
     _tmp: Option<tempfile::TempDir>,
 }
 
@@ -119,6 +122,7 @@ impl TestServer {
             grpc: grpc.unwrap_or_default(),
             http: http.unwrap_or_default(),
             data_dir: data_dir.to_path_buf(),
+            client: reqwest::Client::new(),
             _tmp: None,
         }
     }
@@ -160,7 +164,7 @@ impl TestServer {
 
     /// GET an API path with an optional project key.
     pub async fn get_with_key(&self, path: &str, key: Option<&str>) -> (u16, serde_json::Value) {
-        let mut req = reqwest::Client::new().get(format!("{}{path}", self.api));
+        let mut req = self.client.get(format!("{}{path}", self.api));
         if let Some(k) = key {
             req = req.header("x-tracehouse-key", k);
         }
@@ -185,7 +189,7 @@ impl TestServer {
     ) -> (u16, serde_json::Value) {
         let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.api), params)
             .expect("API URL");
-        let resp = reqwest::get(url).await.expect("GET");
+        let resp = self.client.get(url).send().await.expect("GET");
         let status = resp.status().as_u16();
         let body = resp.json().await.unwrap_or(serde_json::Value::Null);
         (status, body)
@@ -214,7 +218,8 @@ impl TestServer {
     ) -> (u16, String, String) {
         let url = reqwest::Url::parse_with_params(&format!("{}{path}", self.api), params)
             .expect("API URL");
-        let resp = reqwest::Client::new()
+        let resp = self
+            .client
             .get(url)
             .header(header.0, header.1)
             .send()
@@ -238,7 +243,8 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> reqwest::Response {
-        let mut req = reqwest::Client::new()
+        let mut req = self
+            .client
             .post(format!("{}{path}", self.http))
             .header("content-type", content_type)
             .body(body);
