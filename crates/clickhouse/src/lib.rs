@@ -43,6 +43,7 @@ use tracehouse_model::{ErrorOccurrence, LogRecord, MetricPoint, Span, TraceId};
 use tracehouse_query::plan::Target;
 use tracehouse_store_api::metrics::scan::scan;
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
+use tracehouse_store_api::redelivery::RecentSpans;
 use tracehouse_store_api::stats::FilteredQuery;
 use tracehouse_store_api::{
     AlertEvent, AlertRule, AlertState, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram,
@@ -86,6 +87,10 @@ pub struct ClickHouseConfig {
     /// Create the schema on this cluster (`ON CLUSTER`, `Replicated*` local tables
     /// behind `Distributed` tables); `None`: a single server.
     pub cluster: Option<schema::Cluster>,
+    /// Memory for the fingerprints of the spans this server stored recently, which
+    /// recognise a batch delivered again (`tracehouse_store_api::redelivery`). Servers
+    /// sharing one ClickHouse each remember their own writes.
+    pub recent_spans_bytes: usize,
 }
 
 impl ClickHouseConfig {
@@ -103,6 +108,7 @@ impl ClickHouseConfig {
             retry_backoff: Duration::from_millis(100),
             insert_timeout: Duration::from_secs(30),
             cluster: None,
+            recent_spans_bytes: 64 << 20,
         }
     }
 
@@ -351,6 +357,7 @@ pub struct ClickHouseStore {
     config: Arc<ClickHouseConfig>,
     writer: mpsc::Sender<WriteRequest>,
     counters: Arc<Counters>,
+    recent: RecentSpans,
 }
 
 impl std::fmt::Debug for ClickHouseStore {
@@ -384,12 +391,14 @@ impl ClickHouseStore {
         let (tx, rx) = mpsc::channel(QUEUE_REQUESTS);
         let counters = Arc::new(Counters::default());
         let shared = Arc::new(config.clone());
+        let recent = RecentSpans::with_budget(config.recent_spans_bytes);
         tokio::spawn(writer_loop(client.clone(), config, rx, counters.clone()));
         Ok(Arc::new(ClickHouseStore {
             config: shared,
             client,
             writer: tx,
             counters,
+            recent,
         }))
     }
 
@@ -584,10 +593,13 @@ impl ClickHouseStore {
 #[async_trait]
 impl Store for ClickHouseStore {
     async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
-        if spans.is_empty() {
+        let fresh = self.recent.fresh(spans);
+        if fresh.spans.is_empty() {
             return Ok(());
         }
-        self.write(Rows::of_spans(&spans)).await
+        self.write(Rows::of_spans(&fresh.spans)).await?;
+        self.recent.remember(fresh.fingerprints());
+        Ok(())
     }
 
     async fn trace(&self, project_id: &str, trace_id: TraceId) -> Result<Vec<Span>, StoreError> {

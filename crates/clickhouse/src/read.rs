@@ -14,6 +14,7 @@ use serde::Deserialize;
 use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::plan::Target;
 use tracehouse_query::{Field, Plan};
+use tracehouse_store_api::redelivery::fold_identical;
 use tracehouse_store_api::sort::{key_order, offset_page, refuse_key_order};
 use tracehouse_store_api::stats::{
     FilteredQuery, KeyStats, exists_fields, is_absent, stats_keys, stats_prefix,
@@ -186,15 +187,7 @@ pub(crate) async fn fetch_traces(
     for s in fetch_spans(client, &sql, &p).await? {
         out.entry(s.trace_id).or_default().push(s);
     }
-    for spans in out.values_mut() {
-        spans.sort_by(|a, b| {
-            (a.start_time_unix_nano, a.span_id.0).cmp(&(b.start_time_unix_nano, b.span_id.0))
-        });
-        // A client retry after an ambiguous insert failure can store a span twice: an
-        // identical copy is dropped, while spans that only share an id (Zipkin's client and
-        // server halves) are all kept.
-        spans.dedup();
-    }
+    out.values_mut().for_each(fold_identical);
     Ok(out)
 }
 

@@ -1,6 +1,6 @@
 //! The span metrics suite (shared with the embedded store, same data, same expected
 //! answers) on ClickHouse: the cells of two inserts, merged at query time; and the service
-//! map suite.
+//! map suite; the redelivery suite (a batch delivered again is read once).
 
 #![allow(
     clippy::unwrap_used,
@@ -25,6 +25,20 @@ async fn span_metrics_on_clickhouse() {
     check_all(store.as_ref(), first, "first insert").await;
     store.write_spans(second.to_vec()).await.unwrap();
     check_all(store.as_ref(), &spans, "both inserts").await;
+}
+
+#[tokio::test]
+async fn redelivered_spans_on_clickhouse() {
+    use tracehouse_store_api::testsuite::redelivery::{batch, check, deliver};
+    let Some(store) = common::store("redelivery").await else {
+        return;
+    };
+    let spans = batch();
+    deliver(store.as_ref(), &spans).await;
+    deliver(store.as_ref(), &spans).await;
+    check(store.as_ref(), &spans, "inserted twice").await;
+    deliver(store.as_ref(), &spans).await;
+    check(store.as_ref(), &spans, "inserted three times").await;
 }
 
 #[tokio::test]

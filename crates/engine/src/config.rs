@@ -12,7 +12,8 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 /// The memory-bound fields are shares of one budget ([`EngineConfig::with_memory_limit`]):
 /// a quarter for the memtables of all tables together, an eighth per flush (the rows a
 /// table flushes at once, and the part they are cut into), a quarter for query execution,
-/// and a sixteenth for cached Parquet metadata; the rest is left to the process (requests in
+/// a sixteenth for cached Parquet metadata and a sixteenth for the fingerprints of recently
+/// stored spans (redelivered spans are stored once); the rest is left to the process (requests in
 /// flight, indexes, the allocator). Compaction streams and holds about one granule per
 /// merged part whatever the parts' sizes.
 #[derive(Debug, Clone)]
@@ -39,6 +40,9 @@ pub struct EngineConfig {
     pub query_memory_bytes: usize,
     /// Memory for cached Parquet footers and page indexes.
     pub metadata_cache_bytes: usize,
+    /// Memory for the fingerprints of recently stored spans, which recognise a batch
+    /// delivered again (`tracehouse_store_api::redelivery`).
+    pub recent_spans_bytes: usize,
     /// How often compaction and retention run.
     pub maintenance_interval: Duration,
     /// Drop partitions older than this; `None` keeps everything.
@@ -58,6 +62,7 @@ impl EngineConfig {
             part_bytes: 0,
             query_memory_bytes: 0,
             metadata_cache_bytes: 0,
+            recent_spans_bytes: 0,
             maintenance_interval: Duration::from_secs(30),
             retention: None,
         }
@@ -71,6 +76,7 @@ impl EngineConfig {
         self.part_bytes = bytes / 8;
         self.query_memory_bytes = bytes / 4;
         self.metadata_cache_bytes = bytes / 16;
+        self.recent_spans_bytes = bytes / 16;
         self
     }
 }
@@ -84,7 +90,11 @@ mod tests {
         let c = EngineConfig::new("/tmp/x").with_memory_limit(256 << 20);
         assert_eq!(c.max_memtable_bytes, 64 << 20);
         let flush = c.flush_bytes + c.part_bytes;
-        let shares = c.max_memtable_bytes + flush + c.query_memory_bytes + c.metadata_cache_bytes;
+        let shares = c.max_memtable_bytes
+            + flush
+            + c.query_memory_bytes
+            + c.metadata_cache_bytes
+            + c.recent_spans_bytes;
         assert!(shares < 256 << 20, "{shares}");
         assert_eq!(
             EngineConfig::new("/tmp/x").max_memtable_bytes,

@@ -16,6 +16,7 @@ use tracehouse_model::{
 use tracehouse_query::plan::Target;
 use tracehouse_store_api::metrics::scan::scan;
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
+use tracehouse_store_api::redelivery::RecentSpans;
 use tracehouse_store_api::{
     AlertEvent, AlertRule, AlertState, ErrorGroups, ErrorGroupsQuery, ErrorQuery, Histogram,
     HistogramQuery, KeyInfo, KeysQuery, LogHistogram, LogPage, MetricInfo, MetricNamesQuery,
@@ -109,6 +110,7 @@ pub struct EmbeddedStore {
     alerts: Arc<Mutex<AlertFile>>,
     replay: Arc<TableEngine>,
     metrics: Arc<TableEngine>,
+    recent: RecentSpans,
     _lock: File,
 }
 
@@ -142,6 +144,7 @@ impl EmbeddedStore {
             alerts: Arc::new(Mutex::new(AlertFile::open(&dir)?)),
             replay: open(Table::Replay)?,
             metrics: open(Table::Metrics)?,
+            recent: RecentSpans::with_budget(config.recent_spans_bytes),
             _lock: lock,
         }))
     }
@@ -303,9 +306,16 @@ impl EmbeddedStore {
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn write_spans(&self, spans: Vec<Span>) -> Result<(), StoreError> {
-        let errors = errors_to_batch(&errors_from_spans(&spans))?;
-        let batch = spans_to_batch(&spans)?;
-        self.append_with_errors((&self.spans, batch), errors).await
+        let fresh = self.recent.fresh(spans);
+        if fresh.spans.is_empty() {
+            return Ok(());
+        }
+        let errors = errors_to_batch(&errors_from_spans(&fresh.spans))?;
+        let batch = spans_to_batch(&fresh.spans)?;
+        self.append_with_errors((&self.spans, batch), errors)
+            .await?;
+        self.recent.remember(fresh.fingerprints());
+        Ok(())
     }
 
     async fn write_logs(&self, logs: Vec<LogRecord>) -> Result<(), StoreError> {

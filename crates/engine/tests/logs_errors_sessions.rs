@@ -48,7 +48,8 @@ async fn logs_errors_and_sessions_in_memtable_after_replay_and_in_parts() {
 async fn compaction_keeps_logs_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
-    // Three flushes make three small parts per table in the same closed hour.
+    // Three flushes make three small parts of the logs and errors tables in the same closed
+    // hour (the spans, delivered again, are stored once: their errors too).
     for _ in 0..3 {
         load(store.as_ref()).await;
         store.flush_now().await.unwrap();
@@ -68,5 +69,8 @@ async fn compaction_keeps_logs_and_errors() {
         .unwrap();
     assert_eq!(page.logs.len(), 3 * logs().len());
     let all = store.errors(&error_query()).await.unwrap();
-    assert_eq!(all.len(), 3 * 6);
+    let from_spans = tracehouse_model::errors_from_spans(&spans()).len();
+    let from_logs = tracehouse_model::errors_from_logs(&logs()).len();
+    assert!(from_spans > 0 && from_logs > 0);
+    assert_eq!(all.len(), from_spans + 3 * from_logs);
 }

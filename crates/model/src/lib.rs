@@ -13,6 +13,7 @@
 
 pub mod attr;
 pub mod errors;
+mod identity;
 pub mod ids;
 pub mod log;
 pub mod metric_point;
@@ -22,6 +23,7 @@ pub mod span;
 
 pub use attr::{AttrValue, Attributes};
 pub use errors::{ErrorOccurrence, ErrorSource, errors_from_logs, errors_from_spans, fingerprint};
+pub use identity::span_fingerprint;
 pub use ids::{IdError, LogId, SpanId, TraceId};
 pub use log::{Level, LogRecord};
 pub use metric_point::{

@@ -21,13 +21,14 @@ pub mod error_sessions;
 pub mod graph;
 pub mod metrics;
 pub mod otel_metrics;
+pub mod redelivery;
 pub mod replay;
 pub mod session_pages;
 pub mod signals;
 pub mod sort;
 pub mod stats;
 pub mod structure;
-#[cfg(feature = "testsuite")]
+#[cfg(any(test, feature = "testsuite"))]
 pub mod testsuite;
 pub mod value;
 pub mod views;

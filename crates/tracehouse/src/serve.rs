@@ -290,6 +290,7 @@ pub fn resolve(args: ServeArgs) -> anyhow::Result<Settings> {
                 c.batch_wait = parse_duration(&text).context("--clickhouse-batch-wait")?;
             }
             c.retention = engine.retention;
+            c.recent_spans_bytes = engine.recent_spans_bytes;
             Some(c)
         }
     };

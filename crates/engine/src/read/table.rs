@@ -8,6 +8,7 @@ use datafusion::prelude::col;
 use tracehouse_model::{Span, TraceId};
 use tracehouse_query::{Field, Filter};
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery, aggregate};
+use tracehouse_store_api::redelivery::fold_identical;
 use tracehouse_store_api::stats::{FilteredQuery, KeyStats, MINUTE_NS, is_absent};
 use tracehouse_store_api::structure::{bucket_of, empty_buckets};
 use tracehouse_store_api::{Histogram, HistogramQuery};
@@ -221,7 +222,7 @@ impl TableEngine {
         })
         .await?;
         spans.extend(from_parts);
-        spans.sort_by_key(|s| (s.start_time_unix_nano, s.span_id));
+        fold_identical(&mut spans);
         Ok(spans)
     }
 }

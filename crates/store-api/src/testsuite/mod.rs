@@ -14,6 +14,7 @@ pub mod correlate;
 pub mod graph;
 pub mod metrics;
 pub mod otel_metrics;
+pub mod redelivery;
 pub mod replay;
 pub mod semantic;
 pub mod testkit;
