@@ -1,0 +1,46 @@
+// How a metric's values read on the axis and in the legend: its OTLP unit (UCUM, as sent)
+// applied to what the function returns.
+import { fmtDuration } from '../lib/format';
+
+/** Nanoseconds per unit of the time units OpenTelemetry uses. */
+const TIME_UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, min: 60e9, h: 3600e9 };
+/** Bytes per unit. */
+const BYTE_UNITS: Record<string, number> = { By: 1, KiBy: 1024, MiBy: 1024 ** 2, GiBy: 1024 ** 3, kBy: 1e3, MBy: 1e6, GBy: 1e9 };
+
+/** A number in at most four significant digits, with k/M/G past ten thousand. */
+export function fmtNumber(v: number): string {
+  if (!Number.isFinite(v)) return '–';
+  const abs = Math.abs(v);
+  if (abs >= 1e4) return new Intl.NumberFormat('en', { notation: 'compact', maximumSignificantDigits: 3 }).format(v);
+  if (abs === 0 || abs >= 1) return String(Number(v.toFixed(abs >= 100 ? 1 : 2)));
+  return String(Number(v.toPrecision(3)));
+}
+
+function fmtBytes(b: number): string {
+  const steps = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (Math.abs(b) >= 1000 && i < steps.length - 1) [b, i] = [b / 1000, i + 1];
+  return `${fmtNumber(b)} ${steps[i]}`;
+}
+
+/**
+ * The unit of what a function returns: the metric's own for values (`avg`, `sum`, `min`,
+ * `max`, percentiles, a counter's `increase`), `/s` after it for a counter's `rate`; none for
+ * counts and for what a histogram's `rate` and `increase` count (observations).
+ */
+export function resultUnit(unit: string, fn: string, type: string | null | undefined): { unit: string; perSecond: boolean } {
+  const histogram = type === 'histogram' || type === 'exponential_histogram';
+  if (fn === 'count' || (histogram && (fn === 'rate' || fn === 'increase'))) return { unit: '', perSecond: fn === 'rate' };
+  return { unit, perSecond: fn === 'rate' };
+}
+
+/** A formatter for values of `unit` (`ms`, `By`, `{request}`, `1`, `%`…), per second when asked. */
+export function unitFormat(unit: string, perSecond = false): (v: number) => string {
+  const per = perSecond ? '/s' : '';
+  if (TIME_UNITS[unit] && !perSecond) return (v) => fmtDuration(v * TIME_UNITS[unit]);
+  if (BYTE_UNITS[unit]) return (v) => `${fmtBytes(v * BYTE_UNITS[unit])}${per}`;
+  if (unit === '%') return (v) => `${fmtNumber(v)}%${per}`;
+  // UCUM's dimensionless 1 and annotations in braces read as a plain count of what they name.
+  const name = unit === '1' ? '' : unit.replace(/^\{(.*)\}$/, '$1');
+  return (v) => `${fmtNumber(v)}${name ? ` ${name}` : ''}${per}`;
+}
