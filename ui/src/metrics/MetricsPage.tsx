@@ -14,7 +14,7 @@ import { exemplarHref, explorerChart, MAX_LINES } from './chart';
 import { labelSource, METRIC_INTRINSICS } from './labels';
 import { metricKind, MetricPicker } from './MetricPicker';
 import { effectiveFn, explorerHref, type ExplorerState, readState, STEPS, stateParams } from './state';
-import { resultUnit, unitFormat } from './units';
+import { resultUnit, unitFormats } from './units';
 import { GroupBy, SeriesTable } from './parts';
 
 /** The function picker: the functions that apply to the metric's type, as the names answer lists them. */
@@ -82,7 +82,7 @@ function Catalogue({ metrics, carry }: { metrics: MetricName[]; carry: Record<st
 function Answer({ answer, state, fn, range }: { answer: OtelMetrics; state: ExplorerState; fn: string; range: { start: number; end: number } }) {
   const chart = useMemo(() => explorerChart(answer, fn), [answer, fn]);
   const { unit, perSecond } = resultUnit(answer.unit, fn, answer.type);
-  const format = unitFormat(unit, perSecond);
+  const { format, axis } = unitFormats(unit, perSecond);
   if (answer.series.length === 0) {
     return (
       <div class="empty-state">
@@ -115,6 +115,7 @@ function Answer({ answer, state, fn, range }: { answer: OtelMetrics; state: Expl
         xs={chart.a.xs}
         series={chart.series}
         format={format}
+        axis={axis}
         height={260}
         pickHint="the chart narrowed to its step"
         onPick={(i) => setParams({ range: null, start: iso(chart.a.ts[i]), end: iso(chart.a.ts[i] + chart.a.stepNs) }, false)}

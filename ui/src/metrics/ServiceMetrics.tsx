@@ -9,7 +9,7 @@ import { TimeChart } from '../services/TimeChart';
 import { exemplarHref, explorerChart } from './chart';
 import { metricKind } from './MetricPicker';
 import { defaultFn, explorerHref, serviceFilter } from './state';
-import { resultUnit, unitFormat } from './units';
+import { resultUnit, unitFormats } from './units';
 
 /** Metrics of a service charted on its page; the others are listed as links. */
 const MAX_CHARTS = 6;
@@ -24,14 +24,16 @@ function MetricCard({ service, metric, window, carry }: { service: string; metri
   if (error) return <ApiBanner error={error} what={metric.name} />;
   if (!data || !chart) return <div class="chart metric-card" data-metric={metric.name} aria-busy="true" />;
   const { unit, perSecond } = resultUnit(data.unit, fn, data.type);
+  const { format, axis } = unitFormats(unit, perSecond);
   return (
     <div class="metric-card" data-metric={metric.name}>
       <TimeChart
         title={`${fn}(${metric.name})`}
         xs={chart.a.xs}
         series={chart.series}
-        format={unitFormat(unit, perSecond)}
-        height={120}
+        format={format}
+        axis={axis}
+        height={150}
         pickHint="the metric in the explorer"
         onPick={() => navigate(href)}
         marks={chart.marks}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fmtNumber, resultUnit, unitFormat } from './units';
+import { fmtNumber, resultUnit, unitFormat, unitFormats } from './units';
 
 describe('metric units', () => {
   it('reads numbers in a few digits', () => {
@@ -17,6 +17,13 @@ describe('metric units', () => {
     expect(unitFormat('{request}', true)(0.5)).toBe('0.5 request/s');
     expect(unitFormat('1')(3)).toBe('3');
     expect(unitFormat('ms', true)(2)).toBe('2 ms/s');
+  });
+
+  it('says a count\'s unit once beside the axis, and durations and sizes on every tick', () => {
+    const rate = unitFormats('{request}', true);
+    expect([rate.axis.format(1.5), rate.axis.label]).toEqual(['1.5', 'request/s']);
+    const ms = unitFormats('ms');
+    expect([ms.axis.format(250), ms.axis.label]).toEqual(['250ms', '']);
   });
 
   it('keeps the unit for values and drops it for counts of observations', () => {

@@ -34,13 +34,23 @@ export function resultUnit(unit: string, fn: string, type: string | null | undef
   return { unit, perSecond: fn === 'rate' };
 }
 
-/** A formatter for values of `unit` (`ms`, `By`, `{request}`, `1`, `%`…), per second when asked. */
-export function unitFormat(unit: string, perSecond = false): (v: number) => string {
+/** How values of a unit read: in full (legend, tables), and on an axis, whose label says the unit when the ticks do not. */
+export interface UnitFormat {
+  format: (v: number) => string;
+  axis: { format: (v: number) => string; label: string };
+}
+
+/** The formats of values of `unit` (`ms`, `By`, `{request}`, `1`, `%`…), per second when asked. */
+export function unitFormats(unit: string, perSecond = false): UnitFormat {
   const per = perSecond ? '/s' : '';
-  if (TIME_UNITS[unit] && !perSecond) return (v) => fmtDuration(v * TIME_UNITS[unit]);
-  if (BYTE_UNITS[unit]) return (v) => `${fmtBytes(v * BYTE_UNITS[unit])}${per}`;
-  if (unit === '%') return (v) => `${fmtNumber(v)}%${per}`;
+  const same = (format: (v: number) => string) => ({ format, axis: { format, label: '' } });
+  if (TIME_UNITS[unit] && !perSecond) return same((v) => fmtDuration(v * TIME_UNITS[unit]));
+  if (BYTE_UNITS[unit]) return same((v) => `${fmtBytes(v * BYTE_UNITS[unit])}${per}`);
   // UCUM's dimensionless 1 and annotations in braces read as a plain count of what they name.
   const name = unit === '1' ? '' : unit.replace(/^\{(.*)\}$/, '$1');
-  return (v) => `${fmtNumber(v)}${name ? ` ${name}` : ''}${per}`;
+  const suffix = unit === '%' ? `%${per}` : name ? ` ${name}${per}` : per;
+  return { format: (v) => `${fmtNumber(v)}${suffix}`, axis: { format: fmtNumber, label: suffix.trim() } };
 }
+
+/** The full format of values of `unit` (see `unitFormats`). */
+export const unitFormat = (unit: string, perSecond = false) => unitFormats(unit, perSecond).format;

@@ -24,6 +24,8 @@ interface Props {
   series: ChartSeries[];
   /** How a value reads (axis and legend). */
   format: (v: number) => string;
+  /** How an axis tick reads and what the axis is labelled, when they differ from `format` (a unit said once beside the axis). */
+  axis?: { format: (v: number) => string; label: string };
   /** What a click on a step opens, said in the hint ("the traces of its step"). */
   pickHint: string;
   onPick: (i: number) => void;
@@ -84,7 +86,7 @@ function options(p: Props, width: number, el: HTMLElement, onHover: (i: number |
     legend: { show: false },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(max, top) > 0 ? Math.max(max, top) * 1.1 : 1] } },
-    axes: [axis, { ...axis, size: 64, values: (_u, splits) => splits.map(p.format) }],
+    axes: [axis, { ...axis, size: 64, values: (_u, splits) => splits.map(p.axis?.format ?? p.format), ...(p.axis?.label ? { label: p.axis.label, labelSize: 18, labelFont: axis.font } : {}) }],
     series: [{}, ...p.series.map((s) => ({ label: s.label, stroke: paint(s.color), width: 1.5, spanGaps: false, points: { show: true, size: 4, fill: paint(s.color) } }))],
     hooks: { setCursor: [(u) => onHover(u.cursor.idx ?? null)], draw: marks.length ? [(u) => drawMarks(u, marks, el)] : [] },
   };
