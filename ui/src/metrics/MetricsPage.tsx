@@ -2,19 +2,19 @@ import { useMemo } from 'preact/hooks';
 import { metricNames, metricQuery } from '../lib/api';
 import { fmtTime } from '../lib/format';
 import { Link } from '../lib/links';
-import { navigate, setParams } from '../lib/router';
+import { setParams } from '../lib/router';
 import type { MetricName, OtelMetrics, QueryErrorInfo } from '../lib/types';
 import { useApi } from '../lib/useApi';
 import { QueryBar } from '../search/QueryBar';
 import { RangePicker, useRange, WiderRangeLink } from '../search/RangePicker';
 import { iso, rangeParams } from '../search/timerange';
 import { ApiBanner } from '../services/ApiBanner';
-import { TimeChart } from '../services/TimeChart';
-import { exemplarHref, explorerChart, MAX_LINES } from './chart';
+import { MAX_LINES } from './chart';
+import { MetricChart } from './MetricChart';
 import { labelSource, METRIC_INTRINSICS } from './labels';
 import { metricKind, MetricPicker } from './MetricPicker';
 import { effectiveFn, explorerHref, type ExplorerState, readState, STEPS, stateParams } from './state';
-import { resultUnit, unitFormats } from './units';
+import { answerFormats } from './units';
 import { GroupBy, SeriesTable } from './parts';
 
 /** The function picker: the functions that apply to the metric's type, as the names answer lists them. */
@@ -80,9 +80,7 @@ function Catalogue({ metrics, carry }: { metrics: MetricName[]; carry: Record<st
 
 /** The chart of an answer, its series with their totals, and its exemplars; or why there is nothing to draw. */
 function Answer({ answer, state, fn, range }: { answer: OtelMetrics; state: ExplorerState; fn: string; range: { start: number; end: number } }) {
-  const chart = useMemo(() => explorerChart(answer, fn), [answer, fn]);
-  const { unit, perSecond } = resultUnit(answer.unit, fn, answer.type);
-  const { format, axis } = unitFormats(unit, perSecond);
+  const { format } = answerFormats(answer, fn);
   if (answer.series.length === 0) {
     return (
       <div class="empty-state">
@@ -110,20 +108,12 @@ function Answer({ answer, state, fn, range }: { answer: OtelMetrics; state: Expl
   const more = answer.series.length > MAX_LINES || answer.series_truncated;
   return (
     <>
-      <TimeChart
-        title={`${fn}(${state.metric})`}
-        xs={chart.a.xs}
-        series={chart.series}
-        format={format}
-        axis={axis}
+      <MetricChart
+        answer={answer}
+        fn={fn}
         height={260}
         pickHint="the chart narrowed to its step"
-        onPick={(i) => setParams({ range: null, start: iso(chart.a.ts[i]), end: iso(chart.a.ts[i] + chart.a.stepNs) }, false)}
-        marks={chart.marks}
-        onMark={(i) => {
-          const href = exemplarHref(chart.exemplars[i]);
-          if (href) navigate(href);
-        }}
+        onPick={(start, end) => setParams({ range: null, start: iso(start), end: iso(end) }, false)}
       />
       {more && (
         <p class="hint">
@@ -131,7 +121,7 @@ function Answer({ answer, state, fn, range }: { answer: OtelMetrics; state: Expl
           {answer.series_truncated ? '+' : ''}: filter or group by fewer labels to see the others.
         </p>
       )}
-      <SeriesTable answer={answer} colors={chart.series.map((s) => s.color)} format={format} fn={fn} />
+      <SeriesTable answer={answer} format={format} fn={fn} />
     </>
   );
 }

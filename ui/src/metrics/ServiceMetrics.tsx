@@ -1,15 +1,12 @@
-import { useMemo } from 'preact/hooks';
 import { metricNames, metricQuery, type TimeWindow } from '../lib/api';
 import { Link } from '../lib/links';
 import { navigate } from '../lib/router';
 import type { MetricName } from '../lib/types';
 import { useApi } from '../lib/useApi';
 import { ApiBanner } from '../services/ApiBanner';
-import { TimeChart } from '../services/TimeChart';
-import { exemplarHref, explorerChart } from './chart';
+import { MetricChart } from './MetricChart';
 import { metricKind } from './MetricPicker';
 import { defaultFn, explorerHref, serviceFilter } from './state';
-import { resultUnit, unitFormats } from './units';
 
 /** Metrics of a service charted on its page; the others are listed as links. */
 const MAX_CHARTS = 6;
@@ -19,29 +16,12 @@ function MetricCard({ service, metric, window, carry }: { service: string; metri
   const fn = defaultFn(metric);
   const filter = serviceFilter(service);
   const { data, error } = useApi((signal) => metricQuery({ metric: metric.name, filter, fn, ...window }, signal), [metric.name, filter, fn, window.start, window.end]);
-  const chart = useMemo(() => data && explorerChart(data, fn), [data, fn]);
   const href = explorerHref({ metric: metric.name, filter, fn }, carry);
   if (error) return <ApiBanner error={error} what={metric.name} />;
-  if (!data || !chart) return <div class="chart metric-card" data-metric={metric.name} aria-busy="true" />;
-  const { unit, perSecond } = resultUnit(data.unit, fn, data.type);
-  const { format, axis } = unitFormats(unit, perSecond);
+  if (!data) return <div class="chart metric-card" data-metric={metric.name} aria-busy="true" />;
   return (
     <div class="metric-card" data-metric={metric.name}>
-      <TimeChart
-        title={`${fn}(${metric.name})`}
-        xs={chart.a.xs}
-        series={chart.series}
-        format={format}
-        axis={axis}
-        height={150}
-        pickHint="the metric in the explorer"
-        onPick={() => navigate(href)}
-        marks={chart.marks}
-        onMark={(i) => {
-          const to = exemplarHref(chart.exemplars[i]);
-          if (to) navigate(to);
-        }}
-      />
+      <MetricChart answer={data} fn={fn} height={150} pickHint="the metric in the explorer" onPick={() => navigate(href)} />
       <Link href={href} class="metric-card-link">
         Explore {metric.name}
       </Link>

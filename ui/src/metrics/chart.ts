@@ -31,11 +31,8 @@ export interface ExplorerChart {
 export function explorerChart(answer: OtelMetrics, fn: string): ExplorerChart {
   const a = alignSeries(answer, null);
   const shown = answer.series.slice(0, MAX_LINES);
-  const grouped = shown.some((s) => Object.keys(s.labels).length > 0);
-  const series = shown.map((s, i) => {
-    const label = seriesName(s.labels);
-    return { label, color: grouped ? serviceColor(label) : '--accent', values: a.ys[i] };
-  });
+  const colors = lineColors(shown);
+  const series = shown.map((s, i) => ({ label: seriesName(s.labels), color: colors[i], values: a.ys[i] }));
   const marks: ChartMark[] = [];
   const exemplars: SeriesExemplar[] = [];
   shown.forEach((s, i) => {
@@ -49,6 +46,12 @@ export function explorerChart(answer: OtelMetrics, fn: string): ExplorerChart {
     }
   });
   return { a, series, marks, exemplars };
+}
+
+/** The colour of each series: by its name when grouped, else the accent. */
+export function lineColors(series: OtelMetrics['series']): string[] {
+  const grouped = series.some((s) => Object.keys(s.labels).length > 0);
+  return series.map((s) => (grouped ? serviceColor(seriesName(s.labels)) : '--accent'));
 }
 
 /** Where an exemplar leads: its trace, with its span selected when it names one. */

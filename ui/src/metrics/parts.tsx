@@ -4,7 +4,7 @@ import { setParams } from '../lib/router';
 import type { OtelMetrics } from '../lib/types';
 import { useApi } from '../lib/useApi';
 import { seriesName } from '../search/querychart';
-import { exemplarHref } from './chart';
+import { exemplarHref, lineColors, MAX_LINES } from './chart';
 import { stateParams } from './state';
 import { unitFormat } from './units';
 
@@ -39,8 +39,9 @@ export function GroupBy({ metric, by, window }: { metric: string; by: string[]; 
 }
 
 /** The series of an answer: their colour, labels, the function over the whole range, their points and their newest exemplar's trace. */
-export function SeriesTable({ answer, colors, format, fn }: { answer: OtelMetrics; colors: string[]; format: (v: number) => string; fn: string }) {
+export function SeriesTable({ answer, format, fn }: { answer: OtelMetrics; format: (v: number) => string; fn: string }) {
   const measured = unitFormat(answer.unit);
+  const colors = lineColors(answer.series.slice(0, MAX_LINES));
   return (
     <div class="table-scroll">
       <table class="results series-table" aria-label="Series">

@@ -52,5 +52,11 @@ export function unitFormats(unit: string, perSecond = false): UnitFormat {
   return { format: (v) => `${fmtNumber(v)}${suffix}`, axis: { format: fmtNumber, label: suffix.trim() } };
 }
 
+/** The formats of what `fn` returns of a metric (its unit and type as the answer says). */
+export function answerFormats(a: { unit: string; type?: string | null }, fn: string): UnitFormat {
+  const { unit, perSecond } = resultUnit(a.unit, fn, a.type);
+  return unitFormats(unit, perSecond);
+}
+
 /** The full format of values of `unit` (see `unitFormats`). */
 export const unitFormat = (unit: string, perSecond = false) => unitFormats(unit, perSecond).format;
