@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type uPlot from 'uplot';
 import { cssVar, loadUPlot, useTheme } from '../lib/uplot';
+import { latestStep } from './chart';
 
 /** One line of a chart: its name, a colour (a CSS variable such as `--ok`, or a CSS colour) and a value or null per step. */
 export interface ChartSeries {
@@ -131,7 +132,7 @@ export function TimeChart(p: Props) {
     };
   }, [p.xs, p.series, p.marks, theme]);
 
-  const at = hover ?? p.xs.length - 1;
+  const at = hover ?? latestStep(p.series, p.xs.length);
   return (
     <figure class="chart" data-start={p.xs[0]} data-end={p.xs.at(-1)} data-steps={p.xs.length}>
       <figcaption>

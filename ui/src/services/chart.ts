@@ -75,3 +75,9 @@ export function stepSearchHref(service: string, tNs: number, stepNs: number, pic
   if (pick.kind === 'slow') terms.push(`duration>=${durationAtLeast(pick.atLeastNs)}`);
   return withParams('/', { query: terms.join(' '), start: iso(tNs), end: iso(tNs + stepNs), sort: pick.kind === 'slow' ? 'duration_desc' : null });
 }
+
+/** The last step where some line has a value (what a chart's legend shows while the cursor is away), else the last step. */
+export function latestStep(lines: { values: (number | null)[] }[], steps: number): number {
+  for (let i = steps - 1; i >= 0; i--) if (lines.some((l) => l.values[i] !== null && l.values[i] !== undefined)) return i;
+  return steps - 1;
+}
