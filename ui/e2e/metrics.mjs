@@ -68,6 +68,9 @@ export function metricsTests(t) {
     await page.waitForSelector('#query-error');
     await page.goto(`${base}/metrics-explorer?metric=e2e.nothing&${window}`);
     await page.waitForSelector('.empty-state h2:has-text("No metric e2e.nothing")');
+    await page.goto(`${base}/metrics-explorer?metric=e2e.queue.depth&fn=rate&${window}`);
+    await page.waitForSelector('.metric-about [role="status"]:has-text("rate does not apply to a gauge metric: showing avg")');
+    await waitTotals([['all', 10]], "a gauge over the window: its last value (0 to 10, one a minute)");
   });
 
   test('metrics explorer: a histogram p95 drawn inside its bucket; an exemplar dot opens its trace at its span', async () => {

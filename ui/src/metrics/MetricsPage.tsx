@@ -33,6 +33,21 @@ function FnPicker({ metric, fn }: { metric: MetricName; fn: string }) {
   );
 }
 
+/** What the picked metric is, and why the function asked for in the URL is not the one drawn. */
+function About({ metric, asked, fn }: { metric: MetricName; asked: string; fn: string }) {
+  return (
+    <p class="hint metric-about">
+      <span class="badge">{metricKind(metric)}</span> {metric.description}
+      {asked && asked !== fn && (
+        <span role="status">
+          {' '}
+          · {asked} does not apply to a {metric.type.replace('_', ' ')} metric: showing {fn}.
+        </span>
+      )}
+    </p>
+  );
+}
+
 function StepPicker({ step }: { step: string }) {
   return (
     <label class="control">
@@ -156,6 +171,7 @@ export function MetricsPage({ params }: { params: URLSearchParams }) {
           {metric && <GroupBy metric={metric.name} by={state.by} window={{ start: startS, end: endS }} />}
         </div>
       )}
+      {metric && <About metric={metric} asked={state.fn} fn={fn} />}
       {state.metric && (
         <QueryBar
           value={state.filter}
