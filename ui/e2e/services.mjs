@@ -104,7 +104,7 @@ export function servicesTests(t) {
 
   test('service page: a click on the latency spike opens the slow traces of that step', async () => {
     await page.goto(`${base}/services/gateway?range=6h`);
-    const fig = page.locator('figure.chart', { hasText: 'Latency' });
+    const fig = page.locator('.chart-grid:not(.service-metrics) figure.chart', { hasText: 'Latency' });
     await fig.locator('.uplot canvas').waitFor();
     const steps = Number(await fig.getAttribute('data-steps'));
     const over = await fig.locator('.u-over').boundingBox();
