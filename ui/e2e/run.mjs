@@ -29,7 +29,7 @@ function eq(actual, expected, msg) {
 }
 
 // ---- server ---------------------------------------------------------------------------------
-const { base, otlpLogsUrl, post, waitTrace, stop } = await startServer();
+const { base, otlpLogsUrl, otlpMetricsUrl, post, waitTrace, stop } = await startServer();
 let browser;
 const cleanup = async () => {
   try {
@@ -101,7 +101,7 @@ await waitTrace(mapService.traceId, 1);
 // OTLP metrics of gateway and billing over 11 minutes, whose latency exemplar is the payment
 // span of the checkout trace.
 const METRICS_T0 = Math.floor((now - 30 * 60e9) / 60e9) * 60e9;
-await post(metricsRequest(METRICS_T0, { traceId: checkout.traceId, spanId: checkout.ids.pay }), otlpLogsUrl.replace(/\/v1\/logs$/, '/v1/metrics'));
+await post(metricsRequest(METRICS_T0, { traceId: checkout.traceId, spanId: checkout.ids.pay }), otlpMetricsUrl);
 await waitTrace(checkout.traceId, 12);
 await waitTrace(large.traceId, 3000);
 await waitTrace(shared.traceId, 5);
