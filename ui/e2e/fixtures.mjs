@@ -343,3 +343,49 @@ export function thrown(type, time) {
 export function mapServiceSpan(t0) {
   return { traceId: hex(16), spanId: hex(8), service: 'map', name: 'GET /tiles', kind: 2, start: t0, end: t0 + 5 * MS, error: 'pool exhausted', events: thrown('PoolExhausted', t0 + MS) };
 }
+
+/** One OTLP/JSON metrics request: `metrics` ({ service, metric }) grouped by their service's resource. */
+function otlpMetrics(metrics) {
+  const services = [...new Set(metrics.map((m) => m.service))];
+  return {
+    resourceMetrics: services.map((service) => ({
+      resource: { attributes: attrs({ 'service.name': service, 'host.name': `${service}-host-1` }) },
+      scopeMetrics: [{ scope: { name: 'e2e-meter' }, metrics: metrics.filter((m) => m.service === service).map((m) => m.metric) }],
+    })),
+  };
+}
+
+/** Bucket counts of every `e2e.latency` point over bounds 10, 50, 100, 250, 500 ms: its p95 lies in (250, 500]. */
+export const LATENCY_BOUNDS = [10, 50, 100, 250, 500];
+export const LATENCY_COUNTS = [10, 40, 30, 10, 8, 2];
+
+/**
+ * OTLP metrics of 11 minutes from `t0` (a minute boundary), one point in the middle of each
+ * minute: gateway's cumulative counter `e2e.requests` counting 60 a minute on route /a and 30
+ * on /b (rates 1/s and 0.5/s, counted from `t0`); gateway's delta histogram `e2e.latency`
+ * (100 observations a minute in `LATENCY_COUNTS`) whose last point carries `exemplar` (a
+ * trace and span id, value 420 ms); and billing's gauge `e2e.queue.depth`.
+ */
+export function metricsRequest(t0, exemplar) {
+  const minutes = Array.from({ length: 11 }, (_, k) => k);
+  const at = (k) => String(t0 + k * 60e9 + 30e9);
+  const requests = ['/a', '/b'].flatMap((route, r) =>
+    minutes.map((k) => ({ attributes: attrs({ route }), startTimeUnixNano: String(t0), timeUnixNano: at(k), asDouble: (r === 0 ? 60 : 30) * (k + 1) })),
+  );
+  const latency = minutes.map((k) => ({
+    attributes: attrs({ route: '/a' }),
+    startTimeUnixNano: String(t0 + k * 60e9),
+    timeUnixNano: at(k),
+    count: '100',
+    sum: 100 * 120,
+    bucketCounts: LATENCY_COUNTS.map(String),
+    explicitBounds: LATENCY_BOUNDS,
+    exemplars: k === 10 ? [{ timeUnixNano: at(k), asDouble: 420, traceId: exemplar.traceId, spanId: exemplar.spanId }] : [],
+  }));
+  const depth = minutes.map((k) => ({ timeUnixNano: at(k), asDouble: k }));
+  return otlpMetrics([
+    { service: 'gateway', metric: { name: 'e2e.requests', unit: '{request}', description: 'Requests served by the gateway', sum: { aggregationTemporality: 2, isMonotonic: true, dataPoints: requests } } },
+    { service: 'gateway', metric: { name: 'e2e.latency', unit: 'ms', description: 'Time to answer a request', histogram: { aggregationTemporality: 1, dataPoints: latency } } },
+    { service: 'billing', metric: { name: 'e2e.queue.depth', unit: '{job}', description: 'Jobs waiting', gauge: { dataPoints: depth } } },
+  ]);
+}

@@ -32,7 +32,7 @@ export const freePort = () =>
 
 /**
  * Starts `tracehouse serve` (retention forever, plus `args`) and waits until it is healthy.
- * Returns its API base URL, OTLP/HTTP URLs, `post(body, to)`, `waitTrace(id, n)` and `stop()`.
+ * Returns its API base URL, OTLP/HTTP URLs (traces, logs, metrics), `post(body, to)`, `waitTrace(id, n)` and `stop()`.
  */
 export async function startServer({ args = [] } = {}) {
   if (!existsSync(BIN)) fail(`no binary at ${BIN}: run \`cargo build -p tracehouse\` first (or set TRACEHOUSE_BIN)`);
@@ -41,6 +41,7 @@ export async function startServer({ args = [] } = {}) {
   const base = `http://127.0.0.1:${apiPort}`;
   const otlpUrl = `http://127.0.0.1:${httpPort}/v1/traces`;
   const otlpLogsUrl = `http://127.0.0.1:${httpPort}/v1/logs`;
+  const otlpMetricsUrl = `http://127.0.0.1:${httpPort}/v1/metrics`;
   const server = spawn(BIN, ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${apiPort}`, '--otlp-grpc', `127.0.0.1:${grpcPort}`, '--otlp-http', `127.0.0.1:${httpPort}`, '--retention', 'forever', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' },
@@ -76,7 +77,7 @@ export async function startServer({ args = [] } = {}) {
     }
     fail(`trace ${id} did not appear with ${n} spans`);
   };
-  return { base, otlpUrl, otlpLogsUrl, post, waitTrace, stop, log: () => log };
+  return { base, otlpUrl, otlpLogsUrl, otlpMetricsUrl, post, waitTrace, stop, log: () => log };
 }
 
 /** Launches Debian's Chromium headless (E2E_HEADFUL=1 to watch). */

@@ -9,7 +9,8 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { browserPages, checkoutTrace, comparePair, hex, largeTrace, noiseLogs, orphanSpanTrace, otlp, otlpLogs, replayChunks, mapServiceSpan, retryTrace, serviceCalls, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { browserPages, checkoutTrace, comparePair, hex, largeTrace, metricsRequest, noiseLogs, orphanSpanTrace, otlp, otlpLogs, replayChunks, mapServiceSpan, retryTrace, serviceCalls, sessionTrace, sharedIdTrace } from './fixtures.mjs';
+import { metricsTests } from './metrics.mjs';
 import { servicesTests } from './services.mjs';
 import { fail, launchBrowser, repo, sleep, startServer } from './harness.mjs';
 
@@ -28,7 +29,7 @@ function eq(actual, expected, msg) {
 }
 
 // ---- server ---------------------------------------------------------------------------------
-const { base, otlpLogsUrl, post, waitTrace, stop } = await startServer();
+const { base, otlpLogsUrl, otlpMetricsUrl, post, waitTrace, stop } = await startServer();
 let browser;
 const cleanup = async () => {
   try {
@@ -97,6 +98,10 @@ await waitTrace(calls.at(-1).traceId, 4);
 const mapService = mapServiceSpan(now - 100 * 60e9);
 await post(otlp([mapService]));
 await waitTrace(mapService.traceId, 1);
+// OTLP metrics of gateway and billing over 11 minutes, whose latency exemplar is the payment
+// span of the checkout trace.
+const METRICS_T0 = Math.floor((now - 30 * 60e9) / 60e9) * 60e9;
+await post(metricsRequest(METRICS_T0, { traceId: checkout.traceId, spanId: checkout.ids.pay }), otlpMetricsUrl);
 await waitTrace(checkout.traceId, 12);
 await waitTrace(large.traceId, 3000);
 await waitTrace(shared.traceId, 5);
@@ -1236,6 +1241,7 @@ test('logs and session pages in the dark theme', async () => {
 }, { needs: 'logs' });
 
 servicesTests({ test, page, base, shot, axe, waitUrl, url, assert, eq, calls, others: [mapService], environment: CALLS_ENV });
+metricsTests({ test, page, base, shot, axe, waitUrl, url, assert, eq, t0: METRICS_T0, exemplar: { traceId: checkout.traceId, spanId: checkout.ids.pay } });
 
 // ---- layout at 1440, 900 and 390 px wide, both themes ----------------------------------------
 const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -1321,6 +1327,11 @@ for (const width of [1440, 900, 390]) {
         await check('the service map');
         if (theme === 'light') await shot(`26-service-map-${width}`);
         await axe(`service map at ${width} px (${theme})`);
+        await page.goto(`${base}/metrics-explorer?metric=e2e.requests&by=route&range=1h`);
+        await page.waitForSelector('.metrics-page .uplot canvas');
+        await check('the metrics explorer');
+        if (theme === 'light') await shot(`28-metrics-${width}`);
+        await axe(`metrics explorer at ${width} px (${theme})`);
         await page.goto(`${base}/?range=6h&chart=p95(duration)&chart_by=service`);
         await page.waitForSelector('.query-chart .uplot canvas');
         await check('the search chart view');

@@ -79,8 +79,8 @@ export function servicesTests(t) {
 
   test('service page: totals, operations and neighbours are those of the spans sent', async () => {
     await page.goto(`${base}/services/gateway?range=6h`);
-    await page.waitForSelector('.chart .uplot canvas');
-    eq(await page.$$eval('.chart .uplot', (c) => c.length), 3, 'rate, errors and latency charts');
+    await page.waitForSelector('.chart-grid:not(.service-metrics) .chart .uplot canvas');
+    eq(await page.$$eval('.chart-grid:not(.service-metrics) .chart .uplot', (c) => c.length), 3, 'rate, errors and latency charts (its OTLP metrics apart)');
     const want = expectedRed(calls, 'gateway');
     eq(await total('Spans'), String(want.count), 'spans in the range');
     eq(await total('Errors'), `${Math.round((100 * want.errors) / want.count)}%`, 'error share');
@@ -104,7 +104,7 @@ export function servicesTests(t) {
 
   test('service page: a click on the latency spike opens the slow traces of that step', async () => {
     await page.goto(`${base}/services/gateway?range=6h`);
-    const fig = page.locator('figure.chart', { hasText: 'Latency' });
+    const fig = page.locator('.chart-grid:not(.service-metrics) figure.chart', { hasText: 'Latency' });
     await fig.locator('.uplot canvas').waitFor();
     const steps = Number(await fig.getAttribute('data-steps'));
     const over = await fig.locator('.u-over').boundingBox();

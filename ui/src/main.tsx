@@ -6,6 +6,8 @@ import { AlertsPage } from './alerts/AlertsPage';
 import { ErrorGroupPage } from './errors/ErrorGroupPage';
 import { ErrorsPage } from './errors/ErrorsPage';
 import { LogsPage } from './logs/LogsPage';
+import { EXPLORER_PATH } from './metrics/state';
+import { lazy } from './lib/Lazy';
 import { SearchPage } from './search/SearchPage';
 import { ServiceMapPage } from './services/ServiceMapPage';
 import { ServicePage } from './services/ServicePage';
@@ -15,6 +17,9 @@ import { SessionsPage } from './sessions/SessionsPage';
 import { ComparePage } from './trace/Compare';
 import { TracePage } from './trace/TracePage';
 import './styles.css';
+
+/** The Metrics explorer, a chunk of its own. */
+const MetricsPage = lazy(() => import('./metrics/MetricsPage').then((m) => m.MetricsPage));
 
 type Theme = 'light' | 'dark';
 
@@ -110,6 +115,7 @@ function ProjectSwitcher({ onChange }: { onChange: () => void }) {
 const SECTIONS = [
   { id: 'traces', label: 'Traces', href: '/' },
   { id: 'services', label: 'Services', href: '/services' },
+  { id: 'metrics-explorer', label: 'Metrics', href: EXPLORER_PATH },
   { id: 'logs', label: 'Logs', href: '/logs' },
   { id: 'errors', label: 'Errors', href: '/errors' },
   { id: 'sessions', label: 'Sessions', href: '/sessions' },
@@ -123,7 +129,7 @@ function sectionOf(path: string): string {
   return first === '' || first === 'traces' ? 'traces' : first;
 }
 
-/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/services`, `/services/<name>`, `/service-map`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`, `/alerts`. */
+/** The page for a path: `/`, `/traces/<id>`, `/traces/compare`, `/services`, `/services/<name>`, `/service-map`, `/metrics-explorer`, `/logs`, `/errors[/<fingerprint>]`, `/sessions[/<id>]`, `/alerts`. */
 function route(path: string, params: URLSearchParams, epoch: number) {
   const [, first = '', id, ...rest] = path.replace(/\/+$/, '').split('/');
   const one = id !== undefined && rest.length === 0 ? decodeURIComponent(id) : null;
@@ -134,6 +140,7 @@ function route(path: string, params: URLSearchParams, epoch: number) {
   if (first === 'services' && one) return <ServicePage key={`${one}-${epoch}`} service={one} params={params} />;
   if (first === 'service-map' && id === undefined) return <ServiceMapPage key={epoch} params={params} />;
   if (first === 'logs' && id === undefined) return <LogsPage key={epoch} params={params} />;
+  if (`/${first}` === EXPLORER_PATH && id === undefined) return <MetricsPage key={epoch} params={params} />;
   if (first === 'errors' && id === undefined) return <ErrorsPage key={epoch} params={params} />;
   if (first === 'errors' && one) return <ErrorGroupPage key={`${one}-${epoch}`} fingerprint={one} params={params} />;
   if (first === 'alerts' && id === undefined) return <AlertsPage key={epoch} params={params} />;

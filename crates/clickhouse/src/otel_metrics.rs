@@ -87,22 +87,31 @@ struct NameRow {
     newest: i64,
 }
 
-/// The metrics with points in the window: the newest description of each name.
+/// The metrics with points in the window (of one service, if asked): the newest
+/// description of each name.
 pub(crate) async fn names(
     client: &Client,
     q: &MetricNamesQuery,
 ) -> Result<Vec<MetricInfo>, StoreError> {
+    let of_service = if q.service.is_some() {
+        "AND service_name = {svc:String}"
+    } else {
+        ""
+    };
     let rows: Vec<NameRow> = client
-        .query(
+        .query(&format!(
             "SELECT metric_name, argMax(metric_type, time) AS metric_type, \
              argMax(unit, time) AS unit, argMax(description, time) AS description, \
              max(time) AS newest FROM otel_metrics \
-             WHERE project_id = {p:String} AND time >= fromUnixTimestamp64Nano({s:Int64}, 'UTC') \
-             AND time < fromUnixTimestamp64Nano({e:Int64}, 'UTC') GROUP BY metric_name",
-        )
+             WHERE project_id = {{p:String}} \
+             AND time >= fromUnixTimestamp64Nano({{s:Int64}}, 'UTC') \
+             AND time < fromUnixTimestamp64Nano({{e:Int64}}, 'UTC') {of_service} \
+             GROUP BY metric_name",
+        ))
         .param("p", &q.project_id)
         .param("s", q.start_ns)
         .param("e", q.end_ns)
+        .param("svc", q.service.as_deref().unwrap_or_default())
         .fetch_all()
         .await
         .map_err(ch)?;

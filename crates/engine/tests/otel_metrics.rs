@@ -59,6 +59,7 @@ async fn retention_drops_old_metrics_partitions() {
             project_id: "p".into(),
             start_ns,
             end_ns,
+            service: None,
         })
         .await
         .unwrap();

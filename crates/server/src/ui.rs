@@ -30,6 +30,7 @@ pub const CLIENT_ROUTES: &[&str] = &[
     "/services",
     "/services/{*rest}",
     "/service-map",
+    "/metrics-explorer",
     "/alerts",
 ];
 
@@ -140,6 +141,7 @@ mod tests {
             "/services",
             "/services/map",
             "/service-map",
+            "/metrics-explorer",
             "/alerts",
         ] {
             let (status, ct, body) = get_path(app.clone(), path).await;

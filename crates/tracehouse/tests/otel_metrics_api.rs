@@ -175,14 +175,21 @@ async fn metrics_over_every_transport_and_through_the_api() {
 
     let (status, names) = server.get_params("/api/v1/metrics/names", &WINDOW).await;
     assert_eq!(status, 200, "{names}");
-    assert_eq!(
-        names["metrics"],
-        json!([
-            {"name": "http.requests", "type": "sum", "unit": "{request}", "description": "requests served"},
-            {"name": "latency", "type": "histogram", "unit": "ms", "description": ""},
-            {"name": "queue.depth", "type": "gauge", "unit": "", "description": ""},
-        ])
-    );
+    let all = json!([
+        {"name": "http.requests", "type": "sum", "unit": "{request}", "description": "requests served",
+         "functions": ["avg", "sum", "min", "max", "count", "rate", "increase"]},
+        {"name": "latency", "type": "histogram", "unit": "ms", "description": "",
+         "functions": ["avg", "sum", "count", "rate", "increase", "p50", "p75", "p90", "p95", "p99"]},
+        {"name": "queue.depth", "type": "gauge", "unit": "", "description": "",
+         "functions": ["avg", "sum", "min", "max", "count"]},
+    ]);
+    assert_eq!(names["metrics"], all);
+    for (service, expected) in [("shop", all.clone()), ("billing", json!([]))] {
+        let params = [WINDOW[0], WINDOW[1], ("service", service)];
+        let (status, names) = server.get_params("/api/v1/metrics/names", &params).await;
+        assert_eq!(status, 200, "{names}");
+        assert_eq!(names["metrics"], expected, "the metrics of {service}");
+    }
     let (status, labels) = server
         .get_params("/api/v1/metrics/http.requests/labels", &WINDOW)
         .await;

@@ -555,8 +555,8 @@ export interface paths {
         };
         /**
          * OTLP metrics
-         * @description The metrics with data points in the window, with their type, unit and description (of
-         *     their newest point).
+         * @description The metrics with data points in the window (of one service, if asked), with their type,
+         *     unit and description (of their newest point) and the functions that apply to them.
          */
         get: operations["metricNames"];
         put?: never;
@@ -1573,10 +1573,18 @@ export interface components {
             /** @description Point attribute keys, then resource attribute keys, each by key. */
             labels: components["schemas"]["MetricLabel"][];
         };
+        /** @description A metric of the project and the functions a query of it takes. */
+        MetricName: components["schemas"]["MetricInfo"] & {
+            /**
+             * @description The `fn`s of `/api/v1/metrics/query` that apply to its type, in the order of the
+             *     list the query refuses others with.
+             */
+            functions: string[];
+        };
         /** @description The project's metrics. */
         MetricNames: {
             /** @description One per metric with points in the window, by name. */
-            metrics: components["schemas"]["MetricInfo"][];
+            metrics: components["schemas"]["MetricName"][];
         };
         /**
          * @description Where the numbers of an answer come from.
@@ -3652,6 +3660,8 @@ export interface operations {
     metricNames: {
         parameters: {
             query?: {
+                /** @description Only the metrics a service sent (points whose resource has this `service.name`). */
+                service?: string;
                 /**
                  * @description Inclusive start: RFC 3339 or nanoseconds since the epoch. Defaults to one hour
                  *     before `end`.

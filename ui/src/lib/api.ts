@@ -8,7 +8,11 @@ import type {
   ErrorOccurrence,
   LogBucket,
   LogRecord,
+  MetricLabels,
+  MetricLabelValues,
+  MetricNames,
   OperationList,
+  OtelMetrics,
   QueryErrorInfo,
   SavedView,
   ServiceGraph,
@@ -336,6 +340,26 @@ export function spanMetrics(p: TimeWindow & { query: string; fn: string; by?: st
   return getJson<SpanMetrics>('/api/v1/metrics/spans', { ...p }, signal);
 }
 
+/** The project's OTLP metrics in a window (of one service, when given). */
+export function metricNames(p: TimeWindow & { service?: string }, signal?: AbortSignal): Promise<MetricNames> {
+  return getJson<MetricNames>('/api/v1/metrics/names', { ...p }, signal);
+}
+
+/** A metric's label keys in a window. */
+export function metricLabels(metric: string, w: TimeWindow, signal?: AbortSignal): Promise<MetricLabels> {
+  return getJson<MetricLabels>(`/api/v1/metrics/${encodeURIComponent(metric)}/labels`, { ...w }, signal);
+}
+
+/** The values of a metric's label in a window, most series first. */
+export function metricLabelValues(metric: string, key: string, w: TimeWindow, signal?: AbortSignal): Promise<MetricLabelValues> {
+  return getJson<MetricLabelValues>(`/api/v1/metrics/${encodeURIComponent(metric)}/labels/${encodeURIComponent(key)}/values`, { ...w }, signal);
+}
+
+/** One OTLP metric over time: `fn` of its points matching `filter`, per group of the `by` labels. */
+export function metricQuery(p: TimeWindow & { metric: string; filter?: string; fn: string; by?: string; step?: string }, signal?: AbortSignal): Promise<OtelMetrics> {
+  return getJson<OtelMetrics>('/api/v1/metrics/query', { ...p }, signal);
+}
+
 export interface Suggestion {
   value: string;
   detail?: string;
@@ -356,6 +380,12 @@ function toSuggestions(list: unknown, field: string): Suggestion[] {
       return null;
     })
     .filter((s): s is Suggestion => s !== null);
+}
+
+/** Where a query bar's suggestions come from: the keys starting with a prefix, and a key's values. */
+export interface SuggestSource {
+  keys(prefix: string, signal: AbortSignal): Promise<Suggestion[]>;
+  values(key: string, prefix: string, signal: AbortSignal): Promise<Suggestion[]>;
 }
 
 /** The searched range, and whether suggestions describe spans (default) or log records. */

@@ -92,3 +92,13 @@ export type GraphEdge = Schemas['GraphEdge'];
 /** Span metrics over a range: one series per value of the `by` keys. */
 export type SpanMetrics = Schemas['SpanMetrics'];
 export type MetricSeries = Schemas['SeriesOut'];
+
+/** OTLP metrics (not the span metrics): a metric of the project with the functions that apply to it. */
+export type MetricName = Schemas['MetricName'];
+export type MetricNames = Schemas['MetricNames'];
+export type MetricLabels = Schemas['MetricLabels'];
+export type MetricLabelValues = Schemas['MetricLabelValues'];
+/** One OTLP metric over time: series per `by` group, each with its exemplars. */
+export type OtelMetrics = Schemas['OtelMetricsAnswer'];
+export type OtelSeries = Schemas['OtelSeries'];
+export type SeriesExemplar = Schemas['SeriesExemplar'];

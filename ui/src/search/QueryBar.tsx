@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { keys, values, type QueryLang, type Suggestion } from '../lib/api';
+import { keys, values, type QueryLang, type Suggestion, type SuggestSource } from '../lib/api';
 import type { QueryErrorInfo } from '../lib/types';
 import { byteToIndex, contextAt, tokenize, type Context } from './highlight';
 
@@ -45,7 +45,12 @@ interface Props {
   localValues?: Record<string, readonly string[]>;
   /** Whose keys and values the server suggests: spans (default) or log records. */
   target?: 'spans' | 'logs';
+  /** Where suggestions come from instead of the span or log keys (kept stable by the caller). */
+  source?: SuggestSource;
   placeholder?: string;
+  /** The input's accessible name and the button's text. */
+  label?: string;
+  action?: string;
   /** The language of the query (TraceQL gets no highlighting or suggestions). */
   lang?: QueryLang;
 }
@@ -61,9 +66,20 @@ export function QueryBar({
   intrinsics = SPAN_INTRINSICS,
   localValues,
   target = 'spans',
+  source,
   placeholder = 'Search spans, e.g. service:checkout duration>250ms status_code:error',
+  label = 'Search query',
+  action = 'Search',
   lang,
 }: Props) {
+  const spanSource = useMemo<SuggestSource>(
+    () => ({
+      keys: (prefix, signal) => keys(prefix, { start, end, target }, signal),
+      values: (key, prefix, signal) => values(key, prefix, { start, end, target }, signal),
+    }),
+    [start, end, target],
+  );
+  const suggest = source ?? spanSource;
   const traceql = lang === 'traceql';
   const [text, setText] = useState(value);
   const [cursor, setCursor] = useState(value.length);
@@ -112,7 +128,7 @@ export function QueryBar({
           const local = intrinsics.filter((k) => k.startsWith(c.prefix.toLowerCase())).map((k) => ({ value: k, detail: 'intrinsic' }));
           let remote: Suggestion[] = [];
           try {
-            remote = await keys(c.prefix, { start, end, target }, ctl.signal);
+            remote = await suggest.keys(c.prefix, ctl.signal);
             setSuggestNote('');
           } catch (e) {
             if ((e as Error).name === 'AbortError') return;
@@ -125,7 +141,7 @@ export function QueryBar({
           setSuggestNote('');
         } else {
           try {
-            const vs = await values(c.key, c.prefix, { start, end, target }, ctl.signal);
+            const vs = await suggest.values(c.key, c.prefix, ctl.signal);
             setItems(vs.slice(0, 25));
             setSuggestNote('');
           } catch (e) {
@@ -143,7 +159,7 @@ export function QueryBar({
       clearTimeout(t);
       ctl.abort();
     };
-  }, [text, cursor, open, start, end, intrinsics, localValues, target, traceql]);
+  }, [text, cursor, open, suggest, intrinsics, localValues, traceql]);
 
   const submit = (raw: string) => {
     const q = raw.trim();
@@ -260,7 +276,7 @@ export function QueryBar({
           ref={input}
           id="query"
           class="qb-input"
-          aria-label="Search query"
+          aria-label={label}
           aria-invalid={showError ? 'true' : 'false'}
           aria-describedby={showError ? 'query-error' : undefined}
           aria-autocomplete="list"
@@ -288,7 +304,7 @@ export function QueryBar({
           onBlur={() => setTimeout(() => show(false), 150)}
         />
         <button type="button" class="btn primary" onClick={() => submit(text)}>
-          Search
+          {action}
         </button>
       </div>
       {open && (items.length > 0 || suggestNote) && (

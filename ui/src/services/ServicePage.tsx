@@ -15,6 +15,7 @@ import { RedTable } from './RedTable';
 import { TimeChart } from './TimeChart';
 import { TopErrors } from './TopErrors';
 import { useApi } from '../lib/useApi';
+import { ServiceMetrics } from '../metrics/ServiceMetrics';
 
 /** The functions the charts draw, in this order, and what a step without spans reads as. */
 const FNS = ['rate', 'error_rate', 'p50(duration)', 'p95(duration)', 'p99(duration)'] as const;
@@ -120,6 +121,8 @@ export function ServicePage({ service, params }: { service: string; params: URLS
             <Charts service={service} env={env} answers={metrics.data} />
           </>
         ))}
+      <h2 class="section-title">Its metrics</h2>
+      <ServiceMetrics service={service} window={{ start: startS, end: endS }} carry={searchCarry} />
       <h2 class="section-title">Operations</h2>
       <ApiBanner error={ops.error} what="the operations" />
       {ops.data?.operations.length === 0 && <p class="hint">No operations in the range.</p>}

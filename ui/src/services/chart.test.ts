@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SpanMetrics } from '../lib/types';
-import { align, alignSeries, durationAtLeast, stepSearchHref } from './chart';
+import { align, alignSeries, durationAtLeast, latestStep, stepSearchHref } from './chart';
 
 const answer = (points: [number, number | null][]): SpanMetrics => ({
   fn: 'rate',
@@ -64,5 +64,13 @@ describe('stepSearchHref', () => {
     const href = new URL(stepSearchHref('gateway', t, 60e9, { kind: 'errors' }, 'prod'), 'http://x');
     expect(href.searchParams.get('query')).toBe('service_name:gateway environment:prod status_code:error');
     expect(href.searchParams.get('sort')).toBeNull();
+  });
+});
+
+describe('latestStep', () => {
+  it('is the last step where a line has a value, else the last step', () => {
+    expect(latestStep([{ values: [1, null, null] }, { values: [null, 2, null] }], 3)).toBe(1);
+    expect(latestStep([{ values: [null, null] }], 2)).toBe(1);
+    expect(latestStep([], 0)).toBe(-1);
   });
 });

@@ -1,7 +1,7 @@
 // Pure helpers of the service page's charts: span metrics answers laid on one time axis, and
 // the traces search a point of a chart opens.
 import { queryValue } from '../lib/format';
-import type { MetricSeries, SpanMetrics } from '../lib/types';
+import type { SpanMetrics } from '../lib/types';
 import { iso, withParams } from '../search/timerange';
 
 /** Series on one axis: step starts in seconds (uPlot's time unit) and a value or null per step. */
@@ -13,8 +13,16 @@ export interface Aligned {
   stepNs: number;
 }
 
+/** An answer of series over steps: the span metrics', or an OTLP metric's. */
+export interface Stepped {
+  start_ns: number;
+  end_ns: number;
+  step_ns: number;
+  series: { points: (number | null)[][] }[];
+}
+
 /** The steps of an answer's range: their starts in ns and in seconds. */
-function steps(a: SpanMetrics | undefined): { ts: number[]; xs: number[]; stepNs: number } {
+function steps(a: Stepped | undefined): { ts: number[]; xs: number[]; stepNs: number } {
   if (!a || a.step_ns <= 0) return { ts: [], xs: [], stepNs: 0 };
   const n = Math.max(0, Math.ceil((a.end_ns - a.start_ns) / a.step_ns));
   const ts = Array.from({ length: n }, (_, i) => a.start_ns + i * a.step_ns);
@@ -22,7 +30,7 @@ function steps(a: SpanMetrics | undefined): { ts: number[]; xs: number[]; stepNs
 }
 
 /** A series' value at every step of `a`'s range, `empty` where it has no point. */
-function row(a: SpanMetrics, s: MetricSeries | undefined, empty: number | null, n: number): (number | null)[] {
+function row(a: Stepped, s: Stepped['series'][number] | undefined, empty: number | null, n: number): (number | null)[] {
   const values = new Array<number | null>(n).fill(empty);
   for (const [t, v] of s?.points ?? []) {
     const i = Math.floor(((t ?? 0) - a.start_ns) / a.step_ns);
@@ -42,7 +50,7 @@ export function align(answers: SpanMetrics[], empty: (number | null)[]): Aligned
 }
 
 /** Every series of one answer at every step of its range (see `align`). */
-export function alignSeries(a: SpanMetrics, empty: number | null): Aligned {
+export function alignSeries(a: Stepped, empty: number | null): Aligned {
   const grid = steps(a);
   return { ...grid, ys: a.series.map((s) => row(a, s, empty, grid.ts.length)) };
 }
@@ -66,4 +74,10 @@ export function stepSearchHref(service: string, tNs: number, stepNs: number, pic
   if (pick.kind === 'errors') terms.push('status_code:error');
   if (pick.kind === 'slow') terms.push(`duration>=${durationAtLeast(pick.atLeastNs)}`);
   return withParams('/', { query: terms.join(' '), start: iso(tNs), end: iso(tNs + stepNs), sort: pick.kind === 'slow' ? 'duration_desc' : null });
+}
+
+/** The last step where some line has a value (what a chart's legend shows while the cursor is away), else the last step. */
+export function latestStep(lines: { values: (number | null)[] }[], steps: number): number {
+  for (let i = steps - 1; i >= 0; i--) if (lines.some((l) => l.values[i] !== null && l.values[i] !== undefined)) return i;
+  return steps - 1;
 }

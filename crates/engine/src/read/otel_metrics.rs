@@ -18,13 +18,16 @@ fn in_window(project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
         .and(col(c::TIME).lt(lit(end_ns)))
 }
 
-/// The metrics with points in the window, by name.
+/// The metrics with points in the window (of one service, if asked), by name.
 pub(crate) async fn names(
     snap: &Snapshot,
     q: &MetricNamesQuery,
 ) -> Result<Vec<MetricInfo>, StoreError> {
     let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
-    let filter = in_window(&q.project_id, q.start_ns, q.end_ns);
+    let mut filter = in_window(&q.project_id, q.start_ns, q.end_ns);
+    if let Some(service) = &q.service {
+        filter = filter.and(col(c::SERVICE_NAME).eq(lit(service.as_str())));
+    }
     let projection = [
         c::METRIC_NAME,
         c::METRIC_TYPE,

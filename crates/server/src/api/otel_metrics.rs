@@ -47,11 +47,34 @@ impl WindowParams {
     }
 }
 
+/// Query parameters of `GET /api/v1/metrics/names`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct NamesParams {
+    /// Only the metrics a service sent (points whose resource has this `service.name`).
+    service: Option<String>,
+    /// Inclusive start: RFC 3339 or nanoseconds since the epoch. Defaults to one hour
+    /// before `end`.
+    start: Option<String>,
+    /// Exclusive end: RFC 3339 or nanoseconds. Defaults to now.
+    end: Option<String>,
+}
+
+/// A metric of the project and the functions a query of it takes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricName {
+    #[serde(flatten)]
+    info: MetricInfo,
+    /// The `fn`s of `/api/v1/metrics/query` that apply to its type, in the order of the
+    /// list the query refuses others with.
+    functions: Vec<String>,
+}
+
 /// The project's metrics.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MetricNames {
     /// One per metric with points in the window, by name.
-    pub metrics: Vec<MetricInfo>,
+    pub metrics: Vec<MetricName>,
 }
 
 /// A metric's labels.
@@ -76,31 +99,42 @@ pub struct MetricLabelValues {
 
 /// OTLP metrics
 ///
-/// The metrics with data points in the window, with their type, unit and description (of
-/// their newest point).
+/// The metrics with data points in the window (of one service, if asked), with their type,
+/// unit and description (of their newest point) and the functions that apply to them.
 #[utoipa::path(
     get,
     path = "/api/v1/metrics/names",
     operation_id = "metricNames",
     tag = "metrics",
-    params(WindowParams),
+    params(NamesParams),
     responses((status = 200, description = "The metrics.", body = MetricNames), QueryFailures),
 )]
 pub(super) async fn names(
     State(state): State<ApiState>,
     headers: HeaderMap,
-    Query(p): Query<WindowParams>,
+    Query(p): Query<NamesParams>,
 ) -> Result<Json<MetricNames>, ApiError> {
     let project_id = project_of(&state, &headers)?;
-    let (start_ns, end_ns) = p.window()?;
-    let metrics = state
+    let (start_ns, end_ns) = time_window(p.start.as_deref(), p.end.as_deref(), DEFAULT_WINDOW_NS)?;
+    let infos = state
         .store
         .metric_names(&MetricNamesQuery {
             project_id,
             start_ns,
             end_ns,
+            service: p.service.filter(|s| !s.is_empty()),
         })
         .await?;
+    let metrics = infos
+        .into_iter()
+        .map(|info| MetricName {
+            functions: MetricFn::applicable(info.metric_type)
+                .into_iter()
+                .map(MetricFn::name)
+                .collect(),
+            info,
+        })
+        .collect();
     Ok(Json(MetricNames { metrics }))
 }
 

@@ -31,6 +31,8 @@ pub struct MetricNamesQuery {
     pub start_ns: i64,
     /// Window end, ns (exclusive).
     pub end_ns: i64,
+    /// Only the metrics with points of this service (their resource's `service.name`).
+    pub service: Option<String>,
 }
 
 /// A request for the points of one metric in a window.

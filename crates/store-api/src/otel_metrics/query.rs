@@ -64,6 +64,9 @@ pub enum MetricFn {
     Percentile(u8),
 }
 
+/// The percentiles of histograms.
+const PERCENTILES: [u8; 5] = [50, 75, 90, 95, 99];
+
 /// The functions, as an error lists them.
 pub const METRIC_FUNCTIONS: &str =
     "avg, sum, min, max, count, rate, increase, p50, p75, p90, p95, p99";
@@ -92,37 +95,49 @@ impl MetricFn {
         })
     }
 
+    /// The function's name in [`METRIC_FUNCTIONS`].
+    pub fn name(self) -> String {
+        match self {
+            MetricFn::Avg => "avg".into(),
+            MetricFn::Sum => "sum".into(),
+            MetricFn::Min => "min".into(),
+            MetricFn::Max => "max".into(),
+            MetricFn::Count => "count".into(),
+            MetricFn::Rate => "rate".into(),
+            MetricFn::Increase => "increase".into(),
+            MetricFn::Percentile(p) => format!("p{p}"),
+        }
+    }
+
+    /// The functions that apply to a metric type, in the order of [`METRIC_FUNCTIONS`]:
+    /// gauges and summaries take the plain ones, sums also `rate` and `increase`,
+    /// histograms all but `min` and `max` (their buckets give percentiles instead).
+    pub fn applicable(metric_type: MetricType) -> Vec<MetricFn> {
+        use MetricFn::*;
+        match metric_type {
+            MetricType::Gauge | MetricType::Summary => vec![Avg, Sum, Min, Max, Count],
+            MetricType::Sum => vec![Avg, Sum, Min, Max, Count, Rate, Increase],
+            MetricType::Histogram | MetricType::ExponentialHistogram => {
+                let mut fns = vec![Avg, Sum, Count, Rate, Increase];
+                fns.extend(PERCENTILES.map(Percentile));
+                fns
+            }
+        }
+    }
+
     /// Whether the function applies to a metric type; the error names those that do.
     fn check(self, metric_type: MetricType) -> Result<(), StoreError> {
-        let histogram = matches!(
-            metric_type,
-            MetricType::Histogram | MetricType::ExponentialHistogram
-        );
-        let (ok, allowed) = match metric_type {
-            MetricType::Gauge | MetricType::Summary => (
-                matches!(
-                    self,
-                    MetricFn::Avg | MetricFn::Sum | MetricFn::Min | MetricFn::Max | MetricFn::Count
-                ),
-                "avg, sum, min, max, count",
-            ),
-            MetricType::Sum => (
-                !matches!(self, MetricFn::Percentile(_)),
-                "avg, sum, min, max, count, rate, increase",
-            ),
-            _ => (
-                histogram && !matches!(self, MetricFn::Min | MetricFn::Max),
-                "avg, sum, count, rate, increase, p50 … p99",
-            ),
-        };
-        if ok {
-            Ok(())
-        } else {
-            Err(StoreError::InvalidArgument(format!(
-                "fn {self:?} does not apply to a {} metric: use {allowed}",
-                metric_type.as_str()
-            )))
+        let allowed = MetricFn::applicable(metric_type);
+        if allowed.contains(&self) {
+            return Ok(());
         }
+        let names: Vec<String> = allowed.into_iter().map(MetricFn::name).collect();
+        Err(StoreError::InvalidArgument(format!(
+            "fn {} does not apply to a {} metric: use {}",
+            self.name(),
+            metric_type.as_str(),
+            names.join(", ")
+        )))
     }
 }
 
@@ -532,5 +547,43 @@ impl SpanView for PointRef<'_> {
 
     fn end_time_ns(&self) -> i64 {
         self.0.time_unix_nano
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_type_takes_its_functions_and_refuses_the_rest_by_name() {
+        let all = METRIC_FUNCTIONS.split(", ").map(MetricFn::parse);
+        for metric_type in [
+            MetricType::Gauge,
+            MetricType::Sum,
+            MetricType::Histogram,
+            MetricType::ExponentialHistogram,
+            MetricType::Summary,
+        ] {
+            let allowed = MetricFn::applicable(metric_type);
+            let names: Vec<String> = allowed.iter().map(|f| f.name()).collect();
+            for f in all.clone().map(Result::unwrap) {
+                match f.check(metric_type) {
+                    Ok(()) => assert!(allowed.contains(&f), "{f:?} {metric_type:?}"),
+                    Err(e) => {
+                        assert!(!allowed.contains(&f), "{f:?} {metric_type:?}");
+                        assert!(e.to_string().ends_with(&names.join(", ")), "{e}");
+                    }
+                }
+            }
+        }
+        assert_eq!(
+            MetricFn::applicable(MetricType::Histogram)
+                .into_iter()
+                .map(MetricFn::name)
+                .collect::<Vec<_>>()
+                .join(", "),
+            "avg, sum, count, rate, increase, p50, p75, p90, p95, p99"
+        );
+        assert_eq!(MetricFn::parse("p95").unwrap().name(), "p95");
     }
 }

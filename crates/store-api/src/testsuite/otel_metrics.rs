@@ -69,6 +69,13 @@ fn delta(value: f64) -> PointValue {
     }
 }
 
+/// `p` as sent by another service.
+fn of_service(mut p: MetricPoint, service: &str) -> MetricPoint {
+    p.service_name = service.into();
+    p.resource_attributes = labels(&[("service.name", service)]);
+    p
+}
+
 /// The data set, point by point.
 pub fn points() -> Vec<MetricPoint> {
     let get = [("route", "/a")];
@@ -165,6 +172,25 @@ pub fn points() -> Vec<MetricPoint> {
                 }],
             },
         ),
+        // Another service's metric, and its point of a metric the shop has too.
+        of_service(
+            point("p", "invoices", (0, 10), &[], counter(2.0)),
+            "billing",
+        ),
+        of_service(
+            point(
+                "p",
+                "gc.pause",
+                (0, 5),
+                &[],
+                PointValue::Summary {
+                    count: 1,
+                    sum: 0.1,
+                    quantiles: Vec::new(),
+                },
+            ),
+            "billing",
+        ),
         // Another project: the same name, and a name of its own.
         point("q", "http.requests", (0, 10), &get, counter(1000.0)),
         point(
@@ -201,6 +227,20 @@ fn info(name: &str, metric_type: MetricType) -> MetricInfo {
     }
 }
 
+/// The names of a project's metrics in the whole window (of one service).
+async fn names(store: &dyn Store, project: &str, service: Option<&str>) -> Vec<MetricInfo> {
+    let (start_ns, end_ns) = window();
+    store
+        .metric_names(&MetricNamesQuery {
+            project_id: project.into(),
+            start_ns,
+            end_ns,
+            service: service.map(String::from),
+        })
+        .await
+        .unwrap()
+}
+
 /// Points in a stable order, for comparisons.
 fn sorted(mut points: Vec<MetricPoint>) -> Vec<MetricPoint> {
     points.sort_by(|a, b| {
@@ -228,26 +268,36 @@ async fn read(
 /// Checks the stored data: names with their types, every point as written (exemplars
 /// included), windows, and that project `q` never leaks into `p`.
 pub async fn check_storage(store: &dyn Store, stage: &str) {
-    let (start_ns, end_ns) = window();
-    let names = store
-        .metric_names(&MetricNamesQuery {
-            project_id: "p".into(),
-            start_ns,
-            end_ns,
-        })
-        .await
-        .unwrap();
+    let (_, end_ns) = window();
+    let shop = vec![
+        info("gc.pause", MetricType::Summary),
+        info("http.requests", MetricType::Sum),
+        info("jobs.done", MetricType::Sum),
+        info("latency", MetricType::Histogram),
+        info("payload.size", MetricType::ExponentialHistogram),
+        info("queue.depth", MetricType::Gauge),
+    ];
+    let mut all = shop.clone();
+    all.insert(2, info("invoices", MetricType::Sum));
+    assert_eq!(names(store, "p", None).await, all, "{stage}: names of p");
     assert_eq!(
-        names,
-        vec![
-            info("gc.pause", MetricType::Summary),
-            info("http.requests", MetricType::Sum),
-            info("jobs.done", MetricType::Sum),
-            info("latency", MetricType::Histogram),
-            info("payload.size", MetricType::ExponentialHistogram),
-            info("queue.depth", MetricType::Gauge),
-        ],
-        "{stage}: names of p"
+        names(store, "p", Some("shop")).await,
+        shop,
+        "{stage}: names of p's shop"
+    );
+    let billing = vec![
+        info("gc.pause", MetricType::Summary),
+        info("invoices", MetricType::Sum),
+    ];
+    assert_eq!(
+        names(store, "p", Some("billing")).await,
+        billing,
+        "{stage}: names of p's billing"
+    );
+    assert_eq!(
+        names(store, "q", Some("billing")).await,
+        vec![],
+        "{stage}: no leak by service"
     );
     for name in [
         "http.requests",
