@@ -165,6 +165,19 @@ pub fn points() -> Vec<MetricPoint> {
                 }],
             },
         ),
+        // Project b: a counter started two minutes before the window, 100 half a minute
+        // before it (a baseline), 110 and 130 in it; a gauge point before the window.
+        point("b", "orders", (-120, -30), &[], counter(100.0)),
+        point("b", "orders", (-120, 10), &[], counter(110.0)),
+        point("b", "orders", (-120, 30), &[], counter(130.0)),
+        point(
+            "b",
+            "stock",
+            (0, -30),
+            &[],
+            PointValue::Gauge { value: 9.0 },
+        ),
+        point("b", "stock", (0, 10), &[], PointValue::Gauge { value: 7.0 }),
         // Another project: the same name, and a name of its own.
         point("q", "http.requests", (0, 10), &get, counter(1000.0)),
         point(
@@ -282,13 +295,23 @@ pub async fn check_storage(store: &dyn Store, stage: &str) {
 }
 
 fn metrics_query(name: &str, function: &str, by: &[&str], filter: &str) -> OtelMetricsQuery {
+    project_query("p", name, function, by, filter)
+}
+
+fn project_query(
+    project: &str,
+    name: &str,
+    function: &str,
+    by: &[&str],
+    filter: &str,
+) -> OtelMetricsQuery {
     let (start_ns, end_ns) = window();
     let plan = tracehouse_query::plan::plan_for(
         &tracehouse_query::parse(filter).unwrap(),
         tracehouse_query::Target::Spans,
     );
     OtelMetricsQuery {
-        project_id: "p".into(),
+        project_id: project.into(),
         metric: name.into(),
         filter: plan.pushdown,
         function: MetricFn::parse(function).unwrap(),
@@ -429,6 +452,27 @@ pub async fn check_queries(store: &dyn Store) {
     assert_eq!(p50.series[0].total, Some(4.0));
     let avg = run(store, &metrics_query("payload.size", "avg", &[], "")).await;
     assert_eq!(avg.series[0].total, Some(5.0));
+
+    // Project b's counter started before the window: its first increase counts from its
+    // point of before the window; that point counts for nothing else.
+    let orders = run(store, &project_query("b", "orders", "increase", &[], "")).await;
+    assert_eq!(
+        shape(&orders),
+        vec![(vec![], vec![(0, Some(10.0)), (20, Some(20.0))], Some(30.0))],
+        "the first step's increase from the baseline before the window"
+    );
+    assert_eq!(
+        orders.series[0].count, 2,
+        "the baseline is not a point of the window"
+    );
+    let rate = run(store, &project_query("b", "orders", "rate", &[], "")).await;
+    assert_eq!(rate.series[0].points[0].1, Some(10.0 / 20.0));
+    let stock = run(store, &project_query("b", "stock", "min", &[], "")).await;
+    assert_eq!(
+        shape(&stock),
+        vec![(vec![], vec![(0, Some(7.0))], Some(7.0))],
+        "a gauge's point before the window is not read"
+    );
 
     let refused = otel_metrics(store, &metrics_query("queue.depth", "rate", &[], "")).await;
     let message = refused.unwrap_err().to_string();
