@@ -28,14 +28,13 @@ use serde::Serialize;
 use tracehouse_model::{
     AttrValue, MetricPoint, MetricType, PointValue, SpanId, Temporality, TraceId,
 };
-use tracehouse_query::{Filter, Intrinsic, Scope, SpanView};
+use tracehouse_query::Filter;
 use utoipa::ToSchema;
 
 use super::distribution::Distribution;
 use super::{MetricPointsQuery, series_key};
 use crate::Store;
 use crate::error::StoreError;
-use crate::value::eval_value;
 
 /// Most series an answer holds (those with the most points).
 pub const MAX_METRIC_SERIES: usize = 50;
@@ -243,20 +242,21 @@ pub async fn otel_metrics(
             name: q.metric.clone(),
             start_ns: q.start_ns.saturating_sub(BASELINE_LOOKBACK_NS),
             end_ns: q.end_ns,
+            filter: q.filter.clone(),
         })
         .await?;
     answer(q, points)
 }
 
-/// The answer over points read (of any order); those before the window serve only as the
-/// baselines of their series.
+/// The answer over the points read (of any order, matching the query's filter); those
+/// before the window serve only as the baselines of their series.
 pub fn answer(
     q: &OtelMetricsQuery,
     points: Vec<MetricPoint>,
 ) -> Result<OtelMetricsAnswer, StoreError> {
     let (before, mut points): (Vec<MetricPoint>, Vec<MetricPoint>) = points
         .into_iter()
-        .filter(|p| !p.no_recorded_value() && tracehouse_query::matches(&q.filter, &PointRef(p)))
+        .filter(|p| !p.no_recorded_value())
         .partition(|p| p.time_unix_nano < q.start_ns);
     let baselines = baselines(before);
     points.sort_by_key(|p| p.time_unix_nano);
@@ -515,47 +515,4 @@ fn combine(f: MetricFn, samples: &[Sample], seconds: f64) -> Option<f64> {
         MetricFn::Count => values.len() as f64,
         MetricFn::Percentile(_) => return None,
     })
-}
-
-/// A point as the query language's evaluator sees it: point attributes in the span scope,
-/// resource attributes in the resource scope, the service name and the metric name (as
-/// `name`) as intrinsics.
-struct PointRef<'a>(&'a MetricPoint);
-
-impl SpanView for PointRef<'_> {
-    fn intrinsic(&self, which: Intrinsic) -> Option<tracehouse_query::AttrValue<'_>> {
-        match which {
-            Intrinsic::ServiceName => Some(tracehouse_query::AttrValue::str(&self.0.service_name)),
-            Intrinsic::SpanName => Some(tracehouse_query::AttrValue::str(&self.0.name)),
-            _ => None,
-        }
-    }
-
-    fn attribute(&self, scope: Scope, key: &str) -> Option<tracehouse_query::AttrValue<'_>> {
-        match scope {
-            Scope::Span => self.0.attributes.get(key).map(eval_value),
-            Scope::Resource => self.0.resource_attributes.get(key).map(eval_value),
-            _ => None,
-        }
-    }
-
-    fn attribute_values(&self, _scope: Scope, _key: &str) -> Vec<tracehouse_query::AttrValue<'_>> {
-        Vec::new()
-    }
-
-    fn span_id(&self) -> &[u8] {
-        &[]
-    }
-
-    fn parent_span_id(&self) -> Option<&[u8]> {
-        None
-    }
-
-    fn start_time_ns(&self) -> i64 {
-        self.0.time_unix_nano
-    }
-
-    fn end_time_ns(&self) -> i64 {
-        self.0.time_unix_nano
-    }
 }

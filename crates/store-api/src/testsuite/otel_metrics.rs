@@ -223,19 +223,40 @@ fn sorted(mut points: Vec<MetricPoint>) -> Vec<MetricPoint> {
     points
 }
 
-async fn read(
+/// The points of `name` in the window that match the label filter `filter` (query
+/// language text).
+async fn read_matching(
     store: &dyn Store,
-    project: &str,
-    name: &str,
+    (project, name): (&str, &str),
     window: (i64, i64),
+    filter: &str,
 ) -> Vec<MetricPoint> {
     let q = MetricPointsQuery {
         project_id: project.into(),
         name: name.into(),
         start_ns: window.0,
         end_ns: window.1,
+        filter: label_filter(filter),
     };
     sorted(store.metric_points(&q).await.unwrap())
+}
+
+async fn read(
+    store: &dyn Store,
+    project: &str,
+    name: &str,
+    window: (i64, i64),
+) -> Vec<MetricPoint> {
+    read_matching(store, (project, name), window, "").await
+}
+
+/// A label filter in the query language, as the API plans it.
+fn label_filter(text: &str) -> tracehouse_query::Filter {
+    tracehouse_query::plan::plan_for(
+        &tracehouse_query::parse(text).unwrap(),
+        tracehouse_query::Target::Spans,
+    )
+    .pushdown
 }
 
 /// Checks the stored data: names with their types, every point as written (exemplars
@@ -292,6 +313,12 @@ pub async fn check_storage(store: &dyn Store, stage: &str) {
     );
     let q = read(store, "q", "http.requests", window()).await;
     assert_eq!(q.len(), 1, "{stage}: q's own point");
+    // Label filters apply in the read: the points of route /b only, of the service only.
+    let b = read_matching(store, ("p", "http.requests"), window(), "route:/b").await;
+    let times: Vec<i64> = b.iter().map(|p| (p.time_unix_nano - T0) / S).collect();
+    assert_eq!(times, vec![10, 30], "{stage}: a label filter in the read");
+    let none = read_matching(store, ("p", "http.requests"), window(), "service:other").await;
+    assert!(none.is_empty(), "{stage}: a service filter in the read");
 }
 
 fn metrics_query(name: &str, function: &str, by: &[&str], filter: &str) -> OtelMetricsQuery {
@@ -306,14 +333,10 @@ fn project_query(
     filter: &str,
 ) -> OtelMetricsQuery {
     let (start_ns, end_ns) = window();
-    let plan = tracehouse_query::plan::plan_for(
-        &tracehouse_query::parse(filter).unwrap(),
-        tracehouse_query::Target::Spans,
-    );
     OtelMetricsQuery {
         project_id: project.into(),
         metric: name.into(),
-        filter: plan.pushdown,
+        filter: label_filter(filter),
         function: MetricFn::parse(function).unwrap(),
         by: by.iter().map(|b| b.to_string()).collect(),
         start_ns,
