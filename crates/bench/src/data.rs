@@ -1,6 +1,8 @@
 //! The data set: the shop generator's traffic written once, as length-prefixed OTLP export
 //! requests (what tracehouse ingests) and, for the ClickHouse engine, as JSONCompactEachRow
-//! rows in Highlight's ClickHouse `traces` layout (what ClickHouse loads).
+//! rows in Highlight's ClickHouse `traces` layout (what ClickHouse loads); and the metrics
+//! the shop's services export over the same two hours, as length-prefixed OTLP metrics
+//! export requests.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -14,7 +16,7 @@ use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 use prost::Message;
 use rand::{RngExt, SeedableRng};
 use serde_json::{Value, json};
-use tracehouse_workload::ShopGenerator;
+use tracehouse_workload::{MetricsGenerator, ShopGenerator, data_points};
 
 use crate::{BenchArgs, HOUR_NS};
 
@@ -35,6 +37,63 @@ pub(crate) struct DataSet {
     /// Every span's duration (ns) by service, for the exact percentiles the span metrics'
     /// are compared with.
     pub(crate) durations: BTreeMap<String, Vec<i64>>,
+    /// The metrics of the same window.
+    pub(crate) metrics: MetricsSet,
+}
+
+/// What the metrics generation pass wrote.
+#[derive(Debug, Default)]
+pub(crate) struct MetricsSet {
+    /// Series of each metric.
+    pub(crate) series: usize,
+    pub(crate) points: usize,
+    pub(crate) requests: usize,
+    pub(crate) bytes: u64,
+    /// Services with series: the groups of a query by `service.name`.
+    pub(crate) services: usize,
+}
+
+/// How often the shop's services export their metrics (the OpenTelemetry SDKs' default).
+pub(crate) const METRIC_INTERVAL_NS: i64 = 60_000_000_000;
+
+/// Writes the metrics of `series` series per metric over the window into `path`
+/// (length-prefixed like the spans): one export of every instance per interval, at the
+/// middle of each interval of the window.
+fn generate_metrics(
+    seed: u64,
+    series: usize,
+    (start_ns, end_ns): (i64, i64),
+    path: &Path,
+) -> anyhow::Result<MetricsSet> {
+    let mut generator = MetricsGenerator::new(seed, series, start_ns);
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let mut set = MetricsSet {
+        series: generator.series(),
+        ..Default::default()
+    };
+    let mut services = std::collections::BTreeSet::new();
+    let mut time_ns = start_ns + METRIC_INTERVAL_NS / 2;
+    while time_ns < end_ns {
+        let req = generator.request(time_ns);
+        services.extend(req.resource_metrics.iter().filter_map(|r| {
+            let resource = r.resource.as_ref()?;
+            let name = resource
+                .attributes
+                .iter()
+                .find(|kv| kv.key == "service.name")?;
+            any_to_string(&name.value)
+        }));
+        set.points += data_points(&req);
+        set.requests += 1;
+        let bytes = req.encode_to_vec();
+        out.write_all(&(bytes.len() as u32).to_le_bytes())?;
+        out.write_all(&bytes)?;
+        set.bytes += 4 + bytes.len() as u64;
+        time_ns += METRIC_INTERVAL_NS;
+    }
+    out.flush()?;
+    set.services = services.len();
+    Ok(set)
 }
 
 impl DataSet {
@@ -227,10 +286,12 @@ fn highlight_row(resource: &[KeyValue], span: &OtlpSpan, uuid: [u8; 16]) -> Valu
 }
 
 /// Generates the data set into `otlp_path` (u32 little-endian length + encoded request,
-/// repeated) and, when `rows_path` is given, into JSONCompactEachRow rows.
+/// repeated), its metrics into `metrics_path` (the same framing) and, when `rows_path` is
+/// given, the spans as JSONCompactEachRow rows.
 pub(crate) fn generate(
     args: &BenchArgs,
     otlp_path: &Path,
+    metrics_path: &Path,
     rows_path: Option<&Path>,
 ) -> anyhow::Result<DataSet> {
     let now = tracehouse_server::time::now_ns();
@@ -255,6 +316,12 @@ pub(crate) fn generate(
         otlp_bytes: 0,
         rows_bytes: 0,
         durations: BTreeMap::new(),
+        metrics: generate_metrics(
+            args.seed,
+            args.metric_series,
+            (start_ns, end_ns),
+            metrics_path,
+        )?,
     };
     let mut all_ids: Vec<Vec<u8>> = Vec::new();
     let bar = ProgressBar::new(args.spans as u64).with_message("generating");

@@ -1,27 +1,55 @@
-//! OTLP/gRPC ingest of the load file: the requests are sent exactly as they were encoded
-//! into it (a raw codec), by concurrent clients, each acknowledged before the next.
+//! OTLP/gRPC ingest of a load file (spans or metrics): the requests are sent exactly as they
+//! were encoded into it (a raw codec), by concurrent clients, each acknowledged before the
+//! next.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
+use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use tonic::Code;
 use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 
-use crate::data::DataSet;
+/// An OTLP signal the harness sends: its export method and what its response refused.
+pub(crate) trait Signal: Message + Default + Send + 'static {
+    /// The gRPC method.
+    const PATH: &'static str;
+    /// What the signal's items are called, for messages.
+    const ITEMS: &'static str;
+    /// Items refused and why, from the response's `partial_success`.
+    fn rejected(&self) -> Option<(i64, &str)>;
+}
 
-/// A tonic codec that sends pre-encoded protobuf bytes and decodes the OTLP response.
-#[derive(Clone, Copy, Default)]
-struct RawCodec;
+impl Signal for ExportTraceServiceResponse {
+    const PATH: &'static str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    const ITEMS: &'static str = "spans";
+    fn rejected(&self) -> Option<(i64, &str)> {
+        let p = self.partial_success.as_ref()?;
+        Some((p.rejected_spans, p.error_message.as_str()))
+    }
+}
+
+impl Signal for ExportMetricsServiceResponse {
+    const PATH: &'static str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    const ITEMS: &'static str = "data points";
+    fn rejected(&self) -> Option<(i64, &str)> {
+        let p = self.partial_success.as_ref()?;
+        Some((p.rejected_data_points, p.error_message.as_str()))
+    }
+}
+
+/// A tonic codec that sends pre-encoded protobuf bytes and decodes the OTLP response `R`.
+struct RawCodec<R>(PhantomData<R>);
 
 struct RawEncoder;
-struct ResponseDecoder;
+struct ResponseDecoder<R>(PhantomData<R>);
 
 impl Encoder for RawEncoder {
     type Item = Vec<u8>;
@@ -33,33 +61,28 @@ impl Encoder for RawEncoder {
     }
 }
 
-impl Decoder for ResponseDecoder {
-    type Item = ExportTraceServiceResponse;
+impl<R: Signal> Decoder for ResponseDecoder<R> {
+    type Item = R;
     type Error = tonic::Status;
-    fn decode(
-        &mut self,
-        src: &mut DecodeBuf<'_>,
-    ) -> Result<Option<ExportTraceServiceResponse>, tonic::Status> {
-        ExportTraceServiceResponse::decode(src)
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<R>, tonic::Status> {
+        R::decode(src)
             .map(Some)
             .map_err(|e| tonic::Status::internal(e.to_string()))
     }
 }
 
-impl Codec for RawCodec {
+impl<R: Signal> Codec for RawCodec<R> {
     type Encode = Vec<u8>;
-    type Decode = ExportTraceServiceResponse;
+    type Decode = R;
     type Encoder = RawEncoder;
-    type Decoder = ResponseDecoder;
+    type Decoder = ResponseDecoder<R>;
     fn encoder(&mut self) -> RawEncoder {
         RawEncoder
     }
-    fn decoder(&mut self) -> ResponseDecoder {
-        ResponseDecoder
+    fn decoder(&mut self) -> ResponseDecoder<R> {
+        ResponseDecoder(PhantomData)
     }
 }
-
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// Longest wait between retries of a refused export.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
@@ -67,18 +90,18 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 /// Sends one export, retrying as OTLP exporters do while the server answers that it is
 /// overloaded (`UNAVAILABLE` or `RESOURCE_EXHAUSTED`: its memtables are at their budget
 /// until a flush frees them), with exponential backoff.
-async fn export(
+async fn export<R: Signal>(
     grpc: &mut tonic::client::Grpc<tonic::transport::Channel>,
     body: Vec<u8>,
-) -> anyhow::Result<ExportTraceServiceResponse> {
+) -> anyhow::Result<R> {
     let mut backoff = Duration::from_millis(20);
     loop {
         grpc.ready().await?;
         let sent = grpc
             .unary(
                 tonic::Request::new(body.clone()),
-                tonic::codegen::http::uri::PathAndQuery::from_static(EXPORT_PATH),
-                RawCodec,
+                tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH),
+                RawCodec::<R>(PhantomData),
             )
             .await;
         match sent {
@@ -92,11 +115,13 @@ async fn export(
     }
 }
 
-/// Streams the load file to the server over OTLP/gRPC with `clients` concurrent clients.
-pub(crate) async fn ingest(
+/// Streams a load file of `requests` requests of signal `R` to the server over OTLP/gRPC
+/// with `clients` concurrent clients; returns the seconds from the first send to the last
+/// acknowledgement.
+pub(crate) async fn ingest<R: Signal>(
     grpc: &str,
     otlp_path: &Path,
-    set: &DataSet,
+    requests: usize,
     clients: usize,
 ) -> anyhow::Result<f64> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(clients * 2);
@@ -119,7 +144,8 @@ pub(crate) async fn ingest(
             }
         })
     };
-    let bar = ProgressBar::new(set.requests as u64).with_message("tracehouse ingest");
+    let bar = ProgressBar::new(requests as u64)
+        .with_message(format!("tracehouse ingest of {}", R::ITEMS));
     bar.set_style(
         ProgressStyle::with_template(
             "{msg} {bar:30} {human_pos}/{human_len} requests  {per_sec}  eta {eta}",
@@ -141,15 +167,11 @@ pub(crate) async fn ingest(
                 let Some(body) = next else {
                     return anyhow::Ok(());
                 };
-                let resp = export(&mut grpc, body).await?;
-                if let Some(p) = resp.partial_success
-                    && p.rejected_spans > 0
+                let resp: R = export(&mut grpc, body).await?;
+                if let Some((n, why)) = resp.rejected()
+                    && n > 0
                 {
-                    bail!(
-                        "the server rejected {} spans: {}",
-                        p.rejected_spans,
-                        p.error_message
-                    );
+                    bail!("the server rejected {n} {}: {why}", R::ITEMS);
                 }
                 bar.inc(1);
             }

@@ -11,7 +11,9 @@
 //!    ([`ingest`], acknowledged once durable) — that is the ingest rate; then the backend's
 //!    own step to long-term storage (embedded: flush and compaction; ClickHouse:
 //!    `OPTIMIZE … FINAL`), bytes per span on disk, and every query `--runs` times through the
-//!    `Store` trait. One function does this for any `Arc<dyn Store>`; what differs is a
+//!    `Store` trait; then the shop's OTLP metrics the same way (ingest rate in data points/s,
+//!    bytes per point, and `rate` of a counter by service as `/api/v1/metrics/query` answers
+//!    it). One function does this for any `Arc<dyn Store>`; what differs is a
 //!    backend hook (p50/p99 by service, which the `Store` trait has no aggregation for:
 //!    DataFusion over the embedded store's Parquet parts, SQL `quantile` over the backend's
 //!    `spans` table). The ClickHouse backend talks to chDB behind the HTTP front of the
@@ -87,6 +89,10 @@ struct BenchArgs {
     /// Traces per export request (a trace has 3 to 49 spans, 12 on average).
     #[arg(long, default_value_t = 100)]
     pub traces_per_request: usize,
+    /// Series of each metric in the metrics data set (a cumulative request counter and a
+    /// duration histogram of the shop's services, exported every minute).
+    #[arg(long, default_value_t = 1_000)]
+    pub metric_series: usize,
     /// Generator seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -118,8 +124,12 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.runs < 5 {
         bail!("--runs must be at least 5 (median and p95 of too few runs mean little)");
     }
-    if args.spans == 0 || args.clients == 0 || args.traces_per_request == 0 {
-        bail!("--spans, --clients and --traces-per-request must be at least 1");
+    if args.spans == 0
+        || args.clients == 0
+        || args.traces_per_request == 0
+        || args.metric_series == 0
+    {
+        bail!("--spans, --clients, --traces-per-request and --metric-series must be at least 1");
     }
     let (work, temporary) = match &args.work_dir {
         Some(d) => (d.clone(), false),
@@ -145,6 +155,7 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
 async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Result<()> {
     let otlp_path = work.join("load.otlp");
+    let metrics_path = work.join("metrics.otlp");
     let rows_path = work.join("spans.jsonl");
     let with_clickhouse = args.compare.contains(&Compare::Clickhouse);
     let with_backend = args.compare.contains(&Compare::ClickhouseBackend);
@@ -152,22 +163,25 @@ async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Resul
     let started = Instant::now();
     let set = {
         let args = args.clone();
-        let (otlp_path, rows_path) = (otlp_path.clone(), rows_path.clone());
+        let paths = (otlp_path.clone(), metrics_path.clone(), rows_path.clone());
         tokio::task::spawn_blocking(move || {
+            let (otlp_path, metrics_path, rows_path) = paths;
             generate(
                 &args,
                 &otlp_path,
+                &metrics_path,
                 with_clickhouse.then_some(rows_path.as_path()),
             )
         })
         .await??
     };
     eprintln!(
-        "generated {} spans in {} traces in {:.1} s ({:.0} MB of OTLP{})",
+        "generated {} spans in {} traces and {} metric data points in {:.1} s ({:.0} MB of OTLP{})",
         set.spans,
         set.traces,
+        set.metrics.points,
         started.elapsed().as_secs_f64(),
-        set.otlp_bytes as f64 / 1e6,
+        (set.otlp_bytes + set.metrics.bytes) as f64 / 1e6,
         if with_clickhouse {
             format!(", {:.0} MB of rows", set.rows_bytes as f64 / 1e6)
         } else {
@@ -177,7 +191,7 @@ async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Resul
     let data_dir = work.join("tracehouse");
     let embedded = {
         let backend = Backend::embedded(&data_dir).await?;
-        let measured = measure(args, &set, &otlp_path, &backend).await;
+        let measured = measure(args, &set, (&otlp_path, &metrics_path), &backend).await;
         drop(backend);
         if temporary {
             let _ = std::fs::remove_dir_all(&data_dir);
@@ -187,7 +201,7 @@ async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Resul
     let backend = if with_backend {
         let chdb_dir = work.join("chdb-backend");
         let backend = Backend::clickhouse(&args.python, work, &chdb_dir).await?;
-        let measured = measure(args, &set, &otlp_path, &backend).await;
+        let measured = measure(args, &set, (&otlp_path, &metrics_path), &backend).await;
         drop(backend);
         if temporary {
             let _ = std::fs::remove_dir_all(&chdb_dir);

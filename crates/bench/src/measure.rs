@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceResponse;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use tracehouse_clickhouse::{ClickHouseConfig, ClickHouseStore};
 use tracehouse_engine::{
     EmbeddedStore, EngineConfig, HistogramQuery, SearchQuery, SearchSort, Store,
@@ -15,11 +17,12 @@ use tracehouse_query::{Filter, Plan};
 use tracehouse_server::{Server, ServerConfig};
 use tracehouse_store_api::graph::service_graph;
 use tracehouse_store_api::metrics::{MetricKey, MetricValue, SpanMetricsQuery};
+use tracehouse_store_api::otel_metrics::query::{MetricFn, OtelMetricsQuery, otel_metrics};
 use tracehouse_store_api::stats::MINUTE_NS;
-use tracehouse_workload::SERVICES;
+use tracehouse_workload::{REQUESTS_METRIC, SERVICES};
 
 use crate::chdb::{BACKEND_DATABASE, ChdbFront};
-use crate::data::DataSet;
+use crate::data::{DataSet, METRIC_INTERVAL_NS};
 use crate::ingest::ingest;
 use crate::{BenchArgs, HOUR_NS};
 
@@ -136,6 +139,12 @@ pub(crate) struct Measured {
     /// Largest relative error of a service's p99 from the span metrics against the exact
     /// p99, %.
     pub(crate) p99_error_pct: f64,
+    /// OTLP metrics ingest, from the first send to the last acknowledgement, s.
+    pub(crate) metrics_ingest_secs: f64,
+    /// Bytes on disk of the metric points after the backend's step to long-term storage.
+    pub(crate) metric_bytes: Option<u64>,
+    /// `rate` of the request counter by `service.name` over the window, per minute.
+    pub(crate) metrics_rate: Timing,
     /// The backend's sentence for the notes under the table.
     pub(crate) note: String,
 }
@@ -333,6 +342,37 @@ impl Backend {
         }
     }
 
+    /// Makes the metric points long-term storage like [`Backend::settle`] does the spans
+    /// (embedded: flush and compaction; ClickHouse: `OPTIMIZE TABLE otel_metrics FINAL`)
+    /// and returns their bytes on disk: the engine's `metrics/` directory, or the table's
+    /// active parts in `system.parts`.
+    async fn settle_metrics(&self) -> anyhow::Result<Option<u64>> {
+        match self {
+            Backend::Embedded { store, data_dir } => {
+                store.flush_now().await?;
+                let now = tracehouse_server::time::now_ns();
+                while store.compact(now + HOUR_NS).await? > 0 {}
+                Ok(Some(dir_size(&data_dir.join("metrics"))))
+            }
+            Backend::ClickHouse { store, .. } => {
+                store.flush().await?;
+                let client = store.client();
+                client
+                    .query("OPTIMIZE TABLE otel_metrics FINAL")
+                    .execute()
+                    .await?;
+                Ok(client
+                    .query(
+                        "SELECT toUInt64(sum(bytes_on_disk)) FROM system.parts \
+                         WHERE database = currentDatabase() AND active AND table = 'otel_metrics'",
+                    )
+                    .fetch_one::<u64>()
+                    .await
+                    .ok())
+            }
+        }
+    }
+
     /// p50 and p99 of span duration per service over the window; returns the number of
     /// services. The `Store` trait has no percentile aggregation, so each backend answers
     /// natively: DataFusion over the embedded store's Parquet parts, SQL `quantile` over
@@ -494,13 +534,49 @@ async fn red_figures(
     })
 }
 
+/// Times the metrics query figure as `/api/v1/metrics/query` answers it: `rate` of the
+/// request counter (every series of the data set) by `service.name` over the window, one
+/// step per export interval; each answer must hold a rate for every service.
+async fn metrics_rate(
+    args: &BenchArgs,
+    set: &DataSet,
+    store: &dyn Store,
+) -> anyhow::Result<Timing> {
+    let query = OtelMetricsQuery {
+        project_id: "default".into(),
+        metric: REQUESTS_METRIC.into(),
+        filter: Filter::True,
+        function: MetricFn::Rate,
+        by: vec!["service.name".into()],
+        start_ns: set.start_ns,
+        end_ns: set.end_ns,
+        step_ns: METRIC_INTERVAL_NS,
+    }
+    .aligned()?;
+    time_runs(args.runs, |_| async {
+        let answer = otel_metrics(store, &query).await?;
+        anyhow::ensure!(
+            answer.series.len() == set.metrics.services
+                && answer
+                    .series
+                    .iter()
+                    .all(|s| s.total.is_some_and(|r| r > 0.0)),
+            "the rate by service has {} series, not {} with a rate each",
+            answer.series.len(),
+            set.metrics.services
+        );
+        Ok(())
+    })
+    .await
+}
+
 /// Measures one tracehouse backend: an in-process server on ephemeral ports over its store,
 /// OTLP/gRPC ingest of the load file, the backend's step to long-term storage, then every
 /// query through the `Store` trait.
 pub(crate) async fn measure(
     args: &BenchArgs,
     set: &DataSet,
-    otlp_path: &Path,
+    (otlp_path, metrics_path): (&Path, &Path),
     backend: &Backend,
 ) -> anyhow::Result<Measured> {
     let store = backend.store();
@@ -523,11 +599,23 @@ pub(crate) async fn measure(
 
     eprintln!("{}: ingest over OTLP/gRPC…", backend.name());
     let cpu_before = process_cpu_secs();
-    let ingest_secs = ingest(&grpc, otlp_path, set, args.clients.max(1)).await?;
+    let ingest_secs =
+        ingest::<ExportTraceServiceResponse>(&grpc, otlp_path, set.requests, args.clients.max(1))
+            .await?;
     let ingest_cpu_secs = process_cpu_secs().zip(cpu_before).map(|(a, b)| a - b);
 
     eprintln!("{}: to long-term storage…", backend.name());
     let (bytes_on_disk, settled) = backend.settle(set.spans).await?;
+
+    eprintln!("{}: metrics ingest over OTLP/gRPC…", backend.name());
+    let metrics_ingest_secs = ingest::<ExportMetricsServiceResponse>(
+        &grpc,
+        metrics_path,
+        set.metrics.requests,
+        args.clients.max(1),
+    )
+    .await?;
+    let metric_bytes = backend.settle_metrics().await?;
 
     eprintln!("{}: queries, {} runs each…", backend.name(), args.runs);
     let (start_ns, end_ns) = (set.start_ns, set.end_ns);
@@ -604,6 +692,7 @@ pub(crate) async fn measure(
     .await?;
     let (tempo_trace_by_id, traceql_search) = tempo_routes(args.runs, &api, set).await?;
     let red = red_figures(args, set, &store).await?;
+    let metrics_rate = metrics_rate(args, set, store.as_ref()).await?;
     let peak_rss_mb = proc_status_mb(None, "VmHWM:");
     let _ = stop_tx.send(());
     serving.await??;
@@ -625,6 +714,9 @@ pub(crate) async fn measure(
         red_by_operation: red.by_operation,
         service_graph: red.graph,
         p99_error_pct: red.p99_error_pct,
+        metrics_ingest_secs,
+        metric_bytes,
+        metrics_rate,
         note: match resident_mb {
             Some(mb) => format!(
                 "{} Its peak RSS counts from {mb:.0} MB already resident when its store opened.",

@@ -118,6 +118,9 @@ fn figures(
     let (bytes_e, bytes_b) = single(&per_span);
     let (rss_e, rss_b) = single(&|m| m.peak_rss_mb);
     let (p99_e, p99_b) = single(&|m| Some(m.p99_error_pct));
+    let points = set.metrics.points as f64;
+    let (points_e, points_b) = single(&|m| Some(points / m.metrics_ingest_secs));
+    let (point_bytes_e, point_bytes_b) = single(&|m| m.metric_bytes.map(|b| b as f64 / points));
     vec![
         Figure {
             name: "ingest_spans_per_s",
@@ -145,6 +148,24 @@ fn figures(
             embedded: bytes_e,
             backend: bytes_b,
             clickhouse: chf("bytes_per_span"),
+        },
+        Figure {
+            name: "ingest_metric_points_per_s",
+            label: "OTLP metrics ingest: cumulative counter and histogram points over OTLP/gRPC, acknowledged once durable (tracehouse only)",
+            unit: "points/s",
+            higher_is_better: true,
+            embedded: points_e,
+            backend: points_b,
+            clickhouse: Cell::default(),
+        },
+        Figure {
+            name: "bytes_per_metric_point",
+            label: "bytes per metric data point on disk after compaction / OPTIMIZE FINAL (tracehouse only)",
+            unit: "B",
+            higher_is_better: false,
+            embedded: point_bytes_e,
+            backend: point_bytes_b,
+            clickhouse: Cell::default(),
         },
         q(
             "trace_by_id_ms",
@@ -193,6 +214,12 @@ fn figures(
             "the same by service and span name",
             |m| m.red_by_operation,
             Some("red_by_operation_ms"),
+        ),
+        q(
+            "metrics_rate_by_service_ms",
+            "OTLP metrics: `rate` of one counter, all its `--metric-series` series (1,000 by default), by `service.name` over the 2 hours, 1-minute steps, as `/api/v1/metrics/query` answers it (tracehouse only)",
+            |m| m.metrics_rate,
+            None,
         ),
         q(
             "service_graph_ms",
@@ -319,10 +346,12 @@ pub(crate) fn markdown(args: &BenchArgs, r: &Results<'_>) -> String {
     }
     let row = |cells: Vec<String>| format!("| {} |\n", cells.join(" | "));
     let mut s = format!(
-        "tracehouse bench, {}: {} spans in {} traces (seed {}), {} runs per query, {}\n\n",
+        "tracehouse bench, {}: {} spans in {} traces and {} metric data points of {} series per metric (seed {}), {} runs per query, {}\n\n",
         r.date,
         r.set.spans,
         r.set.traces,
+        r.set.metrics.points,
+        r.set.metrics.series,
         args.seed,
         args.runs,
         machine()
@@ -363,6 +392,8 @@ pub(crate) fn json_report(r: &Results<'_>) -> Value {
     json!({
         "spans": r.set.spans,
         "traces": r.set.traces,
+        "metric_points": r.set.metrics.points,
+        "metric_series": r.set.metrics.series,
         "date": r.date,
         "machine": machine(),
         "clickhouse_version": r.ch.and_then(|c| c.get("clickhouse_version")).cloned(),

@@ -24,6 +24,8 @@ fn bench_smoke_run_without_clickhouse() {
     let out = bench(&[
         "--spans",
         "2000",
+        "--metric-series",
+        "50",
         "--runs",
         "5",
         "--out",
@@ -61,8 +63,24 @@ fn bench_smoke_run_without_clickhouse() {
         "service_graph_ms",
         "p99_relative_error_pct",
         "peak_rss_mb",
+        "ingest_metric_points_per_s",
+        "bytes_per_metric_point",
+        "metrics_rate_by_service_ms",
     ] {
         assert!(names.contains(&name), "{name} in {names:?}");
+    }
+    // 50 series of two metrics, one point a minute for two hours.
+    assert_eq!(json["metric_points"].as_u64(), Some(50 * 2 * 120));
+    for figure in json["figures"].as_array().expect("figures") {
+        if figure["name"]
+            .as_str()
+            .is_some_and(|n| n.contains("metric"))
+        {
+            assert!(
+                figure["tracehouse"].as_f64().is_some_and(|v| v > 0.0),
+                "{figure}"
+            );
+        }
     }
     assert!(json["spans"].as_u64().is_some_and(|n| n >= 2000));
     assert!(

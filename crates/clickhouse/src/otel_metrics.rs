@@ -5,7 +5,7 @@
 use clickhouse::{Client, Row};
 use serde::{Deserialize, Serialize};
 use tracehouse_model::{MetricPoint, MetricType};
-use tracehouse_store_api::otel_metrics::{MAX_METRIC_POINTS, check_points, metric_names};
+use tracehouse_store_api::otel_metrics::{check_points, metric_names, point_matches};
 use tracehouse_store_api::{MetricInfo, MetricNamesQuery, MetricPointsQuery, StoreError};
 
 use crate::read::ch;
@@ -130,30 +130,33 @@ pub(crate) async fn names(
     metric_names(infos.collect::<Result<Vec<_>, StoreError>>()?)
 }
 
-/// Every point of one metric in the window (one more than the bound is read, to refuse).
+/// Every point of one metric in the window that matches the label filter: the rows are
+/// streamed and filtered as they arrive (the labels are JSON text), and the read stops at
+/// the first matching point past the bound, to refuse.
 pub(crate) async fn points(
     client: &Client,
     q: &MetricPointsQuery,
 ) -> Result<Vec<MetricPoint>, StoreError> {
-    let rows: Vec<MetricRow> = client
+    let mut rows = client
         .query(&format!(
             "SELECT {COLUMNS} FROM otel_metrics WHERE project_id = {{p:String}} \
              AND metric_name = {{n:String}} \
              AND time >= fromUnixTimestamp64Nano({{s:Int64}}, 'UTC') \
-             AND time < fromUnixTimestamp64Nano({{e:Int64}}, 'UTC') LIMIT {{limit:UInt64}}"
+             AND time < fromUnixTimestamp64Nano({{e:Int64}}, 'UTC')"
         ))
         .param("p", &q.project_id)
         .param("n", &q.name)
         .param("s", q.start_ns)
         .param("e", q.end_ns)
-        .param("limit", MAX_METRIC_POINTS as u64 + 1)
-        .fetch_all()
-        .await
+        .fetch::<MetricRow>()
         .map_err(ch)?;
-    let points = rows
-        .into_iter()
-        .map(MetricRow::into_point)
-        .collect::<Result<Vec<_>, _>>()?;
-    check_points(&points, &q.name)?;
+    let mut points = Vec::new();
+    while let Some(row) = rows.next().await.map_err(ch)? {
+        let point = row.into_point()?;
+        if point_matches(&q.filter, &point) {
+            points.push(point);
+            check_points(&points, &q.name)?;
+        }
+    }
     Ok(points)
 }

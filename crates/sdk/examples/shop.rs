@@ -14,10 +14,16 @@
 //! curl -H 'x-highlight-request: my-session/1' 'http://127.0.0.1:3000/checkout/tea?quantity=2'
 //! ```
 //!
+//! Metrics too: the storefront counts orders placed (`shop.orders.placed` by `sku`) and
+//! records checkout durations (`shop.checkout.duration`, a histogram in seconds by
+//! `outcome`); the inventory counts stock lookups (`shop.stock.lookups` by `found`). They
+//! are exported every minute (`OTEL_METRIC_EXPORT_INTERVAL` in ms) and when a service stops.
+//!
 //! Traces go to `TRACEHOUSE_ENDPOINT` (default `http://localhost:4318`, OTLP/HTTP); set
 //! `TRACEHOUSE_PROTOCOL=grpc` and a `:4317` endpoint for gRPC.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -29,6 +35,8 @@ use serde_json::{Value, json};
 use sqlx::Row as _;
 use sqlx::sqlite::{Sqlite, SqlitePoolOptions};
 use tracehouse_sdk::axum::TraceLayer;
+use tracehouse_sdk::opentelemetry::KeyValue;
+use tracehouse_sdk::opentelemetry::metrics::{Counter, Histogram};
 use tracehouse_sdk::sqlx::TracedPool;
 use tracehouse_sdk::{Config, record_error};
 
@@ -54,7 +62,7 @@ async fn main() -> Result<(), BoxError> {
     };
     let listen = flag("--listen").unwrap_or_else(|| default_listen.to_string());
 
-    // The two lines: set up tracing, record panics.
+    // The two lines: set up tracing (and logs and metrics), record panics.
     let guard = tracehouse_sdk::init(
         Config::new()
             .service_name(format!("shop-{role}"))
@@ -121,18 +129,30 @@ async fn inventory() -> Result<Router, BoxError> {
         )
         .await?;
     }
+    let lookups = tracehouse_sdk::meter("shop")
+        .u64_counter("shop.stock.lookups")
+        .with_description("Stock lookups, by whether the item exists.")
+        .build();
     Ok(Router::new()
         .route("/items/{sku}", get(item))
         .route("/reserve", get(reserve))
         .layer(TraceLayer::new())
-        .with_state(pool))
+        .with_state(Inventory { pool, lookups }))
+}
+
+#[derive(Clone)]
+struct Inventory {
+    pool: TracedPool<Sqlite>,
+    lookups: Counter<u64>,
 }
 
 async fn item(
-    State(pool): State<TracedPool<Sqlite>>,
+    State(Inventory { pool, lookups }): State<Inventory>,
     Path(sku): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    match lookup(&pool, &sku).await? {
+    let found = lookup(&pool, &sku).await?;
+    lookups.add(1, &[KeyValue::new("found", found.is_some())]);
+    match found {
         Some((name, stock)) => Ok(Json(json!({ "sku": sku, "name": name, "stock": stock }))),
         None => Err(AppError::NotFound(sku)),
     }
@@ -151,7 +171,7 @@ async fn lookup(pool: &TracedPool<Sqlite>, sku: &str) -> Result<Option<(String, 
 }
 
 /// Fails on purpose: the reservations table does not exist.
-async fn reserve(State(pool): State<TracedPool<Sqlite>>) -> Result<Json<Value>, AppError> {
+async fn reserve(State(Inventory { pool, .. }): State<Inventory>) -> Result<Json<Value>, AppError> {
     pool.execute(sqlx::query("INSERT INTO reservations (sku) VALUES ('tea')"))
         .await
         .map_err(|e| AppError::Reservation(ReservationError(e)))?;
@@ -207,12 +227,24 @@ impl IntoResponse for AppError {
 struct Storefront {
     http: reqwest_middleware::ClientWithMiddleware,
     inventory: String,
+    orders: Counter<u64>,
+    durations: Histogram<f64>,
 }
 
 fn storefront(inventory: String) -> Router {
+    let meter = tracehouse_sdk::meter("shop");
     let state = Storefront {
         http: tracehouse_sdk::reqwest::client(reqwest::Client::new()),
         inventory,
+        orders: meter
+            .u64_counter("shop.orders.placed")
+            .with_description("Orders placed, by item.")
+            .build(),
+        durations: meter
+            .f64_histogram("shop.checkout.duration")
+            .with_unit("s")
+            .with_description("Checkout duration, by outcome.")
+            .build(),
     };
     Router::new()
         .route("/checkout/{sku}", get(checkout_handler))
@@ -231,9 +263,21 @@ async fn checkout_handler(
     Path(sku): Path<String>,
     Query(q): Query<CheckoutQuery>,
 ) -> Result<Json<Value>, AppError> {
-    checkout(&shop, &sku, q.quantity.unwrap_or(1))
-        .await
-        .map(Json)
+    let started = Instant::now();
+    let result = checkout(&shop, &sku, q.quantity.unwrap_or(1)).await;
+    let outcome = match &result {
+        Ok(order) if order["in_stock"] == true => {
+            shop.orders.add(1, &[KeyValue::new("sku", sku)]);
+            "placed"
+        }
+        Ok(_) => "out_of_stock",
+        Err(_) => "failed",
+    };
+    shop.durations.record(
+        started.elapsed().as_secs_f64(),
+        &[KeyValue::new("outcome", outcome)],
+    );
+    result.map(Json)
 }
 
 /// Checks stock with the inventory service; `sku` and `quantity` become span attributes.

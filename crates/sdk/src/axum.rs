@@ -15,6 +15,11 @@
 //! | `http.response.status_code` | the response status |
 //! | `highlight.session_id`, `highlight.trace_id` | the `x-highlight-request` header ([`crate::highlight`]) |
 //!
+//! It also records each request's duration in the histogram `http.server.request.duration`
+//! (seconds, the semantic conventions' buckets) of the global meter provider, with
+//! `http.request.method`, `http.route`, `http.response.status_code` and, on failure,
+//! `error.type`: create the layer after [`init`](crate::init), which installs the provider.
+//!
 //! The span is named `METHOD route` (or just `METHOD` without a route). Its parent is the
 //! remote context extracted from `traceparent`/`tracestate` with the global propagator (set
 //! by [`init`](crate::init)). A 5xx response, or an error from the inner service, marks it
@@ -37,9 +42,12 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use ::axum::extract::{ConnectInfo, MatchedPath};
 use http::{Request, Response};
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::Histogram;
 use opentelemetry_http::HeaderExtractor;
 use tracing::Instrument as _;
 use tracing::field::Empty;
@@ -47,16 +55,34 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
 use crate::highlight::HighlightRequest;
 
+/// Bucket bounds of `http.server.request.duration`, s (the semantic conventions' advice).
+const DURATION_BOUNDS: [f64; 14] = [
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
 /// A tower [`Layer`](tower_layer::Layer) that wraps services in [`TraceService`].
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TraceLayer {
-    _private: (),
+    durations: Histogram<f64>,
 }
 
 impl TraceLayer {
-    /// The layer.
+    /// The layer, with its duration histogram from the global meter provider.
     pub fn new() -> TraceLayer {
-        TraceLayer::default()
+        TraceLayer {
+            durations: opentelemetry::global::meter(crate::SCOPE_NAME)
+                .f64_histogram("http.server.request.duration")
+                .with_unit("s")
+                .with_description("Duration of HTTP server requests.")
+                .with_boundaries(DURATION_BOUNDS.to_vec())
+                .build(),
+        }
+    }
+}
+
+impl Default for TraceLayer {
+    fn default() -> TraceLayer {
+        TraceLayer::new()
     }
 }
 
@@ -64,14 +90,19 @@ impl<S> tower_layer::Layer<S> for TraceLayer {
     type Service = TraceService<S>;
 
     fn layer(&self, inner: S) -> TraceService<S> {
-        TraceService { inner }
+        TraceService {
+            inner,
+            durations: self.durations.clone(),
+        }
     }
 }
 
-/// A tower service recording a server span per request (see the [module docs](self)).
+/// A tower service recording a server span and its duration per request (see the
+/// [module docs](self)).
 #[derive(Debug, Clone)]
 pub struct TraceService<S> {
     inner: S,
+    durations: Histogram<f64>,
 }
 
 impl<S, B, ResB> tower_service::Service<Request<B>> for TraceService<S>
@@ -89,28 +120,55 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
+        let started = Instant::now();
         let span = request_span(&req);
+        let mut labels = duration_labels(&req);
         let future = {
             let _entered = span.enter();
             self.inner.call(req)
         };
         let record_on = span.clone();
+        let durations = self.durations.clone();
         Box::pin(
             async move {
                 let result = future.await;
                 match &result {
-                    Ok(response) => record_status(&record_on, response.status().as_u16()),
+                    Ok(response) => {
+                        let status = response.status().as_u16();
+                        record_status(&record_on, status);
+                        labels.push(KeyValue::new(
+                            "http.response.status_code",
+                            i64::from(status),
+                        ));
+                        if status >= 500 {
+                            labels.push(KeyValue::new("error.type", status.to_string()));
+                        }
+                    }
                     Err(err) => {
                         record_on.record("otel.status_code", "ERROR");
                         record_on.record("error.type", "service_error");
                         record_on.set_status(opentelemetry::trace::Status::error(err.to_string()));
+                        labels.push(KeyValue::new("error.type", "service_error"));
                     }
                 }
+                durations.record(started.elapsed().as_secs_f64(), &labels);
                 result
             }
             .instrument(span),
         )
     }
+}
+
+/// The request's labels of `http.server.request.duration`: its method and route.
+fn duration_labels<B>(req: &Request<B>) -> Vec<KeyValue> {
+    let mut labels = vec![KeyValue::new(
+        "http.request.method",
+        req.method().as_str().to_string(),
+    )];
+    if let Some(route) = req.extensions().get::<MatchedPath>() {
+        labels.push(KeyValue::new("http.route", route.as_str().to_string()));
+    }
+    labels
 }
 
 /// The server span for `req`, with its remote parent set; exposed for custom middleware.

@@ -9,7 +9,7 @@
 //! | service name | [`Config::service_name`] | `TRACEHOUSE_SERVICE_NAME` | `OTEL_SERVICE_NAME`, then `service.name` in `OTEL_RESOURCE_ATTRIBUTES` | `unknown_service:<executable>` |
 //! | service version | [`Config::service_version`] | `TRACEHOUSE_SERVICE_VERSION` | `service.version` in `OTEL_RESOURCE_ATTRIBUTES` | none |
 //! | environment | [`Config::environment`] | `TRACEHOUSE_ENVIRONMENT` | `deployment.environment.name` (or `deployment.environment`) in `OTEL_RESOURCE_ATTRIBUTES` | none |
-//! | endpoint | [`Config::endpoint`] | `TRACEHOUSE_ENDPOINT` | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (logs: `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`), then `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://localhost:4318` (HTTP) or `http://localhost:4317` (gRPC) |
+//! | endpoint | [`Config::endpoint`] | `TRACEHOUSE_ENDPOINT` | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (logs: `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT`, metrics: `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT`), then `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://localhost:4318` (HTTP) or `http://localhost:4317` (gRPC) |
 //! | protocol | [`Config::protocol`] | `TRACEHOUSE_PROTOCOL` | `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, then `OTEL_EXPORTER_OTLP_PROTOCOL` | `http/protobuf` (or `grpc` without the `http-proto` feature) |
 //! | ingest key | [`Config::ingest_key`] | `TRACEHOUSE_KEY` | — | none |
 //! | extra headers | [`Config::header`] | — | `OTEL_EXPORTER_OTLP_HEADERS` | none |
@@ -18,17 +18,20 @@
 //! | console output | [`Config::console`] | `TRACEHOUSE_CONSOLE` | — | `true` |
 //! | export disabled | [`Config::disabled`] | `TRACEHOUSE_DISABLED` | `OTEL_SDK_DISABLED` | `false` |
 //! | log export | [`Config::logs`] | `TRACEHOUSE_LOGS` | `OTEL_LOGS_EXPORTER` (`otlp` or `none`) | `true` |
+//! | metric export | [`Config::metrics`] | `TRACEHOUSE_METRICS` | `OTEL_METRICS_EXPORTER` (`otlp` or `none`) | `true` |
+//! | metric export interval | [`Config::metric_interval`] | — | `OTEL_METRIC_EXPORT_INTERVAL` (ms) | 60 s |
 //!
 //! Resource attributes from `OTEL_RESOURCE_ATTRIBUTES` are all kept; explicit
 //! [`Config::resource_attribute`]s override them key by key.
 //!
-//! Logs go to the same place as traces, with the same protocol and headers. For
-//! HTTP/protobuf, a base endpoint (`http://host:4318`) gets `/v1/traces` (and `/v1/logs`)
-//! appended, and an endpoint ending in `/v1/traces` sends logs to the `/v1/logs` beside it;
-//! a signal-specific `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
-//! `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` is used as it is.
+//! Logs and metrics go to the same place as traces, with the same protocol and headers. For
+//! HTTP/protobuf, a base endpoint (`http://host:4318`) gets `/v1/traces` (and `/v1/logs`,
+//! `/v1/metrics`) appended, and an endpoint ending in `/v1/traces` sends logs and metrics to
+//! the `/v1/logs` and `/v1/metrics` beside it; a signal-specific
+//! `OTEL_EXPORTER_OTLP_{TRACES,LOGS,METRICS}_ENDPOINT` is used as it is.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::Error;
 
@@ -112,6 +115,8 @@ pub struct Config {
     console: Option<bool>,
     disabled: Option<bool>,
     logs: Option<bool>,
+    metrics: Option<bool>,
+    metric_interval: Option<Duration>,
     resource_attributes: Vec<(String, String)>,
 }
 
@@ -198,6 +203,21 @@ impl Config {
         self
     }
 
+    /// Whether OTLP metrics are exported (on by default): the meter provider's instruments
+    /// (`tracehouse_sdk::meter`, or `opentelemetry::global::meter`), to the same endpoint
+    /// as the spans, every [`metric_interval`](Self::metric_interval).
+    pub fn metrics(mut self, enabled: bool) -> Config {
+        self.metrics = Some(enabled);
+        self
+    }
+
+    /// How often metrics are collected and exported (default: `OTEL_METRIC_EXPORT_INTERVAL`
+    /// in milliseconds, else 60 s). The guard exports what is left when it shuts down.
+    pub fn metric_interval(mut self, interval: Duration) -> Config {
+        self.metric_interval = Some(interval);
+        self
+    }
+
     /// An extra resource attribute (e.g. `highlight.project_id`); overrides the same key
     /// from `OTEL_RESOURCE_ATTRIBUTES`.
     pub fn resource_attribute(
@@ -275,6 +295,7 @@ impl Config {
 
         let endpoint = self.signal_endpoint(&var, protocol, Signal::Traces);
         let logs_endpoint = self.signal_endpoint(&var, protocol, Signal::Logs);
+        let metrics_endpoint = self.signal_endpoint(&var, protocol, Signal::Metrics);
 
         let ingest_key = self.ingest_key.clone().or_else(|| var("TRACEHOUSE_KEY"));
         let mut headers = match var("OTEL_EXPORTER_OTLP_HEADERS") {
@@ -328,25 +349,25 @@ impl Config {
             },
         };
 
-        let logs = match self.logs {
-            Some(l) => l,
-            None => match var("TRACEHOUSE_LOGS") {
-                Some(v) => parse_bool("TRACEHOUSE_LOGS", &v)?,
-                None => match var("OTEL_LOGS_EXPORTER") {
-                    Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                        "otlp" => true,
-                        "none" => false,
-                        _ => {
-                            return Err(Error::InvalidSetting {
-                                name: "OTEL_LOGS_EXPORTER".to_string(),
-                                value: v,
-                                expected: "otlp or none",
-                            });
-                        }
-                    },
-                    None => true,
-                },
-            },
+        let logs = exporter_switch(&var, self.logs, "TRACEHOUSE_LOGS", "OTEL_LOGS_EXPORTER")?;
+        let metrics = exporter_switch(
+            &var,
+            self.metrics,
+            "TRACEHOUSE_METRICS",
+            "OTEL_METRICS_EXPORTER",
+        )?;
+        let metric_interval = match self.metric_interval {
+            Some(i) => Some(i),
+            None => var("OTEL_METRIC_EXPORT_INTERVAL")
+                .map(|v| match v.trim().parse::<u64>() {
+                    Ok(ms) if ms > 0 => Ok(Duration::from_millis(ms)),
+                    _ => Err(Error::InvalidSetting {
+                        name: "OTEL_METRIC_EXPORT_INTERVAL".to_string(),
+                        value: v,
+                        expected: "a positive number of milliseconds",
+                    }),
+                })
+                .transpose()?,
         };
 
         let mut resource_attributes: Vec<(String, String)> = otel_resource
@@ -372,6 +393,7 @@ impl Config {
             environment,
             endpoint,
             logs_endpoint,
+            metrics_endpoint,
             protocol,
             headers,
             sample_ratio,
@@ -379,6 +401,8 @@ impl Config {
             console,
             disabled,
             logs,
+            metrics,
+            metric_interval,
             resource_attributes,
         })
     }
@@ -406,7 +430,8 @@ impl Config {
                 let root = base
                     .trim_end_matches('/')
                     .trim_end_matches(Signal::Traces.path())
-                    .trim_end_matches(Signal::Logs.path());
+                    .trim_end_matches(Signal::Logs.path())
+                    .trim_end_matches(Signal::Metrics.path());
                 format!("{root}{}", signal.path())
             }
             Protocol::Grpc => base.to_string(),
@@ -419,6 +444,7 @@ impl Config {
 enum Signal {
     Traces,
     Logs,
+    Metrics,
 }
 
 impl Signal {
@@ -427,6 +453,7 @@ impl Signal {
         match self {
             Signal::Traces => "/v1/traces",
             Signal::Logs => "/v1/logs",
+            Signal::Metrics => "/v1/metrics",
         }
     }
 
@@ -435,6 +462,7 @@ impl Signal {
         match self {
             Signal::Traces => "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             Signal::Logs => "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            Signal::Metrics => "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
         }
     }
 }
@@ -453,6 +481,9 @@ pub struct Settings {
     pub endpoint: String,
     /// The log exporter URL (for HTTP, including `/v1/logs`; for gRPC the same as `endpoint`).
     pub logs_endpoint: String,
+    /// The metric exporter URL (for HTTP, including `/v1/metrics`; for gRPC the same as
+    /// `endpoint`).
+    pub metrics_endpoint: String,
     /// The OTLP transport.
     pub protocol: Protocol,
     /// Headers sent with each export, including `x-tracehouse-key` when an ingest key is set.
@@ -467,6 +498,10 @@ pub struct Settings {
     pub disabled: bool,
     /// Whether `tracing` events are exported as OTLP log records.
     pub logs: bool,
+    /// Whether OTLP metrics are exported.
+    pub metrics: bool,
+    /// The metric export interval; `None`: the OpenTelemetry SDK's default (60 s).
+    pub metric_interval: Option<Duration>,
     /// Extra resource attributes.
     pub resource_attributes: Vec<(String, String)>,
 }
@@ -478,6 +513,34 @@ impl Settings {
             .iter()
             .find(|(k, _)| k == "x-tracehouse-key")
             .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Whether a signal's exporter is on: explicitly, else `$tracehouse` (a boolean), else
+/// `$otel` (`otlp` or `none`), else on.
+fn exporter_switch(
+    var: &impl Fn(&str) -> Option<String>,
+    explicit: Option<bool>,
+    tracehouse: &str,
+    otel: &str,
+) -> Result<bool, Error> {
+    if let Some(on) = explicit {
+        return Ok(on);
+    }
+    if let Some(v) = var(tracehouse) {
+        return parse_bool(tracehouse, &v);
+    }
+    match var(otel) {
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "otlp" => Ok(true),
+            "none" => Ok(false),
+            _ => Err(Error::InvalidSetting {
+                name: otel.to_string(),
+                value: v,
+                expected: "otlp or none",
+            }),
+        },
+        None => Ok(true),
     }
 }
 
@@ -814,6 +877,59 @@ mod tests {
             logs(&[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://l:3/in")]),
             "http://l:3/in"
         );
+    }
+
+    #[test]
+    fn metric_export_settings() {
+        let resolve = |config: Config, vars: &[(&str, &str)]| config.resolve_with(env(vars));
+        let s = resolve(
+            Config::new(),
+            &[("TRACEHOUSE_ENDPOINT", "http://h:1/v1/traces")],
+        )
+        .unwrap();
+        assert!(s.metrics);
+        assert_eq!(s.metrics_endpoint, "http://h:1/v1/metrics");
+        assert_eq!(s.metric_interval, None);
+        let s = resolve(
+            Config::new(),
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://o:2"),
+                ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://m:3/in"),
+                ("OTEL_METRICS_EXPORTER", "none"),
+                ("OTEL_METRIC_EXPORT_INTERVAL", "250"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.metrics_endpoint, "http://m:3/in");
+        assert!(!s.metrics);
+        assert_eq!(s.metric_interval, Some(Duration::from_millis(250)));
+        let s = resolve(
+            Config::new()
+                .metrics(true)
+                .metric_interval(Duration::from_secs(5)),
+            &[
+                ("TRACEHOUSE_METRICS", "false"),
+                ("OTEL_METRIC_EXPORT_INTERVAL", "250"),
+            ],
+        )
+        .unwrap();
+        assert!(s.metrics);
+        assert_eq!(s.metric_interval, Some(Duration::from_secs(5)));
+        assert!(
+            !resolve(Config::new(), &[("TRACEHOUSE_METRICS", "0")])
+                .unwrap()
+                .metrics
+        );
+        for (name, value) in [
+            ("OTEL_METRICS_EXPORTER", "prometheus"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "soon"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
+        ] {
+            match resolve(Config::new(), &[(name, value)]) {
+                Err(Error::InvalidSetting { name: n, .. }) => assert_eq!(n, name),
+                other => panic!("{name}={value}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -16,8 +16,10 @@
 //! async fn main() -> Result<(), tracehouse_sdk::Error> {
 //!     let _guard = tracehouse_sdk::init(tracehouse_sdk::Config::new().service_name("shop"))?;
 //!     checkout(42, None); // span "checkout" with attributes cart_id=42, coupon="None"
+//!     let orders = tracehouse_sdk::meter("shop").u64_counter("orders.placed").build();
+//!     orders.add(1, &[tracehouse_sdk::opentelemetry::KeyValue::new("sku", "tea")]);
 //!     Ok(())
-//! } // the guard flushes and shuts the exporter down here
+//! } // the guard flushes and shuts the exporters down here
 //! ```
 //!
 //! Configuration comes from [`Config`], then `TRACEHOUSE_*`, then the standard `OTEL_*`
@@ -30,6 +32,10 @@
 //!   and `telemetry.distro.*`, and the ingest key as the `x-tracehouse-key` header;
 //! * a batch log exporter with the same endpoint, protocol, headers and resource (unless
 //!   [`Config::logs`] turns it off);
+//! * a meter provider exporting OTLP metrics (cumulative temporality) to the same endpoint
+//!   every minute ([`Config::metric_interval`]), installed as the global meter provider:
+//!   instruments of [`meter`] (or `opentelemetry::global::meter`) are exported (unless
+//!   [`Config::metrics`] turns it off);
 //! * parent-based ratio sampling;
 //! * the W3C `traceparent`/`tracestate` and `baggage` propagators as the global propagator;
 //! * a global `tracing` subscriber: an `EnvFilter`, the OpenTelemetry layer, the log bridge
@@ -79,6 +85,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::logs::SdkLoggerProvider;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use tracing_subscriber::Layer as _;
@@ -87,6 +94,10 @@ use tracing_subscriber::util::SubscriberInitExt as _;
 
 pub use config::{Config, Protocol, Settings};
 pub use exception::{exception_attributes, install_panic_hook, record_error, record_error_on};
+
+/// The OpenTelemetry API the SDK is built on (the same version), e.g. for
+/// `opentelemetry::KeyValue` in metric attributes.
+pub use opentelemetry;
 
 /// Re-exported so users can name span extension methods (`set_parent`, `context`, …).
 pub use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -165,6 +176,10 @@ pub fn init(config: Config) -> Result<Guard, Error> {
         .logs
         .then(|| logger_provider(&settings))
         .transpose()?;
+    let meter = settings
+        .metrics
+        .then(|| meter_provider(&settings))
+        .transpose()?;
     let tracer = provider.tracer_with_scope(
         opentelemetry::InstrumentationScope::builder(SCOPE_NAME)
             .with_version(env!("CARGO_PKG_VERSION"))
@@ -178,9 +193,13 @@ pub fn init(config: Config) -> Result<Guard, Error> {
         .with(console_layer(settings.console))
         .try_init()?;
     install_globals(&provider);
+    if let Some(meter) = &meter {
+        opentelemetry::global::set_meter_provider(meter.clone());
+    }
     Ok(Guard {
         provider: Some(provider),
         logger,
+        meter,
     })
 }
 
@@ -255,6 +274,39 @@ pub fn logger_provider(settings: &Settings) -> Result<SdkLoggerProvider, Error> 
         .build())
 }
 
+/// Builds the OpenTelemetry meter provider for `settings` (the spans' endpoint, protocol,
+/// headers and resource; the metrics path; cumulative temporality; a periodic reader on its
+/// own thread, every [`Settings::metric_interval`]) without installing anything global: set
+/// it with `opentelemetry::global::set_meter_provider` and pass it to
+/// [`Guard::with_meter_provider`] to export what is left on drop.
+pub fn meter_provider(settings: &Settings) -> Result<SdkMeterProvider, Error> {
+    let exporter = metric_exporter(settings)?;
+    let mut reader = PeriodicReader::builder(exporter);
+    if let Some(interval) = settings.metric_interval {
+        reader = reader.with_interval(interval);
+    }
+    Ok(SdkMeterProvider::builder()
+        .with_reader(reader.build())
+        .with_resource(resource(settings))
+        .build())
+}
+
+/// A meter of the global meter provider (the SDK's, once [`init`] ran) whose instruments
+/// report under the instrumentation scope `name`:
+///
+/// ```no_run
+/// use tracehouse_sdk::opentelemetry::KeyValue;
+///
+/// let meter = tracehouse_sdk::meter("checkout");
+/// let orders = meter.u64_counter("orders.placed").build();
+/// let duration = meter.f64_histogram("checkout.duration").with_unit("s").build();
+/// orders.add(1, &[KeyValue::new("payment.method", "card")]);
+/// duration.record(0.42, &[KeyValue::new("outcome", "paid")]);
+/// ```
+pub fn meter(name: &'static str) -> opentelemetry::metrics::Meter {
+    opentelemetry::global::meter(name)
+}
+
 /// Installs `provider` as the global OpenTelemetry tracer provider, the W3C trace-context +
 /// baggage propagator as the global propagator, and the provider for the panic hook's
 /// flush. [`init`] calls it.
@@ -311,7 +363,8 @@ fn header_map(settings: &Settings) -> Result<http::HeaderMap, Error> {
     Ok(map)
 }
 
-/// Builds the OTLP exporter of type `$exporter` (`SpanExporter`, `LogExporter`: their
+/// Builds the OTLP exporter of type `$exporter` (`SpanExporter`, `LogExporter`,
+/// `MetricExporter`: their
 /// builders have the same methods but no common trait) for `$settings`, sending to
 /// `$endpoint`.
 macro_rules! otlp_exporter {
@@ -380,14 +433,18 @@ fn log_exporter(settings: &Settings) -> Result<opentelemetry_otlp::LogExporter, 
     otlp_exporter!(LogExporter, settings, &settings.logs_endpoint)
 }
 
+fn metric_exporter(settings: &Settings) -> Result<opentelemetry_otlp::MetricExporter, Error> {
+    otlp_exporter!(MetricExporter, settings, &settings.metrics_endpoint)
+}
+
 #[cfg(feature = "grpc")]
 fn tokio_runtime_missing() -> bool {
     // tonic (through opentelemetry-otlp's grpc-tonic feature) depends on tokio.
     tokio::runtime::Handle::try_current().is_err()
 }
 
-/// Keeps the exporters alive; dropping it flushes pending spans and log records and shuts
-/// the exporters down.
+/// Keeps the exporters alive; dropping it flushes pending spans, log records and metrics and
+/// shuts the exporters down.
 ///
 /// Keep it in a variable named other than `_` (`let _guard = …`) until the end of `main`.
 /// Dropping it blocks until the export finishes (bounded by the exporter timeout); with
@@ -398,6 +455,7 @@ fn tokio_runtime_missing() -> bool {
 pub struct Guard {
     provider: Option<SdkTracerProvider>,
     logger: Option<SdkLoggerProvider>,
+    meter: Option<SdkMeterProvider>,
 }
 
 impl Guard {
@@ -406,12 +464,20 @@ impl Guard {
         Guard {
             provider: Some(provider),
             logger: None,
+            meter: None,
         }
     }
 
     /// Also flushes and shuts down `logger` (built with [`logger_provider`]).
     pub fn with_logger_provider(mut self, logger: SdkLoggerProvider) -> Guard {
         self.logger = Some(logger);
+        self
+    }
+
+    /// Also exports what is left of `meter` (built with [`meter_provider`]) and shuts it
+    /// down.
+    pub fn with_meter_provider(mut self, meter: SdkMeterProvider) -> Guard {
+        self.meter = Some(meter);
         self
     }
 
@@ -425,13 +491,19 @@ impl Guard {
         self.logger.as_ref()
     }
 
-    /// Exports every finished span and every log record now.
+    /// The meter provider, when metric export is on.
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.meter.as_ref()
+    }
+
+    /// Exports every finished span, every log record and the metrics collected now.
     pub fn flush(&self) -> Result<(), Error> {
-        // Both are flushed even when the first fails; the first failure is reported.
-        let spans = self.provider.as_ref().map(|p| p.force_flush());
-        let logs = self.logger.as_ref().map(|p| p.force_flush());
-        spans.unwrap_or(Ok(()))?;
-        Ok(logs.unwrap_or(Ok(()))?)
+        // All are flushed even when one fails; the first failure is reported.
+        first_failure([
+            self.provider.as_ref().map(|p| p.force_flush()),
+            self.logger.as_ref().map(|p| p.force_flush()),
+            self.meter.as_ref().map(|p| p.force_flush()),
+        ])
     }
 
     /// Flushes and shuts the exporters down, reporting failures that dropping would ignore.
@@ -440,11 +512,22 @@ impl Guard {
     }
 
     fn shutdown_all(&mut self) -> Result<(), Error> {
-        let spans = self.provider.take().map(|p| p.shutdown());
-        let logs = self.logger.take().map(|p| p.shutdown());
-        spans.unwrap_or(Ok(()))?;
-        Ok(logs.unwrap_or(Ok(()))?)
+        first_failure([
+            self.provider.take().map(|p| p.shutdown()),
+            self.logger.take().map(|p| p.shutdown()),
+            self.meter.take().map(|p| p.shutdown()),
+        ])
     }
+}
+
+/// The first failure of the providers' flushes or shutdowns (`None`: no such provider).
+fn first_failure(
+    results: [Option<opentelemetry_sdk::error::OTelSdkResult>; 3],
+) -> Result<(), Error> {
+    results
+        .into_iter()
+        .flatten()
+        .try_for_each(|r| r.map_err(Error::from))
 }
 
 impl Drop for Guard {

@@ -1,6 +1,6 @@
 //! End to end: the real `tracehouse` server and the two `shop` example services (storefront
-//! exporting spans and logs over OTLP/gRPC, inventory over OTLP/HTTP), checked through the
-//! query API.
+//! exporting spans, logs and metrics over OTLP/gRPC, inventory over OTLP/HTTP), checked
+//! through the query API.
 //!
 //! The binaries are not targets of this package, so the test builds them first with
 //! `cargo build -p tracehouse --bin tracehouse -p tracehouse-sdk --example shop` (a no-op
@@ -157,6 +157,39 @@ fn log_with_body<'a>(logs: &'a [Value], body: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no log {body:?} in {logs:#?}"))
 }
 
+/// Polls `/api/v1/metrics/query?{query}&by={label}` until its series' totals, by the
+/// label's value, are `want` (or panics after 30 s).
+async fn wait_metric_totals(api: &str, query: &str, label: &str, want: &[(&str, f64)]) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let body = get_json(&format!("{api}/api/v1/metrics/query?{query}&by={label}")).await;
+        let mut got: Vec<(String, f64)> = body["series"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|s| {
+                Some((
+                    s["labels"][label].as_str()?.to_string(),
+                    s["total"].as_f64()?,
+                ))
+            })
+            .collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        if got
+            .iter()
+            .map(|(l, v)| (l.as_str(), *v))
+            .eq(want.iter().copied())
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{query}: {got:?}, not {want:?}: {body:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 fn find<'a>(spans: &'a [Value], what: &str, pred: impl Fn(&Value) -> bool) -> &'a Value {
     spans
         .iter()
@@ -209,6 +242,7 @@ async fn shop_traces_cross_services_with_sessions_errors_and_arguments() {
             .env("TRACEHOUSE_PROTOCOL", protocol)
             .env("OTEL_BSP_SCHEDULE_DELAY", "100")
             .env("OTEL_BLRP_SCHEDULE_DELAY", "100")
+            .env("OTEL_METRIC_EXPORT_INTERVAL", "200")
             .env("RUST_LOG", "info");
         cmd
     };
@@ -420,6 +454,45 @@ async fn shop_traces_cross_services_with_sessions_errors_and_arguments() {
     let proxy = named(&spans, "shop-storefront", "GET /reserve");
     assert_eq!(proxy["status_code"], "error");
     assert_eq!(proxy["attributes"]["http.response.status_code"], 502);
+
+    // 4. Metrics, exported every 200 ms: the storefront's counter and histogram over gRPC,
+    // the inventory's counter over HTTP, with the values of the requests above.
+    wait_metric_totals(
+        &api,
+        "metric=shop.orders.placed&fn=max",
+        "sku",
+        &[("mug", 1.0), ("tea", 1.0)],
+    )
+    .await;
+    wait_metric_totals(
+        &api,
+        "metric=shop.checkout.duration&fn=count",
+        "outcome",
+        &[("placed", 2.0)],
+    )
+    .await;
+    wait_metric_totals(
+        &api,
+        "metric=shop.stock.lookups&fn=max&filter=service:shop-inventory",
+        "found",
+        &[("true", 2.0)],
+    )
+    .await;
+    // The server layer's request durations, by route.
+    wait_metric_totals(
+        &api,
+        "metric=http.server.request.duration&fn=count&filter=service:shop-storefront",
+        "http.route",
+        &[("/checkout/{sku}", 2.0), ("/reserve", 1.0)],
+    )
+    .await;
+    let names = get_json(&format!("{api}/api/v1/metrics/names")).await;
+    let duration = names["metrics"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["name"] == "shop.checkout.duration"))
+        .unwrap_or_else(|| panic!("no shop.checkout.duration in {names:#}"));
+    assert_eq!(duration["type"], "histogram", "{duration}");
+    assert_eq!(duration["unit"], "s", "{duration}");
 
     drop(storefront);
     drop(inventory);

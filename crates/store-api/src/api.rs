@@ -583,8 +583,9 @@ pub trait Store: Send + Sync {
     /// The metrics of a project with points in the window, by name (see
     /// [`crate::otel_metrics::metric_names`]).
     async fn metric_names(&self, query: &MetricNamesQuery) -> Result<Vec<MetricInfo>, StoreError>;
-    /// Every point of one metric in the window, in no particular order; refused past
-    /// [`crate::otel_metrics::MAX_METRIC_POINTS`].
+    /// Every point of one metric in the window that matches the query's label filter
+    /// ([`crate::otel_metrics::point_matches`]), in no particular order; refused past
+    /// [`crate::otel_metrics::MAX_METRIC_POINTS`] matching points.
     async fn metric_points(
         &self,
         query: &MetricPointsQuery,

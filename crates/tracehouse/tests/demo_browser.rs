@@ -164,5 +164,37 @@ async fn the_demo_drives_its_shop_in_chromium_into_a_session_with_a_replay_and_f
         "{db}"
     );
 
+    // The API's metrics (exported every 10 s): its request durations by route, the order.
+    let routes = "/api/v1/metrics/query?metric=http.server.request.duration&fn=count\
+                  &filter=service:shop-api&by=http.route";
+    loop {
+        let answer = get(&api, routes).await;
+        let counted: Vec<&str> = answer["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["total"].as_f64() >= Some(1.0))
+            .filter_map(|s| s["labels"]["http.route"].as_str())
+            .collect();
+        let orders = get(
+            &api,
+            "/api/v1/metrics/query?metric=shop.orders.placed&fn=max",
+        )
+        .await;
+        let placed = orders["series"][0]["total"].as_f64();
+        if ["/api/items", "/api/orders"]
+            .iter()
+            .all(|r| counted.contains(r))
+            && placed >= Some(1.0)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(20),
+            "the shop API's metrics: routes {counted:?}, orders {placed:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
     common::stop_demo(child, tmp.path());
 }

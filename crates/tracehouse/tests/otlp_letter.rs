@@ -1,4 +1,5 @@
-//! OTLP to the letter, through the real server: proto3 JSON's doubles written as strings,
+//! OTLP to the letter, through the real server: proto3 JSON's doubles written as strings
+//! (attributes, and metric points, whose special values are refused point by point),
 //! the attribute, name and status message limits set by flags, and spans and log records
 //! with impossible times refused in `partial_success` with a reason.
 
@@ -84,6 +85,75 @@ async fn doubles_written_as_strings_are_doubles() {
     );
     let resp = server.post_traces("application/json", &[], bad).await;
     assert_eq!(resp.status().as_u16(), 400);
+}
+
+/// A gauge of four points and a histogram whose sum is NaN, every double written as a string.
+fn string_doubles_metrics(t0: u64) -> Vec<u8> {
+    let point = |s: u64, value: &str| json!({"timeUnixNano": (t0 + s * 1_000_000_000).to_string(), "asDouble": value});
+    json!({"resourceMetrics": [{
+        "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "svc"}}]},
+        "scopeMetrics": [{"metrics": [
+            {"name": "temperature", "unit": "Cel", "gauge": {"dataPoints": [
+                point(1, "1.5"), point(2, "NaN"), point(3, "Infinity"), point(4, "-2.5e0")
+            ]}},
+            {"name": "latency", "unit": "s", "histogram": {"aggregationTemporality": 2,
+                "dataPoints": [{"timeUnixNano": (t0 + 5_000_000_000).to_string(),
+                    "startTimeUnixNano": t0.to_string(), "count": "2", "sum": "NaN",
+                    "bucketCounts": ["1", "1"], "explicitBounds": ["0.5"]}]}}
+        ]}]
+    }]})
+    .to_string()
+    .into_bytes()
+}
+
+/// The gauge's last value per second of the minute from `t0`, `[t, value]` as the API
+/// answers them.
+async fn gauge_points(server: &TestServer, t0: u64) -> Value {
+    let (start, end) = (t0.to_string(), (t0 + 60_000_000_000).to_string());
+    let params = [
+        ("start", start.as_str()),
+        ("end", end.as_str()),
+        ("metric", "temperature"),
+        ("step", "1s"),
+        ("fn", "max"),
+    ];
+    let (status, answer) = server.get_params("/api/v1/metrics/query", &params).await;
+    assert_eq!(status, 200, "{answer}");
+    answer["series"][0]["points"].clone()
+}
+
+#[tokio::test]
+async fn metric_point_doubles_written_as_strings_are_read_and_special_ones_refused() {
+    let server = TestServer::start(&[]);
+    // A whole minute in the past, so that the query window holds every point.
+    let t0 = (now_ns() / 60_000_000_000 - 2) * 60_000_000_000;
+    let resp = server
+        .post_otlp(
+            "/v1/metrics",
+            "application/json",
+            &[],
+            string_doubles_metrics(t0),
+        )
+        .await;
+    let status = resp.status().as_u16();
+    let body: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let partial = &body["partialSuccess"];
+    assert_eq!(
+        partial["rejectedDataPoints"].to_string().trim_matches('"'),
+        "3",
+        "{body}"
+    );
+    let message = partial["errorMessage"].as_str().unwrap_or_default();
+    for refused in ["as_double is NaN", "as_double is inf", "sum is NaN"] {
+        assert!(message.contains(refused), "{refused}: {message}");
+    }
+    let second = |s: u64| t0 + s * 1_000_000_000;
+    assert_eq!(
+        gauge_points(&server, t0).await,
+        json!([[second(1), 1.5], [second(4), -2.5]]),
+        "the finite points are stored, the special ones refused"
+    );
 }
 
 #[tokio::test]

@@ -36,11 +36,11 @@ fn kv(key: &str, value: any_value::Value) -> KeyValue {
     }
 }
 
-fn s(key: &str, value: impl Into<String>) -> KeyValue {
+pub(crate) fn s(key: &str, value: impl Into<String>) -> KeyValue {
     kv(key, any_value::Value::StringValue(value.into()))
 }
 
-fn i(key: &str, value: i64) -> KeyValue {
+pub(crate) fn i(key: &str, value: i64) -> KeyValue {
     kv(key, any_value::Value::IntValue(value))
 }
 

@@ -4,7 +4,7 @@
 
 use datafusion::prelude::{Expr, col, lit};
 use tracehouse_model::{MetricPoint, MetricType};
-use tracehouse_store_api::otel_metrics::{check_points, metric_names};
+use tracehouse_store_api::otel_metrics::{check_points, metric_names, point_matches};
 use tracehouse_store_api::{MetricInfo, MetricNamesQuery, MetricPointsQuery};
 
 use crate::error::StoreError;
@@ -57,7 +57,8 @@ pub(crate) async fn names(
     metric_names(rows)
 }
 
-/// Every point of one metric in the window, oldest first.
+/// Every point of one metric in the window that matches the label filter, oldest first;
+/// the filter applies batch by batch as the parts are read.
 pub(crate) async fn points(
     snap: &Snapshot,
     q: &MetricPointsQuery,
@@ -68,7 +69,11 @@ pub(crate) async fn points(
     let sort = vec![col(c::TIME).sort(true, false)];
     let mut points = Vec::new();
     for batch in snap.rows(&parts, filter, sort, None).await? {
-        points.extend(batch_to_points(&batch)?);
+        points.extend(
+            batch_to_points(&batch)?
+                .into_iter()
+                .filter(|p| point_matches(&q.filter, p)),
+        );
         check_points(&points, &q.name)?;
     }
     Ok(points)

@@ -153,6 +153,7 @@ async fn points_of(
             name: name.to_string(),
             start_ns,
             end_ns,
+            filter: tracehouse_query::Filter::True,
         })
         .await?)
 }

@@ -5,9 +5,11 @@
 
 use serde::Serialize;
 use tracehouse_model::{MetricPoint, MetricType};
+use tracehouse_query::{Filter, Intrinsic, Scope, SpanView};
 use utoipa::ToSchema;
 
 use crate::error::StoreError;
+use crate::value::eval_value;
 
 mod distribution;
 pub mod labels;
@@ -35,8 +37,8 @@ pub struct MetricNamesQuery {
     pub service: Option<String>,
 }
 
-/// A request for the points of one metric in a window.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request for the points of one metric in a window that match a label filter.
+#[derive(Debug, Clone, PartialEq)]
 pub struct MetricPointsQuery {
     /// The project.
     pub project_id: String,
@@ -46,6 +48,57 @@ pub struct MetricPointsQuery {
     pub start_ns: i64,
     /// Window end, ns (exclusive).
     pub end_ns: i64,
+    /// Label filter (see [`point_matches`]), applied as the store reads, so that
+    /// [`MAX_METRIC_POINTS`] bounds the matching points only.
+    pub filter: Filter,
+}
+
+/// Whether a point matches a label filter (the plain filter of a query: point attributes
+/// are span-scope attributes, resource attributes resource-scope ones, `service` the
+/// service name, `name` the metric's name).
+pub fn point_matches(filter: &Filter, p: &MetricPoint) -> bool {
+    tracehouse_query::matches(filter, &PointRef(p))
+}
+
+/// A point as the query language's evaluator sees it.
+struct PointRef<'a>(&'a MetricPoint);
+
+impl SpanView for PointRef<'_> {
+    fn intrinsic(&self, which: Intrinsic) -> Option<tracehouse_query::AttrValue<'_>> {
+        match which {
+            Intrinsic::ServiceName => Some(tracehouse_query::AttrValue::str(&self.0.service_name)),
+            Intrinsic::SpanName => Some(tracehouse_query::AttrValue::str(&self.0.name)),
+            _ => None,
+        }
+    }
+
+    fn attribute(&self, scope: Scope, key: &str) -> Option<tracehouse_query::AttrValue<'_>> {
+        match scope {
+            Scope::Span => self.0.attributes.get(key).map(eval_value),
+            Scope::Resource => self.0.resource_attributes.get(key).map(eval_value),
+            _ => None,
+        }
+    }
+
+    fn attribute_values(&self, _scope: Scope, _key: &str) -> Vec<tracehouse_query::AttrValue<'_>> {
+        Vec::new()
+    }
+
+    fn span_id(&self) -> &[u8] {
+        &[]
+    }
+
+    fn parent_span_id(&self) -> Option<&[u8]> {
+        None
+    }
+
+    fn start_time_ns(&self) -> i64 {
+        self.0.time_unix_nano
+    }
+
+    fn end_time_ns(&self) -> i64 {
+        self.0.time_unix_nano
+    }
 }
 
 /// A metric of a project: its name and what its latest point said about it.

@@ -12,8 +12,9 @@
 //!   up; a cumulative point adds what it counts beyond the series' previous point — all of
 //!   it when the series restarted (a later start time, or a smaller value: a counter
 //!   reset), and all of it for a series' first point when its start time lies in the window
-//!   (it counted from zero there); a first point that started before the window is only
-//!   the baseline;
+//!   (it counted from zero there); a first point that started before the window counts
+//!   from the series' last point of the [`BASELINE_LOOKBACK_NS`] before the window, read
+//!   only as that baseline (without one it is itself only the baseline);
 //! * `p50` … `p99` of histograms (explicit and exponential), from the step's buckets
 //!   ([`Distribution::quantile`]).
 //!
@@ -27,14 +28,13 @@ use serde::Serialize;
 use tracehouse_model::{
     AttrValue, MetricPoint, MetricType, PointValue, SpanId, Temporality, TraceId,
 };
-use tracehouse_query::{Filter, Intrinsic, Scope, SpanView};
+use tracehouse_query::Filter;
 use utoipa::ToSchema;
 
 use super::distribution::Distribution;
 use super::{MetricPointsQuery, series_key};
 use crate::Store;
 use crate::error::StoreError;
-use crate::value::eval_value;
 
 /// Most series an answer holds (those with the most points).
 pub const MAX_METRIC_SERIES: usize = 50;
@@ -42,6 +42,9 @@ pub const MAX_METRIC_SERIES: usize = 50;
 pub const MAX_METRIC_STEPS: i64 = 1_440;
 /// Most exemplars kept per series (the newest).
 pub const MAX_SERIES_EXEMPLARS: usize = 100;
+/// How far before the window points are read as baselines of cumulative series, ns: a few
+/// export intervals of the SDKs' default minute.
+pub const BASELINE_LOOKBACK_NS: i64 = 5 * 60 * 1_000_000_000;
 
 /// A function of `fn`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,22 +255,25 @@ pub async fn otel_metrics(
         .metric_points(&MetricPointsQuery {
             project_id: q.project_id.clone(),
             name: q.metric.clone(),
-            start_ns: q.start_ns,
+            start_ns: q.start_ns.saturating_sub(BASELINE_LOOKBACK_NS),
             end_ns: q.end_ns,
+            filter: q.filter.clone(),
         })
         .await?;
     answer(q, points)
 }
 
-/// The answer over points read (of any order).
+/// The answer over the points read (of any order, matching the query's filter); those
+/// before the window serve only as the baselines of their series.
 pub fn answer(
     q: &OtelMetricsQuery,
     points: Vec<MetricPoint>,
 ) -> Result<OtelMetricsAnswer, StoreError> {
-    let mut points: Vec<MetricPoint> = points
+    let (before, mut points): (Vec<MetricPoint>, Vec<MetricPoint>) = points
         .into_iter()
-        .filter(|p| !p.no_recorded_value() && tracehouse_query::matches(&q.filter, &PointRef(p)))
-        .collect();
+        .filter(|p| !p.no_recorded_value())
+        .partition(|p| p.time_unix_nano < q.start_ns);
+    let baselines = baselines(before);
     points.sort_by_key(|p| p.time_unix_nano);
     let newest = points.last();
     let metric_type = newest.map(|p| p.value.metric_type());
@@ -284,7 +290,7 @@ pub fn answer(
     }
     let mut series: Vec<OtelSeries> = groups
         .into_iter()
-        .map(|(labels, members)| group_series(q, labels, &members))
+        .map(|(labels, members)| group_series(q, labels, &members, &baselines))
         .collect();
     series.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.labels.cmp(&b.labels)));
     let series_truncated = series.len() > MAX_METRIC_SERIES;
@@ -300,6 +306,21 @@ pub fn answer(
         series_truncated,
         max_series: MAX_METRIC_SERIES,
     })
+}
+
+/// The newest point of each series among points before the window, by series key.
+fn baselines(before: Vec<MetricPoint>) -> HashMap<String, MetricPoint> {
+    let mut newest: HashMap<String, MetricPoint> = HashMap::new();
+    for p in before {
+        let key = series_key(&p);
+        if newest
+            .get(&key)
+            .is_none_or(|kept| kept.time_unix_nano < p.time_unix_nano)
+        {
+            newest.insert(key, p);
+        }
+    }
+    newest
 }
 
 /// The points of each series (same point and resource attributes), each oldest first.
@@ -340,6 +361,7 @@ fn group_series(
     q: &OtelMetricsQuery,
     labels: BTreeMap<String, String>,
     members: &[Vec<&MetricPoint>],
+    baselines: &HashMap<String, MetricPoint>,
 ) -> OtelSeries {
     let step_of = |t: i64| q.start_ns + (t - q.start_ns).div_euclid(q.step_ns) * q.step_ns;
     let range_s = (q.end_ns - q.start_ns) as f64 / 1e9;
@@ -347,11 +369,12 @@ fn group_series(
     let mut steps: BTreeMap<i64, Vec<Sample>> = BTreeMap::new();
     let mut whole: Vec<Sample> = Vec::new();
     for series in members {
-        for (t, sample) in samples(q, series, &step_of) {
+        let baseline = baselines.get(&series_key(series[0]));
+        for (t, sample) in samples(q, series, baseline, &step_of) {
             steps.entry(t).or_default().push(sample);
         }
         whole.extend(
-            samples(q, series, &|_| q.start_ns)
+            samples(q, series, baseline, &|_| q.start_ns)
                 .into_iter()
                 .map(|(_, s)| s),
         );
@@ -396,14 +419,16 @@ fn counts_increase(f: MetricFn, value: &PointValue) -> bool {
     }
 }
 
-/// One series' samples per step (`step_of` maps a time to its step), oldest first.
+/// One series' samples per step (`step_of` maps a time to its step), oldest first; its
+/// point of before the window, if any, is the baseline of its first increase.
 fn samples(
     q: &OtelMetricsQuery,
     series: &[&MetricPoint],
+    baseline: Option<&MetricPoint>,
     step_of: &dyn Fn(i64) -> i64,
 ) -> Vec<(i64, Sample)> {
     let mut by_step: BTreeMap<i64, Sample> = BTreeMap::new();
-    let mut previous: Option<&MetricPoint> = None;
+    let mut previous: Option<&MetricPoint> = baseline;
     for p in series {
         let t = step_of(p.time_unix_nano);
         if counts_increase(q.function, &p.value) {
@@ -505,49 +530,6 @@ fn combine(f: MetricFn, samples: &[Sample], seconds: f64) -> Option<f64> {
         MetricFn::Count => values.len() as f64,
         MetricFn::Percentile(_) => return None,
     })
-}
-
-/// A point as the query language's evaluator sees it: point attributes in the span scope,
-/// resource attributes in the resource scope, the service name and the metric name (as
-/// `name`) as intrinsics.
-struct PointRef<'a>(&'a MetricPoint);
-
-impl SpanView for PointRef<'_> {
-    fn intrinsic(&self, which: Intrinsic) -> Option<tracehouse_query::AttrValue<'_>> {
-        match which {
-            Intrinsic::ServiceName => Some(tracehouse_query::AttrValue::str(&self.0.service_name)),
-            Intrinsic::SpanName => Some(tracehouse_query::AttrValue::str(&self.0.name)),
-            _ => None,
-        }
-    }
-
-    fn attribute(&self, scope: Scope, key: &str) -> Option<tracehouse_query::AttrValue<'_>> {
-        match scope {
-            Scope::Span => self.0.attributes.get(key).map(eval_value),
-            Scope::Resource => self.0.resource_attributes.get(key).map(eval_value),
-            _ => None,
-        }
-    }
-
-    fn attribute_values(&self, _scope: Scope, _key: &str) -> Vec<tracehouse_query::AttrValue<'_>> {
-        Vec::new()
-    }
-
-    fn span_id(&self) -> &[u8] {
-        &[]
-    }
-
-    fn parent_span_id(&self) -> Option<&[u8]> {
-        None
-    }
-
-    fn start_time_ns(&self) -> i64 {
-        self.0.time_unix_nano
-    }
-
-    fn end_time_ns(&self) -> i64 {
-        self.0.time_unix_nano
-    }
 }
 
 #[cfg(test)]

@@ -191,6 +191,19 @@ pub fn points() -> Vec<MetricPoint> {
             ),
             "billing",
         ),
+        // Project b: a counter started two minutes before the window, 100 half a minute
+        // before it (a baseline), 110 and 130 in it; a gauge point before the window.
+        point("b", "orders", (-120, -30), &[], counter(100.0)),
+        point("b", "orders", (-120, 10), &[], counter(110.0)),
+        point("b", "orders", (-120, 30), &[], counter(130.0)),
+        point(
+            "b",
+            "stock",
+            (0, -30),
+            &[],
+            PointValue::Gauge { value: 9.0 },
+        ),
+        point("b", "stock", (0, 10), &[], PointValue::Gauge { value: 7.0 }),
         // Another project: the same name, and a name of its own.
         point("q", "http.requests", (0, 10), &get, counter(1000.0)),
         point(
@@ -250,19 +263,40 @@ fn sorted(mut points: Vec<MetricPoint>) -> Vec<MetricPoint> {
     points
 }
 
-async fn read(
+/// The points of `name` in the window that match the label filter `filter` (query
+/// language text).
+async fn read_matching(
     store: &dyn Store,
-    project: &str,
-    name: &str,
+    (project, name): (&str, &str),
     window: (i64, i64),
+    filter: &str,
 ) -> Vec<MetricPoint> {
     let q = MetricPointsQuery {
         project_id: project.into(),
         name: name.into(),
         start_ns: window.0,
         end_ns: window.1,
+        filter: label_filter(filter),
     };
     sorted(store.metric_points(&q).await.unwrap())
+}
+
+async fn read(
+    store: &dyn Store,
+    project: &str,
+    name: &str,
+    window: (i64, i64),
+) -> Vec<MetricPoint> {
+    read_matching(store, (project, name), window, "").await
+}
+
+/// A label filter in the query language, as the API plans it.
+fn label_filter(text: &str) -> tracehouse_query::Filter {
+    tracehouse_query::plan::plan_for(
+        &tracehouse_query::parse(text).unwrap(),
+        tracehouse_query::Target::Spans,
+    )
+    .pushdown
 }
 
 /// Checks the stored data: names with their types, every point as written (exemplars
@@ -329,18 +363,30 @@ pub async fn check_storage(store: &dyn Store, stage: &str) {
     );
     let q = read(store, "q", "http.requests", window()).await;
     assert_eq!(q.len(), 1, "{stage}: q's own point");
+    // Label filters apply in the read: the points of route /b only, of the service only.
+    let b = read_matching(store, ("p", "http.requests"), window(), "route:/b").await;
+    let times: Vec<i64> = b.iter().map(|p| (p.time_unix_nano - T0) / S).collect();
+    assert_eq!(times, vec![10, 30], "{stage}: a label filter in the read");
+    let none = read_matching(store, ("p", "http.requests"), window(), "service:other").await;
+    assert!(none.is_empty(), "{stage}: a service filter in the read");
 }
 
 fn metrics_query(name: &str, function: &str, by: &[&str], filter: &str) -> OtelMetricsQuery {
+    project_query("p", name, function, by, filter)
+}
+
+fn project_query(
+    project: &str,
+    name: &str,
+    function: &str,
+    by: &[&str],
+    filter: &str,
+) -> OtelMetricsQuery {
     let (start_ns, end_ns) = window();
-    let plan = tracehouse_query::plan::plan_for(
-        &tracehouse_query::parse(filter).unwrap(),
-        tracehouse_query::Target::Spans,
-    );
     OtelMetricsQuery {
-        project_id: "p".into(),
+        project_id: project.into(),
         metric: name.into(),
-        filter: plan.pushdown,
+        filter: label_filter(filter),
         function: MetricFn::parse(function).unwrap(),
         by: by.iter().map(|b| b.to_string()).collect(),
         start_ns,
@@ -479,6 +525,27 @@ pub async fn check_queries(store: &dyn Store) {
     assert_eq!(p50.series[0].total, Some(4.0));
     let avg = run(store, &metrics_query("payload.size", "avg", &[], "")).await;
     assert_eq!(avg.series[0].total, Some(5.0));
+
+    // Project b's counter started before the window: its first increase counts from its
+    // point of before the window; that point counts for nothing else.
+    let orders = run(store, &project_query("b", "orders", "increase", &[], "")).await;
+    assert_eq!(
+        shape(&orders),
+        vec![(vec![], vec![(0, Some(10.0)), (20, Some(20.0))], Some(30.0))],
+        "the first step's increase from the baseline before the window"
+    );
+    assert_eq!(
+        orders.series[0].count, 2,
+        "the baseline is not a point of the window"
+    );
+    let rate = run(store, &project_query("b", "orders", "rate", &[], "")).await;
+    assert_eq!(rate.series[0].points[0].1, Some(10.0 / 20.0));
+    let stock = run(store, &project_query("b", "stock", "min", &[], "")).await;
+    assert_eq!(
+        shape(&stock),
+        vec![(vec![], vec![(0, Some(7.0))], Some(7.0))],
+        "a gauge's point before the window is not read"
+    );
 
     let refused = otel_metrics(store, &metrics_query("queue.depth", "rate", &[], "")).await;
     let message = refused.unwrap_err().to_string();

@@ -1,7 +1,9 @@
 //! The demo's shop: a small web shop whose pages use the browser SDK (loaded from the
 //! tracehouse server, see `tracehouse_server::sdk_bundle`) and whose API is a service
 //! instrumented with `tracehouse-sdk` (axum server spans, sqlx spans over an in-memory SQLite
-//! database). It runs as its own process (`tracehouse demo-shop`, started by `tracehouse demo`)
+//! database) exporting its metrics too: request durations by route
+//! (`http.server.request.duration`, from the SDK's server layer) and orders placed
+//! (`shop.orders.placed`, by the number of items). It runs as its own process (`tracehouse demo-shop`, started by `tracehouse demo`)
 //! because the SDK installs process-wide tracing, which must not trace the server itself.
 //!
 //! It prints `listening on http://ADDR` once serving, and `tour done` when a scripted visit
@@ -9,9 +11,10 @@
 
 use std::net::SocketAddr;
 use std::process::Stdio;
+use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::{Path, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -24,6 +27,8 @@ use sqlx::sqlite::{Sqlite, SqlitePoolOptions};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tracehouse_sdk::axum::TraceLayer;
+use tracehouse_sdk::opentelemetry::KeyValue;
+use tracehouse_sdk::opentelemetry::metrics::Counter;
 use tracehouse_sdk::sqlx::TracedPool;
 use tracehouse_sdk::{Config, Protocol, record_error};
 
@@ -61,9 +66,17 @@ pub async fn run(args: ShopArgs) -> anyhow::Result<()> {
             .environment("demo")
             .endpoint(args.otlp.clone())
             .protocol(Protocol::HttpProtobuf)
+            // Metrics every 10 s rather than every minute: the demo shows them soon.
+            .metric_interval(Duration::from_secs(10))
             .console(false),
     )?;
-    let pool = database().await?;
+    let shop = Shop {
+        pool: database().await?,
+        orders: tracehouse_sdk::meter("shop-api")
+            .u64_counter("shop.orders.placed")
+            .with_description("Orders placed, by their number of items.")
+            .build(),
+    };
     let script = SCRIPT
         .replace("__TRACEHOUSE_API__", &args.api)
         .replace("__TRACEHOUSE_OTLP__", &args.otlp);
@@ -85,7 +98,7 @@ pub async fn run(args: ShopArgs) -> anyhow::Result<()> {
             }),
         )
         .route("/tour/done", post(tour_done))
-        .with_state(pool);
+        .with_state(shop);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -93,6 +106,19 @@ pub async fn run(args: ShopArgs) -> anyhow::Result<()> {
     axum::serve(listener, app).await?;
     guard.shutdown()?;
     Ok(())
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+struct Shop {
+    pool: TracedPool<Sqlite>,
+    orders: Counter<u64>,
+}
+
+impl FromRef<Shop> for TracedPool<Sqlite> {
+    fn from_ref(shop: &Shop) -> TracedPool<Sqlite> {
+        shop.pool.clone()
+    }
 }
 
 /// The catalogue in an in-memory SQLite database (one connection that never closes: the
@@ -169,7 +195,7 @@ struct OrderBody {
 
 /// Records an order.
 async fn order(
-    State(pool): State<TracedPool<Sqlite>>,
+    State(Shop { pool, orders }): State<Shop>,
     Json(body): Json<OrderBody>,
 ) -> Result<Json<Value>, ShopError> {
     let row = pool
@@ -180,6 +206,7 @@ async fn order(
         .await?;
     let id = row.get::<i64, _>("id");
     tracing::info!(order = id, items = body.items, "order placed");
+    orders.add(1, &[KeyValue::new("items", i64::from(body.items))]);
     Ok(Json(json!({ "order": id })))
 }
 

@@ -6,7 +6,8 @@
 //! that are finite become numbers; the three special values, which JSON numbers cannot
 //! hold, travel through the generated decoder as a `stringValue` with a private prefix
 //! ([`SPECIAL`], starting with a NUL character) and are turned back into doubles in the
-//! decoded request. Every other body is decoded directly.
+//! decoded request. Every other body is decoded directly. Metrics export bodies always take
+//! the document pass: the `double` fields of their points may be strings too ([`points`]).
 
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
@@ -16,21 +17,25 @@ use opentelemetry_proto::tonic::metrics::v1::metric;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+mod points;
+
 /// The prefix that carries a special double through the generated decoder.
 const SPECIAL: &str = "\u{0}tracehouse.double:";
 
 /// Decodes an OTLP/JSON export request, accepting doubles written as strings.
 pub fn decode<R: DeserializeOwned + AnyValues>(body: &[u8]) -> Result<R, serde_json::Error> {
-    if !body.windows(11).any(|w| w == b"doubleValue") {
+    if !R::may_hold_string_doubles(body) {
         return serde_json::from_slice(body);
     }
     let mut doc: Value = serde_json::from_slice(body)?;
     let mut special = false;
     numbers_for_strings(&mut doc, &mut special);
+    let point_specials = R::rewrite_points(&mut doc);
     let mut request: R = serde_json::from_value(doc)?;
     if special {
         request.for_each_value(&mut restore_special);
     }
+    request.restore_points(&point_specials);
     Ok(request)
 }
 
@@ -99,6 +104,19 @@ fn restore_special(value: &mut AnyValue) {
 pub trait AnyValues {
     /// Calls `f` on every `AnyValue` of the request, nested ones included.
     fn for_each_value(&mut self, f: &mut dyn FnMut(&mut AnyValue));
+
+    /// Whether `body` may hold doubles written as strings (and needs the document pass).
+    fn may_hold_string_doubles(body: &[u8]) -> bool {
+        body.windows(11).any(|w| w == b"doubleValue")
+    }
+
+    /// Rewrites the string doubles of metric points in `doc`, returning the special ones.
+    fn rewrite_points(_doc: &mut Value) -> Vec<points::Special> {
+        Vec::new()
+    }
+
+    /// Writes the special doubles of [`AnyValues::rewrite_points`] back.
+    fn restore_points(&mut self, _specials: &[points::Special]) {}
 }
 
 fn each_in_value(value: &mut AnyValue, f: &mut dyn FnMut(&mut AnyValue)) {
@@ -166,6 +184,18 @@ impl AnyValues for ExportLogsServiceRequest {
 }
 
 impl AnyValues for ExportMetricsServiceRequest {
+    fn may_hold_string_doubles(_body: &[u8]) -> bool {
+        true
+    }
+
+    fn rewrite_points(doc: &mut Value) -> Vec<points::Special> {
+        points::rewrite(doc)
+    }
+
+    fn restore_points(&mut self, specials: &[points::Special]) {
+        points::restore(self, specials);
+    }
+
     fn for_each_value(&mut self, f: &mut dyn FnMut(&mut AnyValue)) {
         for rm in &mut self.resource_metrics {
             if let Some(r) = rm.resource.as_mut() {
