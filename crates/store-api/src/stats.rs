@@ -3,8 +3,9 @@
 //!
 //! Statistics are per project and hour; each backend keeps them its own way (the embedded
 //! engine in a sidecar of every part and for its memtable, ClickHouse in tables fed by
-//! materialized views). A query merges the statistics of the hours overlapping its range
-//! (so ranges are rounded out to whole hours).
+//! materialized views). Autocomplete counts a range exactly ([`HourSplit`]): the whole
+//! hours inside it from their statistics, the partial hours at its edges from the records
+//! themselves, the same way, unless they hold more than [`MAX_SCANNED_RECORDS`].
 //!
 //! The same statistics count spans (and error spans) per minute, so that a histogram of all
 //! spans adds up whole minutes instead of scanning rows.
@@ -132,6 +133,58 @@ pub struct MinuteCount {
 
 /// One minute in ns: the resolution of the per-minute counts.
 pub const MINUTE_NS: i64 = 60_000_000_000;
+
+/// One hour in ns: the grain of the key and value statistics.
+pub const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// Records autocomplete reads, at most, to count the keys and values of the partial hours
+/// at a range's edges; a partial hour past that budget is counted from its whole hour's
+/// statistics instead (an overcount, bounded by that hour).
+pub const MAX_SCANNED_RECORDS: u64 = 200_000;
+
+/// How autocomplete counts a range `[start, end)` exactly with statistics kept per hour:
+/// the whole hours inside it from the statistics, the partial hours at its edges from the
+/// records starting in them (counted as the statistics count, so both agree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourSplit {
+    /// The hour-aligned `[start, end)` of the whole hours inside the range, if any.
+    pub whole: Option<(i64, i64)>,
+    /// The partial hours at the edges, `[start, end)` each, within one hour each.
+    pub edges: Vec<(i64, i64)>,
+}
+
+impl HourSplit {
+    /// The split of `[start_ns, end_ns)`.
+    pub fn of(start_ns: i64, end_ns: i64) -> HourSplit {
+        let first = start_ns
+            .div_euclid(HOUR_NS)
+            .saturating_add(i64::from(start_ns.rem_euclid(HOUR_NS) != 0))
+            .saturating_mul(HOUR_NS);
+        let last = end_ns.div_euclid(HOUR_NS).saturating_mul(HOUR_NS);
+        if first > last {
+            // Inside one hour.
+            let edges = if start_ns < end_ns {
+                vec![(start_ns, end_ns)]
+            } else {
+                Vec::new()
+            };
+            return HourSplit { whole: None, edges };
+        }
+        HourSplit {
+            whole: (first < last).then_some((first, last)),
+            edges: [(start_ns, first), (last, end_ns)]
+                .into_iter()
+                .filter(|(a, b)| a < b)
+                .collect(),
+        }
+    }
+
+    /// The whole hour holding a partial one: what counts it when it holds too many records.
+    pub fn hour_of(edge: (i64, i64)) -> (i64, i64) {
+        let start = edge.0.div_euclid(HOUR_NS).saturating_mul(HOUR_NS);
+        (start, start.saturating_add(HOUR_NS))
+    }
+}
 
 /// A statistics key: a scope prefix (`i:` intrinsic, `s:` span, `r:` resource …) and the key.
 pub fn scoped(prefix: &str, key: &str) -> String {
@@ -392,6 +445,40 @@ pub fn json_type(raw: &str) -> &'static str {
 mod tests {
     use super::*;
     use tracehouse_query::{parse, plan};
+
+    #[test]
+    fn ranges_split_into_whole_hours_and_edges() {
+        const H: i64 = HOUR_NS;
+        const M: i64 = MINUTE_NS;
+        let split = |a, b| {
+            let s = HourSplit::of(a, b);
+            (s.whole, s.edges)
+        };
+        assert_eq!(split(10 * H, 12 * H), (Some((10 * H, 12 * H)), vec![]));
+        assert_eq!(
+            split(10 * H + 5 * M, 12 * H + 1),
+            (
+                Some((11 * H, 12 * H)),
+                vec![(10 * H + 5 * M, 11 * H), (12 * H, 12 * H + 1)]
+            )
+        );
+        assert_eq!(
+            split(10 * H + M, 11 * H + M),
+            (None, vec![(10 * H + M, 11 * H), (11 * H, 11 * H + M)])
+        );
+        assert_eq!(
+            split(10 * H + M, 10 * H + 2 * M),
+            (None, vec![(10 * H + M, 10 * H + 2 * M)])
+        );
+        assert_eq!(
+            split(10 * H, 10 * H + M),
+            (None, vec![(10 * H, 10 * H + M)])
+        );
+        assert_eq!(split(-H - M, -H + M).1, vec![(-H - M, -H), (-H, -H + M)]);
+        assert_eq!(split(5, 5), (None, vec![]));
+        assert_eq!(HourSplit::hour_of((10 * H + M, 11 * H)), (10 * H, 11 * H));
+        assert_eq!(HourSplit::hour_of((-M, 0)), (-H, 0));
+    }
 
     #[test]
     fn only_counted_attributes_can_be_proved_absent() {

@@ -284,6 +284,25 @@ fn stats_by_partition<'a>(
         .collect())
 }
 
+/// The columns [`batch_stats`] reads.
+pub const SPAN_STATS_COLUMNS: &[&str] = &[
+    c::PROJECT_ID,
+    c::START_TIME,
+    c::NAME,
+    c::SERVICE_NAME,
+    c::SERVICE_VERSION,
+    c::ENVIRONMENT,
+    c::STATUS_MESSAGE,
+    c::SESSION_ID,
+    c::PARENT_SPAN_ID,
+    c::KIND,
+    c::STATUS_CODE,
+    c::HAS_ERROR,
+    c::DURATION,
+    c::ATTRIBUTES,
+    c::RESOURCE_ATTRIBUTES,
+];
+
 /// Statistics of a spans batch, per (project, hour), with per-minute span and error counts.
 pub fn batch_stats(
     batch: &RecordBatch,
@@ -349,6 +368,21 @@ pub fn batch_stats(
         tally.attrs(resource, row, "r:");
     })
 }
+
+/// The columns [`log_batch_stats`] reads.
+pub const LOG_STATS_COLUMNS: &[&str] = &[
+    c::PROJECT_ID,
+    c::TIME,
+    c::LEVEL,
+    c::TRACE_ID,
+    c::SPAN_ID,
+    c::SERVICE_NAME,
+    c::SERVICE_VERSION,
+    c::ENVIRONMENT,
+    c::SESSION_ID,
+    c::ATTRIBUTES,
+    c::RESOURCE_ATTRIBUTES,
+];
 
 /// Statistics of a log records batch, per (project, hour): the log intrinsics (the level
 /// with its names as values; ids, body and time without values) and record (`s:`) and
