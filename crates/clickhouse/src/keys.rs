@@ -1,6 +1,7 @@
 //! Autocomplete: the keys and top values of a range, counted exactly ([`HourSplit`]): the
 //! whole hours inside it from the `span_keys`/`span_values` (`log_keys`/`log_values`)
-//! statistics, the partial hours at its edges from the rows themselves, with the
+//! statistics, the partial hours at its edges from the rows themselves (or their hour's
+//! statistics less the rows of the rest of it, when that is shorter to read), with the
 //! materialized views' own expressions (below), so that both count alike. A partial hour
 //! holding more than [`MAX_SCANNED_RECORDS`] rows is counted from its whole hour's
 //! statistics instead.
@@ -126,14 +127,16 @@ fn attribute_types(prefix: &str, map: &str) -> String {
 }
 
 /// Where a range's counts come from: hour ranges read from the statistics, partial hours
-/// read from the rows.
+/// read from the rows, and the rows read to be taken away from their hour's counts.
 struct Sources {
     hours: Vec<(i64, i64)>,
     rows: Vec<(i64, i64)>,
+    minus: Vec<(i64, i64)>,
 }
 
 /// The sources of `[start_ns, end_ns)`: its whole hours, and each partial hour from its rows
-/// while they fit in [`MAX_SCANNED_RECORDS`] (from its whole hour after that).
+/// or from its hour less the rows of the rest of it ([`HourSplit::rest_of`]), while they
+/// fit in [`MAX_SCANNED_RECORDS`] (from its whole hour after that).
 async fn sources(
     client: &Client,
     target: Target,
@@ -145,31 +148,41 @@ async fn sources(
     let mut out = Sources {
         hours: split.whole.into_iter().collect(),
         rows: Vec::new(),
+        minus: Vec::new(),
     };
     let (table, time) = source(target);
     let mut budget = MAX_SCANNED_RECORDS;
     for edge in split.edges {
+        let rest = HourSplit::rest_of(edge);
+        let ranges = rest.clone().unwrap_or_else(|| vec![edge]);
         let mut p = Params::default();
-        let sql = format!(
-            "SELECT count() FROM {table} WHERE {}",
-            window_on(&mut p, time, project_id, edge.0, edge.1)
-        );
+        let within = ranges
+            .iter()
+            .map(|(a, b)| format!("({})", window_on(&mut p, time, project_id, *a, *b)))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!("SELECT count() FROM {table} WHERE {within}");
         let rows: u64 = p.bind(client.query(&sql)).fetch_one().await.map_err(ch)?;
-        match budget.checked_sub(rows) {
-            Some(left) => {
+        match (budget.checked_sub(rows), rest) {
+            (Some(left), Some(rest)) => {
+                budget = left;
+                out.hours.push(HourSplit::hour_of(edge));
+                out.minus.extend(rest);
+            }
+            (Some(left), None) => {
                 budget = left;
                 out.rows.push(edge);
             }
-            None => out.hours.push(HourSplit::hour_of(edge)),
+            (None, _) => out.hours.push(HourSplit::hour_of(edge)),
         }
     }
     Ok(out)
 }
 
 impl Sources {
-    /// `SELECT {columns}, n` over every source, unioned: `stats` the statistics table with
-    /// its `count`, the rows with `expr` array-joined as `e` and counted. `stats_where` and
-    /// `rows_where` are the extra conditions on each.
+    /// `SELECT {columns}, c` over every source, unioned, the count `c` signed: the statistics table
+    /// with its `count`, the rows with `expr` array-joined as `e` and counted (negated for
+    /// the rows taken away). `stats_where` and `rows_where` are the extra conditions on each.
     fn union(&self, p: &mut Params, project_id: &str, target: Target, q: &Union<'_>) -> String {
         let (table, time) = source(target);
         let mut selects = Vec::new();
@@ -177,16 +190,21 @@ impl Sources {
             let project = p.str(project_id);
             let (from, to) = hour_bounds(p, *a, *b);
             selects.push(format!(
-                "SELECT {}, count AS n FROM {} WHERE project_id = {project} \
+                "SELECT {}, toInt64(count) AS c FROM {} WHERE project_id = {project} \
                  AND hour >= toDateTime({from}, 'UTC') AND hour < toDateTime({to}, 'UTC') \
                  AND {}",
                 q.stats_columns, q.stats_table, q.stats_where
             ));
         }
-        for (a, b) in &self.rows {
+        let signed = self
+            .rows
+            .iter()
+            .map(|r| (r, ""))
+            .chain(self.minus.iter().map(|r| (r, "-")));
+        for ((a, b), sign) in signed {
             selects.push(format!(
-                "SELECT {}, count() AS n FROM {table} ARRAY JOIN {} AS e WHERE {} AND {} \
-                 GROUP BY {}",
+                "SELECT {}, {sign}toInt64(count()) AS c FROM {table} ARRAY JOIN {} AS e \
+                 WHERE {} AND {} GROUP BY {}",
                 q.rows_columns,
                 q.expr,
                 window_on(p, time, project_id, *a, *b),
@@ -241,8 +259,10 @@ pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>,
     if union.is_empty() {
         return Ok(KeyStats::default().key_infos(q.target, &q.prefix, q.limit));
     }
-    let sql =
-        format!("SELECT field, type, toUInt64(sum(n)) AS n FROM ({union}) GROUP BY field, type");
+    let sql = format!(
+        "SELECT field, type, toUInt64(sum(c)) AS n FROM ({union}) GROUP BY field, type \
+             HAVING sum(c) > 0"
+    );
     let rows: Vec<KeyRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
     let mut stats = KeyStats::default();
     for r in rows {
@@ -287,8 +307,8 @@ pub(crate) async fn values(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT value, toUInt64(sum(n)) AS n FROM ({union}) GROUP BY value \
-         ORDER BY n DESC, value ASC LIMIT {}",
+        "SELECT value, toUInt64(sum(c)) AS n FROM ({union}) GROUP BY value \
+         HAVING sum(c) > 0 ORDER BY n DESC, value ASC LIMIT {}",
         q.limit
     );
     let rows: Vec<ValueRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;

@@ -639,6 +639,13 @@ mod tests {
             assert_eq!(counted(&store, range, 9).await, 50, "[{when}] whole hour");
             let across = (t0 - 30 * s, t0 + 6 * s);
             assert_eq!(counted(&store, across, 100).await, 5, "[{when}]");
+            // The hour less its first 5 s, which are read instead.
+            let late = (t0 + 5 * s, t0 + 7200 * s);
+            assert_eq!(counted(&store, late, 4).await, 46, "[{when}]");
+            assert_eq!(counted(&store, late, 3).await, 50, "[{when}] whole hour");
+            // The rest of the hour is empty by its minute counts: nothing is read.
+            let early = (t0, t0 + 3000 * s);
+            assert_eq!(counted(&store, early, 0).await, 50, "[{when}]");
             store.flush_now().await.unwrap();
         }
     }

@@ -91,7 +91,7 @@ pub(super) struct KeyParams {
 ///
 /// Intrinsic fields and attribute keys, most frequent first, each with how many records of
 /// the window have it: whole hours from statistics kept at ingest, the partial hours at the
-/// window's edges from the records themselves (a partial hour of more than 200,000 records
+/// window's edges from the records themselves (a partial hour of more than 50,000 records
 /// is counted whole). Every built-in field of the target is listed, with a count of
 /// 0 when no record in the window has it; an attribute whose plain key would read
 /// something else (a built-in field or its short alias, such as `name` or `service`) is
