@@ -40,8 +40,8 @@ fn source(target: Target) -> (&'static str, &'static str) {
     }
 }
 
-/// `(field, type)` of each key of a row, as `span_keys_mv` / `log_keys_mv` (migrations 2
-/// and 5, which stay as released) count them.
+/// `(field, type)` of each key of a row, as `span_keys_mv` / `log_keys_mv2` (migrations 2
+/// and 12, which stay as released) count them.
 fn key_expr(target: Target) -> String {
     let fixed = match target {
         Target::Spans => {
@@ -51,7 +51,8 @@ fn key_expr(target: Target) -> String {
              if(parent_span_id IS NULL, [], [('i:parent_span_id', 'id')])"
         }
         Target::Logs => {
-            "[('i:level', 'string'), ('i:body', 'string'), ('i:timestamp', 'timestamp')], \
+            "[('i:level', 'string'), ('i:timestamp', 'timestamp')], \
+             if(body = '', [], [('i:body', 'string')]), \
              if(trace_id IS NULL, [], [('i:trace_id', 'id')]), \
              if(span_id IS NULL, [], [('i:span_id', 'id')])"
         }

@@ -374,6 +374,7 @@ pub const LOG_STATS_COLUMNS: &[&str] = &[
     c::PROJECT_ID,
     c::TIME,
     c::LEVEL,
+    c::BODY,
     c::TRACE_ID,
     c::SPAN_ID,
     c::SERVICE_NAME,
@@ -385,13 +386,14 @@ pub const LOG_STATS_COLUMNS: &[&str] = &[
 ];
 
 /// Statistics of a log records batch, per (project, hour): the log intrinsics (the level
-/// with its names as values; ids, body and time without values) and record (`s:`) and
+/// with its names as values; ids, a non-empty body and time without values) and record (`s:`) and
 /// resource (`r:`) attributes.
 pub fn log_batch_stats(
     batch: &RecordBatch,
     hour_ns: i64,
 ) -> Result<HashMap<(String, i64), KeyStats>, StoreError> {
     let level: &UInt8Array = get(batch, c::LEVEL)?;
+    let body: &StringArray = get(batch, c::BODY)?;
     let trace: &FixedSizeBinaryArray = get(batch, c::TRACE_ID)?;
     let span: &FixedSizeBinaryArray = get(batch, c::SPAN_ID)?;
     let service: &StringArray = get(batch, c::SERVICE_NAME)?;
@@ -403,7 +405,9 @@ pub fn log_batch_stats(
     stats_by_partition(batch, c::TIME, hour_ns, |tally, row| {
         let name = Level::from_code(level.value(row)).as_str();
         tally.intrinsic(Intrinsic::Severity, "string", Some(name.into()));
-        tally.bare(Intrinsic::Body, "string");
+        if !body.value(row).is_empty() {
+            tally.bare(Intrinsic::Body, "string");
+        }
         tally.bare(Intrinsic::Timestamp, "timestamp");
         if trace.is_valid(row) {
             tally.bare(Intrinsic::TraceId, "id");

@@ -377,6 +377,11 @@ pub async fn load(store: &dyn Store) {
         })
         .collect();
     store.write_logs(other_logs).await.unwrap();
+    // A record without a body (only attributes), in a project of its own.
+    let mut bodiless = testkit::log(T0 + 30 * S, 9, "INFO", "");
+    bodiless.project_id = "bodiless".into();
+    bodiless.log_id = bodiless.content_id();
+    store.write_logs(vec![bodiless]).await.unwrap();
 }
 
 /// A log search of project `p` over the data set's window.
@@ -1034,6 +1039,24 @@ async fn check_log_key_counts_in_range(store: &dyn Store, when: &str) {
             "[{when}] l1's user.id is before both ranges"
         );
     }
+    // An empty body is no body, as `body EXISTS` finds none.
+    let keys = store
+        .keys(&KeysQuery {
+            project_id: "bodiless".into(),
+            target: Target::Logs,
+            start_ns: START,
+            end_ns: END,
+            prefix: String::new(),
+            limit: 100,
+        })
+        .await
+        .unwrap();
+    let count = |key: &str| keys.iter().find(|k| k.key == key).map(|k| k.count);
+    assert_eq!(
+        (count("level"), count("body")),
+        (Some(1), Some(0)),
+        "[{when}]"
+    );
 }
 
 /// Every check, labelled `when` (e.g. "memtable" or "parts").
