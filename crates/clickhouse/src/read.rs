@@ -184,15 +184,29 @@ pub(crate) async fn fetch_traces(
         out.entry(s.trace_id).or_default().push(s);
     }
     for spans in out.values_mut() {
-        spans.sort_by(|a, b| {
-            (a.start_time_unix_nano, a.span_id.0).cmp(&(b.start_time_unix_nano, b.span_id.0))
-        });
-        // A client retry after an ambiguous insert failure can store a span twice: an
-        // identical copy is dropped, while spans that only share an id (Zipkin's client and
-        // server halves) are all kept.
-        spans.dedup();
+        fold_copies(spans);
     }
     Ok(out)
+}
+
+/// Sorts a trace's spans by start and id and drops identical copies: a client retry after an
+/// ambiguous insert failure can store a span twice, while spans that only share an id and
+/// start (Zipkin's client and server halves) are all kept, in whatever order they came.
+fn fold_copies(spans: &mut Vec<Span>) {
+    let key = |s: &Span| (s.start_time_unix_nano, s.span_id.0);
+    spans.sort_by_key(key);
+    let mut kept: Vec<Span> = Vec::with_capacity(spans.len());
+    for s in spans.drain(..) {
+        let copy = kept
+            .iter()
+            .rev()
+            .take_while(|k| key(k) == key(&s))
+            .any(|k| *k == s);
+        if !copy {
+            kept.push(s);
+        }
+    }
+    *spans = kept;
 }
 
 /// The traces (newest activity first) with a span in the window matching the pushdown
@@ -416,4 +430,23 @@ pub(crate) async fn fold_absent<Q: FilteredQuery>(
     let has = |k: &str| present.iter().any(|p| p == k);
     q.fold_absent(&|field: &Field| is_absent(field, has));
     Ok(q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracehouse_model::SpanKind;
+    use tracehouse_store_api::testsuite::testkit;
+
+    #[test]
+    fn identical_copies_fold_even_apart_while_halves_stay() {
+        let mut client = testkit::span(TraceId([1; 16]), SpanId([2; 8]), 100, 50);
+        client.kind = SpanKind::Client;
+        let mut server = client.clone();
+        server.kind = SpanKind::Server;
+        let root = testkit::span(TraceId([1; 16]), SpanId([1; 8]), 0, 500);
+        let mut spans = vec![client.clone(), server.clone(), root.clone(), client.clone()];
+        fold_copies(&mut spans);
+        assert_eq!(spans, [root, client, server]);
+    }
 }
