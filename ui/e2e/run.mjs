@@ -696,6 +696,8 @@ test('spans sharing an id are all shown and marked; the API returns every stored
   const rows = await page.$$eval('.wf-row', (rs) => rs.map((r) => [r.getAttribute('data-span-id'), r.getAttribute('data-depth')]));
   eq(JSON.stringify(rows), JSON.stringify([[shared.ids.root, '0'], [shared.ids.shared, '1'], [`${shared.ids.shared}#2`, '2'], [shared.ids.query, '3'], [`missing:${shared.ids.lost}`, '0'], [shared.ids.orphan, '1']]), 'rows and depths');
   eq((await page.$$('.wf-row .badge.dup')).length, 2, 'both marked as duplicate ids');
+  const skewed = await page.$$eval('.wf-row:has(.badge.skew)', (rs) => rs.map((r) => r.getAttribute('data-span-id')));
+  eq(JSON.stringify(skewed), JSON.stringify([`${shared.ids.shared}#2`, shared.ids.query]), 'the server half and its child moved into the client half');
   eq(await page.textContent('[data-testid=span-count]'), '5', 'span count without the marker');
   await page.click(`.wf-row[data-span-id="${shared.ids.shared}#2"]`);
   await page.waitForSelector('.span-panel .dup-note');

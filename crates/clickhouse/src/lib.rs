@@ -22,6 +22,7 @@
 mod alerts;
 mod correlate;
 pub mod error;
+mod keys;
 mod metrics;
 pub mod otel_metrics;
 mod read;
@@ -633,11 +634,11 @@ impl Store for ClickHouseStore {
     }
 
     async fn keys(&self, query: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
-        read::keys(&self.client, query).await
+        keys::keys(&self.client, query).await
     }
 
     async fn values(&self, query: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError> {
-        read::values(&self.client, query).await
+        keys::values(&self.client, query).await
     }
 
     async fn write_logs(&self, logs: Vec<LogRecord>) -> Result<(), StoreError> {

@@ -16,23 +16,20 @@ use tracehouse_query::plan::Target;
 use tracehouse_query::{Field, Plan};
 use tracehouse_store_api::redelivery::fold_identical;
 use tracehouse_store_api::sort::{key_order, offset_page, refuse_key_order};
-use tracehouse_store_api::stats::{
-    FilteredQuery, KeyStats, exists_fields, is_absent, stats_keys, stats_prefix,
-};
+use tracehouse_store_api::stats::{FilteredQuery, exists_fields, is_absent, stats_keys};
 use tracehouse_store_api::structure::{
     Evaluated, check_cursor, count_matched, cursor_of, empty_buckets, evaluate_candidates,
     page_settled, plain_summaries, span_page, trace_page,
 };
 use tracehouse_store_api::{
-    Histogram, HistogramQuery, KeyInfo, KeysQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchPage,
-    SearchQuery, SearchSort, StoreError, TracePage, ValueCount, ValuesQuery,
+    Histogram, HistogramQuery, MAX_CANDIDATE_TRACES, SearchCursor, SearchPage, SearchQuery,
+    SearchSort, StoreError, TracePage,
 };
 
 use crate::error::ClickHouseError;
+use crate::keys::{hour_bounds, stats_tables};
 use crate::row::{READ_COLUMNS, ReadRow};
 use crate::sql::{Params, Table, compile, value_order};
-
-const HOUR_NS: i64 = 3_600_000_000_000;
 
 pub(crate) fn ch(e: clickhouse::error::Error) -> StoreError {
     ClickHouseError::from(e).into()
@@ -378,51 +375,6 @@ pub(crate) async fn histogram(
     })
 }
 
-/// The hours overlapping `[start, end)` as Unix-second bounds `[from, to)`.
-fn hour_bounds(p: &mut Params, start_ns: i64, end_ns: i64) -> (String, String) {
-    let from = start_ns.div_euclid(HOUR_NS) * 3600;
-    let to = end_ns.div_euclid(1_000_000_000) + i64::from(end_ns.rem_euclid(1_000_000_000) != 0);
-    (p.i64(from), p.i64(to))
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct KeyRow {
-    field: String,
-    #[serde(rename = "type")]
-    value_type: String,
-    n: u64,
-}
-
-/// The key and value statistics tables of a target (fed by materialized views).
-fn stats_tables(target: Target) -> (&'static str, &'static str) {
-    match target {
-        Target::Spans => ("span_keys", "span_values"),
-        Target::Logs => ("log_keys", "log_values"),
-    }
-}
-
-/// Keys seen in the range, from the `span_keys` or `log_keys` statistics.
-pub(crate) async fn keys(client: &Client, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
-    let (table, _) = stats_tables(q.target);
-    let mut p = Params::default();
-    let project = p.str(q.project_id.as_str());
-    let (from, to) = hour_bounds(&mut p, q.start_ns, q.end_ns);
-    let prefix = p.str(stats_prefix(&q.prefix.to_lowercase()).to_string());
-    let sql = format!(
-        "SELECT toString(field) AS field, toString(type) AS type, toUInt64(sum(count)) AS n \
-         FROM {table} WHERE project_id = {project} \
-         AND hour >= toDateTime({from}, 'UTC') AND hour < toDateTime({to}, 'UTC') \
-         AND startsWith(lowerUTF8(substring(field, 3)), {prefix}) \
-         GROUP BY field, type"
-    );
-    let rows: Vec<KeyRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
-    let mut stats = KeyStats::default();
-    for r in rows {
-        stats.entry(&r.field).add_rows(&r.value_type, r.n);
-    }
-    Ok(stats.key_infos(q.target, &q.prefix, q.limit))
-}
-
 /// The query with `Exists` of the attributes no record of the project has in the hours of
 /// the window folded to false ([`tracehouse_query::Plan::without_absent`], pushdown and
 /// structure), from the key statistics, so that `service:x` (which reads an attribute
@@ -457,40 +409,4 @@ pub(crate) async fn fold_absent<Q: FilteredQuery>(
     let has = |k: &str| present.iter().any(|p| p == k);
     q.fold_absent(&|field: &Field| is_absent(field, has));
     Ok(q)
-}
-
-#[derive(Debug, Row, Deserialize)]
-struct ValueRow {
-    value: String,
-    n: u64,
-}
-
-/// Top values of a field in the range, from the `span_values` or `log_values` statistics.
-pub(crate) async fn values(
-    client: &Client,
-    q: &ValuesQuery,
-) -> Result<Vec<ValueCount>, StoreError> {
-    let fields = stats_keys(&q.field);
-    let (_, table) = stats_tables(q.target);
-    let mut p = Params::default();
-    let project = p.str(q.project_id.as_str());
-    let (from, to) = hour_bounds(&mut p, q.start_ns, q.end_ns);
-    let fields = p.str_array(fields);
-    let prefix = p.str(q.prefix.to_lowercase());
-    let sql = format!(
-        "SELECT value, toUInt64(sum(count)) AS n FROM {table} \
-         WHERE project_id = {project} \
-         AND hour >= toDateTime({from}, 'UTC') AND hour < toDateTime({to}, 'UTC') \
-         AND has({fields}, toString(field)) AND startsWith(lowerUTF8(value), {prefix}) \
-         GROUP BY value ORDER BY n DESC, value ASC LIMIT {}",
-        q.limit
-    );
-    let rows: Vec<ValueRow> = p.bind(client.query(&sql)).fetch_all().await.map_err(ch)?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ValueCount {
-            value: r.value,
-            count: r.n,
-        })
-        .collect())
 }

@@ -37,7 +37,8 @@
 //!   (by value type) and each value; fed by `span_keys_mv` / `span_values_mv`, read by
 //!   autocomplete.
 //! * `log_keys` / `log_values` — the same statistics for log records (migration 5), fed
-//!   by `log_keys_mv` / `log_values_mv` from `logs`: record attributes count as the span
+//!   by `log_keys_mv2` (migration 12: the body only where not empty) / `log_values_mv` from
+//!   `logs`: record attributes count as the span
 //!   scope (`s:`), resource attributes as `r:`, and the intrinsics are those of logs.
 //! * `logs` — one row per log record. `PARTITION BY toDate(time)` (retention drops whole
 //!   days), `ORDER BY (project_id, time)`: log reads are one project's newest (or oldest)
@@ -528,6 +529,39 @@ const V11_ALERT_LEASE: &str = "CREATE TABLE IF NOT EXISTS ${table:alert_lease}${
 ) ENGINE = ${ENGINE:ReplacingMergeTree(version)}
 ORDER BY name";
 
+// Migration 12: a log record's body counts as a key only where it is not empty, as
+// `body EXISTS` finds it (v5 counted every record's). The view is replaced under a new name,
+// so that the migration stays idempotent.
+const V12_DROP_LOG_KEYS_MV: &str = "DROP VIEW IF EXISTS ${name:log_keys_mv}${ON_CLUSTER}";
+const V12_LOG_KEYS_MV: &str = "CREATE MATERIALIZED VIEW IF NOT EXISTS ${name:log_keys_mv2}${ON_CLUSTER} TO ${table:log_keys} AS
+SELECT project_id, toStartOfHour(time) AS hour, k.1 AS field, k.2 AS type, count() AS count
+FROM ${table:logs}
+ARRAY JOIN arrayConcat(
+    [('i:level', 'string'), ('i:timestamp', 'timestamp')],
+    if(body = '', [], [('i:body', 'string')]),
+    if(trace_id IS NULL, [], [('i:trace_id', 'id')]),
+    if(span_id IS NULL, [], [('i:span_id', 'id')]),
+    if(service_name = '', [], [('i:service_name', 'string')]),
+    if(service_version = '', [], [('i:service_version', 'string')]),
+    if(environment = '', [], [('i:environment', 'string')]),
+    if(ifNull(session_id, '') = '', [], [('i:secure_session_id', 'string')]),
+    arrayMap(x -> ('s:' || x, if(mapContains(attributes_typed, x), multiIf(
+        startsWith(attributes_typed[x], '['), 'array',
+        startsWith(attributes_typed[x], '{\"$bytes\"'), 'bytes',
+        startsWith(attributes_typed[x], '{'), 'map',
+        startsWith(attributes_typed[x], 't') OR startsWith(attributes_typed[x], 'f'), 'bool',
+        match(attributes_typed[x], '[.eE]'), 'float',
+        'int'), 'string')), mapKeys(attributes)),
+    arrayMap(x -> ('r:' || x, if(mapContains(resource_attributes_typed, x), multiIf(
+        startsWith(resource_attributes_typed[x], '['), 'array',
+        startsWith(resource_attributes_typed[x], '{\"$bytes\"'), 'bytes',
+        startsWith(resource_attributes_typed[x], '{'), 'map',
+        startsWith(resource_attributes_typed[x], 't') OR startsWith(resource_attributes_typed[x], 'f'), 'bool',
+        match(resource_attributes_typed[x], '[.eE]'), 'float',
+        'int'), 'string')), mapKeys(resource_attributes))
+) AS k
+GROUP BY project_id, hour, field, type";
+
 /// Every migration, oldest first.
 pub const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -674,6 +708,14 @@ pub const MIGRATIONS: &[Migration] = &[
                 sql: V11_ALERT_LEASE,
                 shard_key: Some("0"),
             },
+        ],
+    },
+    Migration {
+        version: 12,
+        name: "log keys: the body only where it is not empty",
+        statements: &[
+            Statement::Other(V12_DROP_LOG_KEYS_MV),
+            Statement::Other(V12_LOG_KEYS_MV),
         ],
     },
 ];
@@ -914,6 +956,7 @@ mod tests {
                     assert!(
                         s.contains("IF NOT EXISTS")
                             || s.contains(" DROP INDEX IF EXISTS ")
+                            || s.starts_with("DROP VIEW IF EXISTS ")
                             || s.contains(" MODIFY SETTING "),
                         "not idempotent: {s}"
                     );
@@ -1192,7 +1235,7 @@ mod tests {
             I::Timestamp,
         ] {
             assert!(
-                V5_LOG_KEYS_MV.contains(&format!("('i:{}', '", i.name())),
+                V12_LOG_KEYS_MV.contains(&format!("('i:{}', '", i.name())),
                 "{}",
                 i.name()
             );

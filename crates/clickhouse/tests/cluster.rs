@@ -129,7 +129,7 @@ async fn the_suites_pass_through_distributed_tables() {
         "trace_index_mv",
         "span_keys_mv",
         "span_values_mv",
-        "log_keys_mv",
+        "log_keys_mv2",
         "log_values_mv",
     ] {
         assert_eq!(engine(view).engine, "MaterializedView");

@@ -378,14 +378,16 @@ impl Store for EmbeddedStore {
     async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {
         Ok(self
             .searched(q.target)
-            .stats_in(&q.project_id, q.start_ns, q.end_ns)
+            .range_stats(&q.project_id, q.start_ns, q.end_ns)
+            .await?
             .key_infos(q.target, &q.prefix, q.limit))
     }
 
     async fn values(&self, q: &ValuesQuery) -> Result<Vec<ValueCount>, StoreError> {
         Ok(self
             .searched(q.target)
-            .stats_in(&q.project_id, q.start_ns, q.end_ns)
+            .range_stats(&q.project_id, q.start_ns, q.end_ns)
+            .await?
             .values(&q.field, &q.prefix, q.limit))
     }
 
@@ -617,5 +619,44 @@ mod tests {
                 .is_none(),
             "buckets under a minute need a scan"
         );
+    }
+
+    /// The spans the statistics of `range` count (as having a trace id, as every span has).
+    async fn counted(store: &EmbeddedStore, range: (i64, i64), budget: u64) -> u64 {
+        let stats = store
+            .spans
+            .range_stats_within("default", range, budget)
+            .await
+            .unwrap();
+        stats.keys.get("i:trace_id").map_or(0, |e| e.count)
+    }
+
+    #[tokio::test]
+    async fn partial_hours_are_read_within_the_budget_and_counted_whole_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = EngineConfig::new(dir.path());
+        config.flush_interval = Duration::from_secs(3600);
+        let store = EmbeddedStore::open(config).await.unwrap();
+        let t0 = 1_700_002_800_000_000_000; // an hour boundary
+        let s = 1_000_000_000;
+        let spans: Vec<Span> = (1..=50)
+            .map(|i| sample_span(i, 1, t0 + i64::from(i) * s))
+            .collect();
+        store.write_spans(spans).await.unwrap();
+        for when in ["memtable", "parts"] {
+            let range = (t0 + 11 * s, t0 + 21 * s);
+            assert_eq!(counted(&store, range, 10).await, 10, "[{when}]");
+            assert_eq!(counted(&store, range, 9).await, 50, "[{when}] whole hour");
+            let across = (t0 - 30 * s, t0 + 6 * s);
+            assert_eq!(counted(&store, across, 100).await, 5, "[{when}]");
+            // The hour less its first 5 s, which are read instead.
+            let late = (t0 + 5 * s, t0 + 7200 * s);
+            assert_eq!(counted(&store, late, 4).await, 46, "[{when}]");
+            assert_eq!(counted(&store, late, 3).await, 50, "[{when}] whole hour");
+            // The rest of the hour is empty by its minute counts: nothing is read.
+            let early = (t0, t0 + 3000 * s);
+            assert_eq!(counted(&store, early, 0).await, 50, "[{when}]");
+            store.flush_now().await.unwrap();
+        }
     }
 }

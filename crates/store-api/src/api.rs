@@ -292,7 +292,7 @@ pub struct KeysQuery {
     pub project_id: String,
     /// Keys of spans or of log records.
     pub target: Target,
-    /// Inclusive lower bound, ns (statistics are per hour: whole hours are counted).
+    /// Inclusive lower bound, ns (counted exactly: see [`crate::stats::HourSplit`]).
     pub start_ns: i64,
     /// Exclusive upper bound, ns.
     pub end_ns: i64,
@@ -311,7 +311,7 @@ pub struct ValuesQuery {
     pub target: Target,
     /// The key, resolved for the target (`tracehouse_query::plan::resolve_key`).
     pub field: Field,
-    /// Inclusive lower bound, ns (whole hours are counted).
+    /// Inclusive lower bound, ns (counted exactly: see [`crate::stats::HourSplit`]).
     pub start_ns: i64,
     /// Exclusive upper bound, ns.
     pub end_ns: i64,

@@ -198,6 +198,18 @@ mod tests {
     }
 
     #[test]
+    fn identical_copies_fold_even_apart_while_halves_stay() {
+        let mut client = span(TraceId([1; 16]), SpanId([2; 8]), 100, 50);
+        client.kind = tracehouse_model::SpanKind::Client;
+        let mut server = client.clone();
+        server.kind = tracehouse_model::SpanKind::Server;
+        let root = span(TraceId([1; 16]), SpanId([1; 8]), 0, 500);
+        let mut spans = vec![client.clone(), server.clone(), root.clone(), client.clone()];
+        fold_identical(&mut spans);
+        assert_eq!(spans, [root, client, server]);
+    }
+
+    #[test]
     fn folding_keeps_spans_that_only_share_an_id() {
         let mut trace = spans(2);
         let mut server = trace[0].clone();

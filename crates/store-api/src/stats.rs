@@ -3,8 +3,9 @@
 //!
 //! Statistics are per project and hour; each backend keeps them its own way (the embedded
 //! engine in a sidecar of every part and for its memtable, ClickHouse in tables fed by
-//! materialized views). A query merges the statistics of the hours overlapping its range
-//! (so ranges are rounded out to whole hours).
+//! materialized views). Autocomplete counts a range exactly ([`HourSplit`]): the whole
+//! hours inside it from their statistics, the partial hours at its edges from the records
+//! themselves, the same way, unless they hold more than [`MAX_SCANNED_RECORDS`].
 //!
 //! The same statistics count spans (and error spans) per minute, so that a histogram of all
 //! spans adds up whole minutes instead of scanning rows.
@@ -133,6 +134,72 @@ pub struct MinuteCount {
 /// One minute in ns: the resolution of the per-minute counts.
 pub const MINUTE_NS: i64 = 60_000_000_000;
 
+/// One hour in ns: the grain of the key and value statistics.
+pub const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// Records autocomplete reads, at most, to count the keys and values of the partial hours
+/// at a range's edges; a partial hour past that budget is counted from its whole hour's
+/// statistics instead (an overcount, bounded by that hour).
+pub const MAX_SCANNED_RECORDS: u64 = 50_000;
+
+/// How autocomplete counts a range `[start, end)` exactly with statistics kept per hour:
+/// the whole hours inside it from the statistics, the partial hours at its edges from the
+/// records starting in them (counted as the statistics count, so both agree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourSplit {
+    /// The hour-aligned `[start, end)` of the whole hours inside the range, if any.
+    pub whole: Option<(i64, i64)>,
+    /// The partial hours at the edges, `[start, end)` each, within one hour each.
+    pub edges: Vec<(i64, i64)>,
+}
+
+impl HourSplit {
+    /// The split of `[start_ns, end_ns)`.
+    pub fn of(start_ns: i64, end_ns: i64) -> HourSplit {
+        let first = start_ns
+            .div_euclid(HOUR_NS)
+            .saturating_add(i64::from(start_ns.rem_euclid(HOUR_NS) != 0))
+            .saturating_mul(HOUR_NS);
+        let last = end_ns.div_euclid(HOUR_NS).saturating_mul(HOUR_NS);
+        if first > last {
+            // Inside one hour.
+            let edges = if start_ns < end_ns {
+                vec![(start_ns, end_ns)]
+            } else {
+                Vec::new()
+            };
+            return HourSplit { whole: None, edges };
+        }
+        HourSplit {
+            whole: (first < last).then_some((first, last)),
+            edges: [(start_ns, first), (last, end_ns)]
+                .into_iter()
+                .filter(|(a, b)| a < b)
+                .collect(),
+        }
+    }
+
+    /// The whole hour holding a partial one: what counts it when it holds too many records.
+    pub fn hour_of(edge: (i64, i64)) -> (i64, i64) {
+        let start = edge.0.div_euclid(HOUR_NS).saturating_mul(HOUR_NS);
+        (start, start.saturating_add(HOUR_NS))
+    }
+
+    /// How to count a partial hour: `None` to read its own records, or the rest of its hour
+    /// when that is the shorter time to read, whose records are then taken from the whole
+    /// hour's counts. A window ending now has its last hour's rest in the future, which
+    /// holds no records (or the few of a sender ahead of the clock).
+    pub fn rest_of(edge: (i64, i64)) -> Option<Vec<(i64, i64)>> {
+        let (start, end) = Self::hour_of(edge);
+        let rest: Vec<(i64, i64)> = [(start, edge.0), (edge.1, end)]
+            .into_iter()
+            .filter(|(a, b)| a < b)
+            .collect();
+        let length = |r: &[(i64, i64)]| r.iter().map(|(a, b)| b - a).sum::<i64>();
+        (length(&rest) < length(&[edge])).then_some(rest)
+    }
+}
+
 /// A statistics key: a scope prefix (`i:` intrinsic, `s:` span, `r:` resource …) and the key.
 pub fn scoped(prefix: &str, key: &str) -> String {
     format!("{prefix}{key}")
@@ -177,6 +244,33 @@ impl KeyStats {
                 None => {
                     self.keys.insert(k.clone(), e.clone());
                 }
+            }
+        }
+    }
+
+    /// Takes the keys and values `other` counts (statistics of some of the records this
+    /// counts) away from these: keys and values no record is left with are dropped. Minutes and
+    /// span metrics stay as they are.
+    pub fn remove(&mut self, other: &KeyStats) {
+        for (k, o) in &other.keys {
+            let Some(mine) = self.keys.get_mut(k) else {
+                continue;
+            };
+            mine.count = mine.count.saturating_sub(o.count);
+            for (t, n) in &o.types {
+                if let Some(m) = mine.types.get_mut(t) {
+                    *m = m.saturating_sub(*n);
+                }
+            }
+            for (v, n) in &o.values {
+                if let Some(m) = mine.values.get_mut(v) {
+                    *m = m.saturating_sub(*n);
+                }
+            }
+            mine.types.retain(|_, n| *n > 0);
+            mine.values.retain(|_, n| *n > 0);
+            if mine.count == 0 {
+                self.keys.remove(k);
             }
         }
     }
@@ -392,6 +486,70 @@ pub fn json_type(raw: &str) -> &'static str {
 mod tests {
     use super::*;
     use tracehouse_query::{parse, plan};
+
+    #[test]
+    fn ranges_split_into_whole_hours_and_edges() {
+        const H: i64 = HOUR_NS;
+        const M: i64 = MINUTE_NS;
+        let split = |a, b| {
+            let s = HourSplit::of(a, b);
+            (s.whole, s.edges)
+        };
+        assert_eq!(split(10 * H, 12 * H), (Some((10 * H, 12 * H)), vec![]));
+        assert_eq!(
+            split(10 * H + 5 * M, 12 * H + 1),
+            (
+                Some((11 * H, 12 * H)),
+                vec![(10 * H + 5 * M, 11 * H), (12 * H, 12 * H + 1)]
+            )
+        );
+        assert_eq!(
+            split(10 * H + M, 11 * H + M),
+            (None, vec![(10 * H + M, 11 * H), (11 * H, 11 * H + M)])
+        );
+        assert_eq!(
+            split(10 * H + M, 10 * H + 2 * M),
+            (None, vec![(10 * H + M, 10 * H + 2 * M)])
+        );
+        assert_eq!(
+            split(10 * H, 10 * H + M),
+            (None, vec![(10 * H, 10 * H + M)])
+        );
+        assert_eq!(split(-H - M, -H + M).1, vec![(-H - M, -H), (-H, -H + M)]);
+        assert_eq!(split(5, 5), (None, vec![]));
+        assert_eq!(HourSplit::hour_of((10 * H + M, 11 * H)), (10 * H, 11 * H));
+        assert_eq!(HourSplit::hour_of((-M, 0)), (-H, 0));
+        // The shorter time is read: an edge, or the rest of its hour.
+        assert_eq!(
+            HourSplit::rest_of((10 * H + 5 * M, 11 * H)),
+            Some(vec![(10 * H, 10 * H + 5 * M)])
+        );
+        assert_eq!(HourSplit::rest_of((10 * H, 10 * H + 5 * M)), None);
+        assert_eq!(
+            HourSplit::rest_of((10 * H + M, 10 * H + 58 * M)),
+            Some(vec![(10 * H, 10 * H + M), (10 * H + 58 * M, 11 * H)])
+        );
+        assert_eq!(HourSplit::rest_of((10 * H + 20 * M, 10 * H + 50 * M)), None);
+    }
+
+    #[test]
+    fn removed_records_leave_what_the_rest_has() {
+        let mut hour = KeyStats::default();
+        hour.entry("s:a").add_rows("string", 3);
+        hour.entry("s:a").add_value("x", 2);
+        hour.entry("s:a").add_value("y", 1);
+        hour.entry("s:b").add_rows("int", 1);
+        let mut part = KeyStats::default();
+        part.entry("s:a").add_rows("string", 2);
+        part.entry("s:a").add_value("x", 2);
+        part.entry("s:b").add_rows("int", 1);
+        part.entry("s:c").add_rows("int", 1);
+        hour.remove(&part);
+        assert_eq!(hour.keys.keys().collect::<Vec<_>>(), ["s:a"]);
+        let a = &hour.keys["s:a"];
+        assert_eq!((a.count, a.types["string"]), (1, 1));
+        assert_eq!(a.values, HashMap::from([("y".to_string(), 1)]));
+    }
 
     #[test]
     fn only_counted_attributes_can_be_proved_absent() {

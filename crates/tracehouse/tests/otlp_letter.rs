@@ -190,6 +190,31 @@ fn now_ns() -> u64 {
 }
 
 #[tokio::test]
+async fn the_future_bound_is_a_setting() {
+    let server = TestServer::start(&["--max-clock-ahead", "4h"]);
+    let now = now_ns();
+    let hour = 3_600_000_000_000u64;
+    let span = |id: u8, start: u64| {
+        json!({
+            "traceId": TRACE, "spanId": hex::encode([id; 8]), "name": format!("s{id}"),
+            "startTimeUnixNano": start.to_string(), "endTimeUnixNano": (start + 1).to_string()
+        })
+    };
+    let body = json!({"resourceSpans": [{"scopeSpans": [{"spans": [
+        span(1, now + 3 * hour),
+        span(2, now + 5 * hour),
+    ]}]}]});
+    let answer = post(&server, body.to_string().into_bytes()).await;
+    let partial = &answer["partialSuccess"];
+    assert_eq!(partial["rejectedSpans"], json!(1), "{answer}");
+    let why = partial["errorMessage"].as_str().unwrap_or_default();
+    assert!(why.contains("--max-clock-ahead"), "{why}");
+    let stored = server.trace(TRACE).await;
+    assert_eq!(stored.len(), 1, "3 h ahead is within 4 h");
+    assert_eq!(stored[0]["name"], "s1");
+}
+
+#[tokio::test]
 async fn impossible_times_are_refused_with_a_reason() {
     let server = TestServer::start(&[]);
     let now = now_ns();

@@ -212,8 +212,10 @@ export interface paths {
         };
         /**
          * Keys seen in the window
-         * @description Intrinsic fields and attribute keys, most frequent first, from statistics kept at ingest
-         *     (counted per whole hour). Every built-in field of the target is listed, with a count of
+         * @description Intrinsic fields and attribute keys, most frequent first, each with how many records of
+         *     the window have it: whole hours from statistics kept at ingest, the partial hours at the
+         *     window's edges from the records themselves (a partial hour of more than 50,000 records
+         *     is counted whole). Every built-in field of the target is listed, with a count of
          *     0 when no record in the window has it; an attribute whose plain key would read
          *     something else (a built-in field or its short alias, such as `name` or `service`) is
          *     listed with its scope (`span.name`, `resource.service`).
@@ -236,8 +238,8 @@ export interface paths {
         };
         /**
          * Top values of a key
-         * @description The most frequent values of one key in the window, from statistics kept at ingest
-         *     (counted per whole hour).
+         * @description The most frequent values of one key in the window, counted like the keys: whole hours
+         *     from statistics kept at ingest, partial hours from the records.
          */
         get: operations["listValues"];
         put?: never;

@@ -1,5 +1,6 @@
 //! Answering queries: snapshots and the reads that use a table's live state directly
-//! (unfiltered histograms from per-minute counts, key statistics, trace by id: [`table`]),
+//! (unfiltered histograms from per-minute counts, key statistics, trace by id: [`table`];
+//! autocomplete's exact statistics of a range: [`keys`]),
 //! query execution over a snapshot ([`query`]), the compiler of the query crate's filter IR
 //! to DataFusion ([`filter`]), the granule scan over indexed parts ([`scan`]), span and
 //! trace search and histograms ([`search`]), logs, errors and sessions ([`correlate`]), session
@@ -8,6 +9,7 @@
 
 pub(crate) mod correlate;
 pub(crate) mod filter;
+mod keys;
 pub(crate) mod otel_metrics;
 pub(crate) mod query;
 pub(crate) mod replay;

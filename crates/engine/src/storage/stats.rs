@@ -284,6 +284,25 @@ fn stats_by_partition<'a>(
         .collect())
 }
 
+/// The columns [`batch_stats`] reads.
+pub const SPAN_STATS_COLUMNS: &[&str] = &[
+    c::PROJECT_ID,
+    c::START_TIME,
+    c::NAME,
+    c::SERVICE_NAME,
+    c::SERVICE_VERSION,
+    c::ENVIRONMENT,
+    c::STATUS_MESSAGE,
+    c::SESSION_ID,
+    c::PARENT_SPAN_ID,
+    c::KIND,
+    c::STATUS_CODE,
+    c::HAS_ERROR,
+    c::DURATION,
+    c::ATTRIBUTES,
+    c::RESOURCE_ATTRIBUTES,
+];
+
 /// Statistics of a spans batch, per (project, hour), with per-minute span and error counts.
 pub fn batch_stats(
     batch: &RecordBatch,
@@ -350,14 +369,31 @@ pub fn batch_stats(
     })
 }
 
+/// The columns [`log_batch_stats`] reads.
+pub const LOG_STATS_COLUMNS: &[&str] = &[
+    c::PROJECT_ID,
+    c::TIME,
+    c::LEVEL,
+    c::BODY,
+    c::TRACE_ID,
+    c::SPAN_ID,
+    c::SERVICE_NAME,
+    c::SERVICE_VERSION,
+    c::ENVIRONMENT,
+    c::SESSION_ID,
+    c::ATTRIBUTES,
+    c::RESOURCE_ATTRIBUTES,
+];
+
 /// Statistics of a log records batch, per (project, hour): the log intrinsics (the level
-/// with its names as values; ids, body and time without values) and record (`s:`) and
+/// with its names as values; ids, a non-empty body and time without values) and record (`s:`) and
 /// resource (`r:`) attributes.
 pub fn log_batch_stats(
     batch: &RecordBatch,
     hour_ns: i64,
 ) -> Result<HashMap<(String, i64), KeyStats>, StoreError> {
     let level: &UInt8Array = get(batch, c::LEVEL)?;
+    let body: &StringArray = get(batch, c::BODY)?;
     let trace: &FixedSizeBinaryArray = get(batch, c::TRACE_ID)?;
     let span: &FixedSizeBinaryArray = get(batch, c::SPAN_ID)?;
     let service: &StringArray = get(batch, c::SERVICE_NAME)?;
@@ -369,7 +405,9 @@ pub fn log_batch_stats(
     stats_by_partition(batch, c::TIME, hour_ns, |tally, row| {
         let name = Level::from_code(level.value(row)).as_str();
         tally.intrinsic(Intrinsic::Severity, "string", Some(name.into()));
-        tally.bare(Intrinsic::Body, "string");
+        if !body.value(row).is_empty() {
+            tally.bare(Intrinsic::Body, "string");
+        }
         tally.bare(Intrinsic::Timestamp, "timestamp");
         if trace.is_valid(row) {
             tally.bare(Intrinsic::TraceId, "id");

@@ -13,7 +13,7 @@ use crate::storage::log_rows::{error_schema, log_schema};
 use crate::storage::metric_rows::metric_schema;
 use crate::storage::replay_rows::replay_schema;
 use crate::storage::schema::{col, span_schema};
-use crate::storage::stats::{batch_stats, log_batch_stats};
+use crate::storage::stats::{LOG_STATS_COLUMNS, SPAN_STATS_COLUMNS, batch_stats, log_batch_stats};
 use tracehouse_store_api::stats::KeyStats;
 
 /// Which rows an engine instance holds.
@@ -113,6 +113,15 @@ impl Table {
             Table::Spans => batch_stats(batch, hour_ns),
             Table::Logs => log_batch_stats(batch, hour_ns),
             Table::Errors | Table::Replay | Table::Metrics => Ok(HashMap::new()),
+        }
+    }
+
+    /// The columns [`Table::stats`] reads.
+    pub fn stats_columns(self) -> &'static [&'static str] {
+        match self {
+            Table::Spans => SPAN_STATS_COLUMNS,
+            Table::Logs => LOG_STATS_COLUMNS,
+            Table::Errors | Table::Replay | Table::Metrics => &[],
         }
     }
 }

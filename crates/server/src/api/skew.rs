@@ -6,8 +6,7 @@
 //! request and response), aligned with the parent's start when it is longer. Its
 //! descendants on its own host move with it. Only the answer changes; stored spans do not.
 
-use std::collections::HashMap;
-
+use tracehouse_analysis::Tree;
 use tracehouse_model::Span;
 
 /// The clock a span was timed by: its resource's `host.name`, else its service.
@@ -43,41 +42,29 @@ fn shift(span: &mut Span, by: i64) {
 }
 
 /// Adjusts the spans of one trace for clock skew; returns the shift applied to each span
-/// (0 for most). A parent is the first span with the parent id; spans whose parent is
-/// missing are roots and stay where they are.
+/// (0 for most). Parents are the trace view's ([`Tree`]): a Zipkin server half goes under the
+/// client half sharing its id, so it is moved into its client as Jaeger moves it; spans
+/// whose parent is missing are roots and stay where they are.
 pub fn adjust(spans: &mut [Span]) -> Vec<i64> {
-    let mut first: HashMap<[u8; 8], usize> = HashMap::with_capacity(spans.len());
-    for (i, s) in spans.iter().enumerate() {
-        first.entry(s.span_id.0).or_insert(i);
-    }
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
-    let mut roots = Vec::new();
-    for (i, s) in spans.iter().enumerate() {
-        match s.parent_span_id.and_then(|p| first.get(&p.0)) {
-            Some(&p) if p != i => children[p].push(i),
-            _ => roots.push(i),
-        }
-    }
+    let (order, parents): (Vec<usize>, Vec<Option<usize>>) = {
+        let tree = Tree::new(spans);
+        let parents = (0..spans.len()).map(|i| tree.parent(i)).collect();
+        (tree.depth_first().to_vec(), parents)
+    };
     let hosts: Vec<String> = spans.iter().map(host_of).collect();
     let mut shifts = vec![0i64; spans.len()];
-    let mut seen = vec![false; spans.len()];
-    // (span, its parent, the shift inherited from a parent on the same host)
-    let mut stack: Vec<(usize, Option<usize>, i64)> =
-        roots.into_iter().rev().map(|r| (r, None, 0)).collect();
-    while let Some((i, parent, inherited)) = stack.pop() {
-        if std::mem::replace(&mut seen[i], true) {
-            continue;
-        }
-        let by = match parent {
+    // Parents come first: a child is measured against its parent as already moved, and
+    // one on its parent's host moves with it.
+    for i in order {
+        let by = match parents[i] {
             Some(p) if hosts[p] != hosts[i] => shift_into(&spans[i], &spans[p]),
-            Some(_) => inherited,
+            Some(p) => shifts[p],
             None => 0,
         };
         if by != 0 {
             shift(&mut spans[i], by);
             shifts[i] = by;
         }
-        stack.extend(children[i].iter().rev().map(|&c| (c, Some(i), by)));
     }
     shifts
 }
@@ -130,6 +117,23 @@ mod tests {
     }
 
     #[test]
+    fn a_zipkin_server_half_moves_into_its_client_half() {
+        let mut client = span(2, Some(1), "web", 1100, 1600);
+        client.kind = tracehouse_model::SpanKind::Client;
+        // The server half shares the client's id and parent, timed 20 early by its host.
+        let mut server = span(2, Some(1), "pay", 1080, 1530);
+        server.kind = tracehouse_model::SpanKind::Server;
+        let mut spans = vec![
+            span(1, None, "web", 1000, 1900),
+            server,
+            client,
+            span(3, Some(2), "pay", 1090, 1100),
+        ];
+        // Centred in its client (450 in 500: 25 each way), with its own child.
+        assert_eq!(adjust(&mut spans), [0, 45, 0, 45]);
+    }
+
+    #[test]
     fn longer_children_start_with_their_parent_and_cycles_end() {
         let mut spans = vec![
             span(1, None, "a", 1000, 1100),
@@ -137,8 +141,9 @@ mod tests {
             span(3, Some(1), "b", 1050, 1500),
         ];
         assert_eq!(adjust(&mut spans), [0, 100, 0]);
+        // A cycle is broken where the trace view breaks it, at its first span.
         let mut cycle = vec![span(1, Some(2), "a", 0, 10), span(2, Some(1), "b", 50, 60)];
-        assert_eq!(adjust(&mut cycle), [0, 0], "no root: nothing to align with");
+        assert_eq!(adjust(&mut cycle), [0, -50]);
         // Without host names the service is the clock.
         let mut by_service = vec![span(1, None, "", 1000, 2000), span(2, Some(1), "", 0, 100)];
         by_service[1].service_name = "other".into();

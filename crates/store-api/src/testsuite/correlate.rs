@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use crate::{
-    ErrorGroupsQuery, ErrorQuery, HistogramQuery, SearchQuery, SearchSort, SessionsQuery, Store,
-    StoreError,
+    ErrorGroupsQuery, ErrorQuery, HistogramQuery, KeyInfo, KeysQuery, SearchQuery, SearchSort,
+    SessionsQuery, Store, StoreError,
 };
 use tracehouse_model::{
     AttrValue, Attributes, ErrorSource, Event, Level, LogRecord, Span, SpanId, SpanKind,
@@ -377,6 +377,11 @@ pub async fn load(store: &dyn Store) {
         })
         .collect();
     store.write_logs(other_logs).await.unwrap();
+    // A record without a body (only attributes), in a project of its own.
+    let mut bodiless = testkit::log(T0 + 30 * S, 9, "INFO", "");
+    bodiless.project_id = "bodiless".into();
+    bodiless.log_id = bodiless.content_id();
+    store.write_logs(vec![bodiless]).await.unwrap();
 }
 
 /// A log search of project `p` over the data set's window.
@@ -917,19 +922,9 @@ pub async fn check_browser_sessions(store: &dyn Store, when: &str) {
 /// Autocomplete for log queries: the keys of log records (intrinsics, record and resource
 /// attributes) and the top values of a key, kept apart from the spans'.
 pub async fn check_log_keys(store: &dyn Store, when: &str) {
-    use crate::{KeyScope, KeysQuery, ValuesQuery};
+    use crate::{KeyScope, ValuesQuery};
     use tracehouse_query::plan::resolve_key;
-    let keys = store
-        .keys(&KeysQuery {
-            project_id: "p".into(),
-            target: Target::Logs,
-            start_ns: START,
-            end_ns: END,
-            prefix: String::new(),
-            limit: 100,
-        })
-        .await
-        .unwrap();
+    let keys = log_keys(store, "p", (START, END)).await;
     let has = |key: &str, scope: KeyScope| keys.iter().find(|k| k.key == key && k.scope == scope);
     let level = has("level", KeyScope::Intrinsic).unwrap_or_else(|| panic!("[{when}] {keys:?}"));
     assert_eq!(level.count, 7, "[{when}] every record has a level");
@@ -993,6 +988,63 @@ pub async fn check_log_keys(store: &dyn Store, when: &str) {
         .await
         .unwrap();
     assert!(span_keys.is_empty(), "[{when}] {span_keys:?}");
+    check_log_key_counts_in_range(store, when).await;
+}
+
+/// The log keys of `project` in `[start, end)`.
+async fn log_keys(
+    store: &dyn Store,
+    project: &str,
+    (start_ns, end_ns): (i64, i64),
+) -> Vec<KeyInfo> {
+    store
+        .keys(&KeysQuery {
+            project_id: project.into(),
+            target: Target::Logs,
+            start_ns,
+            end_ns,
+            prefix: String::new(),
+            limit: 100,
+        })
+        .await
+        .unwrap()
+}
+
+/// Log keys count the records of the range, not of its hour: each key offered counts what
+/// `KEY EXISTS` finds there — after the first two records; after the first one, to the
+/// hour's last minute (its hour less the rest of it).
+async fn check_log_key_counts_in_range(store: &dyn Store, when: &str) {
+    for (start_ns, end_ns) in [(START + S, END), (START + 100 * MS, START + 3500 * S)] {
+        let keys = log_keys(store, "p", (start_ns, end_ns)).await;
+        for k in &keys {
+            let q = SearchQuery {
+                start_ns,
+                end_ns,
+                ..log_query(&format!("{} EXISTS", k.key), SearchSort::TimeDesc, 1000)
+            };
+            let found = store.search_logs(&q).await.unwrap().logs.len() as u64;
+            assert_eq!(k.count, found, "[{when}] {} in {start_ns}..{end_ns}", k.key);
+        }
+        let count = |key: &str| keys.iter().find(|k| k.key == key).map(|k| k.count);
+        let want = if start_ns == START + S {
+            (Some(5), Some(1), None)
+        } else {
+            (Some(6), Some(2), None)
+        };
+        assert_eq!(
+            (count("level"), count("trace_id"), count("user.id")),
+            want,
+            "[{when}] l1's user.id is before both ranges"
+        );
+    }
+    // An empty body is no body, as `body EXISTS` finds none.
+    let keys = log_keys(store, "bodiless", (START, END)).await;
+    let count = |key: &str| keys.iter().find(|k| k.key == key).map(|k| k.count);
+    assert_eq!(
+        (count("level"), count("body")),
+        (Some(1), Some(0)),
+        "[{when}]"
+    );
 }
 
 /// Every check, labelled `when` (e.g. "memtable" or "parts").
