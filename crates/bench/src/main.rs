@@ -29,6 +29,7 @@ mod data;
 mod ingest;
 mod measure;
 mod report;
+mod under_load;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -40,6 +41,10 @@ use crate::chdb::measure_clickhouse;
 use crate::data::generate;
 use crate::measure::{Backend, measure};
 use crate::report::{Results, json_report, markdown};
+use crate::under_load::ingest_under_load;
+
+/// The work directory's store of the ingest under a query load.
+const UNDER_LOAD_DIR: &str = "tracehouse-under-load";
 
 /// An hour, in ns.
 const HOUR_NS: i64 = 3_600_000_000_000;
@@ -138,7 +143,7 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
             true,
         ),
     };
-    for stale in ["tracehouse", "chdb-backend"] {
+    for stale in ["tracehouse", UNDER_LOAD_DIR, "chdb-backend"] {
         let dir = work.join(stale);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
@@ -189,7 +194,7 @@ async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Resul
         }
     );
     let data_dir = work.join("tracehouse");
-    let embedded = {
+    let mut embedded = {
         let backend = Backend::embedded(&data_dir).await?;
         let measured = measure(args, &set, (&otlp_path, &metrics_path), &backend).await;
         drop(backend);
@@ -198,6 +203,13 @@ async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Resul
         }
         measured?
     };
+    eprintln!("tracehouse (embedded): ingest into a fresh store, searched once a second…");
+    let loaded_dir = work.join(UNDER_LOAD_DIR);
+    let under_load = ingest_under_load(args, &set, &otlp_path, &loaded_dir).await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&loaded_dir);
+    }
+    embedded.under_load = Some(under_load?);
     let backend = if with_backend {
         let chdb_dir = work.join("chdb-backend");
         let backend = Backend::clickhouse(&args.python, work, &chdb_dir).await?;

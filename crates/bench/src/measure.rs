@@ -24,6 +24,7 @@ use tracehouse_workload::{REQUESTS_METRIC, SERVICES};
 use crate::chdb::{BACKEND_DATABASE, ChdbFront};
 use crate::data::{DataSet, METRIC_INTERVAL_NS};
 use crate::ingest::ingest;
+use crate::under_load::UnderLoad;
 use crate::{BenchArgs, HOUR_NS};
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -41,7 +42,7 @@ pub(crate) struct Timing {
     pub(crate) p95: f64,
 }
 
-fn timing(mut ms: Vec<f64>) -> Timing {
+pub(crate) fn timing(mut ms: Vec<f64>) -> Timing {
     ms.sort_by(f64::total_cmp);
     Timing {
         median: percentile(&ms, 0.5),
@@ -145,6 +146,8 @@ pub(crate) struct Measured {
     pub(crate) metric_bytes: Option<u64>,
     /// `rate` of the request counter by `service.name` over the window, per minute.
     pub(crate) metrics_rate: Timing,
+    /// Ingest into a fresh store while searching it (embedded store only).
+    pub(crate) under_load: Option<UnderLoad>,
     /// The backend's sentence for the notes under the table.
     pub(crate) note: String,
 }
@@ -254,7 +257,7 @@ impl Backend {
     }
 
     /// The store, as the server and every query see it.
-    fn store(&self) -> Arc<dyn Store> {
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
         match self {
             Backend::Embedded { store, .. } => store.clone(),
             Backend::ClickHouse { store, .. } => store.clone(),
@@ -570,6 +573,82 @@ async fn metrics_rate(
     .await
 }
 
+/// An in-process tracehouse server on ephemeral ports over a store.
+pub(crate) struct Serving {
+    /// Its OTLP/gRPC endpoint.
+    pub(crate) grpc: String,
+    /// Its API's base URL.
+    pub(crate) api: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Serving {
+    /// Binds a server of the default configuration over `store` and starts it.
+    pub(crate) async fn start(store: Arc<dyn Store>) -> anyhow::Result<Serving> {
+        let config = ServerConfig {
+            listen: "127.0.0.1:0".parse()?,
+            otlp_grpc: "127.0.0.1:0".parse()?,
+            otlp_http: "127.0.0.1:0".parse()?,
+            ..ServerConfig::default()
+        };
+        let server = Server::bind(config, store).await?;
+        let addrs = server.addrs()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(server.run(async {
+            let _ = stopped.await;
+        }));
+        Ok(Serving {
+            grpc: format!("http://{}", addrs.otlp_grpc),
+            api: format!("http://{}", addrs.api),
+            stop,
+            running,
+        })
+    }
+
+    /// Stops the server and waits for it to finish.
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        self.running.await?
+    }
+}
+
+/// The bench's three span searches: a service with a duration bound, one user's spans
+/// (high cardinality), a substring of the span name.
+pub(crate) fn searches(set: &DataSet) -> [String; 3] {
+    [
+        "service:checkout duration>10ms".into(),
+        format!("user.id={}", set.user_id),
+        "span_name:*cart*".into(),
+    ]
+}
+
+/// The newest 50 spans matching `text` over the data set's window.
+pub(crate) fn newest_50(text: &str, set: &DataSet) -> anyhow::Result<SearchQuery> {
+    Ok(SearchQuery {
+        project_id: "default".into(),
+        plan: tracehouse_query::plan(&tracehouse_query::parse(text)?),
+        start_ns: set.start_ns,
+        end_ns: set.end_ns,
+        sort: SearchSort::TimeDesc,
+        sort_key: None,
+        limit: 50,
+        cursor: None,
+    })
+}
+
+/// The histogram of every span over the data set's window, 60 buckets.
+pub(crate) fn all_spans_histogram(set: &DataSet) -> anyhow::Result<HistogramQuery> {
+    Ok(HistogramQuery {
+        project_id: "default".into(),
+        plan: tracehouse_query::plan(&tracehouse_query::parse("")?),
+        start_ns: set.start_ns,
+        end_ns: set.end_ns,
+        buckets: 60,
+        traces: false,
+    })
+}
+
 /// Measures one tracehouse backend: an in-process server on ephemeral ports over its store,
 /// OTLP/gRPC ingest of the load file, the backend's step to long-term storage, then every
 /// query through the `Store` trait.
@@ -583,19 +662,8 @@ pub(crate) async fn measure(
     // What this process already holds (the allocator keeps memory of an earlier backend's
     // run): the peak RSS of this backend cannot be lower.
     let resident_mb = proc_status_mb(None, "VmRSS:");
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".parse()?,
-        otlp_grpc: "127.0.0.1:0".parse()?,
-        otlp_http: "127.0.0.1:0".parse()?,
-        ..ServerConfig::default()
-    };
-    let server = Server::bind(config, store.clone()).await?;
-    let grpc = format!("http://{}", server.addrs()?.otlp_grpc);
-    let api = format!("http://{}", server.addrs()?.api);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let serving = tokio::spawn(server.run(async {
-        let _ = stop_rx.await;
-    }));
+    let serving = Serving::start(store.clone()).await?;
+    let (grpc, api) = (serving.grpc.clone(), serving.api.clone());
 
     eprintln!("{}: ingest over OTLP/gRPC…", backend.name());
     let cpu_before = process_cpu_secs();
@@ -632,17 +700,7 @@ pub(crate) async fn measure(
     let search = |text: String| {
         let store = store.clone();
         async move {
-            let plan = tracehouse_query::plan(&tracehouse_query::parse(&text)?);
-            let query = SearchQuery {
-                project_id: "default".into(),
-                plan,
-                start_ns,
-                end_ns,
-                sort: SearchSort::TimeDesc,
-                sort_key: None,
-                limit: 50,
-                cursor: None,
-            };
+            let query = newest_50(&text, set)?;
             time_runs(args.runs, |_| {
                 let store = store.clone();
                 let query = query.clone();
@@ -656,19 +714,13 @@ pub(crate) async fn measure(
             .await
         }
     };
-    let service_duration = search("service:checkout duration>10ms".into()).await?;
-    let attribute = search(format!("user.id={}", set.user_id)).await?;
-    let substring = search("span_name:*cart*".into()).await?;
+    let [service_duration, attribute, substring] = searches(set);
+    let service_duration = search(service_duration).await?;
+    let attribute = search(attribute).await?;
+    let substring = search(substring).await?;
     let structural = search("{service:frontend} >> {service:postgres duration>5ms}".into()).await?;
     let histogram = {
-        let query = HistogramQuery {
-            project_id: "default".into(),
-            plan: tracehouse_query::plan(&tracehouse_query::parse("")?),
-            start_ns,
-            end_ns,
-            buckets: 60,
-            traces: false,
-        };
+        let query = all_spans_histogram(set)?;
         time_runs(args.runs, |_| {
             let store = store.clone();
             let query = query.clone();
@@ -694,8 +746,7 @@ pub(crate) async fn measure(
     let red = red_figures(args, set, &store).await?;
     let metrics_rate = metrics_rate(args, set, store.as_ref()).await?;
     let peak_rss_mb = proc_status_mb(None, "VmHWM:");
-    let _ = stop_tx.send(());
-    serving.await??;
+    serving.stop().await?;
     Ok(Measured {
         ingest_secs,
         ingest_cpu_secs,
@@ -717,6 +768,7 @@ pub(crate) async fn measure(
         metrics_ingest_secs,
         metric_bytes,
         metrics_rate,
+        under_load: None,
         note: match resident_mb {
             Some(mb) => format!(
                 "{} Its peak RSS counts from {mb:.0} MB already resident when its store opened.",

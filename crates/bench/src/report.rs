@@ -121,6 +121,12 @@ fn figures(
     let points = set.metrics.points as f64;
     let (points_e, points_b) = single(&|m| Some(points / m.metrics_ingest_secs));
     let (point_bytes_e, point_bytes_b) = single(&|m| m.metric_bytes.map(|b| b as f64 / points));
+    let loaded = |m: &Measured| m.under_load;
+    let (loaded_rate_e, loaded_rate_b) =
+        single(&|m| loaded(m).map(|u| set.spans as f64 / u.ingest_secs));
+    let (loaded_rss_e, loaded_rss_b) = single(&|m| loaded(m).and_then(|u| u.peak_rss_mb));
+    let loaded_searches =
+        |m: &Measured| loaded(m).map_or_else(Cell::default, |u| Cell::timed(u.searches));
     vec![
         Figure {
             name: "ingest_spans_per_s",
@@ -261,6 +267,33 @@ fn figures(
             higher_is_better: false,
             embedded: rss_e,
             backend: rss_b,
+            clickhouse: Cell::default(),
+        },
+        Figure {
+            name: "ingest_under_load_spans_per_s",
+            label: "ingest while searched once a second (the same load into a fresh store, OTLP/gRPC, acknowledged once durable; embedded store only)",
+            unit: "spans/s",
+            higher_is_better: true,
+            embedded: loaded_rate_e,
+            backend: loaded_rate_b,
+            clickhouse: Cell::default(),
+        },
+        Figure {
+            name: "search_under_load_ms",
+            label: "those searches during ingest: the three span searches above and the histogram, in turn",
+            unit: "ms",
+            higher_is_better: false,
+            embedded: loaded_searches(embedded),
+            backend: backend.map_or_else(Cell::default, loaded_searches),
+            clickhouse: Cell::default(),
+        },
+        Figure {
+            name: "peak_rss_under_load_mb",
+            label: "peak RSS during that ingest (VmHWM from the fresh store's opening)",
+            unit: "MB",
+            higher_is_better: false,
+            embedded: loaded_rss_e,
+            backend: loaded_rss_b,
             clickhouse: Cell::default(),
         },
     ]

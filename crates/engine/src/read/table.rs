@@ -4,7 +4,8 @@
 
 use std::sync::Arc;
 
-use datafusion::prelude::col;
+use datafusion::arrow::array::{BooleanArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
 use tracehouse_model::{Span, TraceId};
 use tracehouse_query::{Field, Filter};
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery, aggregate};
@@ -13,11 +14,11 @@ use tracehouse_store_api::stats::{FilteredQuery, KeyStats, MINUTE_NS, is_absent}
 use tracehouse_store_api::structure::{bucket_of, empty_buckets};
 use tracehouse_store_api::{Histogram, HistogramQuery};
 
-use crate::error::StoreError;
-use crate::read::query::{Snapshot, id_lit, project_is};
+use crate::error::{EngineResult, StoreError};
+use crate::read::query::Snapshot;
 use crate::read::search::count_into;
 use crate::storage::part::Part;
-use crate::storage::schema::{batch_to_spans, col as c};
+use crate::storage::schema::{Columns, batch_to_spans, col as c};
 use crate::storage::{HOUR_NS, blocking};
 use crate::table_engine::TableEngine;
 use crate::write::memtable::TableState;
@@ -206,13 +207,18 @@ impl TableEngine {
             .filter(|p| p.meta.project_id == project_id && p.may_contain(&trace_id.0))
             .cloned()
             .collect();
-        let filter = project_is(project_id).and(col(c::TRACE_ID).eq(id_lit(&trace_id.0)));
-        let by_start = vec![col(c::START_TIME).sort(true, false)];
-        let mut spans = snap.spans(&[], filter, by_start, None).await?;
+        let memtable = snap.memtable.clone();
+        let project = project_id.to_string();
         let from_parts = blocking(move || {
+            let mut out = memtable_trace(&memtable, &project, &trace_id.0)?;
             let (indexed, older): (Vec<Arc<Part>>, Vec<Arc<Part>>) =
                 parts.into_iter().partition(|p| p.granules.is_some());
-            let mut out = crate::read::scan::trace_spans(&indexed, &[trace_id], None, None)?;
+            out.extend(crate::read::scan::trace_spans(
+                &indexed,
+                &[trace_id],
+                None,
+                None,
+            )?);
             for part in &older {
                 for batch in part.read_trace(&trace_id.0)? {
                     out.extend(batch_to_spans(&batch)?);
@@ -221,10 +227,35 @@ impl TableEngine {
             Ok(out)
         })
         .await?;
-        spans.extend(from_parts);
+        let mut spans = from_parts;
         fold_identical(&mut spans);
         Ok(spans)
     }
+}
+
+/// The spans of one trace among the memtable's batches, by start time: a pass over their
+/// trace ids, without a query plan (a trace read is a few milliseconds, and planning one
+/// with DataFusion, even over an empty memtable, took a noticeable share of it).
+fn memtable_trace(
+    batches: &[RecordBatch],
+    project_id: &str,
+    trace_id: &[u8; 16],
+) -> Result<Vec<Span>, StoreError> {
+    let mut spans = Vec::new();
+    for batch in batches {
+        let columns = Columns(batch);
+        let (ids, projects) = (columns.fsb(c::TRACE_ID)?, columns.str(c::PROJECT_ID)?);
+        let hits: BooleanArray = (0..batch.num_rows())
+            .map(|row| Some(ids.value(row) == trace_id && projects.value(row) == project_id))
+            .collect();
+        if hits.true_count() > 0 {
+            spans.extend(batch_to_spans(
+                &filter_record_batch(batch, &hits).engine()?,
+            )?);
+        }
+    }
+    spans.sort_by_key(|s| s.start_time_unix_nano);
+    Ok(spans)
 }
 
 /// Whether an hour partition overlaps `[start_ns, end_ns)`.
