@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use parking_lot::Mutex;
 use tracehouse_model::{
-    LogRecord, MetricPoint, Span, TraceId, errors_from_logs, errors_from_spans,
+    LogRecord, MetricPoint, Span, TraceId, errors_from_logs, errors_from_spans, span_fingerprint,
 };
 use tracehouse_query::plan::Target;
 use tracehouse_store_api::metrics::scan::scan;
@@ -34,7 +34,7 @@ use crate::storage::log_rows::{errors_to_batch, logs_to_batch};
 use crate::storage::metric_rows::points_to_batch;
 use crate::storage::part::Part;
 use crate::storage::replay_rows::chunks_to_batch;
-use crate::storage::schema::spans_to_batch;
+use crate::storage::schema::{batch_to_spans, spans_to_batch};
 use crate::storage::table::Table;
 use crate::storage::views::ViewFile;
 use crate::table_engine::TableEngine;
@@ -116,8 +116,10 @@ pub struct EmbeddedStore {
 
 impl EmbeddedStore {
     /// Opens (or creates) the store in `config.data_dir`: takes the directory lock, then opens
-    /// each table (removing uncommitted files, loading live parts, replaying its WAL) and
-    /// starts the background tasks.
+    /// each table (removing uncommitted files, loading live parts, replaying its WAL),
+    /// remembers the replayed spans in the window of recently stored ones (so that a batch
+    /// acknowledged before the restart is left out when sent again) and starts the
+    /// background tasks.
     pub async fn open(config: EngineConfig) -> Result<Arc<EmbeddedStore>, StoreError> {
         let dir = config.data_dir.clone();
         fs::create_dir_all(&dir)?;
@@ -130,9 +132,13 @@ impl EmbeddedStore {
         })?;
         let budget = MemtableBudget::new(config.max_memtable_bytes);
         let runtime = crate::read::runtime(&config)?;
+        let recent = RecentSpans::with_budget(config.recent_spans_bytes);
         let open = |table| -> Result<Arc<TableEngine>, StoreError> {
             let shared = (budget.clone(), runtime.clone());
             let engine = Arc::new(TableEngine::open(table, &config, shared.0, shared.1)?);
+            if table == Table::Spans {
+                remember_replayed(&recent, &engine)?;
+            }
             tokio::spawn(maintenance_loop(Arc::downgrade(&engine)));
             Ok(engine)
         };
@@ -144,7 +150,7 @@ impl EmbeddedStore {
             alerts: Arc::new(Mutex::new(AlertFile::open(&dir)?)),
             replay: open(Table::Replay)?,
             metrics: open(Table::Metrics)?,
-            recent: RecentSpans::with_budget(config.recent_spans_bytes),
+            recent,
             _lock: lock,
         }))
     }
@@ -254,6 +260,21 @@ impl TableEngine {
         out.compactions += self.times.compactions.load(Ordering::Relaxed);
         out.compaction_seconds += self.times.compaction_micros.load(Ordering::Relaxed) as f64 / 1e6;
     }
+}
+
+/// Remembers the spans the WAL replayed into the memtable of a table just opened (oldest
+/// first, so that the newest stay when the window cannot hold them all): a batch
+/// acknowledged just before a restart is still left out when the client sends it again.
+fn remember_replayed(recent: &RecentSpans, spans: &TableEngine) -> Result<(), StoreError> {
+    let replayed = spans.state.read().mem.batches();
+    for batch in &replayed {
+        let prints: Vec<u128> = batch_to_spans(batch)?
+            .iter()
+            .map(span_fingerprint)
+            .collect();
+        recent.remember(&prints);
+    }
+    Ok(())
 }
 
 /// The parts a read may have touched: those of its project overlapping its window.

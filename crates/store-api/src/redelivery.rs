@@ -12,6 +12,20 @@
 //! stored spans are remembered. A fingerprint is remembered only once its write is durable
 //! ([`RecentSpans::remember`]): a resend racing the original write is stored too (a read of
 //! the trace by id still folds identical copies, [`fold_identical`]).
+//!
+//! The window lives in memory, so a restart empties it. The embedded store fills it again
+//! as it opens, with the spans its write-ahead log replays into the memtable (oldest first,
+//! within the budget as usual): a batch acknowledged just before a crash or restart is still
+//! left out when the client sends it again. Its remaining limitation: a span whose first
+//! copy was already flushed to a part before the restart is no longer in the log, so its
+//! resend is stored again, and so is a resend racing the original. Until compaction,
+//! searches, histograms, span metrics and autocomplete counts count such a copy twice and
+//! trace by id folds it; the embedded store's compaction then leaves identical copies out
+//! of the part it merges (`crates/engine/src/storage/merge.rs`) and counts the part's
+//! statistics from the rows it keeps, once both copies are in small parts of one partition.
+//! The error occurrences derived from such a copy stay counted twice. ClickHouse does not
+//! fill the window at start: a resend after its restart is stored again and folded by
+//! trace by id only.
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};

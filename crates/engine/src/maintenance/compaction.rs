@@ -1,7 +1,11 @@
 //! Compaction: the small parts of a partition are merged into one (up to a row and byte
 //! cap), closed hours at once and the open hour once it has many parts; spans parts written
-//! before granule indexes existed are rewritten in the current layout. A merge that fails on
-//! damaged data quarantines the damaged part and lets the rest merge next time.
+//! before granule indexes existed are rewritten in the current layout. Spans merge without
+//! identical copies: a span delivered again that the ingest window could not leave out (its
+//! first copy flushed before a restart, a resend racing the original) is stored once from
+//! then on, with statistics, minute counts and span metrics counted again from the kept
+//! rows. A merge that fails on damaged data quarantines the damaged part and lets the rest
+//! merge next time.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -9,10 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use datafusion::arrow::array::RecordBatch;
+
 use crate::error::StoreError;
 use crate::storage::manifest::Manifest;
 use crate::storage::merge::SortedMerge;
-use crate::storage::part::{Part, PartWriter};
+use crate::storage::part::{Part, PartWriter, merged_stats};
 use crate::storage::table::Table;
 use crate::storage::{HOUR_NS, blocking};
 use crate::table_engine::TableEngine;
@@ -116,8 +122,10 @@ impl TableEngine {
 }
 
 /// Streams the rows of `inputs` (parts of one partition) through a k-way merge into part
-/// `id`: one decoded batch per input and one output batch are held at a time, and the new
-/// part's trace index and statistics are merged from the inputs' own.
+/// `id`: one decoded batch per input and one output batch are held at a time. Spans merge
+/// without identical copies (`SortedMerge::without_copies`). The new part's trace index is
+/// merged from the inputs' own, and so are its statistics unless copies were left out:
+/// ingest counted those, so the statistics are then counted again from the kept rows.
 fn merge_parts(
     table: Table,
     dirs: (&Path, &Path),
@@ -131,17 +139,56 @@ fn merge_parts(
         .collect();
     trace_ids.sort_unstable();
     trace_ids.dedup();
-    let mut stats = KeyStats::default();
-    for p in inputs {
-        stats.merge(&p.stats);
+    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
+    let mut merge = merged_rows(table, inputs)?;
+    for batch in merge.by_ref() {
+        writer.write(&batch?)?;
     }
+    let copies = merge.copies_dropped();
+    if copies > 0 {
+        tracing::info!(
+            copies,
+            part = id,
+            "compaction left out identical copies of spans"
+        );
+    }
+    let stats = merged_part_stats(table, inputs, copies)?;
+    writer.finish(dirs, partition, trace_ids, stats)
+}
+
+/// The statistics of the part merged from `inputs`: the inputs' own added up, or, when the
+/// merge left `copies` out (which ingest counted), counted again from the rows it keeps.
+fn merged_part_stats(
+    table: Table,
+    inputs: &[Arc<Part>],
+    copies: u64,
+) -> Result<KeyStats, StoreError> {
+    let mut stats = KeyStats::default();
+    if copies == 0 {
+        for p in inputs {
+            stats.merge(&p.stats);
+        }
+        return Ok(stats);
+    }
+    for batch in merged_rows(table, inputs)? {
+        stats.merge(&merged_stats(table, &batch?)?);
+    }
+    Ok(stats)
+}
+
+/// The rows of `inputs` in part order, spans without identical copies.
+fn merged_rows(
+    table: Table,
+    inputs: &[Arc<Part>],
+) -> Result<SortedMerge<impl Iterator<Item = Result<RecordBatch, StoreError>> + use<>>, StoreError>
+{
     let sources = inputs
         .iter()
         .map(|p| p.batches())
         .collect::<Result<Vec<_>, _>>()?;
-    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
-    for batch in SortedMerge::new(table, sources)? {
-        writer.write(&batch?)?;
+    let merge = SortedMerge::new(table, sources)?;
+    match table {
+        Table::Spans => merge.without_copies(),
+        _ => Ok(merge),
     }
-    writer.finish(dirs, partition, trace_ids, stats)
 }

@@ -4,10 +4,21 @@
 //!
 //! Rows are compared through Arrow's row format of the table's sort columns, so the order is
 //! exactly the one `sort_for_part` produces for a whole batch.
+//!
+//! A merge can also drop identical copies ([`SortedMerge::without_copies`]; compaction does
+//! for spans): identical rows share their sort key, and rows sharing a key come out of the
+//! merge as one run, so a row is left out when its full content matches a row kept earlier
+//! in its run. A row is fingerprinted (XXH3-128 of Arrow's row format of every column) only
+//! once a second row joins its run, and only the fingerprints of the current run's kept rows
+//! are held, so a merge of rows with distinct keys does no more than compare each key with
+//! the last, and its memory stays bounded by the largest run.
+
+use std::collections::HashSet;
 
 use datafusion::arrow::array::{ArrayRef, RecordBatch};
 use datafusion::arrow::compute::{SortOptions, interleave_record_batch};
-use datafusion::arrow::row::{RowConverter, Rows, SortField};
+use datafusion::arrow::row::{Row, RowConverter, Rows, SortField};
+use twox_hash::XxHash3_128;
 
 use crate::error::{EngineResult, StoreError};
 use crate::storage::granule::GRANULE_ROWS;
@@ -62,6 +73,69 @@ impl SortKeys {
     }
 }
 
+/// The current run of equal sort keys of a merge that drops copies (see the module docs).
+struct Copies {
+    /// Every column of the table in Arrow's row format, for fingerprints.
+    rows: RowConverter,
+    /// The sort key of the current run.
+    key: Vec<u8>,
+    /// The run's first row, until a second row joins the run and it is fingerprinted.
+    first: Option<(RecordBatch, usize)>,
+    /// The fingerprints of the run's kept rows, once it has more than one row.
+    prints: HashSet<u128>,
+    dropped: u64,
+}
+
+impl Copies {
+    fn new(table: Table) -> Result<Copies, StoreError> {
+        let fields = table
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| SortField::new(f.data_type().clone()))
+            .collect();
+        Ok(Copies {
+            rows: RowConverter::new(fields).engine()?,
+            key: Vec::new(),
+            first: None,
+            prints: HashSet::new(),
+            dropped: 0,
+        })
+    }
+
+    /// Whether row `row` of `batch`, whose sort key is `key`, is identical to a row kept
+    /// earlier in its run; a row that is not is kept.
+    fn is_copy(
+        &mut self,
+        key: Row<'_>,
+        batch: &RecordBatch,
+        row: usize,
+    ) -> Result<bool, StoreError> {
+        if key.as_ref() != self.key.as_slice() {
+            self.key.clear();
+            self.key.extend_from_slice(key.as_ref());
+            self.prints.clear();
+            self.first = Some((batch.clone(), row));
+            return Ok(false);
+        }
+        if let Some((first, at)) = self.first.take() {
+            self.prints.insert(fingerprint(&self.rows, &first, at)?);
+        }
+        let copy = !self.prints.insert(fingerprint(&self.rows, batch, row)?);
+        self.dropped += u64::from(copy);
+        Ok(copy)
+    }
+}
+
+/// The content fingerprint of row `row` of `batch`: XXH3-128 of its every column in
+/// Arrow's row format, which encodes equal values alike and different ones differently.
+fn fingerprint(rows: &RowConverter, batch: &RecordBatch, row: usize) -> Result<u128, StoreError> {
+    let converted = rows
+        .convert_columns(batch.slice(row, 1).columns())
+        .engine()?;
+    Ok(XxHash3_128::oneshot(converted.row(0).as_ref()))
+}
+
 /// One input of the merge: its current batch, that batch's sort keys, and the next row.
 struct Input<I> {
     batches: I,
@@ -83,6 +157,8 @@ pub struct SortedMerge<I> {
     picked: Vec<(usize, usize)>,
     /// Estimated Arrow bytes of the pending rows.
     picked_bytes: u64,
+    /// The current run of equal keys, when identical copies are dropped.
+    copies: Option<Copies>,
 }
 
 impl<I> SortedMerge<I>
@@ -97,11 +173,24 @@ where
             slots: Vec::new(),
             picked: Vec::with_capacity(GRANULE_ROWS),
             picked_bytes: 0,
+            copies: None,
         };
         for batches in sources {
             merge.add_input(batches)?;
         }
         Ok(merge)
+    }
+
+    /// The same merge, leaving out every row identical to one it yields (see the module
+    /// docs).
+    pub fn without_copies(mut self) -> Result<SortedMerge<I>, StoreError> {
+        self.copies = Some(Copies::new(self.keys.table)?);
+        Ok(self)
+    }
+
+    /// How many identical copies the merge has left out so far.
+    pub fn copies_dropped(&self) -> u64 {
+        self.copies.as_ref().map_or(0, |c| c.dropped)
     }
 
     /// Starts `batches` as an input, unless it has no rows at all.
@@ -136,12 +225,18 @@ where
         best
     }
 
-    /// Takes the next row of input `i`, moving it to its next batch when this one is used
-    /// up (and dropping it when it has none).
+    /// Takes the next row of input `i` (unless it is a copy left out), moving the input to
+    /// its next batch when this one is used up (and dropping it when it has none).
     fn take_row(&mut self, i: usize) -> Result<(), StoreError> {
         let input = &mut self.inputs[i];
-        self.picked.push((input.slot, input.next));
-        self.picked_bytes += row_bytes(&input.batch);
+        let copy = match &mut self.copies {
+            Some(copies) => copies.is_copy(input.keys.row(input.next), &input.batch, input.next)?,
+            None => false,
+        };
+        if !copy {
+            self.picked.push((input.slot, input.next));
+            self.picked_bytes += row_bytes(&input.batch);
+        }
         input.next += 1;
         if input.next < input.batch.num_rows() {
             return Ok(());
@@ -224,6 +319,7 @@ mod tests {
     use crate::storage::part::sort_for_part;
     use crate::storage::schema::spans_to_batch;
     use crate::storage::schema::tests::sample_span;
+    use tracehouse_model::Span;
 
     /// `n` spans of services a/b/c at scattered times, as one batch.
     fn spans(seed: u8, n: u8) -> RecordBatch {
@@ -271,6 +367,34 @@ mod tests {
         };
         assert_eq!(keys(&got), keys(&expected));
         assert!(merged.iter().all(|b| b.num_rows() <= GRANULE_ROWS));
+    }
+
+    #[test]
+    fn without_copies_leaves_out_identical_rows_and_keeps_rows_that_only_share_a_key() {
+        let table = Table::Spans;
+        let server = sample_span(1, 1, 1_000);
+        let mut client = server.clone();
+        client.kind = tracehouse_model::SpanKind::Client;
+        let other = sample_span(1, 2, 2_000);
+        let part = |spans: &[Span]| sort_for_part(table, &spans_to_batch(spans).unwrap()).unwrap();
+        // Rows of one key come out input by input, so copies of one half meet with the
+        // other half between them.
+        let inputs = [
+            part(&[server.clone(), client.clone(), other.clone()]),
+            part(&[other.clone(), server.clone()]),
+            part(&[client.clone(), server.clone()]),
+        ];
+        let sources = inputs.iter().map(|b| chunks(b, 1).into_iter()).collect();
+        let mut merge = SortedMerge::new(table, sources)
+            .unwrap()
+            .without_copies()
+            .unwrap();
+        let merged: Vec<RecordBatch> = merge.by_ref().collect::<Result<_, _>>().unwrap();
+        assert_eq!(merge.copies_dropped(), 4);
+        let got = datafusion::arrow::compute::concat_batches(&table.schema(), &merged).unwrap();
+        let mut spans = crate::storage::schema::batch_to_spans(&got).unwrap();
+        spans.sort_by_key(|s| (s.start_time_unix_nano, s.kind as u8));
+        assert_eq!(spans, [server, client, other]);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! acknowledgement for — reads back once from every read (trace by id, span search,
 //! histogram, span metrics from cells and from scans), while a span that only shares its
 //! ids with another (Zipkin's client and server halves) is kept beside it. The embedded
-//! store runs it around a flush and a compaction (`crates/engine/tests/redelivery.rs`),
-//! ClickHouse across inserts (`crates/clickhouse/tests/metrics.rs`).
+//! store runs it around flushes, compactions and restarts — the first copy only in the WAL
+//! or already in a part at the restart (`crates/engine/tests/redelivery.rs`), ClickHouse
+//! across inserts (`crates/clickhouse/tests/metrics.rs`).
 
 use std::collections::BTreeMap;
 
