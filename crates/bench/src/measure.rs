@@ -135,7 +135,7 @@ pub(crate) struct Measured {
     pub(crate) red_by_service: Timing,
     /// The same per service and span name.
     pub(crate) red_by_operation: Timing,
-    /// The service map over the data set's last [`GRAPH_WINDOW_NS`].
+    /// The service map over the data set's last [`graph_window_ns`].
     pub(crate) service_graph: Timing,
     /// Largest relative error of a service's p99 from the span metrics against the exact
     /// p99, %.
@@ -459,10 +459,18 @@ async fn tempo_routes(runs: usize, api: &str, set: &DataSet) -> anyhow::Result<(
     Ok((by_id, search))
 }
 
-/// The window of the service map figure, at the end of the data set: the map reads the
-/// spans of its range (at most 100,000 per read), so the whole two hours of a large data
-/// set are more than it takes.
-pub(crate) const GRAPH_WINDOW_NS: i64 = 2 * MINUTE_NS;
+/// The window of the service map figure, at the end of the data set: the last 2 minutes,
+/// shortened past 2M spans to keep the same number of spans in it (2 min × 2M / spans). The
+/// map reads the spans of its range and refuses a range of more than 100,000 of them; the
+/// last 2 minutes of a 16M-span data set hold about 270,000.
+pub(crate) fn graph_window_ns(spans: usize) -> i64 {
+    const FULL: f64 = 2_000_000.0;
+    let share = (FULL / spans.max(1) as f64).min(1.0);
+    (GRAPH_WINDOW_NS as f64 * share) as i64
+}
+
+/// The service map's window at data sets of up to 2M spans.
+const GRAPH_WINDOW_NS: i64 = 2 * MINUTE_NS;
 
 /// The span metrics figures of one backend.
 struct RedFigures {
@@ -511,7 +519,7 @@ async fn red_figures(
     };
     let by_service = red(&["service"]).await?;
     let by_operation = red(&["service", "name"]).await?;
-    let graph_window = (set.end_ns - GRAPH_WINDOW_NS, set.end_ns);
+    let graph_window = (set.end_ns - graph_window_ns(set.spans), set.end_ns);
     // A small data set may have no trace in the window: the figure times the map, the
     // store suites check its edges.
     let graph = time_runs(args.runs, |_| async {

@@ -229,7 +229,7 @@ fn figures(
         ),
         q(
             "service_graph_ms",
-            "service map over the last 2 minutes of the range (tracehouse only; calls joined to callees at query time by reading the spans)",
+            "service map over the last 2 minutes of the range (past 2M spans, 2 min × 2M/spans: the same number of spans; tracehouse only; calls joined to callees at query time by reading the spans)",
             |m| m.service_graph,
             None,
         ),
