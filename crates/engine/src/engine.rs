@@ -27,7 +27,7 @@ use tracehouse_store_api::{
 
 use crate::config::EngineConfig;
 use crate::error::StoreError;
-use crate::maintenance::maintenance_loop;
+use crate::maintenance::{flush_loop, upkeep_loop};
 use crate::storage::alerts::AlertFile;
 use crate::storage::blocking;
 use crate::storage::log_rows::{errors_to_batch, logs_to_batch};
@@ -139,7 +139,8 @@ impl EmbeddedStore {
             if table == Table::Spans {
                 remember_replayed(&recent, &engine)?;
             }
-            tokio::spawn(maintenance_loop(Arc::downgrade(&engine)));
+            tokio::spawn(flush_loop(Arc::downgrade(&engine)));
+            tokio::spawn(upkeep_loop(Arc::downgrade(&engine)));
             Ok(engine)
         };
         Ok(Arc::new(EmbeddedStore {

@@ -49,8 +49,11 @@ pub(crate) struct TableEngine {
     pub(crate) budget: Arc<MemtableBudget>,
     /// Query execution: its memory pool and the cache of Parquet metadata.
     pub(crate) runtime: Arc<RuntimeEnv>,
-    /// Serialises flush, compaction and retention; holds the committed manifest.
+    /// Serialises commits (flush, compaction, retention, quarantine); holds the committed
+    /// manifest. Compaction holds it only to choose its merges and to commit each.
     pub(crate) manifest: Mutex<Manifest>,
+    /// One compaction at a time (the upkeep loop's, or one asked for directly).
+    pub(crate) compaction: Mutex<()>,
     pub(crate) times: MaintenanceTimes,
     /// Why the last flush failed, until one succeeds.
     pub(crate) flush_failure: parking_lot::Mutex<Option<String>>,
@@ -98,6 +101,7 @@ impl TableEngine {
             config: config.clone(),
             state,
             manifest: Mutex::new(opened.manifest),
+            compaction: Mutex::new(()),
             times: MaintenanceTimes::default(),
             flush_failure: parking_lot::Mutex::new(None),
         })

@@ -25,7 +25,7 @@ use crate::write::memtable::arrow_bytes;
 impl TableEngine {
     /// Moves the memtable into new parts and drops the WAL segments it came from. A failed
     /// flush leaves nothing behind (its files are removed) and is retried by the
-    /// maintenance loop, with or without new writes.
+    /// flush loop, with or without new writes.
     pub(crate) async fn flush_now(&self) -> Result<(), StoreError> {
         let mut manifest = self.manifest.lock().await;
         let result = self.flush_locked(&mut manifest).await;
@@ -33,7 +33,7 @@ impl TableEngine {
             Ok(()) => *self.flush_failure.lock() = None,
             Err(e) => {
                 *self.flush_failure.lock() = Some(e.to_string());
-                self.dirs.discard_uncommitted(&manifest);
+                self.dirs.discard(manifest.next_part_id..);
             }
         }
         result

@@ -12,4 +12,4 @@ mod flush;
 mod retention;
 mod schedule;
 
-pub(crate) use schedule::maintenance_loop;
+pub(crate) use schedule::{flush_loop, upkeep_loop};

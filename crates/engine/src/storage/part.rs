@@ -38,6 +38,10 @@ use tracehouse_store_api::stats::KeyStats;
 /// (a multiple of [`GRANULE_ROWS`], so granules never straddle row groups).
 const ROW_GROUP_ROWS: usize = 16 * GRANULE_ROWS;
 
+/// A row group ends early, at a granule boundary, once the writer holds this many bytes of
+/// it (the writer keeps a whole row group's encoded pages until the group ends).
+const ROW_GROUP_BYTES: usize = 32 << 20;
+
 /// Bytes of decoded data a whole-part read asks for at a time (compaction holds one such
 /// batch per merged part).
 pub(crate) const READ_BATCH_BYTES: u64 = 8 << 20;
@@ -654,6 +658,8 @@ pub struct PartWriter {
     granules: Option<GranuleIndexBuilder>,
     rows: u64,
     time_range: Option<(i64, i64)>,
+    /// [`ROW_GROUP_BYTES`]; tests lower it.
+    row_group_bytes: usize,
 }
 
 impl PartWriter {
@@ -680,6 +686,7 @@ impl PartWriter {
             granules: matches!(table, Table::Spans).then(GranuleIndexBuilder::default),
             rows: 0,
             time_range: None,
+            row_group_bytes: ROW_GROUP_BYTES,
         })
     }
 
@@ -696,8 +703,23 @@ impl PartWriter {
             Some((lo, hi)) => (lo.min(min), hi.max(max)),
             None => (min, max),
         });
-        self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).engine()
+        // Rows go in granule by granule, so that a row group can end early at a granule
+        // boundary once the writer holds [`ROW_GROUP_BYTES`]: whatever the rows weigh, a
+        // part (however large compaction makes it) is written in bounded memory.
+        let mut offset = 0;
+        while offset < batch.num_rows() {
+            let to_boundary = GRANULE_ROWS - (self.rows % GRANULE_ROWS as u64) as usize;
+            let len = to_boundary.min(batch.num_rows() - offset);
+            self.writer.write(&batch.slice(offset, len)).engine()?;
+            offset += len;
+            self.rows += len as u64;
+            if self.rows.is_multiple_of(GRANULE_ROWS as u64)
+                && self.writer.in_progress_size() > self.row_group_bytes
+            {
+                self.writer.flush().engine()?;
+            }
+        }
+        Ok(())
     }
 
     /// Finishes the files, with the part's distinct trace ids (sorted) and statistics, and
@@ -774,6 +796,56 @@ mod tests {
             decode_stats(&damaged)
                 .expect_err("half a frame")
                 .is_damage()
+        );
+    }
+
+    #[test]
+    fn heavy_rows_end_row_groups_early_at_granule_boundaries() {
+        use crate::storage::schema::spans_to_batch;
+        use tracehouse_model::{AttrValue, SpanId, TraceId};
+        use tracehouse_store_api::testsuite::testkit::span;
+        let rows = 3 * GRANULE_ROWS + 100;
+        let spans: Vec<_> = (0..rows as u64)
+            .map(|i| {
+                let mut s = span(TraceId([1; 16]), SpanId((i + 1).to_be_bytes()), 0, 1);
+                let noise: String = (0..32)
+                    .map(|k| format!("{:016x}", (i * 32 + k).wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+                    .collect();
+                s.attributes.insert("payload".into(), AttrValue::Str(noise));
+                s
+            })
+            .collect();
+        let batch = spans_to_batch(&spans).expect("batch");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (tmp, parts) = (dir.path().join("tmp"), dir.path().join("parts"));
+        fs::create_dir_all(&tmp).expect("tmp");
+        fs::create_dir_all(&parts).expect("parts");
+        let mut writer = PartWriter::create(Table::Spans, &tmp, 1, 1).expect("writer");
+        writer.row_group_bytes = 1 << 20;
+        // Batches that do not line up with granules, as a merge hands them over.
+        let mut offset = 0;
+        while offset < rows {
+            let len = 3_000.min(rows - offset);
+            writer.write(&batch.slice(offset, len)).expect("write");
+            offset += len;
+        }
+        let stats = merged_stats(Table::Spans, &batch).expect("stats");
+        let part = writer
+            .finish((&tmp, &parts), ("p", 0), vec![[1; 16]], stats)
+            .expect("finish");
+        let metadata = part.reader_metadata().expect("footer").metadata().clone();
+        let groups: Vec<i64> = metadata.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, [8192, 8192, 8192, 100]);
+        let read: usize = part
+            .batches()
+            .expect("read")
+            .map(|b| b.expect("batch").num_rows())
+            .sum();
+        assert_eq!(read, rows);
+        let granule = part.read_rows(&[(8192, 8200)], None).expect("rows");
+        assert_eq!(
+            granule.map(|b| b.expect("batch").num_rows()).sum::<usize>(),
+            8
         );
     }
 

@@ -1,10 +1,11 @@
 //! A table's directory: `manifest.json`, `parts/`, `tmp/` and `wal/`. Opening it brings the
 //! files back in line with the committed manifest (uncommitted part files and leftovers of
-//! interrupted writes go, damaged parts are quarantined); [`TableDir::discard_uncommitted`]
+//! interrupted writes go, damaged parts are quarantined); [`TableDir::discard`]
 //! does the same after a failed flush or compaction.
 
 use std::collections::HashSet;
 use std::fs;
+use std::ops::RangeBounds;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -67,13 +68,14 @@ impl TableDir {
         Ok(Opened { manifest, parts })
     }
 
-    /// Removes what a failed flush or compaction wrote: everything under `tmp/`, and part
-    /// files numbered past the committed manifest's.
-    pub(crate) fn discard_uncommitted(&self, manifest: &Manifest) {
-        let result = clear_dir(&self.tmp).and_then(|()| {
-            list_part_files(&self.parts)?
+    /// Removes what a failed flush or compaction wrote: the files of parts `ids`, under
+    /// `tmp/` and `parts/` (a flush discards every id from the manifest's next one on; a
+    /// compaction, which reserved its id earlier, only its own).
+    pub(crate) fn discard(&self, ids: impl RangeBounds<u64>) {
+        let result = [&self.tmp, &self.parts].into_iter().try_for_each(|dir| {
+            list_part_files(dir)?
                 .into_iter()
-                .filter(|(id, _)| *id >= manifest.next_part_id)
+                .filter(|(id, _)| ids.contains(id))
                 .try_for_each(|(_, path)| fs::remove_file(path))
                 .map_err(StoreError::from)
         });
