@@ -679,9 +679,11 @@ pub(crate) async fn measure(
         ingest::<ExportTraceServiceResponse>(&grpc, otlp_path, set.requests, args.clients.max(1))
             .await?;
     let ingest_cpu_secs = process_cpu_secs().zip(cpu_before).map(|(a, b)| a - b);
+    let peak_after_ingest = proc_status_mb(None, "VmHWM:");
 
     eprintln!("{}: to long-term storage…", backend.name());
     let (bytes_on_disk, settled) = backend.settle(set.spans).await?;
+    let peak_after_settle = proc_status_mb(None, "VmHWM:");
 
     eprintln!("{}: metrics ingest over OTLP/gRPC…", backend.name());
     let metrics_ingest_secs = ingest::<ExportMetricsServiceResponse>(
@@ -777,12 +779,13 @@ pub(crate) async fn measure(
         metric_bytes,
         metrics_rate,
         under_load: None,
-        note: match resident_mb {
-            Some(mb) => format!(
-                "{} Its peak RSS counts from {mb:.0} MB already resident when its store opened.",
+        note: match (resident_mb, peak_after_ingest, peak_after_settle) {
+            (Some(mb), Some(ingest), Some(settle)) => format!(
+                "{} Its peak RSS counts from {mb:.0} MB already resident when its store opened; \
+                 it was {ingest:.0} MB after ingest and {settle:.0} MB after the step to long-term storage.",
                 backend.describe(&settled)
             ),
-            None => backend.describe(&settled),
+            _ => backend.describe(&settled),
         },
     })
 }

@@ -3,24 +3,28 @@
 //! parts, the manifest commits them, and only then are the frozen rows dropped from memory
 //! and the sealed segments removed. A partition that becomes a single part takes the
 //! statistics the memtable kept for it as its rows arrived; one cut into several parts has
-//! each part's computed from its rows.
+//! each part's computed from its rows. A part's rows are gathered from the frozen batches a
+//! slice at a time as they are written, so the flush holds the sort order, not a copy.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use datafusion::arrow::array::{Array, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::array::{Array, FixedSizeBinaryArray, Int64Array, RecordBatch, StringArray};
 use datafusion::arrow::compute::interleave_record_batch;
 
 use crate::error::{EngineResult, StoreError};
 use crate::storage::manifest::Manifest;
 use crate::storage::merge::SortKeys;
-use crate::storage::part::{merged_stats, write_sorted_part};
+use crate::storage::part::{Part, PartWriter, READ_BATCH_BYTES, merged_stats};
 use crate::storage::schema::col as c;
 use crate::storage::table::Table;
 use crate::storage::{HOUR_NS, blocking};
 use crate::table_engine::TableEngine;
 use crate::write::memtable::arrow_bytes;
+use tracehouse_store_api::stats::KeyStats;
 
 impl TableEngine {
     /// Moves the memtable into new parts and drops the WAL segments it came from. A failed
@@ -57,16 +61,12 @@ impl TableEngine {
         let new_parts = blocking(move || {
             let dirs = (tmp.as_path(), parts_dir.as_path());
             let mut id = first_id;
-            in_sorted_chunks(table, &frozen, part_bytes, |key, chunk, whole| {
+            in_sorted_chunks(table, &frozen, part_bytes, |key, run, whole| {
                 let partition = (key.project_id.as_str(), key.hour);
                 let kept = whole
                     .then(|| frozen_stats.remove(&(key.project_id.clone(), key.hour)))
                     .flatten();
-                let stats = match kept {
-                    Some(stats) => stats,
-                    None => merged_stats(table, &chunk)?,
-                };
-                let part = write_sorted_part(table, dirs, id, partition, &chunk, stats);
+                let part = write_run(table, dirs, id, partition, &run, kept);
                 id += 1;
                 part
             })
@@ -104,16 +104,82 @@ struct PartitionKey {
 /// A row of the frozen batches: (batch, row).
 type Position = (usize, usize);
 
+/// The rows of one part-to-be: positions in the frozen batches, in part order.
+struct SortedRun<'a> {
+    sources: &'a [&'a RecordBatch],
+    rows: &'a [Position],
+    /// Average Arrow bytes of a row of each source batch.
+    row_bytes: &'a [usize],
+}
+
+impl SortedRun<'_> {
+    /// The rows, gathered from the frozen batches in slices of about [`READ_BATCH_BYTES`]
+    /// as they are consumed, so a flush never holds a second copy of a whole part.
+    fn batches(&self) -> impl Iterator<Item = Result<RecordBatch, StoreError>> + '_ {
+        runs_by_bytes(self.rows, self.row_bytes, READ_BATCH_BYTES as usize)
+            .into_iter()
+            .map(|slice| interleave_record_batch(self.sources, slice).engine())
+    }
+
+    /// The distinct trace ids of the rows, sorted.
+    fn trace_ids(&self) -> Result<Vec<[u8; 16]>, StoreError> {
+        let columns = self
+            .sources
+            .iter()
+            .map(|b| {
+                b.column_by_name(c::TRACE_ID)
+                    .and_then(|a| a.as_any().downcast_ref::<FixedSizeBinaryArray>())
+                    .ok_or_else(|| StoreError::Corrupt("trace_id column".into()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut ids: Vec<[u8; 16]> = self
+            .rows
+            .iter()
+            .filter(|&&(b, i)| columns[b].is_valid(i))
+            .filter_map(|&(b, i)| columns[b].value(i).try_into().ok())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        Ok(ids)
+    }
+}
+
+/// Writes `run` as part `id` of `partition`, with the statistics the memtable `kept` for
+/// the partition when the run is all of it, else counted from the rows as they are written.
+fn write_run(
+    table: Table,
+    dirs: (&Path, &Path),
+    id: u64,
+    partition: (&str, i64),
+    run: &SortedRun<'_>,
+    kept: Option<KeyStats>,
+) -> Result<Arc<Part>, StoreError> {
+    let trace_ids = if table.indexes_traces() {
+        run.trace_ids()?
+    } else {
+        Vec::new()
+    };
+    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
+    let count = kept.is_none();
+    let mut stats = kept.unwrap_or_default();
+    for batch in run.batches() {
+        let batch = batch?;
+        if count {
+            stats.merge(&merged_stats(table, &batch)?);
+        }
+        writer.write(&batch)?;
+    }
+    writer.finish(dirs, partition, trace_ids, stats)
+}
+
 /// Hands the frozen rows to `write` cut into parts, one at a time: by partition (in
 /// partition order), each partition's rows in the table's part order, cut into runs of at
 /// most about `part_bytes` of Arrow data, with whether the run is the whole partition.
-/// Each part's batch is gathered from the frozen batches in one copy, and dropped before
-/// the next is gathered.
 fn in_sorted_chunks<T>(
     table: Table,
     batches: &[RecordBatch],
     part_bytes: usize,
-    mut write: impl FnMut(&PartitionKey, RecordBatch, bool) -> Result<T, StoreError>,
+    mut write: impl FnMut(&PartitionKey, SortedRun<'_>, bool) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     let sort_keys = SortKeys::new(table)?;
     let keys = batches
@@ -130,9 +196,13 @@ fn in_sorted_chunks<T>(
         rows.sort_by(|a, b| keys[a.0].row(a.1).cmp(&keys[b.0].row(b.1)));
         let runs = runs_by_bytes(&rows, &row_bytes, part_bytes);
         let whole = runs.len() == 1;
-        for run in runs {
-            let batch = interleave_record_batch(&sources, run).engine()?;
-            out.push(write(&key, batch, whole)?);
+        for rows in runs {
+            let run = SortedRun {
+                sources: &sources,
+                rows,
+                row_bytes: &row_bytes,
+            };
+            out.push(write(&key, run, whole)?);
         }
     }
     Ok(out)
@@ -230,15 +300,19 @@ mod tests {
             })
             .collect();
         let per_row = arrow_bytes(&batches[0]) / 50;
-        let parts = in_sorted_chunks(Table::Spans, &batches, 30 * per_row, |key, chunk, whole| {
+        let gathered = |run: SortedRun<'_>| {
+            let slices = run.batches().collect::<Result<Vec<_>, _>>()?;
+            datafusion::arrow::compute::concat_batches(&batches[0].schema(), &slices).engine()
+        };
+        let parts = in_sorted_chunks(Table::Spans, &batches, 30 * per_row, |key, run, whole| {
             assert!(!whole, "100 rows an hour are cut into several parts");
-            Ok((key.hour, chunk))
+            Ok((key.hour, gathered(run)?))
         })
         .unwrap();
         assert!(parts.iter().all(|(_, c)| c.num_rows() <= 30), "cut by size");
-        let uncut = in_sorted_chunks(Table::Spans, &batches, usize::MAX, |key, chunk, whole| {
+        let uncut = in_sorted_chunks(Table::Spans, &batches, usize::MAX, |key, run, whole| {
             assert!(whole, "an hour in one part");
-            Ok((key.hour, chunk.num_rows()))
+            Ok((key.hour, run.rows.len()))
         })
         .unwrap();
         assert_eq!(uncut, [(hours[0], 100), (hours[1], 100)]);

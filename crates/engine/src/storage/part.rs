@@ -586,6 +586,7 @@ pub(crate) fn sort_for_part(table: Table, batch: &RecordBatch) -> Result<RecordB
     take_record_batch(batch, &indices).engine()
 }
 
+#[cfg(test)]
 fn sorted_trace_ids(batch: &RecordBatch) -> Result<Vec<[u8; 16]>, StoreError> {
     let ids = batch
         .column_by_name(col::TRACE_ID)
@@ -610,10 +611,10 @@ fn time_range(table: Table, batch: &RecordBatch) -> Result<(i64, i64), StoreErro
     Ok((min, max))
 }
 
-/// Writes one part of `table` (rows of a single project and hour) under `tmp_dir`, then
-/// moves its files into `parts_dir`. The part is not live until the caller commits a
-/// manifest naming it. Tests write parts from unsorted rows with it; the flush sorts
-/// rows itself ([`write_sorted_part`]).
+/// Writes one part of `table` (rows of a single project and hour, in any order) under
+/// `tmp_dir`, then moves its files into `parts_dir`. The part is not live until the caller
+/// commits a manifest naming it. Tests write parts with it; the flush streams sorted rows
+/// into a [`PartWriter`] itself.
 #[cfg(test)]
 pub fn write_part(
     table: Table,
@@ -624,32 +625,19 @@ pub fn write_part(
 ) -> Result<Arc<Part>, StoreError> {
     let sorted = sort_for_part(table, batch)?;
     let stats = merged_stats(table, &sorted)?;
-    write_sorted_part(table, dirs, id, partition, &sorted, stats)
-}
-
-/// Writes part `id` of `table` (rows of a single project and hour, already in the table's
-/// part order, whose statistics are `stats`) under `tmp_dir`, then moves its files into
-/// `parts_dir`. The part is not live until the caller commits a manifest naming it.
-pub fn write_sorted_part(
-    table: Table,
-    dirs: (&Path, &Path),
-    id: u64,
-    partition: (&str, i64),
-    sorted: &RecordBatch,
-    stats: KeyStats,
-) -> Result<Arc<Part>, StoreError> {
-    let trace_ids = match table {
-        Table::Replay | Table::Metrics => Vec::new(),
-        Table::Spans | Table::Logs | Table::Errors => sorted_trace_ids(sorted)?,
+    let trace_ids = if table.indexes_traces() {
+        sorted_trace_ids(&sorted)?
+    } else {
+        Vec::new()
     };
     let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
-    writer.write(sorted)?;
+    writer.write(&sorted)?;
     writer.finish(dirs, partition, trace_ids, stats)
 }
 
 /// Writes a part's files from rows that arrive in part order, batch by batch, holding only
-/// the row group being encoded and the granule being indexed; used whole by a flush and
-/// streamed by compaction.
+/// the row group being encoded and the granule being indexed; flush and compaction stream
+/// their rows into it.
 pub struct PartWriter {
     table: Table,
     id: u64,

@@ -63,6 +63,11 @@ impl Table {
         }
     }
 
+    /// Whether parts of the table keep a trace index (their rows carry trace ids).
+    pub fn indexes_traces(self) -> bool {
+        matches!(self, Table::Spans | Table::Logs | Table::Errors)
+    }
+
     /// The ns timestamp that places a row in its hour partition and time ranges.
     pub fn time_column(self) -> &'static str {
         match self {
