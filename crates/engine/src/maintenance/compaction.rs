@@ -49,10 +49,16 @@ pub(crate) fn max_part_rows(config: &EngineConfig) -> u64 {
     (config.part_bytes as u64 / MERGE_BYTES_PER_ROW).max(TIER_BASE_ROWS)
 }
 
-/// The most parts merged at once: each holds a batch of about [`READ_BATCH_BYTES`] of
-/// decoded rows while merged, within the budget's share of one part (8 at the default 1 GiB).
+/// Bytes a merge holds per input part: a decoded batch of about [`READ_BATCH_BYTES`], and
+/// each column's Parquet reader with its decompressed page, dictionary and codec context
+/// (heaptrack of an 8-way merge of span parts: ~100 MB in dictionary decoding and codecs
+/// besides the batches).
+const MERGE_BYTES_PER_INPUT: u64 = 4 * READ_BATCH_BYTES;
+
+/// The most parts merged at once, within the budget's share of one part (4 at the default
+/// 1 GiB, as many as an open hour's tier collects).
 pub(crate) fn merge_inputs(config: &EngineConfig) -> usize {
-    (config.part_bytes as u64 / READ_BATCH_BYTES).clamp(2, 8) as usize
+    (config.part_bytes as u64 / MERGE_BYTES_PER_INPUT).clamp(2, OPEN_TIER_PARTS as u64) as usize
 }
 
 /// What compaction looks at in a part.
@@ -342,7 +348,7 @@ mod tests {
         for _ in 0..flushes {
             live.push(rows);
             loop {
-                let chosen = pick(&parts(&live), false, MAX_ROWS, 8);
+                let chosen = pick(&parts(&live), false, MAX_ROWS, OPEN_TIER_PARTS);
                 if chosen.len() < 2 {
                     break;
                 }
@@ -410,6 +416,7 @@ mod tests {
     fn merges_stay_within_the_row_cap_and_the_fan_in() {
         let many = parts(&[100; 20]);
         assert_eq!(pick(&many, true, MAX_ROWS, 8), (0..8).collect::<Vec<_>>());
+        assert_eq!(pick(&many, true, MAX_ROWS, 4), [0, 1, 2, 3]);
         assert_eq!(pick(&many, true, 350, 8), [0, 1, 2]);
         // Parts at the cap are left alone.
         assert!(pick(&parts(&[MAX_ROWS, MAX_ROWS]), true, MAX_ROWS, 8).is_empty());
@@ -426,9 +433,9 @@ mod tests {
     fn the_caps_follow_the_budget() {
         let config = EngineConfig::new("/tmp/x");
         assert_eq!(max_part_rows(&config), 16_777_216);
-        assert_eq!(merge_inputs(&config), 8);
+        assert_eq!(merge_inputs(&config), 4);
         let small = config.with_memory_limit(256 << 20);
         assert_eq!(max_part_rows(&small), 4_194_304);
-        assert_eq!(merge_inputs(&small), 4);
+        assert_eq!(merge_inputs(&small), 2);
     }
 }
