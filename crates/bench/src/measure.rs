@@ -287,10 +287,11 @@ impl Backend {
                 let stats = store.stats();
                 let bytes = dir_size(data_dir);
                 let note = format!(
-                    "flush + compaction {secs:.1} s into {} parts ({:.1} B/span of Parquet, {:.1} B/span with indexes and statistics)",
+                    "flush + compaction {secs:.1} s into {} parts ({:.1} B/span of Parquet, {:.1} B/span with indexes and statistics; the parts hold {:.0} MB in memory)",
                     stats.parts,
                     per_span(stats.part_bytes),
                     per_span(bytes),
+                    stats.part_memory_bytes as f64 / 1e6,
                 );
                 Ok((Some(bytes), note))
             }

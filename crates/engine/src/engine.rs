@@ -53,6 +53,9 @@ pub struct EngineStats {
     pub part_rows: u64,
     /// Bytes of live parts on disk.
     pub part_bytes: u64,
+    /// Bytes the live parts hold in memory: trace and granule indexes, statistics and
+    /// the Parquet footers and page indexes read so far.
+    pub part_memory_bytes: u64,
     /// Memtable flushes completed since start.
     pub flushes: u64,
     /// Time spent flushing since start, seconds.
@@ -83,6 +86,11 @@ impl EngineStats {
                 "part_bytes",
                 "Bytes of live parts on disk",
                 self.part_bytes as f64,
+            ),
+            StoreMetric::gauge(
+                "part_memory_bytes",
+                "Bytes live parts hold in memory: indexes, statistics, Parquet metadata",
+                self.part_memory_bytes as f64,
             ),
             StoreMetric::counter("flushes", "Memtable flushes", self.flushes as f64),
             StoreMetric::counter(
@@ -256,6 +264,11 @@ impl TableEngine {
         out.parts += st.parts.len() as u64;
         out.part_rows += st.parts.iter().map(|p| p.meta.rows).sum::<u64>();
         out.part_bytes += st.parts.iter().map(|p| p.meta.bytes).sum::<u64>();
+        out.part_memory_bytes += st
+            .parts
+            .iter()
+            .map(|p| p.memory_bytes() as u64)
+            .sum::<u64>();
         out.flushes += self.times.flushes.load(Ordering::Relaxed);
         out.flush_seconds += self.times.flush_micros.load(Ordering::Relaxed) as f64 / 1e6;
         out.compactions += self.times.compactions.load(Ordering::Relaxed);

@@ -106,9 +106,19 @@ async fn compaction_merges_closed_hour_parts_without_losing_rows() {
         store.flush().await.unwrap();
     }
     assert_eq!(store.stats().parts, 3);
+    let held = store.stats().part_memory_bytes;
+    assert!(
+        held > 3 * 16,
+        "three trace indexes, granule indexes and statistics: {held}"
+    );
     let replaced = store.compact(T0 + 10 * HOUR_NS).await.unwrap();
     assert_eq!(replaced, 3);
     assert_eq!(store.stats().parts, 1);
+    let merged = store.stats().part_memory_bytes;
+    assert!(
+        merged > 0 && merged < held,
+        "one part holds less than the three it replaced: {merged} of {held}"
+    );
     assert_eq!(store.stats().part_rows, 3);
     for i in 1..=3u8 {
         assert_eq!(store.trace("p", TraceId([i; 16])).await.unwrap().len(), 1);

@@ -245,6 +245,18 @@ pub fn services(filter: &Filter) -> Option<Vec<String>> {
 }
 
 impl GranuleIndex {
+    /// Bytes the index holds in memory: the granules' filters and time ranges, the runs
+    /// and the traces' time ranges.
+    pub fn memory_bytes(&self) -> usize {
+        let granules: usize = self
+            .granules
+            .iter()
+            .map(|g| 16 + g.values.num_blocks() * 32)
+            .sum();
+        let runs: usize = self.runs.iter().map(|r| 32 + r.service.len()).sum();
+        granules + runs + self.trace_ranges.len() * 16
+    }
+
     /// The sidecar's bytes.
     pub fn encode(&self) -> Result<Vec<u8>, StoreError> {
         let mut filters = Vec::new();

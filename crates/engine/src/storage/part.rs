@@ -88,6 +88,8 @@ pub struct Part {
     trace_ids: Vec<[u8; 16]>,
     /// Key/value statistics of the part's rows, for autocomplete.
     pub stats: KeyStats,
+    /// Bytes of the statistics' JSON: about what they take in memory.
+    stats_bytes: usize,
     /// The granule index of a spans part written in the current layout (service runs
     /// newest first, pages cut at granules); `None` for other tables and older parts,
     /// which are searched through DataFusion alone.
@@ -215,6 +217,20 @@ impl Part {
         &self.trace_ids
     }
 
+    /// Bytes the part holds in memory while live: its trace index, granule index,
+    /// statistics (about their JSON's size) and, once read, its Parquet footer and page
+    /// index.
+    pub fn memory_bytes(&self) -> usize {
+        let metadata = self
+            .reader_metadata
+            .get()
+            .map_or(0, |m| m.metadata().memory_size());
+        self.trace_ids.len() * 16
+            + self.granules.as_ref().map_or(0, GranuleIndex::memory_bytes)
+            + self.stats_bytes
+            + metadata
+    }
+
     /// Whether the part may hold spans of this trace.
     pub fn may_contain(&self, trace_id: &[u8; 16]) -> bool {
         self.trace_ids.binary_search(trace_id).is_ok()
@@ -312,6 +328,7 @@ impl Part {
             path,
             trace_ids,
             stats: KeyStats::default(),
+            stats_bytes: 0,
             granules: None,
             obsolete: AtomicBool::new(false),
             verified: AtomicBool::new(false),
@@ -333,7 +350,8 @@ impl Part {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e.into()),
         };
-        let stored: Option<KeyStats> = match fs::read(stats_path(parts_dir, part.meta.id)) {
+        let stored: Option<(KeyStats, usize)> = match fs::read(stats_path(parts_dir, part.meta.id))
+        {
             Ok(raw) => Some(decode_stats(&raw)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e.into()),
@@ -342,14 +360,15 @@ impl Part {
         // compute them from the rows at each open.
         let metrics_missing =
             |s: &KeyStats| table == Table::Spans && s.metrics.total() != part.meta.rows;
-        part.stats = match stored {
-            Some(stats) if !metrics_missing(&stats) => stats,
+        (part.stats, part.stats_bytes) = match stored {
+            Some((stats, bytes)) if !metrics_missing(&stats) => (stats, bytes),
             _ => {
                 let mut stats = KeyStats::default();
                 for batch in part.batches()? {
                     stats.merge(&merged_stats(table, &batch?)?);
                 }
-                stats
+                let bytes = serde_json::to_vec(&stats)?.len();
+                (stats, bytes)
             }
         };
         Ok(part)
@@ -448,19 +467,21 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// A part's statistics sidecar: the JSON of its [`KeyStats`], ZSTD-compressed. Key/value
 /// counts and span-metric sketches repeat the same keys and numbers, so compression takes
 /// them from ~11 bytes per span of a small data set to about one.
-fn encode_stats(stats: &KeyStats) -> Result<Vec<u8>, StoreError> {
-    Ok(zstd::bulk::compress(&serde_json::to_vec(stats)?, 3)?)
+/// Also returns the length of the JSON.
+fn encode_stats(stats: &KeyStats) -> Result<(Vec<u8>, usize), StoreError> {
+    let json = serde_json::to_vec(stats)?;
+    Ok((zstd::bulk::compress(&json, 3)?, json.len()))
 }
 
 /// Reads a statistics sidecar: compressed, or plain JSON as parts written before
-/// compression have it.
-fn decode_stats(raw: &[u8]) -> Result<KeyStats, StoreError> {
+/// compression have it; with the length of the JSON.
+fn decode_stats(raw: &[u8]) -> Result<(KeyStats, usize), StoreError> {
     if raw.starts_with(&ZSTD_MAGIC) {
         let json = zstd::stream::decode_all(raw)
             .map_err(|e| StoreError::Corrupt(format!("statistics sidecar: {e}")))?;
-        return Ok(serde_json::from_slice(&json)?);
+        return Ok((serde_json::from_slice(&json)?, json.len()));
     }
-    Ok(serde_json::from_slice(raw)?)
+    Ok((serde_json::from_slice(raw)?, raw.len()))
 }
 
 fn stats_path(parts_dir: &Path, id: u64) -> PathBuf {
@@ -726,7 +747,8 @@ impl PartWriter {
         let bytes = file.metadata()?.len();
         let granules = self.granules.map(|g| g.finish(&trace_ids)).transpose()?;
         let tmp_index = write_synced(tmp_dir, format!("{id:020}.tidx"), &trace_ids.concat())?;
-        let tmp_stats = write_synced(tmp_dir, format!("{id:020}.stats"), &encode_stats(&stats)?)?;
+        let (encoded_stats, stats_bytes) = encode_stats(&stats)?;
+        let tmp_stats = write_synced(tmp_dir, format!("{id:020}.stats"), &encoded_stats)?;
         if let Some(g) = &granules {
             let tmp = write_synced(tmp_dir, format!("{id:020}.gidx"), &g.encode()?)?;
             fs::rename(&tmp, granules_path(parts_dir, id))?;
@@ -749,6 +771,7 @@ impl PartWriter {
             path: parquet_path(parts_dir, id),
             trace_ids,
             stats,
+            stats_bytes,
             granules,
             obsolete: AtomicBool::new(false),
             verified: AtomicBool::new(false),
@@ -768,7 +791,8 @@ mod tests {
             stats.minutes.insert(minute, Default::default());
         }
         let plain = serde_json::to_vec(&stats).expect("statistics serialise");
-        let stored = encode_stats(&stats).expect("statistics compress");
+        let (stored, json_bytes) = encode_stats(&stats).expect("statistics compress");
+        assert_eq!(json_bytes, plain.len());
         assert!(stored.starts_with(&ZSTD_MAGIC));
         assert!(
             stored.len() * 5 < plain.len(),
@@ -776,8 +800,14 @@ mod tests {
             stored.len(),
             plain.len()
         );
-        assert_eq!(decode_stats(&stored).expect("compressed"), stats);
-        assert_eq!(decode_stats(&plain).expect("plain JSON"), stats);
+        assert_eq!(
+            decode_stats(&stored).expect("compressed"),
+            (stats.clone(), plain.len())
+        );
+        assert_eq!(
+            decode_stats(&plain).expect("plain JSON"),
+            (stats, plain.len())
+        );
         let mut damaged = stored.clone();
         damaged.truncate(stored.len() / 2);
         assert!(
