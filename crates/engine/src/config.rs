@@ -11,11 +11,12 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 ///
 /// The memory-bound fields are shares of one budget ([`EngineConfig::with_memory_limit`]):
 /// a quarter for the memtables of all tables together, an eighth per flush (the rows a
-/// table flushes at once, and the part they are cut into), a quarter for query execution,
-/// a sixteenth for cached Parquet metadata and a sixteenth for the fingerprints of recently
-/// stored spans (redelivered spans are stored once); the rest is left to the process (requests in
-/// flight, indexes, the allocator). Compaction streams and holds about one granule per
-/// merged part whatever the parts' sizes.
+/// table flushes at once), an eighth for building a part (a flush's sort order and the
+/// slice it writes; a compaction's inputs, each holding a decoded batch and its column
+/// readers, and the trace ids of the part it builds), a quarter for query execution, a
+/// sixteenth for cached Parquet metadata and a sixteenth for the fingerprints of recently
+/// stored spans (redelivered spans are stored once); the rest is left to the process
+/// (requests in flight, the live parts' indexes and statistics, the allocator).
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     /// Root directory of the store (WAL, parts, manifest).
@@ -32,8 +33,8 @@ pub struct EngineConfig {
     /// than this.
     pub max_memtable_bytes: usize,
     /// A flush cuts a partition's rows into parts of at most about this many bytes of Arrow
-    /// data, so no column of a part's batch nears Arrow's 2 GiB limit of 32-bit offsets
-    /// whatever the spans carry; compaction merges parts only up to this size.
+    /// data; compaction merges at most `part_bytes` / 32 MiB parts at once (2 to 4) into parts
+    /// of at most `part_bytes` / 8 rows.
     pub part_bytes: usize,
     /// Memory queries may take for sorting, grouping and joining; a query that needs more
     /// fails with "query too large" instead of growing the process.
