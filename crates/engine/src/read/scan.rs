@@ -1,14 +1,15 @@
 //! Reads of spans parts that have a granule index ([`crate::storage::granule`]), with Parquet
 //! directly instead of through a DataFusion plan.
 //!
-//! The core is one scan: each service run of each part is read granule by granule, best
-//! first (newest first, or oldest first), with only the columns the filter names plus the
-//! sort keys. The filter (the very DataFusion expression the other paths use, as a
-//! physical expression) is evaluated on each granule and every matching row is offered to
-//! a collector. Granules outside the time window, runs of services the filter excludes and
-//! granules whose value filter rules out an attribute the filter needs are skipped without
-//! reading; a collector that knows older rows can no longer change its answer stops a run
-//! early, and runs are visited best first, so most are never opened.
+//! The core is one scan: the granules of every service run of every part are read best
+//! first (newest first, or oldest first) across runs and parts, with only the columns the
+//! filter names plus the sort keys. The filter (the very DataFusion expression the other
+//! paths use, as a physical expression) is evaluated on each granule and every matching
+//! row is offered to a collector. Granules outside the time window, runs of services the
+//! filter excludes and granules whose value filter rules out an attribute the filter needs
+//! are skipped without reading; a collector that knows older rows can no longer change its
+//! answer stops the scan, so a search for the newest few rows reads the newest granules of
+//! each run, however long the runs are.
 //!
 //! - A page of spans keeps the best N rows, then reads those N whole by row number,
 //!   touching only their pages.
@@ -28,7 +29,7 @@ use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::Filter;
 
 use crate::error::{EngineResult, StoreError};
-use crate::storage::granule::{self, GranuleIndex, Run};
+use crate::storage::granule;
 use crate::storage::part::Part;
 use crate::storage::schema::{batch_to_spans, col as c};
 use crate::storage::table::Table;
@@ -269,98 +270,106 @@ fn downcast<'a, T: 'static>(
         .ok_or_else(|| StoreError::Corrupt(format!("column {name} missing or mistyped")))
 }
 
-/// The runs worth reading, best first.
-fn runs_to_read<'p>(
-    parts: &'p [Arc<Part>],
-    search: &OrderedSearch,
-) -> Vec<(usize, &'p GranuleIndex, &'p Run)> {
+/// One granule's rows of one service run of one part: what a scan reads at a time.
+struct Chunk {
+    part: usize,
+    rows: (u32, u32),
+    /// The best start time the chunk's granule may hold (newest, or oldest ascending).
+    best: i64,
+}
+
+/// The chunks worth reading (their service, time window and attribute values may match),
+/// best first across every run of every part: so a collector that needs few rows stops
+/// once it has them, however the rows are spread over services and parts.
+fn chunks_to_read(parts: &[Arc<Part>], search: &OrderedSearch) -> Vec<Chunk> {
     let services = granule::services(&search.filter);
+    let probes = granule::probes(&search.filter);
     let (lo, hi) = search.window;
-    let mut runs: Vec<(usize, &GranuleIndex, &Run)> = parts
+    let mut chunks: Vec<Chunk> = Vec::new();
+    for (part, index) in parts
         .iter()
         .enumerate()
         .filter_map(|(i, p)| p.granules.as_ref().map(|g| (i, g)))
-        .flat_map(|(i, g)| g.runs.iter().map(move |r| (i, g, r)))
-        .filter(|(_, _, r)| r.min_start < hi && r.max_start >= lo)
-        .filter(|(_, _, r)| services.as_ref().is_none_or(|s| s.contains(&r.service)))
-        .collect();
-    if search.descending {
-        runs.sort_by_key(|(_, _, r)| Reverse(r.max_start));
-    } else {
-        runs.sort_by_key(|(_, _, r)| r.min_start);
+    {
+        let runs = index
+            .runs
+            .iter()
+            .filter(|r| r.min_start < hi && r.max_start >= lo)
+            .filter(|r| services.as_ref().is_none_or(|s| s.contains(&r.service)));
+        for run in runs {
+            for rows in index.chunks(run) {
+                let g = index.granule_of(rows.0);
+                if g.min_start >= hi || g.max_start < lo {
+                    continue;
+                }
+                if probes.as_ref().is_some_and(|p| !g.may_hold_any(p)) {
+                    continue;
+                }
+                let best = if search.descending {
+                    g.max_start
+                } else {
+                    g.min_start
+                };
+                chunks.push(Chunk { part, rows, best });
+            }
+        }
     }
-    runs
+    if search.descending {
+        chunks.sort_by_key(|c| (Reverse(c.best), c.part, c.rows));
+    } else {
+        chunks.sort_by_key(|c| (c.best, c.part, c.rows));
+    }
+    chunks
 }
 
-/// Reads the runs worth reading, best first, granule by granule, and offers every
-/// matching row to `into`; returns whether some granule was left unread because it could
-/// not change the outcome.
+/// Reads the chunks worth reading, best first, and offers every matching row to `into`;
+/// returns whether some chunk was left unread because it could not change the outcome.
 fn scan(
     parts: &[Arc<Part>],
     search: &OrderedSearch,
     into: &mut impl Collector,
 ) -> Result<bool, StoreError> {
     let (physical, columns) = prepare(&search.predicate)?;
-    let probes = granule::probes(&search.filter);
-    let (lo, hi) = search.window;
-    let best_of = |min: i64, max: i64| if search.descending { max } else { min };
-    let mut cut_short = false;
-    for (part, index, run) in runs_to_read(parts, search) {
-        if into.beyond(best_of(run.min_start, run.max_start)) {
-            // Runs come best first: no later run can do better.
+    for chunk in chunks_to_read(parts, search) {
+        if into.beyond(chunk.best) {
+            // Chunks come best first: no later one can do better.
             return Ok(true);
         }
-        let mut chunks = index.chunks(run);
-        if !search.descending {
-            chunks.reverse();
-        }
-        for (first, end) in chunks {
-            let g = index.granule_of(first);
-            if into.beyond(best_of(g.min_start, g.max_start)) {
-                cut_short = true;
-                break;
-            }
-            if g.min_start >= hi || g.max_start < lo {
-                continue;
-            }
-            if probes.as_ref().is_some_and(|p| !g.may_hold_any(p)) {
-                continue;
-            }
-            let mut row = first;
-            for batch in parts[part].read_rows(&[(first, end)], Some(&columns))? {
-                let batch = batch?;
-                let matched = physical
-                    .evaluate(&batch)
-                    .engine()?
-                    .into_array(batch.num_rows())
-                    .engine()?;
-                let matched = matched
-                    .as_any()
-                    .downcast_ref::<BooleanArray>()
-                    .ok_or_else(|| StoreError::Corrupt("filter is not a predicate".into()))?;
-                let starts: &Int64Array = downcast(&batch, c::START_TIME)?;
-                let traces: &FixedSizeBinaryArray = downcast(&batch, c::TRACE_ID)?;
-                let spans: &FixedSizeBinaryArray = downcast(&batch, c::SPAN_ID)?;
-                let errors: &BooleanArray = downcast(&batch, c::HAS_ERROR)?;
-                let durations: &Int64Array = downcast(&batch, c::DURATION)?;
-                for i in 0..batch.num_rows() {
-                    if matched.is_valid(i) && matched.value(i) {
-                        into.offer(Matched {
-                            start: starts.value(i),
-                            duration: durations.value(i),
-                            trace: traces.value(i).try_into().unwrap_or_default(),
-                            span: spans.value(i).try_into().unwrap_or_default(),
-                            error: errors.value(i),
-                            part,
-                            row: row + i as u32,
-                        });
-                    }
+        let (first, end) = chunk.rows;
+        let mut row = first;
+        for batch in parts[chunk.part].read_rows(&[(first, end)], Some(&columns))? {
+            let batch = batch?;
+            let matched = physical
+                .evaluate(&batch)
+                .engine()?
+                .into_array(batch.num_rows())
+                .engine()?;
+            let matched = matched
+                .as_any()
+                .downcast_ref::<BooleanArray>()
+                .ok_or_else(|| StoreError::Corrupt("filter is not a predicate".into()))?;
+            let starts: &Int64Array = downcast(&batch, c::START_TIME)?;
+            let traces: &FixedSizeBinaryArray = downcast(&batch, c::TRACE_ID)?;
+            let spans: &FixedSizeBinaryArray = downcast(&batch, c::SPAN_ID)?;
+            let errors: &BooleanArray = downcast(&batch, c::HAS_ERROR)?;
+            let durations: &Int64Array = downcast(&batch, c::DURATION)?;
+            for i in 0..batch.num_rows() {
+                if matched.is_valid(i) && matched.value(i) {
+                    into.offer(Matched {
+                        start: starts.value(i),
+                        duration: durations.value(i),
+                        trace: traces.value(i).try_into().unwrap_or_default(),
+                        span: spans.value(i).try_into().unwrap_or_default(),
+                        error: errors.value(i),
+                        part: chunk.part,
+                        row: row + i as u32,
+                    });
                 }
-                row += batch.num_rows() as u32;
             }
+            row += batch.num_rows() as u32;
         }
     }
-    Ok(cut_short)
+    Ok(false)
 }
 
 /// The spans at `rows` (sorted, distinct row numbers) of a part, with only the columns
