@@ -81,7 +81,17 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
   const [degraded, setDegraded] = useState('');
   const [buckets, setBuckets] = useState<Bucket[] | null>(null);
   const [histNote, setHistNote] = useState('');
-  const [cols, setCols] = useState<string[]>(loadCols);
+  const [cols, setColsState] = useState<string[]>(loadCols);
+  // The choice is stored as it is made (not in an effect after the render), so a navigation
+  // right after a click cannot lose it.
+  const setCols = (next: string[]) => {
+    setColsState(next);
+    try {
+      localStorage.setItem(COLS_KEY, JSON.stringify(next));
+    } catch {
+      /* ignore */
+    }
+  };
   const [attrCol, setAttrCol] = useState('');
   // Up to two traces picked for comparison (the first picked is the baseline).
   const [picked, setPicked] = useState<string[]>([]);
@@ -114,13 +124,6 @@ export function SearchPage({ params }: { params: URLSearchParams }) {
     }
   }, [params.toString()]);
 
-  useEffect(() => {
-    try {
-      localStorage.setItem(COLS_KEY, JSON.stringify(cols));
-    } catch {
-      /* ignore */
-    }
-  }, [cols]);
 
   // The server orders spans; the traces view sorts the traces it loaded (see `traceSort`), so
   // its order does not search again.
