@@ -18,7 +18,7 @@
 //! - Trace reads use each trace's time range in the part instead of a filter.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap};
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, BooleanArray, FixedSizeBinaryArray, Int64Array};
@@ -494,56 +494,30 @@ pub(crate) fn trace_keys(
 
 /// All spans of `traces` in `parts` (all with a granule index), or only those whose id
 /// is in `only`, with only the table columns at `columns` when given. Only the granules
-/// whose start times overlap a trace's (from the part's granule index) are searched for
-/// its rows.
+/// whose start times overlap a trace's and whose filter may hold it (from the part's
+/// granule index) are read, of those only the pages whose start times overlap it (from the
+/// page index), and their other columns only for the trace's rows.
 pub(crate) fn trace_spans(
     parts: &[Arc<Part>],
     traces: &[TraceId],
     only: Option<&[SpanId]>,
     columns: Option<&[usize]>,
 ) -> Result<Vec<Span>, StoreError> {
-    let schema = Table::Spans.schema();
-    let mut ids = vec![schema.index_of(c::TRACE_ID).engine()?];
-    if only.is_some() {
-        ids.push(schema.index_of(c::SPAN_ID).engine()?);
-    }
-    let wanted: HashSet<&[u8]> = traces.iter().map(|t| &t.0[..]).collect();
-    let only: Option<HashSet<&[u8]>> = only.map(|s| s.iter().map(|s| &s.0[..]).collect());
+    let traces: Vec<[u8; 16]> = traces.iter().map(|t| t.0).collect();
+    let only: Option<Vec<[u8; 8]>> = only.map(|s| s.iter().map(|s| s.0).collect());
     let mut out = Vec::new();
     for part in parts {
         let Some(index) = &part.granules else {
             continue;
         };
-        let ranges: Vec<(i64, i64)> = traces
-            .iter()
-            .filter_map(|t| part.trace_range(&t.0))
-            .collect();
+        let ranges: Vec<(i64, i64)> = traces.iter().filter_map(|t| part.trace_range(t)).collect();
         if ranges.is_empty() {
             continue;
         }
-        let mut rows = Vec::new();
-        for (first, end) in index.chunks_during(&ranges) {
-            let mut row = first;
-            for batch in part.read_rows(&[(first, end)], Some(&ids))? {
-                let batch = batch?;
-                let trace_ids: &FixedSizeBinaryArray = downcast(&batch, c::TRACE_ID)?;
-                let span_ids: Option<&FixedSizeBinaryArray> = match &only {
-                    Some(_) => Some(downcast(&batch, c::SPAN_ID)?),
-                    None => None,
-                };
-                rows.extend(
-                    (0..batch.num_rows())
-                        .filter(|&i| wanted.contains(trace_ids.value(i)))
-                        .filter(|&i| match (&only, span_ids) {
-                            (Some(only), Some(s)) => only.contains(s.value(i)),
-                            _ => true,
-                        })
-                        .map(|i| row + i as u32),
-                );
-                row += batch.num_rows() as u32;
-            }
+        let chunks = part.rows_starting_during(&index.chunks_holding(&ranges, &traces), &ranges)?;
+        for batch in part.read_traces(Some(&chunks), &traces, only.as_deref(), columns)? {
+            out.extend(batch_to_spans(&batch)?);
         }
-        out.extend(spans_at(part, &rows, columns)?);
     }
     Ok(out)
 }

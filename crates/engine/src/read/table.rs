@@ -220,7 +220,7 @@ impl TableEngine {
                 None,
             )?);
             for part in &older {
-                for batch in part.read_trace(&trace_id.0)? {
+                for batch in part.read_traces(None, &[trace_id.0], None, None)? {
                     out.extend(batch_to_spans(&batch)?);
                 }
             }

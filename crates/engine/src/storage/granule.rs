@@ -10,6 +10,10 @@
 //! window, and skips granules that cannot hold an attribute value the query asks for
 //! (`user.id=4242`).
 //!
+//! Since format 2 each granule's filter also holds the trace ids of its rows, so a trace
+//! read opens only the granules of each run that may hold the trace (format 1 sidecars
+//! still open: a trace read then reads every granule of the trace's time range).
+//!
 //! Bloom entries are hashes of `(key, value)` in the forms the filter compiler compares
 //! ([`crate::read::filter`]): the value as text (strings unquoted, numbers as the evaluator
 //! prints them), and the value as a number when it has one (strings whose text parses as a
@@ -36,8 +40,11 @@ pub const GRANULE_ROWS: usize = 8192;
 /// False-positive rate of each granule's value filter.
 const BLOOM_FPP: f64 = 0.01;
 
-/// Format version written in the sidecar's header.
-const VERSION: u32 = 1;
+/// Format version written in the sidecar's header (2: the filters hold trace ids).
+const VERSION: u32 = 2;
+
+/// The oldest format version still read.
+const FIRST_VERSION: u32 = 1;
 
 /// Magic bytes at the start of a granule index file.
 const MAGIC: &[u8; 4] = b"THGI";
@@ -107,6 +114,9 @@ pub struct GranuleIndex {
     /// Start times (earliest, latest) of each trace's spans in the part, in the order of
     /// the part's trace index (sorted trace ids): where a trace's rows can be in each run.
     pub trace_ranges: Vec<(i64, i64)>,
+    /// Whether the granules' filters hold their trace ids ([`trace_probe`]); false for
+    /// sidecars of format 1.
+    pub traces_in_filters: bool,
 }
 
 fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, StoreError> {
@@ -138,6 +148,12 @@ pub fn number_probe(key: &str, n: f64) -> Option<u64> {
     // -0.0 == 0.0: one entry for both.
     let n = if n == 0.0 { 0.0 } else { n };
     Some(hash_parts(key, b'n', &n.to_bits().to_le_bytes()))
+}
+
+/// The filter entry of a trace id (its own tag: no attribute entry collides with it by
+/// construction).
+pub fn trace_probe(trace_id: &[u8; 16]) -> u64 {
+    hash_parts("", b'T', trace_id)
 }
 
 /// The filter entry saying that some row has the attribute `key`.
@@ -296,7 +312,9 @@ impl GranuleIndex {
         let len = u32::from_le_bytes(len.try_into().map_err(|_| corrupt("torn"))?) as usize;
         let (header, mut filters) = rest.split_at_checked(len).ok_or_else(|| corrupt("torn"))?;
         let header: Header = serde_json::from_slice(header)?;
-        if header.version != VERSION || header.granule_rows as usize != GRANULE_ROWS {
+        if !(FIRST_VERSION..=VERSION).contains(&header.version)
+            || header.granule_rows as usize != GRANULE_ROWS
+        {
             return Err(corrupt("unknown version"));
         }
         let mut granules = Vec::with_capacity(header.granules.len());
@@ -337,6 +355,7 @@ impl GranuleIndex {
             runs: header.runs,
             granules,
             trace_ranges,
+            traces_in_filters: header.version >= 2,
         })
     }
 
@@ -353,6 +372,17 @@ impl GranuleIndex {
                     .any(|(lo, hi)| *lo <= g.max_start && *hi >= g.min_start)
             })
             .collect()
+    }
+
+    /// The chunks of [`GranuleIndex::chunks_during`] whose granule may also hold one of
+    /// `traces` (every one of them when the filters do not hold trace ids).
+    pub fn chunks_holding(&self, intervals: &[(i64, i64)], traces: &[[u8; 16]]) -> Vec<(u32, u32)> {
+        let mut chunks = self.chunks_during(intervals);
+        if self.traces_in_filters {
+            let probes: Vec<u64> = traces.iter().map(trace_probe).collect();
+            chunks.retain(|(first, _)| self.granule_of(*first).may_hold_any(&probes));
+        }
+        chunks
     }
 
     /// The granule holding `row`.
@@ -424,9 +454,19 @@ impl GranuleIndexBuilder {
                 max_start: i64::MIN,
                 entries: HashSet::new(),
             });
+            let mut last_trace = None;
             for row in first..end {
                 open.min_start = open.min_start.min(starts.value(row));
                 open.max_start = open.max_start.max(starts.value(row));
+                let trace = traces.value(row);
+                if last_trace != Some(trace) {
+                    open.entries.insert(trace_probe(
+                        trace
+                            .try_into()
+                            .map_err(|_| StoreError::Corrupt("trace_id column".into()))?,
+                    ));
+                    last_trace = Some(trace);
+                }
             }
             let mut seen: HashSet<(&str, &str)> = HashSet::new();
             for map in maps {
@@ -462,6 +502,7 @@ impl GranuleIndexBuilder {
             runs: self.runs,
             granules: self.granules,
             trace_ranges,
+            traces_in_filters: true,
         })
     }
 
@@ -664,6 +705,58 @@ mod tests {
         for damaged in [&raw[..raw.len() - 1], &raw[1..], &raw[..10]] {
             assert!(GranuleIndex::decode(damaged).is_err());
         }
+    }
+
+    #[test]
+    fn granule_filters_hold_trace_ids() {
+        use tracehouse_model::{Span, SpanId};
+        // Rows of trace k are rows 1000k..1000(k+1): traces 0..=8 start in granule 0, 8..=11
+        // in granule 1 (one service, so one run).
+        let rows = 3 * GRANULE_ROWS as u64 / 2;
+        let spans: Vec<Span> = (0..rows)
+            .map(|i| {
+                let mut s = crate::storage::schema::tests::sample_span(
+                    (i / 1000) as u8,
+                    0,
+                    1_000_000 - i as i64,
+                );
+                s.span_id = SpanId(i.to_be_bytes());
+                s
+            })
+            .collect();
+        let batch = crate::storage::schema::spans_to_batch(&spans).expect("batch");
+        let ids: Vec<[u8; 16]> = (0..=(rows / 1000) as u8).map(|b| [b; 16]).collect();
+        let mut builder = GranuleIndexBuilder::default();
+        builder.push(&batch).expect("index");
+        let index = builder.finish(&ids).expect("index");
+        let everything = [(i64::MIN, i64::MAX)];
+        assert_eq!(index.chunks_during(&everything).len(), 2);
+        let granule = |k: u8| index.chunks_holding(&everything, &[[k; 16]]);
+        assert_eq!(granule(0), vec![(0, GRANULE_ROWS as u32)]);
+        assert_eq!(granule(11), vec![(GRANULE_ROWS as u32, rows as u32)]);
+        assert_eq!(granule(8).len(), 2, "trace 8 straddles the boundary");
+        let misses = (100..=255u8).filter(|&k| !granule(k).is_empty()).count();
+        assert!(misses < 10, "{misses} false positives in 156");
+        // A sidecar of format 1 (no trace ids in its filters) still opens; a trace read then
+        // reads every granule of the trace's time range.
+        let raw = index.encode().expect("encode");
+        let back = GranuleIndex::decode(&raw).expect("decode");
+        assert!(back.traces_in_filters);
+        assert_eq!(back.chunks_holding(&everything, &[[0; 16]]).len(), 1);
+        let at = raw
+            .windows(11)
+            .position(|w| w == b"\"version\":2")
+            .expect("version in the header");
+        let mut old = raw;
+        old[at + 10] = b'1';
+        let back = GranuleIndex::decode(&old).expect("format 1 decodes");
+        assert!(!back.traces_in_filters);
+        assert_eq!(back.chunks_holding(&everything, &[[0; 16]]).len(), 2);
+        old[at + 10] = b'3';
+        assert!(
+            GranuleIndex::decode(&old).is_err(),
+            "a newer format is refused"
+        );
     }
 
     #[test]

@@ -12,9 +12,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use datafusion::arrow::array::Scalar;
-use datafusion::arrow::array::{Array, FixedSizeBinaryArray, Int64Array, RecordBatch};
-use datafusion::arrow::compute::kernels::cmp::eq;
+use datafusion::arrow::array::{
+    Array, BooleanArray, FixedSizeBinaryArray, Int64Array, RecordBatch,
+};
+use datafusion::arrow::error::ArrowError;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
@@ -23,6 +24,7 @@ use datafusion::parquet::arrow::arrow_reader::{
 };
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
 use datafusion::parquet::file::metadata::PageIndexPolicy;
+use datafusion::parquet::file::page_index::column_index::ColumnIndexMetaData;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
@@ -73,6 +75,40 @@ const SPAN_PAGE_STATISTICS: [&str; 11] = [
     col::SESSION_ID,
 ];
 
+/// Largest dictionary of a span column chunk; past it the chunk's further pages are plain
+/// (ZSTD still shares their repeats). Reading any row of a chunk decodes its whole
+/// dictionary: at Parquet's default of 1 MiB, the dictionaries of attribute values,
+/// session ids, events and links made up most of a trace read (a few rows from each of
+/// several row groups).
+const SPAN_DICTIONARY_BYTES: usize = 64 * 1024;
+
+/// Largest dictionary of a chunk of session ids: a row group's sessions (a few thousand
+/// ids) fit, which halves the column against plain pages.
+const SESSION_DICTIONARY_BYTES: usize = 256 * 1024;
+
+/// The span columns stored without ZSTD: times and durations (delta-coded, which ZSTD
+/// shrinks by less than 1%) and the dictionary-coded columns of few values (a run of rows
+/// shares one value, so a page is a few bytes of run lengths). Compressed, each costs a
+/// trace read a codec (ZSTD contexts of ~100 KiB, allocated per column chunk) and a
+/// decompression for nothing: at 1M bench spans they took 0.02–0.03 B/span each either way.
+const SPAN_UNCOMPRESSED: [&str; 15] = [
+    col::PROJECT_ID,
+    col::KIND,
+    col::START_TIME,
+    col::END_TIME,
+    col::DURATION,
+    col::STATUS_CODE,
+    col::SERVICE_NAME,
+    col::SERVICE_VERSION,
+    col::ENVIRONMENT,
+    col::SCOPE_NAME,
+    col::SCOPE_VERSION,
+    col::HAS_ERROR,
+    col::DROPPED_ATTRIBUTES,
+    col::DROPPED_EVENTS,
+    col::DROPPED_LINKS,
+];
+
 /// Rows per row group (and page) of replay parts: a chunk of recorded events may weigh a
 /// few MiB, and the writer holds a whole row group in memory.
 const REPLAY_ROW_GROUP_ROWS: usize = 64;
@@ -112,19 +148,115 @@ impl Part {
         Ok(self.reader_metadata.get_or_init(|| loaded))
     }
 
-    /// The rows of one trace: only row groups whose bloom filter may hold the id are read,
-    /// and `trace_id` is filtered while decoding so other columns decode only matching rows.
+    /// The rows of `traces` — only those of `spans` among them, when given — with only the
+    /// table columns at `projection` when given, in part order. Only the rows in `ranges`
+    /// (see [`Part::read_rows`]) are read; without ranges (a part without a granule index),
+    /// the row groups whose bloom filter may hold one of the traces. `trace_id` and
+    /// `span_id` are filtered while decoding, so other columns decode only matching rows.
     ///
     /// A point lookup reads Parquet directly: planning a DataFusion query would cost more
     /// than the read itself.
-    pub fn read_trace(&self, trace_id: &[u8; 16]) -> Result<Vec<RecordBatch>, StoreError> {
-        let metadata = self.reader_metadata()?.clone();
-        let schema = metadata.metadata().file_metadata().schema_descr_ptr();
-        let column = schema
+    pub fn read_traces(
+        &self,
+        ranges: Option<&[(u32, u32)]>,
+        traces: &[[u8; 16]],
+        spans: Option<&[[u8; 8]]>,
+        projection: Option<&[usize]>,
+    ) -> Result<Vec<RecordBatch>, StoreError> {
+        let builder = match ranges {
+            Some(ranges) => self.reader_over(ranges)?,
+            None => self.row_groups_holding(traces)?,
+        };
+        let Some(builder) = builder else {
+            return Ok(Vec::new());
+        };
+        let schema = builder.metadata().file_metadata().schema_descr_ptr();
+        let mut leaves = vec![self.leaf(col::TRACE_ID)?];
+        if spans.is_some() {
+            leaves.push(self.leaf(col::SPAN_ID)?);
+        }
+        let predicate = ArrowPredicateFn::new(
+            ProjectionMask::leaves(&schema, leaves),
+            id_filter(traces, spans),
+        );
+        let mut builder = builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]));
+        if let Some(columns) = projection {
+            builder =
+                builder.with_projection(ProjectionMask::roots(&schema, columns.iter().copied()));
+        }
+        builder
+            .build()
+            .engine()?
+            .collect::<Result<Vec<_>, _>>()
+            .engine()
+    }
+
+    /// The rows of `ranges` (sorted and disjoint) on pages whose start times may fall in one
+    /// of `intervals` (inclusive), from the page index of `start_time`: a trace's rows in a
+    /// run sit on the page or two of its time range. Row groups without that index keep all
+    /// their rows.
+    pub fn rows_starting_during(
+        &self,
+        ranges: &[(u32, u32)],
+        intervals: &[(i64, i64)],
+    ) -> Result<Vec<(u32, u32)>, StoreError> {
+        let metadata = self.reader_metadata()?.metadata().clone();
+        let leaf = self.leaf(col::START_TIME)?;
+        let mut pages: Vec<(u32, u32)> = Vec::new();
+        let mut keep = |first: u32, end: u32| match pages.last_mut() {
+            Some((_, last)) if *last == first => *last = end,
+            _ => pages.push((first, end)),
+        };
+        let mut group_start = 0u32;
+        for (rg, meta) in metadata.row_groups().iter().enumerate() {
+            let group_end = group_start + meta.num_rows().max(0) as u32;
+            let index = metadata.column_index().and_then(|c| c.get(rg)?.get(leaf));
+            let locations = metadata.offset_index().and_then(|o| o.get(rg)?.get(leaf));
+            let (Some(ColumnIndexMetaData::INT64(index)), Some(locations)) = (index, locations)
+            else {
+                keep(group_start, group_end);
+                group_start = group_end;
+                continue;
+            };
+            let locations = locations.page_locations();
+            for (i, page) in locations.iter().enumerate() {
+                let first = group_start + page.first_row_index as u32;
+                let end = locations
+                    .get(i + 1)
+                    .map_or(group_end, |next| group_start + next.first_row_index as u32);
+                let may_hold = match (index.min_value(i), index.max_value(i)) {
+                    (Some(lo), Some(hi)) => intervals.iter().any(|(a, b)| a <= hi && b >= lo),
+                    _ => true,
+                };
+                if may_hold {
+                    keep(first, end);
+                }
+            }
+            group_start = group_end;
+        }
+        Ok(intersect(ranges, &pages))
+    }
+
+    /// The Parquet leaf column of the top-level column `name`.
+    fn leaf(&self, name: &str) -> Result<usize, StoreError> {
+        self.reader_metadata()?
+            .metadata()
+            .file_metadata()
+            .schema_descr()
             .columns()
             .iter()
-            .position(|c| c.path().string() == col::TRACE_ID)
-            .ok_or_else(|| StoreError::Corrupt(format!("part {} has no trace_id", self.meta.id)))?;
+            .position(|c| c.path().string() == name)
+            .ok_or_else(|| StoreError::Corrupt(format!("part {} has no {name}", self.meta.id)))
+    }
+
+    /// A reader of every row group whose `trace_id` bloom filter may hold one of `traces`;
+    /// `None` when none may.
+    fn row_groups_holding(
+        &self,
+        traces: &[[u8; 16]],
+    ) -> Result<Option<ParquetRecordBatchReaderBuilder<File>>, StoreError> {
+        let metadata = self.reader_metadata()?.clone();
+        let column = self.leaf(col::TRACE_ID)?;
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
             File::open(&self.path)?,
             metadata.clone(),
@@ -135,25 +267,15 @@ impl Part {
                 .get_row_group_column_bloom_filter(rg, column)
                 .engine()?
             {
-                Some(bloom) if !bloom.check(&trace_id[..]) => {}
+                Some(bloom) if !traces.iter().any(|t| bloom.check(&t[..])) => {}
                 _ => row_groups.push(rg),
             }
         }
-        if row_groups.is_empty() {
-            return Ok(Vec::new());
-        }
-        let wanted =
-            Scalar::new(FixedSizeBinaryArray::try_from_iter(std::iter::once(trace_id)).engine()?);
-        let predicate =
-            ArrowPredicateFn::new(ProjectionMask::leaves(&schema, [column]), move |batch| {
-                eq(batch.column(0), &wanted)
-            });
-        let reader = builder
-            .with_row_groups(row_groups)
-            .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
-            .build()
-            .engine()?;
-        reader.collect::<Result<Vec<_>, _>>().engine()
+        Ok((!row_groups.is_empty()).then(|| {
+            builder
+                .with_row_groups(row_groups)
+                .with_batch_size(GRANULE_ROWS)
+        }))
     }
 
     /// The rows in `ranges` (`(first, end)` row numbers in part order, sorted and
@@ -165,6 +287,24 @@ impl Part {
         ranges: &[(u32, u32)],
         projection: Option<&[usize]>,
     ) -> Result<impl Iterator<Item = Result<RecordBatch, StoreError>> + use<>, StoreError> {
+        let Some(mut builder) = self.reader_over(ranges)? else {
+            return Ok(None.into_iter().flatten());
+        };
+        if let Some(columns) = projection {
+            let schema = builder.metadata().file_metadata().schema_descr_ptr();
+            builder =
+                builder.with_projection(ProjectionMask::roots(&schema, columns.iter().copied()));
+        }
+        let reader = builder.build().engine()?;
+        Ok(Some(reader.map(|b| b.engine())).into_iter().flatten())
+    }
+
+    /// A reader of the rows in `ranges` (see [`Part::read_rows`]) in batches of about
+    /// [`READ_BATCH_BYTES`]; `None` when the ranges hold no row.
+    fn reader_over(
+        &self,
+        ranges: &[(u32, u32)],
+    ) -> Result<Option<ParquetRecordBatchReaderBuilder<File>>, StoreError> {
         let metadata = self.reader_metadata()?.clone();
         let mut row_groups = Vec::new();
         let mut selected = Vec::new();
@@ -185,23 +325,15 @@ impl Part {
             group_start = group_end;
         }
         if row_groups.is_empty() {
-            return Ok(None.into_iter().flatten());
+            return Ok(None);
         }
         let selection = RowSelection::from_consecutive_ranges(selected.into_iter(), offset);
-        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
-            File::open(&self.path)?,
-            metadata.clone(),
-        )
-        .with_row_groups(row_groups)
-        .with_row_selection(selection)
-        .with_batch_size(self.read_batch_rows()?);
-        if let Some(columns) = projection {
-            let schema = metadata.metadata().file_metadata().schema_descr();
-            builder =
-                builder.with_projection(ProjectionMask::roots(schema, columns.iter().copied()));
-        }
-        let reader = builder.build().engine()?;
-        Ok(Some(reader.map(|b| b.engine())).into_iter().flatten())
+        Ok(Some(
+            ParquetRecordBatchReaderBuilder::new_with_metadata(File::open(&self.path)?, metadata)
+                .with_row_groups(row_groups)
+                .with_row_selection(selection)
+                .with_batch_size(self.read_batch_rows()?),
+        ))
     }
 
     /// Start times (earliest, latest) of the trace's spans in the part, when the part has a
@@ -554,6 +686,16 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
             builder = builder
                 .set_column_statistics_enabled(ColumnPath::from(name), EnabledStatistics::Page);
         }
+        for name in SPAN_UNCOMPRESSED {
+            builder =
+                builder.set_column_compression(ColumnPath::from(name), Compression::UNCOMPRESSED);
+        }
+        builder = builder
+            .set_dictionary_page_size_limit(SPAN_DICTIONARY_BYTES)
+            .set_column_dictionary_page_size_limit(
+                ColumnPath::from(col::SESSION_ID),
+                SESSION_DICTIONARY_BYTES,
+            );
     }
     for name in times {
         builder = builder
@@ -577,6 +719,66 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
         )
         .set_column_dictionary_enabled(ColumnPath::from(unique_id), false)
         .build()
+}
+
+/// The rows in both `a` and `b`, each a sorted list of disjoint `(first, end)` row ranges.
+fn intersect(a: &[(u32, u32)], b: &[(u32, u32)]) -> Vec<(u32, u32)> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while i < a.len() && j < b.len() {
+        let (first, end) = (a[i].0.max(b[j].0), a[i].1.min(b[j].1));
+        if first < end {
+            out.push((first, end));
+        }
+        if a[i].1 < b[j].1 {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
+/// The row filter of [`Part::read_traces`]: rows whose `trace_id` is one of `traces` and,
+/// when `spans` are given, whose `span_id` is one of them.
+fn id_filter(
+    traces: &[[u8; 16]],
+    spans: Option<&[[u8; 8]]>,
+) -> impl FnMut(RecordBatch) -> Result<BooleanArray, ArrowError> + Send + 'static {
+    let mut traces = traces.to_vec();
+    traces.sort_unstable();
+    let spans = spans.map(|s| {
+        let mut s = s.to_vec();
+        s.sort_unstable();
+        s
+    });
+    move |batch: RecordBatch| {
+        let ids = |name: &str| {
+            batch
+                .column_by_name(name)
+                .and_then(|c| c.as_any().downcast_ref::<FixedSizeBinaryArray>())
+                .ok_or_else(|| ArrowError::SchemaError(format!("{name} missing or mistyped")))
+        };
+        let trace_ids = ids(col::TRACE_ID)?;
+        let span_ids = match &spans {
+            Some(_) => Some(ids(col::SPAN_ID)?),
+            None => None,
+        };
+        Ok((0..batch.num_rows())
+            .map(|i| {
+                let trace = trace_ids.value(i);
+                let wanted = traces.binary_search_by(|t| t[..].cmp(trace)).is_ok();
+                Some(
+                    wanted
+                        && match (&spans, span_ids) {
+                            (Some(spans), Some(ids)) => {
+                                spans.binary_search_by(|s| s[..].cmp(ids.value(i))).is_ok()
+                            }
+                            _ => true,
+                        },
+                )
+            })
+            .collect())
+    }
 }
 
 /// Sorts rows into the table's part order with one lexicographic sort of the whole batch:
@@ -868,6 +1070,91 @@ mod tests {
     }
 
     #[test]
+    fn trace_reads_open_only_the_pages_of_the_trace_time_range() {
+        use crate::storage::schema::{batch_to_spans, spans_to_batch};
+        use tracehouse_model::{SpanId, TraceId};
+        use tracehouse_store_api::testsuite::testkit::span;
+        // One service, newest first; trace k holds rows 500k..500(k+1).
+        let rows = 3 * GRANULE_ROWS;
+        let trace = |k: usize| [k as u8 + 1; 16];
+        let start = |row: usize| 10_000_000 - row as i64;
+        let spans: Vec<_> = (0..rows)
+            .map(|i| {
+                span(
+                    TraceId(trace(i / 500)),
+                    SpanId((i as u64 + 1).to_be_bytes()),
+                    start(i),
+                    start(i) + 5,
+                )
+            })
+            .collect();
+        let batch = spans_to_batch(&spans).expect("batch");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (tmp, parts) = (dir.path().join("tmp"), dir.path().join("parts"));
+        fs::create_dir_all(&tmp).expect("tmp");
+        fs::create_dir_all(&parts).expect("parts");
+        let mut writer = PartWriter::create(Table::Spans, &tmp, 1, 1).expect("writer");
+        writer.write(&batch).expect("write");
+        let mut ids: Vec<[u8; 16]> = (0..rows.div_ceil(500)).map(trace).collect();
+        ids.sort_unstable();
+        let stats = merged_stats(Table::Spans, &batch).expect("stats");
+        let part = writer
+            .finish((&tmp, &parts), ("p", 0), ids, stats)
+            .expect("finish");
+        let during = (start(10_499), start(10_000));
+        let everything = [(0, rows as u32)];
+        let pages = part
+            .rows_starting_during(&everything, &[during])
+            .expect("pages");
+        assert_eq!(
+            pages,
+            [(9 * 1024, 11 * 1024)],
+            "the two pages of rows 10000..10500"
+        );
+        assert_eq!(
+            part.rows_starting_during(&[(0, 9500), (10_400, 12_000)], &[during])
+                .expect("pages"),
+            [(9 * 1024, 9500), (10_400, 11 * 1024)]
+        );
+        let read = |ranges: Option<&[(u32, u32)]>, spans: Option<&[[u8; 8]]>| {
+            part.read_traces(ranges, &[trace(20)], spans, None)
+                .expect("read")
+                .iter()
+                .flat_map(|b| batch_to_spans(b).expect("spans"))
+                .collect::<Vec<_>>()
+        };
+        let found = read(Some(&pages), None);
+        assert_eq!(found.len(), 500);
+        assert!(found.iter().all(|s| s.trace_id.0 == trace(20)));
+        assert_eq!(
+            read(None, None).len(),
+            500,
+            "by the row groups' bloom filters"
+        );
+        let one = (10_123u64 + 1).to_be_bytes();
+        let found = read(Some(&pages), Some(&[one, [9; 8]]));
+        assert_eq!(found.iter().map(|s| s.span_id.0).collect::<Vec<_>>(), [one]);
+        assert!(
+            read(Some(&[(0, 1024)]), None).is_empty(),
+            "outside the ranges"
+        );
+    }
+
+    #[test]
+    fn intersections_of_row_ranges() {
+        assert_eq!(
+            intersect(&[(0, 10), (20, 30)], &[(5, 25)]),
+            [(5, 10), (20, 25)]
+        );
+        assert_eq!(intersect(&[(0, 10)], &[(10, 20)]), []);
+        assert_eq!(
+            intersect(&[(0, 100)], &[(1, 2), (3, 4), (99, 200)]),
+            [(1, 2), (3, 4), (99, 100)]
+        );
+        assert_eq!(intersect(&[], &[(0, 1)]), []);
+    }
+
+    #[test]
     fn span_pages_are_small_and_only_pruning_columns_keep_page_statistics() {
         let props = writer_properties(Table::Spans, 100);
         assert_eq!(props.data_page_row_count_limit(), SPAN_PAGE_ROWS);
@@ -876,6 +1163,18 @@ mod tests {
         assert_eq!(stats(col::SERVICE_NAME), EnabledStatistics::Page);
         for c in [col::TRACE_ID, col::SPAN_ID, col::EVENTS, col::LINKS] {
             assert_eq!(stats(c), EnabledStatistics::Chunk, "{c}");
+        }
+        let codec = |c: &str| props.compression(&ColumnPath::from(c));
+        for c in [
+            col::START_TIME,
+            col::DURATION,
+            col::SERVICE_NAME,
+            col::DROPPED_LINKS,
+        ] {
+            assert_eq!(codec(c), Compression::UNCOMPRESSED, "{c}");
+        }
+        for c in [col::TRACE_ID, col::NAME, col::EVENTS, col::TRACE_STATE] {
+            assert!(matches!(codec(c), Compression::ZSTD(_)), "{c}");
         }
         let logs = writer_properties(Table::Logs, 100);
         assert_eq!(
