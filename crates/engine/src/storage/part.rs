@@ -249,8 +249,8 @@ impl Part {
             .ok_or_else(|| StoreError::Corrupt(format!("part {} has no {name}", self.meta.id)))
     }
 
-    /// A reader of every row group whose `trace_id` bloom filter may hold one of `traces`;
-    /// `None` when none may.
+    /// A reader of every row group whose `trace_id` bloom filter may hold one of `traces`
+    /// (every row group without one); `None` when none may.
     fn row_groups_holding(
         &self,
         traces: &[[u8; 16]],
@@ -702,16 +702,21 @@ fn writer_properties(table: Table, distinct_traces: usize) -> WriterProperties {
             .set_column_dictionary_enabled(ColumnPath::from(*name), false)
             .set_column_encoding(ColumnPath::from(*name), Encoding::DELTA_BINARY_PACKED);
     }
+    // Spans parts find a trace's rows through their trace index and granule filters: a
+    // Parquet bloom filter per row group, sized for every trace of the part, would add about
+    // 1 B/span for nothing.
+    if table != Table::Spans {
+        builder = builder
+            .set_column_bloom_filter_max_ndv(
+                trace_id.clone(),
+                distinct_traces.clamp(1, ROW_GROUP_ROWS) as u64,
+            )
+            .set_column_bloom_filter_fpp(trace_id, 0.01);
+    }
     builder
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default()))
         .set_max_row_group_row_count(Some(group_rows))
         .set_data_page_row_count_limit(page_rows)
-        .set_column_bloom_filter_enabled(trace_id.clone(), true)
-        .set_column_bloom_filter_max_ndv(
-            trace_id.clone(),
-            distinct_traces.clamp(1, ROW_GROUP_ROWS) as u64,
-        )
-        .set_column_bloom_filter_fpp(trace_id, 0.01)
         .set_column_bloom_filter_enabled(ColumnPath::from(col::SESSION_ID), table == Table::Replay)
         .set_column_bloom_filter_enabled(
             ColumnPath::from(col::METRIC_NAME),
@@ -1129,7 +1134,7 @@ mod tests {
         assert_eq!(
             read(None, None).len(),
             500,
-            "by the row groups' bloom filters"
+            "without ranges: every row group (spans parts have no Parquet bloom filter)"
         );
         let one = (10_123u64 + 1).to_be_bytes();
         let found = read(Some(&pages), Some(&[one, [9; 8]]));
@@ -1155,10 +1160,15 @@ mod tests {
     }
 
     #[test]
-    fn span_pages_are_small_and_only_pruning_columns_keep_page_statistics() {
+    fn span_parts_have_small_pages_page_statistics_for_pruning_and_cheap_columns_plain() {
         let props = writer_properties(Table::Spans, 100);
         assert_eq!(props.data_page_row_count_limit(), SPAN_PAGE_ROWS);
         let stats = |c: &str| props.statistics_enabled(&ColumnPath::from(c));
+        let trace_bloom = |p: &WriterProperties| {
+            p.bloom_filter_properties(&ColumnPath::from(col::TRACE_ID))
+                .is_some()
+        };
+        assert!(!trace_bloom(&props), "spans parts have granule filters");
         assert_eq!(stats(col::START_TIME), EnabledStatistics::Page);
         assert_eq!(stats(col::SERVICE_NAME), EnabledStatistics::Page);
         for c in [col::TRACE_ID, col::SPAN_ID, col::EVENTS, col::LINKS] {
@@ -1180,6 +1190,10 @@ mod tests {
         assert_eq!(
             logs.statistics_enabled(&ColumnPath::from(col::BODY)),
             EnabledStatistics::Page
+        );
+        assert!(
+            trace_bloom(&logs),
+            "a log part's trace lookups use its bloom filters"
         );
     }
 }
