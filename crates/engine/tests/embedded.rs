@@ -81,6 +81,24 @@ async fn acknowledged_spans_survive_restart_from_wal_and_parts() {
 }
 
 #[tokio::test]
+async fn a_flush_returns_once_the_flushed_log_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    for i in 1..=3u8 {
+        store
+            .write_spans(vec![span("p", 1, i, T0 + i64::from(i), "a")])
+            .await
+            .unwrap();
+        store.flush().await.unwrap();
+        let segments: Vec<_> = std::fs::read_dir(dir.path().join("wal"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(segments.len(), 1, "only the open segment: {segments:?}");
+    }
+}
+
+#[tokio::test]
 async fn trace_lookup_is_project_scoped() {
     let dir = tempfile::tempdir().unwrap();
     let store = EmbeddedStore::open(config(dir.path())).await.unwrap();

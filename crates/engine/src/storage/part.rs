@@ -1024,6 +1024,17 @@ mod tests {
         );
     }
 
+    /// A spans part writer in a fresh directory (gone with the guard), with the temporary
+    /// and parts directories its `finish` takes.
+    fn span_part_writer() -> (tempfile::TempDir, PathBuf, PathBuf, PartWriter) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (tmp, parts) = (dir.path().join("tmp"), dir.path().join("parts"));
+        fs::create_dir_all(&tmp).expect("tmp");
+        fs::create_dir_all(&parts).expect("parts");
+        let writer = PartWriter::create(Table::Spans, &tmp, 1, 1).expect("writer");
+        (dir, tmp, parts, writer)
+    }
+
     #[test]
     fn heavy_rows_end_row_groups_early_at_granule_boundaries() {
         use crate::storage::schema::spans_to_batch;
@@ -1041,11 +1052,7 @@ mod tests {
             })
             .collect();
         let batch = spans_to_batch(&spans).expect("batch");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (tmp, parts) = (dir.path().join("tmp"), dir.path().join("parts"));
-        fs::create_dir_all(&tmp).expect("tmp");
-        fs::create_dir_all(&parts).expect("parts");
-        let mut writer = PartWriter::create(Table::Spans, &tmp, 1, 1).expect("writer");
+        let (_dir, tmp, parts, mut writer) = span_part_writer();
         writer.row_group_bytes = 1 << 20;
         // Batches that do not line up with granules, as a merge hands them over.
         let mut offset = 0;
@@ -1094,11 +1101,7 @@ mod tests {
             })
             .collect();
         let batch = spans_to_batch(&spans).expect("batch");
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (tmp, parts) = (dir.path().join("tmp"), dir.path().join("parts"));
-        fs::create_dir_all(&tmp).expect("tmp");
-        fs::create_dir_all(&parts).expect("parts");
-        let mut writer = PartWriter::create(Table::Spans, &tmp, 1, 1).expect("writer");
+        let (_dir, tmp, parts, mut writer) = span_part_writer();
         writer.write(&batch).expect("write");
         let mut ids: Vec<[u8; 16]> = (0..rows.div_ceil(500)).map(trace).collect();
         ids.sort_unstable();

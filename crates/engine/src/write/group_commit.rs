@@ -25,7 +25,8 @@ enum WalMsg {
     },
     /// Seal the segment and freeze the memtable; answers the sealed segment number.
     Rotate(oneshot::Sender<Result<u64, StoreError>>),
-    RemoveThrough(u64),
+    /// Remove the segments through this number; answers once they are gone.
+    RemoveThrough(u64, oneshot::Sender<()>),
 }
 
 /// What the WAL thread shares with the rest of the table: its size and why writes last
@@ -75,11 +76,16 @@ impl Writer {
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// Drops the segments up to `seq`, whose rows are now in committed parts.
+    /// Drops the segments up to `seq`, whose rows are now in committed parts, and returns
+    /// once they are gone (so a flush that returned left no flushed log behind: the bench
+    /// measured a whole metrics WAL as stored data once, when it sized the directory first).
     pub(crate) async fn remove_through(&self, seq: u64) {
         // A closed WAL thread has nothing left to remove; the next open replays from the
         // manifest's flushed sequence whatever remains.
-        let _ = self.tx.send(WalMsg::RemoveThrough(seq)).await;
+        let (done, removed) = oneshot::channel();
+        if self.tx.send(WalMsg::RemoveThrough(seq, done)).await.is_ok() {
+            let _ = removed.await;
+        }
     }
 
     /// Bytes in the log.
@@ -162,10 +168,11 @@ impl WalWriter<'_> {
                     .inspect(|_| self.state.write().mem.freeze());
                 let _ = done.send(result);
             }
-            WalMsg::RemoveThrough(seq) => {
+            WalMsg::RemoveThrough(seq, done) => {
                 if let Err(e) = self.wal.remove_through(seq) {
                     tracing::warn!(error = %e, "could not remove flushed WAL segments");
                 }
+                let _ = done.send(());
             }
         }
     }
