@@ -529,11 +529,11 @@ async fn red_figures(
     })
     .await?;
     let answer = store.span_metrics(&red_query(set, &["service"])).await?;
-    let exact = set.exact_percentile(0.99);
     let mut p99_error_pct: f64 = 0.0;
     for s in &answer.series {
         let service = s.labels.values().next().cloned().unwrap_or_default();
-        let x = *exact
+        let x = *set
+            .exact_p99
             .get(&service)
             .with_context(|| format!("no exact p99 of {service}"))? as f64;
         p99_error_pct = p99_error_pct.max((s.total.p99 - x).abs() / x * 100.0);
