@@ -105,8 +105,10 @@ fn process_cpu_secs() -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
-/// Resets the peak RSS (`VmHWM`) of this process, so that it measures the server from now on.
+/// Resets the peak RSS (`VmHWM`) of this process, so that it measures the server from now on
+/// (the memory the data set's generation freed is returned first).
 fn reset_peak_rss() {
+    tracehouse_server::allocator::release_free_memory();
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
