@@ -14,8 +14,10 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 /// table flushes at once), an eighth for building a part (a flush's sort order and the
 /// slice it writes; a compaction's inputs, each holding a decoded batch and its column
 /// readers, and the trace ids of the part it builds), a quarter for query execution, a
-/// sixteenth for cached Parquet metadata and a sixteenth for the fingerprints of recently
-/// stored spans (redelivered spans are stored once); the rest is left to the process
+/// sixteenth for cached Parquet metadata (half for the parts' own reads, half for
+/// DataFusion's), a sixteenth for the fingerprints of recently stored spans (redelivered
+/// spans are stored once) and a thirty-second for the parts' span metrics cells merged per
+/// hour (`storage::cells`); the rest is left to the process
 /// (requests in flight, the live parts' indexes and statistics, the allocator).
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -39,8 +41,14 @@ pub struct EngineConfig {
     /// Memory queries may take for sorting, grouping and joining; a query that needs more
     /// fails with "query too large" instead of growing the process.
     pub query_memory_bytes: usize,
-    /// Memory for cached Parquet footers and page indexes.
+    /// Memory for the Parquet footers and page indexes DataFusion's queries cache.
     pub metadata_cache_bytes: usize,
+    /// Memory for the Parquet footers and page indexes the parts' own reads (searches,
+    /// trace reads, compaction) keep parsed (`storage::footers`).
+    pub footer_cache_bytes: usize,
+    /// Memory for the span metrics cells of the parts, merged per partition, that span
+    /// metrics queries reuse.
+    pub span_cells_bytes: usize,
     /// Memory for the fingerprints of recently stored spans, which recognise a batch
     /// delivered again (`tracehouse_store_api::redelivery`).
     pub recent_spans_bytes: usize,
@@ -63,6 +71,8 @@ impl EngineConfig {
             part_bytes: 0,
             query_memory_bytes: 0,
             metadata_cache_bytes: 0,
+            footer_cache_bytes: 0,
+            span_cells_bytes: 0,
             recent_spans_bytes: 0,
             maintenance_interval: Duration::from_secs(30),
             retention: None,
@@ -76,7 +86,9 @@ impl EngineConfig {
         self.flush_bytes = bytes / 8;
         self.part_bytes = bytes / 8;
         self.query_memory_bytes = bytes / 4;
-        self.metadata_cache_bytes = bytes / 16;
+        self.metadata_cache_bytes = bytes / 32;
+        self.footer_cache_bytes = bytes / 32;
+        self.span_cells_bytes = bytes / 32;
         self.recent_spans_bytes = bytes / 16;
         self
     }
@@ -95,6 +107,8 @@ mod tests {
             + flush
             + c.query_memory_bytes
             + c.metadata_cache_bytes
+            + c.footer_cache_bytes
+            + c.span_cells_bytes
             + c.recent_spans_bytes;
         assert!(shares < 256 << 20, "{shares}");
         assert_eq!(

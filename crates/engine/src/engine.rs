@@ -30,6 +30,7 @@ use crate::error::StoreError;
 use crate::maintenance::{flush_loop, upkeep_loop};
 use crate::storage::alerts::AlertFile;
 use crate::storage::blocking;
+use crate::storage::footers::Footers;
 use crate::storage::log_rows::{errors_to_batch, logs_to_batch};
 use crate::storage::metric_rows::points_to_batch;
 use crate::storage::part::Part;
@@ -53,8 +54,8 @@ pub struct EngineStats {
     pub part_rows: u64,
     /// Bytes of live parts on disk.
     pub part_bytes: u64,
-    /// Bytes the live parts hold in memory: trace and granule indexes, statistics and
-    /// the Parquet footers and page indexes read so far.
+    /// Bytes the live parts hold in memory: trace and granule indexes, statistics and the
+    /// Parquet footers and page indexes the store keeps parsed.
     pub part_memory_bytes: u64,
     /// Memtable flushes completed since start.
     pub flushes: u64,
@@ -119,6 +120,8 @@ pub struct EmbeddedStore {
     replay: Arc<TableEngine>,
     metrics: Arc<TableEngine>,
     recent: RecentSpans,
+    /// The parts' parsed Parquet footers, all tables together.
+    footers: Arc<Footers>,
     _lock: File,
 }
 
@@ -141,9 +144,12 @@ impl EmbeddedStore {
         let budget = MemtableBudget::new(config.max_memtable_bytes);
         let runtime = crate::read::runtime(&config)?;
         let recent = RecentSpans::with_budget(config.recent_spans_bytes);
+        let footers = Arc::new(Footers::new(config.footer_cache_bytes));
         let open = |table| -> Result<Arc<TableEngine>, StoreError> {
-            let shared = (budget.clone(), runtime.clone());
-            let engine = Arc::new(TableEngine::open(table, &config, shared.0, shared.1)?);
+            let shared = (budget.clone(), runtime.clone(), footers.clone());
+            let engine = Arc::new(TableEngine::open(
+                table, &config, shared.0, shared.1, shared.2,
+            )?);
             if table == Table::Spans {
                 remember_replayed(&recent, &engine)?;
             }
@@ -160,6 +166,7 @@ impl EmbeddedStore {
             replay: open(Table::Replay)?,
             metrics: open(Table::Metrics)?,
             recent,
+            footers,
             _lock: lock,
         }))
     }
@@ -211,6 +218,7 @@ impl EmbeddedStore {
         for t in self.tables() {
             t.add_stats(&mut out);
         }
+        out.part_memory_bytes += self.footers.bytes() as u64;
         out
     }
 
@@ -268,7 +276,8 @@ impl TableEngine {
             .parts
             .iter()
             .map(|p| p.memory_bytes() as u64)
-            .sum::<u64>();
+            .sum::<u64>()
+            + self.cells.bytes() as u64;
         out.flushes += self.times.flushes.load(Ordering::Relaxed);
         out.flush_seconds += self.times.flush_micros.load(Ordering::Relaxed) as f64 / 1e6;
         out.compactions += self.times.compactions.load(Ordering::Relaxed);
@@ -404,7 +413,8 @@ impl Store for EmbeddedStore {
         let query = self.spans.folded(&self.spans.snapshot(), query);
         query.check()?;
         if query.from_cells() {
-            Ok(self.spans.span_metrics(&query))
+            let spans = self.spans.clone();
+            blocking(move || spans.span_metrics(&query)).await
         } else {
             scan(self, &query).await
         }

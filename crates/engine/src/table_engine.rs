@@ -20,6 +20,8 @@ use tokio::sync::Mutex;
 use crate::config::EngineConfig;
 use crate::error::StoreError;
 use crate::storage::HOUR_NS;
+use crate::storage::cells::PartitionCells;
+use crate::storage::footers::Footers;
 use crate::storage::manifest::Manifest;
 use crate::storage::quarantine::{self, QuarantinedPart};
 use crate::storage::stats::merge_into;
@@ -59,19 +61,23 @@ pub(crate) struct TableEngine {
     pub(crate) flush_failure: parking_lot::Mutex<Option<String>>,
     /// Parts set aside as damaged (this run and earlier ones, from the quarantine records).
     pub(crate) quarantined: parking_lot::Mutex<Vec<QuarantinedPart>>,
+    /// The parts' span metrics cells merged per partition, for span metrics queries.
+    pub(crate) cells: PartitionCells,
 }
 
 impl TableEngine {
     /// Opens (or creates) one table under `config.data_dir`: removes uncommitted files,
     /// loads the live parts, replays the WAL into the memtable and starts the WAL thread.
-    /// Its memtable counts against `budget`; its queries run in `runtime`.
+    /// Its memtable counts against `budget`, its queries run in `runtime` and its parts
+    /// keep their footers in `footers`.
     pub(crate) fn open(
         table: Table,
         config: &EngineConfig,
         budget: Arc<MemtableBudget>,
         runtime: Arc<RuntimeEnv>,
+        footers: Arc<Footers>,
     ) -> Result<TableEngine, StoreError> {
-        let dirs = TableDir::create(table, &config.data_dir)?;
+        let dirs = TableDir::create(table, &config.data_dir, footers)?;
         let opened = dirs.open(table)?;
         let (wal, replayed) = Wal::open(&dirs.wal(), opened.manifest.wal_flushed_seq)?;
         let mut replayed_stats = PartitionStats::new();
@@ -97,6 +103,7 @@ impl TableEngine {
             budget,
             runtime,
             quarantined: parking_lot::Mutex::new(quarantine::load(&dirs.dir)),
+            cells: PartitionCells::new(config.span_cells_bytes),
             dirs,
             config: config.clone(),
             state,

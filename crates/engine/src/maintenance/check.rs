@@ -6,10 +6,12 @@
 
 use std::fs::{self, File};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::error::StoreError;
+use crate::storage::footers::Footers;
 use crate::storage::manifest::{Manifest, PartMeta};
 use crate::storage::part::{Part, list_part_files, read_meta};
 use crate::storage::quarantine::{quarantine_dir, quarantine_part};
@@ -220,9 +222,11 @@ fn check_parts(
     let parts_dir = dir.join("parts");
     let total = manifest.parts.len();
     let mut damaged = Vec::new();
+    // Each part is read once: no footer needs to stay parsed after its part is checked.
+    let footers = Arc::new(Footers::new(0));
     for (i, meta) in manifest.parts.iter().enumerate() {
         progress(&format!("{}: part {} of {total}", table.name(), i + 1));
-        let verified = Part::open(table, &parts_dir, meta.clone()).and_then(|p| {
+        let verified = Part::open(table, &parts_dir, meta.clone(), footers.clone()).and_then(|p| {
             p.verify_footer()?;
             p.verify_data()
         });

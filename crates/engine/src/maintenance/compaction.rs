@@ -26,6 +26,7 @@ use datafusion::arrow::array::RecordBatch;
 
 use crate::config::EngineConfig;
 use crate::error::StoreError;
+use crate::storage::footers::Footers;
 use crate::storage::merge::SortedMerge;
 use crate::storage::part::{Part, PartWriter, READ_BATCH_BYTES, merged_stats};
 use crate::storage::table::Table;
@@ -221,6 +222,7 @@ impl TableEngine {
     async fn merge(&self, plan: Planned) -> Result<usize, StoreError> {
         let started = Instant::now();
         let (tmp, parts_dir) = (self.dirs.tmp.clone(), self.dirs.parts.clone());
+        let footers = self.dirs.footers.clone();
         let Planned {
             partition,
             inputs,
@@ -230,7 +232,8 @@ impl TableEngine {
         let sources = inputs.clone();
         let merged = blocking(move || {
             let (project, hour) = (partition.0.as_str(), partition.1);
-            merge_parts(table, (&tmp, &parts_dir), id, (project, hour), &sources)
+            let dirs = (tmp.as_path(), parts_dir.as_path());
+            merge_parts(table, dirs, id, (project, hour), &sources, footers)
         })
         .await?;
         let mut manifest = self.manifest.lock().await;
@@ -264,6 +267,7 @@ fn merge_parts(
     id: u64,
     partition: (&str, i64),
     inputs: &[Arc<Part>],
+    footers: Arc<Footers>,
 ) -> Result<Arc<Part>, StoreError> {
     let mut trace_ids: Vec<[u8; 16]> = inputs
         .iter()
@@ -271,7 +275,7 @@ fn merge_parts(
         .collect();
     trace_ids.sort_unstable();
     trace_ids.dedup();
-    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
+    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len(), footers)?;
     let mut merge = merged_rows(table, inputs)?;
     for batch in merge.by_ref() {
         writer.write(&batch?)?;
@@ -299,6 +303,7 @@ fn merged_part_stats(
     if copies == 0 {
         for p in inputs {
             stats.merge(&p.stats);
+            stats.metrics.merge(&p.span_metrics()?);
         }
         return Ok(stats);
     }

@@ -16,6 +16,7 @@ use datafusion::arrow::array::{Array, FixedSizeBinaryArray, Int64Array, RecordBa
 use datafusion::arrow::compute::interleave_record_batch;
 
 use crate::error::{EngineResult, StoreError};
+use crate::storage::footers::Footers;
 use crate::storage::manifest::Manifest;
 use crate::storage::merge::SortKeys;
 use crate::storage::part::{Part, PartWriter, READ_BATCH_BYTES, merged_stats};
@@ -56,6 +57,7 @@ impl TableEngine {
         }
         let mut next = manifest.clone();
         let (tmp, parts_dir) = (self.dirs.tmp.clone(), self.dirs.parts.clone());
+        let footers = self.dirs.footers.clone();
         let first_id = next.next_part_id;
         let (table, part_bytes) = (self.table, self.config.part_bytes);
         let new_parts = blocking(move || {
@@ -66,7 +68,7 @@ impl TableEngine {
                 let kept = whole
                     .then(|| frozen_stats.remove(&(key.project_id.clone(), key.hour)))
                     .flatten();
-                let part = write_run(table, dirs, id, partition, &run, kept);
+                let part = write_run(table, dirs, id, partition, &run, kept, footers.clone());
                 id += 1;
                 part
             })
@@ -145,7 +147,8 @@ impl SortedRun<'_> {
 }
 
 /// Writes `run` as part `id` of `partition`, with the statistics the memtable `kept` for
-/// the partition when the run is all of it, else counted from the rows as they are written.
+/// the partition when the run is all of it, else counted from the rows as they are written;
+/// the part reads its footer through `footers`.
 fn write_run(
     table: Table,
     dirs: (&Path, &Path),
@@ -153,13 +156,14 @@ fn write_run(
     partition: (&str, i64),
     run: &SortedRun<'_>,
     kept: Option<KeyStats>,
+    footers: Arc<Footers>,
 ) -> Result<Arc<Part>, StoreError> {
     let trace_ids = if table.indexes_traces() {
         run.trace_ids()?
     } else {
         Vec::new()
     };
-    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
+    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len(), footers)?;
     let count = kept.is_none();
     let mut stats = kept.unwrap_or_default();
     for batch in run.batches() {

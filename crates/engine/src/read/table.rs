@@ -2,13 +2,14 @@
 //! unfiltered histograms from the per-minute counts, key/value statistics, span metrics, and a trace's
 //! spans by id (through each part's trace index).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
 use tracehouse_model::{Span, TraceId};
 use tracehouse_query::{Field, Filter};
-use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery, aggregate};
+use tracehouse_store_api::metrics::{SpanMetrics, SpanMetricsAnswer, SpanMetricsQuery, aggregate};
 use tracehouse_store_api::redelivery::fold_identical;
 use tracehouse_store_api::stats::{FilteredQuery, KeyStats, MINUTE_NS, is_absent};
 use tracehouse_store_api::structure::{bucket_of, empty_buckets};
@@ -141,25 +142,42 @@ impl TableEngine {
         out
     }
 
-    /// Span metrics of a project from the cells of the statistics (the parts' sidecars and
-    /// the memtable's running statistics) of the hours overlapping the range, for a checked
-    /// query the cells answer ([`SpanMetricsQuery::from_cells`]).
-    pub(crate) fn span_metrics(&self, q: &SpanMetricsQuery) -> SpanMetricsAnswer {
+    /// Span metrics of a project from the cells of the statistics (the parts' sidecars,
+    /// merged per hour in [`crate::storage::cells::PartitionCells`], and the memtable's running statistics) of the
+    /// hours overlapping the range, for a checked query the cells answer
+    /// ([`SpanMetricsQuery::from_cells`]). Reads sidecars: call it off the async workers.
+    pub(crate) fn span_metrics(
+        &self,
+        q: &SpanMetricsQuery,
+    ) -> Result<SpanMetricsAnswer, StoreError> {
         let overlaps = hours_overlapping(q.start_ns, q.end_ns);
-        let st = self.state.read();
-        let parts = st
-            .parts
-            .iter()
-            .filter(|p| p.meta.project_id == q.project_id && overlaps(p.meta.hour))
-            .map(|p| &p.stats);
-        let mem = st
-            .mem
-            .stats()
+        let (by_hour, mem) = {
+            let st = self.state.read();
+            let mut by_hour: BTreeMap<i64, Vec<Arc<Part>>> = BTreeMap::new();
+            for p in &st.parts {
+                if p.meta.project_id == q.project_id && overlaps(p.meta.hour) {
+                    by_hour.entry(p.meta.hour).or_default().push(p.clone());
+                }
+            }
+            let mem: Vec<KeyStats> = st
+                .mem
+                .stats()
+                .into_iter()
+                .flat_map(|m| m.iter())
+                .filter(|((project, hour), _)| *project == q.project_id && overlaps(*hour))
+                .map(|(_, s)| s.clone())
+                .collect();
+            (by_hour, mem)
+        };
+        let parts = by_hour
             .into_iter()
-            .flat_map(|m| m.iter())
-            .filter(|((project, hour), _)| *project == q.project_id && overlaps(*hour))
-            .map(|(_, s)| s);
-        aggregate(q, parts.chain(mem).flat_map(|s| s.metrics.cells()))
+            .map(|(hour, parts)| self.cells.of(&(q.project_id.clone(), hour), &parts))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cells = parts
+            .iter()
+            .map(|c| c.as_ref())
+            .chain(mem.iter().map(|s| &s.metrics));
+        Ok(aggregate(q, cells.flat_map(SpanMetrics::cells)))
     }
 
     /// A search or histogram with its plan folded for `snap`: `Exists` of the attributes

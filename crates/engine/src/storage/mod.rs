@@ -10,6 +10,8 @@ use std::path::Path;
 use crate::error::StoreError;
 
 pub(crate) mod alerts;
+pub(crate) mod cells;
+pub(crate) mod footers;
 pub(crate) mod granule;
 pub(crate) mod log_rows;
 pub(crate) mod manifest;

@@ -9,8 +9,8 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
 
 use datafusion::arrow::array::{
     Array, BooleanArray, FixedSizeBinaryArray, Int64Array, RecordBatch,
@@ -19,21 +19,21 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::{
-    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
-    RowFilter, RowSelection,
+    ArrowPredicateFn, ArrowReaderMetadata, ParquetRecordBatchReaderBuilder, RowFilter, RowSelection,
 };
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
-use datafusion::parquet::file::metadata::PageIndexPolicy;
 use datafusion::parquet::file::page_index::column_index::ColumnIndexMetaData;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
 
 use crate::error::{EngineResult, StoreError};
+use crate::storage::footers::Footers;
 use crate::storage::granule::{GRANULE_ROWS, GranuleIndex, GranuleIndexBuilder};
 use crate::storage::manifest::PartMeta;
 use crate::storage::schema::col;
 use crate::storage::sync_dir;
 use crate::storage::table::Table;
+use tracehouse_store_api::metrics::SpanMetrics;
 use tracehouse_store_api::stats::KeyStats;
 
 /// Rows per Parquet row group: small enough for bloom filters and statistics to prune well
@@ -122,10 +122,14 @@ pub struct Part {
     pub path: PathBuf,
     /// Sorted distinct trace ids in the part.
     trace_ids: Vec<[u8; 16]>,
-    /// Key/value statistics of the part's rows, for autocomplete.
+    /// Key/value statistics of the part's rows, for autocomplete and per-minute counts;
+    /// without the span metrics cells, which stay in the sidecar ([`Part::span_metrics`]).
     pub stats: KeyStats,
-    /// Bytes of the statistics' JSON: about what they take in memory.
+    /// Bytes of those statistics' JSON: about what they take in memory.
     stats_bytes: usize,
+    /// The span metrics cells of a part whose sidecar lacks them (written before span
+    /// metrics were kept), computed from its rows at open.
+    computed_metrics: Option<SpanMetrics>,
     /// The granule index of a spans part written in the current layout (service runs
     /// newest first, pages cut at granules); `None` for other tables and older parts,
     /// which are searched through DataFusion alone.
@@ -134,18 +138,14 @@ pub struct Part {
     obsolete: AtomicBool,
     /// Set once every page of the part decoded (see [`Part::verify_data`]).
     verified: AtomicBool,
-    /// The Parquet footer and page index, parsed on first use.
-    reader_metadata: OnceLock<ArrowReaderMetadata>,
+    /// The store's parsed Parquet footers and page indexes, this part's among them while
+    /// it is read often enough.
+    footers: Arc<Footers>,
 }
 
 impl Part {
-    fn reader_metadata(&self) -> Result<&ArrowReaderMetadata, StoreError> {
-        if let Some(m) = self.reader_metadata.get() {
-            return Ok(m);
-        }
-        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-        let loaded = ArrowReaderMetadata::load(&File::open(&self.path)?, options).engine()?;
-        Ok(self.reader_metadata.get_or_init(|| loaded))
+    fn reader_metadata(&self) -> Result<ArrowReaderMetadata, StoreError> {
+        self.footers.get(&self.path)
     }
 
     /// The rows of `traces` — only those of `spans` among them, when given — with only the
@@ -255,7 +255,7 @@ impl Part {
         &self,
         traces: &[[u8; 16]],
     ) -> Result<Option<ParquetRecordBatchReaderBuilder<File>>, StoreError> {
-        let metadata = self.reader_metadata()?.clone();
+        let metadata = self.reader_metadata()?;
         let column = self.leaf(col::TRACE_ID)?;
         let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(
             File::open(&self.path)?,
@@ -305,7 +305,7 @@ impl Part {
         &self,
         ranges: &[(u32, u32)],
     ) -> Result<Option<ParquetRecordBatchReaderBuilder<File>>, StoreError> {
-        let metadata = self.reader_metadata()?.clone();
+        let metadata = self.reader_metadata()?;
         let mut row_groups = Vec::new();
         let mut selected = Vec::new();
         let (mut group_start, mut offset) = (0usize, 0usize);
@@ -344,23 +344,26 @@ impl Part {
         index.trace_ranges.get(i).copied()
     }
 
+    /// The span metrics cells of the part's rows, read from its statistics sidecar.
+    pub fn span_metrics(&self) -> Result<SpanMetrics, StoreError> {
+        if let Some(m) = &self.computed_metrics {
+            return Ok(m.clone());
+        }
+        Ok(decode_stats(&fs::read(self.path.with_extension("stats"))?)?.metrics)
+    }
+
     /// The part's distinct trace ids, sorted.
     pub fn trace_ids(&self) -> &[[u8; 16]] {
         &self.trace_ids
     }
 
-    /// Bytes the part holds in memory while live: its trace index, granule index,
-    /// statistics (about their JSON's size) and, once read, its Parquet footer and page
-    /// index.
+    /// Bytes the part holds in memory while live: its trace index, granule index and
+    /// statistics (about their JSON's size); its Parquet footer is the store's
+    /// [`Footers`]' to count.
     pub fn memory_bytes(&self) -> usize {
-        let metadata = self
-            .reader_metadata
-            .get()
-            .map_or(0, |m| m.metadata().memory_size());
         self.trace_ids.len() * 16
             + self.granules.as_ref().map_or(0, GranuleIndex::memory_bytes)
             + self.stats_bytes
-            + metadata
     }
 
     /// Whether the part may hold spans of this trace.
@@ -430,7 +433,7 @@ impl Part {
     {
         let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
             File::open(&self.path)?,
-            self.reader_metadata()?.clone(),
+            self.reader_metadata()?,
         )
         .with_batch_size(self.read_batch_rows()?)
         .build()
@@ -439,7 +442,12 @@ impl Part {
     }
 
     /// Loads a committed part of `table` from `parts_dir`.
-    pub fn open(table: Table, parts_dir: &Path, meta: PartMeta) -> Result<Part, StoreError> {
+    pub fn open(
+        table: Table,
+        parts_dir: &Path,
+        meta: PartMeta,
+        footers: Arc<Footers>,
+    ) -> Result<Part, StoreError> {
         let path = parquet_path(parts_dir, meta.id);
         let raw = fs::read(index_path(parts_dir, meta.id))?;
         if raw.len() % 16 != 0 {
@@ -461,10 +469,11 @@ impl Part {
             trace_ids,
             stats: KeyStats::default(),
             stats_bytes: 0,
+            computed_metrics: None,
             granules: None,
             obsolete: AtomicBool::new(false),
             verified: AtomicBool::new(false),
-            reader_metadata: OnceLock::new(),
+            footers,
         };
         part.granules = match fs::read(granules_path(parts_dir, part.meta.id)) {
             Ok(raw) => {
@@ -482,8 +491,7 @@ impl Part {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e.into()),
         };
-        let stored: Option<(KeyStats, usize)> = match fs::read(stats_path(parts_dir, part.meta.id))
-        {
+        let stored: Option<KeyStats> = match fs::read(stats_path(parts_dir, part.meta.id)) {
             Ok(raw) => Some(decode_stats(&raw)?),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(e.into()),
@@ -492,23 +500,26 @@ impl Part {
         // compute them from the rows at each open.
         let metrics_missing =
             |s: &KeyStats| table == Table::Spans && s.metrics.total() != part.meta.rows;
-        (part.stats, part.stats_bytes) = match stored {
-            Some((stats, bytes)) if !metrics_missing(&stats) => (stats, bytes),
+        let (stats, computed) = match stored {
+            Some(stats) if !metrics_missing(&stats) => (stats, false),
             _ => {
                 let mut stats = KeyStats::default();
                 for batch in part.batches()? {
                     stats.merge(&merged_stats(table, &batch?)?);
                 }
-                let bytes = serde_json::to_vec(&stats)?.len();
-                (stats, bytes)
+                (stats, true)
             }
         };
+        let metrics;
+        (part.stats, part.stats_bytes, metrics) = held_stats(stats)?;
+        part.computed_metrics = computed.then_some(metrics);
         Ok(part)
     }
 }
 
 impl Drop for Part {
     fn drop(&mut self) {
+        self.footers.forget(&self.path);
         if self.obsolete.load(Ordering::SeqCst) {
             let index = self.path.with_extension("tidx");
             let stats = self.path.with_extension("stats");
@@ -600,20 +611,27 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// counts and span-metric sketches repeat the same keys and numbers, so compression takes
 /// them from ~11 bytes per span of a small data set to about one.
 /// Also returns the length of the JSON.
-fn encode_stats(stats: &KeyStats) -> Result<(Vec<u8>, usize), StoreError> {
-    let json = serde_json::to_vec(stats)?;
-    Ok((zstd::bulk::compress(&json, 3)?, json.len()))
+fn encode_stats(stats: &KeyStats) -> Result<Vec<u8>, StoreError> {
+    Ok(zstd::bulk::compress(&serde_json::to_vec(stats)?, 3)?)
 }
 
 /// Reads a statistics sidecar: compressed, or plain JSON as parts written before
-/// compression have it; with the length of the JSON.
-fn decode_stats(raw: &[u8]) -> Result<(KeyStats, usize), StoreError> {
+/// compression have it.
+fn decode_stats(raw: &[u8]) -> Result<KeyStats, StoreError> {
     if raw.starts_with(&ZSTD_MAGIC) {
         let json = zstd::stream::decode_all(raw)
             .map_err(|e| StoreError::Corrupt(format!("statistics sidecar: {e}")))?;
-        return Ok((serde_json::from_slice(&json)?, json.len()));
+        return Ok(serde_json::from_slice(&json)?);
     }
-    Ok((serde_json::from_slice(raw)?, raw.len()))
+    Ok(serde_json::from_slice(raw)?)
+}
+
+/// What a live part keeps of its statistics: all but the span metrics cells (returned
+/// apart), with the size of their JSON.
+fn held_stats(mut stats: KeyStats) -> Result<(KeyStats, usize, SpanMetrics), StoreError> {
+    let metrics = std::mem::take(&mut stats.metrics);
+    let bytes = serde_json::to_vec(&stats)?.len();
+    Ok((stats, bytes, metrics))
 }
 
 fn stats_path(parts_dir: &Path, id: u64) -> PathBuf {
@@ -858,7 +876,8 @@ pub fn write_part(
     } else {
         Vec::new()
     };
-    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len())?;
+    let footers = Arc::new(Footers::new(0));
+    let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len(), footers)?;
     writer.write(&sorted)?;
     writer.finish(dirs, partition, trace_ids, stats)
 }
@@ -876,16 +895,18 @@ pub struct PartWriter {
     time_range: Option<(i64, i64)>,
     /// [`ROW_GROUP_BYTES`]; tests lower it.
     row_group_bytes: usize,
+    footers: Arc<Footers>,
 }
 
 impl PartWriter {
     /// Starts part `id` of `table` under `tmp_dir`; `distinct_traces` sizes the Parquet
-    /// bloom filters on `trace_id`.
+    /// bloom filters on `trace_id`; the part reads its footer through `footers`.
     pub fn create(
         table: Table,
         tmp_dir: &Path,
         id: u64,
         distinct_traces: usize,
+        footers: Arc<Footers>,
     ) -> Result<PartWriter, StoreError> {
         let tmp_parquet = tmp_dir.join(format!("{id:020}.parquet"));
         let writer = ArrowWriter::try_new(
@@ -903,6 +924,7 @@ impl PartWriter {
             rows: 0,
             time_range: None,
             row_group_bytes: ROW_GROUP_BYTES,
+            footers,
         })
     }
 
@@ -954,8 +976,8 @@ impl PartWriter {
         let bytes = file.metadata()?.len();
         let granules = self.granules.map(|g| g.finish(&trace_ids)).transpose()?;
         let tmp_index = write_synced(tmp_dir, format!("{id:020}.tidx"), &trace_ids.concat())?;
-        let (encoded_stats, stats_bytes) = encode_stats(&stats)?;
-        let tmp_stats = write_synced(tmp_dir, format!("{id:020}.stats"), &encoded_stats)?;
+        let tmp_stats = write_synced(tmp_dir, format!("{id:020}.stats"), &encode_stats(&stats)?)?;
+        let (stats, stats_bytes, _) = held_stats(stats)?;
         if let Some(g) = &granules {
             let tmp = write_synced(tmp_dir, format!("{id:020}.gidx"), &g.encode()?)?;
             fs::rename(&tmp, granules_path(parts_dir, id))?;
@@ -979,10 +1001,11 @@ impl PartWriter {
             trace_ids,
             stats,
             stats_bytes,
+            computed_metrics: None,
             granules,
             obsolete: AtomicBool::new(false),
             verified: AtomicBool::new(false),
-            reader_metadata: OnceLock::new(),
+            footers: self.footers,
         }))
     }
 }
@@ -998,8 +1021,7 @@ mod tests {
             stats.minutes.insert(minute, Default::default());
         }
         let plain = serde_json::to_vec(&stats).expect("statistics serialise");
-        let (stored, json_bytes) = encode_stats(&stats).expect("statistics compress");
-        assert_eq!(json_bytes, plain.len());
+        let stored = encode_stats(&stats).expect("statistics compress");
         assert!(stored.starts_with(&ZSTD_MAGIC));
         assert!(
             stored.len() * 5 < plain.len(),
@@ -1007,14 +1029,8 @@ mod tests {
             stored.len(),
             plain.len()
         );
-        assert_eq!(
-            decode_stats(&stored).expect("compressed"),
-            (stats.clone(), plain.len())
-        );
-        assert_eq!(
-            decode_stats(&plain).expect("plain JSON"),
-            (stats, plain.len())
-        );
+        assert_eq!(decode_stats(&stored).expect("compressed"), stats);
+        assert_eq!(decode_stats(&plain).expect("plain JSON"), stats);
         let mut damaged = stored.clone();
         damaged.truncate(stored.len() / 2);
         assert!(
@@ -1031,7 +1047,8 @@ mod tests {
         let (tmp, parts) = (dir.path().join("tmp"), dir.path().join("parts"));
         fs::create_dir_all(&tmp).expect("tmp");
         fs::create_dir_all(&parts).expect("parts");
-        let writer = PartWriter::create(Table::Spans, &tmp, 1, 1).expect("writer");
+        let footers = Arc::new(Footers::new(1 << 20));
+        let writer = PartWriter::create(Table::Spans, &tmp, 1, 1, footers).expect("writer");
         (dir, tmp, parts, writer)
     }
 

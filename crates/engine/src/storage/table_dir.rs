@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::StoreError;
+use crate::storage::footers::Footers;
 use crate::storage::manifest::Manifest;
 use crate::storage::part::{Part, list_part_files};
 use crate::storage::quarantine;
@@ -24,6 +25,8 @@ pub(crate) struct TableDir {
     pub(crate) parts: PathBuf,
     /// Files being written, renamed into `parts` when complete.
     pub(crate) tmp: PathBuf,
+    /// The store's parsed Parquet footers, which the table's parts read through.
+    pub(crate) footers: Arc<Footers>,
 }
 
 /// A table opened from its directory: the committed manifest and its live parts.
@@ -34,12 +37,17 @@ pub(crate) struct Opened {
 
 impl TableDir {
     /// The directory of `table` under the store's `root`, created if missing.
-    pub(crate) fn create(table: Table, root: &Path) -> Result<TableDir, StoreError> {
+    pub(crate) fn create(
+        table: Table,
+        root: &Path,
+        footers: Arc<Footers>,
+    ) -> Result<TableDir, StoreError> {
         let dir = table.dir(root);
         let out = TableDir {
             parts: dir.join("parts"),
             tmp: dir.join("tmp"),
             dir,
+            footers,
         };
         for d in [&out.dir, &out.parts, &out.tmp] {
             fs::create_dir_all(d)?;
@@ -116,7 +124,7 @@ impl TableDir {
         let mut parts = Vec::new();
         let mut damaged = Vec::new();
         for meta in &manifest.parts {
-            let opened = Part::open(table, &self.parts, meta.clone())
+            let opened = Part::open(table, &self.parts, meta.clone(), self.footers.clone())
                 .and_then(|p| p.verify_footer().map(|()| p));
             match opened {
                 Ok(p) => parts.push(Arc::new(p)),
