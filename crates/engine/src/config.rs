@@ -14,8 +14,9 @@ pub const DEFAULT_MEMORY_LIMIT: usize = 1 << 30;
 /// table flushes at once), an eighth for building a part (a flush's sort order and the
 /// slice it writes; a compaction's inputs, each holding a decoded batch and its column
 /// readers, and the trace ids of the part it builds), a quarter for query execution, a
-/// sixteenth for cached Parquet metadata (half for the parts' own reads, half for
-/// DataFusion's), a sixteenth for the fingerprints of recently stored spans (redelivered
+/// sixteenth for the Parquet footers and page indexes the parts' own reads keep parsed
+/// (`storage::footers`; a 16M-span store's three largest parts need 40 MB), another for
+/// those DataFusion's queries cache, a sixteenth for the fingerprints of recently stored spans (redelivered
 /// spans are stored once) and a thirty-second for the parts' span metrics cells merged per
 /// hour (`storage::cells`); the rest is left to the process
 /// (requests in flight, the live parts' indexes and statistics, the allocator).
@@ -86,8 +87,8 @@ impl EngineConfig {
         self.flush_bytes = bytes / 8;
         self.part_bytes = bytes / 8;
         self.query_memory_bytes = bytes / 4;
-        self.metadata_cache_bytes = bytes / 32;
-        self.footer_cache_bytes = bytes / 32;
+        self.metadata_cache_bytes = bytes / 16;
+        self.footer_cache_bytes = bytes / 16;
         self.span_cells_bytes = bytes / 32;
         self.recent_spans_bytes = bytes / 16;
         self

@@ -281,7 +281,7 @@ struct Chunk {
 /// The chunks worth reading (their service, time window and attribute values may match),
 /// best first across every run of every part: so a collector that needs few rows stops
 /// once it has them, however the rows are spread over services and parts.
-fn chunks_to_read(parts: &[Arc<Part>], search: &OrderedSearch) -> Vec<Chunk> {
+fn chunks_to_read(parts: &[Arc<Part>], search: &OrderedSearch) -> Result<Vec<Chunk>, StoreError> {
     let services = granule::services(&search.filter);
     let probes = granule::probes(&search.filter);
     let (lo, hi) = search.window;
@@ -296,13 +296,19 @@ fn chunks_to_read(parts: &[Arc<Part>], search: &OrderedSearch) -> Vec<Chunk> {
             .iter()
             .filter(|r| r.min_start < hi && r.max_start >= lo)
             .filter(|r| services.as_ref().is_none_or(|s| s.contains(&r.service)));
+        let sidecar = match probes {
+            Some(_) => Some(index.reader()?),
+            None => None,
+        };
         for run in runs {
             for rows in index.chunks(run) {
                 let g = index.granule_of(rows.0);
                 if g.min_start >= hi || g.max_start < lo {
                     continue;
                 }
-                if probes.as_ref().is_some_and(|p| !g.may_hold_any(p)) {
+                if let (Some(p), Some(sidecar)) = (&probes, &sidecar)
+                    && !sidecar.may_hold_any(g, p)?
+                {
                     continue;
                 }
                 let best = if search.descending {
@@ -319,7 +325,7 @@ fn chunks_to_read(parts: &[Arc<Part>], search: &OrderedSearch) -> Vec<Chunk> {
     } else {
         chunks.sort_by_key(|c| (c.best, c.part, c.rows));
     }
-    chunks
+    Ok(chunks)
 }
 
 /// Reads the chunks worth reading, best first, and offers every matching row to `into`;
@@ -330,7 +336,7 @@ fn scan(
     into: &mut impl Collector,
 ) -> Result<bool, StoreError> {
     let (physical, columns) = prepare(&search.predicate)?;
-    for chunk in chunks_to_read(parts, search) {
+    for chunk in chunks_to_read(parts, search)? {
         if into.beyond(chunk.best) {
             // Chunks come best first: no later one can do better.
             return Ok(true);
@@ -510,11 +516,14 @@ pub(crate) fn trace_spans(
         let Some(index) = &part.granules else {
             continue;
         };
-        let ranges: Vec<(i64, i64)> = traces.iter().filter_map(|t| part.trace_range(t)).collect();
-        if ranges.is_empty() {
+        let held = part.trace_positions(&traces);
+        if held.is_empty() {
             continue;
         }
-        let chunks = part.rows_starting_during(&index.chunks_holding(&ranges, &traces), &ranges)?;
+        let sidecar = index.reader()?;
+        let ranges = sidecar.trace_ranges(&held)?;
+        let chunks =
+            part.rows_starting_during(&sidecar.chunks_holding(&ranges, &traces)?, &ranges)?;
         for batch in part.read_traces(Some(&chunks), &traces, only.as_deref(), columns)? {
             out.extend(batch_to_spans(&batch)?);
         }

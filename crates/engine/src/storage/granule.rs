@@ -14,13 +14,21 @@
 //! read opens only the granules of each run that may hold the trace (format 1 sidecars
 //! still open: a trace read then reads every granule of the trace's time range).
 //!
+//! A live part keeps only the sidecar's header in memory (runs and granule time ranges):
+//! the filters and the traces' time ranges, 3 bytes a span, stay in the file and are read
+//! where needed — for a probe the one 32-byte block of each granule's filter it hashes to,
+//! for many probes the granule's whole filter.
+//!
 //! Bloom entries are hashes of `(key, value)` in the forms the filter compiler compares
 //! ([`crate::read::filter`]): the value as text (strings unquoted, numbers as the evaluator
 //! prints them), and the value as a number when it has one (strings whose text parses as a
 //! number included), so an equality on either form finds every granule where it may hold.
 
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
 use std::hash::Hasher;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
 
 use datafusion::arrow::array::{
     Array, FixedSizeBinaryArray, Int64Array, MapArray, RecordBatch, StringArray,
@@ -78,15 +86,21 @@ pub struct Granule {
     pub min_start: i64,
     /// Largest start time in the granule.
     pub max_start: i64,
-    /// The granule's attribute values (see the module docs).
-    values: Sbbf,
+    /// Where the granule's filter (see the module docs) starts in the sidecar.
+    filter_at: u64,
+    /// Bytes of that filter (a multiple of [`BLOCK_BYTES`]).
+    filter_bytes: u32,
 }
 
-impl Granule {
-    /// Whether some row of the granule may hold one of `probes` (see [`probes`]).
-    pub fn may_hold_any(&self, probes: &[u64]) -> bool {
-        probes.iter().any(|p| self.values.check(p))
-    }
+/// Bytes of a block of a split-block bloom filter: a probe sets and checks bits of one.
+const BLOCK_BYTES: usize = 32;
+
+/// The block of a filter of `blocks` blocks that `probe` hashes to, as Parquet's split-block
+/// bloom filters (which the granule filters are) pick it: the probe's bytes hashed with
+/// XXH64 (seed 0), the hash's upper half scaled to the block count.
+fn block_of(probe: u64, blocks: usize) -> usize {
+    let hash = XxHash64::oneshot(0, &probe.to_ne_bytes());
+    (((hash >> 32) * blocks as u64) >> 32) as usize
 }
 
 /// The serialised header of the sidecar (the filters follow it).
@@ -111,12 +125,33 @@ pub struct GranuleIndex {
     pub runs: Vec<Run>,
     /// The granules, in part order.
     pub granules: Vec<Granule>,
-    /// Start times (earliest, latest) of each trace's spans in the part, in the order of
-    /// the part's trace index (sorted trace ids): where a trace's rows can be in each run.
-    pub trace_ranges: Vec<(i64, i64)>,
+    /// Where the start times (earliest, latest) of each trace's spans in the part start in
+    /// the sidecar, 16 bytes a trace in the order of the part's trace index (sorted trace
+    /// ids): where a trace's rows can be in each run.
+    traces_at: u64,
+    /// Number of those traces.
+    pub traces: u32,
     /// Whether the granules' filters hold their trace ids ([`trace_probe`]); false for
     /// sidecars of format 1.
     pub traces_in_filters: bool,
+    /// The sidecar.
+    path: PathBuf,
+}
+
+/// A granule index as [`GranuleIndexBuilder`] builds it, filters and all, to be written.
+#[derive(Debug)]
+pub struct BuiltIndex {
+    rows: u32,
+    runs: Vec<Run>,
+    /// Per granule: min start, max start, filter.
+    granules: Vec<(i64, i64, Sbbf)>,
+    trace_ranges: Vec<(i64, i64)>,
+}
+
+/// A part's sidecar open for reading granule filters and trace time ranges.
+pub struct SidecarReader<'a> {
+    index: &'a GranuleIndex,
+    file: File,
 }
 
 fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, StoreError> {
@@ -260,27 +295,16 @@ pub fn services(filter: &Filter) -> Option<Vec<String>> {
     }
 }
 
-impl GranuleIndex {
-    /// Bytes the index holds in memory: the granules' filters and time ranges, the runs
-    /// and the traces' time ranges.
-    pub fn memory_bytes(&self) -> usize {
-        let granules: usize = self
-            .granules
-            .iter()
-            .map(|g| 16 + g.values.num_blocks() * 32)
-            .sum();
-        let runs: usize = self.runs.iter().map(|r| 32 + r.service.len()).sum();
-        granules + runs + self.trace_ranges.len() * 16
-    }
-
-    /// The sidecar's bytes.
+impl BuiltIndex {
+    /// The sidecar's bytes: magic, header length, header, the filters, the traces' time
+    /// ranges.
     pub fn encode(&self) -> Result<Vec<u8>, StoreError> {
         let mut filters = Vec::new();
         let mut granules = Vec::with_capacity(self.granules.len());
-        for g in &self.granules {
+        for (min_start, max_start, filter) in &self.granules {
             let before = filters.len();
-            g.values.write_bitset(&mut filters).engine()?;
-            granules.push((g.min_start, g.max_start, (filters.len() - before) as u32));
+            filter.write_bitset(&mut filters).engine()?;
+            granules.push((*min_start, *max_start, (filters.len() - before) as u32));
         }
         for (min, max) in &self.trace_ranges {
             filters.extend_from_slice(&min.to_le_bytes());
@@ -301,61 +325,82 @@ impl GranuleIndex {
         out.extend_from_slice(&filters);
         Ok(out)
     }
+}
 
-    /// Reads a sidecar written by [`GranuleIndex::encode`].
-    pub fn decode(raw: &[u8]) -> Result<GranuleIndex, StoreError> {
-        let corrupt = |what: &str| StoreError::Corrupt(format!("granule index: {what}"));
-        let rest = raw
-            .strip_prefix(MAGIC)
-            .ok_or_else(|| corrupt("bad magic"))?;
-        let (len, rest) = rest.split_at_checked(4).ok_or_else(|| corrupt("torn"))?;
-        let len = u32::from_le_bytes(len.try_into().map_err(|_| corrupt("torn"))?) as usize;
-        let (header, mut filters) = rest.split_at_checked(len).ok_or_else(|| corrupt("torn"))?;
-        let header: Header = serde_json::from_slice(header)?;
+impl GranuleIndex {
+    /// Opens the sidecar at `path` written by [`BuiltIndex::encode`]: reads its header and
+    /// checks that the file holds exactly the filters and trace ranges it announces.
+    pub fn open(path: &Path) -> Result<GranuleIndex, StoreError> {
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("granule index {}: {what}", path.display()));
+        let file = File::open(path)?;
+        let size = file.metadata()?.len();
+        let mut head = [0u8; 8];
+        file.read_exact_at(&mut head, 0)
+            .map_err(|_| corrupt("torn"))?;
+        let (magic, len) = head.split_at(4);
+        if magic != MAGIC {
+            return Err(corrupt("bad magic"));
+        }
+        let len = u32::from_le_bytes(len.try_into().map_err(|_| corrupt("torn"))?) as u64;
+        if 8 + len > size {
+            return Err(corrupt("torn"));
+        }
+        let mut header = vec![0u8; len as usize];
+        file.read_exact_at(&mut header, 8)?;
+        let header: Header = serde_json::from_slice(&header)?;
         if !(FIRST_VERSION..=VERSION).contains(&header.version)
             || header.granule_rows as usize != GRANULE_ROWS
         {
             return Err(corrupt("unknown version"));
         }
+        let mut at = 8 + len;
         let mut granules = Vec::with_capacity(header.granules.len());
         for (min_start, max_start, bytes) in header.granules {
-            let (bits, rest) = filters
-                .split_at_checked(bytes as usize)
-                .ok_or_else(|| corrupt("torn filters"))?;
-            filters = rest;
+            if bytes == 0 || !(bytes as usize).is_multiple_of(BLOCK_BYTES) {
+                return Err(corrupt("torn filters"));
+            }
             granules.push(Granule {
                 min_start,
                 max_start,
-                values: Sbbf::new(bits),
+                filter_at: at,
+                filter_bytes: bytes,
             });
+            at += u64::from(bytes);
         }
         let runs_fit = header.runs.iter().all(|r| {
             r.first
                 .checked_add(r.rows)
                 .is_some_and(|end| end <= header.rows)
         });
-        if filters.len() != header.traces as usize * 16
+        if at + u64::from(header.traces) * 16 != size
             || granules.len() != (header.rows as usize).div_ceil(GRANULE_ROWS)
             || !runs_fit
         {
             return Err(corrupt("size mismatch"));
         }
-        let trace_ranges = filters
-            .chunks_exact(16)
-            .map(|c| {
-                let (min, max) = c.split_at(8);
-                Ok((
-                    i64::from_le_bytes(min.try_into().map_err(|_| corrupt("torn"))?),
-                    i64::from_le_bytes(max.try_into().map_err(|_| corrupt("torn"))?),
-                ))
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(GranuleIndex {
             rows: header.rows,
             runs: header.runs,
             granules,
-            trace_ranges,
+            traces_at: at,
+            traces: header.traces,
             traces_in_filters: header.version >= 2,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Bytes the index holds in memory: the granules' time ranges and the runs.
+    pub fn memory_bytes(&self) -> usize {
+        let runs: usize = self.runs.iter().map(|r| 32 + r.service.len()).sum();
+        self.granules.len() * std::mem::size_of::<Granule>() + runs
+    }
+
+    /// The sidecar, open for reading filters and trace ranges.
+    pub fn reader(&self) -> Result<SidecarReader<'_>, StoreError> {
+        Ok(SidecarReader {
+            index: self,
+            file: File::open(&self.path)?,
         })
     }
 
@@ -372,17 +417,6 @@ impl GranuleIndex {
                     .any(|(lo, hi)| *lo <= g.max_start && *hi >= g.min_start)
             })
             .collect()
-    }
-
-    /// The chunks of [`GranuleIndex::chunks_during`] whose granule may also hold one of
-    /// `traces` (every one of them when the filters do not hold trace ids).
-    pub fn chunks_holding(&self, intervals: &[(i64, i64)], traces: &[[u8; 16]]) -> Vec<(u32, u32)> {
-        let mut chunks = self.chunks_during(intervals);
-        if self.traces_in_filters {
-            let probes: Vec<u64> = traces.iter().map(trace_probe).collect();
-            chunks.retain(|(first, _)| self.granule_of(*first).may_hold_any(&probes));
-        }
-        chunks
     }
 
     /// The granule holding `row`.
@@ -405,14 +439,83 @@ impl GranuleIndex {
     }
 }
 
-/// Builds a [`GranuleIndex`] from a part's rows as they are written, batch by batch in part
+impl SidecarReader<'_> {
+    /// Whether some row of `granule` may hold one of `probes` (see [`probes`]): for a few
+    /// probes the block each hashes to is read, for more the whole filter.
+    pub fn may_hold_any(&self, granule: &Granule, probes: &[u64]) -> Result<bool, StoreError> {
+        let bytes = granule.filter_bytes as usize;
+        let blocks = bytes / BLOCK_BYTES;
+        if probes.len() * BLOCK_BYTES * 8 < bytes {
+            let mut block = [0u8; BLOCK_BYTES];
+            for p in probes {
+                let at = granule.filter_at + (block_of(*p, blocks) * BLOCK_BYTES) as u64;
+                self.file.read_exact_at(&mut block, at)?;
+                if Sbbf::new(&block).check(p) {
+                    return Ok(true);
+                }
+            }
+            return Ok(false);
+        }
+        let mut filter = vec![0u8; bytes];
+        self.file.read_exact_at(&mut filter, granule.filter_at)?;
+        let filter = Sbbf::new(&filter);
+        Ok(probes.iter().any(|p| filter.check(p)))
+    }
+
+    /// The time ranges of the traces at `positions` of the part's trace index.
+    pub fn trace_ranges(&self, positions: &[usize]) -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut out = Vec::with_capacity(positions.len());
+        let mut raw = [0u8; 16];
+        for &i in positions {
+            if i >= self.index.traces as usize {
+                return Err(StoreError::Corrupt(
+                    "trace index and granule index disagree".into(),
+                ));
+            }
+            self.file
+                .read_exact_at(&mut raw, self.index.traces_at + 16 * i as u64)?;
+            let (min, max) = raw.split_at(8);
+            let word = |b: &[u8]| {
+                b.try_into()
+                    .map(i64::from_le_bytes)
+                    .map_err(|_| StoreError::Corrupt("trace range".into()))
+            };
+            out.push((word(min)?, word(max)?));
+        }
+        Ok(out)
+    }
+
+    /// The chunks of [`GranuleIndex::chunks_during`] whose granule may also hold one of
+    /// `traces` (every one of them when the filters do not hold trace ids).
+    pub fn chunks_holding(
+        &self,
+        intervals: &[(i64, i64)],
+        traces: &[[u8; 16]],
+    ) -> Result<Vec<(u32, u32)>, StoreError> {
+        let index = self.index;
+        let chunks = index.chunks_during(intervals);
+        if !index.traces_in_filters {
+            return Ok(chunks);
+        }
+        let probes: Vec<u64> = traces.iter().map(trace_probe).collect();
+        let mut out = Vec::with_capacity(chunks.len());
+        for c in chunks {
+            if self.may_hold_any(index.granule_of(c.0), &probes)? {
+                out.push(c);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Builds a part's granule index ([`BuiltIndex`]) from its rows as they are written, batch by batch in part
 /// order; granules are cut every [`GRANULE_ROWS`] rows whatever the batches' sizes, and only
 /// the granule being filled is held.
 #[derive(Default)]
 pub struct GranuleIndexBuilder {
     rows: usize,
     runs: Vec<Run>,
-    granules: Vec<Granule>,
+    granules: Vec<(i64, i64, Sbbf)>,
     /// The granule being filled: its time range and bloom entries.
     open: Option<OpenGranule>,
     trace_ranges: HashMap<[u8; 16], (i64, i64)>,
@@ -485,7 +588,7 @@ impl GranuleIndexBuilder {
 
     /// The index, once every row was pushed; `trace_ids` are the part's distinct trace ids,
     /// sorted.
-    pub fn finish(mut self, trace_ids: &[[u8; 16]]) -> Result<GranuleIndex, StoreError> {
+    pub fn finish(mut self, trace_ids: &[[u8; 16]]) -> Result<BuiltIndex, StoreError> {
         self.close_granule()?;
         let trace_ranges = trace_ids
             .iter()
@@ -495,14 +598,13 @@ impl GranuleIndexBuilder {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(GranuleIndex {
+        Ok(BuiltIndex {
             rows: u32::try_from(self.rows).map_err(|_| {
                 StoreError::InvalidArgument("a part holds at most 2^32 rows".into())
             })?,
             runs: self.runs,
             granules: self.granules,
             trace_ranges,
-            traces_in_filters: true,
         })
     }
 
@@ -537,11 +639,7 @@ impl GranuleIndexBuilder {
         for h in &open.entries {
             values.insert(h);
         }
-        self.granules.push(Granule {
-            min_start: open.min_start,
-            max_start: open.max_start,
-            values,
-        });
+        self.granules.push((open.min_start, open.max_start, values));
         Ok(())
     }
 }
@@ -659,6 +757,44 @@ mod tests {
         assert_eq!(probes_of("user.id=1 OR a EXISTS").map(|p| p.len()), Some(2));
     }
 
+    /// `built` written as a sidecar in a fresh directory (gone with the guard) and opened.
+    fn written(built: &BuiltIndex) -> (tempfile::TempDir, GranuleIndex) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("1.gidx");
+        std::fs::write(&path, built.encode().expect("encode")).expect("write");
+        let index = GranuleIndex::open(&path).expect("open");
+        (dir, index)
+    }
+
+    /// Opens `raw` as a sidecar.
+    fn open_raw(raw: &[u8]) -> Result<GranuleIndex, StoreError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("1.gidx");
+        std::fs::write(&path, raw).expect("write");
+        GranuleIndex::open(&path)
+    }
+
+    #[test]
+    fn a_probe_reads_the_block_the_whole_filter_would_check() {
+        let mut filter = Sbbf::new_with_ndv_fpp(5_000, BLOOM_FPP).expect("filter");
+        for i in 0..5_000u64 {
+            filter.insert(&text_probe("k", &i.to_string()));
+        }
+        let mut bytes = Vec::new();
+        filter.write_bitset(&mut bytes).expect("bitset");
+        let blocks = bytes.len() / BLOCK_BYTES;
+        let (mut hits, mut checked) = (0, 0);
+        for i in 0..20_000u64 {
+            let p = text_probe("k", &i.to_string());
+            let b = block_of(p, blocks) * BLOCK_BYTES;
+            let one = Sbbf::new(&bytes[b..b + BLOCK_BYTES]).check(&p);
+            assert_eq!(one, filter.check(&p), "probe {i}");
+            hits += usize::from(one);
+            checked += 1;
+        }
+        assert!((5_000..5_300).contains(&hits), "{hits} of {checked}");
+    }
+
     #[test]
     fn the_sidecar_round_trips_and_refuses_damage() {
         use tracehouse_model::{AttrValue, Span, SpanId};
@@ -677,33 +813,44 @@ mod tests {
         let ids: Vec<[u8; 16]> = (0..7u8).map(|b| [b; 16]).collect();
         let mut builder = GranuleIndexBuilder::default();
         builder.push(&batch).expect("index");
-        let index = builder.finish(&ids).expect("index");
-        assert_eq!(index.runs.len(), 2);
+        let built = builder.finish(&ids).expect("index");
+        let raw = built.encode().expect("encode");
+        let (_dir, back) = written(&built);
+        assert_eq!(back.runs.len(), 2);
         assert_eq!(
-            (index.runs[1].first, index.runs[1].rows),
+            (back.runs[1].first, back.runs[1].rows),
             (100, spans.len() as u32 - 100)
         );
-        assert_eq!(index.granules.len(), 2);
-        assert_eq!(index.chunks(&index.runs[1]).len(), 2);
-        let raw = index.encode().expect("encode");
-        let back = GranuleIndex::decode(&raw).expect("decode");
-        assert_eq!(back.runs, index.runs);
-        assert_eq!(back.trace_ranges, index.trace_ranges);
+        assert_eq!(back.granules.len(), 2);
+        assert_eq!(back.chunks(&back.runs[1]).len(), 2);
+        assert_eq!(back.runs, built.runs);
+        let sidecar = back.reader().expect("reader");
+        let positions: Vec<usize> = (0..7).collect();
+        let ranges = sidecar.trace_ranges(&positions).expect("ranges");
+        assert_eq!(ranges, built.trace_ranges);
         let last = spans.len() as i64 - 1;
-        assert_eq!(back.trace_ranges[0], (1_000 - last + last % 7, 1_000));
+        assert_eq!(ranges[0], (1_000 - last + last % 7, 1_000));
+        assert!(sidecar.trace_ranges(&[7]).is_err(), "past the traces");
         let probe = |n: i64| {
             number_probe("user.id", n as f64)
                 .into_iter()
                 .collect::<Vec<_>>()
         };
-        assert!(back.granules[0].may_hold_any(&probe(5)));
-        assert!(back.granules[1].may_hold_any(&probe(GRANULE_ROWS as i64 + 5)));
-        let misses = (0..1000)
-            .filter(|n| back.granules[1].may_hold_any(&probe(n + 100_000)))
-            .count();
+        let holds = |g: usize, probes: &[u64]| {
+            sidecar
+                .may_hold_any(&back.granules[g], probes)
+                .expect("filter read")
+        };
+        assert!(holds(0, &probe(5)));
+        assert!(holds(1, &probe(GRANULE_ROWS as i64 + 5)));
+        let misses = (0..1000).filter(|n| holds(1, &probe(n + 100_000))).count();
         assert!(misses < 50, "{misses} false positives in 1000");
-        for damaged in [&raw[..raw.len() - 1], &raw[1..], &raw[..10]] {
-            assert!(GranuleIndex::decode(damaged).is_err());
+        // Many probes read the whole filter: the same answers.
+        let many: Vec<u64> = (0..1000).flat_map(|n| probe(n + 100_000)).collect();
+        assert_eq!(holds(1, &many), misses > 0);
+        assert!(holds(0, &[many, probe(5)].concat()));
+        for damaged in [&raw[..raw.len() - 1], &raw[1..], &raw[..10], &raw[..4]] {
+            assert!(open_raw(damaged).is_err());
         }
     }
 
@@ -728,10 +875,16 @@ mod tests {
         let ids: Vec<[u8; 16]> = (0..=(rows / 1000) as u8).map(|b| [b; 16]).collect();
         let mut builder = GranuleIndexBuilder::default();
         builder.push(&batch).expect("index");
-        let index = builder.finish(&ids).expect("index");
+        let built = builder.finish(&ids).expect("index");
+        let (_dir, index) = written(&built);
+        let sidecar = index.reader().expect("reader");
         let everything = [(i64::MIN, i64::MAX)];
         assert_eq!(index.chunks_during(&everything).len(), 2);
-        let granule = |k: u8| index.chunks_holding(&everything, &[[k; 16]]);
+        let granule = |k: u8| {
+            sidecar
+                .chunks_holding(&everything, &[[k; 16]])
+                .expect("filters")
+        };
         assert_eq!(granule(0), vec![(0, GRANULE_ROWS as u32)]);
         assert_eq!(granule(11), vec![(GRANULE_ROWS as u32, rows as u32)]);
         assert_eq!(granule(8).len(), 2, "trace 8 straddles the boundary");
@@ -739,24 +892,30 @@ mod tests {
         assert!(misses < 10, "{misses} false positives in 156");
         // A sidecar of format 1 (no trace ids in its filters) still opens; a trace read then
         // reads every granule of the trace's time range.
-        let raw = index.encode().expect("encode");
-        let back = GranuleIndex::decode(&raw).expect("decode");
-        assert!(back.traces_in_filters);
-        assert_eq!(back.chunks_holding(&everything, &[[0; 16]]).len(), 1);
+        let raw = built.encode().expect("encode");
+        let holding = |index: &GranuleIndex| {
+            let sidecar = index.reader().expect("reader");
+            sidecar
+                .chunks_holding(&everything, &[[0; 16]])
+                .expect("filters")
+                .len()
+        };
+        assert!(index.traces_in_filters);
+        assert_eq!(holding(&index), 1);
         let at = raw
             .windows(11)
             .position(|w| w == b"\"version\":2")
             .expect("version in the header");
         let mut old = raw;
         old[at + 10] = b'1';
-        let back = GranuleIndex::decode(&old).expect("format 1 decodes");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("old.gidx");
+        std::fs::write(&path, &old).expect("write");
+        let back = GranuleIndex::open(&path).expect("format 1 opens");
         assert!(!back.traces_in_filters);
-        assert_eq!(back.chunks_holding(&everything, &[[0; 16]]).len(), 2);
+        assert_eq!(holding(&back), 2);
         old[at + 10] = b'3';
-        assert!(
-            GranuleIndex::decode(&old).is_err(),
-            "a newer format is refused"
-        );
+        assert!(open_raw(&old).is_err(), "a newer format is refused");
     }
 
     #[test]

@@ -336,12 +336,12 @@ impl Part {
         ))
     }
 
-    /// Start times (earliest, latest) of the trace's spans in the part, when the part has a
-    /// granule index and holds the trace.
-    pub fn trace_range(&self, trace_id: &[u8; 16]) -> Option<(i64, i64)> {
-        let index = self.granules.as_ref()?;
-        let i = self.trace_ids.binary_search(trace_id).ok()?;
-        index.trace_ranges.get(i).copied()
+    /// Positions of those of `traces` the part holds in its trace index.
+    pub fn trace_positions(&self, traces: &[[u8; 16]]) -> Vec<usize> {
+        traces
+            .iter()
+            .filter_map(|t| self.trace_ids.binary_search(t).ok())
+            .collect()
     }
 
     /// The span metrics cells of the part's rows, read from its statistics sidecar.
@@ -475,10 +475,10 @@ impl Part {
             verified: AtomicBool::new(false),
             footers,
         };
-        part.granules = match fs::read(granules_path(parts_dir, part.meta.id)) {
-            Ok(raw) => {
-                let index = GranuleIndex::decode(&raw)?;
-                if index.trace_ranges.len() != part.trace_ids.len()
+        let granules = granules_path(parts_dir, part.meta.id);
+        part.granules = match GranuleIndex::open(&granules) {
+            Ok(index) => {
+                if index.traces as usize != part.trace_ids.len()
                     || u64::from(index.rows) != part.meta.rows
                 {
                     return Err(StoreError::Corrupt(format!(
@@ -488,8 +488,8 @@ impl Part {
                 }
                 Some(index)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e.into()),
+            Err(StoreError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
         };
         let stored: Option<KeyStats> = match fs::read(stats_path(parts_dir, part.meta.id)) {
             Ok(raw) => Some(decode_stats(&raw)?),
@@ -974,14 +974,18 @@ impl PartWriter {
         let file = self.writer.into_inner().engine()?;
         file.sync_all()?;
         let bytes = file.metadata()?.len();
-        let granules = self.granules.map(|g| g.finish(&trace_ids)).transpose()?;
+        let built = self.granules.map(|g| g.finish(&trace_ids)).transpose()?;
         let tmp_index = write_synced(tmp_dir, format!("{id:020}.tidx"), &trace_ids.concat())?;
         let tmp_stats = write_synced(tmp_dir, format!("{id:020}.stats"), &encode_stats(&stats)?)?;
         let (stats, stats_bytes, _) = held_stats(stats)?;
-        if let Some(g) = &granules {
-            let tmp = write_synced(tmp_dir, format!("{id:020}.gidx"), &g.encode()?)?;
-            fs::rename(&tmp, granules_path(parts_dir, id))?;
-        }
+        let granules = match built {
+            Some(g) => {
+                let tmp = write_synced(tmp_dir, format!("{id:020}.gidx"), &g.encode()?)?;
+                fs::rename(&tmp, granules_path(parts_dir, id))?;
+                Some(GranuleIndex::open(&granules_path(parts_dir, id))?)
+            }
+            None => None,
+        };
         fs::rename(&tmp_stats, stats_path(parts_dir, id))?;
         fs::rename(&tmp_index, index_path(parts_dir, id))?;
         fs::rename(&self.tmp_parquet, parquet_path(parts_dir, id))?;
