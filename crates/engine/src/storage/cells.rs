@@ -133,7 +133,7 @@ impl PartitionCells {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     use tracehouse_model::{SpanId, TraceId};
     use tracehouse_store_api::testsuite::testkit::{MS, span};
@@ -163,12 +163,18 @@ mod tests {
         cells.cells().map(|(_, c)| c.count).sum()
     }
 
-    #[test]
-    fn cells_merge_once_per_partition_and_follow_its_parts() {
+    /// A fresh directory (gone with the guard) with its temporary and parts directories.
+    fn part_dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
         let dir = tempfile::tempdir().expect("tempdir");
         let (tmp, parts_dir) = (dir.path().join("tmp"), dir.path().join("parts"));
         std::fs::create_dir_all(&tmp).expect("tmp");
         std::fs::create_dir_all(&parts_dir).expect("parts");
+        (dir, tmp, parts_dir)
+    }
+
+    #[test]
+    fn cells_merge_once_per_partition_and_follow_its_parts() {
+        let (_dir, tmp, parts_dir) = part_dirs();
         let dirs = (tmp.as_path(), parts_dir.as_path());
         let parts = [
             part(dirs, 1, "a", 3),
@@ -213,10 +219,7 @@ mod tests {
 
     #[test]
     fn a_missing_sidecar_is_an_error() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (tmp, parts_dir) = (dir.path().join("tmp"), dir.path().join("parts"));
-        std::fs::create_dir_all(&tmp).expect("tmp");
-        std::fs::create_dir_all(&parts_dir).expect("parts");
+        let (_dir, tmp, parts_dir) = part_dirs();
         let p = part((tmp.as_path(), parts_dir.as_path()), 1, "a", 2);
         std::fs::remove_file(p.path.with_extension("stats")).expect("remove");
         let err = PartitionCells::new(usize::MAX)
