@@ -3,7 +3,7 @@
 //!
 //! A spans part is sorted by service, then start time newest first, so each service is one
 //! *run* of rows in time order. The part's rows are cut into *granules* of
-//! [`GRANULE_ROWS`] rows (Parquet pages are cut at the same boundaries), and the index
+//! [`GRANULE_ROWS`] rows (a whole number of the spans parts' Parquet pages), and the index
 //! keeps, per granule, the range of start times and a split-block bloom filter of the
 //! attribute values it holds. With it a search reads each run newest first and stops once
 //! older rows can no longer make the page ([`crate::read::scan`]), skips granules outside the time
@@ -42,7 +42,8 @@ use crate::error::{EngineResult, StoreError};
 use crate::storage::schema::col;
 use tracehouse_store_api::value::{decode_stored, eval_value};
 
-/// Rows per granule (and the row limit of a Parquet data page in spans parts).
+/// Rows per granule: eight of the spans parts' Parquet data pages, so no page straddles two
+/// granules.
 pub const GRANULE_ROWS: usize = 8192;
 
 /// False-positive rate of each granule's value filter.
