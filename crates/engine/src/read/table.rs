@@ -159,13 +159,13 @@ impl TableEngine {
                     by_hour.entry(p.meta.hour).or_default().push(p.clone());
                 }
             }
-            let mem: Vec<KeyStats> = st
+            let mem: Vec<SpanMetrics> = st
                 .mem
                 .stats()
                 .into_iter()
                 .flat_map(|m| m.iter())
                 .filter(|((project, hour), _)| *project == q.project_id && overlaps(*hour))
-                .map(|(_, s)| s.clone())
+                .map(|(_, s)| s.metrics.clone())
                 .collect();
             (by_hour, mem)
         };
@@ -173,10 +173,7 @@ impl TableEngine {
             .into_iter()
             .map(|(hour, parts)| self.cells.of(&(q.project_id.clone(), hour), &parts))
             .collect::<Result<Vec<_>, _>>()?;
-        let cells = parts
-            .iter()
-            .map(|c| c.as_ref())
-            .chain(mem.iter().map(|s| &s.metrics));
+        let cells = parts.iter().map(|c| c.as_ref()).chain(&mem);
         Ok(aggregate(q, cells.flat_map(SpanMetrics::cells)))
     }
 

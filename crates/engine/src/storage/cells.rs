@@ -10,13 +10,13 @@
 //! here, reusing it while the partition's parts stay the same and merging in only the new
 //! parts' cells when flushes added some.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
 use tracehouse_store_api::metrics::SpanMetrics;
 
 use crate::error::StoreError;
+use crate::storage::lru::ByteLru;
 use crate::storage::part::Part;
 
 /// About what one cell takes in memory: its key, counters and a dense sketch of a few
@@ -29,31 +29,21 @@ type Partition = (String, i64);
 /// Merged cells per partition, least recently used dropped first past the budget.
 #[derive(Debug)]
 pub(crate) struct PartitionCells {
-    budget: usize,
-    held: Mutex<Held>,
+    held: Mutex<ByteLru<Partition, Merged>>,
 }
 
-#[derive(Debug, Default)]
-struct Held {
-    by_partition: HashMap<Partition, Merged>,
-    bytes: usize,
-    clock: u64,
-}
-
-#[derive(Debug)]
+/// The cells of some parts of a partition, merged.
+#[derive(Debug, Clone)]
 struct Merged {
     /// Ids of the parts merged, sorted.
     parts: Vec<u64>,
     cells: Arc<SpanMetrics>,
-    bytes: usize,
-    used: u64,
 }
 
 impl PartitionCells {
     pub(crate) fn new(budget: usize) -> PartitionCells {
         PartitionCells {
-            budget,
-            held: Mutex::new(Held::default()),
+            held: Mutex::new(ByteLru::new(budget)),
         }
     }
 
@@ -67,24 +57,13 @@ impl PartitionCells {
     ) -> Result<Arc<SpanMetrics>, StoreError> {
         let mut ids: Vec<u64> = parts.iter().map(|p| p.meta.id).collect();
         ids.sort_unstable();
-        let base = {
-            let mut held = self.held.lock();
-            held.clock += 1;
-            let now = held.clock;
-            match held.by_partition.get_mut(partition) {
-                Some(m) if m.parts == ids => {
-                    m.used = now;
-                    return Ok(m.cells.clone());
-                }
-                Some(m) if m.parts.iter().all(|id| ids.binary_search(id).is_ok()) => {
-                    Some((m.parts.clone(), m.cells.clone()))
-                }
-                _ => None,
+        let held = self.held.lock().get(partition);
+        let (merged_ids, mut cells) = match held {
+            Some(m) if m.parts == ids => return Ok(m.cells),
+            Some(m) if m.parts.iter().all(|id| ids.binary_search(id).is_ok()) => {
+                (m.parts, Arc::unwrap_or_clone(m.cells))
             }
-        };
-        let (merged_ids, mut cells) = match base {
-            Some((merged, cells)) => (merged, Arc::unwrap_or_clone(cells)),
-            None => (Vec::new(), SpanMetrics::default()),
+            _ => (Vec::new(), SpanMetrics::default()),
         };
         for p in parts {
             if merged_ids.binary_search(&p.meta.id).is_err() {
@@ -92,41 +71,18 @@ impl PartitionCells {
             }
         }
         let cells = Arc::new(cells);
-        self.keep(partition, ids, cells.clone());
-        Ok(cells)
-    }
-
-    fn keep(&self, partition: &Partition, parts: Vec<u64>, cells: Arc<SpanMetrics>) {
         let bytes = cells.cells().count() * CELL_BYTES;
-        let mut held = self.held.lock();
-        held.clock += 1;
         let merged = Merged {
-            parts,
-            cells,
-            bytes,
-            used: held.clock,
+            parts: ids,
+            cells: cells.clone(),
         };
-        if let Some(old) = held.by_partition.insert(partition.clone(), merged) {
-            held.bytes -= old.bytes;
-        }
-        held.bytes += bytes;
-        while held.bytes > self.budget {
-            let oldest = held
-                .by_partition
-                .iter()
-                .filter(|(p, _)| *p != partition)
-                .min_by_key(|(_, m)| m.used)
-                .map(|(p, _)| p.clone());
-            let Some(p) = oldest else { break };
-            if let Some(m) = held.by_partition.remove(&p) {
-                held.bytes -= m.bytes;
-            }
-        }
+        self.held.lock().insert(partition.clone(), merged, bytes);
+        Ok(cells)
     }
 
     /// Bytes of cells held (estimated).
     pub(crate) fn bytes(&self) -> usize {
-        self.held.lock().bytes
+        self.held.lock().bytes()
     }
 }
 
@@ -214,7 +170,7 @@ mod tests {
         small.of(&key, &parts[2..]).expect("cells");
         small.of(&("p".to_string(), 1), &parts[..1]).expect("cells");
         assert_eq!(small.bytes(), 3 * CELL_BYTES);
-        assert!(!small.held.lock().by_partition.contains_key(&key));
+        assert!(!small.held.lock().contains(&key));
     }
 
     #[test]

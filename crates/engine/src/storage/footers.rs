@@ -8,7 +8,6 @@
 //! 170 MB for the hundred parts a 16M-span ingest had live at once. The cache keeps the
 //! most recently used within its budget and parses the others again when they are read.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -17,27 +16,12 @@ use datafusion::parquet::file::metadata::PageIndexPolicy;
 use parking_lot::Mutex;
 
 use crate::error::{EngineResult, StoreError};
+use crate::storage::lru::ByteLru;
 
 /// Footers of parts, least recently used dropped first once they hold more than the budget.
 #[derive(Debug)]
 pub struct Footers {
-    budget: usize,
-    held: Mutex<Held>,
-}
-
-#[derive(Debug, Default)]
-struct Held {
-    by_path: HashMap<PathBuf, Entry>,
-    bytes: usize,
-    /// Advances at every use: an entry's `used` is its last use.
-    clock: u64,
-}
-
-#[derive(Debug)]
-struct Entry {
-    metadata: ArrowReaderMetadata,
-    bytes: usize,
-    used: u64,
+    held: Mutex<ByteLru<PathBuf, ArrowReaderMetadata>>,
 }
 
 impl Footers {
@@ -45,73 +29,32 @@ impl Footers {
     /// be larger on its own).
     pub fn new(budget: usize) -> Footers {
         Footers {
-            budget,
-            held: Mutex::new(Held::default()),
+            held: Mutex::new(ByteLru::new(budget)),
         }
     }
 
     /// The footer and page index of the Parquet file at `path`, parsed now unless held.
     pub fn get(&self, path: &Path) -> Result<ArrowReaderMetadata, StoreError> {
-        {
-            let mut held = self.held.lock();
-            held.clock += 1;
-            let now = held.clock;
-            if let Some(e) = held.by_path.get_mut(path) {
-                e.used = now;
-                return Ok(e.metadata.clone());
-            }
+        if let Some(m) = self.held.lock().get(path) {
+            return Ok(m);
         }
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
         let metadata = ArrowReaderMetadata::load(&File::open(path)?, options).engine()?;
         let bytes = metadata.metadata().memory_size();
-        let mut held = self.held.lock();
-        held.clock += 1;
-        let used = held.clock;
-        let entry = Entry {
-            metadata: metadata.clone(),
-            bytes,
-            used,
-        };
-        if let Some(old) = held.by_path.insert(path.to_path_buf(), entry) {
-            held.bytes -= old.bytes;
-        }
-        held.bytes += bytes;
-        held.evict_past(self.budget, path);
+        self.held
+            .lock()
+            .insert(path.to_path_buf(), metadata.clone(), bytes);
         Ok(metadata)
     }
 
     /// Drops the metadata of the file at `path` (its part is gone).
     pub fn forget(&self, path: &Path) {
-        let mut held = self.held.lock();
-        if let Some(old) = held.by_path.remove(path) {
-            held.bytes -= old.bytes;
-        }
+        self.held.lock().remove(path);
     }
 
     /// Bytes of metadata held.
     pub fn bytes(&self) -> usize {
-        self.held.lock().bytes
-    }
-}
-
-impl Held {
-    /// Drops the least recently used entries other than `keep` until at most `budget` bytes
-    /// are held.
-    fn evict_past(&mut self, budget: usize, keep: &Path) {
-        while self.bytes > budget {
-            let oldest = self
-                .by_path
-                .iter()
-                .filter(|(p, _)| p.as_path() != keep)
-                .min_by_key(|(_, e)| e.used)
-                .map(|(p, _)| p.clone());
-            let Some(path) = oldest else {
-                return;
-            };
-            if let Some(e) = self.by_path.remove(&path) {
-                self.bytes -= e.bytes;
-            }
-        }
+        self.held.lock().bytes()
     }
 }
 
@@ -158,7 +101,7 @@ mod tests {
         assert_eq!(footers.bytes(), 2 * size);
         let held: Vec<bool> = paths
             .iter()
-            .map(|p| footers.held.lock().by_path.contains_key(p))
+            .map(|p| footers.held.lock().contains(p.as_path()))
             .collect();
         assert_eq!(held, [true, false, true]);
         footers.forget(&paths[0]);
@@ -178,7 +121,7 @@ mod tests {
         );
         let other = parquet_file(dir.path(), "other.parquet", 10);
         footers.get(&other).expect("footer");
-        assert!(!footers.held.lock().by_path.contains_key(&path));
+        assert!(!footers.held.lock().contains(path.as_path()));
     }
 
     #[test]

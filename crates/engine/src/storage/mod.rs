@@ -14,6 +14,7 @@ pub(crate) mod cells;
 pub(crate) mod footers;
 pub(crate) mod granule;
 pub(crate) mod log_rows;
+pub(crate) mod lru;
 pub(crate) mod manifest;
 pub(crate) mod merge;
 pub(crate) mod metric_rows;
