@@ -248,7 +248,8 @@ impl ReadRow {
             resource_attributes: decode_attrs(
                 self.resource_attributes,
                 self.resource_attributes_typed,
-            ),
+            )
+            .into(),
             events: serde_json::from_str(&self.events).map_err(|e| corrupt("events", e))?,
             links: serde_json::from_str(&self.links).map_err(|e| corrupt("links", e))?,
             has_error: self.has_error,
@@ -384,7 +385,8 @@ impl LogReadRow {
             resource_attributes: decode_attrs(
                 self.resource_attributes,
                 self.resource_attributes_typed,
-            ),
+            )
+            .into(),
             flags: self.flags,
             dropped_attributes_count: self.dropped_attributes_count,
         }

@@ -73,7 +73,7 @@ fn log(project: &str, l: &L) -> LogRecord {
         scope_name: "app".into(),
         session_id: l.session.map(str::to_string),
         attributes: attrs(l.attrs),
-        resource_attributes: attrs(&[("host", "h1")]),
+        resource_attributes: attrs(&[("host", "h1")]).into(),
         flags: 1,
         ..testkit::log(T0 + l.at, l.severity, l.text, l.body)
     };

@@ -105,7 +105,7 @@ fn spans(n: usize) -> Vec<Span> {
                 scope_attributes: Attributes::new(),
                 session_id: None,
                 attributes,
-                resource_attributes: resource,
+                resource_attributes: resource.into(),
                 events: Vec::new(),
                 links: Vec::new(),
                 has_error: i % 17 == 0,

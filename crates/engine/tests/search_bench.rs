@@ -70,7 +70,7 @@ fn span(i: u64) -> Span {
         scope_attributes: Attributes::new(),
         session_id: None,
         attributes,
-        resource_attributes: Attributes::new(),
+        resource_attributes: Default::default(),
         events: vec![],
         links: vec![],
         has_error: i.is_multiple_of(50),

@@ -24,6 +24,10 @@ const BYTES_KEY: &str = "$bytes";
 /// A map of attribute key to typed value, ordered by key.
 pub type Attributes = BTreeMap<String, AttrValue>;
 
+/// Attributes that many rows share: a resource's, held once by all the spans (or log
+/// records) of that resource instead of copied into each.
+pub type SharedAttributes = std::sync::Arc<Attributes>;
+
 /// One attribute value with its OTLP type preserved.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AttrValue {

@@ -218,7 +218,7 @@ mod tests {
             scope_attributes: Attributes::new(),
             session_id: None,
             attributes: [("k".to_string(), AttrValue::Str("v".into()))].into(),
-            resource_attributes: Attributes::new(),
+            resource_attributes: Default::default(),
             events: Vec::new(),
             links: Vec::new(),
             has_error: false,
@@ -259,7 +259,7 @@ mod tests {
         b.attributes.insert("k".into(), AttrValue::Int(1));
         changes.push(b);
         let mut b = a.clone();
-        b.resource_attributes = a.attributes.clone();
+        b.resource_attributes = a.attributes.clone().into();
         changes.push(b);
         let mut b = a.clone();
         b.project_id = "q".into();

@@ -21,7 +21,7 @@ pub mod otlp;
 pub mod otlp_metrics;
 pub mod span;
 
-pub use attr::{AttrValue, Attributes};
+pub use attr::{AttrValue, Attributes, SharedAttributes};
 pub use errors::{ErrorOccurrence, ErrorSource, errors_from_logs, errors_from_spans, fingerprint};
 pub use identity::span_fingerprint;
 pub use ids::{IdError, LogId, SpanId, TraceId};

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::attr::{AttrValue, Attributes};
+use crate::attr::{AttrValue, Attributes, SharedAttributes};
 use crate::ids::{LogId, SpanId, TraceId};
 
 /// A coarse severity level, from OTLP's severity number ranges (or the text when the number
@@ -141,9 +141,9 @@ pub struct LogRecord {
     /// Record attributes.
     #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub attributes: Attributes,
-    /// Resource attributes.
+    /// Resource attributes (shared by the records of one resource).
     #[schema(value_type = BTreeMap<String, AttrValue>)]
-    pub resource_attributes: Attributes,
+    pub resource_attributes: SharedAttributes,
     /// W3C trace flags.
     pub flags: u32,
     /// Attributes dropped by the sender or by limits.

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::attr::{AttrValue, Attributes};
+use crate::attr::{AttrValue, Attributes, SharedAttributes};
 use crate::ids::{SpanId, TraceId};
 
 /// The OTLP data-point type of a metric.
@@ -221,9 +221,9 @@ pub struct MetricPoint {
     /// Point attributes (the labels).
     #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub attributes: Attributes,
-    /// Resource attributes.
+    /// Resource attributes (shared by the points of one resource).
     #[schema(value_type = BTreeMap<String, AttrValue>)]
-    pub resource_attributes: Attributes,
+    pub resource_attributes: SharedAttributes,
     /// What was measured.
     pub value: PointValue,
     /// Sample values with their traces.

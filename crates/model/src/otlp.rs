@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::trace::v1::span::{Event as OtlpEvent, Link as Ot
 
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use crate::attr::{AttrValue, Attributes, attributes_from_otlp};
+use crate::attr::{AttrValue, Attributes, SharedAttributes, attributes_from_otlp};
 use crate::ids::{IdError, LogId, SpanId, TraceId};
 use crate::log::{Level, LogRecord};
 use crate::span::{Event, Link, Span, SpanKind, StatusCode};
@@ -213,7 +213,7 @@ pub fn normalise_traces<E>(
                         if span.session_id.is_none() {
                             span.session_id = session_of(&resource.attributes);
                         }
-                        span.resource_attributes.clone_from(&resource.attributes);
+                        span.resource_attributes = resource.attributes.clone();
                         span.dropped_attributes_count += resource.dropped;
                         out.rows.push(span);
                     }
@@ -259,7 +259,7 @@ pub fn normalise_logs<E>(
                         if log.session_id.is_none() {
                             log.session_id = session_of(&resource.attributes);
                         }
-                        log.resource_attributes.clone_from(&resource.attributes);
+                        log.resource_attributes = resource.attributes.clone();
                         log.dropped_attributes_count += resource.dropped;
                         log.log_id = log.content_id();
                         out.rows.push(log);
@@ -318,7 +318,7 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogR
         scope_name: String::new(),
         session_id: session_of(&attributes),
         attributes,
-        resource_attributes: Attributes::new(),
+        resource_attributes: SharedAttributes::default(),
         flags: otlp.flags,
         dropped_attributes_count: otlp.dropped_attributes_count + dropped,
     })
@@ -327,7 +327,7 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogR
 /// What every row of a resource shares: its attributes (limited), how many of them were
 /// dropped, and the service fields they give.
 pub(crate) struct ResourceFields {
-    pub(crate) attributes: Attributes,
+    pub(crate) attributes: SharedAttributes,
     dropped: u32,
     pub(crate) service_name: String,
     service_version: String,
@@ -352,7 +352,7 @@ impl ResourceFields {
         let service_version = text(&["service.version"]);
         let environment = text(&["deployment.environment.name", "deployment.environment"]);
         ResourceFields {
-            attributes: attrs,
+            attributes: SharedAttributes::new(attrs),
             dropped,
             service_name,
             service_version,
@@ -434,7 +434,7 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits, now: i64) -> Result<Span, Re
         scope_attributes: Attributes::new(),
         session_id: session_of(&attributes),
         attributes,
-        resource_attributes: Attributes::new(),
+        resource_attributes: SharedAttributes::default(),
         events,
         links,
         has_error,
@@ -582,6 +582,22 @@ mod tests {
         assert_eq!(sp.duration_nanos, 4_000);
         assert!(sp.has_error);
         assert_eq!(sp.status_message, "boom");
+    }
+
+    #[test]
+    fn spans_of_one_resource_share_its_attributes() {
+        let out = run(&request(vec![
+            span(&[1; 16], &[2; 8]),
+            span(&[1; 16], &[3; 8]),
+        ]));
+        let [a, b] = &out.rows[..] else {
+            panic!("two spans expected, got {}", out.rows.len());
+        };
+        assert_eq!(a.resource_attributes.len(), 3);
+        assert!(
+            SharedAttributes::ptr_eq(&a.resource_attributes, &b.resource_attributes),
+            "one copy of the resource's attributes for all its spans"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::attr::{AttrValue, Attributes};
+use crate::attr::{AttrValue, Attributes, SharedAttributes};
 use crate::ids::{SpanId, TraceId};
 
 /// The role of a span in a request, as in OTLP.
@@ -220,9 +220,9 @@ pub struct Span {
     /// Span-scope attributes.
     #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub attributes: Attributes,
-    /// Resource-scope attributes.
+    /// Resource-scope attributes (shared by the spans of one resource).
     #[schema(value_type = BTreeMap<String, AttrValue>)]
-    pub resource_attributes: Attributes,
+    pub resource_attributes: SharedAttributes,
     /// Span events in time order as sent.
     pub events: Vec<Event>,
     /// Links to other spans.

@@ -149,7 +149,7 @@ fn spans() -> Vec<Span> {
                 scope_attributes: scope_attributes(n),
                 session_id: (i % 4 == 0).then(|| format!("sess{}", i % 8)),
                 attributes,
-                resource_attributes: resource,
+                resource_attributes: resource.into(),
                 events: events(n),
                 links: links(n),
                 has_error: i % 3 == 2,

@@ -217,7 +217,7 @@ pub fn batch_to_logs(batch: &RecordBatch) -> Result<Vec<LogRecord>, StoreError> 
                 scope_name: scope_name.value(i).to_string(),
                 session_id: (!session.is_null(i)).then(|| session.value(i).to_string()),
                 attributes: read_attrs(attrs, i)?,
-                resource_attributes: read_attrs(resource_attrs, i)?,
+                resource_attributes: read_attrs(resource_attrs, i)?.into(),
                 flags: flags.value(i),
                 dropped_attributes_count: dropped.value(i),
             })
@@ -338,7 +338,7 @@ pub(crate) mod tests {
             scope_name: "app".into(),
             session_id: (trace > 0).then(|| "s1".to_string()),
             attributes,
-            resource_attributes: Attributes::new(),
+            resource_attributes: Default::default(),
             flags: 1,
             dropped_attributes_count: 2,
         };

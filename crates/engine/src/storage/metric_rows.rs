@@ -118,7 +118,7 @@ pub fn batch_to_points(batch: &RecordBatch) -> Result<Vec<MetricPoint>, StoreErr
                 start_time_unix_nano: start.value(i),
                 time_unix_nano: time.value(i),
                 attributes: read_attrs(attrs, i)?,
-                resource_attributes: read_attrs(resource_attrs, i)?,
+                resource_attributes: read_attrs(resource_attrs, i)?.into(),
                 value: serde_json::from_str(value.value(i))?,
                 exemplars: serde_json::from_str(exemplars.value(i))?,
                 flags: flags.value(i),
@@ -144,8 +144,11 @@ mod tests {
             start_time_unix_nano: 5,
             time_unix_nano: 10,
             attributes: [("route".to_string(), AttrValue::Str("/a".into()))].into(),
-            resource_attributes: [("service.name".to_string(), AttrValue::Str("shop".into()))]
-                .into(),
+            resource_attributes: tracehouse_model::Attributes::from([(
+                "service.name".to_string(),
+                AttrValue::Str("shop".into()),
+            )])
+            .into(),
             value: PointValue::Histogram {
                 temporality: Temporality::Cumulative,
                 count: 3,

@@ -453,7 +453,8 @@ pub fn batch_to_spans(batch: &RecordBatch) -> Result<Vec<Span>, StoreError> {
                     .map(|s| s.value(i).to_string()),
                 attributes: attrs.map_or(Ok(Attributes::new()), |m| read_attrs(m, i))?,
                 resource_attributes: resource_attrs
-                    .map_or(Ok(Attributes::new()), |m| read_attrs(m, i))?,
+                    .map_or(Ok(Attributes::new()), |m| read_attrs(m, i))?
+                    .into(),
                 events,
                 links,
                 has_error: has_error.is_some_and(|h| h.value(i)),
@@ -499,7 +500,7 @@ pub(crate) mod tests {
             scope_attributes: Attributes::new(),
             session_id: Some("s1".into()),
             attributes,
-            resource_attributes: resource,
+            resource_attributes: resource.into(),
             events: vec![Event {
                 time_unix_nano: start + 10,
                 name: "exception".into(),

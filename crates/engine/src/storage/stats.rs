@@ -518,11 +518,10 @@ mod tests {
             .enumerate()
             .map(|(i, host)| {
                 let mut s = span(TraceId([2; 16]), SpanId([i as u8 + 1; 8]), MS, MS);
-                s.resource_attributes
-                    .insert("host".into(), AttrValue::Str((*host).into()));
+                let resource = std::sync::Arc::make_mut(&mut s.resource_attributes);
+                resource.insert("host".into(), AttrValue::Str((*host).into()));
                 if i == 4 {
-                    s.resource_attributes
-                        .insert("extra".into(), AttrValue::Int(1));
+                    resource.insert("extra".into(), AttrValue::Int(1));
                 }
                 s
             })

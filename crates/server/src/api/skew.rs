@@ -78,7 +78,7 @@ mod tests {
     fn span(id: u8, parent: Option<u8>, host: &str, start: i64, end: i64) -> Span {
         let mut s = testkit::span(TraceId([1; 16]), SpanId([id; 8]), start, end - start);
         s.parent_span_id = parent.map(|p| SpanId([p; 8]));
-        s.resource_attributes
+        std::sync::Arc::make_mut(&mut s.resource_attributes)
             .insert("host.name".into(), AttrValue::Str(host.into()));
         s
     }

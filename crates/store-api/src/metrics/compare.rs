@@ -117,7 +117,7 @@ fn span_attributes(span: &Span, mut each: impl FnMut(String, AttrValue<'_>)) {
             AttrValue::str(&span.service_name),
         );
     }
-    for (k, v) in &span.resource_attributes {
+    for (k, v) in span.resource_attributes.iter() {
         each(format!("resource.{k}"), eval_value(v));
     }
 }

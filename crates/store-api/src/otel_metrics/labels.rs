@@ -40,7 +40,7 @@ fn series(
     points
         .iter()
         .filter(move |p| seen.insert(series_key(p)))
-        .map(|p| (&p.attributes, &p.resource_attributes))
+        .map(|p| (&p.attributes, &*p.resource_attributes))
 }
 
 /// The label keys of points, point attributes first, each sorted by key.

@@ -103,7 +103,7 @@ fn sp(
         scope_attributes: Attributes::new(),
         session_id: session.map(String::from),
         attributes: Attributes::new(),
-        resource_attributes: resource,
+        resource_attributes: resource.into(),
         events: vec![],
         links: vec![],
         has_error: false,
@@ -187,7 +187,7 @@ fn browser_sp(base: Span, kind: SpanKind, attributes: &[(&str, &str)]) -> Span {
         span.attributes.insert((*k).into(), s(v));
     }
     if span.service_name == "web" {
-        span.resource_attributes
+        std::sync::Arc::make_mut(&mut span.resource_attributes)
             .insert("telemetry.sdk.language".into(), s("webjs"));
     }
     span

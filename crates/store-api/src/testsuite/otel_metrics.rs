@@ -46,7 +46,7 @@ pub fn point(
         start_time_unix_nano: T0 + start_s * S,
         time_unix_nano: T0 + at_s * S,
         attributes: labels(attrs),
-        resource_attributes: labels(&[("service.name", "shop")]),
+        resource_attributes: labels(&[("service.name", "shop")]).into(),
         value,
         exemplars: Vec::new(),
         flags: 0,
@@ -72,7 +72,7 @@ fn delta(value: f64) -> PointValue {
 /// `p` as sent by another service.
 fn of_service(mut p: MetricPoint, service: &str) -> MetricPoint {
     p.service_name = service.into();
-    p.resource_attributes = labels(&[("service.name", service)]);
+    p.resource_attributes = labels(&[("service.name", service)]).into();
     p
 }
 

@@ -294,7 +294,7 @@ pub fn to_span(def: &Def, project: &str) -> Span {
         scope_attributes: attrs_of(&def.scope),
         session_id: None,
         attributes,
-        resource_attributes: resource,
+        resource_attributes: resource.into(),
         events: def
             .events
             .iter()
@@ -1192,8 +1192,7 @@ pub fn full_span(project: &str) -> Span {
     );
     span.trace_id = TraceId([0xab; 16]);
     span.attributes = attributes;
-    span.resource_attributes
-        .insert("unicode".into(), s("naïve ✓"));
+    std::sync::Arc::make_mut(&mut span.resource_attributes).insert("unicode".into(), s("naïve ✓"));
     span.session_id = Some("sess-1".into());
     span.trace_state = "k=v".into();
     span.status_message = "boom".into();

@@ -96,7 +96,7 @@ fn span(s: &tracehouse_model::Span) -> Span {
 /// The resource of a span: its resource attributes, with `service.name` set from the
 /// span's service when the attributes lack it.
 fn resource(s: &tracehouse_model::Span) -> Resource {
-    let mut attrs = s.resource_attributes.clone();
+    let mut attrs = Attributes::clone(&s.resource_attributes);
     attrs
         .entry("service.name".into())
         .or_insert_with(|| AttrValue::Str(s.service_name.clone()));

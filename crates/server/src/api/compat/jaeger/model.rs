@@ -119,12 +119,12 @@ pub(super) fn trace_json(spans: &[Span]) -> Value {
     let mut processes = Map::new();
     let mut out = Vec::with_capacity(spans.len());
     for s in spans {
-        let key = (s.service_name.as_str(), &s.resource_attributes);
+        let key = (s.service_name.as_str(), &*s.resource_attributes);
         let n = match keys.iter().position(|k| *k == key) {
             Some(i) => i + 1,
             None => {
                 keys.push(key);
-                let mut resource = s.resource_attributes.clone();
+                let mut resource = Attributes::clone(&s.resource_attributes);
                 resource.remove("service.name");
                 processes.insert(
                     format!("p{}", keys.len()),
