@@ -355,6 +355,23 @@ async fn query_api_validates_its_arguments() {
     assert_eq!(s.get("/api/v1/spans?start=yesterday").await.0, 400);
     assert_eq!(s.get("/api/v1/spans?cursor=zz").await.0, 400);
     assert_eq!(s.get("/api/v1/spans?start=10&end=5").await.0, 400);
+    // A misspelt parameter would otherwise be ignored and answer everything.
+    for path in [
+        "/api/v1/spans/search?q=service:checkout",
+        "/api/v1/spans/histogram?q=service:checkout",
+        "/api/v1/traces/search?q=service:checkout",
+        "/api/v1/logs/search?q=error",
+        "/api/v1/spans?services=checkout",
+    ] {
+        let (status, body) = s.get(path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        assert!(message.contains("unknown field"), "{path}: {body}");
+    }
+    assert_eq!(
+        s.get("/api/v1/spans/search?query=service:checkout").await.0,
+        200
+    );
     assert_eq!(s.get("/healthz").await.0, 200);
     assert_eq!(s.get("/readyz").await.0, 200);
 }

@@ -44,6 +44,7 @@ impl From<SearchPage> for SpanPage {
 /// Query parameters of `GET /api/v1/spans`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(super) struct ListParams {
     /// Exact service name; empty or absent: any.
     service: Option<String>,
