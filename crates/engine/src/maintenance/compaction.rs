@@ -269,10 +269,10 @@ fn merge_parts(
     inputs: &[Arc<Part>],
     footers: Arc<Footers>,
 ) -> Result<Arc<Part>, StoreError> {
-    let mut trace_ids: Vec<[u8; 16]> = inputs
-        .iter()
-        .flat_map(|p| p.trace_ids().iter().copied())
-        .collect();
+    let mut trace_ids: Vec<[u8; 16]> = Vec::new();
+    for input in inputs {
+        trace_ids.extend(input.trace_ids()?);
+    }
     trace_ids.sort_unstable();
     trace_ids.dedup();
     let mut writer = PartWriter::create(table, dirs.0, id, trace_ids.len(), footers)?;

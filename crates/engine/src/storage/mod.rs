@@ -25,6 +25,7 @@ pub(crate) mod schema;
 pub(crate) mod stats;
 pub(crate) mod table;
 pub(crate) mod table_dir;
+pub(crate) mod trace_index;
 pub(crate) mod views;
 
 /// One hour in ns: the time partition of parts.

@@ -33,6 +33,7 @@ use crate::storage::manifest::PartMeta;
 use crate::storage::schema::col;
 use crate::storage::sync_dir;
 use crate::storage::table::Table;
+use crate::storage::trace_index::{TraceLookup, read_ids};
 use tracehouse_store_api::metrics::SpanMetrics;
 use tracehouse_store_api::stats::KeyStats;
 
@@ -120,8 +121,9 @@ pub struct Part {
     pub meta: PartMeta,
     /// The Parquet file.
     pub path: PathBuf,
-    /// Sorted distinct trace ids in the part.
-    trace_ids: Vec<[u8; 16]>,
+    /// What the part keeps in memory of its trace index (the sorted distinct trace ids of
+    /// its rows, in its `.tidx` file).
+    traces: TraceLookup,
     /// Key/value statistics of the part's rows, for autocomplete and per-minute counts;
     /// without the span metrics cells, which stay in the sidecar ([`Part::span_metrics`]).
     pub stats: KeyStats,
@@ -336,12 +338,10 @@ impl Part {
         ))
     }
 
-    /// Positions of those of `traces` the part holds in its trace index.
+    /// Positions in the part's trace index of the traces that may be one of `traces`
+    /// (rarely one of another trace: see [`TraceLookup`]), ascending.
     pub fn trace_positions(&self, traces: &[[u8; 16]]) -> Vec<usize> {
-        traces
-            .iter()
-            .filter_map(|t| self.trace_ids.binary_search(t).ok())
-            .collect()
+        self.traces.positions(traces)
     }
 
     /// The span metrics cells of the part's rows, read from its statistics sidecar.
@@ -352,23 +352,24 @@ impl Part {
         Ok(decode_stats(&fs::read(self.path.with_extension("stats"))?)?.metrics)
     }
 
-    /// The part's distinct trace ids, sorted.
-    pub fn trace_ids(&self) -> &[[u8; 16]] {
-        &self.trace_ids
+    /// The part's distinct trace ids, sorted, read from its trace index file.
+    pub fn trace_ids(&self) -> Result<Vec<[u8; 16]>, StoreError> {
+        read_ids(&self.path.with_extension("tidx"))
     }
 
     /// Bytes the part holds in memory while live: its trace index, granule index and
     /// statistics (about their JSON's size); its Parquet footer is the store's
     /// [`Footers`]' to count.
     pub fn memory_bytes(&self) -> usize {
-        self.trace_ids.len() * 16
+        self.traces.memory_bytes()
             + self.granules.as_ref().map_or(0, GranuleIndex::memory_bytes)
             + self.stats_bytes
     }
 
-    /// Whether the part may hold spans of this trace.
+    /// Whether the part may hold spans of this trace (rarely true of a trace it does not
+    /// hold: see [`TraceLookup`]).
     pub fn may_contain(&self, trace_id: &[u8; 16]) -> bool {
-        self.trace_ids.binary_search(trace_id).is_ok()
+        self.traces.may_hold(trace_id)
     }
 
     /// Whether every page of the part decoded once already.
@@ -449,24 +450,11 @@ impl Part {
         footers: Arc<Footers>,
     ) -> Result<Part, StoreError> {
         let path = parquet_path(parts_dir, meta.id);
-        let raw = fs::read(index_path(parts_dir, meta.id))?;
-        if raw.len() % 16 != 0 {
-            return Err(StoreError::Corrupt(format!(
-                "trace index of part {} is torn",
-                meta.id
-            )));
-        }
-        let trace_ids = raw
-            .chunks_exact(16)
-            .map(|c| {
-                c.try_into()
-                    .map_err(|_| StoreError::Corrupt("trace index".into()))
-            })
-            .collect::<Result<Vec<[u8; 16]>, _>>()?;
+        let traces = TraceLookup::open(&index_path(parts_dir, meta.id))?;
         let mut part = Part {
             meta,
             path,
-            trace_ids,
+            traces,
             stats: KeyStats::default(),
             stats_bytes: 0,
             computed_metrics: None,
@@ -478,7 +466,7 @@ impl Part {
         let granules = granules_path(parts_dir, part.meta.id);
         part.granules = match GranuleIndex::open(&granules) {
             Ok(index) => {
-                if index.traces as usize != part.trace_ids.len()
+                if index.traces as usize != part.traces.len()
                     || u64::from(index.rows) != part.meta.rows
                 {
                     return Err(StoreError::Corrupt(format!(
@@ -1002,7 +990,7 @@ impl PartWriter {
                 max_start,
             },
             path: parquet_path(parts_dir, id),
-            trace_ids,
+            traces: TraceLookup::of(&trace_ids),
             stats,
             stats_bytes,
             computed_metrics: None,
