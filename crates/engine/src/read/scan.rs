@@ -30,7 +30,7 @@ use tracehouse_query::Filter;
 
 use crate::error::{EngineResult, StoreError};
 use crate::storage::granule;
-use crate::storage::part::Part;
+use crate::storage::part::{Part, StartPage};
 use crate::storage::schema::{batch_to_spans, col as c};
 use crate::storage::table::Table;
 use tracehouse_store_api::Bucket;
@@ -280,7 +280,11 @@ struct Chunk {
 
 /// The chunks worth reading (their service, time window and attribute values may match),
 /// best first across every run of every part: so a collector that needs few rows stops
-/// once it has them, however the rows are spread over services and parts.
+/// once it has them, however the rows are spread over services and parts. A granule that
+/// reaches past the window is read by page (from the page index of `start_time`), only the
+/// pages whose start times may fall in it, each ranked by its own start times: a granule
+/// of a large part spans minutes of one service, and a narrow window or a page of results
+/// after a cursor needs a page or two of it.
 fn chunks_to_read(parts: &[Arc<Part>], search: &OrderedSearch) -> Result<Vec<Chunk>, StoreError> {
     let services = granule::services(&search.filter);
     let probes = granule::probes(&search.filter);
@@ -300,6 +304,7 @@ fn chunks_to_read(parts: &[Arc<Part>], search: &OrderedSearch) -> Result<Vec<Chu
             Some(_) => Some(index.reader()?),
             None => None,
         };
+        let mut pages: Option<Vec<StartPage>> = None;
         for run in runs {
             for rows in index.chunks(run) {
                 let g = index.granule_of(rows.0);
@@ -316,7 +321,21 @@ fn chunks_to_read(parts: &[Arc<Part>], search: &OrderedSearch) -> Result<Vec<Chu
                 } else {
                     g.min_start
                 };
-                chunks.push(Chunk { part, rows, best });
+                if g.min_start >= lo && g.max_start < hi {
+                    chunks.push(Chunk { part, rows, best });
+                    continue;
+                }
+                let pages = match &mut pages {
+                    Some(p) => p,
+                    None => pages.insert(parts[part].start_time_pages()?),
+                };
+                chunks.extend(
+                    pages_in_window(pages, rows, search).map(|(rows, best)| Chunk {
+                        part,
+                        rows,
+                        best,
+                    }),
+                );
             }
         }
     }
@@ -326,6 +345,32 @@ fn chunks_to_read(parts: &[Arc<Part>], search: &OrderedSearch) -> Result<Vec<Chu
         chunks.sort_by_key(|c| (c.best, c.part, c.rows));
     }
     Ok(chunks)
+}
+
+/// The pages among `pages` (a part's, in row order) within `rows` whose start times may
+/// fall in the search's window, each with the best start time it may hold (unknown start
+/// times rank as the window's edge).
+fn pages_in_window<'a>(
+    pages: &'a [StartPage],
+    (first, end): (u32, u32),
+    search: &'a OrderedSearch,
+) -> impl Iterator<Item = ((u32, u32), i64)> + 'a {
+    let (lo, hi) = search.window;
+    let from = pages.partition_point(|p| p.rows.1 <= first);
+    pages[from..]
+        .iter()
+        .take_while(move |p| p.rows.0 < end)
+        .filter_map(move |p| {
+            let rows = (p.rows.0.max(first), p.rows.1.min(end));
+            let (min, max) = p.starts.unwrap_or((lo, hi.saturating_sub(1)));
+            let in_window = min < hi && max >= lo;
+            let best = if search.descending {
+                max.min(hi.saturating_sub(1))
+            } else {
+                min.max(lo)
+            };
+            in_window.then_some((rows, best))
+        })
 }
 
 /// Reads the chunks worth reading, best first, and offers every matching row to `into`;
@@ -529,4 +574,70 @@ pub(crate) fn trace_spans(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use datafusion::prelude::lit;
+    use tracehouse_query::Filter;
+
+    use super::*;
+
+    fn search(window: (i64, i64), descending: bool) -> OrderedSearch {
+        OrderedSearch {
+            predicate: lit(true),
+            filter: Filter::True,
+            window,
+            descending,
+            limit: 10,
+        }
+    }
+
+    /// Pages of 10 rows; the fourth's start times are unknown.
+    fn pages() -> Vec<StartPage> {
+        let starts = [
+            Some((90, 99)),
+            Some((70, 89)),
+            Some((50, 69)),
+            None,
+            Some((0, 9)),
+        ];
+        starts
+            .iter()
+            .enumerate()
+            .map(|(i, &starts)| StartPage {
+                rows: (i as u32 * 10, i as u32 * 10 + 10),
+                starts,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_pages_that_may_start_in_the_window_are_read_each_ranked_by_its_own_times() {
+        let pages = pages();
+        let newest: Vec<_> = pages_in_window(&pages, (0, 50), &search((60, 95), true)).collect();
+        assert_eq!(
+            newest,
+            vec![
+                ((0, 10), 94),
+                ((10, 20), 89),
+                ((20, 30), 69),
+                ((30, 40), 94)
+            ]
+        );
+        let oldest: Vec<_> = pages_in_window(&pages, (0, 50), &search((60, 95), false)).collect();
+        assert_eq!(oldest[0], ((0, 10), 90));
+        assert_eq!(oldest[2], ((20, 30), 60));
+        assert_eq!(
+            oldest[3],
+            ((30, 40), 60),
+            "unknown times rank as the window's edge"
+        );
+        let within: Vec<_> = pages_in_window(&pages, (15, 35), &search((0, 100), true)).collect();
+        assert_eq!(within, vec![((15, 20), 89), ((20, 30), 69), ((30, 35), 99)]);
+        assert_eq!(
+            pages_in_window(&pages, (40, 50), &search((60, 95), true)).count(),
+            0
+        );
+    }
 }

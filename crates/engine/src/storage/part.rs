@@ -114,6 +114,16 @@ const SPAN_UNCOMPRESSED: [&str; 15] = [
 /// few MiB, and the writer holds a whole row group in memory.
 const REPLAY_ROW_GROUP_ROWS: usize = 64;
 
+/// A page of a part's `start_time` column: its rows and the start times it holds, when
+/// known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartPage {
+    /// Its rows, `[first, end)`.
+    pub rows: (u32, u32),
+    /// Its least and greatest start time (inclusive).
+    pub starts: Option<(i64, i64)>,
+}
+
 /// A live part: its metadata, its files and its trace index.
 #[derive(Debug)]
 pub struct Part {
@@ -202,13 +212,28 @@ impl Part {
         ranges: &[(u32, u32)],
         intervals: &[(i64, i64)],
     ) -> Result<Vec<(u32, u32)>, StoreError> {
+        let mut pages: Vec<(u32, u32)> = Vec::new();
+        for page in self.start_time_pages()? {
+            let may_hold = page
+                .starts
+                .is_none_or(|(lo, hi)| intervals.iter().any(|(a, b)| *a <= hi && *b >= lo));
+            if !may_hold {
+                continue;
+            }
+            match pages.last_mut() {
+                Some((_, last)) if *last == page.rows.0 => *last = page.rows.1,
+                _ => pages.push(page.rows),
+            }
+        }
+        Ok(intersect(ranges, &pages))
+    }
+
+    /// The pages of `start_time`, in row order, with the start times each holds (from the
+    /// page index); a row group without that index is one page of unknown start times.
+    pub fn start_time_pages(&self) -> Result<Vec<StartPage>, StoreError> {
         let metadata = self.reader_metadata()?.metadata().clone();
         let leaf = self.leaf(col::START_TIME)?;
-        let mut pages: Vec<(u32, u32)> = Vec::new();
-        let mut keep = |first: u32, end: u32| match pages.last_mut() {
-            Some((_, last)) if *last == first => *last = end,
-            _ => pages.push((first, end)),
-        };
+        let mut pages = Vec::new();
         let mut group_start = 0u32;
         for (rg, meta) in metadata.row_groups().iter().enumerate() {
             let group_end = group_start + meta.num_rows().max(0) as u32;
@@ -216,7 +241,10 @@ impl Part {
             let locations = metadata.offset_index().and_then(|o| o.get(rg)?.get(leaf));
             let (Some(ColumnIndexMetaData::INT64(index)), Some(locations)) = (index, locations)
             else {
-                keep(group_start, group_end);
+                pages.push(StartPage {
+                    rows: (group_start, group_end),
+                    starts: None,
+                });
                 group_start = group_end;
                 continue;
             };
@@ -226,17 +254,15 @@ impl Part {
                 let end = locations
                     .get(i + 1)
                     .map_or(group_end, |next| group_start + next.first_row_index as u32);
-                let may_hold = match (index.min_value(i), index.max_value(i)) {
-                    (Some(lo), Some(hi)) => intervals.iter().any(|(a, b)| a <= hi && b >= lo),
-                    _ => true,
-                };
-                if may_hold {
-                    keep(first, end);
-                }
+                let starts = index.min_value(i).copied().zip(index.max_value(i).copied());
+                pages.push(StartPage {
+                    rows: (first, end),
+                    starts,
+                });
             }
             group_start = group_end;
         }
-        Ok(intersect(ranges, &pages))
+        Ok(pages)
     }
 
     /// The Parquet leaf column of the top-level column `name`.
