@@ -67,7 +67,7 @@ async fn doubles_written_as_strings_are_doubles() {
     // A numeric comparison sees the double.
     let (status, body) = server
         .get_params(
-            "/api/v1/spans",
+            "/api/v1/spans/search",
             &[
                 ("query", "ratio>1 ratio<2"),
                 ("start", "1699999999000000000"),
