@@ -1521,7 +1521,7 @@ export interface components {
             attributes: {
                 [key: string]: components["schemas"]["AttrValue"];
             };
-            /** @description Resource attributes. */
+            /** @description Resource attributes (shared by the records of one resource). */
             resource_attributes: {
                 [key: string]: components["schemas"]["AttrValue"];
             };
@@ -2103,7 +2103,7 @@ export interface components {
             attributes: {
                 [key: string]: components["schemas"]["AttrValue"];
             };
-            /** @description Resource-scope attributes. */
+            /** @description Resource-scope attributes (shared by the spans of one resource). */
             resource_attributes: {
                 [key: string]: components["schemas"]["AttrValue"];
             };
@@ -2680,6 +2680,7 @@ export interface operations {
                 /**
                  * @description A query in the tracehouse query language; empty or absent matches everything. A
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+                 *     `q` is taken as its name too.
                  */
                 query?: string;
                 /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
@@ -2734,6 +2735,7 @@ export interface operations {
                 /**
                  * @description A query in the tracehouse query language; empty or absent matches everything. A
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+                 *     `q` is taken as its name too.
                  */
                 query?: string;
                 /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
@@ -2779,6 +2781,7 @@ export interface operations {
                 /**
                  * @description A query in the tracehouse query language; empty or absent matches everything. A
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+                 *     `q` is taken as its name too.
                  */
                 query?: string;
                 /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
@@ -2833,6 +2836,7 @@ export interface operations {
                 /**
                  * @description A query in the tracehouse query language; empty or absent matches everything. A
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+                 *     `q` is taken as its name too.
                  */
                 query?: string;
                 /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
@@ -2965,6 +2969,7 @@ export interface operations {
                 /**
                  * @description A query in the tracehouse query language; empty or absent matches everything. A
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+                 *     `q` is taken as its name too.
                  */
                 query?: string;
                 /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */
@@ -3019,6 +3024,7 @@ export interface operations {
                 /**
                  * @description A query in the tracehouse query language; empty or absent matches everything. A
                  *     query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+                 *     `q` is taken as its name too.
                  */
                 query?: string;
                 /** @description The language of `query`: `tracehouse` (the default) or `traceql` (spans only). */

@@ -92,10 +92,11 @@ pub(super) fn plan_query(
 /// Query parameters of the span, trace and log searches.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub(super) struct SearchParams {
     /// A query in the tracehouse query language; empty or absent matches everything. A
     /// query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+    /// `q` is taken as its name too.
+    #[serde(alias = "q")]
     pub query: Option<String>,
     /// The language of `query`: `tracehouse` (the default) or `traceql` (spans only).
     #[param(value_type = Option<QueryLang>)]
@@ -150,10 +151,11 @@ pub(super) fn search_query(
 /// Query parameters of the span and log histograms.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub(super) struct HistogramParams {
     /// A query in the tracehouse query language; empty or absent matches everything. A
     /// query that does not parse is a 400 whose error carries `start`, `end` and `expected`.
+    /// `q` is taken as its name too.
+    #[serde(alias = "q")]
     query: Option<String>,
     /// The language of `query`: `tracehouse` (the default) or `traceql` (spans only).
     #[param(value_type = Option<QueryLang>)]

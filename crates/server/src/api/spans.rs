@@ -44,7 +44,6 @@ impl From<SearchPage> for SpanPage {
 /// Query parameters of `GET /api/v1/spans`.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
 pub(super) struct ListParams {
     /// Exact service name; empty or absent: any.
     service: Option<String>,
@@ -60,6 +59,11 @@ pub(super) struct ListParams {
     limit: Option<usize>,
     /// The `next_cursor` of the previous page; empty or absent starts at the first page.
     cursor: Option<String>,
+    /// Not a parameter of the listing: a query (`query` or `q`) is refused with where to
+    /// send it, rather than ignored.
+    #[param(ignore)]
+    #[serde(alias = "q")]
+    query: Option<String>,
 }
 
 /// List spans by service and name
@@ -80,6 +84,12 @@ pub(super) async fn list_spans(
     Query(p): Query<ListParams>,
 ) -> Result<Json<SpanPage>, ApiError> {
     let project = project_of(&state, &headers)?;
+    if p.query.is_some() {
+        return Err(ApiError::bad_request(
+            "GET /api/v1/spans lists spans by `service` and `name` and takes no query: \
+             search with one at GET /api/v1/spans/search?query=…",
+        ));
+    }
     let exact = |intrinsic: Intrinsic, value: Option<String>| {
         value.filter(|v| !v.is_empty()).map(|v| Filter::Cmp {
             field: Field::Intrinsic(intrinsic),
