@@ -11,13 +11,7 @@
 //! This binary starts its own front (with that configuration), so it never runs against
 //! `TRACEHOUSE_TEST_CLICKHOUSE_URL`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,13 +5,7 @@
 //! occurrences, groups and sessions add up; and the saved views suite
 //! (`tracehouse_store_api::testsuite::views`), the alerts suite and the evaluator's lease.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use tracehouse_store_api::testsuite::correlate as shared;

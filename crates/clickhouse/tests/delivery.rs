@@ -3,13 +3,7 @@
 //! repeated under its deduplication token — the writer's retry after a lost reply —
 //! stores its rows, and what the materialized views derive from them, once).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::sync::Arc;

@@ -5,13 +5,7 @@
 //! This binary starts its own front (it kills it), so it never runs against
 //! `TRACEHOUSE_TEST_CLICKHOUSE_URL`.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -2,13 +2,7 @@
 //! queries, keys, project ids and stored data are compared literally: they match
 //! exactly what they say, never break the SQL, and never widen a result.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use tracehouse_model::{AttrValue, Span, SpanId, TraceId};
 use tracehouse_query::plan::{Target, resolve_key};

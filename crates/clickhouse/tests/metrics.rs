@@ -2,13 +2,7 @@
 //! answers) on ClickHouse: the cells of two inserts, merged at query time; and the service
 //! map suite; the redelivery suite (a batch delivered again is read once).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use tracehouse_store_api::Store;
 use tracehouse_store_api::testsuite::metrics::*;

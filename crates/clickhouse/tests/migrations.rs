@@ -1,13 +1,7 @@
 //! Schema migrations: fresh database, re-run (no-op), concurrent starters, upgrade from
 //! the previous version with data in it, and a schema newer than the build.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use clickhouse::Row;
 use serde::Deserialize;

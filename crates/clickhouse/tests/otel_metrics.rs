@@ -2,13 +2,7 @@
 //! (`tracehouse_store_api::testsuite::otel_metrics`, same data and answers as the embedded
 //! store, functions included) over the `otel_metrics` table.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use tracehouse_store_api::testsuite::otel_metrics::{check_queries, check_storage, load};
 

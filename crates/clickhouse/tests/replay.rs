@@ -3,13 +3,7 @@
 //! `ReplacingMergeTree` (the table's layout and retention TTL on a cluster are checked in
 //! `cluster.rs`).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use tracehouse_store_api::testsuite::replay::{check_all, check_paging, load};
 

@@ -1,13 +1,7 @@
 //! The store semantic suite (shared with the embedded store, same data, same expected
 //! answers) on ClickHouse.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use tracehouse_store_api::testsuite::{semantic, traceql};
 

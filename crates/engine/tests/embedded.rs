@@ -1,12 +1,6 @@
 //! Behaviour of the embedded store: durability across restarts, flush, compaction,
 //! retention and trace lookup (search and pagination: tests/search.rs).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::time::Duration;
 
 use tracehouse_engine::HOUR_NS;

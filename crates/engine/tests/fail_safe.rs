@@ -1,12 +1,6 @@
 //! The embedded store keeps its promise under hostile data and damage: large spans always
 //! flush, corruption is reported instead of silently dropping acknowledged rows.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::time::Duration;
 
 use tracehouse_engine::HOUR_NS;

@@ -8,12 +8,6 @@
 //! sort. Trace reads, trace searches and structural queries must answer exactly as the
 //! same rows do from the memtable, where no granule index is involved.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::time::Duration;
 
 use tracehouse_engine::value::SpanRef;

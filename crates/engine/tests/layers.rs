@@ -2,12 +2,6 @@
 //! code of a top-level module names a module of a lower layer, or of its own. Comments and
 //! doc links are not imports and are skipped.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;

@@ -2,12 +2,6 @@
 //! embedded store: with the rows in the memtable, after a reopen (WAL replay), and after
 //! they were flushed into Parquet parts of the logs and errors tables.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::time::Duration;
 
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};

@@ -3,12 +3,6 @@
 //! after compaction, after a restart, and after retention dropped the oldest hours; and the
 //! service map suite (`testsuite::graph`) across writes and a flush.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::time::Duration;
 
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};

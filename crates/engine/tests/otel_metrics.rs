@@ -3,12 +3,6 @@
 //! a reopen (WAL replay), in Parquet parts and after compaction; retention drops old
 //! metrics partitions like any table's.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::time::Duration;
 
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};

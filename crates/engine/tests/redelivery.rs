@@ -4,12 +4,6 @@
 //! copy was still only in the WAL at the restart (the window is rebuilt from its replay) or
 //! already in a part (compaction removes the copy).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;

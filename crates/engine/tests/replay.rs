@@ -3,12 +3,6 @@
 //! reopen (WAL replay) and in Parquet parts; a resend after a flush is stored once;
 //! retention drops old replay partitions like any table's.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::time::Duration;
 
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};

@@ -2,12 +2,6 @@
 //! every case runs twice, with the rows in the memtable and again after they were flushed
 //! into Parquet parts.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 

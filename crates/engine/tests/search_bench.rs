@@ -1,14 +1,8 @@
 //! Query timings on generated data (not a timed test; ignored by default).
 //!
 //! ```text
-//! TH_BENCH_SPANS=2000000 cargo test --release -p tracehouse-engine --test search_bench -- --ignored --nocapture
+//! TH_BENCH_SPANS=2000000 cargo test --release -p tracehouse-engine --test integration search_bench:: -- --ignored --nocapture
 //! ```
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
 
 use std::time::{Duration, Instant};
 

@@ -6,13 +6,7 @@
 //! with the outcome in the history, and the firing's link opens the failed spans behind it.
 //! Bad rules are refused with precise 400s.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -3,13 +3,7 @@
 //! bodies, bad ids, unknown keys — for spans and log records alike; plus project scoping of
 //! the query API.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::Write;
 

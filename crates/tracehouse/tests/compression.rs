@@ -1,13 +1,7 @@
 //! API responses are compressed as the client asks (gzip or brotli by `Accept-Encoding`), and
 //! sent as they are to a client that asks for neither.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::Read;
 

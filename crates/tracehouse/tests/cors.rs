@@ -2,13 +2,7 @@
 //! and refused origins (`--cors-origin` and its per-mode default), and public browser keys,
 //! which write but cannot read. Real server, real HTTP.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use common::TestServer;
 use opentelemetry_proto::tonic::trace::v1::Span;

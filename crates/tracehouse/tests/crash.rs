@@ -1,13 +1,7 @@
 //! Crash safety: SIGKILL the real server while clients stream acknowledged batches, restart
 //! it on the same data directory, and check that every acknowledged span is there.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -3,13 +3,7 @@
 //! fetch span through the shop API's server span to its database span, the session id on both
 //! sides. Skipped, saying so, when no Chromium is installed.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

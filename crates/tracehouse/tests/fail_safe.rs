@@ -3,13 +3,7 @@
 //! the recovery command) or is quarantined and reported, never silently dropped; a full disk
 //! recovers without a restart.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -10,13 +10,7 @@
 //! The expected values are computed from the fixture's OTLP/JSON by a small converter
 //! ([`any_value`]) that spells the API's typed attribute JSON (see `crates/model/src/attr.rs`).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,13 +3,7 @@
 //! file descriptors; gRPC requests that do not decode or are too large; and a generated set of
 //! bad JSON API requests, every one of which must answer the documented JSON error.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

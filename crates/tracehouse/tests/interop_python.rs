@@ -19,13 +19,7 @@
 //! `TRACEHOUSE_HIGHLIGHT_PYTHON`); `scripts/test` installs both. Without them the tests
 //! fail; they never skip.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -40,7 +34,7 @@ const HIGHLIGHT_SCRIPT: &str = concat!(
 );
 const INSTALL_HINT: &str = "run ./scripts/test, which installs them \
      (pip install opentelemetry-sdk opentelemetry-exporter-otlp; highlight-io into \
-     target/highlight-venv), then re-run `cargo test -p tracehouse --test interop_python`";
+     target/highlight-venv), then re-run `cargo test -p tracehouse --test integration interop_python::`";
 
 /// The modules the OpenTelemetry SDK scripts import.
 const OTEL_MODULES: &str = "opentelemetry.sdk.trace, opentelemetry.sdk._logs, \

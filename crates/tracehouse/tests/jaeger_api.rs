@@ -2,13 +2,7 @@
 //! references, typed tags, logs, processes, µs times), the search parameters, failures in the
 //! envelope with Jaeger's statuses, keys as basic-auth passwords, and project scoping.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -4,13 +4,7 @@
 //! error fractions exactly, latencies within the sketches' 1 %), grouped and ungrouped,
 //! the failures in Jaeger's envelope, and project scoping.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use common::{TestServer, string_attr};
 use opentelemetry_proto::tonic::trace::v1::{Span as OtlpSpan, Status, status};

@@ -16,13 +16,7 @@
 //! unscoped, and exactly the ten cases of [`NEED_SCOPES`] are wrong that way. `queries_es.json` (regex tag
 //! values, an Elasticsearch-only dialect) is not part of the default suite.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -2,13 +2,7 @@
 //! log records) it reports arrive, over gRPC and HTTP, and become errors and sessions; an
 //! unreachable server and a refused key give clear errors.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

@@ -3,13 +3,7 @@
 //! session ids over OTLP/HTTP; then log search, the level histogram, a trace's logs and
 //! errors, error groups and sessions through the JSON API.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;

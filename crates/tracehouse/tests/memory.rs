@@ -3,13 +3,7 @@
 //! meanwhile, leave its peak resident memory (`VmHWM`) under the limit plus a fixed
 //! allowance for the process itself, and every acknowledged span is stored.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

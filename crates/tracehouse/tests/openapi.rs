@@ -9,13 +9,7 @@
 //! `enum`/`const`, `required`, `properties` (a field the document does not declare is an
 //! error), `additionalProperties`, `propertyNames`, `items` and lowercase-hex `pattern`s.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -4,13 +4,7 @@
 //! their values, and one metric over time (increase across a counter reset, a percentile,
 //! exemplars) with its precise 400s.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::Write;
 

@@ -3,13 +3,7 @@
 //! the attribute, name and status message limits set by flags, and spans and log records
 //! with impossible times refused in `partial_success` with a reason.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use common::TestServer;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;

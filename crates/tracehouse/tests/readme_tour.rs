@@ -4,13 +4,7 @@
 //! command prints is checked. `tracehouse demo` (step 0) is checked too: coherent data, a
 //! plain banner, and its temporary store removed when it stops or fails to start.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -3,13 +3,7 @@
 //! stored once by the trace view, the span search and the histogram; a span that only
 //! shares its ids with another is kept.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,13 +3,7 @@
 //! `GET /api/v1/sessions/{id}/replay`, a resent chunk once; oversize and malformed chunks
 //! get precise refusals.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::Write;
 

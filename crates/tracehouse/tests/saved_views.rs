@@ -1,13 +1,7 @@
 //! Saved views through the API: saved, listed, read by name, replaced and deleted; bad
 //! bodies and names refused with a JSON 400; kept per project; durable across a restart.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use common::TestServer;
 use serde_json::{Value, json};

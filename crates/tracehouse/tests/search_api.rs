@@ -1,13 +1,7 @@
 //! The search API over HTTP: teaching parse errors, span and trace search with cursors,
 //! histogram, keys and values — on Jaeger's `example_trace.json` (5 spans, 3 services).
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use common::{TestServer, shared_dir};
 use serde_json::Value;

@@ -1,13 +1,7 @@
 //! Span metrics, services and operations over HTTP against the real server: what the
 //! sketches answer, what a scan answers, and the 400s that say what to change.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use common::{TestServer, string_attr, traces_export};
 use opentelemetry_proto::tonic::trace::v1::{Span as OtlpSpan, Status, status};

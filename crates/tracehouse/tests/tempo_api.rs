@@ -3,13 +3,7 @@
 //! decoded with the OTLP messages and `tempo.proto`'s, keys as headers or basic-auth
 //! passwords, and project scoping.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -4,13 +4,7 @@
 //! exact counts and rates per step, quantiles within the sketches' 1 %, `by()` labels, the
 //! parameters' forms, plain-text 400s that point into the query, and project scoping.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use common::TestServer;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};

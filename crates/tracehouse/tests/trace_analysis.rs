@@ -2,13 +2,7 @@
 //! adjustment: the critical path (`critical_path=true` on the trace route), statistics and the
 //! comparison of two traces.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use common::{TestServer, now_ns, service_resource as resource};
 use serde_json::{Value, json};

@@ -1,13 +1,7 @@
 //! The trace-by-id API on real-world data: clock skew between hosts adjusted on read (and
 //! marked, and switchable off), and every stored span returned, those sharing an id too.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use common::{TestServer, now_ns, service_resource as resource};
 use serde_json::{Value, json};

@@ -4,13 +4,7 @@
 //! the native API and the Zipkin query API; batches are taken span by span; bad requests
 //! get Zipkin's plain-text errors; every route is scoped to the key's project.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "a test's panic is its failure report"
-)]
-
-mod common;
+use crate::common;
 
 use std::io::Write;
 
@@ -20,7 +14,7 @@ use serde_json::{Value, json};
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/python/send_zipkin.py");
 const INSTALL_HINT: &str = "run ./scripts/test, which installs them (a virtual environment \
      target/zipkin-venv with opentelemetry-exporter-zipkin-json and -proto-http), then re-run \
-     `cargo test -p tracehouse --test zipkin`";
+     `cargo test -p tracehouse --test integration zipkin::`";
 
 fn zipkin_python() -> String {
     std::env::var("TRACEHOUSE_ZIPKIN_PYTHON").unwrap_or_else(|_| {

@@ -9,10 +9,8 @@
 //! Tests are isolated by database name. When chDB is not installed the tests are
 //! skipped with a message — except with `CI=true`, where that is a failure.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,8 +24,6 @@ pub struct Front {
     _stdin: ChildStdin,
     /// Its port.
     pub port: u16,
-    /// Its chDB data directory.
-    pub data: PathBuf,
 }
 
 impl Front {
@@ -86,7 +82,6 @@ impl Front {
             child,
             _stdin: stdin,
             port,
-            data: data.to_path_buf(),
         };
         front.wait_ready();
         Some(front)

@@ -1,8 +1,6 @@
 //! Test harness: runs the real `tracehouse` binary on ephemeral ports and a temporary data
 //! directory, and talks to it over HTTP and gRPC.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
