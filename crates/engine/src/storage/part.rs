@@ -89,11 +89,17 @@ const SESSION_DICTIONARY_BYTES: usize = 256 * 1024;
 
 /// The span columns stored without ZSTD: times and durations (delta-coded, which ZSTD
 /// shrinks by less than 1%) and the dictionary-coded columns of few values (a run of rows
-/// shares one value, so a page is a few bytes of run lengths). Compressed, each costs a
-/// trace read a codec (ZSTD contexts of ~100 KiB, allocated per column chunk) and a
+/// shares one value, so a page is a few bytes of run lengths; trace states, status
+/// messages and scope attributes are mostly empty, and compressed they were larger than
+/// raw). Compressed, each costs every read of a column chunk a codec — two ZSTD contexts
+/// of ~100 KiB, each probing the CPU with `cpuid`, which a virtual machine traps (a fifth
+/// of a trace read's time at 16M spans on this machine, more on others) — and a
 /// decompression for nothing: at 1M bench spans they took 0.02–0.03 B/span each either way.
-const SPAN_UNCOMPRESSED: [&str; 15] = [
+const SPAN_UNCOMPRESSED: [&str; 18] = [
     col::PROJECT_ID,
+    col::TRACE_STATE,
+    col::STATUS_MESSAGE,
+    col::SCOPE_ATTRIBUTES,
     col::KIND,
     col::START_TIME,
     col::END_TIME,
@@ -1217,11 +1223,12 @@ mod tests {
             col::START_TIME,
             col::DURATION,
             col::SERVICE_NAME,
+            col::TRACE_STATE,
             col::DROPPED_LINKS,
         ] {
             assert_eq!(codec(c), Compression::UNCOMPRESSED, "{c}");
         }
-        for c in [col::TRACE_ID, col::NAME, col::EVENTS, col::TRACE_STATE] {
+        for c in [col::TRACE_ID, col::NAME, col::EVENTS, col::LINKS] {
             assert!(matches!(codec(c), Compression::ZSTD(_)), "{c}");
         }
         let logs = writer_properties(Table::Logs, 100);
