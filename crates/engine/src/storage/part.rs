@@ -370,6 +370,27 @@ impl Part {
         ))
     }
 
+    /// `ranges` (sorted and disjoint) cut where row groups end, one list per row group they
+    /// reach, in row order: the unit a read can be split into, as readers of different row
+    /// groups share nothing (each decodes its own column chunks).
+    pub fn ranges_by_row_group(
+        &self,
+        ranges: &[(u32, u32)],
+    ) -> Result<Vec<Vec<(u32, u32)>>, StoreError> {
+        let metadata = self.reader_metadata()?;
+        let mut groups = Vec::new();
+        let mut group_start = 0u32;
+        for meta in metadata.metadata().row_groups() {
+            let group_end = group_start + meta.num_rows().max(0) as u32;
+            let inside = intersect(ranges, &[(group_start, group_end)]);
+            if !inside.is_empty() {
+                groups.push(inside);
+            }
+            group_start = group_end;
+        }
+        Ok(groups)
+    }
+
     /// Positions in the part's trace index of the traces that may be one of `traces`
     /// (rarely one of another trace: see [`TraceLookup`]), ascending.
     pub fn trace_positions(&self, traces: &[[u8; 16]]) -> Vec<usize> {
@@ -1109,6 +1130,27 @@ mod tests {
         let metadata = part.reader_metadata().expect("footer").metadata().clone();
         let groups: Vec<i64> = metadata.row_groups().iter().map(|g| g.num_rows()).collect();
         assert_eq!(groups, [8192, 8192, 8192, 100]);
+        assert_eq!(
+            part.ranges_by_row_group(&[(10, 20), (8_000, 8_300), (24_600, 24_676)])
+                .expect("groups"),
+            [
+                vec![(10, 20), (8_000, 8_192)],
+                vec![(8_192, 8_300)],
+                vec![(24_600, 24_676)]
+            ]
+        );
+        let part = Arc::new(part);
+        // The trace's rows in four row groups, read side by side: all of them, in row order.
+        let read = crate::read::scan::trace_spans(
+            std::slice::from_ref(&part),
+            &[TraceId([1; 16])],
+            None,
+            None,
+        )
+        .expect("trace");
+        let ids: Vec<SpanId> = read.iter().map(|s| s.span_id).collect();
+        let expected: Vec<SpanId> = spans.iter().map(|s| s.span_id).collect();
+        assert_eq!(ids, expected);
         let read: usize = part
             .batches()
             .expect("read")
