@@ -657,6 +657,15 @@ mod tests {
     }
 
     #[test]
+    fn a_trace_in_four_row_groups_reads_whole_and_in_row_order() {
+        let (_dir, part, spans) = crate::storage::part::tests::heavy_part();
+        let read = trace_spans(&[part], &[TraceId([1; 16])], None, None).expect("read");
+        let ids: Vec<SpanId> = read.iter().map(|s| s.span_id).collect();
+        let expected: Vec<SpanId> = spans.iter().map(|s| s.span_id).collect();
+        assert_eq!(ids, expected);
+    }
+
+    #[test]
     fn side_by_side_keeps_the_order_of_its_units_and_passes_errors_on() {
         let units: Vec<u32> = (0..10).collect();
         let doubled = side_by_side(&units, |share| Ok(share.iter().map(|u| u * 2).collect()));
