@@ -141,7 +141,8 @@ pub struct LogRecord {
     /// Record attributes.
     #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub attributes: Attributes,
-    /// Resource attributes (shared by the records of one resource).
+    /// Resource attributes: those of the resource (service, host, SDK) that sent it.
+    // One allocation shared by every record of that resource.
     #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub resource_attributes: SharedAttributes,
     /// W3C trace flags.

@@ -221,7 +221,8 @@ pub struct MetricPoint {
     /// Point attributes (the labels).
     #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub attributes: Attributes,
-    /// Resource attributes (shared by the points of one resource).
+    /// Resource attributes: those of the resource (service, host, SDK) that sent it.
+    // One allocation shared by every point of that resource.
     #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub resource_attributes: SharedAttributes,
     /// What was measured.

@@ -220,7 +220,8 @@ pub struct Span {
     /// Span-scope attributes.
     #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub attributes: Attributes,
-    /// Resource-scope attributes (shared by the spans of one resource).
+    /// Resource-scope attributes: those of the resource (service, host, SDK) that sent it.
+    // One allocation shared by every span of that resource.
     #[schema(value_type = BTreeMap<String, AttrValue>)]
     pub resource_attributes: SharedAttributes,
     /// Span events in time order as sent.

@@ -1521,7 +1521,7 @@ export interface components {
             attributes: {
                 [key: string]: components["schemas"]["AttrValue"];
             };
-            /** @description Resource attributes (shared by the records of one resource). */
+            /** @description Resource attributes: those of the resource (service, host, SDK) that sent it. */
             resource_attributes: {
                 [key: string]: components["schemas"]["AttrValue"];
             };
@@ -2103,7 +2103,7 @@ export interface components {
             attributes: {
                 [key: string]: components["schemas"]["AttrValue"];
             };
-            /** @description Resource-scope attributes (shared by the spans of one resource). */
+            /** @description Resource-scope attributes: those of the resource (service, host, SDK) that sent it. */
             resource_attributes: {
                 [key: string]: components["schemas"]["AttrValue"];
             };
