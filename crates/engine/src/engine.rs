@@ -39,7 +39,7 @@ use crate::storage::schema::{batch_to_spans, spans_to_batch};
 use crate::storage::table::Table;
 use crate::storage::views::ViewFile;
 use crate::table_engine::TableEngine;
-use crate::write::memtable::MemtableBudget;
+use crate::write::memtable::{MemtableBudget, arrow_bytes};
 
 /// Point-in-time numbers about the embedded engine (all tables together).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -340,8 +340,8 @@ impl EmbeddedStore {
         errors: RecordBatch,
     ) -> Result<(), StoreError> {
         let (table, batch) = rows;
-        table.admit()?;
-        self.errors.admit()?;
+        table.admit(arrow_bytes(&batch)).await?;
+        self.errors.admit(arrow_bytes(&errors)).await?;
         tokio::try_join!(table.append(batch), self.errors.append(errors))?;
         Ok(())
     }
@@ -487,8 +487,9 @@ impl Store for EmbeddedStore {
     }
 
     async fn write_metric_points(&self, points: Vec<MetricPoint>) -> Result<(), StoreError> {
-        self.metrics.admit()?;
-        self.metrics.append(points_to_batch(&points)?).await
+        let batch = points_to_batch(&points)?;
+        self.metrics.admit(arrow_bytes(&batch)).await?;
+        self.metrics.append(batch).await
     }
 
     async fn metric_names(&self, q: &MetricNamesQuery) -> Result<Vec<MetricInfo>, StoreError> {
@@ -508,14 +509,15 @@ impl Store for EmbeddedStore {
     }
 
     async fn write_replay(&self, chunks: Vec<ReplayChunk>) -> Result<(), StoreError> {
-        self.replay.admit()?;
         let touched = |p: &Part| chunks.iter().any(|c| c.project_id == p.meta.project_id);
         let fresh = self
             .guarded(&self.replay, &touched, || async {
                 crate::read::replay::unstored(&self.replay.snapshot(), &chunks).await
             })
             .await?;
-        self.replay.append(chunks_to_batch(&fresh)?).await
+        let batch = chunks_to_batch(&fresh)?;
+        self.replay.admit(arrow_bytes(&batch)).await?;
+        self.replay.append(batch).await
     }
 
     async fn replay(&self, q: &ReplayQuery) -> Result<ReplayPage, StoreError> {

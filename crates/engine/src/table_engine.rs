@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use datafusion::arrow::array::RecordBatch;
 use datafusion::execution::runtime_env::RuntimeEnv;
@@ -28,6 +29,10 @@ use crate::storage::stats::merge_into;
 use crate::storage::table::Table;
 use crate::storage::table_dir::TableDir;
 use crate::write::group_commit::Writer;
+
+/// How long a write waits for a flush to free memtable room before it is refused: about
+/// what a flush of a full memtable takes on a busy two-core machine.
+const ADMIT_PATIENCE: Duration = Duration::from_secs(2);
 use crate::write::memtable::{Memtable, MemtableBudget, PartitionStats, TableState};
 use crate::write::wal::Wal;
 
@@ -114,11 +119,16 @@ impl TableEngine {
         })
     }
 
-    /// Whether the table takes a write now: refused (retryable) while too many rows of this
-    /// table, or too many bytes of all tables, wait for a flush. A write that spans tables
-    /// is admitted by each before any of them is appended to, so that a refusal never leaves
-    /// half of it stored for the client's retry to store again.
-    pub(crate) fn admit(&self) -> Result<(), StoreError> {
+    /// Whether the table takes a write of `bytes`: refused (retryable) while too many rows
+    /// of this table, or too many bytes of all tables, wait for a flush. A write that finds
+    /// the bytes at their limit first waits up to [`ADMIT_PATIENCE`] for a flush to free
+    /// room, so that a client sending at full speed is slowed down rather than refused. A
+    /// write that spans tables is admitted by each before any of them is appended to, so
+    /// that a refusal never leaves half of it stored for the client's retry to store again.
+    pub(crate) async fn admit(&self, bytes: usize) -> Result<(), StoreError> {
+        if self.budget.is_full() {
+            self.budget.wait_for_room(bytes, ADMIT_PATIENCE).await;
+        }
         let (rows, _) = self.state.read().mem.waiting();
         if rows >= self.config.max_memtable_rows || self.budget.is_full() {
             return Err(StoreError::Overloaded(format!(

@@ -48,26 +48,27 @@ pub enum AttrValue {
 }
 
 impl AttrValue {
-    /// Converts an OTLP `AnyValue`; an empty value becomes the empty string.
-    pub fn from_otlp(value: Option<&AnyValue>) -> Self {
-        match value.and_then(|v| v.value.as_ref()) {
+    /// Converts an OTLP `AnyValue`, taking over its strings and bytes rather than copying
+    /// them; an empty value becomes the empty string.
+    pub fn from_otlp(value: Option<AnyValue>) -> Self {
+        match value.and_then(|v| v.value) {
             // A string-table index only has meaning inside the profiles signal.
             None | Some(any_value::Value::StringValueStrindex(_)) => AttrValue::Str(String::new()),
-            Some(any_value::Value::StringValue(s)) => AttrValue::Str(s.clone()),
-            Some(any_value::Value::IntValue(i)) => AttrValue::Int(*i),
-            Some(any_value::Value::DoubleValue(f)) => AttrValue::Float(*f),
-            Some(any_value::Value::BoolValue(b)) => AttrValue::Bool(*b),
-            Some(any_value::Value::BytesValue(b)) => AttrValue::Bytes(b.clone()),
+            Some(any_value::Value::StringValue(s)) => AttrValue::Str(s),
+            Some(any_value::Value::IntValue(i)) => AttrValue::Int(i),
+            Some(any_value::Value::DoubleValue(f)) => AttrValue::Float(f),
+            Some(any_value::Value::BoolValue(b)) => AttrValue::Bool(b),
+            Some(any_value::Value::BytesValue(b)) => AttrValue::Bytes(b),
             Some(any_value::Value::ArrayValue(a)) => AttrValue::Array(
                 a.values
-                    .iter()
+                    .into_iter()
                     .map(|v| AttrValue::from_otlp(Some(v)))
                     .collect(),
             ),
             Some(any_value::Value::KvlistValue(kv)) => AttrValue::Map(
                 kv.values
-                    .iter()
-                    .map(|kv| (kv.key.clone(), AttrValue::from_otlp(kv.value.as_ref())))
+                    .into_iter()
+                    .map(|kv| (kv.key, AttrValue::from_otlp(kv.value)))
                     .collect(),
             ),
         }
@@ -208,10 +209,11 @@ impl PartialSchema for AttrValue {
 
 impl ToSchema for AttrValue {}
 
-/// Converts OTLP key/values into [`Attributes`]; a repeated key keeps its last value.
-pub fn attributes_from_otlp(kvs: &[KeyValue]) -> Attributes {
-    kvs.iter()
-        .map(|kv| (kv.key.clone(), AttrValue::from_otlp(kv.value.as_ref())))
+/// Converts OTLP key/values into [`Attributes`], taking over their strings; a repeated key
+/// keeps its last value.
+pub fn attributes_from_otlp(kvs: Vec<KeyValue>) -> Attributes {
+    kvs.into_iter()
+        .map(|kv| (kv.key, AttrValue::from_otlp(kv.value)))
         .collect()
 }
 

@@ -179,7 +179,7 @@ impl<T> Normalised<T> {
 /// `project_of` receives each resource's attributes and returns the project its spans belong
 /// to; its error aborts the whole request (an unknown key is not a per-span problem).
 pub fn normalise_traces<E>(
-    request: &ExportTraceServiceRequest,
+    request: ExportTraceServiceRequest,
     limits: &Limits,
     mut project_of: impl FnMut(&Attributes) -> Result<String, E>,
 ) -> Result<Normalised, E> {
@@ -187,40 +187,39 @@ pub fn normalise_traces<E>(
     let mut out = Normalised::with_capacity(spans.map(|ss| ss.spans.len()).sum());
     let mut messages = Vec::new();
     let now = now_ns();
-    for (ri, rs) in request.resource_spans.iter().enumerate() {
-        let resource = ResourceFields::new(rs.resource.as_ref(), limits);
+    for (ri, rs) in request.resource_spans.into_iter().enumerate() {
+        let resource = ResourceFields::new(rs.resource, limits);
         let project_id = project_of(&resource.attributes)?;
-        for ss in &rs.scope_spans {
-            let (scope_name, scope_version, mut scope_attributes) = match &ss.scope {
-                Some(s) => (
-                    s.name.clone(),
-                    s.version.clone(),
-                    attributes_from_otlp(&s.attributes),
-                ),
+        for ss in rs.scope_spans {
+            let (scope_name, scope_version, mut scope_attributes) = match ss.scope {
+                Some(s) => (s.name, s.version, attributes_from_otlp(s.attributes)),
                 None => Default::default(),
             };
             limit_attributes(&mut scope_attributes, limits);
-            for (si, otlp) in ss.spans.iter().enumerate() {
-                match normalise_span(otlp, limits, now) {
-                    Ok(mut span) => {
-                        span.project_id.clone_from(&project_id);
-                        span.service_name.clone_from(&resource.service_name);
-                        span.service_version.clone_from(&resource.service_version);
-                        span.environment.clone_from(&resource.environment);
-                        span.scope_name.clone_from(&scope_name);
-                        span.scope_version.clone_from(&scope_version);
-                        span.scope_attributes.clone_from(&scope_attributes);
-                        if span.session_id.is_none() {
-                            span.session_id = session_of(&resource.attributes);
-                        }
-                        span.resource_attributes = resource.attributes.clone();
-                        span.dropped_attributes_count += resource.dropped;
-                        out.rows.push(span);
+            for (si, otlp) in ss.spans.into_iter().enumerate() {
+                let ids = match checked_span(&otlp, limits, now) {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        out.reject(&mut messages, || {
+                            format!("resource_spans[{ri}] span[{si}] ({:?}): {e}", otlp.name)
+                        });
+                        continue;
                     }
-                    Err(e) => out.reject(&mut messages, || {
-                        format!("resource_spans[{ri}] span[{si}] ({:?}): {e}", otlp.name)
-                    }),
+                };
+                let mut span = normalise_span(otlp, ids, limits);
+                span.project_id.clone_from(&project_id);
+                span.service_name.clone_from(&resource.service_name);
+                span.service_version.clone_from(&resource.service_version);
+                span.environment.clone_from(&resource.environment);
+                span.scope_name.clone_from(&scope_name);
+                span.scope_version.clone_from(&scope_version);
+                span.scope_attributes.clone_from(&scope_attributes);
+                if span.session_id.is_none() {
+                    span.session_id = session_of(&resource.attributes);
                 }
+                span.resource_attributes = resource.attributes.clone();
+                span.dropped_attributes_count += resource.dropped;
+                out.rows.push(span);
             }
         }
     }
@@ -231,7 +230,7 @@ pub fn normalise_traces<E>(
 /// span ids are optional, but when present they must be valid (else the record is rejected
 /// and counted). The event time falls back to the observed time.
 pub fn normalise_logs<E>(
-    request: &ExportLogsServiceRequest,
+    request: ExportLogsServiceRequest,
     limits: &Limits,
     mut project_of: impl FnMut(&Attributes) -> Result<String, E>,
 ) -> Result<Normalised<LogRecord>, E> {
@@ -239,16 +238,12 @@ pub fn normalise_logs<E>(
     let mut out = Normalised::with_capacity(records.map(|sl| sl.log_records.len()).sum());
     let mut messages = Vec::new();
     let now = now_ns();
-    for (ri, rl) in request.resource_logs.iter().enumerate() {
-        let resource = ResourceFields::new(rl.resource.as_ref(), limits);
+    for (ri, rl) in request.resource_logs.into_iter().enumerate() {
+        let resource = ResourceFields::new(rl.resource, limits);
         let project_id = project_of(&resource.attributes)?;
-        for sl in &rl.scope_logs {
-            let scope_name = sl
-                .scope
-                .as_ref()
-                .map(|s| s.name.clone())
-                .unwrap_or_default();
-            for (li, otlp) in sl.log_records.iter().enumerate() {
+        for sl in rl.scope_logs {
+            let scope_name = sl.scope.map(|s| s.name).unwrap_or_default();
+            for (li, otlp) in sl.log_records.into_iter().enumerate() {
                 match normalise_log(otlp, limits, now) {
                     Ok(mut log) => {
                         log.project_id.clone_from(&project_id);
@@ -274,7 +269,7 @@ pub fn normalise_logs<E>(
     Ok(out.finish(messages))
 }
 
-fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogRecord, Rejection> {
+fn normalise_log(otlp: OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogRecord, Rejection> {
     let optional = |bytes: &[u8]| !bytes.is_empty() && bytes.iter().any(|b| *b != 0);
     let trace_id = if optional(&otlp.trace_id) {
         Some(TraceId::from_bytes(&otlp.trace_id)?)
@@ -286,7 +281,7 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogR
     } else {
         None
     };
-    let mut attributes = attributes_from_otlp(&otlp.attributes);
+    let mut attributes = attributes_from_otlp(otlp.attributes);
     let dropped = limit_attributes(&mut attributes, limits);
     let observed = clamp_time(otlp.observed_time_unix_nano);
     let time = match clamp_time(otlp.time_unix_nano) {
@@ -295,7 +290,7 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogR
         t => t,
     };
     not_in_future("time_unix_nano", time, now, limits.max_ahead_ns)?;
-    let mut body = match AttrValue::from_otlp(otlp.body.as_ref()) {
+    let mut body = match AttrValue::from_otlp(otlp.body) {
         AttrValue::Str(s) => s,
         other => other.to_json().to_string(),
     };
@@ -307,8 +302,8 @@ fn normalise_log(otlp: &OtlpLogRecord, limits: &Limits, now: i64) -> Result<LogR
         time_unix_nano: time,
         observed_time_unix_nano: observed,
         severity_number,
-        severity_text: otlp.severity_text.clone(),
         level: Level::of(otlp.severity_number, &otlp.severity_text),
+        severity_text: otlp.severity_text,
         body,
         trace_id,
         span_id,
@@ -335,9 +330,8 @@ pub(crate) struct ResourceFields {
 }
 
 impl ResourceFields {
-    pub(crate) fn new(resource: Option<&Resource>, limits: &Limits) -> Self {
-        let kvs = resource.map(|r| r.attributes.as_slice()).unwrap_or(&[]);
-        let mut attrs = attributes_from_otlp(kvs);
+    pub(crate) fn new(resource: Option<Resource>, limits: &Limits) -> Self {
+        let mut attrs = attributes_from_otlp(resource.map(|r| r.attributes).unwrap_or_default());
         let dropped = limit_attributes(&mut attrs, limits);
         let text = |keys: &[&str]| {
             keys.iter()
@@ -370,7 +364,18 @@ fn session_of(attrs: &Attributes) -> Option<String> {
         .find(|s| !s.is_empty())
 }
 
-fn normalise_span(otlp: &OtlpSpan, limits: &Limits, now: i64) -> Result<Span, Rejection> {
+/// What a span must have to be stored, checked before anything is taken from it: its ids
+/// and its times.
+struct CheckedSpan {
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_span_id: Option<SpanId>,
+    start: i64,
+    end: i64,
+}
+
+/// Checks a span's ids and times against the limits and the receiver's clock `now`.
+fn checked_span(otlp: &OtlpSpan, limits: &Limits, now: i64) -> Result<CheckedSpan, Rejection> {
     let trace_id = TraceId::from_bytes(&otlp.trace_id)?;
     let span_id = SpanId::from_bytes(&otlp.span_id)?;
     let parent_span_id = if otlp.parent_span_id.is_empty() {
@@ -378,29 +383,6 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits, now: i64) -> Result<Span, Re
     } else {
         Some(SpanId::from_bytes(&otlp.parent_span_id)?)
     };
-    let mut attributes = attributes_from_otlp(&otlp.attributes);
-    let dropped = limit_attributes(&mut attributes, limits);
-    let events: Vec<Event> = otlp
-        .events
-        .iter()
-        .map(|e| event_from_otlp(e, limits))
-        .collect();
-    let mut dropped_links = otlp.dropped_links_count;
-    let links: Vec<Link> = otlp
-        .links
-        .iter()
-        .filter_map(|l| {
-            let link = link_from_otlp(l, limits);
-            dropped_links += u32::from(link.is_none());
-            link
-        })
-        .collect();
-    let status = otlp.status.as_ref();
-    let status_code = StatusCode::from_otlp(status.map(|s| s.code).unwrap_or_default());
-    let mut name = otlp.name.clone();
-    truncate_on_char(&mut name, limits.max_name_bytes);
-    let mut status_message = status.map(|s| s.message.clone()).unwrap_or_default();
-    truncate_on_char(&mut status_message, limits.max_status_message_bytes);
     let start = clamp_time(otlp.start_time_unix_nano);
     let end = clamp_time(otlp.end_time_unix_nano);
     if start == 0 {
@@ -411,19 +393,53 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits, now: i64) -> Result<Span, Re
     }
     not_in_future("start_time_unix_nano", start, now, limits.max_ahead_ns)?;
     not_in_future("end_time_unix_nano", end, now, limits.max_ahead_ns)?;
-    let has_error =
-        status_code == StatusCode::Error || events.iter().any(|e| e.name == "exception");
-    Ok(Span {
-        project_id: String::new(),
+    Ok(CheckedSpan {
         trace_id,
         span_id,
         parent_span_id,
-        trace_state: otlp.trace_state.clone(),
+        start,
+        end,
+    })
+}
+
+/// The span row of a checked OTLP span, its strings taken over (the resource and scope
+/// fields are the caller's to fill).
+fn normalise_span(otlp: OtlpSpan, checked: CheckedSpan, limits: &Limits) -> Span {
+    let mut attributes = attributes_from_otlp(otlp.attributes);
+    let dropped = limit_attributes(&mut attributes, limits);
+    let events: Vec<Event> = otlp
+        .events
+        .into_iter()
+        .map(|e| event_from_otlp(e, limits))
+        .collect();
+    let mut dropped_links = otlp.dropped_links_count;
+    let links: Vec<Link> = otlp
+        .links
+        .into_iter()
+        .filter_map(|l| {
+            let link = link_from_otlp(l, limits);
+            dropped_links += u32::from(link.is_none());
+            link
+        })
+        .collect();
+    let (code, mut status_message) = otlp.status.map(|s| (s.code, s.message)).unwrap_or_default();
+    let status_code = StatusCode::from_otlp(code);
+    let mut name = otlp.name;
+    truncate_on_char(&mut name, limits.max_name_bytes);
+    truncate_on_char(&mut status_message, limits.max_status_message_bytes);
+    let has_error =
+        status_code == StatusCode::Error || events.iter().any(|e| e.name == "exception");
+    Span {
+        project_id: String::new(),
+        trace_id: checked.trace_id,
+        span_id: checked.span_id,
+        parent_span_id: checked.parent_span_id,
+        trace_state: otlp.trace_state,
         name,
         kind: SpanKind::from_otlp(otlp.kind),
-        start_time_unix_nano: start,
-        end_time_unix_nano: end,
-        duration_nanos: end - start,
+        start_time_unix_nano: checked.start,
+        end_time_unix_nano: checked.end,
+        duration_nanos: checked.end - checked.start,
         status_code,
         status_message,
         service_name: String::new(),
@@ -441,13 +457,13 @@ fn normalise_span(otlp: &OtlpSpan, limits: &Limits, now: i64) -> Result<Span, Re
         dropped_attributes_count: otlp.dropped_attributes_count + dropped,
         dropped_events_count: otlp.dropped_events_count,
         dropped_links_count: dropped_links,
-    })
+    }
 }
 
-fn event_from_otlp(e: &OtlpEvent, limits: &Limits) -> Event {
-    let mut attributes = attributes_from_otlp(&e.attributes);
+fn event_from_otlp(e: OtlpEvent, limits: &Limits) -> Event {
+    let mut attributes = attributes_from_otlp(e.attributes);
     let dropped = limit_attributes(&mut attributes, limits);
-    let mut name = e.name.clone();
+    let mut name = e.name;
     truncate_on_char(&mut name, limits.max_name_bytes);
     Event {
         time_unix_nano: clamp_time(e.time_unix_nano),
@@ -458,13 +474,15 @@ fn event_from_otlp(e: &OtlpEvent, limits: &Limits) -> Event {
 }
 
 /// A link with invalid ids is dropped (and counted) rather than rejecting its span.
-fn link_from_otlp(l: &OtlpLink, limits: &Limits) -> Option<Link> {
-    let mut attributes = attributes_from_otlp(&l.attributes);
+fn link_from_otlp(l: OtlpLink, limits: &Limits) -> Option<Link> {
+    let trace_id = TraceId::from_bytes(&l.trace_id).ok()?;
+    let span_id = SpanId::from_bytes(&l.span_id).ok()?;
+    let mut attributes = attributes_from_otlp(l.attributes);
     let dropped = limit_attributes(&mut attributes, limits);
     Some(Link {
-        trace_id: TraceId::from_bytes(&l.trace_id).ok()?,
-        span_id: SpanId::from_bytes(&l.span_id).ok()?,
-        trace_state: l.trace_state.clone(),
+        trace_id,
+        span_id,
+        trace_state: l.trace_state,
         attributes,
         dropped_attributes_count: l.dropped_attributes_count + dropped,
     })
@@ -558,7 +576,7 @@ mod tests {
         }
     }
 
-    fn run(req: &ExportTraceServiceRequest) -> Normalised {
+    fn run(req: ExportTraceServiceRequest) -> Normalised {
         normalise_traces(req, &Limits::default(), |_| Ok::<_, ()>("p".to_string())).unwrap()
     }
 
@@ -570,7 +588,7 @@ mod tests {
             code: 2,
             message: "boom".into(),
         });
-        let out = run(&request(vec![s]));
+        let out = run(request(vec![s]));
         assert_eq!(out.rejected, 0);
         let sp = &out.rows[0];
         assert_eq!(sp.project_id, "p");
@@ -586,7 +604,7 @@ mod tests {
 
     #[test]
     fn spans_of_one_resource_share_its_attributes() {
-        let out = run(&request(vec![
+        let out = run(request(vec![
             span(&[1; 16], &[2; 8]),
             span(&[1; 16], &[3; 8]),
         ]));
@@ -607,7 +625,7 @@ mod tests {
             name: "exception".into(),
             ..Default::default()
         });
-        assert!(run(&request(vec![s])).rows[0].has_error);
+        assert!(run(request(vec![s])).rows[0].has_error);
     }
 
     #[test]
@@ -617,7 +635,7 @@ mod tests {
         let short = span(&[1; 8], &[2; 8]);
         let mut bad_parent = span(&[1; 16], &[3; 8]);
         bad_parent.parent_span_id = vec![1, 2];
-        let out = run(&request(vec![good, zero, short, bad_parent]));
+        let out = run(request(vec![good, zero, short, bad_parent]));
         assert_eq!(out.rows.len(), 1);
         assert_eq!(out.rejected, 3);
         assert!(
@@ -657,7 +675,7 @@ mod tests {
             ..Limits::default()
         };
         let out =
-            normalise_traces(&request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
+            normalise_traces(request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
         let sp = &out.rows[0];
         assert_eq!(sp.attributes.len(), 3);
         assert_eq!(sp.dropped_attributes_count, 1 + 2, "the sender's and ours");
@@ -678,7 +696,7 @@ mod tests {
             })),
         });
         let out =
-            normalise_traces(&request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
+            normalise_traces(request(vec![s]), &limits, |_| Ok::<_, ()>(String::new())).unwrap();
         assert_eq!(
             out.rows[0].attributes["a"],
             AttrValue::Array(vec![AttrValue::Str("abc".into())])
@@ -704,8 +722,10 @@ mod tests {
             timed(6, now + hour / 2, now + hour / 2 + 1),
             timed(7, 9_000, 9_000),
         ]);
-        let out =
-            normalise_traces(&req, &Limits::default(), |_| Ok::<_, ()>(String::new())).unwrap();
+        let out = normalise_traces(req.clone(), &Limits::default(), |_| {
+            Ok::<_, ()>(String::new())
+        })
+        .unwrap();
         let kept: Vec<u8> = out.rows.iter().map(|s| s.span_id.0[0]).collect();
         assert_eq!(
             kept,
@@ -728,7 +748,7 @@ mod tests {
             max_ahead_ns: 4 * hour as i64,
             ..Limits::default()
         };
-        let out = normalise_traces(&req, &lenient, |_| Ok::<_, ()>(String::new())).unwrap();
+        let out = normalise_traces(req, &lenient, |_| Ok::<_, ()>(String::new())).unwrap();
         let kept: Vec<u8> = out.rows.iter().map(|s| s.span_id.0[0]).collect();
         assert_eq!(kept, [4, 5, 6, 7]);
         // Log records: a time far ahead, or no time at all.
@@ -747,7 +767,7 @@ mod tests {
                 ..Default::default()
             }],
         };
-        let out = normalise_logs(&req, &Limits::default(), |_| Ok::<_, ()>(String::new())).unwrap();
+        let out = normalise_logs(req, &Limits::default(), |_| Ok::<_, ()>(String::new())).unwrap();
         assert_eq!(out.rows.len(), 2);
         assert_eq!(out.rejected, 2);
         assert!(
@@ -765,7 +785,7 @@ mod tests {
     #[test]
     fn project_error_aborts() {
         let r = normalise_traces(
-            &request(vec![span(&[1; 16], &[2; 8])]),
+            request(vec![span(&[1; 16], &[2; 8])]),
             &Limits::default(),
             |_| Err::<String, _>("unknown key"),
         );
@@ -806,7 +826,7 @@ mod tests {
             }],
         };
         let out =
-            normalise_logs(&req, &Limits::default(), |_| Ok::<_, ()>("p".to_string())).unwrap();
+            normalise_logs(req, &Limits::default(), |_| Ok::<_, ()>("p".to_string())).unwrap();
         assert_eq!(out.rows.len(), 2);
         assert_eq!(out.rejected, 1);
         assert!(

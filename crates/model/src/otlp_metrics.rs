@@ -74,7 +74,7 @@ pub fn normalise_metrics<E>(
         now: now_ns(),
     };
     for (ri, rm) in request.resource_metrics.iter().enumerate() {
-        let resource = ResourceFields::new(rm.resource.as_ref(), limits);
+        let resource = ResourceFields::new(rm.resource.clone(), limits);
         let project_id = project_of(&resource.attributes)?;
         for sm in &rm.scope_metrics {
             let scope_name = sm
@@ -236,7 +236,7 @@ impl Checks<'_> {
                 max,
             });
         }
-        let attributes = attributes_from_otlp(kvs);
+        let attributes = attributes_from_otlp(kvs.to_vec());
         let max = self.limits.max_attribute_value_bytes;
         for (key, value) in &attributes {
             let bytes = key.len() + value.as_text().len();
@@ -426,7 +426,7 @@ fn exemplar_of(e: &opentelemetry_proto::tonic::metrics::v1::Exemplar) -> Option<
         value,
         trace_id: TraceId::from_bytes(&e.trace_id).ok(),
         span_id: SpanId::from_bytes(&e.span_id).ok(),
-        attributes: attributes_from_otlp(&e.filtered_attributes),
+        attributes: attributes_from_otlp(e.filtered_attributes.clone()),
     })
 }
 

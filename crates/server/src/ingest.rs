@@ -64,9 +64,10 @@ pub trait OtlpExport:
 
     /// Items in the request, accepted or not.
     fn item_count(&self) -> u64;
-    /// Normalises the request; `project_of` maps a resource to its project.
+    /// Normalises the request, taking over its strings; `project_of` maps a resource to its
+    /// project.
     fn normalise(
-        &self,
+        self,
         limits: &Limits,
         project_of: impl FnMut(&Attributes) -> Result<String, AuthError>,
     ) -> Result<Normalised<Self::Row>, AuthError>;
@@ -92,7 +93,7 @@ impl OtlpExport for ExportTraceServiceRequest {
     }
 
     fn normalise(
-        &self,
+        self,
         limits: &Limits,
         project_of: impl FnMut(&Attributes) -> Result<String, AuthError>,
     ) -> Result<Normalised<Span>, AuthError> {
@@ -129,7 +130,7 @@ impl OtlpExport for ExportLogsServiceRequest {
     }
 
     fn normalise(
-        &self,
+        self,
         limits: &Limits,
         project_of: impl FnMut(&Attributes) -> Result<String, AuthError>,
     ) -> Result<Normalised<LogRecord>, AuthError> {
@@ -162,11 +163,11 @@ impl OtlpExport for ExportMetricsServiceRequest {
     }
 
     fn normalise(
-        &self,
+        self,
         limits: &Limits,
         project_of: impl FnMut(&Attributes) -> Result<String, AuthError>,
     ) -> Result<Normalised<MetricPoint>, AuthError> {
-        normalise_metrics(self, limits, project_of)
+        normalise_metrics(&self, limits, project_of)
     }
 
     fn write(store: &dyn Store, rows: Vec<MetricPoint>) -> BoxFuture<'_, Result<(), StoreError>> {
@@ -214,7 +215,6 @@ impl Ingest {
                 return Err(e.into());
             }
         };
-        drop(req);
         let accepted = normalised.rows.len() as u64;
         if let Err(e) = R::write(self.store.as_ref(), normalised.rows).await {
             let reason = if e.is_retryable() {

@@ -16,7 +16,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use tracehouse_model::{ErrorOccurrence, ErrorSource, Level, LogId, LogRecord, SpanId, TraceId};
 
 use crate::error::{EngineResult, StoreError};
-use crate::storage::schema::{Columns, append_attrs, attr_map_builder, col, id, read_attrs};
+use crate::storage::schema::{AttrColumn, Columns, attr_map_builder, col, id, read_attrs};
 
 fn utf8(name: &str) -> Field {
     Field::new(name, DataType::Utf8, false)
@@ -126,11 +126,10 @@ pub fn logs_to_batch(logs: &[LogRecord]) -> Result<RecordBatch, StoreError> {
     let mut environment = StringBuilder::new();
     let mut scope_name = StringBuilder::new();
     let mut session = StringBuilder::new();
-    let mut attrs = attr_map_builder();
-    let mut resource_attrs = attr_map_builder();
+    let mut attrs = AttrColumn::new();
+    let mut resource_attrs = AttrColumn::new();
     let mut flags = UInt32Builder::with_capacity(n);
     let mut dropped = UInt32Builder::with_capacity(n);
-    let mut scratch = Vec::new();
     for l in logs {
         project.append_value(&l.project_id);
         log_id.append_value(l.log_id.0).engine()?;
@@ -147,8 +146,10 @@ pub fn logs_to_batch(logs: &[LogRecord]) -> Result<RecordBatch, StoreError> {
         environment.append_value(&l.environment);
         scope_name.append_value(&l.scope_name);
         session.append_option(l.session_id.as_deref());
-        append_attrs(&mut attrs, &l.attributes, &mut scratch).engine()?;
-        append_attrs(&mut resource_attrs, &l.resource_attributes, &mut scratch).engine()?;
+        attrs.append(&l.attributes).engine()?;
+        resource_attrs
+            .append_shared(&l.resource_attributes)
+            .engine()?;
         flags.append_value(l.flags);
         dropped.append_value(l.dropped_attributes_count);
     }

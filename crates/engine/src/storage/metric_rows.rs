@@ -13,7 +13,7 @@ use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use tracehouse_model::MetricPoint;
 
 use crate::error::{EngineResult, StoreError};
-use crate::storage::schema::{Columns, append_attrs, attr_map_builder, col, read_attrs, to_json};
+use crate::storage::schema::{AttrColumn, Columns, attr_map_builder, col, read_attrs, to_json};
 
 static METRIC_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let map_type = attr_map_builder().finish().data_type().clone();
@@ -47,12 +47,11 @@ pub fn points_to_batch(points: &[MetricPoint]) -> Result<RecordBatch, StoreError
     let mut strings: [StringBuilder; 7] = Default::default();
     let mut start = Int64Builder::with_capacity(n);
     let mut time = Int64Builder::with_capacity(n);
-    let mut attrs = attr_map_builder();
-    let mut resource_attrs = attr_map_builder();
+    let mut attrs = AttrColumn::new();
+    let mut resource_attrs = AttrColumn::new();
     let mut value = StringBuilder::new();
     let mut exemplars = StringBuilder::new();
     let mut flags = UInt32Builder::with_capacity(n);
-    let mut scratch = Vec::new();
     for p in points {
         let texts = [
             p.project_id.as_str(),
@@ -68,8 +67,10 @@ pub fn points_to_batch(points: &[MetricPoint]) -> Result<RecordBatch, StoreError
         }
         start.append_value(p.start_time_unix_nano);
         time.append_value(p.time_unix_nano);
-        append_attrs(&mut attrs, &p.attributes, &mut scratch).engine()?;
-        append_attrs(&mut resource_attrs, &p.resource_attributes, &mut scratch).engine()?;
+        attrs.append(&p.attributes).engine()?;
+        resource_attrs
+            .append_shared(&p.resource_attributes)
+            .engine()?;
         value.append_value(to_json(&p.value));
         exemplars.append_value(to_json(&p.exemplars));
         flags.append_value(p.flags);

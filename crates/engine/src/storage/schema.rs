@@ -15,7 +15,8 @@ use datafusion::arrow::array::{
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use tracehouse_model::{
-    AttrValue, Attributes, Event, Link, Span, SpanId, SpanKind, StatusCode, TraceId,
+    AttrValue, Attributes, Event, Link, SharedAttributes, Span, SpanId, SpanKind, StatusCode,
+    TraceId,
 };
 
 use crate::error::{EngineResult, StoreError};
@@ -178,23 +179,69 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// Appends one row of attributes, each value as its JSON text; `scratch` is reused for
-/// that text between calls.
-pub(crate) fn append_attrs(
-    builder: &mut MapBuilder<StringBuilder, StringBuilder>,
-    attrs: &Attributes,
-    scratch: &mut Vec<u8>,
-) -> Result<(), ArrowError> {
-    for (k, v) in attrs {
-        builder.keys().append_value(k);
-        scratch.clear();
-        v.write_json(scratch)
-            .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
-        let text =
-            std::str::from_utf8(scratch).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
-        builder.values().append_value(text);
+/// A map column of attributes being built, each value as its JSON text. The map that many
+/// neighbouring rows share (a resource's, one allocation for all its rows) is encoded once
+/// for the run of rows that holds it rather than once a row.
+pub(crate) struct AttrColumn {
+    builder: MapBuilder<StringBuilder, StringBuilder>,
+    /// Reused for the JSON text of one value.
+    scratch: Vec<u8>,
+    /// The shared map of the previous row (kept alive, so its address is not reused) and its
+    /// entries as stored.
+    shared: Option<(SharedAttributes, Vec<(String, String)>)>,
+}
+
+impl AttrColumn {
+    /// An empty column.
+    pub(crate) fn new() -> AttrColumn {
+        AttrColumn {
+            builder: attr_map_builder(),
+            scratch: Vec::new(),
+            shared: None,
+        }
     }
-    builder.append(true)
+
+    /// Appends a row holding `attrs`.
+    pub(crate) fn append(&mut self, attrs: &Attributes) -> Result<(), ArrowError> {
+        for (k, v) in attrs {
+            let text = json_text(v, &mut self.scratch)?;
+            self.builder.keys().append_value(k);
+            self.builder.values().append_value(text);
+        }
+        self.builder.append(true)
+    }
+
+    /// Appends a row holding a map that other rows share; the same map as the previous
+    /// shared row's is not encoded again.
+    pub(crate) fn append_shared(&mut self, attrs: &SharedAttributes) -> Result<(), ArrowError> {
+        let cached = matches!(&self.shared, Some((of, _)) if Arc::ptr_eq(of, attrs));
+        if !cached {
+            let mut entries = Vec::with_capacity(attrs.len());
+            for (k, v) in attrs.iter() {
+                entries.push((k.clone(), json_text(v, &mut self.scratch)?.to_owned()));
+            }
+            self.shared = Some((attrs.clone(), entries));
+        }
+        for (k, text) in self.shared.iter().flat_map(|(_, entries)| entries) {
+            self.builder.keys().append_value(k);
+            self.builder.values().append_value(text);
+        }
+        self.builder.append(true)
+    }
+
+    /// The column.
+    pub(crate) fn finish(&mut self) -> MapArray {
+        self.builder.finish()
+    }
+}
+
+/// The JSON text of a value, written into `scratch`.
+fn json_text<'a>(value: &AttrValue, scratch: &'a mut Vec<u8>) -> Result<&'a str, ArrowError> {
+    scratch.clear();
+    value
+        .write_json(scratch)
+        .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+    std::str::from_utf8(scratch).map_err(|e| ArrowError::ExternalError(Box::new(e)))
 }
 
 /// Converts spans into one record batch of [`span_schema`].
@@ -219,15 +266,14 @@ pub fn spans_to_batch(spans: &[Span]) -> Result<RecordBatch, StoreError> {
     let mut scope_version = StringBuilder::new();
     let mut scope_attrs = StringBuilder::new();
     let mut session = StringBuilder::new();
-    let mut attrs = attr_map_builder();
-    let mut resource_attrs = attr_map_builder();
+    let mut attrs = AttrColumn::new();
+    let mut resource_attrs = AttrColumn::new();
     let mut events = StringBuilder::new();
     let mut links = StringBuilder::new();
     let mut has_error = BooleanBuilder::with_capacity(n);
     let mut dropped_attrs = UInt32Builder::with_capacity(n);
     let mut dropped_events = UInt32Builder::with_capacity(n);
     let mut dropped_links = UInt32Builder::with_capacity(n);
-    let mut scratch = Vec::new();
     for s in spans {
         project.append_value(&s.project_id);
         trace_id.append_value(s.trace_id.0).engine()?;
@@ -251,8 +297,10 @@ pub fn spans_to_batch(spans: &[Span]) -> Result<RecordBatch, StoreError> {
         scope_version.append_value(&s.scope_version);
         scope_attrs.append_value(to_json(&s.scope_attributes));
         session.append_option(s.session_id.as_deref());
-        append_attrs(&mut attrs, &s.attributes, &mut scratch).engine()?;
-        append_attrs(&mut resource_attrs, &s.resource_attributes, &mut scratch).engine()?;
+        attrs.append(&s.attributes).engine()?;
+        resource_attrs
+            .append_shared(&s.resource_attributes)
+            .engine()?;
         events.append_value(to_json(&s.events));
         links.append_value(to_json(&s.links));
         has_error.append_value(s.has_error);
@@ -527,5 +575,44 @@ pub(crate) mod tests {
         let batch = spans_to_batch(&spans).unwrap();
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(batch_to_spans(&batch).unwrap(), spans);
+    }
+
+    #[test]
+    fn rows_sharing_a_resource_map_store_it_for_each_row() {
+        let resource = |service: &str| {
+            let mut attrs = Attributes::new();
+            attrs.insert("service.name".into(), AttrValue::Str(service.into()));
+            attrs.insert("host.cores".into(), AttrValue::Int(8));
+            SharedAttributes::new(attrs)
+        };
+        let (cart, shop) = (resource("cart"), resource("shop"));
+        // Runs of one shared map, another, the first again, and an equal map that is
+        // not the same allocation.
+        let held = [&cart, &cart, &shop, &cart, &resource("cart")];
+        let spans: Vec<Span> = held
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Span {
+                resource_attributes: SharedAttributes::clone(r),
+                ..sample_span(1, i as u8 + 1, 100)
+            })
+            .collect();
+        let back = batch_to_spans(&spans_to_batch(&spans).unwrap()).unwrap();
+        assert_eq!(back, spans);
+        let services: Vec<&AttrValue> = back
+            .iter()
+            .map(|s| &s.resource_attributes["service.name"])
+            .collect();
+        let text = |t: &str| AttrValue::Str(t.into());
+        assert_eq!(
+            services,
+            [
+                &text("cart"),
+                &text("cart"),
+                &text("shop"),
+                &text("cart"),
+                &text("cart")
+            ]
+        );
     }
 }

@@ -9,8 +9,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use datafusion::arrow::array::RecordBatch;
+use tokio::sync::Notify;
 use tracehouse_store_api::stats::KeyStats;
 
 use crate::storage::part::Part;
@@ -24,12 +26,18 @@ pub(crate) fn arrow_bytes(batch: &RecordBatch) -> usize {
     batch.get_array_memory_size()
 }
 
-/// The Arrow bytes the memtables of all tables hold together, against the limit they share
-/// (writes are refused, retryably, while it is reached).
+/// The Arrow bytes the memtables of all tables hold together, against the limit they share.
+/// A write that finds them full waits a little for a flush to give bytes back (the writes
+/// waiting hold at most an eighth of the limit between them) and is refused, retryably,
+/// when none does in time.
 #[derive(Debug)]
 pub(crate) struct MemtableBudget {
     limit: usize,
     used: AtomicUsize,
+    /// Bytes of the writes waiting for room.
+    waiting: AtomicUsize,
+    /// Woken whenever bytes are given back.
+    freed: Notify,
 }
 
 impl MemtableBudget {
@@ -38,6 +46,8 @@ impl MemtableBudget {
         Arc::new(MemtableBudget {
             limit,
             used: AtomicUsize::new(0),
+            waiting: AtomicUsize::new(0),
+            freed: Notify::new(),
         })
     }
 
@@ -49,6 +59,35 @@ impl MemtableBudget {
     /// Whether the memtables hold their limit or more.
     pub(crate) fn is_full(&self) -> bool {
         self.used() >= self.limit
+    }
+
+    /// Waits until the memtables are below their limit, for at most `patience`, holding a
+    /// write of `bytes` meanwhile; returns at once when they are, or when the writes already
+    /// waiting hold their share. The caller then checks [`MemtableBudget::is_full`].
+    pub(crate) async fn wait_for_room(&self, bytes: usize, patience: Duration) {
+        let share = self.limit / 8;
+        let held = self.waiting.fetch_add(bytes, Ordering::Relaxed);
+        if held.saturating_add(bytes) <= share {
+            let deadline = tokio::time::Instant::now() + patience;
+            loop {
+                let freed = self.freed.notified();
+                tokio::pin!(freed);
+                freed.as_mut().enable();
+                if !self.is_full() || tokio::time::timeout_at(deadline, freed).await.is_err() {
+                    break;
+                }
+            }
+        }
+        self.waiting.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    fn take(&self, bytes: usize) {
+        self.used.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn give_back(&self, bytes: usize) {
+        self.used.fetch_sub(bytes, Ordering::Relaxed);
+        self.freed.notify_waiters();
     }
 }
 
@@ -79,7 +118,7 @@ impl Memtable {
         stats: PartitionStats,
     ) -> Memtable {
         let active_bytes = batches.iter().map(arrow_bytes).sum();
-        budget.used.fetch_add(active_bytes, Ordering::Relaxed);
+        budget.take(active_bytes);
         Memtable {
             budget,
             active_rows: batches.iter().map(RecordBatch::num_rows).sum(),
@@ -104,7 +143,7 @@ impl Memtable {
     /// Adds an acknowledged batch and its statistics to the active half.
     pub(crate) fn publish(&mut self, batch: &RecordBatch, stats: &PartitionStats) {
         let bytes = arrow_bytes(batch);
-        self.budget.used.fetch_add(bytes, Ordering::Relaxed);
+        self.budget.take(bytes);
         self.active_rows += batch.num_rows();
         self.active_bytes += bytes;
         self.active.push(batch.clone());
@@ -122,9 +161,7 @@ impl Memtable {
 
     /// Empties the frozen half once its rows are committed in parts.
     pub(crate) fn clear_frozen(&mut self) {
-        self.budget
-            .used
-            .fetch_sub(self.frozen_bytes, Ordering::Relaxed);
+        self.budget.give_back(self.frozen_bytes);
         self.frozen.clear();
         self.frozen_rows = 0;
         self.frozen_bytes = 0;
@@ -152,6 +189,48 @@ pub(crate) struct TableState {
 impl Drop for Memtable {
     fn drop(&mut self) {
         let held = self.active_bytes + self.frozen_bytes;
-        self.budget.used.fetch_sub(held, Ordering::Relaxed);
+        self.budget.give_back(held);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_waits_for_a_flush_to_give_room_back() {
+        let budget = MemtableBudget::new(800);
+        budget.take(800);
+        let waiter = {
+            let budget = budget.clone();
+            tokio::spawn(async move { budget.wait_for_room(100, Duration::from_secs(2)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            !waiter.is_finished(),
+            "returned while the memtables were full"
+        );
+        budget.give_back(300);
+        tokio::time::timeout(Duration::from_millis(10), waiter)
+            .await
+            .expect("the waiter was not woken by the bytes given back")
+            .unwrap();
+        assert!(!budget.is_full());
+        assert_eq!(budget.waiting.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_waits_no_longer_than_its_patience_nor_past_the_share() {
+        let budget = MemtableBudget::new(800);
+        budget.take(800);
+        let started = tokio::time::Instant::now();
+        budget.wait_for_room(100, Duration::from_secs(2)).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(2));
+        assert!(budget.is_full());
+        // Waiting writes may hold an eighth of the limit: a larger one does not wait.
+        let started = tokio::time::Instant::now();
+        budget.wait_for_room(101, Duration::from_secs(2)).await;
+        assert_eq!(started.elapsed(), Duration::ZERO);
+        assert_eq!(budget.waiting.load(Ordering::Relaxed), 0);
     }
 }

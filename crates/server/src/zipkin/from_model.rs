@@ -170,7 +170,7 @@ mod tests {
         )
         .unwrap();
         let c = convert(vec![sent.clone()]);
-        let n = normalise_traces(&c.request, &Limits::default(), |_| {
+        let n = normalise_traces(c.request, &Limits::default(), |_| {
             Ok::<_, ()>("p".to_string())
         })
         .unwrap();
