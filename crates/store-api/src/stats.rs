@@ -42,7 +42,7 @@ pub struct KeyEntry {
     /// Spans per value type.
     pub types: BTreeMap<String, u64>,
     /// Spans per value (text form), the most frequent ones.
-    pub values: HashMap<String, u64>,
+    pub values: HashMap<String, u64, foldhash::fast::RandomState>,
 }
 
 impl KeyEntry {
@@ -548,7 +548,7 @@ mod tests {
         assert_eq!(hour.keys.keys().collect::<Vec<_>>(), ["s:a"]);
         let a = &hour.keys["s:a"];
         assert_eq!((a.count, a.types["string"]), (1, 1));
-        assert_eq!(a.values, HashMap::from([("y".to_string(), 1)]));
+        assert_eq!(a.values, [("y".to_string(), 1)].into_iter().collect());
     }
 
     #[test]

@@ -535,14 +535,14 @@ pub struct GranuleIndexBuilder {
     granules: Vec<(i64, i64, Sbbf)>,
     /// The granule being filled: its time range and bloom entries.
     open: Option<OpenGranule>,
-    trace_ranges: HashMap<[u8; 16], (i64, i64)>,
+    trace_ranges: HashMap<[u8; 16], (i64, i64), foldhash::fast::RandomState>,
 }
 
 /// The granule a [`GranuleIndexBuilder`] is filling.
 struct OpenGranule {
     min_start: i64,
     max_start: i64,
-    entries: HashSet<u64>,
+    entries: HashSet<u64, foldhash::fast::RandomState>,
 }
 
 impl GranuleIndexBuilder {
@@ -572,7 +572,7 @@ impl GranuleIndexBuilder {
             let open = self.open.get_or_insert_with(|| OpenGranule {
                 min_start: i64::MAX,
                 max_start: i64::MIN,
-                entries: HashSet::new(),
+                entries: HashSet::default(),
             });
             let mut last_trace = None;
             for row in first..end {
@@ -588,7 +588,7 @@ impl GranuleIndexBuilder {
                     last_trace = Some(trace);
                 }
             }
-            let mut seen: HashSet<(&str, &str)> = HashSet::new();
+            let mut seen: Seen<'_> = HashSet::default();
             for map in maps {
                 map_entries(map, first..end, &mut seen, &mut |h| {
                     open.entries.insert(h);
@@ -660,13 +660,16 @@ impl GranuleIndexBuilder {
     }
 }
 
+/// The `(key, stored value)` pairs of a granule already entered in its filter.
+type Seen<'a> = HashSet<(&'a str, &'a str), foldhash::fast::RandomState>;
+
 /// Calls `emit` with the filter entries of the rows `rows` of an attribute map column,
 /// once per distinct `(key, stored value)` not yet in `seen` (values repeat a lot: resource
 /// attributes on every span of a service, methods, routes), which saves decoding them again.
 fn map_entries<'a>(
     map: &'a MapArray,
     rows: std::ops::Range<usize>,
-    seen: &mut HashSet<(&'a str, &'a str)>,
+    seen: &mut Seen<'a>,
     emit: &mut impl FnMut(u64),
 ) -> Result<(), StoreError> {
     let keys = map

@@ -248,7 +248,7 @@ impl Cell {
 /// Span metrics of a set of spans, cell by cell. Serialised as a list of `[key, cell]` pairs.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SpanMetrics {
-    cells: HashMap<CellKey, Cell>,
+    cells: HashMap<CellKey, Cell, foldhash::fast::RandomState>,
 }
 
 impl SpanMetrics {
