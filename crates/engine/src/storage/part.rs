@@ -22,6 +22,7 @@ use datafusion::parquet::arrow::arrow_reader::{
     ArrowPredicateFn, ArrowReaderMetadata, ParquetRecordBatchReaderBuilder, RowFilter, RowSelection,
 };
 use datafusion::parquet::basic::{Compression, Encoding, ZstdLevel};
+use datafusion::parquet::file::metadata::ParquetMetaData;
 use datafusion::parquet::file::page_index::column_index::ColumnIndexMetaData;
 use datafusion::parquet::file::properties::{EnabledStatistics, WriterProperties};
 use datafusion::parquet::schema::types::ColumnPath;
@@ -240,9 +241,7 @@ impl Part {
         let metadata = self.reader_metadata()?.metadata().clone();
         let leaf = self.leaf(col::START_TIME)?;
         let mut pages = Vec::new();
-        let mut group_start = 0u32;
-        for (rg, meta) in metadata.row_groups().iter().enumerate() {
-            let group_end = group_start + meta.num_rows().max(0) as u32;
+        for (rg, (group_start, group_end)) in row_group_bounds(&metadata).enumerate() {
             let index = metadata.column_index().and_then(|c| c.get(rg)?.get(leaf));
             let locations = metadata.offset_index().and_then(|o| o.get(rg)?.get(leaf));
             let (Some(ColumnIndexMetaData::INT64(index)), Some(locations)) = (index, locations)
@@ -251,7 +250,6 @@ impl Part {
                     rows: (group_start, group_end),
                     starts: None,
                 });
-                group_start = group_end;
                 continue;
             };
             let locations = locations.page_locations();
@@ -266,7 +264,6 @@ impl Part {
                     starts,
                 });
             }
-            group_start = group_end;
         }
         Ok(pages)
     }
@@ -342,21 +339,16 @@ impl Part {
         let metadata = self.reader_metadata()?;
         let mut row_groups = Vec::new();
         let mut selected = Vec::new();
-        let (mut group_start, mut offset) = (0usize, 0usize);
-        for (rg, meta) in metadata.metadata().row_groups().iter().enumerate() {
-            let group_end = group_start + meta.num_rows().max(0) as usize;
-            let inside: Vec<std::ops::Range<usize>> = ranges
-                .iter()
-                .map(|&(a, b)| (a as usize).max(group_start)..(b as usize).min(group_end))
-                .filter(|r| !r.is_empty())
-                .map(|r| r.start - group_start + offset..r.end - group_start + offset)
-                .collect();
+        let mut offset = 0usize;
+        for (rg, bounds) in row_group_bounds(metadata.metadata()).enumerate() {
+            let inside = intersect(ranges, &[bounds]);
             if !inside.is_empty() {
+                // Selected rows count from the first row of the row groups read.
+                let shift = |row: u32| (row - bounds.0) as usize + offset;
                 row_groups.push(rg);
-                selected.extend(inside);
-                offset += group_end - group_start;
+                selected.extend(inside.iter().map(|&(a, b)| shift(a)..shift(b)));
+                offset += (bounds.1 - bounds.0) as usize;
             }
-            group_start = group_end;
         }
         if row_groups.is_empty() {
             return Ok(None);
@@ -378,17 +370,10 @@ impl Part {
         ranges: &[(u32, u32)],
     ) -> Result<Vec<Vec<(u32, u32)>>, StoreError> {
         let metadata = self.reader_metadata()?;
-        let mut groups = Vec::new();
-        let mut group_start = 0u32;
-        for meta in metadata.metadata().row_groups() {
-            let group_end = group_start + meta.num_rows().max(0) as u32;
-            let inside = intersect(ranges, &[(group_start, group_end)]);
-            if !inside.is_empty() {
-                groups.push(inside);
-            }
-            group_start = group_end;
-        }
-        Ok(groups)
+        Ok(row_group_bounds(metadata.metadata())
+            .map(|bounds| intersect(ranges, &[bounds]))
+            .filter(|inside| !inside.is_empty())
+            .collect())
     }
 
     /// Positions in the part's trace index of the traces that may be one of `traces`
@@ -580,6 +565,15 @@ impl Drop for Part {
 /// Path of a part's Parquet file.
 pub fn parquet_path(parts_dir: &Path, id: u64) -> PathBuf {
     parts_dir.join(format!("{id:020}.parquet"))
+}
+
+/// Each row group's rows as `(first, end)` row numbers of the part, in part order.
+fn row_group_bounds(metadata: &ParquetMetaData) -> impl Iterator<Item = (u32, u32)> + '_ {
+    metadata.row_groups().iter().scan(0u32, |start, meta| {
+        let first = *start;
+        *start += meta.num_rows().max(0) as u32;
+        Some((first, *start))
+    })
 }
 
 /// Every file a part may have: Parquet, trace index, statistics, granule index.
