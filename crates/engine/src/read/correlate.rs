@@ -20,7 +20,7 @@ use tracehouse_model::{ErrorOccurrence, Level, TraceId};
 use tracehouse_query::plan::Target;
 
 use crate::error::{EngineResult, StoreError};
-use crate::read::filter::{compile, compile_for, text_of};
+use crate::read::filter::{compile, compile_for, confined_traces, text_of};
 use crate::read::query::{Snapshot, id_lit, project_is};
 use crate::storage::log_rows::{batch_to_errors, batch_to_logs};
 use crate::storage::part::Part;
@@ -104,7 +104,8 @@ fn string_list(list: &ListArray, row: usize) -> Result<Vec<String>, StoreError> 
 /// A page of log records.
 pub(crate) async fn search_logs(snap: &Snapshot, q: &SearchQuery) -> Result<LogPage, StoreError> {
     check_log_query(q)?;
-    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let traces = confined_traces(&q.plan.pushdown);
+    let parts = snap.parts_holding(&q.project_id, (q.start_ns, q.end_ns), traces.as_deref());
     let mut filter = window(snap, &q.project_id, q.start_ns, q.end_ns)
         .and(compile_for(&q.plan.pushdown, Target::Logs));
     let desc = q.sort.descending();
@@ -258,7 +259,8 @@ pub(crate) async fn errors(
         }
         None => RootSessions::new(),
     };
-    let parts = snap.parts_in(&q.project_id, q.start_ns, q.end_ns);
+    let trace = q.trace_id.map(|t| [t.0]);
+    let parts = snap.parts_holding(&q.project_id, window_ns, trace.as_ref().map(|t| &t[..]));
     let sort = vec![
         col(c::TIME).sort(false, false),
         col(c::TRACE_ID).sort(false, false),

@@ -57,6 +57,36 @@ use tracehouse_store_api::value::{decode_stored, eval_value};
 use crate::read::query::id_lit;
 use crate::storage::schema::{col as c, kind_names, status_names};
 
+/// The traces a filter confines its rows to — `trace_id` equal to an id, alone, in a
+/// conjunction, or in every branch of a disjunction — or `None` when rows of any trace may
+/// match. A read of such a filter skips the parts whose trace index holds none of them.
+pub(crate) fn confined_traces(filter: &Filter) -> Option<Vec<[u8; 16]>> {
+    let trace = Field::Intrinsic(Intrinsic::TraceId);
+    match filter {
+        Filter::Cmp {
+            field,
+            op: CmpOp::Eq,
+            value: Value::Str(v),
+        }
+        | Filter::Match {
+            field,
+            pattern: Pattern::Exact(v),
+        } if *field == trace => {
+            let bytes = id_bytes(Intrinsic::TraceId, v)?;
+            Some(vec![bytes.try_into().ok()?])
+        }
+        Filter::And(all) => all.iter().find_map(confined_traces),
+        Filter::Or(any) if !any.is_empty() => {
+            let mut out = Vec::new();
+            for branch in any {
+                out.extend(confined_traces(branch)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
 /// Compiles a filter into a DataFusion predicate over the spans table.
 pub fn compile(filter: &Filter) -> Expr {
     compile_for(filter, Target::Spans)

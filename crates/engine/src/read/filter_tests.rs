@@ -641,3 +641,48 @@ proptest! {
         FX.with(|(fx, rt)| check(rt, fx, &filter, "random filter"));
     }
 }
+
+#[test]
+fn a_filter_confined_to_traces_names_them_and_any_other_names_none() {
+    use super::confined_traces;
+    let (a, b) = (
+        "0af7651916cd43dd8448eb211c80319c",
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+    );
+    let eq = |id: &str| Filter::Cmp {
+        field: Field::Intrinsic(Intrinsic::TraceId),
+        op: CmpOp::Eq,
+        value: Value::Str(id.into()),
+    };
+    let exact = |id: &str| Filter::Match {
+        field: Field::Intrinsic(Intrinsic::TraceId),
+        pattern: Pattern::Exact(id.into()),
+    };
+    let service = Filter::Cmp {
+        field: Field::Intrinsic(Intrinsic::ServiceName),
+        op: CmpOp::Eq,
+        value: Value::Str("cart".into()),
+    };
+    let id = |hex: &str| hex.parse::<TraceId>().unwrap().0;
+    assert_eq!(confined_traces(&eq(a)), Some(vec![id(a)]));
+    assert_eq!(confined_traces(&exact(b)), Some(vec![id(b)]));
+    assert_eq!(
+        confined_traces(&Filter::And(vec![service.clone(), eq(a)])),
+        Some(vec![id(a)])
+    );
+    assert_eq!(
+        confined_traces(&Filter::Or(vec![eq(a), exact(b)])),
+        Some(vec![id(a), id(b)])
+    );
+    for free in [
+        Filter::True,
+        service.clone(),
+        Filter::Or(vec![eq(a), service]),
+        Filter::Or(vec![]),
+        Filter::Not(Box::new(eq(a))),
+        // Ids match as lowercase hex: an uppercase one matches no row, and prunes nothing.
+        eq(&a.to_uppercase()),
+    ] {
+        assert_eq!(confined_traces(&free), None, "{free:?}");
+    }
+}

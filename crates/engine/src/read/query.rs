@@ -77,6 +77,21 @@ impl Snapshot {
             .collect()
     }
 
+    /// [`Snapshot::parts_in`] less the parts whose trace index holds none of `traces`, when
+    /// the read is confined to some traces.
+    pub fn parts_holding(
+        &self,
+        project_id: &str,
+        (start_ns, end_ns): (i64, i64),
+        traces: Option<&[[u8; 16]]>,
+    ) -> Vec<&Arc<Part>> {
+        let mut parts = self.parts_in(project_id, start_ns, end_ns);
+        if let Some(traces) = traces {
+            parts.retain(|p| traces.iter().any(|t| p.may_contain(t)));
+        }
+        parts
+    }
+
     /// One DataFrame over the memtable and the given parts.
     pub(crate) async fn frame(
         &self,
