@@ -7,7 +7,7 @@ use std::cell::RefCell;
 
 use twox_hash::XxHash3_128;
 
-use crate::attr::{AttrValue, Attributes};
+use crate::attr::{AttrValue, Attributes, SharedAttributes};
 use crate::span::{Event, Link, Span};
 
 /// Capacity above which the per-thread buffer of [`span_fingerprint`] is not kept.
@@ -16,6 +16,10 @@ const KEPT_BUFFER_BYTES: usize = 1 << 20;
 thread_local! {
     /// The bytes of the span being fingerprinted, reused from span to span.
     static BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The resource attributes of the last span fingerprinted (kept alive, so that their
+    /// address is not reused) and their bytes: the spans of one resource share one map,
+    /// laid out once for all of them.
+    static RESOURCE: RefCell<Option<(SharedAttributes, Vec<u8>)>> = const { RefCell::new(None) };
 }
 
 /// A span's content fingerprint: an XXH3-128 over every field, each length-prefixed or
@@ -94,9 +98,10 @@ fn feed_span(f: &mut Feed, span: &Span) {
         Some(s) => f.str(s),
         None => f.u64(u64::MAX),
     }
-    for a in [scope_attributes, attributes, resource_attributes] {
+    for a in [scope_attributes, attributes] {
         f.attrs(a);
     }
+    f.shared_attrs(resource_attributes);
     f.u64(events.len() as u64);
     events.iter().for_each(|e| f.event(e));
     f.u64(links.len() as u64);
@@ -134,6 +139,21 @@ impl Feed<'_> {
             self.str(k);
             self.value(v);
         }
+    }
+
+    /// Feeds a shared map as [`Feed::attrs`] does, copying the bytes of the previous span's
+    /// when it is the same map.
+    fn shared_attrs(&mut self, attrs: &SharedAttributes) {
+        RESOURCE.with_borrow_mut(|last| match last {
+            Some((map, bytes)) if SharedAttributes::ptr_eq(map, attrs) => {
+                self.0.extend_from_slice(bytes);
+            }
+            _ => {
+                let start = self.0.len();
+                self.attrs(attrs);
+                *last = Some((attrs.clone(), self.0[start..].to_vec()));
+            }
+        });
     }
 
     fn value(&mut self, v: &AttrValue) {
@@ -278,6 +298,27 @@ mod tests {
         for b in &changes {
             assert_ne!(span_fingerprint(&a), span_fingerprint(b), "{b:?}");
         }
+    }
+
+    #[test]
+    fn a_shared_resource_map_feeds_the_same_bytes_as_a_copy_of_it() {
+        let resource = |service: &str| -> SharedAttributes {
+            [("service.name".to_string(), AttrValue::Str(service.into()))]
+                .into_iter()
+                .collect::<Attributes>()
+                .into()
+        };
+        let (shop, cart) = (resource("shop"), resource("cart"));
+        let of = |r: &SharedAttributes| {
+            let mut s = span();
+            s.resource_attributes = r.clone();
+            span_fingerprint(&s)
+        };
+        let (first, again) = (of(&shop), of(&shop));
+        assert_eq!(first, again, "the map laid out anew and copied");
+        assert_eq!(first, of(&resource("shop")), "an equal map elsewhere");
+        assert_ne!(first, of(&cart));
+        assert_eq!(of(&shop), first, "after another map");
     }
 
     #[test]
