@@ -105,7 +105,7 @@ fn string_list(list: &ListArray, row: usize) -> Result<Vec<String>, StoreError> 
 pub(crate) async fn search_logs(snap: &Snapshot, q: &SearchQuery) -> Result<LogPage, StoreError> {
     check_log_query(q)?;
     let traces = confined_traces(&q.plan.pushdown);
-    let parts = snap.parts_holding(&q.project_id, (q.start_ns, q.end_ns), traces.as_deref());
+    let parts = snap.parts_holding(&q.project_id, q.start_ns, q.end_ns, traces.as_deref());
     let mut filter = window(snap, &q.project_id, q.start_ns, q.end_ns)
         .and(compile_for(&q.plan.pushdown, Target::Logs));
     let desc = q.sort.descending();
@@ -259,8 +259,8 @@ pub(crate) async fn errors(
         }
         None => RootSessions::new(),
     };
-    let trace = q.trace_id.map(|t| [t.0]);
-    let parts = snap.parts_holding(&q.project_id, window_ns, trace.as_ref().map(|t| &t[..]));
+    let trace = q.trace_id.as_ref().map(|t| std::slice::from_ref(&t.0));
+    let parts = snap.parts_holding(&q.project_id, q.start_ns, q.end_ns, trace);
     let sort = vec![
         col(c::TIME).sort(false, false),
         col(c::TRACE_ID).sort(false, false),

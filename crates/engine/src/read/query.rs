@@ -82,7 +82,8 @@ impl Snapshot {
     pub fn parts_holding(
         &self,
         project_id: &str,
-        (start_ns, end_ns): (i64, i64),
+        start_ns: i64,
+        end_ns: i64,
         traces: Option<&[[u8; 16]]>,
     ) -> Vec<&Arc<Part>> {
         let mut parts = self.parts_in(project_id, start_ns, end_ns);
