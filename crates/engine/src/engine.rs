@@ -14,7 +14,9 @@ use tracehouse_model::{
     LogRecord, MetricPoint, Span, TraceId, errors_from_logs, errors_from_spans, span_fingerprint,
 };
 use tracehouse_query::plan::Target;
-use tracehouse_store_api::metrics::scan::scan;
+use tracehouse_store_api::metrics::scan::{
+    MAX_SCAN_SPANS, SCAN_PAGE_SPANS, ScanCells, count_matching, page_through, scan_window, too_many,
+};
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::redelivery::RecentSpans;
 use tracehouse_store_api::{
@@ -28,6 +30,7 @@ use tracehouse_store_api::{
 use crate::config::EngineConfig;
 use crate::error::StoreError;
 use crate::maintenance::{flush_loop, upkeep_loop};
+use crate::read::span_metrics::scan_span_metrics;
 use crate::storage::alerts::AlertFile;
 use crate::storage::blocking;
 use crate::storage::footers::Footers;
@@ -414,10 +417,29 @@ impl Store for EmbeddedStore {
         query.check()?;
         if query.from_cells() {
             let spans = self.spans.clone();
-            blocking(move || spans.span_metrics(&query)).await
-        } else {
-            scan(self, &query).await
+            return blocking(move || spans.span_metrics(&query)).await;
         }
+        let window = scan_window(&query);
+        let matching = count_matching(self, &query.project_id, &query.plan, window).await?;
+        if matching > MAX_SCAN_SPANS {
+            return Err(too_many(matching));
+        }
+        let mut cells = ScanCells::default();
+        // A search page reads whole rows, but only of the granules that may match; the
+        // column scan reads the window's every row, but only the columns the query needs.
+        if matching <= SCAN_PAGE_SPANS as u64 {
+            page_through(self, &query.project_id, &query.plan, window, |span| {
+                cells.add(&query, span);
+            })
+            .await?;
+            return Ok(cells.answer(&query));
+        }
+        let touched = in_window(&query.project_id, window.0, window.1);
+        self.guarded(&self.spans, &touched, || async {
+            let snap = self.spans.snapshot();
+            scan_span_metrics(&snap, &self.spans.folded(&snap, &query)).await
+        })
+        .await
     }
 
     async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use tracehouse_engine::{EmbeddedStore, EngineConfig, Store};
+use tracehouse_store_api::metrics::MetricSource;
 use tracehouse_store_api::testsuite::metrics::*;
 
 fn config(dir: &std::path::Path) -> EngineConfig {
@@ -60,4 +61,48 @@ async fn service_graph_across_writes_and_flush() {
     tracehouse_store_api::testsuite::graph::check(store.as_ref(), "parts and memtable").await;
     store.flush_now().await.unwrap();
     tracehouse_store_api::testsuite::graph::check(store.as_ref(), "parts").await;
+}
+
+/// Scans matching more spans than a search page holds read the columns the query needs in
+/// one pass instead of paging through whole spans: the same answers as the brute force,
+/// from the memtable and from parts beside it.
+#[tokio::test]
+async fn scans_of_more_than_a_search_page_answer_like_the_brute_force() {
+    use tracehouse_store_api::metrics::scan::SCAN_PAGE_SPANS;
+    let dir = tempfile::tempdir().unwrap();
+    let spans = data_of(40_000);
+    let large = scan_queries()
+        .iter()
+        .filter(|q| {
+            let matching: i64 = expected(q, &spans).iter().map(|(_, rows)| rows[0][1]).sum();
+            matching > SCAN_PAGE_SPANS as i64
+        })
+        .count();
+    assert!(large >= 2, "{large} scan queries read more than a page");
+    let store = EmbeddedStore::open(config(dir.path())).await.unwrap();
+    let (first, second) = spans.split_at(spans.len() / 2);
+    for chunk in first.chunks(4_000) {
+        store.write_spans(chunk.to_vec()).await.unwrap();
+    }
+    check_queries(
+        store.as_ref(),
+        scan_queries(),
+        MetricSource::Scan,
+        first,
+        "memtable",
+    )
+    .await;
+    store.flush_now().await.unwrap();
+    for chunk in second.chunks(4_000) {
+        store.write_spans(chunk.to_vec()).await.unwrap();
+    }
+    let stage = "parts and memtable";
+    check_queries(
+        store.as_ref(),
+        scan_queries(),
+        MetricSource::Scan,
+        &spans,
+        stage,
+    )
+    .await;
 }

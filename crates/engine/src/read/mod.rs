@@ -3,7 +3,8 @@
 //! autocomplete's exact statistics of a range: [`keys`]),
 //! query execution over a snapshot ([`query`]), the compiler of the query crate's filter IR
 //! to DataFusion ([`filter`]), the granule scan over indexed parts ([`scan`]), span and
-//! trace search and histograms ([`search`]), logs, errors and sessions ([`correlate`]), session
+//! trace search and histograms ([`search`]), span metrics read from the matching rows'
+//! columns ([`span_metrics`]), logs, errors and sessions ([`correlate`]), session
 //! recordings ([`replay`]) and OTLP metric points ([`otel_metrics`]).
 //! Reads use `storage` and the table's state, never `write` internals or `maintenance`.
 
@@ -15,6 +16,7 @@ pub(crate) mod query;
 pub(crate) mod replay;
 pub(crate) mod scan;
 pub(crate) mod search;
+pub(crate) mod span_metrics;
 mod table;
 
 pub(crate) use query::runtime;

@@ -43,7 +43,7 @@ use tracehouse_store_api::{
 };
 
 /// Project and time-window bounds.
-fn window(project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
+pub(crate) fn window(project_id: &str, start_ns: i64, end_ns: i64) -> Expr {
     project_is(project_id)
         .and(col(c::START_TIME).gt_eq(lit(start_ns)))
         .and(col(c::START_TIME).lt(lit(end_ns)))

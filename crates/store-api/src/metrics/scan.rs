@@ -26,7 +26,7 @@ pub const MAX_SCAN_SPANS: u64 = 100_000;
 /// and a search reads the pages of every service's rows around its cursor: pages ten times
 /// the API's largest made the 2-minute service map of the benchmark's 2M spans read its
 /// 33,000 spans in 4 searches instead of 34 (2.6 s, most of it decoding rows again).
-const SCAN_PAGE_SPANS: usize = 10_000;
+pub const SCAN_PAGE_SPANS: usize = 10_000;
 
 /// The value of a field on a span, as a `by` key or a measured value reads it: an
 /// attribute without scope prefix from the span, else from its resource.
@@ -43,7 +43,9 @@ pub fn field_value<'a>(field: &Field, span: &'a SpanRef<'_>) -> Option<AttrValue
     }
 }
 
-fn too_many(matching: u64) -> StoreError {
+/// The refusal of a scan whose filter matches `matching` spans, more than
+/// [`MAX_SCAN_SPANS`].
+pub fn too_many(matching: u64) -> StoreError {
     StoreError::InvalidArgument(format!(
         "the query matches {matching} spans, more than the {MAX_SCAN_SPANS} a scan reads: \
          narrow the range or the filter, or filter and split only by service, span name, kind \
@@ -51,16 +53,13 @@ fn too_many(matching: u64) -> StoreError {
     ))
 }
 
-/// Calls `each` on every span of `project_id` matching `plan` that starts in
-/// `[start_ns, end_ns)`, oldest first, after counting them: more than [`MAX_SCAN_SPANS`] is
-/// refused before any is read.
-pub async fn each_matching<S: Store + ?Sized>(
+/// How many spans of `project_id` matching `plan` start in `[start_ns, end_ns)`.
+pub async fn count_matching<S: Store + ?Sized>(
     store: &S,
     project_id: &str,
     plan: &Plan,
     (start_ns, end_ns): (i64, i64),
-    mut each: impl FnMut(&Span),
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let counted = store
         .histogram(&HistogramQuery {
             project_id: project_id.to_string(),
@@ -71,10 +70,36 @@ pub async fn each_matching<S: Store + ?Sized>(
             traces: false,
         })
         .await?;
-    let matching: u64 = counted.buckets.iter().map(|b| b.count).sum();
+    Ok(counted.buckets.iter().map(|b| b.count).sum())
+}
+
+/// Calls `each` on every span of `project_id` matching `plan` that starts in
+/// `[start_ns, end_ns)`, oldest first, after counting them: more than [`MAX_SCAN_SPANS`] is
+/// refused before any is read.
+pub async fn each_matching<S: Store + ?Sized>(
+    store: &S,
+    project_id: &str,
+    plan: &Plan,
+    window: (i64, i64),
+    each: impl FnMut(&Span),
+) -> Result<(), StoreError> {
+    let matching = count_matching(store, project_id, plan, window).await?;
     if matching > MAX_SCAN_SPANS {
         return Err(too_many(matching));
     }
+    page_through(store, project_id, plan, window, each).await
+}
+
+/// Calls `each` on every span of `project_id` matching `plan` that starts in
+/// `[start_ns, end_ns)`, oldest first, reading them a search page at a time; once more than
+/// [`MAX_SCAN_SPANS`] were read (written since they were counted), refuses the query.
+pub async fn page_through<S: Store + ?Sized>(
+    store: &S,
+    project_id: &str,
+    plan: &Plan,
+    (start_ns, end_ns): (i64, i64),
+    mut each: impl FnMut(&Span),
+) -> Result<(), StoreError> {
     let mut read = 0_u64;
     let mut search = SearchQuery {
         project_id: project_id.to_string(),
@@ -89,7 +114,6 @@ pub async fn each_matching<S: Store + ?Sized>(
     loop {
         let page = store.search_spans(&search).await?;
         read += page.spans.len() as u64;
-        // Spans written since the count: still bounded.
         if read > MAX_SCAN_SPANS {
             return Err(too_many(read));
         }
@@ -106,10 +130,29 @@ pub async fn scan<S: Store + ?Sized>(
     store: &S,
     q: &SpanMetricsQuery,
 ) -> Result<SpanMetricsAnswer, StoreError> {
+    let mut cells = ScanCells::default();
+    each_matching(store, &q.project_id, &q.plan, scan_window(q), |span| {
+        cells.add(q, span);
+    })
+    .await?;
+    Ok(cells.answer(q))
+}
+
+/// The window a scan reads: the query's range widened to whole minutes.
+pub fn scan_window(q: &SpanMetricsQuery) -> (i64, i64) {
     let (first, end) = q.minutes();
-    let window = (first * MINUTE_NS, end * MINUTE_NS);
-    let mut cells: HashMap<(Vec<String>, i64), Cell> = HashMap::new();
-    each_matching(store, &q.project_id, &q.plan, window, |span| {
+    (first * MINUTE_NS, end * MINUTE_NS)
+}
+
+/// The cells of a scanned span metrics query, by series (its `by` values) and minute: a
+/// store that reads the matching spans its own way counts them here, so that every scan
+/// answers alike whatever the order it reads them in.
+#[derive(Default)]
+pub struct ScanCells(HashMap<(Vec<String>, i64), Cell>);
+
+impl ScanCells {
+    /// Counts a span matching `q` into its cell.
+    pub fn add(&mut self, q: &SpanMetricsQuery, span: &Span) {
         let view = SpanRef(span);
         let labels =
             q.by.iter()
@@ -121,17 +164,20 @@ pub async fn scan<S: Store + ?Sized>(
             MetricValue::Field(f) => field_value(f, &view).and_then(|v| v.as_f64()),
         };
         let minute = span.start_time_unix_nano.div_euclid(MINUTE_NS);
-        cells
+        self.0
             .entry((labels, minute))
             .or_default()
             .add_span(value, span.has_error);
-    })
-    .await?;
-    Ok(merge_cells(
-        q,
-        cells.iter().map(|((l, m), c)| (l.clone(), *m, c)),
-        MetricSource::Scan,
-    ))
+    }
+
+    /// The answer to `q` from the cells.
+    pub fn answer(&self, q: &SpanMetricsQuery) -> SpanMetricsAnswer {
+        merge_cells(
+            q,
+            self.0.iter().map(|((l, m), c)| (l.clone(), *m, c)),
+            MetricSource::Scan,
+        )
+    }
 }
 
 /// Spans per series, step and power-of-two bucket of the measured value (TraceQL's

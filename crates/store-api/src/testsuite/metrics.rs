@@ -39,13 +39,19 @@ const SERVICES: [(&str, &[&str]); 4] = [
     ("db-proxy", &["query", "connect"]),
 ];
 
-/// The data set: 720 spans of project `p`, one every 15 s from [`START`], spread over
+/// The data set: [`data_of`] 720 spans, one every 15 s.
+pub fn data() -> Vec<Span> {
+    data_of(720)
+}
+
+/// `n` spans of project `p`, evenly from [`START`] to [`END`], spread over
 /// services, span names, kinds and statuses, with durations over four decades, an
 /// `http.method` on the frontend's spans and a numeric `size` on two spans in three; plus
 /// spans of project `other` (service `leak`) at the same times, which no answer may show.
-pub fn data() -> Vec<Span> {
+pub fn data_of(n: i64) -> Vec<Span> {
+    let every = (END - START) / n.max(1);
     let mut out = Vec::new();
-    for i in 0..720_i64 {
+    for i in 0..n {
         let (service, names) = SERVICES[(i % 4) as usize];
         let name = names[((i / 4) % names.len() as i64) as usize];
         let kind = [SpanKind::Server, SpanKind::Client, SpanKind::Internal][(i % 3) as usize];
@@ -59,7 +65,7 @@ pub fn data() -> Vec<Span> {
         let mut s = testkit::span(
             TraceId([(i % 251) as u8 + 1; 16]),
             SpanId((i as u64 + 1).to_be_bytes()),
-            START + i * 15 * S + (i % 13) * 1_000_000,
+            START + i * every + (i % 13) * 1_000_000,
             duration,
         );
         s.service_name = service.into();
@@ -292,11 +298,20 @@ pub fn check_answer(q: &SpanMetricsQuery, got: &SpanMetricsAnswer, stored: &[Spa
 /// Runs every query of [`cell_queries`] and [`scan_queries`], checks it against `stored`
 /// (what the store holds) and where its numbers came from.
 pub async fn check_all(store: &dyn Store, stored: &[Span], stage: &str) {
-    let cells = cell_queries()
-        .into_iter()
-        .map(|q| (q, MetricSource::Sketches));
-    let scans = scan_queries().into_iter().map(|q| (q, MetricSource::Scan));
-    for (q, source) in cells.chain(scans) {
+    check_queries(store, cell_queries(), MetricSource::Sketches, stored, stage).await;
+    check_queries(store, scan_queries(), MetricSource::Scan, stored, stage).await;
+    check_scanned(store, stored, stage).await;
+}
+
+/// Runs `queries`, checks each against `stored` and that its numbers came from `source`.
+pub async fn check_queries(
+    store: &dyn Store,
+    queries: Vec<SpanMetricsQuery>,
+    source: MetricSource,
+    stored: &[Span],
+    stage: &str,
+) {
+    for q in queries {
         let got = store.span_metrics(&q).await.unwrap();
         check_answer(&q, &got, stored, stage);
         assert_eq!(
@@ -305,7 +320,6 @@ pub async fn check_all(store: &dyn Store, stored: &[Span], stage: &str) {
             q.plan.pushdown, q.by
         );
     }
-    check_scanned(store, stored, stage).await;
 }
 
 /// The spans of `q` (project, filter, range) in `stored`, with their step.
