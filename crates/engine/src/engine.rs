@@ -15,7 +15,7 @@ use tracehouse_model::{
 };
 use tracehouse_query::plan::Target;
 use tracehouse_store_api::metrics::scan::{
-    MAX_SCAN_SPANS, SCAN_PAGE_SPANS, ScanCells, count_matching, page_through, scan_window, too_many,
+    EachSpan, SCAN_PAGE_SPANS, SpanScan, page_through, scan,
 };
 use tracehouse_store_api::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use tracehouse_store_api::redelivery::RecentSpans;
@@ -30,7 +30,7 @@ use tracehouse_store_api::{
 use crate::config::EngineConfig;
 use crate::error::StoreError;
 use crate::maintenance::{flush_loop, upkeep_loop};
-use crate::read::span_metrics::scan_span_metrics;
+use crate::read::span_metrics::{hand_over, matching_rows};
 use crate::storage::alerts::AlertFile;
 use crate::storage::blocking;
 use crate::storage::footers::Footers;
@@ -419,27 +419,28 @@ impl Store for EmbeddedStore {
             let spans = self.spans.clone();
             return blocking(move || spans.span_metrics(&query)).await;
         }
-        let window = scan_window(&query);
-        let matching = count_matching(self, &query.project_id, &query.plan, window).await?;
-        if matching > MAX_SCAN_SPANS {
-            return Err(too_many(matching));
-        }
-        let mut cells = ScanCells::default();
+        scan(self, &query).await
+    }
+
+    async fn scan_spans(
+        &self,
+        scan: &SpanScan<'_>,
+        matching: u64,
+        each: &mut EachSpan<'_>,
+    ) -> Result<(), StoreError> {
         // A search page reads whole rows, but only of the granules that may match; the
-        // column scan reads the window's every row, but only the columns the query needs.
+        // column scan reads the window's every row, but only the columns the scan needs.
         if matching <= SCAN_PAGE_SPANS as u64 {
-            page_through(self, &query.project_id, &query.plan, window, |span| {
-                cells.add(&query, span);
+            return page_through(self, scan, each).await;
+        }
+        let touched = in_window(scan.project_id, scan.window.0, scan.window.1);
+        let rows = self
+            .guarded(&self.spans, &touched, || async {
+                let snap = self.spans.snapshot();
+                matching_rows(&snap, scan).await
             })
             .await?;
-            return Ok(cells.answer(&query));
-        }
-        let touched = in_window(&query.project_id, window.0, window.1);
-        self.guarded(&self.spans, &touched, || async {
-            let snap = self.spans.snapshot();
-            scan_span_metrics(&snap, &self.spans.folded(&snap, &query)).await
-        })
-        .await
+        hand_over(&rows, each)
     }
 
     async fn keys(&self, q: &KeysQuery) -> Result<Vec<KeyInfo>, StoreError> {

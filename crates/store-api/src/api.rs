@@ -14,6 +14,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use crate::alerts::{AlertEvent, AlertRule, AlertState};
 use crate::cursor::{SearchCursor, SearchSort};
 use crate::error::StoreError;
+use crate::metrics::scan::{EachSpan, SpanScan, page_through};
 use crate::metrics::{SpanMetricsAnswer, SpanMetricsQuery};
 use crate::otel_metrics::{MetricInfo, MetricNamesQuery, MetricPointsQuery};
 use crate::replay::{ReplayChunk, ReplayPage, ReplayQuery};
@@ -596,6 +597,21 @@ pub trait Store: Send + Sync {
     /// ([`crate::stats::FilteredQuery`]).
     async fn span_metrics(&self, query: &SpanMetricsQuery)
     -> Result<SpanMetricsAnswer, StoreError>;
+    /// Calls `each` on every span of `scan` (`matching` of them when counted), in no
+    /// particular order, each holding at least the parts the scan asks for; past
+    /// [`crate::metrics::scan::MAX_SCAN_SPANS`] read (written since the count), refuses the
+    /// scan as [`crate::metrics::scan::each_matching`] does. For the aggregations computed
+    /// outside the stores (span metrics by other keys, alerts, the service map, TraceQL's
+    /// metrics), which call it through `each_matching`. By default, pages through
+    /// [`Store::search_spans`] ([`crate::metrics::scan::page_through`]).
+    async fn scan_spans(
+        &self,
+        scan: &SpanScan<'_>,
+        _matching: u64,
+        each: &mut EachSpan<'_>,
+    ) -> Result<(), StoreError> {
+        page_through(self, scan, each).await
+    }
     /// Makes everything written so far part of the long-term storage (used at shutdown).
     async fn flush(&self) -> Result<(), StoreError>;
     /// The project's saved views, by name.

@@ -31,7 +31,7 @@ use tracehouse_model::{Span, SpanId, TraceId};
 use tracehouse_query::{Field, Filter, Plan, Scope, parse, plan};
 use utoipa::ToSchema;
 
-use crate::metrics::scan::{each_matching, field_value};
+use crate::metrics::scan::{SpanParts, SpanScan, each_matching, field_value};
 use crate::metrics::{Cell, MetricDim, MetricKey, MetricValue, SpanMetricsQuery};
 use crate::stats::MINUTE_NS;
 use crate::value::SpanRef;
@@ -239,7 +239,13 @@ pub async fn service_graph_matching<S: Store + ?Sized>(
         unreachable!("the map's own queries parse");
     };
     let mut calls: HashMap<(TraceId, SpanId), Call> = HashMap::new();
-    each_matching(store, project_id, &calls_plan, (start_ns, end_ns), |s| {
+    let calls_scan = SpanScan {
+        project_id,
+        plan: &calls_plan,
+        window: (start_ns, end_ns),
+        parts: SpanParts::Attributes,
+    };
+    each_matching(store, &calls_scan, |s| {
         let call = Call {
             service: s.service_name.clone(),
             peer: peer_of(s),
@@ -254,7 +260,13 @@ pub async fn service_graph_matching<S: Store + ?Sized>(
         end_ns.saturating_add(JOIN_WINDOW_NS),
     );
     let mut callees: HashMap<(TraceId, SpanId), BTreeSet<String>> = HashMap::new();
-    each_matching(store, project_id, &callees_plan, widened, |s| {
+    let callees_scan = SpanScan {
+        project_id,
+        plan: &callees_plan,
+        window: widened,
+        parts: SpanParts::Intrinsics,
+    };
+    each_matching(store, &callees_scan, |s| {
         let Some(parent) = s.parent_span_id else {
             return;
         };

@@ -3,8 +3,9 @@
 //! autocomplete's exact statistics of a range: [`keys`]),
 //! query execution over a snapshot ([`query`]), the compiler of the query crate's filter IR
 //! to DataFusion ([`filter`]), the granule scan over indexed parts ([`scan`]), span and
-//! trace search and histograms ([`search`]), span metrics read from the matching rows'
-//! columns ([`span_metrics`]), logs, errors and sessions ([`correlate`]), session
+//! trace search and histograms ([`search`]), the scans of span metrics, alerts and the
+//! service map from the matching rows' columns ([`span_metrics`]), logs, errors and sessions
+//! ([`correlate`]), session
 //! recordings ([`replay`]) and OTLP metric points ([`otel_metrics`]).
 //! Reads use `storage` and the table's state, never `write` internals or `maintenance`.
 

@@ -1,74 +1,86 @@
-//! Span metrics that the cells kept at ingest cannot answer (a filter or a `by` key on
-//! attributes or other fields, a numeric attribute measured), read from the store itself:
-//! one DataFusion pass over the memtable and the window's parts with the filter pushed down,
-//! which hands over, a batch at a time, only the columns the query's keys and value read.
-//! The rows become spans holding just those fields and are counted into
-//! [`ScanCells`], as the generic scan of the other backends counts the spans it pages
-//! through, so both answer alike. The caller counts the matching spans first, as the
-//! generic scan does, and reads them this way only when there are more than a search page;
-//! rows written since the count past [`MAX_SCAN_SPANS`] refuse the query the generic way.
+//! The spans of a scan (`Store::scan_spans`: span metrics by other keys, alerts, the
+//! service map, TraceQL's metrics) read from the matching rows' columns: one DataFusion pass
+//! over the memtable and the window's parts with the filter pushed down, which hands over
+//! only the columns of the parts of a span the scan asks for. The rows are gathered first
+//! (at most [`MAX_SCAN_SPANS`] of them: one more refuses the scan, as the generic scan
+//! refuses spans written since its count), so a read retried after damaged parts were set
+//! aside hands no span over twice, then made into spans holding just those fields.
 
+use datafusion::arrow::array::RecordBatch;
 use futures::StreamExt;
-use tracehouse_query::plan::Target;
 use tracehouse_store_api::StoreError;
-use tracehouse_store_api::metrics::scan::{MAX_SCAN_SPANS, ScanCells, scan_window, too_many};
-use tracehouse_store_api::metrics::{MetricValue, SpanMetricsAnswer, SpanMetricsQuery};
+use tracehouse_store_api::metrics::scan::{
+    EachSpan, MAX_SCAN_SPANS, SpanParts, SpanScan, too_many,
+};
 
 use crate::error::EngineResult;
-use crate::read::filter::{compile, field_columns};
+use crate::read::filter::compile;
 use crate::read::query::Snapshot;
 use crate::read::search::window;
 use crate::storage::schema::{batch_to_spans, col as c};
+use crate::storage::table::Table;
 
-/// The columns a span needs to be counted for `q`: its ids and start (which every span read
-/// back has), duration and error flag, and what the `by` keys and the measured value read.
-fn columns_read(q: &SpanMetricsQuery) -> Vec<&'static str> {
-    let value = match &q.value {
-        MetricValue::Duration => None,
-        MetricValue::Field(field) => Some(field),
+/// The columns of the span parts `parts` asks for.
+fn columns_of(parts: SpanParts) -> Vec<String> {
+    let heavy: &[&str] = match parts {
+        SpanParts::Intrinsics => &[
+            c::ATTRIBUTES,
+            c::RESOURCE_ATTRIBUTES,
+            c::EVENTS,
+            c::LINKS,
+            c::SCOPE_ATTRIBUTES,
+        ],
+        SpanParts::Attributes => &[c::EVENTS, c::LINKS, c::SCOPE_ATTRIBUTES],
+        SpanParts::Whole => &[],
     };
-    let mut columns = vec![
-        c::TRACE_ID,
-        c::SPAN_ID,
-        c::START_TIME,
-        c::DURATION,
-        c::HAS_ERROR,
-    ];
-    for field in q.by.iter().map(|k| &k.field).chain(value) {
-        columns.extend(field_columns(field, Target::Spans));
-    }
-    columns.sort_unstable();
-    columns.dedup();
-    columns
+    Table::Spans
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .filter(|name| !heavy.contains(&name.as_str()))
+        .collect()
 }
 
-/// Span metrics of a checked, folded query over `snap`, counted from its matching rows.
-pub(crate) async fn scan_span_metrics(
+/// The rows of `scan` over `snap` (its plan folded for `snap`), with the columns of the
+/// parts it asks for.
+pub(crate) async fn matching_rows(
     snap: &Snapshot,
-    q: &SpanMetricsQuery,
-) -> Result<SpanMetricsAnswer, StoreError> {
-    let (start_ns, end_ns) = scan_window(q);
-    let predicate = window(&q.project_id, start_ns, end_ns).and(compile(&q.plan.pushdown));
-    let parts = snap.parts_in(&q.project_id, start_ns, end_ns);
+    scan: &SpanScan<'_>,
+) -> Result<Vec<RecordBatch>, StoreError> {
+    let (start_ns, end_ns) = scan.window;
+    let predicate = window(scan.project_id, start_ns, end_ns).and(compile(&scan.plan.pushdown));
+    let parts = snap.parts_in(scan.project_id, start_ns, end_ns);
     let (_ctx, df) = snap.frame(&parts).await?;
-    let mut batches = df
+    let mut stream = df
         .filter(predicate)
         .engine()?
-        .select_columns(&columns_read(q))
+        .select_columns(
+            &columns_of(scan.parts)
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+        )
         .engine()?
         .execute_stream()
         .await
         .engine()?;
-    let (mut cells, mut matching) = (ScanCells::default(), 0_u64);
-    while let Some(batch) = batches.next().await {
+    let (mut rows, mut read) = (Vec::new(), 0_u64);
+    while let Some(batch) = stream.next().await {
         let batch = batch.engine()?;
-        matching += batch.num_rows() as u64;
-        if matching > MAX_SCAN_SPANS {
-            return Err(too_many(matching));
+        read += batch.num_rows() as u64;
+        if read > MAX_SCAN_SPANS {
+            return Err(too_many(read));
         }
-        batch_to_spans(&batch)?
-            .iter()
-            .for_each(|span| cells.add(q, span));
+        rows.push(batch);
     }
-    Ok(cells.answer(q))
+    Ok(rows)
+}
+
+/// Hands the spans of `rows` to `each`.
+pub(crate) fn hand_over(rows: &[RecordBatch], each: &mut EachSpan<'_>) -> Result<(), StoreError> {
+    for batch in rows {
+        batch_to_spans(batch)?.iter().for_each(&mut *each);
+    }
+    Ok(())
 }

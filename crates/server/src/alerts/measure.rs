@@ -9,7 +9,7 @@ use tracehouse_model::Level;
 use tracehouse_query::{ParseError, Plan, Target, parse, plan_for};
 use tracehouse_store_api::alerts::{AlertFunction, AlertLink, AlertSource};
 use tracehouse_store_api::metrics::MetricKey;
-use tracehouse_store_api::metrics::scan::{each_matching, field_value};
+use tracehouse_store_api::metrics::scan::{SpanParts, SpanScan, each_matching, field_value};
 use tracehouse_store_api::value::SpanRef;
 use tracehouse_store_api::{AlertRule, ErrorGroupsQuery, HistogramQuery, Store, StoreError};
 
@@ -134,7 +134,13 @@ async fn scan_spans(
 ) -> Result<Values, StoreError> {
     let by = (!rule.by.is_empty()).then(|| MetricKey::named(&rule.by).field);
     let mut groups: BTreeMap<String, Tally> = BTreeMap::new();
-    each_matching(store, project_id, &plan, window, |span| {
+    let scan = SpanScan {
+        project_id,
+        plan: &plan,
+        window,
+        parts: SpanParts::for_fields(&by),
+    };
+    each_matching(store, &scan, |span| {
         let view = SpanRef(span);
         let group = by
             .as_ref()

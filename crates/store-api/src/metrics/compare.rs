@@ -16,7 +16,7 @@ use tracehouse_query::eval::matches;
 use tracehouse_query::{AttrValue, Filter, Intrinsic, SpanView};
 
 use super::SpanMetricsQuery;
-use super::scan::each_matching;
+use super::scan::{SpanParts, SpanScan, each_matching, scan_of};
 use crate::stats::MINUTE_NS;
 use crate::value::{SpanRef, eval_value};
 use crate::{Store, StoreError};
@@ -201,10 +201,12 @@ pub async fn compare<S: Store + ?Sized>(
     q: &CompareQuery<'_>,
 ) -> Result<Comparison, StoreError> {
     q.spans.check()?;
-    let (first, end) = q.spans.minutes();
-    let window = (first * MINUTE_NS, end * MINUTE_NS);
+    let scan = SpanScan {
+        parts: SpanParts::Whole,
+        ..scan_of(q.spans)
+    };
     let mut counts = Counts::default();
-    each_matching(store, &q.spans.project_id, &q.spans.plan, window, |span| {
+    each_matching(store, &scan, |span| {
         let start = span.start_time_unix_nano;
         let in_window = q.window.is_none_or(|(s, e)| start >= s && start < e);
         let side = if in_window && matches(q.selection, &SpanRef(span)) {

@@ -28,6 +28,52 @@ pub const MAX_SCAN_SPANS: u64 = 100_000;
 /// 33,000 spans in 4 searches instead of 34 (2.6 s, most of it decoding rows again).
 pub const SCAN_PAGE_SPANS: usize = 10_000;
 
+/// What a scan calls on each span it reads.
+pub type EachSpan<'e> = dyn for<'s> FnMut(&'s Span) + Send + 'e;
+
+/// What of each span a scan's caller reads: a store may leave the rest of a span empty.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SpanParts {
+    /// The built-in fields (ids, times, names, kind, status, error flag, session).
+    Intrinsics,
+    /// Those and the span and resource attributes.
+    Attributes,
+    /// The whole span (events, links and instrumentation scope too).
+    Whole,
+}
+
+impl SpanParts {
+    /// What reading `fields` (as `by` keys, measured values or filters) takes.
+    pub fn for_fields<'f>(fields: impl IntoIterator<Item = &'f Field>) -> SpanParts {
+        fields
+            .into_iter()
+            .map(|field| match field {
+                Field::Intrinsic(_) => SpanParts::Intrinsics,
+                Field::Attr {
+                    scope: Scope::Span | Scope::Resource | Scope::Any,
+                    ..
+                } => SpanParts::Attributes,
+                Field::Attr { .. } => SpanParts::Whole,
+            })
+            .max()
+            .unwrap_or(SpanParts::Intrinsics)
+    }
+}
+
+/// A read of the spans of a project matching a filter-only plan that start in a window,
+/// for the aggregations computed outside the stores ([`Store::scan_spans`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SpanScan<'a> {
+    /// Only spans of this project.
+    pub project_id: &'a str,
+    /// The filter-only plan the spans match.
+    pub plan: &'a Plan,
+    /// `[start, end)` of the span start, ns.
+    pub window: (i64, i64),
+    /// What of each span the caller reads.
+    pub parts: SpanParts,
+}
+
 /// The value of a field on a span, as a `by` key or a measured value reads it: an
 /// attribute without scope prefix from the span, else from its resource.
 pub fn field_value<'a>(field: &Field, span: &'a SpanRef<'_>) -> Option<AttrValue<'a>> {
@@ -73,39 +119,35 @@ pub async fn count_matching<S: Store + ?Sized>(
     Ok(counted.buckets.iter().map(|b| b.count).sum())
 }
 
-/// Calls `each` on every span of `project_id` matching `plan` that starts in
-/// `[start_ns, end_ns)`, oldest first, after counting them: more than [`MAX_SCAN_SPANS`] is
-/// refused before any is read.
+/// Calls `each` on every span of `scan`, in no particular order, after counting them: more
+/// than [`MAX_SCAN_SPANS`] is refused before any is read.
 pub async fn each_matching<S: Store + ?Sized>(
     store: &S,
-    project_id: &str,
-    plan: &Plan,
-    window: (i64, i64),
-    each: impl FnMut(&Span),
+    scan: &SpanScan<'_>,
+    mut each: impl FnMut(&Span) + Send,
 ) -> Result<(), StoreError> {
-    let matching = count_matching(store, project_id, plan, window).await?;
+    let matching = count_matching(store, scan.project_id, scan.plan, scan.window).await?;
     if matching > MAX_SCAN_SPANS {
         return Err(too_many(matching));
     }
-    page_through(store, project_id, plan, window, each).await
+    store.scan_spans(scan, matching, &mut each).await
 }
 
-/// Calls `each` on every span of `project_id` matching `plan` that starts in
-/// `[start_ns, end_ns)`, oldest first, reading them a search page at a time; once more than
-/// [`MAX_SCAN_SPANS`] were read (written since they were counted), refuses the query.
+/// Calls `each` on every span of `scan`, oldest first, reading them a search page at a time
+/// (whole spans); once more than [`MAX_SCAN_SPANS`] were read (written since they were
+/// counted), refuses the query. [`Store::scan_spans`] reads this way unless a store knows a
+/// better one.
 pub async fn page_through<S: Store + ?Sized>(
     store: &S,
-    project_id: &str,
-    plan: &Plan,
-    (start_ns, end_ns): (i64, i64),
-    mut each: impl FnMut(&Span),
+    scan: &SpanScan<'_>,
+    each: &mut EachSpan<'_>,
 ) -> Result<(), StoreError> {
     let mut read = 0_u64;
     let mut search = SearchQuery {
-        project_id: project_id.to_string(),
-        plan: plan.clone(),
-        start_ns,
-        end_ns,
+        project_id: scan.project_id.to_string(),
+        plan: scan.plan.clone(),
+        start_ns: scan.window.0,
+        end_ns: scan.window.1,
         sort: SearchSort::TimeAsc,
         sort_key: None,
         limit: SCAN_PAGE_SPANS,
@@ -117,7 +159,7 @@ pub async fn page_through<S: Store + ?Sized>(
         if read > MAX_SCAN_SPANS {
             return Err(too_many(read));
         }
-        page.spans.iter().for_each(&mut each);
+        page.spans.iter().for_each(&mut *each);
         match page.next_cursor {
             Some(c) => search.cursor = Some(c),
             None => return Ok(()),
@@ -131,11 +173,23 @@ pub async fn scan<S: Store + ?Sized>(
     q: &SpanMetricsQuery,
 ) -> Result<SpanMetricsAnswer, StoreError> {
     let mut cells = ScanCells::default();
-    each_matching(store, &q.project_id, &q.plan, scan_window(q), |span| {
-        cells.add(q, span);
-    })
-    .await?;
+    each_matching(store, &scan_of(q), |span| cells.add(q, span)).await?;
     Ok(cells.answer(q))
+}
+
+/// The read of the spans a span metrics query counts: its window widened to whole minutes,
+/// the parts of a span its keys and measured value read.
+pub fn scan_of(q: &SpanMetricsQuery) -> SpanScan<'_> {
+    let value = match &q.value {
+        MetricValue::Duration => None,
+        MetricValue::Field(field) => Some(field),
+    };
+    SpanScan {
+        project_id: &q.project_id,
+        plan: &q.plan,
+        window: scan_window(q),
+        parts: SpanParts::for_fields(q.by.iter().map(|k| &k.field).chain(value)),
+    }
 }
 
 /// The window a scan reads: the query's range widened to whole minutes.
@@ -226,10 +280,8 @@ pub async fn log2_histogram<S: Store + ?Sized>(
     q: &SpanMetricsQuery,
 ) -> Result<Log2Histogram, StoreError> {
     q.check()?;
-    let (first, end) = q.minutes();
-    let window = (first * MINUTE_NS, end * MINUTE_NS);
     let mut counts: HashMap<Vec<String>, BTreeMap<u64, BTreeMap<i64, u64>>> = HashMap::new();
-    each_matching(store, &q.project_id, &q.plan, window, |span| {
+    each_matching(store, &scan_of(q), |span| {
         let view = SpanRef(span);
         let value = match &q.value {
             MetricValue::Duration => Some(AttrValue::Int(span.duration_nanos)),
