@@ -14,9 +14,9 @@
 //!    `Store` trait; then the shop's OTLP metrics the same way (ingest rate in data points/s,
 //!    bytes per point, and `rate` of a counter by service as `/api/v1/metrics/query` answers
 //!    it). One function does this for any `Arc<dyn Store>`; what differs is a
-//!    backend hook (p50/p99 by service, which the `Store` trait has no aggregation for:
-//!    DataFusion over the embedded store's Parquet parts, SQL `quantile` over the backend's
-//!    `spans` table). The ClickHouse backend talks to chDB behind the HTTP front of the
+//!    backend hook (p50/p99 by service from the raw rows, where the `Store` trait answers
+//!    from sketches: DataFusion over the embedded store's Parquet parts, SQL `quantile` over
+//!    the backend's `spans` table). The ClickHouse backend talks to chDB behind the HTTP front of the
 //!    backend's tests ([`chdb`]), which is part of the measured path.
 //! 3. [`chdb`]: ClickHouse itself: `chdb_bench.py` (embedded in the binary) loads the rows into
 //!    chDB with `INSERT … SELECT FROM file()`, runs `OPTIMIZE FINAL`, reads bytes on disk from

@@ -379,10 +379,11 @@ impl Backend {
         }
     }
 
-    /// p50 and p99 of span duration per service over the window; returns the number of
-    /// services. The `Store` trait has no percentile aggregation, so each backend answers
-    /// natively: DataFusion over the embedded store's Parquet parts, SQL `quantile` over
-    /// the ClickHouse backend's `spans` table.
+    /// p50 and p99 of span duration per service over the window from the raw rows;
+    /// returns the number of services. The `Store` trait answers percentiles from the
+    /// sketches kept at ingest (`span_metrics`, measured on its own), so each backend reads
+    /// its rows natively here: DataFusion over the embedded store's Parquet parts, SQL
+    /// `quantile` over the ClickHouse backend's `spans` table.
     async fn percentiles(&self, start_ns: i64, end_ns: i64) -> anyhow::Result<usize> {
         match self {
             Backend::Embedded { store, .. } => {

@@ -205,7 +205,7 @@ fn figures(
         ),
         q(
             "p99_by_service_ms",
-            "p50 and p99 duration by service (not in the `Store` trait: embedded: DataFusion over the parts; backend: SQL `quantile`)",
+            "p50 and p99 duration by service from the raw rows (embedded: DataFusion over the parts; backend: SQL `quantile`; the store's own answer, from sketches kept at ingest, is the span metrics row)",
             |m| m.percentiles,
             Some("p99_by_service_ms"),
         ),

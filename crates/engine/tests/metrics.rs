@@ -65,7 +65,8 @@ async fn service_graph_across_writes_and_flush() {
 
 /// Scans matching more spans than a search page holds read the columns the query needs in
 /// one pass instead of paging through whole spans: the same answers as the brute force,
-/// from the memtable and from parts beside it.
+/// from the memtable and from parts beside it; TraceQL's `histogram_over_time` and
+/// `compare()` too.
 #[tokio::test]
 async fn scans_of_more_than_a_search_page_answer_like_the_brute_force() {
     use tracehouse_store_api::metrics::scan::SCAN_PAGE_SPANS;
@@ -92,6 +93,7 @@ async fn scans_of_more_than_a_search_page_answer_like_the_brute_force() {
         "memtable",
     )
     .await;
+    check_scanned(store.as_ref(), first, "memtable").await;
     store.flush_now().await.unwrap();
     for chunk in second.chunks(4_000) {
         store.write_spans(chunk.to_vec()).await.unwrap();
@@ -105,4 +107,62 @@ async fn scans_of_more_than_a_search_page_answer_like_the_brute_force() {
         stage,
     )
     .await;
+    check_scanned(store.as_ref(), &spans, stage).await;
+}
+
+/// A service map of more calls and callees than a search page holds reads them with the
+/// column scan: copies of the suite's requests (each with trace ids of its own) draw the map
+/// of one copy, with every count that many times.
+#[tokio::test]
+async fn a_service_map_of_many_requests_counts_each_copy() {
+    use tracehouse_model::Span;
+    use tracehouse_store_api::graph::service_graph;
+    use tracehouse_store_api::metrics::scan::SCAN_PAGE_SPANS;
+    use tracehouse_store_api::testsuite::graph::{RANGE, data};
+    const COPIES: u8 = 200;
+    let (first, later) = data();
+    let one: Vec<Span> = first.iter().chain(&later).cloned().collect();
+    let copies: Vec<Span> = (0..COPIES)
+        .flat_map(|k| {
+            one.iter().map(move |s| {
+                let mut s = s.clone();
+                s.trace_id.0[15] = k;
+                s
+            })
+        })
+        .collect();
+    let (dir_one, dir_many) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let store = EmbeddedStore::open(config(dir_one.path())).await.unwrap();
+    store.write_spans(one).await.unwrap();
+    let want = service_graph(store.as_ref(), "p", RANGE).await.unwrap();
+    let store = EmbeddedStore::open(config(dir_many.path())).await.unwrap();
+    for chunk in copies.chunks(5_000) {
+        store.write_spans(chunk.to_vec()).await.unwrap();
+    }
+    store.flush_now().await.unwrap();
+    let got = service_graph(store.as_ref(), "p", RANGE).await.unwrap();
+    let times = u64::from(COPIES);
+    let calls: u64 = got.edges.iter().map(|e| e.count).sum();
+    assert!(calls > SCAN_PAGE_SPANS as u64, "{calls} calls");
+    let nodes = |g: &tracehouse_store_api::graph::ServiceGraph, n: u64| -> Vec<_> {
+        g.nodes
+            .iter()
+            .map(|v| (v.id.clone(), v.kind, v.count * n, v.errors * n))
+            .collect()
+    };
+    assert_eq!(nodes(&got, 1), nodes(&want, times));
+    let edges = |g: &tracehouse_store_api::graph::ServiceGraph, n: u64| -> Vec<_> {
+        g.edges
+            .iter()
+            .map(|e| {
+                (
+                    e.source.clone(),
+                    e.target.clone(),
+                    e.count * n,
+                    e.errors * n,
+                )
+            })
+            .collect()
+    };
+    assert_eq!(edges(&got, 1), edges(&want, times));
 }
