@@ -1,8 +1,12 @@
 //! Span metrics of queries the cells kept at ingest cannot answer (a filter or a `by` key
 //! on attributes or other fields, a numeric attribute measured): the matching spans are
-//! read through [`Store::search_spans`], a page at a time in time order, and counted into
-//! cells per series and minute exactly as at ingest, so both paths share their semantics
-//! (the window widened to whole minutes, percentiles of a DDSketch at 1 %).
+//! read through [`Store::scan_spans`] and counted into cells per series and minute
+//! ([`ScanCells`]) exactly as at ingest, so both paths share their semantics (the window
+//! widened to whole minutes, percentiles of a DDSketch at 1 %). The alerts, the service
+//! map and TraceQL's metrics read their spans the same way ([`each_matching`]). A scan says
+//! which [`SpanParts`] of a span it reads: by default a store pages through
+//! [`Store::search_spans`] ([`page_through`]), whole spans in time order; the embedded store
+//! reads more than a page of matches from the columns of those parts only.
 //!
 //! The work is bounded before it starts: a histogram counts the matching spans first, and
 //! a query matching more than [`MAX_SCAN_SPANS`] is refused with what to change.
