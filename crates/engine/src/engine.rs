@@ -30,7 +30,7 @@ use tracehouse_store_api::{
 use crate::config::EngineConfig;
 use crate::error::StoreError;
 use crate::maintenance::{flush_loop, upkeep_loop};
-use crate::read::span_metrics::{hand_over, matching_rows};
+use crate::read::span_scan::{hand_over, matching_rows};
 use crate::storage::alerts::AlertFile;
 use crate::storage::blocking;
 use crate::storage::footers::Footers;

@@ -4,7 +4,7 @@
 //! query execution over a snapshot ([`query`]), the compiler of the query crate's filter IR
 //! to DataFusion ([`filter`]), the granule scan over indexed parts ([`scan`]), span and
 //! trace search and histograms ([`search`]), the scans of span metrics, alerts and the
-//! service map from the matching rows' columns ([`span_metrics`]), logs, errors and sessions
+//! service map from the matching rows' columns ([`span_scan`]), logs, errors and sessions
 //! ([`correlate`]), session
 //! recordings ([`replay`]) and OTLP metric points ([`otel_metrics`]).
 //! Reads use `storage` and the table's state, never `write` internals or `maintenance`.
@@ -17,7 +17,7 @@ pub(crate) mod query;
 pub(crate) mod replay;
 pub(crate) mod scan;
 pub(crate) mod search;
-pub(crate) mod span_metrics;
+pub(crate) mod span_scan;
 mod table;
 
 pub(crate) use query::runtime;

@@ -42,8 +42,7 @@ fn columns_of(parts: SpanParts) -> Vec<String> {
         .collect()
 }
 
-/// The rows of `scan` over `snap` (its plan folded for `snap`), with the columns of the
-/// parts it asks for.
+/// The rows of `scan` over `snap`, with the columns of the parts it asks for.
 pub(crate) async fn matching_rows(
     snap: &Snapshot,
     scan: &SpanScan<'_>,
