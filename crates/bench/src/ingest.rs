@@ -1,6 +1,6 @@
-//! OTLP/gRPC ingest of a load file (spans or metrics): the requests are sent exactly as they
-//! were encoded into it (a raw codec), by concurrent clients, each acknowledged before the
-//! next.
+//! OTLP ingest of a load file (spans or metrics) over gRPC or HTTP: the requests are sent
+//! exactly as they were encoded into it (a raw gRPC codec; `application/x-protobuf` bodies
+//! over HTTP), by concurrent clients, each acknowledged before the next.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -21,6 +21,8 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 pub(crate) trait Signal: Message + Default + Send + 'static {
     /// The gRPC method.
     const PATH: &'static str;
+    /// The OTLP/HTTP path.
+    const HTTP_PATH: &'static str;
     /// What the signal's items are called, for messages.
     const ITEMS: &'static str;
     /// Items refused and why, from the response's `partial_success`.
@@ -29,6 +31,7 @@ pub(crate) trait Signal: Message + Default + Send + 'static {
 
 impl Signal for ExportTraceServiceResponse {
     const PATH: &'static str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+    const HTTP_PATH: &'static str = "/v1/traces";
     const ITEMS: &'static str = "spans";
     fn rejected(&self) -> Option<(i64, &str)> {
         let p = self.partial_success.as_ref()?;
@@ -38,6 +41,7 @@ impl Signal for ExportTraceServiceResponse {
 
 impl Signal for ExportMetricsServiceResponse {
     const PATH: &'static str = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    const HTTP_PATH: &'static str = "/v1/metrics";
     const ITEMS: &'static str = "data points";
     fn rejected(&self) -> Option<(i64, &str)> {
         let p = self.partial_success.as_ref()?;
@@ -87,39 +91,123 @@ impl<R: Signal> Codec for RawCodec<R> {
 /// Longest wait between retries of a refused export.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// Sends one export, retrying as OTLP exporters do while the server answers that it is
-/// overloaded (`UNAVAILABLE` or `RESOURCE_EXHAUSTED`: its memtables are at their budget
-/// until a flush frees them), with exponential backoff.
-async fn export<R: Signal>(
-    grpc: &mut tonic::client::Grpc<tonic::transport::Channel>,
-    body: Vec<u8>,
-) -> anyhow::Result<R> {
-    let mut backoff = Duration::from_millis(20);
-    loop {
-        grpc.ready().await?;
-        let sent = grpc
-            .unary(
-                tonic::Request::new(body.clone()),
-                tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH),
-                RawCodec::<R>(PhantomData),
-            )
-            .await;
-        match sent {
-            Ok(resp) => return Ok(resp.into_inner()),
-            Err(s) if matches!(s.code(), Code::Unavailable | Code::ResourceExhausted) => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(MAX_BACKOFF);
-            }
-            Err(s) => return Err(s.into()),
+/// The OTLP endpoint the clients send to.
+#[derive(Debug, Clone)]
+pub(crate) enum Otlp {
+    /// OTLP/gRPC at this URL (`http://host:port`).
+    Grpc(String),
+    /// OTLP/HTTP under this base URL (`http://host:port`), with protobuf bodies.
+    Http(String),
+}
+
+impl Otlp {
+    /// The transport, for messages.
+    fn name(&self) -> &'static str {
+        match self {
+            Otlp::Grpc(_) => "OTLP/gRPC",
+            Otlp::Http(_) => "OTLP/HTTP",
         }
     }
 }
 
-/// Streams a load file of `requests` requests of signal `R` to the server over OTLP/gRPC
-/// with `clients` concurrent clients; returns the seconds from the first send to the last
+/// One client's connection: a gRPC channel, or an HTTP client (keep-alive) and the URL of the
+/// signal's path. Clones share the gRPC channel or the HTTP connection pool.
+#[derive(Clone)]
+enum Client {
+    Grpc(tonic::client::Grpc<tonic::transport::Channel>),
+    Http {
+        client: reqwest::Client,
+        url: String,
+    },
+}
+
+impl Client {
+    /// Connects to `otlp` for signal `R`.
+    async fn connect<R: Signal>(otlp: &Otlp) -> anyhow::Result<Client> {
+        Ok(match otlp {
+            Otlp::Grpc(url) => Client::Grpc(tonic::client::Grpc::new(
+                tonic::transport::Endpoint::from_shared(url.clone())?
+                    .connect()
+                    .await?,
+            )),
+            Otlp::Http(base) => Client::Http {
+                client: reqwest::Client::new(),
+                url: format!("{base}{}", R::HTTP_PATH),
+            },
+        })
+    }
+
+    /// Sends one export; `None` when the server answered that it is overloaded
+    /// (gRPC `UNAVAILABLE` or `RESOURCE_EXHAUSTED`, HTTP 429 or 503: its memtables are at
+    /// their budget until a flush frees them).
+    async fn send<R: Signal>(&mut self, body: Vec<u8>) -> anyhow::Result<Option<R>> {
+        match self {
+            Client::Grpc(grpc) => {
+                grpc.ready().await?;
+                let sent = grpc
+                    .unary(
+                        tonic::Request::new(body),
+                        tonic::codegen::http::uri::PathAndQuery::from_static(R::PATH),
+                        RawCodec::<R>(PhantomData),
+                    )
+                    .await;
+                match sent {
+                    Ok(resp) => Ok(Some(resp.into_inner())),
+                    Err(s) if matches!(s.code(), Code::Unavailable | Code::ResourceExhausted) => {
+                        Ok(None)
+                    }
+                    Err(s) => Err(s.into()),
+                }
+            }
+            Client::Http { client, url } => {
+                let resp = client
+                    .post(url.as_str())
+                    .header(reqwest::header::CONTENT_TYPE, "application/x-protobuf")
+                    .body(body)
+                    .send()
+                    .await?;
+                let status = resp.status();
+                if matches!(
+                    status,
+                    reqwest::StatusCode::TOO_MANY_REQUESTS
+                        | reqwest::StatusCode::SERVICE_UNAVAILABLE
+                ) {
+                    return Ok(None);
+                }
+                let bytes = resp.bytes().await?;
+                if !status.is_success() {
+                    bail!(
+                        "{url} answered {status}: {}",
+                        String::from_utf8_lossy(&bytes)
+                    );
+                }
+                Ok(Some(R::decode(bytes)?))
+            }
+        }
+    }
+
+    /// Sends one export, retrying as OTLP exporters do while the server answers that it is
+    /// overloaded, with exponential backoff (the same for both transports, so that their
+    /// rates compare the server's paths, not two retry policies).
+    async fn export<R: Signal>(&mut self, body: Vec<u8>) -> anyhow::Result<R> {
+        let mut backoff = Duration::from_millis(20);
+        loop {
+            match self.send(body.clone()).await? {
+                Some(resp) => return Ok(resp),
+                None => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+}
+
+/// Streams a load file of `requests` requests of signal `R` to the server at `otlp` with
+/// `clients` concurrent clients; returns the seconds from the first send to the last
 /// acknowledgement.
 pub(crate) async fn ingest<R: Signal>(
-    grpc: &str,
+    otlp: &Otlp,
     otlp_path: &Path,
     requests: usize,
     clients: usize,
@@ -144,8 +232,11 @@ pub(crate) async fn ingest<R: Signal>(
             }
         })
     };
-    let bar = ProgressBar::new(requests as u64)
-        .with_message(format!("tracehouse ingest of {}", R::ITEMS));
+    let bar = ProgressBar::new(requests as u64).with_message(format!(
+        "tracehouse ingest of {} over {}",
+        R::ITEMS,
+        otlp.name()
+    ));
     bar.set_style(
         ProgressStyle::with_template(
             "{msg} {bar:30} {human_pos}/{human_len} requests  {per_sec}  eta {eta}",
@@ -153,21 +244,19 @@ pub(crate) async fn ingest<R: Signal>(
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
-    let channel = tonic::transport::Endpoint::from_shared(grpc.to_string())?
-        .connect()
-        .await?;
+    let client = Client::connect::<R>(otlp).await?;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..clients {
         let (rx, bar) = (rx.clone(), bar.clone());
-        let mut grpc = tonic::client::Grpc::new(channel.clone());
+        let mut client = client.clone();
         tasks.spawn(async move {
             loop {
                 let next = rx.lock().await.recv().await;
                 let Some(body) = next else {
                     return anyhow::Ok(());
                 };
-                let resp: R = export(&mut grpc, body).await?;
+                let resp: R = client.export(body).await?;
                 if let Some((n, why)) = resp.rejected()
                     && n > 0
                 {

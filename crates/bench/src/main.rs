@@ -17,7 +17,9 @@
 //!    backend hook (p50/p99 by service from the raw rows, where the `Store` trait answers
 //!    from sketches: DataFusion over the embedded store's Parquet parts, SQL `quantile` over
 //!    the backend's `spans` table). The ClickHouse backend talks to chDB behind the HTTP front of the
-//!    backend's tests ([`chdb`]), which is part of the measured path.
+//!    backend's tests ([`chdb`]), which is part of the measured path. The embedded store
+//!    then takes the load file again into fresh stores: while searched once a second
+//!    ([`under_load`]), and over OTLP/HTTP with protobuf bodies ([`over_http`]).
 //! 3. [`chdb`]: ClickHouse itself: `chdb_bench.py` (embedded in the binary) loads the rows into
 //!    chDB with `INSERT … SELECT FROM file()`, runs `OPTIMIZE FINAL`, reads bytes on disk from
 //!    `system.parts` and runs the equivalent SQL the same number of times.
@@ -28,6 +30,7 @@ mod chdb;
 mod data;
 mod ingest;
 mod measure;
+mod over_http;
 mod report;
 mod under_load;
 
@@ -40,11 +43,14 @@ use clap::{Parser, ValueEnum};
 use crate::chdb::measure_clickhouse;
 use crate::data::generate;
 use crate::measure::{Backend, measure};
+use crate::over_http::ingest_over_http;
 use crate::report::{Results, json_report, markdown};
 use crate::under_load::ingest_under_load;
 
 /// The work directory's store of the ingest under a query load.
 const UNDER_LOAD_DIR: &str = "tracehouse-under-load";
+/// The work directory's store of the ingest over OTLP/HTTP.
+const OVER_HTTP_DIR: &str = "tracehouse-over-http";
 
 /// An hour, in ns.
 const HOUR_NS: i64 = 3_600_000_000_000;
@@ -143,7 +149,7 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
             true,
         ),
     };
-    for stale in ["tracehouse", UNDER_LOAD_DIR, "chdb-backend"] {
+    for stale in ["tracehouse", UNDER_LOAD_DIR, OVER_HTTP_DIR, "chdb-backend"] {
         let dir = work.join(stale);
         if dir.exists() {
             std::fs::remove_dir_all(&dir)
@@ -210,6 +216,13 @@ async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Resul
         let _ = std::fs::remove_dir_all(&loaded_dir);
     }
     embedded.under_load = Some(under_load?);
+    eprintln!("tracehouse (embedded): ingest over OTLP/HTTP into a fresh store…");
+    let http_dir = work.join(OVER_HTTP_DIR);
+    let over_http = ingest_over_http(args, &set, &otlp_path, &http_dir).await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&http_dir);
+    }
+    embedded.over_http = Some(over_http?);
     let backend = if with_backend {
         let chdb_dir = work.join("chdb-backend");
         let backend = Backend::clickhouse(&args.python, work, &chdb_dir).await?;

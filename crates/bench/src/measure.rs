@@ -23,7 +23,8 @@ use tracehouse_workload::{REQUESTS_METRIC, SERVICES};
 
 use crate::chdb::{BACKEND_DATABASE, ChdbFront};
 use crate::data::{DataSet, METRIC_INTERVAL_NS};
-use crate::ingest::ingest;
+use crate::ingest::{Otlp, ingest};
+use crate::over_http::OverHttp;
 use crate::under_load::UnderLoad;
 use crate::{BenchArgs, HOUR_NS};
 
@@ -95,7 +96,7 @@ pub(crate) fn proc_status_mb(pid: Option<u32>, field: &str) -> Option<f64> {
 
 /// CPU time (user and system) this process has used so far, in seconds (Linux; `None`
 /// elsewhere): `/proc/self/stat`'s `utime` and `stime`, in clock ticks of 1/100 s.
-fn process_cpu_secs() -> Option<f64> {
+pub(crate) fn process_cpu_secs() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // The command name (field 2) may hold spaces; the fields after it are plain numbers.
     let after_name = &stat[stat.rfind(')')? + 2..];
@@ -150,6 +151,8 @@ pub(crate) struct Measured {
     pub(crate) metrics_rate: Timing,
     /// Ingest into a fresh store while searching it (embedded store only).
     pub(crate) under_load: Option<UnderLoad>,
+    /// Ingest over OTLP/HTTP into a fresh store (embedded store only).
+    pub(crate) over_http: Option<OverHttp>,
     /// The backend's sentence for the notes under the table.
     pub(crate) note: String,
 }
@@ -588,7 +591,9 @@ async fn metrics_rate(
 /// An in-process tracehouse server on ephemeral ports over a store.
 pub(crate) struct Serving {
     /// Its OTLP/gRPC endpoint.
-    pub(crate) grpc: String,
+    pub(crate) grpc: Otlp,
+    /// Its OTLP/HTTP endpoint.
+    pub(crate) http: Otlp,
     /// Its API's base URL.
     pub(crate) api: String,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -611,7 +616,8 @@ impl Serving {
             let _ = stopped.await;
         }));
         Ok(Serving {
-            grpc: format!("http://{}", addrs.otlp_grpc),
+            grpc: Otlp::Grpc(format!("http://{}", addrs.otlp_grpc)),
+            http: Otlp::Http(format!("http://{}", addrs.otlp_http)),
             api: format!("http://{}", addrs.api),
             stop,
             running,
@@ -783,6 +789,7 @@ pub(crate) async fn measure(
         metric_bytes,
         metrics_rate,
         under_load: None,
+        over_http: None,
         note: match (resident_mb, peak_after_ingest, peak_after_settle) {
             (Some(mb), Some(ingest), Some(settle)) => format!(
                 "{} Its peak RSS counts from {mb:.0} MB already resident when its store opened; \

@@ -121,6 +121,14 @@ fn figures(
     let points = set.metrics.points as f64;
     let (points_e, points_b) = single(&|m| Some(points / m.metrics_ingest_secs));
     let (point_bytes_e, point_bytes_b) = single(&|m| m.metric_bytes.map(|b| b as f64 / points));
+    let over_http = |m: &Measured| m.over_http;
+    let (http_rate_e, http_rate_b) =
+        single(&|m| over_http(m).map(|h| set.spans as f64 / h.ingest_secs));
+    let (http_cpu_e, http_cpu_b) = single(&|m| {
+        over_http(m)
+            .and_then(|h| h.cpu_secs)
+            .map(|s| s * 1e6 / set.spans as f64)
+    });
     let loaded = |m: &Measured| m.under_load;
     let (loaded_rate_e, loaded_rate_b) =
         single(&|m| loaded(m).map(|u| set.spans as f64 / u.ingest_secs));
@@ -144,6 +152,24 @@ fn figures(
             higher_is_better: false,
             embedded: cpu_e,
             backend: cpu_b,
+            clickhouse: Cell::default(),
+        },
+        Figure {
+            name: "ingest_http_spans_per_s",
+            label: "ingest over OTLP/HTTP, protobuf bodies (the same load into a fresh store, acknowledged once durable; embedded store only)",
+            unit: "spans/s",
+            higher_is_better: true,
+            embedded: http_rate_e,
+            backend: http_rate_b,
+            clickhouse: Cell::default(),
+        },
+        Figure {
+            name: "ingest_http_cpu_us_per_span",
+            label: "CPU per span ingested over OTLP/HTTP (server and clients, user + system)",
+            unit: "µs",
+            higher_is_better: false,
+            embedded: http_cpu_e,
+            backend: http_cpu_b,
             clickhouse: Cell::default(),
         },
         Figure {

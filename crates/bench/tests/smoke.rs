@@ -69,6 +69,8 @@ fn bench_smoke_run_without_clickhouse() {
         "ingest_under_load_spans_per_s",
         "search_under_load_ms",
         "peak_rss_under_load_mb",
+        "ingest_http_spans_per_s",
+        "ingest_http_cpu_us_per_span",
     ] {
         assert!(names.contains(&name), "{name} in {names:?}");
     }
@@ -76,10 +78,11 @@ fn bench_smoke_run_without_clickhouse() {
     // 50 series of two metrics, one point a minute for two hours.
     assert_eq!(json["metric_points"].as_u64(), Some(50 * 2 * 120));
     for figure in json["figures"].as_array().expect("figures") {
-        if figure["name"]
-            .as_str()
-            .is_some_and(|n| n.contains("metric") || n.contains("under_load"))
-        {
+        if figure["name"].as_str().is_some_and(|n| {
+            ["metric", "under_load", "http"]
+                .iter()
+                .any(|k| n.contains(k))
+        }) {
             assert!(
                 figure["tracehouse"].as_f64().is_some_and(|v| v > 0.0),
                 "{figure}"
