@@ -233,11 +233,7 @@ impl KeyStats {
     /// Adds another set of statistics to this one.
     pub fn merge(&mut self, other: &KeyStats) {
         self.metrics.merge(&other.metrics);
-        for (minute, c) in &other.minutes {
-            let mine = self.minutes.entry(*minute).or_default();
-            mine.spans += c.spans;
-            mine.errors += c.errors;
-        }
+        self.merge_minutes(other);
         for (k, e) in &other.keys {
             match self.keys.get_mut(k) {
                 Some(mine) => mine.merge(e),
@@ -245,6 +241,17 @@ impl KeyStats {
                     self.keys.insert(k.clone(), e.clone());
                 }
             }
+        }
+    }
+
+    /// Adds only the per-minute counts of another set of statistics to these: all a
+    /// histogram of every span reads, without the keys, values and span metrics cells whose
+    /// merging grows with the data held.
+    pub fn merge_minutes(&mut self, other: &KeyStats) {
+        for (minute, c) in &other.minutes {
+            let mine = self.minutes.entry(*minute).or_default();
+            mine.spans += c.spans;
+            mine.errors += c.errors;
         }
     }
 
@@ -486,6 +493,41 @@ pub fn json_type(raw: &str) -> &'static str {
 mod tests {
     use super::*;
     use tracehouse_query::{parse, plan};
+
+    #[test]
+    fn merging_minutes_adds_their_counts_and_nothing_else() {
+        let mut part = KeyStats::default();
+        part.add("s:user.id", "int", Some("7"));
+        part.minutes.insert(
+            3,
+            MinuteCount {
+                spans: 5,
+                errors: 1,
+            },
+        );
+        let mut into = KeyStats::default();
+        into.minutes.insert(
+            3,
+            MinuteCount {
+                spans: 2,
+                errors: 0,
+            },
+        );
+        into.merge_minutes(&part);
+        into.merge_minutes(&part);
+        assert_eq!(
+            into.minutes[&3],
+            MinuteCount {
+                spans: 12,
+                errors: 2
+            }
+        );
+        assert!(into.keys.is_empty());
+        let mut whole = KeyStats::default();
+        whole.merge(&part);
+        assert_eq!(whole.minutes, part.minutes);
+        assert_eq!(whole.keys.len(), 1);
+    }
 
     #[test]
     fn ranges_split_into_whole_hours_and_edges() {

@@ -67,7 +67,7 @@ impl TableEngine {
                     if p.stats.minute_total() != p.meta.rows {
                         return Ok(None);
                     }
-                    minutes.merge(&p.stats);
+                    minutes.merge_minutes(&p.stats);
                 }
             }
             let mem = st.mem.stats();
@@ -81,7 +81,7 @@ impl TableEngine {
             }
             for ((project, hour), stats) in mem.iter().flat_map(|m| m.iter()) {
                 if *project == q.project_id && overlaps(*hour) {
-                    minutes.merge(stats);
+                    minutes.merge_minutes(stats);
                 }
             }
             self.snapshot_of(&st)
