@@ -124,6 +124,12 @@ impl FreshSpans {
     pub fn fingerprints(&self) -> &[u128] {
         &self.fingerprints
     }
+
+    /// The spans and their fingerprints apart, for a writer done with the spans before
+    /// their write is durable.
+    pub fn into_parts(self) -> (Vec<Span>, Vec<u128>) {
+        (self.spans, self.fingerprints)
+    }
 }
 
 /// Drops identical copies from the spans of a trace and orders them by start time and span
