@@ -164,6 +164,20 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
     result
 }
 
+/// Runs `phase`, which opens a store in `dir` and closes it by its end, then removes `dir`
+/// when the work directory is temporary, whether the phase succeeded or not.
+async fn in_store_dir<T>(
+    dir: &Path,
+    temporary: bool,
+    phase: impl Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let result = phase.await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    result
+}
+
 async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Result<()> {
     let otlp_path = work.join("load.otlp");
     let metrics_path = work.join("metrics.otlp");
@@ -200,38 +214,26 @@ async fn run_in(args: &BenchArgs, work: &Path, temporary: bool) -> anyhow::Resul
         }
     );
     let data_dir = work.join("tracehouse");
-    let mut embedded = {
+    let mut embedded = in_store_dir(&data_dir, temporary, async {
         let backend = Backend::embedded(&data_dir).await?;
-        let measured = measure(args, &set, (&otlp_path, &metrics_path), &backend).await;
-        drop(backend);
-        if temporary {
-            let _ = std::fs::remove_dir_all(&data_dir);
-        }
-        measured?
-    };
+        measure(args, &set, (&otlp_path, &metrics_path), &backend).await
+    })
+    .await?;
     eprintln!("tracehouse (embedded): ingest into a fresh store, searched once a second…");
     let loaded_dir = work.join(UNDER_LOAD_DIR);
-    let under_load = ingest_under_load(args, &set, &otlp_path, &loaded_dir).await;
-    if temporary {
-        let _ = std::fs::remove_dir_all(&loaded_dir);
-    }
-    embedded.under_load = Some(under_load?);
+    let under_load = ingest_under_load(args, &set, &otlp_path, &loaded_dir);
+    embedded.under_load = Some(in_store_dir(&loaded_dir, temporary, under_load).await?);
     eprintln!("tracehouse (embedded): ingest over OTLP/HTTP into a fresh store…");
     let http_dir = work.join(OVER_HTTP_DIR);
-    let over_http = ingest_over_http(args, &set, &otlp_path, &http_dir).await;
-    if temporary {
-        let _ = std::fs::remove_dir_all(&http_dir);
-    }
-    embedded.over_http = Some(over_http?);
+    let over_http = ingest_over_http(args, &set, &otlp_path, &http_dir);
+    embedded.over_http = Some(in_store_dir(&http_dir, temporary, over_http).await?);
     let backend = if with_backend {
         let chdb_dir = work.join("chdb-backend");
-        let backend = Backend::clickhouse(&args.python, work, &chdb_dir).await?;
-        let measured = measure(args, &set, (&otlp_path, &metrics_path), &backend).await;
-        drop(backend);
-        if temporary {
-            let _ = std::fs::remove_dir_all(&chdb_dir);
-        }
-        Some(measured?)
+        let measured = in_store_dir(&chdb_dir, temporary, async {
+            let backend = Backend::clickhouse(&args.python, work, &chdb_dir).await?;
+            measure(args, &set, (&otlp_path, &metrics_path), &backend).await
+        });
+        Some(measured.await?)
     } else {
         None
     };
